@@ -1,0 +1,68 @@
+// Command kai-scaler forecasts each Kubernetes service's load from Prometheus history and
+// raises HPA floors ahead of the peaks. See README.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// cli is what every subcommand gets from the process, so tests can run them in-process.
+type cli struct {
+	stdout, stderr io.Writer
+	// getenv reads configuration variables (os.Getenv in main).
+	getenv func(string) string
+}
+
+// command is one subcommand. run returns the process exit code: 0 ok, 1 failure, 2 usage.
+type command struct {
+	summary string
+	run     func(ctx context.Context, c cli, args []string) int
+}
+
+// commands lists the subcommands; each lives in a file of its name.
+var commands = map[string]command{
+	// subcommands are added here, one line each: "name": {summary, runName},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, cli{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, c cli, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(c.stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(c.stderr, "kai-scaler: unknown command %q\n\n", args[0])
+		usage(c.stderr)
+		return 2
+	}
+	return cmd.run(ctx, c, args[1:])
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: kai-scaler <command> [flags]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-11s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun \"kai-scaler <command> -h\" for a command's flags.")
+}

@@ -1,0 +1,175 @@
+package scaling
+
+// PatternType says how a load pattern's windows recur.
+type PatternType string
+
+const (
+	// PatternDaily windows recur every day; their dayOfWeek is ignored.
+	PatternDaily PatternType = "daily"
+	// PatternWeekly windows recur on their dayOfWeek (0 = Sunday).
+	PatternWeekly PatternType = "weekly"
+)
+
+// PatternSource says who wrote a load pattern.
+type PatternSource string
+
+const (
+	// SourceManual patterns are written through the API; the forecaster never overwrites them.
+	SourceManual PatternSource = "manual"
+	// SourceDerived patterns are written by the forecaster from a fitted model.
+	SourceDerived PatternSource = "derived"
+)
+
+// TimeWindow is one hour of a load pattern in which the service expects ExpectedLoad,
+// a fraction (0–1) of its full capacity (HPA maxReplicas × capacity per replica).
+type TimeWindow struct {
+	// DayOfWeek is 0–6 with 0 = Sunday; nil (absent) in daily patterns.
+	DayOfWeek    *int    `json:"dayOfWeek,omitempty"`
+	HourOfDay    int     `json:"hourOfDay"`
+	ExpectedLoad float64 `json:"expectedLoad"`
+}
+
+// Pattern is a service load pattern.
+type Pattern struct {
+	Service     string       `json:"service"`
+	PatternType PatternType  `json:"patternType"`
+	TimeWindows []TimeWindow `json:"timeWindows"`
+	// Timezone is an IANA name in which dayOfWeek and hourOfDay are read; empty means UTC.
+	Timezone string `json:"timezone,omitempty"`
+	// Source is manual (API) or derived (forecaster); empty is read as manual.
+	Source      PatternSource `json:"source,omitempty"`
+	LastUpdated int64         `json:"lastUpdated"`
+}
+
+// DependencyType says how a dependency's target follows its source.
+type DependencyType string
+
+const (
+	// DependencyProportional keeps target replicas at ceil(source replicas × Ratio).
+	DependencyProportional DependencyType = "proportional"
+	// DependencyFixed keeps target replicas at Replicas while the source is scaled above its base.
+	DependencyFixed DependencyType = "fixed"
+	// DependencyMinimum keeps target replicas at least MinReplicas.
+	DependencyMinimum DependencyType = "minimum"
+)
+
+// Dependency is a cross-service scaling dependency from SourceService to TargetService.
+// Exactly the parameter of its type is set: Ratio, Replicas or MinReplicas.
+type Dependency struct {
+	SourceService  string         `json:"sourceService"`
+	TargetService  string         `json:"targetService"`
+	DependencyType DependencyType `json:"dependencyType"`
+	Ratio          *float64       `json:"ratio,omitempty"`
+	Replicas       *int32         `json:"replicas,omitempty"`
+	MinReplicas    *int32         `json:"minReplicas,omitempty"`
+	Enabled        bool           `json:"enabled"`
+	LastUpdated    int64          `json:"lastUpdated"`
+}
+
+// Key identifies a dependency in a store.
+func (d Dependency) Key() DependencyKey {
+	return DependencyKey{Source: d.SourceService, Target: d.TargetService}
+}
+
+// DependencyKey is the (source, target) pair that identifies a dependency.
+type DependencyKey struct {
+	Source, Target string
+}
+
+// PredictionPoint is one horizon step of a prediction.
+type PredictionPoint struct {
+	Timestamp    int64   `json:"timestamp"`
+	ExpectedLoad float64 `json:"expectedLoad"`
+	// UpperLoad is the service's quantile (default 0.9) of the load at Timestamp.
+	UpperLoad float64 `json:"upperLoad"`
+	// RecommendedMinReplicas is the floor that carries UpperLoad, before clamping to the HPA's bounds.
+	RecommendedMinReplicas int32 `json:"recommendedMinReplicas"`
+}
+
+// Prediction is one forecast of one service's load, as fitted at FittedAt.
+type Prediction struct {
+	Service string `json:"service"`
+	// Model is the model chosen by backtest, e.g. "seasonal-naive-weekly".
+	Model string `json:"model"`
+	// ModelReason says why Model was chosen, notably when history was too short for others.
+	ModelReason string  `json:"modelReason,omitempty"`
+	FittedAt    int64   `json:"fittedAt"`
+	ValidUntil  int64   `json:"validUntil"`
+	StepSeconds int64   `json:"stepSeconds"`
+	Quantile    float64 `json:"quantile"`
+	// BacktestMASE and BacktestSMAPE are the chosen model's rolling-origin backtest errors.
+	BacktestMASE  float64 `json:"backtestMase"`
+	BacktestSMAPE float64 `json:"backtestSmape"`
+	// BacktestCoverage is the share of backtest actuals at or below the upper bound.
+	BacktestCoverage float64           `json:"backtestCoverage"`
+	Points           []PredictionPoint `json:"points"`
+}
+
+// EventType is the kind of an HPA scaling event.
+type EventType string
+
+const (
+	EventScaleUp      EventType = "scale-up"
+	EventScaleDown    EventType = "scale-down"
+	EventNoScale      EventType = "no-scale"
+	EventLimitedScale EventType = "limited-scale"
+)
+
+// EventTypes lists every event type, in the order the API documents them.
+var EventTypes = []EventType{EventScaleUp, EventScaleDown, EventNoScale, EventLimitedScale}
+
+// EventOutcome records whether a scaling event worked (see DESIGN.md, effectiveness).
+type EventOutcome string
+
+const (
+	// OutcomePending: too early to tell.
+	OutcomePending EventOutcome = ""
+	// OutcomeEffective: the trigger metric returned within its threshold with no opposite scaling soon after.
+	OutcomeEffective EventOutcome = "effective"
+	// OutcomeIneffective: it did not.
+	OutcomeIneffective EventOutcome = "ineffective"
+)
+
+// Event is one HPA scaling decision.
+type Event struct {
+	// ID identifies the decision so that seeing it twice (resync, restart, two sources) stores it once.
+	ID              string    `json:"id"`
+	Service         string    `json:"service"`
+	Namespace       string    `json:"namespace,omitempty"`
+	EventType       EventType `json:"eventType"`
+	CurrentReplicas int32     `json:"currentReplicas"`
+	DesiredReplicas int32     `json:"desiredReplicas"`
+	// ActualReplicas is the count reached after the decision; nil until the scale settles.
+	ActualReplicas   *int32  `json:"actualReplicas"`
+	TriggerMetric    string  `json:"triggerMetric"`
+	TriggerValue     float64 `json:"triggerValue"`
+	TriggerThreshold float64 `json:"triggerThreshold"`
+	// Reason carries the HPA condition reason (e.g. TooManyReplicas, ScaleDownStabilized).
+	Reason    string       `json:"reason,omitempty"`
+	Outcome   EventOutcome `json:"outcome,omitempty"`
+	Timestamp int64        `json:"timestamp"`
+}
+
+// ManagedService is one entry of the services file (SERVICES_FILE).
+type ManagedService struct {
+	Name      string `json:"name" yaml:"name"`
+	Namespace string `json:"namespace" yaml:"namespace"`
+	// HPA is the name of the service's HorizontalPodAutoscaler; empty means Name.
+	HPA string `json:"hpa,omitempty" yaml:"hpa"`
+	// Query is the PromQL expression of the service's load; it must return one series.
+	Query string `json:"query" yaml:"query"`
+	// CapacityPerReplica is the load one replica carries at its HPA target.
+	CapacityPerReplica float64 `json:"capacityPerReplica" yaml:"capacityPerReplica"`
+	// LeadTimeSeconds is how long before a peak the floor must rise (pod start plus margin).
+	LeadTimeSeconds int64 `json:"leadTimeSeconds" yaml:"leadTimeSeconds"`
+	// Quantile is the upper quantile to provision for; 0 means 0.9.
+	Quantile float64 `json:"quantile,omitempty" yaml:"quantile"`
+}
+
+// HPAName returns the HPA's name, defaulting to the service name.
+func (m ManagedService) HPAName() string {
+	if m.HPA == "" {
+		return m.Name
+	}
+	return m.HPA
+}

@@ -1,0 +1,95 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/kai-platform/kai-scaler/scaling"
+)
+
+// ErrNotFound is returned when the record asked for does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrUnavailable wraps every failure to reach the backing store (Redis down, timeouts,
+// a closed database); the API answers it with 503.
+var ErrUnavailable = errors.New("store unavailable")
+
+// PatternStore keeps one load pattern per service. Writes replace the whole pattern:
+// concurrent writers never produce a mix of two patterns. Safe for concurrent use.
+type PatternStore interface {
+	ListPatterns(ctx context.Context) ([]scaling.Pattern, error)
+	// GetPattern returns ErrNotFound when service has no pattern.
+	GetPattern(ctx context.Context, service string) (scaling.Pattern, error)
+	PutPattern(ctx context.Context, p scaling.Pattern) error
+	// PutDerivedPattern writes p (Source derived) unless a manual pattern is stored for its
+	// service, atomically; written is false when a manual pattern was kept.
+	PutDerivedPattern(ctx context.Context, p scaling.Pattern) (written bool, err error)
+	// DeletePattern returns ErrNotFound when service has no pattern.
+	DeletePattern(ctx context.Context, service string) error
+}
+
+// PredictionStore keeps the most recent predictions per service (at least the last 24).
+// Safe for concurrent use.
+type PredictionStore interface {
+	AddPrediction(ctx context.Context, p scaling.Prediction) error
+	// ListPredictions returns predictions newest (FittedAt) first, of one service or of all
+	// when service is ""; limit <= 0 means no limit.
+	ListPredictions(ctx context.Context, service string, limit int) ([]scaling.Prediction, error)
+}
+
+// DependencyStore keeps scaling dependencies keyed by (source, target). Safe for concurrent use.
+type DependencyStore interface {
+	ListDependencies(ctx context.Context) ([]scaling.Dependency, error)
+	// GetDependency returns ErrNotFound when the pair has no dependency.
+	GetDependency(ctx context.Context, key scaling.DependencyKey) (scaling.Dependency, error)
+	// PutDependency writes d after check accepted every stored dependency, atomically: no
+	// other write lands between the check and the write, so two writers can never close a
+	// cycle together. check's error is returned unchanged and nothing is written.
+	PutDependency(ctx context.Context, d scaling.Dependency, check func(existing []scaling.Dependency) error) error
+	// SetDependencyEnabled flips Enabled and sets LastUpdated; ErrNotFound when absent.
+	SetDependencyEnabled(ctx context.Context, key scaling.DependencyKey, enabled bool, now time.Time) (scaling.Dependency, error)
+	// DeleteDependency returns ErrNotFound when the pair has no dependency.
+	DeleteDependency(ctx context.Context, key scaling.DependencyKey) error
+}
+
+// EventQuery selects HPA events. Zero values select everything.
+type EventQuery struct {
+	// Service "" means every service.
+	Service string
+	// Since and Until bound Timestamp (Unix ms), inclusive; 0 means unbounded.
+	Since, Until int64
+	// Types empty means every type.
+	Types []scaling.EventType
+	// Limit <= 0 means no limit.
+	Limit int
+}
+
+// EventRetention bounds each service's event log; older and surplus events are dropped on append.
+type EventRetention struct {
+	MaxPerService int
+	MaxAge        time.Duration
+}
+
+// DefaultEventRetention keeps 10,000 events or 30 days per service, whichever is fewer.
+var DefaultEventRetention = EventRetention{MaxPerService: 10000, MaxAge: 30 * 24 * time.Hour}
+
+// EventStore is an append-only log of HPA events per service. Safe for concurrent use.
+type EventStore interface {
+	// AppendEvents stores events idempotently by ID: an event whose ID is already stored
+	// replaces it (so ActualReplicas and Outcome can be filled in later), never duplicates it.
+	AppendEvents(ctx context.Context, events ...scaling.Event) error
+	// ListEvents returns matching events newest first (ties by ID), merged across services.
+	ListEvents(ctx context.Context, q EventQuery) ([]scaling.Event, error)
+}
+
+// Store is every record kind together, as one backend provides them.
+type Store interface {
+	PatternStore
+	PredictionStore
+	DependencyStore
+	EventStore
+	// Ping reports whether the backend answers; /readyz fails while it does not.
+	Ping(ctx context.Context) error
+	Close() error
+}
