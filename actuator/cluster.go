@@ -23,6 +23,9 @@ type Workload struct {
 	BaseMinReplicas int32
 	// Touched is true when the base annotation is present (kai-scaler has changed the floor).
 	Touched bool
+	// FloorChangedAt is when kai-scaler last changed the floor (kept beside the base, so the
+	// planner can step a floor down gradually across restarts); zero when never.
+	FloorChangedAt time.Time
 	// CurrentReplicas and DesiredReplicas are the HPA status (or the scale status without HPA).
 	CurrentReplicas int32
 	DesiredReplicas int32
