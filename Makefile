@@ -1,0 +1,42 @@
+# kai-scaler. `make run` starts the demo (no Redis, Prometheus or cluster needed);
+# `make test` installs and starts what the tests need, then runs every test with -race.
+GO ?= go
+PKGS ?= ./...
+TEST_TIMEOUT ?= 40m
+
+.PHONY: run serve build test test-short bench kubebins vet fmt-check dashboards accuracy
+
+run:
+	$(GO) run ./cmd/kai-scaler serve --demo
+
+serve:
+	$(GO) run ./cmd/kai-scaler serve
+
+build:
+	$(GO) build -o kai-scaler ./cmd/kai-scaler
+
+# Every test, against real Redis, Prometheus and kube-apiserver (installed, started or built by
+# hack/with-test-env.sh). -p 2: the machine has 2 cores and the integration tests start servers.
+test: fmt-check vet
+	hack/with-test-env.sh $(GO) test -race -count=1 -p 2 -timeout $(TEST_TIMEOUT) $(PKGS)
+
+# Unit tests only: integration tests skip with a message when their servers are not configured.
+test-short:
+	$(GO) test -count=1 $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+kubebins:
+	hack/kubebins/build.sh
+
+# Benchmarks: API latency against the Redis floor, forecasting speed, store throughput.
+bench:
+	hack/with-test-env.sh $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
+
+dashboards:
+	$(GO) run ./cmd/kai-scaler dashboards --out dashboards/generated
