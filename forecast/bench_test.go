@@ -1,0 +1,75 @@
+package forecast
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// synthetic returns n points at 5 minutes of a daily+weekly load with noise, outliers, gaps
+// and one holiday (a weekday that looks like a Sunday), seeded by seed.
+func synthetic(seed uint64, n int) Series {
+	rng := rand.New(rand.NewPCG(seed, 99))
+	amp := 50 + 100*rng.Float64()
+	phase := rng.Float64()
+	holiday := 288 * (7 + rng.IntN(14))
+	return gen(n, 5*time.Minute, func(i int) float64 {
+		j := i
+		if i >= holiday && i < holiday+288 {
+			j = i%288 + 288*7 // a Sunday
+		}
+		v := amp * weeklyTemplate(j+int(phase*288), 288) / 100
+		v *= 1 + 0.08*rng.NormFloat64()
+		switch {
+		case rng.Float64() < 0.002:
+			v *= 5
+		case rng.Float64() < 0.01:
+			v = math.NaN()
+		}
+		return v
+	})
+}
+
+// BenchmarkForecast1000 is the speed target: 1,000 series × 8,064 points (4 weeks at 5 min),
+// horizon 288, auto selection, fitted on GOMAXPROCS workers. One op is all 1,000 series.
+func BenchmarkForecast1000(b *testing.B) {
+	series := make([]Series, 1000)
+	for i := range series {
+		series[i] = synthetic(uint64(i), 8064)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range runtime.GOMAXPROCS(0) {
+			wg.Go(func() {
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= len(series) {
+						return
+					}
+					if _, err := Forecast(series[i], Options{Horizon: 288}); err != nil {
+						b.Error(err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
+}
+
+// BenchmarkForecastOne is one series of the above, for profiles.
+func BenchmarkForecastOne(b *testing.B) {
+	s := synthetic(1, 8064)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Forecast(s, Options{Horizon: 288}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,349 @@
+package forecast
+
+import (
+	"math"
+	"slices"
+)
+
+// periods are the seasonal cycle lengths of a series, in points.
+type periods struct {
+	// D is the number of points in a day (1 when the step is a day or more).
+	D int
+	// W is the number of points in a week, 7*D.
+	W int
+}
+
+// cleaned is a series prepared for fitting.
+type cleaned struct {
+	// raw holds the observations: finite, non-negative, NaN for gaps. Backtests score against it.
+	raw []float64
+	// fit is raw with gaps filled, outliers replaced and level shifts removed: models fit on it.
+	fit []float64
+	// outliers and gaps count the points replaced in fit.
+	outliers, gaps int
+	// shift is the level added to the history before a detected level shift (0: none).
+	shift float64
+	// shiftAt is the index where the recent level starts (0: none).
+	shiftAt int
+}
+
+// sanitize copies v, turning NaN and ±Inf into gaps and clamping negatives to zero: load is
+// never negative, a negative sample is a counter reset or a rate artefact, and zero is the
+// value that neither invents load nor loses the point.
+func sanitize(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		switch {
+		case math.IsNaN(x) || math.IsInf(x, 0):
+			out[i] = math.NaN()
+		case x < 0:
+			out[i] = 0
+		default:
+			out[i] = x
+		}
+	}
+	return out
+}
+
+// clean prepares raw (already sanitized) for fitting:
+//  1. a robust decomposition: centred moving average over the longest usable period (trend)
+//     plus the median of each slot across cycles and its neighbours (seasonal);
+//  2. residuals beyond Q1 − 3·IQR or Q3 + 3·IQR become gaps (as R forecast's tsoutliers);
+//  3. gaps are filled with trend + seasonal + the residual interpolated between neighbours,
+//     so a missing day looks like a typical day at the local level, not a straight line;
+//  4. a level shift in the daily means of the deseasonalised series (the last segment at
+//     least a day long and clearly apart from before) is removed from the history, so models
+//     fit the recent level.
+func clean(raw []float64, p periods) cleaned {
+	n := len(raw)
+	c := cleaned{raw: raw, fit: make([]float64, n)}
+	copy(c.fit, raw)
+	period := 0
+	switch {
+	case p.W > 1 && n >= 2*p.W:
+		period = p.W
+	case p.D > 1 && n >= 2*p.D:
+		period = p.D
+	}
+	if period == 0 {
+		// Too short for a seasonal decomposition: fill gaps linearly.
+		c.gaps = interpolate(c.fit)
+		return c
+	}
+	// A level shift first: left in, the moving average smears it and the outlier rule would
+	// cut the new level's first days away as outliers.
+	if p.D > 1 && n >= 4*p.D {
+		_, seas := decompose(c.fit, period)
+		c.shiftAt, c.shift = levelShift(c.fit, seas, period, p.D)
+		for i := 0; i < c.shiftAt; i++ {
+			if !math.IsNaN(c.fit[i]) {
+				c.fit[i] = math.Max(0, c.fit[i]+c.shift)
+			}
+		}
+	}
+	trend, seas := decompose(c.fit, period)
+	base := make([]float64, n)
+	resid := make([]float64, n)
+	finite := make([]float64, 0, n)
+	for i := range raw {
+		base[i] = trend[i] + seas[i%period]
+		resid[i] = c.fit[i] - base[i]
+		if !math.IsNaN(resid[i]) {
+			finite = append(finite, resid[i])
+		}
+	}
+	if len(finite) >= 8 {
+		slices.Sort(finite)
+		q1, q3 := quantileSorted(finite, 0.25), quantileSorted(finite, 0.75)
+		iqr := q3 - q1
+		if iqr > 0 {
+			lo, hi := q1-3*iqr, q3+3*iqr
+			for i, r := range resid {
+				if !math.IsNaN(r) && (r < lo || r > hi) {
+					resid[i] = math.NaN()
+					c.outliers++
+				}
+			}
+		}
+	}
+	bad := make([]bool, n)
+	for i, r := range resid {
+		bad[i] = math.IsNaN(r)
+	}
+	c.gaps = interpolate(resid) - c.outliers
+	for i := range c.fit {
+		if bad[i] {
+			c.fit[i] = math.Max(0, base[i]+resid[i])
+		}
+	}
+	return c
+}
+
+// decompose returns a robust trend (centred moving average over period, extended linearly at
+// the edges) and seasonal profile (per-slot median of the detrended series) of v.
+func decompose(v []float64, period int) (trend, seas []float64) {
+	trend = movingAverage(v, period)
+	detr := make([]float64, len(v))
+	for i := range v {
+		detr[i] = v[i] - trend[i]
+	}
+	return trend, seasonalMedian(detr, period)
+}
+
+// levelShift looks for one shift of level in the daily means of fit minus its seasonal
+// component, with at least one day after it and two before. A shift counts when it is larger
+// than four robust standard deviations of the day-to-day changes and than 10 % of the level,
+// and the days after it stay on their side (no trend mistaken for a step). It returns the index
+// where the new level starts and the amount to add to the history before it.
+func levelShift(fit, seas []float64, period, day int) (int, float64) {
+	nd := len(fit) / day
+	off := len(fit) - nd*day // align days to the end: the most recent day is whole
+	// Daily medians of the deseasonalised series: one spike does not move them.
+	means := make([]float64, 0, nd)
+	buf := make([]float64, 0, day)
+	for d := 0; d < nd; d++ {
+		buf = buf[:0]
+		for i := off + d*day; i < off+(d+1)*day; i++ {
+			if !math.IsNaN(fit[i]) {
+				buf = append(buf, fit[i]-seas[i%period])
+			}
+		}
+		if len(buf) == 0 {
+			return 0, 0 // a day with no data: too little to tell a shift
+		}
+		means = append(means, median(buf))
+	}
+	diffs := make([]float64, nd-1)
+	for i := 1; i < nd; i++ {
+		diffs[i-1] = math.Abs(means[i] - means[i-1])
+	}
+	sigma := 1.4826 * median(diffs) / math.Sqrt2
+	best, bestK := 0.0, 0
+	for k := 2; k <= nd-1; k++ {
+		before := mean(means[:k])
+		after := mean(means[k:])
+		if d := after - before; math.Abs(d) > math.Abs(best) {
+			best, bestK = d, k
+		}
+	}
+	if bestK == 0 {
+		return 0, 0
+	}
+	level := math.Abs(mean(means))
+	if math.Abs(best) <= 4*sigma || math.Abs(best) <= 0.1*level {
+		return 0, 0
+	}
+	// A step must explain the daily means far better than a straight line would: a trend is
+	// not a shift (the models carry trends themselves).
+	var sseStep, sseLine float64
+	before0, after0 := mean(means[:bestK]), mean(means[bestK:])
+	xm, ym := float64(nd-1)/2, mean(means)
+	var sxy, sxx float64
+	for i, m := range means {
+		sxy += (float64(i) - xm) * (m - ym)
+		sxx += (float64(i) - xm) * (float64(i) - xm)
+	}
+	slope := sxy / sxx
+	for i, m := range means {
+		l := ym + slope*(float64(i)-xm)
+		sseLine += (m - l) * (m - l)
+		st := before0
+		if i >= bestK {
+			st = after0
+		}
+		sseStep += (m - st) * (m - st)
+	}
+	if sseStep > 0.25*sseLine {
+		return 0, 0
+	}
+	// Every day after the shift must sit nearer the new level than the old one.
+	before := mean(means[:bestK])
+	after := mean(means[bestK:])
+	for _, m := range means[bestK:] {
+		if math.Abs(m-after) > math.Abs(m-before) {
+			return 0, 0
+		}
+	}
+	return off + bestK*day, best
+}
+
+// movingAverage returns the centred mean of v over a window of period points, skipping gaps
+// and shrinking at the edges. With no finite value in a window it carries the nearest.
+func movingAverage(v []float64, period int) []float64 {
+	n := len(v)
+	cs := make([]float64, n+1)
+	cn := make([]int, n+1)
+	for i, x := range v {
+		cs[i+1], cn[i+1] = cs[i], cn[i]
+		if !math.IsNaN(x) {
+			cs[i+1] += x
+			cn[i+1]++
+		}
+	}
+	out := make([]float64, n)
+	half := period / 2
+	first, last := half, n-period+half // full windows only
+	for i := range out {
+		out[i] = math.NaN()
+		if i < first || i > last {
+			continue
+		}
+		lo, hi := i-half, i-half+period
+		if k := cn[hi] - cn[lo]; k > 0 {
+			out[i] = (cs[hi] - cs[lo]) / float64(k)
+		}
+	}
+	interpolate(out)
+	// Beyond the first and last full windows, continue the trend's slope over one period
+	// rather than holding it flat: a flat end turns a trend into end "outliers".
+	if last-first >= 1 {
+		span := min(period, last-first)
+		sl := (out[first+span] - out[first]) / float64(span)
+		for i := 0; i < first; i++ {
+			out[i] = out[first] - sl*float64(first-i)
+		}
+		sl = (out[last] - out[last-span]) / float64(span)
+		for i := last + 1; i < n; i++ {
+			out[i] = out[last] + sl*float64(i-last)
+		}
+	}
+	return out
+}
+
+// seasonalMedian returns, per slot of the period, the median of v at that slot over all
+// cycles, centred to mean zero. Slots with no data get zero.
+func seasonalMedian(v []float64, period int) []float64 {
+	out := make([]float64, period)
+	// With three cycles or more the slot's own median is robust; with two, the neighbours
+	// widen the sample (a median of two is their mean, not robust).
+	neigh := []int{0}
+	if len(v)/period < 3 {
+		neigh = []int{-1, 0, 1}
+	}
+	buf := make([]float64, 0, 3*(len(v)/period+1))
+	for s := 0; s < period; s++ {
+		buf = buf[:0]
+		for _, d := range neigh {
+			for i := s + d; i < len(v); i += period {
+				if i >= 0 && !math.IsNaN(v[i]) {
+					buf = append(buf, v[i])
+				}
+			}
+		}
+		if len(buf) > 0 {
+			out[s] = median(buf)
+		}
+	}
+	m := mean(out)
+	for i := range out {
+		out[i] -= m
+	}
+	return out
+}
+
+// interpolate fills NaNs in v in place, linearly between the nearest finite neighbours and
+// flat beyond the ends. It returns how many points it filled. All-NaN v is left as is.
+func interpolate(v []float64) int {
+	filled := 0
+	last := -1
+	for i, x := range v {
+		if math.IsNaN(x) {
+			continue
+		}
+		switch {
+		case last == -1:
+			for j := 0; j < i; j++ {
+				v[j] = x
+			}
+			filled += i
+		case i-last > 1:
+			a := v[last]
+			for j := last + 1; j < i; j++ {
+				v[j] = a + (x-a)*float64(j-last)/float64(i-last)
+			}
+			filled += i - last - 1
+		}
+		last = i
+	}
+	if last >= 0 {
+		for j := last + 1; j < len(v); j++ {
+			v[j] = v[last]
+		}
+		filled += len(v) - 1 - last
+	}
+	return filled
+}
+
+func mean(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+// median sorts v in place and returns its median (0 for empty v).
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	return quantileSorted(v, 0.5)
+}
+
+// quantileSorted returns the q quantile of sorted v by linear interpolation (type 7).
+func quantileSorted(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	pos := q * float64(len(v)-1)
+	i := int(pos)
+	if i >= len(v)-1 {
+		return v[len(v)-1]
+	}
+	f := pos - float64(i)
+	return v[i] + f*(v[i+1]-v[i])
+}

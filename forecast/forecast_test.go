@@ -1,0 +1,392 @@
+package forecast
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kai-platform/kai-scaler/scaling"
+)
+
+var t0 = time.Date(2024, 1, 7, 0, 0, 0, 0, time.UTC) // a Sunday
+
+func gen(n int, step time.Duration, f func(i int) float64) Series {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = f(i)
+	}
+	return Series{Start: t0, Step: step, Values: v}
+}
+
+// weeklyTemplate is a load with a daily shape, quieter weekends and a sharp morning step.
+func weeklyTemplate(i, perDay int) float64 {
+	day := (i / perDay) % 7
+	slot := i % perDay
+	v := 100 + 60*math.Sin(2*math.Pi*float64(slot)/float64(perDay))
+	if slot > perDay/3 && slot < perDay/2 {
+		v += 40
+	}
+	if day == 0 || day == 6 {
+		v *= 0.5
+	}
+	return v
+}
+
+func TestForecastKnownAnswers(t *testing.T) {
+	const hourly = time.Hour
+	tests := []struct {
+		name  string
+		s     Series
+		h     int
+		model string
+		want  func(k int) float64 // expected mean at horizon k (0-based)
+		tol   float64
+	}{
+		{
+			name: "constant", s: gen(24*28, hourly, func(int) float64 { return 42 }), h: 48,
+			want: func(int) float64 { return 42 }, tol: 1e-9,
+		},
+		{
+			name: "repeating weekly template, auto", s: gen(24*28, hourly, func(i int) float64 { return weeklyTemplate(i, 24) }), h: 24 * 7,
+			want: func(k int) float64 { return weeklyTemplate(24*28+k, 24) }, tol: 1e-6,
+		},
+		{
+			name: "repeating weekly template, seasonal naive", s: gen(24*28, hourly, func(i int) float64 { return weeklyTemplate(i, 24) }), h: 24 * 7, model: ModelSeasonalNaive,
+			want: func(k int) float64 { return weeklyTemplate(24*28+k, 24) }, tol: 1e-9,
+		},
+		{
+			name: "pure daily sinusoid, harmonic", s: gen(24*21, hourly, func(i int) float64 { return 50 + 20*math.Sin(2*math.Pi*float64(i)/24) }), h: 24, model: ModelHarmonic,
+			want: func(k int) float64 { return 50 + 20*math.Sin(2*math.Pi*float64(24*21+k)/24) }, tol: 1e-6,
+		},
+		{
+			name: "daily plus weekly sinusoids, harmonic, 5 min", s: gen(288*21, 5*time.Minute, func(i int) float64 {
+				return 80 + 20*math.Sin(2*math.Pi*float64(i)/288) + 10*math.Cos(2*math.Pi*float64(i)/2016)
+			}), h: 288, model: ModelHarmonic,
+			want: func(k int) float64 {
+				i := 288*21 + k
+				return 80 + 20*math.Sin(2*math.Pi*float64(i)/288) + 10*math.Cos(2*math.Pi*float64(i)/2016)
+			}, tol: 1e-6,
+		},
+		{
+			name: "linear trend with daily cycle, harmonic", s: gen(24*21, hourly, func(i int) float64 { return 10 + 0.5*float64(i) + 5*math.Cos(2*math.Pi*float64(i)/24) }), h: 24, model: ModelHarmonic,
+			want: func(k int) float64 {
+				i := 24*21 + k
+				return 10 + 0.5*float64(i) + 5*math.Cos(2*math.Pi*float64(i)/24)
+			}, tol: 1e-6,
+		},
+		{
+			name: "repeating weekly template, seasonal median", s: gen(24*28, hourly, func(i int) float64 { return weeklyTemplate(i, 24) }), h: 24, model: ModelSeasonalMedian,
+			want: func(k int) float64 { return weeklyTemplate(24*28+k, 24) }, tol: 1e-9,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := Forecast(tc.s, Options{Horizon: tc.h, Model: tc.model})
+			require.NoError(t, err)
+			require.Len(t, r.Mean, tc.h)
+			require.Len(t, r.Upper, tc.h)
+			require.Equal(t, tc.s.End().Add(tc.s.Step), r.Start)
+			require.Equal(t, tc.s.Step, r.Step)
+			for k := range r.Mean {
+				require.InDelta(t, tc.want(k), r.Mean[k], tc.tol, "horizon %d (model %s)", k, r.Model)
+				require.GreaterOrEqual(t, r.Upper[k], r.Mean[k])
+			}
+			require.NotEmpty(t, r.Reason)
+		})
+	}
+}
+
+func TestForecastCoverageOnNoise(t *testing.T) {
+	// Daily cycle plus iid Gaussian noise: the upper bound's backtest coverage must be near
+	// nominal, and so must its coverage on fresh data from the same process.
+	for _, q := range []float64{0.8, 0.9, 0.95} {
+		rng := rand.New(rand.NewPCG(7, uint64(q*100)))
+		f := func(i int) float64 { return 200 + 50*math.Sin(2*math.Pi*float64(i)/288) }
+		n, h := 288*28, 288
+		s := gen(n, 5*time.Minute, func(i int) float64 { return f(i) + 10*rng.NormFloat64() })
+		r, err := Forecast(s, Options{Horizon: h, Quantile: q})
+		require.NoError(t, err)
+		require.InDelta(t, q, r.Backtest.Coverage, 0.05, "backtest coverage of %s", r.Model)
+		in, all := 0, 0
+		for rep := 0; rep < 20; rep++ {
+			for k := 0; k < h; k++ {
+				all++
+				if f(n+k)+10*rng.NormFloat64() <= r.Upper[k] {
+					in++
+				}
+			}
+		}
+		require.InDelta(t, q, float64(in)/float64(all), 0.05, "fresh coverage of %s", r.Model)
+		require.Less(t, r.Backtest.MASE, 0.8, "model %s should beat seasonal naive on noise", r.Model)
+	}
+}
+
+func TestForecastEdgeCases(t *testing.T) {
+	nan := math.NaN()
+	tests := []struct {
+		name      string
+		s         Series
+		opts      Options
+		wantErr   error
+		errSubstr string
+		wantModel string
+		reason    string
+	}{
+		{name: "all NaN", s: gen(100, time.Hour, func(int) float64 { return nan }), opts: Options{Horizon: 5}, wantErr: ErrNoData},
+		{name: "all Inf", s: gen(10, time.Hour, func(int) float64 { return math.Inf(1) }), opts: Options{Horizon: 5}, wantErr: ErrNoData},
+		{name: "empty", s: Series{Start: t0, Step: time.Hour}, opts: Options{Horizon: 5}, wantErr: ErrNoData},
+		{name: "zero horizon", s: gen(10, time.Hour, func(int) float64 { return 1 }), opts: Options{}, errSubstr: "horizon"},
+		{name: "zero step", s: Series{Start: t0, Values: []float64{1, 2}}, opts: Options{Horizon: 1}, errSubstr: "step"},
+		{name: "bad quantile", s: gen(10, time.Hour, func(int) float64 { return 1 }), opts: Options{Horizon: 1, Quantile: 1.5}, errSubstr: "quantile"},
+		{name: "unknown model", s: gen(10, time.Hour, func(int) float64 { return 1 }), opts: Options{Horizon: 1, Model: "prophet"}, errSubstr: "unknown model"},
+		{name: "one point", s: gen(1, time.Hour, func(int) float64 { return 7 }), opts: Options{Horizon: 3}, wantModel: ModelNaive, reason: "no backtest origin"},
+		{name: "tiny series", s: gen(5, time.Hour, func(i int) float64 { return float64(i) }), opts: Options{Horizon: 3}, wantModel: ModelNaive},
+		{name: "three days: no weekly model", s: gen(72, time.Hour, func(i int) float64 { return weeklyTemplate(i, 24) }), opts: Options{Horizon: 24, Model: ModelSeasonalNaive},
+			wantModel: ModelNaiveDaily, reason: "fell back to seasonal-naive-daily"},
+		{name: "harmonic asked, ten days", s: gen(240, time.Hour, func(i int) float64 { return weeklyTemplate(i, 24) }), opts: Options{Horizon: 24, Model: ModelHarmonic},
+			wantModel: ModelHarmonicDaily, reason: "fell back"},
+		{name: "exactly two weeks: weekly models cannot be scored", s: gen(24*14, time.Hour, func(i int) float64 { return weeklyTemplate(i, 24) }), opts: Options{Horizon: 24},
+			reason: "no backtest origin for weekly models"},
+		{name: "negative and gaps", s: gen(24*21, time.Hour, func(i int) float64 {
+			switch {
+			case i%50 == 0:
+				return nan
+			case i%77 == 0:
+				return -5
+			}
+			return weeklyTemplate(i, 24)
+		}), opts: Options{Horizon: 24}, reason: "gaps"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := Forecast(tc.s, tc.opts)
+			if tc.wantErr != nil {
+				require.ErrorIs(t, err, tc.wantErr)
+				return
+			}
+			if tc.errSubstr != "" {
+				require.ErrorContains(t, err, tc.errSubstr)
+				return
+			}
+			require.NoError(t, err)
+			if tc.wantModel != "" {
+				require.Equal(t, tc.wantModel, r.Model)
+			}
+			require.Contains(t, r.Reason, tc.reason)
+			require.Len(t, r.Mean, tc.opts.Horizon)
+			for k := range r.Mean {
+				require.False(t, math.IsNaN(r.Mean[k]) || math.IsNaN(r.Upper[k]), "horizon %d", k)
+				require.GreaterOrEqual(t, r.Mean[k], 0.0)
+				require.GreaterOrEqual(t, r.Upper[k], r.Mean[k])
+			}
+			for _, v := range []float64{r.Backtest.MASE, r.Backtest.SMAPE, r.Backtest.Coverage} {
+				require.False(t, math.IsNaN(v) || math.IsInf(v, 0), "scores must encode as JSON: %+v", r.Backtest)
+			}
+		})
+	}
+}
+
+func TestCleaningRemovesOutliersAndShift(t *testing.T) {
+	tmpl := func(i int) float64 { return weeklyTemplate(i, 24) }
+	tests := []struct {
+		name string
+		s    Series
+		// want is the template the forecast must follow despite the damage.
+		want func(k int) float64
+		tol  float64
+	}{
+		{
+			name: "spikes and a dead hour",
+			s: gen(24*28, time.Hour, func(i int) float64 {
+				switch i {
+				case 24*27 + 5, 24*20 + 5, 24*13 + 5:
+					return 5000
+				case 24*26 + 3:
+					return 0
+				}
+				return tmpl(i)
+			}),
+			want: func(k int) float64 { return tmpl(24*28 + k) }, tol: 1e-6,
+		},
+		{
+			name: "level shift five days ago",
+			s: gen(24*28, time.Hour, func(i int) float64 {
+				if i >= 24*23 {
+					return tmpl(i) + 100
+				}
+				return tmpl(i)
+			}),
+			want: func(k int) float64 { return tmpl(24*28+k) + 100 }, tol: 15,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := Forecast(tc.s, Options{Horizon: 24})
+			require.NoError(t, err)
+			for k := range r.Mean {
+				require.InDelta(t, tc.want(k), r.Mean[k], tc.tol, "horizon %d, model %s (%s)", k, r.Model, r.Reason)
+			}
+		})
+	}
+}
+
+func TestEvaluateAutoBeatsBaselineOnKnownShape(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	s := gen(288*28, 5*time.Minute, func(i int) float64 {
+		return weeklyTemplate(i, 288) * (1 + 0.1*rng.NormFloat64())
+	})
+	ev, err := Evaluate(s, Options{Horizon: 288}, 7)
+	require.NoError(t, err)
+	require.Equal(t, 6, ev.Auto.Origins)
+	require.Equal(t, ModelNaiveWeekly, ev.Baseline.Model)
+	require.Less(t, ev.Auto.MASE, ev.Baseline.Scores.MASE)
+	require.InDelta(t, 0.9, ev.Auto.Coverage, 0.05)
+	names := make([]string, 0, len(ev.Models))
+	for _, m := range ev.Models {
+		names = append(names, m.Model)
+		require.Equal(t, 7, m.Scores.Origins, m.Model)
+	}
+	require.Contains(t, names, ModelCombination)
+	require.Contains(t, names, ModelHoltWinters)
+	require.Contains(t, names, ModelHarmonic)
+}
+
+func TestReplicasFor(t *testing.T) {
+	tests := []struct {
+		name       string
+		load, capa float64
+		want       int32
+	}{
+		{"exact", 300, 100, 3},
+		{"above", 301, 100, 4},
+		{"float noise", 0.1 + 0.2, 0.1, 3},
+		{"zero load", 0, 100, 0},
+		{"negative load", -5, 100, 0},
+		{"NaN load", math.NaN(), 100, 0},
+		{"Inf load", math.Inf(1), 100, 0},
+		{"zero capacity", 10, 0, 0},
+		{"NaN capacity", 10, math.NaN(), 0},
+		{"huge", 1e300, 1, math.MaxInt32},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, ReplicasFor(tc.load, tc.capa))
+		})
+	}
+}
+
+func TestDerivePattern(t *testing.T) {
+	hourly := func(f func(t time.Time) float64) Result {
+		r := Result{Start: t0, Step: time.Hour}
+		for i := 0; i < 24*7; i++ {
+			v := f(t0.Add(time.Duration(i) * time.Hour))
+			r.Mean = append(r.Mean, v*0.8)
+			r.Upper = append(r.Upper, v)
+		}
+		return r
+	}
+	params := PatternParams{CapacityPerReplica: 100, MaxReplicas: 10, BaseMinReplicas: 2}
+	day := func(d int) *int { return &d }
+	tests := []struct {
+		name string
+		r    Result
+		p    PatternParams
+		loc  *time.Location
+		want scaling.Pattern
+	}{
+		{
+			name: "daily peak above base",
+			r: hourly(func(t time.Time) float64 {
+				if t.Hour() == 9 {
+					return 550
+				}
+				return 150
+			}),
+			p: params,
+			want: scaling.Pattern{PatternType: scaling.PatternDaily, Source: scaling.SourceDerived,
+				TimeWindows: []scaling.TimeWindow{{HourOfDay: 9, ExpectedLoad: 0.6}}},
+		},
+		{
+			name: "weekday peaks only: weekly",
+			r: hourly(func(t time.Time) float64 {
+				if t.Weekday() != time.Sunday && t.Weekday() != time.Saturday && t.Hour() == 14 {
+					return 800
+				}
+				return 100
+			}),
+			p: params,
+			want: scaling.Pattern{PatternType: scaling.PatternWeekly, Source: scaling.SourceDerived,
+				TimeWindows: []scaling.TimeWindow{
+					{DayOfWeek: day(1), HourOfDay: 14, ExpectedLoad: 0.8}, {DayOfWeek: day(2), HourOfDay: 14, ExpectedLoad: 0.8},
+					{DayOfWeek: day(3), HourOfDay: 14, ExpectedLoad: 0.8}, {DayOfWeek: day(4), HourOfDay: 14, ExpectedLoad: 0.8},
+					{DayOfWeek: day(5), HourOfDay: 14, ExpectedLoad: 0.8},
+				}},
+		},
+		{
+			name: "never above base: no windows",
+			r:    hourly(func(time.Time) float64 { return 120 }),
+			p:    params,
+			want: scaling.Pattern{PatternType: scaling.PatternDaily, Source: scaling.SourceDerived, TimeWindows: []scaling.TimeWindow{}},
+		},
+		{
+			name: "capped at maxReplicas",
+			r:    hourly(func(t time.Time) float64 { return map[bool]float64{true: 5000, false: 10}[t.Hour() == 0] }),
+			p:    params,
+			want: scaling.Pattern{PatternType: scaling.PatternDaily, Source: scaling.SourceDerived,
+				TimeWindows: []scaling.TimeWindow{{HourOfDay: 0, ExpectedLoad: 1}}},
+		},
+		{
+			name: "5-minute step, peak of the hour counts, in a time zone",
+			r: func() Result {
+				r := Result{Start: t0, Step: 5 * time.Minute}
+				for i := 0; i < 288*7; i++ {
+					v := 100.0
+					if i%288 == 12*8+6 { // 08:30 UTC = 09:30 in Berlin (winter)
+						v = 390
+					}
+					r.Mean, r.Upper = append(r.Mean, v), append(r.Upper, v)
+				}
+				return r
+			}(),
+			p:   params,
+			loc: mustLoc(t, "Europe/Berlin"),
+			want: scaling.Pattern{PatternType: scaling.PatternDaily, Source: scaling.SourceDerived, Timezone: "Europe/Berlin",
+				TimeWindows: []scaling.TimeWindow{{HourOfDay: 9, ExpectedLoad: 0.4}}},
+		},
+		{
+			name: "no capacity: nothing derived",
+			r:    hourly(func(time.Time) float64 { return 500 }),
+			p:    PatternParams{MaxReplicas: 10},
+			want: scaling.Pattern{PatternType: scaling.PatternDaily, Source: scaling.SourceDerived, TimeWindows: []scaling.TimeWindow{}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := DerivePattern(tc.r, tc.p, tc.loc)
+			require.Equal(t, tc.want, got)
+			got.Service = "svc"
+			require.NoError(t, got.Validate())
+		})
+	}
+}
+
+func mustLoc(t *testing.T, name string) *time.Location {
+	l, err := time.LoadLocation(name)
+	require.NoError(t, err)
+	return l
+}
+
+func TestModelsAreAccepted(t *testing.T) {
+	s := gen(24*28, time.Hour, func(i int) float64 { return weeklyTemplate(i, 24) })
+	for _, m := range append(Models(), "", ModelAuto) {
+		t.Run(m, func(t *testing.T) {
+			r, err := Forecast(s, Options{Horizon: 24, Model: m})
+			require.NoError(t, err)
+			require.Len(t, r.Mean, 24)
+			require.Positive(t, r.Backtest.Origins)
+		})
+	}
+}

@@ -1,0 +1,208 @@
+package forecast
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// Harmonic regression: intercept, linear trend, Kd Fourier pairs of the day and Kw of the week
+// (weekly orders that are multiples of 7 are daily harmonics and are left out), fitted by
+// least squares on the cleaned series, with an AR(1) correction of the last residual.
+// Robustness comes from the cleaning before it: residuals beyond 3 IQR of a robust
+// decomposition are replaced, which is a hard-rejection (weight 0) M-estimate, and it keeps
+// the normal equations the same for every series on the same grid so they can be shared.
+const (
+	harmonicDailyPairs  = 10
+	harmonicWeeklyPairs = 20
+	harmonicCacheSize   = 8
+)
+
+// design is the part of a harmonic regression that depends only on the grid: the basis and
+// the normal matrices X'X accumulated up to each origin. It is immutable once built.
+type design struct {
+	p       periods
+	weekly  bool
+	daily   []int // Fourier orders of the day
+	wk      []int // Fourier orders of the week
+	cols    int
+	x       []float64 // (len(y) + h) × cols, row-major
+	origins []int
+	xtx     [][]float64 // per origin, cols × cols
+}
+
+type designKey struct {
+	n, h, d, w int
+	weekly     bool
+	origins    string
+}
+
+// designCache shares designs between series fitted on the same grid (the common case: every
+// service queried over the same range and step). Bounded; entries are immutable.
+type designCache struct {
+	mu sync.Mutex
+	m  map[designKey]*designEntry
+}
+
+type designEntry struct {
+	once sync.Once
+	d    *design
+}
+
+var designs = &designCache{m: map[designKey]*designEntry{}}
+
+func (c *designCache) get(n, h int, p periods, weekly bool, origins []int) *design {
+	k := designKey{n: n, h: h, d: p.D, w: p.W, weekly: weekly, origins: fmt.Sprint(origins)}
+	c.mu.Lock()
+	e, ok := c.m[k]
+	if !ok {
+		if len(c.m) >= harmonicCacheSize {
+			for old := range c.m {
+				delete(c.m, old)
+				break
+			}
+		}
+		e = &designEntry{}
+		c.m[k] = e
+	}
+	c.mu.Unlock()
+	e.once.Do(func() { e.d = newDesign(n, h, p, weekly, origins) })
+	return e.d
+}
+
+func harmonicOrders(p periods, weekly bool) (daily, weeklyOrders []int) {
+	for k := 1; k <= harmonicDailyPairs && 2*k < p.D; k++ {
+		daily = append(daily, k)
+	}
+	if weekly {
+		for k := 1; k <= harmonicWeeklyPairs && 2*k < p.W; k++ {
+			if k%7 != 0 || k/7 > len(daily) {
+				weeklyOrders = append(weeklyOrders, k)
+			}
+		}
+	}
+	return daily, weeklyOrders
+}
+
+// row writes the basis at time index t into dst.
+func (d *design) row(t int, dst []float64) {
+	daily, weekly := d.daily, d.wk
+	dst[0] = 1
+	dst[1] = float64(t) / float64(d.p.D)
+	j := 2
+	for _, k := range daily {
+		a := 2 * math.Pi * float64(k*(t%d.p.D)) / float64(d.p.D)
+		dst[j], dst[j+1] = math.Cos(a), math.Sin(a)
+		j += 2
+	}
+	for _, k := range weekly {
+		a := 2 * math.Pi * float64((k*(t%d.p.W))%d.p.W) / float64(d.p.W)
+		dst[j], dst[j+1] = math.Cos(a), math.Sin(a)
+		j += 2
+	}
+}
+
+func newDesign(n, h int, p periods, weekly bool, origins []int) *design {
+	daily, wk := harmonicOrders(p, weekly)
+	d := &design{p: p, weekly: weekly, daily: daily, wk: wk, cols: 2 + 2*len(daily) + 2*len(wk), origins: origins}
+	c := d.cols
+	// Rows past the end serve the final forecast.
+	d.x = make([]float64, (n+h)*c)
+	for t := 0; t < n+h; t++ {
+		d.row(t, d.x[t*c:(t+1)*c])
+	}
+	acc := make([]float64, c*c)
+	d.xtx = make([][]float64, len(origins))
+	t := 0
+	for i, o := range origins {
+		for ; t < o; t++ {
+			r := d.x[t*c : (t+1)*c]
+			for a := 0; a < c; a++ {
+				ra := r[a]
+				row := acc[a*c : a*c+c]
+				for b := a; b < c; b++ {
+					row[b] += ra * r[b]
+				}
+			}
+		}
+		m := make([]float64, c*c)
+		copy(m, acc)
+		for a := 0; a < c; a++ {
+			for b := a + 1; b < c; b++ {
+				m[b*c+a] = m[a*c+b]
+			}
+		}
+		d.xtx[i] = m
+	}
+	return d
+}
+
+func runHarmonic(y []float64, p periods, weekly bool, origins []int, h int) [][]float64 {
+	d := designs.get(len(y), h, p, weekly, origins)
+	c := d.cols
+	out := make([][]float64, len(origins))
+	xty := make([]float64, c)
+	beta := mat.NewVecDense(c, nil)
+	arWin := p.D
+	t := 0
+	for i, o := range origins {
+		for ; t < o; t++ {
+			r := d.x[t*c : (t+1)*c]
+			yt := y[t]
+			for a := range xty {
+				xty[a] += yt * r[a]
+			}
+		}
+		a := make([]float64, c*c)
+		copy(a, d.xtx[i])
+		// A tiny ridge keeps the solve defined when a short history makes columns collinear.
+		tr := 0.0
+		for j := 0; j < c; j++ {
+			tr += a[j*c+j]
+		}
+		for j := 0; j < c; j++ {
+			a[j*c+j] += 1e-10 * tr / float64(c)
+		}
+		var chol mat.Cholesky
+		if ok := chol.Factorize(mat.NewSymDense(c, a)); !ok {
+			continue
+		}
+		b := make([]float64, c)
+		copy(b, xty)
+		if err := chol.SolveVecTo(beta, mat.NewVecDense(c, b)); err != nil {
+			continue
+		}
+		bv := beta.RawVector().Data
+		// Residuals of the last day before the origin drive the AR(1) correction.
+		lo := max(0, o-arWin)
+		res := make([]float64, o-lo)
+		for s := lo; s < o; s++ {
+			r := d.x[s*c : (s+1)*c]
+			fit := 0.0
+			for j, v := range r {
+				fit += v * bv[j]
+			}
+			res[s-lo] = y[s] - fit
+		}
+		phi := arPhi(res)
+		e := 0.0
+		if len(res) > 0 {
+			e = res[len(res)-1]
+		}
+		f := make([]float64, h)
+		pk := phi
+		for k := range f {
+			row := d.x[(o+k)*c : (o+k+1)*c]
+			v := 0.0
+			for j, x := range row {
+				v += x * bv[j]
+			}
+			f[k] = v + pk*e
+			pk *= phi
+		}
+		out[i] = f
+	}
+	return out
+}

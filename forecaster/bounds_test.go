@@ -1,0 +1,53 @@
+package forecaster
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kai-platform/kai-scaler/actuator"
+	"github.com/kai-platform/kai-scaler/scaling"
+)
+
+type fakeObserver struct {
+	ws   []actuator.Workload
+	err  error
+	refs []actuator.ServiceRef
+}
+
+func (f *fakeObserver) Workloads(_ context.Context, refs []actuator.ServiceRef) ([]actuator.Workload, error) {
+	f.refs = append(f.refs, refs...)
+	return f.ws, f.err
+}
+
+func TestClusterBounds(t *testing.T) {
+	svc := scaling.ManagedService{Name: "checkout", Namespace: "shop", HPA: "checkout-hpa"}
+	tests := []struct {
+		name    string
+		obs     fakeObserver
+		want    ReplicaBounds
+		wantErr string
+	}{
+		{
+			name: "base floor, not the raised one",
+			obs:  fakeObserver{ws: []actuator.Workload{{Service: "checkout", MaxReplicas: 20, MinReplicas: 8, BaseMinReplicas: 2, Touched: true}}},
+			want: ReplicaBounds{MaxReplicas: 20, BaseMinReplicas: 2},
+		},
+		{name: "not observed", obs: fakeObserver{}, wantErr: `workload shop/checkout not observed (no HPA "checkout-hpa"?)`},
+		{name: "cluster error", obs: fakeObserver{err: errors.New("apiserver down")}, wantErr: "observe shop/checkout: apiserver down"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ClusterBounds{Cluster: &tt.obs}.ReplicaBounds(t.Context(), svc)
+			require.Equal(t, []actuator.ServiceRef{{Service: "checkout", Namespace: "shop", HPAName: "checkout-hpa"}}, tt.obs.refs)
+			if tt.wantErr != "" {
+				require.EqualError(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}

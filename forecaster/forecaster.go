@@ -1,0 +1,586 @@
+package forecaster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/robfig/cron/v3"
+
+	"github.com/kai-platform/kai-scaler/forecast"
+	"github.com/kai-platform/kai-scaler/scaling"
+)
+
+// ErrUnknownService is returned by Trigger and RunOnce for a service that is not managed.
+var ErrUnknownService = errors.New("unknown service")
+
+// ErrBusy is returned by Trigger and RunOnce while another run is queued or running.
+var ErrBusy = errors.New("a forecast run is already in progress")
+
+// HistorySource reads a service's load history. Implementations are safe for concurrent use.
+type HistorySource interface {
+	// Range returns svc's load on the regular grid start, start+step, ... end; NaN marks a gap.
+	Range(ctx context.Context, svc scaling.ManagedService, start, end time.Time, step time.Duration) (forecast.Series, error)
+}
+
+// LoadSource reads a service's load now, for kai_forecast_actual_load. Safe for concurrent use.
+type LoadSource interface {
+	Current(ctx context.Context, svc scaling.ManagedService, at time.Time) (float64, error)
+}
+
+// Store is what the forecaster keeps: store.Store provides it. Safe for concurrent use.
+type Store interface {
+	AddPrediction(ctx context.Context, p scaling.Prediction) error
+	// ListPredictions returns a service's predictions newest first.
+	ListPredictions(ctx context.Context, service string, limit int) ([]scaling.Prediction, error)
+	// PutDerivedPattern writes p unless a manual pattern exists; written is false then.
+	PutDerivedPattern(ctx context.Context, p scaling.Pattern) (written bool, err error)
+}
+
+// ReplicaBounds are a service's HPA bounds, which turn load into a pattern's expectedLoad.
+type ReplicaBounds struct {
+	MaxReplicas int32
+	// BaseMinReplicas is the HPA's floor before kai-scaler touched it.
+	BaseMinReplicas int32
+}
+
+// Bounds tells the forecaster each service's HPA bounds. Safe for concurrent use.
+type Bounds interface {
+	ReplicaBounds(ctx context.Context, svc scaling.ManagedService) (ReplicaBounds, error)
+}
+
+// BoundsFunc adapts a function to Bounds.
+type BoundsFunc func(ctx context.Context, svc scaling.ManagedService) (ReplicaBounds, error)
+
+// ReplicaBounds calls f.
+func (f BoundsFunc) ReplicaBounds(ctx context.Context, svc scaling.ManagedService) (ReplicaBounds, error) {
+	return f(ctx, svc)
+}
+
+// Options configures a Forecaster. Services, History and Store are required.
+type Options struct {
+	// Services returns the managed services (the services file, reloadable).
+	Services func() []scaling.ManagedService
+	History  HistorySource
+	// Load feeds RunActualLoop; nil disables the actual-load and error-ratio metrics.
+	Load  LoadSource
+	Store Store
+	// Bounds may be nil: patterns are then not derived (logged once per run).
+	Bounds     Bounds
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	Now        func() time.Time
+
+	// HistoryWindow is how much history each fit reads; default 4 weeks.
+	HistoryWindow time.Duration
+	// Step is the series step; default 5m.
+	Step time.Duration
+	// Horizon is the stored prediction's length; default 24h.
+	Horizon time.Duration
+	// PatternHorizon is the forecast a pattern is derived from; default a week (every weekday).
+	PatternHorizon time.Duration
+	// PatternLocation is the time zone of derived patterns' hours; default UTC.
+	PatternLocation *time.Location
+	// Model is passed to forecast.Options.Model; "" selects by backtest.
+	Model string
+	// MaxDataAge refuses to forecast a service whose newest sample is older than this at
+	// fitting time (its metric stopped, or the query broke): a forecast from stale history
+	// would look fresh. Default 1h.
+	MaxDataAge time.Duration
+	// PerServiceTimeout bounds one service's read, fits and writes; default 2m.
+	PerServiceTimeout time.Duration
+	// Parallelism is how many services are fitted at once; default GOMAXPROCS.
+	Parallelism int
+	// Schedule is a cron spec (robfig/cron, with descriptors such as @hourly); default @hourly.
+	Schedule string
+	// Validity is how long a prediction may be acted on after it was fitted; default twice the
+	// schedule's interval (one missed run is tolerated, two are not).
+	Validity time.Duration
+	// KeepRuns is how many runs Run(id) remembers; default 50.
+	KeepRuns int
+	// ActualInterval is RunActualLoop's period; default 1m.
+	ActualInterval time.Duration
+	// ErrorWindow is the span kai_forecast_error_ratio averages over; default 1h.
+	ErrorWindow time.Duration
+	// UnknownServiceErr and BusyErr, when set, are wrapped alongside ErrUnknownService and
+	// ErrBusy, so a caller's own sentinels (the api package's) match with errors.Is.
+	UnknownServiceErr, BusyErr error
+}
+
+// Forecaster fits and stores forecasts for every managed service. Safe for concurrent use.
+type Forecaster struct {
+	opts     Options
+	log      *slog.Logger
+	schedule cron.Schedule
+	schedErr error
+	m        *metrics
+
+	mu      sync.Mutex
+	busy    bool
+	runs    []*scaling.ForecastRun // oldest first, at most KeepRuns
+	seq     int
+	errWins map[string][]errSample
+}
+
+type errSample struct {
+	at    time.Time
+	ratio float64
+}
+
+// New returns a Forecaster; it does nothing until Start, Trigger or RunOnce.
+func New(opts Options) *Forecaster {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Services == nil {
+		opts.Services = func() []scaling.ManagedService { return nil }
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&opts.HistoryWindow, 28*24*time.Hour)
+	def(&opts.Step, 5*time.Minute)
+	def(&opts.Horizon, 24*time.Hour)
+	def(&opts.PatternHorizon, 7*24*time.Hour)
+	def(&opts.PerServiceTimeout, 2*time.Minute)
+	def(&opts.MaxDataAge, time.Hour)
+	def(&opts.ActualInterval, time.Minute)
+	def(&opts.ErrorWindow, time.Hour)
+	if opts.Parallelism <= 0 {
+		opts.Parallelism = runtime.GOMAXPROCS(0)
+	}
+	if opts.Schedule == "" {
+		opts.Schedule = "@hourly"
+	}
+	if opts.KeepRuns <= 0 {
+		opts.KeepRuns = 50
+	}
+	if opts.PatternLocation == nil {
+		opts.PatternLocation = time.UTC
+	}
+	f := &Forecaster{opts: opts, log: opts.Logger.With("component", "forecaster"), errWins: map[string][]errSample{}}
+	f.schedule, f.schedErr = cron.ParseStandard(opts.Schedule)
+	if f.schedErr != nil {
+		f.schedErr = fmt.Errorf("forecast schedule %q: %w", opts.Schedule, f.schedErr)
+	}
+	if f.opts.Validity <= 0 {
+		f.opts.Validity = 2 * time.Hour
+		if f.schedErr == nil {
+			f.opts.Validity = 2 * ScheduleInterval(f.schedule, opts.Now())
+		}
+	}
+	f.m = newMetrics(opts.Registerer)
+	return f
+}
+
+// ScheduleInterval is the time between two consecutive runs of s after t.
+func ScheduleInterval(s cron.Schedule, t time.Time) time.Duration {
+	a := s.Next(t)
+	return s.Next(a).Sub(a)
+}
+
+// Validity is how long after fitting a prediction stays valid.
+func (f *Forecaster) Validity() time.Duration { return f.opts.Validity }
+
+// Start runs forecasts on the schedule until ctx ends (it blocks), then waits for a run in
+// progress. A scheduled run while another is in progress is skipped and counted
+// (kai_forecast_runs_total{result="skipped"}). It returns an error for a bad schedule.
+func (f *Forecaster) Start(ctx context.Context) error {
+	if f.schedErr != nil {
+		return f.schedErr
+	}
+	c := cron.New(cron.WithLocation(time.UTC))
+	c.Schedule(f.schedule, cron.FuncJob(func() {
+		if _, err := f.RunOnce(ctx, "schedule", ""); errors.Is(err, ErrBusy) {
+			f.m.runs.WithLabelValues(resultSkipped).Inc()
+			f.log.Warn("scheduled forecast run skipped; the previous run is still in progress")
+		}
+	}))
+	f.log.Info("forecast schedule started", "schedule", f.opts.Schedule, "validity", f.opts.Validity)
+	c.Start()
+	<-ctx.Done()
+	<-c.Stop().Done()
+	return nil
+}
+
+// Trigger starts a run for one service ("" for all) without waiting for it and returns its
+// id; ErrUnknownService for a service not managed, ErrBusy while another run is in progress.
+// The run outlives ctx (it is bounded by the per-service timeout).
+func (f *Forecaster) Trigger(ctx context.Context, service string) (string, error) {
+	run, svcs, err := f.begin("manual", service)
+	if err != nil {
+		return "", err
+	}
+	go f.execute(context.WithoutCancel(ctx), run, svcs)
+	return run.ID, nil
+}
+
+// RunOnce runs synchronously for one service ("" for all) and returns the finished run.
+func (f *Forecaster) RunOnce(ctx context.Context, trigger, service string) (scaling.ForecastRun, error) {
+	run, svcs, err := f.begin(trigger, service)
+	if err != nil {
+		return scaling.ForecastRun{}, err
+	}
+	f.execute(ctx, run, svcs)
+	got, _ := f.Run(run.ID)
+	return got, nil
+}
+
+// Run returns a copy of the run with the given id; false when unknown or forgotten.
+func (f *Forecaster) Run(id string) (scaling.ForecastRun, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.runs {
+		if r.ID == id {
+			return copyRun(r), true
+		}
+	}
+	return scaling.ForecastRun{}, false
+}
+
+// Runs returns copies of the remembered runs, newest first.
+func (f *Forecaster) Runs() []scaling.ForecastRun {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]scaling.ForecastRun, 0, len(f.runs))
+	for i := len(f.runs) - 1; i >= 0; i-- {
+		out = append(out, copyRun(f.runs[i]))
+	}
+	return out
+}
+
+func copyRun(r *scaling.ForecastRun) scaling.ForecastRun {
+	c := *r
+	c.Results = append([]scaling.ServiceForecastResult(nil), r.Results...)
+	return c
+}
+
+// refusal is an error that reads as ours but also matches the caller's sentinel (theirs).
+type refusal struct {
+	msg          string
+	ours, theirs error
+}
+
+func (e *refusal) Error() string { return e.msg + ": " + e.ours.Error() }
+
+func (e *refusal) Unwrap() []error {
+	if e.theirs == nil {
+		return []error{e.ours}
+	}
+	return []error{e.ours, e.theirs}
+}
+
+func (f *Forecaster) wrap(ours, theirs error, format string, args ...any) error {
+	return &refusal{msg: fmt.Sprintf(format, args...), ours: ours, theirs: theirs}
+}
+
+// begin registers a queued run, or refuses it.
+func (f *Forecaster) begin(trigger, service string) (*scaling.ForecastRun, []scaling.ManagedService, error) {
+	all := f.opts.Services()
+	svcs := all
+	if service != "" {
+		svcs = nil
+		for _, s := range all {
+			if s.Name == service {
+				svcs = []scaling.ManagedService{s}
+				break
+			}
+		}
+		if svcs == nil {
+			return nil, nil, f.wrap(ErrUnknownService, f.opts.UnknownServiceErr, "forecast %q", service)
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.busy {
+		return nil, nil, f.wrap(ErrBusy, f.opts.BusyErr, "forecast")
+	}
+	f.busy = true
+	now := f.opts.Now()
+	f.seq++
+	run := &scaling.ForecastRun{
+		ID:       fmt.Sprintf("%s-%d", now.UTC().Format("20060102T150405Z"), f.seq),
+		Trigger:  trigger,
+		Service:  service,
+		State:    scaling.RunQueued,
+		QueuedAt: now.UnixMilli(),
+		Results:  []scaling.ServiceForecastResult{},
+	}
+	f.runs = append(f.runs, run)
+	if len(f.runs) > f.opts.KeepRuns {
+		f.runs = append(f.runs[:0], f.runs[len(f.runs)-f.opts.KeepRuns:]...)
+	}
+	return run, svcs, nil
+}
+
+// execute fits every service of run, Parallelism at a time, and finishes the run.
+func (f *Forecaster) execute(ctx context.Context, run *scaling.ForecastRun, svcs []scaling.ManagedService) {
+	started := f.opts.Now()
+	f.mu.Lock()
+	run.State = scaling.RunRunning
+	run.StartedAt = started.UnixMilli()
+	run.Results = make([]scaling.ServiceForecastResult, len(svcs))
+	for i, s := range svcs {
+		run.Results[i] = scaling.ServiceForecastResult{Service: s.Name, State: scaling.RunQueued}
+	}
+	f.mu.Unlock()
+	log := f.log.With("run", run.ID, "trigger", run.Trigger)
+	if f.opts.Bounds == nil {
+		log.Warn("no HPA bounds source; predictions only, load patterns are not derived")
+	}
+
+	sem := make(chan struct{}, f.opts.Parallelism)
+	var wg sync.WaitGroup
+	for i, svc := range svcs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f.setResult(run, i, scaling.ServiceForecastResult{Service: svc.Name, State: scaling.RunRunning})
+			res := f.fitService(ctx, svc, log.With("service", svc.Name))
+			f.setResult(run, i, res)
+		}()
+	}
+	wg.Wait()
+
+	finished := f.opts.Now()
+	ok, failed := 0, 0
+	f.mu.Lock()
+	for _, r := range run.Results {
+		if r.State == scaling.RunSucceeded {
+			ok++
+		} else {
+			failed++
+		}
+	}
+	switch {
+	case failed == 0:
+		run.State = scaling.RunSucceeded
+	case ok == 0:
+		run.State = scaling.RunFailed
+	default:
+		run.State = scaling.RunPartial
+	}
+	run.FinishedAt = finished.UnixMilli()
+	state := run.State
+	f.busy = false
+	f.mu.Unlock()
+
+	f.m.runs.WithLabelValues(string(state)).Inc()
+	f.m.duration.Observe(finished.Sub(started).Seconds())
+	if ok > 0 {
+		f.m.lastSuccess.Set(float64(finished.UnixMilli()) / 1000)
+	}
+	log.Info("forecast run finished", "state", state, "succeeded", ok, "failed", failed, "duration", finished.Sub(started))
+	// Fresh predictions replace the gauges at once, not at the next actual-load tick.
+	f.refreshPredicted(ctx, svcs, finished)
+}
+
+func (f *Forecaster) setResult(run *scaling.ForecastRun, i int, r scaling.ServiceForecastResult) {
+	f.mu.Lock()
+	run.Results[i] = r
+	f.mu.Unlock()
+}
+
+// fitService reads, fits and stores one service; it never panics and never outlives its timeout.
+func (f *Forecaster) fitService(ctx context.Context, svc scaling.ManagedService, log *slog.Logger) (res scaling.ServiceForecastResult) {
+	start := time.Now() // wall time of the work itself, for DurationMs; not a decision input
+	res = scaling.ServiceForecastResult{Service: svc.Name, State: scaling.RunFailed}
+	defer func() {
+		if p := recover(); p != nil {
+			res.State, res.Error = scaling.RunFailed, fmt.Sprintf("panic: %v", p)
+			log.Error("forecast panicked; service skipped in this run", "panic", p, "stack", string(debug.Stack()))
+		}
+		res.DurationMs = time.Since(start).Milliseconds()
+	}()
+	ctx, cancel := context.WithTimeoutCause(ctx, f.opts.PerServiceTimeout,
+		fmt.Errorf("forecast of %s took longer than %s", svc.Name, f.opts.PerServiceTimeout))
+	defer cancel()
+
+	pred, fit, series, err := f.predict(ctx, svc)
+	if err != nil {
+		res.Error = err.Error()
+		log.Warn("forecast failed; previous prediction kept until it expires", "err", err)
+		return res
+	}
+	res.State, res.Model, res.ModelReason = scaling.RunSucceeded, fit.Model, fit.Reason
+	log.Info("prediction stored", "model", fit.Model, "mase", pred.BacktestMASE, "coverage", pred.BacktestCoverage, "points", len(pred.Points))
+
+	if f.opts.Bounds == nil {
+		res.Pattern = PatternSkipped
+		return res
+	}
+	pattern, err := f.derivePattern(ctx, svc, series)
+	if err != nil {
+		// The prediction is stored: the service succeeded; the old pattern stays in force.
+		log.Warn("load pattern not derived; the stored pattern is kept", "err", err)
+		res.Pattern = PatternSkipped
+		return res
+	}
+	res.Pattern = pattern
+	return res
+}
+
+// Values of scaling.ServiceForecastResult.Pattern.
+const (
+	// PatternDerived: a derived pattern was written.
+	PatternDerived = "derived"
+	// PatternKeptManual: a manual pattern exists and was kept.
+	PatternKeptManual = "kept-manual"
+	// PatternSkipped: no pattern was derived (no HPA bounds, or deriving failed; see the log).
+	PatternSkipped = "skipped"
+)
+
+type fitInfo struct{ Model, Reason string }
+
+func (f *Forecaster) predict(ctx context.Context, svc scaling.ManagedService) (scaling.Prediction, fitInfo, forecast.Series, error) {
+	step := f.opts.Step
+	fittedAt := f.opts.Now()
+	end := fittedAt.Truncate(step)
+	n := int(f.opts.HistoryWindow / step)
+	start := end.Add(-time.Duration(n-1) * step)
+	series, err := f.opts.History.Range(ctx, svc, start, end, step)
+	if err != nil {
+		return scaling.Prediction{}, fitInfo{}, forecast.Series{}, fmt.Errorf("read history: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return scaling.Prediction{}, fitInfo{}, forecast.Series{}, context.Cause(ctx)
+	}
+	if err := checkFresh(series, fittedAt, f.opts.MaxDataAge); err != nil {
+		return scaling.Prediction{}, fitInfo{}, forecast.Series{}, err
+	}
+	q := svc.Quantile
+	if q == 0 {
+		q = scaling.DefaultQuantile
+	}
+	r, err := forecast.Forecast(series, forecast.Options{Horizon: int(f.opts.Horizon / step), Quantile: q, Model: f.opts.Model})
+	if err != nil {
+		return scaling.Prediction{}, fitInfo{}, forecast.Series{}, fmt.Errorf("fit: %w", err)
+	}
+	pred, err := BuildPrediction(svc, r, q, fittedAt, f.opts.Validity)
+	if err != nil {
+		return scaling.Prediction{}, fitInfo{}, forecast.Series{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		// Too late: a fit finished after the deadline is not stored.
+		return scaling.Prediction{}, fitInfo{}, forecast.Series{}, context.Cause(ctx)
+	}
+	if err := f.opts.Store.AddPrediction(ctx, pred); err != nil {
+		return scaling.Prediction{}, fitInfo{}, forecast.Series{}, fmt.Errorf("store prediction: %w", err)
+	}
+	return pred, fitInfo{Model: r.Model, Reason: r.Reason}, series, nil
+}
+
+// BuildPrediction turns a forecast into the stored record: each point's floor carries the
+// upper bound. It refuses non-finite values, which would not survive JSON and must never
+// reach the actuator.
+func BuildPrediction(svc scaling.ManagedService, r forecast.Result, quantile float64, fittedAt time.Time, validity time.Duration) (scaling.Prediction, error) {
+	p := scaling.Prediction{
+		Service:          svc.Name,
+		Model:            r.Model,
+		ModelReason:      r.Reason,
+		FittedAt:         fittedAt.UnixMilli(),
+		ValidUntil:       fittedAt.Add(validity).UnixMilli(),
+		StepSeconds:      int64(r.Step / time.Second),
+		Quantile:         quantile,
+		BacktestMASE:     finiteOr0(r.Backtest.MASE),
+		BacktestSMAPE:    finiteOr0(r.Backtest.SMAPE),
+		BacktestCoverage: finiteOr0(r.Backtest.Coverage),
+		Points:           make([]scaling.PredictionPoint, len(r.Mean)),
+	}
+	if len(r.Upper) != len(r.Mean) {
+		return scaling.Prediction{}, fmt.Errorf("forecast has %d mean and %d upper points", len(r.Mean), len(r.Upper))
+	}
+	for i := range r.Mean {
+		mean, upper := r.Mean[i], r.Upper[i]
+		if !finite(mean) || !finite(upper) {
+			return scaling.Prediction{}, fmt.Errorf("forecast point %d is not finite (mean %v, upper %v)", i, mean, upper)
+		}
+		p.Points[i] = scaling.PredictionPoint{
+			Timestamp:              r.Start.Add(time.Duration(i) * r.Step).UnixMilli(),
+			ExpectedLoad:           mean,
+			UpperLoad:              upper,
+			RecommendedMinReplicas: forecast.ReplicasFor(upper, svc.CapacityPerReplica),
+		}
+	}
+	return p, nil
+}
+
+func (f *Forecaster) derivePattern(ctx context.Context, svc scaling.ManagedService, series forecast.Series) (string, error) {
+	b, err := f.opts.Bounds.ReplicaBounds(ctx, svc)
+	if err != nil {
+		return "", fmt.Errorf("read HPA bounds: %w", err)
+	}
+	if b.MaxReplicas <= 0 {
+		return "", fmt.Errorf("HPA maxReplicas is %d", b.MaxReplicas)
+	}
+	q := svc.Quantile
+	if q == 0 {
+		q = scaling.DefaultQuantile
+	}
+	r, err := forecast.Forecast(series, forecast.Options{Horizon: int(f.opts.PatternHorizon / f.opts.Step), Quantile: q, Model: f.opts.Model})
+	if err != nil {
+		return "", fmt.Errorf("fit week: %w", err)
+	}
+	p := forecast.DerivePattern(r, forecast.PatternParams{
+		CapacityPerReplica: svc.CapacityPerReplica,
+		MaxReplicas:        b.MaxReplicas,
+		BaseMinReplicas:    b.BaseMinReplicas,
+	}, f.opts.PatternLocation)
+	p.Service = svc.Name
+	p.LastUpdated = f.opts.Now().UnixMilli()
+	if err := p.Validate(); err != nil {
+		return "", fmt.Errorf("derived pattern invalid: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return "", context.Cause(ctx)
+	}
+	written, err := f.opts.Store.PutDerivedPattern(ctx, p)
+	if err != nil {
+		return "", fmt.Errorf("store pattern: %w", err)
+	}
+	if !written {
+		return PatternKeptManual, nil
+	}
+	return PatternDerived, nil
+}
+
+// ErrStaleHistory is wrapped by the error of a service whose history has no recent sample.
+var ErrStaleHistory = errors.New("history has no recent samples")
+
+// checkFresh refuses a series whose newest finite value is older than maxAge at now.
+func checkFresh(s forecast.Series, now time.Time, maxAge time.Duration) error {
+	for i := len(s.Values) - 1; i >= 0; i-- {
+		if finite(s.Values[i]) {
+			at := s.Start.Add(time.Duration(i) * s.Step)
+			if now.Sub(at) > maxAge {
+				return fmt.Errorf("%w: newest sample at %s, %s before fitting (limit %s)",
+					ErrStaleHistory, at.UTC().Format(time.RFC3339), now.Sub(at).Round(time.Second), maxAge)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: no sample in the %s read", ErrStaleHistory, time.Duration(len(s.Values))*s.Step)
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func finiteOr0(v float64) float64 {
+	if finite(v) {
+		return v
+	}
+	return 0
+}

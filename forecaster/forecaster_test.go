@@ -1,0 +1,478 @@
+package forecaster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kai-platform/kai-scaler/forecast"
+	"github.com/kai-platform/kai-scaler/internal/promtest"
+	"github.com/kai-platform/kai-scaler/scaling"
+	"github.com/kai-platform/kai-scaler/store"
+)
+
+// synthetic is an in-memory HistorySource and LoadSource: each service's load is a
+// promtest.Load; hooks let a test block or fail one service.
+type synthetic struct {
+	loads map[string]promtest.Load
+	// block, when set for a service, is waited on before answering (or until ctx ends).
+	block map[string]chan struct{}
+	fail  map[string]error
+	mu    sync.Mutex
+	calls int
+}
+
+func (s *synthetic) Range(ctx context.Context, svc scaling.ManagedService, start, end time.Time, step time.Duration) (forecast.Series, error) {
+	s.mu.Lock()
+	s.calls++
+	s.mu.Unlock()
+	if ch := s.block[svc.Name]; ch != nil {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return forecast.Series{}, context.Cause(ctx)
+		}
+	}
+	if err := s.fail[svc.Name]; err != nil {
+		return forecast.Series{}, err
+	}
+	l, ok := s.loads[svc.Name]
+	if !ok {
+		return forecast.Series{}, fmt.Errorf("no load for %s", svc.Name)
+	}
+	n := int(end.Sub(start)/step) + 1
+	return forecast.Series{Start: start, Step: step, Values: l.Values(start, step, n)}, nil
+}
+
+func (s *synthetic) Current(ctx context.Context, svc scaling.ManagedService, at time.Time) (float64, error) {
+	if err := s.fail[svc.Name]; err != nil {
+		return 0, err
+	}
+	return s.loads[svc.Name].At(at), nil
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time            { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time)           { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+func (c *clock) Add(d time.Duration)       { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+func testLogger(t *testing.T) *slog.Logger { return slog.New(slog.NewTextHandler(t.Output(), nil)) }
+
+func openStore(t *testing.T) *store.Bolt {
+	t.Helper()
+	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "kai.db"), store.BoltOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, st.Close()) })
+	return st
+}
+
+var testServices = []scaling.ManagedService{
+	{Name: "checkout", Namespace: "shop", Query: "checkout", CapacityPerReplica: 20, Quantile: 0.9},
+	{Name: "search", Namespace: "shop", Query: "search", CapacityPerReplica: 50, Quantile: 0.95},
+	{Name: "broken", Namespace: "shop", Query: "broken", CapacityPerReplica: 10},
+}
+
+func newSynthetic() *synthetic {
+	return &synthetic{
+		loads: map[string]promtest.Load{
+			"checkout": {Base: 200, DailyAmp: 120, WeeklyAmp: 60, PeakHour: 14, Noise: 0.03, Seed: 2},
+			"search":   {Base: 500, DailyAmp: 300, WeeklyAmp: 100, PeakHour: 20, Noise: 0.03, Seed: 3},
+		},
+		block: map[string]chan struct{}{},
+		fail:  map[string]error{"broken": errors.New(`bad query: parse error`)},
+	}
+}
+
+func TestPredictedAt(t *testing.T) {
+	p := scaling.Prediction{
+		FittedAt: 1_000_000, ValidUntil: 5_000_000, StepSeconds: 300,
+		Points: []scaling.PredictionPoint{
+			{Timestamp: 1_200_000, ExpectedLoad: 10, UpperLoad: 20},
+			{Timestamp: 1_500_000, ExpectedLoad: 40, UpperLoad: 50},
+			{Timestamp: 1_800_000, ExpectedLoad: 40, UpperLoad: 80},
+		},
+	}
+	tests := []struct {
+		name        string
+		atMs        int64
+		mean, upper float64
+		ok          bool
+	}{
+		{name: "more than a step before the first point", atMs: 899_999},
+		{name: "within a step before the first point uses it", atMs: 900_000, mean: 10, upper: 20, ok: true},
+		{name: "between fitting and the first point uses it", atMs: 1_000_000, mean: 10, upper: 20, ok: true},
+		{name: "on a point", atMs: 1_500_000, mean: 40, upper: 50, ok: true},
+		{name: "interpolated", atMs: 1_300_000, mean: 20, upper: 30, ok: true},
+		{name: "last point", atMs: 1_800_000, mean: 40, upper: 80, ok: true},
+		{name: "after the last point", atMs: 1_800_001},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mean, upper, ok := PredictedAt(p, time.UnixMilli(tt.atMs))
+			require.Equal(t, tt.ok, ok)
+			require.InDelta(t, tt.mean, mean, 1e-9)
+			require.InDelta(t, tt.upper, upper, 1e-9)
+		})
+	}
+	expired := p
+	expired.ValidUntil = 1_400_000
+	_, _, ok := PredictedAt(expired, time.UnixMilli(1_500_000))
+	require.False(t, ok, "an expired prediction is never read, even where it has points")
+}
+
+func TestBuildPrediction(t *testing.T) {
+	svc := scaling.ManagedService{Name: "checkout", CapacityPerReplica: 20}
+	start := time.Date(2026, 11, 27, 12, 5, 0, 0, time.UTC)
+	fitted := start.Add(-3 * time.Minute)
+	r := forecast.Result{Model: "m", Reason: "why", Start: start, Step: 5 * time.Minute,
+		Mean: []float64{10, 30}, Upper: []float64{20, 41}, Backtest: forecast.Scores{MASE: 0.5, SMAPE: 7, Coverage: 0.9, Origins: 7}}
+	p, err := BuildPrediction(svc, r, 0.9, fitted, 2*time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, scaling.Prediction{
+		Service: "checkout", Model: "m", ModelReason: "why",
+		FittedAt: fitted.UnixMilli(), ValidUntil: fitted.Add(2 * time.Hour).UnixMilli(), StepSeconds: 300, Quantile: 0.9,
+		BacktestMASE: 0.5, BacktestSMAPE: 7, BacktestCoverage: 0.9,
+		Points: []scaling.PredictionPoint{
+			{Timestamp: start.UnixMilli(), ExpectedLoad: 10, UpperLoad: 20, RecommendedMinReplicas: 1},
+			{Timestamp: start.Add(5 * time.Minute).UnixMilli(), ExpectedLoad: 30, UpperLoad: 41, RecommendedMinReplicas: 3},
+		},
+	}, p)
+
+	r.Upper[1] = math.NaN()
+	_, err = BuildPrediction(svc, r, 0.9, fitted, time.Hour)
+	require.ErrorContains(t, err, "point 1 is not finite")
+	r.Upper = r.Upper[:1]
+	_, err = BuildPrediction(svc, r, 0.9, fitted, time.Hour)
+	require.ErrorContains(t, err, "2 mean and 1 upper")
+}
+
+type fixture struct {
+	f     *Forecaster
+	st    *store.Bolt
+	hist  *synthetic
+	clock *clock
+	reg   *prometheus.Registry
+}
+
+func newFixture(t *testing.T, mod func(*Options)) fixture {
+	t.Helper()
+	fx := fixture{st: openStore(t), hist: newSynthetic(), clock: &clock{t: time.Date(2026, 11, 27, 12, 2, 30, 0, time.UTC)}, reg: prometheus.NewRegistry()}
+	opts := Options{
+		Services: func() []scaling.ManagedService { return testServices },
+		History:  fx.hist,
+		Load:     fx.hist,
+		Store:    fx.st,
+		Bounds: BoundsFunc(func(context.Context, scaling.ManagedService) (ReplicaBounds, error) {
+			return ReplicaBounds{MaxReplicas: 30, BaseMinReplicas: 2}, nil
+		}),
+		Registerer: fx.reg,
+		Logger:     testLogger(t),
+		Now:        fx.clock.Now,
+		Schedule:   "@hourly",
+	}
+	if mod != nil {
+		mod(&opts)
+	}
+	fx.f = New(opts)
+	return fx
+}
+
+func TestRunOnceStoresPredictionsAndPatterns(t *testing.T) {
+	fx := newFixture(t, nil)
+	ctx := t.Context()
+	manual := scaling.Pattern{Service: "search", PatternType: scaling.PatternDaily, Source: scaling.SourceManual,
+		TimeWindows: []scaling.TimeWindow{{HourOfDay: 9, ExpectedLoad: 0.5}}, LastUpdated: 1}
+	require.NoError(t, fx.st.PutPattern(ctx, manual))
+
+	run, err := fx.f.RunOnce(ctx, "manual", "")
+	require.NoError(t, err)
+	require.Equal(t, scaling.RunPartial, run.State)
+	require.Equal(t, "manual", run.Trigger)
+	require.Equal(t, fx.clock.Now().UnixMilli(), run.StartedAt)
+	require.Equal(t, run.StartedAt, run.FinishedAt)
+	require.Len(t, run.Results, 3)
+	byName := map[string]scaling.ServiceForecastResult{}
+	for _, r := range run.Results {
+		byName[r.Service] = r
+	}
+	require.Equal(t, scaling.RunSucceeded, byName["checkout"].State)
+	require.Equal(t, PatternDerived, byName["checkout"].Pattern)
+	require.NotEmpty(t, byName["checkout"].Model)
+	require.Equal(t, scaling.RunSucceeded, byName["search"].State)
+	require.Equal(t, PatternKeptManual, byName["search"].Pattern)
+	require.Equal(t, scaling.RunFailed, byName["broken"].State)
+	require.Contains(t, byName["broken"].Error, "read history: bad query")
+
+	// The stored prediction: a day at 5m from the next step, valid for two schedule intervals.
+	now := fx.clock.Now()
+	preds, err := fx.st.ListPredictions(ctx, "checkout", 0)
+	require.NoError(t, err)
+	require.Len(t, preds, 1)
+	p := preds[0]
+	require.Equal(t, now.UnixMilli(), p.FittedAt)
+	require.Equal(t, now.Add(2*time.Hour).UnixMilli(), p.ValidUntil)
+	require.Equal(t, 2*time.Hour, fx.f.Validity())
+	require.EqualValues(t, 300, p.StepSeconds)
+	require.Equal(t, 0.9, p.Quantile)
+	require.Len(t, p.Points, 288)
+	require.Equal(t, time.Date(2026, 11, 27, 12, 5, 0, 0, time.UTC).UnixMilli(), p.Points[0].Timestamp)
+	truth := fx.hist.loads["checkout"]
+	var ape float64
+	for _, pt := range p.Points {
+		require.Equal(t, forecast.ReplicasFor(pt.UpperLoad, 20), pt.RecommendedMinReplicas)
+		require.GreaterOrEqual(t, pt.UpperLoad, pt.ExpectedLoad)
+		want := truth.At(time.UnixMilli(pt.Timestamp))
+		ape += math.Abs(pt.ExpectedLoad-want) / want
+	}
+	require.Less(t, ape/float64(len(p.Points)), 0.05, "a clean seasonal load is forecast within 5%% on average")
+	search, err := fx.st.ListPredictions(ctx, "search", 0)
+	require.NoError(t, err)
+	require.Len(t, search, 1)
+	require.Equal(t, 0.95, search[0].Quantile)
+	broken, err := fx.st.ListPredictions(ctx, "broken", 0)
+	require.NoError(t, err)
+	require.Empty(t, broken)
+
+	// Patterns: checkout derived; the manual one of search kept as it was.
+	pat, err := fx.st.GetPattern(ctx, "checkout")
+	require.NoError(t, err)
+	require.Equal(t, scaling.SourceDerived, pat.Source)
+	require.Equal(t, now.UnixMilli(), pat.LastUpdated)
+	require.NotEmpty(t, pat.TimeWindows, "a load peaking at 380 on 20 per replica needs more than 2 replicas")
+	require.NoError(t, pat.Validate())
+	kept, err := fx.st.GetPattern(ctx, "search")
+	require.NoError(t, err)
+	require.Equal(t, manual, kept)
+
+	// Metrics: run counted, last success set, predicted load for now from the stored prediction.
+	require.NoError(t, testutil.GatherAndCompare(fx.reg, strings.NewReader(`
+# HELP kai_forecast_runs_total Forecast runs by result: succeeded, partial (some services failed), failed, skipped (a run was still in progress).
+# TYPE kai_forecast_runs_total counter
+kai_forecast_runs_total{result="failed"} 0
+kai_forecast_runs_total{result="partial"} 1
+kai_forecast_runs_total{result="skipped"} 0
+kai_forecast_runs_total{result="succeeded"} 0
+# HELP kai_forecast_prediction_stale 1 when no valid prediction covers now for the service (its predicted load is then absent), else 0.
+# TYPE kai_forecast_prediction_stale gauge
+kai_forecast_prediction_stale{service="broken"} 1
+kai_forecast_prediction_stale{service="checkout"} 0
+kai_forecast_prediction_stale{service="search"} 0
+`), "kai_forecast_runs_total", "kai_forecast_prediction_stale"))
+	require.Equal(t, float64(now.Unix()), testutil.ToFloat64(fx.f.m.lastSuccess))
+	require.Equal(t, 1, testutil.CollectAndCount(fx.f.m.duration))
+	require.Equal(t, p.Points[0].ExpectedLoad, testutil.ToFloat64(fx.f.m.predicted.WithLabelValues("checkout", "0.5")))
+	require.Equal(t, p.Points[0].UpperLoad, testutil.ToFloat64(fx.f.m.predicted.WithLabelValues("checkout", "0.9")))
+	require.Equal(t, search[0].Points[0].UpperLoad, testutil.ToFloat64(fx.f.m.predicted.WithLabelValues("search", "0.95")))
+	require.Equal(t, 4, testutil.CollectAndCount(fx.f.m.predicted), "no gauge for broken")
+}
+
+func TestActualLoopAndStaleness(t *testing.T) {
+	fx := newFixture(t, nil)
+	ctx := t.Context()
+	_, err := fx.f.RunOnce(ctx, "schedule", "")
+	require.NoError(t, err)
+
+	// Three ticks, a minute apart, into the prediction.
+	for range 3 {
+		fx.clock.Add(time.Minute)
+		fx.f.Tick(ctx)
+	}
+	now := fx.clock.Now()
+	truth := fx.hist.loads["checkout"].At(now)
+	require.Equal(t, truth, testutil.ToFloat64(fx.f.m.actual.WithLabelValues("checkout")))
+	require.Equal(t, 2, testutil.CollectAndCount(fx.f.m.actual), "broken's failing query leaves no actual gauge")
+	preds, err := fx.st.ListPredictions(ctx, "checkout", 1)
+	require.NoError(t, err)
+	mean, _, ok := PredictedAt(preds[0], now)
+	require.True(t, ok)
+	require.Equal(t, mean, testutil.ToFloat64(fx.f.m.predicted.WithLabelValues("checkout", "0.5")))
+	ratio := testutil.ToFloat64(fx.f.m.errRatio.WithLabelValues("checkout"))
+	require.Greater(t, ratio, 0.0)
+	require.Less(t, ratio, 0.1)
+	require.Equal(t, 2, testutil.CollectAndCount(fx.f.m.errRatio))
+
+	// Past ValidUntil (two schedule intervals) without a new run: the predicted gauge goes,
+	// the stale flag says so, and the error ratio empties once its window has no samples.
+	fx.clock.Add(2 * time.Hour)
+	fx.f.Tick(ctx)
+	require.Zero(t, testutil.CollectAndCount(fx.f.m.predicted))
+	require.Equal(t, 1.0, testutil.ToFloat64(fx.f.m.stale.WithLabelValues("checkout")))
+	require.Zero(t, testutil.CollectAndCount(fx.f.m.errRatio))
+	require.Equal(t, 2, testutil.CollectAndCount(fx.f.m.actual), "actual load does not depend on predictions")
+
+	// A new run brings it back at once.
+	_, err = fx.f.RunOnce(ctx, "schedule", "")
+	require.NoError(t, err)
+	require.Equal(t, 0.0, testutil.ToFloat64(fx.f.m.stale.WithLabelValues("checkout")))
+	require.Equal(t, 4, testutil.CollectAndCount(fx.f.m.predicted))
+}
+
+func TestRunActualLoopStopsWithContext(t *testing.T) {
+	fx := newFixture(t, func(o *Options) { o.ActualInterval = 10 * time.Millisecond })
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- fx.f.RunActualLoop(ctx) }()
+	require.Eventually(t, func() bool { return testutil.CollectAndCount(fx.f.m.actual) == 2 }, 5*time.Second, 10*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+}
+
+func TestTriggerNoOverlapAndRunStates(t *testing.T) {
+	apiBusy := errors.New("api busy")
+	apiUnknown := errors.New("api unknown")
+	fx := newFixture(t, func(o *Options) { o.BusyErr, o.UnknownServiceErr = apiBusy, apiUnknown })
+	release := make(chan struct{})
+	fx.hist.block["checkout"] = release
+
+	_, err := fx.f.Trigger(t.Context(), "nope")
+	require.ErrorIs(t, err, ErrUnknownService)
+	require.ErrorIs(t, err, apiUnknown)
+	require.EqualError(t, err, `forecast "nope": unknown service`)
+
+	id, err := fx.f.Trigger(t.Context(), "")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		r, _ := fx.f.Run(id)
+		return r.State == scaling.RunRunning
+	}, 5*time.Second, 5*time.Millisecond)
+
+	_, err = fx.f.Trigger(t.Context(), "search")
+	require.ErrorIs(t, err, ErrBusy)
+	require.ErrorIs(t, err, apiBusy)
+	require.EqualError(t, err, "forecast: a forecast run is already in progress")
+	_, err = fx.f.RunOnce(t.Context(), "manual", "")
+	require.ErrorIs(t, err, ErrBusy)
+
+	// A scheduled run while busy is skipped and counted.
+	sctx, stop := context.WithCancel(t.Context())
+	fs := New(Options{Services: fx.f.opts.Services, History: fx.hist, Store: fx.st, Logger: testLogger(t), Schedule: "@every 1s", Registerer: prometheus.NewRegistry()})
+	fs.mu.Lock()
+	fs.busy = true // as if a run were in progress
+	fs.mu.Unlock()
+	started := make(chan error)
+	go func() { started <- fs.Start(sctx) }()
+	require.Eventually(t, func() bool { return testutil.ToFloat64(fs.m.runs.WithLabelValues(resultSkipped)) >= 1 }, 5*time.Second, 20*time.Millisecond)
+	stop()
+	require.NoError(t, <-started)
+
+	r, ok := fx.f.Run(id)
+	require.True(t, ok)
+	require.Equal(t, "manual", r.Trigger)
+	states := map[string]scaling.RunState{}
+	for _, res := range r.Results {
+		states[res.Service] = res.State
+	}
+	require.Equal(t, scaling.RunRunning, states["checkout"])
+
+	close(release)
+	require.Eventually(t, func() bool {
+		r, _ := fx.f.Run(id)
+		return r.FinishedAt != 0
+	}, 10*time.Second, 10*time.Millisecond)
+	r, _ = fx.f.Run(id)
+	require.Equal(t, scaling.RunPartial, r.State)
+
+	// Free again: a one-service run goes through.
+	run, err := fx.f.RunOnce(t.Context(), "manual", "search")
+	require.NoError(t, err)
+	require.Equal(t, scaling.RunSucceeded, run.State)
+	require.Equal(t, "search", run.Service)
+	require.Len(t, run.Results, 1)
+	require.Len(t, fx.f.Runs(), 2)
+	_, ok = fx.f.Run("unknown")
+	require.False(t, ok)
+}
+
+func TestPerServiceTimeoutDoesNotBlockOthers(t *testing.T) {
+	fx := newFixture(t, func(o *Options) { o.PerServiceTimeout = 3 * time.Second; o.Parallelism = 1 })
+	fx.hist.block["checkout"] = make(chan struct{}) // never released
+	run, err := fx.f.RunOnce(t.Context(), "manual", "")
+	require.NoError(t, err)
+	require.Equal(t, scaling.RunPartial, run.State)
+	for _, r := range run.Results {
+		switch r.Service {
+		case "checkout":
+			require.Equal(t, scaling.RunFailed, r.State)
+			require.Contains(t, r.Error, "forecast of checkout took longer than 3s")
+		case "search":
+			require.Equal(t, scaling.RunSucceeded, r.State)
+		}
+	}
+}
+
+func TestNoBoundsSkipsPatterns(t *testing.T) {
+	fx := newFixture(t, func(o *Options) { o.Bounds = nil })
+	run, err := fx.f.RunOnce(t.Context(), "manual", "checkout")
+	require.NoError(t, err)
+	require.Equal(t, scaling.RunSucceeded, run.State)
+	require.Equal(t, PatternSkipped, run.Results[0].Pattern)
+	_, err = fx.st.GetPattern(t.Context(), "checkout")
+	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func TestCheckFresh(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	nan := math.NaN()
+	tests := []struct {
+		name    string
+		values  []float64
+		wantErr string
+	}{
+		{name: "newest point recent", values: []float64{1, 2, 3}},
+		{name: "trailing gap within the limit", values: []float64{1, 2, nan}},
+		{name: "trailing gap past the limit", values: []float64{1, nan, nan}, wantErr: "history has no recent samples: newest sample at 2026-11-27T00:00:00Z, 1h0m0s before fitting (limit 45m0s)"},
+		{name: "no samples", values: []float64{nan, nan, nan}, wantErr: "history has no recent samples: no sample in the 1h30m0s read"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkFresh(forecast.Series{Start: t0, Step: 30 * time.Minute, Values: tt.values}, t0.Add(time.Hour), 45*time.Minute)
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, ErrStaleHistory)
+			require.EqualError(t, err, tt.wantErr)
+		})
+	}
+}
+
+func TestBadSchedule(t *testing.T) {
+	f := New(Options{Schedule: "every tuesday", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.ErrorContains(t, f.Start(t.Context()), `forecast schedule "every tuesday"`)
+	require.Equal(t, 2*time.Hour, f.Validity())
+	require.Equal(t, 30*time.Minute, New(Options{Schedule: "*/15 * * * *"}).Validity())
+}
+
+func TestRunsKeepsTheLast(t *testing.T) {
+	fx := newFixture(t, func(o *Options) {
+		o.KeepRuns = 3
+		o.Services = func() []scaling.ManagedService { return nil }
+	})
+	var ids []string
+	for range 5 {
+		r, err := fx.f.RunOnce(t.Context(), "manual", "")
+		require.NoError(t, err)
+		require.Equal(t, scaling.RunSucceeded, r.State, "no services is a successful empty run")
+		ids = append(ids, r.ID)
+	}
+	runs := fx.f.Runs()
+	require.Len(t, runs, 3)
+	require.Equal(t, ids[4], runs[0].ID)
+	_, ok := fx.f.Run(ids[0])
+	require.False(t, ok)
+}

@@ -1,0 +1,267 @@
+package scaling
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultLeadTimeSeconds is a service's lead time when the services file gives none: a pod
+// start plus margin on a typical cluster.
+const DefaultLeadTimeSeconds = 300
+
+// DefaultQuantile is the quantile provisioned for when the services file gives none.
+const DefaultQuantile = 0.9
+
+// LineError is one problem in the services file, at a 1-based line.
+type LineError struct {
+	Line int
+	// Field is the path of the bad field, e.g. services[2].capacityPerReplica.
+	Field string
+	Msg   string
+}
+
+func (e *LineError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	}
+	return fmt.Sprintf("line %d: %s: %s", e.Line, e.Field, e.Msg)
+}
+
+// ServicesError lists every problem found in a services file, in line order.
+type ServicesError struct {
+	Errs []*LineError
+}
+
+func (e *ServicesError) Error() string {
+	parts := make([]string, len(e.Errs))
+	for i, le := range e.Errs {
+		parts[i] = le.Error()
+	}
+	return "invalid services file: " + strings.Join(parts, "; ")
+}
+
+// Unwrap lets errors.As find each LineError.
+func (e *ServicesError) Unwrap() []error {
+	out := make([]error, len(e.Errs))
+	for i, le := range e.Errs {
+		out[i] = le
+	}
+	return out
+}
+
+var (
+	serviceFields = []string{"name", "namespace", "hpa", "query", "capacityPerReplica", "leadTimeSeconds", "leadTime", "quantile"}
+	dns1123Sub    = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+)
+
+// ParseServices reads the services file (SERVICES_FILE):
+//
+//	services:
+//	  - name: checkout            # DNS-1123 label, unique
+//	    namespace: shop           # required
+//	    hpa: checkout-hpa         # optional, defaults to name
+//	    query: sum(rate(http_requests_total{service="checkout"}[5m]))
+//	    capacityPerReplica: 50    # load one replica carries at its HPA target, > 0
+//	    leadTime: 5m              # or leadTimeSeconds: 300; default 300
+//	    quantile: 0.9             # in (0, 1); default 0.9
+//
+// It reports every problem with its line (a *ServicesError), not only the first, so an
+// operator fixes the file in one go. Defaults are filled in on the returned services.
+func ParseServices(data []byte) ([]ManagedService, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("invalid services file: %w", err)
+	}
+	p := &servicesParser{}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		p.add(1, "", `missing "services" list`)
+		return nil, p.err()
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		p.add(root.Line, "", "must be a mapping with a \"services\" list")
+		return nil, p.err()
+	}
+	var list *yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if k.Value != "services" {
+			p.add(k.Line, k.Value, `unknown field (the file holds only "services")`)
+			continue
+		}
+		list = v
+	}
+	if list == nil {
+		p.add(root.Line, "", `missing "services" list`)
+		return nil, p.err()
+	}
+	if list.Kind != yaml.SequenceNode {
+		if list.Tag == "!!null" {
+			return []ManagedService{}, p.err()
+		}
+		p.add(list.Line, "services", "must be a list")
+		return nil, p.err()
+	}
+	out := make([]ManagedService, 0, len(list.Content))
+	firstLine := map[string]int{}
+	for i, item := range list.Content {
+		path := fmt.Sprintf("services[%d]", i)
+		svc, ok := p.service(path, item)
+		if !ok {
+			continue
+		}
+		if line, dup := firstLine[svc.Name]; dup {
+			p.add(item.Line, path+".name", fmt.Sprintf("duplicate service %q (first defined at line %d)", svc.Name, line))
+			continue
+		}
+		firstLine[svc.Name] = item.Line
+		out = append(out, svc)
+	}
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+type servicesParser struct {
+	errs []*LineError
+}
+
+func (p *servicesParser) add(line int, field, msg string) {
+	p.errs = append(p.errs, &LineError{Line: line, Field: field, Msg: msg})
+}
+
+func (p *servicesParser) err() error {
+	if len(p.errs) == 0 {
+		return nil
+	}
+	sort.SliceStable(p.errs, func(i, j int) bool { return p.errs[i].Line < p.errs[j].Line })
+	return &ServicesError{Errs: p.errs}
+}
+
+func (p *servicesParser) service(path string, n *yaml.Node) (ManagedService, bool) {
+	if n.Kind != yaml.MappingNode {
+		p.add(n.Line, path, "must be a mapping of name, namespace, hpa, query, capacityPerReplica, leadTime, quantile")
+		return ManagedService{}, false
+	}
+	before := len(p.errs)
+	var (
+		svc                     ManagedService
+		seen                    = map[string]*yaml.Node{}
+		leadTime                string
+		hasQuantile, hasCap     bool
+		hasLeadSecs, hasLeadDur bool
+	)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		f := path + "." + k.Value
+		if first, dup := seen[k.Value]; dup {
+			p.add(k.Line, f, fmt.Sprintf("duplicate field (first at line %d)", first.Line))
+			continue
+		}
+		seen[k.Value] = k
+		decode := func(into any, what string) bool {
+			if v.Kind != yaml.ScalarNode || v.Decode(into) != nil {
+				p.add(v.Line, f, "must be "+what)
+				return false
+			}
+			return true
+		}
+		switch k.Value {
+		case "name":
+			decode(&svc.Name, "a string")
+		case "namespace":
+			decode(&svc.Namespace, "a string")
+		case "hpa":
+			decode(&svc.HPA, "a string")
+		case "query":
+			decode(&svc.Query, "a string")
+		case "capacityPerReplica":
+			hasCap = decode(&svc.CapacityPerReplica, "a number")
+		case "leadTimeSeconds":
+			hasLeadSecs = decode(&svc.LeadTimeSeconds, "a whole number of seconds")
+		case "leadTime":
+			hasLeadDur = decode(&leadTime, `a duration such as "5m"`)
+		case "quantile":
+			hasQuantile = decode(&svc.Quantile, "a number")
+		default:
+			p.add(k.Line, f, "unknown field (known: "+strings.Join(serviceFields, ", ")+")")
+		}
+	}
+	line := func(field string) int {
+		if k, ok := seen[field]; ok {
+			return k.Line
+		}
+		return n.Line
+	}
+	check := func(field string, err error) {
+		if err == nil {
+			return
+		}
+		msg := err.Error()
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			msg = fe.Msg
+		}
+		p.add(line(field), path+"."+field, msg)
+	}
+	if _, ok := seen["name"]; !ok {
+		p.add(n.Line, path+".name", "is required")
+	} else {
+		check("name", ValidateServiceName("name", svc.Name))
+	}
+	if _, ok := seen["namespace"]; !ok {
+		p.add(n.Line, path+".namespace", "is required")
+	} else {
+		check("namespace", ValidateServiceName("namespace", svc.Namespace))
+	}
+	if svc.HPA != "" && (len(svc.HPA) > 253 || !dns1123Sub.MatchString(svc.HPA)) {
+		p.add(line("hpa"), path+".hpa", fmt.Sprintf("must be a Kubernetes object name (DNS-1123 subdomain), got %q", svc.HPA))
+	}
+	if strings.TrimSpace(svc.Query) == "" {
+		p.add(line("query"), path+".query", "is required (a PromQL expression returning one series)")
+	}
+	if !hasCap {
+		if _, ok := seen["capacityPerReplica"]; !ok {
+			p.add(n.Line, path+".capacityPerReplica", "is required (load one replica carries at its HPA target)")
+		}
+	} else if c := svc.CapacityPerReplica; math.IsNaN(c) || math.IsInf(c, 0) || c <= 0 {
+		p.add(line("capacityPerReplica"), path+".capacityPerReplica", fmt.Sprintf("must be greater than 0, got %v", c))
+	}
+	switch {
+	case hasLeadSecs && hasLeadDur:
+		p.add(line("leadTime"), path+".leadTime", "set leadTime or leadTimeSeconds, not both")
+	case hasLeadDur:
+		d, err := time.ParseDuration(leadTime)
+		if err != nil || d < 0 || d%time.Second != 0 {
+			p.add(line("leadTime"), path+".leadTime", fmt.Sprintf("must be a non-negative whole-second duration such as \"5m\", got %q", leadTime))
+		} else {
+			svc.LeadTimeSeconds = int64(d / time.Second)
+		}
+	case hasLeadSecs:
+		if svc.LeadTimeSeconds < 0 {
+			p.add(line("leadTimeSeconds"), path+".leadTimeSeconds", fmt.Sprintf("must be at least 0, got %d", svc.LeadTimeSeconds))
+		}
+	default:
+		if _, a := seen["leadTime"]; !a {
+			if _, b := seen["leadTimeSeconds"]; !b {
+				svc.LeadTimeSeconds = DefaultLeadTimeSeconds
+			}
+		}
+	}
+	if hasQuantile {
+		if q := svc.Quantile; math.IsNaN(q) || q <= 0 || q >= 1 {
+			p.add(line("quantile"), path+".quantile", fmt.Sprintf("must be between 0 and 1 (exclusive), got %v", q))
+		}
+	} else if _, ok := seen["quantile"]; !ok {
+		svc.Quantile = DefaultQuantile
+	}
+	return svc, len(p.errs) == before
+}

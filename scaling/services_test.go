@@ -1,0 +1,79 @@
+package scaling
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseServicesGood(t *testing.T) {
+	tests := []struct {
+		file string
+		want []ManagedService
+	}{
+		{
+			file: "full.good.yaml",
+			want: []ManagedService{
+				{Name: "checkout", Namespace: "shop", HPA: "checkout-hpa.v2", Query: `sum(rate(http_requests_total{service="checkout"}[5m]))`, CapacityPerReplica: 50, LeadTimeSeconds: 300, Quantile: 0.95},
+				{Name: "search", Namespace: "shop", Query: "sum(rate(http_requests_total{service=\"search\"}[5m]))\n", CapacityPerReplica: 120.5, LeadTimeSeconds: 90, Quantile: DefaultQuantile},
+				{Name: "auth", Namespace: "identity", Query: "sum(auth_logins_per_second)", CapacityPerReplica: 10, LeadTimeSeconds: DefaultLeadTimeSeconds, Quantile: DefaultQuantile},
+			},
+		},
+		{file: "empty-list.good.yaml", want: []ManagedService{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", "services", tt.file))
+			require.NoError(t, err)
+			got, err := ParseServices(data)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestParseServicesBad(t *testing.T) {
+	tests := map[string]string{
+		"bad-name.bad.yaml":        `invalid services file: line 2: services[0].name: must be a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit), got "Checkout_1"`,
+		"duplicate.bad.yaml":       `invalid services file: line 10: services[2].name: duplicate service "checkout" (first defined at line 2)`,
+		"missing-query.bad.yaml":   `invalid services file: line 2: services[0].query: is required (a PromQL expression returning one series)`,
+		"capacity.bad.yaml":        `invalid services file: line 5: services[0].capacityPerReplica: must be greater than 0, got 0`,
+		"quantile.bad.yaml":        `invalid services file: line 6: services[0].quantile: must be between 0 and 1 (exclusive), got 1`,
+		"unknown-field.bad.yaml":   `invalid services file: line 6: services[0].capacity: unknown field (known: name, namespace, hpa, query, capacityPerReplica, leadTimeSeconds, leadTime, quantile)`,
+		"lead-time.bad.yaml":       `invalid services file: line 6: services[0].leadTime: must be a non-negative whole-second duration such as "5m", got "5 minutes"`,
+		"both-lead-times.bad.yaml": `invalid services file: line 7: services[0].leadTime: set leadTime or leadTimeSeconds, not both`,
+		"wrong-type.bad.yaml":      `invalid services file: line 5: services[0].capacityPerReplica: must be a number`,
+		"several.bad.yaml": `invalid services file: line 2: services[0].namespace: is required; ` +
+			`line 3: services[0].query: is required (a PromQL expression returning one series); ` +
+			`line 4: services[0].capacityPerReplica: must be greater than 0, got -1; ` +
+			`line 5: services[0].quantile: must be between 0 and 1 (exclusive), got 0`,
+		"not-a-list.bad.yaml":      `invalid services file: line 2: services: must be a list`,
+		"top-level.bad.yaml":       `invalid services file: line 1: service: unknown field (the file holds only "services"); line 1: missing "services" list`,
+		"syntax.bad.yaml":          `invalid services file: yaml: line 4: found unexpected end of stream`,
+		"empty.bad.yaml":           `invalid services file: line 1: missing "services" list`,
+		"duplicate-field.bad.yaml": `invalid services file: line 5: services[0].query: duplicate field (first at line 4)`,
+	}
+	files, err := filepath.Glob(filepath.Join("testdata", "services", "*.bad.yaml"))
+	require.NoError(t, err)
+	require.Len(t, files, len(tests), "every bad fixture has an expected message")
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			want, ok := tests[name]
+			require.True(t, ok, "no expected message for %s", name)
+			data, err := os.ReadFile(f)
+			require.NoError(t, err)
+			got, err := ParseServices(data)
+			require.Nil(t, got)
+			require.EqualError(t, err, want)
+			if !strings.Contains(want, "yaml:") {
+				var le *LineError
+				require.ErrorAs(t, err, &le)
+				require.Positive(t, le.Line)
+			}
+		})
+	}
+}

@@ -1,0 +1,588 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/kai-platform/kai-scaler/scaling"
+)
+
+// BoltOptions configures OpenBolt.
+type BoltOptions struct {
+	// Retention bounds each service's event log; zero means DefaultEventRetention.
+	Retention EventRetention
+	// PredictionsPerService is how many predictions each service keeps; default 48.
+	PredictionsPerService int
+	// LockTimeout is how long OpenBolt waits for another process to release the file; default 2s.
+	LockTimeout time.Duration
+	// Now is the clock event retention by age is measured against; default time.Now.
+	Now func() time.Time
+}
+
+// Bolt is a Store in one bbolt file: the embedded default of a single replica. Every write is
+// one bbolt read-write transaction, fsync'd before it returns, so an acknowledged write survives
+// a crash; bbolt runs one writer at a time, which makes each write atomic against the others.
+// Safe for concurrent use.
+type Bolt struct {
+	db        *bolt.DB
+	retention EventRetention
+	keep      int
+	now       func() time.Time
+}
+
+var _ Store = (*Bolt)(nil)
+
+// Top-level buckets. predictions and events hold one nested bucket per service; an event
+// bucket holds a time index (timeKey -> event JSON) and an id index (ID -> timeKey).
+var (
+	bucketPatterns     = []byte("patterns")
+	bucketDependencies = []byte("dependencies")
+	bucketPredictions  = []byte("predictions")
+	bucketEvents       = []byte("events")
+	bucketEventTimes   = []byte("time")
+	bucketEventIDs     = []byte("id")
+	// keyEventCount holds a service's number of events, kept so retention by count does not
+	// walk the whole log on every append.
+	keyEventCount = []byte("count")
+)
+
+// OpenBolt opens (creating if needed) the bbolt file at path. When another process holds the
+// file it gives up after opts.LockTimeout with an error saying so, instead of hanging.
+func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
+	timeout := opts.LockTimeout
+	if timeout <= 0 {
+		timeout = 2 * time.Second
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: file is locked by another process (waited %s): %w", path, timeout, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketPatterns, bucketDependencies, bucketPredictions, bucketEvents} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	b := &Bolt{
+		db:        db,
+		retention: retention(opts.Retention),
+		keep:      predictionsPerService(opts.PredictionsPerService),
+		now:       opts.Now,
+	}
+	if b.now == nil {
+		b.now = time.Now
+	}
+	return b, nil
+}
+
+// update runs fn in one read-write transaction. Errors of fn come back unchanged (they say
+// what went wrong already); failures of bbolt itself (closed database, a failed commit or
+// fsync) are wrapped in ErrUnavailable.
+func (b *Bolt) update(op string, fn func(tx *bolt.Tx) error) error {
+	var fnErr error
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		fnErr = fn(tx)
+		return fnErr
+	})
+	if err != nil && fnErr == nil {
+		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+	}
+	return err
+}
+
+// view is update for read-only transactions.
+func (b *Bolt) view(op string, fn func(tx *bolt.Tx) error) error {
+	var fnErr error
+	err := b.db.View(func(tx *bolt.Tx) error {
+		fnErr = fn(tx)
+		return fnErr
+	})
+	if err != nil && fnErr == nil {
+		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+	}
+	return err
+}
+
+// Ping reports whether the database is open.
+func (b *Bolt) Ping(ctx context.Context) error {
+	return b.view("ping bolt", func(*bolt.Tx) error { return nil })
+}
+
+// Close closes the database; later calls fail with ErrUnavailable.
+func (b *Bolt) Close() error {
+	if err := b.db.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", b.db.Path(), err)
+	}
+	return nil
+}
+
+// ListPatterns returns every pattern, sorted by service.
+func (b *Bolt) ListPatterns(ctx context.Context) ([]scaling.Pattern, error) {
+	out := []scaling.Pattern{}
+	err := b.view("list patterns", func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPatterns).ForEach(func(k, v []byte) error {
+			p, err := decode[scaling.Pattern]("pattern of "+string(k), v)
+			if err != nil {
+				return err
+			}
+			out = append(out, p)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	sortPatterns(out)
+	return out, nil
+}
+
+// GetPattern returns service's pattern, or ErrNotFound.
+func (b *Bolt) GetPattern(ctx context.Context, service string) (scaling.Pattern, error) {
+	var p scaling.Pattern
+	err := b.view("get pattern of "+service, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketPatterns).Get([]byte(service))
+		if v == nil {
+			return fmt.Errorf("pattern of %s: %w", service, ErrNotFound)
+		}
+		var err error
+		p, err = decode[scaling.Pattern]("pattern of "+service, v)
+		return err
+	})
+	return p, err
+}
+
+// PutPattern stores p whole, replacing any pattern of its service.
+func (b *Bolt) PutPattern(ctx context.Context, p scaling.Pattern) error {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encode pattern of %s: %w", p.Service, err)
+	}
+	return b.update("put pattern of "+p.Service, func(tx *bolt.Tx) error {
+		return putKey(tx.Bucket(bucketPatterns), []byte(p.Service), data)
+	})
+}
+
+func putKey(bk *bolt.Bucket, k, v []byte) error {
+	if err := bk.Put(k, v); err != nil {
+		return fmt.Errorf("put %q: %w", k, err)
+	}
+	return nil
+}
+
+// PutDerivedPattern stores p with Source derived unless a manual pattern is stored for its service.
+func (b *Bolt) PutDerivedPattern(ctx context.Context, p scaling.Pattern) (bool, error) {
+	p.Source = scaling.SourceDerived
+	data, err := json.Marshal(p)
+	if err != nil {
+		return false, fmt.Errorf("encode pattern of %s: %w", p.Service, err)
+	}
+	written := false
+	err = b.update("put derived pattern of "+p.Service, func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketPatterns)
+		if cur := bk.Get([]byte(p.Service)); cur != nil {
+			stored, err := decode[scaling.Pattern]("pattern of "+p.Service, cur)
+			if err != nil {
+				return err
+			}
+			if isManual(stored) {
+				return nil
+			}
+		}
+		written = true
+		return putKey(bk, []byte(p.Service), data)
+	})
+	if err != nil {
+		return false, err
+	}
+	return written, nil
+}
+
+// DeletePattern deletes service's pattern, or returns ErrNotFound.
+func (b *Bolt) DeletePattern(ctx context.Context, service string) error {
+	return b.update("delete pattern of "+service, func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketPatterns)
+		if bk.Get([]byte(service)) == nil {
+			return fmt.Errorf("pattern of %s: %w", service, ErrNotFound)
+		}
+		return bk.Delete([]byte(service))
+	})
+}
+
+// orderedInt64 encodes v so that bytewise order is numeric order, negatives included.
+func orderedInt64(v int64) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(v)^(1<<63))
+}
+
+func fromOrderedInt64(b []byte) int64 {
+	return int64(binary.BigEndian.Uint64(b) ^ (1 << 63))
+}
+
+// AddPrediction stores p; a prediction of the same service and FittedAt is replaced. Only the
+// newest PredictionsPerService of each service are kept.
+func (b *Bolt) AddPrediction(ctx context.Context, p scaling.Prediction) error {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encode prediction of %s: %w", p.Service, err)
+	}
+	return b.update("add prediction of "+p.Service, func(tx *bolt.Tx) error {
+		bk, err := tx.Bucket(bucketPredictions).CreateBucketIfNotExists([]byte(p.Service))
+		if err != nil {
+			return fmt.Errorf("create predictions bucket of %s: %w", p.Service, err)
+		}
+		if err := putKey(bk, orderedInt64(p.FittedAt), data); err != nil {
+			return err
+		}
+		// Few keys per service (PredictionsPerService + 1): counting them is cheap.
+		var keys [][]byte
+		c := bk.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		for _, k := range keys[:max(0, len(keys)-b.keep)] {
+			if err := bk.Delete(k); err != nil {
+				return fmt.Errorf("trim predictions of %s: %w", p.Service, err)
+			}
+		}
+		return nil
+	})
+}
+
+// ListPredictions returns predictions newest first, of service or of all when service is "".
+func (b *Bolt) ListPredictions(ctx context.Context, service string, limit int) ([]scaling.Prediction, error) {
+	var lists [][]scaling.Prediction
+	err := b.view("list predictions", func(tx *bolt.Tx) error {
+		top := tx.Bucket(bucketPredictions)
+		read := func(name []byte, bk *bolt.Bucket) error {
+			var l []scaling.Prediction
+			c := bk.Cursor()
+			for k, v := c.Last(); k != nil && (limit <= 0 || len(l) < limit); k, v = c.Prev() {
+				p, err := decode[scaling.Prediction](fmt.Sprintf("prediction of %s fitted at %d", name, fromOrderedInt64(k)), v)
+				if err != nil {
+					return err
+				}
+				l = append(l, p)
+			}
+			lists = append(lists, l)
+			return nil
+		}
+		if service != "" {
+			if bk := top.Bucket([]byte(service)); bk != nil {
+				return read([]byte(service), bk)
+			}
+			return nil
+		}
+		return top.ForEachBucket(func(name []byte) error { return read(name, top.Bucket(name)) })
+	})
+	if err != nil {
+		return nil, err
+	}
+	return mergePredictions(lists, limit), nil
+}
+
+func readDependencies(tx *bolt.Tx) ([]scaling.Dependency, error) {
+	out := []scaling.Dependency{}
+	err := tx.Bucket(bucketDependencies).ForEach(func(k, v []byte) error {
+		d, err := decode[scaling.Dependency]("dependency "+string(k), v)
+		if err != nil {
+			return err
+		}
+		out = append(out, d)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sortDependencies(out)
+	return out, nil
+}
+
+// ListDependencies returns every dependency, sorted by source then target.
+func (b *Bolt) ListDependencies(ctx context.Context) ([]scaling.Dependency, error) {
+	var out []scaling.Dependency
+	err := b.view("list dependencies", func(tx *bolt.Tx) error {
+		var err error
+		out, err = readDependencies(tx)
+		return err
+	})
+	return out, err
+}
+
+// GetDependency returns the dependency of key, or ErrNotFound.
+func (b *Bolt) GetDependency(ctx context.Context, key scaling.DependencyKey) (scaling.Dependency, error) {
+	field := dependencyField(key)
+	var d scaling.Dependency
+	err := b.view("get dependency "+field, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketDependencies).Get([]byte(field))
+		if v == nil {
+			return fmt.Errorf("dependency %s: %w", field, ErrNotFound)
+		}
+		var err error
+		d, err = decode[scaling.Dependency]("dependency "+field, v)
+		return err
+	})
+	return d, err
+}
+
+// PutDependency writes d after check accepted every stored dependency, in one transaction.
+func (b *Bolt) PutDependency(ctx context.Context, d scaling.Dependency, check func(existing []scaling.Dependency) error) error {
+	field := dependencyField(d.Key())
+	data, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("encode dependency %s: %w", field, err)
+	}
+	return b.update("put dependency "+field, func(tx *bolt.Tx) error {
+		// Read even without a check, as Redis does: a corrupt graph is reported on every write.
+		existing, err := readDependencies(tx)
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(existing); err != nil {
+				return err
+			}
+		}
+		return putKey(tx.Bucket(bucketDependencies), []byte(field), data)
+	})
+}
+
+// SetDependencyEnabled flips Enabled and sets LastUpdated to now, or returns ErrNotFound.
+func (b *Bolt) SetDependencyEnabled(ctx context.Context, key scaling.DependencyKey, enabled bool, now time.Time) (scaling.Dependency, error) {
+	field := dependencyField(key)
+	var d scaling.Dependency
+	err := b.update("set dependency "+field+" enabled", func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketDependencies)
+		v := bk.Get([]byte(field))
+		if v == nil {
+			return fmt.Errorf("dependency %s: %w", field, ErrNotFound)
+		}
+		var err error
+		if d, err = decode[scaling.Dependency]("dependency "+field, v); err != nil {
+			return err
+		}
+		d.Enabled = enabled
+		d.LastUpdated = now.UnixMilli()
+		data, err := json.Marshal(d)
+		if err != nil {
+			return fmt.Errorf("encode dependency %s: %w", field, err)
+		}
+		return putKey(bk, []byte(field), data)
+	})
+	if err != nil {
+		return scaling.Dependency{}, err
+	}
+	return d, nil
+}
+
+// DeleteDependency deletes the dependency of key, or returns ErrNotFound.
+func (b *Bolt) DeleteDependency(ctx context.Context, key scaling.DependencyKey) error {
+	field := dependencyField(key)
+	return b.update("delete dependency "+field, func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketDependencies)
+		if bk.Get([]byte(field)) == nil {
+			return fmt.Errorf("dependency %s: %w", field, ErrNotFound)
+		}
+		return bk.Delete([]byte(field))
+	})
+}
+
+// timeKey indexes an event by (Timestamp, ID), so bytewise order is that order.
+func timeKey(ts int64, id string) []byte {
+	return append(orderedInt64(ts), id...)
+}
+
+// AppendEvents stores events idempotently by ID and applies retention to each service touched,
+// all in one transaction.
+func (b *Bolt) AppendEvents(ctx context.Context, events ...scaling.Event) error {
+	for _, e := range events {
+		if err := checkEvent(e); err != nil {
+			return fmt.Errorf("append events: %w", err)
+		}
+	}
+	services, by := groupEvents(events)
+	if len(services) == 0 {
+		return nil
+	}
+	encoded := make(map[string][]byte, len(events))
+	for _, e := range events {
+		data, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("encode event %s: %w", e.ID, err)
+		}
+		encoded[e.Service+"/"+e.ID] = data
+	}
+	cutoff, byAge := ageCutoff(b.retention, b.now())
+	return b.update("append events", func(tx *bolt.Tx) error {
+		for _, s := range services {
+			if err := b.appendService(tx, s, by[s], encoded, cutoff, byAge); err != nil {
+				return fmt.Errorf("append events of %s: %w", s, err)
+			}
+		}
+		return nil
+	})
+}
+
+func (b *Bolt) appendService(tx *bolt.Tx, service string, events []scaling.Event, encoded map[string][]byte, cutoff int64, byAge bool) error {
+	sb, err := tx.Bucket(bucketEvents).CreateBucketIfNotExists([]byte(service))
+	if err != nil {
+		return err
+	}
+	times, err := sb.CreateBucketIfNotExists(bucketEventTimes)
+	if err != nil {
+		return err
+	}
+	ids, err := sb.CreateBucketIfNotExists(bucketEventIDs)
+	if err != nil {
+		return err
+	}
+	var count int64
+	if v := sb.Get(keyEventCount); v != nil {
+		count = int64(binary.BigEndian.Uint64(v))
+	}
+	for _, e := range events {
+		tk := timeKey(e.Timestamp, e.ID)
+		if old := ids.Get([]byte(e.ID)); old != nil {
+			if err := times.Delete(bytes.Clone(old)); err != nil {
+				return err
+			}
+		} else {
+			count++
+		}
+		if err := times.Put(tk, encoded[e.Service+"/"+e.ID]); err != nil {
+			return err
+		}
+		if err := ids.Put([]byte(e.ID), tk); err != nil {
+			return err
+		}
+	}
+	// Retention: collect the oldest keys first, then delete (deleting under a moving cursor
+	// can skip keys in bbolt).
+	var drop [][]byte
+	c := times.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		tooOld := byAge && fromOrderedInt64(k[:8]) < cutoff
+		tooMany := b.retention.MaxPerService > 0 && count-int64(len(drop)) > int64(b.retention.MaxPerService)
+		if !tooOld && !tooMany {
+			break
+		}
+		drop = append(drop, bytes.Clone(k))
+	}
+	for _, k := range drop {
+		if err := times.Delete(k); err != nil {
+			return err
+		}
+		if err := ids.Delete(k[8:]); err != nil {
+			return err
+		}
+	}
+	count -= int64(len(drop))
+	return sb.Put(keyEventCount, binary.BigEndian.AppendUint64(nil, uint64(count)))
+}
+
+// ListEvents returns matching events newest first (ties by ID, descending), merged across services.
+//
+// Each service's time index is walked newest first with its own cursor, and the cursors are
+// merged by key: keys order as (Timestamp, ID), so only the events returned (and, with a type
+// filter, the ones looked at) are decoded.
+func (b *Bolt) ListEvents(ctx context.Context, q EventQuery) ([]scaling.Event, error) {
+	out := []scaling.Event{}
+	err := b.view("list events", func(tx *bolt.Tx) error {
+		top := tx.Bucket(bucketEvents)
+		var cursors []*eventCursor
+		open := func(name []byte) error {
+			if c := newEventCursor(top, name, q); c != nil {
+				cursors = append(cursors, c)
+			}
+			return nil
+		}
+		if q.Service != "" {
+			_ = open([]byte(q.Service))
+		} else if err := top.ForEachBucket(open); err != nil {
+			return err
+		}
+		for q.Limit <= 0 || len(out) < q.Limit {
+			// Few services: a linear scan for the newest head beats a heap's bookkeeping.
+			var next *eventCursor
+			for _, c := range cursors {
+				if c.k != nil && (next == nil || bytes.Compare(c.k, next.k) > 0) {
+					next = c
+				}
+			}
+			if next == nil {
+				return nil
+			}
+			e, err := decode[scaling.Event](fmt.Sprintf("event %s of %s", next.k[8:], next.service), next.v)
+			if err != nil {
+				return err
+			}
+			if matchEvent(q, e) {
+				out = append(out, e)
+			}
+			next.step(q)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eventCursor walks one service's time index from newest to oldest within q's time range.
+type eventCursor struct {
+	service []byte
+	c       *bolt.Cursor
+	k, v    []byte // current entry; k is nil when done
+}
+
+func newEventCursor(top *bolt.Bucket, service []byte, q EventQuery) *eventCursor {
+	sb := top.Bucket(service)
+	if sb == nil {
+		return nil
+	}
+	times := sb.Bucket(bucketEventTimes)
+	if times == nil {
+		return nil
+	}
+	ec := &eventCursor{service: service, c: times.Cursor()}
+	if q.Until != 0 {
+		// The first key past Until, then one step back.
+		if k, _ := ec.c.Seek(orderedInt64(q.Until + 1)); k == nil {
+			ec.k, ec.v = ec.c.Last()
+		} else {
+			ec.k, ec.v = ec.c.Prev()
+		}
+	} else {
+		ec.k, ec.v = ec.c.Last()
+	}
+	ec.clip(q)
+	return ec
+}
+
+func (ec *eventCursor) step(q EventQuery) {
+	ec.k, ec.v = ec.c.Prev()
+	ec.clip(q)
+}
+
+// clip ends the walk at the first event older than q.Since.
+func (ec *eventCursor) clip(q EventQuery) {
+	if ec.k != nil && q.Since != 0 && fromOrderedInt64(ec.k[:8]) < q.Since {
+		ec.k, ec.v = nil, nil
+	}
+}

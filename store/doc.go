@@ -1,0 +1,24 @@
+// Package store keeps the scaler's records: load patterns, predictions, scaling dependencies
+// and HPA events.
+//
+// store.go declares one interface per record kind; callers test errors with errors.Is against
+// ErrNotFound, ErrUnavailable (answer 503), ErrCorrupt (a stored record no longer decodes) and
+// ErrConflict (an optimistic write kept losing to concurrent writers). Two backends implement
+// Store with the same semantics and pass the same contract suite (store/storetest):
+//
+//   - Redis (NewRedis): production, shared by every replica; REDIS_URL may be one redis:// or
+//     rediss:// URL, or several comma-separated addresses for Sentinel or Cluster through
+//     go-redis' UniversalClient. Every key sits under a prefix ("kai:" by default); keys that
+//     must change together share a hash tag so scripts and transactions work on Cluster.
+//   - Bolt (OpenBolt): embedded, one bbolt file in DATA_DIR, the default when REDIS_URL is
+//     unset. Each write is one fsync'd bbolt transaction.
+//
+// Open picks one from the configuration.
+//
+// Listings are ordered: patterns by service, dependencies by (source, target), predictions
+// newest FittedAt first, events newest Timestamp first with ties by ID descending. A prediction
+// is identified by (service, FittedAt) and an event by its ID, so writing either again replaces
+// it. The package holds no decision logic beyond what a store must guarantee (atomic writes,
+// idempotent event appends, retention); cycle rules, for example, arrive as the check function
+// of PutDependency.
+package store

@@ -1,0 +1,162 @@
+package store
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/kai-platform/kai-scaler/scaling"
+)
+
+// ErrCorrupt is wrapped by every error about a stored record that cannot be decoded. Such
+// records are reported, never skipped: a listing that silently lost a pattern or a dependency
+// would make the actuator lower a floor it cannot see.
+var ErrCorrupt = errors.New("stored record is corrupt")
+
+// ErrConflict is returned when an optimistic write kept losing to concurrent writers and gave
+// up; nothing was written, and the caller may retry.
+var ErrConflict = errors.New("too many concurrent writers")
+
+// DefaultPredictionsPerService is how many predictions each service keeps when the options
+// leave it unset; twice the 24 the PredictionStore contract promises.
+const DefaultPredictionsPerService = 48
+
+// retention returns r, or DefaultEventRetention when r is the zero value.
+func retention(r EventRetention) EventRetention {
+	if r == (EventRetention{}) {
+		return DefaultEventRetention
+	}
+	return r
+}
+
+// predictionsPerService returns n, or DefaultPredictionsPerService when n <= 0.
+func predictionsPerService(n int) int {
+	if n <= 0 {
+		return DefaultPredictionsPerService
+	}
+	return n
+}
+
+// ageCutoff is the oldest event Timestamp (Unix ms) that r keeps at now; events strictly older
+// are dropped. ok is false when r has no MaxAge.
+func ageCutoff(r EventRetention, now time.Time) (cutoff int64, ok bool) {
+	if r.MaxAge <= 0 {
+		return 0, false
+	}
+	return now.Add(-r.MaxAge).UnixMilli(), true
+}
+
+// matchEvent reports whether e is selected by q (service aside: backends read per service).
+func matchEvent(q EventQuery, e scaling.Event) bool {
+	if q.Since != 0 && e.Timestamp < q.Since {
+		return false
+	}
+	if q.Until != 0 && e.Timestamp > q.Until {
+		return false
+	}
+	return len(q.Types) == 0 || slices.Contains(q.Types, e.EventType)
+}
+
+// compareEventsNewestFirst orders events by Timestamp descending, ties by ID descending: the
+// exact reverse of (Timestamp, ID), which is also the order both backends index events in.
+func compareEventsNewestFirst(a, b scaling.Event) int {
+	if c := cmp.Compare(b.Timestamp, a.Timestamp); c != 0 {
+		return c
+	}
+	return cmp.Compare(b.ID, a.ID)
+}
+
+// mergeEvents merges per-service lists into one, newest first, cut to limit (<= 0: no limit).
+func mergeEvents(lists [][]scaling.Event, limit int) []scaling.Event {
+	var out []scaling.Event
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	slices.SortFunc(out, compareEventsNewestFirst)
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	if out == nil {
+		out = []scaling.Event{}
+	}
+	return out
+}
+
+// mergePredictions merges per-service lists into one, newest FittedAt first (ties by service),
+// cut to limit (<= 0: no limit).
+func mergePredictions(lists [][]scaling.Prediction, limit int) []scaling.Prediction {
+	var out []scaling.Prediction
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	slices.SortStableFunc(out, func(a, b scaling.Prediction) int {
+		if c := cmp.Compare(b.FittedAt, a.FittedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Service, b.Service)
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	if out == nil {
+		out = []scaling.Prediction{}
+	}
+	return out
+}
+
+// groupEvents splits events by service, keeping each service's events in the given order, and
+// returns the services in first-seen order.
+func groupEvents(events []scaling.Event) (services []string, by map[string][]scaling.Event) {
+	by = make(map[string][]scaling.Event)
+	for _, e := range events {
+		if _, ok := by[e.Service]; !ok {
+			services = append(services, e.Service)
+		}
+		by[e.Service] = append(by[e.Service], e)
+	}
+	return services, by
+}
+
+// checkEvent refuses events a log cannot index.
+func checkEvent(e scaling.Event) error {
+	switch {
+	case e.ID == "":
+		return errors.New("event has no id")
+	case e.Service == "":
+		return fmt.Errorf("event %q has no service", e.ID)
+	}
+	return nil
+}
+
+// decode unmarshals one stored record, wrapping failures in ErrCorrupt with the record's name.
+func decode[T any](what string, data []byte) (T, error) {
+	var v T
+	if err := json.Unmarshal(data, &v); err != nil {
+		return v, fmt.Errorf("decode %s: %w: %w", what, ErrCorrupt, err)
+	}
+	return v, nil
+}
+
+// dependencyField is the field or key a dependency is stored under. Service names are
+// DNS-1123 labels, so "/" cannot occur in either part.
+func dependencyField(k scaling.DependencyKey) string { return k.Source + "/" + k.Target }
+
+// sortPatterns and sortDependencies give listings a stable order.
+func sortPatterns(ps []scaling.Pattern) {
+	slices.SortFunc(ps, func(a, b scaling.Pattern) int { return cmp.Compare(a.Service, b.Service) })
+}
+
+func sortDependencies(ds []scaling.Dependency) {
+	slices.SortFunc(ds, func(a, b scaling.Dependency) int {
+		if c := cmp.Compare(a.SourceService, b.SourceService); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.TargetService, b.TargetService)
+	})
+}
+
+// isManual reports whether a stored pattern is manual: an empty source is read as manual.
+func isManual(p scaling.Pattern) bool { return p.Source != scaling.SourceDerived }

@@ -1,0 +1,789 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kai-platform/kai-scaler/scaling"
+)
+
+// RedisOptions configures NewRedis.
+type RedisOptions struct {
+	// URL is REDIS_URL: one redis:// or rediss:// URL (go-redis ParseURL syntax; with a
+	// master_name query parameter it names Sentinels, with addr parameters a Cluster), or
+	// several comma-separated addresses (host:port or redis://host:port), which mean a
+	// Cluster, or Sentinels when MasterName is set.
+	URL string
+	// MasterName is the Sentinel master name used with a comma-separated address list.
+	MasterName string
+	// Prefix starts every key; default "kai:". Tests use a unique prefix each.
+	Prefix string
+	// Retention bounds each service's event log; zero means DefaultEventRetention.
+	Retention EventRetention
+	// PredictionsPerService is how many predictions each service keeps; default 48.
+	PredictionsPerService int
+	// Now is the clock event retention by age is measured against; default time.Now.
+	Now func() time.Time
+}
+
+// Timeouts NewRedis sets on the client unless the URL sets them: a dead server fails calls
+// with ErrUnavailable within a few seconds instead of hanging the API.
+const (
+	redisDialTimeout  = 2 * time.Second
+	redisReadTimeout  = 3 * time.Second
+	redisWriteTimeout = 3 * time.Second
+	redisPoolTimeout  = 2 * time.Second
+	// redisMaxRetries is how often go-redis retries a command after a network error; one
+	// retry hides a connection dropped by a server restart without multiplying timeouts.
+	redisMaxRetries = 1
+	// maxTxAttempts bounds optimistic transactions (WATCH/MULTI) that lose to concurrent writers.
+	maxTxAttempts = 64
+)
+
+// Redis is a Store kept in Redis, shared by every replica of the scaler. Safe for concurrent use.
+type Redis struct {
+	client    redis.UniversalClient
+	prefix    string
+	retention EventRetention
+	keep      int
+	now       func() time.Time
+}
+
+var _ Store = (*Redis)(nil)
+
+// NewRedis connects to the Redis named by opts.URL. It does not wait for the server: a Redis
+// that is down at start makes calls fail with ErrUnavailable until it answers (see Ping).
+func NewRedis(opts RedisOptions) (*Redis, error) {
+	client, err := newRedisClient(opts.URL, opts.MasterName)
+	if err != nil {
+		return nil, err
+	}
+	r := &Redis{
+		client:    client,
+		prefix:    opts.Prefix,
+		retention: retention(opts.Retention),
+		keep:      predictionsPerService(opts.PredictionsPerService),
+		now:       opts.Now,
+	}
+	if r.prefix == "" {
+		r.prefix = "kai:"
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	return r, nil
+}
+
+// newRedisClient builds the go-redis client REDIS_URL describes. Errors never quote the URL:
+// it may carry a password.
+func newRedisClient(raw, masterName string) (redis.UniversalClient, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil, errors.New("redis url is empty")
+	}
+	if !strings.Contains(raw, ",") && strings.Contains(raw, "://") {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("parse redis url: %w", redactURLError(err))
+		}
+		q := u.Query()
+		switch {
+		case q.Has("master_name"):
+			o, err := redis.ParseFailoverURL(raw)
+			if err != nil {
+				return nil, fmt.Errorf("parse redis sentinel url: %w", redactURLError(err))
+			}
+			setTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.MaxRetries)
+			return redis.NewFailoverClient(o), nil
+		case q.Has("addr"):
+			o, err := redis.ParseClusterURL(raw)
+			if err != nil {
+				return nil, fmt.Errorf("parse redis cluster url: %w", redactURLError(err))
+			}
+			setTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.MaxRetries)
+			return redis.NewClusterClient(o), nil
+		default:
+			o, err := redis.ParseURL(raw)
+			if err != nil {
+				return nil, fmt.Errorf("parse redis url: %w", redactURLError(err))
+			}
+			setTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.MaxRetries)
+			return redis.NewClient(o), nil
+		}
+	}
+
+	// A list of addresses. Credentials, database and TLS come from the first entry when it
+	// is a URL; every entry contributes its host:port.
+	o := &redis.UniversalOptions{MasterName: masterName}
+	for i, part := range strings.Split(raw, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "://") {
+			o.Addrs = append(o.Addrs, part)
+			continue
+		}
+		p, err := redis.ParseURL(part)
+		if err != nil {
+			return nil, fmt.Errorf("parse redis url entry %d: %w", i+1, redactURLError(err))
+		}
+		if len(o.Addrs) == 0 {
+			o.Username, o.Password, o.DB, o.TLSConfig = p.Username, p.Password, p.DB, p.TLSConfig
+		}
+		o.Addrs = append(o.Addrs, p.Addr)
+	}
+	if len(o.Addrs) == 0 {
+		return nil, errors.New("redis url names no address")
+	}
+	setTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.MaxRetries)
+	return redis.NewUniversalClient(o), nil
+}
+
+func setTimeouts(dial, read, write, pool *time.Duration, retries *int) {
+	for _, d := range []struct {
+		p *time.Duration
+		v time.Duration
+	}{{dial, redisDialTimeout}, {read, redisReadTimeout}, {write, redisWriteTimeout}, {pool, redisPoolTimeout}} {
+		if *d.p == 0 {
+			*d.p = d.v
+		}
+	}
+	if *retries == 0 {
+		*retries = redisMaxRetries
+	}
+}
+
+// redactURLError drops the URL a *url.Error quotes, keeping what was wrong with it.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// unavailable reports whether err means Redis could not be reached or cannot serve now, as
+// opposed to an answer (including an error reply about our command).
+func unavailable(err error) bool {
+	var reply redis.Error
+	if !errors.As(err, &reply) {
+		// Network errors, timeouts, a closed client or pool, a cancelled context.
+		return true
+	}
+	return redis.IsLoadingError(err) || redis.IsReadOnlyError(err) || redis.IsClusterDownError(err) ||
+		redis.IsTryAgainError(err) || redis.IsMasterDownError(err) || redis.IsMaxClientsError(err)
+}
+
+// wrap adds what we were doing to a Redis error, and ErrUnavailable when Redis could not answer.
+func wrap(op string, err error) error {
+	if unavailable(err) {
+		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func (r *Redis) patternsKey() string     { return r.prefix + "patterns" }
+func (r *Redis) dependenciesKey() string { return r.prefix + "dependencies" }
+func (r *Redis) predictionServicesKey() string {
+	return r.prefix + "prediction-services"
+}
+func (r *Redis) eventServicesKey() string { return r.prefix + "event-services" }
+
+// The braces are a Cluster hash tag: a service's keys live in one slot, so one script can
+// change them together.
+func (r *Redis) predictionsKey(service string) string {
+	return r.prefix + "predictions:{" + service + "}"
+}
+func (r *Redis) eventTimesKey(service string) string {
+	return r.prefix + "events:{" + service + "}:time"
+}
+func (r *Redis) eventDataKey(service string) string {
+	return r.prefix + "events:{" + service + "}:data"
+}
+
+// Ping reports whether Redis answers.
+func (r *Redis) Ping(ctx context.Context) error {
+	if err := r.client.Ping(ctx).Err(); err != nil {
+		return wrap("ping redis", err)
+	}
+	return nil
+}
+
+// Close closes the client; later calls fail with ErrUnavailable.
+func (r *Redis) Close() error {
+	if err := r.client.Close(); err != nil {
+		return fmt.Errorf("close redis client: %w", err)
+	}
+	return nil
+}
+
+// ListPatterns returns every pattern, sorted by service.
+func (r *Redis) ListPatterns(ctx context.Context) ([]scaling.Pattern, error) {
+	m, err := r.client.HGetAll(ctx, r.patternsKey()).Result()
+	if err != nil {
+		return nil, wrap("list patterns", err)
+	}
+	out := make([]scaling.Pattern, 0, len(m))
+	for service, data := range m {
+		p, err := decode[scaling.Pattern]("pattern of "+service, []byte(data))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	sortPatterns(out)
+	return out, nil
+}
+
+// GetPattern returns service's pattern, or ErrNotFound.
+func (r *Redis) GetPattern(ctx context.Context, service string) (scaling.Pattern, error) {
+	data, err := r.client.HGet(ctx, r.patternsKey(), service).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return scaling.Pattern{}, fmt.Errorf("pattern of %s: %w", service, ErrNotFound)
+	}
+	if err != nil {
+		return scaling.Pattern{}, wrap("get pattern of "+service, err)
+	}
+	return decode[scaling.Pattern]("pattern of "+service, data)
+}
+
+// PutPattern stores p whole, replacing any pattern of its service.
+func (r *Redis) PutPattern(ctx context.Context, p scaling.Pattern) error {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encode pattern of %s: %w", p.Service, err)
+	}
+	if err := r.client.HSet(ctx, r.patternsKey(), p.Service, data).Err(); err != nil {
+		return wrap("put pattern of "+p.Service, err)
+	}
+	return nil
+}
+
+// putDerivedScript writes ARGV[2] as field ARGV[1] unless the stored pattern is manual (its
+// source is anything but "derived", absent included). The check and the write are one script,
+// so a manual pattern written meanwhile is never overwritten.
+var putDerivedScript = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then
+  local ok, v = pcall(cjson.decode, cur)
+  if not ok or type(v) ~= 'table' then
+    return redis.error_reply('KAICORRUPT stored pattern is not a JSON object')
+  end
+  if v['source'] ~= 'derived' then
+    return 0
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`)
+
+// PutDerivedPattern stores p with Source derived unless a manual pattern is stored for its service.
+func (r *Redis) PutDerivedPattern(ctx context.Context, p scaling.Pattern) (bool, error) {
+	p.Source = scaling.SourceDerived
+	data, err := json.Marshal(p)
+	if err != nil {
+		return false, fmt.Errorf("encode pattern of %s: %w", p.Service, err)
+	}
+	n, err := putDerivedScript.Run(ctx, r.client, []string{r.patternsKey()}, p.Service, data).Int()
+	if err != nil {
+		if redis.HasErrorPrefix(err, "KAICORRUPT") {
+			return false, fmt.Errorf("put derived pattern of %s: %w: %w", p.Service, ErrCorrupt, err)
+		}
+		return false, wrap("put derived pattern of "+p.Service, err)
+	}
+	return n == 1, nil
+}
+
+// DeletePattern deletes service's pattern, or returns ErrNotFound.
+func (r *Redis) DeletePattern(ctx context.Context, service string) error {
+	n, err := r.client.HDel(ctx, r.patternsKey(), service).Result()
+	if err != nil {
+		return wrap("delete pattern of "+service, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("pattern of %s: %w", service, ErrNotFound)
+	}
+	return nil
+}
+
+// addPredictionScript replaces the prediction fitted at ARGV[1] (score) with ARGV[2] and trims
+// the service to its ARGV[3] newest.
+var addPredictionScript = redis.NewScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[3]) + 1))
+return 1
+`)
+
+// AddPrediction stores p; a prediction of the same service and FittedAt is replaced. Only the
+// newest PredictionsPerService of each service are kept.
+func (r *Redis) AddPrediction(ctx context.Context, p scaling.Prediction) error {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encode prediction of %s: %w", p.Service, err)
+	}
+	// The service is listed before its data exists, so a listing never misses stored data.
+	if err := r.client.SAdd(ctx, r.predictionServicesKey(), p.Service).Err(); err != nil {
+		return wrap("add prediction of "+p.Service, err)
+	}
+	err = addPredictionScript.Run(ctx, r.client, []string{r.predictionsKey(p.Service)},
+		p.FittedAt, data, r.keep).Err()
+	if err != nil {
+		return wrap("add prediction of "+p.Service, err)
+	}
+	return nil
+}
+
+// ListPredictions returns predictions newest first, of service or of all when service is "".
+func (r *Redis) ListPredictions(ctx context.Context, service string, limit int) ([]scaling.Prediction, error) {
+	services := []string{service}
+	if service == "" {
+		var err error
+		services, err = r.client.SMembers(ctx, r.predictionServicesKey()).Result()
+		if err != nil {
+			return nil, wrap("list prediction services", err)
+		}
+	}
+	stop := int64(-1)
+	if limit > 0 {
+		stop = int64(limit) - 1
+	}
+	// One pipelined round trip for every service.
+	cmds := make([]*redis.StringSliceCmd, len(services))
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, s := range services {
+			cmds[i] = p.ZRevRange(ctx, r.predictionsKey(s), 0, stop)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("list predictions", err)
+	}
+	lists := make([][]scaling.Prediction, 0, len(services))
+	for i, s := range services {
+		raw := cmds[i].Val()
+		l := make([]scaling.Prediction, 0, len(raw))
+		for _, data := range raw {
+			p, err := decode[scaling.Prediction]("prediction of "+s, []byte(data))
+			if err != nil {
+				return nil, err
+			}
+			l = append(l, p)
+		}
+		lists = append(lists, l)
+	}
+	return mergePredictions(lists, limit), nil
+}
+
+func (r *Redis) readDependencies(ctx context.Context, c redis.Cmdable) ([]scaling.Dependency, error) {
+	m, err := c.HGetAll(ctx, r.dependenciesKey()).Result()
+	if err != nil {
+		return nil, wrap("list dependencies", err)
+	}
+	out := make([]scaling.Dependency, 0, len(m))
+	for field, data := range m {
+		d, err := decode[scaling.Dependency]("dependency "+field, []byte(data))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	sortDependencies(out)
+	return out, nil
+}
+
+// ListDependencies returns every dependency, sorted by source then target.
+func (r *Redis) ListDependencies(ctx context.Context) ([]scaling.Dependency, error) {
+	return r.readDependencies(ctx, r.client)
+}
+
+// GetDependency returns the dependency of key, or ErrNotFound.
+func (r *Redis) GetDependency(ctx context.Context, key scaling.DependencyKey) (scaling.Dependency, error) {
+	field := dependencyField(key)
+	data, err := r.client.HGet(ctx, r.dependenciesKey(), field).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return scaling.Dependency{}, fmt.Errorf("dependency %s: %w", field, ErrNotFound)
+	}
+	if err != nil {
+		return scaling.Dependency{}, wrap("get dependency "+field, err)
+	}
+	return decode[scaling.Dependency]("dependency "+field, data)
+}
+
+// updateDependencies runs fn over the stored dependencies and writes what it returns, in one
+// optimistic transaction on the dependencies key: if any writer changed it in between, the
+// transaction fails and fn runs again on the new contents. Errors from fn come back unchanged.
+func (r *Redis) updateDependencies(ctx context.Context, op string,
+	fn func(existing []scaling.Dependency) (field string, write *scaling.Dependency, err error),
+) error {
+	key := r.dependenciesKey()
+	for attempt := range maxTxAttempts {
+		var fnErr error
+		err := r.client.Watch(ctx, func(tx *redis.Tx) error {
+			existing, err := r.readDependencies(ctx, tx)
+			if err != nil {
+				fnErr = err
+				return err
+			}
+			field, d, err := fn(existing)
+			if err != nil {
+				fnErr = err
+				return err
+			}
+			data, err := json.Marshal(d)
+			if err != nil {
+				fnErr = fmt.Errorf("encode dependency %s: %w", field, err)
+				return fnErr
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.HSet(ctx, key, field, data)
+				return nil
+			})
+			return err
+		}, key)
+		switch {
+		case fnErr != nil:
+			return fnErr
+		case errors.Is(err, redis.TxFailedErr):
+			if err := sleepJitter(ctx, attempt); err != nil {
+				return wrap(op, err)
+			}
+			continue
+		case err != nil:
+			return wrap(op, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("%s: %w: gave up after %d attempts", op, ErrConflict, maxTxAttempts)
+}
+
+// sleepJitter waits a random time that grows with attempt (up to ~64ms), so writers that
+// collided do not collide again in lockstep.
+func sleepJitter(ctx context.Context, attempt int) error {
+	ceiling := time.Millisecond << min(attempt, 6)
+	t := time.NewTimer(rand.N(ceiling) + 1)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
+}
+
+// PutDependency writes d after check accepted every stored dependency, atomically.
+func (r *Redis) PutDependency(ctx context.Context, d scaling.Dependency, check func(existing []scaling.Dependency) error) error {
+	field := dependencyField(d.Key())
+	return r.updateDependencies(ctx, "put dependency "+field,
+		func(existing []scaling.Dependency) (string, *scaling.Dependency, error) {
+			if check != nil {
+				if err := check(existing); err != nil {
+					return "", nil, err
+				}
+			}
+			return field, &d, nil
+		})
+}
+
+// SetDependencyEnabled flips Enabled and sets LastUpdated to now, or returns ErrNotFound.
+func (r *Redis) SetDependencyEnabled(ctx context.Context, key scaling.DependencyKey, enabled bool, now time.Time) (scaling.Dependency, error) {
+	field := dependencyField(key)
+	var out scaling.Dependency
+	err := r.updateDependencies(ctx, "set dependency "+field+" enabled",
+		func(existing []scaling.Dependency) (string, *scaling.Dependency, error) {
+			for _, d := range existing {
+				if d.Key() == key {
+					d.Enabled = enabled
+					d.LastUpdated = now.UnixMilli()
+					out = d
+					return field, &d, nil
+				}
+			}
+			return "", nil, fmt.Errorf("dependency %s: %w", field, ErrNotFound)
+		})
+	if err != nil {
+		return scaling.Dependency{}, err
+	}
+	return out, nil
+}
+
+// DeleteDependency deletes the dependency of key, or returns ErrNotFound.
+func (r *Redis) DeleteDependency(ctx context.Context, key scaling.DependencyKey) error {
+	field := dependencyField(key)
+	n, err := r.client.HDel(ctx, r.dependenciesKey(), field).Result()
+	if err != nil {
+		return wrap("delete dependency "+field, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("dependency %s: %w", field, ErrNotFound)
+	}
+	return nil
+}
+
+// appendEventsScript stores events of one service (ARGV from 3 on: id, timestamp, JSON) in its
+// time index (KEYS[1], a sorted set of ids by timestamp) and data hash (KEYS[2]); an id already
+// stored is replaced, score and data. It then drops events older than ARGV[1] (when not "")
+// and the oldest beyond ARGV[2] (when > 0). One script, so no reader sees a half-applied
+// append and retention never races another append.
+var appendEventsScript = redis.NewScript(`
+for i = 3, #ARGV, 3 do
+  redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i])
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+end
+local function drop(ids)
+  for j = 1, #ids, 500 do
+    local chunk = {unpack(ids, j, math.min(j + 499, #ids))}
+    redis.call('ZREM', KEYS[1], unpack(chunk))
+    redis.call('HDEL', KEYS[2], unpack(chunk))
+  end
+end
+if ARGV[1] ~= '' then
+  drop(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1]))
+end
+local max = tonumber(ARGV[2])
+if max > 0 then
+  local extra = redis.call('ZCARD', KEYS[1]) - max
+  if extra > 0 then
+    drop(redis.call('ZRANGE', KEYS[1], 0, extra - 1))
+  end
+end
+return redis.call('ZCARD', KEYS[1])
+`)
+
+// AppendEvents stores events idempotently by ID and applies retention to each service touched.
+// Events of one service are stored together atomically; different services are separate writes.
+func (r *Redis) AppendEvents(ctx context.Context, events ...scaling.Event) error {
+	for _, e := range events {
+		if err := checkEvent(e); err != nil {
+			return fmt.Errorf("append events: %w", err)
+		}
+	}
+	services, by := groupEvents(events)
+	if len(services) == 0 {
+		return nil
+	}
+	if err := r.client.SAdd(ctx, r.eventServicesKey(), toAny(services)...).Err(); err != nil {
+		return wrap("append events", err)
+	}
+	cutoff := ""
+	if c, ok := ageCutoff(r.retention, r.now()); ok {
+		cutoff = strconv.FormatInt(c, 10)
+	}
+	for _, s := range services {
+		args := []any{cutoff, r.retention.MaxPerService}
+		for _, e := range by[s] {
+			data, err := json.Marshal(e)
+			if err != nil {
+				return fmt.Errorf("encode event %s: %w", e.ID, err)
+			}
+			args = append(args, e.ID, e.Timestamp, data)
+		}
+		keys := []string{r.eventTimesKey(s), r.eventDataKey(s)}
+		if err := appendEventsScript.Run(ctx, r.client, keys, args...).Err(); err != nil {
+			return wrap("append events of "+s, err)
+		}
+	}
+	return nil
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// ListEvents returns matching events newest first (ties by ID, descending), merged across services.
+func (r *Redis) ListEvents(ctx context.Context, q EventQuery) ([]scaling.Event, error) {
+	services := []string{q.Service}
+	if q.Service == "" {
+		var err error
+		services, err = r.client.SMembers(ctx, r.eventServicesKey()).Result()
+		if err != nil {
+			return nil, wrap("list event services", err)
+		}
+	}
+	if len(q.Types) == 0 && q.Limit > 0 {
+		return r.newestEvents(ctx, services, q)
+	}
+	// Services are read concurrently: each read is a few round trips, and the API waits for all.
+	lists := make([][]scaling.Event, len(services))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(redisReadConcurrency)
+	for i, s := range services {
+		g.Go(func() error {
+			l, err := r.serviceEvents(gctx, s, q)
+			lists[i] = l
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return mergeEvents(lists, q.Limit), nil
+}
+
+// redisReadConcurrency bounds the per-service reads one listing runs at once.
+const redisReadConcurrency = 8
+
+// newestEvents answers a query without a type filter: the time indexes alone decide which
+// events are the newest q.Limit (by score, then ID), so only those are fetched and decoded.
+// Two pipelined round trips, whatever the number of services.
+func (r *Redis) newestEvents(ctx context.Context, services []string, q EventQuery) ([]scaling.Event, error) {
+	rng := eventRange(q)
+	rng.Count = int64(q.Limit)
+	type candidate struct {
+		service, id string
+		ts          int64
+	}
+	var cands []candidate
+	cmds := make([]*redis.ZSliceCmd, len(services))
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, s := range services {
+			cmds[i] = p.ZRevRangeByScoreWithScores(ctx, r.eventTimesKey(s), rng)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("list events", err)
+	}
+	for i, cmd := range cmds {
+		for _, z := range cmd.Val() {
+			id, ok := z.Member.(string)
+			if !ok {
+				return nil, fmt.Errorf("list events of %s: %w: index member %T", services[i], ErrCorrupt, z.Member)
+			}
+			cands = append(cands, candidate{service: services[i], id: id, ts: int64(z.Score)})
+		}
+	}
+	slices.SortFunc(cands, func(a, b candidate) int {
+		if c := cmp.Compare(b.ts, a.ts); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.id, a.id)
+	})
+	cands = cands[:min(len(cands), q.Limit)]
+
+	ids := make(map[string][]string)
+	for _, c := range cands {
+		ids[c.service] = append(ids[c.service], c.id)
+	}
+	data := make(map[string]*redis.SliceCmd, len(ids))
+	_, err = r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for s, l := range ids {
+			data[s] = p.HMGet(ctx, r.eventDataKey(s), l...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("list events", err)
+	}
+	var lists [][]scaling.Event
+	for s, cmd := range data {
+		l, err := decodeEvents(s, ids[s], cmd.Val(), q)
+		if err != nil {
+			return nil, err
+		}
+		lists = append(lists, l)
+	}
+	return mergeEvents(lists, q.Limit), nil
+}
+
+// eventRange is q's time range as a sorted-set score range.
+func eventRange(q EventQuery) *redis.ZRangeBy {
+	rng := &redis.ZRangeBy{Min: "-inf", Max: "+inf"}
+	if q.Since != 0 {
+		rng.Min = strconv.FormatInt(q.Since, 10)
+	}
+	if q.Until != 0 {
+		rng.Max = strconv.FormatInt(q.Until, 10)
+	}
+	return rng
+}
+
+// decodeEvents decodes HMGET values of ids, skipping ids whose data is gone (dropped by
+// retention between reading the index and the data) and events q does not select.
+func decodeEvents(service string, ids []string, vals []any, q EventQuery) ([]scaling.Event, error) {
+	var out []scaling.Event
+	for i, v := range vals {
+		if v == nil {
+			continue
+		}
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("decode event %s of %s: %w: unexpected %T", ids[i], service, ErrCorrupt, v)
+		}
+		e, err := decode[scaling.Event]("event "+ids[i]+" of "+service, []byte(s))
+		if err != nil {
+			return nil, err
+		}
+		if matchEvent(q, e) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// serviceEvents reads one service's matching events, newest first, at most q.Limit. The time
+// range is answered by the index; types are filtered here, reading the index in pages.
+func (r *Redis) serviceEvents(ctx context.Context, service string, q EventQuery) ([]scaling.Event, error) {
+	rng := eventRange(q)
+	page := int64(0) // 0: everything in one read
+	if q.Limit > 0 {
+		page = int64(q.Limit)
+		if len(q.Types) > 0 {
+			page = max(2*page, 256)
+		}
+	}
+	var out []scaling.Event
+	seen := make(map[string]bool)
+	for offset := int64(0); ; offset += page {
+		rng.Offset, rng.Count = offset, page
+		if page == 0 {
+			rng.Offset, rng.Count = 0, 0
+		}
+		ids, err := r.client.ZRevRangeByScore(ctx, r.eventTimesKey(service), rng).Result()
+		if err != nil {
+			return nil, wrap("list events of "+service, err)
+		}
+		if len(ids) == 0 {
+			return out, nil
+		}
+		vals, err := r.client.HMGet(ctx, r.eventDataKey(service), ids...).Result()
+		if err != nil {
+			return nil, wrap("list events of "+service, err)
+		}
+		l, err := decodeEvents(service, ids, vals, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range l {
+			// Pages shift when events are appended meanwhile: an event may come twice.
+			if seen[e.ID] {
+				continue
+			}
+			seen[e.ID] = true
+			out = append(out, e)
+			if q.Limit > 0 && len(out) == q.Limit {
+				return out, nil
+			}
+		}
+		if page == 0 || int64(len(ids)) < page {
+			return out, nil
+		}
+	}
+}
