@@ -1,0 +1,452 @@
+package actuator
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kai-platform/kai-scaler/scaling"
+)
+
+// monday is 2025-01-06 (a Monday) 08:30 UTC.
+var monday = time.Date(2025, 1, 6, 8, 30, 0, 0, time.UTC)
+
+func svc(name string, lead time.Duration) ServiceConfig {
+	return ServiceConfig{Ref: ServiceRef{Service: name, Namespace: "default"}, LeadTime: lead, CapacityPerReplica: 100}
+}
+
+// untouched is a workload kai-scaler never changed.
+func untouched(name string, min, max, current int32, now time.Time) Workload {
+	return Workload{Service: name, Namespace: "default", HPAName: name, MinReplicas: min, MaxReplicas: max,
+		BaseMinReplicas: min, CurrentReplicas: current, DesiredReplicas: current, ObservedAt: now}
+}
+
+// touched is a workload whose floor kai-scaler raised from base to min at changedAt.
+func touched(name string, base, min, max, current int32, changedAt, now time.Time) Workload {
+	w := untouched(name, min, max, current, now)
+	w.BaseMinReplicas, w.Touched, w.FloorChangedAt = base, true, changedAt
+	return w
+}
+
+func dow(d int) *int           { return &d }
+func ratio(r float64) *float64 { return &r }
+func n32(n int32) *int32       { return &n }
+
+func daily(service, tz string, hour int, load float64) scaling.Pattern {
+	return scaling.Pattern{Service: service, PatternType: scaling.PatternDaily, Timezone: tz,
+		TimeWindows: []scaling.TimeWindow{{HourOfDay: hour, ExpectedLoad: load}}}
+}
+
+func weekly(service string, day, hour int, load float64) scaling.Pattern {
+	return scaling.Pattern{Service: service, PatternType: scaling.PatternWeekly,
+		TimeWindows: []scaling.TimeWindow{{DayOfWeek: dow(day), HourOfDay: hour, ExpectedLoad: load}}}
+}
+
+func dep(src, dst string, typ scaling.DependencyType, set func(*scaling.Dependency)) scaling.Dependency {
+	d := scaling.Dependency{SourceService: src, TargetService: dst, DependencyType: typ, Enabled: true}
+	set(&d)
+	return d
+}
+
+func prediction(service string, fitted time.Time, validFor time.Duration, step time.Duration, floors ...int32) scaling.Prediction {
+	p := scaling.Prediction{Service: service, Model: "test", Quantile: 0.9, FittedAt: fitted.UnixMilli(),
+		ValidUntil: fitted.Add(validFor).UnixMilli(), StepSeconds: int64(step / time.Second)}
+	for i, f := range floors {
+		p.Points = append(p.Points, scaling.PredictionPoint{
+			Timestamp: fitted.Add(time.Duration(i+1) * step).UnixMilli(), RecommendedMinReplicas: f})
+	}
+	return p
+}
+
+type want struct {
+	floor   int32
+	reason  string
+	restore bool
+}
+
+func TestPlanFloors(t *testing.T) {
+	one := func(name string, lead time.Duration) []ServiceConfig { return []ServiceConfig{svc(name, lead)} }
+	tests := []struct {
+		name        string
+		in          PlanInput
+		want        map[string]want
+		wantSkipped map[string]string // service -> reason substring
+	}{
+		{
+			name: "base only",
+			in:   PlanInput{Now: monday, Services: one("api", 0), Workloads: []Workload{untouched("api", 2, 10, 3, monday)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {2, SourceBase, false}},
+		},
+		{
+			name: "daily window within lead time",
+			in: PlanInput{Now: monday, Services: one("api", 45*time.Minute), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Patterns: []scaling.Pattern{daily("api", "", 9, 0.5)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {5, SourcePattern, false}},
+		},
+		{
+			name: "lead time boundary: exactly lead before the window counts",
+			in: PlanInput{Now: monday.Add(-15 * time.Minute), Services: one("api", 45*time.Minute), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Patterns: []scaling.Pattern{daily("api", "", 9, 0.5)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {5, SourcePattern, false}},
+		},
+		{
+			name: "lead time boundary: a second earlier does not",
+			in: PlanInput{Now: monday.Add(-15*time.Minute - time.Second), Services: one("api", 45*time.Minute), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Patterns: []scaling.Pattern{daily("api", "", 9, 0.5)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {2, SourceBase, false}},
+		},
+		{
+			name: "last second of the window counts",
+			in: PlanInput{Now: monday.Add(90*time.Minute - time.Second), Services: one("api", 45*time.Minute), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Patterns: []scaling.Pattern{daily("api", "", 9, 0.5)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {5, SourcePattern, false}},
+		},
+		{
+			name: "window end is exclusive",
+			in: PlanInput{Now: monday.Add(90 * time.Minute), Services: one("api", 45*time.Minute), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Patterns: []scaling.Pattern{daily("api", "", 9, 0.5)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {2, SourceBase, false}},
+		},
+		{
+			name: "weekly window on its day",
+			in: PlanInput{Now: monday, Services: one("api", time.Hour), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Patterns: []scaling.Pattern{weekly("api", 1, 9, 0.8)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {8, SourcePattern, false}},
+		},
+		{
+			name: "weekly window on another day does not apply",
+			in: PlanInput{Now: monday, Services: one("api", time.Hour), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Patterns: []scaling.Pattern{weekly("api", 2, 9, 0.8)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {2, SourceBase, false}},
+		},
+		{
+			name: "daily pattern ignores dayOfWeek",
+			in: PlanInput{Now: monday, Services: one("api", time.Hour), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Patterns: []scaling.Pattern{{Service: "api", PatternType: scaling.PatternDaily,
+					TimeWindows: []scaling.TimeWindow{{DayOfWeek: dow(3), HourOfDay: 9, ExpectedLoad: 0.4}}}}, PredictiveEnabled: true},
+			want: map[string]want{"api": {4, SourcePattern, false}},
+		},
+		{
+			name: "weekly lead time crosses midnight into monday",
+			in: PlanInput{Now: time.Date(2025, 1, 5, 23, 30, 0, 0, time.UTC), Services: one("api", time.Hour),
+				Workloads: []Workload{untouched("api", 2, 10, 3, monday)}, Patterns: []scaling.Pattern{weekly("api", 1, 0, 0.6)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {6, SourcePattern, false}},
+		},
+		{
+			name: "time zone: 09:00 in New York is 14:00 UTC in winter",
+			in: PlanInput{Now: time.Date(2025, 1, 6, 13, 30, 0, 0, time.UTC), Services: one("api", 45*time.Minute),
+				Workloads: []Workload{untouched("api", 2, 10, 3, monday)}, Patterns: []scaling.Pattern{daily("api", "America/New_York", 9, 0.5)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {5, SourcePattern, false}},
+		},
+		{
+			name: "time zone: the same instant read in UTC is outside the window",
+			in: PlanInput{Now: time.Date(2025, 1, 6, 13, 30, 0, 0, time.UTC), Services: one("api", 45*time.Minute),
+				Workloads: []Workload{untouched("api", 2, 10, 3, monday)}, Patterns: []scaling.Pattern{daily("api", "", 9, 0.5)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {2, SourceBase, false}},
+		},
+		{
+			name: "time zone: DST day, 09:00 EDT is 13:00 UTC",
+			in: PlanInput{Now: time.Date(2025, 3, 9, 12, 30, 0, 0, time.UTC), Services: one("api", 45*time.Minute),
+				Workloads: []Workload{untouched("api", 2, 10, 3, monday)}, Patterns: []scaling.Pattern{daily("api", "America/New_York", 9, 0.5)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {5, SourcePattern, false}},
+		},
+		{
+			name: "weekly window in a time zone where the day differs from UTC",
+			// Tuesday 01:30 in Tokyo is Monday 16:30 UTC.
+			in: PlanInput{Now: time.Date(2025, 1, 6, 16, 0, 0, 0, time.UTC), Services: one("api", time.Hour),
+				Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Patterns: []scaling.Pattern{{Service: "api", PatternType: scaling.PatternWeekly, Timezone: "Asia/Tokyo",
+					TimeWindows: []scaling.TimeWindow{{DayOfWeek: dow(2), HourOfDay: 1, ExpectedLoad: 0.7}}}}, PredictiveEnabled: true},
+			want: map[string]want{"api": {7, SourcePattern, false}},
+		},
+		{
+			name: "expected load times max ignores float noise: 0.3 x 10 = 3",
+			in: PlanInput{Now: monday, Services: one("api", time.Hour), Workloads: []Workload{untouched("api", 1, 10, 1, monday)},
+				Patterns: []scaling.Pattern{daily("api", "", 9, 0.3)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {3, SourcePattern, false}},
+		},
+		{
+			name: "pattern below base is clamped to base",
+			in: PlanInput{Now: monday, Services: one("api", time.Hour), Workloads: []Workload{untouched("api", 3, 10, 3, monday)},
+				Patterns: []scaling.Pattern{daily("api", "", 9, 0.1)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {3, SourceBase, false}},
+		},
+		{
+			name: "prediction above max is clamped to max",
+			in: PlanInput{Now: monday, Services: one("api", 30*time.Minute), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Predictions: []scaling.Prediction{prediction("api", monday.Add(-time.Minute), time.Hour, 10*time.Minute, 4, 40)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {10, SourceMax, false}},
+		},
+		{
+			name: "predictive disabled ignores patterns and predictions",
+			in: PlanInput{Now: monday, Services: one("api", time.Hour), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Patterns:    []scaling.Pattern{daily("api", "", 9, 0.9)},
+				Predictions: []scaling.Prediction{prediction("api", monday.Add(-time.Minute), time.Hour, 10*time.Minute, 7)}},
+			want: map[string]want{"api": {2, SourceBase, false}},
+		},
+		{
+			name: "prediction: max over the point in force and points within the lead time plus a step",
+			// Points at 08:34 (6), 08:44 (8), 08:54 (9); lead 5m plus a 10m step reaches 08:45, so 9 is out.
+			in: PlanInput{Now: monday, Services: one("api", 5*time.Minute), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Predictions: []scaling.Prediction{prediction("api", monday.Add(-6*time.Minute), time.Hour, 10*time.Minute, 6, 8, 9)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {8, SourcePrediction, false}},
+		},
+		{
+			name: "prediction: the point whose step holds now counts",
+			// Points at 08:25 (7), 08:35 (3), 08:45 (9); now 08:30 is inside the first step; 08:45 is past now+step.
+			in: PlanInput{Now: monday, Services: one("api", 0), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Predictions: []scaling.Prediction{prediction("api", monday.Add(-15*time.Minute), time.Hour, 10*time.Minute, 7, 3, 9)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {7, SourcePrediction, false}},
+		},
+		{
+			name: "stale prediction is ignored",
+			in: PlanInput{Now: monday, Services: one("api", time.Hour), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Predictions: []scaling.Prediction{prediction("api", monday.Add(-2*time.Hour), time.Hour, 10*time.Minute, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {2, SourceBase, false}},
+		},
+		{
+			name: "newest prediction wins",
+			in: PlanInput{Now: monday, Services: one("api", 30*time.Minute), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Predictions: []scaling.Prediction{
+					prediction("api", monday.Add(-time.Minute), time.Hour, 10*time.Minute, 4, 4),
+					prediction("api", monday.Add(-5*time.Minute), time.Hour, 10*time.Minute, 9, 9),
+				}, PredictiveEnabled: true},
+			want: map[string]want{"api": {4, SourcePrediction, false}},
+		},
+		{
+			name: "prediction without recommended floor uses upper load over capacity",
+			in: PlanInput{Now: monday, Services: one("api", 10*time.Minute), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Predictions: []scaling.Prediction{{Service: "api", FittedAt: monday.UnixMilli(), ValidUntil: monday.Add(time.Hour).UnixMilli(), StepSeconds: 300,
+					Points: []scaling.PredictionPoint{{Timestamp: monday.Add(5 * time.Minute).UnixMilli(), UpperLoad: 610}}}}, PredictiveEnabled: true},
+			want: map[string]want{"api": {7, SourcePrediction, false}},
+		},
+		{
+			name: "going up is immediate even right after a change",
+			in: PlanInput{Now: monday, Services: one("api", time.Hour), Workloads: []Workload{touched("api", 2, 3, 10, 3, monday.Add(-time.Minute), monday)},
+				Patterns: []scaling.Pattern{daily("api", "", 9, 0.8)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {8, SourcePattern, false}},
+		},
+		{
+			name: "going down waits for the interval",
+			in:   PlanInput{Now: monday, Services: one("api", 0), Workloads: []Workload{touched("api", 2, 12, 20, 12, monday.Add(-2*time.Minute), monday)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {12, SourceStepDown, false}},
+		},
+		{
+			name: "going down steps by at most a quarter",
+			in:   PlanInput{Now: monday, Services: one("api", 0), Workloads: []Workload{touched("api", 2, 12, 20, 12, monday.Add(-10*time.Minute), monday)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {9, SourceStepDown, false}},
+		},
+		{
+			name: "going down to base restores",
+			in:   PlanInput{Now: monday, Services: one("api", 0), Workloads: []Workload{touched("api", 2, 3, 20, 3, monday.Add(-10*time.Minute), monday)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {2, SourceBase, true}},
+		},
+		{
+			name: "touched at base restores (forgets the base)",
+			in:   PlanInput{Now: monday, Services: one("api", 0), Workloads: []Workload{touched("api", 2, 2, 20, 2, monday.Add(-time.Minute), monday)}},
+			want: map[string]want{"api": {2, SourceBase, true}},
+		},
+		{
+			name:        "missing workload is kept",
+			in:          PlanInput{Now: monday, Services: []ServiceConfig{svc("api", 0), svc("web", 0)}, Workloads: []Workload{untouched("web", 2, 10, 3, monday)}},
+			want:        map[string]want{"web": {2, SourceBase, false}},
+			wantSkipped: map[string]string{"api": "no observation"},
+		},
+		{
+			name: "stale observation is kept",
+			in: PlanInput{Now: monday, Services: one("api", 0), Workloads: []Workload{touched("api", 2, 9, 10, 9, monday.Add(-time.Hour), monday.Add(-10*time.Minute))},
+				MaxObservationAge: 5 * time.Minute},
+			wantSkipped: map[string]string{"api": "stale"},
+		},
+		{
+			name: "proportional uses the larger of the source's current replicas and planned floor",
+			in: PlanInput{Now: monday, Services: []ServiceConfig{svc("api", time.Hour), svc("db", 0)},
+				Workloads:         []Workload{untouched("api", 2, 10, 4, monday), untouched("db", 1, 10, 1, monday)},
+				Patterns:          []scaling.Pattern{daily("api", "", 9, 0.9)},
+				Dependencies:      []scaling.Dependency{dep("api", "db", scaling.DependencyProportional, func(d *scaling.Dependency) { d.Ratio = ratio(0.5) })},
+				PredictiveEnabled: true, DependenciesEnabled: true},
+			want: map[string]want{"api": {9, SourcePattern, false}, "db": {5, "dependency:api", false}},
+		},
+		{
+			name: "proportional follows current replicas when above the floor",
+			in: PlanInput{Now: monday, Services: []ServiceConfig{svc("api", 0), svc("db", 0)},
+				Workloads:           []Workload{untouched("api", 2, 10, 7, monday), untouched("db", 1, 10, 1, monday)},
+				Dependencies:        []scaling.Dependency{dep("api", "db", scaling.DependencyProportional, func(d *scaling.Dependency) { d.Ratio = ratio(0.5) })},
+				DependenciesEnabled: true},
+			want: map[string]want{"api": {2, SourceBase, false}, "db": {4, "dependency:api", false}},
+		},
+		{
+			name: "fixed applies while the source is above its base",
+			in: PlanInput{Now: monday, Services: []ServiceConfig{svc("api", 0), svc("cache", 0)},
+				Workloads:           []Workload{untouched("api", 2, 10, 3, monday), untouched("cache", 1, 10, 1, monday)},
+				Dependencies:        []scaling.Dependency{dep("api", "cache", scaling.DependencyFixed, func(d *scaling.Dependency) { d.Replicas = n32(6) })},
+				DependenciesEnabled: true},
+			want: map[string]want{"cache": {6, "dependency:api", false}},
+		},
+		{
+			name: "fixed does not apply with the source at its base",
+			in: PlanInput{Now: monday, Services: []ServiceConfig{svc("api", 0), svc("cache", 0)},
+				Workloads:           []Workload{untouched("api", 2, 10, 2, monday), untouched("cache", 1, 10, 1, monday)},
+				Dependencies:        []scaling.Dependency{dep("api", "cache", scaling.DependencyFixed, func(d *scaling.Dependency) { d.Replicas = n32(6) })},
+				DependenciesEnabled: true},
+			want: map[string]want{"cache": {1, SourceBase, false}},
+		},
+		{
+			name: "minimum",
+			in: PlanInput{Now: monday, Services: []ServiceConfig{svc("api", 0), svc("cache", 0)},
+				Workloads:           []Workload{untouched("api", 2, 10, 2, monday), untouched("cache", 1, 10, 1, monday)},
+				Dependencies:        []scaling.Dependency{dep("api", "cache", scaling.DependencyMinimum, func(d *scaling.Dependency) { d.MinReplicas = n32(3) })},
+				DependenciesEnabled: true},
+			want: map[string]want{"cache": {3, "dependency:api", false}},
+		},
+		{
+			name: "disabled dependency is ignored and its raised floor steps back",
+			in: PlanInput{Now: monday, Services: []ServiceConfig{svc("api", 0), svc("cache", 0)},
+				Workloads: []Workload{untouched("api", 2, 10, 2, monday), touched("cache", 1, 2, 10, 2, monday.Add(-time.Hour), monday)},
+				Dependencies: []scaling.Dependency{func() scaling.Dependency {
+					d := dep("api", "cache", scaling.DependencyMinimum, func(d *scaling.Dependency) { d.MinReplicas = n32(3) })
+					d.Enabled = false
+					return d
+				}()},
+				DependenciesEnabled: true},
+			want: map[string]want{"cache": {1, SourceBase, true}},
+		},
+		{
+			name: "dependencies feature disabled",
+			in: PlanInput{Now: monday, Services: []ServiceConfig{svc("api", 0), svc("cache", 0)},
+				Workloads:    []Workload{untouched("api", 2, 10, 2, monday), untouched("cache", 1, 10, 1, monday)},
+				Dependencies: []scaling.Dependency{dep("api", "cache", scaling.DependencyMinimum, func(d *scaling.Dependency) { d.MinReplicas = n32(3) })}},
+			want: map[string]want{"cache": {1, SourceBase, false}},
+		},
+		{
+			name: "chain of three resolves in one pass whatever the listing order",
+			in: PlanInput{Now: monday, Services: []ServiceConfig{svc("c", 0), svc("b", 0), svc("a", time.Hour)},
+				Workloads: []Workload{untouched("c", 1, 20, 1, monday), untouched("b", 1, 20, 1, monday), untouched("a", 2, 10, 2, monday)},
+				Patterns:  []scaling.Pattern{daily("a", "", 9, 1)},
+				Dependencies: []scaling.Dependency{
+					dep("b", "c", scaling.DependencyProportional, func(d *scaling.Dependency) { d.Ratio = ratio(0.5) }),
+					dep("a", "b", scaling.DependencyProportional, func(d *scaling.Dependency) { d.Ratio = ratio(1.5) }),
+				},
+				PredictiveEnabled: true, DependenciesEnabled: true},
+			want: map[string]want{"a": {10, SourcePattern, false}, "b": {15, "dependency:a", false}, "c": {8, "dependency:b", false}},
+		},
+		{
+			name: "two sources on one target combine by max",
+			in: PlanInput{Now: monday, Services: []ServiceConfig{svc("a", 0), svc("b", 0), svc("db", 0)},
+				Workloads: []Workload{untouched("a", 2, 10, 6, monday), untouched("b", 2, 10, 4, monday), untouched("db", 1, 10, 1, monday)},
+				Dependencies: []scaling.Dependency{
+					dep("a", "db", scaling.DependencyProportional, func(d *scaling.Dependency) { d.Ratio = ratio(0.5) }),
+					dep("b", "db", scaling.DependencyProportional, func(d *scaling.Dependency) { d.Ratio = ratio(1) }),
+				},
+				DependenciesEnabled: true},
+			want: map[string]want{"db": {4, "dependency:b", false}},
+		},
+		{
+			name: "dependency above max is clamped",
+			in: PlanInput{Now: monday, Services: []ServiceConfig{svc("a", 0), svc("db", 0)},
+				Workloads:           []Workload{untouched("a", 2, 10, 10, monday), untouched("db", 1, 5, 1, monday)},
+				Dependencies:        []scaling.Dependency{dep("a", "db", scaling.DependencyProportional, func(d *scaling.Dependency) { d.Ratio = ratio(2) })},
+				DependenciesEnabled: true},
+			want: map[string]want{"db": {5, SourceMax, false}},
+		},
+		{
+			name: "cycle members are skipped and their dependants hold their floor",
+			in: PlanInput{Now: monday, Services: []ServiceConfig{svc("a", 0), svc("b", 0), svc("c", 0)},
+				Workloads: []Workload{untouched("a", 2, 10, 2, monday), untouched("b", 2, 10, 2, monday),
+					touched("c", 1, 6, 10, 6, monday.Add(-time.Hour), monday)},
+				Dependencies: []scaling.Dependency{
+					dep("a", "b", scaling.DependencyMinimum, func(d *scaling.Dependency) { d.MinReplicas = n32(3) }),
+					dep("b", "a", scaling.DependencyMinimum, func(d *scaling.Dependency) { d.MinReplicas = n32(3) }),
+					dep("a", "c", scaling.DependencyMinimum, func(d *scaling.Dependency) { d.MinReplicas = n32(2) }),
+				},
+				DependenciesEnabled: true},
+			want:        map[string]want{"c": {6, SourceHold, false}},
+			wantSkipped: map[string]string{"a": "dependency cycle a -> b -> a", "b": "dependency cycle a -> b -> a"},
+		},
+		{
+			name: "self dependency is a cycle",
+			in: PlanInput{Now: monday, Services: one("a", 0), Workloads: []Workload{untouched("a", 2, 10, 2, monday)},
+				Dependencies:        []scaling.Dependency{dep("a", "a", scaling.DependencyMinimum, func(d *scaling.Dependency) { d.MinReplicas = n32(3) })},
+				DependenciesEnabled: true},
+			wantSkipped: map[string]string{"a": "dependency cycle a -> a"},
+		},
+		{
+			name: "unobserved source: target may rise but not fall",
+			in: PlanInput{Now: monday, Services: []ServiceConfig{svc("api", 0), svc("db", time.Hour)},
+				Workloads:         []Workload{touched("db", 1, 4, 10, 4, monday.Add(-time.Hour), monday)},
+				Patterns:          []scaling.Pattern{daily("db", "", 9, 0.7)},
+				Dependencies:      []scaling.Dependency{dep("api", "db", scaling.DependencyProportional, func(d *scaling.Dependency) { d.Ratio = ratio(1) })},
+				PredictiveEnabled: true, DependenciesEnabled: true},
+			want:        map[string]want{"db": {7, SourcePattern, false}},
+			wantSkipped: map[string]string{"api": "no observation"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan := PlanFloors(tt.in)
+			got := make(map[string]want)
+			for _, d := range plan.Decisions {
+				got[d.Service] = want{d.Floor, d.Reason, d.Restore}
+				require.NotEmpty(t, d.Contributions, d.Service)
+				require.Equal(t, SourceBase, d.Contributions[0].Source)
+			}
+			for svc, w := range tt.want {
+				require.Equal(t, w, got[svc], "decision for %s: %+v", svc, plan.Decisions)
+			}
+			skipped := make(map[string]string)
+			for _, s := range plan.Skipped {
+				skipped[s.Service] = s.Reason
+			}
+			require.Len(t, skipped, len(tt.wantSkipped), "skipped: %+v", plan.Skipped)
+			for svc, sub := range tt.wantSkipped {
+				require.Contains(t, skipped[svc], sub)
+			}
+			require.Equal(t, len(tt.in.Services), len(plan.Decisions)+len(plan.Skipped), "every service is decided or skipped")
+		})
+	}
+}
+
+// TestPlanFloorsStepDownOverIntervals replays the planner every minute after a peak and checks
+// the floor comes down in bounded steps, one per interval, and is restored at base.
+func TestPlanFloorsStepDownOverIntervals(t *testing.T) {
+	now := monday
+	w := touched("api", 2, 12, 20, 12, now, now)
+	var floors []int32
+	restored := false
+	for i := 0; i < 40 && !restored; i++ {
+		now = now.Add(time.Minute)
+		w.ObservedAt = now
+		plan := PlanFloors(PlanInput{Now: now, Services: []ServiceConfig{svc("api", 0)}, Workloads: []Workload{w}})
+		require.Len(t, plan.Decisions, 1)
+		d := plan.Decisions[0]
+		if d.Floor != w.MinReplicas {
+			floors = append(floors, d.Floor)
+			require.GreaterOrEqual(t, now.Sub(w.FloorChangedAt), DefaultStepDown.Interval, "stepped before the interval")
+			w.MinReplicas, w.FloorChangedAt = d.Floor, now
+		}
+		restored = d.Restore
+	}
+	require.True(t, restored)
+	// 12 -ceil(3)-> 9 -ceil(2.25)-> 6 -ceil(1.5)-> 4 -1-> 3 -1-> 2.
+	require.Equal(t, []int32{9, 6, 4, 3, 2}, floors)
+}
+
+func TestPlanFloorsCustomStepDown(t *testing.T) {
+	w := touched("api", 2, 20, 20, 20, monday.Add(-2*time.Minute), monday)
+	plan := PlanFloors(PlanInput{Now: monday, Services: []ServiceConfig{svc("api", 0)}, Workloads: []Workload{w},
+		StepDown: StepDownPolicy{Interval: time.Minute, MaxFraction: 0.5, MinStep: 1}})
+	require.Equal(t, int32(10), plan.Decisions[0].Floor)
+	plan = PlanFloors(PlanInput{Now: monday, Services: []ServiceConfig{svc("api", 0)}, Workloads: []Workload{w},
+		StepDown: StepDownPolicy{Interval: time.Minute, MaxFraction: 0.01, MinStep: 3}})
+	require.Equal(t, int32(17), plan.Decisions[0].Floor)
+}
+
+func TestPlanFloorsIsPure(t *testing.T) {
+	in := PlanInput{Now: monday, Services: []ServiceConfig{svc("a", time.Hour), svc("b", 0)},
+		Workloads:         []Workload{untouched("a", 2, 10, 2, monday), untouched("b", 1, 10, 1, monday)},
+		Patterns:          []scaling.Pattern{daily("a", "", 9, 0.5)},
+		Dependencies:      []scaling.Dependency{dep("a", "b", scaling.DependencyProportional, func(d *scaling.Dependency) { d.Ratio = ratio(0.5) })},
+		PredictiveEnabled: true, DependenciesEnabled: true}
+	require.Equal(t, PlanFloors(in), PlanFloors(in))
+}

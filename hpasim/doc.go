@@ -1,0 +1,11 @@
+// Package hpasim simulates the Kubernetes HorizontalPodAutoscaler controller closely enough to
+// compare scaling strategies on a load trace: the 15 s sync, the 10 % tolerance, unready pods
+// counted as idle when scaling up, the default scale-up policies (the larger of 100 % and 4 pods
+// per 15 s), the 300 s scale-down stabilization window, the minReplicas/maxReplicas clamp, and a
+// pod start-up delay before a new replica carries load. It also provides an in-memory Cluster
+// implementing actuator.Cluster (services with HPAs, a target without one, the base-floor
+// annotation) for the simulator and the demo, and a Meter that scores under-provisioning and
+// cost.
+//
+// It is not a Kubernetes client and does no I/O; time is whatever the caller passes in.
+package hpasim

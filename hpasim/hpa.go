@@ -1,0 +1,344 @@
+package hpasim
+
+import (
+	"math"
+	"time"
+)
+
+// Defaults of the Kubernetes HPA controller (kube-controller-manager flags and the
+// autoscaling/v2 default behavior).
+const (
+	DefaultSyncPeriod             = 15 * time.Second
+	DefaultTolerance              = 0.1
+	DefaultScaleDownStabilization = 300 * time.Second
+	DefaultScaleUpPods            = 4
+	DefaultScaleUpPercent         = 100
+	DefaultPolicyPeriod           = 15 * time.Second
+	DefaultTargetUtilization      = 70
+)
+
+// Config describes one simulated HPA and its scale target.
+type Config struct {
+	Name                     string
+	MinReplicas, MaxReplicas int32
+	// InitialReplicas is the replica count at start (all ready); 0 means MinReplicas.
+	InitialReplicas int32
+	// CapacityPerReplica is the load one ready replica carries at the HPA's target.
+	CapacityPerReplica float64
+	// TargetUtilization is the target (percent) reported in records; the metric value is
+	// reported on the same scale. 0 means 70.
+	TargetUtilization float64
+	// MetricName is the trigger metric named in records; empty means "resource:cpu".
+	MetricName string
+	// Tolerance: no scaling while |usage/target - 1| is within it. 0 means 0.1.
+	Tolerance float64
+	// ScaleDownStabilization is the window whose highest recommendation bounds a scale-down.
+	// 0 means 300 s; negative means none.
+	ScaleDownStabilization time.Duration
+	// ScaleUpPods and ScaleUpPercent are the default scale-up policies (the larger wins) per
+	// PolicyPeriod. 0 means 4 pods, 100 %, 15 s.
+	ScaleUpPods    int32
+	ScaleUpPercent float64
+	PolicyPeriod   time.Duration
+	// PodStartup is how long a new replica takes to become ready and carry load.
+	PodStartup time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.InitialReplicas <= 0 {
+		c.InitialReplicas = c.MinReplicas
+	}
+	if c.TargetUtilization <= 0 {
+		c.TargetUtilization = DefaultTargetUtilization
+	}
+	if c.MetricName == "" {
+		c.MetricName = "resource:cpu"
+	}
+	if c.Tolerance <= 0 {
+		c.Tolerance = DefaultTolerance
+	}
+	switch {
+	case c.ScaleDownStabilization == 0:
+		c.ScaleDownStabilization = DefaultScaleDownStabilization
+	case c.ScaleDownStabilization < 0:
+		c.ScaleDownStabilization = 0
+	}
+	if c.ScaleUpPods <= 0 {
+		c.ScaleUpPods = DefaultScaleUpPods
+	}
+	if c.ScaleUpPercent <= 0 {
+		c.ScaleUpPercent = DefaultScaleUpPercent
+	}
+	if c.PolicyPeriod <= 0 {
+		c.PolicyPeriod = DefaultPolicyPeriod
+	}
+	return c
+}
+
+// Reasons carried by records, as the HPA controller names them in its conditions.
+const (
+	// ScalingLimited condition reasons.
+	ReasonDesiredWithinRange = "DesiredWithinRange"
+	ReasonTooFewReplicas     = "TooFewReplicas"
+	ReasonTooManyReplicas    = "TooManyReplicas"
+	ReasonScaleUpLimit       = "ScaleUpLimit"
+	ReasonScaleDownLimit     = "ScaleDownLimit"
+	// AbleToScale condition reasons.
+	ReasonSucceededRescale    = "SucceededRescale"
+	ReasonReadyForNewScale    = "ReadyForNewScale"
+	ReasonScaleDownStabilized = "ScaleDownStabilized"
+	ReasonScaleUpStabilized   = "ScaleUpStabilized"
+)
+
+// Record is one HPA controller sync: what it saw and what it decided. It is a plain value the
+// HPA-event deriver can turn into events.
+type Record struct {
+	HPA  string
+	Time time.Time
+	// CurrentReplicas is the scale target's replicas before the sync; DesiredReplicas after it.
+	CurrentReplicas, DesiredReplicas int32
+	// ReadyReplicas carried the load at the sync.
+	ReadyReplicas int32
+	// MinReplicas and MaxReplicas are the bounds in force.
+	MinReplicas, MaxReplicas int32
+	// MetricName is "<type>:<name>"; MetricValue and MetricTarget are utilization percent
+	// averaged over ready pods, and the target.
+	MetricName                string
+	MetricValue, MetricTarget float64
+	// Recommendation is the replica count the metric alone asked for, before stabilization,
+	// policies and bounds.
+	Recommendation int32
+	// ScalingLimited is true when bounds or policies changed the recommendation; LimitedReason
+	// names the bound (TooFewReplicas, TooManyReplicas, ScaleUpLimit, ScaleDownLimit) or is
+	// DesiredWithinRange.
+	ScalingLimited bool
+	LimitedReason  string
+	// AbleToScaleReason is SucceededRescale, ReadyForNewScale, ScaleDownStabilized or ScaleUpStabilized.
+	AbleToScaleReason string
+}
+
+type recommendation struct {
+	at       time.Time
+	replicas int32
+}
+
+type scaleEvent struct {
+	at    time.Time
+	delta int32
+}
+
+// HPA is one simulated HorizontalPodAutoscaler with its scale target's pods. Not safe for
+// concurrent use; Cluster serialises access.
+type HPA struct {
+	cfg      Config
+	min      int32
+	pods     []time.Time // ready-at time of each pod, oldest first
+	recs     []recommendation
+	events   []scaleEvent
+	lastSync time.Time
+}
+
+// NewHPA returns an HPA whose InitialReplicas pods are ready at start.
+func NewHPA(cfg Config, start time.Time) *HPA {
+	cfg = cfg.withDefaults()
+	h := &HPA{cfg: cfg, min: cfg.MinReplicas}
+	for range cfg.InitialReplicas {
+		h.pods = append(h.pods, start)
+	}
+	return h
+}
+
+// Config returns the HPA's configuration, defaults filled in.
+func (h *HPA) Config() Config { return h.cfg }
+
+// MinReplicas is spec.minReplicas, the floor.
+func (h *HPA) MinReplicas() int32 { return h.min }
+
+// SetMinReplicas changes spec.minReplicas; like the API server, it refuses nothing but keeps
+// min at least 1 and at most max.
+func (h *HPA) SetMinReplicas(n int32) { h.min = min(max(n, 1), h.cfg.MaxReplicas) }
+
+// Replicas is the scale target's spec.replicas (all pods, ready or starting).
+func (h *HPA) Replicas() int32 { return int32(len(h.pods)) }
+
+// ReadyReplicas counts pods ready at now.
+func (h *HPA) ReadyReplicas(now time.Time) int32 {
+	var n int32
+	for _, at := range h.pods {
+		if !at.After(now) {
+			n++
+		}
+	}
+	return n
+}
+
+// Due reports whether a sync is due at now (one per SyncPeriod, DefaultSyncPeriod).
+func (h *HPA) Due(now time.Time) bool {
+	return h.lastSync.IsZero() || now.Sub(h.lastSync) >= DefaultSyncPeriod
+}
+
+// Sync runs one controller sync at now with the target's total load, scales the target, and
+// returns what it decided.
+func (h *HPA) Sync(now time.Time, load float64) Record {
+	h.lastSync = now
+	cur := h.Replicas()
+	ready := h.ReadyReplicas(now)
+	rec := Record{
+		HPA: h.cfg.Name, Time: now, CurrentReplicas: cur, ReadyReplicas: ready,
+		MinReplicas: h.min, MaxReplicas: h.cfg.MaxReplicas,
+		MetricName: h.cfg.MetricName, MetricTarget: h.cfg.TargetUtilization,
+		LimitedReason: ReasonDesiredWithinRange, AbleToScaleReason: ReasonReadyForNewScale,
+	}
+	if ready > 0 && h.cfg.CapacityPerReplica > 0 {
+		rec.MetricValue = load / (float64(ready) * h.cfg.CapacityPerReplica) * h.cfg.TargetUtilization
+	}
+	rec.Recommendation = h.metricReplicas(cur, ready, load)
+
+	var desired int32
+	switch {
+	case cur > h.cfg.MaxReplicas:
+		// The controller skips metrics and goes straight to the bound.
+		desired, rec.ScalingLimited, rec.LimitedReason = h.cfg.MaxReplicas, true, ReasonTooManyReplicas
+	case cur < h.min:
+		// Below the floor: straight to minReplicas, not rate-limited (this is why raising the
+		// floor ahead of a peak works).
+		desired, rec.ScalingLimited, rec.LimitedReason = h.min, true, ReasonTooFewReplicas
+	default:
+		stabilized, reason := h.stabilize(now, cur, rec.Recommendation)
+		if reason != "" {
+			rec.AbleToScaleReason = reason
+		}
+		desired, rec.LimitedReason = h.limit(now, cur, stabilized)
+		rec.ScalingLimited = rec.LimitedReason != ReasonDesiredWithinRange
+	}
+	rec.DesiredReplicas = desired
+	if desired != cur {
+		rec.AbleToScaleReason = ReasonSucceededRescale
+		h.scaleTo(now, desired)
+	}
+	return rec
+}
+
+// metricReplicas is the replica calculator for a utilization metric whose per-pod usage is
+// load / ready pods (k8s.io/kubernetes/pkg/controller/podautoscaler/replica_calculator.go).
+func (h *HPA) metricReplicas(cur, ready int32, load float64) int32 {
+	if ready == 0 || h.cfg.CapacityPerReplica <= 0 {
+		return cur // no metrics: the controller keeps the scale
+	}
+	unready := cur - ready
+	ratio := load / (float64(ready) * h.cfg.CapacityPerReplica)
+	if !(unready > 0 && ratio > 1) {
+		if math.Abs(1-ratio) <= h.cfg.Tolerance {
+			return cur
+		}
+		return ceil32(ratio * float64(ready))
+	}
+	// Scaling up with unready pods: they count as idle, so pods still starting are not
+	// requested twice.
+	newRatio := load / (float64(cur) * h.cfg.CapacityPerReplica)
+	if math.Abs(1-newRatio) <= h.cfg.Tolerance || newRatio < 1 {
+		return cur
+	}
+	n := ceil32(newRatio * float64(cur))
+	if n < cur {
+		return cur
+	}
+	return n
+}
+
+// stabilize applies the stabilization windows: a scale-down goes no lower than the highest
+// recommendation of the last ScaleDownStabilization (the scale-up window is 0 by default).
+func (h *HPA) stabilize(now time.Time, cur, proposal int32) (int32, string) {
+	cutoff := now.Add(-h.cfg.ScaleDownStabilization)
+	down := proposal
+	kept := h.recs[:0]
+	for _, r := range h.recs {
+		if !r.at.After(cutoff) {
+			continue
+		}
+		kept = append(kept, r)
+		down = max(down, r.replicas)
+	}
+	h.recs = append(kept, recommendation{at: now, replicas: proposal})
+	out := cur
+	if out < proposal {
+		out = proposal
+	}
+	if out > down {
+		out = down
+	}
+	if out != proposal && proposal < cur {
+		return out, ReasonScaleDownStabilized
+	}
+	return out, ""
+}
+
+// limit applies the scaling policies and the min/max bounds, returning the reason when they bind.
+func (h *HPA) limit(now time.Time, cur, desired int32) (int32, string) {
+	var added int32
+	for _, e := range h.events {
+		if e.at.Add(h.cfg.PolicyPeriod).After(now) && e.delta > 0 {
+			added += e.delta
+		}
+	}
+	switch {
+	case desired > cur:
+		start := cur - added
+		upLimit := max(start+h.cfg.ScaleUpPods, ceil32(float64(start)*(1+h.cfg.ScaleUpPercent/100)), cur)
+		allowed, reason := h.cfg.MaxReplicas, ReasonTooManyReplicas
+		if upLimit < allowed {
+			allowed, reason = upLimit, ReasonScaleUpLimit
+		}
+		if desired > allowed {
+			return allowed, reason
+		}
+	case desired < cur:
+		// The default scale-down policy removes up to 100 % per period: its limit is 0 pods, so
+		// only the floor binds (the stabilization window is what slows a scale-down).
+		var downLimit int32
+		allowed, reason := h.min, ReasonTooFewReplicas
+		if downLimit > allowed {
+			allowed, reason = downLimit, ReasonScaleDownLimit
+		}
+		if desired < allowed {
+			return allowed, reason
+		}
+	default:
+		if desired > h.cfg.MaxReplicas {
+			return h.cfg.MaxReplicas, ReasonTooManyReplicas
+		}
+		if desired < h.min {
+			return h.min, ReasonTooFewReplicas
+		}
+	}
+	return desired, ReasonDesiredWithinRange
+}
+
+// scaleTo sets the target's replicas: new pods become ready after PodStartup; a scale-down
+// removes the newest pods first (starting ones before ready ones, as a ReplicaSet does).
+func (h *HPA) scaleTo(now time.Time, n int32) {
+	cur := h.Replicas()
+	for range max(n-cur, 0) {
+		h.pods = append(h.pods, now.Add(h.cfg.PodStartup))
+	}
+	if n < cur {
+		h.pods = h.pods[:n]
+	}
+	kept := h.events[:0]
+	for _, e := range h.events {
+		if e.at.Add(h.cfg.PolicyPeriod).After(now) {
+			kept = append(kept, e)
+		}
+	}
+	h.events = append(kept, scaleEvent{at: now, delta: n - cur})
+}
+
+func ceil32(x float64) int32 {
+	if math.IsNaN(x) || x <= 0 {
+		return 0
+	}
+	if x >= math.MaxInt32 {
+		return math.MaxInt32
+	}
+	return int32(math.Ceil(x - 1e-9))
+}

@@ -1,0 +1,228 @@
+package hpasim
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kai-platform/kai-scaler/forecast"
+)
+
+var t0 = time.Date(2025, 1, 6, 8, 0, 0, 0, time.UTC)
+
+type step struct {
+	at   time.Duration // since t0
+	load float64
+	min  int32 // set spec.minReplicas before the sync; 0 leaves it
+	// want is the record's DesiredReplicas; wantLimited its LimitedReason ("" = DesiredWithinRange);
+	// wantAble its AbleToScaleReason ("" = not checked); wantReady the ready replicas after the sync (-1 = not checked).
+	want        int32
+	wantLimited string
+	wantAble    string
+	wantReady   int32
+}
+
+func TestHPASync(t *testing.T) {
+	base := Config{Name: "api", MinReplicas: 1, MaxReplicas: 30, CapacityPerReplica: 100, PodStartup: time.Minute}
+	with := func(f func(*Config)) Config { c := base; f(&c); return c }
+	tests := []struct {
+		name  string
+		cfg   Config
+		steps []step
+	}{
+		{
+			name: "within tolerance no scaling",
+			cfg:  with(func(c *Config) { c.InitialReplicas = 4 }),
+			steps: []step{
+				{at: 0, load: 430, want: 4, wantReady: -1},
+				{at: 15 * time.Second, load: 370, want: 4, wantReady: -1},
+			},
+		},
+		{
+			name:  "just outside tolerance scales up",
+			cfg:   with(func(c *Config) { c.InitialReplicas = 4 }),
+			steps: []step{{at: 0, load: 450, want: 5, wantAble: ReasonSucceededRescale, wantReady: 4}},
+		},
+		{
+			name:  "scale down with no history is immediate",
+			cfg:   with(func(c *Config) { c.InitialReplicas = 10 }),
+			steps: []step{{at: 0, load: 500, want: 5, wantReady: 5}},
+		},
+		{
+			name: "scale down waits for the stabilization window",
+			cfg:  with(func(c *Config) { c.InitialReplicas = 10 }),
+			steps: []step{
+				{at: 0, load: 1000, want: 10, wantReady: -1},
+				{at: time.Minute, load: 500, want: 10, wantAble: ReasonScaleDownStabilized, wantReady: -1},
+				{at: 5*time.Minute - time.Second, load: 500, want: 10, wantAble: ReasonScaleDownStabilized, wantReady: -1},
+				// The recommendation of t0 leaves the window at exactly 300 s.
+				{at: 5 * time.Minute, load: 500, want: 5, wantReady: 5},
+			},
+		},
+		{
+			name: "stabilization takes the highest recent recommendation",
+			cfg:  with(func(c *Config) { c.InitialReplicas = 10 }),
+			steps: []step{
+				{at: 0, load: 1000, want: 10, wantReady: -1},
+				{at: time.Minute, load: 700, want: 10, wantReady: -1},
+				{at: 5*time.Minute + 15*time.Second, load: 200, want: 7, wantAble: ReasonSucceededRescale, wantReady: 7},
+			},
+		},
+		{
+			name: "scale up is limited to the larger of +4 pods and +100 % per period",
+			cfg:  with(func(c *Config) { c.InitialReplicas = 2 }),
+			steps: []step{
+				{at: 0, load: 2500, want: 6, wantLimited: ReasonScaleUpLimit, wantReady: 2},
+				// Next period: the 4 starting pods count as idle, 2500/600 asks 25, limited to 2 x 6.
+				{at: 15 * time.Second, load: 2500, want: 12, wantLimited: ReasonScaleUpLimit, wantReady: 2},
+				// Within that period the limit still counts from 6: nothing more.
+				{at: 20 * time.Second, load: 2500, want: 12, wantLimited: ReasonScaleUpLimit, wantReady: 2},
+				{at: 30 * time.Second, load: 2500, want: 24, wantLimited: ReasonScaleUpLimit, wantReady: 2},
+			},
+		},
+		{
+			name:  "percent policy wins on a larger base",
+			cfg:   with(func(c *Config) { c.InitialReplicas = 8 }),
+			steps: []step{{at: 0, load: 2500, want: 16, wantLimited: ReasonScaleUpLimit, wantReady: 8}},
+		},
+		{
+			name:  "max replicas bound",
+			cfg:   with(func(c *Config) { c.InitialReplicas = 8; c.MaxReplicas = 10 }),
+			steps: []step{{at: 0, load: 5000, want: 10, wantLimited: ReasonTooManyReplicas, wantReady: 8}},
+		},
+		{
+			name:  "min replicas bound",
+			cfg:   with(func(c *Config) { c.InitialReplicas = 5; c.MinReplicas = 3 }),
+			steps: []step{{at: 0, load: 10, want: 3, wantLimited: ReasonTooFewReplicas, wantReady: 3}},
+		},
+		{
+			name: "raising the floor above current scales straight to it, past the policies",
+			cfg:  with(func(c *Config) { c.InitialReplicas = 2; c.PodStartup = time.Minute }),
+			steps: []step{
+				{at: 0, load: 150, min: 15, want: 15, wantLimited: ReasonTooFewReplicas, wantReady: 2},
+				{at: time.Minute, load: 150, want: 15, wantLimited: ReasonTooFewReplicas, wantReady: 15},
+			},
+		},
+		{
+			name: "pods start after the start-up delay and starting pods are not requested twice",
+			cfg:  with(func(c *Config) { c.InitialReplicas = 4; c.PodStartup = 2 * time.Minute }),
+			steps: []step{
+				{at: 0, load: 800, want: 8, wantReady: 4},
+				// 800 over 4 ready + 4 starting (idle) is exactly 1: no further request.
+				{at: 15 * time.Second, load: 800, want: 8, wantReady: 4},
+				{at: 2*time.Minute - time.Second, load: 800, want: 8, wantReady: 4},
+				{at: 2 * time.Minute, load: 800, want: 8, wantReady: 8},
+			},
+		},
+		{
+			name: "scale down removes starting pods first",
+			cfg:  with(func(c *Config) { c.InitialReplicas = 4; c.PodStartup = 10 * time.Minute; c.ScaleDownStabilization = -1 }),
+			steps: []step{
+				{at: 0, load: 800, want: 8, wantReady: 4},
+				{at: 15 * time.Second, load: 200, want: 2, wantReady: 2},
+			},
+		},
+		{
+			name: "lowering the floor lets the HPA go down only as far as its window allows",
+			cfg:  with(func(c *Config) { c.InitialReplicas = 2 }),
+			steps: []step{
+				{at: 0, load: 150, min: 12, want: 12, wantLimited: ReasonTooFewReplicas, wantReady: -1},
+				{at: 15 * time.Second, load: 150, want: 12, wantLimited: ReasonTooFewReplicas, wantReady: -1},
+				// Floor dropped: the metric asks 2 (150/1200 well below target), no recommendation
+				// in the window was stored while below the floor, so down it goes.
+				{at: 30 * time.Second, load: 150, min: 2, want: 2, wantReady: 2},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := NewHPA(tt.cfg, t0)
+			for i, s := range tt.steps {
+				now := t0.Add(s.at)
+				if s.min != 0 {
+					h.SetMinReplicas(s.min)
+				}
+				r := h.Sync(now, s.load)
+				require.Equal(t, s.want, r.DesiredReplicas, "step %d: %+v", i, r)
+				require.Equal(t, s.want, h.Replicas(), "step %d", i)
+				wantLimited := s.wantLimited
+				if wantLimited == "" {
+					wantLimited = ReasonDesiredWithinRange
+				}
+				require.Equal(t, wantLimited, r.LimitedReason, "step %d: %+v", i, r)
+				require.Equal(t, wantLimited != ReasonDesiredWithinRange, r.ScalingLimited, "step %d", i)
+				if s.wantAble != "" {
+					require.Equal(t, s.wantAble, r.AbleToScaleReason, "step %d: %+v", i, r)
+				}
+				if s.wantReady >= 0 {
+					require.Equal(t, s.wantReady, h.ReadyReplicas(now), "step %d ready", i)
+				}
+			}
+		})
+	}
+}
+
+func TestHPARecordMetric(t *testing.T) {
+	h := NewHPA(Config{Name: "api", MinReplicas: 1, MaxReplicas: 10, InitialReplicas: 4, CapacityPerReplica: 100, TargetUtilization: 60}, t0)
+	r := h.Sync(t0, 600)
+	require.Equal(t, "api", r.HPA)
+	require.Equal(t, "resource:cpu", r.MetricName)
+	require.InDelta(t, 90, r.MetricValue, 1e-9) // 150 % of target 60
+	require.InDelta(t, 60, r.MetricTarget, 1e-9)
+	require.Equal(t, int32(4), r.CurrentReplicas)
+	require.Equal(t, int32(6), r.DesiredReplicas)
+	require.Equal(t, int32(6), r.Recommendation)
+}
+
+func TestHPADue(t *testing.T) {
+	h := NewHPA(Config{MinReplicas: 1, MaxReplicas: 3, CapacityPerReplica: 1}, t0)
+	require.True(t, h.Due(t0))
+	h.Sync(t0, 1)
+	require.False(t, h.Due(t0.Add(14*time.Second)))
+	require.True(t, h.Due(t0.Add(15*time.Second)))
+}
+
+func TestMeter(t *testing.T) {
+	m := Meter{Capacity: 100}
+	m.Observe(time.Minute, 450, 4, 5)   // 0.5 replica short for 1 minute
+	m.Observe(2*time.Minute, 300, 4, 4) // fine
+	m.Observe(time.Minute, math.NaN(), 4, 4)
+	s := m.Summary()
+	require.InDelta(t, 0.5, s.UnderProvisionedReplicaMinutes, 1e-9)
+	require.InDelta(t, 1, s.ShortfallMinutes, 1e-9)
+	require.InDelta(t, (5+8+4)/60.0, s.ReplicaHours, 1e-9)
+	require.InDelta(t, 4, s.EvaluatedMinutes, 1e-9)
+	require.InDelta(t, 0.5, s.PeakShortfallReplicas, 1e-9)
+	require.Equal(t, int32(5), s.PeakReplicas)
+}
+
+func TestLoadAt(t *testing.T) {
+	s := forecast.Series{Start: t0, Step: time.Minute, Values: []float64{10, 20, math.NaN(), 40}}
+	tests := []struct {
+		at   time.Duration
+		want float64
+	}{
+		{-time.Minute, 10}, {0, 10}, {30 * time.Second, 15}, {time.Minute, 20},
+		{90 * time.Second, 20}, {150 * time.Second, 40}, {3 * time.Minute, 40}, {time.Hour, 40},
+	}
+	for _, tt := range tests {
+		require.InDelta(t, tt.want, LoadAt(s, t0.Add(tt.at)), 1e-9, "at %s", tt.at)
+	}
+	require.True(t, math.IsNaN(LoadAt(forecast.Series{}, t0)))
+}
+
+func TestGenerateRamps(t *testing.T) {
+	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC) // a Monday
+	o := DefaultRamps(start)
+	o.Days = 7
+	a, b := GenerateRamps(o), GenerateRamps(o)
+	require.Equal(t, a, b, "deterministic")
+	require.Len(t, a.Values, 7*24*12)
+	at := func(d time.Duration) float64 { return a.Values[int(d/o.Step)] }
+	require.InDelta(t, 100, at(3*time.Hour), 25)                  // Monday night
+	require.InDelta(t, 1000, at(10*time.Hour), 200)               // Monday plateau
+	require.InDelta(t, 100, at(7*time.Hour+55*time.Minute), 25)   // just before the ramp
+	require.InDelta(t, 415, at(5*24*time.Hour+10*time.Hour), 100) // Saturday
+}
