@@ -1,0 +1,133 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/restmapper"
+
+	"github.com/kai-platform/kai-scaler/internal/kubetest"
+)
+
+func TestMain(m *testing.M) { kubetest.Main(m) }
+
+// operatorModule holds the prometheus-operator CRDs (example/prometheus-operator-crd). The
+// module proxy serves the main module up to v0.85.0 only (later versions: 403), so the CRDs
+// come from that release; ServiceMonitor and PrometheusRule are monitoring.coreos.com/v1 in
+// both it and the v0.95.2 API types the project requires.
+const operatorModule = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
+
+// operatorCRDs downloads the operator module through the Go module proxy (or finds it in the
+// module cache) and returns the CRD manifests the deployment needs.
+func operatorCRDs(t *testing.T) [][]byte {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), "go", "mod", "download", "-json", operatorModule)
+	cmd.Dir = t.TempDir() // outside the project: nothing is added to its go.mod or go.sum
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	out, err := cmd.Output()
+	var mod struct{ Dir, Error string }
+	require.NoError(t, json.Unmarshal(out, &mod), "go mod download: %v %s", err, out)
+	require.Empty(t, mod.Error)
+	require.NoError(t, err)
+	var crds [][]byte
+	for _, name := range []string{"monitoring.coreos.com_servicemonitors.yaml", "monitoring.coreos.com_prometheusrules.yaml"} {
+		b, err := os.ReadFile(filepath.Join(mod.Dir, "example", "prometheus-operator-crd", name))
+		require.NoError(t, err)
+		crds = append(crds, b)
+	}
+	return crds
+}
+
+// installCRDs applies the CRDs and waits until the API server serves their kinds.
+func installCRDs(t *testing.T, env *kubetest.Env) {
+	t.Helper()
+	for _, crd := range operatorCRDs(t) {
+		env.ApplyYAML(t, crd)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	disc := memory.NewMemCacheClient(env.Clientset.Discovery())
+	err := wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(context.Context) (bool, error) {
+		disc.Invalidate()
+		rl, err := disc.ServerResourcesForGroupVersion("monitoring.coreos.com/v1")
+		if err != nil {
+			return false, nil
+		}
+		found := map[string]bool{}
+		for _, r := range rl.APIResources {
+			found[r.Kind] = true
+		}
+		return found["ServiceMonitor"] && found["PrometheusRule"], nil
+	})
+	require.NoError(t, err, "prometheus-operator CRDs not served")
+}
+
+// dryRunApply server-side applies every object with dryRun=All: the API server runs defaulting,
+// schema validation (including the CRDs' OpenAPI schemas) and admission, and stores nothing.
+func dryRunApply(t *testing.T, env *kubetest.Env, objs []*unstructured.Unstructured) {
+	t.Helper()
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(env.Clientset.Discovery()))
+	for _, o := range objs {
+		gvk := o.GroupVersionKind()
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		require.NoError(t, err, "map %s", gvk)
+		ri := env.Dynamic.Resource(m.Resource)
+		opts := metav1.ApplyOptions{FieldManager: "kai-deploy-test", Force: true, DryRun: []string{metav1.DryRunAll}}
+		var applyErr error
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			_, applyErr = ri.Namespace(o.GetNamespace()).Apply(t.Context(), o.GetName(), o, opts)
+		} else {
+			_, applyErr = ri.Apply(t.Context(), o.GetName(), o, opts)
+		}
+		require.NoError(t, applyErr, "dry-run apply %s %s/%s", gvk.Kind, o.GetNamespace(), o.GetName())
+	}
+}
+
+func TestManifestsApplyToKubeAPIServer(t *testing.T) {
+	env := kubetest.Start(t)
+	installCRDs(t, env)
+	// The manifests' namespace must exist for namespaced dry-runs; nothing else is created.
+	_, err := env.Clientset.CoreV1().Namespaces().Create(t.Context(),
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kai-scaler"}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		require.NoError(t, err)
+	}
+	for _, dir := range kustomizations {
+		t.Run(dir, func(t *testing.T) {
+			objs, _ := objects(t, dir)
+			require.NotEmpty(t, objs)
+			dryRunApply(t, env, objs)
+		})
+	}
+
+	// The check can fail: the API server refuses a ServiceMonitor that breaks the CRD schema.
+	objs, by := objects(t, "base")
+	require.NotEmpty(t, objs)
+	bad := by["ServiceMonitor/kai-scaler"].DeepCopy()
+	eps, _, _ := unstructured.NestedSlice(bad.Object, "spec", "endpoints")
+	eps[0].(map[string]any)["interval"] = "every thirty seconds" // the CRD's pattern refuses it
+	require.NoError(t, unstructured.SetNestedSlice(bad.Object, eps, "spec", "endpoints"))
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(env.Clientset.Discovery()))
+	m, err := mapper.RESTMapping(bad.GroupVersionKind().GroupKind(), bad.GroupVersionKind().Version)
+	require.NoError(t, err)
+	_, err = env.Dynamic.Resource(m.Resource).Namespace(bad.GetNamespace()).Apply(t.Context(), bad.GetName(), bad,
+		metav1.ApplyOptions{FieldManager: "kai-deploy-test", Force: true, DryRun: []string{metav1.DryRunAll}})
+	var status apierrors.APIStatus
+	require.True(t, errors.As(err, &status), "want an API error, got %v", err)
+	require.True(t, apierrors.IsInvalid(err), "got %v", err)
+	require.Contains(t, err.Error(), "interval")
+}

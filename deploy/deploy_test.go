@@ -1,0 +1,184 @@
+package deploy
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/kai-platform/kai-scaler/dashboards"
+	"github.com/kai-platform/kai-scaler/internal/kubetest"
+	"github.com/kai-platform/kai-scaler/scaling"
+)
+
+// kustomizations are the deployable roots, relative to this folder.
+var kustomizations = []string{"base", filepath.Join("overlays", "redis")}
+
+// render builds a kustomization from disk as "kubectl kustomize" does and returns its YAML.
+func render(t *testing.T, dir string) []byte {
+	t.Helper()
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	rm, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	require.NoError(t, err, "kustomize build %s", dir)
+	out, err := rm.AsYaml()
+	require.NoError(t, err)
+	return out
+}
+
+// objects renders dir and indexes its objects by kind/name.
+func objects(t *testing.T, dir string) ([]*unstructured.Unstructured, map[string]*unstructured.Unstructured) {
+	t.Helper()
+	objs, err := kubetest.DecodeYAML(render(t, dir))
+	require.NoError(t, err)
+	byName := map[string]*unstructured.Unstructured{}
+	for _, o := range objs {
+		key := o.GetKind() + "/" + o.GetName()
+		if strings.HasPrefix(key, "ConfigMap/kai-scaler-") {
+			// Generated config maps carry a content hash: index them by their base name.
+			key = key[:strings.LastIndex(key, "-")]
+		}
+		require.NotContains(t, byName, key, "duplicate object")
+		byName[key] = o
+	}
+	return objs, byName
+}
+
+func typed[T any](t *testing.T, o *unstructured.Unstructured) T {
+	t.Helper()
+	require.NotNil(t, o)
+	var v T
+	require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &v))
+	return v
+}
+
+func TestRenderBase(t *testing.T) {
+	objs, by := objects(t, "base")
+	for _, key := range []string{
+		"Deployment/kai-scaler", "Service/kai-scaler", "ServiceMonitor/kai-scaler", "PrometheusRule/kai-scaler",
+		"ConfigMap/kai-scaler-config", "ConfigMap/kai-scaler-services", "ServiceAccount/kai-scaler",
+	} {
+		require.Contains(t, by, key)
+	}
+	for _, o := range objs {
+		if o.GetKind() != "ClusterRole" && o.GetKind() != "ClusterRoleBinding" {
+			require.Equal(t, "kai-scaler", o.GetNamespace(), "%s/%s", o.GetKind(), o.GetName())
+		}
+	}
+
+	d := typed[appsv1.Deployment](t, by["Deployment/kai-scaler"])
+	require.Equal(t, "kai-scaler", d.Spec.Template.Spec.ServiceAccountName)
+	psc := d.Spec.Template.Spec.SecurityContext
+	require.True(t, *psc.RunAsNonRoot)
+	require.NotZero(t, *psc.RunAsUser)
+	require.Len(t, d.Spec.Template.Spec.Containers, 1)
+	c := d.Spec.Template.Spec.Containers[0]
+	require.Equal(t, "ghcr.io/kai-platform/kai-scaler:latest", c.Image)
+	require.Equal(t, []string{"serve"}, c.Args)
+	require.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path)
+	require.Equal(t, "/readyz", c.ReadinessProbe.HTTPGet.Path)
+	require.True(t, *c.SecurityContext.ReadOnlyRootFilesystem)
+	require.False(t, *c.SecurityContext.AllowPrivilegeEscalation)
+	require.Equal(t, []corev1.Capability{"ALL"}, c.SecurityContext.Capabilities.Drop)
+	require.False(t, c.Resources.Requests.Cpu().IsZero())
+	require.False(t, c.Resources.Limits.Memory().IsZero())
+
+	// The container's environment comes from the generated ConfigMap (its hashed name).
+	cfg := typed[corev1.ConfigMap](t, by["ConfigMap/kai-scaler-config"])
+	require.Len(t, c.EnvFrom, 1)
+	require.Equal(t, cfg.Name, c.EnvFrom[0].ConfigMapRef.Name)
+	for _, k := range []string{"ENABLE_PREDICTIVE_SCALING", "ENABLE_SCALING_DEPENDENCIES", "ENABLE_HPA_EVENT_LOGGING",
+		"PROMETHEUS_URL", "SERVICES_FILE", "LISTEN_ADDR", "DATA_DIR"} {
+		require.NotEmpty(t, cfg.Data[k], k)
+	}
+	require.Empty(t, cfg.Data["REDIS_URL"], "the base uses the embedded store")
+	require.Equal(t, ":8080", cfg.Data["LISTEN_ADDR"])
+
+	// SERVICES_FILE is the services ConfigMap, mounted where the variable says, and valid.
+	svcs := typed[corev1.ConfigMap](t, by["ConfigMap/kai-scaler-services"])
+	mounted := false
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.ConfigMap != nil && v.ConfigMap.Name == svcs.Name {
+			for _, m := range c.VolumeMounts {
+				if m.Name == v.Name {
+					require.Equal(t, cfg.Data["SERVICES_FILE"], filepath.Join(m.MountPath, "services.yaml"))
+					mounted = true
+				}
+			}
+		}
+	}
+	require.True(t, mounted, "services ConfigMap mounted at SERVICES_FILE")
+	managed, err := scaling.ParseServices([]byte(svcs.Data["services.yaml"]))
+	require.NoError(t, err)
+	require.NotEmpty(t, managed)
+
+	// The Service exposes the probes' port, and the ServiceMonitor scrapes it.
+	svc := typed[corev1.Service](t, by["Service/kai-scaler"])
+	require.Equal(t, d.Spec.Selector.MatchLabels, svc.Spec.Selector)
+	sm := by["ServiceMonitor/kai-scaler"]
+	port, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+	require.Equal(t, "http", port[0].(map[string]any)["port"])
+	smSel, _, _ := unstructured.NestedStringMap(sm.Object, "spec", "selector", "matchLabels")
+	for k, v := range smSel {
+		require.Equal(t, v, svc.Labels[k], "ServiceMonitor selects the Service")
+	}
+
+	// The PrometheusRule holds the tested rules.
+	want, err := dashboards.PrometheusRule()
+	require.NoError(t, err)
+	wantObjs, err := kubetest.DecodeYAML(want)
+	require.NoError(t, err)
+	gotGroups, _, _ := unstructured.NestedSlice(by["PrometheusRule/kai-scaler"].Object, "spec", "groups")
+	wantGroups, _, _ := unstructured.NestedSlice(wantObjs[0].Object, "spec", "groups")
+	require.Equal(t, wantGroups, gotGroups)
+}
+
+// Every dashboard of the catalog ships as a ConfigMap for Grafana's sidecar, holding exactly
+// the committed JSON.
+func TestRenderDashboardConfigMaps(t *testing.T) {
+	objs, _ := objects(t, "base")
+	got := map[string]string{}
+	for _, o := range objs {
+		if o.GetKind() != "ConfigMap" || o.GetLabels()["grafana_dashboard"] != "1" {
+			continue
+		}
+		cm := typed[corev1.ConfigMap](t, o)
+		require.Len(t, cm.Data, 1, cm.Name)
+		for k, v := range cm.Data {
+			got[k] = v
+		}
+	}
+	require.Len(t, got, len(dashboards.Catalog()))
+	for _, e := range dashboards.Catalog() {
+		want, err := os.ReadFile(filepath.Join("..", "dashboards", "json", e.File()))
+		require.NoError(t, err)
+		require.Equal(t, string(want), got[e.File()], e.UID)
+	}
+}
+
+func TestRenderRedisOverlay(t *testing.T) {
+	_, by := objects(t, filepath.Join("overlays", "redis"))
+	cfg := typed[corev1.ConfigMap](t, by["ConfigMap/kai-scaler-config"])
+	require.Equal(t, "redis://kai-scaler-redis:6379/0", cfg.Data["REDIS_URL"])
+	require.Equal(t, "true", cfg.Data["ENABLE_PREDICTIVE_SCALING"], "merged, not replaced")
+
+	d := typed[appsv1.Deployment](t, by["Deployment/kai-scaler"])
+	require.Equal(t, int32(2), *d.Spec.Replicas)
+	require.Equal(t, cfg.Name, d.Spec.Template.Spec.Containers[0].EnvFrom[0].ConfigMapRef.Name)
+
+	// REDIS_URL names the Redis Service, which selects the Redis pods (and not kai-scaler's).
+	rsvc := typed[corev1.Service](t, by["Service/kai-scaler-redis"])
+	sts := typed[appsv1.StatefulSet](t, by["StatefulSet/kai-scaler-redis"])
+	require.Equal(t, sts.Spec.Template.Labels, rsvc.Spec.Selector)
+	require.NotEqual(t, d.Spec.Template.Labels, sts.Spec.Template.Labels)
+	require.Equal(t, int32(6379), rsvc.Spec.Ports[0].Port)
+	require.True(t, *sts.Spec.Template.Spec.SecurityContext.RunAsNonRoot)
+	require.Contains(t, by, "PodDisruptionBudget/kai-scaler")
+}
