@@ -28,6 +28,12 @@ type command struct {
 // commands lists the subcommands; each lives in a file of its name.
 var commands = map[string]command{
 	// subcommands are added here, one line each: "name": {summary, runName},
+	"forecast":   {"fit each series of a CSV file and write its forecast and upper bound", runForecast},
+	"simulate":   {"replay a load trace through a simulated HPA, reactive and with predictive floors", runSimulate},
+	"backtest":   {"score every forecast model on a CSV file by rolling-origin backtest", runBacktest},
+	"dashboards": {"write the Grafana dashboards JSON (and the alert PrometheusRule)", runDashboards},
+	"serve":      {"serve the REST API and run the enabled scaling features", runServe},
+	"restore":    {"put every HPA floor kai-scaler raised back to its base and remove its annotations", runRestore},
 }
 
 func main() {

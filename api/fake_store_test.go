@@ -1,0 +1,255 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kai-platform/kai-scaler/scaling"
+	"github.com/kai-platform/kai-scaler/store"
+)
+
+// memStore is a hand-written in-memory store.Store for handler tests. The concurrency and
+// integration tests run against the real Redis and bolt stores instead.
+type memStore struct {
+	mu          sync.Mutex
+	patterns    map[string]scaling.Pattern
+	deps        map[scaling.DependencyKey]scaling.Dependency
+	predictions []scaling.Prediction
+	events      []scaling.Event
+	down        error // when set, every call fails with it
+}
+
+var _ store.Store = (*memStore)(nil)
+
+func newMemStore() *memStore {
+	return &memStore{patterns: map[string]scaling.Pattern{}, deps: map[scaling.DependencyKey]scaling.Dependency{}}
+}
+
+func (s *memStore) ListPatterns(context.Context) ([]scaling.Pattern, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return nil, s.down
+	}
+	var out []scaling.Pattern
+	for _, p := range s.patterns {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
+	return out, nil
+}
+
+func (s *memStore) GetPattern(_ context.Context, svc string) (scaling.Pattern, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return scaling.Pattern{}, s.down
+	}
+	p, ok := s.patterns[svc]
+	if !ok {
+		return scaling.Pattern{}, store.ErrNotFound
+	}
+	return p, nil
+}
+
+func (s *memStore) PutPattern(_ context.Context, p scaling.Pattern) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return s.down
+	}
+	s.patterns[p.Service] = p
+	return nil
+}
+
+func (s *memStore) PutDerivedPattern(_ context.Context, p scaling.Pattern) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return false, s.down
+	}
+	if old, ok := s.patterns[p.Service]; ok && old.Source != scaling.SourceDerived {
+		return false, nil
+	}
+	s.patterns[p.Service] = p
+	return true, nil
+}
+
+func (s *memStore) DeletePattern(_ context.Context, svc string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return s.down
+	}
+	if _, ok := s.patterns[svc]; !ok {
+		return store.ErrNotFound
+	}
+	delete(s.patterns, svc)
+	return nil
+}
+
+func (s *memStore) AddPrediction(_ context.Context, p scaling.Prediction) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return s.down
+	}
+	s.predictions = append(s.predictions, p)
+	return nil
+}
+
+func (s *memStore) ListPredictions(_ context.Context, svc string, limit int) ([]scaling.Prediction, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return nil, s.down
+	}
+	var out []scaling.Prediction
+	for _, p := range s.predictions {
+		if svc == "" || p.Service == svc {
+			out = append(out, p)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].FittedAt > out[j].FittedAt })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (s *memStore) ListDependencies(context.Context) ([]scaling.Dependency, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return nil, s.down
+	}
+	return s.listDeps(), nil
+}
+
+func (s *memStore) listDeps() []scaling.Dependency {
+	var out []scaling.Dependency
+	for _, d := range s.deps {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].SourceService+"/"+out[i].TargetService < out[j].SourceService+"/"+out[j].TargetService
+	})
+	return out
+}
+
+func (s *memStore) GetDependency(_ context.Context, k scaling.DependencyKey) (scaling.Dependency, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return scaling.Dependency{}, s.down
+	}
+	d, ok := s.deps[k]
+	if !ok {
+		return scaling.Dependency{}, store.ErrNotFound
+	}
+	return d, nil
+}
+
+func (s *memStore) PutDependency(_ context.Context, d scaling.Dependency, check func([]scaling.Dependency) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return s.down
+	}
+	if check != nil {
+		if err := check(s.listDeps()); err != nil {
+			return err
+		}
+	}
+	s.deps[d.Key()] = d
+	return nil
+}
+
+func (s *memStore) SetDependencyEnabled(_ context.Context, k scaling.DependencyKey, enabled bool, now time.Time) (scaling.Dependency, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return scaling.Dependency{}, s.down
+	}
+	d, ok := s.deps[k]
+	if !ok {
+		return scaling.Dependency{}, store.ErrNotFound
+	}
+	d.Enabled = enabled
+	d.LastUpdated = now.UnixMilli()
+	s.deps[k] = d
+	return d, nil
+}
+
+func (s *memStore) DeleteDependency(_ context.Context, k scaling.DependencyKey) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return s.down
+	}
+	if _, ok := s.deps[k]; !ok {
+		return store.ErrNotFound
+	}
+	delete(s.deps, k)
+	return nil
+}
+
+func (s *memStore) AppendEvents(_ context.Context, evs ...scaling.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return s.down
+	}
+	for _, e := range evs {
+		i := slices.IndexFunc(s.events, func(o scaling.Event) bool { return o.ID == e.ID })
+		if i >= 0 {
+			s.events[i] = e
+		} else {
+			s.events = append(s.events, e)
+		}
+	}
+	return nil
+}
+
+func (s *memStore) ListEvents(_ context.Context, q store.EventQuery) ([]scaling.Event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return nil, s.down
+	}
+	var out []scaling.Event
+	for _, e := range s.events {
+		if q.Service != "" && e.Service != q.Service ||
+			q.Since != 0 && e.Timestamp < q.Since ||
+			q.Until != 0 && e.Timestamp > q.Until ||
+			len(q.Types) > 0 && !slices.Contains(q.Types, e.EventType) {
+			continue
+		}
+		out = append(out, e)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Timestamp != out[j].Timestamp {
+			return out[i].Timestamp > out[j].Timestamp
+		}
+		return strings.Compare(out[i].ID, out[j].ID) < 0
+	})
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+func (s *memStore) Ping(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.down
+}
+
+func (s *memStore) Close() error { return nil }
+
+var errStoreDown = fmt.Errorf("redis: connection refused: %w", store.ErrUnavailable)

@@ -1,0 +1,495 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/kai-platform/kai-scaler/hpaevents"
+	"github.com/kai-platform/kai-scaler/scaling"
+	"github.com/kai-platform/kai-scaler/store"
+)
+
+// Limits of the list endpoints.
+const (
+	DefaultListLimit = 100
+	MaxListLimit     = 1000
+	// MaxEffectivenessWindow matches the store's default event retention: a longer window
+	// would silently score fewer events than it claims.
+	MaxEffectivenessWindow = 30 * 24 * time.Hour
+)
+
+type patternsBody struct {
+	Patterns []scaling.Pattern `json:"patterns"`
+}
+
+type predictionsBody struct {
+	Predictions []scaling.Prediction `json:"predictions"`
+}
+
+type dependenciesBody struct {
+	Dependencies []scaling.Dependency `json:"dependencies"`
+}
+
+type eventsBody struct {
+	Events []scaling.Event `json:"events"`
+}
+
+type dashboardsBody struct {
+	Dashboards []DashboardLink `json:"dashboards"`
+}
+
+type runAccepted struct {
+	RunID string           `json:"runId"`
+	State scaling.RunState `json:"state"`
+}
+
+// patternRequest is the body of POST /api/predictive-scaling/patterns/{service}. It also
+// accepts what GET returns (service, source, lastUpdated), so a client can send back what it
+// read; lastUpdated is set by the server and source can only be manual.
+type patternRequest struct {
+	Service     string                `json:"service"`
+	PatternType scaling.PatternType   `json:"patternType"`
+	TimeWindows []scaling.TimeWindow  `json:"timeWindows"`
+	Timezone    string                `json:"timezone"`
+	Source      scaling.PatternSource `json:"source"`
+	LastUpdated *int64                `json:"lastUpdated"`
+}
+
+// dependencyRequest is the body of POST /api/scaling-dependencies/{source}/{target}; like
+// patternRequest it accepts what GET returns. Enabled defaults to true.
+type dependencyRequest struct {
+	SourceService  string                 `json:"sourceService"`
+	TargetService  string                 `json:"targetService"`
+	DependencyType scaling.DependencyType `json:"dependencyType"`
+	Ratio          *float64               `json:"ratio"`
+	Replicas       *int32                 `json:"replicas"`
+	MinReplicas    *int32                 `json:"minReplicas"`
+	Enabled        *bool                  `json:"enabled"`
+	LastUpdated    *int64                 `json:"lastUpdated"`
+}
+
+func pathService(r *http.Request, name string) (string, error) {
+	s := chi.URLParam(r, name)
+	if u, err := url.PathUnescape(s); err == nil {
+		s = u
+	}
+	if err := scaling.ValidateServiceName(name, s); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+func pathKey(r *http.Request) (scaling.DependencyKey, error) {
+	src, err := pathService(r, "sourceService")
+	if err != nil {
+		return scaling.DependencyKey{}, err
+	}
+	dst, err := pathService(r, "targetService")
+	if err != nil {
+		return scaling.DependencyKey{}, err
+	}
+	return scaling.DependencyKey{Source: src, Target: dst}, nil
+}
+
+// --- patterns ---
+
+func (a *API) listPatterns(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
+	ps, err := a.store.ListPatterns(r.Context())
+	if err != nil {
+		return nil, fmt.Errorf("list patterns: %w", err)
+	}
+	if ps == nil {
+		ps = []scaling.Pattern{}
+	}
+	return patternsBody{Patterns: ps}, nil
+}
+
+func (a *API) getPattern(r *http.Request) (any, error) {
+	svc, err := pathService(r, "service")
+	if err != nil {
+		return nil, err
+	}
+	p, err := a.store.GetPattern(r.Context(), svc)
+	if err != nil {
+		return nil, fmt.Errorf("get pattern of %s: %w", svc, err)
+	}
+	return p, nil
+}
+
+func (a *API) putPattern(r *http.Request) (any, error) {
+	svc, err := pathService(r, "service")
+	if err != nil {
+		return nil, err
+	}
+	var req patternRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	if req.Service != "" && req.Service != svc {
+		return nil, badRequest("service", "service: %q in the body differs from %q in the path", req.Service, svc)
+	}
+	if req.Source != "" && req.Source != scaling.SourceManual {
+		return nil, badRequest("source", "source: patterns written through the API are manual, got %q", req.Source)
+	}
+	p := scaling.Pattern{
+		Service:     svc,
+		PatternType: req.PatternType,
+		TimeWindows: req.TimeWindows,
+		Timezone:    req.Timezone,
+		Source:      scaling.SourceManual,
+		LastUpdated: a.now().UnixMilli(),
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if err := a.store.PutPattern(r.Context(), p); err != nil {
+		return nil, fmt.Errorf("put pattern of %s: %w", svc, err)
+	}
+	return p, nil
+}
+
+func (a *API) deletePattern(r *http.Request) (any, error) {
+	svc, err := pathService(r, "service")
+	if err != nil {
+		return nil, err
+	}
+	if err := a.store.DeletePattern(r.Context(), svc); err != nil {
+		return nil, fmt.Errorf("delete pattern of %s: %w", svc, err)
+	}
+	return &reply{status: http.StatusNoContent}, nil
+}
+
+// --- predictions ---
+
+func (a *API) listPredictions(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	if err := onlyParams(q, "service", "limit"); err != nil {
+		return nil, err
+	}
+	svc := q.Get("service")
+	if svc != "" {
+		if err := scaling.ValidateServiceName("service", svc); err != nil {
+			return nil, err
+		}
+	}
+	limit, err := parseLimit(q)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := a.store.ListPredictions(r.Context(), svc, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list predictions: %w", err)
+	}
+	if ps == nil {
+		ps = []scaling.Prediction{}
+	}
+	return predictionsBody{Predictions: ps}, nil
+}
+
+// --- forecast runs ---
+
+func (a *API) forecastsEnabled() error {
+	if a.forecasts == nil {
+		return &httpError{status: http.StatusServiceUnavailable, msg: "forecasting is not enabled on this server (ENABLE_PREDICTIVE_SCALING and PROMETHEUS_URL)"}
+	}
+	return nil
+}
+
+func (a *API) triggerForecast(r *http.Request) (any, error) {
+	if err := a.forecastsEnabled(); err != nil {
+		return nil, err
+	}
+	svc := ""
+	if chi.URLParam(r, "service") != "" {
+		var err error
+		if svc, err = pathService(r, "service"); err != nil {
+			return nil, err
+		}
+	}
+	id, err := a.forecasts.Trigger(r.Context(), svc)
+	if err != nil {
+		if errors.Is(err, ErrUnknownService) {
+			return nil, &httpError{status: http.StatusNotFound, field: "service", msg: fmt.Sprintf("service %q is not managed (not in the services file)", svc), err: err}
+		}
+		return nil, fmt.Errorf("trigger forecast: %w", err)
+	}
+	return &reply{
+		status:   http.StatusAccepted,
+		body:     runAccepted{RunID: id, State: scaling.RunQueued},
+		location: "/api/predictive-scaling/runs/" + url.PathEscape(id),
+	}, nil
+}
+
+func (a *API) getRun(r *http.Request) (any, error) {
+	if err := a.forecastsEnabled(); err != nil {
+		return nil, err
+	}
+	id := chi.URLParam(r, "id")
+	run, ok := a.forecasts.Run(id)
+	if !ok {
+		return nil, &httpError{status: http.StatusNotFound, msg: "no forecast run with this id"}
+	}
+	if run.Results == nil {
+		run.Results = []scaling.ServiceForecastResult{}
+	}
+	return run, nil
+}
+
+// --- dependencies ---
+
+func (a *API) listDependencies(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
+	ds, err := a.store.ListDependencies(r.Context())
+	if err != nil {
+		return nil, fmt.Errorf("list dependencies: %w", err)
+	}
+	if ds == nil {
+		ds = []scaling.Dependency{}
+	}
+	return dependenciesBody{Dependencies: ds}, nil
+}
+
+func (a *API) getDependency(r *http.Request) (any, error) {
+	key, err := pathKey(r)
+	if err != nil {
+		return nil, err
+	}
+	d, err := a.store.GetDependency(r.Context(), key)
+	if err != nil {
+		return nil, fmt.Errorf("get dependency %s -> %s: %w", key.Source, key.Target, err)
+	}
+	return d, nil
+}
+
+func (a *API) putDependency(r *http.Request) (any, error) {
+	key, err := pathKey(r)
+	if err != nil {
+		return nil, err
+	}
+	var req dependencyRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	if req.SourceService != "" && req.SourceService != key.Source {
+		return nil, badRequest("sourceService", "sourceService: %q in the body differs from %q in the path", req.SourceService, key.Source)
+	}
+	if req.TargetService != "" && req.TargetService != key.Target {
+		return nil, badRequest("targetService", "targetService: %q in the body differs from %q in the path", req.TargetService, key.Target)
+	}
+	d := scaling.Dependency{
+		SourceService:  key.Source,
+		TargetService:  key.Target,
+		DependencyType: req.DependencyType,
+		Ratio:          req.Ratio,
+		Replicas:       req.Replicas,
+		MinReplicas:    req.MinReplicas,
+		Enabled:        req.Enabled == nil || *req.Enabled,
+		LastUpdated:    a.now().UnixMilli(),
+	}
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	if c := scaling.FindCycle(nil, d); c != nil { // a self-dependency needs no store round trip
+		return nil, c
+	}
+	err = a.store.PutDependency(r.Context(), d, func(existing []scaling.Dependency) error {
+		if c := scaling.FindCycle(existing, d); c != nil {
+			return c
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("put dependency %s -> %s: %w", key.Source, key.Target, err)
+	}
+	return d, nil
+}
+
+func (a *API) deleteDependency(r *http.Request) (any, error) {
+	key, err := pathKey(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.store.DeleteDependency(r.Context(), key); err != nil {
+		return nil, fmt.Errorf("delete dependency %s -> %s: %w", key.Source, key.Target, err)
+	}
+	return &reply{status: http.StatusNoContent}, nil
+}
+
+func (a *API) enableDependency(r *http.Request) (any, error)  { return a.setEnabled(r, true) }
+func (a *API) disableDependency(r *http.Request) (any, error) { return a.setEnabled(r, false) }
+
+func (a *API) setEnabled(r *http.Request, enabled bool) (any, error) {
+	key, err := pathKey(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := emptyBody(r); err != nil {
+		return nil, err
+	}
+	d, err := a.store.SetDependencyEnabled(r.Context(), key, enabled, a.now())
+	if err != nil {
+		return nil, fmt.Errorf("set dependency %s -> %s enabled=%t: %w", key.Source, key.Target, enabled, err)
+	}
+	return d, nil
+}
+
+// --- HPA events ---
+
+func (a *API) listEvents(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	if err := onlyParams(q, "limit", "since", "type"); err != nil {
+		return nil, err
+	}
+	eq := store.EventQuery{}
+	if chi.URLParam(r, "service") != "" {
+		svc, err := pathService(r, "service")
+		if err != nil {
+			return nil, err
+		}
+		eq.Service = svc
+	}
+	var err error
+	if eq.Limit, err = parseLimit(q); err != nil {
+		return nil, err
+	}
+	if eq.Since, err = parseSince(q.Get("since")); err != nil {
+		return nil, err
+	}
+	if eq.Types, err = parseTypes(q["type"]); err != nil {
+		return nil, err
+	}
+	evs, err := a.store.ListEvents(r.Context(), eq)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	if evs == nil {
+		evs = []scaling.Event{}
+	}
+	return eventsBody{Events: evs}, nil
+}
+
+func (a *API) effectiveness(r *http.Request) (any, error) {
+	svc, err := pathService(r, "service")
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	if err := onlyParams(q, "window"); err != nil {
+		return nil, err
+	}
+	window := a.effWindow
+	if s := q.Get("window"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return nil, badRequest("window", "window: must be a duration such as 24h or 90m, got %q", s)
+		}
+		if d < time.Minute || d > MaxEffectivenessWindow {
+			return nil, badRequest("window", "window: must be between 1m and %s, got %s", MaxEffectivenessWindow, d)
+		}
+		window = d
+	}
+	now := a.now()
+	evs, err := a.store.ListEvents(r.Context(), store.EventQuery{Service: svc, Since: now.Add(-window).UnixMilli(), Until: now.UnixMilli()})
+	if err != nil {
+		return nil, fmt.Errorf("list events of %s: %w", svc, err)
+	}
+	return hpaevents.Effectiveness(svc, evs, now, window), nil
+}
+
+// --- dashboards ---
+
+func (a *API) listDashboards(r *http.Request) (any, error) {
+	return dashboardsBody{Dashboards: a.dashboards}, nil
+}
+
+// --- query parameters ---
+
+func noQuery(r *http.Request) error { return onlyParams(r.URL.Query()) }
+
+// onlyParams refuses query parameters the route does not know, so a typo ("servce=") is an
+// error instead of a silently unfiltered answer.
+func onlyParams(q url.Values, known ...string) error {
+	for k := range q {
+		ok := false
+		for _, n := range known {
+			ok = ok || k == n
+		}
+		if !ok {
+			return badRequest(k, "%s: unknown query parameter", k)
+		}
+	}
+	return nil
+}
+
+func parseLimit(q url.Values) (int, error) {
+	s := q.Get("limit")
+	if s == "" {
+		return DefaultListLimit, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > MaxListLimit {
+		return 0, badRequest("limit", "limit: must be an integer from 1 to %d, got %q", MaxListLimit, s)
+	}
+	return n, nil
+}
+
+// parseSince reads Unix milliseconds or an RFC 3339 time.
+func parseSince(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if ms < 0 {
+			return 0, badRequest("since", "since: must not be negative, got %d", ms)
+		}
+		return ms, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return 0, badRequest("since", "since: must be Unix milliseconds or an RFC 3339 time, got %q", s)
+	}
+	return t.UnixMilli(), nil
+}
+
+func parseTypes(vals []string) ([]scaling.EventType, error) {
+	var types []scaling.EventType
+	for _, v := range vals {
+		for _, s := range strings.Split(v, ",") {
+			s = strings.TrimSpace(s)
+			t := scaling.EventType(s)
+			ok := false
+			for _, k := range scaling.EventTypes {
+				ok = ok || k == t
+			}
+			if !ok {
+				return nil, badRequest("type", "type: must be one of scale-up, scale-down, no-scale, limited-scale, got %q", s)
+			}
+			types = append(types, t)
+		}
+	}
+	return types, nil
+}
+
+// emptyBody accepts no body, or an empty JSON object (some clients always send one).
+func emptyBody(r *http.Request) error {
+	if r.Body == nil || r.ContentLength == 0 {
+		return nil
+	}
+	var v struct{}
+	if err := decodeJSON(r, &v); err != nil && !errors.Is(err, errEmptyBody) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,114 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kai-platform/kai-scaler/scaling"
+	"github.com/kai-platform/kai-scaler/store"
+)
+
+type metrics struct {
+	requests    *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	storeErrors *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kai_http_requests_total",
+			Help: "HTTP requests answered, by chi route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "kai_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by chi route pattern and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kai_store_errors_total",
+			Help: "Store operations that failed (not found and refused input excluded), by operation.",
+		}, []string{"operation"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.duration, m.storeErrors)
+	}
+	return m
+}
+
+// instrumentedStore counts failed store operations. Answers that are part of the contract
+// (not found, a refused check) are not failures of the store.
+type instrumentedStore struct {
+	store.Store
+	errors *prometheus.CounterVec
+}
+
+func (s instrumentedStore) count(op string, err error) error {
+	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, scaling.ErrCycle) {
+		return err
+	}
+	var fe *scaling.FieldError
+	if errors.As(err, &fe) {
+		return err
+	}
+	s.errors.WithLabelValues(op).Inc()
+	return err
+}
+
+func (s instrumentedStore) ListPatterns(ctx context.Context) ([]scaling.Pattern, error) {
+	v, err := s.Store.ListPatterns(ctx)
+	return v, s.count("list_patterns", err)
+}
+
+func (s instrumentedStore) GetPattern(ctx context.Context, service string) (scaling.Pattern, error) {
+	v, err := s.Store.GetPattern(ctx, service)
+	return v, s.count("get_pattern", err)
+}
+
+func (s instrumentedStore) PutPattern(ctx context.Context, p scaling.Pattern) error {
+	return s.count("put_pattern", s.Store.PutPattern(ctx, p))
+}
+
+func (s instrumentedStore) DeletePattern(ctx context.Context, service string) error {
+	return s.count("delete_pattern", s.Store.DeletePattern(ctx, service))
+}
+
+func (s instrumentedStore) ListPredictions(ctx context.Context, service string, limit int) ([]scaling.Prediction, error) {
+	v, err := s.Store.ListPredictions(ctx, service, limit)
+	return v, s.count("list_predictions", err)
+}
+
+func (s instrumentedStore) ListDependencies(ctx context.Context) ([]scaling.Dependency, error) {
+	v, err := s.Store.ListDependencies(ctx)
+	return v, s.count("list_dependencies", err)
+}
+
+func (s instrumentedStore) GetDependency(ctx context.Context, key scaling.DependencyKey) (scaling.Dependency, error) {
+	v, err := s.Store.GetDependency(ctx, key)
+	return v, s.count("get_dependency", err)
+}
+
+func (s instrumentedStore) PutDependency(ctx context.Context, d scaling.Dependency, check func([]scaling.Dependency) error) error {
+	return s.count("put_dependency", s.Store.PutDependency(ctx, d, check))
+}
+
+func (s instrumentedStore) SetDependencyEnabled(ctx context.Context, key scaling.DependencyKey, enabled bool, now time.Time) (scaling.Dependency, error) {
+	v, err := s.Store.SetDependencyEnabled(ctx, key, enabled, now)
+	return v, s.count("set_dependency_enabled", err)
+}
+
+func (s instrumentedStore) DeleteDependency(ctx context.Context, key scaling.DependencyKey) error {
+	return s.count("delete_dependency", s.Store.DeleteDependency(ctx, key))
+}
+
+func (s instrumentedStore) ListEvents(ctx context.Context, q store.EventQuery) ([]scaling.Event, error) {
+	v, err := s.Store.ListEvents(ctx, q)
+	return v, s.count("list_events", err)
+}
+
+func (s instrumentedStore) Ping(ctx context.Context) error {
+	return s.count("ping", s.Store.Ping(ctx))
+}

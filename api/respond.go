@@ -1,0 +1,228 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/kai-platform/kai-scaler/scaling"
+	"github.com/kai-platform/kai-scaler/store"
+)
+
+// MaxBodyBytes bounds request bodies; larger ones are answered with 413.
+const MaxBodyBytes = 1 << 20
+
+// handlerFunc is every API handler: it returns the success body (or a *reply) or an error
+// that wrap maps to a status.
+type handlerFunc func(r *http.Request) (any, error)
+
+// reply is a success answer other than 200 with a body.
+type reply struct {
+	status   int
+	body     any // nil: no body
+	location string
+}
+
+// httpError is an error whose status the handler knows.
+type httpError struct {
+	status int
+	msg    string
+	field  string
+	err    error // logged, never shown
+}
+
+func (e *httpError) Error() string {
+	if e.err != nil {
+		return e.msg + ": " + e.err.Error()
+	}
+	return e.msg
+}
+
+func (e *httpError) Unwrap() error { return e.err }
+
+func badRequest(field, format string, args ...any) error {
+	return &httpError{status: http.StatusBadRequest, field: field, msg: fmt.Sprintf(format, args...)}
+}
+
+// errEmptyBody marks a request without a body where one was required.
+var errEmptyBody = errors.New("empty body")
+
+// errorBody is the JSON of every error answer.
+type errorBody struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+func (a *API) wrap(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeoutCause(r.Context(), a.requestTimeout, errors.New("api request deadline exceeded"))
+		defer cancel()
+		r = r.WithContext(ctx)
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		}
+		v, err := h(r)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		if rep, ok := v.(*reply); ok {
+			if rep.location != "" {
+				w.Header().Set("Location", rep.location)
+			}
+			if rep.body == nil {
+				w.WriteHeader(rep.status)
+				return
+			}
+			a.writeJSON(w, rep.status, rep.body)
+			return
+		}
+		a.writeJSON(w, http.StatusOK, v)
+	}
+}
+
+func (a *API) writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		a.logger.Error("encoding response", "err", err)
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(errorBody{Error: "internal error"})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// writeError maps err to its status and writes {"error": ..., "field": ...}. Details of
+// internal errors are logged, never sent.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := classify(err)
+	log := a.logger.With("method", r.Method, "path", r.URL.Path, "status", status)
+	switch {
+	case status >= 500:
+		log.Error("request failed", "err", err)
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		log.Warn("request refused", "err", err)
+	default:
+		log.Debug("request refused", "err", err)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="kai-scaler"`)
+	}
+	a.writeJSON(w, status, body)
+}
+
+// classify is the one mapping from errors to statuses.
+func classify(err error) (int, errorBody) {
+	var (
+		he     *httpError
+		fe     *scaling.FieldError
+		ce     *scaling.CycleError
+		maxErr *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &maxErr):
+		return http.StatusRequestEntityTooLarge, errorBody{Error: fmt.Sprintf("request body is larger than %d bytes", maxErr.Limit)}
+	case errors.As(err, &he):
+		return he.status, errorBody{Error: he.msg, Field: he.field}
+	case errors.As(err, &fe):
+		return http.StatusBadRequest, errorBody{Error: fe.Error(), Field: fe.Field}
+	case errors.As(err, &ce):
+		return http.StatusConflict, errorBody{Error: ce.Error()}
+	case errors.Is(err, scaling.ErrCycle):
+		return http.StatusConflict, errorBody{Error: scaling.ErrCycle.Error()}
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, errorBody{Error: "not found"}
+	case errors.Is(err, ErrUnknownService):
+		return http.StatusNotFound, errorBody{Error: ErrUnknownService.Error()}
+	case errors.Is(err, ErrBusy):
+		return http.StatusConflict, errorBody{Error: ErrBusy.Error()}
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict, errorBody{Error: "too many concurrent writers; try again"}
+	case errors.Is(err, store.ErrUnavailable):
+		return http.StatusServiceUnavailable, errorBody{Error: "store unavailable; try again later"}
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, errorBody{Error: "request timed out; try again later"}
+	}
+	return http.StatusInternalServerError, errorBody{Error: "internal error"}
+}
+
+// decodeJSON reads exactly one JSON object into v: unknown fields, trailing data and wrong
+// types are 400 errors naming the field; a body over MaxBodyBytes is 413.
+func decodeJSON(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, _ := strings.Cut(ct, ";")
+		if mt = strings.TrimSpace(strings.ToLower(mt)); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+			return &httpError{status: http.StatusUnsupportedMediaType, field: "Content-Type", msg: fmt.Sprintf("content type must be application/json, got %q", mt)}
+		}
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return err
+		}
+		return badRequest("", "request body must hold one JSON object and nothing after it")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var (
+		syn    *json.SyntaxError
+		typ    *json.UnmarshalTypeError
+		maxErr *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &maxErr):
+		return err
+	case errors.Is(err, io.EOF):
+		return &httpError{status: http.StatusBadRequest, msg: "request body is empty; a JSON object is required", err: errEmptyBody}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("", "request body is truncated JSON")
+	case errors.As(err, &syn):
+		return badRequest("", "request body is not valid JSON (at byte %d)", syn.Offset)
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return badRequest("", "request body must be a JSON object, got %s", typ.Value)
+		}
+		return badRequest(typ.Field, "%s: must be %s, got %s", typ.Field, jsonKind(typ.Type), typ.Value)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name = strings.Trim(name, `"`)
+		return badRequest(name, "%s: unknown field", name)
+	}
+	return badRequest("", "request body is not valid JSON")
+}
+
+// jsonKind names a Go type as the JSON value it decodes from.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	default:
+		return "an object"
+	}
+}

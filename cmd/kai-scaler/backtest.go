@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kai-platform/kai-scaler/forecast"
+)
+
+// backtestRow is one line of the backtest table: a model's scores averaged over the series
+// it could run on.
+type backtestRow struct {
+	Model    string  `json:"model"`
+	MASE     float64 `json:"mase"`
+	SMAPE    float64 `json:"smape"`
+	Coverage float64 `json:"coverage"`
+	Series   int     `json:"series"`
+	Origins  int     `json:"origins"`
+}
+
+// backtestReport is the --json output.
+type backtestReport struct {
+	Input    string        `json:"input"`
+	Series   int           `json:"series"`
+	Horizon  int           `json:"horizon,omitempty"`
+	Quantile float64       `json:"quantile"`
+	Models   []backtestRow `json:"models"`
+	// Auto is automatic selection scored honestly (each origin picked on earlier ones only);
+	// Baseline is weekly seasonal naive on the same origins.
+	Auto     backtestRow `json:"auto"`
+	Baseline backtestRow `json:"baseline"`
+	// Chosen counts the model auto selection picks on each series' whole history.
+	Chosen map[string]int `json:"chosen"`
+	Errors []string       `json:"errors,omitempty"`
+}
+
+// runBacktest is `kai-scaler backtest`: rolling-origin accuracy of every model on a CSV file.
+func runBacktest(ctx context.Context, c cli, args []string) int {
+	fs := flag.NewFlagSet("backtest", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	input := fs.String("input", "", "CSV file with series,timestamp,value (or timestamp,value) rows")
+	horizon := fs.Int("horizon", 0, "points to forecast from each origin (default: one day of each series' step)")
+	origins := fs.Int("origins", forecast.DefaultOrigins, "daily rolling origins, the latest ending at each series' end")
+	quantile := fs.Float64("quantile", 0.9, "quantile of the upper bound, between 0 and 1")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *input == "" || *horizon < 0 || *origins <= 0 || fs.NArg() > 0 || !(*quantile > 0 && *quantile < 1) {
+		fmt.Fprintln(c.stderr, "kai-scaler backtest: --input is required; --horizon >= 0, --origins > 0 and 0 < --quantile < 1")
+		fs.Usage()
+		return 2
+	}
+	var names []string
+	var evals []forecast.Evaluation
+	var errs []error
+	_, err := streamFit(ctx, c.stderr, "backtest", *input,
+		func(s namedSeries) (forecast.Evaluation, error) {
+			h := *horizon
+			if h == 0 {
+				h = max(1, int(24*time.Hour/s.series.Step))
+			}
+			return forecast.Evaluate(s.series, forecast.Options{Horizon: h, Quantile: *quantile}, *origins)
+		},
+		func(name string, _ timeFormat, ev forecast.Evaluation, err error) error {
+			names, evals, errs = append(names, name), append(evals, ev), append(errs, err)
+			return nil
+		})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "kai-scaler backtest: %v\n", err)
+		return 1
+	}
+	rep := summarize(*input, *horizon, *quantile, names, evals, errs)
+	if *asJSON {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintf(c.stderr, "kai-scaler backtest: %v\n", err)
+			return 1
+		}
+	} else {
+		printBacktest(c.stdout, rep)
+	}
+	if len(rep.Errors) > 0 {
+		for _, e := range rep.Errors {
+			fmt.Fprintf(c.stderr, "kai-scaler backtest: %s\n", e)
+		}
+		return 1
+	}
+	return 0
+}
+
+type rowAcc struct {
+	row     backtestRow
+	n       int
+	covered int // series with a coverage figure
+}
+
+func (a *rowAcc) add(s forecast.Scores) {
+	if s.Origins == 0 {
+		return
+	}
+	a.row.MASE += s.MASE
+	a.row.SMAPE += s.SMAPE
+	a.row.Coverage += s.Coverage
+	a.row.Origins += s.Origins
+	a.n++
+}
+
+func (a *rowAcc) done() backtestRow {
+	r := a.row
+	r.Series = a.n
+	if a.n > 0 {
+		r.MASE /= float64(a.n)
+		r.SMAPE /= float64(a.n)
+		r.Coverage /= float64(a.n)
+	}
+	return r
+}
+
+// summarize averages each model's per-series scores over the series it ran on.
+func summarize(input string, horizon int, q float64, names []string, evals []forecast.Evaluation, errs []error) backtestReport {
+	rep := backtestReport{Input: input, Series: len(names), Horizon: horizon, Quantile: q, Chosen: map[string]int{}}
+	accs := map[string]*rowAcc{}
+	var order []string
+	auto, base := &rowAcc{}, &rowAcc{}
+	for i, ev := range evals {
+		if errs[i] != nil {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("series %q: %v", names[i], errs[i]))
+			continue
+		}
+		for _, m := range ev.Models {
+			a := accs[m.Model]
+			if a == nil {
+				a = &rowAcc{row: backtestRow{Model: m.Model}}
+				accs[m.Model] = a
+				order = append(order, m.Model)
+			}
+			a.add(m.Scores)
+		}
+		// Auto and baseline only where both were scored, so they compare like with like.
+		if ev.Auto.Origins > 0 && ev.Baseline.Scores.Origins > 0 {
+			auto.add(ev.Auto)
+			base.add(ev.Baseline.Scores)
+		}
+		if ev.Chosen != "" {
+			rep.Chosen[ev.Chosen]++
+		}
+	}
+	for _, name := range order {
+		rep.Models = append(rep.Models, accs[name].done())
+	}
+	rep.Auto = auto.done()
+	rep.Auto.Model = "auto"
+	rep.Baseline = base.done()
+	rep.Baseline.Model = "seasonal-naive (auto's origins)"
+	return rep
+}
+
+func printBacktest(w io.Writer, rep backtestReport) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "model\tMASE\tsMAPE %%\tcoverage %%\tseries\torigins\t\n")
+	line := func(r backtestRow) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t\n", r.Model, num(r.MASE, 3), num(r.SMAPE, 2), num(100*r.Coverage, 1), r.Series, r.Origins)
+	}
+	for _, r := range rep.Models {
+		line(r)
+	}
+	line(rep.Auto)
+	line(rep.Baseline)
+	tw.Flush()
+	fmt.Fprintf(w, "quantile %.2f; auto selects and calibrates its bound at each origin on earlier origins only; chosen on full history:", rep.Quantile)
+	for _, m := range forecast.Models() {
+		if n := rep.Chosen[m]; n > 0 {
+			fmt.Fprintf(w, " %s=%d", m, n)
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+func num(v float64, prec int) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "-"
+	}
+	return fmt.Sprintf("%.*f", prec, v)
+}

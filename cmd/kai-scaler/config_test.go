@@ -1,0 +1,129 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func envMap(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestParseOptions(t *testing.T) {
+	defaults := Options{
+		RedisPrefix: "kai:", DataDir: "./data", ListenAddr: ":8080",
+		ForecastSchedule: "@hourly", LogLevel: slog.LevelInfo, LogFormat: "text",
+	}
+	with := func(f func(*Options)) Options {
+		o := defaults
+		f(&o)
+		return o
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want Options
+	}{
+		{name: "defaults", want: defaults},
+		{name: "environment", env: map[string]string{
+			"ENABLE_PREDICTIVE_SCALING": "true", "ENABLE_SCALING_DEPENDENCIES": "1", "ENABLE_HPA_EVENT_LOGGING": "TRUE",
+			"REDIS_URL": "redis://:pw@127.0.0.1:6379/2", "REDIS_PREFIX": "x:", "DATA_DIR": "/var/lib/kai",
+			"LISTEN_ADDR": "127.0.0.1:9000", "PROMETHEUS_URL": "http://prom:9090", "PROMETHEUS_HEADERS": "X-Scope-OrgID=t1, Authorization=Bearer abc",
+			"KUBECONFIG": "/k/config", "FORECAST_SCHEDULE": "*/15 * * * *", "API_TOKEN": "tok",
+			"CORS_ORIGINS": "https://admin.example.com, http://localhost:3000/", "DRY_RUN": "true",
+			"SERVICES_FILE": "/etc/kai/services.yaml", "GRAFANA_URL": "https://grafana.example.com/", "LOG_LEVEL": "debug", "LOG_FORMAT": "json",
+		}, want: Options{
+			PredictiveScaling: true, ScalingDependencies: true, HPAEventLogging: true,
+			RedisURL: "redis://:pw@127.0.0.1:6379/2", RedisPrefix: "x:", DataDir: "/var/lib/kai",
+			ListenAddr: "127.0.0.1:9000", PrometheusURL: "http://prom:9090",
+			PrometheusHeaders: map[string]string{"X-Scope-OrgID": "t1", "Authorization": "Bearer abc"},
+			Kubeconfig:        "/k/config", ForecastSchedule: "*/15 * * * *", APIToken: "tok",
+			CORSOrigins: []string{"https://admin.example.com", "http://localhost:3000"}, DryRun: true,
+			ServicesFile: "/etc/kai/services.yaml", GrafanaURL: "https://grafana.example.com", LogLevel: slog.LevelDebug, LogFormat: "json",
+		}},
+		{name: "flag overrides environment", env: map[string]string{"LISTEN_ADDR": ":9000", "ENABLE_PREDICTIVE_SCALING": "true"},
+			args: []string{"--listen.addr=127.0.0.1:0", "--enable.predictive-scaling=false"},
+			want: with(func(o *Options) { o.ListenAddr = "127.0.0.1:0" })},
+		{name: "flag overrides an invalid environment value", env: map[string]string{"DRY_RUN": "maybe"}, args: []string{"--dry-run=true"},
+			want: with(func(o *Options) { o.DryRun = true })},
+		{name: "bool flag without value", args: []string{"--dry-run", "--enable.hpa-event-logging"},
+			want: with(func(o *Options) { o.DryRun, o.HPAEventLogging = true, true })},
+		{name: "empty variable is unset", env: map[string]string{"LISTEN_ADDR": "", "DATA_DIR": ""}, want: defaults},
+		{name: "cron descriptor every", env: map[string]string{"FORECAST_SCHEDULE": "@every 30m"},
+			want: with(func(o *Options) { o.ForecastSchedule = "@every 30m" })},
+		{name: "redis address list", args: []string{"--redis.url=10.0.0.1:26379,10.0.0.2:26379", "--redis.master-name=mymaster"},
+			want: with(func(o *Options) { o.RedisURL, o.RedisMasterName = "10.0.0.1:26379,10.0.0.2:26379", "mymaster" })},
+		{name: "cors any origin", env: map[string]string{"CORS_ORIGINS": "*"},
+			want: with(func(o *Options) { o.CORSOrigins = []string{"*"} })},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseOptions(tt.args, envMap(tt.env), io.Discard)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestParseOptionsErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr string
+	}{
+		{name: "bool variable", env: map[string]string{"ENABLE_PREDICTIVE_SCALING": "yes please"},
+			wantErr: `invalid ENABLE_PREDICTIVE_SCALING "yes please": must be true or false`},
+		{name: "bool flag", args: []string{"--enable.scaling-dependencies=sometimes"},
+			wantErr: `invalid --enable.scaling-dependencies "sometimes": must be true or false`},
+		{name: "hpa event logging", env: map[string]string{"ENABLE_HPA_EVENT_LOGGING": "on"},
+			wantErr: `invalid ENABLE_HPA_EVENT_LOGGING "on": must be true or false`},
+		{name: "dry run", env: map[string]string{"DRY_RUN": "2"}, wantErr: `invalid DRY_RUN "2": must be true or false`},
+		{name: "schedule", env: map[string]string{"FORECAST_SCHEDULE": "every hour"},
+			wantErr: `invalid FORECAST_SCHEDULE "every hour": must be a cron spec or descriptor`},
+		{name: "schedule with seconds field", args: []string{"--forecast.schedule=0 0 * * * *"},
+			wantErr: `invalid --forecast.schedule "0 0 * * * *": must be a cron spec or descriptor`},
+		{name: "listen address", env: map[string]string{"LISTEN_ADDR": "8080"}, wantErr: `invalid LISTEN_ADDR "8080": must be host:port or :port`},
+		{name: "listen port", args: []string{"--listen.addr=:99999"}, wantErr: `invalid --listen.addr ":99999": port must be a number from 0 to 65535`},
+		{name: "prometheus url hides value", env: map[string]string{"PROMETHEUS_URL": "prom:9090?token=s3cret"},
+			wantErr: `invalid PROMETHEUS_URL (value hidden): must be an http:// or https:// URL`},
+		{name: "redis url hides value", env: map[string]string{"REDIS_URL": "http://user:s3cret@redis"},
+			wantErr: `invalid REDIS_URL (value hidden): must be redis://, rediss:// or unix:// URLs or host:port addresses`},
+		{name: "headers", env: map[string]string{"PROMETHEUS_HEADERS": "X-Scope-OrgID=t1,novalue"},
+			wantErr: `invalid PROMETHEUS_HEADERS (value hidden): entry 2 must be name=value`},
+		{name: "cors origin", env: map[string]string{"CORS_ORIGINS": "admin.example.com"},
+			wantErr: `invalid CORS_ORIGINS "admin.example.com": origin "admin.example.com" must be * or scheme://host[:port]`},
+		{name: "grafana url", args: []string{"--grafana.url=grafana"}, wantErr: `invalid --grafana.url "grafana": must be an http:// or https:// URL`},
+		{name: "log level", env: map[string]string{"LOG_LEVEL": "verbose"}, wantErr: `invalid LOG_LEVEL "verbose": must be debug, info, warn or error`},
+		{name: "log format", args: []string{"--log.format=xml"}, wantErr: `invalid --log.format "xml": must be text or json`},
+		{name: "data dir", args: []string{"--data.dir="}, wantErr: `invalid --data.dir "": must not be empty`},
+		{name: "several errors at once", env: map[string]string{"LOG_FORMAT": "xml", "DRY_RUN": "x"},
+			wantErr: "invalid DRY_RUN \"x\": must be true or false\ninvalid LOG_FORMAT \"xml\": must be text or json"},
+		{name: "unknown flag", args: []string{"--redis.addr=x"}, wantErr: "flag provided but not defined: -redis.addr"},
+		{name: "positional argument", args: []string{"extra"}, wantErr: "unexpected arguments: extra"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseOptions(tt.args, envMap(tt.env), io.Discard)
+			require.Error(t, err)
+			require.True(t, strings.HasPrefix(err.Error(), tt.wantErr), "got %q, want prefix %q", err.Error(), tt.wantErr)
+			require.NotContains(t, err.Error(), "s3cret")
+		})
+	}
+}
+
+func TestParseOptionsHelp(t *testing.T) {
+	var out strings.Builder
+	_, err := parseOptions([]string{"-h"}, envMap(map[string]string{"API_TOKEN": "s3cret", "REDIS_URL": "redis://:s3cret@r:6379", "LISTEN_ADDR": ":9000"}), &out)
+	require.ErrorIs(t, err, flag.ErrHelp)
+	for _, want := range []string{"-listen.addr", "($LISTEN_ADDR) (default :9000)", "-redis.url", "-forecast.schedule", "(default @hourly)"} {
+		require.Contains(t, out.String(), want)
+	}
+	require.NotContains(t, out.String(), "s3cret", "secrets from the environment are not printed as defaults")
+}

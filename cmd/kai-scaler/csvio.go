@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kai-platform/kai-scaler/forecast"
+)
+
+// timeFormat is how a CSV file writes its timestamps; output follows the input.
+type timeFormat int
+
+const (
+	timeRFC3339 timeFormat = iota
+	timeUnix
+	timeSpace // "2006-01-02 15:04:05", read as UTC (the NAB traces)
+)
+
+const spaceLayout = "2006-01-02 15:04:05"
+
+// maxSeriesPoints bounds one series' grid: a stray timestamp must not allocate gigabytes.
+const maxSeriesPoints = 10_000_000
+
+// namedSeries is one input series on its regular grid.
+type namedSeries struct {
+	name   string
+	series forecast.Series
+}
+
+// rawSeries collects a series' rows as read.
+type rawSeries struct {
+	name  string
+	line  int // first line, for messages
+	times []int64
+	vals  []float64
+}
+
+// readSeriesCSV reads every series of r (see scanSeriesCSV) into memory.
+func readSeriesCSV(r io.Reader, file string) ([]namedSeries, timeFormat, error) {
+	var out []namedSeries
+	format, err := scanSeriesCSV(r, file, func(s namedSeries, _ timeFormat) error {
+		out = append(out, s)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, format, nil
+}
+
+// scanSeriesCSV reads "series,timestamp,value" (or "timestamp,value", one series named after
+// file), puts each series on the regular grid of its median step, snapping timestamps that
+// are a few seconds off and leaving missing rows as gaps (NaN), and hands it to emit as soon
+// as it is complete, so only one series' rows are held at a time: a series ends where the next
+// one's rows begin, so each series' rows must be contiguous. It returns the file's time format.
+func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) error) (timeFormat, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	if !sc.Scan() {
+		if err := sc.Err(); err != nil {
+			return 0, fmt.Errorf("read %s: %w", file, err)
+		}
+		return 0, fmt.Errorf("%s: empty file, want a header series,timestamp,value or timestamp,value", file)
+	}
+	header := strings.Split(strings.ToLower(strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\ufeff"))), ",")
+	for i := range header {
+		header[i] = strings.TrimSpace(header[i])
+	}
+	var named bool
+	switch {
+	case slices.Equal(header, []string{"series", "timestamp", "value"}):
+		named = true
+	case slices.Equal(header, []string{"timestamp", "value"}):
+	default:
+		return 0, fmt.Errorf("%s:1: header %q, want series,timestamp,value or timestamp,value", file, sc.Text())
+	}
+	plainName := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	format := timeFormat(-1)
+	done := map[string]bool{} // series already emitted
+	var cur *rawSeries
+	flush := func() error {
+		if cur == nil {
+			return nil
+		}
+		s, err := toGrid(cur)
+		if err != nil {
+			return fmt.Errorf("%s:%d: series %q: %w", file, cur.line, cur.name, err)
+		}
+		done[cur.name] = true
+		cur = nil
+		return emit(s, format)
+	}
+	line := 1
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if text == "" {
+			continue
+		}
+		name := plainName
+		rest := text
+		if named {
+			i := strings.IndexByte(text, ',')
+			if i < 0 {
+				return 0, fmt.Errorf("%s:%d: want 3 fields series,timestamp,value, got %q", file, line, text)
+			}
+			name, rest = strings.TrimSpace(text[:i]), text[i+1:]
+			if name == "" {
+				return 0, fmt.Errorf("%s:%d: empty series name", file, line)
+			}
+		}
+		i := strings.IndexByte(rest, ',')
+		if i < 0 || strings.IndexByte(rest[i+1:], ',') >= 0 {
+			return 0, fmt.Errorf("%s:%d: want fields timestamp,value, got %q", file, line, text)
+		}
+		ts, vs := strings.TrimSpace(rest[:i]), strings.TrimSpace(rest[i+1:])
+		if format < 0 {
+			format = detectTimeFormat(ts)
+		}
+		t, err := parseTime(ts, format)
+		if err != nil {
+			return 0, fmt.Errorf("%s:%d: timestamp %q: %w", file, line, ts, err)
+		}
+		v := math.NaN()
+		if vs != "" {
+			if v, err = strconv.ParseFloat(vs, 64); err != nil {
+				return 0, fmt.Errorf("%s:%d: value %q is not a number", file, line, vs)
+			}
+		}
+		if cur == nil || cur.name != name {
+			if err := flush(); err != nil {
+				return 0, err
+			}
+			if done[name] {
+				return 0, fmt.Errorf("%s:%d: series %q continues after other series' rows (keep each series' rows together)", file, line, name)
+			}
+			cur = &rawSeries{name: name, line: line}
+		}
+		if n := len(cur.times); n > 0 && t <= cur.times[n-1] {
+			return 0, fmt.Errorf("%s:%d: series %q: timestamp %s is not after the previous one (rows must be in time order)", file, line, name, ts)
+		}
+		cur.times = append(cur.times, t)
+		cur.vals = append(cur.vals, v)
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("read %s: %w", file, err)
+	}
+	if cur == nil && len(done) == 0 {
+		return 0, fmt.Errorf("%s: no data rows", file)
+	}
+	if err := flush(); err != nil {
+		return 0, err
+	}
+	return format, nil
+}
+
+func detectTimeFormat(ts string) timeFormat {
+	if _, err := strconv.ParseFloat(ts, 64); err == nil {
+		return timeUnix
+	}
+	if len(ts) == len(spaceLayout) && ts[10] == ' ' {
+		return timeSpace
+	}
+	return timeRFC3339
+}
+
+// parseTime returns Unix seconds.
+func parseTime(ts string, f timeFormat) (int64, error) {
+	switch f {
+	case timeUnix:
+		v, err := strconv.ParseFloat(ts, 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0, fmt.Errorf("want Unix seconds like the first row")
+		}
+		return int64(math.Round(v)), nil
+	case timeSpace:
+		t, err := time.Parse(spaceLayout, ts)
+		if err != nil {
+			return 0, fmt.Errorf("want %q like the first row", spaceLayout)
+		}
+		return t.Unix(), nil
+	}
+	t, err := time.Parse(time.RFC3339, ts)
+	if err != nil {
+		return 0, fmt.Errorf("want RFC3339 (2006-01-02T15:04:05Z) like the first row")
+	}
+	return t.Unix(), nil
+}
+
+// toGrid snaps a series' rows to the grid of its median step from its first timestamp.
+func toGrid(rs *rawSeries) (namedSeries, error) {
+	s, err := gridOf(rs)
+	return namedSeries{name: rs.name, series: s}, err
+}
+
+func gridOf(rs *rawSeries) (forecast.Series, error) {
+	if len(rs.times) < 2 {
+		return forecast.Series{}, fmt.Errorf("has %d row, need at least 2 to infer its step", len(rs.times))
+	}
+	d := make([]int64, len(rs.times)-1)
+	for i := 1; i < len(rs.times); i++ {
+		d[i-1] = rs.times[i] - rs.times[i-1]
+	}
+	slices.Sort(d)
+	step := d[len(d)/2]
+	// Rows a few seconds off (scrapes, the NAB traces) make the median step odd by seconds;
+	// a step of a minute or more snaps to whole minutes so the grid does not drift.
+	if m := (step + 30) / 60 * 60; step >= 50 && abs64(step-m) <= max(5, m/100) {
+		step = m
+	}
+	if step <= 0 {
+		return forecast.Series{}, fmt.Errorf("cannot infer a positive step")
+	}
+	t0 := rs.times[0]
+	n := int64(math.Round(float64(rs.times[len(rs.times)-1]-t0)/float64(step))) + 1
+	if n > maxSeriesPoints {
+		return forecast.Series{}, fmt.Errorf("spans %d steps of %ds, more than %d", n, step, maxSeriesPoints)
+	}
+	vals := make([]float64, n)
+	for i := range vals {
+		vals[i] = math.NaN()
+	}
+	for i, t := range rs.times {
+		// Rows a few seconds off the grid snap to the nearest slot; the later row of two
+		// snapping to one slot wins.
+		vals[int(math.Round(float64(t-t0)/float64(step)))] = rs.vals[i]
+	}
+	return forecast.Series{Start: time.Unix(t0, 0).UTC(), Step: time.Duration(step) * time.Second, Values: vals}, nil
+}
+
+func formatTime(t time.Time, f timeFormat) string {
+	if f == timeUnix {
+		return strconv.FormatInt(t.Unix(), 10)
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func formatValue(v float64) string {
+	return strconv.FormatFloat(v, 'g', 8, 64)
+}
+
+// writeForecastCSV writes "series,timestamp,value,upper", one row per forecast point.
+func writeForecastCSV(w *bufio.Writer, name string, r forecast.Result, f timeFormat) {
+	for i := range r.Mean {
+		w.WriteString(name)
+		w.WriteByte(',')
+		w.WriteString(formatTime(r.Start.Add(time.Duration(i)*r.Step), f))
+		w.WriteByte(',')
+		w.WriteString(formatValue(r.Mean[i]))
+		w.WriteByte(',')
+		w.WriteString(formatValue(r.Upper[i]))
+		w.WriteByte('\n')
+	}
+}
+
+func abs64(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}

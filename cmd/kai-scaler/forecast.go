@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kai-platform/kai-scaler/forecast"
+)
+
+// progressAfter is how long a run is quiet before it reports progress on stderr.
+const progressAfter = 3 * time.Second
+
+// runForecast is `kai-scaler forecast`: fit every series of a CSV file and write its forecast.
+func runForecast(ctx context.Context, c cli, args []string) int {
+	fs := flag.NewFlagSet("forecast", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	input := fs.String("input", "", "CSV file with series,timestamp,value (or timestamp,value) rows")
+	output := fs.String("output", "", "CSV file to write series,timestamp,value,upper to (- for stdout)")
+	horizon := fs.Int("horizon", 0, "points to forecast per series, on each series' step")
+	model := fs.String("model", forecast.ModelAuto, "auto (select by backtest) or one of "+strings.Join(forecast.Models(), ", "))
+	quantile := fs.Float64("quantile", 0.9, "quantile of the upper bound, between 0 and 1")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *input == "" || *output == "" || *horizon <= 0 || fs.NArg() > 0 {
+		fmt.Fprintln(c.stderr, "kai-scaler forecast: --input, --output and a positive --horizon are required")
+		fs.Usage()
+		return 2
+	}
+	opts := forecast.Options{Horizon: *horizon, Quantile: *quantile, Model: *model}
+	if *model != forecast.ModelAuto && !slices.Contains(forecast.Models(), *model) {
+		fmt.Fprintf(c.stderr, "kai-scaler forecast: unknown --model %q, want auto or one of %s\n", *model, strings.Join(forecast.Models(), ", "))
+		return 2
+	}
+	if !(*quantile > 0 && *quantile < 1) {
+		fmt.Fprintf(c.stderr, "kai-scaler forecast: --quantile must be between 0 and 1, got %v\n", *quantile)
+		return 2
+	}
+	var out io.Writer = c.stdout
+	var file *os.File
+	if *output != "-" {
+		f, err := os.Create(*output)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "kai-scaler forecast: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		file, out = f, f
+	}
+	w := bufio.NewWriterSize(out, 1<<20)
+	w.WriteString("series,timestamp,value,upper\n")
+	failed := 0
+	n, err := streamFit(ctx, c.stderr, "forecast", *input,
+		func(s namedSeries) (forecast.Result, error) { return forecast.Forecast(s.series, opts) },
+		func(name string, format timeFormat, r forecast.Result, err error) error {
+			if err != nil {
+				failed++
+				fmt.Fprintf(c.stderr, "kai-scaler forecast: series %q: %v\n", name, err)
+				return nil
+			}
+			writeForecastCSV(w, name, r, format)
+			return nil
+		})
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil && file != nil {
+		err = file.Close()
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "kai-scaler forecast: %v\n", err)
+		if file != nil {
+			os.Remove(*output) // a partial forecast must not pass for a whole one
+		}
+		return 1
+	}
+	if failed > 0 {
+		fmt.Fprintf(c.stderr, "kai-scaler forecast: %d of %d series failed\n", failed, n)
+		return 1
+	}
+	return 0
+}
+
+// fitted is one series' result on its way to the writer.
+type fitted[R any] struct {
+	idx    int
+	name   string
+	format timeFormat
+	r      R
+	err    error
+}
+
+// streamFit reads the series of path one at a time and fits each on GOMAXPROCS workers as soon
+// as it is read (fitting is CPU-bound and independent per series), handing the results to
+// done in input order: only the series in flight are in memory, not the whole file. It
+// reports progress on stderr when it takes longer than progressAfter and returns how many
+// series it read; a read error, done's error or ctx's end stops it.
+func streamFit[R any](ctx context.Context, stderr io.Writer, what, path string,
+	fit func(namedSeries) (R, error), done func(name string, format timeFormat, r R, err error) error) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	workers := runtime.GOMAXPROCS(0)
+	type job struct {
+		idx    int
+		s      namedSeries
+		format timeFormat
+	}
+	jobs := make(chan job, workers)
+	results := make(chan fitted[R], workers)
+	var read int
+	var readErr error
+	go func() {
+		defer close(jobs)
+		_, readErr = scanSeriesCSV(bufio.NewReaderSize(f, 1<<20), path, func(s namedSeries, format timeFormat) error {
+			select {
+			case jobs <- job{idx: read, s: s, format: format}:
+				read++
+				return nil
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+		})
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for j := range jobs {
+				res := fitted[R]{idx: j.idx, name: j.s.name, format: j.format}
+				if ctx.Err() == nil {
+					res.r, res.err = fit(j.s)
+				}
+				results <- res
+			}
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+	var count atomic.Int64
+	start := time.Now()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		t := time.NewTicker(progressAfter)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				fmt.Fprintf(stderr, "kai-scaler %s: %d series fitted in %s\n", what, count.Load(), time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	pending := map[int]fitted[R]{}
+	next := 0
+	for res := range results {
+		pending[res.idx] = res
+		for {
+			r, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			next++
+			count.Add(1)
+			if ctx.Err() == nil {
+				if err := done(r.name, r.format, r.r, r.err); err != nil {
+					cancel(err)
+				}
+			}
+		}
+	}
+	// results is closed: the reader has returned, so read and readErr are settled.
+	if err := context.Cause(ctx); err != nil {
+		return read, err
+	}
+	if readErr != nil {
+		return read, readErr
+	}
+	return read, nil
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// writeSeries writes two days+ of an hourly daily cycle per series in the given time format.
+func writeSeries(t *testing.T, dir, name string, header string, names []string, days int, ts func(time.Time) string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(header + "\n")
+	start := time.Date(2024, 3, 3, 0, 0, 0, 0, time.UTC)
+	for _, n := range names {
+		for i := 0; i < 24*days; i++ {
+			if i == 30 {
+				continue // a missing row: a gap
+			}
+			v := 100 + 50*math.Sin(2*math.Pi*float64(i)/24)
+			at := start.Add(time.Duration(i)*time.Hour + time.Duration(i%3)*time.Second) // seconds of jitter
+			if n != "" {
+				b.WriteString(n + ",")
+			}
+			fmt.Fprintf(&b, "%s,%.3f\n", ts(at), v)
+		}
+	}
+	p := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(p, []byte(b.String()), 0o644))
+	return p
+}
+
+func TestForecastCommand(t *testing.T) {
+	dir := t.TempDir()
+	rfc := func(t time.Time) string { return t.Format(time.RFC3339) }
+	unix := func(t time.Time) string { return fmt.Sprint(t.Unix()) }
+	space := func(t time.Time) string { return t.Format(spaceLayout) }
+	tests := []struct {
+		name     string
+		input    string
+		args     []string
+		wantCode int
+		series   []string
+		tsPrefix string // first output timestamp
+		stderr   string
+	}{
+		{name: "named RFC3339", input: writeSeries(t, dir, "a.csv", "series,timestamp,value", []string{"api", "web"}, 21, rfc),
+			args: []string{"--horizon", "24"}, series: []string{"api", "web"}, tsPrefix: "2024-03-24T00:00:00Z"},
+		{name: "plain trace format", input: writeSeries(t, dir, "trace.csv", "timestamp,value", []string{""}, 9, space),
+			args: []string{"--horizon", "5", "--model", "seasonal-naive"}, series: []string{"trace"}, tsPrefix: "2024-03-12T00:00:00Z"},
+		{name: "unix seconds stay unix", input: writeSeries(t, dir, "u.csv", "series,timestamp,value", []string{"x"}, 3, unix),
+			args: []string{"--horizon", "2", "--quantile", "0.95"}, series: []string{"x"}, tsPrefix: fmt.Sprint(time.Date(2024, 3, 6, 0, 0, 0, 0, time.UTC).Unix())},
+		{name: "unknown model", input: filepath.Join(dir, "a.csv"), args: []string{"--horizon", "2", "--model", "prophet"}, wantCode: 2, stderr: "unknown --model"},
+		{name: "missing horizon", input: filepath.Join(dir, "a.csv"), wantCode: 2, stderr: "--horizon"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out.csv")
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"forecast", "--input", tc.input, "--output", out}, tc.args...)
+			code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}, args)
+			require.Equal(t, tc.wantCode, code, stderr.String())
+			if tc.wantCode != 0 {
+				require.Contains(t, stderr.String(), tc.stderr)
+				return
+			}
+			f, err := os.Open(out)
+			require.NoError(t, err)
+			defer f.Close()
+			rows, err := csv.NewReader(f).ReadAll()
+			require.NoError(t, err)
+			require.Equal(t, []string{"series", "timestamp", "value", "upper"}, rows[0])
+			var h int
+			fmt.Sscan(tc.args[1], &h)
+			require.Len(t, rows, 1+h*len(tc.series))
+			for i, s := range tc.series {
+				require.Equal(t, s, rows[1+i*h][0])
+				require.Equal(t, tc.tsPrefix, rows[1+i*h][1])
+			}
+		})
+	}
+}
+
+func TestReadSeriesCSVErrors(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+	}{
+		{"bad header", "time,val\n1,2\n", "bad.csv:1: header"},
+		{"bad value", "timestamp,value\n2024-01-01T00:00:00Z,1\n2024-01-01T00:05:00Z,x\n", "bad.csv:3: value \"x\""},
+		{"bad timestamp", "timestamp,value\n2024-01-01T00:00:00Z,1\nyesterday,2\n", "bad.csv:3: timestamp"},
+		{"out of order", "series,timestamp,value\na,100,1\na,50,2\n", "bad.csv:3: series \"a\": timestamp 50 is not after"},
+		{"too few fields", "series,timestamp,value\na\n", "bad.csv:2: want 3 fields"},
+		{"one row", "timestamp,value\n100,1\n", "need at least 2"},
+		{"empty", "", "empty file"},
+		{"series not contiguous", "series,timestamp,value\na,100,1\na,200,2\nb,100,1\nb,200,2\na,300,3\n", "bad.csv:6: series \"a\" continues after other series"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := readSeriesCSV(strings.NewReader(tc.body), "bad.csv")
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+func TestBacktestCommandJSON(t *testing.T) {
+	in := writeSeries(t, t.TempDir(), "b.csv", "series,timestamp,value", []string{"api"}, 21, func(t time.Time) string { return t.Format(time.RFC3339) })
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr}, []string{"backtest", "--input", in, "--origins", "5", "--json"})
+	require.Equal(t, 0, code, stderr.String())
+	var rep backtestReport
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &rep))
+	require.Equal(t, 1, rep.Series)
+	require.NotEmpty(t, rep.Models)
+	for _, m := range rep.Models {
+		require.Equal(t, 5, m.Origins, m.Model)
+	}
+	// 21 days leave earlier origins to select on before the five scored: auto scores all five.
+	require.Equal(t, 5, rep.Auto.Origins)
+
+	stdout.Reset()
+	code = run(t.Context(), cli{stdout: &stdout, stderr: &stderr}, []string{"backtest", "--input", in})
+	require.Equal(t, 0, code, stderr.String())
+	require.Contains(t, stdout.String(), "seasonal-naive-weekly")
+	require.Contains(t, stdout.String(), "auto")
+}
+
+func TestScanSeriesCSVStreamsEachSeriesWhenComplete(t *testing.T) {
+	body := "series,timestamp,value\na,100,1\na,200,2\na,300,3\na,500,5\nb,100,5\nb,200,\nb,300,7\n"
+	var got []namedSeries
+	var rowsSeen []int // rows read when each series arrived: a series comes as soon as the next begins
+	r := &countingReader{r: strings.NewReader(body)}
+	format, err := scanSeriesCSV(r, "s.csv", func(s namedSeries, f timeFormat) error {
+		require.Equal(t, timeUnix, f)
+		got = append(got, s)
+		rowsSeen = append(rowsSeen, r.n)
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, timeUnix, format)
+	require.Len(t, got, 2)
+	require.Equal(t, "a", got[0].name)
+	require.Equal(t, 100*time.Second, got[0].series.Step)
+	require.Less(t, rowsSeen[0], len(body), "series a must arrive before the file is read to its end")
+	require.Equal(t, []float64{1, 2, 3}, got[0].series.Values[:3])
+	require.True(t, math.IsNaN(got[0].series.Values[3]), "missing row 400 is a gap")
+	require.Equal(t, 5.0, got[0].series.Values[4])
+	require.Equal(t, "b", got[1].name)
+	require.Equal(t, 5.0, got[1].series.Values[0])
+	require.True(t, math.IsNaN(got[1].series.Values[1]))
+	require.Equal(t, 7.0, got[1].series.Values[2])
+
+	// An error from emit stops the scan and is returned.
+	stop := errors.New("stop")
+	_, err = scanSeriesCSV(strings.NewReader(body), "s.csv", func(namedSeries, timeFormat) error { return stop })
+	require.ErrorIs(t, err, stop)
+}
+
+// countingReader counts the bytes read, one byte at a time so reads follow the scanner.
+type countingReader struct {
+	r *strings.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p[:min(len(p), 1)])
+	c.n += n
+	return n, err
+}
+
+func TestForecastCommandKeepsInputOrder(t *testing.T) {
+	dir := t.TempDir()
+	names := []string{"s09", "s01", "s05", "s03", "s07", "s02", "s08", "s04", "s06"}
+	in := writeSeries(t, dir, "many.csv", "series,timestamp,value", names, 3, func(t time.Time) string { return t.Format(time.RFC3339) })
+	out := filepath.Join(dir, "out.csv")
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr}, []string{"forecast", "--input", in, "--output", out, "--horizon", "3"})
+	require.Equal(t, 0, code, stderr.String())
+	f, err := os.Open(out)
+	require.NoError(t, err)
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 1+3*len(names))
+	for i, n := range names {
+		for k := 0; k < 3; k++ {
+			require.Equal(t, n, rows[1+3*i+k][0])
+		}
+	}
+}
+
+func TestForecastCommandBadInputLeavesNoOutput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "bad.csv")
+	body := "series,timestamp,value\na,100,1\na,200,2\na,300,3\nb,100,1\nb,50,2\n"
+	require.NoError(t, os.WriteFile(in, []byte(body), 0o644))
+	out := filepath.Join(dir, "out.csv")
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr}, []string{"forecast", "--input", in, "--output", out, "--horizon", "2"})
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr.String(), "bad.csv:6: series \"b\": timestamp 50 is not after")
+	require.NoFileExists(t, out)
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kai-platform/kai-scaler/hpasim"
+)
+
+// writeRampTrace writes a 16-day generated trace at a 15-minute step as timestamp,value CSV.
+func writeRampTrace(t *testing.T, format func(time.Time) string) string {
+	t.Helper()
+	o := hpasim.DefaultRamps(time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC))
+	o.Days, o.Step = 16, 15*time.Minute
+	s := hpasim.GenerateRamps(o)
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	for i, v := range s.Values {
+		fmt.Fprintf(&b, "%s,%.3f\n", format(s.Start.Add(time.Duration(i)*s.Step)), v)
+	}
+	path := filepath.Join(t.TempDir(), "trace.csv")
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
+	return path
+}
+
+func TestSimulateCLI(t *testing.T) {
+	input := writeRampTrace(t, func(t time.Time) string { return t.Format("2006-01-02 15:04:05") })
+	pngPath := filepath.Join(t.TempDir(), "sim.png")
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }},
+		[]string{"simulate", "--input", input, "--plot", pngPath, "--max", "20", "--lead-time", "20m", "--pod-startup", "2m"})
+	require.Equal(t, 0, code, stderr.String())
+	require.Contains(t, stderr.String(), "derived capacity per replica")
+
+	var rep struct {
+		Parameters map[string]any             `json:"parameters"`
+		Reactive   map[string]float64         `json:"reactive"`
+		Predictive map[string]json.RawMessage `json:"predictive"`
+		Reduction  *float64                   `json:"underProvisionedReduction"`
+		Increase   *float64                   `json:"replicaHoursIncrease"`
+	}
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &rep), stdout.String())
+	for _, k := range []string{"underProvisionedReplicaMinutes", "shortfallMinutes", "replicaHours", "evaluatedMinutes"} {
+		require.Contains(t, rep.Reactive, k)
+		require.Contains(t, rep.Predictive, k)
+	}
+	require.Equal(t, "20m0s", rep.Parameters["leadTime"])
+	require.Equal(t, true, rep.Parameters["capacityDerived"])
+	// Two evaluated days after the two-week warm-up, at the 15 s sync.
+	require.InDelta(t, 2*24*60-15, rep.Reactive["evaluatedMinutes"], 1) // up to the last sample
+	// A reactive HPA on sharp ramps falls short, and pays at least for the load it carried.
+	require.Greater(t, rep.Reactive["underProvisionedReplicaMinutes"], 0.0)
+	require.GreaterOrEqual(t, rep.Reactive["replicaHours"], rep.Reactive["loadReplicaHours"]*0.9)
+	var fits int
+	require.NoError(t, json.Unmarshal(rep.Predictive["forecasts"], &fits))
+	require.Equal(t, 8, fits, "one fit every 6 h over 2 days")
+	var under, hours float64
+	require.NoError(t, json.Unmarshal(rep.Predictive["underProvisionedReplicaMinutes"], &under))
+	require.NoError(t, json.Unmarshal(rep.Predictive["replicaHours"], &hours))
+	require.Less(t, under, rep.Reactive["underProvisionedReplicaMinutes"], "floors ahead of the ramps cut the shortfall")
+	require.Greater(t, hours, 0.0)
+	require.NotNil(t, rep.Reduction)
+	require.NotNil(t, rep.Increase)
+
+	f, err := os.Open(pngPath)
+	require.NoError(t, err)
+	defer f.Close()
+	img, err := png.Decode(f)
+	require.NoError(t, err)
+	require.Greater(t, img.Bounds().Dx(), 100)
+}
+
+func TestReadTraceForecastFormat(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fc.csv")
+	require.NoError(t, os.WriteFile(path, []byte("series,timestamp,value,upper\n"+
+		"a,1736121600,10,12\na,1736121900,11,13\na,1736122200,12,14\n"+
+		"b,1736121600,99,100\nb,1736121900,98,100\n"), 0o644))
+	s, err := readTrace(path)
+	require.NoError(t, err)
+	require.Equal(t, []float64{10, 11, 12}, s.Values, "first series, upper dropped")
+	require.Equal(t, 5*time.Minute, s.Step)
+	require.Equal(t, time.Unix(1736121600, 0).UTC(), s.Start)
+}
+
+func TestSimulateUsage(t *testing.T) {
+	input := writeRampTrace(t, func(t time.Time) string { return t.Format(time.RFC3339) })
+	tests := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"no input", []string{"simulate"}, 2, "exactly one of --input and --generate"},
+		{"both inputs", []string{"simulate", "--input", input, "--generate", "ramps"}, 2, "exactly one"},
+		{"bad bounds", []string{"simulate", "--input", input, "--min", "5", "--max", "3"}, 2, "--min <= --max"},
+		{"bad quantile", []string{"simulate", "--input", input, "--quantile", "1"}, 2, "--quantile"},
+		{"missing file", []string{"simulate", "--input", filepath.Join(t.TempDir(), "nope.csv")}, 1, "read trace"},
+		{"warm-up longer than trace", []string{"simulate", "--input", input, "--warmup", "400h"}, 1, "warm-up"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}, tt.args)
+			require.Equal(t, tt.code, code, stderr.String())
+			require.Contains(t, stderr.String(), tt.msg)
+			require.Empty(t, stdout.String())
+		})
+	}
+}
