@@ -1,6 +1,9 @@
-// Package forecast fits daily and weekly seasonal models to one load series, picks the most
-// accurate one by a rolling-origin backtest on the series' own history, and returns a mean
-// forecast with an honest upper quantile bound. It also turns a forecast into replica counts
+// Package forecast fits daily and weekly seasonal models to one load series, selects by a
+// rolling-origin backtest on the series' own history (the median of the best few models unless
+// one wins clearly and consistently), and returns a mean forecast with an upper bound from the
+// conformal quantile of level-scaled backtest errors, kept at its nominal coverage by adaptive
+// conformal inference. Every origin of the backtest decides as the final forecast does, from
+// earlier origins only, so Evaluate measures Forecast honestly. It also turns a forecast into replica counts
 // and into a derived load pattern.
 //
 // It is pure: no I/O, no clocks, no logging. Series come in as plain values (promquery or a CSV

@@ -13,10 +13,12 @@ type ModelScores struct {
 
 // Evaluation is the rolling-origin backtest of every model a series' history allows.
 type Evaluation struct {
-	// Models holds each candidate model's scores, simplest first, the combination last.
+	// Models holds each candidate model's scores on the scored origins, simplest first, the
+	// combination (of the best few on the earlier origins, at each origin) last. Coverage is
+	// of bounds calibrated on earlier origins only.
 	Models []ModelScores
-	// Auto scores automatic selection honestly: at each origin it uses the model that scored
-	// best on the earlier origins only (so the first origin is not scored).
+	// Auto scores automatic selection honestly: at each origin it selects, and calibrates its
+	// upper bound, on earlier origins only (an origin with none before it is not scored).
 	Auto Scores
 	// Baseline scores weekly seasonal naive (daily when history is short) on Auto's origins,
 	// the yardstick Auto must beat.
@@ -47,111 +49,105 @@ func Evaluate(s Series, opts Options, origins int) (Evaluation, error) {
 	if origins <= 0 {
 		origins = DefaultOrigins
 	}
-	ev, err := evaluate(s, opts.Horizon, q, origins, nil)
+	// Earlier origins, up to selectOrigins of them, are where auto selection and the bound
+	// learn before the first scored origin.
+	ev, err := evaluate(s, opts.Horizon, q, origins+selectOrigins, nil)
 	if err != nil {
 		return Evaluation{}, err
 	}
 	out := Evaluation{Notes: ev.notes}
+	if len(ev.models) == 0 {
+		return out, nil
+	}
+	first := max(0, len(ev.origins)-origins)
+	scoredOrigins := func(j int) bool { return j >= first && j < len(ev.origins) }
+	// Each model alone, and the combination of the best few at each origin, bounded as auto
+	// bounds them (without adaptation: that is the procedure's).
+	fixed := func(m *scored) selector { return func([]int) (*scored, string) { return m, "" } }
 	for _, m := range ev.models {
-		ev.fillCoverage(m)
-		out.Models = append(out.Models, ModelScores{Model: m.name, Scores: m.scores})
+		out.Models = append(out.Models, ModelScores{Model: m.name, Scores: ev.scoreDecisions(ev.decide(fixed(m)), scoredOrigins)})
 	}
-	if len(ev.models) > 0 {
-		out.Chosen = ev.best().name
+	if len(ev.models) >= 2 && len(ev.origins) > 1 {
+		comb := func(look []int) (*scored, string) {
+			if c := ev.bestCombo(look); c != nil {
+				return c, ""
+			}
+			return ev.rank(look)[0], ""
+		}
+		out.Models = append(out.Models, ModelScores{Model: ModelCombination, Scores: ev.scoreDecisions(ev.decide(comb), scoredOrigins)})
 	}
-	out.Auto, out.Baseline = ev.nested()
+	ds := ev.decide(ev.selectAuto)
+	out.Chosen = ds[len(ds)-1].m.name
+	// Auto and the baseline on the origins where auto had earlier ones to select on.
+	withLook := func(j int) bool { return scoredOrigins(j) && len(ds[j].look) > 0 }
+	out.Auto = ev.scoreDecisions(ds, withLook)
+	if base := ev.baseline(); base != nil {
+		out.Baseline = ModelScores{Model: base.name, Scores: ev.scoreDecisions(ev.decide(fixed(base)), withLook)}
+	}
 	return out, nil
 }
 
-// nested scores auto selection at each origin by the models' scores on the earlier origins
-// whose horizons ended by then, and the seasonal naive baseline on the same origins.
-func (e *evaluation) nested() (Scores, ModelScores) {
-	base := e.find(ModelNaiveWeekly)
-	if base == nil {
-		base = e.find(ModelNaiveDaily)
-	}
-	if base == nil {
-		base = e.find(ModelNaive)
-	}
-	var auto, bl acc
-	for j, o := range e.origins {
-		var pick *scored
-		bestMASE := math.Inf(1)
-		for _, m := range e.models {
-			var sum float64
-			var cnt int
-			for i := 0; i < j; i++ {
-				if e.origins[i]+e.h > o {
-					continue
-				}
-				if v, ok := originMAE(m.errs[i]); ok {
-					sum += v
-					cnt++
-				}
-			}
-			if cnt > 0 && sum/float64(cnt) < bestMASE {
-				pick, bestMASE = m, sum/float64(cnt)
-			}
+// baseline is weekly seasonal naive, else daily, else naive.
+func (e *evaluation) baseline() *scored {
+	for _, n := range []string{ModelNaiveWeekly, ModelNaiveDaily, ModelNaive} {
+		if m := e.find(n); m != nil {
+			return m
 		}
-		if pick == nil {
+	}
+	return nil
+}
+
+// scoreDecisions scores the decisions' models on the origins use accepts: MASE and sMAPE of
+// their forecasts, coverage of their bounds.
+func (e *evaluation) scoreDecisions(ds []decision, use func(j int) bool) Scores {
+	var a acc
+	for j := range e.origins {
+		if !use(j) {
 			continue
 		}
-		auto.add(e, pick, j)
-		if base != nil {
-			bl.add(e, base, j)
-		}
+		a.addErrors(e, ds[j].m, j)
+		a.addCoverage(e, j, ds[j].upper)
 	}
-	var b ModelScores
-	if base != nil {
-		b = ModelScores{Model: base.name, Scores: bl.scores()}
-	}
-	return auto.scores(), b
+	return a.scores()
 }
 
-func originMAE(errs []float64) (float64, bool) {
-	var s float64
-	var n int
-	for _, v := range errs {
-		if !math.IsNaN(v) {
-			s += math.Abs(v)
-			n++
-		}
-	}
-	if n == 0 {
-		return 0, false
-	}
-	return s / float64(n), true
-}
-
-// acc accumulates scores over chosen (model, origin) pairs.
+// acc accumulates scores over (model, origin) pairs.
 type acc struct {
 	mase, smape     float64
 	origins, points int
 	in, all         int
 }
 
-func (a *acc) add(e *evaluation, m *scored, j int) {
-	mae, ok := originMAE(m.errs[j])
-	if !ok {
+func (a *acc) addErrors(e *evaluation, m *scored, j int) {
+	if math.IsNaN(m.mae[j]) {
 		return
 	}
-	a.mase += mae / maseScale(e.cleaning.raw, e.p)
+	a.mase += m.mae[j]
 	a.origins++
-	off := e.looOffsets(m)[j]
 	for k, err := range m.errs[j] {
 		if math.IsNaN(err) {
 			continue
 		}
-		act := m.fc[j][k] + err
-		if d := math.Abs(act) + math.Abs(m.fc[j][k]); d > 0 {
+		f := m.fc[j][k]
+		if d := math.Abs(f+err) + math.Abs(f); d > 0 {
 			a.smape += 200 * math.Abs(err) / d
 		}
 		a.points++
-		if !math.IsNaN(off[k]) {
-			a.all++
-			if err <= math.Max(0, off[k]) {
-				a.in++
-			}
+	}
+}
+
+func (a *acc) addCoverage(e *evaluation, j int, upper []float64) {
+	if upper == nil {
+		return
+	}
+	raw, o := e.cleaning.raw, e.origins[j]
+	for k, u := range upper {
+		if o+k >= len(raw) || math.IsNaN(raw[o+k]) || math.IsNaN(u) {
+			continue
+		}
+		a.all++
+		if raw[o+k] <= u {
+			a.in++
 		}
 	}
 }

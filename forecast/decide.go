@@ -1,0 +1,364 @@
+package forecast
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// A decision is what the forecasting procedure does at one backtest origin, or at the series'
+// end for the final forecast, knowing only the origins whose horizons had passed by then:
+// which model it uses and the upper bound it puts on that model's forecast. Forecast takes the
+// last decision; Evaluate scores the earlier ones, so the backtest measures exactly what
+// Forecast does, without peeking.
+type decision struct {
+	m      *scored
+	why    string
+	look   []int     // indices of the origins it looked back on
+	alpha  float64   // the miss rate its bound aimed at (adaptive conformal inference)
+	upper  []float64 // nil when no origin lies before it
+	missed float64   // share of its actuals above the bound, NaN when unknown
+}
+
+// selector picks a model from the origins in look (possibly none).
+type selector func(look []int) (*scored, string)
+
+// at is the time index of origin j, or the series' length for the final forecast.
+func (e *evaluation) at(j int) int {
+	if j < len(e.origins) {
+		return e.origins[j]
+	}
+	return e.n
+}
+
+// lookBack returns the latest selectOrigins origins before j whose horizons ended by then.
+func (e *evaluation) lookBack(j int) []int {
+	t := e.at(j)
+	var out []int
+	for i := j - 1; i >= 0 && len(out) < selectOrigins; i-- {
+		if e.origins[i]+e.h <= t {
+			out = append(out, i)
+		}
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// meanMAE is m's mean scaled error over the origins in look (NaN when none has actuals).
+func meanMAE(m *scored, look []int) float64 {
+	var s float64
+	var n int
+	for _, i := range look {
+		if !math.IsNaN(m.mae[i]) {
+			s += m.mae[i]
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return s / float64(n)
+}
+
+// rank orders the base models by mean error over look, the simpler first on ties.
+func (e *evaluation) rank(look []int) []*scored {
+	type r struct {
+		m *scored
+		v float64
+	}
+	rs := make([]r, 0, len(e.models))
+	for _, m := range e.models {
+		v := meanMAE(m, look)
+		if math.IsNaN(v) {
+			v = math.Inf(1)
+		}
+		rs = append(rs, r{m, v})
+	}
+	slices.SortStableFunc(rs, func(a, b r) int { return cmpFloat(a.v, b.v) })
+	out := make([]*scored, len(rs))
+	for i, x := range rs {
+		out[i] = x.m
+	}
+	return out
+}
+
+// combo is the pointwise median of members' forecasts, built once per member set.
+func (e *evaluation) combo(members []*scored) *scored {
+	names := make([]string, len(members))
+	for i, m := range members {
+		names[i] = m.name
+	}
+	key := strings.Join(names, "+")
+	if c := e.combos[key]; c != nil {
+		return c
+	}
+	c := &scored{name: ModelCombination, members: members, fc: make([][]float64, len(members[0].fc))}
+	buf := make([]float64, len(members))
+	for i := range c.fc {
+		f := make([]float64, e.h)
+		for k := range f {
+			for j, m := range members {
+				buf[j] = m.fc[i][k]
+			}
+			f[k] = median(buf)
+		}
+		c.fc[i] = f
+	}
+	e.score(c)
+	e.combos[key] = c
+	return c
+}
+
+// bestCombo is the median combination of the combinationSize models best over look, nil when
+// fewer than two models can run.
+func (e *evaluation) bestCombo(look []int) *scored {
+	if len(e.models) < 2 {
+		return nil
+	}
+	ranked := e.rank(look)
+	return e.combo(ranked[:min(combinationSize, len(ranked))])
+}
+
+// selectAuto is automatic selection: the median combination of the best few models over the
+// look-back origins, unless one model beat it clearly (combineMargin) and consistently
+// (combineWins of at least combineMinOrig origins).
+func (e *evaluation) selectAuto(look []int) (*scored, string) {
+	if len(look) == 0 {
+		return e.fallback(), fmt.Sprintf("no backtest origin in %d points for a %d-point horizon", e.n, e.h)
+	}
+	ranked := e.rank(look)
+	best := ranked[0]
+	c := e.bestCombo(look)
+	if c == nil {
+		return best, fmt.Sprintf("only model that could be backtested, MASE %.3f over %d daily origins", meanMAE(best, look), len(look))
+	}
+	mb, mc := meanMAE(best, look), meanMAE(c, look)
+	wins := 0
+	for _, i := range look {
+		if best.mae[i] < c.mae[i] {
+			wins++
+		}
+	}
+	if len(look) >= combineMinOrig && mb < (1-combineMargin)*mc && float64(wins) >= combineWins*float64(len(look)) {
+		return best, fmt.Sprintf("backtest MASE %.3f beat the combination's %.3f on %d of %d daily origins", mb, mc, wins, len(look))
+	}
+	names := make([]string, len(c.members))
+	for i, m := range c.members {
+		names[i] = m.name
+	}
+	return c, fmt.Sprintf("median of %s, the best over %d daily origins (MASE %.3f; best single %s %.3f)",
+		strings.Join(names, ", "), len(look), mc, best.name, mb)
+}
+
+// fallback is the preferred model when nothing could be backtested.
+func (e *evaluation) fallback() *scored {
+	for _, n := range fallbackOrder {
+		if m := e.find(n); m != nil {
+			return m
+		}
+	}
+	return e.models[0]
+}
+
+// decide runs the procedure through every origin and the final forecast, in time order:
+// each decision selects with sel on its look-back origins and bounds the chosen forecast by
+// the conformal quantile of the scaled errors there, at a miss rate adapted to the misses of
+// the earlier decisions whose horizons have passed (adaptive conformal inference).
+func (e *evaluation) decide(sel selector) []decision {
+	ds := make([]decision, len(e.origins)+1)
+	target := 1 - e.q
+	for j := range ds {
+		look := e.lookBack(j)
+		alpha := target
+		for _, i := range look {
+			if !math.IsNaN(ds[i].missed) {
+				alpha += aciGamma * (target - ds[i].missed)
+			}
+		}
+		alpha = math.Max(0, math.Min(aciMaxAlpha, alpha))
+		m, why := sel(look)
+		d := decision{m: m, why: why, look: look, alpha: alpha, missed: math.NaN()}
+		d.upper = e.bound(m, j, look, alpha)
+		if d.upper != nil && j < len(e.origins) {
+			d.missed = e.missShare(j, d.upper)
+		}
+		ds[j] = d
+	}
+	return ds
+}
+
+// missShare is the share of origin j's actuals above upper (NaN when none is known).
+func (e *evaluation) missShare(j int, upper []float64) float64 {
+	raw := e.cleaning.raw
+	o := e.origins[j]
+	var miss, all int
+	for k, u := range upper {
+		if o+k >= len(raw) || math.IsNaN(raw[o+k]) {
+			continue
+		}
+		all++
+		if raw[o+k] > u {
+			miss++
+		}
+	}
+	if all == 0 {
+		return math.NaN()
+	}
+	return float64(miss) / float64(all)
+}
+
+// scaleOf is what an error at forecast f is divided by: errors grow with the level, and
+// scaled errors let a bound learned on a quiet day transfer to a busy one.
+func (e *evaluation) scaleOf(f float64) float64 {
+	return math.Abs(f) + e.levelEps
+}
+
+// bucketWidth pools neighbouring horizons so each quantile rests on enough errors.
+func (e *evaluation) bucketWidth(origins int) int {
+	return max(1, min(e.h, (minBucketErrors+origins-1)/max(1, origins)))
+}
+
+// bound is m's forecast at decision j plus, per horizon, the split-conformal quantile at level
+// 1−alpha (rank ⌈(n+1)(1−alpha)⌉ of n) of m's scaled errors on the look-back origins, pooled
+// over neighbouring horizons; never below the forecast. Nil when look is empty.
+func (e *evaluation) bound(m *scored, j int, look []int, alpha float64) []float64 {
+	if len(look) == 0 {
+		return nil
+	}
+	f := m.fc[j]
+	up := make([]float64, e.h)
+	bw := e.bucketWidth(len(look))
+	buf := make([]float64, 0, bw*len(look))
+	for b := 0; b < e.h; b += bw {
+		hi := min(e.h, b+bw)
+		buf = buf[:0]
+		for _, i := range look {
+			for k := b; k < hi; k++ {
+				if err := m.errs[i][k]; !math.IsNaN(err) {
+					buf = append(buf, err/e.scaleOf(m.fc[i][k]))
+				}
+			}
+		}
+		z := 0.0
+		if n := len(buf); n > 0 {
+			slices.Sort(buf)
+			r := int(math.Ceil(float64(n+1)*(1-alpha) - 1e-9))
+			z = buf[max(1, min(n, r))-1]
+		} else {
+			z = math.NaN()
+		}
+		for k := b; k < hi; k++ {
+			if math.IsNaN(z) {
+				up[k] = math.NaN()
+				continue
+			}
+			up[k] = f[k] + math.Max(0, z*e.scaleOf(f[k]))
+		}
+	}
+	return up
+}
+
+// naiveSpread is the q quantile of the in-sample weekly (daily, one-step) changes: what a
+// seasonal naive forecast would have missed by, the bound's fallback without a backtest.
+func (e *evaluation) naiveSpread() float64 {
+	raw := e.cleaning.fit
+	lag := 1
+	switch {
+	case len(raw) >= 2*e.p.W:
+		lag = e.p.W
+	case len(raw) >= 2*e.p.D:
+		lag = e.p.D
+	}
+	d := make([]float64, 0, len(raw))
+	for i := lag; i < len(raw); i++ {
+		d = append(d, raw[i]-raw[i-lag])
+	}
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	return quantileSorted(d, e.q)
+}
+
+func forecast(s Series, h int, q float64, name string) (Result, error) {
+	chain, err := resolve(name)
+	if err != nil {
+		return Result{}, err
+	}
+	ev, err := evaluate(s, h, q, selectOrigins, chain)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(ev.models) == 0 {
+		return Result{}, fmt.Errorf("no model fits a series of %d points", len(s.Values))
+	}
+	var sel selector
+	switch {
+	case chain != nil:
+		// An asked-for model, or the first of its fallbacks the history allows.
+		var chosen *scored
+		for _, n := range chain {
+			if chosen = ev.find(n); chosen != nil {
+				break
+			}
+		}
+		why := "asked for " + name
+		if chosen.name != name && !(name == ModelSeasonalNaive && chosen.name == ModelNaiveWeekly) {
+			why += fmt.Sprintf("; history of %d points too short for it, fell back to %s", len(s.Values), chosen.name)
+		}
+		sel = func([]int) (*scored, string) { return chosen, why }
+	case name == ModelCombination:
+		sel = func(look []int) (*scored, string) {
+			if c := ev.bestCombo(look); c != nil {
+				return c, "asked for combination"
+			}
+			m, why := ev.selectAuto(look)
+			return m, "asked for combination; fewer than two models could be backtested; " + why
+		}
+	default:
+		sel = ev.selectAuto
+	}
+	ds := ev.decide(sel)
+	final := ds[len(ds)-1]
+	why := final.why
+	if len(ev.notes) > 0 {
+		why += "; " + strings.Join(ev.notes, "; ")
+	}
+	mean := final.m.fc[len(ev.origins)]
+	upper := final.upper
+	if upper == nil {
+		upper = make([]float64, h)
+		spread := math.Max(0, ev.naiveSpread())
+		for k, v := range mean {
+			upper[k] = v + spread
+		}
+	}
+	return Result{
+		Model:    final.m.name,
+		Reason:   why,
+		Start:    s.End().Add(s.Step),
+		Step:     s.Step,
+		Mean:     mean,
+		Upper:    upper,
+		Backtest: ev.procedureScores(final.m, ds),
+	}, nil
+}
+
+// procedureScores scores model m on every origin, and the procedure's bound by the share of
+// actuals it covered on the origins where it had earlier ones to learn from.
+func (e *evaluation) procedureScores(m *scored, ds []decision) Scores {
+	var a acc
+	for j := range e.origins {
+		a.addErrors(e, m, j)
+	}
+	s := a.scores()
+	var c acc
+	for j := range e.origins {
+		c.addCoverage(e, j, ds[j].upper)
+	}
+	if c.all > 0 {
+		s.Coverage = float64(c.in) / float64(c.all)
+	}
+	return s
+}

@@ -1,0 +1,155 @@
+package forecast
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// handEval is an evaluation of a flat series of 10s with daily origins every 4 points and a
+// 2-point horizon, with one model per forecast function (origin index → value).
+func handEval(t *testing.T, models map[string]func(j int) float64, order []string) *evaluation {
+	t.Helper()
+	const n, h, d = 40, 2, 4
+	raw := make([]float64, n)
+	for i := range raw {
+		raw[i] = 10
+	}
+	e := &evaluation{p: periods{D: d, W: 7 * d}, h: h, q: 0.9, n: n, scale: 1, levelEps: 3,
+		combos: map[string]*scored{}, cleaning: cleaned{raw: raw, fit: raw}}
+	for o := 8; o+h <= n; o += d {
+		e.origins = append(e.origins, o)
+	}
+	for _, name := range order {
+		f := models[name]
+		m := &scored{name: name, fc: make([][]float64, len(e.origins)+1)}
+		for j := range m.fc {
+			m.fc[j] = []float64{f(j), f(j)}
+		}
+		e.score(m)
+		e.models = append(e.models, m)
+	}
+	return e
+}
+
+func TestSelectAutoPrefersCombinationUnlessClearAndConsistent(t *testing.T) {
+	tests := []struct {
+		name   string
+		models map[string]func(j int) float64
+		want   string
+	}{
+		{
+			// a is exact everywhere; the median of a, b, c is b, off by 1.
+			name: "clear and consistent winner",
+			models: map[string]func(int) float64{
+				"a": func(int) float64 { return 10 }, "b": func(int) float64 { return 11 }, "c": func(int) float64 { return 13 },
+			},
+			want: "a",
+		},
+		{
+			// a is exact on one origin in three and off by 0.5 otherwise; the median of a, b and c
+			// follows a, so a has no clear lead over it.
+			name: "lucky single model",
+			models: map[string]func(int) float64{
+				"a": func(j int) float64 {
+					if j%3 == 0 {
+						return 10
+					}
+					return 10.5
+				},
+				"b": func(int) float64 { return 10.6 }, "c": func(int) float64 { return 9.3 },
+			},
+			want: ModelCombination,
+		},
+		{
+			// Nearly tied: a leads the median by less than the margin.
+			name: "within the margin",
+			models: map[string]func(int) float64{
+				"a": func(int) float64 { return 10.95 }, "b": func(int) float64 { return 11 }, "c": func(int) float64 { return 11.1 },
+			},
+			want: ModelCombination,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := handEval(t, tc.models, []string{"a", "b", "c"})
+			look := e.lookBack(len(e.origins))
+			require.Len(t, look, len(e.origins))
+			m, why := e.selectAuto(look)
+			require.Equal(t, tc.want, m.name, why)
+			require.NotEmpty(t, why)
+		})
+	}
+}
+
+func TestLookBackUsesOnlyPassedHorizons(t *testing.T) {
+	e := &evaluation{h: 6, n: 40, origins: []int{4, 8, 12, 16, 20, 24, 28, 32}}
+	// Origin 24 (index 5) sees the origins whose 6-point horizons ended by 24: up to 16.
+	require.Equal(t, []int{0, 1, 2, 3}, e.lookBack(5))
+	require.Empty(t, e.lookBack(0))
+	require.Empty(t, e.lookBack(1)) // 4+6 > 8
+	// The final forecast at 40 sees every origin whose horizon ended: 32+6 <= 40.
+	require.Len(t, e.lookBack(len(e.origins)), 8)
+	e.origins = make([]int, 30)
+	for i := range e.origins {
+		e.origins[i] = i
+	}
+	e.h, e.n = 1, 30
+	require.Len(t, e.lookBack(len(e.origins)), selectOrigins)
+	require.Equal(t, 29, e.lookBack(len(e.origins))[selectOrigins-1])
+}
+
+func TestBoundIsTheConformalQuantileOfScaledErrors(t *testing.T) {
+	// One model forecasting 10 at every origin; actuals 10+k·1.3 at origin k give scaled
+	// errors k·1.3/(10+3) = k/10 for k = 0..9 (levelEps 3), pooled in one bucket of 20.
+	e := handEval(t, map[string]func(int) float64{"m": func(int) float64 { return 10 }}, []string{"m"})
+	for j, o := range e.origins {
+		e.cleaning.raw[o] = 10 + float64(j%10)*1.3
+		e.cleaning.raw[o+1] = 10 + float64(j%10)*1.3
+	}
+	m := e.models[0]
+	e.score(m)
+	look := e.lookBack(len(e.origins)) // 8 origins: k = 0..7, 16 errors
+	require.Len(t, look, 8)
+	tests := []struct {
+		alpha float64
+		want  float64 // rank ⌈17(1−alpha)⌉ of 16 sorted errors {0,0,.1,.1,…,.7,.7}
+	}{
+		{0.1, 0.7},  // rank 16
+		{0.2, 0.6},  // rank ⌈13.6⌉ = 14
+		{0.5, 0.4},  // rank ⌈8.5⌉ = 9
+		{0.01, 0.7}, // beyond the sample: its largest
+	}
+	for _, tc := range tests {
+		up := e.bound(m, len(e.origins), look, tc.alpha)
+		require.Len(t, up, 2)
+		for _, u := range up {
+			require.InDelta(t, 10+tc.want*13, u, 1e-9, "alpha %v", tc.alpha)
+		}
+	}
+	require.Nil(t, e.bound(m, 0, nil, 0.1))
+}
+
+func TestDecideAdaptsTheMissRate(t *testing.T) {
+	// A model that under-forecasts more and more: its bound misses, and adaptive conformal
+	// inference lowers the miss rate it aims at below the nominal 10 %.
+	e := handEval(t, map[string]func(int) float64{"m": func(int) float64 { return 10 }}, []string{"m"})
+	for j, o := range e.origins {
+		e.cleaning.raw[o] = 10 + float64(j)
+		e.cleaning.raw[o+1] = 10 + float64(j)
+	}
+	m := e.models[0]
+	e.score(m)
+	ds := e.decide(func([]int) (*scored, string) { return m, "" })
+	require.Len(t, ds, len(e.origins)+1)
+	require.Nil(t, ds[0].upper)
+	require.True(t, math.IsNaN(ds[0].missed))
+	for j := 1; j < len(e.origins); j++ {
+		require.Equal(t, 1.0, ds[j].missed, "origin %d: every actual is above all earlier errors", j)
+	}
+	final := ds[len(ds)-1]
+	require.Less(t, final.alpha, 0.1)
+	require.GreaterOrEqual(t, final.alpha, 0.0)
+	require.Greater(t, final.upper[0], 10.0)
+}
