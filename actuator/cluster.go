@@ -12,6 +12,9 @@ type Workload struct {
 	// HPAName is the service's HPA; empty when the scale target has none and is scaled
 	// through its scale subresource.
 	HPAName string
+	// Target is the scale target ("deployments/NAME" or "statefulsets/NAME") written through
+	// its scale subresource when HPAName is empty; empty means deployments/<Service>.
+	Target string
 	// MinReplicas is the floor in force now: HPA spec.minReplicas, or the target's replicas
 	// when there is no HPA.
 	MinReplicas int32

@@ -17,7 +17,7 @@ func envMap(m map[string]string) func(string) string {
 func TestParseOptions(t *testing.T) {
 	defaults := Options{
 		RedisPrefix: "kai:", DataDir: "./data", ListenAddr: ":8080",
-		ForecastSchedule: "@hourly", LogLevel: slog.LevelInfo, LogFormat: "text",
+		ForecastSchedule: "@hourly", LogLevel: slog.LevelInfo, LogFormat: "text", DemoSpeed: 60,
 	}
 	with := func(f func(*Options)) Options {
 		o := defaults
@@ -38,7 +38,9 @@ func TestParseOptions(t *testing.T) {
 			"KUBECONFIG": "/k/config", "FORECAST_SCHEDULE": "*/15 * * * *", "API_TOKEN": "tok",
 			"CORS_ORIGINS": "https://admin.example.com, http://localhost:3000/", "DRY_RUN": "true",
 			"SERVICES_FILE": "/etc/kai/services.yaml", "GRAFANA_URL": "https://grafana.example.com/", "LOG_LEVEL": "debug", "LOG_FORMAT": "json",
+			"KAI_DEMO": "true", "KAI_DEMO_SPEED": "600",
 		}, want: Options{
+			Demo: true, DemoSpeed: 600,
 			PredictiveScaling: true, ScalingDependencies: true, HPAEventLogging: true,
 			RedisURL: "redis://:pw@127.0.0.1:6379/2", RedisPrefix: "x:", DataDir: "/var/lib/kai",
 			ListenAddr: "127.0.0.1:9000", PrometheusURL: "http://prom:9090",
@@ -85,6 +87,8 @@ func TestParseOptionsErrors(t *testing.T) {
 		{name: "hpa event logging", env: map[string]string{"ENABLE_HPA_EVENT_LOGGING": "on"},
 			wantErr: `invalid ENABLE_HPA_EVENT_LOGGING "on": must be true or false`},
 		{name: "dry run", env: map[string]string{"DRY_RUN": "2"}, wantErr: `invalid DRY_RUN "2": must be true or false`},
+		{name: "demo speed", env: map[string]string{"KAI_DEMO_SPEED": "0"}, wantErr: `invalid KAI_DEMO_SPEED "0": must be a number from 1 to 100000`},
+		{name: "demo speed flag", args: []string{"--demo-speed=fast"}, wantErr: `invalid --demo-speed "fast": must be a number from 1 to 100000`},
 		{name: "schedule", env: map[string]string{"FORECAST_SCHEDULE": "every hour"},
 			wantErr: `invalid FORECAST_SCHEDULE "every hour": must be a cron spec or descriptor`},
 		{name: "schedule with seconds field", args: []string{"--forecast.schedule=0 0 * * * *"},

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,8 +39,14 @@ type Env struct {
 	Config    *rest.Config
 	Clientset *kubernetes.Clientset
 	Dynamic   dynamic.Interface
-	mapper    meta.ResettableRESTMapper
+	// Kubeconfig is a kubeconfig file's content for Config (admin), for commands under test.
+	Kubeconfig []byte
+	mapper     meta.ResettableRESTMapper
 }
+
+// ownDir is the state folder of this binary's control plane, readable without shared.mu
+// (which a start in progress holds) by the -test.timeout watchdog.
+var ownDir atomic.Pointer[string]
 
 // defaultStartTimeout is generous: the machine is shared, and a cold kube-apiserver start
 // under load takes far longer than envtest's 20 s default.
@@ -74,7 +81,20 @@ func Main(m *testing.M) {
 			margin := min(30*time.Second, d/10)
 			timer := time.AfterFunc(d-margin, func() {
 				fmt.Fprintf(os.Stderr, "kubetest: -test.timeout=%s is about to fire; stopping the control plane\n", d)
-				stop()
+				stopped := make(chan struct{})
+				go func() { _ = stop(); close(stopped) }()
+				select {
+				case <-stopped:
+				case <-time.After(margin / 2):
+					// stop waits for a start in progress, which envtest retries: keep killing
+					// our processes until the timeout ends the binary.
+					if dir := ownDir.Load(); dir != nil {
+						for {
+							killMentioning(*dir)
+							time.Sleep(20 * time.Millisecond)
+						}
+					}
+				}
 			})
 			defer timer.Stop()
 		}
@@ -130,6 +150,7 @@ func startControlPlane(assets string) (*Env, error) {
 		return nil, fmt.Errorf("create state folder: %w", err)
 	}
 	shared.dir = dir
+	ownDir.Store(&dir)
 	logFile, err := os.Create(filepath.Join(dir, "control-plane.log"))
 	if err != nil {
 		return nil, fmt.Errorf("create control plane log: %w", err)
@@ -172,7 +193,7 @@ func startControlPlane(assets string) (*Env, error) {
 		return nil, fmt.Errorf("dynamic client: %w", err)
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cs.Discovery()))
-	return &Env{Config: cfg, Clientset: cs, Dynamic: dyn, mapper: mapper}, nil
+	return &Env{Config: cfg, Clientset: cs, Dynamic: dyn, Kubeconfig: te.KubeConfig, mapper: mapper}, nil
 }
 
 // stop stops the control plane if it runs; later Starts fail.
@@ -246,6 +267,16 @@ func namePrefix(testName string) string {
 		p = "t-" + p
 	}
 	return strings.TrimSuffix(p, "-") + "-"
+}
+
+// WriteKubeconfig writes Kubeconfig to a file in the test's temporary folder and returns its path.
+func (e *Env) WriteKubeconfig(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(p, e.Kubeconfig, 0o600); err != nil {
+		t.Fatalf("kubetest: write kubeconfig: %v", err)
+	}
+	return p
 }
 
 // ImpersonateServiceAccount returns a config that acts as the ServiceAccount ns/name, so RBAC

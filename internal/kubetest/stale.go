@@ -29,13 +29,18 @@ func killStale(root string) {
 			continue
 		}
 		dir := filepath.Join(root, e.Name())
-		for _, p := range processesMentioning(dir) {
-			fmt.Fprintf(os.Stderr, "kubetest: killing stale control plane process %d (state %s)\n", p, dir)
-			if err := syscall.Kill(-p, syscall.SIGKILL); err != nil {
-				_ = syscall.Kill(p, syscall.SIGKILL)
-			}
-		}
+		killMentioning(dir)
 		_ = os.RemoveAll(dir)
+	}
+}
+
+// killMentioning kills, by process group, every process whose command line names dir.
+func killMentioning(dir string) {
+	for _, p := range processesMentioning(dir) {
+		fmt.Fprintf(os.Stderr, "kubetest: killing control plane process %d (state %s)\n", p, dir)
+		if err := syscall.Kill(-p, syscall.SIGKILL); err != nil {
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
 	}
 }
 
