@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,6 +48,10 @@ type Options struct {
 	LogLevel  slog.Level
 	LogFormat string
 
+	// LeaderIdentity and LeaderNamespace name this replica and the namespace of the leader
+	// election Lease (the pod's name and namespace, from the downward API).
+	LeaderIdentity, LeaderNamespace string
+
 	// Demo runs the whole pipeline against a simulated cluster and synthetic load.
 	Demo bool
 	// DemoSpeed is simulated seconds per real second in the demo.
@@ -78,6 +83,9 @@ func stringSetting(env, flagName, def, usage string, dst func(*Options) *string)
 		return nil
 	}}
 }
+
+// serviceAccountNamespaceFile holds the pod's namespace inside a cluster.
+const serviceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
@@ -194,6 +202,29 @@ func settings() []setting {
 					return errors.New("must be an http:// or https:// URL")
 				}
 				o.GrafanaURL = strings.TrimSuffix(v, "/")
+				return nil
+			}},
+		{env: "POD_NAME", flag: "leader.identity", usage: "this replica's identity in leader election; empty: the host name",
+			apply: func(o *Options, v string) error {
+				if v == "" {
+					h, err := os.Hostname()
+					if err != nil {
+						return fmt.Errorf("no host name to default to: %w", err)
+					}
+					v = h
+				}
+				o.LeaderIdentity = v
+				return nil
+			}},
+		{env: "POD_NAMESPACE", flag: "leader.namespace", usage: "namespace of the leader election Lease; empty: the pod's service account namespace, else default",
+			apply: func(o *Options, v string) error {
+				if v == "" {
+					v = "default"
+					if b, err := os.ReadFile(serviceAccountNamespaceFile); err == nil && strings.TrimSpace(string(b)) != "" {
+						v = strings.TrimSpace(string(b))
+					}
+				}
+				o.LeaderNamespace = v
 				return nil
 			}},
 		boolSetting("KAI_DEMO", "demo", "run the whole pipeline on a simulated cluster with synthetic load (no Redis, Prometheus or cluster needed)", func(o *Options) *bool { return &o.Demo }),

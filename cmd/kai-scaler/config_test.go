@@ -4,6 +4,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 
@@ -15,7 +16,10 @@ func envMap(m map[string]string) func(string) string {
 }
 
 func TestParseOptions(t *testing.T) {
+	host, err := os.Hostname()
+	require.NoError(t, err)
 	defaults := Options{
+		LeaderIdentity: host, LeaderNamespace: "default",
 		RedisPrefix: "kai:", DataDir: "./data", ListenAddr: ":8080",
 		ForecastSchedule: "@hourly", LogLevel: slog.LevelInfo, LogFormat: "text", DemoSpeed: 60,
 	}
@@ -38,9 +42,9 @@ func TestParseOptions(t *testing.T) {
 			"KUBECONFIG": "/k/config", "FORECAST_SCHEDULE": "*/15 * * * *", "API_TOKEN": "tok",
 			"CORS_ORIGINS": "https://admin.example.com, http://localhost:3000/", "DRY_RUN": "true",
 			"SERVICES_FILE": "/etc/kai/services.yaml", "GRAFANA_URL": "https://grafana.example.com/", "LOG_LEVEL": "debug", "LOG_FORMAT": "json",
-			"KAI_DEMO": "true", "KAI_DEMO_SPEED": "600",
+			"KAI_DEMO": "true", "KAI_DEMO_SPEED": "600", "POD_NAME": "kai-scaler-0", "POD_NAMESPACE": "ops",
 		}, want: Options{
-			Demo: true, DemoSpeed: 600,
+			Demo: true, DemoSpeed: 600, LeaderIdentity: "kai-scaler-0", LeaderNamespace: "ops",
 			PredictiveScaling: true, ScalingDependencies: true, HPAEventLogging: true,
 			RedisURL: "redis://:pw@127.0.0.1:6379/2", RedisPrefix: "x:", DataDir: "/var/lib/kai",
 			ListenAddr: "127.0.0.1:9000", PrometheusURL: "http://prom:9090",

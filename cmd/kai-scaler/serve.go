@@ -152,14 +152,7 @@ func serve(ctx context.Context, logger *slog.Logger, opts Options) (err error) {
 		}
 		return nil
 	})
-	for _, comp := range components {
-		g.Go(func() error {
-			if err := comp.run(gctx); err != nil && !errors.Is(err, context.Canceled) {
-				return fmt.Errorf("%s: %w", comp.name, err)
-			}
-			return nil
-		})
-	}
+	g.Go(func() error { return runAll(gctx, components) })
 	if err := g.Wait(); err != nil {
 		return err
 	}

@@ -2,13 +2,25 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"sort"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/kubernetes"
 
+	"github.com/kai-platform/kai-scaler/actuator"
+	"github.com/kai-platform/kai-scaler/actuator/kube"
 	"github.com/kai-platform/kai-scaler/api"
 	"github.com/kai-platform/kai-scaler/demo"
+	"github.com/kai-platform/kai-scaler/forecaster"
+	"github.com/kai-platform/kai-scaler/hpaevents"
+	"github.com/kai-platform/kai-scaler/promquery"
+	"github.com/kai-platform/kai-scaler/scaling"
 	"github.com/kai-platform/kai-scaler/store"
 )
 
@@ -35,7 +47,183 @@ func wireDemo(logger *slog.Logger, opts Options, st store.Store, reg prometheus.
 	return d.Forecaster, []component{{name: "demo", run: d.Run}}, nil
 }
 
-// wireCluster runs the enabled features against Prometheus and the Kubernetes cluster.
-func wireCluster(ctx context.Context, logger *slog.Logger, opts Options, st store.Store, reg prometheus.Registerer) (api.ForecastTrigger, []component, error) {
-	return nil, nil, nil
+// leaseName is the coordination.k8s.io Lease the replicas elect their leader on.
+const leaseName = "kai-scaler"
+
+// wireCluster runs the enabled features against Prometheus and the Kubernetes cluster. Every
+// replica serves the API and keeps informers warm; only the leader forecasts on schedule,
+// writes floors and records HPA events.
+func wireCluster(_ context.Context, logger *slog.Logger, opts Options, st store.Store, reg prometheus.Registerer) (api.ForecastTrigger, []component, error) {
+	if !opts.PredictiveScaling && !opts.ScalingDependencies && !opts.HPAEventLogging {
+		logger.Info("every feature is disabled: serving the API only")
+		return nil, nil, nil
+	}
+	services, err := loadServices(opts.ServicesFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := restConfig(opts.Kubeconfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	cluster, err := kube.New(kube.Options{
+		Client: client, Namespaces: namespacesOf(services), DryRun: opts.DryRun,
+		Logger: logger.With("component", "cluster"), Registerer: reg,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("cluster adapter: %w", err)
+	}
+	comps := []component{{name: "cluster informers", run: cluster.Start}}
+	var leaderRuns []component
+
+	var prom *promquery.Client
+	if opts.PrometheusURL != "" {
+		prom, err = promquery.New(promquery.Options{URL: opts.PrometheusURL, Headers: opts.PrometheusHeaders,
+			Logger: logger.With("component", "promquery")})
+		if err != nil {
+			return nil, nil, fmt.Errorf("prometheus client: %w", err)
+		}
+	}
+
+	var trigger api.ForecastTrigger
+	if opts.PredictiveScaling {
+		if prom == nil {
+			return nil, nil, errors.New("ENABLE_PREDICTIVE_SCALING needs PROMETHEUS_URL (the load history)")
+		}
+		if len(services) == 0 {
+			return nil, nil, errors.New("ENABLE_PREDICTIVE_SCALING needs SERVICES_FILE (the services to forecast)")
+		}
+		history := forecaster.PromHistory{Client: prom}
+		f := forecaster.New(forecaster.Options{
+			Services: func() []scaling.ManagedService { return services },
+			History:  history, Load: history, Store: st,
+			Bounds:     forecaster.ClusterBounds{Cluster: cluster},
+			Registerer: reg, Logger: logger.With("component", "forecaster"),
+			Schedule:   opts.ForecastSchedule,
+			BusyErr:    api.ErrBusy, UnknownServiceErr: api.ErrUnknownService,
+		})
+		trigger = f
+		leaderRuns = append(leaderRuns, component{name: "forecaster", run: f.Start})
+		// Every replica exports predicted and actual load, so any replica's /metrics is complete.
+		comps = append(comps, component{name: "forecast metrics", run: f.RunActualLoop})
+	}
+	if opts.PredictiveScaling || opts.ScalingDependencies {
+		configs := make([]actuator.ServiceConfig, 0, len(services))
+		for _, s := range services {
+			configs = append(configs, actuator.ServiceConfig{
+				Ref:      actuator.ServiceRef{Service: s.Name, Namespace: s.Namespace, HPAName: s.HPAName()},
+				LeadTime: time.Duration(s.LeadTimeSeconds) * time.Second, CapacityPerReplica: s.CapacityPerReplica,
+			})
+		}
+		act := actuator.New(actuator.Options{
+			Cluster: cluster, Patterns: st, Predictions: st, Dependencies: st,
+			Services:            func() []actuator.ServiceConfig { return configs },
+			PredictiveEnabled:   opts.PredictiveScaling,
+			DependenciesEnabled: opts.ScalingDependencies,
+			Logger:              logger.With("component", "actuator"), Registerer: reg,
+		})
+		leaderRuns = append(leaderRuns, component{name: "actuator", run: act.Run})
+	}
+	if opts.HPAEventLogging {
+		rec, err := hpaevents.NewRecorder(hpaevents.RecorderOptions{Store: st,
+			Logger: logger.With("component", "hpaevents"), Registerer: reg})
+		if err != nil {
+			return nil, nil, fmt.Errorf("hpa event recorder: %w", err)
+		}
+		leaderRuns = append(leaderRuns, component{name: "hpa event recorder", run: func(ctx context.Context) error {
+			rec.Run(ctx)
+			return nil
+		}})
+		if prom != nil {
+			hist, err := hpaevents.NewHistorySource(hpaevents.HistoryOptions{Querier: prom, Sink: rec, Services: services,
+				Logger: logger.With("component", "hpaevents-history")})
+			if err != nil {
+				return nil, nil, fmt.Errorf("hpa history source: %w", err)
+			}
+			// Fill the log for the time no leader was watching; events already stored are not repeated.
+			leaderRuns = append(leaderRuns, component{name: "hpa history backfill", run: func(ctx context.Context) error {
+				now := time.Now()
+				if err := hist.Backfill(ctx, now.Add(-historyBackfill), now); err != nil {
+					logger.Warn("hpa history backfill failed; live events are still recorded", "err", err)
+				}
+				return nil
+			}})
+		}
+		for _, ns := range watchNamespaces(services) {
+			live, err := hpaevents.NewLiveSource(hpaevents.LiveOptions{Client: client.AutoscalingV2(), Sink: rec,
+				Namespace: ns, Services: services, Logger: logger.With("component", "hpaevents-live", "namespace", ns)})
+			if err != nil {
+				return nil, nil, fmt.Errorf("hpa live source: %w", err)
+			}
+			leaderRuns = append(leaderRuns, component{name: "hpa watch " + ns, run: live.Run})
+		}
+	}
+
+	identity := opts.LeaderIdentity
+	comps = append(comps, component{name: "leader", run: func(ctx context.Context) error {
+		return kube.RunWithLeaderElection(ctx, kube.LeaderOptions{
+			Client: client, Namespace: opts.LeaderNamespace, Name: leaseName, Identity: identity,
+			Logger: logger.With("component", "leader"), Registerer: reg,
+		}, func(ctx context.Context) error { return runAll(ctx, leaderRuns) })
+	}})
+	logger.Info("cluster mode", "services", len(services), "namespaces", namespacesOf(services), "leader_identity", identity)
+	return trigger, comps, nil
+}
+
+// historyBackfill is how far back the HPA history is read when a replica becomes leader.
+const historyBackfill = 6 * time.Hour
+
+// runAll runs the components until ctx ends or one fails.
+func runAll(ctx context.Context, comps []component) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, c := range comps {
+		g.Go(func() error {
+			if err := c.run(gctx); err != nil && !errors.Is(err, context.Canceled) {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func loadServices(path string) ([]scaling.ManagedService, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read SERVICES_FILE: %w", err)
+	}
+	services, err := scaling.ParseServices(data)
+	if err != nil {
+		return nil, fmt.Errorf("SERVICES_FILE %s: %w", path, err)
+	}
+	return services, nil
+}
+
+// namespacesOf lists the services' namespaces, sorted; empty means every namespace.
+func namespacesOf(services []scaling.ManagedService) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range services {
+		if !seen[s.Namespace] {
+			seen[s.Namespace] = true
+			out = append(out, s.Namespace)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// watchNamespaces is where HPAs are watched: the services' namespaces, or all ("").
+func watchNamespaces(services []scaling.ManagedService) []string {
+	if ns := namespacesOf(services); len(ns) > 0 {
+		return ns
+	}
+	return []string{""}
 }
