@@ -103,8 +103,8 @@ func wireCluster(_ context.Context, logger *slog.Logger, opts Options, st store.
 			History:  history, Load: history, Store: st,
 			Bounds:     forecaster.ClusterBounds{Cluster: cluster},
 			Registerer: reg, Logger: logger.With("component", "forecaster"),
-			Schedule:   opts.ForecastSchedule,
-			BusyErr:    api.ErrBusy, UnknownServiceErr: api.ErrUnknownService,
+			Schedule: opts.ForecastSchedule,
+			BusyErr:  api.ErrBusy, UnknownServiceErr: api.ErrUnknownService,
 		})
 		trigger = f
 		leaderRuns = append(leaderRuns, component{name: "forecaster", run: f.Start})
@@ -138,29 +138,23 @@ func wireCluster(_ context.Context, logger *slog.Logger, opts Options, st store.
 			rec.Run(ctx)
 			return nil
 		}})
+		live, err := hpaevents.NewLiveSource(hpaevents.LiveOptions{Client: client.AutoscalingV2(), Sink: rec,
+			Namespace: watchNamespace(services), Services: services, Logger: logger.With("component", "hpaevents-live")})
+		if err != nil {
+			return nil, nil, fmt.Errorf("hpa live source: %w", err)
+		}
+		watch := hpaevents.WatchOptions{Live: live, Backfill: historyBackfill, Logger: logger.With("component", "hpaevents")}
 		if prom != nil {
-			hist, err := hpaevents.NewHistorySource(hpaevents.HistoryOptions{Querier: prom, Sink: rec, Services: services,
-				Logger: logger.With("component", "hpaevents-history")})
+			// Fills the log for the time no leader was watching; events already stored are not repeated.
+			watch.History, err = hpaevents.NewHistorySource(hpaevents.HistoryOptions{Querier: prom, Sink: rec,
+				Services: services, Logger: logger.With("component", "hpaevents-history")})
 			if err != nil {
 				return nil, nil, fmt.Errorf("hpa history source: %w", err)
 			}
-			// Fill the log for the time no leader was watching; events already stored are not repeated.
-			leaderRuns = append(leaderRuns, component{name: "hpa history backfill", run: func(ctx context.Context) error {
-				now := time.Now()
-				if err := hist.Backfill(ctx, now.Add(-historyBackfill), now); err != nil {
-					logger.Warn("hpa history backfill failed; live events are still recorded", "err", err)
-				}
-				return nil
-			}})
 		}
-		for _, ns := range watchNamespaces(services) {
-			live, err := hpaevents.NewLiveSource(hpaevents.LiveOptions{Client: client.AutoscalingV2(), Sink: rec,
-				Namespace: ns, Services: services, Logger: logger.With("component", "hpaevents-live", "namespace", ns)})
-			if err != nil {
-				return nil, nil, fmt.Errorf("hpa live source: %w", err)
-			}
-			leaderRuns = append(leaderRuns, component{name: "hpa watch " + ns, run: live.Run})
-		}
+		leaderRuns = append(leaderRuns, component{name: "hpa watch", run: func(ctx context.Context) error {
+			return hpaevents.Watch(ctx, watch)
+		}})
 	}
 
 	identity := opts.LeaderIdentity
@@ -220,10 +214,10 @@ func namespacesOf(services []scaling.ManagedService) []string {
 	return out
 }
 
-// watchNamespaces is where HPAs are watched: the services' namespaces, or all ("").
-func watchNamespaces(services []scaling.ManagedService) []string {
-	if ns := namespacesOf(services); len(ns) > 0 {
-		return ns
+// watchNamespace is where HPAs are watched: the services' one namespace, or all ("").
+func watchNamespace(services []scaling.ManagedService) string {
+	if ns := namespacesOf(services); len(ns) == 1 {
+		return ns[0]
 	}
-	return []string{""}
+	return ""
 }

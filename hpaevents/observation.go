@@ -1,0 +1,177 @@
+package hpaevents
+
+import (
+	"math"
+	"time"
+)
+
+// MetricType is the kind of an HPA metric source, as it appears in triggerMetric
+// ("<type>:<name>").
+type MetricType string
+
+const (
+	MetricResource          MetricType = "resource"
+	MetricContainerResource MetricType = "containerresource"
+	MetricPods              MetricType = "pods"
+	MetricObject            MetricType = "object"
+	MetricExternal          MetricType = "external"
+)
+
+// TargetKind is how an HPA metric's target is expressed; trigger values and thresholds are
+// in its unit.
+type TargetKind string
+
+const (
+	// TargetUtilization is a percentage of the pods' resource requests.
+	TargetUtilization TargetKind = "Utilization"
+	// TargetAverageValue is a value per pod.
+	TargetAverageValue TargetKind = "AverageValue"
+	// TargetValue is a total value (object and external metrics).
+	TargetValue TargetKind = "Value"
+)
+
+// Metric is one metric of an HPA: its target from spec.metrics and, when the HPA controller
+// could read it, its current value from status.currentMetrics, in the same unit.
+type Metric struct {
+	Type MetricType
+	// Name is the resource name (cpu, memory) for resource metrics, else the metric name.
+	Name       string
+	TargetKind TargetKind
+	Target     float64
+	// Current is meaningful only when HasCurrent is true.
+	Current    float64
+	HasCurrent bool
+}
+
+// Trigger is the metric's name in the events' triggerMetric format, e.g. "resource:cpu".
+func (m Metric) Trigger() string { return string(m.Type) + ":" + m.Name }
+
+// Ratio is current/target, the usage ratio the HPA controller scales by; ok is false when
+// the current value is unknown or the target is not positive.
+func (m Metric) Ratio() (ratio float64, ok bool) {
+	if !m.HasCurrent || m.Target <= 0 || math.IsNaN(m.Current) {
+		return 0, false
+	}
+	return m.Current / m.Target, true
+}
+
+// Condition is one of the HPA's status conditions (AbleToScale, ScalingActive, ScalingLimited).
+type Condition struct {
+	Type   string
+	Status string // "True", "False" or "Unknown"
+	Reason string
+	// LastTransitionTime is zero when unknown (the history source does not have it).
+	LastTransitionTime time.Time
+}
+
+// HPA condition types and reasons the deriver reads (set by the HPA controller).
+const (
+	CondAbleToScale    = "AbleToScale"
+	CondScalingActive  = "ScalingActive"
+	CondScalingLimited = "ScalingLimited"
+
+	ReasonTooManyReplicas     = "TooManyReplicas"
+	ReasonTooFewReplicas      = "TooFewReplicas"
+	ReasonScaleUpLimit        = "ScaleUpLimit"
+	ReasonScaleDownLimit      = "ScaleDownLimit"
+	ReasonScaleUpStabilized   = "ScaleUpStabilized"
+	ReasonScaleDownStabilized = "ScaleDownStabilized"
+	// ReasonTolerance explains a no-scale event no condition explains: the HPA's own
+	// tolerance, readiness or rounding kept the replica count.
+	ReasonTolerance = "WithinTolerance"
+)
+
+// Observation is one look at an HPA, from the live (informer) or the history
+// (kube-state-metrics) source. It is a plain value: deriving events from it does no I/O.
+type Observation struct {
+	// Time is when the HPA was seen in this state (informer event time or sample time).
+	Time      time.Time
+	Namespace string
+	HPA       string
+	// Service is the managed service the HPA scales (the HPA name when not configured).
+	Service         string
+	MinReplicas     int32
+	MaxReplicas     int32
+	CurrentReplicas int32
+	DesiredReplicas int32
+	Metrics         []Metric
+	Conditions      []Condition
+	// LastScaleTime is status.lastScaleTime; zero when unknown (history source) or never scaled.
+	LastScaleTime time.Time
+}
+
+// Key identifies the HPA observed: "namespace/name".
+func (o Observation) Key() string { return o.Namespace + "/" + o.HPA }
+
+// Condition returns the condition of type typ, if present.
+func (o Observation) Condition(typ string) (Condition, bool) {
+	for _, c := range o.Conditions {
+		if c.Type == typ {
+			return c, true
+		}
+	}
+	return Condition{}, false
+}
+
+// limited returns the reason when ScalingLimited is True with one of the reasons that mean
+// the HPA wanted a count its bounds or behavior policies did not allow.
+func (o Observation) limited() (string, bool) {
+	c, ok := o.Condition(CondScalingLimited)
+	if !ok || c.Status != "True" {
+		return "", false
+	}
+	switch c.Reason {
+	case ReasonTooManyReplicas, ReasonTooFewReplicas, ReasonScaleUpLimit, ReasonScaleDownLimit:
+		return c.Reason, true
+	}
+	return "", false
+}
+
+// proposal is what one metric asks for, as the HPA controller's replica calculator computes
+// it: ceil(current replicas × usage ratio), or the current count while the ratio is within
+// tolerance.
+type proposal struct {
+	metric   Metric
+	ratio    float64
+	replicas int32
+}
+
+func propose(m Metric, current int32, tolerance float64) (proposal, bool) {
+	r, ok := m.Ratio()
+	if !ok {
+		return proposal{}, false
+	}
+	p := proposal{metric: m, ratio: r, replicas: current}
+	if math.Abs(r-1) > tolerance {
+		p.replicas = int32(math.Ceil(r * float64(current)))
+	}
+	return p, true
+}
+
+// governing returns the proposal that drives the HPA's decision: the HPA controller takes the
+// largest proposal across metrics, so the metric asking for the most replicas (ties: the
+// higher ratio, then the first listed) is the one whose current/target ratio decided.
+func governing(o Observation, tolerance float64) (proposal, bool) {
+	var best proposal
+	found := false
+	for _, m := range o.Metrics {
+		p, ok := propose(m, o.CurrentReplicas, tolerance)
+		if !ok {
+			continue
+		}
+		if !found || p.replicas > best.replicas || (p.replicas == best.replicas && p.ratio > best.ratio) {
+			best, found = p, true
+		}
+	}
+	return best, found
+}
+
+// findMetric returns the metric of o named by trigger ("type:name").
+func findMetric(o Observation, trigger string) (Metric, bool) {
+	for _, m := range o.Metrics {
+		if m.Trigger() == trigger {
+			return m, true
+		}
+	}
+	return Metric{}, false
+}
