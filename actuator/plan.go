@@ -305,8 +305,8 @@ func stepDown(cur, want int32, changedAt time.Time, p StepDownPolicy, now time.T
 	return max(want, cur-step)
 }
 
-// ceilReplicas is ceil(x) that ignores floating-point noise: ceil(0.3 × 10) is 3, not 4.
-func ceilReplicas(x float64) int32 {
+// CeilReplicas is ceil(x) that ignores floating-point noise: ceil(0.3 × 10) is 3, not 4.
+func CeilReplicas(x float64) int32 {
 	if math.IsNaN(x) || x <= 0 {
 		return 0
 	}
@@ -359,7 +359,7 @@ func patternContribution(p scaling.Pattern, w Workload, now time.Time, lead time
 	}
 	return Contribution{
 		Source: SourcePattern,
-		Floor:  ceilReplicas(best.ExpectedLoad * float64(w.MaxReplicas)),
+		Floor:  CeilReplicas(best.ExpectedLoad * float64(w.MaxReplicas)),
 		Detail: fmt.Sprintf("%s window at %s expects %.0f%% of %d replicas",
 			p.PatternType, bestAt.Format(time.RFC3339), best.ExpectedLoad*100, w.MaxReplicas),
 	}, true
@@ -384,7 +384,7 @@ func predictionContribution(p scaling.Prediction, cfg ServiceConfig, now time.Ti
 		}
 		f := pt.RecommendedMinReplicas
 		if f <= 0 && cfg.CapacityPerReplica > 0 {
-			f = ceilReplicas(pt.UpperLoad / cfg.CapacityPerReplica)
+			f = CeilReplicas(pt.UpperLoad / cfg.CapacityPerReplica)
 		}
 		if !found || f > floor {
 			floor, at, found = f, pt.Timestamp, true
@@ -410,7 +410,7 @@ func dependencyContribution(d scaling.Dependency, src *serviceState) (Contributi
 		if d.Ratio == nil {
 			return Contribution{}, false
 		}
-		c.Floor = ceilReplicas(float64(srcReplicas) * *d.Ratio)
+		c.Floor = CeilReplicas(float64(srcReplicas) * *d.Ratio)
 		c.Detail = fmt.Sprintf("%g x %d replicas of %s", *d.Ratio, srcReplicas, d.SourceService)
 	case scaling.DependencyFixed:
 		if d.Replicas == nil || srcReplicas <= base(src.w) {

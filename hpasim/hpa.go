@@ -3,6 +3,8 @@ package hpasim
 import (
 	"math"
 	"time"
+
+	"github.com/kai-platform/kai-scaler/actuator"
 )
 
 // Defaults of the Kubernetes HPA controller (kube-controller-manager flags and the
@@ -231,7 +233,7 @@ func (h *HPA) metricReplicas(cur, ready int32, load float64) int32 {
 		if math.Abs(1-ratio) <= h.cfg.Tolerance {
 			return cur
 		}
-		return ceil32(ratio * float64(ready))
+		return actuator.CeilReplicas(ratio * float64(ready))
 	}
 	// Scaling up with unready pods: they count as idle, so pods still starting are not
 	// requested twice.
@@ -239,7 +241,7 @@ func (h *HPA) metricReplicas(cur, ready int32, load float64) int32 {
 	if math.Abs(1-newRatio) <= h.cfg.Tolerance || newRatio < 1 {
 		return cur
 	}
-	n := ceil32(newRatio * float64(cur))
+	n := actuator.CeilReplicas(newRatio * float64(cur))
 	if n < cur {
 		return cur
 	}
@@ -284,7 +286,7 @@ func (h *HPA) limit(now time.Time, cur, desired int32) (int32, string) {
 	switch {
 	case desired > cur:
 		start := cur - added
-		upLimit := max(start+h.cfg.ScaleUpPods, ceil32(float64(start)*(1+h.cfg.ScaleUpPercent/100)), cur)
+		upLimit := max(start+h.cfg.ScaleUpPods, actuator.CeilReplicas(float64(start)*(1+h.cfg.ScaleUpPercent/100)), cur)
 		allowed, reason := h.cfg.MaxReplicas, ReasonTooManyReplicas
 		if upLimit < allowed {
 			allowed, reason = upLimit, ReasonScaleUpLimit
@@ -333,12 +335,3 @@ func (h *HPA) scaleTo(now time.Time, n int32) {
 	h.events = append(kept, scaleEvent{at: now, delta: n - cur})
 }
 
-func ceil32(x float64) int32 {
-	if math.IsNaN(x) || x <= 0 {
-		return 0
-	}
-	if x >= math.MaxInt32 {
-		return math.MaxInt32
-	}
-	return int32(math.Ceil(x - 1e-9))
-}
