@@ -32,7 +32,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 kubebins:
-	hack/kubebins/build.sh
+	hack/kubebins/build.sh $${KAI_KUBEBIN_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/kai-scaler/kubebin-v1.37.2}
 
 # Benchmarks: API latency against the Redis floor, forecasting speed, store throughput.
 bench:

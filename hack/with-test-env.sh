@@ -41,7 +41,9 @@ fi
 
 export PROMETHEUS_BIN=$(command -v prometheus)
 export PROMTOOL_BIN=$(command -v promtool)
-KUBEBUILDER_ASSETS=$("$root/hack/kubebins/build.sh" "$root/.cache/kubebin")
+# Outside the checkout, so a fresh clone on the same machine (CI) reuses the built binaries.
+kubebin=${KAI_KUBEBIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kai-scaler/kubebin-v1.37.2}
+KUBEBUILDER_ASSETS=$("$root/hack/kubebins/build.sh" "$kubebin")
 export KUBEBUILDER_ASSETS
 export KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=${KUBEBUILDER_CONTROLPLANE_START_TIMEOUT:-90s}
 export KAI_REQUIRE_INTEGRATION=1
