@@ -40,3 +40,6 @@ bench:
 
 dashboards:
 	$(GO) run ./cmd/kai-scaler dashboards --out dashboards/generated
+
+accuracy:
+	hack/accuracy.sh
