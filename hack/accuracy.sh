@@ -2,10 +2,10 @@
 # Reproduces the forecast accuracy tables: `kai-scaler backtest` (rolling daily origins, 24 h
 # horizon) on the three NAB traces aggregated to 1 h and 30 min, and on synthetic series with
 # a known daily+weekly shape, noise, outliers, gaps and a holiday.
-#   hack/accuracy.sh [traces-dir]     (default /work/shared/data/traces)
+#   hack/accuracy.sh [traces-dir]     (default ../shared/data/traces, beside the checkout)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-traces=${1:-/work/shared/data/traces}
+traces=${1:-../shared/data/traces}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/kai-scaler" ./cmd/kai-scaler
