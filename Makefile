@@ -18,7 +18,7 @@ build:
 # Every test, against real Redis, Prometheus and kube-apiserver (installed, started or built by
 # hack/with-test-env.sh). -p 2: the machine has 2 cores and the integration tests start servers.
 test: fmt-check vet
-	hack/with-test-env.sh $(GO) test -race -count=1 -p 2 -timeout $(TEST_TIMEOUT) $(PKGS)
+	TEST_TIMEOUT=$(TEST_TIMEOUT) hack/with-test-env.sh hack/run-tests.sh $(PKGS)
 
 # Unit tests only: integration tests skip with a message when their servers are not configured.
 test-short:

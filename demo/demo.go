@@ -127,7 +127,7 @@ func New(opts Options) (*Demo, error) {
 		Store:      opts.Store,
 		Bounds:     forecaster.ClusterBounds{Cluster: d.Cluster},
 		Registerer: reg,
-		Logger:     opts.Logger.With("component", "forecaster"),
+		Logger:     opts.Logger, // forecaster.New adds component=forecaster itself
 		Now:        d.Clock.Now,
 
 		BusyErr:           opts.BusyErr,

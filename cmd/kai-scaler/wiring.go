@@ -77,13 +77,22 @@ func wireCluster(_ context.Context, logger *slog.Logger, opts Options, st store.
 	if err != nil {
 		return nil, nil, fmt.Errorf("cluster adapter: %w", err)
 	}
-	comps := []component{{name: "cluster informers", run: cluster.Start}}
+	// synced is closed once the informer caches are filled: the leader's first actuator round
+	// would otherwise fail on empty caches and leave every floor alone for a whole interval.
+	synced := make(chan struct{})
+	comps := []component{{name: "cluster informers", run: func(ctx context.Context) error {
+		if err := cluster.Start(ctx); err != nil {
+			return err
+		}
+		close(synced)
+		return nil
+	}}}
 	var leaderRuns []component
 
 	var prom *promquery.Client
 	if opts.PrometheusURL != "" {
 		prom, err = promquery.New(promquery.Options{URL: opts.PrometheusURL, Headers: opts.PrometheusHeaders,
-			Logger: logger.With("component", "promquery")})
+			Logger: logger}) // promquery.New adds component=promquery itself
 		if err != nil {
 			return nil, nil, fmt.Errorf("prometheus client: %w", err)
 		}
@@ -102,7 +111,7 @@ func wireCluster(_ context.Context, logger *slog.Logger, opts Options, st store.
 			Services: func() []scaling.ManagedService { return services },
 			History:  history, Load: history, Store: st,
 			Bounds:     forecaster.ClusterBounds{Cluster: cluster},
-			Registerer: reg, Logger: logger.With("component", "forecaster"),
+			Registerer: reg, Logger: logger, // forecaster.New adds component=forecaster itself
 			Schedule: opts.ForecastSchedule,
 			BusyErr:  api.ErrBusy, UnknownServiceErr: api.ErrUnknownService,
 		})
@@ -159,6 +168,12 @@ func wireCluster(_ context.Context, logger *slog.Logger, opts Options, st store.
 
 	identity := opts.LeaderIdentity
 	comps = append(comps, component{name: "leader", run: func(ctx context.Context) error {
+		// Campaign only once this replica sees the cluster.
+		select {
+		case <-synced:
+		case <-ctx.Done():
+			return nil
+		}
 		return kube.RunWithLeaderElection(ctx, kube.LeaderOptions{
 			Client: client, Namespace: opts.LeaderNamespace, Name: leaseName, Identity: identity,
 			Logger: logger.With("component", "leader"), Registerer: reg,
