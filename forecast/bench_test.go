@@ -36,13 +36,20 @@ func synthetic(seed uint64, n int) Series {
 
 // BenchmarkForecast1000 is the speed target: 1,000 series × 8,064 points (4 weeks at 5 min),
 // horizon 288, auto selection, fitted on GOMAXPROCS workers. One op is all 1,000 series.
+// The seasonal-naive run is the floor on the same machine at the same moment (the machine is
+// shared: compare the ratio, not the seconds).
 func BenchmarkForecast1000(b *testing.B) {
 	series := make([]Series, 1000)
 	for i := range series {
 		series[i] = synthetic(uint64(i), 8064)
 	}
+	for _, model := range []string{ModelAuto, ModelSeasonalNaive} {
+		b.Run(model, func(b *testing.B) { forecastAll(b, series, Options{Horizon: 288, Model: model}) })
+	}
+}
+
+func forecastAll(b *testing.B, series []Series, opts Options) {
 	b.ReportAllocs()
-	b.ResetTimer()
 	for b.Loop() {
 		var next atomic.Int64
 		var wg sync.WaitGroup
@@ -53,7 +60,7 @@ func BenchmarkForecast1000(b *testing.B) {
 					if i >= len(series) {
 						return
 					}
-					if _, err := Forecast(series[i], Options{Horizon: 288}); err != nil {
+					if _, err := Forecast(series[i], opts); err != nil {
 						b.Error(err)
 					}
 				}

@@ -72,8 +72,9 @@ func clean(raw []float64, p periods) cleaned {
 	}
 	// A level shift first: left in, the moving average smears it and the outlier rule would
 	// cut the new level's first days away as outliers.
+	var trend, seas []float64
 	if p.D > 1 && n >= 4*p.D {
-		_, seas := decompose(c.fit, period)
+		trend, seas = decompose(c.fit, period)
 		c.shiftAt, c.shift = levelShift(c.fit, seas, period, p.D)
 		for i := 0; i < c.shiftAt; i++ {
 			if !math.IsNaN(c.fit[i]) {
@@ -81,7 +82,9 @@ func clean(raw []float64, p periods) cleaned {
 			}
 		}
 	}
-	trend, seas := decompose(c.fit, period)
+	if trend == nil || c.shiftAt > 0 {
+		trend, seas = decompose(c.fit, period) // of the history at its new level
+	}
 	base := make([]float64, n)
 	resid := make([]float64, n)
 	finite := make([]float64, 0, n)
@@ -93,8 +96,7 @@ func clean(raw []float64, p periods) cleaned {
 		}
 	}
 	if len(finite) >= 8 {
-		slices.Sort(finite)
-		q1, q3 := quantileSorted(finite, 0.25), quantileSorted(finite, 0.75)
+		q1, q3 := quantile(finite, 0.25), quantile(finite, 0.75)
 		iqr := q3 - q1
 		if iqr > 0 {
 			lo, hi := q1-3*iqr, q3+3*iqr
@@ -325,13 +327,111 @@ func mean(v []float64) float64 {
 	return s / float64(len(v))
 }
 
-// median sorts v in place and returns its median (0 for empty v).
+// median reorders v in place and returns its median (0 for empty v).
 func median(v []float64) float64 {
+	switch len(v) {
+	case 0:
+		return 0
+	case 1:
+		return v[0]
+	case 2:
+		a, b := math.Min(v[0], v[1]), math.Max(v[0], v[1])
+		return a + 0.5*(b-a) // as quantileSorted: the same bits
+	case 3:
+		a, b, c := v[0], v[1], v[2]
+		return math.Max(math.Min(a, b), math.Min(math.Max(a, b), c))
+	case 4:
+		// The middle two: the larger of the two pairs' minima, the smaller of their maxima.
+		lo := math.Max(math.Min(v[0], v[1]), math.Min(v[2], v[3]))
+		hi := math.Min(math.Max(v[0], v[1]), math.Max(v[2], v[3]))
+		a, b := math.Min(lo, hi), math.Max(lo, hi)
+		return a + 0.5*(b-a)
+	}
+	return quantile(v, 0.5)
+}
+
+// quantile reorders v in place and returns its q quantile, as quantileSorted would on sorted
+// v, by selection rather than a full sort (linear time: it is on every series' hot path).
+// v must hold no NaN.
+func quantile(v []float64, q float64) float64 {
 	if len(v) == 0 {
 		return 0
 	}
-	slices.Sort(v)
-	return quantileSorted(v, 0.5)
+	pos := q * float64(len(v)-1)
+	i := int(pos)
+	if i >= len(v)-1 {
+		return kth(v, len(v)-1)
+	}
+	a := kth(v, i)
+	f := pos - float64(i)
+	if f == 0 {
+		return a
+	}
+	// After selecting the i-th, everything right of it is at least as large: the next order
+	// statistic is their minimum.
+	b := v[i+1]
+	for _, x := range v[i+2:] {
+		b = math.Min(b, x)
+	}
+	return a + f*(b-a)
+}
+
+// kth reorders v so that v[k] is its k-th smallest element (0-based), everything before it
+// no larger and everything after it no smaller, and returns it (quickselect with a
+// median-of-three pivot; a sort finishes a range that refuses to shrink). v must hold no NaN.
+func kth(v []float64, k int) float64 {
+	lo, hi := 0, len(v)-1
+	budget := 2 * bitsLen(len(v))
+	for hi-lo > 16 {
+		if budget == 0 {
+			slices.Sort(v[lo : hi+1])
+			return v[k]
+		}
+		budget--
+		mid := lo + (hi-lo)/2
+		if v[mid] < v[lo] {
+			v[mid], v[lo] = v[lo], v[mid]
+		}
+		if v[hi] < v[lo] {
+			v[hi], v[lo] = v[lo], v[hi]
+		}
+		if v[hi] < v[mid] {
+			v[hi], v[mid] = v[mid], v[hi]
+		}
+		pivot := v[mid]
+		i, j := lo, hi
+		for i <= j {
+			for v[i] < pivot {
+				i++
+			}
+			for v[j] > pivot {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return v[k] // between j and i: equal to the pivot
+		}
+	}
+	slices.Sort(v[lo : hi+1])
+	return v[k]
+}
+
+func bitsLen(n int) int {
+	b := 0
+	for ; n > 0; n >>= 1 {
+		b++
+	}
+	return b
 }
 
 // quantileSorted returns the q quantile of sorted v by linear interpolation (type 7).

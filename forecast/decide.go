@@ -176,7 +176,7 @@ func (e *evaluation) decide(sel selector) []decision {
 				alpha += aciGamma * (target - ds[i].missed)
 			}
 		}
-		alpha = math.Max(0, math.Min(aciMaxAlpha, alpha))
+		alpha = math.Max(0, math.Min(target, alpha)) // widen only (aciGamma)
 		m, why := sel(look)
 		d := decision{m: m, why: why, look: look, alpha: alpha, missed: math.NaN()}
 		d.upper = e.bound(m, j, look, alpha)
@@ -221,7 +221,7 @@ func (e *evaluation) bucketWidth(origins int) int {
 
 // bound is m's forecast at decision j plus, per horizon, the split-conformal quantile at level
 // 1−alpha (rank ⌈(n+1)(1−alpha)⌉ of n) of m's scaled errors on the look-back origins, pooled
-// over neighbouring horizons; never below the forecast. Nil when look is empty.
+// over neighbouring horizons; never below the forecast nor the anchor. Nil when look is empty.
 func (e *evaluation) bound(m *scored, j int, look []int, alpha float64) []float64 {
 	if len(look) == 0 {
 		return nil
@@ -242,9 +242,8 @@ func (e *evaluation) bound(m *scored, j int, look []int, alpha float64) []float6
 		}
 		z := 0.0
 		if n := len(buf); n > 0 {
-			slices.Sort(buf)
 			r := int(math.Ceil(float64(n+1)*(1-alpha) - 1e-9))
-			z = buf[max(1, min(n, r))-1]
+			z = rankValue(buf, max(1, min(n, r))-1)
 		} else {
 			z = math.NaN()
 		}
@@ -254,6 +253,15 @@ func (e *evaluation) bound(m *scored, j int, look []int, alpha float64) []float6
 				continue
 			}
 			up[k] = f[k] + math.Max(0, z*e.scaleOf(f[k]))
+		}
+	}
+	// The bound never falls below the same slot's median over the last weeks (the anchor).
+	// After a day or two of collapsed load the adaptive models' level has fallen with it and
+	// their errors there say nothing of the rebound; the median of the same slot in earlier
+	// weeks is what load returns to.
+	if e.anchor != nil {
+		for k := range up {
+			up[k] = math.Max(up[k], e.anchor[j][k])
 		}
 	}
 	return up
@@ -277,8 +285,7 @@ func (e *evaluation) naiveSpread() float64 {
 	if len(d) == 0 {
 		return 0
 	}
-	slices.Sort(d)
-	return quantileSorted(d, e.q)
+	return quantile(d, e.q)
 }
 
 func forecast(s Series, h int, q float64, name string) (Result, error) {
@@ -361,4 +368,31 @@ func (e *evaluation) procedureScores(m *scored, ds []decision) Scores {
 		s.Coverage = float64(c.in) / float64(c.all)
 	}
 	return s
+}
+
+// rankValue returns the k-th smallest (0-based) of v, reordering v. The bound's ranks sit near
+// the top (the 64th of 70 at 90 %): a scan keeping the few largest beats a quickselect there.
+func rankValue(v []float64, k int) float64 {
+	m := len(v) - k // the m-th largest
+	if m > 16 {
+		return kth(v, k)
+	}
+	var store [16]float64
+	top := store[:0] // the largest seen so far, ascending
+	for _, x := range v {
+		if len(top) == m {
+			if x <= top[0] {
+				continue
+			}
+			copy(store[:m-1], store[1:m]) // drop the smallest; x goes in below
+			top = store[:m-1]
+		}
+		i := len(top)
+		top = append(top, x)
+		for ; i > 0 && top[i-1] > x; i-- {
+			top[i] = top[i-1]
+		}
+		top[i] = x
+	}
+	return top[0]
 }

@@ -2,6 +2,8 @@ package forecast
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -152,4 +154,97 @@ func TestDecideAdaptsTheMissRate(t *testing.T) {
 	require.Less(t, final.alpha, 0.1)
 	require.GreaterOrEqual(t, final.alpha, 0.0)
 	require.Greater(t, final.upper[0], 10.0)
+}
+
+func TestDecideDoesNotNarrowOnOverForecasts(t *testing.T) {
+	// A model that always forecasts too high never misses; the miss rate it aims at stays
+	// nominal rather than relaxing (a dip is followed by a rebound).
+	e := handEval(t, map[string]func(int) float64{"m": func(int) float64 { return 12 }}, []string{"m"})
+	ds := e.decide(func([]int) (*scored, string) { return e.models[0], "" })
+	for j := 1; j < len(ds); j++ {
+		require.InDelta(t, 0.1, ds[j].alpha, 1e-12, "decision %d", j)
+	}
+	require.Equal(t, 0.0, ds[1].missed)
+}
+
+func TestBoundNeverFallsBelowTheAnchor(t *testing.T) {
+	// m is exact (bound = forecast 10); the anchor says 20 at odd origins.
+	e := handEval(t, map[string]func(int) float64{"m": func(int) float64 { return 10 }}, []string{"m"})
+	m := e.models[0]
+	for j := 0; j <= len(e.origins); j++ {
+		a := float64(10 + 10*(j%2))
+		e.anchor = append(e.anchor, []float64{a, a})
+	}
+	for j := 1; j <= len(e.origins); j++ {
+		up := e.bound(m, j, e.lookBack(j), 0.1)
+		require.Equal(t, []float64{float64(10 + 10*(j%2)), float64(10 + 10*(j%2))}, up, "decision %d", j)
+	}
+}
+
+func TestAnchorForecasts(t *testing.T) {
+	p := periods{D: 2, W: 14}
+	nan := math.NaN()
+	// Four weeks of 10, 20 alternating, one gap and a spike; then two days at 1.
+	raw := make([]float64, 4*14+4)
+	for i := range raw {
+		raw[i] = float64(10 + 10*(i%2))
+	}
+	raw[14*3] = nan
+	raw[14*2] = 100
+	for i := 4 * 14; i < len(raw); i++ {
+		raw[i] = 1
+	}
+	tests := []struct {
+		name    string
+		origin  int
+		shiftAt int
+		want    []float64
+	}{
+		{"medians of four weeks, gap skipped, spike outvoted", 4 * 14, 0, []float64{10, 20, 10}},
+		{"collapse not yet followed", 4*14 + 2, 4 * 14, []float64{10, 20, 10}},
+		{"a shift held two days is followed", 4*14 + 4, 4 * 14, []float64{1, 11, 1}},
+		{"short history: the weeks there are", 14 + 1, 0, []float64{20, 10, 20}},
+		{"less than a week: no floor", 5, 0, []float64{0, 0, 0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := anchorForecasts(raw, p, []int{tc.origin}, 3, tc.shiftAt, -9)
+			require.Equal(t, tc.want, got[0])
+		})
+	}
+}
+
+func TestQuantileBySelectionMatchesSorting(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{1, 2, 3, 4, 5, 17, 18, 100, 1001} {
+		for _, dup := range []bool{false, true} {
+			v := make([]float64, n)
+			for i := range v {
+				v[i] = rng.NormFloat64()
+				if dup {
+					v[i] = math.Round(v[i]) // many ties
+				}
+			}
+			sorted := slices.Clone(v)
+			slices.Sort(sorted)
+			for _, q := range []float64{0, 0.1, 0.25, 0.5, 0.75, 0.9, 1} {
+				require.Equal(t, quantileSorted(sorted, q), quantile(slices.Clone(v), q), "n %d q %v", n, q)
+			}
+			require.Equal(t, quantileSorted(sorted, 0.5), median(slices.Clone(v)), "median n %d", n)
+			for k := range n {
+				require.Equal(t, sorted[k], rankValue(slices.Clone(v), k), "rankValue n %d k %d", n, k)
+			}
+			for k := 0; k < n; k += max(1, n/7) {
+				w := slices.Clone(v)
+				require.Equal(t, sorted[k], kth(w, k))
+				for i := range w {
+					if i < k {
+						require.LessOrEqual(t, w[i], w[k])
+					} else {
+						require.GreaterOrEqual(t, w[i], w[k])
+					}
+				}
+			}
+		}
+	}
 }

@@ -124,6 +124,25 @@ func TestForecastCoverageOnNoise(t *testing.T) {
 	}
 }
 
+func TestForecastBoundSurvivesACollapsedDay(t *testing.T) {
+	// Four weeks of a weekly template, the last day and a half at a tenth of it (a storm):
+	// the adaptive models follow the collapse, but the upper bound for the next day must not
+	// fall below what the same hours were in the weeks before.
+	const n = 24 * 28
+	s := gen(n, time.Hour, func(i int) float64 {
+		v := weeklyTemplate(i, 24)
+		if i >= n-36 {
+			v /= 10
+		}
+		return v
+	})
+	r, err := Forecast(s, Options{Horizon: 24})
+	require.NoError(t, err)
+	for k, u := range r.Upper {
+		require.GreaterOrEqual(t, u, weeklyTemplate(n+k, 24)-1e-9, "hour %d (model %s: %s)", k, r.Model, r.Reason)
+	}
+}
+
 func TestForecastEdgeCases(t *testing.T) {
 	nan := math.NaN()
 	tests := []struct {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"sync"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -30,7 +32,10 @@ type design struct {
 	cols    int
 	x       []float64 // (len(y) + h) × cols, row-major
 	origins []int
-	xtx     [][]float64 // per origin, cols × cols
+	// inv holds, per origin, the inverse of X'X (with a tiny ridge) of the rows before it,
+	// cols × cols, nil where it is singular: the coefficients of any series on this grid
+	// are inv · X'y, so the factorisation is paid once per grid, not once per series.
+	inv [][]float64
 }
 
 type designKey struct {
@@ -114,7 +119,7 @@ func newDesign(n, h int, p periods, weekly bool, origins []int) *design {
 		d.row(t, d.x[t*c:(t+1)*c])
 	}
 	acc := make([]float64, c*c)
-	d.xtx = make([][]float64, len(origins))
+	d.inv = make([][]float64, len(origins))
 	t := 0
 	for i, o := range origins {
 		for ; t < o; t++ {
@@ -134,9 +139,42 @@ func newDesign(n, h int, p periods, weekly bool, origins []int) *design {
 				m[b*c+a] = m[a*c+b]
 			}
 		}
-		d.xtx[i] = m
+		d.inv[i] = invertSym(m, c)
 	}
 	return d
+}
+
+// invertSym returns the inverse of the symmetric c × c matrix a plus a tiny ridge (it keeps
+// the solve defined when a short history makes columns collinear), nil when it is not
+// positive definite.
+func invertSym(a []float64, c int) []float64 {
+	tr := 0.0
+	for j := 0; j < c; j++ {
+		tr += a[j*c+j]
+	}
+	for j := 0; j < c; j++ {
+		a[j*c+j] += 1e-10 * tr / float64(c)
+	}
+	var chol mat.Cholesky
+	if ok := chol.Factorize(mat.NewSymDense(c, a)); !ok {
+		return nil
+	}
+	var inv mat.SymDense
+	if err := chol.InverseTo(&inv); err != nil {
+		return nil
+	}
+	out := make([]float64, c*c)
+	for i := 0; i < c; i++ {
+		for j := 0; j < c; j++ {
+			out[i*c+j] = inv.At(i, j)
+		}
+	}
+	return out
+}
+
+// rows is the design's rows [from, to) as a BLAS matrix.
+func (d *design) rows(from, to int) blas64.General {
+	return blas64.General{Rows: to - from, Cols: d.cols, Stride: d.cols, Data: d.x[from*d.cols : to*d.cols]}
 }
 
 func runHarmonic(y []float64, p periods, weekly bool, origins []int, h int) [][]float64 {
@@ -144,47 +182,35 @@ func runHarmonic(y []float64, p periods, weekly bool, origins []int, h int) [][]
 	c := d.cols
 	out := make([][]float64, len(origins))
 	xty := make([]float64, c)
-	beta := mat.NewVecDense(c, nil)
+	bv := make([]float64, c)
+	xtyV := blas64.Vector{N: c, Inc: 1, Data: xty}
+	bvV := blas64.Vector{N: c, Inc: 1, Data: bv}
 	arWin := p.D
 	t := 0
 	for i, o := range origins {
-		for ; t < o; t++ {
-			r := d.x[t*c : (t+1)*c]
-			yt := y[t]
-			for a := range xty {
-				xty[a] += yt * r[a]
+		if o > t {
+			// xty += X[t:o]'·y[t:o], in one BLAS call (the hot loop of the harmonic models).
+			blas64.Gemv(blas.Trans, 1, d.rows(t, o), blas64.Vector{N: o - t, Inc: 1, Data: y[t:o]}, 1, xtyV)
+			t = o
+		}
+		inv := d.inv[i]
+		if inv == nil {
+			continue
+		}
+		for a := range bv {
+			row := inv[a*c : (a+1)*c]
+			v := 0.0
+			for j, x := range row {
+				v += x * xty[j]
 			}
+			bv[a] = v
 		}
-		a := make([]float64, c*c)
-		copy(a, d.xtx[i])
-		// A tiny ridge keeps the solve defined when a short history makes columns collinear.
-		tr := 0.0
-		for j := 0; j < c; j++ {
-			tr += a[j*c+j]
-		}
-		for j := 0; j < c; j++ {
-			a[j*c+j] += 1e-10 * tr / float64(c)
-		}
-		var chol mat.Cholesky
-		if ok := chol.Factorize(mat.NewSymDense(c, a)); !ok {
-			continue
-		}
-		b := make([]float64, c)
-		copy(b, xty)
-		if err := chol.SolveVecTo(beta, mat.NewVecDense(c, b)); err != nil {
-			continue
-		}
-		bv := beta.RawVector().Data
 		// Residuals of the last day before the origin drive the AR(1) correction.
 		lo := max(0, o-arWin)
 		res := make([]float64, o-lo)
-		for s := lo; s < o; s++ {
-			r := d.x[s*c : (s+1)*c]
-			fit := 0.0
-			for j, v := range r {
-				fit += v * bv[j]
-			}
-			res[s-lo] = y[s] - fit
+		copy(res, y[lo:o])
+		if o > lo {
+			blas64.Gemv(blas.NoTrans, -1, d.rows(lo, o), bvV, 1, blas64.Vector{N: o - lo, Inc: 1, Data: res})
 		}
 		phi := arPhi(res)
 		e := 0.0
@@ -192,14 +218,10 @@ func runHarmonic(y []float64, p periods, weekly bool, origins []int, h int) [][]
 			e = res[len(res)-1]
 		}
 		f := make([]float64, h)
+		blas64.Gemv(blas.NoTrans, 1, d.rows(o, o+h), bvV, 0, blas64.Vector{N: h, Inc: 1, Data: f})
 		pk := phi
 		for k := range f {
-			row := d.x[(o+k)*c : (o+k+1)*c]
-			v := 0.0
-			for j, x := range row {
-				v += x * bv[j]
-			}
-			f[k] = v + pk*e
+			f[k] += pk * e
 			pk *= phi
 		}
 		out[i] = f

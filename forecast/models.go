@@ -170,6 +170,7 @@ func runHoltWinters(y []float64, p periods, weekly bool, origins []int, h int) [
 	for oi < len(origins) && origins[oi] < init {
 		oi++ // no state yet: left nil
 	}
+	si, wi := init%p.D, init%p.W // t's slots, stepped rather than divided for
 	for t := init; t <= len(y); t++ {
 		for oi < len(origins) && origins[oi] == t {
 			f := make([]float64, h)
@@ -189,7 +190,6 @@ func runHoltWinters(y []float64, p periods, weekly bool, origins []int, h int) [
 		if t == len(y) {
 			break
 		}
-		si, wi := t%p.D, t%p.W
 		yhat := level + d[si] + w[wi]
 		e := y[t] - yhat
 		lim := holtWintersHuberK * sigma
@@ -203,6 +203,12 @@ func runHoltWinters(y []float64, p periods, weekly bool, origins []int, h int) [
 			w[wi] = omega*(yc-newLevel-d[si]) + (1-omega)*w[wi]
 		}
 		level = newLevel
+		if si++; si == p.D {
+			si = 0
+		}
+		if wi++; wi == p.W {
+			wi = 0
+		}
 	}
 	return out
 }

@@ -32,12 +32,12 @@ const (
 
 // aciGamma is the step of adaptive conformal inference (Gibbs & Candès, 2021) per origin:
 // the miss rate the bound aims at moves by aciGamma × (target − observed miss share) after
-// each origin whose horizon has passed, so a bound that missed too often widens.
-// aciMaxAlpha bounds how far it relaxes.
-const (
-	aciGamma    = 0.1
-	aciMaxAlpha = 0.5
-)
+// each origin whose horizon has passed, so a bound that missed too often widens. It only
+// widens: a run of origins with no miss is most often a dip in load (a holiday, a storm),
+// when every forecast is too high, and narrowing the bound then is exactly wrong for the
+// rebound that follows; with a dozen origins the conformal rank already aims at the nominal
+// rate.
+const aciGamma = 0.1
 
 func periodsFor(step time.Duration) periods {
 	d := int(math.Round(float64(24*time.Hour) / float64(step)))
@@ -66,6 +66,7 @@ type evaluation struct {
 	origins  []int   // time ascending
 	models   []*scored
 	combos   map[string]*scored
+	anchor   [][]float64 // per origin and the final forecast: the bound's floor, nil for none
 	notes    []string
 	cleaning cleaned
 }
@@ -163,7 +164,49 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 		ev.score(sc)
 		ev.models = append(ev.models, sc)
 	}
+	if ev.find(ModelSeasonalMedian) != nil {
+		ev.anchor = anchorForecasts(raw, p, all, h, ev.cleaning.shiftAt, ev.cleaning.shift)
+	}
 	return ev, nil
+}
+
+// minShiftHeld is how long a level shift must have held at an origin before the anchor
+// follows it: a day or two of collapsed load is far more often a storm or an outage than a
+// new level, and the rebound is what the bound must cover.
+const minShiftHeld = 2 // days
+
+// anchorForecasts is, per origin, the median of the same slot over the last (up to
+// medianWeeks) weeks of the observations before it, gaps skipped: the floor of the upper
+// bound. It reads raw, not the cleaned history, so a dip that cleaning took for a level shift
+// does not lower it, until the shift has held minShiftHeld days at that origin; then the
+// history before the shift counts at the new level.
+func anchorForecasts(raw []float64, p periods, origins []int, h, shiftAt int, shift float64) [][]float64 {
+	out := make([][]float64, len(origins))
+	var buf [medianWeeks]float64
+	for i, o := range origins {
+		follow := shiftAt > 0 && o-shiftAt >= minShiftHeld*p.D
+		f := make([]float64, h)
+		for k := range f {
+			b := buf[:0]
+			for j := 1; j <= medianWeeks; j++ {
+				t := o - j*p.W + k%p.W
+				if t < 0 {
+					break
+				}
+				v := raw[t]
+				if math.IsNaN(v) {
+					continue
+				}
+				if follow && t < shiftAt {
+					v = math.Max(0, v+shift)
+				}
+				b = append(b, v)
+			}
+			f[k] = median(b) // 0 when every week had a gap there: no floor
+		}
+		out[i] = f
+	}
+	return out
 }
 
 func (n need) String() string {
