@@ -25,6 +25,9 @@ type cleaned struct {
 	shift float64
 	// shiftAt is the index where the recent level starts (0: none).
 	shiftAt int
+	// adj is each decision's level shift (cleanCausal), nil for a batch clean: fit is shared
+	// by every decision and each moves the history before its shift by its own amount.
+	adj []levelAdj
 }
 
 // sanitize copies v, turning NaN and ±Inf into gaps and clamping negatives to zero: load is
@@ -98,7 +101,7 @@ func clean(raw []float64, p periods) cleaned {
 	if len(finite) >= 8 {
 		q1, q3 := quantile(finite, 0.25), quantile(finite, 0.75)
 		iqr := q3 - q1
-		if iqr > 0 {
+		if iqr > iqrFloor(raw) {
 			lo, hi := q1-3*iqr, q3+3*iqr
 			for i, r := range resid {
 				if !math.IsNaN(r) && (r < lo || r > hi) {
@@ -119,6 +122,19 @@ func clean(raw []float64, p periods) cleaned {
 		}
 	}
 	return c
+}
+
+// iqrFloor is the spread of residuals below which none is an outlier: rounding error of a
+// series that repeats exactly.
+func iqrFloor(v []float64) float64 {
+	s, n := 0.0, 0
+	for _, x := range v {
+		if !math.IsNaN(x) {
+			s += math.Abs(x)
+			n++
+		}
+	}
+	return 1e-9 * s / float64(max(1, n))
 }
 
 // decompose returns a robust trend (centred moving average over period, extended linearly at
@@ -154,6 +170,21 @@ func levelShift(fit, seas []float64, period, day int) (int, float64) {
 			return 0, 0 // a day with no data: too little to tell a shift
 		}
 		means = append(means, median(buf))
+	}
+	k, by := levelShiftDays(means)
+	if k == 0 {
+		return 0, 0
+	}
+	return off + k*day, by
+}
+
+// levelShiftDays looks for one shift of level in daily levels: it returns the index of the
+// first day at the new level and the shift (new minus old), or 0, 0 for none. The rules are
+// levelShift's.
+func levelShiftDays(means []float64) (int, float64) {
+	nd := len(means)
+	if nd < 3 {
+		return 0, 0
 	}
 	diffs := make([]float64, nd-1)
 	for i := 1; i < nd; i++ {
@@ -199,14 +230,12 @@ func levelShift(fit, seas []float64, period, day int) (int, float64) {
 		return 0, 0
 	}
 	// Every day after the shift must sit nearer the new level than the old one.
-	before := mean(means[:bestK])
-	after := mean(means[bestK:])
 	for _, m := range means[bestK:] {
-		if math.Abs(m-after) > math.Abs(m-before) {
+		if math.Abs(m-after0) > math.Abs(m-before0) {
 			return 0, 0
 		}
 	}
-	return off + bestK*day, best
+	return bestK, best
 }
 
 // movingAverage returns the centred mean of v over a window of period points, skipping gaps
@@ -256,24 +285,47 @@ func movingAverage(v []float64, period int) []float64 {
 // cycles, centred to mean zero. Slots with no data get zero.
 func seasonalMedian(v []float64, period int) []float64 {
 	out := make([]float64, period)
-	// With three cycles or more the slot's own median is robust; with two, the neighbours
-	// widen the sample (a median of two is their mean, not robust).
-	neigh := []int{0}
 	if len(v)/period < 3 {
-		neigh = []int{-1, 0, 1}
-	}
-	buf := make([]float64, 0, 3*(len(v)/period+1))
-	for s := 0; s < period; s++ {
-		buf = buf[:0]
-		for _, d := range neigh {
-			for i := s + d; i < len(v); i += period {
-				if i >= 0 && !math.IsNaN(v[i]) {
+		// With two cycles the slot's own median is their mean, not robust: the median of the
+		// two and of the neighbouring slots' median is. It keeps a shape that repeats exactly
+		// (it lies between the two) and outvotes one bad cycle with the neighbours.
+		own := make([]float64, 0, 4)
+		nb := make([]float64, 0, 8)
+		for s := 0; s < period; s++ {
+			own, nb = own[:0], nb[:0]
+			for i := s; i < len(v); i += period {
+				if !math.IsNaN(v[i]) {
+					own = append(own, v[i])
+				}
+			}
+			for _, d := range []int{-1, 1} {
+				for i := s + d; i < len(v); i += period {
+					if i >= 0 && !math.IsNaN(v[i]) {
+						nb = append(nb, v[i])
+					}
+				}
+			}
+			switch {
+			case len(own) == 0:
+				out[s] = median(nb)
+			case len(own) == 2 && len(nb) > 0:
+				out[s] = median([]float64{own[0], own[1], median(nb)})
+			default:
+				out[s] = median(own)
+			}
+		}
+	} else {
+		buf := make([]float64, 0, len(v)/period+1)
+		for s := 0; s < period; s++ {
+			buf = buf[:0]
+			for i := s; i < len(v); i += period {
+				if !math.IsNaN(v[i]) {
 					buf = append(buf, v[i])
 				}
 			}
-		}
-		if len(buf) > 0 {
-			out[s] = median(buf)
+			if len(buf) > 0 {
+				out[s] = median(buf)
+			}
 		}
 	}
 	m := mean(out)
@@ -335,19 +387,27 @@ func median(v []float64) float64 {
 	case 1:
 		return v[0]
 	case 2:
-		a, b := math.Min(v[0], v[1]), math.Max(v[0], v[1])
+		a, b := minmax(v[0], v[1])
 		return a + 0.5*(b-a) // as quantileSorted: the same bits
 	case 3:
-		a, b, c := v[0], v[1], v[2]
-		return math.Max(math.Min(a, b), math.Min(math.Max(a, b), c))
+		a, b := minmax(v[0], v[1])
+		return max(a, min(b, v[2]))
 	case 4:
 		// The middle two: the larger of the two pairs' minima, the smaller of their maxima.
-		lo := math.Max(math.Min(v[0], v[1]), math.Min(v[2], v[3]))
-		hi := math.Min(math.Max(v[0], v[1]), math.Max(v[2], v[3]))
-		a, b := math.Min(lo, hi), math.Max(lo, hi)
+		a0, b0 := minmax(v[0], v[1])
+		a1, b1 := minmax(v[2], v[3])
+		a, b := minmax(max(a0, a1), min(b0, b1))
 		return a + 0.5*(b-a)
 	}
 	return quantile(v, 0.5)
+}
+
+// minmax orders a and b (no NaN: plain comparisons, inlined, unlike math.Min).
+func minmax(a, b float64) (float64, float64) {
+	if b < a {
+		return b, a
+	}
+	return a, b
 }
 
 // quantile reorders v in place and returns its q quantile, as quantileSorted would on sorted
@@ -371,7 +431,9 @@ func quantile(v []float64, q float64) float64 {
 	// statistic is their minimum.
 	b := v[i+1]
 	for _, x := range v[i+2:] {
-		b = math.Min(b, x)
+		if x < b { // no NaN here: plain comparisons (math.Min is a call, this is hot)
+			b = x
+		}
 	}
 	return a + f*(b-a)
 }

@@ -210,8 +210,8 @@ func (e *evaluation) missShare(j int, upper []float64) float64 {
 
 // scaleOf is what an error at forecast f is divided by: errors grow with the level, and
 // scaled errors let a bound learned on a quiet day transfer to a busy one.
-func (e *evaluation) scaleOf(f float64) float64 {
-	return math.Abs(f) + e.levelEps
+func (e *evaluation) scaleOf(j int, f float64) float64 {
+	return math.Abs(f) + e.levelEps[j]
 }
 
 // bucketWidth pools neighbouring horizons so each quantile rests on enough errors.
@@ -236,7 +236,7 @@ func (e *evaluation) bound(m *scored, j int, look []int, alpha float64) []float6
 		for _, i := range look {
 			for k := b; k < hi; k++ {
 				if err := m.errs[i][k]; !math.IsNaN(err) {
-					buf = append(buf, err/e.scaleOf(m.fc[i][k]))
+					buf = append(buf, err/e.scaleOf(j, m.fc[i][k]))
 				}
 			}
 		}
@@ -252,7 +252,7 @@ func (e *evaluation) bound(m *scored, j int, look []int, alpha float64) []float6
 				up[k] = math.NaN()
 				continue
 			}
-			up[k] = f[k] + math.Max(0, z*e.scaleOf(f[k]))
+			up[k] = f[k] + math.Max(0, z*e.scaleOf(j, f[k]))
 		}
 	}
 	// The bound never falls below the same slot's median over the last weeks (the anchor).

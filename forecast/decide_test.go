@@ -18,11 +18,12 @@ func handEval(t *testing.T, models map[string]func(j int) float64, order []strin
 	for i := range raw {
 		raw[i] = 10
 	}
-	e := &evaluation{p: periods{D: d, W: 7 * d}, h: h, q: 0.9, n: n, scale: 1, levelEps: 3,
+	e := &evaluation{p: periods{D: d, W: 7 * d}, h: h, q: 0.9, n: n, scale: 1,
 		combos: map[string]*scored{}, cleaning: cleaned{raw: raw, fit: raw}}
 	for o := 8; o+h <= n; o += d {
 		e.origins = append(e.origins, o)
 	}
+	e.levelEps = slices.Repeat([]float64{3}, len(e.origins)+1)
 	for _, name := range order {
 		f := models[name]
 		m := &scored{name: name, fc: make([][]float64, len(e.origins)+1)}
@@ -202,13 +203,14 @@ func TestAnchorForecasts(t *testing.T) {
 	}{
 		{"medians of four weeks, gap skipped, spike outvoted", 4 * 14, 0, []float64{10, 20, 10}},
 		{"collapse not yet followed", 4*14 + 2, 4 * 14, []float64{10, 20, 10}},
-		{"a shift held two days is followed", 4*14 + 4, 4 * 14, []float64{1, 11, 1}},
+		{"held two whole days after its first day: not yet followed", 4*14 + 4, 4 * 14, []float64{10, 20, 10}},
+		{"held two whole days after its first day: followed", 4*14 + 6, 4 * 14, []float64{1, 11, 1}},
 		{"short history: the weeks there are", 14 + 1, 0, []float64{20, 10, 20}},
 		{"less than a week: no floor", 5, 0, []float64{0, 0, 0}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := anchorForecasts(raw, p, []int{tc.origin}, 3, tc.shiftAt, -9)
+			got := anchorForecasts(raw, p, []int{tc.origin}, 3, []levelAdj{{at: tc.shiftAt, by: -9}})
 			require.Equal(t, tc.want, got[0])
 		})
 	}

@@ -5,8 +5,21 @@
 // after misses and never below the median of the same slot over the last weeks (a collapsed
 // day does not drag the bound down before the rebound). Every origin of the backtest selects
 // and calibrates as the final forecast does, from earlier origins only, so Evaluate measures
-// Forecast's procedure. (Cleaning, outliers and level shifts, runs once on the whole history:
-// the backtest's models fit a history cleaned with hindsight.) It also turns a forecast into
+// Forecast's procedure.
+//
+// Cleaning is causal too: every origin's models fit a history cleaned with data before that
+// origin only, exactly as the final forecast's history is cleaned with data up to the
+// series' end (causal.go). The history before the earliest possible origin is cleaned in one
+// batch (robust decomposition, outliers beyond 3 IQR, gaps filled, a level shift removed);
+// after it, day by day on the origins' grid, each new day is compared with the median of the
+// same slot over the last weeks of the cleaned history, at the day's own median offset, and
+// its residuals beyond 3 IQR of the last week's residuals and its gaps are replaced. Each
+// origin (and the final forecast) looks for a level shift in the daily levels before it only
+// and moves the history before the shift for its own models; the models fold that move into
+// their shared pass (a column sum of the harmonic design, a snapshot of the Holt-Winters
+// state), so the whole backtest costs one cleaning and one pass per model. Only the MASE
+// scale (the in-sample weekly naive error over the whole series) uses every point: it is the
+// yardstick of the scores, not an input of any decision. It also turns a forecast into
 // replica counts and into a derived load pattern.
 //
 // It is pure: no I/O, no clocks, no logging. Series come in as plain values (promquery or a CSV

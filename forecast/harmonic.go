@@ -177,7 +177,9 @@ func (d *design) rows(from, to int) blas64.General {
 	return blas64.General{Rows: to - from, Cols: d.cols, Stride: d.cols, Data: d.x[from*d.cols : to*d.cols]}
 }
 
-func runHarmonic(y []float64, p periods, weekly bool, origins []int, h int) [][]float64 {
+// A decision whose history moves by c before index s fits X'(y + c·1[t<s]) = X'y + c·Σ_{t<s} x_t:
+// the shared X'y plus a column sum of the design, no second pass over y.
+func runHarmonic(y []float64, adj []levelAdj, p periods, weekly bool, origins []int, h int) [][]float64 {
 	d := designs.get(len(y), h, p, weekly, origins)
 	c := d.cols
 	out := make([][]float64, len(origins))
@@ -186,6 +188,8 @@ func runHarmonic(y []float64, p periods, weekly bool, origins []int, h int) [][]
 	xtyV := blas64.Vector{N: c, Inc: 1, Data: xty}
 	bvV := blas64.Vector{N: c, Inc: 1, Data: bv}
 	arWin := p.D
+	xtyAdj := make([]float64, c)
+	var ones []float64
 	t := 0
 	for i, o := range origins {
 		if o > t {
@@ -197,18 +201,34 @@ func runHarmonic(y []float64, p periods, weekly bool, origins []int, h int) [][]
 		if inv == nil {
 			continue
 		}
+		rhs := xty
+		sh := adjOf(adj, i)
+		if sh.at > 0 {
+			if len(ones) < sh.at {
+				ones = make([]float64, len(y))
+				for t := range ones {
+					ones[t] = 1
+				}
+			}
+			copy(xtyAdj, xty)
+			blas64.Gemv(blas.Trans, sh.by, d.rows(0, sh.at), blas64.Vector{N: sh.at, Inc: 1, Data: ones[:sh.at]}, 1,
+				blas64.Vector{N: c, Inc: 1, Data: xtyAdj})
+			rhs = xtyAdj
+		}
 		for a := range bv {
 			row := inv[a*c : (a+1)*c]
 			v := 0.0
 			for j, x := range row {
-				v += x * xty[j]
+				v += x * rhs[j]
 			}
 			bv[a] = v
 		}
 		// Residuals of the last day before the origin drive the AR(1) correction.
 		lo := max(0, o-arWin)
 		res := make([]float64, o-lo)
-		copy(res, y[lo:o])
+		for t := lo; t < o; t++ {
+			res[t-lo] = sh.value(y, t)
+		}
 		if o > lo {
 			blas64.Gemv(blas.NoTrans, -1, d.rows(lo, o), bvV, 1, blas64.Vector{N: o - lo, Inc: 1, Data: res})
 		}

@@ -2,6 +2,7 @@ package forecast
 
 import (
 	"math"
+	"slices"
 )
 
 // Model names, as Result.Model and Options.Model spell them.
@@ -35,23 +36,32 @@ const (
 )
 
 // model fits y (cleaned, no gaps) up to each origin and forecasts h points from it.
-// origins are ascending and at most len(y); out[i] is the forecast from origins[i].
+// origins are ascending and at most len(y); out[i] is the forecast from origins[i], fitted on
+// y as adj[i] moves it (adj nil: no shift).
 type model struct {
 	name string
 	need need
-	run  func(y []float64, p periods, origins []int, h int) [][]float64
+	run  func(y []float64, adj []levelAdj, p periods, origins []int, h int) [][]float64
 }
 
 // models lists the base models auto selects from, simplest first (ties go to the simpler).
 var baseModels = []model{
 	{ModelNaive, needPoint, runNaive},
-	{ModelNaiveDaily, needDays, func(y []float64, p periods, o []int, h int) [][]float64 { return runLag(y, p.D, o, h) }},
-	{ModelNaiveWeekly, needWeeks, func(y []float64, p periods, o []int, h int) [][]float64 { return runLag(y, p.W, o, h) }},
+	{ModelNaiveDaily, needDays, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 { return runLag(y, a, p.D, o, h) }},
+	{ModelNaiveWeekly, needWeeks, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 { return runLag(y, a, p.W, o, h) }},
 	{ModelSeasonalMedian, needWeeks, runSeasonalMedian},
-	{ModelHoltWintersDay, needDays, func(y []float64, p periods, o []int, h int) [][]float64 { return runHoltWinters(y, p, false, o, h) }},
-	{ModelHoltWinters, needWeeks, func(y []float64, p periods, o []int, h int) [][]float64 { return runHoltWinters(y, p, true, o, h) }},
-	{ModelHarmonicDaily, needDays, func(y []float64, p periods, o []int, h int) [][]float64 { return runHarmonic(y, p, false, o, h) }},
-	{ModelHarmonic, needWeeks, func(y []float64, p periods, o []int, h int) [][]float64 { return runHarmonic(y, p, true, o, h) }},
+	{ModelHoltWintersDay, needDays, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
+		return runHoltWinters(y, a, p, false, o, h)
+	}},
+	{ModelHoltWinters, needWeeks, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
+		return runHoltWinters(y, a, p, true, o, h)
+	}},
+	{ModelHarmonicDaily, needDays, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
+		return runHarmonic(y, a, p, false, o, h)
+	}},
+	{ModelHarmonic, needWeeks, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
+		return runHarmonic(y, a, p, true, o, h)
+	}},
 }
 
 // Models returns the names Options.Model accepts besides "auto".
@@ -74,12 +84,13 @@ func (n need) points(p periods) int {
 }
 
 // runNaive repeats the last value.
-func runNaive(y []float64, _ periods, origins []int, h int) [][]float64 {
+func runNaive(y []float64, adj []levelAdj, _ periods, origins []int, h int) [][]float64 {
 	out := make([][]float64, len(origins))
 	for i, o := range origins {
 		f := make([]float64, h)
+		v := adjOf(adj, i).value(y, o-1)
 		for k := range f {
-			f[k] = y[o-1]
+			f[k] = v
 		}
 		out[i] = f
 	}
@@ -87,12 +98,13 @@ func runNaive(y []float64, _ periods, origins []int, h int) [][]float64 {
 }
 
 // runLag repeats the last cycle of length lag.
-func runLag(y []float64, lag int, origins []int, h int) [][]float64 {
+func runLag(y []float64, adj []levelAdj, lag int, origins []int, h int) [][]float64 {
 	out := make([][]float64, len(origins))
 	for i, o := range origins {
+		a := adjOf(adj, i)
 		f := make([]float64, h)
 		for k := range f {
-			f[k] = y[o-lag+k%lag]
+			f[k] = a.value(y, o-lag+k%lag)
 		}
 		out[i] = f
 	}
@@ -101,16 +113,17 @@ func runLag(y []float64, lag int, origins []int, h int) [][]float64 {
 
 // runSeasonalMedian forecasts each slot as the median of the same slot over the last
 // (up to medianWeeks) weeks: robust to one bad week.
-func runSeasonalMedian(y []float64, p periods, origins []int, h int) [][]float64 {
+func runSeasonalMedian(y []float64, adj []levelAdj, p periods, origins []int, h int) [][]float64 {
 	out := make([][]float64, len(origins))
 	var buf [medianWeeks]float64
 	for i, o := range origins {
+		a := adjOf(adj, i)
 		m := min(medianWeeks, o/p.W)
 		f := make([]float64, h)
 		for k := range f {
 			b := buf[:0]
 			for j := 1; j <= m; j++ {
-				b = append(b, y[o-j*p.W+k%p.W])
+				b = append(b, a.value(y, o-j*p.W+k%p.W))
 			}
 			f[k] = median(b)
 		}
@@ -129,88 +142,186 @@ func runSeasonalMedian(y []float64, p periods, origins []int, h int) [][]float64
 // Smoothing constants are set as time constants, so they mean the same at any step: the
 // level forgets in about 6 hours, the daily profile in about 5 days, the weekly in 3 weeks.
 // With weekly false the weekly index stays zero (single daily seasonality).
-func runHoltWinters(y []float64, p periods, weekly bool, origins []int, h int) [][]float64 {
+//
+// A decision whose history moves by a level shift before index s needs no second pass:
+// the robust updates are translation equivariant (moving every observation before s by c
+// moves the level by c and leaves the indices and errors as they were), so the pass over
+// the shared history snapshots its state at s, the decision continues from the snapshot
+// with the level moved by c, over the points from s to its origin.
+func runHoltWinters(y []float64, adj []levelAdj, p periods, weekly bool, origins []int, h int) [][]float64 {
 	init := p.D
 	if weekly {
 		init = p.W
 	}
-	stepsPerHour := float64(p.D) / 24
-	alpha := 1 - math.Exp(-1/(6*stepsPerHour))
-	delta := 1 - math.Exp(-1.0/5)
-	omega := 1 - math.Exp(-1.0/3)
-	// Initial state from the first cycle: level = its mean, daily index = the mean profile
-	// of its days, weekly index = what is left.
-	level := mean(y[:init])
-	d := make([]float64, p.D)
-	nd := init / p.D
-	for i := 0; i < init; i++ {
-		d[i%p.D] += (y[i] - level) / float64(nd)
-	}
-	w := make([]float64, p.W)
-	if weekly {
-		for i := 0; i < p.W; i++ {
-			w[i] = y[i] - level - d[i%p.D]
-		}
-	}
-	// Robust scale of one-step errors, started from the first cycle's residuals.
-	sigma := 0.0
-	for i := 0; i < init; i++ {
-		sigma += math.Abs(y[i] - level - d[i%p.D] - w[i%p.W])
-	}
-	sigma = math.Max(1.25*sigma/float64(init), 1e-9*(math.Abs(level)+1))
-	const lambda = 0.02 // scale forgets in about 50 steps
-
+	hw := newHWState(y[:init], p, weekly)
 	arWin := p.D
 	if weekly {
 		arWin = p.W
 	}
 	errs := make([]float64, len(y))
 	out := make([][]float64, len(origins))
+	// Snapshots wanted: the shift points of decisions that have one after the first cycle.
+	snaps := map[int]*hwState{}
+	var snapAt []int // the same, ascending
+	var rerun []int  // decisions whose shift falls inside the first cycle: their own pass
+	for i := range origins {
+		a := adjOf(adj, i)
+		switch {
+		case a.at == 0 || origins[i] < init:
+		case a.at > init:
+			if _, ok := snaps[a.at]; !ok {
+				snaps[a.at] = nil
+				snapAt = append(snapAt, a.at)
+			}
+		default:
+			rerun = append(rerun, i)
+		}
+	}
+	slices.Sort(snapAt)
+	next := 0
 	oi := 0
 	for oi < len(origins) && origins[oi] < init {
 		oi++ // no state yet: left nil
 	}
-	si, wi := init%p.D, init%p.W // t's slots, stepped rather than divided for
 	for t := init; t <= len(y); t++ {
+		if next < len(snapAt) && snapAt[next] == t {
+			snaps[t] = hw.clone()
+			next++
+		}
 		for oi < len(origins) && origins[oi] == t {
-			f := make([]float64, h)
-			phi := arPhi(errs[max(init, t-arWin):t])
-			e := 0.0
-			if t > init {
-				e = errs[t-1]
+			if adjOf(adj, oi).at == 0 {
+				out[oi] = hw.forecast(errs, t, init, arWin, h)
 			}
-			pk := phi
-			for k := range f {
-				f[k] = level + d[(t+k)%p.D] + w[(t+k)%p.W] + pk*e
-				pk *= phi
-			}
-			out[oi] = f
 			oi++
 		}
 		if t == len(y) {
 			break
 		}
-		yhat := level + d[si] + w[wi]
-		e := y[t] - yhat
-		lim := holtWintersHuberK * sigma
-		ec := math.Max(-lim, math.Min(lim, e))
-		errs[t] = ec
-		sigma = math.Max(lambda*1.25*math.Abs(ec)+(1-lambda)*sigma, 1e-9*(math.Abs(level)+1))
-		yc := yhat + ec
-		newLevel := alpha*(yc-d[si]-w[wi]) + (1-alpha)*level
-		d[si] = delta*(yc-newLevel-w[wi]) + (1-delta)*d[si]
-		if weekly {
-			w[wi] = omega*(yc-newLevel-d[si]) + (1-omega)*w[wi]
+		errs[t] = hw.update(y[t])
+	}
+	// Decisions with a shift: continue from the snapshot at the shift, level moved.
+	var errs2 []float64
+	for i, o := range origins {
+		a := adjOf(adj, i)
+		st := snaps[a.at]
+		if a.at <= init || o < init || st == nil {
+			continue
 		}
-		level = newLevel
-		if si++; si == p.D {
-			si = 0
+		st = st.clone()
+		st.level += a.by
+		errs2 = append(errs2[:0], errs[:o]...)
+		for t := a.at; t < o; t++ {
+			errs2[t] = st.update(y[t])
 		}
-		if wi++; wi == p.W {
-			wi = 0
+		out[i] = st.forecast(errs2, o, init, arWin, h)
+	}
+	for _, i := range rerun {
+		o := origins[i]
+		ya := make([]float64, o)
+		for t := range ya {
+			ya[t] = adj[i].value(y, t)
 		}
+		out[i] = runHoltWinters(ya, nil, p, weekly, []int{o}, h)[0]
 	}
 	return out
+}
+
+// hwState is the state of a robust double seasonal Holt-Winters pass at one time.
+type hwState struct {
+	alpha, delta, omega float64
+	weekly              bool
+	level, sigma        float64
+	floor               float64 // least sigma: from the first cycle's spread, so shifts keep it
+	d, w                []float64
+	si, wi              int // the slots of the next observation
+}
+
+// newHWState starts a pass from the first cycle y: level = its mean, daily index = the mean
+// profile of its days, weekly index = what is left.
+func newHWState(y []float64, p periods, weekly bool) *hwState {
+	init := len(y)
+	stepsPerHour := float64(p.D) / 24
+	hw := &hwState{
+		alpha:  1 - math.Exp(-1/(6*stepsPerHour)),
+		delta:  1 - math.Exp(-1.0/5),
+		omega:  1 - math.Exp(-1.0/3),
+		weekly: weekly,
+		level:  mean(y),
+		d:      make([]float64, p.D),
+		w:      make([]float64, p.W),
+	}
+	nd := init / p.D
+	for i := 0; i < init; i++ {
+		hw.d[i%p.D] += (y[i] - hw.level) / float64(nd)
+	}
+	if weekly {
+		for i := 0; i < p.W; i++ {
+			hw.w[i] = y[i] - hw.level - hw.d[i%p.D]
+		}
+	}
+	// Robust scale of one-step errors, started from the first cycle's residuals.
+	for i := 0; i < init; i++ {
+		hw.sigma += math.Abs(y[i] - hw.level - hw.d[i%p.D] - hw.w[i%p.W])
+	}
+	// The floor keeps sigma positive; it scales with the spread, not the level, so a history
+	// moved by a constant runs the same (the shift shortcut relies on it).
+	for i := 0; i < init; i++ {
+		hw.floor += math.Abs(y[i] - hw.level)
+	}
+	hw.floor = 1e-9 * (hw.floor/float64(init) + 1)
+	hw.sigma = math.Max(1.25*hw.sigma/float64(init), hw.floor)
+	hw.si, hw.wi = init%p.D, init%p.W
+	return hw
+}
+
+func (hw *hwState) clone() *hwState {
+	c := *hw
+	c.d = append([]float64(nil), hw.d...)
+	c.w = append([]float64(nil), hw.w...)
+	return &c
+}
+
+// update takes the next observation and returns its Huber-clipped one-step error.
+func (hw *hwState) update(yt float64) float64 {
+	const lambda = 0.02 // scale forgets in about 50 steps
+	si, wi := hw.si, hw.wi
+	yhat := hw.level + hw.d[si] + hw.w[wi]
+	e := yt - yhat
+	lim := holtWintersHuberK * hw.sigma
+	ec := math.Max(-lim, math.Min(lim, e))
+	hw.sigma = math.Max(lambda*1.25*math.Abs(ec)+(1-lambda)*hw.sigma, hw.floor)
+	yc := yhat + ec
+	newLevel := hw.alpha*(yc-hw.d[si]-hw.w[wi]) + (1-hw.alpha)*hw.level
+	hw.d[si] = hw.delta*(yc-newLevel-hw.w[wi]) + (1-hw.delta)*hw.d[si]
+	if hw.weekly {
+		hw.w[wi] = hw.omega*(yc-newLevel-hw.d[si]) + (1-hw.omega)*hw.w[wi]
+	}
+	hw.level = newLevel
+	if hw.si++; hw.si == len(hw.d) {
+		hw.si = 0
+	}
+	if hw.wi++; hw.wi == len(hw.w) {
+		hw.wi = 0
+	}
+	return ec
+}
+
+// forecast is h points from time t, with the AR(1) correction of the last one-step error,
+// φ estimated on the errors of the last arWin points (errs[:t] are the pass's errors).
+func (hw *hwState) forecast(errs []float64, t, init, arWin, h int) []float64 {
+	f := make([]float64, h)
+	phi := arPhi(errs[max(init, t-arWin):t])
+	e := 0.0
+	if t > init {
+		e = errs[t-1]
+	}
+	pk := phi
+	D, W := len(hw.d), len(hw.w)
+	for k := range f {
+		f[k] = hw.level + hw.d[(t+k)%D] + hw.w[(t+k)%W] + pk*e
+		pk *= phi
+	}
+	return f
 }
 
 // arPhi is the lag-1 autocorrelation coefficient of e (least squares through the origin),

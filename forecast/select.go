@@ -61,9 +61,9 @@ type evaluation struct {
 	h        int
 	q        float64
 	n        int
-	scale    float64 // MASE scale
-	levelEps float64 // added to |forecast| when errors are scaled to the level
-	origins  []int   // time ascending
+	scale    float64   // MASE scale
+	levelEps []float64 // per decision: added to |forecast| when errors are scaled to the level
+	origins  []int     // time ascending
 	models   []*scored
 	combos   map[string]*scored
 	anchor   [][]float64 // per origin and the final forecast: the bound's floor, nil for none
@@ -95,14 +95,7 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 	}
 	p := periodsFor(s.Step)
 	n := len(raw)
-	ev := &evaluation{p: p, h: h, q: q, n: n, cleaning: clean(raw, p), combos: map[string]*scored{}}
-	if c := ev.cleaning; c.outliers+c.gaps > 0 || c.shiftAt > 0 {
-		note := fmt.Sprintf("cleaned %d outliers and %d gaps", c.outliers, c.gaps)
-		if c.shiftAt > 0 {
-			note += fmt.Sprintf(", level shift of %.4g at point %d", -c.shift, c.shiftAt)
-		}
-		ev.notes = append(ev.notes, note)
-	}
+	ev := &evaluation{p: p, h: h, q: q, n: n, combos: map[string]*scored{}}
 	var cands []model
 	best := needPoint
 	for _, m := range baseModels {
@@ -116,20 +109,28 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 		best = max(best, m.need)
 	}
 	if len(cands) == 0 {
+		ev.cleaning = clean(raw, p)
+		ev.cleanNotes()
 		return ev, nil
 	}
 	// Origins every day back from the last one whose horizon ends at the series' end, all of
 	// them late enough for every candidate. When the most demanding candidates leave no
 	// origin, they are dropped: a model that cannot be scored cannot be chosen fairly.
+	// warm is where causal cleaning starts streaming: the earliest origin the candidates
+	// allow, whatever k, so Forecast and Evaluate clean alike.
+	warm := n
 	for {
 		ev.origins = ev.origins[:0]
-		minO := best.points(p)
-		for j := 0; j < k; j++ {
+		minO := max(1, best.points(p))
+		for j := 0; ; j++ {
 			o := n - h - j*p.D
-			if o < minO || o < 1 {
+			if o < minO {
 				break
 			}
-			ev.origins = append(ev.origins, o)
+			if j < k {
+				ev.origins = append(ev.origins, o)
+			}
+			warm = o
 		}
 		if len(ev.origins) > 0 || best == needPoint {
 			break
@@ -148,11 +149,13 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 	}
 	slices.Reverse(ev.origins)
 	all := append(slices.Clone(ev.origins), n)
+	ev.cleaning = cleanCausal(raw, p, warm, all)
+	ev.cleanNotes()
 	y := ev.cleaning.fit
 	ev.scale = maseScale(raw, p)
-	ev.levelEps = levelEps(y)
+	ev.levelEps = levelEps(y, ev.cleaning.adj, all)
 	for _, m := range cands {
-		sc := &scored{name: m.name, fc: m.run(y, p, all, h)}
+		sc := &scored{name: m.name, fc: m.run(y, ev.cleaning.adj, p, all, h)}
 		if slices.ContainsFunc(sc.fc, func(f []float64) bool { return f == nil }) {
 			continue // a numerical failure: the model sits out rather than guess
 		}
@@ -165,7 +168,7 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 		ev.models = append(ev.models, sc)
 	}
 	if ev.find(ModelSeasonalMedian) != nil {
-		ev.anchor = anchorForecasts(raw, p, all, h, ev.cleaning.shiftAt, ev.cleaning.shift)
+		ev.anchor = anchorForecasts(raw, p, all, h, ev.cleaning.adj)
 	}
 	return ev, nil
 }
@@ -180,11 +183,14 @@ const minShiftHeld = 2 // days
 // bound. It reads raw, not the cleaned history, so a dip that cleaning took for a level shift
 // does not lower it, until the shift has held minShiftHeld days at that origin; then the
 // history before the shift counts at the new level.
-func anchorForecasts(raw []float64, p periods, origins []int, h, shiftAt int, shift float64) [][]float64 {
+func anchorForecasts(raw []float64, p periods, origins []int, h int, adj []levelAdj) [][]float64 {
 	out := make([][]float64, len(origins))
 	var buf [medianWeeks]float64
 	for i, o := range origins {
-		follow := shiftAt > 0 && o-shiftAt >= minShiftHeld*p.D
+		shiftAt, shift := adjOf(adj, i).at, adjOf(adj, i).by
+		// The shift is found to the day: its first day may be partly at the old level, so it
+		// counts as held from the day after.
+		follow := shiftAt > 0 && o-shiftAt-p.D >= minShiftHeld*p.D
 		f := make([]float64, h)
 		for k := range f {
 			b := buf[:0]
@@ -258,10 +264,32 @@ func maseScale(raw []float64, p periods) float64 {
 	return math.Max(sum/float64(cnt), floor)
 }
 
-// levelEps is what scaled errors add to |forecast| so slots forecast near zero do not blow
-// up the ratio: 30 % of the series' mean level (on the traces, 0.1 to 1 cover alike).
-func levelEps(y []float64) float64 {
-	return math.Max(1e-9, 0.3*math.Abs(mean(y)))
+// levelEps is, per decision at times[j], what scaled errors add to |forecast| so slots
+// forecast near zero do not blow up the ratio: 30 % of the mean level of the history that
+// decision saw, shifted as it was (on the traces, 0.1 to 1 cover alike).
+func levelEps(y []float64, adj []levelAdj, times []int) []float64 {
+	out := make([]float64, len(times))
+	sum, t0 := 0.0, 0
+	for j, t := range times {
+		for ; t0 < t; t0++ {
+			sum += y[t0]
+		}
+		a := adjOf(adj, j)
+		out[j] = math.Max(1e-9, 0.3*math.Abs((sum+a.by*float64(a.at))/float64(max(1, t))))
+	}
+	return out
+}
+
+// cleanNotes says what cleaning did to the history the final forecast saw.
+func (e *evaluation) cleanNotes() {
+	c := e.cleaning
+	if c.outliers+c.gaps > 0 || c.shiftAt > 0 {
+		note := fmt.Sprintf("cleaned %d outliers and %d gaps", c.outliers, c.gaps)
+		if c.shiftAt > 0 {
+			note += fmt.Sprintf(", level shift of %+.4g at point %d", c.shift, c.shiftAt)
+		}
+		e.notes = append(e.notes, note)
+	}
 }
 
 // score fills m.errs and m.mae from the backtest origins.

@@ -1,0 +1,256 @@
+package forecast
+
+import (
+	"math"
+)
+
+// Causal cleaning. Every decision (each backtest origin, and the final forecast at the
+// series' end) must fit a history cleaned with data before it only, or the backtest measures
+// a forecaster that knew the future. Cleaning every origin's history from scratch costs a
+// full clean and a full model fit per origin; instead the history is cleaned once, in time
+// order, so that each point's cleaned value depends only on data up to the end of its day:
+//
+//   - the warm-up, everything before the earliest origin, is cleaned in one batch (clean):
+//     it lies before every decision;
+//   - then day by day (blocks ending on the origins' grid), each new day is compared with the
+//     median of the same slot in the last weeks of the cleaned history (the seasonal profile
+//     known then), shifted by the day's own median offset from it (so a level shift or a busy
+//     day is not cut away as outliers); residuals beyond 3 IQR of the last week's residuals
+//     become gaps, and gaps are filled from the profile, the offset and the residuals either
+//     side within the day;
+//   - a level shift is looked for at each decision in the daily levels before it only; the
+//     history before a shift is moved by it for that decision's models (levelAdj), which the
+//     models apply on the fly (a prefix shift is cheap to fold into a harmonic regression's
+//     X'y and into a Holt-Winters state), so every decision shares one cleaned array.
+//
+// Forecast uses the same procedure at the series' end, so the backtest measures it exactly.
+
+// levelAdj is the level shift one decision found: the history before at moves by by.
+type levelAdj struct {
+	at int
+	by float64
+}
+
+// value is base[t] as a decision with adjustment a sees it. Unclamped: a shifted history
+// keeps its shape (forecasts are clamped at zero afterwards), and it keeps the models'
+// shortcuts exact.
+func (a levelAdj) value(base []float64, t int) float64 {
+	if t < a.at {
+		return base[t] + a.by
+	}
+	return base[t]
+}
+
+// causalPool is the span of past residuals that, with the day's own, set the day's outlier
+// thresholds: a week, every weekday once; poolPast is about how many of them are used.
+func causalPool(p periods) int { return p.W }
+
+const poolPast = 600
+
+// cleanCausal cleans raw (sanitized) for the decisions at times (ascending; the last is
+// normally len(raw)), streaming from w (a decision time on the daily grid of the decisions,
+// at most the earliest of them). It returns the cleaned series, with fit the shared history,
+// adj the level shift of each decision, and shiftAt/shift that of the last.
+func cleanCausal(raw []float64, p periods, w int, times []int) cleaned {
+	n := len(raw)
+	w = min(w, n)
+	warm := clean(raw[:w], p)
+	if w == n {
+		warm.adj = make([]levelAdj, len(times))
+		return warm // no decision before the end: the batch clean is causal
+	}
+	c := cleaned{raw: raw, fit: make([]float64, n), outliers: warm.outliers, gaps: warm.gaps}
+	copy(c.fit, warm.fit)
+	copy(c.fit[w:], raw[w:]) // gaps and outliers are replaced day by day below
+	if w < n && (w == 0 || math.IsNaN(c.fit[0])) {
+		// Nothing observed before the first decision: there is no past to clean against, so
+		// the whole series is cleaned at once (the one case where early origins see later data).
+		c = clean(raw, p)
+		c.adj = make([]levelAdj, len(times))
+		return c
+	}
+	base := c.fit
+	resid := make([]float64, n) // residuals from the profile at their time, NaN where none
+	for i := range resid {
+		resid[i] = math.NaN()
+	}
+	ref := make([]float64, p.D)
+	var kbuf [medianWeeks]float64
+	pool := make([]float64, 0, causalPool(p)+p.D)
+	mPrev := 0.0
+	absSum, absN, absT := 0.0, 0, 0 // running Σ|raw| for the IQR floor, up to the day's end
+	stride := max(1, causalPool(p)/poolPast)
+	// Blocks of a day on the grid of w; those before w only score residuals for the pool.
+	first := w - causalPool(p)/p.D*p.D
+	for first < 2*p.D && first < w {
+		first += p.D
+	}
+	for a := first; a < n; a += p.D {
+		b := min(n, a+p.D)
+		period := 0
+		switch {
+		case a >= 2*p.W:
+			period = p.W
+		case a >= 2*p.D && p.D > 1:
+			period = p.D
+		}
+		if period == 0 {
+			if a >= w {
+				c.gaps += fillLinear(base, a, b)
+			}
+			continue
+		}
+		k := min(medianWeeks, a/period)
+		ref = ref[:b-a]
+		for t := a; t < b; t++ {
+			kb := kbuf[:0]
+			for j := 1; j <= k; j++ {
+				kb = append(kb, base[t-j*period])
+			}
+			ref[t-a] = median(kb)
+		}
+		// The day's offset from the profile: its median, so a shifted or busy day keeps its level.
+		pool = pool[:0]
+		for t := a; t < b; t++ {
+			if !math.IsNaN(raw[t]) {
+				pool = append(pool, raw[t]-ref[t-a])
+			}
+		}
+		m := mPrev
+		if len(pool) > 0 {
+			m = median(pool)
+		}
+		mPrev = m
+		for t := a; t < b; t++ {
+			if !math.IsNaN(raw[t]) {
+				resid[t] = raw[t] - ref[t-a] - m
+			}
+		}
+		if a < w {
+			continue // warm-up: cleaned already, residuals kept for the thresholds
+		}
+		// Thresholds from the last week's residuals (every stride-th: a few hundred estimate
+		// a quartile well, and the quantiles are the cost of this loop) and all of this day's.
+		pool = pool[:0]
+		for t := max(0, a-causalPool(p)); t < a; t += stride {
+			if !math.IsNaN(resid[t]) {
+				pool = append(pool, resid[t])
+			}
+		}
+		for t := a; t < b; t++ {
+			if !math.IsNaN(resid[t]) {
+				pool = append(pool, resid[t])
+			}
+		}
+		blk := resid[a:b:b]
+		for ; absT < b; absT++ {
+			if !math.IsNaN(raw[absT]) {
+				absSum += math.Abs(raw[absT])
+				absN++
+			}
+		}
+		if len(pool) >= 8 {
+			q1, q3 := quantile(pool, 0.25), quantile(pool, 0.75)
+			if iqr := q3 - q1; iqr > 1e-9*absSum/float64(max(1, absN)) { // as iqrFloor
+				lo, hi := q1-3*iqr, q3+3*iqr
+				for i, r := range blk {
+					if !math.IsNaN(r) && (r < lo || r > hi) {
+						blk[i] = math.NaN()
+						c.outliers++
+					}
+				}
+			}
+		}
+		fill := make([]float64, len(blk))
+		copy(fill, blk)
+		filled := interpolate(fill)
+		if filled == len(fill) { // nothing usable in the day: the profile at the offset
+			for i := range fill {
+				fill[i] = 0
+			}
+		}
+		for i, r := range blk {
+			if math.IsNaN(r) {
+				base[a+i] = math.Max(0, ref[i]+m+fill[i])
+				if math.IsNaN(raw[a+i]) {
+					c.gaps++
+				}
+			}
+		}
+	}
+	c.adj = make([]levelAdj, len(times))
+	if p.D > 1 {
+		days := map[int][]float64{} // daily medians of base per alignment
+		var buf []float64
+		for i, t := range times {
+			if t < 4*p.D {
+				continue
+			}
+			off := t % p.D
+			med, ok := days[off]
+			if !ok {
+				for s := off; s+p.D <= n; s += p.D {
+					buf = append(buf[:0], base[s:s+p.D]...)
+					med = append(med, median(buf))
+				}
+				days[off] = med
+			}
+			at, by := dayShift(med[:(t-off)/p.D], p)
+			if at > 0 {
+				c.adj[i] = levelAdj{at: off + at*p.D, by: by}
+			}
+		}
+	}
+	if len(c.adj) > 0 {
+		last := c.adj[len(c.adj)-1]
+		c.shiftAt, c.shift = last.at, last.by
+	}
+	return c
+}
+
+// dayShift looks for a level shift in the daily medians med (oldest first): with two weeks or
+// more, the weekday effects (the median over weeks of each weekday's departure from the
+// centred weekly mean) are taken out first so weekends are not shifts. It returns the first
+// day at the new level and the shift, or 0, 0.
+func dayShift(med []float64, p periods) (int, float64) {
+	nd := len(med)
+	if nd < 4 {
+		return 0, 0
+	}
+	lv := med
+	if nd >= 14 && p.W > p.D {
+		var eff [7]float64
+		var dev [7][]float64
+		for d := 3; d+3 < nd; d++ {
+			ma := mean(med[d-3 : d+4])
+			dev[d%7] = append(dev[d%7], med[d]-ma)
+		}
+		for i := range eff {
+			eff[i] = median(dev[i])
+		}
+		em := mean(eff[:])
+		lv = make([]float64, nd)
+		for d := range med {
+			lv[d] = med[d] - (eff[d%7] - em)
+		}
+	}
+	return levelShiftDays(lv)
+}
+
+// fillLinear fills the gaps of v[a:b] causally: linearly between finite neighbours within
+// v[:b], flat after the last. It returns how many points it filled.
+func fillLinear(v []float64, a, b int) int {
+	lo := a
+	if a > 0 {
+		lo = a - 1 // the previous point is filled already
+	}
+	return interpolate(v[lo:b])
+}
+
+// adjOf is adj[i], or no shift when adj is nil.
+func adjOf(adj []levelAdj, i int) levelAdj {
+	if adj == nil {
+		return levelAdj{}
+	}
+	return adj[i]
+}

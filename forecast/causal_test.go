@@ -1,0 +1,96 @@
+package forecast
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestBacktestIsCausal: whatever happens after a backtest origin, the cleaned history that
+// origin's models fit, their forecasts from it, the level shift it found and its bound's
+// floor are unchanged. The damage after the origin is the kind cleaning reacts to: spikes,
+// gaps, a level shift.
+func TestBacktestIsCausal(t *testing.T) {
+	base := synthetic(5, 288*28)
+	ev, err := evaluate(base, 288, 0.9, 21, nil)
+	require.NoError(t, err)
+	require.Greater(t, len(ev.origins), 3)
+	for _, j := range []int{0, len(ev.origins) / 2, len(ev.origins) - 1} {
+		o := ev.origins[j]
+		rng := rand.New(rand.NewPCG(uint64(j), 1))
+		v := append([]float64(nil), base.Values...)
+		for i := o; i < len(v); i++ {
+			switch {
+			case rng.Float64() < 0.05:
+				v[i] = math.NaN()
+			case rng.Float64() < 0.05:
+				v[i] *= 20
+			default:
+				v[i] = v[i]*0.3 + 500
+			}
+		}
+		alt, err := evaluate(Series{Start: base.Start, Step: base.Step, Values: v}, 288, 0.9, 21, nil)
+		require.NoError(t, err)
+		require.Equal(t, ev.origins, alt.origins)
+		require.Equal(t, ev.cleaning.fit[:o], alt.cleaning.fit[:o], "history before origin %d", j)
+		require.Equal(t, ev.cleaning.adj[:j+1], alt.cleaning.adj[:j+1])
+		require.Equal(t, ev.levelEps[:j+1], alt.levelEps[:j+1])
+		require.Equal(t, ev.anchor[:j+1], alt.anchor[:j+1])
+		require.Len(t, alt.models, len(ev.models))
+		for m := range ev.models {
+			require.Equal(t, ev.models[m].fc[:j+1], alt.models[m].fc[:j+1], "%s at origin %d", ev.models[m].name, j)
+		}
+	}
+}
+
+// TestShiftedHistoryShortcutsAreExact: the models' shortcuts for a decision whose history
+// moves by a level shift (the Holt-Winters snapshot, the harmonic X'y correction) give the
+// forecast a pass over the moved history gives.
+func TestShiftedHistoryShortcutsAreExact(t *testing.T) {
+	s := synthetic(9, 288*21)
+	y := sanitize(s.Values)
+	interpolate(y)
+	p := periodsFor(s.Step)
+	origins := []int{288 * 15, 288 * 18, 288 * 20}
+	adj := []levelAdj{{}, {at: 288 * 16, by: 37}, {at: 288 * 3, by: -12}} // the last inside the first week
+	for _, m := range baseModels {
+		got := m.run(y, adj, p, origins, 288)
+		for i, o := range origins {
+			moved := make([]float64, len(y))
+			for t := range moved {
+				moved[t] = adj[i].value(y, t)
+			}
+			want := m.run(moved, nil, p, []int{o}, 288)[0]
+			require.InDeltaSlice(t, want, got[i], 1e-6*(1+math.Abs(want[0])), "%s from origin %d", m.name, i)
+		}
+	}
+}
+
+func TestCleanCausalFindsShiftsOnlyAfterTheyHappen(t *testing.T) {
+	const n = 24 * 28
+	s := gen(n, time.Hour, func(i int) float64 {
+		v := weeklyTemplate(i, 24)
+		if i >= 24*23 {
+			v += 100
+		}
+		return v
+	})
+	var times []int
+	for d := 14; d <= 28; d++ {
+		times = append(times, 24*d)
+	}
+	c := cleanCausal(sanitize(s.Values), periodsFor(time.Hour), 24*14, times)
+	require.Zero(t, c.outliers, "an exactly repeating template has no outlier")
+	for i, at := range times {
+		switch {
+		case at <= 24*23:
+			require.Zero(t, c.adj[i].at, "no shift is known at day %d", at/24)
+		default:
+			require.Equal(t, 24*23, c.adj[i].at, "day %d", at/24)
+			require.InDelta(t, 100, c.adj[i].by, 1e-6)
+		}
+	}
+}
