@@ -1,6 +1,7 @@
 package actuator
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -365,9 +366,19 @@ func patternContribution(p scaling.Pattern, w Workload, now time.Time, lead time
 	}, true
 }
 
-// predictionContribution is the highest recommended floor among the prediction's points that
+// predictionContribution is the floor a prediction asks for at now. It looks at the points that
 // bear on [now, now+lead]: the point whose step holds now, every point within the lead time, and
 // one step more, because load between two points lies between their values.
+//
+// The floor exists for the rises the HPA cannot follow in time (sync period, pod start-up,
+// tolerance, scale-up policies): while the expected load rises within that window it provisions
+// the upper bound, the highest recommended floor of those points. While the expected load is flat
+// or falling the HPA follows the load itself, so the floor holds only the expected load at now
+// (interpolated between the points around now): it still keeps the service at its expected size
+// if the HPA's metrics fail, without pinning the upper quantile where it buys little readiness
+// for much capacity. Coming down from the upper bound goes through the step-down policy like any
+// other lowering. A prediction without expected loads, or a service without a capacity per
+// replica, is provisioned at its upper bound throughout, as nothing tells a rise from a fall.
 func predictionContribution(p scaling.Prediction, cfg ServiceConfig, now time.Time) (Contribution, bool) {
 	nowMs := now.UnixMilli()
 	if p.ValidUntil > 0 && nowMs > p.ValidUntil {
@@ -375,9 +386,9 @@ func predictionContribution(p scaling.Prediction, cfg ServiceConfig, now time.Ti
 	}
 	step := p.StepSeconds * 1000
 	from, to := nowMs-step, now.Add(max(cfg.LeadTime, 0)).UnixMilli()+step
-	var floor int32
-	var at int64
-	found := false
+	var window []scaling.PredictionPoint
+	var upper int32
+	var upperAt int64
 	for _, pt := range p.Points {
 		if pt.Timestamp <= from || pt.Timestamp > to {
 			continue
@@ -386,19 +397,57 @@ func predictionContribution(p scaling.Prediction, cfg ServiceConfig, now time.Ti
 		if f <= 0 && cfg.CapacityPerReplica > 0 {
 			f = CeilReplicas(pt.UpperLoad / cfg.CapacityPerReplica)
 		}
-		if !found || f > floor {
-			floor, at, found = f, pt.Timestamp, true
+		if len(window) == 0 || f > upper {
+			upper, upperAt = f, pt.Timestamp
 		}
+		window = append(window, pt)
 	}
-	if !found {
+	if len(window) == 0 {
 		return Contribution{}, false
 	}
-	return Contribution{
-		Source: SourcePrediction,
-		Floor:  floor,
-		Detail: fmt.Sprintf("q%.2f peak of %s model at %s", p.Quantile, p.Model,
-			time.UnixMilli(at).UTC().Format(time.RFC3339)),
-	}, true
+	c := Contribution{Source: SourcePrediction, Floor: upper,
+		Detail: fmt.Sprintf("q%.2f peak of %s model at %s", p.Quantile, p.Model, time.UnixMilli(upperAt).UTC().Format(time.RFC3339))}
+	atNow, rising, ok := expectedTrend(window, nowMs)
+	switch {
+	case !ok || cfg.CapacityPerReplica <= 0:
+		// Nothing tells a rise from a fall: the upper bound throughout.
+	case rising:
+		c.Detail += " (expected load rises within the lead time)"
+	default:
+		c.Floor = min(upper, CeilReplicas(atNow/cfg.CapacityPerReplica))
+		c.Detail = fmt.Sprintf("expected load %.4g of %s model at now (not rising within the lead time: the HPA follows)",
+			atNow, p.Model)
+	}
+	return c, true
+}
+
+// expectedTrend returns the expected load at now, interpolated between the points of window
+// around now (load between two points lies between their values), and whether the expected
+// load of a point after now exceeds it. ok is false when a point lacks an expected load.
+func expectedTrend(window []scaling.PredictionPoint, nowMs int64) (atNow float64, rising, ok bool) {
+	pts := slices.Clone(window)
+	slices.SortFunc(pts, func(a, b scaling.PredictionPoint) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
+	for _, pt := range pts {
+		if !(pt.ExpectedLoad > 0) || math.IsInf(pt.ExpectedLoad, 0) {
+			return 0, false, false
+		}
+	}
+	next := slices.IndexFunc(pts, func(pt scaling.PredictionPoint) bool { return pt.Timestamp > nowMs })
+	switch {
+	case next < 0:
+		return pts[len(pts)-1].ExpectedLoad, false, true // nothing ahead within the window
+	case next == 0:
+		atNow = pts[0].ExpectedLoad // now precedes the first point: its value holds
+	default:
+		a, b := pts[next-1], pts[next]
+		atNow = a.ExpectedLoad + float64(nowMs-a.Timestamp)/float64(b.Timestamp-a.Timestamp)*(b.ExpectedLoad-a.ExpectedLoad)
+	}
+	for _, pt := range pts[next:] {
+		if pt.ExpectedLoad > atNow {
+			return atNow, true, true
+		}
+	}
+	return atNow, false, true
 }
 
 // dependencyContribution is the floor dependency d asks of its target, given its resolved source.

@@ -450,3 +450,164 @@ func TestPlanFloorsIsPure(t *testing.T) {
 		PredictiveEnabled: true, DependenciesEnabled: true}
 	require.Equal(t, PlanFloors(in), PlanFloors(in))
 }
+
+// forecastPoints is a prediction fitted at fitted whose i-th point, one step after the previous,
+// expects means[i] and has upper bound uppers[i] (recommended floor: upper over capacity 100).
+func forecastPoints(service string, fitted time.Time, step time.Duration, means, uppers []float64) scaling.Prediction {
+	p := scaling.Prediction{Service: service, Model: "test", Quantile: 0.8, FittedAt: fitted.UnixMilli(),
+		ValidUntil: fitted.Add(time.Hour).UnixMilli(), StepSeconds: int64(step / time.Second)}
+	for i := range means {
+		p.Points = append(p.Points, scaling.PredictionPoint{Timestamp: fitted.Add(time.Duration(i+1) * step).UnixMilli(),
+			ExpectedLoad: means[i], UpperLoad: uppers[i], RecommendedMinReplicas: CeilReplicas(uppers[i] / 100)})
+	}
+	return p
+}
+
+// TestPlanFloorsPredictionRiseAware checks the upper bound is provisioned only while the expected
+// load rises within the lead time, and the expected load at now otherwise.
+func TestPlanFloorsPredictionRiseAware(t *testing.T) {
+	// Points every 10m from 08:30: now is 08:35 unless said otherwise, lead 5m, so the window
+	// holds 08:30 (in force), 08:40 and 08:50 (one step past the lead time).
+	at := monday.Add(-10 * time.Minute) // fitted 08:20: first point 08:30
+	tests := []struct {
+		name          string
+		now           time.Time
+		lead          time.Duration
+		capacity      float64
+		means, uppers []float64
+		w             Workload
+		want          int32
+		reason        string
+		detail        string
+	}{
+		{
+			name: "rising expected load: upper bound of the window", now: monday.Add(5 * time.Minute), lead: 5 * time.Minute, capacity: 100,
+			means: []float64{300, 320, 500, 900}, uppers: []float64{450, 480, 700, 1200},
+			want: 7, reason: SourcePrediction, detail: "rises within the lead time",
+		},
+		{
+			name: "rise only one step past the lead time still counts", now: monday.Add(5 * time.Minute), lead: 5 * time.Minute, capacity: 100,
+			means: []float64{300, 300, 310, 900}, uppers: []float64{450, 450, 620, 1200},
+			want: 7, reason: SourcePrediction, detail: "rises within the lead time",
+		},
+		{
+			name: "rise past the window is not seen yet: expected load at now", now: monday.Add(5 * time.Minute), lead: 5 * time.Minute, capacity: 100,
+			means: []float64{300, 300, 300, 900}, uppers: []float64{450, 450, 450, 1200},
+			want: 3, reason: SourcePrediction, detail: "not rising",
+		},
+		{
+			name: "falling expected load: interpolated expected load at now, not the upper bound", now: monday.Add(5 * time.Minute), lead: 5 * time.Minute, capacity: 100,
+			// At 08:35 the mean is halfway between 800 and 600: 700 -> 7 replicas; uppers ask 12.
+			means: []float64{800, 600, 400}, uppers: []float64{1200, 900, 600},
+			want: 7, reason: SourcePrediction, detail: "not rising",
+		},
+		{
+			name: "expected load just above a replica boundary rounds up", now: monday.Add(5 * time.Minute), lead: 5 * time.Minute, capacity: 100,
+			means: []float64{702, 700, 650}, uppers: []float64{1000, 1000, 900},
+			want: 8, reason: SourcePrediction, detail: "not rising",
+		},
+		{
+			name: "falling but no capacity per replica: upper bound throughout", now: monday.Add(5 * time.Minute), lead: 5 * time.Minute, capacity: 0,
+			means: []float64{800, 600, 400}, uppers: []float64{1200, 900, 600},
+			want: 10, reason: SourceMax, // the window's 12 is cut to max
+		},
+		{
+			name: "a point without expected load: upper bound throughout", now: monday.Add(5 * time.Minute), lead: 5 * time.Minute, capacity: 100,
+			means: []float64{800, 0, 400}, uppers: []float64{900, 900, 600},
+			want: 9, reason: SourcePrediction, detail: "q0.80 peak",
+		},
+		{
+			name: "now before the first point: its expected load holds, later rise counts", now: monday.Add(-5 * time.Minute), lead: 30 * time.Minute, capacity: 100,
+			means: []float64{300, 300, 500}, uppers: []float64{400, 400, 800},
+			want: 8, reason: SourcePrediction, detail: "rises",
+		},
+		{
+			name: "falling after a raised floor: the step-down policy still limits the lowering", now: monday.Add(5 * time.Minute), lead: 5 * time.Minute, capacity: 100,
+			means: []float64{400, 300, 200}, uppers: []float64{800, 600, 400},
+			w:    touched("api", 2, 10, 20, 10, monday.Add(3*time.Minute), monday.Add(5*time.Minute)),
+			want: 10, reason: SourceStepDown,
+		},
+		{
+			name: "falling after a raised floor, interval elapsed: one step of a quarter", now: monday.Add(5 * time.Minute), lead: 5 * time.Minute, capacity: 100,
+			means: []float64{400, 300, 200}, uppers: []float64{800, 600, 400},
+			w:    touched("api", 2, 10, 20, 10, monday.Add(-10*time.Minute), monday.Add(5*time.Minute)),
+			want: 7, reason: SourceStepDown,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := tt.w
+			if w.Service == "" {
+				w = untouched("api", 2, 10, 3, tt.now)
+			}
+			cfg := svc("api", tt.lead)
+			cfg.CapacityPerReplica = tt.capacity
+			plan := PlanFloors(PlanInput{Now: tt.now, Services: []ServiceConfig{cfg}, Workloads: []Workload{w},
+				Predictions: []scaling.Prediction{forecastPoints("api", at, 10*time.Minute, tt.means, tt.uppers)}, PredictiveEnabled: true})
+			require.Len(t, plan.Decisions, 1)
+			d := plan.Decisions[0]
+			require.Equal(t, tt.want, d.Floor, "contributions: %+v", d.Contributions)
+			require.Equal(t, tt.reason, d.Reason)
+			if tt.detail != "" {
+				var pred *Contribution
+				for i := range d.Contributions {
+					if d.Contributions[i].Source == SourcePrediction {
+						pred = &d.Contributions[i]
+					}
+				}
+				require.NotNil(t, pred)
+				require.Contains(t, pred.Detail, tt.detail)
+			}
+		})
+	}
+}
+
+// TestPlanFloorsPredictionAcrossARamp replays a forecast of a ramp and a fall every minute and
+// checks the floor leads the rise at the upper bound and comes down in steps after the peak.
+func TestPlanFloorsPredictionAcrossARamp(t *testing.T) {
+	start := monday
+	// 10-minute points: flat 300 until 09:30, ramp to 1500 by 10:00, fall back to 300 by 10:30.
+	var means, uppers []float64
+	for i := range 16 {
+		m := 300.0
+		switch at := start.Add(time.Duration(i+1) * 10 * time.Minute); {
+		case at.After(start.Add(time.Hour)) && !at.After(start.Add(90*time.Minute)):
+			m = 300 + 1200*at.Sub(start.Add(time.Hour)).Minutes()/30
+		case at.After(start.Add(90*time.Minute)) && at.Before(start.Add(2*time.Hour)):
+			m = 1500 - 1200*at.Sub(start.Add(90*time.Minute)).Minutes()/30
+		}
+		means, uppers = append(means, m), append(uppers, m*1.3)
+	}
+	p := forecastPoints("api", start, 10*time.Minute, means, uppers)
+	p.ValidUntil = start.Add(4 * time.Hour).UnixMilli()
+	w := untouched("api", 2, 30, 3, start)
+	floorAt := map[time.Duration]int32{}
+	for now := start.Add(10 * time.Minute); now.Before(start.Add(150 * time.Minute)); now = now.Add(time.Minute) {
+		w.ObservedAt = now
+		d := PlanFloors(PlanInput{Now: now, Services: []ServiceConfig{svc("api", 5*time.Minute)}, Workloads: []Workload{w},
+			Predictions: []scaling.Prediction{p}, PredictiveEnabled: true}).Decisions[0]
+		if d.Restore {
+			w.MinReplicas, w.Touched, w.FloorChangedAt = w.BaseMinReplicas, false, now
+		} else if d.Floor != w.MinReplicas {
+			if !w.Touched {
+				w.Touched, w.BaseMinReplicas = true, w.MinReplicas
+			}
+			w.MinReplicas, w.FloorChangedAt = d.Floor, now
+		}
+		floorAt[now.Sub(start)] = w.MinReplicas
+	}
+	require.Equal(t, int32(3), floorAt[30*time.Minute], "flat: the expected load (3), not its upper bound (4)")
+	require.Equal(t, int32(3), floorAt[54*time.Minute], "the ramp's first rising point (09:40) is not within lead plus a step yet")
+	require.Equal(t, int32(10), floorAt[55*time.Minute], "the ramp is provisioned at its upper bound ahead: 700 x 1.3 at 09:40")
+	require.Equal(t, int32(20), floorAt[75*time.Minute], "the peak's upper bound (1500 x 1.3) is in place 15m before it")
+	require.Equal(t, int32(20), floorAt[89*time.Minute], "held at the upper bound until the peak")
+	require.Equal(t, int32(15), floorAt[90*time.Minute], "at the peak nothing ahead rises: the expected load at now")
+	prev := floorAt[90*time.Minute]
+	for m := 91; m < 150; m++ {
+		f := floorAt[time.Duration(m)*time.Minute]
+		require.LessOrEqual(t, f, prev, "no rise after the peak at %dm", m)
+		require.GreaterOrEqual(t, f, prev-max(1, CeilReplicas(0.25*float64(prev))), "a step of at most a quarter at %dm", m)
+		prev = f
+	}
+	require.Equal(t, int32(3), floorAt[120*time.Minute], "back at the expected load once flat")
+}

@@ -334,4 +334,3 @@ func (h *HPA) scaleTo(now time.Time, n int32) {
 	}
 	h.events = append(kept, scaleEvent{at: now, delta: n - cur})
 }
-

@@ -92,6 +92,9 @@ type predictiveSummary struct {
 	ForecastFailures int `json:"forecastFailures"`
 	// FloorRaisedMinutes is the evaluated time with the floor above the base.
 	FloorRaisedMinutes float64 `json:"floorRaisedMinutes"`
+	// FloorBindingMinutes is the evaluated time the floor held replicas above what the HPA's
+	// metric asked for (the HPA reported ScalingLimited: TooFewReplicas): where it cost capacity.
+	FloorBindingMinutes float64 `json:"floorBindingMinutes"`
 	// StaleMinutes is the evaluated time with no valid prediction (reactive only).
 	StaleMinutes float64 `json:"staleMinutes"`
 	// Models counts the models chosen by the forecaster.
@@ -245,7 +248,7 @@ func simulate(ctx context.Context, log *slog.Logger, o simOptions, trace forecas
 		Trace:      traceInfo{Start: trace.Start, End: end, Step: trace.Step.String(), Points: n, EvaluatedFrom: evalFrom, P95Load: p95},
 		Reactive:   reactive.summary,
 		Predictive: predictiveSummary{Summary: predictive.summary, Forecasts: stats.fits, ForecastFailures: stats.failures,
-			FloorRaisedMinutes: predictive.floorRaisedMinutes, StaleMinutes: predictive.staleMinutes, Models: stats.models,
+			FloorRaisedMinutes: predictive.floorRaisedMinutes, FloorBindingMinutes: predictive.floorBindingMinutes, StaleMinutes: predictive.staleMinutes, Models: stats.models,
 			BacktestCoverage: stats.coverage},
 	}
 	if r := reactive.summary.UnderProvisionedReplicaMinutes; r > 0 {
@@ -357,9 +360,10 @@ const simService = "trace"
 
 // runResult is one replay: its score and a coarse series for the plot.
 type runResult struct {
-	summary            hpasim.Summary
-	floorRaisedMinutes float64
-	staleMinutes       float64
+	summary             hpasim.Summary
+	floorRaisedMinutes  float64
+	floorBindingMinutes float64
+	staleMinutes        float64
 	// samples every plotStep: ready capacity (load units) and floor (replicas).
 	times  []time.Time
 	ready  []float64
@@ -373,10 +377,14 @@ const plotStep = 5 * time.Minute
 // whose FittedAt has passed), through the real planner and the simulated cluster.
 func replay(o simOptions, trace forecast.Series, evalFrom time.Time, preds []scaling.Prediction) runResult {
 	now := trace.Start
+	var res runResult
 	meter := hpasim.Meter{Capacity: o.CapacityPerReplica}
 	cluster := hpasim.NewCluster(func() time.Time { return now }, func(r hpasim.Record) {
 		if !r.Time.Before(evalFrom) {
 			meter.Count(r)
+			if r.LimitedReason == hpasim.ReasonTooFewReplicas {
+				res.floorBindingMinutes += hpasim.DefaultSyncPeriod.Minutes()
+			}
 		}
 	})
 	cluster.Add(hpasim.Service{Name: simService, Namespace: "sim", HPA: &hpasim.Config{
@@ -390,7 +398,6 @@ func replay(o simOptions, trace forecast.Series, evalFrom time.Time, preds []sca
 		PredictiveEnabled: true,
 		StepDown:          actuator.StepDownPolicy{Interval: o.StepDownInterval, MaxFraction: o.StepDownFraction},
 	}
-	var res runResult
 	const tick = hpasim.DefaultSyncPeriod
 	nextPred, lastPlan, nextPlot := 0, time.Time{}, evalFrom
 	ctx := context.Background() // the simulated cluster does no I/O

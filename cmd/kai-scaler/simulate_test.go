@@ -68,6 +68,11 @@ func TestSimulateCLI(t *testing.T) {
 	require.NoError(t, json.Unmarshal(rep.Predictive["replicaHours"], &hours))
 	require.Less(t, under, rep.Reactive["underProvisionedReplicaMinutes"], "floors ahead of the ramps cut the shortfall")
 	require.Greater(t, hours, 0.0)
+	var binding, raised float64
+	require.NoError(t, json.Unmarshal(rep.Predictive["floorBindingMinutes"], &binding))
+	require.NoError(t, json.Unmarshal(rep.Predictive["floorRaisedMinutes"], &raised))
+	require.Greater(t, binding, 0.0, "the floor holds replicas up somewhere (ahead of the ramps)")
+	require.LessOrEqual(t, binding, raised+0.25, "the floor binds only where it is raised")
 	require.NotNil(t, rep.Reduction)
 	require.NotNil(t, rep.Increase)
 
