@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sort"
 	"time"
 
@@ -58,10 +57,13 @@ func wireCluster(_ context.Context, logger *slog.Logger, opts Options, st store.
 		logger.Info("every feature is disabled: serving the API only")
 		return nil, nil, nil
 	}
-	services, err := loadServices(opts.ServicesFile)
+	servicesFile, err := openServicesFile(opts.ServicesFile, logger, reg)
 	if err != nil {
 		return nil, nil, err
 	}
+	// services is the list at start: it fixes the watched namespaces and the HPA event
+	// sources' service names; the forecaster and the actuator read the reloaded list.
+	services := servicesFile.Services()
 	cfg, err := restConfig(opts.Kubeconfig)
 	if err != nil {
 		return nil, nil, err
@@ -86,6 +88,8 @@ func wireCluster(_ context.Context, logger *slog.Logger, opts Options, st store.
 		}
 		close(synced)
 		return nil
+	}}, {name: "services file", run: func(ctx context.Context) error {
+		return servicesFile.Watch(ctx, servicesReloadInterval)
 	}}}
 	var leaderRuns []component
 
@@ -108,7 +112,7 @@ func wireCluster(_ context.Context, logger *slog.Logger, opts Options, st store.
 		}
 		history := forecaster.PromHistory{Client: prom}
 		f := forecaster.New(forecaster.Options{
-			Services: func() []scaling.ManagedService { return services },
+			Services: servicesFile.Services,
 			History:  history, Load: history, Store: st,
 			Bounds:     forecaster.ClusterBounds{Cluster: cluster},
 			Registerer: reg, Logger: logger, // forecaster.New adds component=forecaster itself
@@ -121,16 +125,9 @@ func wireCluster(_ context.Context, logger *slog.Logger, opts Options, st store.
 		comps = append(comps, component{name: "forecast metrics", run: f.RunActualLoop})
 	}
 	if opts.PredictiveScaling || opts.ScalingDependencies {
-		configs := make([]actuator.ServiceConfig, 0, len(services))
-		for _, s := range services {
-			configs = append(configs, actuator.ServiceConfig{
-				Ref:      actuator.ServiceRef{Service: s.Name, Namespace: s.Namespace, HPAName: s.HPAName()},
-				LeadTime: time.Duration(s.LeadTimeSeconds) * time.Second, CapacityPerReplica: s.CapacityPerReplica,
-			})
-		}
 		act := actuator.New(actuator.Options{
 			Cluster: cluster, Patterns: st, Predictions: st, Dependencies: st,
-			Services:            func() []actuator.ServiceConfig { return configs },
+			Services:            func() []actuator.ServiceConfig { return actuatorConfigs(servicesFile.Services()) },
 			PredictiveEnabled:   opts.PredictiveScaling,
 			DependenciesEnabled: opts.ScalingDependencies,
 			Logger:              logger.With("component", "actuator"), Registerer: reg,
@@ -200,19 +197,16 @@ func runAll(ctx context.Context, comps []component) error {
 	return g.Wait()
 }
 
-func loadServices(path string) ([]scaling.ManagedService, error) {
-	if path == "" {
-		return nil, nil
+// actuatorConfigs turns managed services into what the actuator plans for.
+func actuatorConfigs(services []scaling.ManagedService) []actuator.ServiceConfig {
+	configs := make([]actuator.ServiceConfig, 0, len(services))
+	for _, s := range services {
+		configs = append(configs, actuator.ServiceConfig{
+			Ref:      actuator.ServiceRef{Service: s.Name, Namespace: s.Namespace, HPAName: s.HPAName()},
+			LeadTime: time.Duration(s.LeadTimeSeconds) * time.Second, CapacityPerReplica: s.CapacityPerReplica,
+		})
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read SERVICES_FILE: %w", err)
-	}
-	services, err := scaling.ParseServices(data)
-	if err != nil {
-		return nil, fmt.Errorf("SERVICES_FILE %s: %w", path, err)
-	}
-	return services, nil
+	return configs
 }
 
 // namespacesOf lists the services' namespaces, sorted; empty means every namespace.
