@@ -371,14 +371,21 @@ func patternContribution(p scaling.Pattern, w Workload, now time.Time, lead time
 // one step more, because load between two points lies between their values.
 //
 // The floor exists for the rises the HPA cannot follow in time (sync period, pod start-up,
-// tolerance, scale-up policies): while the expected load rises within that window it provisions
-// the upper bound, the highest recommended floor of those points. While the expected load is flat
-// or falling the HPA follows the load itself, so the floor holds only the expected load at now
-// (interpolated between the points around now): it still keeps the service at its expected size
-// if the HPA's metrics fail, without pinning the upper quantile where it buys little readiness
-// for much capacity. Coming down from the upper bound goes through the step-down policy like any
-// other lowering. A prediction without expected loads, or a service without a capacity per
-// replica, is provisioned at its upper bound throughout, as nothing tells a rise from a fall.
+// tolerance, scale-up policies). The prediction's expected load is cut into rises and falls with
+// a noise margin of one replica's capacity (see riseLegs): a rise counts once the expected load
+// climbs more than the margin above its trough, and lasts until its crest, which a dip smaller
+// than the margin does not end. While a rise is under way within the window (its first point
+// within it, its crest still ahead) the floor is the upper bound: the highest recommended floor
+// of the window's points and of the rise's points already passed, so it climbs with the rise and
+// holds until the expected crest, instead of jumping between the bound and the expected load each
+// time noise tips the next point up or down (each jump starts pods that are removed minutes
+// later). Elsewhere the HPA follows the load itself, so the floor holds only the highest expected
+// load of the window's points: it still keeps the service at its expected size if the HPA's
+// metrics fail, and it moves only when a point enters or leaves the window, at the forecast's own
+// resolution, not one replica at a time as an interpolation would. Coming down goes through the
+// step-down policy like any other lowering. A prediction without expected loads, or a service
+// without a capacity per replica, is provisioned at its upper bound throughout, as nothing tells
+// a rise from a fall.
 func predictionContribution(p scaling.Prediction, cfg ServiceConfig, now time.Time) (Contribution, bool) {
 	nowMs := now.UnixMilli()
 	if p.ValidUntil > 0 && nowMs > p.ValidUntil {
@@ -386,68 +393,94 @@ func predictionContribution(p scaling.Prediction, cfg ServiceConfig, now time.Ti
 	}
 	step := p.StepSeconds * 1000
 	from, to := nowMs-step, now.Add(max(cfg.LeadTime, 0)).UnixMilli()+step
-	var window []scaling.PredictionPoint
-	var upper int32
-	var upperAt int64
-	for _, pt := range p.Points {
-		if pt.Timestamp <= from || pt.Timestamp > to {
-			continue
+	pts := slices.Clone(p.Points)
+	slices.SortFunc(pts, func(a, b scaling.PredictionPoint) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
+	floorOf := func(pt scaling.PredictionPoint) int32 {
+		if pt.RecommendedMinReplicas <= 0 && cfg.CapacityPerReplica > 0 {
+			return CeilReplicas(pt.UpperLoad / cfg.CapacityPerReplica)
 		}
-		f := pt.RecommendedMinReplicas
-		if f <= 0 && cfg.CapacityPerReplica > 0 {
-			f = CeilReplicas(pt.UpperLoad / cfg.CapacityPerReplica)
-		}
-		if len(window) == 0 || f > upper {
+		return pt.RecommendedMinReplicas
+	}
+	lo := slices.IndexFunc(pts, func(pt scaling.PredictionPoint) bool { return pt.Timestamp > from })
+	if lo < 0 || pts[lo].Timestamp > to {
+		return Contribution{}, false
+	}
+	hi := lo
+	for hi < len(pts) && pts[hi].Timestamp <= to {
+		hi++
+	}
+	window := pts[lo:hi]
+	upper, upperAt := floorOf(window[0]), window[0].Timestamp
+	for _, pt := range window[1:] {
+		if f := floorOf(pt); f > upper {
 			upper, upperAt = f, pt.Timestamp
 		}
-		window = append(window, pt)
-	}
-	if len(window) == 0 {
-		return Contribution{}, false
 	}
 	c := Contribution{Source: SourcePrediction, Floor: upper,
 		Detail: fmt.Sprintf("q%.2f peak of %s model at %s", p.Quantile, p.Model, time.UnixMilli(upperAt).UTC().Format(time.RFC3339))}
-	atNow, rising, ok := expectedTrend(window, nowMs)
-	switch {
-	case !ok || cfg.CapacityPerReplica <= 0:
-		// Nothing tells a rise from a fall: the upper bound throughout.
-	case rising:
-		c.Detail += " (expected load rises within the lead time)"
-	default:
-		c.Floor = min(upper, CeilReplicas(atNow/cfg.CapacityPerReplica))
-		c.Detail = fmt.Sprintf("expected load %.4g of %s model at now (not rising within the lead time: the HPA follows)",
-			atNow, p.Model)
+	if cfg.CapacityPerReplica <= 0 || slices.ContainsFunc(pts, func(pt scaling.PredictionPoint) bool {
+		return !(pt.ExpectedLoad > 0) || math.IsInf(pt.ExpectedLoad, 0)
+	}) {
+		return c, true // nothing tells a rise from a fall: the upper bound throughout
 	}
+	margin := cfg.CapacityPerReplica
+	for _, r := range riseLegs(pts, margin) {
+		if pts[r.trough+1].Timestamp > to || pts[r.crest].Timestamp <= nowMs {
+			continue // starts past the window, or its crest has passed
+		}
+		for i := r.trough + 1; i < lo; i++ { // the rise's points already passed: hold their bound
+			if f := floorOf(pts[i]); f > c.Floor {
+				c.Floor, upperAt = f, pts[i].Timestamp
+			}
+		}
+		c.Detail = fmt.Sprintf("q%.2f peak of %s model at %s (expected load rises within the lead time: %.4g to %.4g by %s, more than the %.4g noise margin)",
+			p.Quantile, p.Model, time.UnixMilli(upperAt).UTC().Format(time.RFC3339),
+			pts[r.trough].ExpectedLoad, pts[r.crest].ExpectedLoad,
+			time.UnixMilli(pts[r.crest].Timestamp).UTC().Format(time.RFC3339), margin)
+		return c, true
+	}
+	expected, expectedAt := window[0].ExpectedLoad, window[0].Timestamp
+	for _, pt := range window[1:] {
+		if pt.ExpectedLoad > expected {
+			expected, expectedAt = pt.ExpectedLoad, pt.Timestamp
+		}
+	}
+	c.Floor = min(upper, CeilReplicas(expected/cfg.CapacityPerReplica))
+	c.Detail = fmt.Sprintf("expected load %.4g of %s model at %s (not rising by more than the %.4g noise margin within the lead time: the HPA follows)",
+		expected, p.Model, time.UnixMilli(expectedAt).UTC().Format(time.RFC3339), margin)
 	return c, true
 }
 
-// expectedTrend returns the expected load at now, interpolated between the points of window
-// around now (load between two points lies between their values), and whether the expected
-// load of a point after now exceeds it. ok is false when a point lacks an expected load.
-func expectedTrend(window []scaling.PredictionPoint, nowMs int64) (atNow float64, rising, ok bool) {
-	pts := slices.Clone(window)
-	slices.SortFunc(pts, func(a, b scaling.PredictionPoint) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
-	for _, pt := range pts {
-		if !(pt.ExpectedLoad > 0) || math.IsInf(pt.ExpectedLoad, 0) {
-			return 0, false, false
+// rise is a climb of the expected load from pts[trough] to pts[crest].
+type rise struct{ trough, crest int }
+
+// riseLegs cuts the expected loads of pts (sorted by time) into rises and falls with hysteresis:
+// a trough is confirmed once the load climbs more than margin above it, a crest once it drops
+// more than margin below it, so a wiggle of at most margin neither starts nor ends a rise. The
+// cut depends on the prediction alone, so every planning round between two fits sees the same
+// rises: the decision cannot flip from one round to the next. A rise still climbing at the last
+// point ends there.
+func riseLegs(pts []scaling.PredictionPoint, margin float64) []rise {
+	var rises []rise
+	climbing, trough, crest := false, 0, 0
+	for i := 1; i < len(pts); i++ {
+		e := pts[i].ExpectedLoad
+		switch {
+		case !climbing && e <= pts[trough].ExpectedLoad: // the latest of equal lows: the rise starts after it
+			trough = i
+		case !climbing && e-pts[trough].ExpectedLoad > margin:
+			climbing, crest = true, i
+		case climbing && e > pts[crest].ExpectedLoad:
+			crest = i
+		case climbing && pts[crest].ExpectedLoad-e > margin:
+			rises = append(rises, rise{trough: trough, crest: crest})
+			climbing, trough = false, i
 		}
 	}
-	next := slices.IndexFunc(pts, func(pt scaling.PredictionPoint) bool { return pt.Timestamp > nowMs })
-	switch {
-	case next < 0:
-		return pts[len(pts)-1].ExpectedLoad, false, true // nothing ahead within the window
-	case next == 0:
-		atNow = pts[0].ExpectedLoad // now precedes the first point: its value holds
-	default:
-		a, b := pts[next-1], pts[next]
-		atNow = a.ExpectedLoad + float64(nowMs-a.Timestamp)/float64(b.Timestamp-a.Timestamp)*(b.ExpectedLoad-a.ExpectedLoad)
+	if climbing {
+		rises = append(rises, rise{trough: trough, crest: crest})
 	}
-	for _, pt := range pts[next:] {
-		if pt.ExpectedLoad > atNow {
-			return atNow, true, true
-		}
-	}
-	return atNow, false, true
+	return rises
 }
 
 // dependencyContribution is the floor dependency d asks of its target, given its resolved source.

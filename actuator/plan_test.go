@@ -496,15 +496,37 @@ func TestPlanFloorsPredictionRiseAware(t *testing.T) {
 			want: 3, reason: SourcePrediction, detail: "not rising",
 		},
 		{
-			name: "falling expected load: interpolated expected load at now, not the upper bound", now: monday.Add(5 * time.Minute), lead: 5 * time.Minute, capacity: 100,
-			// At 08:35 the mean is halfway between 800 and 600: 700 -> 7 replicas; uppers ask 12.
+			name: "falling expected load: the window's highest expected load, not the upper bound", now: monday.Add(5 * time.Minute), lead: 5 * time.Minute, capacity: 100,
+			// 08:30 (in force) expects 800 -> 8 replicas; uppers ask 12. No interpolation: the
+			// floor moves when a point leaves the window, not a replica at a time.
 			means: []float64{800, 600, 400}, uppers: []float64{1200, 900, 600},
-			want: 7, reason: SourcePrediction, detail: "not rising",
+			want: 8, reason: SourcePrediction, detail: "expected load 800 of test model at 2025-01-06T08:30:00Z (not rising",
 		},
 		{
 			name: "expected load just above a replica boundary rounds up", now: monday.Add(5 * time.Minute), lead: 5 * time.Minute, capacity: 100,
 			means: []float64{702, 700, 650}, uppers: []float64{1000, 1000, 900},
 			want: 8, reason: SourcePrediction, detail: "not rising",
+		},
+		{
+			name: "a climb within one replica's capacity is noise: expected load, not the upper bound", now: monday.Add(5 * time.Minute), lead: 5 * time.Minute, capacity: 100,
+			means: []float64{300, 320, 390, 350}, uppers: []float64{450, 480, 600, 500},
+			want: 4, reason: SourcePrediction, detail: "not rising by more than the 100 noise margin",
+		},
+		{
+			name: "a climb just over one replica's capacity is a rise", now: monday.Add(5 * time.Minute), lead: 5 * time.Minute, capacity: 100,
+			means: []float64{300, 320, 401, 350}, uppers: []float64{450, 480, 600, 500},
+			want: 6, reason: SourcePrediction, detail: "rises within the lead time: 300 to 401",
+		},
+		{
+			name: "a dip within the margin does not end a rise: the bound of its passed points holds", now: monday.Add(25 * time.Minute), lead: 5 * time.Minute, capacity: 100,
+			// 08:30 300, 08:40 700 (upper 1000), a dip to 640-660 in the window 08:50-09:10, crest 1000 at 09:20.
+			means: []float64{300, 700, 640, 650, 660, 1000}, uppers: []float64{400, 1000, 800, 800, 800, 1300},
+			want: 10, reason: SourcePrediction, detail: "q0.80 peak of test model at 2025-01-06T08:40:00Z (expected load rises within the lead time: 300 to 1000",
+		},
+		{
+			name: "the crest has passed: expected load, not the held bound", now: monday.Add(15 * time.Minute), lead: 5 * time.Minute, capacity: 100,
+			means: []float64{300, 700, 500, 450}, uppers: []float64{400, 1000, 700, 600},
+			want: 7, reason: SourcePrediction, detail: "not rising",
 		},
 		{
 			name: "falling but no capacity per replica: upper bound throughout", now: monday.Add(5 * time.Minute), lead: 5 * time.Minute, capacity: 0,
@@ -609,5 +631,63 @@ func TestPlanFloorsPredictionAcrossARamp(t *testing.T) {
 		require.GreaterOrEqual(t, f, prev-max(1, CeilReplicas(0.25*float64(prev))), "a step of at most a quarter at %dm", m)
 		prev = f
 	}
-	require.Equal(t, int32(3), floorAt[120*time.Minute], "back at the expected load once flat")
+	require.Equal(t, int32(3), floorAt[140*time.Minute], "back at the expected load once flat")
+}
+
+func TestRiseLegs(t *testing.T) {
+	tests := []struct {
+		name  string
+		means []float64
+		want  []rise
+	}{
+		{name: "empty", means: nil, want: nil},
+		{name: "flat wiggles within the margin", means: []float64{500, 560, 480, 579, 500, 520}, want: nil},
+		{name: "a climb of exactly the margin is not a rise", means: []float64{500, 600, 600}, want: nil},
+		{name: "one rise to its crest, then a fall", means: []float64{500, 450, 700, 900, 1000, 600, 500}, want: []rise{{trough: 1, crest: 4}}},
+		{name: "a dip within the margin does not end a rise", means: []float64{300, 700, 640, 660, 1000, 500}, want: []rise{{trough: 0, crest: 4}}},
+		{name: "the latest of equal lows is the trough", means: []float64{300, 300, 300, 900}, want: []rise{{trough: 2, crest: 3}}},
+		{name: "a fall beyond the margin ends a rise; the next one starts at its low", means: []float64{100, 400, 250, 600, 700}, want: []rise{{trough: 0, crest: 1}, {trough: 2, crest: 4}}},
+		{name: "still climbing at the last point", means: []float64{100, 200, 300}, want: []rise{{trough: 0, crest: 2}}},
+		{name: "a fall only", means: []float64{900, 700, 500}, want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pts := make([]scaling.PredictionPoint, len(tt.means))
+			for i, m := range tt.means {
+				pts[i] = scaling.PredictionPoint{Timestamp: int64(i) * 60_000, ExpectedLoad: m}
+			}
+			require.Equal(t, tt.want, riseLegs(pts, 100))
+		})
+	}
+}
+
+// TestPlanFloorsPredictionNoisyPlateau replays a forecast of a noisy plateau every 30 s: each
+// point after a lower one "rises", but by less than a replica, so the floor must never jump to
+// the upper bound and back (each jump starts pods that are removed minutes later).
+func TestPlanFloorsPredictionNoisyPlateau(t *testing.T) {
+	start := monday
+	wiggle := []float64{0, 40, -30, 45, -50, 30, 50, -20} // peak to peak 100: one replica
+	var means, uppers []float64
+	for i := range 40 { // 5-minute points over 3h20m
+		m := 1000 + wiggle[i%len(wiggle)]
+		means, uppers = append(means, m), append(uppers, m*1.3)
+	}
+	p := forecastPoints("api", start, 5*time.Minute, means, uppers)
+	p.ValidUntil = start.Add(4 * time.Hour).UnixMilli()
+	w := untouched("api", 2, 30, 2, start)
+	var changes int
+	for now := start.Add(5 * time.Minute); now.Before(start.Add(3 * time.Hour)); now = now.Add(30 * time.Second) {
+		w.ObservedAt = now
+		d := PlanFloors(PlanInput{Now: now, Services: []ServiceConfig{svc("api", 5*time.Minute)}, Workloads: []Workload{w},
+			Predictions: []scaling.Prediction{p}, PredictiveEnabled: true}).Decisions[0]
+		require.LessOrEqual(t, d.Floor, int32(11), "at %s: never the upper bound (13-15) on a plateau: %+v", now.Format(time.Kitchen), d.Contributions)
+		if d.Floor != w.MinReplicas {
+			changes++
+			if !w.Touched {
+				w.Touched, w.BaseMinReplicas = true, w.MinReplicas
+			}
+			w.MinReplicas, w.FloorChangedAt = d.Floor, now
+		}
+	}
+	require.Equal(t, 1, changes, "raised once to the plateau's expected size (every window expects at most 1050 -> 11) and held")
 }

@@ -95,6 +95,10 @@ type predictiveSummary struct {
 	// FloorBindingMinutes is the evaluated time the floor held replicas above what the HPA's
 	// metric asked for (the HPA reported ScalingLimited: TooFewReplicas): where it cost capacity.
 	FloorBindingMinutes float64 `json:"floorBindingMinutes"`
+	// FloorRaises and FloorLowers count the floor changes the actuator wrote in the evaluated
+	// span: each raise that binds starts pods, each lowering may let the HPA remove them.
+	FloorRaises int `json:"floorRaises"`
+	FloorLowers int `json:"floorLowers"`
 	// StaleMinutes is the evaluated time with no valid prediction (reactive only).
 	StaleMinutes float64 `json:"staleMinutes"`
 	// Models counts the models chosen by the forecaster.
@@ -248,7 +252,8 @@ func simulate(ctx context.Context, log *slog.Logger, o simOptions, trace forecas
 		Trace:      traceInfo{Start: trace.Start, End: end, Step: trace.Step.String(), Points: n, EvaluatedFrom: evalFrom, P95Load: p95},
 		Reactive:   reactive.summary,
 		Predictive: predictiveSummary{Summary: predictive.summary, Forecasts: stats.fits, ForecastFailures: stats.failures,
-			FloorRaisedMinutes: predictive.floorRaisedMinutes, FloorBindingMinutes: predictive.floorBindingMinutes, StaleMinutes: predictive.staleMinutes, Models: stats.models,
+			FloorRaisedMinutes: predictive.floorRaisedMinutes, FloorBindingMinutes: predictive.floorBindingMinutes,
+			FloorRaises: predictive.floorRaises, FloorLowers: predictive.floorLowers, StaleMinutes: predictive.staleMinutes, Models: stats.models,
 			BacktestCoverage: stats.coverage},
 	}
 	if r := reactive.summary.UnderProvisionedReplicaMinutes; r > 0 {
@@ -364,6 +369,8 @@ type runResult struct {
 	floorRaisedMinutes  float64
 	floorBindingMinutes float64
 	staleMinutes        float64
+	floorRaises         int
+	floorLowers         int
 	// samples every plotStep: ready capacity (load units) and floor (replicas).
 	times  []time.Time
 	ready  []float64
@@ -416,6 +423,13 @@ func replay(o simOptions, trace forecast.Series, evalFrom time.Time, preds []sca
 			ws, _ := cluster.Workloads(ctx, refs)
 			in.Now, in.Workloads = now, ws
 			for _, d := range actuator.PlanFloors(in).Decisions {
+				if !now.Before(evalFrom) && d.Changed() {
+					if to := d.Floor; to > d.Workload.MinReplicas {
+						res.floorRaises++
+					} else if to < d.Workload.MinReplicas {
+						res.floorLowers++
+					}
+				}
 				if d.Restore {
 					_ = cluster.Restore(ctx, d.Workload) // the simulated cluster knows every workload it was asked about
 				} else if d.Floor != d.Workload.MinReplicas {

@@ -73,6 +73,11 @@ func TestSimulateCLI(t *testing.T) {
 	require.NoError(t, json.Unmarshal(rep.Predictive["floorRaisedMinutes"], &raised))
 	require.Greater(t, binding, 0.0, "the floor holds replicas up somewhere (ahead of the ramps)")
 	require.LessOrEqual(t, binding, raised+0.25, "the floor binds only where it is raised")
+	var floorRaises, scaleUps int
+	require.NoError(t, json.Unmarshal(rep.Predictive["floorRaises"], &floorRaises))
+	require.NoError(t, json.Unmarshal(rep.Predictive["scaleUps"], &scaleUps))
+	require.Greater(t, floorRaises, 0, "the floor goes up ahead of the ramps")
+	require.Greater(t, scaleUps, 0)
 	require.NotNil(t, rep.Reduction)
 	require.NotNil(t, rep.Increase)
 
