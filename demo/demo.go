@@ -134,7 +134,7 @@ func New(opts Options) (*Demo, error) {
 		UnknownServiceErr: opts.UnknownServiceErr,
 	})
 	d.actuator = actuator.New(actuator.Options{
-		Cluster:             d.Cluster,
+		Cluster:             newMeteredCluster(d.Cluster, reg),
 		Patterns:            opts.Store,
 		Predictions:         opts.Store,
 		Dependencies:        opts.Store,

@@ -92,6 +92,11 @@ func TestDemoProducesPredictionsFloorsAndEvents(t *testing.T) {
 	}, 60*time.Second, 200*time.Millisecond, "HPA decisions are logged as events")
 
 	require.Eventually(t, func() bool {
+		n, err := testutil.GatherAndCount(reg, "kai_actuator_min_replicas")
+		return err == nil && n >= 1
+	}, 30*time.Second, 200*time.Millisecond, "the floors the actuator set are exported with their reason")
+
+	require.Eventually(t, func() bool {
 		n, err := testutil.GatherAndCount(reg, "kai_forecast_predicted_load")
 		return err == nil && n >= 2*len(services)
 	}, 30*time.Second, 200*time.Millisecond, "predicted load (median and upper) is exported for every service")
