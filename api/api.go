@@ -133,6 +133,7 @@ func (a *API) Register(r chi.Router) {
 		r.Get("/api/predictive-scaling/predictions", a.wrap(a.listPredictions))
 		r.Post("/api/predictive-scaling/forecast", a.wrap(a.triggerForecast))
 		r.Post("/api/predictive-scaling/forecast/{service}", a.wrap(a.triggerForecast))
+		r.Get("/api/predictive-scaling/runs", a.wrap(a.listRuns))
 		r.Get("/api/predictive-scaling/runs/{id}", a.wrap(a.getRun))
 
 		r.Get("/api/scaling-dependencies", a.wrap(a.listDependencies))

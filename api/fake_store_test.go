@@ -21,6 +21,7 @@ type memStore struct {
 	deps        map[scaling.DependencyKey]scaling.Dependency
 	predictions []scaling.Prediction
 	events      []scaling.Event
+	runs        map[string]scaling.ForecastRun
 	down        error // when set, every call fails with it
 }
 
@@ -253,3 +254,51 @@ func (s *memStore) Ping(context.Context) error {
 func (s *memStore) Close() error { return nil }
 
 var errStoreDown = fmt.Errorf("redis: connection refused: %w", store.ErrUnavailable)
+
+func (s *memStore) PutRun(_ context.Context, r scaling.ForecastRun) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return s.down
+	}
+	if s.runs == nil {
+		s.runs = map[string]scaling.ForecastRun{}
+	}
+	s.runs[r.ID] = r
+	return nil
+}
+
+func (s *memStore) GetRun(_ context.Context, id string) (scaling.ForecastRun, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return scaling.ForecastRun{}, s.down
+	}
+	r, ok := s.runs[id]
+	if !ok {
+		return scaling.ForecastRun{}, fmt.Errorf("run %s: %w", id, store.ErrNotFound)
+	}
+	return r, nil
+}
+
+func (s *memStore) ListRuns(_ context.Context, limit int) ([]scaling.ForecastRun, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return nil, s.down
+	}
+	out := []scaling.ForecastRun{}
+	for _, r := range s.runs {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].QueuedAt != out[j].QueuedAt {
+			return out[i].QueuedAt > out[j].QueuedAt
+		}
+		return out[i].ID > out[j].ID
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}

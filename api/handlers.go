@@ -230,19 +230,58 @@ func (a *API) triggerForecast(r *http.Request) (any, error) {
 	}, nil
 }
 
+// getRun answers from this replica's forecaster first (it knows its runs in progress at
+// once), then from the store, where every replica records its runs: a run started on another
+// replica, or with forecasting disabled here, is found all the same.
 func (a *API) getRun(r *http.Request) (any, error) {
-	if err := a.forecastsEnabled(); err != nil {
-		return nil, err
-	}
 	id := chi.URLParam(r, "id")
-	run, ok := a.forecasts.Run(id)
+	run, ok := scaling.ForecastRun{}, false
+	if a.forecasts != nil {
+		run, ok = a.forecasts.Run(id)
+	}
 	if !ok {
-		return nil, &httpError{status: http.StatusNotFound, msg: "no forecast run with this id"}
+		var err error
+		run, err = a.store.GetRun(r.Context(), id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, &httpError{status: http.StatusNotFound, msg: "no forecast run with this id", err: err}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("get run: %w", err)
+		}
 	}
 	if run.Results == nil {
 		run.Results = []scaling.ServiceForecastResult{}
 	}
 	return run, nil
+}
+
+type runsBody struct {
+	Runs []scaling.ForecastRun `json:"runs"`
+}
+
+// listRuns answers from the store, which holds every replica's runs, newest first.
+func (a *API) listRuns(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	if err := onlyParams(q, "limit"); err != nil {
+		return nil, err
+	}
+	limit, err := parseLimit(q)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := a.store.ListRuns(r.Context(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	if runs == nil {
+		runs = []scaling.ForecastRun{}
+	}
+	for i := range runs {
+		if runs[i].Results == nil {
+			runs[i].Results = []scaling.ServiceForecastResult{}
+		}
+	}
+	return runsBody{Runs: runs}, nil
 }
 
 // --- dependencies ---

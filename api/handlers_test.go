@@ -302,13 +302,99 @@ func TestForecastsDisabled(t *testing.T) {
 	for _, rq := range []request{
 		{method: "POST", path: "/api/predictive-scaling/forecast"},
 		{method: "POST", path: "/api/predictive-scaling/forecast/coordinator"},
-		{method: "GET", path: "/api/predictive-scaling/runs/x"},
 	} {
 		rec := ts.do(t, rq)
 		require.Equal(t, http.StatusServiceUnavailable, rec.Code, rq.path)
 		require.Contains(t, decodeErr(t, rec).Error, "forecasting is not enabled")
 		validateResponse(t, rq, rec)
 	}
+	// Runs are read from the store even here: another replica may have run them.
+	rq := request{method: "GET", path: "/api/predictive-scaling/runs/x"}
+	rec := ts.do(t, rq)
+	require.Equal(t, http.StatusNotFound, rec.Code)
+	validateResponse(t, rq, rec)
+}
+
+// TestRunsFromStore: a replica without a forecaster (or whose forecaster never saw the run)
+// answers GET runs/{id} and the run list from the shared store.
+func TestRunsFromStore(t *testing.T) {
+	st := newMemStore()
+	done := scaling.ForecastRun{
+		ID: "20261127T150000Z-1", Trigger: "manual", State: scaling.RunSucceeded,
+		QueuedAt: testNow.UnixMilli() - 2000, StartedAt: testNow.UnixMilli() - 1900, FinishedAt: testNow.UnixMilli() - 1000,
+		Results: []scaling.ServiceForecastResult{{Service: "coordinator", State: scaling.RunSucceeded, Model: "ets", DurationMs: 900, Pattern: "derived"}},
+	}
+	queued := scaling.ForecastRun{ID: "20261127T150001Z-1", Trigger: "schedule", State: scaling.RunQueued, QueuedAt: testNow.UnixMilli() - 1000}
+	require.NoError(t, st.PutRun(t.Context(), done))
+	require.NoError(t, st.PutRun(t.Context(), queued))
+
+	for name, ff := range map[string]*fakeForecasts{"no forecaster": nil, "forecaster without the run": {runs: map[string]scaling.ForecastRun{}}} {
+		t.Run(name, func(t *testing.T) {
+			ts := newTestServer(t, st, func(o *Options) {
+				if ff != nil {
+					o.Forecasts = ff
+				}
+			})
+			rq := request{method: "GET", path: "/api/predictive-scaling/runs/" + done.ID}
+			rec := ts.do(t, rq)
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			validateResponse(t, rq, rec)
+			var got scaling.ForecastRun
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
+			require.Equal(t, done, got)
+
+			rq = request{method: "GET", path: "/api/predictive-scaling/runs/" + queued.ID}
+			rec = ts.do(t, rq)
+			require.Equal(t, http.StatusOK, rec.Code)
+			require.Contains(t, rec.Body.String(), `"results":[]`, "a nil result list is answered as []")
+			validateResponse(t, rq, rec)
+
+			rq = request{method: "GET", path: "/api/predictive-scaling/runs/nope"}
+			rec = ts.do(t, rq)
+			require.Equal(t, http.StatusNotFound, rec.Code)
+			validateResponse(t, rq, rec)
+
+			rq = request{method: "GET", path: "/api/predictive-scaling/runs"}
+			rec = ts.do(t, rq)
+			require.Equal(t, http.StatusOK, rec.Code)
+			validateResponse(t, rq, rec)
+			var list runsBody
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &list))
+			require.Len(t, list.Runs, 2)
+			require.Equal(t, queued.ID, list.Runs[0].ID, "newest first")
+			require.Equal(t, done, list.Runs[1])
+
+			rq = request{method: "GET", path: "/api/predictive-scaling/runs?limit=1"}
+			rec = ts.do(t, rq)
+			require.Equal(t, http.StatusOK, rec.Code)
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &list))
+			require.Len(t, list.Runs, 1)
+			require.Equal(t, queued.ID, list.Runs[0].ID)
+
+			for _, bad := range []string{"?limit=0", "?limit=x", "?state=queued"} {
+				rq = request{method: "GET", path: "/api/predictive-scaling/runs" + bad}
+				rec = ts.do(t, rq)
+				require.Equal(t, http.StatusBadRequest, rec.Code, bad)
+				validateResponse(t, rq, rec)
+			}
+		})
+	}
+}
+
+// TestRunsPreferForecaster: this replica's forecaster knows a run in progress before the
+// store does (or when the store is down), so it answers first.
+func TestRunsPreferForecaster(t *testing.T) {
+	st := newMemStore()
+	st.down = fmt.Errorf("redis get: %w", store.ErrUnavailable)
+	ff := &fakeForecasts{runs: map[string]scaling.ForecastRun{
+		"run-1": {ID: "run-1", Trigger: "manual", State: scaling.RunRunning, QueuedAt: testNow.UnixMilli()},
+	}}
+	ts := newTestServer(t, st, func(o *Options) { o.Forecasts = ff })
+	rec := ts.do(t, request{method: "GET", path: "/api/predictive-scaling/runs/run-1"})
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Contains(t, rec.Body.String(), `"state":"running"`)
+	rec = ts.do(t, request{method: "GET", path: "/api/predictive-scaling/runs/run-2"})
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code, "an unknown id with the store down is not a 404")
 }
 
 func TestStoreDown(t *testing.T) {
@@ -324,6 +410,8 @@ func TestStoreDown(t *testing.T) {
 		{method: "GET", path: "/api/hpa-events"},
 		{method: "GET", path: "/api/hpa-events/a/effectiveness"},
 		{method: "GET", path: "/api/predictive-scaling/predictions"},
+		{method: "GET", path: "/api/predictive-scaling/runs"},
+		{method: "GET", path: "/api/predictive-scaling/runs/x"},
 		{method: "GET", path: "/readyz"},
 	} {
 		rec := ts.do(t, rq)

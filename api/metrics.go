@@ -112,3 +112,13 @@ func (s instrumentedStore) ListEvents(ctx context.Context, q store.EventQuery) (
 func (s instrumentedStore) Ping(ctx context.Context) error {
 	return s.count("ping", s.Store.Ping(ctx))
 }
+
+func (s instrumentedStore) GetRun(ctx context.Context, id string) (scaling.ForecastRun, error) {
+	v, err := s.Store.GetRun(ctx, id)
+	return v, s.count("get_run", err)
+}
+
+func (s instrumentedStore) ListRuns(ctx context.Context, limit int) ([]scaling.ForecastRun, error) {
+	v, err := s.Store.ListRuns(ctx, limit)
+	return v, s.count("list_runs", err)
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/kai-platform/kai-scaler/forecast"
 	"github.com/kai-platform/kai-scaler/scaling"
+	"github.com/kai-platform/kai-scaler/store"
 )
 
 // ErrUnknownService is returned by Trigger and RunOnce for a service that is not managed.
@@ -42,7 +44,21 @@ type Store interface {
 	ListPredictions(ctx context.Context, service string, limit int) ([]scaling.Prediction, error)
 	// PutDerivedPattern writes p unless a manual pattern exists; written is false then.
 	PutDerivedPattern(ctx context.Context, p scaling.Pattern) (written bool, err error)
+	RunStore
 }
+
+// RunStore records forecast runs where every replica reads them (store.RunStore provides it),
+// so a run id answers on any replica, not only the one that ran it.
+type RunStore interface {
+	// PutRun stores r, replacing any run with its ID.
+	PutRun(ctx context.Context, r scaling.ForecastRun) error
+	// GetRun returns an error wrapping store.ErrNotFound for an unknown id.
+	GetRun(ctx context.Context, id string) (scaling.ForecastRun, error)
+}
+
+// runStoreTimeout bounds each write or read of a run record: recording a run must never hold
+// up the forecast (or the API request that triggered it) for long.
+const runStoreTimeout = 5 * time.Second
 
 // ReplicaBounds are a service's HPA bounds, which turn load into a pattern's expectedLoad.
 type ReplicaBounds struct {
@@ -103,7 +119,8 @@ type Options struct {
 	// Validity is how long a prediction may be acted on after it was fitted; default twice the
 	// schedule's interval (one missed run is tolerated, two are not).
 	Validity time.Duration
-	// KeepRuns is how many runs Run(id) remembers; default 50.
+	// KeepRuns is how many runs Run(id) remembers in memory; default 50. Older runs are read
+	// from the Store (which keeps store.MaxRuns).
 	KeepRuns int
 	// ActualInterval is RunActualLoop's period; default 1m.
 	ActualInterval time.Duration
@@ -223,6 +240,7 @@ func (f *Forecaster) Trigger(ctx context.Context, service string) (string, error
 	if err != nil {
 		return "", err
 	}
+	f.record(ctx, run)
 	go f.execute(context.WithoutCancel(ctx), run, svcs)
 	return run.ID, nil
 }
@@ -233,13 +251,32 @@ func (f *Forecaster) RunOnce(ctx context.Context, trigger, service string) (scal
 	if err != nil {
 		return scaling.ForecastRun{}, err
 	}
+	f.record(ctx, run)
 	f.execute(ctx, run, svcs)
 	got, _ := f.Run(run.ID)
 	return got, nil
 }
 
-// Run returns a copy of the run with the given id; false when unknown or forgotten.
+// Run returns a copy of the run with the given id: from memory when this Forecaster ran it
+// recently, else from the Store, where every replica records its runs. False when neither
+// knows it (or the store cannot be read; that is logged).
 func (f *Forecaster) Run(id string) (scaling.ForecastRun, bool) {
+	if r, ok := f.memRun(id); ok {
+		return r, true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), runStoreTimeout)
+	defer cancel()
+	r, err := f.opts.Store.GetRun(ctx, id)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			f.log.Warn("forecast run not read from the store", "run", id, "err", err)
+		}
+		return scaling.ForecastRun{}, false
+	}
+	return r, true
+}
+
+func (f *Forecaster) memRun(id string) (scaling.ForecastRun, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, r := range f.runs {
@@ -248,6 +285,25 @@ func (f *Forecaster) Run(id string) (scaling.ForecastRun, bool) {
 		}
 	}
 	return scaling.ForecastRun{}, false
+}
+
+// record writes a snapshot of run to the Store. A failure is logged and counted
+// (kai_forecast_run_record_errors_total), never returned: the forecast matters more than
+// its record, and this replica still answers from memory.
+func (f *Forecaster) record(ctx context.Context, run *scaling.ForecastRun) {
+	f.mu.Lock()
+	snap := copyRun(run)
+	f.mu.Unlock()
+	if snap.Results == nil {
+		snap.Results = []scaling.ServiceForecastResult{}
+	}
+	// Not cancelled with ctx: a run's final state is recorded even when shutdown cut it short.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), runStoreTimeout)
+	defer cancel()
+	if err := f.opts.Store.PutRun(ctx, snap); err != nil {
+		f.m.runRecordErrors.Inc()
+		f.log.Warn("forecast run not recorded in the store; other replicas cannot report it", "run", snap.ID, "state", snap.State, "err", err)
+	}
 }
 
 // Runs returns copies of the remembered runs, newest first.
@@ -311,7 +367,8 @@ func (f *Forecaster) begin(trigger, service string) (*scaling.ForecastRun, []sca
 	now := f.opts.Now()
 	f.seq++
 	run := &scaling.ForecastRun{
-		ID:       fmt.Sprintf("%s-%d", now.UTC().Format("20060102T150405Z"), f.seq),
+		// The random part keeps ids unique across replicas (and restarts) sharing the store.
+		ID:       fmt.Sprintf("%s-%d-%08x", now.UTC().Format("20060102T150405Z"), f.seq, rand.Uint32()),
 		Trigger:  trigger,
 		Service:  service,
 		State:    scaling.RunQueued,
@@ -336,6 +393,7 @@ func (f *Forecaster) execute(ctx context.Context, run *scaling.ForecastRun, svcs
 		run.Results[i] = scaling.ServiceForecastResult{Service: s.Name, State: scaling.RunQueued}
 	}
 	f.mu.Unlock()
+	f.record(ctx, run)
 	log := f.log.With("run", run.ID, "trigger", run.Trigger)
 	if f.opts.Bounds == nil {
 		log.Warn("no HPA bounds source; predictions only, load patterns are not derived")
@@ -376,6 +434,10 @@ func (f *Forecaster) execute(ctx context.Context, run *scaling.ForecastRun, svcs
 	}
 	run.FinishedAt = finished.UnixMilli()
 	state := run.State
+	f.mu.Unlock()
+	// Recorded before the forecaster takes another run, so runs are written in order.
+	f.record(ctx, run)
+	f.mu.Lock()
 	f.busy = false
 	f.mu.Unlock()
 

@@ -473,6 +473,96 @@ func TestRunsKeepsTheLast(t *testing.T) {
 	runs := fx.f.Runs()
 	require.Len(t, runs, 3)
 	require.Equal(t, ids[4], runs[0].ID)
-	_, ok := fx.f.Run(ids[0])
+	// Forgotten in memory, still answered from the store.
+	r, ok := fx.f.Run(ids[0])
+	require.True(t, ok)
+	require.Equal(t, ids[0], r.ID)
+	require.Equal(t, scaling.RunSucceeded, r.State)
+	_, ok = fx.f.Run("no-such-run")
 	require.False(t, ok)
+}
+
+// runLog wraps the real store and keeps every run written, or fails run writes with putErr.
+type runLog struct {
+	Store
+	mu     sync.Mutex
+	puts   []scaling.ForecastRun
+	putErr error
+}
+
+func (l *runLog) PutRun(ctx context.Context, r scaling.ForecastRun) error {
+	l.mu.Lock()
+	l.puts = append(l.puts, r)
+	err := l.putErr
+	l.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return l.Store.PutRun(ctx, r)
+}
+
+// TestRunVisibleToOtherInstances: a run finished by one Forecaster is answered by Run(id) of
+// another sharing the store, as another replica behind the same Service would.
+func TestRunVisibleToOtherInstances(t *testing.T) {
+	log := &runLog{}
+	fx := newFixture(t, func(o *Options) { log.Store = o.Store; o.Store = log })
+	other := New(Options{Services: fx.f.opts.Services, History: fx.hist, Store: fx.st, Logger: testLogger(t), Registerer: prometheus.NewRegistry(), Now: fx.clock.Now})
+
+	run, err := fx.f.RunOnce(t.Context(), "manual", "")
+	require.NoError(t, err)
+	require.Equal(t, scaling.RunPartial, run.State)
+	_, inMemory := other.memRun(run.ID)
+	require.False(t, inMemory)
+	got, ok := other.Run(run.ID)
+	require.True(t, ok)
+	require.Equal(t, run, got, "state, times and per-service results")
+	require.Len(t, got.Results, 3)
+
+	// Written when queued, when started and when finished, in that order.
+	var states []scaling.RunState
+	for _, p := range log.puts {
+		require.Equal(t, run.ID, p.ID)
+		states = append(states, p.State)
+	}
+	require.Equal(t, []scaling.RunState{scaling.RunQueued, scaling.RunRunning, scaling.RunPartial}, states)
+	require.Equal(t, []scaling.ServiceForecastResult{}, log.puts[0].Results)
+	require.Len(t, log.puts[1].Results, 3)
+
+	// Two instances never hand out the same id, even at the same instant.
+	run2, err := other.RunOnce(t.Context(), "manual", "checkout")
+	require.NoError(t, err)
+	require.NotEqual(t, run.ID, run2.ID)
+	got, ok = fx.f.Run(run2.ID)
+	require.True(t, ok)
+	require.Equal(t, run2, got)
+	require.Zero(t, testutil.ToFloat64(fx.f.m.runRecordErrors))
+}
+
+// TestRunRecordFailureDoesNotFailForecast: the store refusing run records costs the other
+// replicas their view of the run, never the forecast itself.
+func TestRunRecordFailureDoesNotFailForecast(t *testing.T) {
+	log := &runLog{putErr: fmt.Errorf("put run: %w", store.ErrUnavailable)}
+	fx := newFixture(t, func(o *Options) { log.Store = o.Store; o.Store = log })
+	run, err := fx.f.RunOnce(t.Context(), "manual", "checkout")
+	require.NoError(t, err)
+	require.Equal(t, scaling.RunSucceeded, run.State)
+	preds, err := fx.st.ListPredictions(t.Context(), "checkout", 1)
+	require.NoError(t, err)
+	require.Len(t, preds, 1, "the prediction is stored all the same")
+	require.Equal(t, 3.0, testutil.ToFloat64(fx.f.m.runRecordErrors), "queued, running and finished writes counted")
+	got, ok := fx.f.Run(run.ID)
+	require.True(t, ok, "this instance still answers from memory")
+	require.Equal(t, run, got)
+	_, err = fx.st.GetRun(t.Context(), run.ID)
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	// The next run, with the store back, is recorded and not busy-blocked by the failures.
+	log.mu.Lock()
+	log.putErr = nil
+	log.mu.Unlock()
+	run, err = fx.f.RunOnce(t.Context(), "manual", "checkout")
+	require.NoError(t, err)
+	stored, err := fx.st.GetRun(t.Context(), run.ID)
+	require.NoError(t, err)
+	require.Equal(t, run, stored)
 }

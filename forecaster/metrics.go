@@ -26,6 +26,8 @@ type metrics struct {
 	runs        *prometheus.CounterVec
 	duration    prometheus.Histogram
 	lastSuccess prometheus.Gauge
+	// runRecordErrors counts failed writes of run records to the store.
+	runRecordErrors prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -59,12 +61,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "kai_forecast_last_success_timestamp_seconds",
 			Help: "Unix time of the end of the last run that stored at least one prediction.",
 		}),
+		runRecordErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kai_forecast_run_record_errors_total",
+			Help: "Writes of forecast run records (queued, running, finished) to the store that failed; the run itself went on, but other replicas may not report it.",
+		}),
 	}
 	for _, r := range []string{string(scaling.RunSucceeded), string(scaling.RunPartial), string(scaling.RunFailed), resultSkipped} {
 		m.runs.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.predicted, m.actual, m.errRatio, m.stale, m.runs, m.duration, m.lastSuccess)
+		reg.MustRegister(m.predicted, m.actual, m.errRatio, m.stale, m.runs, m.duration, m.lastSuccess, m.runRecordErrors)
 	}
 	return m
 }

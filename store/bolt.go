@@ -47,8 +47,13 @@ var (
 	bucketDependencies = []byte("dependencies")
 	bucketPredictions  = []byte("predictions")
 	bucketEvents       = []byte("events")
-	bucketEventTimes   = []byte("time")
-	bucketEventIDs     = []byte("id")
+	// bucketRuns holds forecast runs under two key spaces: runTimePrefix+timeKey(QueuedAt, ID)
+	// -> run JSON, in QueuedAt order, and runIDPrefix+ID -> that timeKey.
+	bucketRuns       = []byte("runs")
+	runTimePrefix    = []byte("t/")
+	runIDPrefix      = []byte("i/")
+	bucketEventTimes = []byte("time")
+	bucketEventIDs   = []byte("id")
 	// keyEventCount holds a service's number of events, kept so retention by count does not
 	// walk the whole log on every append.
 	keyEventCount = []byte("count")
@@ -69,7 +74,7 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketPatterns, bucketDependencies, bucketPredictions, bucketEvents} {
+		for _, name := range [][]byte{bucketPatterns, bucketDependencies, bucketPredictions, bucketEvents, bucketRuns} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
@@ -585,4 +590,104 @@ func (ec *eventCursor) clip(q EventQuery) {
 	if ec.k != nil && q.Since != 0 && fromOrderedInt64(ec.k[:8]) < q.Since {
 		ec.k, ec.v = nil, nil
 	}
+}
+
+func runTimeKey(queuedAt int64, id string) []byte {
+	return append(bytes.Clone(runTimePrefix), timeKey(queuedAt, id)...)
+}
+
+func runIDKey(id string) []byte { return append(bytes.Clone(runIDPrefix), id...) }
+
+// PutRun stores run, replacing any run with its ID, and applies run retention, in one
+// transaction.
+func (b *Bolt) PutRun(ctx context.Context, run scaling.ForecastRun) error {
+	if run.ID == "" {
+		return errors.New("put run: empty id")
+	}
+	data, err := json.Marshal(run)
+	if err != nil {
+		return fmt.Errorf("encode run %s: %w", run.ID, err)
+	}
+	cutoff := b.now().Add(-RunMaxAge).UnixMilli()
+	return b.update("put run "+run.ID, func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketRuns)
+		idKey := runIDKey(run.ID)
+		if old := bk.Get(idKey); old != nil {
+			if err := bk.Delete(append(bytes.Clone(runTimePrefix), old...)); err != nil {
+				return fmt.Errorf("replace run %s: %w", run.ID, err)
+			}
+		}
+		tk := timeKey(run.QueuedAt, run.ID)
+		if err := putKey(bk, append(bytes.Clone(runTimePrefix), tk...), data); err != nil {
+			return err
+		}
+		if err := putKey(bk, idKey, tk); err != nil {
+			return err
+		}
+		// Retention: count the time keys, then drop the oldest (collected first: deleting
+		// under a moving cursor can skip keys in bbolt).
+		var keys [][]byte
+		c := bk.Cursor()
+		for k, _ := c.Seek(runTimePrefix); k != nil && bytes.HasPrefix(k, runTimePrefix); k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k[len(runTimePrefix):]))
+		}
+		var drop [][]byte
+		for i, k := range keys {
+			if fromOrderedInt64(k[:8]) >= cutoff && len(keys)-i <= MaxRuns {
+				break
+			}
+			drop = append(drop, k)
+		}
+		for _, k := range drop {
+			if err := bk.Delete(append(bytes.Clone(runTimePrefix), k...)); err != nil {
+				return fmt.Errorf("trim runs: %w", err)
+			}
+			if err := bk.Delete(runIDKey(string(k[8:]))); err != nil {
+				return fmt.Errorf("trim runs: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// GetRun returns the run with id, or ErrNotFound.
+func (b *Bolt) GetRun(ctx context.Context, id string) (scaling.ForecastRun, error) {
+	var run scaling.ForecastRun
+	err := b.view("get run "+id, func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketRuns)
+		tk := bk.Get(runIDKey(id))
+		if tk == nil {
+			return fmt.Errorf("run %s: %w", id, ErrNotFound)
+		}
+		v := bk.Get(append(bytes.Clone(runTimePrefix), tk...))
+		if v == nil {
+			return fmt.Errorf("run %s: %w: id index names a missing record", id, ErrCorrupt)
+		}
+		var err error
+		run, err = decode[scaling.ForecastRun]("run "+id, v)
+		return err
+	})
+	return run, err
+}
+
+// ListRuns returns runs newest (QueuedAt, ties by ID descending) first, at most limit
+// (<= 0: all kept).
+func (b *Bolt) ListRuns(ctx context.Context, limit int) ([]scaling.ForecastRun, error) {
+	out := []scaling.ForecastRun{}
+	err := b.view("list runs", func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketRuns).Cursor()
+		// The time keys end where the id keys begin ("i/" < "t/"): walk back from the last key.
+		for k, v := c.Last(); k != nil && bytes.HasPrefix(k, runTimePrefix) && (limit <= 0 || len(out) < limit); k, v = c.Prev() {
+			run, err := decode[scaling.ForecastRun]("run "+string(k[len(runTimePrefix)+8:]), v)
+			if err != nil {
+				return err
+			}
+			out = append(out, run)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

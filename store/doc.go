@@ -1,5 +1,5 @@
-// Package store keeps the scaler's records: load patterns, predictions, scaling dependencies
-// and HPA events.
+// Package store keeps the scaler's records: load patterns, predictions, scaling dependencies,
+// HPA events and forecast runs.
 //
 // store.go declares one interface per record kind; callers test errors with errors.Is against
 // ErrNotFound, ErrUnavailable (answer 503), ErrCorrupt (a stored record no longer decodes) and
@@ -16,9 +16,9 @@
 // Open picks one from the configuration.
 //
 // Listings are ordered: patterns by service, dependencies by (source, target), predictions
-// newest FittedAt first, events newest Timestamp first with ties by ID descending. A prediction
-// is identified by (service, FittedAt) and an event by its ID, so writing either again replaces
-// it. The package holds no decision logic beyond what a store must guarantee (atomic writes,
-// idempotent event appends, retention); cycle rules, for example, arrive as the check function
-// of PutDependency.
+// newest FittedAt first, events and forecast runs newest Timestamp (QueuedAt) first with ties
+// by ID descending. A prediction is identified by (service, FittedAt), an event and a run by
+// its ID, so writing any of them again replaces it. The package holds no decision logic beyond
+// what a store must guarantee (atomic writes, idempotent event appends, retention); cycle
+// rules, for example, arrive as the check function of PutDependency.
 package store

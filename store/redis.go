@@ -787,3 +787,94 @@ func (r *Redis) serviceEvents(ctx context.Context, service string, q EventQuery)
 		}
 	}
 }
+
+// The runs keys share a hash tag, so one script changes both in a Cluster.
+func (r *Redis) runTimesKey() string { return r.prefix + "runs:{runs}:time" }
+func (r *Redis) runDataKey() string  { return r.prefix + "runs:{runs}:data" }
+
+// putRunScript stores run ARGV[1] (queued at ARGV[2], JSON ARGV[3]) in the time index KEYS[1]
+// (ids by QueuedAt) and the data hash KEYS[2], replacing a run of that id, then drops runs
+// queued before ARGV[4] and the oldest beyond ARGV[5]: one script, so retention never races
+// another put and no reader sees an index entry whose write is half done.
+var putRunScript = redis.NewScript(`
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+local function drop(ids)
+  for j = 1, #ids, 500 do
+    local chunk = {unpack(ids, j, math.min(j + 499, #ids))}
+    redis.call('ZREM', KEYS[1], unpack(chunk))
+    redis.call('HDEL', KEYS[2], unpack(chunk))
+  end
+end
+drop(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[4]))
+local extra = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[5])
+if extra > 0 then
+  drop(redis.call('ZRANGE', KEYS[1], 0, extra - 1))
+end
+return 1
+`)
+
+// PutRun stores run, replacing any run with its ID, and applies run retention.
+func (r *Redis) PutRun(ctx context.Context, run scaling.ForecastRun) error {
+	if run.ID == "" {
+		return errors.New("put run: empty id")
+	}
+	data, err := json.Marshal(run)
+	if err != nil {
+		return fmt.Errorf("encode run %s: %w", run.ID, err)
+	}
+	cutoff := r.now().Add(-RunMaxAge).UnixMilli()
+	err = putRunScript.Run(ctx, r.client, []string{r.runTimesKey(), r.runDataKey()},
+		run.ID, run.QueuedAt, data, cutoff, MaxRuns).Err()
+	if err != nil {
+		return wrap("put run "+run.ID, err)
+	}
+	return nil
+}
+
+// GetRun returns the run with id, or ErrNotFound.
+func (r *Redis) GetRun(ctx context.Context, id string) (scaling.ForecastRun, error) {
+	data, err := r.client.HGet(ctx, r.runDataKey(), id).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return scaling.ForecastRun{}, fmt.Errorf("run %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return scaling.ForecastRun{}, wrap("get run "+id, err)
+	}
+	return decode[scaling.ForecastRun]("run "+id, data)
+}
+
+// ListRuns returns runs newest (QueuedAt, ties by ID descending) first, at most limit (<= 0: all kept).
+func (r *Redis) ListRuns(ctx context.Context, limit int) ([]scaling.ForecastRun, error) {
+	stop := int64(-1)
+	if limit > 0 {
+		stop = int64(limit) - 1
+	}
+	ids, err := r.client.ZRevRange(ctx, r.runTimesKey(), 0, stop).Result()
+	if err != nil {
+		return nil, wrap("list runs", err)
+	}
+	out := []scaling.ForecastRun{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	vals, err := r.client.HMGet(ctx, r.runDataKey(), ids...).Result()
+	if err != nil {
+		return nil, wrap("list runs", err)
+	}
+	for i, v := range vals {
+		if v == nil {
+			continue // dropped by retention between the two reads
+		}
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("decode run %s: %w: unexpected %T", ids[i], ErrCorrupt, v)
+		}
+		run, err := decode[scaling.ForecastRun]("run "+ids[i], []byte(s))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, run)
+	}
+	return out, nil
+}

@@ -83,12 +83,32 @@ type EventStore interface {
 	ListEvents(ctx context.Context, q EventQuery) ([]scaling.Event, error)
 }
 
+// Forecast run retention: a RunStore keeps the newest MaxRuns runs queued within RunMaxAge.
+const (
+	MaxRuns   = 100
+	RunMaxAge = 7 * 24 * time.Hour
+)
+
+// RunStore keeps forecast runs, so every replica answers GET of a run any replica started.
+// Retention: it keeps the newest MaxRuns runs (by QueuedAt) queued within RunMaxAge of the
+// store's clock; older and surplus runs are dropped in the same atomic write as the PutRun
+// that made them so (a run put with an old QueuedAt is dropped at once). Safe for concurrent use.
+type RunStore interface {
+	// PutRun stores r, replacing any run with its ID whole.
+	PutRun(ctx context.Context, r scaling.ForecastRun) error
+	// GetRun returns ErrNotFound when no run has id (never stored, or dropped by retention).
+	GetRun(ctx context.Context, id string) (scaling.ForecastRun, error)
+	// ListRuns returns runs newest (QueuedAt, ties by ID descending) first; limit <= 0 means no limit.
+	ListRuns(ctx context.Context, limit int) ([]scaling.ForecastRun, error)
+}
+
 // Store is every record kind together, as one backend provides them.
 type Store interface {
 	PatternStore
 	PredictionStore
 	DependencyStore
 	EventStore
+	RunStore
 	// Ping reports whether the backend answers; /readyz fails while it does not.
 	Ping(ctx context.Context) error
 	Close() error

@@ -36,6 +36,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("event filters", func(t *testing.T) { t.Parallel(); testEventFilters(t, open) })
 	t.Run("event retention", func(t *testing.T) { t.Parallel(); testEventRetention(t, open) })
 	t.Run("concurrent event appends", func(t *testing.T) { t.Parallel(); testConcurrentEvents(t, open) })
+	t.Run("runs", func(t *testing.T) { t.Parallel(); testRuns(t, open) })
+	t.Run("run retention", func(t *testing.T) { t.Parallel(); testRunRetention(t, open) })
 	t.Run("closed store is unavailable", func(t *testing.T) { t.Parallel(); testClosed(t, open) })
 }
 
@@ -755,4 +757,105 @@ func testClosed(t *testing.T, open func(t *testing.T) store.Store) {
 	require.ErrorIs(t, err, store.ErrUnavailable)
 	err = s.PutDependency(ctx, dependency("a", "b", 1), acceptAll)
 	require.ErrorIs(t, err, store.ErrUnavailable)
+	require.ErrorIs(t, s.PutRun(ctx, run("r1", nowMs())), store.ErrUnavailable)
+	_, err = s.GetRun(ctx, "r1")
+	require.ErrorIs(t, err, store.ErrUnavailable)
+	_, err = s.ListRuns(ctx, 0)
+	require.ErrorIs(t, err, store.ErrUnavailable)
+}
+
+func run(id string, queuedAt int64) scaling.ForecastRun {
+	return scaling.ForecastRun{
+		ID: id, Trigger: "manual", State: scaling.RunQueued, QueuedAt: queuedAt,
+		Results: []scaling.ServiceForecastResult{},
+	}
+}
+
+func runIDs(runs []scaling.ForecastRun) []string {
+	out := make([]string, len(runs))
+	for i, r := range runs {
+		out[i] = r.ID
+	}
+	return out
+}
+
+func testRuns(t *testing.T, open func(t *testing.T) store.Store) {
+	s := open(t)
+	ctx := t.Context()
+
+	_, err := s.GetRun(ctx, "r1")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	list, err := s.ListRuns(ctx, 0)
+	require.NoError(t, err)
+	require.Empty(t, list)
+
+	base := nowMs()
+	r1 := run("r1", base)
+	r1.Service = "api"
+	r1.Results = []scaling.ServiceForecastResult{{Service: "api", State: scaling.RunQueued}}
+	require.NoError(t, s.PutRun(ctx, r1))
+	got, err := s.GetRun(ctx, "r1")
+	require.NoError(t, err)
+	require.Equal(t, r1, got)
+
+	// A later write replaces the whole run, results included.
+	r1.State, r1.StartedAt, r1.FinishedAt = scaling.RunSucceeded, base+10, base+20
+	r1.Results = []scaling.ServiceForecastResult{{Service: "api", State: scaling.RunSucceeded, Model: "ets", DurationMs: 7, Pattern: "derived"}}
+	require.NoError(t, s.PutRun(ctx, r1))
+	got, err = s.GetRun(ctx, "r1")
+	require.NoError(t, err)
+	require.Equal(t, r1, got)
+
+	// Newest QueuedAt first, ties by ID descending; a replaced run is listed once.
+	require.NoError(t, s.PutRun(ctx, run("r3", base+2000)))
+	require.NoError(t, s.PutRun(ctx, run("r2", base+1000)))
+	require.NoError(t, s.PutRun(ctx, run("r2b", base+1000)))
+	list, err = s.ListRuns(ctx, 0)
+	require.NoError(t, err)
+	require.Equal(t, []string{"r3", "r2b", "r2", "r1"}, runIDs(list))
+	require.Equal(t, r1, list[3])
+	list, err = s.ListRuns(ctx, 2)
+	require.NoError(t, err)
+	require.Equal(t, []string{"r3", "r2b"}, runIDs(list))
+
+	// Replacing with another QueuedAt moves the run in the order, never duplicates it.
+	require.NoError(t, s.PutRun(ctx, run("r1", base+3000)))
+	list, err = s.ListRuns(ctx, 0)
+	require.NoError(t, err)
+	require.Equal(t, []string{"r1", "r3", "r2b", "r2"}, runIDs(list))
+}
+
+func testRunRetention(t *testing.T, open func(t *testing.T) store.Store) {
+	t.Run("by count", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		base := nowMs()
+		extra := 5
+		for i := range store.MaxRuns + extra {
+			require.NoError(t, s.PutRun(ctx, run(fmt.Sprintf("r%03d", i), base+int64(i))))
+		}
+		list, err := s.ListRuns(ctx, 0)
+		require.NoError(t, err)
+		require.Len(t, list, store.MaxRuns)
+		require.Equal(t, fmt.Sprintf("r%03d", store.MaxRuns+extra-1), list[0].ID)
+		require.Equal(t, fmt.Sprintf("r%03d", extra), list[len(list)-1].ID)
+		for i := range extra {
+			_, err := s.GetRun(ctx, fmt.Sprintf("r%03d", i))
+			require.ErrorIs(t, err, store.ErrNotFound)
+		}
+		_, err = s.GetRun(ctx, fmt.Sprintf("r%03d", extra))
+		require.NoError(t, err)
+	})
+	t.Run("by age", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		old := time.Now().Add(-store.RunMaxAge - time.Hour).UnixMilli()
+		require.NoError(t, s.PutRun(ctx, run("old", old)))
+		_, err := s.GetRun(ctx, "old")
+		require.ErrorIs(t, err, store.ErrNotFound, "a run older than RunMaxAge is dropped by its own put")
+		require.NoError(t, s.PutRun(ctx, run("fresh", nowMs())))
+		list, err := s.ListRuns(ctx, 0)
+		require.NoError(t, err)
+		require.Equal(t, []string{"fresh"}, runIDs(list))
+	})
 }
