@@ -5,7 +5,10 @@
 // pod start-up delay before a new replica carries load. It also provides an in-memory Cluster
 // implementing actuator.Cluster (services with HPAs, a target without one, the base-floor
 // annotation) for the simulator and the demo, and a Meter that scores under-provisioning and
-// cost.
+// cost. Compare replays a trace through it twice, reactive only and with floors the real
+// planner (actuator.PlanFloors) derives from forecasts refitted on the trace's own past, and
+// scores both: the decisions behind `kai-scaler simulate`, which only parses flags, reads the
+// trace, prints the report and plots.
 //
 // It is not a Kubernetes client and does no I/O; time is whatever the caller passes in.
 package hpasim

@@ -8,13 +8,9 @@ import (
 	"fmt"
 	"image/color"
 	"log/slog"
-	"math"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -24,7 +20,6 @@ import (
 	"github.com/kai-platform/kai-scaler/actuator"
 	"github.com/kai-platform/kai-scaler/forecast"
 	"github.com/kai-platform/kai-scaler/hpasim"
-	"github.com/kai-platform/kai-scaler/scaling"
 )
 
 // simOptions are the flags of `kai-scaler simulate`.
@@ -214,295 +209,69 @@ func readTrace(path string) (forecast.Series, error) {
 	return series[0].series, nil
 }
 
-// simulate runs both replays over trace and scores them after the warm-up.
+// simulate runs hpasim.Compare with the flags' options, writes the plot if asked, and turns
+// the comparison into the report.
 func simulate(ctx context.Context, log *slog.Logger, o simOptions, trace forecast.Series) (simReport, error) {
-	n := len(trace.Values)
-	if n < 2 {
-		return simReport{}, fmt.Errorf("trace has %d points, need at least 2", n)
-	}
-	end := trace.End()
-	evalFrom := trace.Start.Add(o.Warmup)
-	if !evalFrom.Before(end) {
-		return simReport{}, fmt.Errorf("trace spans %s, no longer than the %s warm-up", end.Sub(trace.Start), o.Warmup)
-	}
-	p95 := percentile(trace.Values, 0.95)
-	if o.CapacityPerReplica == 0 {
-		if !(p95 > 0) {
-			return simReport{}, fmt.Errorf("cannot derive capacity per replica: the trace's p95 load is %v", p95)
-		}
-		o.CapacityPerReplica = p95 / (0.8 * float64(o.MaxReplicas))
-		o.CapacityDerived = true
-		log.Info("derived capacity per replica from the trace: its p95 load fills 80% of max replicas",
-			"p95_load", p95, "max_replicas", o.MaxReplicas, "capacity_per_replica", o.CapacityPerReplica)
-	}
-
-	preds, stats, err := fitPredictions(ctx, log, o, trace, evalFrom)
+	cmp, err := hpasim.Compare(ctx, log, o.replayOptions(), trace)
 	if err != nil {
 		return simReport{}, err
 	}
-
-	var wg sync.WaitGroup
-	var reactive, predictive runResult
-	wg.Go(func() { reactive = replay(o, trace, evalFrom, nil) })
-	wg.Go(func() { predictive = replay(o, trace, evalFrom, preds) })
-	wg.Wait()
-
-	rep := simReport{
-		Parameters: o,
-		Trace:      traceInfo{Start: trace.Start, End: end, Step: trace.Step.String(), Points: n, EvaluatedFrom: evalFrom, P95Load: p95},
-		Reactive:   reactive.summary,
-		Predictive: predictiveSummary{Summary: predictive.summary, Forecasts: stats.fits, ForecastFailures: stats.failures,
-			FloorRaisedMinutes: predictive.floorRaisedMinutes, FloorBindingMinutes: predictive.floorBindingMinutes,
-			FloorRaises: predictive.floorRaises, FloorLowers: predictive.floorLowers, StaleMinutes: predictive.staleMinutes, Models: stats.models,
-			BacktestCoverage: stats.coverage},
-	}
-	if r := reactive.summary.UnderProvisionedReplicaMinutes; r > 0 {
-		rep.UnderProvisionedReduction = 1 - predictive.summary.UnderProvisionedReplicaMinutes/r
-	}
-	if r := reactive.summary.ReplicaHours; r > 0 {
-		rep.ReplicaHoursIncrease = predictive.summary.ReplicaHours/r - 1
-	}
+	o.CapacityPerReplica, o.CapacityDerived = cmp.CapacityPerReplica, cmp.CapacityDerived
 	if o.Plot != "" {
-		if err := plotRuns(o, trace, evalFrom, reactive, predictive); err != nil {
+		if err := plotRuns(o, trace, cmp); err != nil {
 			return simReport{}, fmt.Errorf("plot: %w", err)
 		}
 	}
-	return rep, nil
+	return newSimReport(o, cmp), nil
 }
 
-type fitStats struct {
-	fits, failures int
-	models         map[string]int
-	coverage       float64
+// replayOptions are the flags that matter to the simulation.
+func (o simOptions) replayOptions() hpasim.ReplayOptions {
+	return hpasim.ReplayOptions{
+		CapacityPerReplica: o.CapacityPerReplica, MinReplicas: o.MinReplicas, MaxReplicas: o.MaxReplicas,
+		LeadTime: o.LeadTime, PodStartup: o.PodStartup, Quantile: o.Quantile, Model: o.Model,
+		Refit: o.Refit, Warmup: o.Warmup, History: o.History,
+		StepDown:  actuator.StepDownPolicy{Interval: o.StepDownInterval, MaxFraction: o.StepDownFraction},
+		PlanEvery: o.PlanEvery,
+	}
 }
 
-// fitPredictions fits a forecast every o.Refit from evalFrom on, each on the history fully
-// elapsed at its fit time only, and returns the predictions in fit order. Fits are
-// independent, so they run on every core.
-func fitPredictions(ctx context.Context, log *slog.Logger, o simOptions, trace forecast.Series, evalFrom time.Time) ([]scaling.Prediction, fitStats, error) {
-	var at []time.Time
-	for t := evalFrom; !t.After(trace.End()); t = t.Add(o.Refit) {
-		at = append(at, t)
+// newSimReport lays the comparison out in the report's JSON shape, which other tools read.
+func newSimReport(o simOptions, cmp hpasim.Comparison) simReport {
+	tr, p := cmp.Trace, cmp.Predictive
+	return simReport{
+		Parameters: o,
+		Trace: traceInfo{Start: tr.Start, End: tr.End, Step: tr.Step.String(), Points: tr.Points,
+			EvaluatedFrom: tr.EvaluatedFrom, P95Load: tr.P95Load},
+		Reactive: cmp.Reactive.Summary,
+		Predictive: predictiveSummary{Summary: p.Summary, Forecasts: cmp.Fits.Fits, ForecastFailures: cmp.Fits.Failures,
+			FloorRaisedMinutes: p.FloorRaisedMinutes, FloorBindingMinutes: p.FloorBindingMinutes,
+			FloorRaises: p.FloorRaises, FloorLowers: p.FloorLowers, StaleMinutes: p.StaleMinutes, Models: cmp.Fits.Models,
+			BacktestCoverage: cmp.Fits.BacktestCoverage},
+		UnderProvisionedReduction: cmp.UnderProvisionedReduction,
+		ReplicaHoursIncrease:      cmp.ReplicaHoursIncrease,
 	}
-	preds := make([]scaling.Prediction, len(at))
-	errs := make([]error, len(at))
-	var next, done atomic.Int64
-	var wg sync.WaitGroup
-	started := time.Now()
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= len(at) {
-					return
-				}
-				preds[i], errs[i] = fitAt(o, trace, at[i])
-				if d := done.Add(1); d%100 == 0 {
-					log.Info("fitting forecasts", "done", d, "of", len(at), "elapsed", time.Since(started).Round(time.Second))
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, fitStats{}, fmt.Errorf("fit forecasts: %w", err)
-	}
-	stats := fitStats{models: map[string]int{}}
-	var out []scaling.Prediction
-	var covSum float64
-	for i, err := range errs {
-		if err != nil {
-			// The replay then runs without a prediction until the next fit: reactive, as the
-			// actuator does when a forecast is stale.
-			stats.failures++
-			log.Warn("forecast failed; that period runs reactive only", "at", at[i], "err", err)
-			continue
-		}
-		stats.fits++
-		stats.models[preds[i].Model]++
-		covSum += preds[i].BacktestCoverage
-		out = append(out, preds[i])
-	}
-	if stats.fits > 0 {
-		stats.coverage = covSum / float64(stats.fits)
-	}
-	log.Info("forecasts fitted", "fits", stats.fits, "failures", stats.failures, "elapsed", time.Since(started).Round(time.Millisecond))
-	return out, stats, nil
-}
-
-// fitAt forecasts from the samples fully elapsed at t: a sample at s covers [s, s+step), so it
-// is known only from s+step on. The forecast covers until the next fit plus the lead time.
-func fitAt(o simOptions, trace forecast.Series, t time.Time) (scaling.Prediction, error) {
-	known := int(t.Sub(trace.Start) / trace.Step) // samples 0..known-1 have ended by t
-	known = min(known, len(trace.Values))
-	from := 0
-	if o.History > 0 {
-		from = max(0, known-int(o.History/trace.Step))
-	}
-	hist := forecast.Series{Start: trace.Start.Add(time.Duration(from) * trace.Step), Step: trace.Step, Values: trace.Values[from:known]}
-	firstAt := hist.End().Add(trace.Step)
-	validUntil := t.Add(o.Refit + trace.Step)
-	horizon := int(validUntil.Add(o.LeadTime).Add(trace.Step).Sub(firstAt)/trace.Step) + 1
-	r, err := forecast.Forecast(hist, forecast.Options{Horizon: horizon, Quantile: o.Quantile, Model: o.Model})
-	if err != nil {
-		return scaling.Prediction{}, fmt.Errorf("forecast at %s: %w", t.Format(time.RFC3339), err)
-	}
-	p := scaling.Prediction{Service: simService, Model: r.Model, ModelReason: r.Reason, FittedAt: t.UnixMilli(),
-		ValidUntil: validUntil.UnixMilli(), StepSeconds: int64(r.Step / time.Second), Quantile: o.Quantile,
-		BacktestMASE: r.Backtest.MASE, BacktestSMAPE: r.Backtest.SMAPE, BacktestCoverage: r.Backtest.Coverage}
-	for i := range r.Mean {
-		p.Points = append(p.Points, scaling.PredictionPoint{
-			Timestamp:              r.Start.Add(time.Duration(i) * r.Step).UnixMilli(),
-			ExpectedLoad:           r.Mean[i],
-			UpperLoad:              r.Upper[i],
-			RecommendedMinReplicas: forecast.ReplicasFor(r.Upper[i], o.CapacityPerReplica),
-		})
-	}
-	return p, nil
-}
-
-const simService = "trace"
-
-// runResult is one replay: its score and a coarse series for the plot.
-type runResult struct {
-	summary             hpasim.Summary
-	floorRaisedMinutes  float64
-	floorBindingMinutes float64
-	staleMinutes        float64
-	floorRaises         int
-	floorLowers         int
-	// samples every plotStep: ready capacity (load units) and floor (replicas).
-	times  []time.Time
-	ready  []float64
-	floors []float64
-}
-
-const plotStep = 5 * time.Minute
-
-// replay runs the trace through a simulated HPA at the controller's 15 s sync. With preds,
-// an actuator plans the floor every o.PlanEvery from the predictions fitted so far (only those
-// whose FittedAt has passed), through the real planner and the simulated cluster.
-func replay(o simOptions, trace forecast.Series, evalFrom time.Time, preds []scaling.Prediction) runResult {
-	now := trace.Start
-	var res runResult
-	meter := hpasim.Meter{Capacity: o.CapacityPerReplica}
-	cluster := hpasim.NewCluster(func() time.Time { return now }, func(r hpasim.Record) {
-		if !r.Time.Before(evalFrom) {
-			meter.Count(r)
-			if r.LimitedReason == hpasim.ReasonTooFewReplicas {
-				res.floorBindingMinutes += hpasim.DefaultSyncPeriod.Minutes()
-			}
-		}
-	})
-	cluster.Add(hpasim.Service{Name: simService, Namespace: "sim", HPA: &hpasim.Config{
-		MinReplicas: o.MinReplicas, MaxReplicas: o.MaxReplicas, CapacityPerReplica: o.CapacityPerReplica, PodStartup: o.PodStartup,
-		InitialReplicas: max(o.MinReplicas, forecast.ReplicasFor(firstLoad(trace), o.CapacityPerReplica)),
-	}})
-	hpa := cluster.HPA("sim", simService)
-	refs := []actuator.ServiceRef{{Service: simService, Namespace: "sim"}}
-	in := actuator.PlanInput{
-		Services:          []actuator.ServiceConfig{{Ref: refs[0], LeadTime: o.LeadTime, CapacityPerReplica: o.CapacityPerReplica}},
-		PredictiveEnabled: true,
-		StepDown:          actuator.StepDownPolicy{Interval: o.StepDownInterval, MaxFraction: o.StepDownFraction},
-	}
-	const tick = hpasim.DefaultSyncPeriod
-	nextPred, lastPlan, nextPlot := 0, time.Time{}, evalFrom
-	ctx := context.Background() // the simulated cluster does no I/O
-	end := trace.End()
-	for ; !now.After(end); now = now.Add(tick) {
-		load := hpasim.LoadAt(trace, now)
-		if preds != nil && (lastPlan.IsZero() || now.Sub(lastPlan) >= o.PlanEvery) {
-			lastPlan = now
-			for nextPred < len(preds) && preds[nextPred].FittedAt <= now.UnixMilli() {
-				nextPred++
-			}
-			in.Predictions = nil
-			if nextPred > 0 {
-				in.Predictions = preds[nextPred-1 : nextPred]
-			}
-			ws, _ := cluster.Workloads(ctx, refs)
-			in.Now, in.Workloads = now, ws
-			for _, d := range actuator.PlanFloors(in).Decisions {
-				if !now.Before(evalFrom) && d.Changed() {
-					if to := d.Floor; to > d.Workload.MinReplicas {
-						res.floorRaises++
-					} else if to < d.Workload.MinReplicas {
-						res.floorLowers++
-					}
-				}
-				if d.Restore {
-					_ = cluster.Restore(ctx, d.Workload) // the simulated cluster knows every workload it was asked about
-				} else if d.Floor != d.Workload.MinReplicas {
-					_ = cluster.SetFloor(ctx, actuator.FloorChange{Workload: d.Workload, Floor: d.Floor, Reason: d.Reason})
-				}
-			}
-		}
-		cluster.Advance(map[string]float64{simService: load})
-		if now.Before(evalFrom) {
-			continue
-		}
-		total, ready := hpa.Replicas(), hpa.ReadyReplicas(now)
-		meter.Observe(tick, load, ready, total)
-		if hpa.MinReplicas() > o.MinReplicas {
-			res.floorRaisedMinutes += tick.Minutes()
-		}
-		if preds != nil && (nextPred == 0 || now.UnixMilli() > preds[nextPred-1].ValidUntil) {
-			res.staleMinutes += tick.Minutes()
-		}
-		if !now.Before(nextPlot) {
-			nextPlot = nextPlot.Add(plotStep)
-			res.times = append(res.times, now)
-			res.ready = append(res.ready, float64(ready)*o.CapacityPerReplica)
-			res.floors = append(res.floors, float64(hpa.MinReplicas()))
-		}
-	}
-	res.summary = meter.Summary()
-	return res
-}
-
-// firstLoad is the trace's first finite load.
-func firstLoad(s forecast.Series) float64 {
-	for _, v := range s.Values {
-		if !math.IsNaN(v) {
-			return v
-		}
-	}
-	return 0
-}
-
-// percentile is the q quantile of the finite values (nearest rank).
-func percentile(v []float64, q float64) float64 {
-	f := make([]float64, 0, len(v))
-	for _, x := range v {
-		if !math.IsNaN(x) && !math.IsInf(x, 0) {
-			f = append(f, x)
-		}
-	}
-	if len(f) == 0 {
-		return math.NaN()
-	}
-	slices.Sort(f)
-	i := int(math.Ceil(q*float64(len(f)))) - 1
-	return f[min(max(i, 0), len(f)-1)]
 }
 
 // plotRuns writes a PNG of the first o.PlotDays of the evaluated span: load, the ready
 // capacity of both runs, and the predictive run's floor (as the capacity it guarantees).
-func plotRuns(o simOptions, trace forecast.Series, evalFrom time.Time, reactive, predictive runResult) error {
-	until := trace.End()
+func plotRuns(o simOptions, trace forecast.Series, cmp hpasim.Comparison) error {
+	until := cmp.Trace.End
 	if o.PlotDays > 0 {
-		until = evalFrom.Add(time.Duration(o.PlotDays) * 24 * time.Hour)
+		until = cmp.Trace.EvaluatedFrom.Add(time.Duration(o.PlotDays) * 24 * time.Hour)
 	}
-	pts := func(times []time.Time, vals func(i int) float64) plotter.XYs {
+	pts := func(samples []hpasim.Sample, val func(hpasim.Sample) float64) plotter.XYs {
 		var xy plotter.XYs
-		for i, t := range times {
-			if t.After(until) {
+		for _, s := range samples {
+			if s.Time.After(until) {
 				break
 			}
-			xy = append(xy, plotter.XY{X: float64(t.Unix()), Y: vals(i)})
+			xy = append(xy, plotter.XY{X: float64(s.Time.Unix()), Y: val(s)})
 		}
 		return xy
 	}
+	reactive, predictive := cmp.Reactive.Samples, cmp.Predictive.Samples
+	capacity := cmp.CapacityPerReplica
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("reactive vs predictive HPA (lead %s, pod start-up %s, q%.2f)", o.LeadTime, o.PodStartup, o.Quantile)
 	p.X.Label.Text = "time (UTC)"
@@ -516,10 +285,10 @@ func plotRuns(o simOptions, trace forecast.Series, evalFrom time.Time, reactive,
 		width vg.Length
 		dash  []vg.Length
 	}{
-		{"load", pts(predictive.times, func(i int) float64 { return hpasim.LoadAt(trace, predictive.times[i]) }), color.RGBA{0, 0, 0, 255}, 1, nil},
-		{"ready capacity, reactive", pts(reactive.times, func(i int) float64 { return reactive.ready[i] }), color.RGBA{220, 50, 47, 255}, 1, nil},
-		{"ready capacity, predictive", pts(predictive.times, func(i int) float64 { return predictive.ready[i] }), color.RGBA{38, 139, 210, 255}, 1, nil},
-		{"floor (predictive) x capacity", pts(predictive.times, func(i int) float64 { return predictive.floors[i] * o.CapacityPerReplica }), color.RGBA{133, 153, 0, 255}, 1, []vg.Length{vg.Points(4), vg.Points(3)}},
+		{"load", pts(predictive, func(s hpasim.Sample) float64 { return hpasim.LoadAt(trace, s.Time) }), color.RGBA{0, 0, 0, 255}, 1, nil},
+		{"ready capacity, reactive", pts(reactive, func(s hpasim.Sample) float64 { return s.ReadyCapacity }), color.RGBA{220, 50, 47, 255}, 1, nil},
+		{"ready capacity, predictive", pts(predictive, func(s hpasim.Sample) float64 { return s.ReadyCapacity }), color.RGBA{38, 139, 210, 255}, 1, nil},
+		{"floor (predictive) x capacity", pts(predictive, func(s hpasim.Sample) float64 { return float64(s.Floor) * capacity }), color.RGBA{133, 153, 0, 255}, 1, []vg.Length{vg.Points(4), vg.Points(3)}},
 	}
 	for _, s := range series {
 		l, err := plotter.NewLine(s.xy)

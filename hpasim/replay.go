@@ -1,0 +1,384 @@
+package hpasim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kai-platform/kai-scaler/actuator"
+	"github.com/kai-platform/kai-scaler/forecast"
+	"github.com/kai-platform/kai-scaler/scaling"
+)
+
+// ErrInvalidReplayOptions is returned by Compare for options it cannot run with.
+var ErrInvalidReplayOptions = errors.New("invalid replay options")
+
+// ReplayOptions configure Compare: the HPA under test, the forecaster that feeds the predictive
+// run, and the actuator that turns its predictions into floors.
+type ReplayOptions struct {
+	// CapacityPerReplica is the load one replica carries at its HPA target; 0 derives it from
+	// the trace so that its p95 load fills 80 % of MaxReplicas.
+	CapacityPerReplica float64
+	// MinReplicas is the HPA's base floor, MaxReplicas its ceiling.
+	MinReplicas, MaxReplicas int32
+	// LeadTime is how long before a forecast peak the floor rises; PodStartup the time from a
+	// new pod to a ready one.
+	LeadTime, PodStartup time.Duration
+	// Quantile is the forecast quantile the floor provisions for, in (0, 1).
+	Quantile float64
+	// Model is forecast.ModelAuto or one of forecast.Models().
+	Model string
+	// Refit is how much trace time passes between two fits.
+	Refit time.Duration
+	// Warmup is the history before the first fit; both runs are scored after it only.
+	Warmup time.Duration
+	// History is the most history one fit sees (0 or less: all of the past).
+	History time.Duration
+	// StepDown limits how fast the actuator lowers a floor.
+	StepDown actuator.StepDownPolicy
+	// PlanEvery is how often the actuator plans floors.
+	PlanEvery time.Duration
+}
+
+func (o ReplayOptions) validate() error {
+	switch {
+	case o.MinReplicas < 1 || o.MaxReplicas < o.MinReplicas:
+		return fmt.Errorf("%w: want 1 <= min replicas <= max replicas, got %d and %d", ErrInvalidReplayOptions, o.MinReplicas, o.MaxReplicas)
+	case !(o.Quantile > 0 && o.Quantile < 1):
+		return fmt.Errorf("%w: quantile must be between 0 and 1, got %v", ErrInvalidReplayOptions, o.Quantile)
+	case o.Refit <= 0 || o.Warmup <= 0 || o.PlanEvery <= 0:
+		// A zero refit or plan interval would never advance the replay's clock.
+		return fmt.Errorf("%w: refit, warm-up and plan interval must be positive", ErrInvalidReplayOptions)
+	case o.LeadTime < 0 || o.PodStartup < 0 || o.CapacityPerReplica < 0:
+		return fmt.Errorf("%w: lead time, pod start-up and capacity per replica must not be negative", ErrInvalidReplayOptions)
+	}
+	return nil
+}
+
+// Comparison is what Compare found: the trace's span, the scores of both runs over the
+// evaluated span (after the warm-up), and what the forecaster did.
+type Comparison struct {
+	// CapacityPerReplica is the capacity both runs used; CapacityDerived says Compare derived
+	// it from the trace because the options left it 0.
+	CapacityPerReplica float64
+	CapacityDerived    bool
+	Trace              TraceInfo
+	// Reactive ran the HPA alone; Predictive ran it with floors planned by actuator.PlanFloors
+	// from forecasts of the trace's own past.
+	Reactive, Predictive Run
+	Fits                 FitStats
+	// UnderProvisionedReduction is 1 - predictive/reactive under-provisioned replica-minutes
+	// and ReplicaHoursIncrease predictive/reactive replica-hours - 1; each stays 0 when the
+	// reactive run's value is 0.
+	UnderProvisionedReduction float64
+	ReplicaHoursIncrease      float64
+}
+
+// TraceInfo describes the replayed trace.
+type TraceInfo struct {
+	Start, End    time.Time
+	Step          time.Duration
+	Points        int
+	EvaluatedFrom time.Time
+	// P95Load is the 95th percentile (nearest rank) of the trace's finite loads.
+	P95Load float64
+}
+
+// FitStats counts the forecaster's work in the predictive run.
+type FitStats struct {
+	// Fits succeeded; Failures left their period without a prediction (reactive only).
+	Fits, Failures int
+	// Models counts the models chosen.
+	Models map[string]int
+	// BacktestCoverage is the mean backtest coverage the forecaster reported for its bound.
+	BacktestCoverage float64
+}
+
+// Run is one replay: its score over the evaluated span and a coarse series for plots.
+type Run struct {
+	Summary Summary
+	// FloorRaisedMinutes is the evaluated time with the floor above the base.
+	FloorRaisedMinutes float64
+	// FloorBindingMinutes is the evaluated time the floor held replicas above what the HPA's
+	// metric asked for (the HPA reported ScalingLimited: TooFewReplicas): where it cost capacity.
+	FloorBindingMinutes float64
+	// StaleMinutes is the evaluated time with no valid prediction (predictive run only).
+	StaleMinutes float64
+	// FloorRaises and FloorLowers count the floor changes the actuator wrote in the evaluated
+	// span: each raise that binds starts pods, each lowering may let the HPA remove them.
+	FloorRaises, FloorLowers int
+	// Samples are taken every SampleStep of the evaluated span.
+	Samples []Sample
+}
+
+// Sample is a run's state at one instant.
+type Sample struct {
+	Time time.Time
+	// ReadyCapacity is the load the ready replicas carry (ready × capacity per replica).
+	ReadyCapacity float64
+	// Floor is the HPA's minReplicas.
+	Floor int32
+}
+
+// SampleStep is the interval between two Samples of a Run.
+const SampleStep = 5 * time.Minute
+
+// Compare replays trace through a simulated HPA twice, once reactive only and once with floors
+// the real planner (actuator.PlanFloors) derives from forecasts refitted every opts.Refit on
+// the trace's own past, and scores both after opts.Warmup. A fit never sees a sample that had
+// not ended at its fit time, and the replay uses a prediction only from its fit time on. Fits
+// run on every core; a failed fit is logged and leaves its period reactive, as the actuator
+// does with a stale forecast. Compare ends early with an error when ctx is done.
+func Compare(ctx context.Context, log *slog.Logger, opts ReplayOptions, trace forecast.Series) (Comparison, error) {
+	if err := opts.validate(); err != nil {
+		return Comparison{}, err
+	}
+	n := len(trace.Values)
+	if n < 2 {
+		return Comparison{}, fmt.Errorf("trace has %d points, need at least 2", n)
+	}
+	if trace.Step <= 0 {
+		return Comparison{}, fmt.Errorf("trace step is %s, want a positive step", trace.Step)
+	}
+	end := trace.End()
+	evalFrom := trace.Start.Add(opts.Warmup)
+	if !evalFrom.Before(end) {
+		return Comparison{}, fmt.Errorf("trace spans %s, no longer than the %s warm-up", end.Sub(trace.Start), opts.Warmup)
+	}
+	cmp := Comparison{
+		CapacityPerReplica: opts.CapacityPerReplica,
+		Trace:              TraceInfo{Start: trace.Start, End: end, Step: trace.Step, Points: n, EvaluatedFrom: evalFrom, P95Load: percentile(trace.Values, 0.95)},
+	}
+	if opts.CapacityPerReplica == 0 {
+		p95 := cmp.Trace.P95Load
+		if !(p95 > 0) {
+			return Comparison{}, fmt.Errorf("cannot derive capacity per replica: the trace's p95 load is %v", p95)
+		}
+		opts.CapacityPerReplica = p95 / (0.8 * float64(opts.MaxReplicas))
+		cmp.CapacityPerReplica, cmp.CapacityDerived = opts.CapacityPerReplica, true
+		log.Info("derived capacity per replica from the trace: its p95 load fills 80% of max replicas",
+			"p95_load", p95, "max_replicas", opts.MaxReplicas, "capacity_per_replica", opts.CapacityPerReplica)
+	}
+
+	preds, stats, err := fitPredictions(ctx, log, opts, trace, evalFrom)
+	if err != nil {
+		return Comparison{}, err
+	}
+	cmp.Fits = stats
+
+	var wg sync.WaitGroup
+	wg.Go(func() { cmp.Reactive = replay(opts, trace, evalFrom, nil) })
+	wg.Go(func() { cmp.Predictive = replay(opts, trace, evalFrom, preds) })
+	wg.Wait()
+
+	if r := cmp.Reactive.Summary.UnderProvisionedReplicaMinutes; r > 0 {
+		cmp.UnderProvisionedReduction = 1 - cmp.Predictive.Summary.UnderProvisionedReplicaMinutes/r
+	}
+	if r := cmp.Reactive.Summary.ReplicaHours; r > 0 {
+		cmp.ReplicaHoursIncrease = cmp.Predictive.Summary.ReplicaHours/r - 1
+	}
+	return cmp, nil
+}
+
+// fitPredictions fits a forecast every o.Refit from evalFrom on, each on the history fully
+// elapsed at its fit time only, and returns the predictions in fit order. Fits are
+// independent, so they run on every core.
+func fitPredictions(ctx context.Context, log *slog.Logger, o ReplayOptions, trace forecast.Series, evalFrom time.Time) ([]scaling.Prediction, FitStats, error) {
+	var at []time.Time
+	for t := evalFrom; !t.After(trace.End()); t = t.Add(o.Refit) {
+		at = append(at, t)
+	}
+	preds := make([]scaling.Prediction, len(at))
+	errs := make([]error, len(at))
+	var next, done atomic.Int64
+	var wg sync.WaitGroup
+	started := time.Now() // wall clock for progress logs only; the replay runs on trace time
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= len(at) {
+					return
+				}
+				preds[i], errs[i] = fitAt(o, trace, at[i])
+				if d := done.Add(1); d%100 == 0 {
+					log.Info("fitting forecasts", "done", d, "of", len(at), "elapsed", time.Since(started).Round(time.Second))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, FitStats{}, fmt.Errorf("fit forecasts: %w", err)
+	}
+	stats := FitStats{Models: map[string]int{}}
+	var out []scaling.Prediction
+	var covSum float64
+	for i, err := range errs {
+		if err != nil {
+			// The replay then runs without a prediction until the next fit: reactive, as the
+			// actuator does when a forecast is stale.
+			stats.Failures++
+			log.Warn("forecast failed; that period runs reactive only", "at", at[i], "err", err)
+			continue
+		}
+		stats.Fits++
+		stats.Models[preds[i].Model]++
+		covSum += preds[i].BacktestCoverage
+		out = append(out, preds[i])
+	}
+	if stats.Fits > 0 {
+		stats.BacktestCoverage = covSum / float64(stats.Fits)
+	}
+	log.Info("forecasts fitted", "fits", stats.Fits, "failures", stats.Failures, "elapsed", time.Since(started).Round(time.Millisecond))
+	return out, stats, nil
+}
+
+// fitAt forecasts from the samples fully elapsed at t: a sample at s covers [s, s+step), so it
+// is known only from s+step on. The forecast covers until the next fit plus the lead time.
+func fitAt(o ReplayOptions, trace forecast.Series, t time.Time) (scaling.Prediction, error) {
+	known := int(t.Sub(trace.Start) / trace.Step) // samples 0..known-1 have ended by t
+	known = min(known, len(trace.Values))
+	from := 0
+	if o.History > 0 {
+		from = max(0, known-int(o.History/trace.Step))
+	}
+	hist := forecast.Series{Start: trace.Start.Add(time.Duration(from) * trace.Step), Step: trace.Step, Values: trace.Values[from:known]}
+	firstAt := hist.End().Add(trace.Step)
+	validUntil := t.Add(o.Refit + trace.Step)
+	horizon := int(validUntil.Add(o.LeadTime).Add(trace.Step).Sub(firstAt)/trace.Step) + 1
+	r, err := forecast.Forecast(hist, forecast.Options{Horizon: horizon, Quantile: o.Quantile, Model: o.Model})
+	if err != nil {
+		return scaling.Prediction{}, fmt.Errorf("forecast at %s: %w", t.Format(time.RFC3339), err)
+	}
+	p := scaling.Prediction{Service: traceService, Model: r.Model, ModelReason: r.Reason, FittedAt: t.UnixMilli(),
+		ValidUntil: validUntil.UnixMilli(), StepSeconds: int64(r.Step / time.Second), Quantile: o.Quantile,
+		BacktestMASE: r.Backtest.MASE, BacktestSMAPE: r.Backtest.SMAPE, BacktestCoverage: r.Backtest.Coverage}
+	for i := range r.Mean {
+		p.Points = append(p.Points, scaling.PredictionPoint{
+			Timestamp:              r.Start.Add(time.Duration(i) * r.Step).UnixMilli(),
+			ExpectedLoad:           r.Mean[i],
+			UpperLoad:              r.Upper[i],
+			RecommendedMinReplicas: forecast.ReplicasFor(r.Upper[i], o.CapacityPerReplica),
+		})
+	}
+	return p, nil
+}
+
+// traceService and traceNamespace name the one service a replay simulates.
+const (
+	traceService   = "trace"
+	traceNamespace = "sim"
+)
+
+// replay runs the trace through a simulated HPA at the controller's 15 s sync. With preds,
+// an actuator plans the floor every o.PlanEvery from the predictions fitted so far (only those
+// whose FittedAt has passed), through the real planner and the simulated cluster.
+func replay(o ReplayOptions, trace forecast.Series, evalFrom time.Time, preds []scaling.Prediction) Run {
+	now := trace.Start
+	var res Run
+	meter := Meter{Capacity: o.CapacityPerReplica}
+	cluster := NewCluster(func() time.Time { return now }, func(r Record) {
+		if !r.Time.Before(evalFrom) {
+			meter.Count(r)
+			if r.LimitedReason == ReasonTooFewReplicas {
+				res.FloorBindingMinutes += DefaultSyncPeriod.Minutes()
+			}
+		}
+	})
+	cluster.Add(Service{Name: traceService, Namespace: traceNamespace, HPA: &Config{
+		MinReplicas: o.MinReplicas, MaxReplicas: o.MaxReplicas, CapacityPerReplica: o.CapacityPerReplica, PodStartup: o.PodStartup,
+		InitialReplicas: max(o.MinReplicas, forecast.ReplicasFor(firstLoad(trace), o.CapacityPerReplica)),
+	}})
+	hpa := cluster.HPA(traceNamespace, traceService)
+	refs := []actuator.ServiceRef{{Service: traceService, Namespace: traceNamespace}}
+	in := actuator.PlanInput{
+		Services:          []actuator.ServiceConfig{{Ref: refs[0], LeadTime: o.LeadTime, CapacityPerReplica: o.CapacityPerReplica}},
+		PredictiveEnabled: true,
+		StepDown:          o.StepDown,
+	}
+	const tick = DefaultSyncPeriod
+	nextPred, lastPlan, nextSample := 0, time.Time{}, evalFrom
+	ctx := context.Background() // the simulated cluster does no I/O
+	end := trace.End()
+	for ; !now.After(end); now = now.Add(tick) {
+		load := LoadAt(trace, now)
+		if preds != nil && (lastPlan.IsZero() || now.Sub(lastPlan) >= o.PlanEvery) {
+			lastPlan = now
+			for nextPred < len(preds) && preds[nextPred].FittedAt <= now.UnixMilli() {
+				nextPred++
+			}
+			in.Predictions = nil
+			if nextPred > 0 {
+				in.Predictions = preds[nextPred-1 : nextPred]
+			}
+			ws, _ := cluster.Workloads(ctx, refs)
+			in.Now, in.Workloads = now, ws
+			for _, d := range actuator.PlanFloors(in).Decisions {
+				if !now.Before(evalFrom) && d.Changed() {
+					if to := d.Floor; to > d.Workload.MinReplicas {
+						res.FloorRaises++
+					} else if to < d.Workload.MinReplicas {
+						res.FloorLowers++
+					}
+				}
+				if d.Restore {
+					_ = cluster.Restore(ctx, d.Workload) // the simulated cluster knows every workload it was asked about
+				} else if d.Floor != d.Workload.MinReplicas {
+					_ = cluster.SetFloor(ctx, actuator.FloorChange{Workload: d.Workload, Floor: d.Floor, Reason: d.Reason})
+				}
+			}
+		}
+		cluster.Advance(map[string]float64{traceService: load})
+		if now.Before(evalFrom) {
+			continue
+		}
+		total, ready := hpa.Replicas(), hpa.ReadyReplicas(now)
+		meter.Observe(tick, load, ready, total)
+		if hpa.MinReplicas() > o.MinReplicas {
+			res.FloorRaisedMinutes += tick.Minutes()
+		}
+		if preds != nil && (nextPred == 0 || now.UnixMilli() > preds[nextPred-1].ValidUntil) {
+			res.StaleMinutes += tick.Minutes()
+		}
+		if !now.Before(nextSample) {
+			nextSample = nextSample.Add(SampleStep)
+			res.Samples = append(res.Samples, Sample{Time: now, ReadyCapacity: float64(ready) * o.CapacityPerReplica, Floor: hpa.MinReplicas()})
+		}
+	}
+	res.Summary = meter.Summary()
+	return res
+}
+
+// firstLoad is the trace's first finite load.
+func firstLoad(s forecast.Series) float64 {
+	for _, v := range s.Values {
+		if !math.IsNaN(v) {
+			return v
+		}
+	}
+	return 0
+}
+
+// percentile is the q quantile of the finite values (nearest rank), NaN when there are none.
+func percentile(v []float64, q float64) float64 {
+	f := make([]float64, 0, len(v))
+	for _, x := range v {
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			f = append(f, x)
+		}
+	}
+	if len(f) == 0 {
+		return math.NaN()
+	}
+	slices.Sort(f)
+	i := int(math.Ceil(q*float64(len(f)))) - 1
+	return f[min(max(i, 0), len(f)-1)]
+}

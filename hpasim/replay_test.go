@@ -1,0 +1,271 @@
+package hpasim
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kai-platform/kai-scaler/actuator"
+	"github.com/kai-platform/kai-scaler/forecast"
+	"github.com/kai-platform/kai-scaler/scaling"
+)
+
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// smallRamps is a 16-day ramps trace at a 15-minute step: two weeks of warm-up, two days scored.
+func smallRamps() forecast.Series {
+	o := DefaultRamps(time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC))
+	o.Days, o.Step = 16, 15*time.Minute
+	return GenerateRamps(o)
+}
+
+// replayDefaults are the simulate command's defaults.
+func replayDefaults() ReplayOptions {
+	return ReplayOptions{MinReplicas: 1, MaxReplicas: 20, LeadTime: 20 * time.Minute, PodStartup: 2 * time.Minute,
+		Quantile: 0.8, Model: forecast.ModelAuto, Refit: 6 * time.Hour, Warmup: 14 * 24 * time.Hour,
+		History: 8 * 7 * 24 * time.Hour, StepDown: actuator.DefaultStepDown, PlanEvery: 30 * time.Second}
+}
+
+func TestCompare(t *testing.T) {
+	trace := smallRamps()
+	tests := []struct {
+		name        string
+		opts        func(*ReplayOptions)
+		wantDerived bool
+		wantModels  []string // nil: any
+	}{
+		{name: "derived capacity", opts: func(*ReplayOptions) {}, wantDerived: true},
+		{name: "given capacity", opts: func(o *ReplayOptions) { o.CapacityPerReplica = 60 }},
+		{name: "one model, all history", opts: func(o *ReplayOptions) { o.Model, o.History = forecast.ModelNaiveDaily, 0 },
+			wantDerived: true, wantModels: []string{forecast.ModelNaiveDaily}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := replayDefaults()
+			tt.opts(&opts)
+			cmp, err := Compare(t.Context(), discard, opts, trace)
+			require.NoError(t, err)
+
+			require.Equal(t, tt.wantDerived, cmp.CapacityDerived)
+			if tt.wantDerived {
+				require.InDelta(t, cmp.Trace.P95Load/(0.8*20), cmp.CapacityPerReplica, 1e-9)
+			} else {
+				require.Equal(t, opts.CapacityPerReplica, cmp.CapacityPerReplica)
+			}
+			require.Equal(t, TraceInfo{Start: trace.Start, End: trace.End(), Step: trace.Step, Points: len(trace.Values),
+				EvaluatedFrom: trace.Start.Add(opts.Warmup), P95Load: cmp.Trace.P95Load}, cmp.Trace)
+			require.Greater(t, cmp.Trace.P95Load, 900.0)
+
+			// Two evaluated days at the 15 s sync, up to the last sample, for both runs.
+			for _, r := range []Run{cmp.Reactive, cmp.Predictive} {
+				require.InDelta(t, 2*24*60-15, r.Summary.EvaluatedMinutes, 1)
+				require.GreaterOrEqual(t, r.Summary.ReplicaHours, r.Summary.LoadReplicaHours*0.9)
+				require.Len(t, r.Samples, int((2*24*time.Hour-15*time.Minute)/SampleStep)+1)
+				require.Equal(t, cmp.Trace.EvaluatedFrom, r.Samples[0].Time)
+			}
+			require.InDelta(t, cmp.Reactive.Summary.LoadReplicaHours, cmp.Predictive.Summary.LoadReplicaHours, 1e-9, "same load")
+
+			// The reactive run has no floor to raise.
+			require.Zero(t, cmp.Reactive.FloorRaisedMinutes)
+			require.Zero(t, cmp.Reactive.FloorRaises)
+			require.Zero(t, cmp.Reactive.StaleMinutes)
+			for _, s := range cmp.Reactive.Samples {
+				require.Equal(t, opts.MinReplicas, s.Floor)
+			}
+
+			require.Equal(t, 8, cmp.Fits.Fits, "one fit every 6 h over 2 days")
+			require.Zero(t, cmp.Fits.Failures)
+			if tt.wantModels != nil {
+				require.Equal(t, map[string]int{tt.wantModels[0]: 8}, cmp.Fits.Models)
+			}
+			require.Greater(t, cmp.Fits.BacktestCoverage, 0.0)
+			require.LessOrEqual(t, cmp.Fits.BacktestCoverage, 1.0)
+
+			// A reactive HPA on sharp ramps falls short; floors ahead of the ramps cut that.
+			require.Greater(t, cmp.Reactive.Summary.UnderProvisionedReplicaMinutes, 0.0)
+			require.Less(t, cmp.Predictive.Summary.UnderProvisionedReplicaMinutes, cmp.Reactive.Summary.UnderProvisionedReplicaMinutes)
+			require.Greater(t, cmp.Predictive.FloorRaises, 0)
+			require.Greater(t, cmp.Predictive.FloorBindingMinutes, 0.0)
+			require.LessOrEqual(t, cmp.Predictive.FloorBindingMinutes, cmp.Predictive.FloorRaisedMinutes+0.25, "the floor binds only where it is raised")
+			require.InDelta(t, 1-cmp.Predictive.Summary.UnderProvisionedReplicaMinutes/cmp.Reactive.Summary.UnderProvisionedReplicaMinutes,
+				cmp.UnderProvisionedReduction, 1e-12)
+			require.InDelta(t, cmp.Predictive.Summary.ReplicaHours/cmp.Reactive.Summary.ReplicaHours-1, cmp.ReplicaHoursIncrease, 1e-12)
+		})
+	}
+}
+
+func TestCompareErrors(t *testing.T) {
+	trace := smallRamps()
+	canceled, cancel := context.WithCancel(t.Context())
+	cancel()
+	tests := []struct {
+		name    string
+		ctx     context.Context
+		opts    func(*ReplayOptions)
+		trace   forecast.Series
+		wantErr error
+		msg     string
+	}{
+		{name: "one point", trace: forecast.Series{Start: t0, Step: time.Minute, Values: []float64{1}}, msg: "need at least 2"},
+		{name: "warm-up longer than trace", opts: func(o *ReplayOptions) { o.Warmup = 400 * time.Hour }, msg: "warm-up"},
+		{name: "no load to derive capacity from", trace: forecast.Series{Start: t0, Step: time.Hour, Values: make([]float64, 15*24)}, msg: "cannot derive capacity"},
+		{name: "min above max", opts: func(o *ReplayOptions) { o.MinReplicas = 5; o.MaxReplicas = 3 }, wantErr: ErrInvalidReplayOptions},
+		{name: "quantile 1", opts: func(o *ReplayOptions) { o.Quantile = 1 }, wantErr: ErrInvalidReplayOptions},
+		{name: "zero refit", opts: func(o *ReplayOptions) { o.Refit = 0 }, wantErr: ErrInvalidReplayOptions},
+		{name: "zero plan interval", opts: func(o *ReplayOptions) { o.PlanEvery = 0 }, wantErr: ErrInvalidReplayOptions},
+		{name: "negative capacity", opts: func(o *ReplayOptions) { o.CapacityPerReplica = -1 }, wantErr: ErrInvalidReplayOptions},
+		{name: "canceled", ctx: canceled, wantErr: context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := replayDefaults()
+			if tt.opts != nil {
+				tt.opts(&opts)
+			}
+			ctx, tr := tt.ctx, tt.trace
+			if ctx == nil {
+				ctx = t.Context()
+			}
+			if tr.Values == nil {
+				tr = trace
+			}
+			_, err := Compare(ctx, discard, opts, tr)
+			require.Error(t, err)
+			if tt.wantErr != nil {
+				require.ErrorIs(t, err, tt.wantErr)
+			}
+			require.Contains(t, err.Error(), tt.msg)
+		})
+	}
+}
+
+// A fit at t sees only the samples that had ended by t: changing any later sample, including
+// the one under way at t, leaves it unchanged, while changing the last ended one does not.
+func TestFitAtSeesOnlyThePast(t *testing.T) {
+	trace := smallRamps()
+	opts := replayDefaults()
+	opts.CapacityPerReplica = 60
+	for _, at := range []time.Duration{14 * 24 * time.Hour, 14*24*time.Hour + 8*time.Hour, 15*24*time.Hour + 7*time.Minute} {
+		t.Run(at.String(), func(t *testing.T) {
+			fitTime := trace.Start.Add(at)
+			want, err := fitAt(opts, trace, fitTime)
+			require.NoError(t, err)
+			require.Equal(t, fitTime.UnixMilli(), want.FittedAt)
+			require.Equal(t, fitTime.Add(opts.Refit+trace.Step).UnixMilli(), want.ValidUntil)
+			require.NotEmpty(t, want.Points)
+			require.Greater(t, want.Points[len(want.Points)-1].Timestamp, fitTime.Add(opts.Refit+opts.LeadTime).UnixMilli(),
+				"the forecast covers until the next fit plus the lead time")
+
+			ended := int(at / trace.Step) // samples 0..ended-1 have ended by fitTime
+			future := forecast.Series{Start: trace.Start, Step: trace.Step, Values: slices.Clone(trace.Values)}
+			for i := ended; i < len(future.Values); i++ {
+				future.Values[i] = 1e6
+			}
+			got, err := fitAt(opts, future, fitTime)
+			require.NoError(t, err)
+			require.Equal(t, want, got, "a later sample changed the fit")
+
+			past := forecast.Series{Start: trace.Start, Step: trace.Step, Values: slices.Clone(trace.Values)}
+			past.Values[ended-1] = 1e6
+			got, err = fitAt(opts, past, fitTime)
+			require.NoError(t, err)
+			require.NotEqual(t, want, got, "the last ended sample is part of the fit")
+		})
+	}
+}
+
+// Whatever the trace does after some instant, both runs are the same up to it: no fit, plan or
+// HPA decision before it can see what comes later.
+func TestCompareNeverSeesTheFuture(t *testing.T) {
+	trace := smallRamps()
+	opts := replayDefaults()
+	opts.CapacityPerReplica = 60                                           // a derived capacity would depend on the whole trace
+	cut := trace.Start.Add(15*24*time.Hour + 7*time.Hour + 45*time.Minute) // just before a morning ramp
+	changed := forecast.Series{Start: trace.Start, Step: trace.Step, Values: slices.Clone(trace.Values)}
+	k := int(cut.Sub(trace.Start) / trace.Step)
+	for i := k; i < len(changed.Values); i++ {
+		changed.Values[i] = 5 * changed.Values[i]
+	}
+	a, err := Compare(t.Context(), discard, opts, trace)
+	require.NoError(t, err)
+	b, err := Compare(t.Context(), discard, opts, changed)
+	require.NoError(t, err)
+
+	// LoadAt interpolates towards the next sample, so the load differs from sample k-1 on.
+	same := trace.Start.Add(time.Duration(k-1) * trace.Step)
+	before := func(s []Sample) []Sample {
+		i := slices.IndexFunc(s, func(x Sample) bool { return !x.Time.Before(same) })
+		require.Greater(t, i, 100)
+		return s[:i]
+	}
+	require.Equal(t, before(a.Reactive.Samples), before(b.Reactive.Samples))
+	require.Equal(t, before(a.Predictive.Samples), before(b.Predictive.Samples))
+	require.NotEqual(t, a.Predictive.Samples, b.Predictive.Samples, "the change after the cut shows after it")
+}
+
+// The replay plans with a prediction only from its FittedAt on.
+func TestReplayUsesPredictionsFromFitTimeOnly(t *testing.T) {
+	trace := smallRamps()
+	opts := replayDefaults()
+	opts.CapacityPerReplica = 60
+	evalFrom := trace.Start.Add(opts.Warmup)
+	high := func(fitted time.Time) scaling.Prediction {
+		p := scaling.Prediction{Service: traceService, Model: "test", FittedAt: fitted.UnixMilli(),
+			ValidUntil: trace.End().Add(time.Hour).UnixMilli(), StepSeconds: int64(trace.Step / time.Second), Quantile: 0.8}
+		for at := trace.Start; !at.After(trace.End().Add(time.Hour)); at = at.Add(trace.Step) {
+			p.Points = append(p.Points, scaling.PredictionPoint{Timestamp: at.UnixMilli(), ExpectedLoad: 900, UpperLoad: 900, RecommendedMinReplicas: 15})
+		}
+		return p
+	}
+	reactive := replay(opts, trace, evalFrom, nil)
+
+	late := replay(opts, trace, evalFrom, []scaling.Prediction{high(trace.End().Add(time.Minute))})
+	require.Zero(t, late.FloorRaises)
+	require.Zero(t, late.FloorRaisedMinutes)
+	require.Equal(t, reactive.Summary, late.Summary, "a prediction not yet fitted changes nothing")
+	require.InDelta(t, late.Summary.EvaluatedMinutes, late.StaleMinutes, 1e-9, "no prediction all along")
+
+	midway := evalFrom.Add(24 * time.Hour)
+	early := replay(opts, trace, evalFrom, []scaling.Prediction{high(midway)})
+	require.Equal(t, 1, early.FloorRaises)
+	require.InDelta(t, 24*60, early.StaleMinutes, 1e-9, "stale until the fit")
+	for _, s := range early.Samples {
+		if s.Time.Before(midway) {
+			require.Equal(t, opts.MinReplicas, s.Floor, "at %s", s.Time)
+		} else {
+			require.Equal(t, int32(15), s.Floor, "at %s", s.Time)
+		}
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	nan := math.NaN()
+	tests := []struct {
+		name string
+		v    []float64
+		q    float64
+		want float64
+	}{
+		{name: "nearest rank", v: []float64{5, 1, 4, 2, 3}, q: 0.95, want: 5},
+		{name: "median", v: []float64{5, 1, 4, 2, 3}, q: 0.5, want: 3},
+		{name: "zero quantile", v: []float64{5, 1, 4}, q: 0, want: 1},
+		{name: "gaps and infinities skipped", v: []float64{nan, 1, math.Inf(1), 2, math.Inf(-1)}, q: 1, want: 2},
+		{name: "nothing finite", v: []float64{nan}, q: 0.5, want: nan},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := percentile(tt.v, tt.q)
+			if math.IsNaN(tt.want) {
+				require.True(t, math.IsNaN(got))
+				return
+			}
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
