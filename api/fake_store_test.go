@@ -22,6 +22,7 @@ type memStore struct {
 	predictions []scaling.Prediction
 	events      []scaling.Event
 	runs        map[string]scaling.ForecastRun
+	locks       map[string]memLock
 	down        error // when set, every call fails with it
 }
 
@@ -301,4 +302,53 @@ func (s *memStore) ListRuns(_ context.Context, limit int) ([]scaling.ForecastRun
 		out = out[:limit]
 	}
 	return out, nil
+}
+
+// memLock is a lease of memStore's LockStore.
+type memLock struct {
+	owner   string
+	expires time.Time
+}
+
+func (s *memStore) setLockIf(name, owner string, ttl time.Duration, free bool) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return false, s.down
+	}
+	if ttl <= 0 {
+		return false, fmt.Errorf("lock %s: ttl %s", name, ttl)
+	}
+	l, held := s.locks[name]
+	held = held && time.Now().Before(l.expires)
+	if held && l.owner != owner || !held && !free {
+		return false, nil
+	}
+	if s.locks == nil {
+		s.locks = map[string]memLock{}
+	}
+	s.locks[name] = memLock{owner: owner, expires: time.Now().Add(ttl)}
+	return true, nil
+}
+
+func (s *memStore) TryLock(_ context.Context, name, owner string, ttl time.Duration) (bool, error) {
+	return s.setLockIf(name, owner, ttl, true)
+}
+
+func (s *memStore) RenewLock(_ context.Context, name, owner string, ttl time.Duration) (bool, error) {
+	return s.setLockIf(name, owner, ttl, false)
+}
+
+func (s *memStore) Unlock(_ context.Context, name, owner string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return s.down
+	}
+	l, ok := s.locks[name]
+	if !ok || l.owner != owner || !time.Now().Before(l.expires) {
+		return fmt.Errorf("unlock %s: %w", name, store.ErrLockNotHeld)
+	}
+	delete(s.locks, name)
+	return nil
 }

@@ -57,6 +57,7 @@ type fakeForecasts struct {
 	mu   sync.Mutex
 	runs map[string]scaling.ForecastRun
 	busy bool
+	err  error // when set, Trigger fails with it
 }
 
 func (f *fakeForecasts) Trigger(_ context.Context, svc string) (string, error) {
@@ -64,6 +65,9 @@ func (f *fakeForecasts) Trigger(_ context.Context, svc string) (string, error) {
 	defer f.mu.Unlock()
 	if f.busy {
 		return "", ErrBusy
+	}
+	if f.err != nil {
+		return "", f.err
 	}
 	if svc != "" && svc != "coordinator" && svc != "search" {
 		return "", fmt.Errorf("trigger %s: %w", svc, ErrUnknownService)
@@ -295,6 +299,14 @@ func TestForecastRuns(t *testing.T) {
 	rec = ts.do(t, request{method: "POST", path: "/api/predictive-scaling/forecast"})
 	require.Equal(t, http.StatusConflict, rec.Code)
 	require.Equal(t, ErrBusy.Error(), decodeErr(t, rec).Error)
+
+	// The run lock cannot be asked about (store down): the run is refused, and it is a 503.
+	ff.busy = false
+	ff.err = fmt.Errorf("forecast refused: cannot take the cluster-wide run lock: %w", errStoreDown)
+	req := request{method: "POST", path: "/api/predictive-scaling/forecast/search"}
+	rec = ts.do(t, req)
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	validateResponse(t, req, rec)
 }
 
 func TestForecastsDisabled(t *testing.T) {

@@ -9,4 +9,9 @@
 // planning is the actuator's. It never lets one service block the others (per-service
 // timeouts, parallel fits, panics contained), never runs two runs at once, and never leaves
 // an out-of-date prediction on the predicted-load gauge.
+//
+// "Never two runs at once" holds across replicas: every run, scheduled or manual, first takes
+// the store's lease RunLockName (renewed every LockTTL/3 while it lasts); held elsewhere, a
+// manual run is ErrBusy (409) and a scheduled one is skipped; a store that cannot answer
+// refuses the run, since another replica may be running.
 package forecaster

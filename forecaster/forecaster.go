@@ -45,7 +45,23 @@ type Store interface {
 	// PutDerivedPattern writes p unless a manual pattern exists; written is false then.
 	PutDerivedPattern(ctx context.Context, p scaling.Pattern) (written bool, err error)
 	RunStore
+	Locker
 }
+
+// Locker holds the cluster-wide run lock (store.LockStore provides it): a lease with an owner
+// token and a TTL, so the lock of a replica that died expires by itself.
+type Locker interface {
+	// TryLock takes name for owner for ttl when free or expired; false when held elsewhere.
+	TryLock(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
+	// RenewLock resets the TTL while owner holds the lock; false when it was lost.
+	RenewLock(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
+	// Unlock releases the lock while owner holds it.
+	Unlock(ctx context.Context, name, owner string) error
+}
+
+// RunLockName is the lock every run (scheduled or manual, on any replica) holds while it
+// fits and writes: two runs never write the same services at once.
+const RunLockName = "forecast-run"
 
 // RunStore records forecast runs where every replica reads them (store.RunStore provides it),
 // so a run id answers on any replica, not only the one that ran it.
@@ -119,6 +135,9 @@ type Options struct {
 	// Validity is how long a prediction may be acted on after it was fitted; default twice the
 	// schedule's interval (one missed run is tolerated, two are not).
 	Validity time.Duration
+	// LockTTL is the run lock's lease; it is renewed every LockTTL/3 while the run lasts, so
+	// only a holder that died keeps others out, and for at most LockTTL. Default 2m.
+	LockTTL time.Duration
 	// KeepRuns is how many runs Run(id) remembers in memory; default 50. Older runs are read
 	// from the Store (which keeps store.MaxRuns).
 	KeepRuns int
@@ -175,6 +194,7 @@ func New(opts Options) *Forecaster {
 	def(&opts.MaxDataAge, time.Hour)
 	def(&opts.ActualInterval, time.Minute)
 	def(&opts.ErrorWindow, time.Hour)
+	def(&opts.LockTTL, 2*time.Minute)
 	if opts.Parallelism <= 0 {
 		opts.Parallelism = runtime.GOMAXPROCS(0)
 	}
@@ -212,8 +232,10 @@ func ScheduleInterval(s cron.Schedule, t time.Time) time.Duration {
 func (f *Forecaster) Validity() time.Duration { return f.opts.Validity }
 
 // Start runs forecasts on the schedule until ctx ends (it blocks), then waits for a run in
-// progress. A scheduled run while another is in progress is skipped and counted
-// (kai_forecast_runs_total{result="skipped"}). It returns an error for a bad schedule.
+// progress. A scheduled run while another is in progress, here or on another replica (the
+// run lock is held), is skipped and counted (kai_forecast_runs_total{result="skipped"}); one
+// refused because the lock could not be taken is logged and counted in
+// kai_forecast_lock_errors_total{op="take"}. It returns an error for a bad schedule.
 func (f *Forecaster) Start(ctx context.Context) error {
 	if f.schedErr != nil {
 		return f.schedErr
@@ -222,7 +244,7 @@ func (f *Forecaster) Start(ctx context.Context) error {
 	c.Schedule(f.schedule, cron.FuncJob(func() {
 		if _, err := f.RunOnce(ctx, "schedule", ""); errors.Is(err, ErrBusy) {
 			f.m.runs.WithLabelValues(resultSkipped).Inc()
-			f.log.Warn("scheduled forecast run skipped; the previous run is still in progress")
+			f.log.Warn("scheduled forecast run skipped; another run is still in progress", "err", err)
 		}
 	}))
 	f.log.Info("forecast schedule started", "schedule", f.opts.Schedule, "validity", f.opts.Validity)
@@ -233,10 +255,12 @@ func (f *Forecaster) Start(ctx context.Context) error {
 }
 
 // Trigger starts a run for one service ("" for all) without waiting for it and returns its
-// id; ErrUnknownService for a service not managed, ErrBusy while another run is in progress.
+// id; ErrUnknownService for a service not managed, ErrBusy while another run is in progress
+// on this or another replica (the run lock is held), an error wrapping store.ErrUnavailable
+// when the run lock cannot be asked about (the run is refused: never run without knowing).
 // The run outlives ctx (it is bounded by the per-service timeout).
 func (f *Forecaster) Trigger(ctx context.Context, service string) (string, error) {
-	run, svcs, err := f.begin("manual", service)
+	run, svcs, err := f.begin(ctx, "manual", service)
 	if err != nil {
 		return "", err
 	}
@@ -246,8 +270,9 @@ func (f *Forecaster) Trigger(ctx context.Context, service string) (string, error
 }
 
 // RunOnce runs synchronously for one service ("" for all) and returns the finished run.
+// It refuses like Trigger.
 func (f *Forecaster) RunOnce(ctx context.Context, trigger, service string) (scaling.ForecastRun, error) {
-	run, svcs, err := f.begin(trigger, service)
+	run, svcs, err := f.begin(ctx, trigger, service)
 	if err != nil {
 		return scaling.ForecastRun{}, err
 	}
@@ -294,6 +319,11 @@ func (f *Forecaster) record(ctx context.Context, run *scaling.ForecastRun) {
 	f.mu.Lock()
 	snap := copyRun(run)
 	f.mu.Unlock()
+	f.put(ctx, snap)
+}
+
+// put writes snap to the Store, as record does.
+func (f *Forecaster) put(ctx context.Context, snap scaling.ForecastRun) {
 	if snap.Results == nil {
 		snap.Results = []scaling.ServiceForecastResult{}
 	}
@@ -342,8 +372,8 @@ func (f *Forecaster) wrap(ours, theirs error, format string, args ...any) error 
 	return &refusal{msg: fmt.Sprintf(format, args...), ours: ours, theirs: theirs}
 }
 
-// begin registers a queued run, or refuses it.
-func (f *Forecaster) begin(trigger, service string) (*scaling.ForecastRun, []scaling.ManagedService, error) {
+// begin takes the run lock and registers a queued run, or refuses it.
+func (f *Forecaster) begin(ctx context.Context, trigger, service string) (*scaling.ForecastRun, []scaling.ManagedService, error) {
 	all := f.opts.Services()
 	svcs := all
 	if service != "" {
@@ -359,11 +389,11 @@ func (f *Forecaster) begin(trigger, service string) (*scaling.ForecastRun, []sca
 		}
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if f.busy {
+		f.mu.Unlock()
 		return nil, nil, f.wrap(ErrBusy, f.opts.BusyErr, "forecast")
 	}
-	f.busy = true
+	f.busy = true // reserved while the lock is asked for, without holding mu over the network
 	now := f.opts.Now()
 	f.seq++
 	run := &scaling.ForecastRun{
@@ -375,6 +405,17 @@ func (f *Forecaster) begin(trigger, service string) (*scaling.ForecastRun, []sca
 		QueuedAt: now.UnixMilli(),
 		Results:  []scaling.ServiceForecastResult{},
 	}
+	f.mu.Unlock()
+
+	// The run id is the lock's owner token: unique across replicas, and it names the holder.
+	if err := f.lock(ctx, run.ID); err != nil {
+		f.mu.Lock()
+		f.busy = false
+		f.mu.Unlock()
+		return nil, nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.runs = append(f.runs, run)
 	if len(f.runs) > f.opts.KeepRuns {
 		f.runs = append(f.runs[:0], f.runs[len(f.runs)-f.opts.KeepRuns:]...)
@@ -393,8 +434,9 @@ func (f *Forecaster) execute(ctx context.Context, run *scaling.ForecastRun, svcs
 		run.Results[i] = scaling.ServiceForecastResult{Service: s.Name, State: scaling.RunQueued}
 	}
 	f.mu.Unlock()
-	f.record(ctx, run)
 	log := f.log.With("run", run.ID, "trigger", run.Trigger)
+	stopRenew := f.keepLock(ctx, run.ID, log)
+	f.record(ctx, run)
 	if f.opts.Bounds == nil {
 		log.Warn("no HPA bounds source; predictions only, load patterns are not derived")
 	}
@@ -424,20 +466,27 @@ func (f *Forecaster) execute(ctx context.Context, run *scaling.ForecastRun, svcs
 			failed++
 		}
 	}
+	final := copyRun(run)
 	switch {
 	case failed == 0:
-		run.State = scaling.RunSucceeded
+		final.State = scaling.RunSucceeded
 	case ok == 0:
-		run.State = scaling.RunFailed
+		final.State = scaling.RunFailed
 	default:
-		run.State = scaling.RunPartial
+		final.State = scaling.RunPartial
 	}
-	run.FinishedAt = finished.UnixMilli()
-	state := run.State
+	final.FinishedAt = finished.UnixMilli()
+	state := final.State
 	f.mu.Unlock()
-	// Recorded before the forecaster takes another run, so runs are written in order.
-	f.record(ctx, run)
+	// The work is done: the lock is released before anyone (another replica reading the
+	// store, or this one's Run) can see the run finished, so a run asked for after seeing
+	// it finish is never refused as busy.
+	stopRenew()
+	f.unlock(ctx, run.ID)
+	// Recorded before this forecaster takes another run, so its runs are written in order.
+	f.put(ctx, final)
 	f.mu.Lock()
+	run.State, run.FinishedAt = final.State, final.FinishedAt
 	f.busy = false
 	f.mu.Unlock()
 

@@ -28,6 +28,8 @@ type metrics struct {
 	lastSuccess prometheus.Gauge
 	// runRecordErrors counts failed writes of run records to the store.
 	runRecordErrors prometheus.Counter
+	// lockErrors counts run lock failures by op: take, renew, lost, release.
+	lockErrors *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -65,12 +67,19 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "kai_forecast_run_record_errors_total",
 			Help: "Writes of forecast run records (queued, running, finished) to the store that failed; the run itself went on, but other replicas may not report it.",
 		}),
+		lockErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kai_forecast_lock_errors_total",
+			Help: "Failures of the cluster-wide forecast run lock by op: take (store unreachable; the run was refused), renew (store unreachable; retried), lost (the lease expired during a run; another replica may have run at once), release (it expires by itself).",
+		}, []string{"op"}),
+	}
+	for _, op := range []string{lockOpTake, lockOpRenew, lockOpLost, lockOpRelease} {
+		m.lockErrors.WithLabelValues(op)
 	}
 	for _, r := range []string{string(scaling.RunSucceeded), string(scaling.RunPartial), string(scaling.RunFailed), resultSkipped} {
 		m.runs.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.predicted, m.actual, m.errRatio, m.stale, m.runs, m.duration, m.lastSuccess, m.runRecordErrors)
+		reg.MustRegister(m.predicted, m.actual, m.errRatio, m.stale, m.runs, m.duration, m.lastSuccess, m.runRecordErrors, m.lockErrors)
 	}
 	return m
 }

@@ -49,7 +49,9 @@ var (
 	bucketEvents       = []byte("events")
 	// bucketRuns holds forecast runs under two key spaces: runTimePrefix+timeKey(QueuedAt, ID)
 	// -> run JSON, in QueuedAt order, and runIDPrefix+ID -> that timeKey.
-	bucketRuns       = []byte("runs")
+	bucketRuns = []byte("runs")
+	// bucketLocks holds LockStore leases: name -> lockRecord JSON.
+	bucketLocks      = []byte("locks")
 	runTimePrefix    = []byte("t/")
 	runIDPrefix      = []byte("i/")
 	bucketEventTimes = []byte("time")
@@ -74,7 +76,7 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketPatterns, bucketDependencies, bucketPredictions, bucketEvents, bucketRuns} {
+		for _, name := range [][]byte{bucketPatterns, bucketDependencies, bucketPredictions, bucketEvents, bucketRuns, bucketLocks} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

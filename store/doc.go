@@ -1,5 +1,6 @@
 // Package store keeps the scaler's records: load patterns, predictions, scaling dependencies,
-// HPA events and forecast runs.
+// HPA events and forecast runs, and named leases (LockStore) that let replicas exclude each
+// other, such as the forecast run lock.
 //
 // store.go declares one interface per record kind; callers test errors with errors.Is against
 // ErrNotFound, ErrUnavailable (answer 503), ErrCorrupt (a stored record no longer decodes) and

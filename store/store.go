@@ -102,6 +102,28 @@ type RunStore interface {
 	ListRuns(ctx context.Context, limit int) ([]scaling.ForecastRun, error)
 }
 
+// ErrLockNotHeld is returned by Unlock when owner does not hold the lock (it expired, was
+// taken over, or was never taken).
+var ErrLockNotHeld = errors.New("lock not held by this owner")
+
+// LockStore keeps named leases shared by every replica using the store: a lock has one owner
+// (an opaque token the caller makes unique, e.g. per run) and a TTL, so the lock of a holder
+// that crashed expires by itself and another owner can take it. Only the owner renews or
+// releases it. The holder must renew well within the TTL; a lock is only as safe as that.
+// A failure to reach the backend is an error wrapping ErrUnavailable, never a false answer
+// that would read as "held elsewhere". Safe for concurrent use.
+type LockStore interface {
+	// TryLock takes lock name for owner for ttl (> 0) when it is free or expired, without
+	// waiting; when owner already holds it, it extends it to ttl (so a retry after a lost
+	// reply succeeds). False when another owner holds it.
+	TryLock(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
+	// RenewLock sets the lock's TTL to ttl from now if owner still holds it; false otherwise
+	// (expired, or taken by another owner).
+	RenewLock(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
+	// Unlock releases the lock if owner holds it; ErrLockNotHeld otherwise (nothing changes).
+	Unlock(ctx context.Context, name, owner string) error
+}
+
 // Store is every record kind together, as one backend provides them.
 type Store interface {
 	PatternStore
@@ -109,6 +131,7 @@ type Store interface {
 	DependencyStore
 	EventStore
 	RunStore
+	LockStore
 	// Ping reports whether the backend answers; /readyz fails while it does not.
 	Ping(ctx context.Context) error
 	Close() error

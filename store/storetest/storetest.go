@@ -38,6 +38,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("concurrent event appends", func(t *testing.T) { t.Parallel(); testConcurrentEvents(t, open) })
 	t.Run("runs", func(t *testing.T) { t.Parallel(); testRuns(t, open) })
 	t.Run("run retention", func(t *testing.T) { t.Parallel(); testRunRetention(t, open) })
+	t.Run("locks", func(t *testing.T) { t.Parallel(); testLocks(t, open) })
+	t.Run("concurrent TryLock: exactly one wins", func(t *testing.T) { t.Parallel(); testLockRace(t, open) })
 	t.Run("closed store is unavailable", func(t *testing.T) { t.Parallel(); testClosed(t, open) })
 }
 
@@ -762,6 +764,12 @@ func testClosed(t *testing.T, open func(t *testing.T) store.Store) {
 	require.ErrorIs(t, err, store.ErrUnavailable)
 	_, err = s.ListRuns(ctx, 0)
 	require.ErrorIs(t, err, store.ErrUnavailable)
+	// A lock the store cannot be asked about is an error, never a "held elsewhere" false.
+	_, err = s.TryLock(ctx, "run", "a", time.Minute)
+	require.ErrorIs(t, err, store.ErrUnavailable)
+	_, err = s.RenewLock(ctx, "run", "a", time.Minute)
+	require.ErrorIs(t, err, store.ErrUnavailable)
+	require.ErrorIs(t, s.Unlock(ctx, "run", "a"), store.ErrUnavailable)
 }
 
 func run(id string, queuedAt int64) scaling.ForecastRun {
@@ -858,4 +866,118 @@ func testRunRetention(t *testing.T, open func(t *testing.T) store.Store) {
 		require.NoError(t, err)
 		require.Equal(t, []string{"fresh"}, runIDs(list))
 	})
+}
+
+func testLocks(t *testing.T, open func(t *testing.T) store.Store) {
+	ctx := t.Context()
+	t.Run("exclusive until unlocked; owner-only unlock and renew", func(t *testing.T) {
+		s := open(t)
+		ok, err := s.TryLock(ctx, "run", "a", time.Minute)
+		require.NoError(t, err)
+		require.True(t, ok)
+		ok, err = s.TryLock(ctx, "run", "b", time.Minute)
+		require.NoError(t, err)
+		require.False(t, ok, "b took a lock a holds")
+		ok, err = s.TryLock(ctx, "other", "b", time.Minute)
+		require.NoError(t, err)
+		require.True(t, ok, "locks of different names are independent")
+		ok, err = s.TryLock(ctx, "run", "a", time.Minute)
+		require.NoError(t, err)
+		require.True(t, ok, "the owner's retry succeeds")
+
+		ok, err = s.RenewLock(ctx, "run", "b", time.Minute)
+		require.NoError(t, err)
+		require.False(t, ok, "b renewed a's lock")
+		require.ErrorIs(t, s.Unlock(ctx, "run", "b"), store.ErrLockNotHeld)
+		ok, err = s.TryLock(ctx, "run", "b", time.Minute)
+		require.NoError(t, err)
+		require.False(t, ok, "b's unlock released a's lock")
+
+		ok, err = s.RenewLock(ctx, "run", "a", time.Minute)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.NoError(t, s.Unlock(ctx, "run", "a"))
+		require.ErrorIs(t, s.Unlock(ctx, "run", "a"), store.ErrLockNotHeld, "second unlock")
+		ok, err = s.RenewLock(ctx, "run", "a", time.Minute)
+		require.NoError(t, err)
+		require.False(t, ok, "renewed a released lock")
+		ok, err = s.TryLock(ctx, "run", "b", time.Minute)
+		require.NoError(t, err)
+		require.True(t, ok, "b after a released")
+	})
+	t.Run("expired lock is taken over; its holder can no longer renew or unlock", func(t *testing.T) {
+		s := open(t)
+		ok, err := s.TryLock(ctx, "run", "dead", 100*time.Millisecond)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Eventually(t, func() bool {
+			ok, err := s.TryLock(ctx, "run", "next", time.Minute)
+			return err == nil && ok
+		}, 5*time.Second, 20*time.Millisecond)
+		ok, err = s.RenewLock(ctx, "run", "dead", time.Minute)
+		require.NoError(t, err)
+		require.False(t, ok)
+		require.ErrorIs(t, s.Unlock(ctx, "run", "dead"), store.ErrLockNotHeld)
+		ok, err = s.TryLock(ctx, "run", "dead", time.Minute)
+		require.NoError(t, err)
+		require.False(t, ok, "the new holder's lock was lost")
+	})
+	t.Run("renewal keeps the lock past its first ttl", func(t *testing.T) {
+		s := open(t)
+		const ttl = 300 * time.Millisecond
+		ok, err := s.TryLock(ctx, "run", "a", ttl)
+		require.NoError(t, err)
+		require.True(t, ok)
+		for range 5 { // 5 x ttl/3: well past the first ttl
+			time.Sleep(ttl / 3)
+			ok, err = s.RenewLock(ctx, "run", "a", ttl)
+			require.NoError(t, err)
+			require.True(t, ok)
+		}
+		ok, err = s.TryLock(ctx, "run", "b", ttl)
+		require.NoError(t, err)
+		require.False(t, ok)
+	})
+	t.Run("bad arguments", func(t *testing.T) {
+		s := open(t)
+		_, err := s.TryLock(ctx, "run", "a", 0)
+		require.Error(t, err)
+		_, err = s.TryLock(ctx, "run", "", time.Minute)
+		require.Error(t, err)
+		_, err = s.RenewLock(ctx, "", "a", time.Minute)
+		require.Error(t, err)
+	})
+}
+
+func testLockRace(t *testing.T, open func(t *testing.T) store.Store) {
+	s := open(t)
+	const n = 32
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		winners []string
+	)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			owner := fmt.Sprintf("owner-%d", i)
+			ok, err := s.TryLock(t.Context(), "run", owner, time.Minute)
+			if err != nil {
+				t.Errorf("TryLock %s: %v", owner, err)
+				return
+			}
+			if ok {
+				mu.Lock()
+				winners = append(winners, owner)
+				mu.Unlock()
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	require.Len(t, winners, 1, "winners: %v", winners)
+	require.NoError(t, s.Unlock(t.Context(), "run", winners[0]))
 }
