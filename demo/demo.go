@@ -133,8 +133,12 @@ func New(opts Options) (*Demo, error) {
 		BusyErr:           opts.BusyErr,
 		UnknownServiceErr: opts.UnknownServiceErr,
 	})
+	metered, err := newMeteredCluster(d.Cluster, reg)
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
 	d.actuator = actuator.New(actuator.Options{
-		Cluster:             newMeteredCluster(d.Cluster, reg),
+		Cluster:             metered,
 		Patterns:            opts.Store,
 		Predictions:         opts.Store,
 		Dependencies:        opts.Store,

@@ -59,7 +59,7 @@ type Cluster struct {
 	now      func() time.Time
 	dryRun   bool
 	instance string
-	metrics  *metrics
+	metrics  *actuator.WriteMetrics
 
 	factories map[string]informers.SharedInformerFactory // by namespace; "" = all
 	views     map[string]*view
@@ -102,7 +102,7 @@ func New(opts Options) (*Cluster, error) {
 	if c.instance == "" {
 		c.instance = "kai-scaler"
 	}
-	m, err := newMetrics(opts.Registerer)
+	m, err := actuator.NewWriteMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err
 	}
@@ -476,7 +476,7 @@ func (c *Cluster) writeTarget(ctx context.Context, log *slog.Logger, w actuator.
 
 func (c *Cluster) conflictOr(log *slog.Logger, err error, format string, args ...any) error {
 	if apierrors.IsConflict(err) {
-		c.metrics.patches.WithLabelValues(resultConflict).Inc()
+		c.metrics.Patches.WithLabelValues(resultConflict).Inc()
 		log.Debug("object changed since read; re-reading", "err", err)
 		return err // unwrapped: RetryOnConflict retries only a bare conflict
 	}

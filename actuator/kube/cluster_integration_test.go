@@ -94,7 +94,7 @@ func TestFloorRaisedBeforePeakAndRestoredAfter(t *testing.T) {
 	require.Equal(t, "2025-01-06T08:40:00Z", h.Annotations[AnnotationChangedAt])
 	require.Equal(t, int32(10), h.Spec.MaxReplicas)
 	require.Equal(t, []string{ReasonRaised}, eventReasons(t, cs, ns, "web"))
-	require.Equal(t, 6.0, testutil.ToFloat64(c.metrics.floor.WithLabelValues("web", "pattern")))
+	require.Equal(t, 6.0, testutil.ToFloat64(c.metrics.Floor.WithLabelValues("web", "pattern")))
 
 	// After the window, the floor steps down (5 min apart) and the base comes back.
 	clk.Set(peak.Add(2 * time.Hour))
@@ -119,8 +119,8 @@ func TestFloorRaisedBeforePeakAndRestoredAfter(t *testing.T) {
 	reasons := eventReasons(t, cs, ns, "web")
 	require.Contains(t, reasons, ReasonLowered)
 	require.Equal(t, ReasonRestored, reasons[len(reasons)-1])
-	require.Equal(t, 2.0, testutil.ToFloat64(c.metrics.floor.WithLabelValues("web", "base")))
-	require.Zero(t, testutil.ToFloat64(c.metrics.patches.WithLabelValues(resultError)))
+	require.Equal(t, 2.0, testutil.ToFloat64(c.metrics.Floor.WithLabelValues("web", "base")))
+	require.Zero(t, testutil.ToFloat64(c.metrics.Patches.WithLabelValues(resultError)))
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
 # HELP kai_actuator_min_replicas Floor (HPA minReplicas, or replicas without HPA) kai-scaler last set per service, by the reason that won (in dry-run: would set).
 # TYPE kai_actuator_min_replicas gauge
@@ -189,8 +189,8 @@ func TestConcurrentEdit(t *testing.T) {
 		require.Equal(t, int32(12), h.Spec.MaxReplicas, "the other writer's maxReplicas is kept")
 		require.Len(t, h.Spec.Metrics, 2, "the other writer's metric is kept")
 		require.Equal(t, "2", h.Annotations[AnnotationBase])
-		require.Equal(t, 1.0, testutil.ToFloat64(c.metrics.patches.WithLabelValues(resultConflict)))
-		require.Equal(t, 1.0, testutil.ToFloat64(c.metrics.patches.WithLabelValues(resultSuccess)))
+		require.Equal(t, 1.0, testutil.ToFloat64(c.metrics.Patches.WithLabelValues(resultConflict)))
+		require.Equal(t, 1.0, testutil.ToFloat64(c.metrics.Patches.WithLabelValues(resultSuccess)))
 	})
 
 	t.Run("a human's higher floor is never lowered", func(t *testing.T) {
@@ -338,9 +338,9 @@ func TestDryRunWritesNothing(t *testing.T) {
 	evs, err := cs.EventsV1().Events(ns).List(t.Context(), metav1.ListOptions{})
 	require.NoError(t, err)
 	require.Empty(t, evs.Items)
-	require.Equal(t, 2.0, testutil.ToFloat64(c.metrics.patches.WithLabelValues(resultDryRun)))
-	require.Zero(t, testutil.ToFloat64(c.metrics.patches.WithLabelValues(resultSuccess)))
-	require.Equal(t, 6.0, testutil.ToFloat64(c.metrics.floor.WithLabelValues("web", "pattern")))
+	require.Equal(t, 2.0, testutil.ToFloat64(c.metrics.Patches.WithLabelValues(resultDryRun)))
+	require.Zero(t, testutil.ToFloat64(c.metrics.Patches.WithLabelValues(resultSuccess)))
+	require.Equal(t, 6.0, testutil.ToFloat64(c.metrics.Floor.WithLabelValues("web", "pattern")))
 }
 
 func TestWorkloadsAbsentAndStatefulSet(t *testing.T) {

@@ -80,7 +80,7 @@ func TestRBACIsEnoughAndNoMore(t *testing.T) {
 		require.Equal(t, w.MinReplicas, currentFloor(t, env, work, name))
 		require.Equal(t, []string{ReasonRaised, ReasonRestored}, eventReasons(t, env.Clientset, work, name), "events recorded as the service account")
 	}
-	require.Zero(t, testutil.ToFloat64(c.metrics.patches.WithLabelValues(resultError)))
+	require.Zero(t, testutil.ToFloat64(c.metrics.Patches.WithLabelValues(resultError)))
 
 	// Leader election on a Lease in its own namespace.
 	ctx, cancel := context.WithCancel(t.Context())

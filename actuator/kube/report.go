@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,59 +20,14 @@ import (
 
 // Values of kai_actuator_patches_total's result label.
 const (
-	resultSuccess  = "success"
-	resultConflict = "conflict"
-	resultError    = "error"
-	resultDryRun   = "dry_run"
+	resultSuccess  = actuator.PatchSuccess
+	resultConflict = actuator.PatchConflict
+	resultError    = actuator.PatchError
+	resultDryRun   = actuator.PatchDryRun
 )
 
 // ReportingController names kai-scaler in the Events it records.
 const ReportingController = "kai-scaler.io/actuator"
-
-type metrics struct {
-	patches *prometheus.CounterVec
-	floor   *prometheus.GaugeVec
-
-	mu sync.Mutex
-	// reasons remembers each service's reason label, so a new reason replaces the old series
-	// instead of leaving it behind.
-	reasons map[string]string
-}
-
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
-	m := &metrics{
-		patches: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kai_actuator_patches_total",
-			Help: "Floor writes by result: success, conflict (a concurrent edit; re-read and retried), error, dry_run (planned, not written).",
-		}, []string{"result"}),
-		floor: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "kai_actuator_min_replicas",
-			Help: "Floor (HPA minReplicas, or replicas without HPA) kai-scaler last set per service, by the reason that won (in dry-run: would set).",
-		}, []string{"service", "reason"}),
-		reasons: map[string]string{},
-	}
-	for _, r := range []string{resultSuccess, resultConflict, resultError, resultDryRun} {
-		m.patches.WithLabelValues(r)
-	}
-	if reg != nil {
-		for _, c := range []prometheus.Collector{m.patches, m.floor} {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("register actuator metrics: %w", err)
-			}
-		}
-	}
-	return m, nil
-}
-
-func (m *metrics) setFloor(service, reason string, floor int32) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if old, ok := m.reasons[service]; ok && old != reason {
-		m.floor.DeleteLabelValues(service, old)
-	}
-	m.reasons[service] = reason
-	m.floor.WithLabelValues(service, reason).Set(float64(floor))
-}
 
 // objectRef is the object an Event is about.
 type objectRef struct{ kind, apiVersion, name string }
@@ -82,7 +36,7 @@ type objectRef struct{ kind, apiVersion, name string }
 // made (nil: nothing needed writing).
 func (c *Cluster) report(ctx context.Context, log *slog.Logger, w actuator.Workload, reason string, done *write, err error, ref objectRef) error {
 	if err != nil {
-		c.metrics.patches.WithLabelValues(resultError).Inc()
+		c.metrics.Patches.WithLabelValues(resultError).Inc()
 		return err
 	}
 	if done == nil {
@@ -96,7 +50,7 @@ func (c *Cluster) report(ctx context.Context, log *slog.Logger, w actuator.Workl
 	if done.reason == ReasonRestored {
 		gaugeReason = actuator.SourceBase
 	}
-	c.metrics.setFloor(w.Service, gaugeReason, done.floor)
+	c.metrics.SetFloor(w.Service, gaugeReason, done.floor)
 	attrs := []any{"event", done.reason, "from", done.from, "to", done.floor}
 	if done.clamped != "" {
 		attrs = append(attrs, "clamped_to", done.clamped)
@@ -105,11 +59,11 @@ func (c *Cluster) report(ctx context.Context, log *slog.Logger, w actuator.Workl
 		attrs = append(attrs, "adopted_base", true)
 	}
 	if c.dryRun {
-		c.metrics.patches.WithLabelValues(resultDryRun).Inc()
+		c.metrics.Patches.WithLabelValues(resultDryRun).Inc()
 		log.Info("dry run: would change floor", attrs...)
 		return nil
 	}
-	c.metrics.patches.WithLabelValues(resultSuccess).Inc()
+	c.metrics.Patches.WithLabelValues(resultSuccess).Inc()
 	msg := map[string]string{
 		ReasonRaised:   "raised floor",
 		ReasonLowered:  "lowered floor",
