@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,50 +10,18 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kai-platform/kai-scaler/internal/testenv"
 	"github.com/kai-platform/kai-scaler/scaling"
 	"github.com/kai-platform/kai-scaler/store"
+	"github.com/kai-platform/kai-scaler/store/storetest"
 )
-
-var prefixSeq atomic.Int64
 
 // openRedisStore returns the real Redis store on the test Redis under a key prefix of its
 // own, deleting the prefix's keys when the test ends.
-func openRedisStore(t testing.TB) store.Store {
-	t.Helper()
-	addr := testenv.RedisAddr(t)
-	prefix := fmt.Sprintf("kai-test-api:%d:%d:", time.Now().UnixNano(), prefixSeq.Add(1))
-	r, err := store.NewRedis(store.RedisOptions{URL: "redis://" + addr + "/0", Prefix: prefix})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_ = r.Close()
-		deleteRedisPrefix(t, addr, prefix)
-	})
-	return r
-}
-
-func deleteRedisPrefix(t testing.TB, addr, prefix string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	defer c.Close()
-	iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	require.NoError(t, iter.Err())
-	if len(keys) > 0 {
-		require.NoError(t, c.Del(ctx, keys...).Err())
-	}
-}
+func openRedisStore(t testing.TB) store.Store { return storetest.OpenRedis(t, store.RedisOptions{}) }
 
 // openBoltStore returns the real embedded store in a fresh file.
 func openBoltStore(t testing.TB) store.Store {

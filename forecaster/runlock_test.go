@@ -10,37 +10,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kai-platform/kai-scaler/internal/testenv"
 	"github.com/kai-platform/kai-scaler/scaling"
 	"github.com/kai-platform/kai-scaler/store"
+	"github.com/kai-platform/kai-scaler/store/storetest"
 )
 
-var redisPrefixSeq atomic.Int64
-
 // openRedisStore returns a Redis store under a key prefix of its own, deleted at cleanup.
-func openRedisStore(t *testing.T) *store.Redis {
-	t.Helper()
-	addr := testenv.RedisAddr(t)
-	prefix := fmt.Sprintf("kai-forecaster-test:%d:%d:", time.Now().UnixNano(), redisPrefixSeq.Add(1))
-	st, err := store.NewRedis(store.RedisOptions{URL: "redis://" + addr + "/0", Prefix: prefix})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_ = st.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		c := redis.NewClient(&redis.Options{Addr: addr})
-		defer c.Close()
-		keys, err := c.Keys(ctx, prefix+"*").Result()
-		require.NoError(t, err)
-		if len(keys) > 0 {
-			require.NoError(t, c.Del(ctx, keys...).Err())
-		}
-	})
-	return st
-}
+func openRedisStore(t *testing.T) *store.Redis { return storetest.OpenRedis(t, store.RedisOptions{}) }
 
 // lockStores are the shared stores two replicas' Forecasters are tested on: bolt (one
 // process) and Redis (what replicas in different pods share).

@@ -12,12 +12,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kai-platform/kai-scaler/internal/testenv"
 	"github.com/kai-platform/kai-scaler/scaling"
 	"github.com/kai-platform/kai-scaler/store"
+	"github.com/kai-platform/kai-scaler/store/storetest"
 )
 
 // liveScenario is checkout's HPA seen every 15 s for 45 minutes, as the live source sees it:
@@ -229,20 +228,8 @@ func shift(e scaling.Event, d time.Duration) scaling.Event {
 
 // The Redis store (production) ends with the same events as the embedded one, restart included.
 func TestRecorderWithRedis(t *testing.T) {
-	addr := testenv.RedisAddr(t)
-	prefix := "kai-test:hpaevents:" + time.Now().Format(time.RFC3339Nano) + ":"
 	c := &clock{}
-	rs, err := store.NewRedis(store.RedisOptions{URL: "redis://" + addr, Prefix: prefix, Now: c.now})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		c := redis.NewClient(&redis.Options{Addr: addr})
-		keys, _ := c.Keys(context.Background(), prefix+"*").Result()
-		if len(keys) > 0 {
-			_ = c.Del(context.Background(), keys...).Err()
-		}
-		_ = c.Close()
-		_ = rs.Close()
-	})
+	rs := storetest.OpenRedis(t, store.RedisOptions{Now: c.now})
 	scenario := liveScenario()
 	play(t, newTestRecorder(t, rs, c, nil), c, scenario[:100])
 	play(t, newTestRecorder(t, rs, c, nil), c, scenario[100:])

@@ -232,17 +232,9 @@ func (r *Redis) Close() error {
 
 // ListPatterns returns every pattern, sorted by service.
 func (r *Redis) ListPatterns(ctx context.Context) ([]scaling.Pattern, error) {
-	m, err := r.client.HGetAll(ctx, r.patternsKey()).Result()
+	out, err := readHash[scaling.Pattern](ctx, r.client, r.patternsKey(), "pattern of ")
 	if err != nil {
 		return nil, wrap("list patterns", err)
-	}
-	out := make([]scaling.Pattern, 0, len(m))
-	for service, data := range m {
-		p, err := decode[scaling.Pattern]("pattern of "+service, []byte(data))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
 	}
 	sortPatterns(out)
 	return out, nil
@@ -389,17 +381,9 @@ func (r *Redis) ListPredictions(ctx context.Context, service string, limit int) 
 }
 
 func (r *Redis) readDependencies(ctx context.Context, c redis.Cmdable) ([]scaling.Dependency, error) {
-	m, err := c.HGetAll(ctx, r.dependenciesKey()).Result()
+	out, err := readHash[scaling.Dependency](ctx, c, r.dependenciesKey(), "dependency ")
 	if err != nil {
 		return nil, wrap("list dependencies", err)
-	}
-	out := make([]scaling.Dependency, 0, len(m))
-	for field, data := range m {
-		d, err := decode[scaling.Dependency]("dependency "+field, []byte(data))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
 	}
 	sortDependencies(out)
 	return out, nil
@@ -875,6 +859,23 @@ func (r *Redis) ListRuns(ctx context.Context, limit int) ([]scaling.ForecastRun,
 			return nil, err
 		}
 		out = append(out, run)
+	}
+	return out, nil
+}
+
+// readHash decodes every value of the hash at key; what prefixes each field in decoding errors.
+func readHash[T any](ctx context.Context, c redis.Cmdable, key, what string) ([]T, error) {
+	m, err := c.HGetAll(ctx, key).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(m))
+	for field, data := range m {
+		v, err := decode[T](what+field, []byte(data))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }

@@ -1,64 +1,17 @@
 package store_test
 
 import (
-	"context"
-	"fmt"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/redis/go-redis/v9"
-	"github.com/stretchr/testify/require"
-
-	"github.com/kai-platform/kai-scaler/internal/testenv"
 	"github.com/kai-platform/kai-scaler/store"
 	"github.com/kai-platform/kai-scaler/store/storetest"
 )
 
-var prefixSeq atomic.Int64
-
-// openRedis returns a store on the shared test Redis under a key prefix of its own, and
-// deletes the prefix's keys when the test ends.
+// openRedis returns a store on the shared test Redis under a key prefix of its own.
 func openRedis(t *testing.T) store.Store { return openRedisTB(t, storetest.Retention) }
 
 func openRedisTB(t testing.TB, retention store.EventRetention) store.Store {
-	t.Helper()
-	addr := testenv.RedisAddr(t)
-	prefix := fmt.Sprintf("kai-test:%d:%d:", time.Now().UnixNano(), prefixSeq.Add(1))
-	r, err := store.NewRedis(store.RedisOptions{
-		URL:                   "redis://" + addr + "/0",
-		Prefix:                prefix,
-		Retention:             retention,
-		PredictionsPerService: storetest.PredictionsPerService,
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_ = r.Close()
-		deletePrefix(t, addr, prefix)
-	})
-	return r
-}
-
-// deletePrefix removes every key under prefix; the test's own context is done by now.
-func deletePrefix(t testing.TB, addr, prefix string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	defer c.Close()
-	iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		t.Errorf("scan test keys: %v", err)
-		return
-	}
-	if len(keys) > 0 {
-		if err := c.Del(ctx, keys...).Err(); err != nil {
-			t.Errorf("delete test keys: %v", err)
-		}
-	}
+	return storetest.OpenRedis(t, store.RedisOptions{Retention: retention, PredictionsPerService: storetest.PredictionsPerService})
 }
 
 func TestRedisContract(t *testing.T) {
