@@ -15,9 +15,11 @@ import (
 //   - then day by day (blocks ending on the origins' grid), each new day is compared with the
 //     median of the same slot in the last weeks of the cleaned history (the seasonal profile
 //     known then), shifted by the day's own median offset from it (so a level shift or a busy
-//     day is not cut away as outliers); residuals beyond 3 IQR of the last week's residuals
-//     become gaps, and gaps are filled from the profile, the offset and the residuals either
-//     side within the day;
+//     day is not cut away as outliers); a point whose residual lies beyond 3 IQR of the last
+//     week's residuals and whose load is more than twice the highest expectation within
+//     cleanBand of it (a spike, far outside the seasonal band; never a dip, a drifting peak
+//     or a plateau's edge) becomes a gap, and gaps are filled from the profile, the offset and
+//     the residuals either side within the day;
 //   - a level shift is looked for at each decision in the daily levels before it only; the
 //     history before a shift is moved by it for that decision's models (levelAdj), which the
 //     models apply on the fly (a prefix shift is cheap to fold into a harmonic regression's
@@ -75,6 +77,9 @@ func cleanCausal(raw []float64, p periods, w int, times []int) cleaned {
 		resid[i] = math.NaN()
 	}
 	ref := make([]float64, p.D)
+	bandW := int(math.Round(cleanBand.Seconds() * float64(p.D) / 86400))
+	top := make([]float64, p.D)
+	ext := make([]float64, 0, p.D+2*bandW)
 	var kbuf [medianWeeks]float64
 	pool := make([]float64, 0, causalPool(p)+p.D)
 	mPrev := 0.0
@@ -101,13 +106,35 @@ func cleanCausal(raw []float64, p periods, w int, times []int) cleaned {
 			continue
 		}
 		k := min(medianWeeks, a/period)
-		ref = ref[:b-a]
-		for t := a; t < b; t++ {
+		refAt := func(t int) float64 {
 			kb := kbuf[:0]
 			for j := 1; j <= k; j++ {
-				kb = append(kb, base[t-j*period])
+				if u := t - j*period; u >= 0 && u < b {
+					kb = append(kb, base[u])
+				}
 			}
-			ref[t-a] = median(kb)
+			return median(kb)
+		}
+		ref = ref[:b-a]
+		for t := a; t < b; t++ {
+			ref[t-a] = refAt(t)
+		}
+		// The band's top: the highest expectation within bandW either side, so a peak that
+		// drifts (earlier each day, later each week) stays inside it.
+		ext = ext[:0]
+		for t := a - bandW; t < b+bandW; t++ {
+			if t >= a && t < b {
+				ext = append(ext, ref[t-a])
+			} else {
+				ext = append(ext, refAt(t))
+			}
+		}
+		top = top[:b-a]
+		for i := range top {
+			top[i] = ext[i]
+			for _, x := range ext[i+1 : i+2*bandW+1] {
+				top[i] = math.Max(top[i], x)
+			}
 		}
 		// The day's offset from the profile: its median, so a shifted or busy day keeps its level.
 		pool = pool[:0]
@@ -152,9 +179,10 @@ func cleanCausal(raw []float64, p periods, w int, times []int) cleaned {
 		if len(pool) >= 8 {
 			q1, q3 := quantile(pool, 0.25), quantile(pool, 0.75)
 			if iqr := q3 - q1; iqr > 1e-9*absSum/float64(max(1, absN)) { // as iqrFloor
-				lo, hi := q1-3*iqr, q3+3*iqr
+				hi := q3 + cleanIQR*iqr
+				lvl := cleanLevel * absSum / float64(max(1, absN))
 				for i, r := range blk {
-					if !math.IsNaN(r) && (r < lo || r > hi) {
+					if !math.IsNaN(r) && r > hi && raw[a+i]-m > (1+cleanFar)*(top[i]+lvl) {
 						blk[i] = math.NaN()
 						c.outliers++
 					}

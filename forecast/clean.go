@@ -51,7 +51,8 @@ func sanitize(v []float64) []float64 {
 // clean prepares raw (already sanitized) for fitting:
 //  1. a robust decomposition: centred moving average over the longest usable period (trend)
 //     plus the median of each slot across cycles and its neighbours (seasonal);
-//  2. residuals beyond Q1 − 3·IQR or Q3 + 3·IQR become gaps (as R forecast's tsoutliers);
+//  2. residuals beyond Q1 − 3·IQR or Q3 + 3·IQR (as R forecast's tsoutliers) and farther
+//     from the expectation than the expectation itself become gaps;
 //  3. gaps are filled with trend + seasonal + the residual interpolated between neighbours,
 //     so a missing day looks like a typical day at the local level, not a straight line;
 //  4. a level shift in the daily means of the deseasonalised series (the last segment at
@@ -102,9 +103,10 @@ func clean(raw []float64, p periods) cleaned {
 		q1, q3 := quantile(finite, 0.25), quantile(finite, 0.75)
 		iqr := q3 - q1
 		if iqr > iqrFloor(raw) {
-			lo, hi := q1-3*iqr, q3+3*iqr
+			lo, hi := q1-cleanIQR*iqr, q3+cleanIQR*iqr
+			lvl := cleanLevel * iqrFloor(raw) * 1e9 // the mean level
 			for i, r := range resid {
-				if !math.IsNaN(r) && (r < lo || r > hi) {
+				if !math.IsNaN(r) && (r < lo || r > hi) && math.Abs(r) > cleanFar*(math.Abs(base[i])+lvl) {
 					resid[i] = math.NaN()
 					c.outliers++
 				}
@@ -192,7 +194,7 @@ func levelShiftDays(means []float64) (int, float64) {
 	}
 	sigma := 1.4826 * median(diffs) / math.Sqrt2
 	best, bestK := 0.0, 0
-	for k := 2; k <= nd-1; k++ {
+	for k := 2; k <= nd-shiftMinDays; k++ {
 		before := mean(means[:k])
 		after := mean(means[k:])
 		if d := after - before; math.Abs(d) > math.Abs(best) {

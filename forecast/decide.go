@@ -293,6 +293,9 @@ func forecast(s Series, h int, q float64, name string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if repeatsOnly(chain) {
+		return forecastRepeat(s, h, q, name, chain)
+	}
 	ev, err := evaluate(s, h, q, selectOrigins, chain)
 	if err != nil {
 		return Result{}, err
@@ -395,4 +398,76 @@ func rankValue(v []float64, k int) float64 {
 		top[i] = x
 	}
 	return top[0]
+}
+
+// repeatsOnly reports whether every model of an asked-for chain repeats observations
+// (seasonal naive and naive): those fit nothing, so nothing is backtested for them.
+func repeatsOnly(chain []string) bool {
+	if len(chain) == 0 {
+		return false
+	}
+	for _, n := range chain {
+		m, ok := modelNamed(n)
+		if !ok || !m.fine {
+			return false
+		}
+	}
+	return true
+}
+
+func modelNamed(name string) (model, bool) {
+	for _, m := range baseModels {
+		if m.name == name {
+			return m, true
+		}
+	}
+	return model{}, false
+}
+
+// forecastRepeat is an asked-for seasonal naive (or naive) forecast: the first model of the
+// chain the history allows repeats the gap-filled observations, and the bound adds the q
+// quantile of the same lag's in-sample changes. It fits and backtests nothing: it is the
+// floor of what a forecast costs, and the yardstick the other models are scored against.
+func forecastRepeat(s Series, h int, q float64, name string, chain []string) (Result, error) {
+	raw := sanitize(s.Values)
+	filled := slices.Clone(raw)
+	if interpolate(filled) == len(filled) {
+		return Result{}, ErrNoData
+	}
+	p := periodsFor(s.Step)
+	n := len(raw)
+	var m model
+	for _, c := range chain {
+		if cm, _ := modelNamed(c); cm.need.points(p) <= n && (cm.need == needPoint || p.D >= 2) {
+			m = cm
+			break
+		}
+	}
+	why := "asked for " + name + "; repeats observations, nothing fitted or backtested"
+	if m.name != name && !(name == ModelSeasonalNaive && m.name == ModelNaiveWeekly) {
+		why += fmt.Sprintf("; history of %d points too short for %s, fell back to %s", n, name, m.name)
+	}
+	mean := m.run(filled, nil, p, []int{n}, h)[0]
+	lag := 1
+	switch m.name {
+	case ModelNaiveWeekly:
+		lag = p.W
+	case ModelNaiveDaily:
+		lag = p.D
+	}
+	d := make([]float64, 0, n)
+	for i := lag; i < n; i++ {
+		if !math.IsNaN(raw[i]) && !math.IsNaN(raw[i-lag]) {
+			d = append(d, raw[i]-raw[i-lag])
+		}
+	}
+	spread := 0.0
+	if len(d) > 0 {
+		spread = math.Max(0, quantile(d, q))
+	}
+	upper := make([]float64, h)
+	for k, v := range mean {
+		upper[k] = v + spread
+	}
+	return Result{Model: m.name, Reason: why, Start: s.End().Add(s.Step), Step: s.Step, Mean: mean, Upper: upper}, nil
 }

@@ -116,6 +116,7 @@ type acc struct {
 	mase, smape     float64
 	origins, points int
 	in, all         int
+	pinball         float64
 }
 
 func (a *acc) addErrors(e *evaluation, m *scored, j int) {
@@ -146,8 +147,11 @@ func (a *acc) addCoverage(e *evaluation, j int, upper []float64) {
 			continue
 		}
 		a.all++
-		if raw[o+k] <= u {
+		if y := raw[o+k]; y <= u {
 			a.in++
+			a.pinball += (1 - e.q) * (u - y) / e.scale
+		} else {
+			a.pinball += e.q * (y - u) / e.scale
 		}
 	}
 }
@@ -159,6 +163,7 @@ func (a *acc) scores() Scores {
 	s := Scores{MASE: a.mase / float64(a.origins), SMAPE: a.smape / float64(max(1, a.points)), Origins: a.origins}
 	if a.all > 0 {
 		s.Coverage = float64(a.in) / float64(a.all)
+		s.Pinball = a.pinball / float64(a.all)
 	}
 	return s
 }

@@ -40,6 +40,9 @@ type Scores struct {
 	SMAPE float64
 	// Coverage is the share of actuals at or below the upper bound.
 	Coverage float64
+	// Pinball is the mean pinball (quantile) loss of the upper bound at its quantile, scaled
+	// like MASE: it rewards a bound that covers without being needlessly high.
+	Pinball float64
 	// Origins is the number of backtest origins the scores average over.
 	Origins int
 }

@@ -16,6 +16,8 @@ const (
 	ModelHarmonicDaily  = "harmonic-daily"
 	ModelHoltWinters    = "holt-winters"
 	ModelHoltWintersDay = "holt-winters-daily"
+	ModelProfile        = "profile"
+	ModelProfileDaily   = "profile-daily"
 	ModelCombination    = "combination"
 	ModelNaive          = "naive"
 	medianWeeks         = 4 // seasonal-median looks back this many weeks at most
@@ -42,26 +44,35 @@ type model struct {
 	name string
 	need need
 	run  func(y []float64, adj []levelAdj, p periods, origins []int, h int) [][]float64
+	// fine models repeat observations: they run on the series' own grid, never a coarser
+	// one, so seasonal naive is the yardstick every forecaster knows.
+	fine bool
 }
 
 // models lists the base models auto selects from, simplest first (ties go to the simpler).
 var baseModels = []model{
-	{ModelNaive, needPoint, runNaive},
-	{ModelNaiveDaily, needDays, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 { return runLag(y, a, p.D, o, h) }},
-	{ModelNaiveWeekly, needWeeks, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 { return runLag(y, a, p.W, o, h) }},
-	{ModelSeasonalMedian, needWeeks, runSeasonalMedian},
+	{ModelNaive, needPoint, runNaive, true},
+	{ModelNaiveDaily, needDays, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 { return runLag(y, a, p.D, o, h) }, true},
+	{ModelNaiveWeekly, needWeeks, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 { return runLag(y, a, p.W, o, h) }, true},
+	{ModelSeasonalMedian, needWeeks, runSeasonalMedian, false},
 	{ModelHoltWintersDay, needDays, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
 		return runHoltWinters(y, a, p, false, o, h)
-	}},
+	}, false},
 	{ModelHoltWinters, needWeeks, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
 		return runHoltWinters(y, a, p, true, o, h)
-	}},
+	}, false},
 	{ModelHarmonicDaily, needDays, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
 		return runHarmonic(y, a, p, false, o, h)
-	}},
+	}, false},
 	{ModelHarmonic, needWeeks, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
 		return runHarmonic(y, a, p, true, o, h)
-	}},
+	}, false},
+	{ModelProfileDaily, needDays, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
+		return runProfile(y, a, p, false, o, h)
+	}, false},
+	{ModelProfile, needWeeks, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
+		return runProfile(y, a, p, true, o, h)
+	}, false},
 }
 
 // Models returns the names Options.Model accepts besides "auto".

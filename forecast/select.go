@@ -147,30 +147,174 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 		ev.notes = append(ev.notes, fmt.Sprintf("history of %d points leaves no backtest origin for %s models", n, best))
 		cands, best = kept, best-1
 	}
+	if names == nil {
+		cands = slices.DeleteFunc(cands, func(m model) bool {
+			twin, ok := weeklyTwin[m.name]
+			return ok && slices.ContainsFunc(cands, func(c model) bool { return c.name == twin })
+		})
+	}
 	slices.Reverse(ev.origins)
 	all := append(slices.Clone(ev.origins), n)
-	ev.cleaning = cleanCausal(raw, p, warm, all)
-	ev.cleanNotes()
-	y := ev.cleaning.fit
 	ev.scale = maseScale(raw, p)
-	ev.levelEps = levelEps(y, ev.cleaning.adj, all)
-	for _, m := range cands {
-		sc := &scored{name: m.name, fc: m.run(y, ev.cleaning.adj, p, all, h)}
-		if slices.ContainsFunc(sc.fc, func(f []float64) bool { return f == nil }) {
-			continue // a numerical failure: the model sits out rather than guess
+	f := fitFactor(s.Step, p, n, h)
+	if f == 1 {
+		ev.cleaning = cleanCausal(raw, p, warm, all)
+		ev.cleanNotes()
+		y := ev.cleaning.fit
+		ev.levelEps = levelEps(y, ev.cleaning.adj, all)
+		for _, m := range cands {
+			ev.add(m.name, m.run(y, ev.cleaning.adj, p, all, h))
 		}
-		for _, f := range sc.fc {
-			for i := range f {
-				f[i] = math.Max(0, f[i])
+		if ev.find(ModelSeasonalMedian) != nil {
+			ev.anchor = anchorForecasts(raw, p, all, h, ev.cleaning.adj)
+		}
+		return ev, nil
+	}
+	// Fit on the coarser grid, score on the series' own: the models and their cleaning see
+	// the means of f points (less noise, f times less work), their forecasts are spread back
+	// over the fine grid, and every error, bound and score is of the fine observations.
+	off := n % f
+	cp := periods{D: p.D / f, W: p.W / f}
+	cr := coarsen(raw[off:], f)
+	call := make([]int, len(all))
+	for i, t := range all {
+		call[i] = (t - off) / f
+	}
+	cc := cleanCausal(cr, cp, (warm-off)/f, call)
+	ev.cleaning = cleaned{raw: raw, fit: spread(cc.fit, f, off, n), outliers: cc.outliers * f, gaps: cc.gaps * f,
+		shift: cc.shift, adj: make([]levelAdj, len(cc.adj))}
+	if cc.shiftAt > 0 {
+		ev.cleaning.shiftAt = off + cc.shiftAt*f
+	}
+	for i, a := range cc.adj {
+		ev.cleaning.adj[i] = levelAdj{at: off + a.at*f, by: a.by}
+		if a.at == 0 {
+			ev.cleaning.adj[i] = levelAdj{}
+		}
+	}
+	ev.cleanNotes()
+	ev.levelEps = levelEps(cc.fit, cc.adj, call)
+	var filled []float64 // the fine observations, gaps filled: what seasonal naive repeats
+	for _, m := range cands {
+		if m.fine {
+			if filled == nil {
+				filled = slices.Clone(raw)
+				interpolate(filled)
+			}
+			ev.add(m.name, m.run(filled, nil, p, all, h))
+			continue
+		}
+		fc := m.run(cc.fit, cc.adj, cp, call, h/f)
+		for i, c := range fc {
+			if c != nil {
+				fc[i] = expand(c, f)
 			}
 		}
-		ev.score(sc)
-		ev.models = append(ev.models, sc)
+		ev.add(m.name, fc)
 	}
 	if ev.find(ModelSeasonalMedian) != nil {
 		ev.anchor = anchorForecasts(raw, p, all, h, ev.cleaning.adj)
 	}
 	return ev, nil
+}
+
+// add scores a candidate's forecasts and keeps it, unless a forecast failed: a numerical
+// failure sits the model out rather than guess.
+func (e *evaluation) add(name string, fc [][]float64) {
+	if slices.ContainsFunc(fc, func(f []float64) bool { return f == nil }) {
+		return
+	}
+	for _, f := range fc {
+		for i := range f {
+			f[i] = math.Max(0, f[i])
+		}
+	}
+	sc := &scored{name: name, fc: fc}
+	e.score(sc)
+	e.models = append(e.models, sc)
+}
+
+// weeklyTwin names the weekly model that holds a daily one: auto runs the daily model only
+// when the weekly one cannot run (on the traces the pair's daily half never earned its cost).
+// The daily profile stays: without weekday departures it is the better member of a
+// combination on several of them.
+var weeklyTwin = map[string]string{
+	ModelHoltWintersDay: ModelHoltWinters,
+	ModelHarmonicDaily:  ModelHarmonic,
+}
+
+// fitStep is the coarsest step models need for load: finer series are fitted on its grid.
+const fitStep = 15 * time.Minute
+
+// fitFactor is how many points of the series make one point of the fitting grid: fitStep's
+// worth when the day, the horizon and the history's length allow it whole, else 1.
+func fitFactor(step time.Duration, p periods, n, h int) int {
+	if step <= 0 || step >= fitStep || fitStep%step != 0 {
+		return 1
+	}
+	f := int(fitStep / step)
+	if p.D%f != 0 || h%f != 0 || n < 4*f {
+		return 1
+	}
+	return f
+}
+
+// coarsen is the median of each run of f points of v (gaps skipped, NaN when all are gaps):
+// the median, not the mean, because forecasts are judged by absolute error, which the
+// median of the fine points minimises, and skewed load (sparse counts, bursts) has its
+// median well below its mean.
+func coarsen(v []float64, f int) []float64 {
+	out := make([]float64, len(v)/f)
+	buf := make([]float64, 0, f)
+	for i := range out {
+		buf = buf[:0]
+		for _, x := range v[i*f : (i+1)*f] {
+			if !math.IsNaN(x) {
+				buf = append(buf, x)
+			}
+		}
+		out[i] = math.NaN()
+		if len(buf) > 0 {
+			out[i] = median(buf)
+		}
+	}
+	return out
+}
+
+// spread is the fine series (length n) of coarse values, each repeated f times after off
+// points that copy the first.
+func spread(c []float64, f, off, n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		j := max(0, i-off) / f
+		out[i] = c[min(j, len(c)-1)]
+	}
+	return out
+}
+
+// expand turns a coarse forecast into f points per coarse point, linear between the coarse
+// points' centres, so a rise climbs through the hour instead of in steps; before the first
+// centre and after the last the neighbouring pair's slope continues.
+func expand(c []float64, f int) []float64 {
+	out := make([]float64, len(c)*f)
+	centre := float64(f-1) / 2
+	for k := range c {
+		for j := 0; j < f; j++ {
+			x := float64(j) - centre
+			var v float64
+			switch {
+			case len(c) == 1:
+				v = c[k]
+			case x < 0 && k > 0 || k+1 == len(c):
+				k0 := max(1, k)
+				v = c[k] + (c[k0]-c[k0-1])*x/float64(f)
+			default:
+				v = c[k] + (c[k+1]-c[k])*x/float64(f)
+			}
+			out[k*f+j] = v
+		}
+	}
+	return out
 }
 
 // minShiftHeld is how long a level shift must have held at an origin before the anchor
@@ -342,6 +486,10 @@ func resolve(name string) ([]string, error) {
 		return []string{ModelHoltWinters, ModelHoltWintersDay, ModelNaive}, nil
 	case ModelHoltWintersDay:
 		return []string{ModelHoltWintersDay, ModelNaive}, nil
+	case ModelProfile:
+		return []string{ModelProfile, ModelProfileDaily, ModelNaive}, nil
+	case ModelProfileDaily:
+		return []string{ModelProfileDaily, ModelNaive}, nil
 	case ModelNaive:
 		return []string{ModelNaive}, nil
 	case ModelCombination:

@@ -1,0 +1,197 @@
+package forecast
+
+import (
+	"math"
+	"time"
+)
+
+// The profile model: a robust seasonal profile with a local level on top, fitted on the
+// square root of the load.
+//
+//   - The daily profile of each slot is the median of the same slot over the last
+//     profileDays days, averaged over the slots within profileHalfWindow either side: medians,
+//     because accuracy is judged by absolute error (the median is what minimises it) and a
+//     burst in one day's slot must not move it.
+//   - With weekly, the weekday's departure from that profile is the median over the last (up
+//     to medianWeeks) weeks of the same week-slot's departure, smoothed narrowly
+//     (profileWeekNarrow: a weekend night's own shape) and widely (profileWeekSmooth: the
+//     weekday's level), the narrow shape shrunk towards the wide one by the share of its
+//     variation the weeks' own noise explains.
+//   - A local level: the offset of the last profileRecent of history from the profile (its
+//     median) decays towards the offset of the last days (the median of the last
+//     profileLevelDays daily offsets: one odd day, a dip or a burst, moves it not at all, a
+//     new level moves it once it has held two days) with a half-life of profileHalfLife.
+//   - The square root: load that is counted (requests, messages) has a spread that grows with
+//     its level, and in square roots it is about even, so a quiet night's noise and a busy
+//     noon's weigh alike; weekday and level effects act between added and multiplied. Medians
+//     commute with it, so the forecast is still the median of the load.
+//
+// It is the seasonal median made local: Taylor's finding that the same-slot historical mean is
+// hard to beat beyond a few hours, with the first hours taken from the current level.
+//
+// The durations were chosen on six of the twelve traces of shared/data/traces (taxi, AAPL,
+// AMZN, CRM, CVS, FB) and confirmed on the other six; see hack/accuracy.sh.
+const (
+	profileDays       = 7
+	profileLevelDays  = 3
+	profileHalfWindow = 30 * 60      // seconds either side of a slot averaged into its profile
+	profileWeekNarrow = 60 * 60      // seconds either side: a weekday's own shape
+	profileWeekSmooth = 12 * 60 * 60 // seconds either side: a weekday's level
+	profileRecent     = 60 * 60      // seconds of history whose offset is the current level
+	profileHalfLife   = 3 * 60 * 60  // seconds for the current offset to decay halfway
+)
+
+// Cleaning: a point is an outlier when its residual from the seasonal expectation lies beyond
+// cleanIQR interquartile ranges of the recent residuals, and its load (less the day's offset)
+// is more than 1+cleanFar times the highest expectation within cleanBand either side: far
+// outside a robust band, never a drifting peak or the edge of a plateau, and never a dip (a
+// quiet day is load too). A level shift counts once it has held shiftMinDays days.
+const (
+	cleanIQR     = 3.0
+	cleanFar     = 1.0
+	cleanBand    = 3 * time.Hour
+	cleanLevel   = 0.1 // share of the mean level added to the expectation for slots near zero
+	shiftMinDays = 2
+)
+
+func runProfile(y []float64, adj []levelAdj, p periods, weekly bool, origins []int, h int) [][]float64 {
+	stepSec := 86400 / float64(p.D)
+	hw := int(math.Round(profileHalfWindow / stepSec))
+	ws := int(math.Round(profileWeekSmooth / stepSec))
+	recent := max(1, int(math.Round(profileRecent/stepSec)))
+	phi := math.Pow(0.5, stepSec/profileHalfLife)
+	out := make([][]float64, len(origins))
+	buf := make([]float64, 0, profileDays*(2*hw+1))
+	prof := make([]float64, p.D)
+	slotMed := make([]float64, p.D)
+	var wdev []float64
+	var wraw, wnarrow []float64
+	wsNarrow := max(0, int(math.Round(profileWeekNarrow/stepSec)))
+	if weekly {
+		wdev, wraw, wnarrow = make([]float64, p.W), make([]float64, p.W), make([]float64, p.W)
+	}
+	off := make([]float64, 0, p.D)
+	for i, o := range origins {
+		a := adjOf(adj, i)
+		v := func(t int) float64 { return math.Sqrt(math.Max(0, a.value(y, t))) }
+		days := min(profileDays, o/p.D)
+		if days < 1 {
+			continue
+		}
+		// Daily profile by slot of day, indexed by t mod D: the median over the days of each
+		// slot, then averaged over the slots within hw either side (cheaper than one median
+		// of the pooled values, and as good on the traces).
+		for s := 0; s < p.D; s++ {
+			buf = buf[:0]
+			last := o - 1 - ((o-1-s)%p.D+p.D)%p.D // the latest time at slot s before o
+			for j := 0; j < days; j++ {
+				if t := last - j*p.D; t >= 0 {
+					buf = append(buf, v(t))
+				}
+			}
+			slotMed[s] = median(buf)
+		}
+		circularMean(prof, slotMed, hw)
+		base := func(t int) float64 { return prof[t%p.D] }
+		if weekly {
+			weeks := min(medianWeeks, o/p.W)
+			var wb [medianWeeks]float64
+			var spread float64 // Σ over slots of the squared spread of the weeks' departures
+			for s := 0; s < p.W; s++ {
+				last := o - 1 - ((o-1-s)%p.W+p.W)%p.W
+				b := wb[:0]
+				for j := 0; j < weeks; j++ {
+					if t := last - j*p.W; t >= 0 {
+						b = append(b, v(t)-prof[t%p.D])
+					}
+				}
+				lo, hi := b[0], b[0]
+				for _, x := range b[1:] {
+					lo, hi = math.Min(lo, x), math.Max(hi, x)
+				}
+				spread += (hi - lo) * (hi - lo)
+				wraw[s] = median(b)
+			}
+			// The weekday's departure, smoothed narrowly (it keeps a weekend night's own
+			// shape) and widely (a weekday's level), and the narrow one shrunk towards the
+			// wide one by how much of its variation the weeks' own noise explains: with
+			// few noisy weeks the narrow shape is mostly noise (the busy count series),
+			// with clean weeks it is the signal (weekend nights of a city's traffic).
+			circularMean(wnarrow, wraw, wsNarrow)
+			circularMean(wdev, wraw, ws)
+			var diff float64
+			for s := range wdev {
+				d := wnarrow[s] - wdev[s]
+				diff += d * d
+			}
+			diff /= float64(p.W)
+			// Noise of one slot's median of k weeks, then of the narrow mean of 2w+1 slots;
+			// the range of k normal draws is about rangeSD[k] standard deviations.
+			sd2 := spread / float64(p.W) / (rangeSD[weeks] * rangeSD[weeks])
+			noise := math.Pi / 2 * sd2 / float64(weeks) / float64(2*wsNarrow+1)
+			lambda := 0.0
+			if diff > noise {
+				lambda = (diff - noise) / diff
+			}
+			if weeks < 2 {
+				lambda = 0
+			}
+			for s := range wdev {
+				wdev[s] += lambda * (wnarrow[s] - wdev[s])
+			}
+			base = func(t int) float64 { return prof[t%p.D] + wdev[t%p.W] }
+		}
+		// The level, as the ratio of the load to the profile (in square roots) so that a
+		// level learnt on busy weekdays carries to a quiet weekend in proportion: now, from
+		// the last points, and lasting, from the median of the last days' medians.
+		var lvl float64
+		for _, x := range prof {
+			lvl += x
+		}
+		eps := math.Max(1e-9, 0.1*lvl/float64(p.D)) // keeps ratios of slots near zero finite
+		ratio := func(t int) float64 { b := base(t); return (v(t) - b) / (b + eps) }
+		off = off[:0]
+		for t := max(0, o-recent); t < o; t++ {
+			off = append(off, ratio(t))
+		}
+		c0 := median(off)
+		var dl [profileLevelDays]float64
+		nd := min(profileLevelDays, o/p.D)
+		for d := 0; d < nd; d++ {
+			off = off[:0]
+			for t := o - (d+1)*p.D; t < o-d*p.D; t++ {
+				off = append(off, ratio(t))
+			}
+			dl[d] = median(off)
+		}
+		cInf := median(dl[:nd])
+		f := make([]float64, h)
+		pk := phi
+		for k := range f {
+			b := base(o + k)
+			r := math.Max(0, b+(b+eps)*(cInf+(c0-cInf)*pk))
+			f[k] = r * r
+			pk *= phi
+		}
+		out[i] = f
+	}
+	return out
+}
+
+// circularMean sets out[s] to the mean of in over s-w..s+w, wrapping around.
+func circularMean(out, in []float64, w int) {
+	n := len(in)
+	w = min(w, (n-1)/2)
+	var sum float64
+	for d := -w; d <= w; d++ {
+		sum += in[((d%n)+n)%n]
+	}
+	for s := 0; s < n; s++ {
+		out[s] = sum / float64(2*w+1)
+		sum += in[(s+w+1)%n] - in[((s-w)%n+n)%n]
+	}
+}
+
+// rangeSD is the expected range of k standard normal draws, in standard deviations (k ≤ 4):
+// how the spread of a slot's weekly departures gives their standard deviation.
+var rangeSD = [...]float64{1, 1, 1.128, 1.693, 2.059}

@@ -1,0 +1,172 @@
+package forecast
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// meanRatio is the mean of f[k]/want(k) over k in [from, to).
+func meanRatio(f []float64, want func(k int) float64, from, to int) float64 {
+	var s float64
+	for k := from; k < to; k++ {
+		s += f[k] / want(k)
+	}
+	return s / float64(to-from)
+}
+
+func TestProfileLevel(t *testing.T) {
+	const perDay, days = 96, 28 // 15 minutes: the profile's own fitting grid
+	n := perDay * days
+	tests := []struct {
+		name string
+		// scale multiplies the template at point i of the history.
+		scale func(i int) float64
+		// lo and hi bound the mean forecast / template over the horizon's second half.
+		lo, hi float64
+	}{
+		{"steady", func(int) float64 { return 1 }, 0.95, 1.05},
+		// One day at 30 %: a dip, not a new level; the forecast returns to the template.
+		{"dip on the last day", func(i int) float64 {
+			if i >= n-perDay {
+				return 0.3
+			}
+			return 1
+		}, 0.9, 1.05},
+		// Three days at 130 %: a new level the forecast follows.
+		{"rise held three days", func(i int) float64 {
+			if i >= n-3*perDay {
+				return 1.3
+			}
+			return 1
+		}, 1.2, 1.4},
+		// A burst of 10× for two hours a week ago, at the slots the horizon forecasts.
+		{"one-off burst last week", func(i int) float64 {
+			if at := n - 7*perDay + perDay/2; i >= at && i < at+8 {
+				return 10
+			}
+			return 1
+		}, 0.95, 1.05},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			y := make([]float64, n)
+			for i := range y {
+				y[i] = weeklyTemplate(i, perDay) * tc.scale(i) * (1 + 0.05*rng.NormFloat64())
+			}
+			f := runProfile(y, nil, periodsFor(15*time.Minute), true, []int{n}, perDay)[0]
+			want := func(k int) float64 { return weeklyTemplate(n+k, perDay) }
+			r := meanRatio(f, want, perDay/2, perDay)
+			require.GreaterOrEqual(t, r, tc.lo)
+			require.LessOrEqual(t, r, tc.hi)
+			if tc.name == "one-off burst last week" {
+				for k := perDay / 2; k < perDay/2+8; k++ {
+					require.Less(t, f[k], 1.3*want(k), "the burst's slot %d is not repeated", k)
+				}
+			}
+		})
+	}
+}
+
+func TestProfileKeepsAWeekendNightsShape(t *testing.T) {
+	// Weekend nights are busy from 2 to 6 (a city's taxis), weekday nights quiet: the weekly
+	// departure is signal, not noise, and must not be smoothed into the weekend's level.
+	const perDay = 48
+	n := perDay * 28
+	busy := func(i int) bool {
+		day, slot := (i/perDay)%7, i%perDay
+		return (day == 6 || day == 0) && slot >= 4 && slot < 12
+	}
+	load := func(i int) float64 {
+		v := 100 + 50*math.Sin(2*math.Pi*float64(i%perDay)/perDay)
+		if busy(i) {
+			v += 150
+		}
+		return v
+	}
+	y := make([]float64, n)
+	for i := range y {
+		y[i] = load(i)
+	}
+	o := n - perDay // forecast the last day 6 of the history from its start
+	for (o/perDay)%7 != 6 {
+		o -= perDay
+	}
+	f := runProfile(y, nil, periodsFor(30*time.Minute), true, []int{o}, perDay)[0]
+	got := meanRatio(f, func(k int) float64 { return load(o + k) }, 5, 11)
+	require.InDelta(t, 1, got, 0.15, "the busy night's mean forecast / load")
+}
+
+func TestFitFactor(t *testing.T) {
+	tests := []struct {
+		step time.Duration
+		n, h int
+		want int
+	}{
+		{5 * time.Minute, 8064, 288, 3},
+		{time.Minute, 40320, 1440, 15},
+		{15 * time.Minute, 2688, 96, 1},
+		{30 * time.Minute, 1344, 48, 1},
+		{5 * time.Minute, 8064, 100, 1}, // the horizon is not whole 15-minute points
+		{7 * time.Minute, 5000, 200, 1}, // 15 minutes is not whole steps
+		{5 * time.Minute, 10, 3, 1},     // too short to coarsen
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.want, fitFactor(tc.step, periodsFor(tc.step), tc.n, tc.h), "%s n=%d h=%d", tc.step, tc.n, tc.h)
+	}
+}
+
+func TestExpandIsLinearBetweenCentres(t *testing.T) {
+	// Coarse means of a line are the line at each block's centre: spread back, the line.
+	c := []float64{1, 4, 7, 10} // blocks of 3 points of 0, 1, 2, ... : centres 1, 4, 7, 10
+	require.InDeltaSlice(t, []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, expand(c, 3), 1e-12)
+	require.Equal(t, []float64{5, 5}, expand([]float64{5}, 2))
+}
+
+func TestCoarsenIsTheMedianOfEachBlock(t *testing.T) {
+	nan := math.NaN()
+	got := coarsen([]float64{0, 0, 9, 1, nan, 3, nan, nan, nan}, 3)
+	require.Equal(t, 0.0, got[0], "sparse counts: the median, not the mean")
+	require.Equal(t, 2.0, got[1])
+	require.True(t, math.IsNaN(got[2]))
+}
+
+func TestCleaningLeavesSmoothDriftingSeriesAlone(t *testing.T) {
+	// A noise-free daily peak that moves 15 minutes earlier each day, and a step-shaped
+	// plateau: nothing in either is an outlier, and the recent days must reach the models as
+	// they were observed.
+	const perDay = 288
+	n := perDay * 28
+	tests := map[string]func(i int) float64{
+		"drifting peak": func(i int) float64 {
+			d, slot := i/perDay, float64(i%perDay)
+			peak := 200 - 3*float64(d)
+			return 20 + 80*math.Exp(-(slot-peak)*(slot-peak)/(2*20*20))
+		},
+		"plateau": func(i int) float64 {
+			if slot := i % perDay; slot >= 100 && slot < 200 {
+				return 80
+			}
+			return 20
+		},
+	}
+	for name, load := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := gen(n, 5*time.Minute, load)
+			ev, err := evaluate(s, perDay, 0.9, selectOrigins, nil)
+			require.NoError(t, err)
+			require.Zero(t, ev.cleaning.outliers)
+			require.Zero(t, ev.cleaning.shiftAt)
+			r, err := Forecast(s, Options{Horizon: perDay})
+			require.NoError(t, err)
+			for k, v := range r.Mean {
+				want := load(n + k)
+				require.InDelta(t, want, v, 0.25*want+2, "%s at %d (model %s)", name, k, r.Model)
+			}
+		})
+	}
+}
