@@ -34,9 +34,12 @@ fmt-check:
 kubebins:
 	hack/kubebins/build.sh $${KAI_KUBEBIN_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/kai-scaler/kubebin-v1.37.2}
 
-# Benchmarks: API latency against the Redis floor, forecasting speed, store throughput.
+# Benchmarks: API latency against the Redis floor, forecasting speed, store throughput; then
+# the forecast command's speed table (BENCH_SERIES series; 10,000 is the issue's target size).
+BENCH_SERIES ?= 10000
 bench:
 	hack/with-test-env.sh $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
+	hack/bench-forecast.sh $(BENCH_SERIES)
 
 dashboards:
 	$(GO) run ./cmd/kai-scaler dashboards --out dashboards/generated

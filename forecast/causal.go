@@ -47,7 +47,7 @@ func (a levelAdj) value(base []float64, t int) float64 {
 // thresholds: a week, every weekday once; poolPast is about how many of them are used.
 func causalPool(p periods) int { return p.W }
 
-const poolPast = 600
+const poolPast = 250
 
 // cleanCausal cleans raw (sanitized) for the decisions at times (ascending; the last is
 // normally len(raw)), streaming from w (a decision time on the daily grid of the decisions,
@@ -80,6 +80,7 @@ func cleanCausal(raw []float64, p periods, w int, times []int) cleaned {
 	bandW := int(math.Round(cleanBand.Seconds() * float64(p.D) / 86400))
 	top := make([]float64, p.D)
 	ext := make([]float64, 0, p.D+2*bandW)
+	dq := make([]int, 0, 2*bandW+1)
 	var kbuf [medianWeeks]float64
 	pool := make([]float64, 0, causalPool(p)+p.D)
 	mPrev := 0.0
@@ -129,13 +130,7 @@ func cleanCausal(raw []float64, p periods, w int, times []int) cleaned {
 				ext = append(ext, refAt(t))
 			}
 		}
-		top = top[:b-a]
-		for i := range top {
-			top[i] = ext[i]
-			for _, x := range ext[i+1 : i+2*bandW+1] {
-				top[i] = math.Max(top[i], x)
-			}
-		}
+		top = slidingMax(top[:b-a], ext, 2*bandW+1, dq)
 		// The day's offset from the profile: its median, so a shifted or busy day keeps its level.
 		pool = pool[:0]
 		for t := a; t < b; t++ {
@@ -281,4 +276,23 @@ func adjOf(adj []levelAdj, i int) levelAdj {
 		return levelAdj{}
 	}
 	return adj[i]
+}
+
+// slidingMax sets out[i] to the largest of in[i : i+w] (len(in) = len(out)+w-1), in linear time
+// with a deque of indices of decreasing values; dq is scratch space.
+func slidingMax(out, in []float64, w int, dq []int) []float64 {
+	dq = dq[:0]
+	for j, x := range in {
+		for len(dq) > 0 && in[dq[len(dq)-1]] <= x {
+			dq = dq[:len(dq)-1]
+		}
+		dq = append(dq, j)
+		if dq[0] <= j-w {
+			dq = dq[1:]
+		}
+		if i := j - w + 1; i >= 0 {
+			out[i] = in[dq[0]]
+		}
+	}
+	return out
 }

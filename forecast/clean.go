@@ -401,6 +401,19 @@ func median(v []float64) float64 {
 		a, b := minmax(max(a0, a1), min(b0, b1))
 		return a + 0.5*(b-a)
 	}
+	if len(v) <= 16 {
+		// Insertion sort: the profile's per-slot medians of a week of days are this size,
+		// and it is several times cheaper than selection there.
+		for i := 1; i < len(v); i++ {
+			x := v[i]
+			j := i
+			for ; j > 0 && v[j-1] > x; j-- {
+				v[j] = v[j-1]
+			}
+			v[j] = x
+		}
+		return quantileSorted(v, 0.5)
+	}
 	return quantile(v, 0.5)
 }
 

@@ -78,7 +78,7 @@ func TestSelectAutoPrefersCombinationUnlessClearAndConsistent(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := handEval(t, tc.models, []string{"a", "b", "c"})
 			look := e.lookBack(len(e.origins))
-			require.Len(t, look, len(e.origins))
+			require.Len(t, look, min(selectOrigins, len(e.origins)))
 			m, why := e.selectAuto(look)
 			require.Equal(t, tc.want, m.name, why)
 			require.NotEmpty(t, why)
@@ -92,8 +92,9 @@ func TestLookBackUsesOnlyPassedHorizons(t *testing.T) {
 	require.Equal(t, []int{0, 1, 2, 3}, e.lookBack(5))
 	require.Empty(t, e.lookBack(0))
 	require.Empty(t, e.lookBack(1)) // 4+6 > 8
-	// The final forecast at 40 sees every origin whose horizon ended: 32+6 <= 40.
-	require.Len(t, e.lookBack(len(e.origins)), 8)
+	// The final forecast at 40 sees the latest selectOrigins (7) of the origins whose horizon
+	// ended: 32+6 <= 40.
+	require.Equal(t, []int{1, 2, 3, 4, 5, 6, 7}, e.lookBack(len(e.origins)))
 	e.origins = make([]int, 30)
 	for i := range e.origins {
 		e.origins[i] = i
@@ -113,15 +114,15 @@ func TestBoundIsTheConformalQuantileOfScaledErrors(t *testing.T) {
 	}
 	m := e.models[0]
 	e.score(m)
-	look := e.lookBack(len(e.origins)) // 8 origins: k = 0..7, 16 errors
-	require.Len(t, look, 8)
+	look := e.lookBack(len(e.origins)) // the last 7 origins: k = 1..7, 14 errors
+	require.Len(t, look, 7)
 	tests := []struct {
 		alpha float64
-		want  float64 // rank ⌈17(1−alpha)⌉ of 16 sorted errors {0,0,.1,.1,…,.7,.7}
+		want  float64 // rank ⌈15(1−alpha)⌉ of 14 sorted errors {.1,.1,.2,.2,…,.7,.7}
 	}{
-		{0.1, 0.7},  // rank 16
-		{0.2, 0.6},  // rank ⌈13.6⌉ = 14
-		{0.5, 0.4},  // rank ⌈8.5⌉ = 9
+		{0.1, 0.7},  // rank ⌈13.5⌉ = 14
+		{0.2, 0.6},  // rank 12
+		{0.5, 0.4},  // rank ⌈7.5⌉ = 8
 		{0.01, 0.7}, // beyond the sample: its largest
 	}
 	for _, tc := range tests {

@@ -71,9 +71,23 @@ func runProfile(y []float64, adj []levelAdj, p periods, weekly bool, origins []i
 		wdev, wraw, wnarrow = make([]float64, p.W), make([]float64, p.W), make([]float64, p.W)
 	}
 	off := make([]float64, 0, p.D)
+	sq := make([]float64, len(y)) // the square roots of y
+	for t, x := range y {
+		sq[t] = math.Sqrt(math.Max(0, x))
+	}
+	var moved []float64
 	for i, o := range origins {
-		a := adjOf(adj, i)
-		v := func(t int) float64 { return math.Sqrt(math.Max(0, a.value(y, t))) }
+		z := sq
+		if a := adjOf(adj, i); a.at > 0 {
+			// The history before a level shift, moved by it: rare, so built when needed.
+			if moved == nil {
+				moved = make([]float64, len(y))
+			}
+			for t := range o {
+				moved[t] = math.Sqrt(math.Max(0, a.value(y, t)))
+			}
+			z = moved
+		}
 		days := min(profileDays, o/p.D)
 		if days < 1 {
 			continue
@@ -86,7 +100,7 @@ func runProfile(y []float64, adj []levelAdj, p periods, weekly bool, origins []i
 			last := o - 1 - ((o-1-s)%p.D+p.D)%p.D // the latest time at slot s before o
 			for j := 0; j < days; j++ {
 				if t := last - j*p.D; t >= 0 {
-					buf = append(buf, v(t))
+					buf = append(buf, z[t])
 				}
 			}
 			slotMed[s] = median(buf)
@@ -102,7 +116,7 @@ func runProfile(y []float64, adj []levelAdj, p periods, weekly bool, origins []i
 				b := wb[:0]
 				for j := 0; j < weeks; j++ {
 					if t := last - j*p.W; t >= 0 {
-						b = append(b, v(t)-prof[t%p.D])
+						b = append(b, z[t]-prof[t%p.D])
 					}
 				}
 				lo, hi := b[0], b[0]
@@ -149,7 +163,7 @@ func runProfile(y []float64, adj []levelAdj, p periods, weekly bool, origins []i
 			lvl += x
 		}
 		eps := math.Max(1e-9, 0.1*lvl/float64(p.D)) // keeps ratios of slots near zero finite
-		ratio := func(t int) float64 { b := base(t); return (v(t) - b) / (b + eps) }
+		ratio := func(t int) float64 { b := base(t); return (z[t] - b) / (b + eps) }
 		off = off[:0]
 		for t := max(0, o-recent); t < o; t++ {
 			off = append(off, ratio(t))

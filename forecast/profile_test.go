@@ -170,3 +170,17 @@ func TestCleaningLeavesSmoothDriftingSeriesAlone(t *testing.T) {
 		})
 	}
 }
+
+func TestSlidingMax(t *testing.T) {
+	in := []float64{3, 1, 4, 1, 5, 9, 2, 6, 5, 3}
+	for w := 1; w <= len(in); w++ {
+		got := slidingMax(make([]float64, len(in)-w+1), in, w, nil)
+		for i := range got {
+			want := in[i]
+			for _, x := range in[i : i+w] {
+				want = math.Max(want, x)
+			}
+			require.Equal(t, want, got[i], "w=%d i=%d", w, i)
+		}
+	}
+}

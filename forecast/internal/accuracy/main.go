@@ -58,6 +58,7 @@ func main() {
 	q := flag.Float64("quantile", 0.9, "quantile of the upper bound")
 	perSeries := flag.Bool("v", true, "print a row per series (families: only their summary)")
 	models := flag.Bool("models", false, "also print every single model's MASE per series")
+	tune := flag.String("tune", "", "comma-separated parts of the names of the series tuned on: their medians and the others' are printed apart")
 	flag.Parse()
 	var inputs []input
 	for _, f := range flag.Args() {
@@ -93,6 +94,9 @@ func main() {
 	close(next)
 	wg.Wait()
 	report(os.Stdout, rows, *perSeries)
+	if *tune != "" {
+		split(os.Stdout, rows, strings.Split(*tune, ","))
+	}
 	if *models {
 		printModels(os.Stdout, rows)
 	}
@@ -253,7 +257,13 @@ func medianRow(rs []row) row {
 		}
 		return (v[n/2-1] + v[n/2]) / 2
 	}
-	sc := func(get func(row) forecast.Scores) forecast.Scores {
+	sc := func(get func(row) forecast.Scores, ok func(row) bool) forecast.Scores {
+		all := rs
+		rs = slices.DeleteFunc(slices.Clone(rs), func(r row) bool { return !ok(r) })
+		defer func() { rs = all }()
+		if len(rs) == 0 {
+			return forecast.Scores{MASE: math.NaN()}
+		}
 		return forecast.Scores{
 			SMAPE:    med(func(r row) float64 { return get(r).SMAPE }),
 			MASE:     med(func(r row) float64 { return get(r).MASE }),
@@ -261,10 +271,11 @@ func medianRow(rs []row) row {
 			Pinball:  med(func(r row) float64 { return get(r).Pinball }),
 		}
 	}
+	yes := func(row) bool { return true }
 	return row{
-		auto:     sc(func(r row) forecast.Scores { return r.auto }),
-		daily:    sc(func(r row) forecast.Scores { return r.daily }),
-		weekly:   sc(func(r row) forecast.Scores { return r.weekly }),
+		auto:     sc(func(r row) forecast.Scores { return r.auto }, yes),
+		daily:    sc(func(r row) forecast.Scores { return r.daily }, func(r row) bool { return r.dailyOK }),
+		weekly:   sc(func(r row) forecast.Scores { return r.weekly }, func(r row) bool { return r.weeklyOK }),
 		dailyOK:  true,
 		weeklyOK: true,
 	}
@@ -397,4 +408,31 @@ func printModels(w io.Writer, rows []row) {
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+}
+
+// split prints the median MASE of auto and of weekly seasonal naive over the traces tuned on
+// and over the others, the check that a change generalises.
+func split(w io.Writer, rows []row, tune []string) {
+	var tuned, held []row
+	for _, r := range rows {
+		if r.err != nil || r.family != "" {
+			continue
+		}
+		if slices.ContainsFunc(tune, func(t string) bool { return t != "" && strings.Contains(r.name, t) }) {
+			tuned = append(tuned, r)
+		} else {
+			held = append(held, r)
+		}
+	}
+	for _, g := range []struct {
+		name string
+		rows []row
+	}{{"tuned on", tuned}, {"confirmed on", held}} {
+		if len(g.rows) == 0 {
+			continue
+		}
+		m := medianRow(g.rows)
+		fmt.Fprintf(w, "%s (%d traces): median auto MASE %.3f, weekly naive %.3f (ratio %.3f), auto coverage %.3f\n",
+			g.name, len(g.rows), m.auto.MASE, m.weekly.MASE, m.auto.MASE/m.weekly.MASE, m.auto.Coverage)
+	}
 }
