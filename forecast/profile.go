@@ -56,7 +56,7 @@ const (
 
 func runProfile(y []float64, adj []levelAdj, p periods, weekly bool, origins []int, h int) [][]float64 {
 	stepSec := 86400 / float64(p.D)
-	hw := int(math.Round(profileHalfWindow / stepSec))
+	hw := int(math.Floor(profileHalfWindow/stepSec + 1e-9))
 	ws := int(math.Round(profileWeekSmooth / stepSec))
 	recent := max(1, int(math.Round(profileRecent/stepSec)))
 	phi := math.Pow(0.5, stepSec/profileHalfLife)

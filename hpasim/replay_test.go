@@ -42,8 +42,8 @@ func TestCompare(t *testing.T) {
 	}{
 		{name: "derived capacity", opts: func(*ReplayOptions) {}, wantDerived: true},
 		{name: "given capacity", opts: func(o *ReplayOptions) { o.CapacityPerReplica = 60 }},
-		{name: "one model, all history", opts: func(o *ReplayOptions) { o.Model, o.History = forecast.ModelNaiveDaily, 0 },
-			wantDerived: true, wantModels: []string{forecast.ModelNaiveDaily}},
+		{name: "one model, all history", opts: func(o *ReplayOptions) { o.Model, o.History = forecast.ModelHoltWintersDay, 0 },
+			wantDerived: true, wantModels: []string{forecast.ModelHoltWintersDay}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
