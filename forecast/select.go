@@ -69,6 +69,8 @@ type evaluation struct {
 	anchor   [][]float64 // per origin and the final forecast: the bound's floor, nil for none
 	notes    []string
 	cleaning cleaned
+	// notFinite names the models that sat out because a forecast of theirs was NaN or ±Inf.
+	notFinite []string
 }
 
 func (e *evaluation) find(name string) *scored {
@@ -158,6 +160,13 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 		sc := &scored{name: m.name, fc: m.run(y, ev.cleaning.adj, p, all, h)}
 		if slices.ContainsFunc(sc.fc, func(f []float64) bool { return f == nil }) {
 			continue // a numerical failure: the model sits out rather than guess
+		}
+		// Values near the float64 limit overflow sums and squares (NaN, ±Inf): such a model
+		// sits out too, or one NaN would poison the combination's median and the bound.
+		if slices.ContainsFunc(sc.fc, func(f []float64) bool { return !allFinite(f) }) {
+			ev.notFinite = append(ev.notFinite, m.name)
+			ev.notes = append(ev.notes, m.name+" left out: its forecast overflowed")
+			continue
 		}
 		for _, f := range sc.fc {
 			for i := range f {
