@@ -186,8 +186,10 @@ func cleanCausal(raw []float64, p periods, w int, times []int) cleaned {
 		}
 		fill := make([]float64, len(blk))
 		copy(fill, blk)
-		filled := interpolate(fill)
-		if filled == len(fill) { // nothing usable in the day: the profile at the offset
+		// interpolate leaves an all-gap slice as it is (and says it filled nothing): a day
+		// without one usable residual is the profile at the offset, or its gaps stay NaN.
+		interpolate(fill)
+		if math.IsNaN(fill[0]) {
 			for i := range fill {
 				fill[i] = 0
 			}

@@ -230,6 +230,7 @@ func (e *evaluation) bound(m *scored, j int, look []int, alpha float64) []float6
 	up := make([]float64, e.h)
 	bw := e.bucketWidth(len(look))
 	buf := make([]float64, 0, bw*len(look))
+	zs := make([]float64, 0, (e.h+bw-1)/bw) // per bucket, NaN where no actual was known
 	for b := 0; b < e.h; b += bw {
 		hi := min(e.h, b+bw)
 		buf = buf[:0]
@@ -240,20 +241,22 @@ func (e *evaluation) bound(m *scored, j int, look []int, alpha float64) []float6
 				}
 			}
 		}
-		z := 0.0
+		z := math.NaN()
 		if n := len(buf); n > 0 {
 			r := int(math.Ceil(float64(n+1)*(1-alpha) - 1e-9))
 			z = rankValue(buf, max(1, min(n, r))-1)
-		} else {
-			z = math.NaN()
 		}
-		for k := b; k < hi; k++ {
-			if math.IsNaN(z) {
-				up[k] = math.NaN()
-				continue
-			}
-			up[k] = f[k] + math.Max(0, z*e.scaleOf(j, f[k]))
-		}
+		zs = append(zs, z)
+	}
+	// A bucket whose look-back actuals were all gaps (the last day of history missing) takes
+	// its neighbours' quantile; left NaN it made the whole bound NaN (issue 9). With no actual
+	// anywhere there is no backtest bound: the caller falls back as if look were empty.
+	interpolate(zs)
+	if math.IsNaN(zs[0]) {
+		return nil
+	}
+	for k := range up {
+		up[k] = f[k] + math.Max(0, zs[k/bw]*e.scaleOf(j, f[k]))
 	}
 	// The bound never falls below the same slot's median over the last weeks (the anchor).
 	// After a day or two of collapsed load the adaptive models' level has fallen with it and
@@ -301,6 +304,9 @@ func forecast(s Series, h int, q float64, name string) (Result, error) {
 		return Result{}, err
 	}
 	if len(ev.models) == 0 {
+		if len(ev.notFinite) > 0 {
+			return Result{}, fmt.Errorf("%w: every model that fits %d points overflowed (%s)", ErrNotFinite, len(s.Values), strings.Join(ev.notFinite, ", "))
+		}
 		return Result{}, fmt.Errorf("no model fits a series of %d points", len(s.Values))
 	}
 	var sel selector
@@ -312,6 +318,10 @@ func forecast(s Series, h int, q float64, name string) (Result, error) {
 			if chosen = ev.find(n); chosen != nil {
 				break
 			}
+		}
+		if chosen == nil {
+			return Result{}, fmt.Errorf("%s: no model of its fallback chain %s could forecast this series (%s)",
+				name, strings.Join(chain, ", "), strings.Join(ev.notes, "; "))
 		}
 		why := "asked for " + name
 		if chosen.name != name && !(name == ModelSeasonalNaive && chosen.name == ModelNaiveWeekly) {
@@ -430,10 +440,11 @@ func modelNamed(name string) (model, bool) {
 // floor of what a forecast costs, and the yardstick the other models are scored against.
 func forecastRepeat(s Series, h int, q float64, name string, chain []string) (Result, error) {
 	raw := sanitize(s.Values)
-	filled := slices.Clone(raw)
-	if interpolate(filled) == len(filled) {
+	if !slices.ContainsFunc(raw, func(v float64) bool { return !math.IsNaN(v) }) {
 		return Result{}, ErrNoData
 	}
+	filled := slices.Clone(raw)
+	interpolate(filled)
 	p := periodsFor(s.Step)
 	n := len(raw)
 	var m model

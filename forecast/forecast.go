@@ -63,6 +63,10 @@ type Result struct {
 // ErrNoData is returned for a series with no finite value.
 var ErrNoData = errors.New("series has no finite values")
 
+// ErrNotFinite is returned when a forecast would hold NaN or ±Inf (values near the float64
+// limit overflow the models' arithmetic): a Result never carries one.
+var ErrNotFinite = errors.New("forecast is not finite")
+
 // Forecast fits s and forecasts opts.Horizon points after its end.
 func Forecast(s Series, opts Options) (Result, error) {
 	if opts.Horizon <= 0 {
@@ -78,7 +82,45 @@ func Forecast(s Series, opts Options) (Result, error) {
 	if !(q > 0 && q < 1) {
 		return Result{}, fmt.Errorf("quantile must be between 0 and 1, got %v", opts.Quantile)
 	}
-	return forecast(s, opts.Horizon, q, opts.Model)
+	r, err := forecast(s, opts.Horizon, q, opts.Model)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := checkFinite(r); err != nil {
+		return Result{}, err
+	}
+	return r, nil
+}
+
+// checkFinite is the last guard before a Result leaves the package: every Mean and Upper
+// point finite, Upper at least Mean. Callers write them to CSV, JSON and metrics, none of
+// which should see a NaN (issue 9).
+func checkFinite(r Result) error {
+	if len(r.Upper) != len(r.Mean) {
+		return fmt.Errorf("forecast has %d mean and %d upper points", len(r.Mean), len(r.Upper))
+	}
+	for i := range r.Mean {
+		m, u := r.Mean[i], r.Upper[i]
+		if !finite(m) || !finite(u) {
+			return fmt.Errorf("%w: %s forecast point %d is mean %v, upper %v", ErrNotFinite, r.Model, i, m, u)
+		}
+		if u < m {
+			return fmt.Errorf("%s forecast point %d has upper %v below mean %v", r.Model, i, u, m)
+		}
+	}
+	return nil
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// allFinite says whether no value of v is NaN or ±Inf.
+func allFinite(v []float64) bool {
+	for _, x := range v {
+		if !finite(x) {
+			return false
+		}
+	}
+	return true
 }
 
 // ReplicasFor returns the replicas that carry load at capacityPerReplica each:

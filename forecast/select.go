@@ -71,6 +71,8 @@ type evaluation struct {
 	anchor   [][]float64 // per origin and the final forecast: the bound's floor, nil for none
 	notes    []string
 	cleaning cleaned
+	// notFinite names the models that sat out because a forecast of theirs was NaN or ±Inf.
+	notFinite []string
 }
 
 func (e *evaluation) find(name string) *scored {
@@ -224,6 +226,13 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 // failure sits the model out rather than guess.
 func (e *evaluation) add(name string, fc [][]float64) {
 	if slices.ContainsFunc(fc, func(f []float64) bool { return f == nil }) {
+		return
+	}
+	// Values near the float64 limit overflow sums and squares (NaN, ±Inf): such a model
+	// sits out too, or one NaN would poison the combination's median and the bound.
+	if slices.ContainsFunc(fc, func(f []float64) bool { return !allFinite(f) }) {
+		e.notFinite = append(e.notFinite, name)
+		e.notes = append(e.notes, name+" left out: its forecast overflowed")
 		return
 	}
 	for _, f := range fc {
