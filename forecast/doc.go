@@ -13,7 +13,7 @@
 // batch (robust decomposition, outliers beyond 3 IQR, gaps filled, a level shift removed);
 // after it, day by day on the origins' grid, each new day is compared with the median of the
 // same slot over the last weeks of the cleaned history, at the day's own median offset, and
-// its residuals beyond 3 IQR of the last week's residuals and its gaps are replaced. Each
+// its spikes (see below) and its gaps are replaced. Each
 // origin (and the final forecast) looks for a level shift in the daily levels before it only
 // and moves the history before the shift for its own models; the models fold that move into
 // their shared pass (a column sum of the harmonic design, a snapshot of the Holt-Winters
@@ -21,6 +21,20 @@
 // scale (the in-sample weekly naive error over the whole series) uses every point: it is the
 // yardstick of the scores, not an input of any decision. It also turns a forecast into
 // replica counts and into a derived load pattern.
+//
+// The models: seasonal naive (the day or the week before, on the raw observations), the
+// median of the same slot over the last weeks, robust double seasonal Holt-Winters, harmonic
+// regression, and the profile model (profile.go: medians of the same slot over the last week
+// in square roots, a weekday departure shrunk by its noise, and a local level taken as a
+// ratio that decays towards the level of the last days). Series finer than 15 minutes are
+// fitted on a 15-minute grid of block medians (fitFactor), less noise and a third of the
+// work, their forecasts spread back linearly; every error, bound and score is still of the
+// series' own points. An asked-for seasonal naive fits and backtests nothing
+// (forecastRepeat): it is the floor of what a forecast costs.
+//
+// Cleaning replaces only spikes far outside the seasonal band (more than twice the highest
+// expectation within three hours, and beyond 3 IQR): a drifting peak, a plateau's edge or a
+// quiet day reach the models as observed. A level shift counts once it has held two days.
 //
 // It is pure: no I/O, no clocks, no logging. Series come in as plain values (promquery or a CSV
 // reader builds them) and results go out as plain values (the forecaster stores them).
