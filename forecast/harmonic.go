@@ -232,7 +232,7 @@ func runHarmonic(y []float64, adj []levelAdj, p periods, weekly bool, origins []
 		if o > lo {
 			blas64.Gemv(blas.NoTrans, -1, d.rows(lo, o), bvV, 1, blas64.Vector{N: o - lo, Inc: 1, Data: res})
 		}
-		phi := arPhi(res)
+		phi := arPhi(res, d.p)
 		e := 0.0
 		if len(res) > 0 {
 			e = res[len(res)-1]

@@ -22,10 +22,11 @@ const (
 	ModelNaive          = "naive"
 	medianWeeks         = 4 // seasonal-median looks back this many weeks at most
 	combinationSize     = 3 // the combination is the median of this many best models
+	levelDays           = 3 // the local level is the median of this many days' levels
 	minDailyCycles      = 2
 	minWeeklyCycles     = 2
 	holtWintersHuberK   = 2.0 // Gelper, Fried & Croux (2010)
-	arMaxPhi            = 0.99
+	arHalfLife          = 3 * 60 * 60 // seconds: the longest half-life of an AR(1) correction
 )
 
 // need says how much history a model needs.
@@ -123,20 +124,45 @@ func runLag(y []float64, adj []levelAdj, lag int, origins []int, h int) [][]floa
 }
 
 // runSeasonalMedian forecasts each slot as the median of the same slot over the last
-// (up to medianWeeks) weeks: robust to one bad week.
+// (up to medianWeeks) weeks, robust to one bad week, times the level of the last days: the
+// median over the last levelDays days of each day's load over what the same medians said of
+// it. One odd day (a dip, a burst) moves that median not at all; a new level moves it once it
+// has held two of the three days, where the weekly medians alone would repeat last week's.
 func runSeasonalMedian(y []float64, adj []levelAdj, p periods, origins []int, h int) [][]float64 {
 	out := make([][]float64, len(origins))
 	var buf [medianWeeks]float64
+	sm := func(a levelAdj, t, m int) float64 { // the median of the same slot over m weeks before t
+		b := buf[:0]
+		for j := 1; j <= m; j++ {
+			b = append(b, a.value(y, t-j*p.W))
+		}
+		return median(b)
+	}
 	for i, o := range origins {
 		a := adjOf(adj, i)
 		m := min(medianWeeks, o/p.W)
+		var ratios [levelDays]float64
+		nd := 0
+		for d := 0; d < levelDays; d++ {
+			var num, den float64
+			for t := o - (d+1)*p.D; t < o-d*p.D; t++ {
+				if mt := min(medianWeeks, t/p.W); t >= 0 && mt > 0 {
+					num += a.value(y, t)
+					den += sm(a, t, mt)
+				}
+			}
+			if den > 0 {
+				ratios[nd] = num / den
+				nd++
+			}
+		}
+		level := 1.0
+		if nd > 0 {
+			level = math.Max(0.2, math.Min(5, median(ratios[:nd])))
+		}
 		f := make([]float64, h)
 		for k := range f {
-			b := buf[:0]
-			for j := 1; j <= m; j++ {
-				b = append(b, a.value(y, o-j*p.W+k%p.W))
-			}
-			f[k] = median(b)
+			f[k] = level * sm(a, o+k%p.W, m)
 		}
 		out[i] = f
 	}
@@ -321,7 +347,7 @@ func (hw *hwState) update(yt float64) float64 {
 // φ estimated on the errors of the last arWin points (errs[:t] are the pass's errors).
 func (hw *hwState) forecast(errs []float64, t, init, arWin, h int) []float64 {
 	f := make([]float64, h)
-	phi := arPhi(errs[max(init, t-arWin):t])
+	phi := arPhi(errs[max(init, t-arWin):t], periods{D: len(hw.d), W: len(hw.w)})
 	e := 0.0
 	if t > init {
 		e = errs[t-1]
@@ -336,8 +362,8 @@ func (hw *hwState) forecast(errs []float64, t, init, arWin, h int) []float64 {
 }
 
 // arPhi is the lag-1 autocorrelation coefficient of e (least squares through the origin),
-// clamped to [0, arMaxPhi]: a negative or explosive correction is not worth its risk.
-func arPhi(e []float64) float64 {
+// clamped to [0, maxPhi(p)]: a negative or explosive correction is not worth its risk.
+func arPhi(e []float64, p periods) float64 {
 	var num, den float64
 	for i := 1; i < len(e); i++ {
 		num += e[i] * e[i-1]
@@ -346,5 +372,13 @@ func arPhi(e []float64) float64 {
 	if den == 0 {
 		return 0
 	}
-	return math.Max(0, math.Min(arMaxPhi, num/den))
+	return math.Max(0, math.Min(maxPhi(p), num/den))
+}
+
+// maxPhi is the largest AR(1) coefficient at p's step: the last error's effect halves within
+// arHalfLife at most. A last error that lasts longer is a level, which the models' own level
+// and the backtest judge; carried by φ near 1 at a fine step, one collapsed day (an outage,
+// a holiday) dragged the whole next day down with it.
+func maxPhi(p periods) float64 {
+	return math.Pow(0.5, 86400/float64(p.D)/arHalfLife)
 }

@@ -184,3 +184,34 @@ func TestSlidingMax(t *testing.T) {
 		}
 	}
 }
+
+func TestAutoHedgesTheLastDays(t *testing.T) {
+	// Issue 9, mechanisms 1 and 3: one collapsed day at the end of the history is a dip the
+	// next day recovers from, not a new level; three days above last week's level are one.
+	// The next day is a weekday: on a half-level weekend a shift found as an added amount
+	// overshoots a rise that multiplied the load (the level shift is additive).
+	const perDay = 288
+	n := perDay * 29
+	tmpl := func(i int) float64 { return weeklyTemplate(i, perDay) }
+	tests := []struct {
+		name   string
+		scale  func(day int) float64
+		lo, hi float64 // bounds of the mean forecast / template over the next day
+	}{
+		{"dip on the last day", func(d int) float64 { return ifElse(d == 28, 0.3, 1) }, 0.85, 1.1},
+		// The combination hedges: its median sits between the models that follow at once
+		// (Holt-Winters) and those that need two days of the three (the profile, the medians).
+		{"rise over the last three days", func(d int) float64 { return ifElse(d >= 26, 1.3, 1) }, 1.1, 1.45},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(3, 4))
+			s := gen(n, 5*time.Minute, func(i int) float64 { return tmpl(i) * tc.scale(i/perDay) * (1 + 0.05*rng.NormFloat64()) })
+			r, err := Forecast(s, Options{Horizon: perDay})
+			require.NoError(t, err)
+			got := meanRatio(r.Mean, func(k int) float64 { return tmpl(n + k) }, 0, perDay)
+			require.GreaterOrEqual(t, got, tc.lo, "model %s (%s)", r.Model, r.Reason)
+			require.LessOrEqual(t, got, tc.hi, "model %s (%s)", r.Model, r.Reason)
+		})
+	}
+}
