@@ -25,7 +25,7 @@ const (
 	levelDays           = 3 // the local level is the median of this many days' levels
 	minDailyCycles      = 2
 	minWeeklyCycles     = 2
-	holtWintersHuberK   = 2.0 // Gelper, Fried & Croux (2010)
+	holtWintersHuberK   = 2.0         // Gelper, Fried & Croux (2010)
 	arHalfLife          = 3 * 60 * 60 // seconds: the longest half-life of an AR(1) correction
 )
 
