@@ -296,16 +296,21 @@ func newHWState(y []float64, p periods, weekly bool) *hwState {
 			hw.w[i] = y[i] - hw.level - hw.d[i%p.D]
 		}
 	}
-	// Robust scale of one-step errors, started from the first cycle's residuals.
+	// Robust scale of one-step errors, started from the first cycle's departures from the
+	// level and the daily profile: with the weekly index, which is the remainder of exactly
+	// these, the residuals would be zero by construction, the scale would start at its floor,
+	// every later error would be clipped to nothing, and the state would freeze (a trend was
+	// never followed).
 	for i := 0; i < init; i++ {
-		hw.sigma += math.Abs(y[i] - hw.level - hw.d[i%p.D] - hw.w[i%p.W])
+		hw.sigma += math.Abs(y[i] - hw.level - hw.d[i%p.D])
 	}
-	// The floor keeps sigma positive; it scales with the spread, not the level, so a history
-	// moved by a constant runs the same (the shift shortcut relies on it).
+	// The floor keeps sigma positive: a hundredth of the cycle's spread about its level. It
+	// scales with the spread, not the level, so a history moved by a constant runs the same
+	// (the shift shortcut relies on it).
 	for i := 0; i < init; i++ {
 		hw.floor += math.Abs(y[i] - hw.level)
 	}
-	hw.floor = 1e-9 * (hw.floor/float64(init) + 1)
+	hw.floor = 1e-2*hw.floor/float64(init) + 1e-9
 	hw.sigma = math.Max(1.25*hw.sigma/float64(init), hw.floor)
 	hw.si, hw.wi = init%p.D, init%p.W
 	return hw

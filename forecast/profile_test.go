@@ -215,3 +215,19 @@ func TestAutoHedgesTheLastDays(t *testing.T) {
 		})
 	}
 }
+
+func TestHoltWintersFollowsATrendOnACleanSeries(t *testing.T) {
+	// A noise-free first week once left the robust scale at its floor (the weekly index is
+	// the first week's remainder, so its residuals were zero): every later error was clipped
+	// to nothing and the level froze at the first week's.
+	const perDay = 24
+	n := perDay * 28
+	load := func(i int) float64 { return (100 - 0.1*float64(i)) * (1 + 0.4*math.Sin(2*math.Pi*float64(i%perDay)/perDay)) }
+	y := make([]float64, n)
+	for i := range y {
+		y[i] = load(i)
+	}
+	f := runHoltWinters(y, nil, periodsFor(time.Hour), true, []int{n}, perDay)[0]
+	require.InDelta(t, load(n), f[0], 0.5*load(n), "the level follows the fall from 100 to %.0f", load(n))
+	require.Less(t, f[0], 60.0)
+}
