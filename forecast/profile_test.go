@@ -222,7 +222,9 @@ func TestHoltWintersFollowsATrendOnACleanSeries(t *testing.T) {
 	// to nothing and the level froze at the first week's.
 	const perDay = 24
 	n := perDay * 28
-	load := func(i int) float64 { return (100 - 0.1*float64(i)) * (1 + 0.4*math.Sin(2*math.Pi*float64(i%perDay)/perDay)) }
+	load := func(i int) float64 {
+		return (100 - 0.1*float64(i)) * (1 + 0.4*math.Sin(2*math.Pi*float64(i%perDay)/perDay))
+	}
 	y := make([]float64, n)
 	for i := range y {
 		y[i] = load(i)
