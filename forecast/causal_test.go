@@ -86,9 +86,9 @@ func TestCleanCausalFindsShiftsOnlyAfterTheyHappen(t *testing.T) {
 	require.Zero(t, c.outliers, "an exactly repeating template has no outlier")
 	for i, at := range times {
 		switch {
-		case at <= 24*24:
-			// A shift counts once it has held two whole days: one day at a new level is
-			// more often a dip or a burst than a new level.
+		case at <= 24*25:
+			// A shift counts once it has held three whole days: one or two days at a new
+			// level are more often a dip, a storm or a burst than a new level.
 			require.Zero(t, c.adj[i].at, "no shift is known at day %d", at/24)
 		default:
 			require.Equal(t, 24*23, c.adj[i].at, "day %d", at/24)

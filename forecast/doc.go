@@ -34,7 +34,7 @@
 //
 // Cleaning replaces only spikes far outside the seasonal band (more than twice the highest
 // expectation within three hours, and beyond 3 IQR): a drifting peak, a plateau's edge or a
-// quiet day reach the models as observed. A level shift counts once it has held two days.
+// quiet day reach the models as observed. A level shift counts once it has held three days.
 //
 // It is pure: no I/O, no clocks, no logging. Series come in as plain values (promquery or a CSV
 // reader builds them) and results go out as plain values (the forecaster stores them).

@@ -45,8 +45,9 @@ type model struct {
 	name string
 	need need
 	run  func(y []float64, adj []levelAdj, p periods, origins []int, h int) [][]float64
-	// fine models repeat observations: they run on the series' own grid, never a coarser
-	// one, so seasonal naive is the yardstick every forecaster knows.
+	// fine models repeat observations: they run on the series' own observations (gaps
+	// filled, never cleaned or coarsened), so seasonal naive is the yardstick every
+	// forecaster knows.
 	fine bool
 }
 

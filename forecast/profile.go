@@ -45,13 +45,14 @@ const (
 // cleanIQR interquartile ranges of the recent residuals, and its load (less the day's offset)
 // is more than 1+cleanFar times the highest expectation within cleanBand either side: far
 // outside a robust band, never a drifting peak or the edge of a plateau, and never a dip (a
-// quiet day is load too). A level shift counts once it has held shiftMinDays days.
+// quiet day is load too). A level shift counts once it has held shiftMinDays days: on the taxi
+// trace a two-day blizzard was taken for a new level at two.
 const (
 	cleanIQR     = 3.0
 	cleanFar     = 1.0
 	cleanBand    = 3 * time.Hour
 	cleanLevel   = 0.1 // share of the mean level added to the expectation for slots near zero
-	shiftMinDays = 2
+	shiftMinDays = 3
 )
 
 func runProfile(y []float64, adj []levelAdj, p periods, weekly bool, origins []int, h int) [][]float64 {

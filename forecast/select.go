@@ -160,6 +160,16 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 	slices.Reverse(ev.origins)
 	all := append(slices.Clone(ev.origins), n)
 	ev.scale = maseScale(raw, p)
+	// Seasonal naive and naive repeat the observations themselves (gaps filled), never the
+	// cleaned history: they are the textbook yardsticks, spikes and all.
+	var filled []float64
+	repeat := func(m model) {
+		if filled == nil {
+			filled = slices.Clone(raw)
+			interpolate(filled)
+		}
+		ev.add(m.name, m.run(filled, nil, p, all, h))
+	}
 	f := fitFactor(s.Step, p, n, h)
 	if f == 1 {
 		ev.cleaning = cleanCausal(raw, p, warm, all)
@@ -167,6 +177,10 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 		y := ev.cleaning.fit
 		ev.levelEps = levelEps(y, ev.cleaning.adj, all)
 		for _, m := range cands {
+			if m.fine {
+				repeat(m)
+				continue
+			}
 			ev.add(m.name, m.run(y, ev.cleaning.adj, p, all, h))
 		}
 		if ev.find(ModelSeasonalMedian) != nil {
@@ -175,8 +189,8 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 		return ev, nil
 	}
 	// Fit on the coarser grid, score on the series' own: the models and their cleaning see
-	// the means of f points (less noise, f times less work), their forecasts are spread back
-	// over the fine grid, and every error, bound and score is of the fine observations.
+	// the medians of f points (less noise, f times less work), their forecasts are spread
+	// back over the fine grid, and every error, bound and score is of the fine observations.
 	off := n % f
 	cp := periods{D: p.D / f, W: p.W / f}
 	cr := coarsen(raw[off:], f)
@@ -198,14 +212,9 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 	}
 	ev.cleanNotes()
 	ev.levelEps = levelEps(cc.fit, cc.adj, call)
-	var filled []float64 // the fine observations, gaps filled: what seasonal naive repeats
 	for _, m := range cands {
 		if m.fine {
-			if filled == nil {
-				filled = slices.Clone(raw)
-				interpolate(filled)
-			}
-			ev.add(m.name, m.run(filled, nil, p, all, h))
+			repeat(m)
 			continue
 		}
 		fc := m.run(cc.fit, cc.adj, cp, call, h/f)
