@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
+
 	"github.com/kai-platform/kai-scaler/promquery"
 	"github.com/kai-platform/kai-scaler/scaling"
 )
@@ -135,7 +137,7 @@ func (h *HistorySource) selector() string {
 		for _, s := range h.opts.Services {
 			nss[s.Namespace], hpas[s.HPAName()] = true, true
 		}
-		ms = append(ms, `namespace=~"`+alternation(nss)+`"`, `horizontalpodautoscaler=~"`+alternation(hpas)+`"`)
+		ms = append(ms, oneOf("namespace", nss), oneOf("horizontalpodautoscaler", hpas))
 	}
 	if len(ms) == 0 {
 		return ""
@@ -143,13 +145,21 @@ func (h *HistorySource) selector() string {
 	return "{" + strings.Join(ms, ",") + "}"
 }
 
-func alternation(set map[string]bool) string {
+// oneOf is the PromQL matcher of label name equal to one of the values exactly: an anchored
+// alternation of the values with their regexp metacharacters escaped, rendered by
+// Prometheus' own matcher type so the escapes survive PromQL's string quoting (a dotted HPA
+// name once became "web\.v2" unquoted, which Prometheus refused).
+func oneOf(name string, set map[string]bool) string {
 	vs := make([]string, 0, len(set))
 	for v := range set {
 		vs = append(vs, regexp.QuoteMeta(v))
 	}
 	sort.Strings(vs)
-	return strings.Join(vs, "|")
+	m, err := labels.NewMatcher(labels.MatchRegexp, name, strings.Join(vs, "|"))
+	if err != nil { // unreachable: quoted literals always compile
+		panic(fmt.Sprintf("matcher for %s: %v", name, err))
+	}
+	return m.String()
 }
 
 // KSMSeries are the kube-state-metrics HPA series of one time range, each queried as
