@@ -227,4 +227,3 @@ func (b *Bolt) ListShadowDays(ctx context.Context, service string, limit int) ([
 	}
 	return out, nil
 }
-

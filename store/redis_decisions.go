@@ -196,4 +196,3 @@ func (r *Redis) ListShadowDays(ctx context.Context, service string, limit int) (
 	}
 	return out, nil
 }
-
