@@ -35,6 +35,9 @@ func FloorRecord(d Decision, cfg ServiceConfig, pred *scaling.Prediction, from i
 		rec.Settings.PredictionFittedAt = pred.FittedAt
 		rec.Settings.BacktestCoverage = pred.BacktestCoverage
 	}
+	// TODO(record): once predictions carry their calibration (scaling.Prediction.Calibration,
+	// branch calib), copy its settings and reason here; until then the prediction contribution's
+	// detail is where they show.
 	rec.Summary = floorSummary(d, from, cfg.LeadTime, dryRun)
 	return rec
 }
