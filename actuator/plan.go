@@ -34,6 +34,9 @@ type PlanInput struct {
 	Predictions []scaling.Prediction
 	// Dependencies: disabled ones are ignored (so their effect is restored).
 	Dependencies []scaling.Dependency
+	// Overrides are scheduled floors (any service; inactive ones are ignored). They act when
+	// PredictiveEnabled, as patterns do.
+	Overrides []scaling.Override
 	// PredictiveEnabled turns patterns and predictions on; DependenciesEnabled dependencies.
 	PredictiveEnabled, DependenciesEnabled bool
 	// StepDown limits how fast a floor comes down; the zero value means the defaults.
@@ -86,7 +89,8 @@ const (
 
 // Contribution is one input to a service's floor.
 type Contribution struct {
-	// Source is "base", "pattern", "prediction", "dependency:<source>", "step-down" or "hold".
+	// Source is "base", "pattern", "prediction", "override", "dependency:<source>", "step-down",
+	// "hold" or "max".
 	Source string
 	Floor  int32
 	Detail string
@@ -134,7 +138,8 @@ type serviceState struct {
 
 // PlanFloors plans one floor per managed service: the max of its base, its load pattern's
 // window (from LeadTime before the window until its end), its prediction over the lead time,
-// and the floors its enabled dependencies ask for, clamped to [base, max] and lowered no faster
+// its active scheduled overrides (from LeadTime before their start until their end), and the
+// floors its enabled dependencies ask for, clamped to [base, max] and lowered no faster
 // than in.StepDown allows. It is pure: the same input gives the same plan.
 func PlanFloors(in PlanInput) Plan {
 	policy := in.StepDown.withDefaults()
@@ -171,7 +176,11 @@ func PlanFloors(in PlanInput) Plan {
 
 	patterns := make(map[string][]scaling.Pattern)
 	predictions := make(map[string]scaling.Prediction)
+	overrides := make(map[string][]scaling.Override)
 	if in.PredictiveEnabled {
+		for _, o := range in.Overrides {
+			overrides[o.Service] = append(overrides[o.Service], o)
+		}
 		for _, p := range in.Patterns {
 			patterns[p.Service] = append(patterns[p.Service], p)
 		}
@@ -216,6 +225,9 @@ func PlanFloors(in PlanInput) Plan {
 			if c, ok := predictionContribution(p, st.cfg, in.Now); ok {
 				contribs = append(contribs, c)
 			}
+		}
+		if c, ok := overrideContribution(overrides[name], st.w, st.cfg.LeadTime, in.Now); ok {
+			contribs = append(contribs, c)
 		}
 		hold := false
 		for _, d := range byTarget[name] {

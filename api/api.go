@@ -135,6 +135,12 @@ func (a *API) Register(r chi.Router) {
 		r.Post("/api/predictive-scaling/forecast/{service}", a.wrap(a.triggerForecast))
 		r.Get("/api/predictive-scaling/runs", a.wrap(a.listRuns))
 		r.Get("/api/predictive-scaling/runs/{id}", a.wrap(a.getRun))
+		r.Get("/api/predictive-scaling/overrides", a.wrap(a.listOverrides))
+		r.Get("/api/predictive-scaling/overrides/{service}", a.wrap(a.listOverrides))
+		r.Post("/api/predictive-scaling/overrides/{service}", a.wrap(a.putOverride))
+		r.Delete("/api/predictive-scaling/overrides/{service}/{id}", a.wrap(a.deleteOverride))
+		r.Get("/api/predictive-scaling/floors/{service}", a.wrap(a.listDecisions))
+		r.Get("/api/predictive-scaling/shadow/{service}", a.wrap(a.shadow))
 
 		r.Get("/api/scaling-dependencies", a.wrap(a.listDependencies))
 		r.Get("/api/scaling-dependencies/{sourceService}/{targetService}", a.wrap(a.getDependency))

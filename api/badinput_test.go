@@ -9,20 +9,10 @@ import (
 
 // badInputCases are malformed requests: each must be refused with its status and field, and
 // leave the store exactly as it was.
-func badInputCases() []struct {
-	name      string
-	req       request
-	wantCode  int
-	wantField string
-} {
+func badInputCases() []badInputCase {
 	const pat = "/api/predictive-scaling/patterns/search"
 	const dep = "/api/scaling-dependencies/search/auth"
-	return []struct {
-		name      string
-		req       request
-		wantCode  int
-		wantField string
-	}{
+	cases := []badInputCase{
 		{"pattern: empty body", request{method: "POST", path: pat}, 400, ""},
 		{"pattern: not JSON", request{method: "POST", path: pat, body: `patternType=daily`}, 400, ""},
 		{"pattern: truncated JSON", request{method: "POST", path: pat, body: `{"patternType":"daily",`}, 400, ""},
@@ -91,6 +81,15 @@ func badInputCases() []struct {
 		{"patterns: unknown parameter", request{method: "GET", path: "/api/predictive-scaling/patterns?service=x"}, 400, "service"},
 		{"forecast: bad service", request{method: "POST", path: "/api/predictive-scaling/forecast/UPPER"}, 400, "service"},
 	}
+	return append(cases, recordBadInputCases()...)
+}
+
+// badInputCase is one refused request: its status and the field its error names.
+type badInputCase struct {
+	name      string
+	req       request
+	wantCode  int
+	wantField string
 }
 
 func TestBadInput(t *testing.T) {
@@ -100,6 +99,7 @@ func TestBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			st := newMemStore()
 			seed(t, st)
+			seedRecords(t, st)
 			ts := newTestServer(t, st, func(o *Options) { o.Forecasts = &fakeForecasts{} })
 			before := takeSnapshot(t, st)
 

@@ -23,6 +23,9 @@ type memStore struct {
 	events      []scaling.Event
 	runs        map[string]scaling.ForecastRun
 	locks       map[string]memLock
+	overrides   []scaling.Override
+	decisions   []scaling.FloorDecision
+	shadow      []scaling.ShadowDay
 	down        error // when set, every call fails with it
 }
 
@@ -351,4 +354,126 @@ func (s *memStore) Unlock(_ context.Context, name, owner string) error {
 	}
 	delete(s.locks, name)
 	return nil
+}
+
+func (s *memStore) PutOverride(_ context.Context, o scaling.Override) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return s.down
+	}
+	s.overrides = slices.DeleteFunc(s.overrides, func(x scaling.Override) bool { return x.Service == o.Service && x.ID == o.ID })
+	s.overrides = append(s.overrides, o)
+	return nil
+}
+
+func (s *memStore) ListOverrides(_ context.Context, service string) ([]scaling.Override, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return nil, s.down
+	}
+	out := []scaling.Override{}
+	for _, o := range s.overrides {
+		if service == "" || o.Service == service {
+			out = append(out, o)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Service != out[j].Service {
+			return out[i].Service < out[j].Service
+		}
+		if !out[i].Start.Equal(out[j].Start) {
+			return out[i].Start.Before(out[j].Start)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+func (s *memStore) DeleteOverride(_ context.Context, service, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return s.down
+	}
+	n := len(s.overrides)
+	s.overrides = slices.DeleteFunc(s.overrides, func(x scaling.Override) bool { return x.Service == service && x.ID == id })
+	if len(s.overrides) == n {
+		return fmt.Errorf("override %s/%s: %w", service, id, store.ErrNotFound)
+	}
+	return nil
+}
+
+func (s *memStore) PruneOverrides(_ context.Context, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return 0, s.down
+	}
+	n := len(s.overrides)
+	s.overrides = slices.DeleteFunc(s.overrides, func(x scaling.Override) bool { return !x.End.After(now) })
+	return n - len(s.overrides), nil
+}
+
+func (s *memStore) AddDecision(_ context.Context, d scaling.FloorDecision) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return s.down
+	}
+	s.decisions = slices.DeleteFunc(s.decisions, func(x scaling.FloorDecision) bool {
+		return x.Service == d.Service && x.Timestamp == d.Timestamp
+	})
+	s.decisions = append(s.decisions, d)
+	return nil
+}
+
+func (s *memStore) ListDecisions(_ context.Context, q store.DecisionQuery) ([]scaling.FloorDecision, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return nil, s.down
+	}
+	out := []scaling.FloorDecision{}
+	for _, d := range s.decisions {
+		if d.Service == q.Service && (q.Since == 0 || d.Timestamp >= q.Since) {
+			out = append(out, d)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Timestamp > out[j].Timestamp })
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+func (s *memStore) PutShadowDay(_ context.Context, d scaling.ShadowDay) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return s.down
+	}
+	s.shadow = slices.DeleteFunc(s.shadow, func(x scaling.ShadowDay) bool { return x.Service == d.Service && x.Day == d.Day })
+	s.shadow = append(s.shadow, d)
+	return nil
+}
+
+func (s *memStore) ListShadowDays(_ context.Context, service string, limit int) ([]scaling.ShadowDay, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return nil, s.down
+	}
+	out := []scaling.ShadowDay{}
+	for _, d := range s.shadow {
+		if d.Service == service {
+			out = append(out, d)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Day > out[j].Day })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
 }

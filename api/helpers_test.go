@@ -89,6 +89,8 @@ type snapshot struct {
 	Dependencies []scaling.Dependency
 	Predictions  []scaling.Prediction
 	Events       []scaling.Event
+	Overrides    []scaling.Override
+	Decisions    []scaling.FloorDecision
 }
 
 func takeSnapshot(t testing.TB, st store.Store) snapshot {
@@ -104,6 +106,13 @@ func takeSnapshot(t testing.TB, st store.Store) snapshot {
 	require.NoError(t, err)
 	s.Events, err = st.ListEvents(ctx, store.EventQuery{})
 	require.NoError(t, err)
+	s.Overrides, err = st.ListOverrides(ctx, "")
+	require.NoError(t, err)
+	for _, svc := range []string{"coordinator", "search", "checkout"} {
+		ds, err := st.ListDecisions(ctx, store.DecisionQuery{Service: svc})
+		require.NoError(t, err)
+		s.Decisions = append(s.Decisions, ds...)
+	}
 	return s
 }
 

@@ -122,3 +122,26 @@ func (s instrumentedStore) ListRuns(ctx context.Context, limit int) ([]scaling.F
 	v, err := s.Store.ListRuns(ctx, limit)
 	return v, s.count("list_runs", err)
 }
+
+func (s instrumentedStore) ListOverrides(ctx context.Context, service string) ([]scaling.Override, error) {
+	v, err := s.Store.ListOverrides(ctx, service)
+	return v, s.count("list_overrides", err)
+}
+
+func (s instrumentedStore) PutOverride(ctx context.Context, o scaling.Override) error {
+	return s.count("put_override", s.Store.PutOverride(ctx, o))
+}
+
+func (s instrumentedStore) DeleteOverride(ctx context.Context, service, id string) error {
+	return s.count("delete_override", s.Store.DeleteOverride(ctx, service, id))
+}
+
+func (s instrumentedStore) ListDecisions(ctx context.Context, q store.DecisionQuery) ([]scaling.FloorDecision, error) {
+	v, err := s.Store.ListDecisions(ctx, q)
+	return v, s.count("list_decisions", err)
+}
+
+func (s instrumentedStore) ListShadowDays(ctx context.Context, service string, limit int) ([]scaling.ShadowDay, error) {
+	v, err := s.Store.ListShadowDays(ctx, service, limit)
+	return v, s.count("list_shadow_days", err)
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -218,4 +219,40 @@ func metricText(t testing.TB, ts testServer) string {
 	rec := ts.do(t, request{method: "GET", path: "/metrics"})
 	require.Equal(t, http.StatusOK, rec.Code)
 	return rec.Body.String()
+}
+
+// TestOverridesRealStores creates, lists and deletes an override over HTTP on each real store.
+func TestOverridesRealStores(t *testing.T) {
+	for _, rs := range realStores {
+		t.Run(rs.name, func(t *testing.T) {
+			st := rs.open(t)
+			srv := httptest.NewServer(New(Options{Store: st}).Handler())
+			t.Cleanup(srv.Close)
+			client := srv.Client()
+			start := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+			body := fmt.Sprintf(`{"start":%q,"end":%q,"minReplicas":12,"reason":"launch"}`,
+				start.Format(time.RFC3339), start.Add(2*time.Hour).Format(time.RFC3339))
+			var created scaling.Override
+			require.Equal(t, 201, post(t, client, srv.URL+"/api/predictive-scaling/overrides/checkout", body, &created))
+			require.NotEmpty(t, created.ID)
+			require.Equal(t, start, created.Start)
+
+			var all overridesBody
+			require.Equal(t, 200, get(t, client, srv.URL+"/api/predictive-scaling/overrides", &all))
+			require.Equal(t, []scaling.Override{created}, all.Overrides)
+
+			del := func(id string) int {
+				req, err := http.NewRequest(http.MethodDelete, srv.URL+"/api/predictive-scaling/overrides/checkout/"+id, nil)
+				require.NoError(t, err)
+				resp, err := client.Do(req)
+				require.NoError(t, err)
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			require.Equal(t, 204, del(created.ID))
+			require.Equal(t, 404, del(created.ID))
+			require.Equal(t, 200, get(t, client, srv.URL+"/api/predictive-scaling/overrides/checkout", &all))
+			require.Empty(t, all.Overrides)
+		})
+	}
 }

@@ -314,7 +314,8 @@ func labelVariable(name, label, query string) *dashboard.QueryVariableBuilder {
 func predictiveScaling(e Entry) *dashboard.DashboardBuilder {
 	const sel = `service=~"$service"`
 	return base(e, "kai-scaler's forecasts against the load that came, the HPA floors it set and why, "+
-		"and the health of its forecaster, actuator and API. Metrics: kai_forecast_*, kai_actuator_*, "+
+		"what its floors would have saved and cost in dry run (shadow mode), and the health of its "+
+		"forecaster, actuator and API. Metrics: kai_forecast_*, kai_actuator_*, kai_shadow_*, "+
 		"kai_http_*, kai_store_errors_total (exported by kai-scaler, job \"kai-scaler\").").
 		WithVariable(labelVariable("service", "Service", `label_values(kai_forecast_predicted_load, service)`)).
 		WithRow(dashboard.NewRowBuilder("Forecast versus actual load")).
@@ -361,6 +362,21 @@ func predictiveScaling(e Entry) *dashboard.DashboardBuilder {
 			"percentunit",
 			q(`max by (service) (kai_hpa_scaling_effectiveness{`+sel+`})`, "{{service}}"),
 		).Min(0).Max(1)).
+		WithRow(dashboard.NewRowBuilder("Shadow mode (DRY_RUN): what the floors would have done")).
+		WithPanel(timeSeries("Under-provisioned replica-minutes saved, today",
+			"In dry run, per service since 00:00 UTC: replica-minutes the HPA ran short of what it "+
+				"asked for (desired − current), minus the same had the would-be floors been in force "+
+				"(replicas = max(actual, floor)). Resets at midnight; GET /api/predictive-scaling/shadow/{service} "+
+				"keeps each day.",
+			"short",
+			q(`max by (service) (kai_shadow_underprovisioned_minutes_saved{`+sel+`})`, "{{service}}"),
+		).Min(0)).
+		WithPanel(timeSeries("Extra replica-hours the floors would cost, today",
+			"In dry run, per service since 00:00 UTC: Σ (max(actual, would-be floor) − actual) over time, "+
+				"in replica-hours. Weigh it against the minutes saved before switching DRY_RUN off.",
+			"short",
+			q(`max by (service) (kai_shadow_extra_replica_hours{`+sel+`})`, "{{service}}"),
+		).Min(0)).
 		WithRow(dashboard.NewRowBuilder("Forecaster")).
 		WithPanel(statPanel("Since last successful forecast",
 			"Seconds since a forecast run last succeeded; KaiForecastStale fires past 3 hours.",

@@ -26,6 +26,7 @@ import (
 type kaiMetrics struct {
 	reg                                           *prometheus.Registry
 	predicted, actual, errRatio, minReplicas, eff *prometheus.GaugeVec
+	shadowSaved, shadowExtra                      *prometheus.GaugeVec
 	lastSuccess                                   prometheus.Gauge
 	runs, patches, events, httpReqs, storeErrs    *prometheus.CounterVec
 	duration                                      prometheus.Histogram
@@ -48,10 +49,12 @@ func newKaiMetrics() *kaiMetrics {
 		httpReqs:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kai_http_requests_total", Help: "HTTP requests."}, []string{"route", "method", "code"}),
 		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kai_http_request_duration_seconds", Help: "HTTP request duration."},
 			[]string{"route", "method"}),
-		storeErrs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kai_store_errors_total", Help: "Store errors."}, []string{"operation"}),
+		storeErrs:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kai_store_errors_total", Help: "Store errors."}, []string{"operation"}),
+		shadowSaved: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_shadow_underprovisioned_minutes_saved", Help: "Shadow: minutes saved."}, []string{"service"}),
+		shadowExtra: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_shadow_extra_replica_hours", Help: "Shadow: extra replica-hours."}, []string{"service"}),
 	}
 	m.reg.MustRegister(m.predicted, m.actual, m.errRatio, m.runs, m.duration, m.lastSuccess, m.minReplicas,
-		m.patches, m.events, m.eff, m.httpReqs, m.httpDuration, m.storeErrs)
+		m.patches, m.events, m.eff, m.httpReqs, m.httpDuration, m.storeErrs, m.shadowSaved, m.shadowExtra)
 	return m
 }
 
@@ -66,6 +69,8 @@ func (m *kaiMetrics) tick(n int, now time.Time) {
 		m.errRatio.WithLabelValues(svc).Set(0.05)
 		m.minReplicas.WithLabelValues(svc, "prediction").Set(4)
 		m.eff.WithLabelValues(svc).Set(0.9)
+		m.shadowSaved.WithLabelValues(svc).Set(float64(n))
+		m.shadowExtra.WithLabelValues(svc).Set(float64(n) / 60)
 		for _, et := range []string{"scale-up", "scale-down", "no-scale", "limited-scale"} {
 			m.events.WithLabelValues(svc, et).Inc()
 		}

@@ -55,6 +55,9 @@ type Options struct {
 	Start time.Time
 	// Features, as ENABLE_PREDICTIVE_SCALING, ENABLE_SCALING_DEPENDENCIES, ENABLE_HPA_EVENT_LOGGING.
 	PredictiveEnabled, DependenciesEnabled, EventsEnabled bool
+	// DryRun, as DRY_RUN: the simulated HPAs keep their own floors; the actuator records
+	// would-be floors and the shadow counterfactual.
+	DryRun bool
 	// BusyErr and UnknownServiceErr are passed to the forecaster, so its refusals match the
 	// API's sentinels.
 	BusyErr, UnknownServiceErr error
@@ -133,7 +136,7 @@ func New(opts Options) (*Demo, error) {
 		BusyErr:           opts.BusyErr,
 		UnknownServiceErr: opts.UnknownServiceErr,
 	})
-	metered, err := newMeteredCluster(d.Cluster, reg)
+	metered, err := newMeteredCluster(d.Cluster, reg, opts.DryRun)
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
@@ -142,6 +145,10 @@ func New(opts Options) (*Demo, error) {
 		Patterns:            opts.Store,
 		Predictions:         opts.Store,
 		Dependencies:        opts.Store,
+		Overrides:           opts.Store,
+		Decisions:           opts.Store,
+		Shadow:              opts.Store,
+		DryRun:              opts.DryRun,
 		Services:            func() []actuator.ServiceConfig { return configs },
 		PredictiveEnabled:   opts.PredictiveEnabled,
 		DependenciesEnabled: opts.DependenciesEnabled,

@@ -87,6 +87,12 @@ func TestDemoProducesPredictionsFloorsAndEvents(t *testing.T) {
 	}, 60*time.Second, 200*time.Millisecond, "the dependency raises payments' floor")
 
 	require.Eventually(t, func() bool {
+		ds, err := st.ListDecisions(ctx, store.DecisionQuery{Service: "payments", Limit: 1})
+		return err == nil && len(ds) == 1 && !ds[0].DryRun && ds[0].To > ds[0].From &&
+			ds[0].Reason == "dependency:checkout" && ds[0].Summary != ""
+	}, 60*time.Second, 200*time.Millisecond, "the floor changes are recorded with their reason")
+
+	require.Eventually(t, func() bool {
 		events, err := st.ListEvents(ctx, store.EventQuery{Limit: 1})
 		return err == nil && len(events) > 0
 	}, 60*time.Second, 200*time.Millisecond, "HPA decisions are logged as events")
@@ -110,4 +116,34 @@ func hpaMin(d *Demo, name string) int32 {
 		return 0
 	}
 	return ws[0].MinReplicas
+}
+
+// TestDemoDryRun: in dry-run the simulated HPAs keep their floors while the would-be floors are
+// recorded, and the shadow counterfactual is kept and exported.
+func TestDemoDryRun(t *testing.T) {
+	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "demo.db"), store.BoltOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	reg := prometheus.NewRegistry()
+	d, err := New(Options{Store: st, Registerer: reg, Speed: 600, DryRun: true,
+		PredictiveEnabled: true, DependenciesEnabled: true})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	require.Eventually(t, func() bool {
+		ds, err := st.ListDecisions(ctx, store.DecisionQuery{Service: "payments", Limit: 1})
+		return err == nil && len(ds) == 1 && ds[0].DryRun
+	}, 60*time.Second, 200*time.Millisecond, "would-be floor changes are recorded as dry run")
+	require.Equal(t, services["payments"].min, hpaMin(d, "payments"), "dry run writes no floor")
+
+	require.Eventually(t, func() bool {
+		days, err := st.ListShadowDays(ctx, "checkout", 1)
+		return err == nil && len(days) == 1 && days[0].Samples >= 2 && days[0].ObservedSeconds > 0
+	}, 60*time.Second, 200*time.Millisecond, "the shadow counterfactual is stored")
+	n, err := testutil.GatherAndCount(reg, "kai_shadow_extra_replica_hours")
+	require.NoError(t, err)
+	require.Equal(t, len(services), n)
 }

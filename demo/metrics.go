@@ -11,20 +11,29 @@ import (
 // meteredCluster gives the simulated cluster the write metrics the client-go adapter exports
 // in production (kai_actuator_min_replicas, kai_actuator_patches_total), so the demo's
 // /metrics and dashboards show the floors and why.
+//
+// In dry-run it writes nothing, as the client-go adapter: it counts result="dry_run" and
+// exports the floor it would have set.
 type meteredCluster struct {
 	actuator.Cluster
-	m *actuator.WriteMetrics
+	m      *actuator.WriteMetrics
+	dryRun bool
 }
 
-func newMeteredCluster(c actuator.Cluster, reg prometheus.Registerer) (*meteredCluster, error) {
+func newMeteredCluster(c actuator.Cluster, reg prometheus.Registerer, dryRun bool) (*meteredCluster, error) {
 	m, err := actuator.NewWriteMetrics(reg)
 	if err != nil {
 		return nil, err
 	}
-	return &meteredCluster{Cluster: c, m: m}, nil
+	return &meteredCluster{Cluster: c, m: m, dryRun: dryRun}, nil
 }
 
 func (c *meteredCluster) SetFloor(ctx context.Context, change actuator.FloorChange) error {
+	if c.dryRun {
+		c.m.Patches.WithLabelValues(actuator.PatchDryRun).Inc()
+		c.m.SetFloor(change.Workload.Service, change.Reason, change.Floor)
+		return nil
+	}
 	if err := c.Cluster.SetFloor(ctx, change); err != nil {
 		c.m.Patches.WithLabelValues(actuator.PatchError).Inc()
 		return err
@@ -35,6 +44,11 @@ func (c *meteredCluster) SetFloor(ctx context.Context, change actuator.FloorChan
 }
 
 func (c *meteredCluster) Restore(ctx context.Context, w actuator.Workload) error {
+	if c.dryRun {
+		c.m.Patches.WithLabelValues(actuator.PatchDryRun).Inc()
+		c.m.SetFloor(w.Service, actuator.SourceBase, w.BaseMinReplicas)
+		return nil
+	}
 	if err := c.Cluster.Restore(ctx, w); err != nil {
 		c.m.Patches.WithLabelValues(actuator.PatchError).Inc()
 		return err

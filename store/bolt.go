@@ -17,7 +17,7 @@ import (
 
 // BoltOptions configures OpenBolt.
 type BoltOptions struct {
-	// Retention bounds each service's event log; zero means DefaultEventRetention.
+	// Retention bounds each service's event log and floor decision record; zero means DefaultEventRetention.
 	Retention EventRetention
 	// PredictionsPerService is how many predictions each service keeps; default 48.
 	PredictionsPerService int
@@ -76,7 +76,7 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketPatterns, bucketDependencies, bucketPredictions, bucketEvents, bucketRuns, bucketLocks} {
+		for _, name := range [][]byte{bucketPatterns, bucketDependencies, bucketPredictions, bucketEvents, bucketRuns, bucketLocks, bucketOverrides, bucketDecisions, bucketShadow} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

@@ -1,5 +1,6 @@
 // Package store keeps the scaler's records: load patterns, predictions, scaling dependencies,
-// HPA events and forecast runs, and named leases (LockStore) that let replicas exclude each
+// HPA events, forecast runs, scheduled overrides, floor decisions and dry-run shadow days, and
+// named leases (LockStore) that let replicas exclude each
 // other, such as the forecast run lock.
 //
 // store.go declares one interface per record kind; callers test errors with errors.Is against
@@ -18,7 +19,8 @@
 //
 // Listings are ordered: patterns by service, dependencies by (source, target), predictions
 // newest FittedAt first, events and forecast runs newest Timestamp (QueuedAt) first with ties
-// by ID descending. A prediction is identified by (service, FittedAt), an event and a run by
+// by ID descending, overrides by (service, start, ID), floor decisions newest first, shadow days
+// newest day first. A prediction is identified by (service, FittedAt), an event and a run by
 // its ID, so writing any of them again replaces it. The package holds no decision logic beyond
 // what a store must guarantee (atomic writes, idempotent event appends, retention); cycle
 // rules, for example, arrive as the check function of PutDependency.

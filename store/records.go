@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/kai-platform/kai-scaler/scaling"
@@ -160,3 +161,42 @@ func sortDependencies(ds []scaling.Dependency) {
 
 // isManual reports whether a stored pattern is manual: an empty source is read as manual.
 func isManual(p scaling.Pattern) bool { return p.Source != scaling.SourceDerived }
+
+// checkOverride refuses overrides a store cannot key.
+func checkOverride(o scaling.Override) error {
+	switch {
+	case o.ID == "" || strings.Contains(o.ID, "/"):
+		return fmt.Errorf("override of %s has no usable id %q", o.Service, o.ID)
+	case o.Service == "":
+		return fmt.Errorf("override %s has no service", o.ID)
+	}
+	return nil
+}
+
+// overrideField is the field or key an override is stored under. Service names are DNS-1123
+// labels and IDs hold no "/", so the pair splits unambiguously.
+func overrideField(service, id string) string { return service + "/" + id }
+
+// sortOverrides orders overrides by service, Start and ID.
+func sortOverrides(os []scaling.Override) {
+	slices.SortFunc(os, func(a, b scaling.Override) int {
+		if c := cmp.Compare(a.Service, b.Service); c != 0 {
+			return c
+		}
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+}
+
+// checkShadowDay refuses shadow records a store cannot key.
+func checkShadowDay(d scaling.ShadowDay) error {
+	if d.Service == "" {
+		return errors.New("shadow day has no service")
+	}
+	if _, err := time.Parse(time.DateOnly, d.Day); err != nil {
+		return fmt.Errorf("shadow day of %s: day %q is not YYYY-MM-DD", d.Service, d.Day)
+	}
+	return nil
+}

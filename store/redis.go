@@ -30,7 +30,7 @@ type RedisOptions struct {
 	MasterName string
 	// Prefix starts every key; default "kai:". Tests use a unique prefix each.
 	Prefix string
-	// Retention bounds each service's event log; zero means DefaultEventRetention.
+	// Retention bounds each service's event log and floor decision record; zero means DefaultEventRetention.
 	Retention EventRetention
 	// PredictionsPerService is how many predictions each service keeps; default 48.
 	PredictionsPerService int

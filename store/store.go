@@ -124,6 +124,49 @@ type LockStore interface {
 	Unlock(ctx context.Context, name, owner string) error
 }
 
+// OverrideStore keeps scheduled overrides keyed by (service, ID). Safe for concurrent use.
+type OverrideStore interface {
+	// PutOverride stores o, replacing any override of its service with its ID.
+	PutOverride(ctx context.Context, o scaling.Override) error
+	// ListOverrides returns the overrides of service, or of all when service is "", sorted by
+	// service, Start and ID.
+	ListOverrides(ctx context.Context, service string) ([]scaling.Override, error)
+	// DeleteOverride returns ErrNotFound when service has no override with id.
+	DeleteOverride(ctx context.Context, service, id string) error
+	// PruneOverrides deletes every override that ended at or before now and returns how many.
+	PruneOverrides(ctx context.Context, now time.Time) (int, error)
+}
+
+// DecisionQuery selects floor decisions of one service. Zero values select everything.
+type DecisionQuery struct {
+	Service string
+	// Since bounds Timestamp (Unix ms), inclusive; 0 means unbounded.
+	Since int64
+	// Limit <= 0 means no limit.
+	Limit int
+}
+
+// DecisionStore keeps each service's floor decisions under the store's retention (the
+// EventRetention that bounds HPA events: older and surplus decisions are dropped on append).
+// A decision of the same service and Timestamp replaces the earlier one. Safe for concurrent use.
+type DecisionStore interface {
+	AddDecision(ctx context.Context, d scaling.FloorDecision) error
+	// ListDecisions returns q.Service's decisions newest first.
+	ListDecisions(ctx context.Context, q DecisionQuery) ([]scaling.FloorDecision, error)
+}
+
+// ShadowMaxDays is how many days of dry-run counterfactuals a ShadowStore keeps per service.
+const ShadowMaxDays = 35
+
+// ShadowStore keeps one ShadowDay per service and UTC day, the newest ShadowMaxDays per
+// service (older days are dropped on put). Safe for concurrent use.
+type ShadowStore interface {
+	// PutShadowDay stores d, replacing the record of its service and day.
+	PutShadowDay(ctx context.Context, d scaling.ShadowDay) error
+	// ListShadowDays returns service's days newest first, at most limit (<= 0: all kept).
+	ListShadowDays(ctx context.Context, service string, limit int) ([]scaling.ShadowDay, error)
+}
+
 // Store is every record kind together, as one backend provides them.
 type Store interface {
 	PatternStore
@@ -132,6 +175,9 @@ type Store interface {
 	EventStore
 	RunStore
 	LockStore
+	OverrideStore
+	DecisionStore
+	ShadowStore
 	// Ping reports whether the backend answers; /readyz fails while it does not.
 	Ping(ctx context.Context) error
 	Close() error

@@ -58,9 +58,11 @@ func (c *Cluster) report(ctx context.Context, log *slog.Logger, w actuator.Workl
 	if done.adopted {
 		attrs = append(attrs, "adopted_base", true)
 	}
+	// The actuator logs each floor change once at info, with its reasons (the decision
+	// record); the write itself is detail, except adopting someone else's floor as the base.
 	if c.dryRun {
 		c.metrics.Patches.WithLabelValues(resultDryRun).Inc()
-		log.Info("dry run: would change floor", attrs...)
+		log.Debug("dry run: would change floor", attrs...)
 		return nil
 	}
 	c.metrics.Patches.WithLabelValues(resultSuccess).Inc()
@@ -70,7 +72,11 @@ func (c *Cluster) report(ctx context.Context, log *slog.Logger, w actuator.Workl
 		ReasonRestored: "restored base floor",
 		ReasonAdopted:  "adopted floor set by someone else as base",
 	}[done.reason]
-	log.Info(msg, attrs...)
+	level := slog.LevelDebug
+	if done.reason == ReasonAdopted {
+		level = slog.LevelInfo
+	}
+	log.Log(ctx, level, msg, attrs...)
 	c.recordEvent(ctx, log, w.Namespace, ref, done, reason)
 	return nil
 }

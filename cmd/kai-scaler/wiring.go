@@ -36,7 +36,7 @@ func wire(ctx context.Context, logger *slog.Logger, opts Options, st store.Store
 func wireDemo(logger *slog.Logger, opts Options, st store.Store, reg prometheus.Registerer) (api.ForecastTrigger, []component, error) {
 	d, err := demo.New(demo.Options{
 		Store: st, Registerer: reg, Logger: logger, Speed: opts.DemoSpeed,
-		PredictiveEnabled: true, DependenciesEnabled: true, EventsEnabled: true,
+		PredictiveEnabled: true, DependenciesEnabled: true, EventsEnabled: true, DryRun: opts.DryRun,
 		BusyErr: api.ErrBusy, UnknownServiceErr: api.ErrUnknownService,
 	})
 	if err != nil {
@@ -127,6 +127,7 @@ func wireCluster(_ context.Context, logger *slog.Logger, opts Options, st store.
 	if opts.PredictiveScaling || opts.ScalingDependencies {
 		act := actuator.New(actuator.Options{
 			Cluster: cluster, Patterns: st, Predictions: st, Dependencies: st,
+			Overrides: st, Decisions: st, Shadow: st, DryRun: opts.DryRun,
 			Services:            func() []actuator.ServiceConfig { return actuatorConfigs(servicesFile.Services()) },
 			PredictiveEnabled:   opts.PredictiveScaling,
 			DependenciesEnabled: opts.ScalingDependencies,

@@ -40,6 +40,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("run retention", func(t *testing.T) { t.Parallel(); testRunRetention(t, open) })
 	t.Run("locks", func(t *testing.T) { t.Parallel(); testLocks(t, open) })
 	t.Run("concurrent TryLock: exactly one wins", func(t *testing.T) { t.Parallel(); testLockRace(t, open) })
+	t.Run("overrides", func(t *testing.T) { t.Parallel(); testOverrides(t, open) })
+	t.Run("decisions", func(t *testing.T) { t.Parallel(); testDecisions(t, open) })
+	t.Run("decision retention", func(t *testing.T) { t.Parallel(); testDecisionRetention(t, open) })
+	t.Run("shadow days", func(t *testing.T) { t.Parallel(); testShadowDays(t, open) })
 	t.Run("closed store is unavailable", func(t *testing.T) { t.Parallel(); testClosed(t, open) })
 }
 

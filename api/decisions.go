@@ -1,0 +1,236 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/kai-platform/kai-scaler/scaling"
+	"github.com/kai-platform/kai-scaler/store"
+)
+
+// Limits of the shadow endpoint.
+const (
+	DefaultShadowDays = 7
+	MaxShadowDays     = store.ShadowMaxDays
+)
+
+type overridesBody struct {
+	Overrides []scaling.Override `json:"overrides"`
+}
+
+type decisionsBody struct {
+	Decisions []scaling.FloorDecision `json:"decisions"`
+}
+
+// shadowBody answers GET /api/predictive-scaling/shadow/{service}: the days asked for, newest
+// first, and their sums.
+type shadowBody struct {
+	Service string              `json:"service"`
+	Days    []scaling.ShadowDay `json:"days"`
+	Totals  shadowTotals        `json:"totals"`
+}
+
+type shadowTotals struct {
+	Days                                     int     `json:"days"`
+	ObservedSeconds                          float64 `json:"observedSeconds"`
+	UnderprovisionedReplicaMinutes           float64 `json:"underprovisionedReplicaMinutes"`
+	UnderprovisionedReplicaMinutesWithFloors float64 `json:"underprovisionedReplicaMinutesWithFloors"`
+	UnderprovisionedReplicaMinutesSaved      float64 `json:"underprovisionedReplicaMinutesSaved"`
+	ExtraReplicaHours                        float64 `json:"extraReplicaHours"`
+}
+
+// overrideRequest is the body of POST /api/predictive-scaling/overrides/{service}. Times are
+// strings so that a malformed one is a 400 naming its field, not a generic JSON error.
+type overrideRequest struct {
+	Service      string   `json:"service"`
+	Start        *string  `json:"start"`
+	End          *string  `json:"end"`
+	MinReplicas  *int32   `json:"minReplicas"`
+	ExpectedLoad *float64 `json:"expectedLoad"`
+	Reason       string   `json:"reason"`
+}
+
+func parseTime(field string, s *string) (time.Time, error) {
+	if s == nil || *s == "" {
+		return time.Time{}, badRequest(field, "%s: is required (an RFC 3339 time)", field)
+	}
+	t, err := time.Parse(time.RFC3339Nano, *s)
+	if err != nil {
+		return time.Time{}, badRequest(field, "%s: must be an RFC 3339 time such as 2026-12-24T08:00:00Z, got %q", field, *s)
+	}
+	return t.UTC(), nil
+}
+
+// newOverrideID returns a random id: unguessable, so one client cannot delete another's
+// override by counting, and never reused.
+func newOverrideID() (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate override id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// --- overrides ---
+
+// listOverrides answers every service's overrides, or one service's. Overrides that have ended
+// are left out; the actuator prunes them from the store each round.
+func (a *API) listOverrides(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
+	svc := ""
+	if chi.URLParam(r, "service") != "" {
+		var err error
+		if svc, err = pathService(r, "service"); err != nil {
+			return nil, err
+		}
+	}
+	all, err := a.store.ListOverrides(r.Context(), svc)
+	if err != nil {
+		return nil, fmt.Errorf("list overrides: %w", err)
+	}
+	now := a.now()
+	out := make([]scaling.Override, 0, len(all))
+	for _, o := range all {
+		if o.End.After(now) {
+			out = append(out, o)
+		}
+	}
+	return overridesBody{Overrides: out}, nil
+}
+
+func (a *API) putOverride(r *http.Request) (any, error) {
+	svc, err := pathService(r, "service")
+	if err != nil {
+		return nil, err
+	}
+	var req overrideRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	if req.Service != "" && req.Service != svc {
+		return nil, badRequest("service", "service: %q in the body differs from %q in the path", req.Service, svc)
+	}
+	start, err := parseTime("start", req.Start)
+	if err != nil {
+		return nil, err
+	}
+	end, err := parseTime("end", req.End)
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	o := scaling.Override{
+		Service: svc, Start: start, End: end,
+		MinReplicas: req.MinReplicas, ExpectedLoad: req.ExpectedLoad, Reason: req.Reason,
+		CreatedAt: now.UnixMilli(),
+	}
+	if err := o.Validate(now); err != nil {
+		return nil, err
+	}
+	if o.ID, err = newOverrideID(); err != nil {
+		return nil, err
+	}
+	if err := a.store.PutOverride(r.Context(), o); err != nil {
+		return nil, fmt.Errorf("put override of %s: %w", svc, err)
+	}
+	return &reply{
+		status:   http.StatusCreated,
+		body:     o,
+		location: "/api/predictive-scaling/overrides/" + url.PathEscape(svc) + "/" + url.PathEscape(o.ID),
+	}, nil
+}
+
+func (a *API) deleteOverride(r *http.Request) (any, error) {
+	svc, err := pathService(r, "service")
+	if err != nil {
+		return nil, err
+	}
+	id := chi.URLParam(r, "id")
+	if err := a.store.DeleteOverride(r.Context(), svc, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, &httpError{status: http.StatusNotFound, msg: fmt.Sprintf("service %s has no override with this id", svc), err: err}
+		}
+		return nil, fmt.Errorf("delete override of %s: %w", svc, err)
+	}
+	return &reply{status: http.StatusNoContent}, nil
+}
+
+// --- floor decisions ---
+
+func (a *API) listDecisions(r *http.Request) (any, error) {
+	svc, err := pathService(r, "service")
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	if err := onlyParams(q, "limit", "since"); err != nil {
+		return nil, err
+	}
+	dq := store.DecisionQuery{Service: svc}
+	if dq.Limit, err = parseLimit(q); err != nil {
+		return nil, err
+	}
+	if dq.Since, err = parseSince(q.Get("since")); err != nil {
+		return nil, err
+	}
+	ds, err := a.store.ListDecisions(r.Context(), dq)
+	if err != nil {
+		return nil, fmt.Errorf("list decisions of %s: %w", svc, err)
+	}
+	if ds == nil {
+		ds = []scaling.FloorDecision{}
+	}
+	return decisionsBody{Decisions: ds}, nil
+}
+
+// --- shadow mode ---
+
+func (a *API) shadow(r *http.Request) (any, error) {
+	svc, err := pathService(r, "service")
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	if err := onlyParams(q, "days"); err != nil {
+		return nil, err
+	}
+	days := DefaultShadowDays
+	if s := q.Get("days"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxShadowDays {
+			return nil, badRequest("days", "days: must be an integer from 1 to %d, got %q", MaxShadowDays, s)
+		}
+		days = n
+	}
+	// The newest `days` UTC days, today included: a day without dry-run samples is absent.
+	oldest := a.now().UTC().AddDate(0, 0, -(days - 1)).Format(time.DateOnly)
+	stored, err := a.store.ListShadowDays(r.Context(), svc, days)
+	if err != nil {
+		return nil, fmt.Errorf("list shadow days of %s: %w", svc, err)
+	}
+	body := shadowBody{Service: svc, Days: []scaling.ShadowDay{}}
+	for _, d := range stored {
+		if d.Day < oldest {
+			continue
+		}
+		body.Days = append(body.Days, d)
+		t := &body.Totals
+		t.Days++
+		t.ObservedSeconds += d.ObservedSeconds
+		t.UnderprovisionedReplicaMinutes += d.UnderprovisionedReplicaMinutes
+		t.UnderprovisionedReplicaMinutesWithFloors += d.UnderprovisionedReplicaMinutesWithFloors
+		t.UnderprovisionedReplicaMinutesSaved += d.UnderprovisionedReplicaMinutesSaved
+		t.ExtraReplicaHours += d.ExtraReplicaHours
+	}
+	return body, nil
+}
