@@ -42,7 +42,7 @@ bench:
 	hack/bench-forecast.sh $(BENCH_SERIES)
 
 dashboards:
-	$(GO) run ./cmd/kai-scaler dashboards --out dashboards/generated
+	$(GO) run ./cmd/kai-scaler dashboards --out dashboards/json --prometheusrule deploy/base/prometheusrule.yaml
 
 accuracy:
 	hack/accuracy.sh
