@@ -3,6 +3,7 @@ package forecast
 import (
 	"fmt"
 	"math"
+	"strings"
 )
 
 // ModelScores is one model's backtest.
@@ -57,6 +58,9 @@ func Evaluate(s Series, opts Options, origins int) (Evaluation, error) {
 	}
 	out := Evaluation{Notes: ev.notes}
 	if len(ev.models) == 0 {
+		if len(ev.notFinite) > 0 {
+			return Evaluation{}, fmt.Errorf("%w: every model overflowed (%s)", ErrNotFinite, strings.Join(ev.notFinite, ", "))
+		}
 		return out, nil
 	}
 	first := max(0, len(ev.origins)-origins)

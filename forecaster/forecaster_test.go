@@ -566,3 +566,55 @@ func TestRunRecordFailureDoesNotFailForecast(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, run, stored)
 }
+
+// nanLoad answers the current load of every service with a fixed value.
+type nanLoad struct{ v float64 }
+
+func (l nanLoad) Current(context.Context, scaling.ManagedService, time.Time) (float64, error) {
+	return l.v, nil
+}
+
+// Regression test for issue 9: a current load of NaN or ±Inf (a rate ratio of 0/0) is no
+// metric value: the actual gauge is removed and no error-ratio sample is taken.
+func TestTickRefusesNonFiniteActualLoad(t *testing.T) {
+	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		t.Run(fmt.Sprint(v), func(t *testing.T) {
+			fx := newFixture(t, func(o *Options) { o.Load = nanLoad{v} })
+			ctx := t.Context()
+			_, err := fx.f.RunOnce(ctx, "schedule", "")
+			require.NoError(t, err)
+			fx.clock.Add(time.Minute)
+			fx.f.Tick(ctx)
+			require.Zero(t, testutil.CollectAndCount(fx.f.m.actual))
+			require.Zero(t, testutil.CollectAndCount(fx.f.m.errRatio))
+			require.Equal(t, 4, testutil.CollectAndCount(fx.f.m.predicted), "the predicted load does not depend on it")
+		})
+	}
+}
+
+func TestUpdateErrorStaysFinite(t *testing.T) {
+	tests := []struct {
+		name              string
+		predicted, actual []float64
+		want              float64 // -1: no gauge
+	}{
+		{name: "ordinary", predicted: []float64{110, 90}, actual: []float64{100, 100}, want: 0.1},
+		{name: "overflowing ratio left out", predicted: []float64{math.MaxFloat64}, actual: []float64{0}, want: -1},
+		{name: "huge ratios average without overflow", predicted: []float64{1e302, 1e302}, actual: []float64{1e-6, 1e-6}, want: 1e308},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fx := newFixture(t, nil)
+			now := fx.clock.Now()
+			for i := range tc.predicted {
+				fx.f.updateError("svc", now, tc.predicted[i], tc.actual[i], true)
+			}
+			if tc.want < 0 {
+				require.Zero(t, testutil.CollectAndCount(fx.f.m.errRatio))
+				return
+			}
+			got := testutil.ToFloat64(fx.f.m.errRatio.WithLabelValues("svc"))
+			require.InEpsilon(t, tc.want, got, 1e-9)
+		})
+	}
+}

@@ -2,6 +2,7 @@ package forecaster
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -131,6 +132,8 @@ func (f *Forecaster) refreshPredicted(ctx context.Context, svcs []scaling.Manage
 		)
 		if len(ps) > 0 {
 			mean, upper, ok = PredictedAt(ps[0], now)
+			// BuildPrediction stores finite points only; a record written otherwise is no value.
+			ok = ok && finite(mean) && finite(upper)
 		}
 		if !ok {
 			if f.dropPredicted(svc.Name) {
@@ -184,6 +187,11 @@ func (f *Forecaster) Tick(ctx context.Context) {
 	for _, svc := range svcs {
 		known[svc.Name] = true
 		actual, err := f.currentLoad(ctx, svc, now)
+		if err == nil && !finite(actual) {
+			// A query can answer NaN (0/0 in a rate ratio) or ±Inf: no NaN leaves as a metric
+			// (issue 9), and an unknown load is not a sample of the error ratio.
+			err = fmt.Errorf("current load of %s is %v", svc.Name, actual)
+		}
 		if err != nil {
 			f.m.actual.DeleteLabelValues(svc.Name)
 			f.log.Warn("cannot read actual load; actual load gauge removed", "service", svc.Name, "err", err)
@@ -220,7 +228,11 @@ func (f *Forecaster) updateError(service string, now time.Time, predicted, actua
 	defer f.mu.Unlock()
 	win := f.errWins[service]
 	if add && finite(predicted) && finite(actual) {
-		win = append(win, errSample{at: now, ratio: math.Abs(predicted-actual) / math.Max(math.Abs(actual), errorEps)})
+		// A huge forecast over a zero load overflows the ratio: such a sample is left out, or
+		// the gauge would stay +Inf for the whole window.
+		if r := math.Abs(predicted-actual) / math.Max(math.Abs(actual), errorEps); finite(r) {
+			win = append(win, errSample{at: now, ratio: r})
+		}
 	}
 	cut := now.Add(-f.opts.ErrorWindow)
 	i := 0
@@ -233,9 +245,9 @@ func (f *Forecaster) updateError(service string, now time.Time, predicted, actua
 		f.m.errRatio.DeleteLabelValues(service)
 		return
 	}
-	sum := 0.0
+	avg := 0.0
 	for _, s := range win {
-		sum += s.ratio
+		avg += s.ratio / float64(len(win)) // divided first: a sum of huge ratios overflows
 	}
-	f.m.errRatio.WithLabelValues(service).Set(sum / float64(len(win)))
+	f.m.errRatio.WithLabelValues(service).Set(avg)
 }

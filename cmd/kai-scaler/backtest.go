@@ -49,13 +49,18 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 	origins := fs.Int("origins", forecast.DefaultOrigins, "daily rolling origins, the latest ending at each series' end")
 	quantile := fs.Float64("quantile", 0.9, "quantile of the upper bound, between 0 and 1")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: kai-scaler backtest --input IN.csv [flags]")
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), exitCodesHelp)
+	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return exitUsage
 	}
 	if *input == "" || *horizon < 0 || *origins <= 0 || fs.NArg() > 0 || !(*quantile > 0 && *quantile < 1) {
 		fmt.Fprintln(c.stderr, "kai-scaler backtest: --input is required; --horizon >= 0, --origins > 0 and 0 < --quantile < 1")
 		fs.Usage()
-		return 2
+		return exitUsage
 	}
 	var names []string
 	var evals []forecast.Evaluation
@@ -66,7 +71,11 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 			if h == 0 {
 				h = max(1, int(24*time.Hour/s.series.Step))
 			}
-			return forecast.Evaluate(s.series, forecast.Options{Horizon: h, Quantile: *quantile}, *origins)
+			ev, err := forecast.Evaluate(s.series, forecast.Options{Horizon: h, Quantile: *quantile}, *origins)
+			if err == nil {
+				err = finiteScores(ev)
+			}
+			return ev, err
 		},
 		func(name string, _ timeFormat, ev forecast.Evaluation, err error) error {
 			names, evals, errs = append(names, name), append(evals, ev), append(errs, err)
@@ -74,7 +83,7 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 		})
 	if err != nil {
 		fmt.Fprintf(c.stderr, "kai-scaler backtest: %v\n", err)
-		return 1
+		return exitFatal
 	}
 	rep := summarize(*input, *horizon, *quantile, names, evals, errs)
 	if *asJSON {
@@ -82,7 +91,7 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {
 			fmt.Fprintf(c.stderr, "kai-scaler backtest: %v\n", err)
-			return 1
+			return exitFatal
 		}
 	} else {
 		printBacktest(c.stdout, rep)
@@ -91,9 +100,28 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 		for _, e := range rep.Errors {
 			fmt.Fprintf(c.stderr, "kai-scaler backtest: %s\n", e)
 		}
-		return 1
+		fmt.Fprintf(c.stderr, "kai-scaler backtest: %d of %d series could not be scored; the scores are of the others\n", len(rep.Errors), rep.Series)
+		return exitPartial
 	}
-	return 0
+	return exitOK
+}
+
+// finiteScores refuses an evaluation with a NaN or Inf score: averaged in, it would turn a
+// model's row into NaN, and JSON cannot encode one (issue 9).
+func finiteScores(ev forecast.Evaluation) error {
+	all := append([]forecast.ModelScores{{Model: "auto", Scores: ev.Auto}, ev.Baseline}, ev.Models...)
+	for _, m := range all {
+		s := m.Scores
+		if s.Origins == 0 {
+			continue // not scored: left out of the averages
+		}
+		for _, v := range []float64{s.MASE, s.SMAPE, s.Coverage} {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("%w: %s scores MASE %v, sMAPE %v, coverage %v", forecast.ErrNotFinite, m.Model, s.MASE, s.SMAPE, s.Coverage)
+			}
+		}
+	}
+	return nil
 }
 
 type rowAcc struct {

@@ -28,6 +28,17 @@ const spaceLayout = "2006-01-02 15:04:05"
 // maxSeriesPoints bounds one series' grid: a stray timestamp must not allocate gigabytes.
 const maxSeriesPoints = 10_000_000
 
+// maxStep is the longest step a series may have, in seconds: no load series steps by years.
+const maxStep = 366 * 24 * 3600
+
+// minUnix and maxUnix bound timestamps to the years 0001–9999, as RFC3339 does: within them
+// every difference of two timestamps fits an int64 and a float64 rounds to an int64, so the
+// grid arithmetic cannot overflow (a row at -9e18 made a negative grid length, a panic).
+var (
+	minUnix = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	maxUnix = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()
+)
+
 // namedSeries is one input series on its regular grid.
 type namedSeries struct {
 	name   string
@@ -179,7 +190,10 @@ func parseTime(ts string, f timeFormat) (int64, error) {
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 			return 0, fmt.Errorf("want Unix seconds like the first row")
 		}
-		return int64(math.Round(v)), nil
+		if v = math.Round(v); v < float64(minUnix) || v > float64(maxUnix) {
+			return 0, fmt.Errorf("out of range: want Unix seconds between %d and %d (years 1 to 9999)", minUnix, maxUnix)
+		}
+		return int64(v), nil
 	case timeSpace:
 		t, err := time.Parse(spaceLayout, ts)
 		if err != nil {
@@ -217,6 +231,10 @@ func gridOf(rs *rawSeries) (forecast.Series, error) {
 	}
 	if step <= 0 {
 		return forecast.Series{}, fmt.Errorf("cannot infer a positive step")
+	}
+	if step > maxStep {
+		// time.Duration overflows at 292 years: the grid's and the forecast's times would wrap.
+		return forecast.Series{}, fmt.Errorf("step of %ds is longer than a year", step)
 	}
 	t0 := rs.times[0]
 	n := int64(math.Round(float64(rs.times[len(rs.times)-1]-t0)/float64(step))) + 1

@@ -29,22 +29,27 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 	horizon := fs.Int("horizon", 0, "points to forecast per series, on each series' step")
 	model := fs.String("model", forecast.ModelAuto, "auto (select by backtest) or one of "+strings.Join(forecast.Models(), ", "))
 	quantile := fs.Float64("quantile", 0.9, "quantile of the upper bound, between 0 and 1")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: kai-scaler forecast --input IN.csv --horizon N --output OUT.csv [flags]")
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), exitCodesHelp)
+	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return exitUsage
 	}
 	if *input == "" || *output == "" || *horizon <= 0 || fs.NArg() > 0 {
 		fmt.Fprintln(c.stderr, "kai-scaler forecast: --input, --output and a positive --horizon are required")
 		fs.Usage()
-		return 2
+		return exitUsage
 	}
 	opts := forecast.Options{Horizon: *horizon, Quantile: *quantile, Model: *model}
 	if *model != forecast.ModelAuto && !slices.Contains(forecast.Models(), *model) {
 		fmt.Fprintf(c.stderr, "kai-scaler forecast: unknown --model %q, want auto or one of %s\n", *model, strings.Join(forecast.Models(), ", "))
-		return 2
+		return exitUsage
 	}
 	if !(*quantile > 0 && *quantile < 1) {
 		fmt.Fprintf(c.stderr, "kai-scaler forecast: --quantile must be between 0 and 1, got %v\n", *quantile)
-		return 2
+		return exitUsage
 	}
 	var out io.Writer = c.stdout
 	var file *os.File
@@ -52,7 +57,7 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 		f, err := os.Create(*output)
 		if err != nil {
 			fmt.Fprintf(c.stderr, "kai-scaler forecast: %v\n", err)
-			return 1
+			return exitFatal
 		}
 		defer f.Close()
 		file, out = f, f
@@ -82,13 +87,13 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 		if file != nil {
 			os.Remove(*output) // a partial forecast must not pass for a whole one
 		}
-		return 1
+		return exitFatal
 	}
 	if failed > 0 {
-		fmt.Fprintf(c.stderr, "kai-scaler forecast: %d of %d series failed\n", failed, n)
-		return 1
+		fmt.Fprintf(c.stderr, "kai-scaler forecast: %d of %d series could not be forecast; the others are written\n", failed, n)
+		return exitPartial
 	}
-	return 0
+	return exitOK
 }
 
 // fitted is one series' result on its way to the writer.

@@ -19,7 +19,24 @@ type cli struct {
 	getenv func(string) string
 }
 
-// command is one subcommand. run returns the process exit code: 0 ok, 1 failure, 2 usage.
+// Exit codes of every subcommand.
+const (
+	exitOK    = 0
+	exitFatal = 1 // nothing trustworthy was written: bad input file, I/O error
+	exitUsage = 2 // bad flags
+	// exitPartial: forecast and backtest wrote the series that worked and named each one
+	// that could not be forecast on stderr with its reason (issue 9).
+	exitPartial = 3
+)
+
+// exitCodesHelp documents the exit codes in forecast's and backtest's usage.
+const exitCodesHelp = `
+Exit status: 0 every series done; 1 fatal (unreadable or malformed input, write error:
+nothing is trusted, no output file is left); 2 bad flags; 3 some series could not be
+forecast: each is named on stderr with the reason, the others are written.
+`
+
+// command is one subcommand. run returns the process exit code (exitOK, exitFatal, ...).
 type command struct {
 	summary string
 	run     func(ctx context.Context, c cli, args []string) int

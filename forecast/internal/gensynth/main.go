@@ -1,9 +1,18 @@
 // Command gensynth writes synthetic load series as series,timestamp,value CSV for the
-// forecast speed and accuracy checks: a daily shape with a sharp morning step, quieter
-// weekends, multiplicative noise, 0.2 % outliers (×5), 1 % missing rows, and one holiday
-// (a weekday shaped like a Sunday) per series.
+// forecast speed and accuracy checks.
+//
+// The default set (-set normal): a daily shape with a sharp morning step, quieter weekends,
+// multiplicative noise, 0.2 % outliers (×5), 1 % missing rows, and one holiday (a weekday
+// shaped like a Sunday) per series.
 //
 //	go run ./forecast/internal/gensynth -series 1000 -points 8064 > /tmp/synth.csv
+//
+// The failure-mode set (-set failure-modes, issue 9): -per-mode series of each family in
+// modes.go (normal, dip, drift, plateau, rise, earlypeak, lowcount, spike), named
+// family-NNN, each four weeks of history plus the day after (the horizon's actuals), ready
+// for `kai-scaler backtest --origins 7`. -series and -points do not apply to it.
+//
+//	go run ./forecast/internal/gensynth -set failure-modes -per-mode 30 > /tmp/modes.csv
 package main
 
 import (
@@ -22,10 +31,28 @@ func main() {
 	points := flag.Int("points", 8064, "points per series (8064 = 4 weeks at 5 minutes)")
 	step := flag.Duration("step", 5*time.Minute, "step between points")
 	seed := flag.Uint64("seed", 1, "random seed")
+	set := flag.String("set", "normal", "normal, or failure-modes (issue 9's families)")
+	perMode := flag.Int("per-mode", 30, "failure-modes: series per family")
 	flag.Parse()
+	start := time.Date(2024, 1, 7, 0, 0, 0, 0, time.UTC) // a Sunday
+	switch *set {
+	case "normal":
+	case "failure-modes":
+		if *perMode <= 0 || *step <= 0 || *step > time.Hour {
+			fmt.Fprintln(os.Stderr, "gensynth: -per-mode must be positive and -step at most 1h")
+			os.Exit(2)
+		}
+		if err := writeCSV(os.Stdout, failureModes(*perMode, *seed, *step), start, *step); err != nil {
+			fmt.Fprintf(os.Stderr, "gensynth: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "gensynth: unknown -set %q, want normal or failure-modes\n", *set)
+		os.Exit(2)
+	}
 	w := bufio.NewWriterSize(os.Stdout, 1<<20)
 	defer w.Flush()
-	start := time.Date(2024, 1, 7, 0, 0, 0, 0, time.UTC) // a Sunday
 	perDay := int(24 * time.Hour / *step)
 	w.WriteString("series,timestamp,value\n")
 	for s := 0; s < *series; s++ {

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kai-platform/kai-scaler/forecast"
+)
+
+// nastyCSV writes issue 9's series: ok ones and ones that cannot be forecast or scored, at a
+// 5-minute step, 15 days each. It returns the file and the names of those that must fail.
+func nastyCSV(t *testing.T) (string, []string) {
+	t.Helper()
+	const D, n = 288, 15 * 288
+	day := func(i int) string { return strconv.FormatFloat(100+60*math.Sin(2*math.Pi*float64(i%D)/D), 'f', 3, 64) }
+	series := []struct {
+		name string
+		fail bool
+		n    int
+		val  func(i int) string
+	}{
+		{name: "ok", n: n, val: day},
+		{name: "leading-gaps", n: n, val: func(i int) string { return map[bool]string{true: "", false: day(i)}[i < 3*D+7] }},
+		{name: "last-day-missing", n: n, val: func(i int) string { return map[bool]string{true: "", false: day(i)}[i >= n-D] }},
+		{name: "nan-and-inf-values", n: n, val: func(i int) string {
+			switch {
+			case i%5 == 0:
+				return "NaN"
+			case i%7 == 0:
+				return "+Inf"
+			}
+			return day(i)
+		}},
+		{name: "short", n: 2, val: func(i int) string { return strconv.Itoa(i + 1) }},
+		{name: "all-gaps", n: 50, val: func(int) string { return "" }, fail: true},
+		{name: "huge", n: n, val: func(int) string { return "1e308" }, fail: true},
+	}
+	var b strings.Builder
+	b.WriteString("series,timestamp,value\n")
+	var failing []string
+	for _, s := range series {
+		if s.fail {
+			failing = append(failing, s.name)
+		}
+		for i := range s.n {
+			fmt.Fprintf(&b, "%s,%d,%s\n", s.name, 1704585600+300*i, s.val(i))
+		}
+	}
+	p := filepath.Join(t.TempDir(), "nasty.csv")
+	require.NoError(t, os.WriteFile(p, []byte(b.String()), 0o644))
+	return p, failing
+}
+
+// Regression test for issue 9: with every model, the series that cannot be forecast are
+// named on stderr, the others are written, all finite, and the exit status is exitPartial.
+func TestForecastCommandNamesFailuresAndWritesNoNaN(t *testing.T) {
+	in, failing := nastyCSV(t)
+	for _, m := range append([]string{forecast.ModelAuto}, forecast.Models()...) {
+		t.Run(m, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out.csv")
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr},
+				[]string{"forecast", "--input", in, "--output", out, "--horizon", "288", "--model", m})
+			require.Equal(t, exitPartial, code, stderr.String())
+			for _, name := range failing {
+				require.Contains(t, stderr.String(), fmt.Sprintf("series %q: ", name))
+			}
+			require.Contains(t, stderr.String(), fmt.Sprintf("%d of 7 series could not be forecast", len(failing)))
+			f, err := os.Open(out)
+			require.NoError(t, err)
+			defer f.Close()
+			rows, err := csv.NewReader(f).ReadAll()
+			require.NoError(t, err)
+			written := map[string]int{}
+			for _, r := range rows[1:] {
+				written[r[0]]++
+				mean, err1 := strconv.ParseFloat(r[2], 64)
+				upper, err2 := strconv.ParseFloat(r[3], 64)
+				require.NoError(t, err1)
+				require.NoError(t, err2)
+				require.False(t, math.IsNaN(mean) || math.IsInf(mean, 0) || math.IsNaN(upper) || math.IsInf(upper, 0), "row %v", r)
+				require.GreaterOrEqual(t, upper, mean, "row %v", r)
+			}
+			require.Equal(t, map[string]int{"ok": 288, "leading-gaps": 288, "last-day-missing": 288, "nan-and-inf-values": 288, "short": 288}, written)
+		})
+	}
+}
+
+// Regression test for issue 9: backtest scores the series that worked, names the others and
+// exits with exitPartial; its JSON holds no NaN (encoding/json would refuse it).
+func TestBacktestCommandNamesFailures(t *testing.T) {
+	in, failing := nastyCSV(t)
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr}, []string{"backtest", "--input", in, "--json"})
+	require.Equal(t, exitPartial, code, stderr.String())
+	var rep backtestReport
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &rep), stdout.String())
+	require.Equal(t, 7, rep.Series)
+	require.Len(t, rep.Errors, len(failing))
+	for i, name := range failing {
+		require.Contains(t, rep.Errors[i], fmt.Sprintf("series %q", name))
+		require.Contains(t, stderr.String(), fmt.Sprintf("series %q: ", name))
+	}
+	require.NotEmpty(t, rep.Models)
+	for _, m := range rep.Models {
+		require.Positive(t, m.Series, m.Model)
+	}
+}
+
+func TestFiniteScores(t *testing.T) {
+	ok := forecast.Scores{MASE: 1, SMAPE: 10, Coverage: 0.9, Origins: 3}
+	tests := []struct {
+		name    string
+		ev      forecast.Evaluation
+		wantErr error
+	}{
+		{name: "finite", ev: forecast.Evaluation{Auto: ok, Models: []forecast.ModelScores{{Model: "naive", Scores: ok}}}},
+		{name: "unscored NaN is left out", ev: forecast.Evaluation{Auto: forecast.Scores{MASE: math.NaN()}}},
+		{name: "NaN MASE", ev: forecast.Evaluation{Auto: ok, Models: []forecast.ModelScores{{Model: "naive", Scores: forecast.Scores{MASE: math.NaN(), Origins: 1}}}}, wantErr: forecast.ErrNotFinite},
+		{name: "Inf sMAPE in auto", ev: forecast.Evaluation{Auto: forecast.Scores{SMAPE: math.Inf(1), Origins: 1}}, wantErr: forecast.ErrNotFinite},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := finiteScores(tc.ev)
+			if tc.wantErr == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, tc.wantErr)
+		})
+	}
+}
+
+// Regression test for issue 9: timestamps near the int64 limits made a negative grid length
+// or an index out of range (panics); they are refused with the line.
+func TestReadSeriesCSVExtremeTimestamps(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+	}{
+		{"min int64", "series,timestamp,value\na,-9223372036854775808,1\na,0,2\na,100,3\n", "x.csv:2: timestamp \"-9223372036854775808\": out of range"},
+		{"max int64 last", "series,timestamp,value\na,0,1\na,100,2\na,9223372036854775807,3\n", "x.csv:4: timestamp \"9223372036854775807\": out of range"},
+		{"-9e18 0 9e18", "series,timestamp,value\na,-9e18,1\na,0,2\na,9e18,3\n", "x.csv:2: timestamp \"-9e18\": out of range"},
+		{"1e30", "timestamp,value\n1e30,1\n2e30,2\n", "x.csv:2: timestamp \"1e30\": out of range"},
+		{"span too long", "timestamp,value\n0,1\n1,2\n2,3\n253402300799,4\n", "x.csv:2: series \"x\": spans"},
+		{"step of centuries", "timestamp,value\n-62135596800,1\n0,2\n253402300799,3\n", "x.csv:2: series \"x\": step of 253402300800s is longer than a year"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := readSeriesCSV(strings.NewReader(tc.body), "x.csv")
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+// FuzzScanSeriesCSV checks the reader never panics and every series it accepts is a sane grid.
+func FuzzScanSeriesCSV(f *testing.F) {
+	for _, ts := range [][3]string{
+		{"-9223372036854775808", "0", "100"},
+		{"-9e18", "0", "9e18"},
+		{"0", "1", "9223372036854775807"},
+		{"-62135596800", "0", "253402300799"},
+		{"1e308", "-1e308", "0"},
+		{"0.4", "0.6", "1.5"},
+		{"100", "400", "700"},
+		{"NaN", "Inf", "-Inf"},
+	} {
+		f.Add(ts[0], ts[1], ts[2], "1")
+	}
+	f.Fuzz(func(t *testing.T, t1, t2, t3, v string) {
+		body := fmt.Sprintf("series,timestamp,value\na,%s,%s\na,%s,%s\na,%s,%s\n", t1, v, t2, v, t3, v)
+		ss, _, err := readSeriesCSV(strings.NewReader(body), "f.csv")
+		if err != nil {
+			return
+		}
+		for _, s := range ss {
+			require.Positive(t, s.series.Step)
+			require.LessOrEqual(t, s.series.Step, maxStep*time.Second)
+			require.LessOrEqual(t, len(s.series.Values), maxSeriesPoints)
+			require.GreaterOrEqual(t, len(s.series.Values), 2)
+		}
+	})
+}
