@@ -23,10 +23,15 @@ const (
 	medianWeeks         = 4 // seasonal-median looks back this many weeks at most
 	combinationSize     = 3 // the combination is the median of this many best models
 	levelDays           = 3 // the local level is the median of this many days' levels
-	minDailyCycles      = 2
-	minWeeklyCycles     = 2
-	holtWintersHuberK   = 2.0         // Gelper, Fried & Croux (2010)
-	arHalfLife          = 3 * 60 * 60 // seconds: the longest half-life of an AR(1) correction
+	// levelHedge is how far the local level moves from that median towards the last day's:
+	// the last day alone cannot tell a dip (gone tomorrow) from a new level (there to stay).
+	// Chosen on the generated dip and rise families, where it keeps both within 8 % of the
+	// best single model (0 favours dips, 0.5 rises); neutral on the traces.
+	levelHedge        = 0.2
+	minDailyCycles    = 2
+	minWeeklyCycles   = 2
+	holtWintersHuberK = 2.0         // Gelper, Fried & Croux (2010)
+	arHalfLife        = 3 * 60 * 60 // seconds: the longest half-life of an AR(1) correction
 )
 
 // need says how much history a model needs.
@@ -127,8 +132,9 @@ func runLag(y []float64, adj []levelAdj, lag int, origins []int, h int) [][]floa
 // runSeasonalMedian forecasts each slot as the median of the same slot over the last
 // (up to medianWeeks) weeks, robust to one bad week, times the level of the last days: the
 // median over the last levelDays days of each day's load over what the same medians said of
-// it. One odd day (a dip, a burst) moves that median not at all; a new level moves it once it
-// has held two of the three days, where the weekly medians alone would repeat last week's.
+// it, levelHedge of the way to the last day's. One odd day (a dip, a burst) moves it a little;
+// a new level moves it once it has held two of the three days, where the weekly medians alone
+// would repeat last week's.
 func runSeasonalMedian(y []float64, adj []levelAdj, p periods, origins []int, h int) [][]float64 {
 	out := make([][]float64, len(origins))
 	var buf [medianWeeks]float64
@@ -139,27 +145,32 @@ func runSeasonalMedian(y []float64, adj []levelAdj, p periods, origins []int, h 
 		}
 		return median(b)
 	}
+	num, den := make([]float64, 0, p.D), make([]float64, 0, p.D)
 	for i, o := range origins {
 		a := adjOf(adj, i)
 		m := min(medianWeeks, o/p.W)
 		var ratios [levelDays]float64
 		nd := 0
 		for d := 0; d < levelDays; d++ {
-			var num, den float64
+			// The day's median over its medians': the ratio of a day that is its weeks'
+			// shape scaled, untouched by a dead hour or a spike within it.
+			num, den = num[:0], den[:0]
 			for t := o - (d+1)*p.D; t < o-d*p.D; t++ {
 				if mt := min(medianWeeks, t/p.W); t >= 0 && mt > 0 {
-					num += a.value(y, t)
-					den += sm(a, t, mt)
+					num = append(num, a.value(y, t))
+					den = append(den, sm(a, t, mt))
 				}
 			}
-			if den > 0 {
-				ratios[nd] = num / den
+			if dm := median(den); len(den) > 0 && dm > 0 {
+				ratios[nd] = median(num) / dm
 				nd++
 			}
 		}
 		level := 1.0
 		if nd > 0 {
-			level = math.Max(0.2, math.Min(5, median(ratios[:nd])))
+			l := median(ratios[:nd])
+			l += levelHedge * (ratios[0] - l)
+			level = math.Max(0.2, math.Min(5, l))
 		}
 		f := make([]float64, h)
 		for k := range f {

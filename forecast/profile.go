@@ -19,8 +19,9 @@ import (
 //     variation the weeks' own noise explains.
 //   - A local level: the offset of the last profileRecent of history from the profile (its
 //     median) decays towards the offset of the last days (the median of the last
-//     profileLevelDays daily offsets: one odd day, a dip or a burst, moves it not at all, a
-//     new level moves it once it has held two days) with a half-life of profileHalfLife.
+//     profileLevelDays daily offsets, a levelHedge of the way to the last day's: one odd day,
+//     a dip or a burst, moves it a little, a new level moves it once it has held two days)
+//     with a half-life of profileHalfLife.
 //   - The square root: load that is counted (requests, messages) has a spread that grows with
 //     its level, and in square roots it is about even, so a quiet night's noise and a busy
 //     noon's weigh alike; weekday and level effects act between added and multiplied. Medians
@@ -180,6 +181,7 @@ func runProfile(y []float64, adj []levelAdj, p periods, weekly bool, origins []i
 			dl[d] = median(off)
 		}
 		cInf := median(dl[:nd])
+		cInf += levelHedge * (dl[0] - cInf)
 		f := make([]float64, h)
 		pk := phi
 		for k := range f {

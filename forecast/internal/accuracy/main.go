@@ -220,8 +220,12 @@ func report(w io.Writer, rows []row, perSeries bool) {
 				best, bestV = m, s/float64(len(rs))
 			}
 		}
+		ratio := auto.MASE / bestV
+		if auto.MASE == bestV { // both exact (0/0 on a series that repeats exactly)
+			ratio = 1
+		}
 		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.1f\t%.3f\t%.3f\t%.3f\t%.3f\t%s\t%.3f\t%.3f\t\n",
-			f, len(rs), auto.MASE, auto.SMAPE, auto.Coverage, auto.Pinball, daily.MASE, weekly.MASE, best, bestV, auto.MASE/bestV)
+			f, len(rs), auto.MASE, auto.SMAPE, auto.Coverage, auto.Pinball, daily.MASE, weekly.MASE, best, bestV, ratio)
 	}
 	tw.Flush()
 }
