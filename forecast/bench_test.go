@@ -34,10 +34,11 @@ func synthetic(seed uint64, n int) Series {
 	})
 }
 
-// BenchmarkForecast1000 is the speed target: 1,000 series × 8,064 points (4 weeks at 5 min),
-// horizon 288, auto selection, fitted on GOMAXPROCS workers. One op is all 1,000 series.
-// The seasonal-naive run is the floor on the same machine at the same moment (the machine is
-// shared: compare the ratio, not the seconds).
+// BenchmarkForecast1000 is 1,000 series × 8,064 points (4 weeks at 5 min), horizon 288, auto
+// selection, fitted on GOMAXPROCS workers; one op is all 1,000 series. The seasonal-naive run
+// fits and backtests nothing: it is the cost of the procedure around the models. The speed
+// target itself (10,000 series through the forecast command, against its read/parse/write
+// floor) is hack/bench-forecast.sh, which make bench runs after the Go benchmarks.
 func BenchmarkForecast1000(b *testing.B) {
 	series := make([]Series, 1000)
 	for i := range series {

@@ -195,17 +195,91 @@ func parseTime(ts string, f timeFormat) (int64, error) {
 		}
 		return int64(v), nil
 	case timeSpace:
+		if u, ok := fastUTC(ts, ' '); ok {
+			return u, nil
+		}
 		t, err := time.Parse(spaceLayout, ts)
 		if err != nil {
 			return 0, fmt.Errorf("want %q like the first row", spaceLayout)
 		}
 		return t.Unix(), nil
 	}
+	if u, ok := fastUTC(ts, 'T'); ok {
+		return u, nil
+	}
 	t, err := time.Parse(time.RFC3339, ts)
 	if err != nil {
 		return 0, fmt.Errorf("want RFC3339 (2006-01-02T15:04:05Z) like the first row")
 	}
 	return t.Unix(), nil
+}
+
+// fastUTC reads the two forms every row of a large file has, "2006-01-02T15:04:05Z" (sep 'T')
+// and "2006-01-02 15:04:05" (sep ' ', read as UTC), as Unix seconds, several times faster than
+// time.Parse: the timestamps are most of the parsing cost of a forecast run. It reports false
+// for anything else (an offset, fractions, an invalid date), which time.Parse then reads or
+// refuses with its error.
+func fastUTC(ts string, sep byte) (int64, bool) {
+	n := 19
+	if sep == 'T' {
+		n = 20
+		if len(ts) != n || ts[19] != 'Z' {
+			return 0, false
+		}
+	}
+	if len(ts) != n || ts[4] != '-' || ts[7] != '-' || ts[10] != sep || ts[13] != ':' || ts[16] != ':' {
+		return 0, false
+	}
+	num := func(i, w int) (int, bool) {
+		v := 0
+		for _, c := range []byte(ts[i : i+w]) {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	y, ok1 := num(0, 4)
+	mo, ok2 := num(5, 2)
+	d, ok3 := num(8, 2)
+	h, ok4 := num(11, 2)
+	mi, ok5 := num(14, 2)
+	sec, ok6 := num(17, 2)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > daysIn(mo, y) || h > 23 || mi > 59 || sec > 59 {
+		return 0, false
+	}
+	return daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+sec), true
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil is the number of days from 1970-01-01 to y-m-d in the proleptic Gregorian
+// calendar (H. Hinnant's algorithm).
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
 }
 
 // toGrid snaps a series' rows to the grid of its median step from its first timestamp.

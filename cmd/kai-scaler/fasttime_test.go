@@ -1,0 +1,58 @@
+package main
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestFastUTCAgreesWithTimeParse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	check := func(ts string) {
+		for _, f := range []timeFormat{timeRFC3339, timeSpace} {
+			layout := time.RFC3339
+			if f == timeSpace {
+				layout = spaceLayout
+			}
+			want, werr := time.Parse(layout, ts)
+			got, gerr := parseTime(ts, f)
+			if werr != nil {
+				require.Error(t, gerr, "%q as %v", ts, f)
+				continue
+			}
+			require.NoError(t, gerr, "%q as %v", ts, f)
+			require.Equal(t, want.Unix(), got, "%q as %v", ts, f)
+		}
+	}
+	for _, ts := range []string{
+		"2024-01-07T00:00:00Z", "1970-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "2000-02-29T12:00:00Z",
+		"1900-02-29T00:00:00Z", "2023-02-29T00:00:00Z", "2024-04-31T00:00:00Z", "2024-13-01T00:00:00Z",
+		"2024-01-07T24:00:00Z", "2024-01-07T23:60:00Z", "2024-01-07T23:59:60Z", "0001-01-01T00:00:00Z",
+		"9999-12-31T23:59:59Z", "2024-01-07T00:00:00+02:00", "2024-01-07T00:00:00.5Z", "2024-1-07T00:00:00Z",
+		"2014-04-10 00:04:00", "2014-04-10T00:04:00", "2014-04-10 00:04:0x", "abcd-01-07T00:00:00Z",
+	} {
+		check(ts)
+	}
+	for range 5000 {
+		sec := rng.Int64N(int64(400*365.25*86400)) - int64(200*365.25*86400)
+		tm := time.Unix(sec, 0).UTC()
+		check(tm.Format(time.RFC3339))
+		check(tm.Format(spaceLayout))
+	}
+}
+
+func BenchmarkParseTime(b *testing.B) {
+	ts := "2024-01-07T13:45:00Z"
+	b.Run("fast", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = parseTime(ts, timeRFC3339)
+		}
+	})
+	b.Run("time.Parse", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = time.Parse(time.RFC3339, ts)
+		}
+	})
+}
