@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,6 +45,8 @@ func nastyCSV(t *testing.T) (string, []string) {
 		}},
 		{name: "short", n: 2, val: func(i int) string { return strconv.Itoa(i + 1) }},
 		{name: "all-gaps", n: 50, val: func(int) string { return "" }, fail: true},
+		// Near the float64 limit: the fitted models overflow (the series cannot be forecast,
+		// or scored, by them), while seasonal naive repeats it as it is.
 		{name: "huge", n: n, val: func(int) string { return "1e308" }, fail: true},
 	}
 	var b strings.Builder
@@ -62,6 +65,10 @@ func nastyCSV(t *testing.T) (string, []string) {
 	return p, failing
 }
 
+// repeats are the models that repeat observations and fit nothing.
+var repeats = map[string]bool{forecast.ModelSeasonalNaive: true, forecast.ModelNaive: true,
+	forecast.ModelNaiveDaily: true, forecast.ModelNaiveWeekly: true}
+
 // Regression test for issue 9: with every model, the series that cannot be forecast are
 // named on stderr, the others are written, all finite, and the exit status is exitPartial.
 func TestForecastCommandNamesFailuresAndWritesNoNaN(t *testing.T) {
@@ -70,6 +77,12 @@ func TestForecastCommandNamesFailuresAndWritesNoNaN(t *testing.T) {
 		t.Run(m, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.csv")
 			var stdout, stderr bytes.Buffer
+			failing := failing
+			wantWritten := map[string]int{"ok": 288, "leading-gaps": 288, "last-day-missing": 288, "nan-and-inf-values": 288, "short": 288}
+			if repeats[m] {
+				failing = slices.DeleteFunc(slices.Clone(failing), func(n string) bool { return n == "huge" })
+				wantWritten["huge"] = 288
+			}
 			code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr},
 				[]string{"forecast", "--input", in, "--output", out, "--horizon", "288", "--model", m})
 			require.Equal(t, exitPartial, code, stderr.String())
@@ -92,7 +105,7 @@ func TestForecastCommandNamesFailuresAndWritesNoNaN(t *testing.T) {
 				require.False(t, math.IsNaN(mean) || math.IsInf(mean, 0) || math.IsNaN(upper) || math.IsInf(upper, 0), "row %v", r)
 				require.GreaterOrEqual(t, upper, mean, "row %v", r)
 			}
-			require.Equal(t, map[string]int{"ok": 288, "leading-gaps": 288, "last-day-missing": 288, "nan-and-inf-values": 288, "short": 288}, written)
+			require.Equal(t, wantWritten, written)
 		})
 	}
 }
@@ -100,7 +113,9 @@ func TestForecastCommandNamesFailuresAndWritesNoNaN(t *testing.T) {
 // Regression test for issue 9: backtest scores the series that worked, names the others and
 // exits with exitPartial; its JSON holds no NaN (encoding/json would refuse it).
 func TestBacktestCommandNamesFailures(t *testing.T) {
-	in, failing := nastyCSV(t)
+	in, _ := nastyCSV(t)
+	// The huge series is scored: its seasonal naive baselines repeat it without overflow.
+	failing := []string{"all-gaps"}
 	var stdout, stderr bytes.Buffer
 	code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr}, []string{"backtest", "--input", in, "--json"})
 	require.Equal(t, exitPartial, code, stderr.String())
