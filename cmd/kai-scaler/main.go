@@ -51,6 +51,7 @@ var commands = map[string]command{
 	"dashboards": {"write the Grafana dashboards JSON (and the alert PrometheusRule)", runDashboards},
 	"serve":      {"serve the REST API and run the enabled scaling features", runServe},
 	"restore":    {"put every HPA floor kai-scaler raised back to its base and remove its annotations", runRestore},
+	"version":    {"print the version, the revision and the Go version", runVersion},
 }
 
 func main() {
