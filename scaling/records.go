@@ -103,6 +103,49 @@ type Prediction struct {
 	// BacktestCoverage is the share of backtest actuals at or below the upper bound.
 	BacktestCoverage float64           `json:"backtestCoverage"`
 	Points           []PredictionPoint `json:"points"`
+	// Calibration is how the planner turns this prediction into a floor, chosen by replaying
+	// the service's recent history through a simulated HPA; nil means the planner's defaults
+	// (predictions written before calibration existed, or by hand).
+	Calibration *Calibration `json:"calibration,omitempty"`
+}
+
+// FloorSettings say how the planner turns a prediction into a floor. The zero value of each
+// field means the planner's default.
+type FloorSettings struct {
+	// Off means no floor from predictions: the service's floor is its pattern and base only
+	// (floors did not pay for themselves on its recent history).
+	Off bool `json:"off,omitempty"`
+	// BoundShare places the floor's load between the expected load (0) and the upper bound
+	// (1): expected + BoundShare × (upper − expected). Nil means 1, the upper bound.
+	BoundShare *float64 `json:"boundShare,omitempty"`
+	// LeadSeconds replaces the service's lead time when positive.
+	LeadSeconds int64 `json:"leadSeconds,omitempty"`
+	// NoiseMarginReplicas is the hysteresis, in replicas' capacity, by which the expected load
+	// must climb to count as a rise; 0 means 1.
+	NoiseMarginReplicas float64 `json:"noiseMarginReplicas,omitempty"`
+	// SmoothingPoints is the width of the centred moving average applied to the prediction's
+	// loads before planning; 0 or 1 means none.
+	SmoothingPoints int `json:"smoothingPoints,omitempty"`
+}
+
+// Calibration is the floor settings chosen for a service and the replay that chose them.
+type Calibration struct {
+	FloorSettings
+	// Reason says in words why these settings were chosen (or why the defaults).
+	Reason string `json:"reason"`
+	// Budget is the extra replica-hours over the reactive replay allowed; AvailabilityTarget,
+	// when set instead, the share of minutes without a shortfall aimed at.
+	Budget             float64 `json:"budget,omitempty"`
+	AvailabilityTarget float64 `json:"availabilityTarget,omitempty"`
+	// WindowMinutes is the replayed history; zero when there was too little to replay.
+	WindowMinutes float64 `json:"windowMinutes"`
+	// UnderProvisionedReduction and ReplicaHoursIncrease score the chosen settings against the
+	// reactive replay of the same window (1 − chosen/reactive under-provisioned replica-minutes,
+	// chosen/reactive replica-hours − 1).
+	UnderProvisionedReduction float64 `json:"underProvisionedReduction"`
+	ReplicaHoursIncrease      float64 `json:"replicaHoursIncrease"`
+	// Candidates is how many settings were replayed.
+	Candidates int `json:"candidates"`
 }
 
 // EventType is the kind of an HPA scaling event.
@@ -164,6 +207,12 @@ type ManagedService struct {
 	LeadTimeSeconds int64 `json:"leadTimeSeconds" yaml:"leadTimeSeconds"`
 	// Quantile is the upper quantile to provision for; 0 means 0.9.
 	Quantile float64 `json:"quantile,omitempty" yaml:"quantile"`
+	// Budget is the extra replica-hours over a reactive HPA that floors may cost on the
+	// service's recent history (0.1 is 10 %); 0 means DefaultBudget.
+	Budget float64 `json:"budget,omitempty" yaml:"budget"`
+	// AvailabilityTarget, when set instead of Budget, is the share of minutes without a
+	// shortfall the floors aim at, at the least cost.
+	AvailabilityTarget float64 `json:"availabilityTarget,omitempty" yaml:"availabilityTarget"`
 }
 
 // HPAName returns the HPA's name, defaulting to the service name.
