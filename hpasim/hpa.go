@@ -2,6 +2,7 @@ package hpasim
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/kai-platform/kai-scaler/actuator"
@@ -165,13 +166,15 @@ func (h *HPA) Replicas() int32 { return int32(len(h.pods)) }
 
 // ReadyReplicas counts pods ready at now.
 func (h *HPA) ReadyReplicas(now time.Time) int32 {
-	var n int32
-	for _, at := range h.pods {
-		if !at.After(now) {
-			n++
+	// pods is ordered by ready-at time: pods are added at the end, each ready PodStartup
+	// after a later sync, and removed from the end.
+	n, _ := slices.BinarySearchFunc(h.pods, now, func(at, now time.Time) int {
+		if at.After(now) {
+			return 1
 		}
-	}
-	return n
+		return -1
+	})
+	return int32(n)
 }
 
 // Due reports whether a sync is due at now (one per SyncPeriod, DefaultSyncPeriod).
