@@ -437,6 +437,12 @@ type PredictionFloor struct {
 	expFloors  []int32   // the expected load's floor per point
 	rises      []rise
 	upperOnly  bool // nothing tells a rise from a fall
+	risesOnly  bool
+	// interpolate: the floor is the highest interpolated load over [now, now+lead]; mix is
+	// the load the "upper" floor carries per point.
+	interpolate bool
+	mix         []float64
+	capacity    float64
 }
 
 // NewPredictionFloor prepares p for cfg under settings (nil: the defaults).
@@ -456,6 +462,7 @@ func NewPredictionFloor(p scaling.Prediction, cfg ServiceConfig, settings *scali
 	f.pts = slices.Clone(p.Points)
 	slices.SortFunc(f.pts, func(a, b scaling.PredictionPoint) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
 	capacity := cfg.CapacityPerReplica
+	f.capacity = capacity
 	f.upperOnly = capacity <= 0 || slices.ContainsFunc(f.pts, func(pt scaling.PredictionPoint) bool {
 		return !(pt.ExpectedLoad > 0) || math.IsInf(pt.ExpectedLoad, 0)
 	})
@@ -473,6 +480,13 @@ func NewPredictionFloor(p scaling.Prediction, cfg ServiceConfig, settings *scali
 	}
 	useLoads := !f.upperOnly && (share != 1 || s.SmoothingPoints > 1)
 	f.floors, f.expFloors = make([]int32, len(f.pts)), make([]int32, len(f.pts))
+	if s.Interpolate && !f.upperOnly {
+		f.interpolate = true
+		f.mix = make([]float64, len(f.pts))
+		for i := range f.pts {
+			f.mix[i] = exp[i] + share*math.Max(0, upper[i]-exp[i])
+		}
+	}
 	for i, pt := range f.pts {
 		switch {
 		case useLoads:
@@ -495,7 +509,62 @@ func NewPredictionFloor(p scaling.Prediction, cfg ServiceConfig, settings *scali
 	}
 	f.margin = m * capacity
 	f.rises = riseLegsOf(exp, f.margin)
+	f.risesOnly = s.RisesOnly
 	return f
+}
+
+// evalInterpolated is eval for Interpolate: the forecast is read as the load will pass, linear
+// between points, over [now, now+lead].
+func (f *PredictionFloor) evalInterpolated(nowMs int64) (floorEval, bool) {
+	to := nowMs + f.lead.Milliseconds()
+	pts := f.pts
+	j, _ := slices.BinarySearchFunc(pts, nowMs+1, func(pt scaling.PredictionPoint, t int64) int { return cmp.Compare(pt.Timestamp, t) })
+	if (j == 0 && pts[0].Timestamp-nowMs > f.step) || (j == len(pts) && (len(pts) == 0 || nowMs-pts[len(pts)-1].Timestamp > f.step)) {
+		return floorEval{}, false
+	}
+	e := floorEval{rise: -1, at: min(j, len(pts)-1)}
+	for ri, r := range f.rises {
+		if pts[r.trough].Timestamp >= to || pts[r.crest].Timestamp <= nowMs {
+			continue // starts past the window, or its crest has passed
+		}
+		e.rise = ri
+		break
+	}
+	if e.rise < 0 && f.risesOnly {
+		return floorEval{}, false
+	}
+	peak := func(v []float64) float64 {
+		m := math.Max(interpolate(pts, v, nowMs, j), interpolate(pts, v, to, j))
+		for i := j; i < len(pts) && pts[i].Timestamp < to; i++ {
+			m = math.Max(m, v[i])
+		}
+		return m
+	}
+	if e.rise >= 0 {
+		e.floor = CeilReplicas(peak(f.mix) / f.capacity)
+		return e, true
+	}
+	e.expected = true
+	e.floor = min(CeilReplicas(peak(f.mix)/f.capacity), CeilReplicas(peak(f.exp)/f.capacity))
+	return e, true
+}
+
+// interpolate is v linear between pts at t, searching from index j on; the ends hold.
+func interpolate(pts []scaling.PredictionPoint, v []float64, t int64, j int) float64 {
+	for j < len(pts) && pts[j].Timestamp <= t {
+		j++
+	}
+	for j > 0 && pts[j-1].Timestamp > t {
+		j--
+	}
+	switch {
+	case j == 0:
+		return v[0]
+	case j == len(pts):
+		return v[len(v)-1]
+	}
+	a, b := pts[j-1].Timestamp, pts[j].Timestamp
+	return v[j-1] + (v[j]-v[j-1])*float64(t-a)/float64(b-a)
 }
 
 // centredMean is the moving average of v over w points centred on each (shorter at the ends).
@@ -532,6 +601,9 @@ func (f *PredictionFloor) eval(nowMs int64) (floorEval, bool) {
 	if f.off || (f.validUntil > 0 && nowMs > f.validUntil) {
 		return floorEval{}, false // never act on a stale forecast
 	}
+	if f.interpolate {
+		return f.evalInterpolated(nowMs)
+	}
 	from, to := nowMs-f.step, nowMs+f.lead.Milliseconds()+f.step
 	pts := f.pts
 	lo, _ := slices.BinarySearchFunc(pts, from+1, func(pt scaling.PredictionPoint, t int64) int { return cmp.Compare(pt.Timestamp, t) })
@@ -562,6 +634,9 @@ func (f *PredictionFloor) eval(nowMs int64) (floorEval, bool) {
 		}
 		e.rise = ri
 		return e, true
+	}
+	if f.risesOnly {
+		return floorEval{}, false
 	}
 	upper := e.floor
 	e.at, e.expected = lo, true

@@ -80,11 +80,14 @@ func share(v float64) *float64 { return &v }
 func Candidates(lead time.Duration) []scaling.FloorSettings {
 	out := []scaling.FloorSettings{{Off: true}}
 	for _, b := range []float64{0, 0.5, 1} {
-		for _, m := range []float64{3, 1} {
-			for _, sm := range []int{3, 1} {
-				for _, l := range []time.Duration{lead, 2 * lead} {
-					out = append(out, scaling.FloorSettings{BoundShare: share(b), LeadSeconds: int64(l / time.Second),
-						NoiseMarginReplicas: m, SmoothingPoints: sm})
+		for _, rises := range []bool{true, false} {
+			for _, m := range []float64{3, 1} {
+				for _, interp := range []bool{true, false} {
+					if b == 0 && m == 1 {
+						continue // at the expected load the margin changes nothing but which stretch is a rise
+					}
+					out = append(out, scaling.FloorSettings{BoundShare: share(b), LeadSeconds: int64(lead / time.Second),
+						NoiseMarginReplicas: m, SmoothingPoints: 1, RisesOnly: rises, Interpolate: interp})
 				}
 			}
 		}
@@ -101,7 +104,14 @@ func SettingsString(s scaling.FloorSettings) string {
 	if s.BoundShare != nil {
 		b = *s.BoundShare
 	}
-	return fmt.Sprintf("share=%g lead=%s margin=%g smooth=%d", b, time.Duration(s.LeadSeconds)*time.Second, s.NoiseMarginReplicas, max(1, s.SmoothingPoints))
+	out := fmt.Sprintf("share=%g lead=%s margin=%g smooth=%d", b, time.Duration(s.LeadSeconds)*time.Second, s.NoiseMarginReplicas, max(1, s.SmoothingPoints))
+	if s.RisesOnly {
+		out += " rises-only"
+	}
+	if s.Interpolate {
+		out += " interpolated"
+	}
+	return out
 }
 
 // Score is one replay of the calibration window.

@@ -123,6 +123,13 @@ type FloorSettings struct {
 	// NoiseMarginReplicas is the hysteresis, in replicas' capacity, by which the expected load
 	// must climb to count as a rise; 0 means 1.
 	NoiseMarginReplicas float64 `json:"noiseMarginReplicas,omitempty"`
+	// RisesOnly leaves no floor outside the forecast's rises (flat and falling stretches are
+	// the HPA's alone) instead of the expected load there.
+	RisesOnly bool `json:"risesOnly,omitempty"`
+	// Interpolate reads the forecast between its points, as the load will pass: the floor
+	// carries the highest load forecast over [now, now+lead] exactly, instead of the highest
+	// point within a step either side, which on a coarse forecast rises a whole step early.
+	Interpolate bool `json:"interpolate,omitempty"`
 	// SmoothingPoints is the width of the centred moving average applied to the prediction's
 	// loads before planning; 0 or 1 means none.
 	SmoothingPoints int `json:"smoothingPoints,omitempty"`
