@@ -279,7 +279,7 @@ func newSimReport(o simOptions, cmp hpasim.Comparison) simReport {
 	}
 	return simReport{
 		Calibration: cal,
-		Parameters: o,
+		Parameters:  o,
 		Trace: traceInfo{Start: tr.Start, End: tr.End, Step: tr.Step.String(), Points: tr.Points,
 			EvaluatedFrom: tr.EvaluatedFrom, P95Load: tr.P95Load},
 		Reactive: cmp.Reactive.Summary,
