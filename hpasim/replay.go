@@ -202,6 +202,13 @@ func Compare(ctx context.Context, log *slog.Logger, opts ReplayOptions, trace fo
 	cmp.Fits = stats
 	if opts.Calibrate {
 		cmp.Calibration = calibrateAll(ctx, opts, trace, evalFrom, preds)
+		// The forecasts fitted during the warm-up served calibration only: the predictive run
+		// plans from the evaluated span's, as without calibration.
+		first := slices.IndexFunc(preds, func(p scaling.Prediction) bool { return p.FittedAt >= evalFrom.UnixMilli() })
+		if first < 0 {
+			first = len(preds)
+		}
+		preds = preds[first:]
 	}
 
 	var wg sync.WaitGroup
@@ -261,6 +268,10 @@ func fitPredictions(ctx context.Context, log *slog.Logger, o ReplayOptions, trac
 	var out []scaling.Prediction
 	var covSum float64
 	for i, err := range errs {
+		if err != nil && at[i].Before(evalFrom) {
+			log.Debug("forecast for calibration failed", "at", at[i], "err", err)
+			continue
+		}
 		if err != nil {
 			// The replay then runs without a prediction until the next fit: reactive, as the
 			// actuator does when a forecast is stale.
@@ -268,10 +279,13 @@ func fitPredictions(ctx context.Context, log *slog.Logger, o ReplayOptions, trac
 			log.Warn("forecast failed; that period runs reactive only", "at", at[i], "err", err)
 			continue
 		}
+		out = append(out, preds[i])
+		if at[i].Before(evalFrom) {
+			continue // fitted for calibration only: not counted as the predictive run's
+		}
 		stats.Fits++
 		stats.Models[preds[i].Model]++
 		covSum += preds[i].BacktestCoverage
-		out = append(out, preds[i])
 	}
 	if stats.Fits > 0 {
 		stats.BacktestCoverage = covSum / float64(stats.Fits)
