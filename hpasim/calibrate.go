@@ -73,26 +73,41 @@ func DefaultSettings(lead time.Duration) scaling.FloorSettings {
 
 func share(v float64) *float64 { return &v }
 
-// Candidates are the floor settings Calibrate replays for a service with lead time lead, in
-// its tie-break order (cheaper first): off, then every combination of the bound share (the
-// expected load, half-way to the upper bound, the upper bound), the lead time (as configured,
-// doubled), the noise margin (one replica, three) and the smoothing (none, three points).
-func Candidates(lead time.Duration) []scaling.FloorSettings {
+// Candidates are the floor settings Calibrate replays for a service with lead time lead whose
+// forecasts have the given step, in tie-break order: off first, then, all read between the
+// forecast's points (Interpolate), the bound share (the expected load, half-way to the upper
+// bound, the upper bound) with the forecast smoothed over none, about 25 minutes and about an
+// hour (the rhythm without the noise the HPA's tolerance and stabilization absorb anyway), with
+// a noise margin of three replicas; then floors during rises only, and the upper bound with a
+// one-replica margin, the choices of sharp and regular rises. Thirteen settings at most.
+func Candidates(lead, step time.Duration) []scaling.FloorSettings {
+	if step <= 0 {
+		step = 5 * time.Minute
+	}
+	smooth := func(window time.Duration) int { return int(window/step) | 1 } // odd: centred
+	l := int64(lead / time.Second)
 	out := []scaling.FloorSettings{{Off: true}}
 	for _, b := range []float64{0, 0.5, 1} {
-		for _, rises := range []bool{true, false} {
-			for _, m := range []float64{3, 1} {
-				for _, interp := range []bool{true, false} {
-					if b == 0 && m == 1 {
-						continue // at the expected load the margin changes nothing but which stretch is a rise
-					}
-					out = append(out, scaling.FloorSettings{BoundShare: share(b), LeadSeconds: int64(lead / time.Second),
-						NoiseMarginReplicas: m, SmoothingPoints: 1, RisesOnly: rises, Interpolate: interp})
-				}
-			}
+		for _, w := range []time.Duration{0, 25 * time.Minute, 65 * time.Minute} {
+			out = append(out, scaling.FloorSettings{BoundShare: share(b), LeadSeconds: l, NoiseMarginReplicas: 3,
+				SmoothingPoints: smooth(w), Interpolate: true})
 		}
 	}
-	return out
+	for _, b := range []float64{0.5, 1} {
+		out = append(out, scaling.FloorSettings{BoundShare: share(b), LeadSeconds: l, NoiseMarginReplicas: 1,
+			SmoothingPoints: smooth(25 * time.Minute), Interpolate: true, RisesOnly: true})
+	}
+	out = append(out, scaling.FloorSettings{BoundShare: share(1), LeadSeconds: l, NoiseMarginReplicas: 1,
+		SmoothingPoints: smooth(25 * time.Minute), Interpolate: true})
+	seen := map[string]bool{}
+	kept := out[:0]
+	for _, c := range out { // a coarse forecast makes some smoothings the same
+		if k := SettingsString(c); !seen[k] {
+			seen[k] = true
+			kept = append(kept, c)
+		}
+	}
+	return kept
 }
 
 // SettingsString names settings compactly: "off", or share, lead, margin and smoothing.
@@ -182,7 +197,9 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 		return res
 	}
 
-	preds = trimPredictions(preds, in.Now, maxLead(in.LeadTime))
+	step := time.Duration(preds[len(preds)-1].StepSeconds) * time.Second
+	cands := Candidates(in.LeadTime, step)
+	preds = trimPredictions(preds, in.Now, maxLead(cands, in.LeadTime))
 	// The replay grid, the load and the forecast in force at each step: shared by every run.
 	start := from.Add(-calibrationPreroll)
 	n := int(in.Now.Sub(start) / in.Step)
@@ -225,7 +242,6 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 		return replayFloors(cfg, times, loads, floors, scored, in.Step)
 	}
 	res.Reactive = run(nil)
-	cands := Candidates(in.LeadTime)
 	res.Candidates = len(cands)
 	res.WindowMinutes = res.Reactive.EvaluatedMinutes
 	for i := range cands {
@@ -358,6 +374,15 @@ func trimPredictions(preds []scaling.Prediction, now time.Time, lead time.Durati
 		slices.SortFunc(pts, func(a, b scaling.PredictionPoint) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
 		p.Points = pts
 		out[i] = p
+	}
+	return out
+}
+
+// maxLead is the longest lead time among candidates and lead.
+func maxLead(cands []scaling.FloorSettings, lead time.Duration) time.Duration {
+	out := lead
+	for _, c := range cands {
+		out = max(out, time.Duration(c.LeadSeconds)*time.Second)
 	}
 	return out
 }

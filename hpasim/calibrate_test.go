@@ -116,7 +116,7 @@ func TestCalibrate(t *testing.T) {
 				return
 			}
 			require.Equal(t, tt.wantOff, got.Off, "chose %s: %s", SettingsString(got.FloorSettings), got.Reason)
-			require.Len(t, got.Scores, len(Candidates(in.LeadTime)))
+			require.Len(t, got.Scores, len(Candidates(in.LeadTime, rampTrace.Step)))
 			require.InDelta(t, 7*24*60, got.WindowMinutes, 1)
 			if tt.wantOff {
 				require.Zero(t, got.UnderProvisionedReduction)
@@ -140,7 +140,7 @@ func TestCalibrate(t *testing.T) {
 }
 
 func TestCandidatesAreDistinctAndStartWithOff(t *testing.T) {
-	c := Candidates(5 * time.Minute)
+	c := Candidates(5*time.Minute, 5*time.Minute)
 	require.True(t, c[0].Off)
 	seen := map[string]bool{}
 	for _, s := range c {

@@ -308,7 +308,7 @@ func fitAt(o ReplayOptions, trace forecast.Series, t time.Time) (scaling.Predict
 	validUntil := t.Add(o.Refit + trace.Step)
 	lead := o.LeadTime
 	if o.Calibrate {
-		lead = maxLead(o.LeadTime) // every candidate's lead is covered
+		lead = maxLead(Candidates(o.LeadTime, trace.Step), o.LeadTime) // every candidate's lead is covered
 	}
 	horizon := int(validUntil.Add(lead).Add(trace.Step).Sub(firstAt)/trace.Step) + 1
 	r, err := forecast.Forecast(hist, forecast.Options{Horizon: horizon, Quantile: o.Quantile, Model: o.Model})
@@ -331,15 +331,6 @@ func fitAt(o ReplayOptions, trace forecast.Series, t time.Time) (scaling.Predict
 
 // minCalibrationFitHistory is the least history a forecast fitted for calibration only sees.
 const minCalibrationFitHistory = 2 * 24 * time.Hour
-
-// maxLead is the longest lead time among the candidates for a service with lead time lead.
-func maxLead(lead time.Duration) time.Duration {
-	out := lead
-	for _, c := range Candidates(lead) {
-		out = max(out, time.Duration(c.LeadSeconds)*time.Second)
-	}
-	return out
-}
 
 // calibrateAll calibrates every prediction fitted from evalFrom on, on the trace and the
 // predictions before its fit time only, and attaches the chosen settings to it. Calibrations
