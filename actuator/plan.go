@@ -462,6 +462,9 @@ func NewPredictionFloor(p scaling.Prediction, cfg ServiceConfig, settings *scali
 	f.pts = slices.Clone(p.Points)
 	slices.SortFunc(f.pts, func(a, b scaling.PredictionPoint) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
 	capacity := cfg.CapacityPerReplica
+	if s.Tolerance > 0 && capacity > 0 {
+		capacity *= 1 + s.Tolerance // the HPA settles within its tolerance of the target
+	}
 	f.capacity = capacity
 	f.upperOnly = capacity <= 0 || slices.ContainsFunc(f.pts, func(pt scaling.PredictionPoint) bool {
 		return !(pt.ExpectedLoad > 0) || math.IsInf(pt.ExpectedLoad, 0)
@@ -476,21 +479,21 @@ func NewPredictionFloor(p scaling.Prediction, cfg ServiceConfig, settings *scali
 	f.exp = exp
 	share := 1.0
 	if s.BoundShare != nil {
-		share = math.Min(1, math.Max(0, *s.BoundShare))
+		share = math.Min(1, math.Max(-1, *s.BoundShare))
 	}
-	useLoads := !f.upperOnly && (share != 1 || s.SmoothingPoints > 1)
+	useLoads := !f.upperOnly && (share != 1 || s.SmoothingPoints > 1 || s.Tolerance > 0)
 	f.floors, f.expFloors = make([]int32, len(f.pts)), make([]int32, len(f.pts))
 	if s.Interpolate && !f.upperOnly {
 		f.interpolate = true
 		f.mix = make([]float64, len(f.pts))
 		for i := range f.pts {
-			f.mix[i] = exp[i] + share*math.Max(0, upper[i]-exp[i])
+			f.mix[i] = math.Max(0, exp[i]+share*math.Max(0, upper[i]-exp[i]))
 		}
 	}
 	for i, pt := range f.pts {
 		switch {
 		case useLoads:
-			f.floors[i] = CeilReplicas((exp[i] + share*math.Max(0, upper[i]-exp[i])) / capacity)
+			f.floors[i] = CeilReplicas((exp[i] + share*math.Max(0, upper[i]-exp[i])) / capacity) // a negative share: below the expected load
 		case pt.RecommendedMinReplicas <= 0 && capacity > 0:
 			f.floors[i] = CeilReplicas(pt.UpperLoad / capacity)
 		default:

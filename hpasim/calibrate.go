@@ -73,32 +73,44 @@ func DefaultSettings(lead time.Duration) scaling.FloorSettings {
 
 func share(v float64) *float64 { return &v }
 
-// Candidates are the floor settings Calibrate replays for a service with lead time lead whose
-// forecasts have the given step, in tie-break order: off first, then, all read between the
-// forecast's points (Interpolate), the bound share (the expected load, half-way to the upper
-// bound, the upper bound) with the forecast smoothed over none, about 25 minutes and about an
-// hour (the rhythm without the noise the HPA's tolerance and stabilization absorb anyway), with
-// a noise margin of three replicas; then floors during rises only, and the upper bound with a
-// one-replica margin, the choices of sharp and regular rises. Thirteen settings at most.
-func Candidates(lead, step time.Duration) []scaling.FloorSettings {
+// Candidates are the floor settings Calibrate replays for a service with lead time lead, pods
+// ready podStartup after they are asked for, and forecasts at the given step, in tie-break
+// order: off first; then, all read between the forecast's points (Interpolate) with a noise
+// margin of three replicas, the lead time (just the pod start-up and two HPA syncs, or the
+// service's lead time) and the bound share, from a low quantile (the load that surely comes:
+// the HPA must not scale below it before a rebound) through the expected load to the upper
+// bound; then the expected load smoothed over about an hour (the rhythm without the noise),
+// floors during rises only, the upper bound with a one-replica margin, and the upper bound
+// within the HPA's tolerance. Thirteen settings at most.
+func Candidates(lead, podStartup, step time.Duration) []scaling.FloorSettings {
 	if step <= 0 {
 		step = 5 * time.Minute
 	}
 	smooth := func(window time.Duration) int { return int(window/step) | 1 } // odd: centred
-	l := int64(lead / time.Second)
+	leads := []time.Duration{lead}
+	if short := podStartup + 2*DefaultSyncPeriod; podStartup > 0 && short < lead {
+		leads = []time.Duration{short, lead}
+	}
+	short, long := int64(leads[0]/time.Second), int64(lead/time.Second)
 	out := []scaling.FloorSettings{{Off: true}}
-	for _, b := range []float64{0, 0.5, 1} {
-		for _, w := range []time.Duration{0, 25 * time.Minute, 65 * time.Minute} {
-			out = append(out, scaling.FloorSettings{BoundShare: share(b), LeadSeconds: l, NoiseMarginReplicas: 3,
-				SmoothingPoints: smooth(w), Interpolate: true})
+	for i, l := range leads {
+		for _, b := range []float64{-1, -0.5, 0, 0.5, 1} {
+			if b < 0 && i > 0 {
+				continue // a floor below the expected load is there for dips, not rises: one lead is enough
+			}
+			out = append(out, scaling.FloorSettings{BoundShare: share(b), LeadSeconds: int64(l / time.Second), NoiseMarginReplicas: 3,
+				SmoothingPoints: 1, Interpolate: true})
 		}
 	}
-	for _, b := range []float64{0.5, 1} {
-		out = append(out, scaling.FloorSettings{BoundShare: share(b), LeadSeconds: l, NoiseMarginReplicas: 1,
-			SmoothingPoints: smooth(25 * time.Minute), Interpolate: true, RisesOnly: true})
-	}
-	out = append(out, scaling.FloorSettings{BoundShare: share(1), LeadSeconds: l, NoiseMarginReplicas: 1,
-		SmoothingPoints: smooth(25 * time.Minute), Interpolate: true})
+	out = append(out,
+		scaling.FloorSettings{BoundShare: share(0), LeadSeconds: short, NoiseMarginReplicas: 3,
+			SmoothingPoints: smooth(65 * time.Minute), Interpolate: true},
+		scaling.FloorSettings{BoundShare: share(0.5), LeadSeconds: short, NoiseMarginReplicas: 1,
+			SmoothingPoints: smooth(25 * time.Minute), Interpolate: true, RisesOnly: true},
+		scaling.FloorSettings{BoundShare: share(1), LeadSeconds: long, NoiseMarginReplicas: 1,
+			SmoothingPoints: smooth(25 * time.Minute), Interpolate: true},
+		scaling.FloorSettings{BoundShare: share(1), LeadSeconds: short, NoiseMarginReplicas: 3,
+			SmoothingPoints: 1, Interpolate: true, Tolerance: DefaultTolerance})
 	seen := map[string]bool{}
 	kept := out[:0]
 	for _, c := range out { // a coarse forecast makes some smoothings the same
@@ -125,6 +137,9 @@ func SettingsString(s scaling.FloorSettings) string {
 	}
 	if s.Interpolate {
 		out += " interpolated"
+	}
+	if s.Tolerance > 0 {
+		out += fmt.Sprintf(" tolerance=%g", s.Tolerance)
 	}
 	return out
 }
@@ -198,7 +213,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	}
 
 	step := time.Duration(preds[len(preds)-1].StepSeconds) * time.Second
-	cands := Candidates(in.LeadTime, step)
+	cands := Candidates(in.LeadTime, in.HPA.PodStartup, step)
 	preds = trimPredictions(preds, in.Now, maxLead(cands, in.LeadTime))
 	// The replay grid, the load and the forecast in force at each step: shared by every run.
 	start := from.Add(-calibrationPreroll)

@@ -61,6 +61,8 @@ func TestCalibrate(t *testing.T) {
 		// wantOff: floors off; wantDefaults: too little history; else a floor removing at
 		// least wantReduction.
 		wantOff, wantDefaults bool
+		// wantCheapest: the availability target is met at no extra cost.
+		wantCheapest bool
 		wantReduction         float64
 		wantReason            string
 	}{
@@ -97,10 +99,10 @@ func TestCalibrate(t *testing.T) {
 			wantReason:   "history too short",
 		},
 		{
-			name: "an availability target the reactive HPA meets: floors off",
+			name: "an availability target the reactive HPA meets: nothing dearer than reactive",
 			in: CalibrationInput{History: rampTrace, AvailabilityTarget: 0.5,
 				Predictions: hourlyForecasts(rampTrace, now, 7, truth(rampTrace), 1.2)},
-			wantOff: true,
+			wantCheapest: true,
 		},
 	}
 	for _, tt := range tests {
@@ -115,9 +117,13 @@ func TestCalibrate(t *testing.T) {
 				require.Zero(t, got.WindowMinutes)
 				return
 			}
-			require.Equal(t, tt.wantOff, got.Off, "chose %s: %s", SettingsString(got.FloorSettings), got.Reason)
-			require.Len(t, got.Scores, len(Candidates(in.LeadTime, rampTrace.Step)))
+			require.Len(t, got.Scores, len(Candidates(in.LeadTime, hpa.PodStartup, rampTrace.Step)))
 			require.InDelta(t, 7*24*60, got.WindowMinutes, 1)
+			if tt.wantCheapest {
+				require.LessOrEqual(t, got.ReplicaHoursIncrease, 0.0)
+				return
+			}
+			require.Equal(t, tt.wantOff, got.Off, "chose %s: %s", SettingsString(got.FloorSettings), got.Reason)
 			if tt.wantOff {
 				require.Zero(t, got.UnderProvisionedReduction)
 				require.Zero(t, got.ReplicaHoursIncrease)
@@ -140,7 +146,7 @@ func TestCalibrate(t *testing.T) {
 }
 
 func TestCandidatesAreDistinctAndStartWithOff(t *testing.T) {
-	c := Candidates(5*time.Minute, 5*time.Minute)
+	c := Candidates(5*time.Minute, 2*time.Minute, 5*time.Minute)
 	require.True(t, c[0].Off)
 	seen := map[string]bool{}
 	for _, s := range c {

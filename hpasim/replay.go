@@ -308,7 +308,7 @@ func fitAt(o ReplayOptions, trace forecast.Series, t time.Time) (scaling.Predict
 	validUntil := t.Add(o.Refit + trace.Step)
 	lead := o.LeadTime
 	if o.Calibrate {
-		lead = maxLead(Candidates(o.LeadTime, trace.Step), o.LeadTime) // every candidate's lead is covered
+		lead = maxLead(Candidates(o.LeadTime, o.PodStartup, trace.Step), o.LeadTime) // every candidate's lead is covered
 	}
 	horizon := int(validUntil.Add(lead).Add(trace.Step).Sub(firstAt)/trace.Step) + 1
 	r, err := forecast.Forecast(hist, forecast.Options{Horizon: horizon, Quantile: o.Quantile, Model: o.Model})

@@ -116,7 +116,9 @@ type FloorSettings struct {
 	// (floors did not pay for themselves on its recent history).
 	Off bool `json:"off,omitempty"`
 	// BoundShare places the floor's load between the expected load (0) and the upper bound
-	// (1): expected + BoundShare × (upper − expected). Nil means 1, the upper bound.
+	// (1): expected + BoundShare × (upper − expected), in [-1, 1]. Below 0 it lies as far under
+	// the expected load (a low quantile: load that surely comes, which the HPA must not scale
+	// below). Nil means 1, the upper bound.
 	BoundShare *float64 `json:"boundShare,omitempty"`
 	// LeadSeconds replaces the service's lead time when positive.
 	LeadSeconds int64 `json:"leadSeconds,omitempty"`
@@ -130,6 +132,11 @@ type FloorSettings struct {
 	// carries the highest load forecast over [now, now+lead] exactly, instead of the highest
 	// point within a step either side, which on a coarse forecast rises a whole step early.
 	Interpolate bool `json:"interpolate,omitempty"`
+	// Tolerance is the HPA's tolerance the floor leaves room for: it provisions the load
+	// divided by 1+Tolerance, where the HPA itself settles (it does not scale while usage is
+	// within the tolerance of its target), so a floor does not hold the one replica more than
+	// the HPA would. 0 means none.
+	Tolerance float64 `json:"tolerance,omitempty"`
 	// SmoothingPoints is the width of the centred moving average applied to the prediction's
 	// loads before planning; 0 or 1 means none.
 	SmoothingPoints int `json:"smoothingPoints,omitempty"`
