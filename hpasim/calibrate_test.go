@@ -62,9 +62,9 @@ func TestCalibrate(t *testing.T) {
 		// least wantReduction.
 		wantOff, wantDefaults bool
 		// wantCheapest: the availability target is met at no extra cost.
-		wantCheapest bool
-		wantReduction         float64
-		wantReason            string
+		wantCheapest  bool
+		wantReduction float64
+		wantReason    string
 	}{
 		{
 			name:          "a strong daily ramp gets a floor within the budget",
