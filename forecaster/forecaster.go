@@ -541,7 +541,7 @@ func (f *Forecaster) fitService(ctx context.Context, svc scaling.ManagedService,
 		res.Pattern = PatternSkipped
 		return res
 	}
-	pattern, err := f.derivePattern(ctx, svc, series)
+	pattern, err := f.derivePattern(ctx, svc, series, pred.Calibration)
 	if err != nil {
 		// The prediction is stored: the service succeeded; the old pattern stays in force.
 		log.Warn("load pattern not derived; the stored pattern is kept", "err", err)
@@ -640,7 +640,7 @@ func BuildPrediction(svc scaling.ManagedService, r forecast.Result, quantile flo
 	return p, nil
 }
 
-func (f *Forecaster) derivePattern(ctx context.Context, svc scaling.ManagedService, series forecast.Series) (string, error) {
+func (f *Forecaster) derivePattern(ctx context.Context, svc scaling.ManagedService, series forecast.Series, cal *scaling.Calibration) (string, error) {
 	b, err := f.opts.Bounds.ReplicaBounds(ctx, svc)
 	if err != nil {
 		return "", fmt.Errorf("read HPA bounds: %w", err)
@@ -656,6 +656,7 @@ func (f *Forecaster) derivePattern(ctx context.Context, svc scaling.ManagedServi
 	if err != nil {
 		return "", fmt.Errorf("fit week: %w", err)
 	}
+	r.Upper = calibratedLoads(r, cal)
 	p := forecast.DerivePattern(r, forecast.PatternParams{
 		CapacityPerReplica: svc.CapacityPerReplica,
 		MaxReplicas:        b.MaxReplicas,
@@ -769,6 +770,24 @@ func trimPrediction(p scaling.Prediction, keep time.Duration) scaling.Prediction
 
 // maxCalibrationPredictions bounds the past predictions one calibration reads.
 const maxCalibrationPredictions = 400
+
+// calibratedLoads are the loads a derived pattern provisions under the calibrated settings:
+// between the expected load and the upper bound at the calibrated share, and none when
+// floors are off (the derived pattern is then empty: a floor the calibration found not to
+// pay must not come back as an hourly window). Without a calibration, the upper bound.
+func calibratedLoads(r forecast.Result, cal *scaling.Calibration) []float64 {
+	if cal == nil || (cal.BoundShare == nil && !cal.Off) {
+		return r.Upper
+	}
+	out := make([]float64, len(r.Upper))
+	if cal.Off {
+		return out
+	}
+	for i := range out {
+		out[i] = math.Max(0, r.Mean[i]+*cal.BoundShare*math.Max(0, r.Upper[i]-r.Mean[i]))
+	}
+	return out
+}
 
 // ErrStaleHistory is wrapped by the error of a service whose history has no recent sample.
 var ErrStaleHistory = errors.New("history has no recent samples")
