@@ -516,6 +516,12 @@ func NewPredictionFloor(p scaling.Prediction, cfg ServiceConfig, settings *scali
 	return f
 }
 
+// nextRise is the index of the first rise whose crest is after nowMs (len(f.rises) if none).
+func (f *PredictionFloor) nextRise(nowMs int64) int {
+	i, _ := slices.BinarySearchFunc(f.rises, nowMs+1, func(r rise, t int64) int { return cmp.Compare(f.pts[r.crest].Timestamp, t) })
+	return i
+}
+
 // evalInterpolated is eval for Interpolate: the forecast is read as the load will pass, linear
 // between points, over [now, now+lead].
 func (f *PredictionFloor) evalInterpolated(nowMs int64) (floorEval, bool) {
@@ -526,12 +532,8 @@ func (f *PredictionFloor) evalInterpolated(nowMs int64) (floorEval, bool) {
 		return floorEval{}, false
 	}
 	e := floorEval{rise: -1, at: min(j, len(pts)-1)}
-	for ri, r := range f.rises {
-		if pts[r.trough].Timestamp >= to || pts[r.crest].Timestamp <= nowMs {
-			continue // starts past the window, or its crest has passed
-		}
+	if ri := f.nextRise(nowMs); ri < len(f.rises) && pts[f.rises[ri].trough].Timestamp < to {
 		e.rise = ri
-		break
 	}
 	if e.rise < 0 && f.risesOnly {
 		return floorEval{}, false
@@ -626,10 +628,10 @@ func (f *PredictionFloor) eval(nowMs int64) (floorEval, bool) {
 	if f.upperOnly {
 		return e, true // nothing tells a rise from a fall: the upper bound throughout
 	}
-	for ri, r := range f.rises {
-		if pts[r.trough+1].Timestamp > to || pts[r.crest].Timestamp <= nowMs {
-			continue // starts past the window, or its crest has passed
-		}
+	// Rises follow one another (each trough after the last crest): the only one that can be
+	// under way is the first whose crest is still ahead.
+	if ri := f.nextRise(nowMs); ri < len(f.rises) && pts[f.rises[ri].trough+1].Timestamp <= to {
+		r := f.rises[ri]
 		for i := r.trough + 1; i < lo; i++ { // the rise's points already passed: hold their bound
 			if f.floors[i] > e.floor {
 				e.floor, e.at = f.floors[i], i

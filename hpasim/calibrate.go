@@ -80,8 +80,9 @@ func share(v float64) *float64 { return &v }
 // service's lead time) and the bound share, from a low quantile (the load that surely comes:
 // the HPA must not scale below it before a rebound) through the expected load to the upper
 // bound; then the expected load smoothed over about an hour (the rhythm without the noise),
-// floors during rises only, the upper bound with a one-replica margin, and the upper bound
-// within the HPA's tolerance. Thirteen settings at most.
+// floors during rises only, the upper bound with a one-replica margin, the upper bound within
+// the HPA's tolerance, and the planner's defaults (read point by point) at half and the whole
+// bound. Fifteen settings at most.
 func Candidates(lead, podStartup, step time.Duration) []scaling.FloorSettings {
 	if step <= 0 {
 		step = 5 * time.Minute
@@ -110,7 +111,11 @@ func Candidates(lead, podStartup, step time.Duration) []scaling.FloorSettings {
 		scaling.FloorSettings{BoundShare: share(1), LeadSeconds: long, NoiseMarginReplicas: 1,
 			SmoothingPoints: smooth(25 * time.Minute), Interpolate: true},
 		scaling.FloorSettings{BoundShare: share(1), LeadSeconds: short, NoiseMarginReplicas: 3,
-			SmoothingPoints: 1, Interpolate: true, Tolerance: DefaultTolerance})
+			SmoothingPoints: 1, Interpolate: true, Tolerance: DefaultTolerance},
+		// The planner's defaults, and half-way to the bound at their step-wise reading: on sharp
+		// regular ramps the highest point within a step either side leads by enough to pay.
+		scaling.FloorSettings{BoundShare: share(0.5), LeadSeconds: long, NoiseMarginReplicas: 1, SmoothingPoints: 1},
+		scaling.FloorSettings{BoundShare: share(1), LeadSeconds: long, NoiseMarginReplicas: 1, SmoothingPoints: 1})
 	seen := map[string]bool{}
 	kept := out[:0]
 	for _, c := range out { // a coarse forecast makes some smoothings the same
