@@ -65,10 +65,12 @@ type CalibrationInput struct {
 }
 
 // DefaultSettings are the floor settings used before there is enough history to calibrate:
-// the expected load, a wide noise margin and smoothing, so an uncalibrated floor follows the
-// forecast's rhythm but not its noise, at little cost.
+// the expected load, read between the forecast's points, and only while it rises by more than
+// three replicas' capacity, so an uncalibrated floor acts on the forecast's clear rises and
+// never on its noise or its flat stretches, at little cost.
 func DefaultSettings(lead time.Duration) scaling.FloorSettings {
-	return scaling.FloorSettings{BoundShare: share(0.5), LeadSeconds: int64(lead / time.Second), NoiseMarginReplicas: 3, SmoothingPoints: 3}
+	return scaling.FloorSettings{BoundShare: share(0), LeadSeconds: int64(lead / time.Second), NoiseMarginReplicas: 3,
+		SmoothingPoints: 1, Interpolate: true, RisesOnly: true}
 }
 
 func share(v float64) *float64 { return &v }
