@@ -57,7 +57,8 @@ type StepDownPolicy struct {
 // DefaultStepDown is the policy used for zero fields of StepDownPolicy.
 var DefaultStepDown = StepDownPolicy{Interval: 5 * time.Minute, MaxFraction: 0.25, MinStep: 1}
 
-func (p StepDownPolicy) withDefaults() StepDownPolicy {
+// WithDefaults fills the zero fields of p from DefaultStepDown.
+func (p StepDownPolicy) WithDefaults() StepDownPolicy {
 	if p.Interval <= 0 {
 		p.Interval = DefaultStepDown.Interval
 	}
@@ -137,7 +138,7 @@ type serviceState struct {
 // and the floors its enabled dependencies ask for, clamped to [base, max] and lowered no faster
 // than in.StepDown allows. It is pure: the same input gives the same plan.
 func PlanFloors(in PlanInput) Plan {
-	policy := in.StepDown.withDefaults()
+	policy := in.StepDown.WithDefaults()
 	states := make(map[string]*serviceState, len(in.Services))
 	names := make([]string, 0, len(in.Services))
 	for _, cfg := range in.Services {

@@ -62,6 +62,8 @@ type CalibrationInput struct {
 	Window, MinWindow, Step time.Duration
 	// Defaults are the settings kept when history is too short; nil means DefaultSettings.
 	Defaults *scaling.FloorSettings
+	// StepDown is the actuator's policy for lowering a floor; zero fields mean its defaults.
+	StepDown actuator.StepDownPolicy
 }
 
 // DefaultSettings are the floor settings used before there is enough history to calibrate:
@@ -261,7 +263,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 				}
 			}
 		}
-		return replayFloors(cfg, times, loads, floors, scored, in.Step)
+		return replayFloors(cfg, times, loads, floors, scored, in.Step, in.StepDown)
 	}
 	res.Reactive = run(nil)
 	res.Candidates = len(cands)
@@ -346,12 +348,12 @@ func gains(reactive, run Summary) (reduction, increase float64) {
 }
 
 // replayFloors runs one HPA over times with the given loads, syncing once per step, its floor
-// set before each sync to floors[i] (0: the base) through the planner's default step-down, and
+// set before each sync to floors[i] (0: the base) through the actuator's step-down policy, and
 // scores from index scored on.
-func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32, scored int, step time.Duration) Summary {
+func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32, scored int, step time.Duration, policy actuator.StepDownPolicy) Summary {
 	h := NewHPA(cfg, times[0])
 	base := h.cfg.MinReplicas
-	policy := actuator.DefaultStepDown
+	policy = policy.WithDefaults()
 	cur, changedAt := base, time.Time{}
 	meter := Meter{Capacity: h.cfg.CapacityPerReplica}
 	for i, t := range times {

@@ -202,6 +202,9 @@ func Compare(ctx context.Context, log *slog.Logger, opts ReplayOptions, trace fo
 	cmp.Fits = stats
 	if opts.Calibrate {
 		cmp.Calibration = calibrateAll(ctx, opts, trace, evalFrom, preds)
+		if err := ctx.Err(); err != nil {
+			return Comparison{}, fmt.Errorf("calibrate floor settings: %w", err)
+		}
 		// The forecasts fitted during the warm-up served calibration only: the predictive run
 		// plans from the evaluated span's, as without calibration.
 		first := slices.IndexFunc(preds, func(p scaling.Prediction) bool { return p.FittedAt >= evalFrom.UnixMilli() })
@@ -359,6 +362,7 @@ func calibrateAll(ctx context.Context, o ReplayOptions, trace forecast.Series, e
 					LeadTime: o.LeadTime,
 					Now:      now,
 					Budget:   o.Budget,
+					StepDown: o.StepDown,
 				})
 				cals[i] = &r.Calibration
 			}
