@@ -60,7 +60,8 @@ type StepDownPolicy struct {
 // DefaultStepDown is the policy used for zero fields of StepDownPolicy.
 var DefaultStepDown = StepDownPolicy{Interval: 5 * time.Minute, MaxFraction: 0.25, MinStep: 1}
 
-func (p StepDownPolicy) withDefaults() StepDownPolicy {
+// WithDefaults fills the zero fields of p from DefaultStepDown.
+func (p StepDownPolicy) WithDefaults() StepDownPolicy {
 	if p.Interval <= 0 {
 		p.Interval = DefaultStepDown.Interval
 	}
@@ -142,7 +143,7 @@ type serviceState struct {
 // floors its enabled dependencies ask for, clamped to [base, max] and lowered no faster
 // than in.StepDown allows. It is pure: the same input gives the same plan.
 func PlanFloors(in PlanInput) Plan {
-	policy := in.StepDown.withDefaults()
+	policy := in.StepDown.WithDefaults()
 	states := make(map[string]*serviceState, len(in.Services))
 	names := make([]string, 0, len(in.Services))
 	for _, cfg := range in.Services {
@@ -378,9 +379,10 @@ func patternContribution(p scaling.Pattern, w Workload, now time.Time, lead time
 	}, true
 }
 
-// predictionContribution is the floor a prediction asks for at now. It looks at the points that
-// bear on [now, now+lead]: the point whose step holds now, every point within the lead time, and
-// one step more, because load between two points lies between their values.
+// predictionContribution is the floor a prediction asks for at now, under the floor settings
+// its calibration chose (the defaults without one). It looks at the points that bear on
+// [now, now+lead]: the point whose step holds now, every point within the lead time, and one
+// step more, because load between two points lies between their values.
 //
 // The floor exists for the rises the HPA cannot follow in time (sync period, pod start-up,
 // tolerance, scale-up policies). The prediction's expected load is cut into rises and falls with
@@ -398,69 +400,271 @@ func patternContribution(p scaling.Pattern, w Workload, now time.Time, lead time
 // step-down policy like any other lowering. A prediction without expected loads, or a service
 // without a capacity per replica, is provisioned at its upper bound throughout, as nothing tells
 // a rise from a fall.
+//
+// Calibrated settings (scaling.FloorSettings) change the margin (noise the HPA does not act
+// on), the lead time, how far between the expected load and the upper bound "the upper bound"
+// sits, and smooth the loads first (a one-point spike in the forecast is not a rise); Off
+// leaves no prediction floor at all.
 func predictionContribution(p scaling.Prediction, cfg ServiceConfig, now time.Time) (Contribution, bool) {
-	nowMs := now.UnixMilli()
-	if p.ValidUntil > 0 && nowMs > p.ValidUntil {
-		return Contribution{}, false // never act on a stale forecast
+	var settings *scaling.FloorSettings
+	if p.Calibration != nil {
+		settings = &p.Calibration.FloorSettings
 	}
-	step := p.StepSeconds * 1000
-	from, to := nowMs-step, now.Add(max(cfg.LeadTime, 0)).UnixMilli()+step
-	pts := slices.Clone(p.Points)
-	slices.SortFunc(pts, func(a, b scaling.PredictionPoint) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
-	floorOf := func(pt scaling.PredictionPoint) int32 {
-		if pt.RecommendedMinReplicas <= 0 && cfg.CapacityPerReplica > 0 {
-			return CeilReplicas(pt.UpperLoad / cfg.CapacityPerReplica)
-		}
-		return pt.RecommendedMinReplicas
-	}
-	lo := slices.IndexFunc(pts, func(pt scaling.PredictionPoint) bool { return pt.Timestamp > from })
-	if lo < 0 || pts[lo].Timestamp > to {
+	f := NewPredictionFloor(p, cfg, settings)
+	e, ok := f.eval(now.UnixMilli())
+	if !ok {
 		return Contribution{}, false
+	}
+	c := Contribution{Source: SourcePrediction, Floor: e.floor}
+	at := func(i int) string { return time.UnixMilli(f.pts[i].Timestamp).UTC().Format(time.RFC3339) }
+	switch {
+	case e.rise >= 0:
+		r := f.rises[e.rise]
+		c.Detail = fmt.Sprintf("q%.2f peak of %s model at %s (expected load rises within the lead time: %.4g to %.4g by %s, more than the %.4g noise margin)",
+			p.Quantile, p.Model, at(e.at), f.exp[r.trough], f.exp[r.crest], at(r.crest), f.margin)
+	case e.expected:
+		c.Detail = fmt.Sprintf("expected load %.4g of %s model at %s (not rising by more than the %.4g noise margin within the lead time: the HPA follows)",
+			f.exp[e.at], p.Model, at(e.at), f.margin)
+	default:
+		c.Detail = fmt.Sprintf("q%.2f peak of %s model at %s", p.Quantile, p.Model, at(e.at))
+	}
+	if p.Calibration != nil && f.calibrated {
+		c.Detail += "; calibrated: " + p.Calibration.Reason
+	}
+	return c, true
+}
+
+// PredictionFloor is a prediction prepared for floor queries under fixed settings: its points
+// sorted, smoothed and cut into rises once, so asking for the floor at many instants (the
+// planner every round, a calibration replay every minute) costs a lookup each.
+type PredictionFloor struct {
+	off        bool
+	calibrated bool
+	validUntil int64
+	step       int64
+	lead       time.Duration
+	margin     float64
+	pts        []scaling.PredictionPoint
+	exp        []float64 // expected load per point, smoothed
+	floors     []int32   // the "upper" floor per point
+	expFloors  []int32   // the expected load's floor per point
+	rises      []rise
+	upperOnly  bool // nothing tells a rise from a fall
+	risesOnly  bool
+	// interpolate: the floor is the highest interpolated load over [now, now+lead]; mix is
+	// the load the "upper" floor carries per point.
+	interpolate bool
+	mix         []float64
+	capacity    float64
+}
+
+// NewPredictionFloor prepares p for cfg under settings (nil: the defaults).
+func NewPredictionFloor(p scaling.Prediction, cfg ServiceConfig, settings *scaling.FloorSettings) PredictionFloor {
+	f := PredictionFloor{validUntil: p.ValidUntil, step: p.StepSeconds * 1000, lead: max(cfg.LeadTime, 0)}
+	var s scaling.FloorSettings
+	if settings != nil {
+		s, f.calibrated = *settings, true
+	}
+	if s.Off {
+		f.off = true
+		return f
+	}
+	if s.LeadSeconds > 0 {
+		f.lead = time.Duration(s.LeadSeconds) * time.Second
+	}
+	f.pts = slices.Clone(p.Points)
+	slices.SortFunc(f.pts, func(a, b scaling.PredictionPoint) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
+	capacity := cfg.CapacityPerReplica
+	if s.Tolerance > 0 && capacity > 0 {
+		capacity *= 1 + s.Tolerance // the HPA settles within its tolerance of the target
+	}
+	f.capacity = capacity
+	f.upperOnly = capacity <= 0 || slices.ContainsFunc(f.pts, func(pt scaling.PredictionPoint) bool {
+		return !(pt.ExpectedLoad > 0) || math.IsInf(pt.ExpectedLoad, 0)
+	})
+	exp, upper := make([]float64, len(f.pts)), make([]float64, len(f.pts))
+	for i, pt := range f.pts {
+		exp[i], upper[i] = pt.ExpectedLoad, pt.UpperLoad
+	}
+	if s.SmoothingPoints > 1 && !f.upperOnly {
+		exp, upper = centredMean(exp, s.SmoothingPoints), centredMean(upper, s.SmoothingPoints)
+	}
+	f.exp = exp
+	share := 1.0
+	if s.BoundShare != nil {
+		share = math.Min(1, math.Max(-1, *s.BoundShare))
+	}
+	useLoads := !f.upperOnly && (share != 1 || s.SmoothingPoints > 1 || s.Tolerance > 0)
+	f.floors, f.expFloors = make([]int32, len(f.pts)), make([]int32, len(f.pts))
+	if s.Interpolate && !f.upperOnly {
+		f.interpolate = true
+		f.mix = make([]float64, len(f.pts))
+		for i := range f.pts {
+			f.mix[i] = math.Max(0, exp[i]+share*math.Max(0, upper[i]-exp[i]))
+		}
+	}
+	for i, pt := range f.pts {
+		switch {
+		case useLoads:
+			f.floors[i] = CeilReplicas((exp[i] + share*math.Max(0, upper[i]-exp[i])) / capacity) // a negative share: below the expected load
+		case pt.RecommendedMinReplicas <= 0 && capacity > 0:
+			f.floors[i] = CeilReplicas(pt.UpperLoad / capacity)
+		default:
+			f.floors[i] = pt.RecommendedMinReplicas
+		}
+		if !f.upperOnly {
+			f.expFloors[i] = CeilReplicas(exp[i] / capacity)
+		}
+	}
+	if f.upperOnly {
+		return f
+	}
+	m := s.NoiseMarginReplicas
+	if !(m > 0) {
+		m = 1
+	}
+	f.margin = m * capacity
+	f.rises = riseLegsOf(exp, f.margin)
+	f.risesOnly = s.RisesOnly
+	return f
+}
+
+// nextRise is the index of the first rise whose crest is after nowMs (len(f.rises) if none).
+func (f *PredictionFloor) nextRise(nowMs int64) int {
+	i, _ := slices.BinarySearchFunc(f.rises, nowMs+1, func(r rise, t int64) int { return cmp.Compare(f.pts[r.crest].Timestamp, t) })
+	return i
+}
+
+// evalInterpolated is eval for Interpolate: the forecast is read as the load will pass, linear
+// between points, over [now, now+lead].
+func (f *PredictionFloor) evalInterpolated(nowMs int64) (floorEval, bool) {
+	to := nowMs + f.lead.Milliseconds()
+	pts := f.pts
+	j, _ := slices.BinarySearchFunc(pts, nowMs+1, func(pt scaling.PredictionPoint, t int64) int { return cmp.Compare(pt.Timestamp, t) })
+	if (j == 0 && pts[0].Timestamp-nowMs > f.step) || (j == len(pts) && (len(pts) == 0 || nowMs-pts[len(pts)-1].Timestamp > f.step)) {
+		return floorEval{}, false
+	}
+	e := floorEval{rise: -1, at: min(j, len(pts)-1)}
+	if ri := f.nextRise(nowMs); ri < len(f.rises) && pts[f.rises[ri].trough].Timestamp < to {
+		e.rise = ri
+	}
+	if e.rise < 0 && f.risesOnly {
+		return floorEval{}, false
+	}
+	peak := func(v []float64) float64 {
+		m := math.Max(interpolate(pts, v, nowMs, j), interpolate(pts, v, to, j))
+		for i := j; i < len(pts) && pts[i].Timestamp < to; i++ {
+			m = math.Max(m, v[i])
+		}
+		return m
+	}
+	if e.rise >= 0 {
+		e.floor = CeilReplicas(peak(f.mix) / f.capacity)
+		return e, true
+	}
+	e.expected = true
+	e.floor = min(CeilReplicas(peak(f.mix)/f.capacity), CeilReplicas(peak(f.exp)/f.capacity))
+	return e, true
+}
+
+// interpolate is v linear between pts at t, searching from index j on; the ends hold.
+func interpolate(pts []scaling.PredictionPoint, v []float64, t int64, j int) float64 {
+	for j < len(pts) && pts[j].Timestamp <= t {
+		j++
+	}
+	for j > 0 && pts[j-1].Timestamp > t {
+		j--
+	}
+	switch {
+	case j == 0:
+		return v[0]
+	case j == len(pts):
+		return v[len(v)-1]
+	}
+	a, b := pts[j-1].Timestamp, pts[j].Timestamp
+	return v[j-1] + (v[j]-v[j-1])*float64(t-a)/float64(b-a)
+}
+
+// centredMean is the moving average of v over w points centred on each (shorter at the ends).
+func centredMean(v []float64, w int) []float64 {
+	out := make([]float64, len(v))
+	h := w / 2
+	for i := range v {
+		lo, hi := max(0, i-h), min(len(v), i+w-h)
+		var sum float64
+		for _, x := range v[lo:hi] {
+			sum += x
+		}
+		out[i] = sum / float64(hi-lo)
+	}
+	return out
+}
+
+// floorEval is a floor and where it came from: the point it was read at, the rise under way
+// (-1 for none), and whether it is the expected load's floor.
+type floorEval struct {
+	floor    int32
+	at, rise int
+	expected bool
+}
+
+// Floor is the floor the prediction asks for at now; false when it asks for none (stale, off,
+// or no point bears on the window).
+func (f *PredictionFloor) Floor(now time.Time) (int32, bool) {
+	e, ok := f.eval(now.UnixMilli())
+	return e.floor, ok
+}
+
+func (f *PredictionFloor) eval(nowMs int64) (floorEval, bool) {
+	if f.off || (f.validUntil > 0 && nowMs > f.validUntil) {
+		return floorEval{}, false // never act on a stale forecast
+	}
+	if f.interpolate {
+		return f.evalInterpolated(nowMs)
+	}
+	from, to := nowMs-f.step, nowMs+f.lead.Milliseconds()+f.step
+	pts := f.pts
+	lo, _ := slices.BinarySearchFunc(pts, from+1, func(pt scaling.PredictionPoint, t int64) int { return cmp.Compare(pt.Timestamp, t) })
+	if lo >= len(pts) || pts[lo].Timestamp > to {
+		return floorEval{}, false
 	}
 	hi := lo
 	for hi < len(pts) && pts[hi].Timestamp <= to {
 		hi++
 	}
-	window := pts[lo:hi]
-	upper, upperAt := floorOf(window[0]), window[0].Timestamp
-	for _, pt := range window[1:] {
-		if f := floorOf(pt); f > upper {
-			upper, upperAt = f, pt.Timestamp
+	e := floorEval{floor: f.floors[lo], at: lo, rise: -1}
+	for i := lo + 1; i < hi; i++ {
+		if f.floors[i] > e.floor {
+			e.floor, e.at = f.floors[i], i
 		}
 	}
-	c := Contribution{Source: SourcePrediction, Floor: upper,
-		Detail: fmt.Sprintf("q%.2f peak of %s model at %s", p.Quantile, p.Model, time.UnixMilli(upperAt).UTC().Format(time.RFC3339))}
-	if cfg.CapacityPerReplica <= 0 || slices.ContainsFunc(pts, func(pt scaling.PredictionPoint) bool {
-		return !(pt.ExpectedLoad > 0) || math.IsInf(pt.ExpectedLoad, 0)
-	}) {
-		return c, true // nothing tells a rise from a fall: the upper bound throughout
+	if f.upperOnly {
+		return e, true // nothing tells a rise from a fall: the upper bound throughout
 	}
-	margin := cfg.CapacityPerReplica
-	for _, r := range riseLegs(pts, margin) {
-		if pts[r.trough+1].Timestamp > to || pts[r.crest].Timestamp <= nowMs {
-			continue // starts past the window, or its crest has passed
-		}
+	// Rises follow one another (each trough after the last crest): the only one that can be
+	// under way is the first whose crest is still ahead.
+	if ri := f.nextRise(nowMs); ri < len(f.rises) && pts[f.rises[ri].trough+1].Timestamp <= to {
+		r := f.rises[ri]
 		for i := r.trough + 1; i < lo; i++ { // the rise's points already passed: hold their bound
-			if f := floorOf(pts[i]); f > c.Floor {
-				c.Floor, upperAt = f, pts[i].Timestamp
+			if f.floors[i] > e.floor {
+				e.floor, e.at = f.floors[i], i
 			}
 		}
-		c.Detail = fmt.Sprintf("q%.2f peak of %s model at %s (expected load rises within the lead time: %.4g to %.4g by %s, more than the %.4g noise margin)",
-			p.Quantile, p.Model, time.UnixMilli(upperAt).UTC().Format(time.RFC3339),
-			pts[r.trough].ExpectedLoad, pts[r.crest].ExpectedLoad,
-			time.UnixMilli(pts[r.crest].Timestamp).UTC().Format(time.RFC3339), margin)
-		return c, true
+		e.rise = ri
+		return e, true
 	}
-	expected, expectedAt := window[0].ExpectedLoad, window[0].Timestamp
-	for _, pt := range window[1:] {
-		if pt.ExpectedLoad > expected {
-			expected, expectedAt = pt.ExpectedLoad, pt.Timestamp
+	if f.risesOnly {
+		return floorEval{}, false
+	}
+	upper := e.floor
+	e.at, e.expected = lo, true
+	for i := lo + 1; i < hi; i++ {
+		if f.exp[i] > f.exp[e.at] {
+			e.at = i
 		}
 	}
-	c.Floor = min(upper, CeilReplicas(expected/cfg.CapacityPerReplica))
-	c.Detail = fmt.Sprintf("expected load %.4g of %s model at %s (not rising by more than the %.4g noise margin within the lead time: the HPA follows)",
-		expected, p.Model, time.UnixMilli(expectedAt).UTC().Format(time.RFC3339), margin)
-	return c, true
+	e.floor = min(upper, f.expFloors[e.at])
+	return e, true
 }
 
 // rise is a climb of the expected load from pts[trough] to pts[crest].
@@ -473,18 +677,27 @@ type rise struct{ trough, crest int }
 // rises: the decision cannot flip from one round to the next. A rise still climbing at the last
 // point ends there.
 func riseLegs(pts []scaling.PredictionPoint, margin float64) []rise {
+	exp := make([]float64, len(pts))
+	for i, pt := range pts {
+		exp[i] = pt.ExpectedLoad
+	}
+	return riseLegsOf(exp, margin)
+}
+
+// riseLegsOf is riseLegs over the expected loads alone.
+func riseLegsOf(exp []float64, margin float64) []rise {
 	var rises []rise
 	climbing, trough, crest := false, 0, 0
-	for i := 1; i < len(pts); i++ {
-		e := pts[i].ExpectedLoad
+	for i := 1; i < len(exp); i++ {
+		e := exp[i]
 		switch {
-		case !climbing && e <= pts[trough].ExpectedLoad: // the latest of equal lows: the rise starts after it
+		case !climbing && e <= exp[trough]: // the latest of equal lows: the rise starts after it
 			trough = i
-		case !climbing && e-pts[trough].ExpectedLoad > margin:
+		case !climbing && e-exp[trough] > margin:
 			climbing, crest = true, i
-		case climbing && e > pts[crest].ExpectedLoad:
+		case climbing && e > exp[crest]:
 			crest = i
-		case climbing && pts[crest].ExpectedLoad-e > margin:
+		case climbing && exp[crest]-e > margin:
 			rises = append(rises, rise{trough: trough, crest: crest})
 			climbing, trough = false, i
 		}

@@ -691,3 +691,60 @@ func TestPlanFloorsPredictionNoisyPlateau(t *testing.T) {
 	}
 	require.Equal(t, 1, changes, "raised once to the plateau's expected size (every window expects at most 1050 -> 11) and held")
 }
+
+// TestPredictionFloorCalibratedSettings checks the planner honours the floor settings a
+// calibration stored with the prediction.
+func TestPredictionFloorCalibratedSettings(t *testing.T) {
+	at := monday.Add(-10 * time.Minute) // points every 10m from 08:30; lead 5m
+	// A rise from 300 to 1500 between 08:40 and 09:00, bound 1.5x the expected load.
+	means := []float64{300, 300, 900, 1500, 1500, 1500}
+	uppers := []float64{450, 450, 1350, 2250, 2250, 2250}
+	flat := []float64{500, 500, 500, 500, 500, 500}
+	flatUp := []float64{800, 800, 800, 800, 800, 800}
+	half, zero := 0.5, 0.0
+	tests := []struct {
+		name         string
+		means, upper []float64
+		now          time.Time
+		settings     *scaling.FloorSettings
+		want         int32 // 0: no prediction contribution
+	}{
+		{name: "no calibration: the upper bound ahead of the rise", means: means, upper: uppers, now: monday.Add(5 * time.Minute), want: 14},
+		{name: "off: no prediction floor", means: means, upper: uppers, now: monday.Add(5 * time.Minute), settings: &scaling.FloorSettings{Off: true}},
+		{name: "bound share 0: the expected load ahead of the rise", means: means, upper: uppers, now: monday.Add(5 * time.Minute),
+			settings: &scaling.FloorSettings{BoundShare: &zero}, want: 9},
+		{name: "bound share 0.5: half-way to the upper bound", means: means, upper: uppers, now: monday.Add(5 * time.Minute),
+			settings: &scaling.FloorSettings{BoundShare: &half}, want: 12},
+		{name: "a longer lead sees the crest", means: means, upper: uppers, now: monday.Add(5 * time.Minute),
+			settings: &scaling.FloorSettings{BoundShare: &zero, LeadSeconds: 1200}, want: 15},
+		{name: "interpolated: the load forecast at now+lead, not the next point", means: means, upper: uppers, now: monday.Add(5 * time.Minute),
+			settings: &scaling.FloorSettings{BoundShare: &zero, Interpolate: true}, want: 3},
+		{name: "interpolated, later: part-way up the rise", means: means, upper: uppers, now: monday.Add(15 * time.Minute),
+			settings: &scaling.FloorSettings{BoundShare: &zero, Interpolate: true}, want: 9},
+		{name: "flat: the expected load", means: flat, upper: flatUp, now: monday.Add(5 * time.Minute), settings: &scaling.FloorSettings{BoundShare: &half}, want: 5},
+		{name: "flat, rises only: nothing", means: flat, upper: flatUp, now: monday.Add(5 * time.Minute), settings: &scaling.FloorSettings{BoundShare: &half, RisesOnly: true}},
+		{name: "a wiggle within a wide noise margin is no rise", means: []float64{500, 500, 700, 500, 500, 500}, upper: []float64{800, 800, 1100, 800, 800, 800},
+			now: monday.Add(5 * time.Minute), settings: &scaling.FloorSettings{NoiseMarginReplicas: 3}, want: 7},
+		{name: "smoothing flattens a one-point spike", means: []float64{500, 500, 1400, 500, 500, 500}, upper: []float64{500, 500, 1400, 500, 500, 500},
+			now: monday.Add(5 * time.Minute), settings: &scaling.FloorSettings{SmoothingPoints: 3, NoiseMarginReplicas: 4}, want: 8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := forecastPoints("api", at, 10*time.Minute, tt.means, tt.upper)
+			if tt.settings != nil {
+				p.Calibration = &scaling.Calibration{FloorSettings: *tt.settings, Reason: "test"}
+			}
+			c, ok := predictionContribution(p, svc("api", 5*time.Minute), tt.now)
+			if tt.want == 0 {
+				require.False(t, ok, "contribution %+v", c)
+				return
+			}
+			require.True(t, ok)
+			require.Equal(t, tt.want, c.Floor, c.Detail)
+			f := NewPredictionFloor(p, svc("api", 5*time.Minute), tt.settings)
+			got, ok := f.Floor(tt.now)
+			require.True(t, ok)
+			require.Equal(t, tt.want, got, "Floor agrees with the contribution")
+		})
+	}
+}

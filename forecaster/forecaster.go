@@ -1,6 +1,7 @@
 package forecaster
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/kai-platform/kai-scaler/forecast"
+	"github.com/kai-platform/kai-scaler/hpasim"
 	"github.com/kai-platform/kai-scaler/scaling"
 	"github.com/kai-platform/kai-scaler/store"
 )
@@ -163,6 +166,9 @@ type Forecaster struct {
 	runs    []*scaling.ForecastRun // oldest first, at most KeepRuns
 	seq     int
 	errWins map[string][]errSample
+	// recent holds each service's predictions over the calibration window, trimmed to the
+	// points that bear on a floor while each was in force: the store keeps fewer than a week's.
+	recent map[string][]scaling.Prediction
 }
 
 type errSample struct {
@@ -207,7 +213,7 @@ func New(opts Options) *Forecaster {
 	if opts.PatternLocation == nil {
 		opts.PatternLocation = time.UTC
 	}
-	f := &Forecaster{opts: opts, log: opts.Logger.With("component", "forecaster"), errWins: map[string][]errSample{}}
+	f := &Forecaster{opts: opts, log: opts.Logger.With("component", "forecaster"), errWins: map[string][]errSample{}, recent: map[string][]scaling.Prediction{}}
 	f.schedule, f.schedErr = cron.ParseStandard(opts.Schedule)
 	if f.schedErr != nil {
 		f.schedErr = fmt.Errorf("forecast schedule %q: %w", opts.Schedule, f.schedErr)
@@ -528,13 +534,14 @@ func (f *Forecaster) fitService(ctx context.Context, svc scaling.ManagedService,
 		return res
 	}
 	res.State, res.Model, res.ModelReason = scaling.RunSucceeded, fit.Model, fit.Reason
-	log.Info("prediction stored", "model", fit.Model, "mase", pred.BacktestMASE, "coverage", pred.BacktestCoverage, "points", len(pred.Points))
+	log.Info("prediction stored", "model", fit.Model, "mase", pred.BacktestMASE, "coverage", pred.BacktestCoverage, "points", len(pred.Points),
+		"floor", hpasim.SettingsString(pred.Calibration.FloorSettings), "calibration", pred.Calibration.Reason)
 
 	if f.opts.Bounds == nil {
 		res.Pattern = PatternSkipped
 		return res
 	}
-	pattern, err := f.derivePattern(ctx, svc, series)
+	pattern, err := f.derivePattern(ctx, svc, series, pred.Calibration)
 	if err != nil {
 		// The prediction is stored: the service succeeded; the old pattern stays in force.
 		log.Warn("load pattern not derived; the stored pattern is kept", "err", err)
@@ -585,6 +592,8 @@ func (f *Forecaster) predict(ctx context.Context, svc scaling.ManagedService) (s
 	if err != nil {
 		return scaling.Prediction{}, fitInfo{}, forecast.Series{}, err
 	}
+	cal := f.calibrate(ctx, svc, series, fittedAt)
+	pred.Calibration = &cal
 	if err := ctx.Err(); err != nil {
 		// Too late: a fit finished after the deadline is not stored.
 		return scaling.Prediction{}, fitInfo{}, forecast.Series{}, context.Cause(ctx)
@@ -592,6 +601,7 @@ func (f *Forecaster) predict(ctx context.Context, svc scaling.ManagedService) (s
 	if err := f.opts.Store.AddPrediction(ctx, pred); err != nil {
 		return scaling.Prediction{}, fitInfo{}, forecast.Series{}, fmt.Errorf("store prediction: %w", err)
 	}
+	f.keepRecent(pred, f.opts.Validity+2*time.Duration(svc.LeadTimeSeconds)*time.Second+time.Hour)
 	return pred, fitInfo{Model: r.Model, Reason: r.Reason}, series, nil
 }
 
@@ -630,7 +640,7 @@ func BuildPrediction(svc scaling.ManagedService, r forecast.Result, quantile flo
 	return p, nil
 }
 
-func (f *Forecaster) derivePattern(ctx context.Context, svc scaling.ManagedService, series forecast.Series) (string, error) {
+func (f *Forecaster) derivePattern(ctx context.Context, svc scaling.ManagedService, series forecast.Series, cal *scaling.Calibration) (string, error) {
 	b, err := f.opts.Bounds.ReplicaBounds(ctx, svc)
 	if err != nil {
 		return "", fmt.Errorf("read HPA bounds: %w", err)
@@ -646,6 +656,7 @@ func (f *Forecaster) derivePattern(ctx context.Context, svc scaling.ManagedServi
 	if err != nil {
 		return "", fmt.Errorf("fit week: %w", err)
 	}
+	r.Upper = calibratedLoads(r, cal)
 	p := forecast.DerivePattern(r, forecast.PatternParams{
 		CapacityPerReplica: svc.CapacityPerReplica,
 		MaxReplicas:        b.MaxReplicas,
@@ -667,6 +678,115 @@ func (f *Forecaster) derivePattern(ctx context.Context, svc scaling.ManagedServi
 		return PatternKeptManual, nil
 	}
 	return PatternDerived, nil
+}
+
+// calibrate chooses the floor settings for svc's new prediction: it replays the history just
+// read through a simulated HPA with the service's bounds, planning floors from the predictions
+// stored over the calibration window (each fitted on its own past), within the service's budget.
+// Without bounds or past predictions it keeps hpasim's defaults and says why in the reason.
+func (f *Forecaster) calibrate(ctx context.Context, svc scaling.ManagedService, series forecast.Series, now time.Time) scaling.Calibration {
+	lead := time.Duration(svc.LeadTimeSeconds) * time.Second
+	defaults := func(why string) scaling.Calibration {
+		return scaling.Calibration{FloorSettings: hpasim.DefaultSettings(lead), Budget: svc.Budget, AvailabilityTarget: svc.AvailabilityTarget,
+			Reason: why + "; defaults: " + hpasim.SettingsString(hpasim.DefaultSettings(lead))}
+	}
+	if f.opts.Bounds == nil {
+		return defaults("no HPA bounds source to replay the HPA with")
+	}
+	b, err := f.opts.Bounds.ReplicaBounds(ctx, svc)
+	if err != nil || b.MaxReplicas <= 0 {
+		return defaults(fmt.Sprintf("HPA bounds unknown (%v)", err))
+	}
+	// Predictions are written once a run: a window's worth of runs, and one more that was in
+	// force at the window's start. Validity is twice the schedule's interval.
+	interval := max(f.opts.Validity/2, time.Minute)
+	limit := min(int(hpasim.DefaultCalibrationWindow/interval)+2, maxCalibrationPredictions)
+	stored, err := f.opts.Store.ListPredictions(ctx, svc.Name, limit)
+	if err != nil {
+		return defaults(fmt.Sprintf("past predictions unreadable (%v)", err))
+	}
+	past := f.remember(svc.Name, stored, now, f.opts.Validity+2*lead+time.Hour)
+	r := hpasim.Calibrate(hpasim.CalibrationInput{
+		History:     series,
+		Predictions: past,
+		// The HPA's behaviour is the autoscaling/v2 default; pod start-up is taken as half the
+		// lead time (which is pod start plus margin).
+		HPA: hpasim.Config{MinReplicas: max(b.BaseMinReplicas, 1), MaxReplicas: b.MaxReplicas,
+			CapacityPerReplica: svc.CapacityPerReplica, PodStartup: lead / 2},
+		LeadTime:           lead,
+		Now:                now,
+		Budget:             svc.Budget,
+		AvailabilityTarget: svc.AvailabilityTarget,
+	})
+	return r.Calibration
+}
+
+// remember merges the stored predictions of a service into the ones this forecaster kept (the
+// store keeps fewer than a calibration window's), drops those older than the window, trims
+// each to the points fitted within keep of its fit, and returns them oldest first.
+func (f *Forecaster) remember(service string, stored []scaling.Prediction, now time.Time, keep time.Duration) []scaling.Prediction {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	byFit := map[int64]scaling.Prediction{}
+	for _, p := range f.recent[service] {
+		byFit[p.FittedAt] = p
+	}
+	for _, p := range stored {
+		if _, ok := byFit[p.FittedAt]; !ok {
+			byFit[p.FittedAt] = trimPrediction(p, keep)
+		}
+	}
+	oldest := now.Add(-hpasim.DefaultCalibrationWindow - keep).UnixMilli()
+	out := make([]scaling.Prediction, 0, len(byFit))
+	for _, p := range byFit {
+		if p.FittedAt >= oldest && p.FittedAt < now.UnixMilli() {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b scaling.Prediction) int { return cmp.Compare(a.FittedAt, b.FittedAt) })
+	f.recent[service] = out
+	return slices.Clone(out)
+}
+
+// keepRecent adds a new prediction to the ones remembered for calibration.
+func (f *Forecaster) keepRecent(p scaling.Prediction, keep time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.recent[p.Service] = append(f.recent[p.Service], trimPrediction(p, keep))
+}
+
+// trimPrediction keeps p's points up to keep after its fit.
+func trimPrediction(p scaling.Prediction, keep time.Duration) scaling.Prediction {
+	until := p.FittedAt + keep.Milliseconds()
+	var pts []scaling.PredictionPoint
+	for _, pt := range p.Points {
+		if pt.Timestamp <= until {
+			pts = append(pts, pt)
+		}
+	}
+	p.Points = pts
+	return p
+}
+
+// maxCalibrationPredictions bounds the past predictions one calibration reads.
+const maxCalibrationPredictions = 400
+
+// calibratedLoads are the loads a derived pattern provisions under the calibrated settings:
+// between the expected load and the upper bound at the calibrated share, and none when
+// floors are off (the derived pattern is then empty: a floor the calibration found not to
+// pay must not come back as an hourly window). Without a calibration, the upper bound.
+func calibratedLoads(r forecast.Result, cal *scaling.Calibration) []float64 {
+	if cal == nil || (cal.BoundShare == nil && !cal.Off) {
+		return r.Upper
+	}
+	out := make([]float64, len(r.Upper))
+	if cal.Off {
+		return out
+	}
+	for i := range out {
+		out[i] = math.Max(0, r.Mean[i]+*cal.BoundShare*math.Max(0, r.Upper[i]-r.Mean[i]))
+	}
+	return out
 }
 
 // ErrStaleHistory is wrapped by the error of a service whose history has no recent sample.

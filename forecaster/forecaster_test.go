@@ -618,3 +618,33 @@ func TestUpdateErrorStaysFinite(t *testing.T) {
 		})
 	}
 }
+
+// TestRunsCalibrateFloorSettings checks each prediction carries the floor settings calibrated on
+// the service's own past predictions: the defaults (and why) until there are two days of them,
+// then a replay of them.
+func TestRunsCalibrateFloorSettings(t *testing.T) {
+	fx := newFixture(t, func(o *Options) { o.Schedule = "0 */6 * * *" })
+	ctx := t.Context()
+	latest := func() scaling.Prediction {
+		preds, err := fx.st.ListPredictions(ctx, "checkout", 1)
+		require.NoError(t, err)
+		require.Len(t, preds, 1)
+		require.NotNil(t, preds[0].Calibration)
+		return preds[0]
+	}
+	_, err := fx.f.RunOnce(ctx, "manual", "checkout")
+	require.NoError(t, err)
+	first := latest().Calibration
+	require.Contains(t, first.Reason, "history too short to calibrate")
+	require.Zero(t, first.WindowMinutes)
+
+	for range 12 { // three days of runs every 6 hours
+		fx.clock.Add(6 * time.Hour)
+		_, err := fx.f.RunOnce(ctx, "manual", "checkout")
+		require.NoError(t, err)
+	}
+	cal := latest().Calibration
+	require.Contains(t, cal.Reason, "replayed 3.0 days of history")
+	require.Positive(t, cal.WindowMinutes)
+	require.LessOrEqual(t, cal.ReplicaHoursIncrease, 0.1*0.8+1e-9, "within the default budget")
+}

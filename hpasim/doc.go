@@ -8,7 +8,9 @@
 // cost. Compare replays a trace through it twice, reactive only and with floors the real
 // planner (actuator.PlanFloors) derives from forecasts refitted on the trace's own past, and
 // scores both: the decisions behind `kai-scaler simulate`, which only parses flags, reads the
-// trace, prints the report and plots.
+// trace, prints the report and plots. Calibrate chooses a service's floor settings by replaying
+// its recent history through the same HPA, reactive and under each candidate setting, within a
+// cost budget: the forecaster calls it on every run, and Compare at every refit.
 //
 // It is not a Kubernetes client and does no I/O; time is whatever the caller passes in.
 package hpasim

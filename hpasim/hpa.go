@@ -2,6 +2,7 @@ package hpasim
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/kai-platform/kai-scaler/actuator"
@@ -165,13 +166,18 @@ func (h *HPA) Replicas() int32 { return int32(len(h.pods)) }
 
 // ReadyReplicas counts pods ready at now.
 func (h *HPA) ReadyReplicas(now time.Time) int32 {
-	var n int32
-	for _, at := range h.pods {
-		if !at.After(now) {
-			n++
-		}
+	// pods is ordered by ready-at time: pods are added at the end, each ready PodStartup
+	// after a later sync, and removed from the end. Most often all are ready.
+	if len(h.pods) == 0 || !h.pods[len(h.pods)-1].After(now) {
+		return int32(len(h.pods))
 	}
-	return n
+	n, _ := slices.BinarySearchFunc(h.pods, now, func(at, now time.Time) int {
+		if at.After(now) {
+			return 1
+		}
+		return -1
+	})
+	return int32(n)
 }
 
 // Due reports whether a sync is due at now (one per SyncPeriod, DefaultSyncPeriod).
@@ -253,15 +259,16 @@ func (h *HPA) metricReplicas(cur, ready int32, load float64) int32 {
 func (h *HPA) stabilize(now time.Time, cur, proposal int32) (int32, string) {
 	cutoff := now.Add(-h.cfg.ScaleDownStabilization)
 	down := proposal
-	kept := h.recs[:0]
+	// recs are in time order: drop the expired prefix, keep the rest where it is.
+	first := 0
+	for first < len(h.recs) && !h.recs[first].at.After(cutoff) {
+		first++
+	}
+	h.recs = h.recs[first:]
 	for _, r := range h.recs {
-		if !r.at.After(cutoff) {
-			continue
-		}
-		kept = append(kept, r)
 		down = max(down, r.replicas)
 	}
-	h.recs = append(kept, recommendation{at: now, replicas: proposal})
+	h.recs = append(h.recs, recommendation{at: now, replicas: proposal})
 	out := cur
 	if out < proposal {
 		out = proposal

@@ -45,6 +45,12 @@ type ReplayOptions struct {
 	StepDown actuator.StepDownPolicy
 	// PlanEvery is how often the actuator plans floors.
 	PlanEvery time.Duration
+	// Calibrate chooses the floor settings at every refit by replaying the trace's past
+	// (Calibrate) within Budget (0: DefaultBudget); without it every forecast is planned with
+	// the planner's defaults. Forecasts are then also fitted during the last
+	// DefaultCalibrationWindow of the warm-up, so the first refits have history to calibrate on.
+	Calibrate bool
+	Budget    float64
 }
 
 func (o ReplayOptions) validate() error {
@@ -56,6 +62,8 @@ func (o ReplayOptions) validate() error {
 	case o.Refit <= 0 || o.Warmup <= 0 || o.PlanEvery <= 0:
 		// A zero refit or plan interval would never advance the replay's clock.
 		return fmt.Errorf("%w: refit, warm-up and plan interval must be positive", ErrInvalidReplayOptions)
+	case o.Budget < 0 || math.IsNaN(o.Budget):
+		return fmt.Errorf("%w: budget must not be negative, got %v", ErrInvalidReplayOptions, o.Budget)
 	case o.LeadTime < 0 || o.PodStartup < 0 || o.CapacityPerReplica < 0:
 		return fmt.Errorf("%w: lead time, pod start-up and capacity per replica must not be negative", ErrInvalidReplayOptions)
 	}
@@ -74,6 +82,8 @@ type Comparison struct {
 	// from forecasts of the trace's own past.
 	Reactive, Predictive Run
 	Fits                 FitStats
+	// Calibration summarises the settings chosen at each refit (Calibrate only).
+	Calibration CalibrationStats
 	// UnderProvisionedReduction is 1 - predictive/reactive under-provisioned replica-minutes
 	// and ReplicaHoursIncrease predictive/reactive replica-hours - 1; each stays 0 when the
 	// reactive run's value is 0.
@@ -99,6 +109,24 @@ type FitStats struct {
 	Models map[string]int
 	// BacktestCoverage is the mean backtest coverage the forecaster reported for its bound.
 	BacktestCoverage float64
+}
+
+// CalibrationStats count the settings chosen at the predictive run's refits.
+type CalibrationStats struct {
+	// Calibrations is the number of refits calibrated (those in the evaluated span).
+	Calibrations int
+	// Settings counts each chosen setting (SettingsString), MostFrequent is the commonest.
+	Settings     map[string]int
+	MostFrequent string
+	// Defaults counts refits with too little history (the defaults kept); Off those where
+	// floors did not pay.
+	Defaults, Off int
+	// ReplayReduction and ReplayIncrease are the means, over calibrated refits, of what the
+	// chosen settings scored on their replay windows: compare with the run's own result to see
+	// how well a window's replay foretold the next hours.
+	ReplayReduction, ReplayIncrease float64
+	// LastReason is the reason given at the last refit.
+	LastReason string
 }
 
 // Run is one replay: its score over the evaluated span and a coarse series for plots.
@@ -172,6 +200,19 @@ func Compare(ctx context.Context, log *slog.Logger, opts ReplayOptions, trace fo
 		return Comparison{}, err
 	}
 	cmp.Fits = stats
+	if opts.Calibrate {
+		cmp.Calibration = calibrateAll(ctx, opts, trace, evalFrom, preds)
+		if err := ctx.Err(); err != nil {
+			return Comparison{}, fmt.Errorf("calibrate floor settings: %w", err)
+		}
+		// The forecasts fitted during the warm-up served calibration only: the predictive run
+		// plans from the evaluated span's, as without calibration.
+		first := slices.IndexFunc(preds, func(p scaling.Prediction) bool { return p.FittedAt >= evalFrom.UnixMilli() })
+		if first < 0 {
+			first = len(preds)
+		}
+		preds = preds[first:]
+	}
 
 	var wg sync.WaitGroup
 	wg.Go(func() { cmp.Reactive = replay(opts, trace, evalFrom, nil) })
@@ -191,8 +232,16 @@ func Compare(ctx context.Context, log *slog.Logger, opts ReplayOptions, trace fo
 // elapsed at its fit time only, and returns the predictions in fit order. Fits are
 // independent, so they run on every core.
 func fitPredictions(ctx context.Context, log *slog.Logger, o ReplayOptions, trace forecast.Series, evalFrom time.Time) ([]scaling.Prediction, FitStats, error) {
+	first := evalFrom
+	if o.Calibrate {
+		// Forecasts for the first refits' calibration, each still fitted on its own past only.
+		earliest := trace.Start.Add(minCalibrationFitHistory)
+		for first.Add(-o.Refit).After(earliest) && evalFrom.Sub(first) < DefaultCalibrationWindow {
+			first = first.Add(-o.Refit)
+		}
+	}
 	var at []time.Time
-	for t := evalFrom; !t.After(trace.End()); t = t.Add(o.Refit) {
+	for t := first; !t.After(trace.End()); t = t.Add(o.Refit) {
 		at = append(at, t)
 	}
 	preds := make([]scaling.Prediction, len(at))
@@ -222,6 +271,10 @@ func fitPredictions(ctx context.Context, log *slog.Logger, o ReplayOptions, trac
 	var out []scaling.Prediction
 	var covSum float64
 	for i, err := range errs {
+		if err != nil && at[i].Before(evalFrom) {
+			log.Debug("forecast for calibration failed", "at", at[i], "err", err)
+			continue
+		}
 		if err != nil {
 			// The replay then runs without a prediction until the next fit: reactive, as the
 			// actuator does when a forecast is stale.
@@ -229,10 +282,13 @@ func fitPredictions(ctx context.Context, log *slog.Logger, o ReplayOptions, trac
 			log.Warn("forecast failed; that period runs reactive only", "at", at[i], "err", err)
 			continue
 		}
+		out = append(out, preds[i])
+		if at[i].Before(evalFrom) {
+			continue // fitted for calibration only: not counted as the predictive run's
+		}
 		stats.Fits++
 		stats.Models[preds[i].Model]++
 		covSum += preds[i].BacktestCoverage
-		out = append(out, preds[i])
 	}
 	if stats.Fits > 0 {
 		stats.BacktestCoverage = covSum / float64(stats.Fits)
@@ -253,7 +309,11 @@ func fitAt(o ReplayOptions, trace forecast.Series, t time.Time) (scaling.Predict
 	hist := forecast.Series{Start: trace.Start.Add(time.Duration(from) * trace.Step), Step: trace.Step, Values: trace.Values[from:known]}
 	firstAt := hist.End().Add(trace.Step)
 	validUntil := t.Add(o.Refit + trace.Step)
-	horizon := int(validUntil.Add(o.LeadTime).Add(trace.Step).Sub(firstAt)/trace.Step) + 1
+	lead := o.LeadTime
+	if o.Calibrate {
+		lead = maxLead(Candidates(o.LeadTime, o.PodStartup, trace.Step), o.LeadTime) // every candidate's lead is covered
+	}
+	horizon := int(validUntil.Add(lead).Add(trace.Step).Sub(firstAt)/trace.Step) + 1
 	r, err := forecast.Forecast(hist, forecast.Options{Horizon: horizon, Quantile: o.Quantile, Model: o.Model})
 	if err != nil {
 		return scaling.Prediction{}, fmt.Errorf("forecast at %s: %w", t.Format(time.RFC3339), err)
@@ -270,6 +330,76 @@ func fitAt(o ReplayOptions, trace forecast.Series, t time.Time) (scaling.Predict
 		})
 	}
 	return p, nil
+}
+
+// minCalibrationFitHistory is the least history a forecast fitted for calibration only sees.
+const minCalibrationFitHistory = 2 * 24 * time.Hour
+
+// calibrateAll calibrates every prediction fitted from evalFrom on, on the trace and the
+// predictions before its fit time only, and attaches the chosen settings to it. Calibrations
+// are independent, so they run on every core.
+func calibrateAll(ctx context.Context, o ReplayOptions, trace forecast.Series, evalFrom time.Time, preds []scaling.Prediction) CalibrationStats {
+	cals := make([]*scaling.Calibration, len(preds))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= len(preds) {
+					return
+				}
+				if preds[i].FittedAt < evalFrom.UnixMilli() {
+					continue // fitted for calibration only
+				}
+				now := time.UnixMilli(preds[i].FittedAt)
+				known := min(int(now.Sub(trace.Start)/trace.Step), len(trace.Values))
+				r := Calibrate(CalibrationInput{
+					History:     forecast.Series{Start: trace.Start, Step: trace.Step, Values: trace.Values[:known]},
+					Predictions: preds[:i],
+					HPA: Config{MinReplicas: o.MinReplicas, MaxReplicas: o.MaxReplicas, CapacityPerReplica: o.CapacityPerReplica,
+						PodStartup: o.PodStartup},
+					LeadTime: o.LeadTime,
+					Now:      now,
+					Budget:   o.Budget,
+					StepDown: o.StepDown,
+				})
+				cals[i] = &r.Calibration
+			}
+		})
+	}
+	wg.Wait()
+	st := CalibrationStats{Settings: map[string]int{}}
+	var calibrated int
+	for i, c := range cals {
+		if c == nil {
+			continue
+		}
+		preds[i].Calibration = c
+		st.Calibrations++
+		st.Settings[SettingsString(c.FloorSettings)]++
+		st.LastReason = c.Reason
+		switch {
+		case c.WindowMinutes == 0:
+			st.Defaults++
+			continue
+		case c.Off:
+			st.Off++
+		}
+		calibrated++
+		st.ReplayReduction += c.UnderProvisionedReduction
+		st.ReplayIncrease += c.ReplicaHoursIncrease
+	}
+	if calibrated > 0 {
+		st.ReplayReduction /= float64(calibrated)
+		st.ReplayIncrease /= float64(calibrated)
+	}
+	for k, v := range st.Settings {
+		if v > st.Settings[st.MostFrequent] || (v == st.Settings[st.MostFrequent] && k < st.MostFrequent) {
+			st.MostFrequent = k
+		}
+	}
+	return st
 }
 
 // traceService and traceNamespace name the one service a replay simulates.

@@ -103,6 +103,63 @@ type Prediction struct {
 	// BacktestCoverage is the share of backtest actuals at or below the upper bound.
 	BacktestCoverage float64           `json:"backtestCoverage"`
 	Points           []PredictionPoint `json:"points"`
+	// Calibration is how the planner turns this prediction into a floor, chosen by replaying
+	// the service's recent history through a simulated HPA; nil means the planner's defaults
+	// (predictions written before calibration existed, or by hand).
+	Calibration *Calibration `json:"calibration,omitempty"`
+}
+
+// FloorSettings say how the planner turns a prediction into a floor. The zero value of each
+// field means the planner's default.
+type FloorSettings struct {
+	// Off means no floor from predictions: the service's floor is its pattern and base only
+	// (floors did not pay for themselves on its recent history).
+	Off bool `json:"off,omitempty"`
+	// BoundShare places the floor's load between the expected load (0) and the upper bound
+	// (1): expected + BoundShare × (upper − expected), in [-1, 1]. Below 0 it lies as far under
+	// the expected load (a low quantile: load that surely comes, which the HPA must not scale
+	// below). Nil means 1, the upper bound.
+	BoundShare *float64 `json:"boundShare,omitempty"`
+	// LeadSeconds replaces the service's lead time when positive.
+	LeadSeconds int64 `json:"leadSeconds,omitempty"`
+	// NoiseMarginReplicas is the hysteresis, in replicas' capacity, by which the expected load
+	// must climb to count as a rise; 0 means 1.
+	NoiseMarginReplicas float64 `json:"noiseMarginReplicas,omitempty"`
+	// RisesOnly leaves no floor outside the forecast's rises (flat and falling stretches are
+	// the HPA's alone) instead of the expected load there.
+	RisesOnly bool `json:"risesOnly,omitempty"`
+	// Interpolate reads the forecast between its points, as the load will pass: the floor
+	// carries the highest load forecast over [now, now+lead] exactly, instead of the highest
+	// point within a step either side, which on a coarse forecast rises a whole step early.
+	Interpolate bool `json:"interpolate,omitempty"`
+	// Tolerance is the HPA's tolerance the floor leaves room for: it provisions the load
+	// divided by 1+Tolerance, where the HPA itself settles (it does not scale while usage is
+	// within the tolerance of its target), so a floor does not hold the one replica more than
+	// the HPA would. 0 means none.
+	Tolerance float64 `json:"tolerance,omitempty"`
+	// SmoothingPoints is the width of the centred moving average applied to the prediction's
+	// loads before planning; 0 or 1 means none.
+	SmoothingPoints int `json:"smoothingPoints,omitempty"`
+}
+
+// Calibration is the floor settings chosen for a service and the replay that chose them.
+type Calibration struct {
+	FloorSettings
+	// Reason says in words why these settings were chosen (or why the defaults).
+	Reason string `json:"reason"`
+	// Budget is the extra replica-hours over the reactive replay allowed; AvailabilityTarget,
+	// when set instead, the share of minutes without a shortfall aimed at.
+	Budget             float64 `json:"budget,omitempty"`
+	AvailabilityTarget float64 `json:"availabilityTarget,omitempty"`
+	// WindowMinutes is the replayed history; zero when there was too little to replay.
+	WindowMinutes float64 `json:"windowMinutes"`
+	// UnderProvisionedReduction and ReplicaHoursIncrease score the chosen settings against the
+	// reactive replay of the same window (1 − chosen/reactive under-provisioned replica-minutes,
+	// chosen/reactive replica-hours − 1).
+	UnderProvisionedReduction float64 `json:"underProvisionedReduction"`
+	ReplicaHoursIncrease      float64 `json:"replicaHoursIncrease"`
+	// Candidates is how many settings were replayed.
+	Candidates int `json:"candidates"`
 }
 
 // EventType is the kind of an HPA scaling event.
@@ -164,6 +221,12 @@ type ManagedService struct {
 	LeadTimeSeconds int64 `json:"leadTimeSeconds" yaml:"leadTimeSeconds"`
 	// Quantile is the upper quantile to provision for; 0 means 0.9.
 	Quantile float64 `json:"quantile,omitempty" yaml:"quantile"`
+	// Budget is the extra replica-hours over a reactive HPA that floors may cost on the
+	// service's recent history (0.1 is 10 %); 0 means DefaultBudget.
+	Budget float64 `json:"budget,omitempty" yaml:"budget"`
+	// AvailabilityTarget, when set instead of Budget, is the share of minutes without a
+	// shortfall the floors aim at, at the least cost.
+	AvailabilityTarget float64 `json:"availabilityTarget,omitempty" yaml:"availabilityTarget"`
 }
 
 // HPAName returns the HPA's name, defaulting to the service name.

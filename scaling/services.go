@@ -57,7 +57,7 @@ func (e *ServicesError) Unwrap() []error {
 }
 
 var (
-	serviceFields = []string{"name", "namespace", "hpa", "query", "capacityPerReplica", "leadTimeSeconds", "leadTime", "quantile"}
+	serviceFields = []string{"name", "namespace", "hpa", "query", "capacityPerReplica", "leadTimeSeconds", "leadTime", "quantile", "budget", "availabilityTarget"}
 	dns1123Sub    = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 )
 
@@ -71,6 +71,8 @@ var (
 //	    capacityPerReplica: 50    # load one replica carries at its HPA target, > 0
 //	    leadTime: 5m              # or leadTimeSeconds: 300; default 300
 //	    quantile: 0.9             # in (0, 1); default 0.9
+//	    budget: 0.1               # extra replica-hours floors may cost over a reactive HPA, > 0; default 0.1
+//	    availabilityTarget: 0.999 # or, instead of budget: share of minutes without a shortfall, in (0, 1)
 //
 // It reports every problem with its line (a *ServicesError), not only the first, so an
 // operator fixes the file in one go. Defaults are filled in on the returned services.
@@ -148,7 +150,7 @@ func (p *servicesParser) err() error {
 
 func (p *servicesParser) service(path string, n *yaml.Node) (ManagedService, bool) {
 	if n.Kind != yaml.MappingNode {
-		p.add(n.Line, path, "must be a mapping of name, namespace, hpa, query, capacityPerReplica, leadTime, quantile")
+		p.add(n.Line, path, "must be a mapping of name, namespace, hpa, query, capacityPerReplica, leadTime, quantile, budget, availabilityTarget")
 		return ManagedService{}, false
 	}
 	before := len(p.errs)
@@ -157,6 +159,7 @@ func (p *servicesParser) service(path string, n *yaml.Node) (ManagedService, boo
 		seen                    = map[string]*yaml.Node{}
 		leadTime                string
 		hasQuantile, hasCap     bool
+		hasBudget, hasAvail     bool
 		hasLeadSecs, hasLeadDur bool
 	)
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -191,6 +194,10 @@ func (p *servicesParser) service(path string, n *yaml.Node) (ManagedService, boo
 			hasLeadDur = decode(&leadTime, `a duration such as "5m"`)
 		case "quantile":
 			hasQuantile = decode(&svc.Quantile, "a number")
+		case "budget":
+			hasBudget = decode(&svc.Budget, "a number")
+		case "availabilityTarget":
+			hasAvail = decode(&svc.AvailabilityTarget, "a number")
 		default:
 			p.add(k.Line, f, "unknown field (known: "+strings.Join(serviceFields, ", ")+")")
 		}
@@ -262,6 +269,18 @@ func (p *servicesParser) service(path string, n *yaml.Node) (ManagedService, boo
 		}
 	} else if _, ok := seen["quantile"]; !ok {
 		svc.Quantile = DefaultQuantile
+	}
+	switch {
+	case hasBudget && hasAvail:
+		p.add(line("availabilityTarget"), path+".availabilityTarget", "set budget or availabilityTarget, not both")
+	case hasBudget:
+		if b := svc.Budget; math.IsNaN(b) || math.IsInf(b, 0) || b <= 0 {
+			p.add(line("budget"), path+".budget", fmt.Sprintf("must be greater than 0 (a share of replica-hours: 0.1 is 10 %%), got %v", b))
+		}
+	case hasAvail:
+		if a := svc.AvailabilityTarget; math.IsNaN(a) || a <= 0 || a >= 1 {
+			p.add(line("availabilityTarget"), path+".availabilityTarget", fmt.Sprintf("must be between 0 and 1 (exclusive), got %v", a))
+		}
 	}
 	return svc, len(p.errs) == before
 }

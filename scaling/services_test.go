@@ -17,8 +17,8 @@ func TestParseServicesGood(t *testing.T) {
 		{
 			file: "full.good.yaml",
 			want: []ManagedService{
-				{Name: "checkout", Namespace: "shop", HPA: "checkout-hpa.v2", Query: `sum(rate(http_requests_total{service="checkout"}[5m]))`, CapacityPerReplica: 50, LeadTimeSeconds: 300, Quantile: 0.95},
-				{Name: "search", Namespace: "shop", Query: "sum(rate(http_requests_total{service=\"search\"}[5m]))\n", CapacityPerReplica: 120.5, LeadTimeSeconds: 90, Quantile: DefaultQuantile},
+				{Name: "checkout", Namespace: "shop", HPA: "checkout-hpa.v2", Query: `sum(rate(http_requests_total{service="checkout"}[5m]))`, CapacityPerReplica: 50, LeadTimeSeconds: 300, Quantile: 0.95, Budget: 0.2},
+				{Name: "search", Namespace: "shop", Query: "sum(rate(http_requests_total{service=\"search\"}[5m]))\n", CapacityPerReplica: 120.5, LeadTimeSeconds: 90, Quantile: DefaultQuantile, AvailabilityTarget: 0.999},
 				{Name: "auth", Namespace: "identity", Query: "sum(auth_logins_per_second)", CapacityPerReplica: 10, LeadTimeSeconds: DefaultLeadTimeSeconds, Quantile: DefaultQuantile},
 			},
 		},
@@ -42,7 +42,7 @@ func TestParseServicesBad(t *testing.T) {
 		"missing-query.bad.yaml":   `invalid services file: line 2: services[0].query: is required (a PromQL expression returning one series)`,
 		"capacity.bad.yaml":        `invalid services file: line 5: services[0].capacityPerReplica: must be greater than 0, got 0`,
 		"quantile.bad.yaml":        `invalid services file: line 6: services[0].quantile: must be between 0 and 1 (exclusive), got 1`,
-		"unknown-field.bad.yaml":   `invalid services file: line 6: services[0].capacity: unknown field (known: name, namespace, hpa, query, capacityPerReplica, leadTimeSeconds, leadTime, quantile)`,
+		"unknown-field.bad.yaml":   `invalid services file: line 6: services[0].capacity: unknown field (known: name, namespace, hpa, query, capacityPerReplica, leadTimeSeconds, leadTime, quantile, budget, availabilityTarget)`,
 		"lead-time.bad.yaml":       `invalid services file: line 6: services[0].leadTime: must be a non-negative whole-second duration such as "5m", got "5 minutes"`,
 		"both-lead-times.bad.yaml": `invalid services file: line 7: services[0].leadTime: set leadTime or leadTimeSeconds, not both`,
 		"wrong-type.bad.yaml":      `invalid services file: line 5: services[0].capacityPerReplica: must be a number`,
@@ -54,6 +54,9 @@ func TestParseServicesBad(t *testing.T) {
 		"top-level.bad.yaml":       `invalid services file: line 1: service: unknown field (the file holds only "services"); line 1: missing "services" list`,
 		"syntax.bad.yaml":          `invalid services file: yaml: line 4: found unexpected end of stream`,
 		"empty.bad.yaml":           `invalid services file: line 1: missing "services" list`,
+		"budget.bad.yaml":          `invalid services file: line 6: services[0].budget: must be greater than 0 (a share of replica-hours: 0.1 is 10 %), got 0`,
+		"availability.bad.yaml":    `invalid services file: line 6: services[0].availabilityTarget: must be between 0 and 1 (exclusive), got 1.5`,
+		"both-budgets.bad.yaml":    `invalid services file: line 7: services[0].availabilityTarget: set budget or availabilityTarget, not both`,
 		"duplicate-field.bad.yaml": `invalid services file: line 5: services[0].query: duplicate field (first at line 4)`,
 	}
 	files, err := filepath.Glob(filepath.Join("testdata", "services", "*.bad.yaml"))

@@ -40,6 +40,8 @@ type simOptions struct {
 	StepDownInterval   time.Duration `json:"-"`
 	StepDownFraction   float64       `json:"stepDownMaxFraction"`
 	PlanEvery          time.Duration `json:"-"`
+	Calibrate          bool          `json:"calibrate"`
+	Budget             float64       `json:"budget"`
 	Plot               string        `json:"plot,omitempty"`
 	PlotDays           int           `json:"plotDays"`
 }
@@ -70,6 +72,25 @@ type simReport struct {
 	// ReplicaHoursIncrease is predictive/reactive replica-hours - 1.
 	UnderProvisionedReduction float64 `json:"underProvisionedReduction"`
 	ReplicaHoursIncrease      float64 `json:"replicaHoursIncrease"`
+	// Calibration is the floor settings chosen at the refits (with --calibrate).
+	Calibration *calibrationReport `json:"calibration,omitempty"`
+}
+
+// calibrationReport summarises the settings calibration chose at each refit.
+type calibrationReport struct {
+	Refits int `json:"refits"`
+	// MostFrequent is the commonest chosen setting; Settings counts each.
+	MostFrequent string         `json:"mostFrequent"`
+	Settings     map[string]int `json:"settings"`
+	// Defaults counts refits with too little history to calibrate; Off those where floors did
+	// not pay for themselves.
+	Defaults int `json:"defaults"`
+	Off      int `json:"off"`
+	// ReplayReduction and ReplayIncrease are the mean scores of the chosen settings on their
+	// calibration windows (the past), to compare with the run's own (the future).
+	ReplayReduction float64 `json:"replayReduction"`
+	ReplayIncrease  float64 `json:"replayIncrease"`
+	LastReason      string  `json:"lastReason"`
 }
 
 type traceInfo struct {
@@ -123,6 +144,8 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	fs.DurationVar(&o.StepDownInterval, "step-down-interval", actuator.DefaultStepDown.Interval, "least time between two lowering steps of the floor")
 	fs.Float64Var(&o.StepDownFraction, "step-down-fraction", actuator.DefaultStepDown.MaxFraction, "largest share of the floor removed in one step")
 	fs.DurationVar(&o.PlanEvery, "plan-every", 30*time.Second, "how often the actuator plans floors")
+	fs.BoolVar(&o.Calibrate, "calibrate", true, "at each refit, choose the floor settings by replaying the trace's past within --budget (false: the planner's defaults)")
+	fs.Float64Var(&o.Budget, "budget", hpasim.DefaultBudget, "extra replica-hours over the reactive HPA the floors may cost (0.1 is 10%), as calibration measures it")
 	fs.StringVar(&o.Plot, "plot", "", "write a PNG of load, ready capacity of both runs and the floor")
 	fs.IntVar(&o.PlotDays, "plot-days", 7, "days plotted, from the start of the evaluated span (0: all)")
 	if err := fs.Parse(args); err != nil {
@@ -149,6 +172,9 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	case o.Refit <= 0 || o.Warmup <= 0 || o.LeadTime < 0 || o.PodStartup < 0 || o.PlanEvery <= 0 || o.CapacityPerReplica < 0:
 		fmt.Fprintln(c.stderr, "kai-scaler simulate: --refit, --warmup and --plan-every must be positive; --lead-time, --pod-startup and --capacity-per-replica not negative")
 		return 2
+	case !(o.Budget > 0):
+		fmt.Fprintf(c.stderr, "kai-scaler simulate: --budget must be greater than 0, got %v\n", o.Budget)
+		return 2
 	case o.Model != forecast.ModelAuto && !slices.Contains(forecast.Models(), o.Model):
 		fmt.Fprintf(c.stderr, "kai-scaler simulate: unknown --model %q\n", o.Model)
 		return 2
@@ -172,6 +198,12 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	}
 	if o.Plot != "" {
 		log.Info("plot written", "file", o.Plot)
+	}
+	log.Info("scale events", "reactive_ups", rep.Reactive.ScaleUps, "reactive_downs", rep.Reactive.ScaleDowns,
+		"predictive_ups", rep.Predictive.ScaleUps, "predictive_downs", rep.Predictive.ScaleDowns)
+	if cal := rep.Calibration; cal != nil {
+		log.Info("calibrated floor settings", "most_frequent", cal.MostFrequent, "refits", cal.Refits,
+			"defaults", cal.Defaults, "off", cal.Off, "last_reason", cal.LastReason)
 	}
 	enc := json.NewEncoder(c.stdout)
 	enc.SetIndent("", "  ")
@@ -232,15 +264,22 @@ func (o simOptions) replayOptions() hpasim.ReplayOptions {
 		LeadTime: o.LeadTime, PodStartup: o.PodStartup, Quantile: o.Quantile, Model: o.Model,
 		Refit: o.Refit, Warmup: o.Warmup, History: o.History,
 		StepDown:  actuator.StepDownPolicy{Interval: o.StepDownInterval, MaxFraction: o.StepDownFraction},
-		PlanEvery: o.PlanEvery,
+		PlanEvery: o.PlanEvery, Calibrate: o.Calibrate, Budget: o.Budget,
 	}
 }
 
 // newSimReport lays the comparison out in the report's JSON shape, which other tools read.
 func newSimReport(o simOptions, cmp hpasim.Comparison) simReport {
 	tr, p := cmp.Trace, cmp.Predictive
+	var cal *calibrationReport
+	if o.Calibrate {
+		c := cmp.Calibration
+		cal = &calibrationReport{Refits: c.Calibrations, MostFrequent: c.MostFrequent, Settings: c.Settings, Defaults: c.Defaults,
+			Off: c.Off, ReplayReduction: c.ReplayReduction, ReplayIncrease: c.ReplayIncrease, LastReason: c.LastReason}
+	}
 	return simReport{
-		Parameters: o,
+		Calibration: cal,
+		Parameters:  o,
 		Trace: traceInfo{Start: tr.Start, End: tr.End, Step: tr.Step.String(), Points: tr.Points,
 			EvaluatedFrom: tr.EvaluatedFrom, P95Load: tr.P95Load},
 		Reactive: cmp.Reactive.Summary,

@@ -1,0 +1,436 @@
+package hpasim
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kai-platform/kai-scaler/actuator"
+	"github.com/kai-platform/kai-scaler/forecast"
+	"github.com/kai-platform/kai-scaler/scaling"
+)
+
+// Calibration defaults.
+const (
+	// DefaultBudget is the extra replica-hours over a reactive HPA floors may cost.
+	DefaultBudget = 0.10
+	// DefaultCalibrationWindow is how much recent history a calibration replays: a week, so
+	// every weekday is seen once.
+	DefaultCalibrationWindow = 7 * 24 * time.Hour
+	// DefaultMinCalibrationWindow is the least replayable history (covered by earlier
+	// forecasts) below which Calibrate keeps the defaults: two days.
+	DefaultMinCalibrationWindow = 2 * 24 * time.Hour
+	// DefaultCalibrationStep is the replay's step: the HPA syncs once a minute instead of
+	// every 15 s, which keeps a week's replay of every candidate within a few tens of
+	// milliseconds and changes reactive and predictive runs alike.
+	DefaultCalibrationStep = time.Minute
+	// DefaultBudgetShare is the share of the budget a candidate may spend on the replayed
+	// window: the rest is headroom for the next hours, which the replay has not seen.
+	DefaultBudgetShare = 0.8
+	// minGain is the least share of the reactive run's under-provisioned replica-minutes a
+	// floor must remove to be worth any cost: below it, floors are off.
+	minGain = 0.05
+	// calibrationPreroll is replayed before the window, unscored, so the HPA's replicas and
+	// stabilization window start from the load and not from nothing.
+	calibrationPreroll = time.Hour
+)
+
+// CalibrationInput is what Calibrate replays: a service's recent load, the forecasts made for
+// it before now, and its HPA.
+type CalibrationInput struct {
+	// History is the service's load up to Now at any step (NaN marks a gap); only the span
+	// before Now is read.
+	History forecast.Series
+	// Predictions are forecasts fitted before Now, in any order; each is in force from its
+	// FittedAt until a newer one is fitted or it expires, as in the planner.
+	Predictions []scaling.Prediction
+	// HPA is the service's HPA (bounds, capacity per replica, tolerance, behaviour, pod
+	// start-up); InitialReplicas is ignored.
+	HPA Config
+	// LeadTime is the service's configured lead time.
+	LeadTime time.Duration
+	Now      time.Time
+	// Budget is the extra replica-hours over the reactive replay allowed; 0 means
+	// DefaultBudget. AvailabilityTarget, when positive, replaces the budget: the cheapest
+	// settings keeping that share of minutes free of shortfall win.
+	Budget, AvailabilityTarget float64
+	// Window, MinWindow and Step default to DefaultCalibrationWindow,
+	// DefaultMinCalibrationWindow and DefaultCalibrationStep.
+	Window, MinWindow, Step time.Duration
+	// Defaults are the settings kept when history is too short; nil means DefaultSettings.
+	Defaults *scaling.FloorSettings
+	// StepDown is the actuator's policy for lowering a floor; zero fields mean its defaults.
+	StepDown actuator.StepDownPolicy
+}
+
+// DefaultSettings are the floor settings used before there is enough history to calibrate:
+// the expected load, read between the forecast's points, and only while it rises by more than
+// three replicas' capacity, so an uncalibrated floor acts on the forecast's clear rises and
+// never on its noise or its flat stretches, at little cost.
+func DefaultSettings(lead time.Duration) scaling.FloorSettings {
+	return scaling.FloorSettings{BoundShare: share(0), LeadSeconds: int64(lead / time.Second), NoiseMarginReplicas: 3,
+		SmoothingPoints: 1, Interpolate: true, RisesOnly: true}
+}
+
+func share(v float64) *float64 { return &v }
+
+// Candidates are the floor settings Calibrate replays for a service with lead time lead, pods
+// ready podStartup after they are asked for, and forecasts at the given step, in tie-break
+// order: off first; then, all read between the forecast's points (Interpolate) with a noise
+// margin of three replicas, the lead time (just the pod start-up and two HPA syncs, or the
+// service's lead time) and the bound share, from a low quantile (the load that surely comes:
+// the HPA must not scale below it before a rebound) through the expected load to the upper
+// bound; then the expected load smoothed over about an hour (the rhythm without the noise),
+// floors during rises only, the upper bound with a one-replica margin, the upper bound within
+// the HPA's tolerance, and the planner's defaults (read point by point) at half and the whole
+// bound. Fifteen settings at most.
+func Candidates(lead, podStartup, step time.Duration) []scaling.FloorSettings {
+	if step <= 0 {
+		step = 5 * time.Minute
+	}
+	smooth := func(window time.Duration) int { return int(window/step) | 1 } // odd: centred
+	leads := []time.Duration{lead}
+	if short := podStartup + 2*DefaultSyncPeriod; podStartup > 0 && short < lead {
+		leads = []time.Duration{short, lead}
+	}
+	short, long := int64(leads[0]/time.Second), int64(lead/time.Second)
+	out := []scaling.FloorSettings{{Off: true}}
+	for i, l := range leads {
+		for _, b := range []float64{-1, -0.5, 0, 0.5, 1} {
+			if b < 0 && i > 0 {
+				continue // a floor below the expected load is there for dips, not rises: one lead is enough
+			}
+			out = append(out, scaling.FloorSettings{BoundShare: share(b), LeadSeconds: int64(l / time.Second), NoiseMarginReplicas: 3,
+				SmoothingPoints: 1, Interpolate: true})
+		}
+	}
+	out = append(out,
+		scaling.FloorSettings{BoundShare: share(0), LeadSeconds: short, NoiseMarginReplicas: 3,
+			SmoothingPoints: smooth(65 * time.Minute), Interpolate: true},
+		scaling.FloorSettings{BoundShare: share(0.5), LeadSeconds: short, NoiseMarginReplicas: 1,
+			SmoothingPoints: smooth(25 * time.Minute), Interpolate: true, RisesOnly: true},
+		scaling.FloorSettings{BoundShare: share(1), LeadSeconds: long, NoiseMarginReplicas: 1,
+			SmoothingPoints: smooth(25 * time.Minute), Interpolate: true},
+		scaling.FloorSettings{BoundShare: share(1), LeadSeconds: short, NoiseMarginReplicas: 3,
+			SmoothingPoints: 1, Interpolate: true, Tolerance: DefaultTolerance},
+		// The planner's defaults, and half-way to the bound at their step-wise reading: on sharp
+		// regular ramps the highest point within a step either side leads by enough to pay.
+		scaling.FloorSettings{BoundShare: share(0.5), LeadSeconds: long, NoiseMarginReplicas: 1, SmoothingPoints: 1},
+		scaling.FloorSettings{BoundShare: share(1), LeadSeconds: long, NoiseMarginReplicas: 1, SmoothingPoints: 1})
+	seen := map[string]bool{}
+	kept := out[:0]
+	for _, c := range out { // a coarse forecast makes some smoothings the same
+		if k := SettingsString(c); !seen[k] {
+			seen[k] = true
+			kept = append(kept, c)
+		}
+	}
+	return kept
+}
+
+// SettingsString names settings compactly: "off", or share, lead, margin and smoothing.
+func SettingsString(s scaling.FloorSettings) string {
+	if s.Off {
+		return "off"
+	}
+	b := 1.0
+	if s.BoundShare != nil {
+		b = *s.BoundShare
+	}
+	out := fmt.Sprintf("share=%g lead=%s margin=%g smooth=%d", b, time.Duration(s.LeadSeconds)*time.Second, s.NoiseMarginReplicas, max(1, s.SmoothingPoints))
+	if s.RisesOnly {
+		out += " rises-only"
+	}
+	if s.Interpolate {
+		out += " interpolated"
+	}
+	if s.Tolerance > 0 {
+		out += fmt.Sprintf(" tolerance=%g", s.Tolerance)
+	}
+	return out
+}
+
+// Score is one replay of the calibration window.
+type Score struct {
+	Settings scaling.FloorSettings
+	Summary  Summary
+}
+
+// CalibrationResult is the chosen settings and every replay behind them.
+type CalibrationResult struct {
+	scaling.Calibration
+	Reactive Summary
+	Scores   []Score
+}
+
+// Calibrate chooses the floor settings that remove the most under-provisioned replica-minutes
+// within the budget on the service's own recent history: it replays the last Window before Now
+// through a simulated HPA once reactive only and once per candidate (Candidates), each
+// candidate planning floors (actuator.PredictionFloor, as the live planner does, with its
+// step-down) from the forecasts that were in force then, which saw only their own past. A
+// candidate qualifies when its replica-hours exceed the reactive replay's by at most
+// DefaultBudgetShare of the budget and it is never short more than the reactive HPA; the
+// qualifying candidate removing the most under-provisioning wins, the cheaper on ties, the
+// earlier in Candidates order after that. When none removes at least 5 % of it, floors are
+// off: load driven by what no forecast sees. With less than MinWindow of history covered by
+// forecasts it keeps the defaults and says so. It is pure and deterministic.
+func Calibrate(in CalibrationInput) CalibrationResult {
+	if in.Budget <= 0 {
+		in.Budget = DefaultBudget
+	}
+	if in.Window <= 0 {
+		in.Window = DefaultCalibrationWindow
+	}
+	if in.MinWindow <= 0 {
+		in.MinWindow = DefaultMinCalibrationWindow
+	}
+	if in.Step <= 0 {
+		in.Step = DefaultCalibrationStep
+	}
+	defaults := DefaultSettings(in.LeadTime)
+	if in.Defaults != nil {
+		defaults = *in.Defaults
+	}
+	res := CalibrationResult{Calibration: scaling.Calibration{FloorSettings: defaults, Budget: in.Budget, AvailabilityTarget: in.AvailabilityTarget}}
+	if in.AvailabilityTarget > 0 {
+		res.Budget = 0
+	}
+
+	preds := make([]scaling.Prediction, 0, len(in.Predictions))
+	for _, p := range in.Predictions {
+		if p.FittedAt < in.Now.UnixMilli() && p.ValidUntil > in.Now.Add(-in.Window).UnixMilli() {
+			preds = append(preds, p)
+		}
+	}
+	slices.SortStableFunc(preds, func(a, b scaling.Prediction) int { return cmp.Compare(a.FittedAt, b.FittedAt) })
+	from := in.Now.Add(-in.Window)
+	if len(preds) > 0 {
+		from = maxTime(from, time.UnixMilli(preds[0].FittedAt))
+	}
+	from = maxTime(from, in.History.Start.Add(calibrationPreroll))
+	covered := in.Now.Sub(from)
+	if len(preds) == 0 || covered < in.MinWindow || in.HPA.CapacityPerReplica <= 0 {
+		why := fmt.Sprintf("history too short to calibrate (%s replayable behind forecasts, need %s)", fmtDays(max(covered, 0)), fmtDays(in.MinWindow))
+		if in.HPA.CapacityPerReplica <= 0 {
+			why = "no capacity per replica to replay the HPA with"
+		}
+		res.Reason = why + "; defaults: " + SettingsString(defaults)
+		return res
+	}
+
+	step := time.Duration(preds[len(preds)-1].StepSeconds) * time.Second
+	cands := Candidates(in.LeadTime, in.HPA.PodStartup, step)
+	preds = trimPredictions(preds, in.Now, maxLead(cands, in.LeadTime))
+	// The replay grid, the load and the forecast in force at each step: shared by every run.
+	start := from.Add(-calibrationPreroll)
+	n := int(in.Now.Sub(start) / in.Step)
+	times := make([]time.Time, n)
+	loads := make([]float64, n)
+	active := make([]int, n)
+	k := -1
+	for i := range n {
+		t := start.Add(time.Duration(i) * in.Step)
+		times[i] = t
+		loads[i] = LoadAt(in.History, t)
+		for k+1 < len(preds) && preds[k+1].FittedAt <= t.UnixMilli() {
+			k++
+		}
+		active[i] = k
+	}
+	scored := int(from.Sub(start) / in.Step)
+	cfg := in.HPA
+	cfg.InitialReplicas = max(cfg.MinReplicas, forecast.ReplicasFor(firstFinite(loads), cfg.CapacityPerReplica))
+	svc := actuator.ServiceConfig{LeadTime: in.LeadTime, CapacityPerReplica: cfg.CapacityPerReplica}
+
+	floors := make([]int32, n)
+	run := func(s *scaling.FloorSettings) Summary {
+		for i := range floors {
+			floors[i] = 0
+		}
+		if s != nil && !s.Off {
+			pfs := make([]actuator.PredictionFloor, len(preds))
+			for j := range preds {
+				pfs[j] = actuator.NewPredictionFloor(preds[j], svc, s)
+			}
+			for i, t := range times {
+				if active[i] >= 0 {
+					if f, ok := pfs[active[i]].Floor(t); ok {
+						floors[i] = f
+					}
+				}
+			}
+		}
+		return replayFloors(cfg, times, loads, floors, scored, in.Step, in.StepDown)
+	}
+	res.Reactive = run(nil)
+	res.Candidates = len(cands)
+	res.WindowMinutes = res.Reactive.EvaluatedMinutes
+	for i := range cands {
+		sum := res.Reactive
+		if !cands[i].Off {
+			sum = run(&cands[i])
+		}
+		res.Scores = append(res.Scores, Score{Settings: cands[i], Summary: sum})
+	}
+	best := choose(res.Reactive, res.Scores, in)
+	res.FloorSettings = res.Scores[best].Settings
+	red, inc := gains(res.Reactive, res.Scores[best].Summary)
+	res.UnderProvisionedReduction, res.ReplicaHoursIncrease = red, inc
+	what := fmt.Sprintf("replayed %s of history through the HPA with %d settings", fmtDays(covered), len(cands))
+	switch {
+	case !res.Off:
+		res.Reason = fmt.Sprintf("%s: %s removes %.0f%% of the reactive HPA's under-provisioned replica-minutes at %+.1f%% replica-hours", what, SettingsString(res.FloorSettings), red*100, inc*100)
+	case res.Reactive.UnderProvisionedReplicaMinutes <= 0:
+		res.Reason = what + ": the reactive HPA was never short; floors off, pattern and base only"
+	case in.AvailabilityTarget > 0:
+		res.Reason = fmt.Sprintf("%s: the reactive HPA meets the %.4g availability target or no floor does better; floors off, pattern and base only", what, in.AvailabilityTarget)
+	default:
+		res.Reason = fmt.Sprintf("%s: no floor removes %.0f%% of under-provisioning within %.0f%% of the %.0f%% budget; floors off, pattern and base only", what, minGain*100, DefaultBudgetShare*100, in.Budget*100)
+	}
+	return res
+}
+
+// choose returns the index of the winning score (scores[0] is off).
+func choose(reactive Summary, scores []Score, in CalibrationInput) int {
+	if in.AvailabilityTarget > 0 {
+		avail := func(s Summary) float64 {
+			if s.EvaluatedMinutes <= 0 {
+				return 1
+			}
+			return 1 - s.ShortfallMinutes/s.EvaluatedMinutes
+		}
+		best := -1
+		for i, s := range scores { // the cheapest that meets the target
+			if avail(s.Summary) >= in.AvailabilityTarget && (best < 0 || s.Summary.ReplicaHours < scores[best].Summary.ReplicaHours-1e-9) {
+				best = i
+			}
+		}
+		if best >= 0 {
+			return best
+		}
+		best = 0
+		for i, s := range scores { // else the most available, the cheaper on ties
+			a, b := avail(s.Summary), avail(scores[best].Summary)
+			if a > b+1e-12 || (math.Abs(a-b) <= 1e-12 && s.Summary.ReplicaHours < scores[best].Summary.ReplicaHours-1e-9) {
+				best = i
+			}
+		}
+		return best
+	}
+	best, bestRed, bestInc := 0, 0.0, 0.0
+	for i, s := range scores {
+		if s.Settings.Off {
+			continue
+		}
+		red, inc := gains(reactive, s.Summary)
+		if inc > in.Budget*DefaultBudgetShare || s.Summary.UnderProvisionedReplicaMinutes > reactive.UnderProvisionedReplicaMinutes || red < minGain {
+			continue
+		}
+		if best == 0 || red > bestRed+1e-9 || (math.Abs(red-bestRed) <= 1e-9 && inc < bestInc-1e-9) {
+			best, bestRed, bestInc = i, red, inc
+		}
+	}
+	return best
+}
+
+// gains are 1 - run/reactive under-provisioned replica-minutes and run/reactive replica-hours - 1.
+func gains(reactive, run Summary) (reduction, increase float64) {
+	if r := reactive.UnderProvisionedReplicaMinutes; r > 0 {
+		reduction = 1 - run.UnderProvisionedReplicaMinutes/r
+	}
+	if r := reactive.ReplicaHours; r > 0 {
+		increase = run.ReplicaHours/r - 1
+	}
+	return reduction, increase
+}
+
+// replayFloors runs one HPA over times with the given loads, syncing once per step, its floor
+// set before each sync to floors[i] (0: the base) through the actuator's step-down policy, and
+// scores from index scored on.
+func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32, scored int, step time.Duration, policy actuator.StepDownPolicy) Summary {
+	h := NewHPA(cfg, times[0])
+	base := h.cfg.MinReplicas
+	policy = policy.WithDefaults()
+	cur, changedAt := base, time.Time{}
+	meter := Meter{Capacity: h.cfg.CapacityPerReplica}
+	for i, t := range times {
+		want := min(max(floors[i], base), h.cfg.MaxReplicas)
+		switch {
+		case want > cur:
+			cur, changedAt = want, t
+		case want < cur && (changedAt.IsZero() || t.Sub(changedAt) >= policy.Interval):
+			stepped := max(policy.MinStep, int32(math.Ceil(policy.MaxFraction*float64(cur)-1e-9)))
+			cur, changedAt = max(want, cur-stepped), t
+		}
+		h.SetMinReplicas(cur)
+		r := h.Sync(t, loads[i])
+		if i < scored {
+			continue
+		}
+		meter.Count(r)
+		meter.Observe(step, loads[i], h.ReadyReplicas(t), h.Replicas())
+	}
+	return meter.Summary()
+}
+
+// trimPredictions keeps of each prediction only the points that can bear on a floor while it
+// is in force (from its fit until the next fit, its expiry or now, whichever is first, plus
+// the longest lead and a margin for smoothing and the window's extra step), sorted: a day-long
+// forecast replaced an hour later is mostly never planned with, and preparing all of it for
+// every candidate would be most of a calibration's cost.
+func trimPredictions(preds []scaling.Prediction, now time.Time, lead time.Duration) []scaling.Prediction {
+	out := make([]scaling.Prediction, len(preds))
+	for i, p := range preds {
+		until := min(p.ValidUntil, now.UnixMilli())
+		if i+1 < len(preds) {
+			until = min(until, preds[i+1].FittedAt)
+		}
+		until += lead.Milliseconds() + 6*p.StepSeconds*1000
+		pts := make([]scaling.PredictionPoint, 0, 32)
+		for _, pt := range p.Points {
+			if pt.Timestamp <= until {
+				pts = append(pts, pt)
+			}
+		}
+		slices.SortFunc(pts, func(a, b scaling.PredictionPoint) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
+		p.Points = pts
+		out[i] = p
+	}
+	return out
+}
+
+// maxLead is the longest lead time among candidates and lead.
+func maxLead(cands []scaling.FloorSettings, lead time.Duration) time.Duration {
+	out := lead
+	for _, c := range cands {
+		out = max(out, time.Duration(c.LeadSeconds)*time.Second)
+	}
+	return out
+}
+
+func firstFinite(v []float64) float64 {
+	for _, x := range v {
+		if !math.IsNaN(x) {
+			return x
+		}
+	}
+	return 0
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// fmtDays writes a duration in days (or hours below a day).
+func fmtDays(d time.Duration) string {
+	if d < 24*time.Hour {
+		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+	}
+	return fmt.Sprintf("%.1f days", d.Hours()/24)
+}

@@ -1,0 +1,62 @@
+package hpasim
+
+import (
+	"math/rand/v2"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kai-platform/kai-scaler/forecast"
+	"github.com/kai-platform/kai-scaler/scaling"
+)
+
+// liveLike is three weeks of ramps at a 5-minute step and the forecasts a live forecaster
+// would have stored over its last week: one an hour, 24 hours ahead, the true load with
+// noise as the expected load and 30 % above it as the upper bound.
+func liveLike() (forecast.Series, []scaling.Prediction, time.Time) {
+	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
+	o := DefaultRamps(start)
+	o.Days = 22
+	trace := GenerateRamps(o)
+	now := start.Add(21 * 24 * time.Hour)
+	rng := rand.New(rand.NewPCG(7, 7))
+	var preds []scaling.Prediction
+	for at := now.Add(-7 * 24 * time.Hour); at.Before(now); at = at.Add(time.Hour) {
+		p := scaling.Prediction{Service: "svc", Model: "test", Quantile: 0.9, FittedAt: at.UnixMilli(),
+			ValidUntil: at.Add(2 * time.Hour).UnixMilli(), StepSeconds: 300}
+		for k := 1; k <= 288; k++ {
+			ts := at.Add(time.Duration(k) * 5 * time.Minute)
+			mean := LoadAt(trace, ts) * (1 + 0.05*rng.NormFloat64())
+			p.Points = append(p.Points, scaling.PredictionPoint{Timestamp: ts.UnixMilli(), ExpectedLoad: mean, UpperLoad: mean * 1.3,
+				RecommendedMinReplicas: forecast.ReplicasFor(mean*1.3, 30)})
+		}
+		preds = append(preds, p)
+	}
+	trace.Values = trace.Values[:int(now.Sub(start)/trace.Step)]
+	return trace, preds, now
+}
+
+// BenchmarkCalibrate is one service's calibration in a live forecast run: a week of history
+// replayed through every candidate with hourly forecasts. Target: at most 50 ms per service.
+func BenchmarkCalibrate(b *testing.B) {
+	trace, preds, now := liveLike()
+	in := CalibrationInput{History: trace, Predictions: preds, Now: now, LeadTime: 5 * time.Minute,
+		HPA: Config{MinReplicas: 2, MaxReplicas: 50, CapacityPerReplica: 30, PodStartup: 2 * time.Minute}}
+	cpu0 := cpuTime()
+	for b.Loop() {
+		Calibrate(in)
+	}
+	// CPU time as well as wall time: on a shared machine the wall time says more about the
+	// neighbours than about the calibration.
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/service")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/service")
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

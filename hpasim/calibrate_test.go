@@ -1,0 +1,157 @@
+package hpasim
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kai-platform/kai-scaler/forecast"
+	"github.com/kai-platform/kai-scaler/scaling"
+)
+
+// hourlyForecasts are the forecasts a live forecaster would have made every hour over the last
+// days before now, 6 hours ahead at the trace's step: expected(t) as the expected load and
+// upper times it as the bound.
+func hourlyForecasts(trace forecast.Series, now time.Time, days int, expected func(time.Time) float64, upper float64) []scaling.Prediction {
+	var preds []scaling.Prediction
+	for at := now.Add(-time.Duration(days) * 24 * time.Hour); at.Before(now); at = at.Add(time.Hour) {
+		p := scaling.Prediction{Service: "svc", Model: "test", Quantile: 0.9, FittedAt: at.UnixMilli(),
+			ValidUntil: at.Add(2 * time.Hour).UnixMilli(), StepSeconds: int64(trace.Step / time.Second)}
+		for t := at.Add(trace.Step); t.Before(at.Add(6 * time.Hour)); t = t.Add(trace.Step) {
+			e := expected(t)
+			p.Points = append(p.Points, scaling.PredictionPoint{Timestamp: t.UnixMilli(), ExpectedLoad: e, UpperLoad: e * upper})
+		}
+		preds = append(preds, p)
+	}
+	return preds
+}
+
+// surprises is a flat load with spikes at random times that no forecast sees coming.
+func surprises(start time.Time, days int) forecast.Series {
+	rng := rand.New(rand.NewPCG(3, 3))
+	s := forecast.Series{Start: start, Step: 5 * time.Minute, Values: make([]float64, days*288)}
+	for i := range s.Values {
+		s.Values[i] = 300 * (1 + 0.02*rng.NormFloat64())
+	}
+	for range days * 3 {
+		at := rng.IntN(len(s.Values) - 6)
+		for k := range 6 {
+			s.Values[at+k] = 900
+		}
+	}
+	return s
+}
+
+func TestCalibrate(t *testing.T) {
+	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
+	ramps := DefaultRamps(start)
+	ramps.Days = 15
+	rampTrace := GenerateRamps(ramps)
+	noise := surprises(start, 15)
+	now := start.Add(14 * 24 * time.Hour)
+	hpa := Config{MinReplicas: 1, MaxReplicas: 50, CapacityPerReplica: 30, PodStartup: 2 * time.Minute}
+	truth := func(s forecast.Series) func(time.Time) float64 {
+		return func(t time.Time) float64 { return LoadAt(s, t) }
+	}
+	tests := []struct {
+		name string
+		in   CalibrationInput
+		// wantOff: floors off; wantDefaults: too little history; else a floor removing at
+		// least wantReduction.
+		wantOff, wantDefaults bool
+		// wantCheapest: the availability target is met at no extra cost.
+		wantCheapest  bool
+		wantReduction float64
+		wantReason    string
+	}{
+		{
+			name:          "a strong daily ramp gets a floor within the budget",
+			in:            CalibrationInput{History: rampTrace, Predictions: hourlyForecasts(rampTrace, now, 7, truth(rampTrace), 1.2)},
+			wantReduction: 0.5,
+			wantReason:    "removes",
+		},
+		{
+			name: "load driven by surprises: floors off",
+			in: CalibrationInput{History: noise, Predictions: hourlyForecasts(noise, now, 7,
+				func(time.Time) float64 { return 300 }, 1.2)},
+			wantOff:    true,
+			wantReason: "floors off, pattern and base only",
+		},
+		{
+			name: "a budget nothing fits: floors off",
+			in: CalibrationInput{History: rampTrace, Budget: 0.0001,
+				Predictions: hourlyForecasts(rampTrace, now, 7, truth(rampTrace), 1.2)},
+			wantOff:    true,
+			wantReason: "budget",
+		},
+		{
+			name:         "short history: defaults, and says so",
+			in:           CalibrationInput{History: rampTrace, Predictions: hourlyForecasts(rampTrace, now, 1, truth(rampTrace), 1.2)},
+			wantDefaults: true,
+			wantReason:   "history too short to calibrate (1.0 days replayable behind forecasts, need 2.0 days)",
+		},
+		{
+			name:         "no forecasts at all: defaults",
+			in:           CalibrationInput{History: rampTrace},
+			wantDefaults: true,
+			wantReason:   "history too short",
+		},
+		{
+			name: "an availability target the reactive HPA meets: nothing dearer than reactive",
+			in: CalibrationInput{History: rampTrace, AvailabilityTarget: 0.5,
+				Predictions: hourlyForecasts(rampTrace, now, 7, truth(rampTrace), 1.2)},
+			wantCheapest: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := tt.in
+			in.HPA, in.Now, in.LeadTime = hpa, now, 5*time.Minute
+			got := Calibrate(in)
+			require.Contains(t, got.Reason, tt.wantReason)
+			require.Equal(t, got, Calibrate(in), "deterministic")
+			if tt.wantDefaults {
+				require.Equal(t, DefaultSettings(in.LeadTime), got.FloorSettings)
+				require.Zero(t, got.WindowMinutes)
+				return
+			}
+			require.Len(t, got.Scores, len(Candidates(in.LeadTime, hpa.PodStartup, rampTrace.Step)))
+			require.InDelta(t, 7*24*60, got.WindowMinutes, 1)
+			if tt.wantCheapest {
+				require.LessOrEqual(t, got.ReplicaHoursIncrease, 0.0)
+				return
+			}
+			require.Equal(t, tt.wantOff, got.Off, "chose %s: %s", SettingsString(got.FloorSettings), got.Reason)
+			if tt.wantOff {
+				require.Zero(t, got.UnderProvisionedReduction)
+				require.Zero(t, got.ReplicaHoursIncrease)
+				return
+			}
+			require.GreaterOrEqual(t, got.UnderProvisionedReduction, tt.wantReduction)
+			budget := in.Budget
+			if budget == 0 {
+				budget = DefaultBudget
+			}
+			require.LessOrEqual(t, got.ReplicaHoursIncrease, budget*DefaultBudgetShare, "the budget holds on the replay")
+			for _, s := range got.Scores { // nothing cheaper within the budget removed more
+				red, inc := gains(got.Reactive, s.Summary)
+				if inc <= budget*DefaultBudgetShare && s.Summary.UnderProvisionedReplicaMinutes <= got.Reactive.UnderProvisionedReplicaMinutes {
+					require.LessOrEqual(t, red, got.UnderProvisionedReduction+1e-9, SettingsString(s.Settings))
+				}
+			}
+		})
+	}
+}
+
+func TestCandidatesAreDistinctAndStartWithOff(t *testing.T) {
+	c := Candidates(5*time.Minute, 2*time.Minute, 5*time.Minute)
+	require.True(t, c[0].Off)
+	seen := map[string]bool{}
+	for _, s := range c {
+		k := SettingsString(s)
+		require.False(t, seen[k], "duplicate candidate %s", k)
+		seen[k] = true
+	}
+}
