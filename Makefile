@@ -4,7 +4,13 @@ GO ?= go
 PKGS ?= ./...
 TEST_TIMEOUT ?= 40m
 
-.PHONY: run serve build test test-short bench kubebins vet fmt-check dashboards accuracy
+.PHONY: run serve build image test test-short bench kubebins vet fmt-check dashboards accuracy
+
+# The version and revision stamped into the binary and the image (kai-scaler version).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X github.com/kai-platform/kai-scaler/internal/buildinfo.Version=$(VERSION) \
+	-X github.com/kai-platform/kai-scaler/internal/buildinfo.Revision=$(REVISION)
 
 run:
 	$(GO) run ./cmd/kai-scaler serve --demo
@@ -13,7 +19,16 @@ serve:
 	$(GO) run ./cmd/kai-scaler serve
 
 build:
-	$(GO) build -o kai-scaler ./cmd/kai-scaler
+	$(GO) build -ldflags "$(LDFLAGS)" -o kai-scaler ./cmd/kai-scaler
+
+# The container image without Docker: a static binary on no base image, written as
+# .cache/kai-scaler-image.tar (OCI layout and docker archive: docker load, kind load
+# image-archive, crane push). The Dockerfile builds the same for users with Docker.
+image:
+	@mkdir -p .cache/image
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o .cache/image/kai-scaler ./cmd/kai-scaler
+	$(GO) run ./hack/image -binary .cache/image/kai-scaler -out .cache/kai-scaler-image.tar \
+		-version $(VERSION) -revision $(REVISION)
 
 # Every test, against real Redis, Prometheus and kube-apiserver (installed, started or built by
 # hack/with-test-env.sh). -p 2: the machine has 2 cores and the integration tests start servers.

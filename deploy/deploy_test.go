@@ -80,7 +80,7 @@ func TestRenderBase(t *testing.T) {
 	require.NotZero(t, *psc.RunAsUser)
 	require.Len(t, d.Spec.Template.Spec.Containers, 1)
 	c := d.Spec.Template.Spec.Containers[0]
-	require.Equal(t, "ghcr.io/kai-platform/kai-scaler:latest", c.Image)
+	require.Equal(t, "ghcr.io/kai-platform/kai-scaler:v0.3.0", c.Image, "a pinned version, never :latest")
 	require.Equal(t, []string{"serve"}, c.Args)
 	require.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path)
 	require.Equal(t, "/readyz", c.ReadinessProbe.HTTPGet.Path)
