@@ -57,12 +57,25 @@ const (
 )
 
 func runProfile(y []float64, adj []levelAdj, p periods, weekly bool, origins []int, h int) [][]float64 {
+	daily, week := runProfiles(y, adj, p, weekly, origins, h)
+	if weekly {
+		return week
+	}
+	return daily
+}
+
+// runProfiles is the daily profile model's forecasts and, with weekly, the weekly one's: the
+// two share the daily profile, most of their cost.
+func runProfiles(y []float64, adj []levelAdj, p periods, weekly bool, origins []int, h int) (daily, week [][]float64) {
 	stepSec := 86400 / float64(p.D)
 	hw := int(math.Floor(profileHalfWindow/stepSec + 1e-9))
 	ws := int(math.Round(profileWeekSmooth / stepSec))
 	recent := max(1, int(math.Round(profileRecent/stepSec)))
 	phi := math.Pow(0.5, stepSec/profileHalfLife)
-	out := make([][]float64, len(origins))
+	daily = make([][]float64, len(origins))
+	if weekly {
+		week = make([][]float64, len(origins))
+	}
 	buf := make([]float64, 0, profileDays*(2*hw+1))
 	prof := make([]float64, p.D)
 	slotMed := make([]float64, p.D)
@@ -108,7 +121,12 @@ func runProfile(y []float64, adj []levelAdj, p periods, weekly bool, origins []i
 			slotMed[s] = median(buf)
 		}
 		circularMean(prof, slotMed, hw)
-		base := func(t int) float64 { return prof[t%p.D] }
+		var lvl float64
+		for _, x := range prof {
+			lvl += x
+		}
+		eps := math.Max(1e-9, 0.1*lvl/float64(p.D)) // keeps ratios of slots near zero finite
+		daily[i] = profileLevel(z, o, h, p, recent, phi, eps, func(t int) float64 { return prof[t%p.D] }, &off)
 		if weekly {
 			weeks := min(medianWeeks, o/p.W)
 			var wb [medianWeeks]float64
@@ -155,44 +173,44 @@ func runProfile(y []float64, adj []levelAdj, p periods, weekly bool, origins []i
 			for s := range wdev {
 				wdev[s] += lambda * (wnarrow[s] - wdev[s])
 			}
-			base = func(t int) float64 { return prof[t%p.D] + wdev[t%p.W] }
+			week[i] = profileLevel(z, o, h, p, recent, phi, eps, func(t int) float64 { return prof[t%p.D] + wdev[t%p.W] }, &off)
 		}
-		// The level, as the ratio of the load to the profile (in square roots) so that a
-		// level learnt on busy weekdays carries to a quiet weekend in proportion: now, from
-		// the last points, and lasting, from the median of the last days' medians.
-		var lvl float64
-		for _, x := range prof {
-			lvl += x
-		}
-		eps := math.Max(1e-9, 0.1*lvl/float64(p.D)) // keeps ratios of slots near zero finite
-		ratio := func(t int) float64 { b := base(t); return (z[t] - b) / (b + eps) }
+	}
+	return daily, week
+}
+
+// profileLevel is the forecast of h points from o of a profile base (in square roots) with the
+// local level on top: the ratio of the load to the base (so that a level learnt on busy
+// weekdays carries to a quiet weekend in proportion) now, from the last points, decaying by
+// phi a step towards the lasting level, from the median of the last days' medians.
+func profileLevel(z []float64, o, h int, p periods, recent int, phi, eps float64, base func(t int) float64, scratch *[]float64) []float64 {
+	ratio := func(t int) float64 { b := base(t); return (z[t] - b) / (b + eps) }
+	off := (*scratch)[:0]
+	defer func() { *scratch = off }()
+	for t := max(0, o-recent); t < o; t++ {
+		off = append(off, ratio(t))
+	}
+	c0 := median(off)
+	var dl [profileLevelDays]float64
+	nd := min(profileLevelDays, o/p.D)
+	for d := 0; d < nd; d++ {
 		off = off[:0]
-		for t := max(0, o-recent); t < o; t++ {
+		for t := o - (d+1)*p.D; t < o-d*p.D; t++ {
 			off = append(off, ratio(t))
 		}
-		c0 := median(off)
-		var dl [profileLevelDays]float64
-		nd := min(profileLevelDays, o/p.D)
-		for d := 0; d < nd; d++ {
-			off = off[:0]
-			for t := o - (d+1)*p.D; t < o-d*p.D; t++ {
-				off = append(off, ratio(t))
-			}
-			dl[d] = median(off)
-		}
-		cInf := median(dl[:nd])
-		cInf += levelHedge * (dl[0] - cInf)
-		f := make([]float64, h)
-		pk := phi
-		for k := range f {
-			b := base(o + k)
-			r := math.Max(0, b+(b+eps)*(cInf+(c0-cInf)*pk))
-			f[k] = r * r
-			pk *= phi
-		}
-		out[i] = f
+		dl[d] = median(off)
 	}
-	return out
+	cInf := median(dl[:nd])
+	cInf += levelHedge * (dl[0] - cInf)
+	f := make([]float64, h)
+	pk := phi
+	for k := range f {
+		b := base(o + k)
+		r := math.Max(0, b+(b+eps)*(cInf+(c0-cInf)*pk))
+		f[k] = r * r
+		pk *= phi
+	}
+	return f
 }
 
 // circularMean sets out[s] to the mean of in over s-w..s+w, wrapping around.

@@ -170,6 +170,20 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 		}
 		ev.add(m.name, m.run(filled, nil, p, all, h))
 	}
+	// The daily and weekly profile models share the daily profile: one pass makes both.
+	withWeeklyProfile := slices.ContainsFunc(cands, func(m model) bool { return m.name == ModelProfile })
+	var weeklyProfile [][]float64
+	run := func(m model, y []float64, adj []levelAdj, p periods, origins []int, h int) [][]float64 {
+		switch {
+		case m.name == ModelProfileDaily && withWeeklyProfile:
+			var daily [][]float64
+			daily, weeklyProfile = runProfiles(y, adj, p, true, origins, h)
+			return daily
+		case m.name == ModelProfile && weeklyProfile != nil:
+			return weeklyProfile
+		}
+		return m.run(y, adj, p, origins, h)
+	}
 	f := fitFactor(s.Step, p, n, h)
 	if f == 1 {
 		ev.cleaning = cleanCausal(raw, p, warm, all)
@@ -181,7 +195,7 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 				repeat(m)
 				continue
 			}
-			ev.add(m.name, m.run(y, ev.cleaning.adj, p, all, h))
+			ev.add(m.name, run(m, y, ev.cleaning.adj, p, all, h))
 		}
 		if ev.find(ModelSeasonalMedian) != nil {
 			ev.anchor = anchorForecasts(raw, p, all, h, ev.cleaning.adj)
@@ -217,7 +231,7 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 			repeat(m)
 			continue
 		}
-		fc := m.run(cc.fit, cc.adj, cp, call, h/f)
+		fc := run(m, cc.fit, cc.adj, cp, call, h/f)
 		for i, c := range fc {
 			if c != nil {
 				fc[i] = expand(c, f)
