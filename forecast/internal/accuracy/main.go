@@ -141,7 +141,9 @@ func family(name string) string {
 
 func report(w io.Writer, rows []row, perSeries bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "series\tauto sMAPE\tMASE\tcover\tpinball\t\tdaily sMAPE\tMASE\tcover\tpinball\t\tweekly sMAPE\tMASE\tcover\tpinball\t\tauto/better naive\tchosen\t")
+	if slices.ContainsFunc(rows, func(r row) bool { return r.family == "" }) {
+		fmt.Fprintln(tw, "series\tauto sMAPE\tMASE\tcover\tpinball\t\tdaily sMAPE\tMASE\tcover\tpinball\t\tweekly sMAPE\tMASE\tcover\tpinball\t\tauto/better naive\tchosen\t")
+	}
 	var traces []row
 	fams := map[string][]row{}
 	for _, r := range rows {
