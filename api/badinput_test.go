@@ -53,6 +53,9 @@ func badInputCases() []badInputCase {
 		{"dependency: fixed with ratio", request{method: "POST", path: dep, body: `{"dependencyType":"fixed","replicas":2,"ratio":0.5}`}, 400, "ratio"},
 		{"dependency: negative replicas", request{method: "POST", path: dep, body: `{"dependencyType":"fixed","replicas":-1}`}, 400, "replicas"},
 		{"dependency: replicas overflow int32", request{method: "POST", path: dep, body: `{"dependencyType":"fixed","replicas":3000000000}`}, 400, "replicas"},
+		// Regression tests for issue 11, item 1.
+		{"dependency: replicas max int32", request{method: "POST", path: dep, body: `{"dependencyType":"fixed","replicas":2147483647,"enabled":true}`}, 400, "replicas"},
+		{"dependency: minReplicas above the cap", request{method: "POST", path: dep, body: `{"dependencyType":"minimum","minReplicas":10001,"enabled":true}`}, 400, "minReplicas"},
 		{"dependency: minimum without minReplicas", request{method: "POST", path: dep, body: `{"dependencyType":"minimum"}`}, 400, "minReplicas"},
 		{"dependency: enabled as string", request{method: "POST", path: dep, body: `{"dependencyType":"minimum","minReplicas":1,"enabled":"yes"}`}, 400, "enabled"},
 		{"dependency: unknown field", request{method: "POST", path: dep, body: `{"dependencyType":"minimum","minReplicas":1,"priority":1}`}, 400, "priority"},

@@ -42,8 +42,10 @@ type Options struct {
 	// ForecastSchedule is a standard cron spec or a descriptor (@hourly, @every 30m).
 	ForecastSchedule string
 	DryRun           bool
-	ServicesFile     string
-	GrafanaURL       string
+	// MaxReplicasWithoutHPA caps the floors of workloads with no HPA and no max annotation.
+	MaxReplicasWithoutHPA int32
+	ServicesFile          string
+	GrafanaURL            string
 
 	LogLevel  slog.Level
 	LogFormat string
@@ -188,6 +190,15 @@ func settings() []setting {
 					return fmt.Errorf("must be a cron spec or descriptor: %w", err)
 				}
 				o.ForecastSchedule = v
+				return nil
+			}},
+		{env: "MAX_REPLICAS_WITHOUT_HPA", flag: "actuator.max-replicas-without-hpa", def: "100", usage: "highest floor set on a workload with no HPA and no max annotation (a dependency target scaled through its scale subresource)",
+			apply: func(o *Options, v string) error {
+				n, err := strconv.ParseInt(v, 10, 32)
+				if err != nil || n < 1 || n > 10000 {
+					return errors.New("must be an integer from 1 to 10000")
+				}
+				o.MaxReplicasWithoutHPA = int32(n)
 				return nil
 			}},
 		boolSetting("DRY_RUN", "dry-run", "plan and log floor changes without writing them to the cluster", func(o *Options) *bool { return &o.DryRun }),
