@@ -6,8 +6,9 @@ TEST_TIMEOUT ?= 40m
 
 .PHONY: run serve build test test-short bench kubebins vet fmt-check dashboards accuracy
 
+# Loopback: serve refuses to listen beyond it without API_TOKEN.
 run:
-	$(GO) run ./cmd/kai-scaler serve --demo
+	$(GO) run ./cmd/kai-scaler serve --demo --listen.addr=127.0.0.1:8080
 
 serve:
 	$(GO) run ./cmd/kai-scaler serve

@@ -124,7 +124,7 @@ func New(opts Options) *API {
 // configured. Handler adds the rest (metrics, CORS, health checks, JSON 404/405).
 func (a *API) Register(r chi.Router) {
 	r.Group(func(r chi.Router) {
-		r.Use(a.authenticate)
+		r.Use(a.authenticate, a.guardWrites)
 
 		r.Get("/api/predictive-scaling/patterns", a.wrap(a.listPatterns))
 		r.Get("/api/predictive-scaling/patterns/{service}", a.wrap(a.getPattern))

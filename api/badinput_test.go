@@ -41,6 +41,9 @@ func badInputCases() []badInputCase {
 		{"pattern: service too long", request{method: "GET", path: "/api/predictive-scaling/patterns/" + strings.Repeat("a", 64)}, 400, "service"},
 		{"pattern: escaped slash in service", request{method: "DELETE", path: "/api/predictive-scaling/patterns/a%2Fb"}, 400, "service"},
 		{"pattern: wrong content type", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[]}`, header: map[string]string{"Content-Type": "text/plain"}}, 415, "Content-Type"},
+		{"pattern: no content type", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[]}`, header: map[string]string{"Content-Type": ""}}, 415, "Content-Type"},
+		{"dependency: enable without content type", request{method: "POST", path: "/api/scaling-dependencies/coordinator/mobile-optimization/enable", header: map[string]string{"Content-Type": ""}}, 415, "Content-Type"},
+		{"pattern: write from another origin", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[]}`, header: map[string]string{"Content-Type": "text/plain", "Origin": "https://evil.example"}}, 403, "Origin"},
 		{"pattern: body over 1 MiB", request{method: "POST", path: pat, body: `{"patternType":"daily","timezone":"` + strings.Repeat("x", MaxBodyBytes) + `","timeWindows":[]}`}, 413, ""},
 		{"pattern: too many windows", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[` + strings.Repeat(`{"hourOfDay":1,"expectedLoad":0.1},`, 168) + `{"hourOfDay":2,"expectedLoad":0.1}]}`}, 400, "timeWindows"},
 

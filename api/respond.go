@@ -156,11 +156,8 @@ func classify(err error) (int, errorBody) {
 // decodeJSON reads exactly one JSON object into v: unknown fields, trailing data and wrong
 // types are 400 errors naming the field; a body over MaxBodyBytes is 413.
 func decodeJSON(r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, _ := strings.Cut(ct, ";")
-		if mt = strings.TrimSpace(strings.ToLower(mt)); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
-			return &httpError{status: http.StatusUnsupportedMediaType, field: "Content-Type", msg: fmt.Sprintf("content type must be application/json, got %q", mt)}
-		}
+	if err := requireJSON(r.Header.Get("Content-Type")); err != nil {
+		return err // guardWrites checks first; this keeps the decoder safe on its own
 	}
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
