@@ -153,25 +153,18 @@ func classify(err error) (int, errorBody) {
 	return http.StatusInternalServerError, errorBody{Error: "internal error"}
 }
 
-// decodeJSON reads exactly one JSON object into v: unknown fields, trailing data and wrong
-// types are 400 errors naming the field; a body over MaxBodyBytes is 413.
+// decodeJSON reads exactly one JSON object into v, strictly (see strictCheck): unknown or
+// duplicate keys, keys in another case, nulls in arrays, wrong types and trailing data are 400
+// errors naming the field as validation does; a body over MaxBodyBytes is 413.
 func decodeJSON(r *http.Request, v any) error {
 	if err := requireJSON(r.Header.Get("Content-Type")); err != nil {
 		return err // guardWrites checks first; this keeps the decoder safe on its own
 	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		return decodeError(err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var maxErr *http.MaxBytesError
-		if errors.As(err, &maxErr) {
-			return err
-		}
-		return badRequest("", "request body must hold one JSON object and nothing after it")
-	}
-	return nil
+	return decodeStrict(body, v)
 }
 
 func decodeError(err error) error {
@@ -179,9 +172,10 @@ func decodeError(err error) error {
 		syn    *json.SyntaxError
 		typ    *json.UnmarshalTypeError
 		maxErr *http.MaxBytesError
+		he     *httpError
 	)
 	switch {
-	case errors.As(err, &maxErr):
+	case errors.As(err, &maxErr), errors.As(err, &he):
 		return err
 	case errors.Is(err, io.EOF):
 		return &httpError{status: http.StatusBadRequest, msg: "request body is empty; a JSON object is required", err: errEmptyBody}
