@@ -155,7 +155,7 @@ func (a *API) deleteOverride(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := chi.URLParam(r, "id")
+	id := pathParam(r, "id")
 	if err := a.store.DeleteOverride(r.Context(), svc, id); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, &httpError{status: http.StatusNotFound, msg: fmt.Sprintf("service %s has no override with this id", svc), err: err}

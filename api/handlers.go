@@ -75,11 +75,22 @@ type dependencyRequest struct {
 	LastUpdated    *int64                 `json:"lastUpdated"`
 }
 
-func pathService(r *http.Request, name string) (string, error) {
+// pathParam is the path parameter name decoded exactly once. chi matches on r.URL.RawPath
+// when the URL has one (its parameters are then still escaped) and on the decoded
+// r.URL.Path otherwise; unescaping the latter again turned %2561 into "a" (issue 11, item 6).
+func pathParam(r *http.Request, name string) string {
 	s := chi.URLParam(r, name)
-	if u, err := url.PathUnescape(s); err == nil {
-		s = u
+	if r.URL.RawPath == "" {
+		return s
 	}
+	if u, err := url.PathUnescape(s); err == nil {
+		return u
+	}
+	return s // a malformed escape stays as sent; validation refuses its '%'
+}
+
+func pathService(r *http.Request, name string) (string, error) {
+	s := pathParam(r, name)
 	if err := scaling.ValidateServiceName(name, s); err != nil {
 		return "", err
 	}
@@ -234,7 +245,7 @@ func (a *API) triggerForecast(r *http.Request) (any, error) {
 // once), then from the store, where every replica records its runs: a run started on another
 // replica, or with forecasting disabled here, is found all the same.
 func (a *API) getRun(r *http.Request) (any, error) {
-	id := chi.URLParam(r, "id")
+	id := pathParam(r, "id")
 	run, ok := scaling.ForecastRun{}, false
 	if a.forecasts != nil {
 		run, ok = a.forecasts.Run(id)
