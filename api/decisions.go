@@ -109,6 +109,9 @@ func (a *API) listOverrides(r *http.Request) (any, error) {
 }
 
 func (a *API) putOverride(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	svc, err := pathService(r, "service")
 	if err != nil {
 		return nil, err
@@ -151,6 +154,9 @@ func (a *API) putOverride(r *http.Request) (any, error) {
 }
 
 func (a *API) deleteOverride(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	svc, err := pathService(r, "service")
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -126,6 +127,9 @@ func (a *API) listPatterns(r *http.Request) (any, error) {
 }
 
 func (a *API) getPattern(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	svc, err := pathService(r, "service")
 	if err != nil {
 		return nil, err
@@ -138,6 +142,9 @@ func (a *API) getPattern(r *http.Request) (any, error) {
 }
 
 func (a *API) putPattern(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	svc, err := pathService(r, "service")
 	if err != nil {
 		return nil, err
@@ -170,6 +177,9 @@ func (a *API) putPattern(r *http.Request) (any, error) {
 }
 
 func (a *API) deletePattern(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	svc, err := pathService(r, "service")
 	if err != nil {
 		return nil, err
@@ -216,7 +226,15 @@ func (a *API) forecastsEnabled() error {
 	return nil
 }
 
+// triggerForecast takes no parameters and no body: the service is named in the path only.
+// A ?service= or a body naming one used to be ignored and every service run (issue 11, item 5).
 func (a *API) triggerForecast(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
+	if err := emptyBody(r); err != nil {
+		return nil, err
+	}
 	if err := a.forecastsEnabled(); err != nil {
 		return nil, err
 	}
@@ -245,6 +263,9 @@ func (a *API) triggerForecast(r *http.Request) (any, error) {
 // once), then from the store, where every replica records its runs: a run started on another
 // replica, or with forecasting disabled here, is found all the same.
 func (a *API) getRun(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	id := pathParam(r, "id")
 	run, ok := scaling.ForecastRun{}, false
 	if a.forecasts != nil {
@@ -312,6 +333,9 @@ func (a *API) listDependencies(r *http.Request) (any, error) {
 }
 
 func (a *API) getDependency(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	key, err := pathKey(r)
 	if err != nil {
 		return nil, err
@@ -324,6 +348,9 @@ func (a *API) getDependency(r *http.Request) (any, error) {
 }
 
 func (a *API) putDependency(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	key, err := pathKey(r)
 	if err != nil {
 		return nil, err
@@ -367,6 +394,9 @@ func (a *API) putDependency(r *http.Request) (any, error) {
 }
 
 func (a *API) deleteDependency(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	key, err := pathKey(r)
 	if err != nil {
 		return nil, err
@@ -381,6 +411,9 @@ func (a *API) enableDependency(r *http.Request) (any, error)  { return a.setEnab
 func (a *API) disableDependency(r *http.Request) (any, error) { return a.setEnabled(r, false) }
 
 func (a *API) setEnabled(r *http.Request, enabled bool) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	key, err := pathKey(r)
 	if err != nil {
 		return nil, err
@@ -461,6 +494,9 @@ func (a *API) effectiveness(r *http.Request) (any, error) {
 // --- dashboards ---
 
 func (a *API) listDashboards(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	return dashboardsBody{Dashboards: a.dashboards}, nil
 }
 
@@ -468,20 +504,30 @@ func (a *API) listDashboards(r *http.Request) (any, error) {
 
 func noQuery(r *http.Request) error { return onlyParams(r.URL.Query()) }
 
-// onlyParams refuses query parameters the route does not know, so a typo ("servce=") is an
-// error instead of a silently unfiltered answer.
+// onlyParams refuses query parameters the route does not know, so a typo ("servce=") or a
+// flag the route does not have ("dryRun=true" on a write) is an error instead of being
+// ignored; and a parameter given twice ("limit=1&limit=5000": which one counts?), except
+// those that are lists (issue 11, items 5 and 10). Every route calls it, through noQuery
+// when it takes none.
 func onlyParams(q url.Values, known ...string) error {
+	keys := make([]string, 0, len(q))
 	for k := range q {
-		ok := false
-		for _, n := range known {
-			ok = ok || k == n
-		}
-		if !ok {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // the same request always names the same parameter
+	for _, k := range keys {
+		if !slices.Contains(known, k) {
 			return badRequest(k, "%s: unknown query parameter", k)
+		}
+		if len(q[k]) > 1 && !repeatable(k) {
+			return badRequest(k, "%s: given %d times; give it once", k, len(q[k]))
 		}
 	}
 	return nil
 }
+
+// repeatable reports whether a query parameter is a list that may be repeated (type=a&type=b).
+func repeatable(name string) bool { return name == "type" }
 
 func parseLimit(q url.Values) (int, error) {
 	s := q.Get("limit")

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -66,6 +67,11 @@ func (a *API) wrap(h handlerFunc) http.HandlerFunc {
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		}
+		if r.Method != http.MethodPost && hasBody(r) {
+			// Only POSTs read a body: anything sent with a GET or DELETE would be ignored.
+			a.writeError(w, r, badRequest("body", "%s takes no request body", r.Method))
+			return
+		}
 		v, err := h(r)
 		if err != nil {
 			a.writeError(w, r, err)
@@ -84,6 +90,23 @@ func (a *API) wrap(h handlerFunc) http.HandlerFunc {
 		}
 		a.writeJSON(w, http.StatusOK, v)
 	}
+}
+
+// hasBody reports whether r carries a body. One of unknown length is peeked at, and put back.
+func hasBody(r *http.Request) bool {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return false
+	}
+	if r.ContentLength > 0 {
+		return true
+	}
+	var b [1]byte
+	n, _ := io.ReadFull(r.Body, b[:])
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(b[:n]), r.Body), r.Body}
+	return n > 0
 }
 
 func (a *API) writeJSON(w http.ResponseWriter, status int, v any) {
