@@ -29,7 +29,7 @@ func TestAuth(t *testing.T) {
 		{name: "write with wrong token", req: request{method: "POST", path: "/api/predictive-scaling/patterns/coordinator", body: `{"patternType":"daily","timeWindows":[]}`, header: map[string]string{"Authorization": "Bearer x"}}, wantCode: 403, wantField: "Authorization"},
 		{name: "openapi needs token", req: request{method: "GET", path: "/api/openapi.json"}, wantCode: 401, wantField: "Authorization"},
 		{name: "unknown api route needs token before 404", req: request{method: "GET", path: "/api/secret-admin"}, wantCode: 401, wantField: "Authorization"},
-		{name: "unknown api route with token is 404", req: request{method: "GET", path: "/api/secret-admin", header: map[string]string{"Authorization": "Bearer " + token}}, wantCode: 404},
+		{name: "unknown api route with token is 404", req: request{method: "GET", path: "/api/secret-admin", header: map[string]string{"Authorization": "Bearer " + token}}, wantCode: 404, wantField: "path"},
 		{name: "healthz open", req: request{method: "GET", path: "/healthz"}, wantCode: 200},
 		{name: "readyz open", req: request{method: "GET", path: "/readyz"}, wantCode: 200},
 		{name: "metrics open", req: request{method: "GET", path: "/metrics"}, wantCode: 200},

@@ -13,12 +13,12 @@ func badInputCases() []badInputCase {
 	const pat = "/api/predictive-scaling/patterns/search"
 	const dep = "/api/scaling-dependencies/search/auth"
 	cases := []badInputCase{
-		{"pattern: empty body", request{method: "POST", path: pat}, 400, ""},
-		{"pattern: not JSON", request{method: "POST", path: pat, body: `patternType=daily`}, 400, ""},
-		{"pattern: truncated JSON", request{method: "POST", path: pat, body: `{"patternType":"daily",`}, 400, ""},
-		{"pattern: array instead of object", request{method: "POST", path: pat, body: `[{"patternType":"daily"}]`}, 400, ""},
-		{"pattern: trailing data", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[]} {"x":1}`}, 400, ""},
-		{"pattern: trailing garbage", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[]}]`}, 400, ""},
+		{"pattern: empty body", request{method: "POST", path: pat}, 400, "body"},
+		{"pattern: not JSON", request{method: "POST", path: pat, body: `patternType=daily`}, 400, "body"},
+		{"pattern: truncated JSON", request{method: "POST", path: pat, body: `{"patternType":"daily",`}, 400, "body"},
+		{"pattern: array instead of object", request{method: "POST", path: pat, body: `[{"patternType":"daily"}]`}, 400, "body"},
+		{"pattern: trailing data", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[]} {"x":1}`}, 400, "body"},
+		{"pattern: trailing garbage", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[]}]`}, 400, "body"},
 		{"pattern: unknown field", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[],"peak":true}`}, 400, "peak"},
 		{"pattern: unknown window field", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[{"hourOfDay":1,"expectedLoad":0.5,"minute":3}]}`}, 400, "timeWindows[0].minute"},
 		{"pattern: patternType wrong type", request{method: "POST", path: pat, body: `{"patternType":1,"timeWindows":[]}`}, 400, "patternType"},
@@ -56,10 +56,10 @@ func badInputCases() []badInputCase {
 		{"pattern: no content type", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[]}`, header: map[string]string{"Content-Type": ""}}, 415, "Content-Type"},
 		{"dependency: enable without content type", request{method: "POST", path: "/api/scaling-dependencies/coordinator/mobile-optimization/enable", header: map[string]string{"Content-Type": ""}}, 415, "Content-Type"},
 		{"pattern: write from another origin", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[]}`, header: map[string]string{"Content-Type": "text/plain", "Origin": "https://evil.example"}}, 403, "Origin"},
-		{"pattern: body over 1 MiB", request{method: "POST", path: pat, body: `{"patternType":"daily","timezone":"` + strings.Repeat("x", MaxBodyBytes) + `","timeWindows":[]}`}, 413, ""},
+		{"pattern: body over 1 MiB", request{method: "POST", path: pat, body: `{"patternType":"daily","timezone":"` + strings.Repeat("x", MaxBodyBytes) + `","timeWindows":[]}`}, 413, "body"},
 		{"pattern: too many windows", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[` + strings.Repeat(`{"hourOfDay":1,"expectedLoad":0.1},`, 168) + `{"hourOfDay":2,"expectedLoad":0.1}]}`}, 400, "timeWindows"},
 
-		{"dependency: empty body", request{method: "POST", path: dep}, 400, ""},
+		{"dependency: empty body", request{method: "POST", path: dep}, 400, "body"},
 		{"dependency: missing type", request{method: "POST", path: dep, body: `{"ratio":0.5}`}, 400, "dependencyType"},
 		{"dependency: unknown type", request{method: "POST", path: dep, body: `{"dependencyType":"linear","ratio":0.5}`}, 400, "dependencyType"},
 		{"dependency: proportional without ratio", request{method: "POST", path: dep, body: `{"dependencyType":"proportional"}`}, 400, "ratio"},
@@ -79,8 +79,8 @@ func badInputCases() []badInputCase {
 		{"dependency: bad source in path", request{method: "POST", path: "/api/scaling-dependencies/-bad/auth", body: `{"dependencyType":"minimum","minReplicas":1}`}, 400, "sourceService"},
 		{"dependency: bad target in path", request{method: "GET", path: "/api/scaling-dependencies/search/bad_name"}, 400, "targetService"},
 		{"dependency: enable with body", request{method: "POST", path: "/api/scaling-dependencies/coordinator/mobile-optimization/enable", body: `{"enabled":true}`}, 400, "enabled"},
-		{"dependency: cycle", request{method: "POST", path: "/api/scaling-dependencies/mobile-optimization/coordinator", body: `{"dependencyType":"minimum","minReplicas":1}`}, 409, ""},
-		{"dependency: self", request{method: "POST", path: "/api/scaling-dependencies/auth/auth", body: `{"dependencyType":"minimum","minReplicas":1}`}, 409, ""},
+		{"dependency: cycle", request{method: "POST", path: "/api/scaling-dependencies/mobile-optimization/coordinator", body: `{"dependencyType":"minimum","minReplicas":1}`}, 409, "targetService"},
+		{"dependency: self", request{method: "POST", path: "/api/scaling-dependencies/auth/auth", body: `{"dependencyType":"minimum","minReplicas":1}`}, 409, "targetService"},
 
 		{"events: limit zero", request{method: "GET", path: "/api/hpa-events?limit=0"}, 400, "limit"},
 		{"events: limit too big", request{method: "GET", path: "/api/hpa-events?limit=1001"}, 400, "limit"},
@@ -125,6 +125,7 @@ func TestBadInput(t *testing.T) {
 			require.Equal(t, tt.wantCode, rec.Code, "body: %s", rec.Body)
 			e := decodeErr(t, rec)
 			require.Equal(t, tt.wantField, e.Field, "error: %s", e.Error)
+			require.NotEmpty(t, e.Field, "every client error names a field (issue 11, item 10)")
 			require.Equal(t, before, takeSnapshot(t, st), "a refused request changed the store")
 			if !strings.Contains(tt.req.path, "%2F") { // kin-openapi's router cannot match an escaped slash
 				validateResponse(t, tt.req, rec)

@@ -164,7 +164,7 @@ func (a *API) deleteOverride(r *http.Request) (any, error) {
 	id := pathParam(r, "id")
 	if err := a.store.DeleteOverride(r.Context(), svc, id); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, &httpError{status: http.StatusNotFound, msg: fmt.Sprintf("service %s has no override with this id", svc), err: err}
+			return nil, &httpError{status: http.StatusNotFound, field: "id", msg: fmt.Sprintf("service %s has no override with this id", svc), err: err}
 		}
 		return nil, fmt.Errorf("delete override of %s: %w", svc, err)
 	}

@@ -136,7 +136,7 @@ func (a *API) getPattern(r *http.Request) (any, error) {
 	}
 	p, err := a.store.GetPattern(r.Context(), svc)
 	if err != nil {
-		return nil, fmt.Errorf("get pattern of %s: %w", svc, err)
+		return nil, onField("service", fmt.Errorf("get pattern of %s: %w", svc, err))
 	}
 	return p, nil
 }
@@ -185,7 +185,7 @@ func (a *API) deletePattern(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if err := a.store.DeletePattern(r.Context(), svc); err != nil {
-		return nil, fmt.Errorf("delete pattern of %s: %w", svc, err)
+		return nil, onField("service", fmt.Errorf("delete pattern of %s: %w", svc, err))
 	}
 	return &reply{status: http.StatusNoContent}, nil
 }
@@ -275,7 +275,7 @@ func (a *API) getRun(r *http.Request) (any, error) {
 		var err error
 		run, err = a.store.GetRun(r.Context(), id)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, &httpError{status: http.StatusNotFound, msg: "no forecast run with this id", err: err}
+			return nil, &httpError{status: http.StatusNotFound, field: "id", msg: "no forecast run with this id", err: err}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("get run: %w", err)
@@ -342,7 +342,7 @@ func (a *API) getDependency(r *http.Request) (any, error) {
 	}
 	d, err := a.store.GetDependency(r.Context(), key)
 	if err != nil {
-		return nil, fmt.Errorf("get dependency %s -> %s: %w", key.Source, key.Target, err)
+		return nil, onField("targetService", fmt.Errorf("get dependency %s -> %s: %w", key.Source, key.Target, err))
 	}
 	return d, nil
 }
@@ -379,7 +379,7 @@ func (a *API) putDependency(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if c := scaling.FindCycle(nil, d); c != nil { // a self-dependency needs no store round trip
-		return nil, c
+		return nil, onField("targetService", c)
 	}
 	err = a.store.PutDependency(r.Context(), d, func(existing []scaling.Dependency) error {
 		if c := scaling.FindCycle(existing, d); c != nil {
@@ -388,7 +388,7 @@ func (a *API) putDependency(r *http.Request) (any, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("put dependency %s -> %s: %w", key.Source, key.Target, err)
+		return nil, onField("targetService", fmt.Errorf("put dependency %s -> %s: %w", key.Source, key.Target, err))
 	}
 	return d, nil
 }
@@ -402,7 +402,7 @@ func (a *API) deleteDependency(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if err := a.store.DeleteDependency(r.Context(), key); err != nil {
-		return nil, fmt.Errorf("delete dependency %s -> %s: %w", key.Source, key.Target, err)
+		return nil, onField("targetService", fmt.Errorf("delete dependency %s -> %s: %w", key.Source, key.Target, err))
 	}
 	return &reply{status: http.StatusNoContent}, nil
 }
@@ -423,7 +423,7 @@ func (a *API) setEnabled(r *http.Request, enabled bool) (any, error) {
 	}
 	d, err := a.store.SetDependencyEnabled(r.Context(), key, enabled, a.now())
 	if err != nil {
-		return nil, fmt.Errorf("set dependency %s -> %s enabled=%t: %w", key.Source, key.Target, enabled, err)
+		return nil, onField("targetService", fmt.Errorf("set dependency %s -> %s enabled=%t: %w", key.Source, key.Target, enabled, err))
 	}
 	return d, nil
 }

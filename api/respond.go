@@ -50,6 +50,20 @@ func badRequest(field, format string, args ...any) error {
 	return &httpError{status: http.StatusBadRequest, field: field, msg: fmt.Sprintf(format, args...)}
 }
 
+// fieldHint names the request field an error is about when the error itself cannot: a
+// store's not-found or a cycle knows nothing of path parameters. classify uses it only for
+// client errors (4xx) that name no field of their own.
+type fieldHint struct {
+	field string
+	err   error
+}
+
+func (e *fieldHint) Error() string { return e.err.Error() }
+func (e *fieldHint) Unwrap() error { return e.err }
+
+// onField attaches field to err for the answer's "field" (see fieldHint).
+func onField(field string, err error) error { return &fieldHint{field: field, err: err} }
+
 // errEmptyBody marks a request without a body where one was required.
 var errEmptyBody = errors.New("empty body")
 
@@ -141,8 +155,19 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	a.writeJSON(w, status, body)
 }
 
-// classify is the one mapping from errors to statuses.
+// classify is the one mapping from errors to statuses. Every client error (4xx) names a
+// field (issue 11, item 10): a body field or "body", a path or query parameter, a header,
+// "path" for an unknown route and "method" for a method the route does not take.
 func classify(err error) (int, errorBody) {
+	status, body := classifyStatus(err)
+	var hint *fieldHint
+	if body.Field == "" && status >= 400 && status < 500 && errors.As(err, &hint) {
+		body.Field = hint.field
+	}
+	return status, body
+}
+
+func classifyStatus(err error) (int, errorBody) {
 	var (
 		he     *httpError
 		fe     *scaling.FieldError
@@ -151,7 +176,7 @@ func classify(err error) (int, errorBody) {
 	)
 	switch {
 	case errors.As(err, &maxErr):
-		return http.StatusRequestEntityTooLarge, errorBody{Error: fmt.Sprintf("request body is larger than %d bytes", maxErr.Limit)}
+		return http.StatusRequestEntityTooLarge, errorBody{Error: fmt.Sprintf("request body is larger than %d bytes", maxErr.Limit), Field: "body"}
 	case errors.As(err, &he):
 		return he.status, errorBody{Error: he.msg, Field: he.field}
 	case errors.As(err, &fe):
@@ -201,14 +226,14 @@ func decodeError(err error) error {
 	case errors.As(err, &maxErr), errors.As(err, &he):
 		return err
 	case errors.Is(err, io.EOF):
-		return &httpError{status: http.StatusBadRequest, msg: "request body is empty; a JSON object is required", err: errEmptyBody}
+		return &httpError{status: http.StatusBadRequest, field: "body", msg: "request body is empty; a JSON object is required", err: errEmptyBody}
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest("", "request body is truncated JSON")
+		return badRequest("body", "request body is truncated JSON")
 	case errors.As(err, &syn):
-		return badRequest("", "request body is not valid JSON (at byte %d)", syn.Offset)
+		return badRequest("body", "request body is not valid JSON (at byte %d)", syn.Offset)
 	case errors.As(err, &typ):
 		if typ.Field == "" {
-			return badRequest("", "request body must be a JSON object, got %s", typ.Value)
+			return badRequest("body", "request body must be a JSON object, got %s", typ.Value)
 		}
 		return badRequest(typ.Field, "%s: must be %s, got %s", typ.Field, jsonKind(typ.Type), typ.Value)
 	}
@@ -216,7 +241,7 @@ func decodeError(err error) error {
 		name = strings.Trim(name, `"`)
 		return badRequest(name, "%s: unknown field", name)
 	}
-	return badRequest("", "request body is not valid JSON")
+	return badRequest("body", "request body is not valid JSON")
 }
 
 // jsonKind names a Go type as the JSON value it decodes from.

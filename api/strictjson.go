@@ -23,7 +23,7 @@ func strictCheck(dec *json.Decoder, t reflect.Type) error {
 		return err // io.EOF: the body is empty
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return badRequest("", "request body must be a JSON object, got %s", describe(tok))
+		return badRequest("body", "request body must be a JSON object, got %s", describe(tok))
 	}
 	return noEOF(walkObject(dec, deref(t), ""))
 }
@@ -215,7 +215,7 @@ func decodeStrict(body []byte, v any) error {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return badRequest("", "request body must hold one JSON object and nothing after it")
+		return badRequest("body", "request body must hold one JSON object and nothing after it")
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return decodeError(err) // strictCheck refuses everything Unmarshal would; kept for safety

@@ -26,10 +26,10 @@ func TestDecodeStrict(t *testing.T) {
 		{"array for object", `{"timeWindows":[[1]]}`, "timeWindows[0]"},
 		{"bool for number", `{"timeWindows":[{"expectedLoad":true}]}`, "timeWindows[0].expectedLoad"},
 		{"lastUpdated overflow", `{"lastUpdated":1e30}`, "lastUpdated"},
-		{"not an object", `[]`, ""},
-		{"trailing data", `{} {}`, ""},
-		{"truncated", `{"timeWindows":[{"hourOfDay":9`, ""},
-		{"empty", ``, ""},
+		{"not an object", `[]`, "body"},
+		{"trailing data", `{} {}`, "body"},
+		{"truncated", `{"timeWindows":[{"hourOfDay":9`, "body"},
+		{"empty", ``, "body"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
