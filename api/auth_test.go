@@ -1,6 +1,7 @@
 package api
 
 import (
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -177,4 +178,34 @@ func TestCrossSiteWrites(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAuthFailuresAreDebugAndCounted: regression test for issue 11, item 11 (auth half):
+// every 401/403 was a WARN, so anyone could flood the log.
+func TestAuthFailuresAreDebugAndCounted(t *testing.T) {
+	var logs strings.Builder
+	ts := newTestServer(t, newMemStore(), func(o *Options) {
+		o.Token = "tok"
+		o.CORSOrigins = []string{"https://admin.example.com"}
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
+	for _, h := range []map[string]string{
+		nil,
+		{"Authorization": "Basic x"},
+		{"Authorization": "Bearer nope"},
+		{"Authorization": "Bearer nope"},
+		{"Authorization": "Bearer tok", "Origin": "https://evil.example"},
+	} {
+		rec := ts.do(t, request{method: "POST", path: "/api/predictive-scaling/patterns/coordinator", body: `{}`, header: h})
+		require.Contains(t, []int{401, 403}, rec.Code, "body: %s", rec.Body)
+	}
+	require.Empty(t, logs.String(), "refused credentials are logged at debug only")
+	require.NoError(t, testutil.GatherAndCompare(ts.reg, strings.NewReader(`
+# HELP kai_http_auth_failures_total API requests refused for their credentials or origin (401 and 403), by reason.
+# TYPE kai_http_auth_failures_total counter
+kai_http_auth_failures_total{reason="invalid_token"} 2
+kai_http_auth_failures_total{reason="malformed"} 1
+kai_http_auth_failures_total{reason="missing"} 1
+kai_http_auth_failures_total{reason="origin"} 1
+`), "kai_http_auth_failures_total"))
 }

@@ -23,15 +23,18 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 		h := r.Header.Get("Authorization")
 		scheme, got, ok := strings.Cut(h, " ")
 		if h == "" {
+			a.metrics.authFailures.WithLabelValues(authMissing).Inc()
 			a.writeError(w, r, &httpError{status: http.StatusUnauthorized, field: "Authorization", msg: "authorization required: send \"Authorization: Bearer <token>\""})
 			return
 		}
 		got = strings.TrimSpace(got)
 		if !ok || !strings.EqualFold(scheme, "Bearer") || got == "" {
+			a.metrics.authFailures.WithLabelValues(authMalformed).Inc()
 			a.writeError(w, r, &httpError{status: http.StatusUnauthorized, field: "Authorization", msg: "malformed Authorization header: want \"Bearer <token>\""})
 			return
 		}
 		if subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+			a.metrics.authFailures.WithLabelValues(authInvalid).Inc()
 			a.writeError(w, r, &httpError{status: http.StatusForbidden, field: "Authorization", msg: "invalid token"})
 			return
 		}
@@ -52,6 +55,7 @@ func (a *API) guardWrites(next http.Handler) http.Handler {
 			return
 		}
 		if o := r.Header.Get("Origin"); o != "" && !originAllowed(a.corsOrigins, o) {
+			a.metrics.authFailures.WithLabelValues(authOrigin).Inc()
 			a.writeError(w, r, &httpError{status: http.StatusForbidden, field: "Origin",
 				msg: fmt.Sprintf("writes from origin %q are not allowed (CORS_ORIGINS)", o)})
 			return

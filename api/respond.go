@@ -141,12 +141,12 @@ func (a *API) writeJSON(w http.ResponseWriter, status int, v any) {
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := classify(err)
 	log := a.logger.With("method", r.Method, "path", r.URL.Path, "status", status)
-	switch {
-	case status >= 500:
+	// Refused credentials are debug, like every other refused request: anyone can send them,
+	// and at WARN a scanner flooded the log (issue 11, item 11). kai_http_auth_failures_total
+	// counts them for alerting.
+	if status >= 500 {
 		log.Error("request failed", "err", err)
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		log.Warn("request refused", "err", err)
-	default:
+	} else {
 		log.Debug("request refused", "err", err)
 	}
 	if status == http.StatusUnauthorized {
