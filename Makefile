@@ -4,7 +4,7 @@ GO ?= go
 PKGS ?= ./...
 TEST_TIMEOUT ?= 40m
 
-.PHONY: run serve build test test-short bench kubebins vet fmt-check dashboards accuracy
+.PHONY: run serve build test test-short bench kubebins vet fmt-check dashboards accuracy fuzz
 
 # Loopback: serve refuses to listen beyond it without API_TOKEN.
 run:
@@ -47,3 +47,21 @@ dashboards:
 
 accuracy:
 	hack/accuracy.sh
+
+# Go native fuzz tests, each for FUZZTIME (their seeds, f.Add and testdata/fuzz, run in every
+# "go test"). A failing input is written to the package's testdata/fuzz/<name>: commit it as a
+# regression seed with the fix.
+FUZZTIME ?= 30s
+FUZZ_TARGETS = \
+	./api:FuzzDecodePatternRequest \
+	./api:FuzzDecodeDependencyRequest \
+	./api:FuzzDecodeOverrideRequest \
+	./api:FuzzDecodeEmptyObject \
+	./api:FuzzPostPattern \
+	./scaling:FuzzParseServices
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done

@@ -84,7 +84,11 @@ func walkObject(dec *json.Decoder, t reflect.Type, path string) error {
 			return err
 		}
 		key, _ := tok.(string)
-		field := join(path, key)
+		name := key
+		if name == "" {
+			name = `""` // a field name must not be empty
+		}
+		field := join(path, name)
 		if seen[key] {
 			return badRequest(field, "%s: duplicate key", field)
 		}
