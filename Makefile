@@ -4,7 +4,7 @@ GO ?= go
 PKGS ?= ./...
 TEST_TIMEOUT ?= 40m
 
-.PHONY: run serve build image test test-short bench kubebins vet fmt-check dashboards accuracy
+.PHONY: run serve build image test test-short bench kubebins vet fmt-check dashboards accuracy fuzz
 
 # The version and revision stamped into the binary and the image (kai-scaler version).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -12,8 +12,9 @@ REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/kai-platform/kai-scaler/internal/buildinfo.Version=$(VERSION) \
 	-X github.com/kai-platform/kai-scaler/internal/buildinfo.Revision=$(REVISION)
 
+# Loopback: serve refuses to listen beyond it without API_TOKEN.
 run:
-	$(GO) run ./cmd/kai-scaler serve --demo
+	$(GO) run ./cmd/kai-scaler serve --demo --listen.addr=127.0.0.1:8080
 
 serve:
 	$(GO) run ./cmd/kai-scaler serve
@@ -61,3 +62,21 @@ dashboards:
 
 accuracy:
 	hack/accuracy.sh
+
+# Go native fuzz tests, each for FUZZTIME (their seeds, f.Add and testdata/fuzz, run in every
+# "go test"). A failing input is written to the package's testdata/fuzz/<name>: commit it as a
+# regression seed with the fix.
+FUZZTIME ?= 30s
+FUZZ_TARGETS = \
+	./api:FuzzDecodePatternRequest \
+	./api:FuzzDecodeDependencyRequest \
+	./api:FuzzDecodeOverrideRequest \
+	./api:FuzzDecodeEmptyObject \
+	./api:FuzzPostPattern \
+	./scaling:FuzzParseServices
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done

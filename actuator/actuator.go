@@ -87,6 +87,9 @@ type Options struct {
 	Interval time.Duration
 	// MaxObservationAge: workloads observed longer ago get no decision; zero means 3×Interval.
 	MaxObservationAge time.Duration
+	// MaxReplicasWithoutMax caps floors of workloads with no known maxReplicas; zero means
+	// DefaultMaxReplicasWithoutMax.
+	MaxReplicasWithoutMax int32
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// Registerer receives kai_actuator_reconcile_errors_total and the shadow gauges; nil
@@ -179,12 +182,13 @@ func (a *Actuator) Reconcile(ctx context.Context) (Plan, error) {
 	now := a.now()
 	services := a.opts.Services()
 	in := PlanInput{
-		Now:                 now,
-		Services:            services,
-		PredictiveEnabled:   a.opts.PredictiveEnabled,
-		DependenciesEnabled: a.opts.DependenciesEnabled,
-		StepDown:            a.opts.StepDown,
-		MaxObservationAge:   a.opts.MaxObservationAge,
+		Now:                   now,
+		Services:              services,
+		PredictiveEnabled:     a.opts.PredictiveEnabled,
+		DependenciesEnabled:   a.opts.DependenciesEnabled,
+		StepDown:              a.opts.StepDown,
+		MaxObservationAge:     a.opts.MaxObservationAge,
+		MaxReplicasWithoutMax: a.opts.MaxReplicasWithoutMax,
 	}
 	if err := a.readStore(ctx, &in); err != nil {
 		a.errors.WithLabelValues(StageStore).Inc()

@@ -44,7 +44,14 @@ type PlanInput struct {
 	// MaxObservationAge: a workload observed longer ago than this gets no decision (its floor
 	// is kept). Zero means no limit.
 	MaxObservationAge time.Duration
+	// MaxReplicasWithoutMax caps the floor of a workload with no known maxReplicas (no HPA and
+	// no max annotation); zero means DefaultMaxReplicasWithoutMax.
+	MaxReplicasWithoutMax int32
 }
+
+// DefaultMaxReplicasWithoutMax is the ceiling of floors for workloads whose maxReplicas is
+// unknown. Without it a dependency could plan any floor for such a target (issue 11, item 1).
+const DefaultMaxReplicasWithoutMax = 100
 
 // StepDownPolicy limits how fast a raised floor comes down, so that lowering the floor never
 // drops replicas faster than the HPA's own scale-down stabilization would. Going up is immediate.
@@ -144,6 +151,10 @@ type serviceState struct {
 // than in.StepDown allows. It is pure: the same input gives the same plan.
 func PlanFloors(in PlanInput) Plan {
 	policy := in.StepDown.WithDefaults()
+	ceiling := in.MaxReplicasWithoutMax
+	if ceiling <= 0 {
+		ceiling = DefaultMaxReplicasWithoutMax
+	}
 	states := make(map[string]*serviceState, len(in.Services))
 	names := make([]string, 0, len(in.Services))
 	for _, cfg := range in.Services {
@@ -244,7 +255,7 @@ func PlanFloors(in PlanInput) Plan {
 				contribs = append(contribs, c)
 			}
 		}
-		st.decision = decide(st.w, contribs, hold, policy, in.Now)
+		st.decision = decide(st.w, contribs, hold, policy, in.Now, ceiling)
 		st.decision.Service = name
 	}
 
@@ -269,7 +280,8 @@ func base(w Workload) int32 {
 }
 
 // decide combines contributions by max, clamps to [base, max] and applies the step-down limit.
-func decide(w Workload, contribs []Contribution, hold bool, policy StepDownPolicy, now time.Time) Decision {
+// ceiling stands in for maxReplicas when the workload has none.
+func decide(w Workload, contribs []Contribution, hold bool, policy StepDownPolicy, now time.Time, ceiling int32) Decision {
 	win := contribs[0]
 	for _, c := range contribs[1:] {
 		if c.Floor > win.Floor {
@@ -281,8 +293,12 @@ func decide(w Workload, contribs []Contribution, hold bool, policy StepDownPolic
 	if floor < b {
 		floor, reason = b, SourceBase
 	}
-	if w.MaxReplicas > 0 && floor > w.MaxReplicas && w.MaxReplicas >= b {
-		floor, reason = w.MaxReplicas, SourceMax
+	maxFloor := w.MaxReplicas
+	if maxFloor <= 0 {
+		maxFloor = max(ceiling, b) // the ceiling never lowers a floor someone else set
+	}
+	if maxFloor > 0 && floor > maxFloor && maxFloor >= b {
+		floor, reason = maxFloor, SourceMax
 	}
 	if cur := w.MinReplicas; floor < cur && !hold {
 		stepped := stepDown(cur, floor, w.FloorChangedAt, policy, now)
@@ -296,8 +312,8 @@ func decide(w Workload, contribs []Contribution, hold bool, policy StepDownPolic
 			}
 			contribs = append(contribs, Contribution{Source: SourceStepDown, Floor: stepped, Detail: detail})
 			floor, reason = stepped, SourceStepDown
-			if w.MaxReplicas > 0 && floor > w.MaxReplicas && w.MaxReplicas >= b {
-				floor, reason = w.MaxReplicas, SourceMax // an HPA refuses min above max
+			if maxFloor > 0 && floor > maxFloor && maxFloor >= b {
+				floor, reason = maxFloor, SourceMax // an HPA refuses min above max
 			}
 		}
 	}

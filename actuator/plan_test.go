@@ -284,6 +284,32 @@ func TestPlanFloors(t *testing.T) {
 				DependenciesEnabled: true},
 			want: map[string]want{"cache": {6, "dependency:api", false}},
 		},
+		// Regression tests for issue 11, item 1: a target with no HPA and no max annotation
+		// got a floor of 2,147,483,647.
+		{
+			name: "fixed on a target without a known max is capped at the default ceiling",
+			in: PlanInput{Now: monday, Services: []ServiceConfig{svc("api", 0), svc("cache", 0)},
+				Workloads:           []Workload{untouched("api", 2, 10, 3, monday), untouched("cache", 1, 0, 1, monday)},
+				Dependencies:        []scaling.Dependency{dep("api", "cache", scaling.DependencyFixed, func(d *scaling.Dependency) { d.Replicas = n32(2147483647) })},
+				DependenciesEnabled: true},
+			want: map[string]want{"cache": {DefaultMaxReplicasWithoutMax, SourceMax, false}},
+		},
+		{
+			name: "minimum on a target without a known max is capped at the configured ceiling",
+			in: PlanInput{Now: monday, Services: []ServiceConfig{svc("api", 0), svc("cache", 0)},
+				Workloads:           []Workload{untouched("api", 2, 10, 2, monday), untouched("cache", 1, 0, 1, monday)},
+				Dependencies:        []scaling.Dependency{dep("api", "cache", scaling.DependencyMinimum, func(d *scaling.Dependency) { d.MinReplicas = n32(500) })},
+				DependenciesEnabled: true, MaxReplicasWithoutMax: 20},
+			want: map[string]want{"cache": {20, SourceMax, false}},
+		},
+		{
+			name: "the ceiling never lowers a base above it",
+			in: PlanInput{Now: monday, Services: []ServiceConfig{svc("api", 0), svc("cache", 0)},
+				Workloads:           []Workload{untouched("api", 2, 10, 2, monday), untouched("cache", 30, 0, 30, monday)},
+				Dependencies:        []scaling.Dependency{dep("api", "cache", scaling.DependencyMinimum, func(d *scaling.Dependency) { d.MinReplicas = n32(500) })},
+				DependenciesEnabled: true, MaxReplicasWithoutMax: 20},
+			want: map[string]want{"cache": {30, SourceMax, false}},
+		},
 		{
 			name: "fixed does not apply with the source at its base",
 			in: PlanInput{Now: monday, Services: []ServiceConfig{svc("api", 0), svc("cache", 0)},

@@ -124,7 +124,7 @@ func New(opts Options) *API {
 // configured. Handler adds the rest (metrics, CORS, health checks, JSON 404/405).
 func (a *API) Register(r chi.Router) {
 	r.Group(func(r chi.Router) {
-		r.Use(a.authenticate)
+		r.Use(a.authenticate, a.guardWrites)
 
 		r.Get("/api/predictive-scaling/patterns", a.wrap(a.listPatterns))
 		r.Get("/api/predictive-scaling/patterns/{service}", a.wrap(a.getPattern))
@@ -175,10 +175,10 @@ func (a *API) Handler() http.Handler {
 		}))
 	}
 	r.NotFound(a.apiOnly(func(w http.ResponseWriter, r *http.Request) {
-		a.writeError(w, r, &httpError{status: http.StatusNotFound, msg: "no route for " + r.Method + " " + r.URL.Path})
+		a.writeError(w, r, &httpError{status: http.StatusNotFound, field: "path", msg: "no route for " + r.Method + " " + r.URL.Path})
 	}))
 	r.MethodNotAllowed(a.apiOnly(func(w http.ResponseWriter, r *http.Request) {
-		a.writeError(w, r, &httpError{status: http.StatusMethodNotAllowed, msg: "method " + r.Method + " is not allowed on " + r.URL.Path})
+		a.writeError(w, r, &httpError{status: http.StatusMethodNotAllowed, field: "method", msg: "method " + r.Method + " is not allowed on " + r.URL.Path})
 	}))
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -13,18 +13,30 @@ func badInputCases() []badInputCase {
 	const pat = "/api/predictive-scaling/patterns/search"
 	const dep = "/api/scaling-dependencies/search/auth"
 	cases := []badInputCase{
-		{"pattern: empty body", request{method: "POST", path: pat}, 400, ""},
-		{"pattern: not JSON", request{method: "POST", path: pat, body: `patternType=daily`}, 400, ""},
-		{"pattern: truncated JSON", request{method: "POST", path: pat, body: `{"patternType":"daily",`}, 400, ""},
-		{"pattern: array instead of object", request{method: "POST", path: pat, body: `[{"patternType":"daily"}]`}, 400, ""},
-		{"pattern: trailing data", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[]} {"x":1}`}, 400, ""},
-		{"pattern: trailing garbage", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[]}]`}, 400, ""},
+		{"pattern: empty body", request{method: "POST", path: pat}, 400, "body"},
+		{"pattern: not JSON", request{method: "POST", path: pat, body: `patternType=daily`}, 400, "body"},
+		{"pattern: truncated JSON", request{method: "POST", path: pat, body: `{"patternType":"daily",`}, 400, "body"},
+		{"pattern: array instead of object", request{method: "POST", path: pat, body: `[{"patternType":"daily"}]`}, 400, "body"},
+		{"pattern: trailing data", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[]} {"x":1}`}, 400, "body"},
+		{"pattern: trailing garbage", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[]}]`}, 400, "body"},
 		{"pattern: unknown field", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[],"peak":true}`}, 400, "peak"},
-		{"pattern: unknown window field", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[{"hourOfDay":1,"expectedLoad":0.5,"minute":3}]}`}, 400, "minute"},
+		{"pattern: unknown window field", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[{"hourOfDay":1,"expectedLoad":0.5,"minute":3}]}`}, 400, "timeWindows[0].minute"},
 		{"pattern: patternType wrong type", request{method: "POST", path: pat, body: `{"patternType":1,"timeWindows":[]}`}, 400, "patternType"},
 		{"pattern: timeWindows wrong type", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":{}}`}, 400, "timeWindows"},
-		{"pattern: hourOfDay string", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[{"hourOfDay":"9","expectedLoad":0.5}]}`}, 400, "timeWindows.hourOfDay"},
-		{"pattern: dayOfWeek fractional", request{method: "POST", path: pat, body: `{"patternType":"weekly","timeWindows":[{"dayOfWeek":1.5,"hourOfDay":9,"expectedLoad":0.5}]}`}, 400, "timeWindows.dayOfWeek"},
+		{"pattern: hourOfDay string", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[{"hourOfDay":"9","expectedLoad":0.5}]}`}, 400, "timeWindows[0].hourOfDay"},
+		{"pattern: dayOfWeek fractional", request{method: "POST", path: pat, body: `{"patternType":"weekly","timeWindows":[{"dayOfWeek":1.5,"hourOfDay":9,"expectedLoad":0.5}]}`}, 400, "timeWindows[0].dayOfWeek"},
+		// Regression tests for issue 11, item 9: keys matched case-insensitively, duplicates
+		// were accepted (the last won), and a null window was stored as hour 0, load 0.
+		{"pattern: key in another case", request{method: "POST", path: pat, body: `{"PatternType":"daily","timeWindows":[]}`}, 400, "PatternType"},
+		{"pattern: window key in another case", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[{"hourOfDay":9,"HOUROFDAY":23,"expectedLoad":0.5}]}`}, 400, "timeWindows[0].HOUROFDAY"},
+		{"pattern: duplicate key", request{method: "POST", path: pat, body: `{"patternType":"daily","patternType":"weekly","timeWindows":[]}`}, 400, "patternType"},
+		{"pattern: duplicate window key", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[{"hourOfDay":9,"hourOfDay":23,"expectedLoad":0.5}]}`}, 400, "timeWindows[0].hourOfDay"},
+		{"pattern: null window", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[null]}`}, 400, "timeWindows[0]"},
+		{"pattern: null second window", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[{"hourOfDay":9,"expectedLoad":0.5},null]}`}, 400, "timeWindows[1]"},
+		{"pattern: window not an object", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[9]}`}, 400, "timeWindows[0]"},
+		{"dependency: key in another case", request{method: "POST", path: dep, body: `{"dependencyType":"fixed","Replicas":2}`}, 400, "Replicas"},
+		{"dependency: duplicate replicas", request{method: "POST", path: dep, body: `{"dependencyType":"fixed","replicas":2,"replicas":2000000}`}, 400, "replicas"},
+		{"override: duplicate key", request{method: "POST", path: "/api/predictive-scaling/overrides/checkout", body: `{"start":"2026-11-28T08:00:00Z","end":"2026-11-28T20:00:00Z","reason":"x","minReplicas":3,"minReplicas":9000}`}, 400, "minReplicas"},
 		{"pattern: missing patternType", request{method: "POST", path: pat, body: `{"timeWindows":[]}`}, 400, "patternType"},
 		{"pattern: bad patternType", request{method: "POST", path: pat, body: `{"patternType":"hourly","timeWindows":[]}`}, 400, "patternType"},
 		{"pattern: missing timeWindows", request{method: "POST", path: pat, body: `{"patternType":"daily"}`}, 400, "timeWindows"},
@@ -41,10 +53,13 @@ func badInputCases() []badInputCase {
 		{"pattern: service too long", request{method: "GET", path: "/api/predictive-scaling/patterns/" + strings.Repeat("a", 64)}, 400, "service"},
 		{"pattern: escaped slash in service", request{method: "DELETE", path: "/api/predictive-scaling/patterns/a%2Fb"}, 400, "service"},
 		{"pattern: wrong content type", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[]}`, header: map[string]string{"Content-Type": "text/plain"}}, 415, "Content-Type"},
-		{"pattern: body over 1 MiB", request{method: "POST", path: pat, body: `{"patternType":"daily","timezone":"` + strings.Repeat("x", MaxBodyBytes) + `","timeWindows":[]}`}, 413, ""},
+		{"pattern: no content type", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[]}`, header: map[string]string{"Content-Type": ""}}, 415, "Content-Type"},
+		{"dependency: enable without content type", request{method: "POST", path: "/api/scaling-dependencies/coordinator/mobile-optimization/enable", header: map[string]string{"Content-Type": ""}}, 415, "Content-Type"},
+		{"pattern: write from another origin", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[]}`, header: map[string]string{"Content-Type": "text/plain", "Origin": "https://evil.example"}}, 403, "Origin"},
+		{"pattern: body over 1 MiB", request{method: "POST", path: pat, body: `{"patternType":"daily","timezone":"` + strings.Repeat("x", MaxBodyBytes) + `","timeWindows":[]}`}, 413, "body"},
 		{"pattern: too many windows", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[` + strings.Repeat(`{"hourOfDay":1,"expectedLoad":0.1},`, 168) + `{"hourOfDay":2,"expectedLoad":0.1}]}`}, 400, "timeWindows"},
 
-		{"dependency: empty body", request{method: "POST", path: dep}, 400, ""},
+		{"dependency: empty body", request{method: "POST", path: dep}, 400, "body"},
 		{"dependency: missing type", request{method: "POST", path: dep, body: `{"ratio":0.5}`}, 400, "dependencyType"},
 		{"dependency: unknown type", request{method: "POST", path: dep, body: `{"dependencyType":"linear","ratio":0.5}`}, 400, "dependencyType"},
 		{"dependency: proportional without ratio", request{method: "POST", path: dep, body: `{"dependencyType":"proportional"}`}, 400, "ratio"},
@@ -53,6 +68,9 @@ func badInputCases() []badInputCase {
 		{"dependency: fixed with ratio", request{method: "POST", path: dep, body: `{"dependencyType":"fixed","replicas":2,"ratio":0.5}`}, 400, "ratio"},
 		{"dependency: negative replicas", request{method: "POST", path: dep, body: `{"dependencyType":"fixed","replicas":-1}`}, 400, "replicas"},
 		{"dependency: replicas overflow int32", request{method: "POST", path: dep, body: `{"dependencyType":"fixed","replicas":3000000000}`}, 400, "replicas"},
+		// Regression tests for issue 11, item 1.
+		{"dependency: replicas max int32", request{method: "POST", path: dep, body: `{"dependencyType":"fixed","replicas":2147483647,"enabled":true}`}, 400, "replicas"},
+		{"dependency: minReplicas above the cap", request{method: "POST", path: dep, body: `{"dependencyType":"minimum","minReplicas":10001,"enabled":true}`}, 400, "minReplicas"},
 		{"dependency: minimum without minReplicas", request{method: "POST", path: dep, body: `{"dependencyType":"minimum"}`}, 400, "minReplicas"},
 		{"dependency: enabled as string", request{method: "POST", path: dep, body: `{"dependencyType":"minimum","minReplicas":1,"enabled":"yes"}`}, 400, "enabled"},
 		{"dependency: unknown field", request{method: "POST", path: dep, body: `{"dependencyType":"minimum","minReplicas":1,"priority":1}`}, 400, "priority"},
@@ -61,8 +79,8 @@ func badInputCases() []badInputCase {
 		{"dependency: bad source in path", request{method: "POST", path: "/api/scaling-dependencies/-bad/auth", body: `{"dependencyType":"minimum","minReplicas":1}`}, 400, "sourceService"},
 		{"dependency: bad target in path", request{method: "GET", path: "/api/scaling-dependencies/search/bad_name"}, 400, "targetService"},
 		{"dependency: enable with body", request{method: "POST", path: "/api/scaling-dependencies/coordinator/mobile-optimization/enable", body: `{"enabled":true}`}, 400, "enabled"},
-		{"dependency: cycle", request{method: "POST", path: "/api/scaling-dependencies/mobile-optimization/coordinator", body: `{"dependencyType":"minimum","minReplicas":1}`}, 409, ""},
-		{"dependency: self", request{method: "POST", path: "/api/scaling-dependencies/auth/auth", body: `{"dependencyType":"minimum","minReplicas":1}`}, 409, ""},
+		{"dependency: cycle", request{method: "POST", path: "/api/scaling-dependencies/mobile-optimization/coordinator", body: `{"dependencyType":"minimum","minReplicas":1}`}, 409, "targetService"},
+		{"dependency: self", request{method: "POST", path: "/api/scaling-dependencies/auth/auth", body: `{"dependencyType":"minimum","minReplicas":1}`}, 409, "targetService"},
 
 		{"events: limit zero", request{method: "GET", path: "/api/hpa-events?limit=0"}, 400, "limit"},
 		{"events: limit too big", request{method: "GET", path: "/api/hpa-events?limit=1001"}, 400, "limit"},
@@ -107,6 +125,7 @@ func TestBadInput(t *testing.T) {
 			require.Equal(t, tt.wantCode, rec.Code, "body: %s", rec.Body)
 			e := decodeErr(t, rec)
 			require.Equal(t, tt.wantField, e.Field, "error: %s", e.Error)
+			require.NotEmpty(t, e.Field, "every client error names a field (issue 11, item 10)")
 			require.Equal(t, before, takeSnapshot(t, st), "a refused request changed the store")
 			if !strings.Contains(tt.req.path, "%2F") { // kin-openapi's router cannot match an escaped slash
 				validateResponse(t, tt.req, rec)

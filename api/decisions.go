@@ -109,6 +109,9 @@ func (a *API) listOverrides(r *http.Request) (any, error) {
 }
 
 func (a *API) putOverride(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	svc, err := pathService(r, "service")
 	if err != nil {
 		return nil, err
@@ -151,14 +154,17 @@ func (a *API) putOverride(r *http.Request) (any, error) {
 }
 
 func (a *API) deleteOverride(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	svc, err := pathService(r, "service")
 	if err != nil {
 		return nil, err
 	}
-	id := chi.URLParam(r, "id")
+	id := pathParam(r, "id")
 	if err := a.store.DeleteOverride(r.Context(), svc, id); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, &httpError{status: http.StatusNotFound, msg: fmt.Sprintf("service %s has no override with this id", svc), err: err}
+			return nil, &httpError{status: http.StatusNotFound, field: "id", msg: fmt.Sprintf("service %s has no override with this id", svc), err: err}
 		}
 		return nil, fmt.Errorf("delete override of %s: %w", svc, err)
 	}

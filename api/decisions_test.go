@@ -181,8 +181,8 @@ func recordBadInputCases() []badInputCase {
 		return `{"start":"2026-11-28T08:00:00Z","end":"2026-11-28T20:00:00Z","reason":"launch"` + fields + `}`
 	}
 	return []badInputCase{
-		{"override: empty body", request{method: "POST", path: ov}, 400, ""},
-		{"override: not JSON", request{method: "POST", path: ov, body: `start=now`}, 400, ""},
+		{"override: empty body", request{method: "POST", path: ov}, 400, "body"},
+		{"override: not JSON", request{method: "POST", path: ov, body: `start=now`}, 400, "body"},
 		{"override: unknown field", request{method: "POST", path: ov, body: body(`,"minReplicas":3,"priority":1`)}, 400, "priority"},
 		{"override: id in the body", request{method: "POST", path: ov, body: body(`,"minReplicas":3,"id":"mine"`)}, 400, "id"},
 		{"override: missing start", request{method: "POST", path: ov, body: `{"end":"2026-11-28T20:00:00Z","minReplicas":3,"reason":"x"}`}, 400, "start"},

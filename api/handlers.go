@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,11 +76,22 @@ type dependencyRequest struct {
 	LastUpdated    *int64                 `json:"lastUpdated"`
 }
 
-func pathService(r *http.Request, name string) (string, error) {
+// pathParam is the path parameter name decoded exactly once. chi matches on r.URL.RawPath
+// when the URL has one (its parameters are then still escaped) and on the decoded
+// r.URL.Path otherwise; unescaping the latter again turned %2561 into "a" (issue 11, item 6).
+func pathParam(r *http.Request, name string) string {
 	s := chi.URLParam(r, name)
-	if u, err := url.PathUnescape(s); err == nil {
-		s = u
+	if r.URL.RawPath == "" {
+		return s
 	}
+	if u, err := url.PathUnescape(s); err == nil {
+		return u
+	}
+	return s // a malformed escape stays as sent; validation refuses its '%'
+}
+
+func pathService(r *http.Request, name string) (string, error) {
+	s := pathParam(r, name)
 	if err := scaling.ValidateServiceName(name, s); err != nil {
 		return "", err
 	}
@@ -115,18 +127,24 @@ func (a *API) listPatterns(r *http.Request) (any, error) {
 }
 
 func (a *API) getPattern(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	svc, err := pathService(r, "service")
 	if err != nil {
 		return nil, err
 	}
 	p, err := a.store.GetPattern(r.Context(), svc)
 	if err != nil {
-		return nil, fmt.Errorf("get pattern of %s: %w", svc, err)
+		return nil, onField("service", fmt.Errorf("get pattern of %s: %w", svc, err))
 	}
 	return p, nil
 }
 
 func (a *API) putPattern(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	svc, err := pathService(r, "service")
 	if err != nil {
 		return nil, err
@@ -159,12 +177,15 @@ func (a *API) putPattern(r *http.Request) (any, error) {
 }
 
 func (a *API) deletePattern(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	svc, err := pathService(r, "service")
 	if err != nil {
 		return nil, err
 	}
 	if err := a.store.DeletePattern(r.Context(), svc); err != nil {
-		return nil, fmt.Errorf("delete pattern of %s: %w", svc, err)
+		return nil, onField("service", fmt.Errorf("delete pattern of %s: %w", svc, err))
 	}
 	return &reply{status: http.StatusNoContent}, nil
 }
@@ -205,7 +226,15 @@ func (a *API) forecastsEnabled() error {
 	return nil
 }
 
+// triggerForecast takes no parameters and no body: the service is named in the path only.
+// A ?service= or a body naming one used to be ignored and every service run (issue 11, item 5).
 func (a *API) triggerForecast(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
+	if err := emptyBody(r); err != nil {
+		return nil, err
+	}
 	if err := a.forecastsEnabled(); err != nil {
 		return nil, err
 	}
@@ -234,7 +263,10 @@ func (a *API) triggerForecast(r *http.Request) (any, error) {
 // once), then from the store, where every replica records its runs: a run started on another
 // replica, or with forecasting disabled here, is found all the same.
 func (a *API) getRun(r *http.Request) (any, error) {
-	id := chi.URLParam(r, "id")
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
+	id := pathParam(r, "id")
 	run, ok := scaling.ForecastRun{}, false
 	if a.forecasts != nil {
 		run, ok = a.forecasts.Run(id)
@@ -243,7 +275,7 @@ func (a *API) getRun(r *http.Request) (any, error) {
 		var err error
 		run, err = a.store.GetRun(r.Context(), id)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, &httpError{status: http.StatusNotFound, msg: "no forecast run with this id", err: err}
+			return nil, &httpError{status: http.StatusNotFound, field: "id", msg: "no forecast run with this id", err: err}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("get run: %w", err)
@@ -301,18 +333,24 @@ func (a *API) listDependencies(r *http.Request) (any, error) {
 }
 
 func (a *API) getDependency(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	key, err := pathKey(r)
 	if err != nil {
 		return nil, err
 	}
 	d, err := a.store.GetDependency(r.Context(), key)
 	if err != nil {
-		return nil, fmt.Errorf("get dependency %s -> %s: %w", key.Source, key.Target, err)
+		return nil, onField("targetService", fmt.Errorf("get dependency %s -> %s: %w", key.Source, key.Target, err))
 	}
 	return d, nil
 }
 
 func (a *API) putDependency(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	key, err := pathKey(r)
 	if err != nil {
 		return nil, err
@@ -341,7 +379,7 @@ func (a *API) putDependency(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if c := scaling.FindCycle(nil, d); c != nil { // a self-dependency needs no store round trip
-		return nil, c
+		return nil, onField("targetService", c)
 	}
 	err = a.store.PutDependency(r.Context(), d, func(existing []scaling.Dependency) error {
 		if c := scaling.FindCycle(existing, d); c != nil {
@@ -350,18 +388,21 @@ func (a *API) putDependency(r *http.Request) (any, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("put dependency %s -> %s: %w", key.Source, key.Target, err)
+		return nil, onField("targetService", fmt.Errorf("put dependency %s -> %s: %w", key.Source, key.Target, err))
 	}
 	return d, nil
 }
 
 func (a *API) deleteDependency(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	key, err := pathKey(r)
 	if err != nil {
 		return nil, err
 	}
 	if err := a.store.DeleteDependency(r.Context(), key); err != nil {
-		return nil, fmt.Errorf("delete dependency %s -> %s: %w", key.Source, key.Target, err)
+		return nil, onField("targetService", fmt.Errorf("delete dependency %s -> %s: %w", key.Source, key.Target, err))
 	}
 	return &reply{status: http.StatusNoContent}, nil
 }
@@ -370,6 +411,9 @@ func (a *API) enableDependency(r *http.Request) (any, error)  { return a.setEnab
 func (a *API) disableDependency(r *http.Request) (any, error) { return a.setEnabled(r, false) }
 
 func (a *API) setEnabled(r *http.Request, enabled bool) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	key, err := pathKey(r)
 	if err != nil {
 		return nil, err
@@ -379,7 +423,7 @@ func (a *API) setEnabled(r *http.Request, enabled bool) (any, error) {
 	}
 	d, err := a.store.SetDependencyEnabled(r.Context(), key, enabled, a.now())
 	if err != nil {
-		return nil, fmt.Errorf("set dependency %s -> %s enabled=%t: %w", key.Source, key.Target, enabled, err)
+		return nil, onField("targetService", fmt.Errorf("set dependency %s -> %s enabled=%t: %w", key.Source, key.Target, enabled, err))
 	}
 	return d, nil
 }
@@ -450,6 +494,9 @@ func (a *API) effectiveness(r *http.Request) (any, error) {
 // --- dashboards ---
 
 func (a *API) listDashboards(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	return dashboardsBody{Dashboards: a.dashboards}, nil
 }
 
@@ -457,20 +504,30 @@ func (a *API) listDashboards(r *http.Request) (any, error) {
 
 func noQuery(r *http.Request) error { return onlyParams(r.URL.Query()) }
 
-// onlyParams refuses query parameters the route does not know, so a typo ("servce=") is an
-// error instead of a silently unfiltered answer.
+// onlyParams refuses query parameters the route does not know, so a typo ("servce=") or a
+// flag the route does not have ("dryRun=true" on a write) is an error instead of being
+// ignored; and a parameter given twice ("limit=1&limit=5000": which one counts?), except
+// those that are lists (issue 11, items 5 and 10). Every route calls it, through noQuery
+// when it takes none.
 func onlyParams(q url.Values, known ...string) error {
+	keys := make([]string, 0, len(q))
 	for k := range q {
-		ok := false
-		for _, n := range known {
-			ok = ok || k == n
-		}
-		if !ok {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // the same request always names the same parameter
+	for _, k := range keys {
+		if !slices.Contains(known, k) {
 			return badRequest(k, "%s: unknown query parameter", k)
+		}
+		if len(q[k]) > 1 && !repeatable(k) {
+			return badRequest(k, "%s: given %d times; give it once", k, len(q[k]))
 		}
 	}
 	return nil
 }
+
+// repeatable reports whether a query parameter is a list that may be repeated (type=a&type=b).
+func repeatable(name string) bool { return name == "type" }
 
 func parseLimit(q url.Values) (int, error) {
 	s := q.Get("limit")

@@ -102,7 +102,7 @@ func TestRoutes(t *testing.T) {
 		{name: "get pattern", req: request{method: "GET", path: "/api/predictive-scaling/patterns/coordinator"},
 			wantStatus: 200, wantBody: patternJSON},
 		{name: "get missing pattern", req: request{method: "GET", path: "/api/predictive-scaling/patterns/search"},
-			wantStatus: 404, wantBody: `{"error":"not found"}`},
+			wantStatus: 404, wantBody: `{"error":"not found","field":"service"}`},
 		{name: "post seed pattern creates", req: request{method: "POST", path: "/api/predictive-scaling/patterns/search",
 			body: `{"patternType":"daily","timeWindows":[{"dayOfWeek":1,"hourOfDay":9,"expectedLoad":0.8}]}`},
 			wantStatus: 200, wantBody: fmt.Sprintf(`{"service":"search","patternType":"daily","timeWindows":[{"dayOfWeek":1,"hourOfDay":9,"expectedLoad":0.8}],"source":"manual","lastUpdated":%d}`, now),
@@ -120,7 +120,7 @@ func TestRoutes(t *testing.T) {
 		{name: "delete pattern", req: request{method: "DELETE", path: "/api/predictive-scaling/patterns/coordinator"},
 			wantStatus: 204, check: func(t *testing.T, st *memStore, _ []byte) { require.Empty(t, st.patterns) }},
 		{name: "delete missing pattern", req: request{method: "DELETE", path: "/api/predictive-scaling/patterns/search"},
-			wantStatus: 404, wantBody: `{"error":"not found"}`},
+			wantStatus: 404, wantBody: `{"error":"not found","field":"service"}`},
 
 		{name: "predictions newest first", req: request{method: "GET", path: "/api/predictive-scaling/predictions"},
 			wantStatus: 200, check: func(t *testing.T, _ *memStore, body []byte) {
@@ -146,7 +146,7 @@ func TestRoutes(t *testing.T) {
 		{name: "get dependency", req: request{method: "GET", path: "/api/scaling-dependencies/coordinator/mobile-optimization"},
 			wantStatus: 200, wantBody: depJSON},
 		{name: "get missing dependency", req: request{method: "GET", path: "/api/scaling-dependencies/mobile-optimization/coordinator"},
-			wantStatus: 404, wantBody: `{"error":"not found"}`},
+			wantStatus: 404, wantBody: `{"error":"not found","field":"targetService"}`},
 		{name: "post seed dependency", req: request{method: "POST", path: "/api/scaling-dependencies/search/auth",
 			body: `{"dependencyType":"proportional","ratio":0.5,"enabled":true}`},
 			wantStatus: 200, wantBody: fmt.Sprintf(`{"sourceService":"search","targetService":"auth","dependencyType":"proportional","ratio":0.5,"enabled":true,"lastUpdated":%d}`, now),
@@ -164,21 +164,21 @@ func TestRoutes(t *testing.T) {
 			}},
 		{name: "post dependency closing a cycle is 409 naming it", req: request{method: "POST", path: "/api/scaling-dependencies/mobile-optimization/coordinator",
 			body: `{"dependencyType":"minimum","minReplicas":1}`},
-			wantStatus: 409, wantBody: `{"error":"dependency cycle: mobile-optimization -> coordinator -> mobile-optimization"}`,
+			wantStatus: 409, wantBody: `{"error":"dependency cycle: mobile-optimization -> coordinator -> mobile-optimization","field":"targetService"}`,
 			check: func(t *testing.T, st *memStore, _ []byte) { require.Len(t, st.deps, 1) }},
 		{name: "self dependency is 409", req: request{method: "POST", path: "/api/scaling-dependencies/search/search",
 			body: `{"dependencyType":"minimum","minReplicas":1}`},
-			wantStatus: 409, wantBody: `{"error":"a service cannot depend on itself: search"}`},
+			wantStatus: 409, wantBody: `{"error":"a service cannot depend on itself: search","field":"targetService"}`},
 		{name: "disable dependency", req: request{method: "POST", path: "/api/scaling-dependencies/coordinator/mobile-optimization/disable"},
 			wantStatus: 200, wantBody: fmt.Sprintf(`{"sourceService":"coordinator","targetService":"mobile-optimization","dependencyType":"proportional","ratio":0.5,"enabled":false,"lastUpdated":%d}`, now)},
 		{name: "enable dependency with empty object body", req: request{method: "POST", path: "/api/scaling-dependencies/coordinator/mobile-optimization/enable", body: `{}`},
 			wantStatus: 200, wantBody: fmt.Sprintf(`{"sourceService":"coordinator","targetService":"mobile-optimization","dependencyType":"proportional","ratio":0.5,"enabled":true,"lastUpdated":%d}`, now)},
 		{name: "enable missing dependency", req: request{method: "POST", path: "/api/scaling-dependencies/a/b/enable"},
-			wantStatus: 404, wantBody: `{"error":"not found"}`},
+			wantStatus: 404, wantBody: `{"error":"not found","field":"targetService"}`},
 		{name: "delete dependency", req: request{method: "DELETE", path: "/api/scaling-dependencies/coordinator/mobile-optimization"},
 			wantStatus: 204, check: func(t *testing.T, st *memStore, _ []byte) { require.Empty(t, st.deps) }},
 		{name: "delete missing dependency", req: request{method: "DELETE", path: "/api/scaling-dependencies/a/b"},
-			wantStatus: 404, wantBody: `{"error":"not found"}`},
+			wantStatus: 404, wantBody: `{"error":"not found","field":"targetService"}`},
 
 		{name: "events newest first", req: request{method: "GET", path: "/api/hpa-events"},
 			wantStatus: 200, check: func(t *testing.T, _ *memStore, body []byte) {
@@ -229,7 +229,7 @@ func TestRoutes(t *testing.T) {
 		{name: "trigger forecast of unknown service", req: request{method: "POST", path: "/api/predictive-scaling/forecast/nope"},
 			wantStatus: 404, wantBody: `{"error":"service \"nope\" is not managed (not in the services file)","field":"service"}`},
 		{name: "unknown run", req: request{method: "GET", path: "/api/predictive-scaling/runs/run-9"},
-			wantStatus: 404, wantBody: `{"error":"no forecast run with this id"}`},
+			wantStatus: 404, wantBody: `{"error":"no forecast run with this id","field":"id"}`},
 
 		{name: "dashboards", req: request{method: "GET", path: "/api/dashboards"},
 			wantStatus: 200, wantBody: `{"dashboards":[{"uid":"kai-forecast","title":"Predicted vs actual load","url":"http://grafana.test/d/kai-forecast"}]}`},
@@ -238,9 +238,9 @@ func TestRoutes(t *testing.T) {
 		{name: "healthz", req: request{method: "GET", path: "/healthz"}, wantStatus: 200},
 		{name: "readyz", req: request{method: "GET", path: "/readyz"}, wantStatus: 200},
 		{name: "unknown route is JSON 404", req: request{method: "GET", path: "/api/nothing-here"},
-			wantStatus: 404, wantBody: `{"error":"no route for GET /api/nothing-here"}`},
+			wantStatus: 404, wantBody: `{"error":"no route for GET /api/nothing-here","field":"path"}`},
 		{name: "wrong method is JSON 405", req: request{method: "PUT", path: "/api/predictive-scaling/patterns/coordinator"},
-			wantStatus: 405, wantBody: `{"error":"method PUT is not allowed on /api/predictive-scaling/patterns/coordinator"}`},
+			wantStatus: 405, wantBody: `{"error":"method PUT is not allowed on /api/predictive-scaling/patterns/coordinator","field":"method"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

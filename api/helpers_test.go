@@ -57,8 +57,8 @@ func (ts testServer) do(t testing.TB, rq request) *httptest.ResponseRecorder {
 		body = strings.NewReader(rq.body)
 	}
 	req := httptest.NewRequestWithContext(t.Context(), rq.method, rq.path, body)
-	if rq.body != "" {
-		req.Header.Set("Content-Type", "application/json")
+	if rq.body != "" || rq.method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json") // a header entry "" removes it
 	}
 	for k, v := range rq.header {
 		if v == "" {

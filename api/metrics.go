@@ -15,7 +15,18 @@ type metrics struct {
 	requests    *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	storeErrors *prometheus.CounterVec
+	// authFailures counts refused credentials and origins; the refusals themselves are logged
+	// at debug only (issue 11, item 11: every 401/403 was a WARN, so a scanner flooded the log).
+	authFailures *prometheus.CounterVec
 }
+
+// Reasons of kai_http_auth_failures_total.
+const (
+	authMissing   = "missing"       // no Authorization header
+	authMalformed = "malformed"     // not "Bearer <token>"
+	authInvalid   = "invalid_token" // the wrong token
+	authOrigin    = "origin"        // a write from an origin outside CORS_ORIGINS
+)
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
@@ -32,9 +43,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "kai_store_errors_total",
 			Help: "Store operations that failed (not found and refused input excluded), by operation.",
 		}, []string{"operation"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kai_http_auth_failures_total",
+			Help: "API requests refused for their credentials or origin (401 and 403), by reason.",
+		}, []string{"reason"}),
+	}
+	for _, r := range []string{authMissing, authMalformed, authInvalid, authOrigin} {
+		m.authFailures.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.duration, m.storeErrors)
+		reg.MustRegister(m.requests, m.duration, m.storeErrors, m.authFailures)
 	}
 	return m
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,20 +23,76 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 		h := r.Header.Get("Authorization")
 		scheme, got, ok := strings.Cut(h, " ")
 		if h == "" {
+			a.metrics.authFailures.WithLabelValues(authMissing).Inc()
 			a.writeError(w, r, &httpError{status: http.StatusUnauthorized, field: "Authorization", msg: "authorization required: send \"Authorization: Bearer <token>\""})
 			return
 		}
 		got = strings.TrimSpace(got)
 		if !ok || !strings.EqualFold(scheme, "Bearer") || got == "" {
+			a.metrics.authFailures.WithLabelValues(authMalformed).Inc()
 			a.writeError(w, r, &httpError{status: http.StatusUnauthorized, field: "Authorization", msg: "malformed Authorization header: want \"Bearer <token>\""})
 			return
 		}
 		if subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+			a.metrics.authFailures.WithLabelValues(authInvalid).Inc()
 			a.writeError(w, r, &httpError{status: http.StatusForbidden, field: "Authorization", msg: "invalid token"})
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// guardWrites refuses the writes a web page could send from another site without a CORS
+// preflight (issue 11, item 2): every POST must say Content-Type: application/json, even
+// without a body (a form or text/plain POST is a "simple" request no browser asks about), and
+// a write carrying an Origin must come from one of the CORS origins. Reads are left alone: the
+// browser does not let another site read their answers.
+func (a *API) guardWrites(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			next.ServeHTTP(w, r)
+			return
+		}
+		if o := r.Header.Get("Origin"); o != "" && !originAllowed(a.corsOrigins, o) {
+			a.metrics.authFailures.WithLabelValues(authOrigin).Inc()
+			a.writeError(w, r, &httpError{status: http.StatusForbidden, field: "Origin",
+				msg: fmt.Sprintf("writes from origin %q are not allowed (CORS_ORIGINS)", o)})
+			return
+		}
+		if r.Method == http.MethodPost {
+			if err := requireJSON(r.Header.Get("Content-Type")); err != nil {
+				a.writeError(w, r, err)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// originAllowed reports whether origin is one of allowed ("*" allows any). Origins compare
+// case-insensitively, as the CORS middleware does.
+func originAllowed(allowed []string, origin string) bool {
+	for _, a := range allowed {
+		if a == "*" || strings.EqualFold(a, origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// requireJSON refuses a content type other than application/json (or a +json type).
+func requireJSON(ct string) error {
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.TrimSpace(strings.ToLower(mt))
+	if mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	msg := "content type must be application/json, got " + strconv.Quote(mt)
+	if mt == "" {
+		msg = "content type must be application/json (also on a POST without a body)"
+	}
+	return &httpError{status: http.StatusUnsupportedMediaType, field: "Content-Type", msg: msg}
 }
 
 // knownMethods bounds the method label of the request metrics.

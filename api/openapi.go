@@ -15,6 +15,9 @@ var openAPIDocument []byte
 // OpenAPI returns a copy of the OpenAPI 3 document the API serves.
 func OpenAPI() []byte { return append([]byte(nil), openAPIDocument...) }
 
-func (a *API) getOpenAPI(*http.Request) (any, error) {
+func (a *API) getOpenAPI(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
 	return json.RawMessage(openAPIDocument), nil
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -49,6 +50,20 @@ func badRequest(field, format string, args ...any) error {
 	return &httpError{status: http.StatusBadRequest, field: field, msg: fmt.Sprintf(format, args...)}
 }
 
+// fieldHint names the request field an error is about when the error itself cannot: a
+// store's not-found or a cycle knows nothing of path parameters. classify uses it only for
+// client errors (4xx) that name no field of their own.
+type fieldHint struct {
+	field string
+	err   error
+}
+
+func (e *fieldHint) Error() string { return e.err.Error() }
+func (e *fieldHint) Unwrap() error { return e.err }
+
+// onField attaches field to err for the answer's "field" (see fieldHint).
+func onField(field string, err error) error { return &fieldHint{field: field, err: err} }
+
 // errEmptyBody marks a request without a body where one was required.
 var errEmptyBody = errors.New("empty body")
 
@@ -65,6 +80,11 @@ func (a *API) wrap(h handlerFunc) http.HandlerFunc {
 		r = r.WithContext(ctx)
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		}
+		if r.Method != http.MethodPost && hasBody(r) {
+			// Only POSTs read a body: anything sent with a GET or DELETE would be ignored.
+			a.writeError(w, r, badRequest("body", "%s takes no request body", r.Method))
+			return
 		}
 		v, err := h(r)
 		if err != nil {
@@ -86,6 +106,23 @@ func (a *API) wrap(h handlerFunc) http.HandlerFunc {
 	}
 }
 
+// hasBody reports whether r carries a body. One of unknown length is peeked at, and put back.
+func hasBody(r *http.Request) bool {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return false
+	}
+	if r.ContentLength > 0 {
+		return true
+	}
+	var b [1]byte
+	n, _ := io.ReadFull(r.Body, b[:])
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(b[:n]), r.Body), r.Body}
+	return n > 0
+}
+
 func (a *API) writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -104,12 +141,12 @@ func (a *API) writeJSON(w http.ResponseWriter, status int, v any) {
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := classify(err)
 	log := a.logger.With("method", r.Method, "path", r.URL.Path, "status", status)
-	switch {
-	case status >= 500:
+	// Refused credentials are debug, like every other refused request: anyone can send them,
+	// and at WARN a scanner flooded the log (issue 11, item 11). kai_http_auth_failures_total
+	// counts them for alerting.
+	if status >= 500 {
 		log.Error("request failed", "err", err)
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		log.Warn("request refused", "err", err)
-	default:
+	} else {
 		log.Debug("request refused", "err", err)
 	}
 	if status == http.StatusUnauthorized {
@@ -118,8 +155,19 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	a.writeJSON(w, status, body)
 }
 
-// classify is the one mapping from errors to statuses.
+// classify is the one mapping from errors to statuses. Every client error (4xx) names a
+// field (issue 11, item 10): a body field or "body", a path or query parameter, a header,
+// "path" for an unknown route and "method" for a method the route does not take.
 func classify(err error) (int, errorBody) {
+	status, body := classifyStatus(err)
+	var hint *fieldHint
+	if body.Field == "" && status >= 400 && status < 500 && errors.As(err, &hint) {
+		body.Field = hint.field
+	}
+	return status, body
+}
+
+func classifyStatus(err error) (int, errorBody) {
 	var (
 		he     *httpError
 		fe     *scaling.FieldError
@@ -128,7 +176,7 @@ func classify(err error) (int, errorBody) {
 	)
 	switch {
 	case errors.As(err, &maxErr):
-		return http.StatusRequestEntityTooLarge, errorBody{Error: fmt.Sprintf("request body is larger than %d bytes", maxErr.Limit)}
+		return http.StatusRequestEntityTooLarge, errorBody{Error: fmt.Sprintf("request body is larger than %d bytes", maxErr.Limit), Field: "body"}
 	case errors.As(err, &he):
 		return he.status, errorBody{Error: he.msg, Field: he.field}
 	case errors.As(err, &fe):
@@ -153,28 +201,18 @@ func classify(err error) (int, errorBody) {
 	return http.StatusInternalServerError, errorBody{Error: "internal error"}
 }
 
-// decodeJSON reads exactly one JSON object into v: unknown fields, trailing data and wrong
-// types are 400 errors naming the field; a body over MaxBodyBytes is 413.
+// decodeJSON reads exactly one JSON object into v, strictly (see strictCheck): unknown or
+// duplicate keys, keys in another case, nulls in arrays, wrong types and trailing data are 400
+// errors naming the field as validation does; a body over MaxBodyBytes is 413.
 func decodeJSON(r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, _ := strings.Cut(ct, ";")
-		if mt = strings.TrimSpace(strings.ToLower(mt)); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
-			return &httpError{status: http.StatusUnsupportedMediaType, field: "Content-Type", msg: fmt.Sprintf("content type must be application/json, got %q", mt)}
-		}
+	if err := requireJSON(r.Header.Get("Content-Type")); err != nil {
+		return err // guardWrites checks first; this keeps the decoder safe on its own
 	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		return decodeError(err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var maxErr *http.MaxBytesError
-		if errors.As(err, &maxErr) {
-			return err
-		}
-		return badRequest("", "request body must hold one JSON object and nothing after it")
-	}
-	return nil
+	return decodeStrict(body, v)
 }
 
 func decodeError(err error) error {
@@ -182,19 +220,20 @@ func decodeError(err error) error {
 		syn    *json.SyntaxError
 		typ    *json.UnmarshalTypeError
 		maxErr *http.MaxBytesError
+		he     *httpError
 	)
 	switch {
-	case errors.As(err, &maxErr):
+	case errors.As(err, &maxErr), errors.As(err, &he):
 		return err
 	case errors.Is(err, io.EOF):
-		return &httpError{status: http.StatusBadRequest, msg: "request body is empty; a JSON object is required", err: errEmptyBody}
+		return &httpError{status: http.StatusBadRequest, field: "body", msg: "request body is empty; a JSON object is required", err: errEmptyBody}
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest("", "request body is truncated JSON")
+		return badRequest("body", "request body is truncated JSON")
 	case errors.As(err, &syn):
-		return badRequest("", "request body is not valid JSON (at byte %d)", syn.Offset)
+		return badRequest("body", "request body is not valid JSON (at byte %d)", syn.Offset)
 	case errors.As(err, &typ):
 		if typ.Field == "" {
-			return badRequest("", "request body must be a JSON object, got %s", typ.Value)
+			return badRequest("body", "request body must be a JSON object, got %s", typ.Value)
 		}
 		return badRequest(typ.Field, "%s: must be %s, got %s", typ.Field, jsonKind(typ.Type), typ.Value)
 	}
@@ -202,7 +241,7 @@ func decodeError(err error) error {
 		name = strings.Trim(name, `"`)
 		return badRequest(name, "%s: unknown field", name)
 	}
-	return badRequest("", "request body is not valid JSON")
+	return badRequest("body", "request body is not valid JSON")
 }
 
 // jsonKind names a Go type as the JSON value it decodes from.

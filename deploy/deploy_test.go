@@ -3,12 +3,14 @@ package deploy
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -101,6 +103,15 @@ func TestRenderBase(t *testing.T) {
 	require.Empty(t, cfg.Data["REDIS_URL"], "the base uses the embedded store")
 	require.Equal(t, ":8080", cfg.Data["LISTEN_ADDR"])
 
+	// The API token is required, never optional: without it serve would refuse to listen on
+	// :8080 anyway, and before it the API was open (issue 11, item 2).
+	tok := envVar(t, c, "API_TOKEN")
+	require.NotNil(t, tok.ValueFrom.SecretKeyRef)
+	require.Equal(t, "kai-scaler-api", tok.ValueFrom.SecretKeyRef.Name)
+	require.Equal(t, "token", tok.ValueFrom.SecretKeyRef.Key)
+	require.False(t, tok.ValueFrom.SecretKeyRef.Optional != nil && *tok.ValueFrom.SecretKeyRef.Optional, "API token Secret must be required")
+	require.Empty(t, cfg.Data["INSECURE_NO_AUTH"])
+
 	// SERVICES_FILE is the services ConfigMap, mounted where the variable says, and valid.
 	svcs := typed[corev1.ConfigMap](t, by["ConfigMap/kai-scaler-services"])
 	mounted := false
@@ -166,12 +177,27 @@ func TestRenderDashboardConfigMaps(t *testing.T) {
 func TestRenderRedisOverlay(t *testing.T) {
 	_, by := objects(t, filepath.Join("overlays", "redis"))
 	cfg := typed[corev1.ConfigMap](t, by["ConfigMap/kai-scaler-config"])
-	require.Equal(t, "redis://kai-scaler-redis:6379/0", cfg.Data["REDIS_URL"])
-	require.Equal(t, "true", cfg.Data["ENABLE_PREDICTIVE_SCALING"], "merged, not replaced")
+	require.Empty(t, cfg.Data["REDIS_URL"], "REDIS_URL carries the password: it comes from the Secret, not the ConfigMap")
+	require.Equal(t, "true", cfg.Data["ENABLE_PREDICTIVE_SCALING"])
 
 	d := typed[appsv1.Deployment](t, by["Deployment/kai-scaler"])
 	require.Equal(t, int32(2), *d.Spec.Replicas)
-	require.Equal(t, cfg.Name, d.Spec.Template.Spec.Containers[0].EnvFrom[0].ConfigMapRef.Name)
+	c := d.Spec.Template.Spec.Containers[0]
+	require.Equal(t, cfg.Name, c.EnvFrom[0].ConfigMapRef.Name)
+
+	// Regression test for issue 11, item 2: Redis had no password and any pod could reach it.
+	// kai-scaler's REDIS_URL expands the password from Secret kai-scaler-redis, declared
+	// before it (Kubernetes expands $(VAR) from earlier variables only).
+	names := make([]string, len(c.Env))
+	for i, e := range c.Env {
+		names[i] = e.Name
+	}
+	pw := envVar(t, c, "REDIS_PASSWORD")
+	require.Equal(t, "kai-scaler-redis", pw.ValueFrom.SecretKeyRef.Name)
+	require.Equal(t, "password", pw.ValueFrom.SecretKeyRef.Key)
+	require.Less(t, slices.Index(names, "REDIS_PASSWORD"), slices.Index(names, "REDIS_URL"))
+	require.Equal(t, "redis://:$(REDIS_PASSWORD)@kai-scaler-redis:6379/0", envVar(t, c, "REDIS_URL").Value)
+	require.NotNil(t, envVar(t, c, "API_TOKEN").ValueFrom.SecretKeyRef, "the base's token is kept")
 
 	// REDIS_URL names the Redis Service, which selects the Redis pods (and not kai-scaler's).
 	rsvc := typed[corev1.Service](t, by["Service/kai-scaler-redis"])
@@ -181,4 +207,34 @@ func TestRenderRedisOverlay(t *testing.T) {
 	require.Equal(t, int32(6379), rsvc.Spec.Ports[0].Port)
 	require.True(t, *sts.Spec.Template.Spec.SecurityContext.RunAsNonRoot)
 	require.Contains(t, by, "PodDisruptionBudget/kai-scaler")
+
+	rc := sts.Spec.Template.Spec.Containers[0]
+	i := slices.Index(rc.Args, "--requirepass")
+	require.GreaterOrEqual(t, i, 0, "redis args: %v", rc.Args)
+	require.Equal(t, "$(REDIS_PASSWORD)", rc.Args[i+1])
+	require.Equal(t, "kai-scaler-redis", envVar(t, rc, "REDIS_PASSWORD").ValueFrom.SecretKeyRef.Name)
+	require.Equal(t, "kai-scaler-redis", envVar(t, rc, "REDISCLI_AUTH").ValueFrom.SecretKeyRef.Name, "the redis-cli probe authenticates")
+
+	// Only kai-scaler's pods may reach Redis.
+	np := typed[networkingv1.NetworkPolicy](t, by["NetworkPolicy/kai-scaler-redis"])
+	require.Equal(t, sts.Spec.Template.Labels, np.Spec.PodSelector.MatchLabels)
+	require.Equal(t, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}, np.Spec.PolicyTypes)
+	require.Len(t, np.Spec.Ingress, 1)
+	require.Len(t, np.Spec.Ingress[0].From, 1)
+	require.Nil(t, np.Spec.Ingress[0].From[0].NamespaceSelector)
+	require.Equal(t, d.Spec.Template.Labels, np.Spec.Ingress[0].From[0].PodSelector.MatchLabels)
+	require.Len(t, np.Spec.Ingress[0].Ports, 1)
+	require.Equal(t, "redis", np.Spec.Ingress[0].Ports[0].Port.String())
+}
+
+// envVar returns the container's variable name; the test fails when it is missing.
+func envVar(t *testing.T, c corev1.Container, name string) corev1.EnvVar {
+	t.Helper()
+	for _, e := range c.Env {
+		if e.Name == name {
+			return e
+		}
+	}
+	t.Fatalf("container %s has no variable %s", c.Name, name)
+	return corev1.EnvVar{}
 }

@@ -106,7 +106,10 @@ func ParseServices(data []byte) ([]ManagedService, error) {
 	}
 	if list.Kind != yaml.SequenceNode {
 		if list.Tag == "!!null" {
-			return []ManagedService{}, p.err()
+			if err := p.err(); err != nil {
+				return nil, err // found by FuzzParseServices: an empty list came back with the error
+			}
+			return []ManagedService{}, nil
 		}
 		p.add(list.Line, "services", "must be a list")
 		return nil, p.err()

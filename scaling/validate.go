@@ -115,6 +115,11 @@ func (p Pattern) Validate() error {
 	return nil
 }
 
+// MaxDependencyReplicas bounds the replicas of fixed and minimum dependencies, as
+// MaxOverrideReplicas bounds overrides: a typo such as 2147483647 would otherwise become a
+// floor written to the cluster (issue 11, item 1).
+const MaxDependencyReplicas = MaxOverrideReplicas
+
 // Validate checks a dependency's names, type and the parameter of its type.
 // It does not look for cycles: that needs every dependency (see FindCycle).
 func (d Dependency) Validate() error {
@@ -143,16 +148,16 @@ func (d Dependency) Validate() error {
 		if d.Replicas == nil {
 			return fieldErr("replicas", "is required for a fixed dependency")
 		}
-		if *d.Replicas < 0 {
-			return fieldErr("replicas", "must be at least 0, got %d", *d.Replicas)
+		if *d.Replicas < 0 || *d.Replicas > MaxDependencyReplicas {
+			return fieldErr("replicas", "must be 0–%d, got %d", MaxDependencyReplicas, *d.Replicas)
 		}
 		return errors.Join(extra("ratio", d.Ratio != nil), extra("minReplicas", d.MinReplicas != nil))
 	case DependencyMinimum:
 		if d.MinReplicas == nil {
 			return fieldErr("minReplicas", "is required for a minimum dependency")
 		}
-		if *d.MinReplicas < 0 {
-			return fieldErr("minReplicas", "must be at least 0, got %d", *d.MinReplicas)
+		if *d.MinReplicas < 0 || *d.MinReplicas > MaxDependencyReplicas {
+			return fieldErr("minReplicas", "must be 0–%d, got %d", MaxDependencyReplicas, *d.MinReplicas)
 		}
 		return errors.Join(extra("ratio", d.Ratio != nil), extra("replicas", d.Replicas != nil))
 	case "":

@@ -131,6 +131,10 @@ func TestDependencyValidate(t *testing.T) {
 		{"fixed with ratio", Dependency{SourceService: "a", TargetService: "b", DependencyType: DependencyFixed, Replicas: i32p(1), Ratio: f64p(1)}, "ratio"},
 		{"minimum missing", Dependency{SourceService: "a", TargetService: "b", DependencyType: DependencyMinimum}, "minReplicas"},
 		{"minimum negative", Dependency{SourceService: "a", TargetService: "b", DependencyType: DependencyMinimum, MinReplicas: i32p(-2)}, "minReplicas"},
+		// Regression tests for issue 11, item 1: 2147483647 was accepted and became a floor.
+		{"fixed at the cap", Dependency{SourceService: "a", TargetService: "b", DependencyType: DependencyFixed, Replicas: i32p(MaxDependencyReplicas)}, ""},
+		{"fixed above the cap", Dependency{SourceService: "a", TargetService: "b", DependencyType: DependencyFixed, Replicas: i32p(2147483647)}, "replicas"},
+		{"minimum above the cap", Dependency{SourceService: "a", TargetService: "b", DependencyType: DependencyMinimum, MinReplicas: i32p(MaxDependencyReplicas + 1)}, "minReplicas"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -49,6 +49,9 @@ type Options struct {
 	ResyncPeriod time.Duration
 	// Instance names this replica in Events (reportingInstance); empty means "kai-scaler".
 	Instance string
+	// MaxReplicasWithoutMax caps the floor written to a target with no HPA and no max
+	// annotation; zero means actuator.DefaultMaxReplicasWithoutMax.
+	MaxReplicasWithoutMax int32
 }
 
 // Cluster is the client-go implementation of actuator.Cluster. Call Start before Workloads.
@@ -59,6 +62,7 @@ type Cluster struct {
 	now      func() time.Time
 	dryRun   bool
 	instance string
+	ceiling  int32
 	metrics  *actuator.WriteMetrics
 
 	factories map[string]informers.SharedInformerFactory // by namespace; "" = all
@@ -89,6 +93,7 @@ func New(opts Options) (*Cluster, error) {
 		now:       opts.Now,
 		dryRun:    opts.DryRun,
 		instance:  opts.Instance,
+		ceiling:   opts.MaxReplicasWithoutMax,
 		factories: map[string]informers.SharedInformerFactory{},
 		views:     map[string]*view{},
 		started:   make(chan struct{}),
@@ -101,6 +106,9 @@ func New(opts Options) (*Cluster, error) {
 	}
 	if c.instance == "" {
 		c.instance = "kai-scaler"
+	}
+	if c.ceiling <= 0 {
+		c.ceiling = actuator.DefaultMaxReplicasWithoutMax
 	}
 	m, err := actuator.NewWriteMetrics(opts.Registerer)
 	if err != nil {
@@ -328,7 +336,7 @@ func (c *Cluster) SetFloor(ctx context.Context, change actuator.FloorChange) err
 	w := change.Workload
 	log := c.log.With("service", w.Service, "namespace", w.Namespace, "reason", change.Reason)
 	plan := func(cur, maxReplicas int32, ann map[string]string) (write, bool) {
-		return planSet(cur, maxReplicas, ann, change.Floor, c.now())
+		return planSet(cur, maxReplicas, c.ceiling, ann, change.Floor, c.now())
 	}
 	if w.HPAName != "" {
 		return c.writeHPA(ctx, log.With("hpa", w.HPAName), w, change.Reason, plan)

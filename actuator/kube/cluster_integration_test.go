@@ -382,3 +382,25 @@ func TestWorkloadsAbsentAndStatefulSet(t *testing.T) {
 	require.Equal(t, int32(2), scale.Spec.Replicas)
 	require.Equal(t, []string{ReasonRaised, ReasonRestored}, eventReasons(t, cs, ns, "db"))
 }
+
+// TestSetFloorCapsTargetWithoutMax: regression test for issue 11, item 1. A floor for a
+// target with no HPA and no max annotation went to the scale subresource unbounded
+// (2,147,483,647); the adapter caps it at the ceiling whatever the planner asked for.
+func TestSetFloorCapsTargetWithoutMax(t *testing.T) {
+	env := kubetest.Start(t)
+	ns := env.NewNamespace(t)
+	cs := env.Clientset
+	createDeployment(t, cs, ns, "cache", 1, nil)
+	c, _ := startCluster(t, cs, ns, time.Now, false)
+	ref := actuator.ServiceRef{Service: "cache", Namespace: ns}
+	w := waitFor(t, c, ref, func(actuator.Workload) bool { return true })
+	require.Zero(t, w.MaxReplicas, "no HPA, no max annotation")
+
+	require.NoError(t, c.SetFloor(t.Context(), actuator.FloorChange{Workload: w, Floor: 2147483647, Reason: "dependency:api"}))
+	scale, err := cs.AppsV1().Deployments(ns).GetScale(t.Context(), "cache", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, int32(actuator.DefaultMaxReplicasWithoutMax), scale.Spec.Replicas)
+	d, err := cs.AppsV1().Deployments(ns).Get(t.Context(), "cache", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, "100", d.Annotations[AnnotationApplied])
+}

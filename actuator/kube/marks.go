@@ -97,8 +97,15 @@ const (
 // planSet decides the write that sets floor on an object whose floor is cur, capped by
 // maxReplicas (0 = no cap). ok is false when nothing needs writing. The floor never goes
 // below the base (the planner clamps too; this guards the write itself).
-func planSet(cur, maxReplicas int32, ann map[string]string, floor int32, now time.Time) (w write, ok bool) {
+//
+// ceiling stands in for maxReplicas when the object has none (no HPA and no max annotation),
+// so that no floor, however it was planned, reaches the scale subresource unbounded (issue
+// 11, item 1); 0 means no ceiling.
+func planSet(cur, maxReplicas, ceiling int32, ann map[string]string, floor int32, now time.Time) (w write, ok bool) {
 	m := readMarks(cur, ann)
+	if maxReplicas <= 0 && ceiling > 0 {
+		maxReplicas = max(ceiling, m.base) // never below a base someone else set
+	}
 	w = write{from: cur, floor: floor, adopted: m.adopted}
 	if w.floor < m.base {
 		w.floor, w.clamped = m.base, "base"

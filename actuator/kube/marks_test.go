@@ -57,6 +57,7 @@ func TestPlanSet(t *testing.T) {
 		name   string
 		cur    int32
 		max    int32
+		ceil   int32
 		ann    map[string]string
 		floor  int32
 		want   write
@@ -80,6 +81,14 @@ func TestPlanSet(t *testing.T) {
 		{name: "no cap without max", cur: 2, floor: 9, wantOK: true,
 			want: write{from: 2, floor: 9, reason: ReasonRaised, annotations: map[string]*string{
 				AnnotationBase: str("2"), AnnotationApplied: str("9"), AnnotationChangedAt: str(at)}}},
+		// Regression tests for issue 11, item 1: without a max the floor went to the scale
+		// subresource unbounded.
+		{name: "capped at the ceiling without max", cur: 2, ceil: 100, floor: 2147483647, wantOK: true,
+			want: write{from: 2, floor: 100, clamped: "max", reason: ReasonRaised, annotations: map[string]*string{
+				AnnotationBase: str("2"), AnnotationApplied: str("100"), AnnotationChangedAt: str(at)}}},
+		{name: "the ceiling does not replace a known max", cur: 2, max: 300, ceil: 100, floor: 200, wantOK: true,
+			want: write{from: 2, floor: 200, reason: ReasonRaised, annotations: map[string]*string{
+				AnnotationBase: str("2"), AnnotationApplied: str("200"), AnnotationChangedAt: str(at)}}},
 		{name: "floor in force: no-op", cur: 6, max: 10, floor: 6, ann: ann(AnnotationBase, "2", AnnotationApplied, "6")},
 		{name: "untouched at floor: no-op, no annotations", cur: 3, max: 10, floor: 3},
 		{name: "human raised to 10 after us; we ask 4: 10 stays and becomes the base", cur: 10, max: 12, floor: 4,
@@ -93,7 +102,7 @@ func TestPlanSet(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := planSet(tt.cur, tt.max, tt.ann, tt.floor, t0)
+			got, ok := planSet(tt.cur, tt.max, tt.ceil, tt.ann, tt.floor, t0)
 			require.Equal(t, tt.wantOK, ok)
 			if ok {
 				require.Equal(t, tt.want, got)

@@ -31,9 +31,11 @@ type Options struct {
 	DataDir         string
 
 	ListenAddr string
-	// APIToken, when set, is required as a bearer token on /api/*.
-	APIToken    string
-	CORSOrigins []string
+	// APIToken, when set, is required as a bearer token on /api/*. serve refuses to listen
+	// beyond loopback without one unless InsecureNoAuth.
+	APIToken       string
+	InsecureNoAuth bool
+	CORSOrigins    []string
 
 	PrometheusURL     string
 	PrometheusHeaders map[string]string
@@ -42,8 +44,10 @@ type Options struct {
 	// ForecastSchedule is a standard cron spec or a descriptor (@hourly, @every 30m).
 	ForecastSchedule string
 	DryRun           bool
-	ServicesFile     string
-	GrafanaURL       string
+	// MaxReplicasWithoutHPA caps the floors of workloads with no HPA and no max annotation.
+	MaxReplicasWithoutHPA int32
+	ServicesFile          string
+	GrafanaURL            string
 
 	LogLevel  slog.Level
 	LogFormat string
@@ -139,6 +143,7 @@ func settings() []setting {
 			}},
 		{env: "API_TOKEN", flag: "api.token", usage: "bearer token required on /api/* (prefer the variable: flags show in process lists)", secret: true,
 			apply: func(o *Options, v string) error { o.APIToken = v; return nil }},
+		boolSetting("INSECURE_NO_AUTH", "insecure-no-auth", "serve /api/* without API_TOKEN on a non-loopback address (anyone who reaches it can change scaling)", func(o *Options) *bool { return &o.InsecureNoAuth }),
 		{env: "CORS_ORIGINS", flag: "cors.origins", usage: "comma-separated origins allowed to call the API from a browser (* for any)",
 			apply: func(o *Options, v string) error {
 				o.CORSOrigins = nil
@@ -188,6 +193,15 @@ func settings() []setting {
 					return fmt.Errorf("must be a cron spec or descriptor: %w", err)
 				}
 				o.ForecastSchedule = v
+				return nil
+			}},
+		{env: "MAX_REPLICAS_WITHOUT_HPA", flag: "actuator.max-replicas-without-hpa", def: "100", usage: "highest floor set on a workload with no HPA and no max annotation (a dependency target scaled through its scale subresource)",
+			apply: func(o *Options, v string) error {
+				n, err := strconv.ParseInt(v, 10, 32)
+				if err != nil || n < 1 || n > 10000 {
+					return errors.New("must be an integer from 1 to 10000")
+				}
+				o.MaxReplicasWithoutHPA = int32(n)
 				return nil
 			}},
 		boolSetting("DRY_RUN", "dry-run", "plan and log floor changes without writing them to the cluster", func(o *Options) *bool { return &o.DryRun }),
@@ -317,6 +331,29 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (O
 		}
 	}
 	return o, errors.Join(errs...)
+}
+
+// checkAuth refuses an open API beyond loopback: without API_TOKEN anyone who can reach the
+// address could change scaling (issue 11, item 2). --insecure-no-auth says it is meant.
+func (o Options) checkAuth() error {
+	if o.APIToken != "" || o.InsecureNoAuth || loopbackAddr(o.ListenAddr) {
+		return nil
+	}
+	return fmt.Errorf("refusing to serve the API on %s without API_TOKEN: set API_TOKEN, listen on a loopback address (--listen.addr=127.0.0.1:8080), or pass --insecure-no-auth", o.ListenAddr)
+}
+
+// loopbackAddr reports whether host:port can only be reached from this host: a loopback IP
+// or "localhost". An empty host (":8080") listens on every interface.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // lookupEnv treats an empty variable as unset, as container specs often define them empty.

@@ -22,6 +22,7 @@ func TestParseOptions(t *testing.T) {
 		LeaderIdentity: host, LeaderNamespace: "default",
 		RedisPrefix: "kai:", DataDir: "./data", ListenAddr: ":8080",
 		ForecastSchedule: "@hourly", LogLevel: slog.LevelInfo, LogFormat: "text", DemoSpeed: 60,
+		MaxReplicasWithoutHPA: 100,
 	}
 	with := func(f func(*Options)) Options {
 		o := defaults
@@ -44,7 +45,7 @@ func TestParseOptions(t *testing.T) {
 			"SERVICES_FILE": "/etc/kai/services.yaml", "GRAFANA_URL": "https://grafana.example.com/", "LOG_LEVEL": "debug", "LOG_FORMAT": "json",
 			"KAI_DEMO": "true", "KAI_DEMO_SPEED": "600", "POD_NAME": "kai-scaler-0", "POD_NAMESPACE": "ops",
 		}, want: Options{
-			Demo: true, DemoSpeed: 600, LeaderIdentity: "kai-scaler-0", LeaderNamespace: "ops",
+			Demo: true, DemoSpeed: 600, LeaderIdentity: "kai-scaler-0", LeaderNamespace: "ops", MaxReplicasWithoutHPA: 100,
 			PredictiveScaling: true, ScalingDependencies: true, HPAEventLogging: true,
 			RedisURL: "redis://:pw@127.0.0.1:6379/2", RedisPrefix: "x:", DataDir: "/var/lib/kai",
 			ListenAddr: "127.0.0.1:9000", PrometheusURL: "http://prom:9090",
@@ -65,6 +66,8 @@ func TestParseOptions(t *testing.T) {
 			want: with(func(o *Options) { o.ForecastSchedule = "@every 30m" })},
 		{name: "redis address list", args: []string{"--redis.url=10.0.0.1:26379,10.0.0.2:26379", "--redis.master-name=mymaster"},
 			want: with(func(o *Options) { o.RedisURL, o.RedisMasterName = "10.0.0.1:26379,10.0.0.2:26379", "mymaster" })},
+		{name: "ceiling without hpa", env: map[string]string{"MAX_REPLICAS_WITHOUT_HPA": "40"},
+			want: with(func(o *Options) { o.MaxReplicasWithoutHPA = 40 })},
 		{name: "cors any origin", env: map[string]string{"CORS_ORIGINS": "*"},
 			want: with(func(o *Options) { o.CORSOrigins = []string{"*"} })},
 	}
@@ -108,6 +111,8 @@ func TestParseOptionsErrors(t *testing.T) {
 		{name: "cors origin", env: map[string]string{"CORS_ORIGINS": "admin.example.com"},
 			wantErr: `invalid CORS_ORIGINS "admin.example.com": origin "admin.example.com" must be * or scheme://host[:port]`},
 		{name: "grafana url", args: []string{"--grafana.url=grafana"}, wantErr: `invalid --grafana.url "grafana": must be an http:// or https:// URL`},
+		{name: "ceiling without hpa", args: []string{"--actuator.max-replicas-without-hpa=0"},
+			wantErr: `invalid --actuator.max-replicas-without-hpa "0": must be an integer from 1 to 10000`},
 		{name: "log level", env: map[string]string{"LOG_LEVEL": "verbose"}, wantErr: `invalid LOG_LEVEL "verbose": must be debug, info, warn or error`},
 		{name: "log format", args: []string{"--log.format=xml"}, wantErr: `invalid --log.format "xml": must be text or json`},
 		{name: "data dir", args: []string{"--data.dir="}, wantErr: `invalid --data.dir "": must not be empty`},

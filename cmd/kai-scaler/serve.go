@@ -44,6 +44,9 @@ func runServe(ctx context.Context, c cli, args []string) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
+	if err == nil {
+		err = opts.checkAuth()
+	}
 	if err != nil {
 		fmt.Fprintf(c.stderr, "kai-scaler serve: %v\n", err)
 		return 2
@@ -127,7 +130,11 @@ func serve(ctx context.Context, logger *slog.Logger, opts Options) (err error) {
 		ErrorLog:          slog.NewLogLogger(logger.With("component", "http").Handler(), slog.LevelWarn),
 	}
 	if opts.APIToken == "" && !isLoopback(ln.Addr()) {
-		logger.Warn("serving the API on a non-loopback address without API_TOKEN; anyone who can reach it can change scaling", "addr", ln.Addr().String())
+		if !opts.InsecureNoAuth { // checkAuth passed on the name; the address says otherwise
+			_ = ln.Close()
+			return fmt.Errorf("refusing to serve the API on %s without API_TOKEN (or --insecure-no-auth)", ln.Addr())
+		}
+		logger.Warn("serving the API on a non-loopback address without API_TOKEN (--insecure-no-auth); anyone who can reach it can change scaling", "addr", ln.Addr().String())
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "store", backend,
 		"predictive_scaling", opts.PredictiveScaling, "scaling_dependencies", opts.ScalingDependencies,

@@ -108,7 +108,7 @@ func httpDo(t *testing.T, method, url, body string, header map[string]string) (i
 	}
 	req, err := http.NewRequestWithContext(t.Context(), method, url, rd)
 	require.NoError(t, err)
-	if body != "" {
+	if body != "" || method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for k, v := range header {
@@ -222,4 +222,43 @@ func TestServeListenError(t *testing.T) {
 		[]string{"serve", "--listen.addr=" + strings.TrimPrefix(base, "http://")})
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr.String(), "address already in use")
+}
+
+// TestServeRefusesOpenAPIBeyondLoopback: regression test for issue 11, item 2 (the API was
+// served to every interface without a token when the Secret was absent).
+func TestServeRefusesOpenAPIBeyondLoopback(t *testing.T) {
+	for _, addr := range []string{":0", "0.0.0.0:0", "[::]:0", "kai.example:0"} {
+		t.Run(addr, func(t *testing.T) {
+			var stderr strings.Builder
+			code := run(t.Context(), cli{stdout: io.Discard, stderr: &stderr, getenv: envMap(map[string]string{"DATA_DIR": t.TempDir()})},
+				[]string{"serve", "--listen.addr=" + addr})
+			require.Equal(t, 2, code, stderr.String())
+			require.Contains(t, stderr.String(), "refusing to serve the API on "+addr+" without API_TOKEN")
+		})
+	}
+	t.Run("insecure-no-auth serves and warns", func(t *testing.T) {
+		base, sink, stop := startServe(t, map[string]string{"DATA_DIR": t.TempDir()}, "--listen.addr=0.0.0.0:0", "--insecure-no-auth")
+		code, body := httpDo(t, "GET", strings.Replace(base, "0.0.0.0", "127.0.0.1", 1)+"/api/predictive-scaling/patterns", "", nil)
+		require.Equal(t, 200, code, body)
+		require.Equal(t, 0, stop(), "log:\n%s", sink.String())
+		require.Contains(t, sink.String(), "without API_TOKEN (--insecure-no-auth)")
+	})
+	t.Run("a token allows any address", func(t *testing.T) {
+		base, sink, stop := startServe(t, map[string]string{"DATA_DIR": t.TempDir(), "API_TOKEN": "tok"}, "--listen.addr=0.0.0.0:0")
+		code, body := httpDo(t, "GET", strings.Replace(base, "0.0.0.0", "127.0.0.1", 1)+"/api/predictive-scaling/patterns", "", nil)
+		require.Equal(t, 401, code, body)
+		require.Equal(t, 0, stop(), "log:\n%s", sink.String())
+	})
+}
+
+func TestLoopbackAddr(t *testing.T) {
+	for _, tt := range []struct {
+		addr string
+		want bool
+	}{
+		{"127.0.0.1:8080", true}, {"[::1]:8080", true}, {"localhost:8080", true}, {"127.0.0.2:0", true},
+		{":8080", false}, {"0.0.0.0:8080", false}, {"[::]:8080", false}, {"10.1.2.3:80", false}, {"kai.example:80", false}, {"nonsense", false},
+	} {
+		require.Equal(t, tt.want, loopbackAddr(tt.addr), tt.addr)
+	}
 }

@@ -74,7 +74,8 @@ func wireCluster(_ context.Context, logger *slog.Logger, opts Options, st store.
 	}
 	cluster, err := kube.New(kube.Options{
 		Client: client, Namespaces: namespacesOf(services), DryRun: opts.DryRun,
-		Logger: logger.With("component", "cluster"), Registerer: reg,
+		MaxReplicasWithoutMax: opts.MaxReplicasWithoutHPA,
+		Logger:                logger.With("component", "cluster"), Registerer: reg,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("cluster adapter: %w", err)
@@ -128,10 +129,11 @@ func wireCluster(_ context.Context, logger *slog.Logger, opts Options, st store.
 		act := actuator.New(actuator.Options{
 			Cluster: cluster, Patterns: st, Predictions: st, Dependencies: st,
 			Overrides: st, Decisions: st, Shadow: st, DryRun: opts.DryRun,
-			Services:            func() []actuator.ServiceConfig { return actuatorConfigs(servicesFile.Services()) },
-			PredictiveEnabled:   opts.PredictiveScaling,
-			DependenciesEnabled: opts.ScalingDependencies,
-			Logger:              logger.With("component", "actuator"), Registerer: reg,
+			Services:              func() []actuator.ServiceConfig { return actuatorConfigs(servicesFile.Services()) },
+			PredictiveEnabled:     opts.PredictiveScaling,
+			DependenciesEnabled:   opts.ScalingDependencies,
+			MaxReplicasWithoutMax: opts.MaxReplicasWithoutHPA,
+			Logger:                logger.With("component", "actuator"), Registerer: reg,
 		})
 		leaderRuns = append(leaderRuns, component{name: "actuator", run: act.Run})
 	}
