@@ -52,7 +52,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"service"}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kai_forecast_runs_total",
-			Help: "Forecast runs by result: succeeded, partial (some services failed), failed, skipped (a run was still in progress).",
+			Help: "Forecast runs by result: succeeded, partial (some services failed), failed, skipped (a run was still in progress), aborted (stopped by shutdown), abandoned (left unfinished by a dead process, counted by the process that marked it).",
 		}, []string{"result"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "kai_forecast_duration_seconds",
@@ -75,7 +75,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	for _, op := range []string{lockOpTake, lockOpRenew, lockOpLost, lockOpRelease} {
 		m.lockErrors.WithLabelValues(op)
 	}
-	for _, r := range []string{string(scaling.RunSucceeded), string(scaling.RunPartial), string(scaling.RunFailed), resultSkipped} {
+	for _, r := range []string{string(scaling.RunSucceeded), string(scaling.RunPartial), string(scaling.RunFailed), resultSkipped,
+		string(scaling.RunAborted), string(scaling.RunAbandoned)} {
 		m.runs.WithLabelValues(r)
 	}
 	if reg != nil {
