@@ -105,6 +105,10 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := classify(err)
 	log := a.logger.With("method", r.Method, "path", r.URL.Path, "status", status)
 	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		// The store logs an outage once when it starts and once when it ends, and counts
+		// every failure: a line per request flooded the log (issue 11, item 11).
+		log.Debug("request failed: store unavailable", "err", err)
 	case status >= 500:
 		log.Error("request failed", "err", err)
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:

@@ -2,6 +2,7 @@ package forecaster
 
 import (
 	"context"
+	"log/slog"
 	"math"
 	"sort"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kai-platform/kai-scaler/scaling"
+	"github.com/kai-platform/kai-scaler/store"
 )
 
 const (
@@ -123,7 +125,7 @@ func (f *Forecaster) refreshPredicted(ctx context.Context, svcs []scaling.Manage
 		if err != nil {
 			// Unknown is not "still the old value": drop the gauge rather than leave it.
 			f.dropPredicted(svc.Name)
-			log.Warn("cannot read predictions; predicted load gauge removed", "err", err)
+			log.Log(ctx, store.LogLevel(err, slog.LevelWarn), "cannot read predictions; predicted load gauge removed", "err", err)
 			continue
 		}
 		var (

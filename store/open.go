@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // BoltFileName is the file Open keeps the embedded store in, inside the data directory.
@@ -23,8 +25,11 @@ type Options struct {
 	RedisPrefix string
 	// RedisMasterName is the Sentinel master name when REDIS_URL lists several addresses.
 	RedisMasterName string
-	// Logger receives a warning when Redis does not answer at start; default slog.Default().
+	// Logger receives a warning when Redis does not answer at start, and the Redis store's
+	// outage transitions; default slog.Default().
 	Logger *slog.Logger
+	// Registerer, when set, gets the Redis store's availability metrics.
+	Registerer prometheus.Registerer
 	// Now is the clock for event retention by age; default time.Now.
 	Now func() time.Time
 }
@@ -46,6 +51,8 @@ func Open(ctx context.Context, redisURL, dataDir string, opts Options) (Store, e
 			Retention:             opts.Retention,
 			PredictionsPerService: opts.PredictionsPerService,
 			Now:                   opts.Now,
+			Logger:                logger,
+			Registerer:            opts.Registerer,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("open redis store: %w", err)

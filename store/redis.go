@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/url"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
@@ -36,6 +38,12 @@ type RedisOptions struct {
 	PredictionsPerService int
 	// Now is the clock event retention by age is measured against; default time.Now.
 	Now func() time.Time
+	// Logger receives one line when Redis stops answering and one when it answers again;
+	// nil discards them.
+	Logger *slog.Logger
+	// Registerer, when set, gets kai_store_up, kai_store_outages_total and
+	// kai_store_failed_commands_total.
+	Registerer prometheus.Registerer
 }
 
 // Timeouts NewRedis sets on the client unless the URL sets them: a dead server fails calls
@@ -59,6 +67,7 @@ type Redis struct {
 	retention EventRetention
 	keep      int
 	now       func() time.Time
+	health    *health
 }
 
 var _ Store = (*Redis)(nil)
@@ -83,6 +92,8 @@ func NewRedis(opts RedisOptions) (*Redis, error) {
 	if r.now == nil {
 		r.now = time.Now
 	}
+	r.health = newHealth(opts.Logger, opts.Registerer, time.Now)
+	client.AddHook(redisHealthHook{r.health})
 	return r, nil
 }
 

@@ -82,6 +82,7 @@ func serve(ctx context.Context, logger *slog.Logger, opts Options) (err error) {
 		RedisPrefix:     opts.RedisPrefix,
 		RedisMasterName: opts.RedisMasterName,
 		Logger:          logger.With("component", "store"),
+		Registerer:      reg,
 	})
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
