@@ -139,6 +139,8 @@ func classify(err error) (int, errorBody) {
 		return http.StatusBadRequest, errorBody{Error: fe.Error(), Field: fe.Field}
 	case errors.As(err, &ce):
 		return http.StatusConflict, errorBody{Error: ce.Error()}
+	case errors.Is(err, store.ErrLimit):
+		return http.StatusConflict, errorBody{Error: limitMessage(err)}
 	case errors.Is(err, scaling.ErrCycle):
 		return http.StatusConflict, errorBody{Error: scaling.ErrCycle.Error()}
 	case errors.Is(err, store.ErrNotFound):
@@ -229,4 +231,13 @@ func jsonKind(t reflect.Type) string {
 	default:
 		return "an object"
 	}
+}
+
+// limitMessage is what a refused write says: the store's cap, without the operation's names.
+func limitMessage(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, store.ErrLimit.Error()); i >= 0 {
+		return msg[i:]
+	}
+	return store.ErrLimit.Error()
 }

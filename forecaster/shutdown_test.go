@@ -18,7 +18,7 @@ func TestShutdownAbortsManualRun(t *testing.T) {
 	for _, tc := range lockStores {
 		t.Run(tc.name, func(t *testing.T) {
 			st := tc.open(t)
-			fx := newFixture(t, func(o *Options) { o.Store = st })
+			fx := newFixture(t, func(o *Options) { o.Store = st; o.Parallelism = 3 })
 			fx.hist.block["search"] = make(chan struct{}) // never released
 			ctx, cancelRequest := context.WithCancel(t.Context())
 			id, err := fx.f.Trigger(ctx, "")
@@ -26,8 +26,8 @@ func TestShutdownAbortsManualRun(t *testing.T) {
 			cancelRequest() // the request ends; the run goes on
 			require.Eventually(t, func() bool {
 				r, _ := fx.f.Run(id)
-				return r.State == scaling.RunRunning
-			}, 10*time.Second, 5*time.Millisecond)
+				return r.State == scaling.RunRunning && len(r.Results) == 3 && r.Results[1].State == scaling.RunRunning
+			}, 10*time.Second, 5*time.Millisecond, "search is being fitted")
 			r, _ := fx.f.Run(id)
 			require.Zero(t, r.FinishedAt)
 

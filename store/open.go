@@ -28,6 +28,8 @@ type Options struct {
 	// Logger receives a warning when Redis does not answer at start, and the Redis store's
 	// outage transitions; default slog.Default().
 	Logger *slog.Logger
+	// Limits cap the stored patterns and dependencies.
+	Limits Limits
 	// Registerer, when set, gets the Redis store's availability metrics.
 	Registerer prometheus.Registerer
 	// Now is the clock for event retention by age; default time.Now.
@@ -52,6 +54,7 @@ func Open(ctx context.Context, redisURL, dataDir string, opts Options) (Store, e
 			PredictionsPerService: opts.PredictionsPerService,
 			Now:                   opts.Now,
 			Logger:                logger,
+			Limits:                opts.Limits,
 			Registerer:            opts.Registerer,
 		})
 		if err != nil {
@@ -69,6 +72,7 @@ func Open(ctx context.Context, redisURL, dataDir string, opts Options) (Store, e
 		return nil, fmt.Errorf("open embedded store: %w", err)
 	}
 	b, err := OpenBolt(filepath.Join(dataDir, BoltFileName), BoltOptions{
+		Limits:                opts.Limits,
 		Retention:             opts.Retention,
 		PredictionsPerService: opts.PredictionsPerService,
 		Now:                   opts.Now,

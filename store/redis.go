@@ -38,6 +38,8 @@ type RedisOptions struct {
 	PredictionsPerService int
 	// Now is the clock event retention by age is measured against; default time.Now.
 	Now func() time.Time
+	// Limits cap the stored patterns and dependencies.
+	Limits Limits
 	// Logger receives one line when Redis stops answering and one when it answers again;
 	// nil discards them.
 	Logger *slog.Logger
@@ -68,6 +70,7 @@ type Redis struct {
 	keep      int
 	now       func() time.Time
 	health    *health
+	limits    Limits
 }
 
 var _ Store = (*Redis)(nil)
@@ -85,6 +88,7 @@ func NewRedis(opts RedisOptions) (*Redis, error) {
 		retention: retention(opts.Retention),
 		keep:      predictionsPerService(opts.PredictionsPerService),
 		now:       opts.Now,
+		limits:    opts.Limits.withDefaults(),
 	}
 	if r.prefix == "" {
 		r.prefix = "kai:"
@@ -269,16 +273,68 @@ func (r *Redis) PutPattern(ctx context.Context, p scaling.Pattern) error {
 	if err != nil {
 		return fmt.Errorf("encode pattern of %s: %w", p.Service, err)
 	}
-	if err := r.client.HSet(ctx, r.patternsKey(), p.Service, data).Err(); err != nil {
+	err = putPatternScript.Run(ctx, r.client, []string{r.patternsKey()}, p.Service, data, r.limits.MaxPatterns).Err()
+	if err != nil {
+		if redis.HasErrorPrefix(err, "KAILIMIT") {
+			return fmt.Errorf("put pattern of %s: %w", p.Service, limitError("patterns", r.limits.MaxPatterns))
+		}
 		return wrap("put pattern of "+p.Service, err)
 	}
 	return nil
 }
 
+// limitLua refuses (KAILIMIT) a new field ARGV[1] of hash KEYS[1] when ARGV[3] (> 0) fields are stored.
+const limitLua = `
+local max = tonumber(ARGV[3])
+if max > 0 and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('HLEN', KEYS[1]) >= max then
+  return redis.error_reply('KAILIMIT too many patterns')
+end
+`
+
+// putPatternScript writes ARGV[2] as field ARGV[1] within the limit.
+var putPatternScript = redis.NewScript(limitLua + `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`)
+
+// PagePatterns returns up to limit patterns after service after, sorted by service: the
+// names are read, then only the page's patterns.
+func (r *Redis) PagePatterns(ctx context.Context, after string, limit int) ([]scaling.Pattern, error) {
+	names, err := r.client.HKeys(ctx, r.patternsKey()).Result()
+	if err != nil {
+		return nil, wrap("list patterns", err)
+	}
+	return hashPage[scaling.Pattern](ctx, r.client, r.patternsKey(), pageNames(names, after, max(limit, 1)), "pattern of ")
+}
+
+// hashPage reads fields of key, skipping fields deleted meanwhile.
+func hashPage[T any](ctx context.Context, c redis.Cmdable, key string, fields []string, what string) ([]T, error) {
+	out := make([]T, 0, len(fields))
+	if len(fields) == 0 {
+		return out, nil
+	}
+	vals, err := c.HMGet(ctx, key, fields...).Result()
+	if err != nil {
+		return nil, wrap("list "+strings.TrimSpace(what), err)
+	}
+	for i, v := range vals {
+		s, ok := v.(string)
+		if !ok {
+			continue // deleted between the two reads
+		}
+		x, err := decode[T](what+fields[i], []byte(s))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
 // putDerivedScript writes ARGV[2] as field ARGV[1] unless the stored pattern is manual (its
 // source is anything but "derived", absent included). The check and the write are one script,
 // so a manual pattern written meanwhile is never overwritten.
-var putDerivedScript = redis.NewScript(`
+var putDerivedScript = redis.NewScript(limitLua + `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur then
   local ok, v = pcall(cjson.decode, cur)
@@ -300,8 +356,11 @@ func (r *Redis) PutDerivedPattern(ctx context.Context, p scaling.Pattern) (bool,
 	if err != nil {
 		return false, fmt.Errorf("encode pattern of %s: %w", p.Service, err)
 	}
-	n, err := putDerivedScript.Run(ctx, r.client, []string{r.patternsKey()}, p.Service, data).Int()
+	n, err := putDerivedScript.Run(ctx, r.client, []string{r.patternsKey()}, p.Service, data, r.limits.MaxPatterns).Int()
 	if err != nil {
+		if redis.HasErrorPrefix(err, "KAILIMIT") {
+			return false, fmt.Errorf("put derived pattern of %s: %w", p.Service, limitError("patterns", r.limits.MaxPatterns))
+		}
 		if redis.HasErrorPrefix(err, "KAICORRUPT") {
 			return false, fmt.Errorf("put derived pattern of %s: %w: %w", p.Service, ErrCorrupt, err)
 		}
@@ -405,6 +464,16 @@ func (r *Redis) ListDependencies(ctx context.Context) ([]scaling.Dependency, err
 	return r.readDependencies(ctx, r.client)
 }
 
+// PageDependencies returns up to limit dependencies after the key after, sorted by source
+// then target: the keys are read, then only the page's dependencies.
+func (r *Redis) PageDependencies(ctx context.Context, after scaling.DependencyKey, limit int) ([]scaling.Dependency, error) {
+	fields, err := r.client.HKeys(ctx, r.dependenciesKey()).Result()
+	if err != nil {
+		return nil, wrap("list dependencies", err)
+	}
+	return hashPage[scaling.Dependency](ctx, r.client, r.dependenciesKey(), pageDependencyFields(fields, after, max(limit, 1)), "dependency ")
+}
+
 // GetDependency returns the dependency of key, or ErrNotFound.
 func (r *Redis) GetDependency(ctx context.Context, key scaling.DependencyKey) (scaling.Dependency, error) {
 	field := dependencyField(key)
@@ -488,6 +557,10 @@ func (r *Redis) PutDependency(ctx context.Context, d scaling.Dependency, check f
 				if err := check(existing); err != nil {
 					return "", nil, err
 				}
+			}
+			if m := r.limits.MaxDependencies; m > 0 && len(existing) >= m &&
+				!slices.ContainsFunc(existing, func(e scaling.Dependency) bool { return e.Key() == d.Key() }) {
+				return "", nil, fmt.Errorf("put dependency %s: %w", field, limitError("dependencies", m))
 			}
 			return field, &d, nil
 		})
