@@ -70,8 +70,8 @@ func applyRBAC(t *testing.T, env *kubetest.Env, ns string, managed ...string) {
 // SubjectAccessReview per verb shows nothing wider is granted.
 func TestRBACIsEnoughAndNoMore(t *testing.T) {
 	env := kubetest.Start(t)
-	home := env.NewNamespace(t) // where kai-scaler runs
-	work := env.NewNamespace(t) // a managed namespace
+	home := env.NewNamespace(t)  // where kai-scaler runs
+	work := env.NewNamespace(t)  // a managed namespace
 	other := env.NewNamespace(t) // not managed
 	applyRBAC(t, env, home, work)
 	createHPA(t, env.Clientset, work, "web", 2, 10)
