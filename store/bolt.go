@@ -401,22 +401,49 @@ func (b *Bolt) PutDependency(ctx context.Context, d scaling.Dependency, check fu
 		return fmt.Errorf("encode dependency %s: %w", field, err)
 	}
 	return b.update("put dependency "+field, func(tx *bolt.Tx) error {
-		// Read even without a check, as Redis does: a corrupt graph is reported on every write.
-		existing, err := readDependencies(tx)
-		if err != nil {
-			return err
-		}
+		bk := tx.Bucket(bucketDependencies)
 		if check != nil {
+			existing, err := reachableDependencies(bk, d.TargetService)
+			if err != nil {
+				return err
+			}
 			if err := check(existing); err != nil {
 				return err
 			}
 		}
-		bk := tx.Bucket(bucketDependencies)
-		if m := b.limits.MaxDependencies; m > 0 && len(existing) >= m && bk.Get([]byte(field)) == nil {
-			return fmt.Errorf("put dependency %s: %w", field, limitError("dependencies", m))
+		if err := checkLimit(bk, []byte(field), b.limits.MaxDependencies, "dependencies"); err != nil {
+			return fmt.Errorf("put dependency %s: %w", field, err)
 		}
 		return putKey(bk, []byte(field), data)
 	})
+}
+
+// reachableDependencies returns the dependencies reachable from service: a breadth-first
+// search whose every step is one prefix scan of the source's keys ("source/..."), so a write
+// reads what a cycle through it could use, never the whole graph (issue 11, item 13).
+func reachableDependencies(bk *bolt.Bucket, service string) ([]scaling.Dependency, error) {
+	out := []scaling.Dependency{}
+	seen := map[string]bool{service: true}
+	queue := []string{service}
+	c := bk.Cursor()
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		prefix := []byte(n + "/")
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			d, err := decode[scaling.Dependency]("dependency "+string(k), v)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, d)
+			if !seen[d.TargetService] {
+				seen[d.TargetService] = true
+				queue = append(queue, d.TargetService)
+			}
+		}
+	}
+	sortDependencies(out)
+	return out, nil
 }
 
 // PageDependencies returns up to limit dependencies after the key after, sorted by source

@@ -62,6 +62,13 @@ func Open(ctx context.Context, redisURL, dataDir string, opts Options) (Store, e
 		}
 		if err := r.Ping(ctx); err != nil {
 			logger.Warn("redis not answering at start; store calls fail until it does", "err", err)
+			return r, nil
+		}
+		// Issue 11, item 13: patterns and dependencies move out of their single hashes.
+		if n, err := r.MigrateLayout(ctx); err != nil {
+			logger.Warn("patterns and dependencies not migrated to the per-object layout; the old ones are not listed until a restart migrates them", "migrated", n, "err", err)
+		} else if n > 0 {
+			logger.Info("patterns and dependencies migrated to the per-object layout", "objects", n)
 		}
 		return r, nil
 	}

@@ -78,18 +78,3 @@ func pageDependencyFields(fields []string, after scaling.DependencyKey, limit in
 	}
 	return out
 }
-
-// pageNames picks the up to limit names after after, sorted.
-func pageNames(names []string, after string, limit int) []string {
-	out := names[:0:0]
-	for _, n := range names {
-		if n > after {
-			out = append(out, n)
-		}
-	}
-	slices.Sort(out)
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return out
-}

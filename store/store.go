@@ -51,9 +51,11 @@ type DependencyStore interface {
 	PageDependencies(ctx context.Context, after scaling.DependencyKey, limit int) ([]scaling.Dependency, error)
 	// GetDependency returns ErrNotFound when the pair has no dependency.
 	GetDependency(ctx context.Context, key scaling.DependencyKey) (scaling.Dependency, error)
-	// PutDependency writes d after check accepted every stored dependency, atomically: no
+	// PutDependency writes d after check accepted the stored dependencies, atomically: no
 	// other write lands between the check and the write, so two writers can never close a
-	// cycle together. check's error is returned unchanged and nothing is written. A new
+	// cycle together. check is given at least every stored dependency on a path from d's
+	// target back to d's source (Redis gives exactly those, so a write reads only what is
+	// reachable from d's target; Bolt gives every dependency reachable from d's target). check's error is returned unchanged and nothing is written. A new
 	// pair when Limits.MaxDependencies are stored is refused with an error wrapping ErrLimit.
 	PutDependency(ctx context.Context, d scaling.Dependency, check func(existing []scaling.Dependency) error) error
 	// SetDependencyEnabled flips Enabled and sets LastUpdated; ErrNotFound when absent.
