@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -148,4 +149,19 @@ func commandName(cmd redis.Cmder) string {
 		return "unknown"
 	}
 	return n
+}
+
+// redisLog routes go-redis' own messages (its pool logs every failed dial: one line per
+// attempt during an outage) to Debug: the health tracker reports the outage once.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.Log(ctx, slog.LevelDebug, "redis client: "+fmt.Sprintf(format, v...))
+}
+
+// quietRedisOnce sets go-redis' process-wide logger once, from the first Redis store opened.
+var quietRedisOnce sync.Once
+
+func quietRedisClientLog(log *slog.Logger) {
+	quietRedisOnce.Do(func() { redis.SetLogger(redisLog{log: log}) })
 }

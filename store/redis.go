@@ -97,6 +97,7 @@ func NewRedis(opts RedisOptions) (*Redis, error) {
 		r.now = time.Now
 	}
 	r.health = newHealth(opts.Logger, opts.Registerer, time.Now)
+	quietRedisClientLog(r.health.log)
 	client.AddHook(redisHealthHook{r.health})
 	return r, nil
 }
