@@ -258,7 +258,7 @@ func (a *Actuator) record(ctx context.Context, d Decision, cfg ServiceConfig, pr
 		return
 	}
 	if err := a.opts.Decisions.AddDecision(ctx, rec); err != nil {
-		a.log.Warn("cannot store floor decision; the change stands", "service", d.Service, "err", err)
+		a.log.Log(ctx, store.LogLevel(err, slog.LevelWarn), "cannot store floor decision; the change stands", "service", d.Service, "err", err)
 	}
 }
 
@@ -300,7 +300,7 @@ func (a *Actuator) lastWouldBe(ctx context.Context, service string) *wouldBeFloo
 	}
 	last, err := a.opts.Decisions.ListDecisions(ctx, store.DecisionQuery{Service: service, Limit: 1})
 	if err != nil {
-		a.log.Warn("cannot read the last floor decision; planning from the floor in force", "service", service, "err", err)
+		a.log.Log(ctx, store.LogLevel(err, slog.LevelWarn), "cannot read the last floor decision; planning from the floor in force", "service", service, "err", err)
 		return nil // not remembered: asked again next round
 	}
 	if len(last) == 1 && last[0].DryRun {
@@ -326,7 +326,7 @@ func (a *Actuator) sampleShadow(ctx context.Context, plan Plan, now time.Time) {
 			st = &shadowState{days: map[string]scaling.ShadowDay{}}
 			stored, err := a.opts.Shadow.ListShadowDays(ctx, d.Service, 1)
 			if err != nil {
-				a.log.Warn("cannot read today's shadow record; counting from now", "service", d.Service, "err", err)
+				a.log.Log(ctx, store.LogLevel(err, slog.LevelWarn), "cannot read today's shadow record; counting from now", "service", d.Service, "err", err)
 			} else if len(stored) == 1 && stored[0].Day == today {
 				st.days[today] = stored[0]
 			}
@@ -343,7 +343,7 @@ func (a *Actuator) sampleShadow(ctx context.Context, plan Plan, now time.Time) {
 		for key, day := range st.days {
 			day.UpdatedAt = now.UnixMilli()
 			if err := a.opts.Shadow.PutShadowDay(ctx, day); err != nil {
-				a.log.Warn("cannot store shadow record; keeping it for the next round", "service", d.Service, "day", key, "err", err)
+				a.log.Log(ctx, store.LogLevel(err, slog.LevelWarn), "cannot store shadow record; keeping it for the next round", "service", d.Service, "day", key, "err", err)
 				continue
 			}
 			if key != today {
@@ -382,7 +382,7 @@ func (a *Actuator) readStore(ctx context.Context, in *PlanInput) error {
 		if a.opts.Overrides != nil {
 			// Pruning is housekeeping: an ended override no longer acts whether or not it is gone.
 			if n, err := a.opts.Overrides.PruneOverrides(ctx, in.Now); err != nil {
-				a.log.Warn("cannot prune ended overrides; trying again next round", "err", err)
+				a.log.Log(ctx, store.LogLevel(err, slog.LevelWarn), "cannot prune ended overrides; trying again next round", "err", err)
 			} else if n > 0 {
 				a.log.Info("pruned ended overrides", "count", n)
 			}

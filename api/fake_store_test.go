@@ -477,3 +477,36 @@ func (s *memStore) ListShadowDays(_ context.Context, service string, limit int) 
 	}
 	return out, nil
 }
+
+func (s *memStore) PagePatterns(ctx context.Context, after string, limit int) ([]scaling.Pattern, error) {
+	all, err := s.ListPatterns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []scaling.Pattern{}
+	for _, p := range all {
+		if p.Service > after && len(out) < limit {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) PageDependencies(ctx context.Context, after scaling.DependencyKey, limit int) ([]scaling.Dependency, error) {
+	all, err := s.ListDependencies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(all, func(i, j int) bool {
+		a, b := all[i], all[j]
+		return a.SourceService < b.SourceService || a.SourceService == b.SourceService && a.TargetService < b.TargetService
+	})
+	out := []scaling.Dependency{}
+	for _, d := range all {
+		gt := d.SourceService > after.Source || d.SourceService == after.Source && d.TargetService > after.Target
+		if gt && len(out) < limit {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}

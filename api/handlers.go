@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -28,6 +30,8 @@ const (
 
 type patternsBody struct {
 	Patterns []scaling.Pattern `json:"patterns"`
+	// Next, when set, is the cursor of the next page: pass it back as ?next=.
+	Next string `json:"next,omitempty"`
 }
 
 type predictionsBody struct {
@@ -36,6 +40,8 @@ type predictionsBody struct {
 
 type dependenciesBody struct {
 	Dependencies []scaling.Dependency `json:"dependencies"`
+	// Next, when set, is the cursor of the next page: pass it back as ?next=.
+	Next string `json:"next,omitempty"`
 }
 
 type eventsBody struct {
@@ -112,19 +118,52 @@ func pathKey(r *http.Request) (scaling.DependencyKey, error) {
 
 // --- patterns ---
 
+// listPatterns answers one page: limit (default DefaultListLimit, at most MaxListLimit)
+// patterns sorted by service, after the cursor next; the body's next is set when more follow.
 func (a *API) listPatterns(r *http.Request) (any, error) {
-	if err := noQuery(r); err != nil {
+	limit, after, err := parsePage(r)
+	if err != nil {
 		return nil, err
 	}
-	ps, err := a.store.ListPatterns(r.Context())
+	if after != "" && scaling.ValidateServiceName("next", after) != nil {
+		return nil, badRequest("next", "next: not a cursor of this list")
+	}
+	ps, err := a.store.PagePatterns(r.Context(), after, limit+1)
 	if err != nil {
 		return nil, fmt.Errorf("list patterns: %w", err)
 	}
-	if ps == nil {
-		ps = []scaling.Pattern{}
+	body := patternsBody{Patterns: ps}
+	if len(ps) > limit {
+		body.Patterns = ps[:limit]
+		body.Next = encodeCursor(ps[limit-1].Service)
 	}
-	return patternsBody{Patterns: ps}, nil
+	if body.Patterns == nil {
+		body.Patterns = []scaling.Pattern{}
+	}
+	return body, nil
 }
+
+// parsePage reads a list route's limit and next cursor (decoded), refusing other parameters.
+func parsePage(r *http.Request) (limit int, after string, err error) {
+	q := r.URL.Query()
+	if err := onlyParams(q, "limit", "next"); err != nil {
+		return 0, "", err
+	}
+	if limit, err = parseLimit(q); err != nil {
+		return 0, "", err
+	}
+	if c := q.Get("next"); c != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil || len(raw) == 0 || !utf8.Valid(raw) {
+			return 0, "", badRequest("next", "next: not a cursor of this list")
+		}
+		after = string(raw)
+	}
+	return limit, after, nil
+}
+
+// encodeCursor makes the opaque next cursor of a page ending at key.
+func encodeCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
 
 func (a *API) getPattern(r *http.Request) (any, error) {
 	if err := noQuery(r); err != nil {
@@ -318,18 +357,34 @@ func (a *API) listRuns(r *http.Request) (any, error) {
 
 // --- dependencies ---
 
+// listDependencies answers one page, as listPatterns does, sorted by source then target.
 func (a *API) listDependencies(r *http.Request) (any, error) {
-	if err := noQuery(r); err != nil {
+	limit, after, err := parsePage(r)
+	if err != nil {
 		return nil, err
 	}
-	ds, err := a.store.ListDependencies(r.Context())
+	var key scaling.DependencyKey
+	if after != "" {
+		src, dst, ok := strings.Cut(after, "\x00")
+		if !ok || scaling.ValidateServiceName("next", src) != nil || scaling.ValidateServiceName("next", dst) != nil {
+			return nil, badRequest("next", "next: not a cursor of this list")
+		}
+		key = scaling.DependencyKey{Source: src, Target: dst}
+	}
+	ds, err := a.store.PageDependencies(r.Context(), key, limit+1)
 	if err != nil {
 		return nil, fmt.Errorf("list dependencies: %w", err)
 	}
-	if ds == nil {
-		ds = []scaling.Dependency{}
+	body := dependenciesBody{Dependencies: ds}
+	if len(ds) > limit {
+		body.Dependencies = ds[:limit]
+		last := ds[limit-1]
+		body.Next = encodeCursor(last.SourceService + "\x00" + last.TargetService)
 	}
-	return dependenciesBody{Dependencies: ds}, nil
+	if body.Dependencies == nil {
+		body.Dependencies = []scaling.Dependency{}
+	}
+	return body, nil
 }
 
 func (a *API) getDependency(r *http.Request) (any, error) {

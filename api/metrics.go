@@ -65,7 +65,7 @@ type instrumentedStore struct {
 }
 
 func (s instrumentedStore) count(op string, err error) error {
-	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, scaling.ErrCycle) {
+	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, scaling.ErrCycle) || errors.Is(err, store.ErrLimit) {
 		return err
 	}
 	var fe *scaling.FieldError
@@ -101,6 +101,18 @@ func (s instrumentedStore) ListPredictions(ctx context.Context, service string, 
 
 func (s instrumentedStore) ListDependencies(ctx context.Context) ([]scaling.Dependency, error) {
 	v, err := s.Store.ListDependencies(ctx)
+	return v, s.count("list_dependencies", err)
+}
+
+// PagePatterns counts as list_patterns, the operation it replaced in the list route.
+func (s instrumentedStore) PagePatterns(ctx context.Context, after string, limit int) ([]scaling.Pattern, error) {
+	v, err := s.Store.PagePatterns(ctx, after, limit)
+	return v, s.count("list_patterns", err)
+}
+
+// PageDependencies counts as list_dependencies.
+func (s instrumentedStore) PageDependencies(ctx context.Context, after scaling.DependencyKey, limit int) ([]scaling.Dependency, error) {
+	v, err := s.Store.PageDependencies(ctx, after, limit)
 	return v, s.count("list_dependencies", err)
 }
 

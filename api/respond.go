@@ -144,9 +144,14 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	// Refused credentials are debug, like every other refused request: anyone can send them,
 	// and at WARN a scanner flooded the log (issue 11, item 11). kai_http_auth_failures_total
 	// counts them for alerting.
-	if status >= 500 {
+	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		// The store logs an outage once when it starts and once when it ends, and counts
+		// every failure: a line per request flooded the log (issue 11, item 11).
+		log.Debug("request failed: store unavailable", "err", err)
+	case status >= 500:
 		log.Error("request failed", "err", err)
-	} else {
+	default:
 		log.Debug("request refused", "err", err)
 	}
 	if status == http.StatusUnauthorized {
@@ -183,6 +188,8 @@ func classifyStatus(err error) (int, errorBody) {
 		return http.StatusBadRequest, errorBody{Error: fe.Error(), Field: fe.Field}
 	case errors.As(err, &ce):
 		return http.StatusConflict, errorBody{Error: ce.Error()}
+	case errors.Is(err, store.ErrLimit):
+		return http.StatusConflict, errorBody{Error: limitMessage(err)}
 	case errors.Is(err, scaling.ErrCycle):
 		return http.StatusConflict, errorBody{Error: scaling.ErrCycle.Error()}
 	case errors.Is(err, store.ErrNotFound):
@@ -264,4 +271,13 @@ func jsonKind(t reflect.Type) string {
 	default:
 		return "an object"
 	}
+}
+
+// limitMessage is what a refused write says: the store's cap, without the operation's names.
+func limitMessage(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, store.ErrLimit.Error()); i >= 0 {
+		return msg[i:]
+	}
+	return store.ErrLimit.Error()
 }

@@ -207,6 +207,12 @@ func (d *Demo) Run(ctx context.Context) error {
 			d.log.Warn("demo dependency not seeded; running without it", "err", err)
 		}
 	}
+	// Before the first run (which would otherwise find the run lock taken by this check).
+	if n, _, err := d.Forecaster.AbandonStaleRuns(ctx); err != nil {
+		d.log.Warn("stale demo forecast runs not checked", "err", err)
+	} else if n > 0 {
+		d.log.Info("stale demo forecast runs marked abandoned", "runs", n)
+	}
 	d.log.Info("demo running", "speed", d.opts.Speed, "simulated_start", d.Clock.Start, "services", serviceNames())
 
 	var wg sync.WaitGroup
@@ -236,6 +242,16 @@ func (d *Demo) Run(ctx context.Context) error {
 		d.log.Info("demo forecast run", "state", run.State, "services", len(run.Results))
 	})
 	loop(time.Minute, d.Forecaster.Tick)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := d.Forecaster.Shutdown(sctx); err != nil {
+			d.log.Warn("demo forecast runs did not finish at shutdown", "err", err)
+		}
+	}()
 	loop(30*time.Second, func(ctx context.Context) {
 		if _, err := d.actuator.Reconcile(ctx); err != nil {
 			d.log.Warn("demo reconcile failed; floors kept", "err", err)

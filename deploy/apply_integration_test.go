@@ -100,11 +100,14 @@ func dryRunApply(t *testing.T, env *kubetest.Env, objs []*unstructured.Unstructu
 func TestManifestsApplyToKubeAPIServer(t *testing.T) {
 	env := kubetest.Start(t)
 	installCRDs(t, env)
-	// The manifests' namespace must exist for namespaced dry-runs; nothing else is created.
-	_, err := env.Clientset.CoreV1().Namespaces().Create(t.Context(),
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kai-scaler"}}, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		require.NoError(t, err)
+	// The manifests' namespaces (kai-scaler's, and the example services' "kai" where the
+	// managed Roles go) must exist for namespaced dry-runs; nothing else is created.
+	for _, ns := range []string{"kai-scaler", "kai"} {
+		_, err := env.Clientset.CoreV1().Namespaces().Create(t.Context(),
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			require.NoError(t, err)
+		}
 	}
 	for _, dir := range kustomizations {
 		t.Run(dir, func(t *testing.T) {

@@ -11,11 +11,13 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/kai-platform/kai-scaler/actuator/kube"
 	"github.com/kai-platform/kai-scaler/dashboards"
 	"github.com/kai-platform/kai-scaler/internal/kubetest"
 	"github.com/kai-platform/kai-scaler/scaling"
@@ -70,10 +72,15 @@ func TestRenderBase(t *testing.T) {
 		require.Contains(t, by, key)
 	}
 	for _, o := range objs {
-		if o.GetKind() != "ClusterRole" && o.GetKind() != "ClusterRoleBinding" {
+		switch {
+		case o.GetKind() == "ClusterRole" || o.GetKind() == "ClusterRoleBinding":
+		case o.GetName() == kube.ManagedRoleName:
+			require.Equal(t, "kai", o.GetNamespace(), "the managed Roles stay in the services' namespace")
+		default:
 			require.Equal(t, "kai-scaler", o.GetNamespace(), "%s/%s", o.GetKind(), o.GetName())
 		}
 	}
+	testManagedRBAC(t, objs, by)
 
 	d := typed[appsv1.Deployment](t, by["Deployment/kai-scaler"])
 	require.Equal(t, "kai-scaler", d.Spec.Template.Spec.ServiceAccountName)
@@ -237,4 +244,36 @@ func envVar(t *testing.T, c corev1.Container, name string) corev1.EnvVar {
 	}
 	t.Fatalf("container %s has no variable %s", c.Name, name)
 	return corev1.EnvVar{}
+}
+
+// testManagedRBAC: the cluster-wide role only reads HPAs; writes are granted by the Roles of
+// managed-rbac.yaml, which is what `kai-scaler rbac` generates from base/services.yaml.
+// Regression test for issue 11, item 12 (the ClusterRole could patch every Deployment).
+func testManagedRBAC(t *testing.T, objs []*unstructured.Unstructured, by map[string]*unstructured.Unstructured) {
+	cr := typed[rbacv1.ClusterRole](t, by["ClusterRole/kai-scaler"])
+	require.Equal(t, []rbacv1.PolicyRule{{APIGroups: []string{"autoscaling"}, Resources: []string{"horizontalpodautoscalers"},
+		Verbs: []string{"get", "list", "watch"}}}, cr.Rules)
+
+	data, err := os.ReadFile("base/services.yaml")
+	require.NoError(t, err)
+	svcs, err := scaling.ParseServices(data)
+	require.NoError(t, err)
+	var namespaces []string
+	for _, s := range svcs {
+		namespaces = append(namespaces, s.Namespace)
+	}
+	want, err := kube.ManagedRBAC(namespaces, kube.RBACOptions{})
+	require.NoError(t, err)
+	got, err := os.ReadFile("base/managed-rbac.yaml")
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(got), "regenerate: go run ./cmd/kai-scaler rbac --services deploy/base/services.yaml --out deploy/base/managed-rbac.yaml")
+
+	roles := 0
+	for _, o := range objs {
+		if o.GetKind() == "Role" && o.GetName() == kube.ManagedRoleName {
+			roles++
+			require.Equal(t, kube.ManagedRules(), typed[rbacv1.Role](t, o).Rules)
+		}
+	}
+	require.Equal(t, 1, roles, "one Role per managed namespace")
 }

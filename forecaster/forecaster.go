@@ -73,6 +73,8 @@ type RunStore interface {
 	PutRun(ctx context.Context, r scaling.ForecastRun) error
 	// GetRun returns an error wrapping store.ErrNotFound for an unknown id.
 	GetRun(ctx context.Context, id string) (scaling.ForecastRun, error)
+	// ListRuns returns the kept runs newest first; limit <= 0 means all.
+	ListRuns(ctx context.Context, limit int) ([]scaling.ForecastRun, error)
 }
 
 // runStoreTimeout bounds each write or read of a run record: recording a run must never hold
@@ -161,8 +163,15 @@ type Forecaster struct {
 	schedErr error
 	m        *metrics
 
+	// abandonGrace is how long AbandonStaleRuns waits before re-reading a candidate run
+	// (the final write of a run that just released the lock lands within runStoreTimeout).
+	abandonGrace time.Duration
+
 	mu      sync.Mutex
 	busy    bool
+	closed  bool          // Shutdown was called: no more runs
+	closing chan struct{} // closed by Shutdown: runs in progress abort
+	running sync.WaitGroup
 	runs    []*scaling.ForecastRun // oldest first, at most KeepRuns
 	seq     int
 	errWins map[string][]errSample
@@ -213,7 +222,8 @@ func New(opts Options) *Forecaster {
 	if opts.PatternLocation == nil {
 		opts.PatternLocation = time.UTC
 	}
-	f := &Forecaster{opts: opts, log: opts.Logger.With("component", "forecaster"), errWins: map[string][]errSample{}, recent: map[string][]scaling.Prediction{}}
+	f := &Forecaster{opts: opts, log: opts.Logger.With("component", "forecaster"), errWins: map[string][]errSample{},
+		recent: map[string][]scaling.Prediction{}, closing: make(chan struct{}), abandonGrace: runStoreTimeout}
 	f.schedule, f.schedErr = cron.ParseStandard(opts.Schedule)
 	if f.schedErr != nil {
 		f.schedErr = fmt.Errorf("forecast schedule %q: %w", opts.Schedule, f.schedErr)
@@ -271,7 +281,12 @@ func (f *Forecaster) Trigger(ctx context.Context, service string) (string, error
 		return "", err
 	}
 	f.record(ctx, run)
-	go f.execute(context.WithoutCancel(ctx), run, svcs)
+	// The run outlives the request, but not Shutdown.
+	rctx, cancel := f.runContext(context.WithoutCancel(ctx))
+	go func() {
+		defer cancel()
+		f.execute(rctx, run, svcs)
+	}()
 	return run.ID, nil
 }
 
@@ -283,7 +298,9 @@ func (f *Forecaster) RunOnce(ctx context.Context, trigger, service string) (scal
 		return scaling.ForecastRun{}, err
 	}
 	f.record(ctx, run)
-	f.execute(ctx, run, svcs)
+	rctx, cancel := f.runContext(ctx)
+	f.execute(rctx, run, svcs)
+	cancel()
 	got, _ := f.Run(run.ID)
 	return got, nil
 }
@@ -395,11 +412,16 @@ func (f *Forecaster) begin(ctx context.Context, trigger, service string) (*scali
 		}
 	}
 	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return nil, nil, f.wrap(ErrBusy, f.opts.BusyErr, "forecast (shutting down)")
+	}
 	if f.busy {
 		f.mu.Unlock()
 		return nil, nil, f.wrap(ErrBusy, f.opts.BusyErr, "forecast")
 	}
 	f.busy = true // reserved while the lock is asked for, without holding mu over the network
+	f.running.Add(1)
 	now := f.opts.Now()
 	f.seq++
 	run := &scaling.ForecastRun{
@@ -418,6 +440,7 @@ func (f *Forecaster) begin(ctx context.Context, trigger, service string) (*scali
 		f.mu.Lock()
 		f.busy = false
 		f.mu.Unlock()
+		f.running.Done()
 		return nil, nil, err
 	}
 	f.mu.Lock()
@@ -429,8 +452,11 @@ func (f *Forecaster) begin(ctx context.Context, trigger, service string) (*scali
 	return run, svcs, nil
 }
 
-// execute fits every service of run, Parallelism at a time, and finishes the run.
+// execute fits every service of run, Parallelism at a time, and finishes the run. When ctx
+// ends first (shutdown), no further service is started, and the run is recorded aborted and
+// its lock released, so a restarted process can run at once (issue 11, item 4).
 func (f *Forecaster) execute(ctx context.Context, run *scaling.ForecastRun, svcs []scaling.ManagedService) {
+	defer f.running.Done()
 	started := f.opts.Now()
 	f.mu.Lock()
 	run.State = scaling.RunRunning
@@ -450,8 +476,19 @@ func (f *Forecaster) execute(ctx context.Context, run *scaling.ForecastRun, svcs
 	sem := make(chan struct{}, f.opts.Parallelism)
 	var wg sync.WaitGroup
 	for i, svc := range svcs {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			// Aborted: the services not started yet are not started at all.
+			for j := i; j < len(svcs); j++ {
+				f.setResult(run, j, scaling.ServiceForecastResult{Service: svcs[j].Name, State: scaling.RunAborted,
+					Error: "not fitted: the run was aborted: " + context.Cause(ctx).Error()})
+			}
+			break
+		}
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
@@ -473,7 +510,10 @@ func (f *Forecaster) execute(ctx context.Context, run *scaling.ForecastRun, svcs
 		}
 	}
 	final := copyRun(run)
+	aborted := ctx.Err() != nil
 	switch {
+	case aborted:
+		final.State = scaling.RunAborted
 	case failed == 0:
 		final.State = scaling.RunSucceeded
 	case ok == 0:
@@ -500,6 +540,11 @@ func (f *Forecaster) execute(ctx context.Context, run *scaling.ForecastRun, svcs
 	f.m.duration.Observe(finished.Sub(started).Seconds())
 	if ok > 0 {
 		f.m.lastSuccess.Set(float64(finished.UnixMilli()) / 1000)
+	}
+	if aborted {
+		log.Warn("forecast run aborted; run lock released, services not fitted keep their previous predictions",
+			"cause", context.Cause(ctx), "succeeded", ok, "not_fitted", failed, "duration", finished.Sub(started))
+		return
 	}
 	log.Info("forecast run finished", "state", state, "succeeded", ok, "failed", failed, "duration", finished.Sub(started))
 	// Fresh predictions replace the gauges at once, not at the next actual-load tick.

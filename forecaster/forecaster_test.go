@@ -261,8 +261,10 @@ func TestRunOnceStoresPredictionsAndPatterns(t *testing.T) {
 
 	// Metrics: run counted, last success set, predicted load for now from the stored prediction.
 	require.NoError(t, testutil.GatherAndCompare(fx.reg, strings.NewReader(`
-# HELP kai_forecast_runs_total Forecast runs by result: succeeded, partial (some services failed), failed, skipped (a run was still in progress).
+# HELP kai_forecast_runs_total Forecast runs by result: succeeded, partial (some services failed), failed, skipped (a run was still in progress), aborted (stopped by shutdown), abandoned (left unfinished by a dead process, counted by the process that marked it).
 # TYPE kai_forecast_runs_total counter
+kai_forecast_runs_total{result="abandoned"} 0
+kai_forecast_runs_total{result="aborted"} 0
 kai_forecast_runs_total{result="failed"} 0
 kai_forecast_runs_total{result="partial"} 1
 kai_forecast_runs_total{result="skipped"} 0

@@ -3,6 +3,7 @@ package forecaster
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"sort"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kai-platform/kai-scaler/scaling"
+	"github.com/kai-platform/kai-scaler/store"
 )
 
 const (
@@ -53,7 +55,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"service"}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kai_forecast_runs_total",
-			Help: "Forecast runs by result: succeeded, partial (some services failed), failed, skipped (a run was still in progress).",
+			Help: "Forecast runs by result: succeeded, partial (some services failed), failed, skipped (a run was still in progress), aborted (stopped by shutdown), abandoned (left unfinished by a dead process, counted by the process that marked it).",
 		}, []string{"result"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "kai_forecast_duration_seconds",
@@ -76,7 +78,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	for _, op := range []string{lockOpTake, lockOpRenew, lockOpLost, lockOpRelease} {
 		m.lockErrors.WithLabelValues(op)
 	}
-	for _, r := range []string{string(scaling.RunSucceeded), string(scaling.RunPartial), string(scaling.RunFailed), resultSkipped} {
+	for _, r := range []string{string(scaling.RunSucceeded), string(scaling.RunPartial), string(scaling.RunFailed), resultSkipped,
+		string(scaling.RunAborted), string(scaling.RunAbandoned)} {
 		m.runs.WithLabelValues(r)
 	}
 	if reg != nil {
@@ -123,7 +126,7 @@ func (f *Forecaster) refreshPredicted(ctx context.Context, svcs []scaling.Manage
 		if err != nil {
 			// Unknown is not "still the old value": drop the gauge rather than leave it.
 			f.dropPredicted(svc.Name)
-			log.Warn("cannot read predictions; predicted load gauge removed", "err", err)
+			log.Log(ctx, store.LogLevel(err, slog.LevelWarn), "cannot read predictions; predicted load gauge removed", "err", err)
 			continue
 		}
 		var (

@@ -272,7 +272,7 @@ func (r *Recorder) loadPending(ctx context.Context, service string, at time.Time
 	events, err := r.opts.Store.ListEvents(ctx, q)
 	if err != nil {
 		r.metrics.storeErrors.WithLabelValues("list").Inc()
-		r.log.Warn("reading pending hpa events failed; will retry on the next observation", "service", service, "err", err)
+		r.log.Log(ctx, store.LogLevel(err, slog.LevelWarn), "reading pending hpa events failed; will retry on the next observation", "service", service, "err", err)
 		return
 	}
 	r.loadedSince[service] = since
@@ -325,7 +325,7 @@ func (r *Recorder) reconcile(ctx context.Context, service string, derived []Deri
 	stored, err := r.opts.Store.ListEvents(ctx, store.EventQuery{Service: service, Since: lo - w, Until: hi + w})
 	if err != nil {
 		r.metrics.storeErrors.WithLabelValues("list").Inc()
-		r.log.Warn("reading stored hpa events failed; storing new events by their own id", "service", service, "err", err)
+		r.log.Log(ctx, store.LogLevel(err, slog.LevelWarn), "reading stored hpa events failed; storing new events by their own id", "service", service, "err", err)
 	}
 	// Pending and unsaved events are not all in the store yet; they count as stored.
 	for _, e := range r.pending {
@@ -463,7 +463,7 @@ func (r *Recorder) save(ctx context.Context, events []scaling.Event, force bool)
 	if err := r.opts.Store.AppendEvents(ctx, batch...); err != nil {
 		r.metrics.storeErrors.WithLabelValues("append").Inc()
 		r.metrics.unsaved.Set(float64(len(r.unsaved)))
-		r.log.Warn("storing hpa events failed; keeping them to retry", "events", len(batch), "err", err)
+		r.log.Log(ctx, store.LogLevel(err, slog.LevelWarn), "storing hpa events failed; keeping them to retry", "events", len(batch), "err", err)
 		r.retryAt = r.now().Add(r.opts.RetryInterval)
 		return
 	}
@@ -488,7 +488,7 @@ func (r *Recorder) refreshEffectiveness(ctx context.Context, service string) {
 	})
 	if err != nil {
 		r.metrics.storeErrors.WithLabelValues("list").Inc()
-		r.log.Warn("reading hpa events for effectiveness failed; keeping the last value", "service", service, "err", err)
+		r.log.Log(ctx, store.LogLevel(err, slog.LevelWarn), "reading hpa events for effectiveness failed; keeping the last value", "service", service, "err", err)
 		return
 	}
 	rep := Effectiveness(service, events, now, r.opts.EffectivenessWindow)
@@ -505,7 +505,7 @@ func (r *Recorder) continues(ctx context.Context, e scaling.Event) bool {
 	before, err := r.opts.Store.ListEvents(ctx, store.EventQuery{Service: e.Service, Until: e.Timestamp, Limit: 8})
 	if err != nil {
 		r.metrics.storeErrors.WithLabelValues("list").Inc()
-		r.log.Warn("reading stored hpa events failed; recording the state as new", "service", e.Service, "err", err)
+		r.log.Log(ctx, store.LogLevel(err, slog.LevelWarn), "reading stored hpa events failed; recording the state as new", "service", e.Service, "err", err)
 	}
 	for _, m := range [2]map[string]scaling.Event{r.pending, r.unsaved} {
 		for _, p := range m {

@@ -10,7 +10,16 @@ const (
 	// RunPartial: some services succeeded, some failed.
 	RunPartial RunState = "partial"
 	RunFailed  RunState = "failed"
+	// RunAborted: the process running it was stopped (SIGTERM) before every service was
+	// fitted; the run lock was released.
+	RunAborted RunState = "aborted"
+	// RunAbandoned: the process running it died without recording an end (its run lock had
+	// expired); marked by another process on start.
+	RunAbandoned RunState = "abandoned"
 )
+
+// Finished reports whether s is a final state of a run.
+func (s RunState) Finished() bool { return s != RunQueued && s != RunRunning }
 
 // ForecastRun is one run of the forecaster, scheduled or triggered through the API.
 type ForecastRun struct {

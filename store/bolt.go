@@ -25,6 +25,8 @@ type BoltOptions struct {
 	LockTimeout time.Duration
 	// Now is the clock event retention by age is measured against; default time.Now.
 	Now func() time.Time
+	// Limits cap the stored patterns and dependencies.
+	Limits Limits
 }
 
 // Bolt is a Store in one bbolt file: the embedded default of a single replica. Every write is
@@ -36,6 +38,7 @@ type Bolt struct {
 	retention EventRetention
 	keep      int
 	now       func() time.Time
+	limits    Limits
 }
 
 var _ Store = (*Bolt)(nil)
@@ -92,6 +95,7 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 		retention: retention(opts.Retention),
 		keep:      predictionsPerService(opts.PredictionsPerService),
 		now:       opts.Now,
+		limits:    opts.Limits.withDefaults(),
 	}
 	if b.now == nil {
 		b.now = time.Now
@@ -182,8 +186,47 @@ func (b *Bolt) PutPattern(ctx context.Context, p scaling.Pattern) error {
 		return fmt.Errorf("encode pattern of %s: %w", p.Service, err)
 	}
 	return b.update("put pattern of "+p.Service, func(tx *bolt.Tx) error {
-		return putKey(tx.Bucket(bucketPatterns), []byte(p.Service), data)
+		bk := tx.Bucket(bucketPatterns)
+		if err := checkLimit(bk, []byte(p.Service), b.limits.MaxPatterns, "patterns"); err != nil {
+			return fmt.Errorf("put pattern of %s: %w", p.Service, err)
+		}
+		return putKey(bk, []byte(p.Service), data)
 	})
+}
+
+// checkLimit refuses a new key k in bk when max (> 0) keys are stored.
+func checkLimit(bk *bolt.Bucket, k []byte, max int, what string) error {
+	if max <= 0 || bk.Get(k) != nil {
+		return nil
+	}
+	if bk.Stats().KeyN >= max {
+		return limitError(what, max)
+	}
+	return nil
+}
+
+// PagePatterns returns up to limit patterns after service after, sorted by service.
+func (b *Bolt) PagePatterns(ctx context.Context, after string, limit int) ([]scaling.Pattern, error) {
+	out := []scaling.Pattern{}
+	err := b.view("list patterns", func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketPatterns).Cursor()
+		k, v := c.Seek([]byte(after))
+		if k != nil && string(k) == after {
+			k, v = c.Next()
+		}
+		for ; k != nil && len(out) < max(limit, 1); k, v = c.Next() {
+			p, err := decode[scaling.Pattern]("pattern of "+string(k), v)
+			if err != nil {
+				return err
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func putKey(bk *bolt.Bucket, k, v []byte) error {
@@ -211,6 +254,9 @@ func (b *Bolt) PutDerivedPattern(ctx context.Context, p scaling.Pattern) (bool, 
 			if isManual(stored) {
 				return nil
 			}
+		}
+		if err := checkLimit(bk, []byte(p.Service), b.limits.MaxPatterns, "patterns"); err != nil {
+			return fmt.Errorf("put derived pattern of %s: %w", p.Service, err)
 		}
 		written = true
 		return putKey(bk, []byte(p.Service), data)
@@ -355,18 +401,77 @@ func (b *Bolt) PutDependency(ctx context.Context, d scaling.Dependency, check fu
 		return fmt.Errorf("encode dependency %s: %w", field, err)
 	}
 	return b.update("put dependency "+field, func(tx *bolt.Tx) error {
-		// Read even without a check, as Redis does: a corrupt graph is reported on every write.
-		existing, err := readDependencies(tx)
-		if err != nil {
-			return err
-		}
+		bk := tx.Bucket(bucketDependencies)
 		if check != nil {
+			existing, err := reachableDependencies(bk, d.TargetService)
+			if err != nil {
+				return err
+			}
 			if err := check(existing); err != nil {
 				return err
 			}
 		}
-		return putKey(tx.Bucket(bucketDependencies), []byte(field), data)
+		if err := checkLimit(bk, []byte(field), b.limits.MaxDependencies, "dependencies"); err != nil {
+			return fmt.Errorf("put dependency %s: %w", field, err)
+		}
+		return putKey(bk, []byte(field), data)
 	})
+}
+
+// reachableDependencies returns the dependencies reachable from service: a breadth-first
+// search whose every step is one prefix scan of the source's keys ("source/..."), so a write
+// reads what a cycle through it could use, never the whole graph (issue 11, item 13).
+func reachableDependencies(bk *bolt.Bucket, service string) ([]scaling.Dependency, error) {
+	out := []scaling.Dependency{}
+	seen := map[string]bool{service: true}
+	queue := []string{service}
+	c := bk.Cursor()
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		prefix := []byte(n + "/")
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			d, err := decode[scaling.Dependency]("dependency "+string(k), v)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, d)
+			if !seen[d.TargetService] {
+				seen[d.TargetService] = true
+				queue = append(queue, d.TargetService)
+			}
+		}
+	}
+	sortDependencies(out)
+	return out, nil
+}
+
+// PageDependencies returns up to limit dependencies after the key after, sorted by source
+// then target: the keys are read, then only the page's dependencies decoded.
+func (b *Bolt) PageDependencies(ctx context.Context, after scaling.DependencyKey, limit int) ([]scaling.Dependency, error) {
+	out := []scaling.Dependency{}
+	err := b.view("list dependencies", func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketDependencies)
+		var fields []string
+		if err := bk.ForEach(func(k, _ []byte) error {
+			fields = append(fields, string(k))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, f := range pageDependencyFields(fields, after, max(limit, 1)) {
+			d, err := decode[scaling.Dependency]("dependency "+f, bk.Get([]byte(f)))
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // SetDependencyEnabled flips Enabled and sets LastUpdated to now, or returns ErrNotFound.

@@ -15,6 +15,7 @@ func openBolt(t *testing.T) store.Store {
 	b, err := store.OpenBolt(filepath.Join(t.TempDir(), "kai-scaler.db"), store.BoltOptions{
 		Retention:             storetest.Retention,
 		PredictionsPerService: storetest.PredictionsPerService,
+		Limits:                storetest.Limits,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close() })

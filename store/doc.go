@@ -12,6 +12,10 @@
 //     rediss:// URL, or several comma-separated addresses for Sentinel or Cluster through
 //     go-redis' UniversalClient. Every key sits under a prefix ("kai:" by default); keys that
 //     must change together share a hash tag so scripts and transactions work on Cluster.
+//     Patterns and dependencies are one key per object plus index sorted sets (listing and
+//     paging by name) and per-source adjacency sets: a write touches its own keys, and a
+//     dependency's cycle check reads only what is reachable from its target, in a script
+//     (redis_objects.go). Open migrates the single hashes of the earlier layout (MigrateLayout).
 //   - Bolt (OpenBolt): embedded, one bbolt file in DATA_DIR, the default when REDIS_URL is
 //     unset. Each write is one fsync'd bbolt transaction.
 //

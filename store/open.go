@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // BoltFileName is the file Open keeps the embedded store in, inside the data directory.
@@ -23,8 +25,13 @@ type Options struct {
 	RedisPrefix string
 	// RedisMasterName is the Sentinel master name when REDIS_URL lists several addresses.
 	RedisMasterName string
-	// Logger receives a warning when Redis does not answer at start; default slog.Default().
+	// Logger receives a warning when Redis does not answer at start, and the Redis store's
+	// outage transitions; default slog.Default().
 	Logger *slog.Logger
+	// Limits cap the stored patterns and dependencies.
+	Limits Limits
+	// Registerer, when set, gets the Redis store's availability metrics.
+	Registerer prometheus.Registerer
 	// Now is the clock for event retention by age; default time.Now.
 	Now func() time.Time
 }
@@ -46,12 +53,22 @@ func Open(ctx context.Context, redisURL, dataDir string, opts Options) (Store, e
 			Retention:             opts.Retention,
 			PredictionsPerService: opts.PredictionsPerService,
 			Now:                   opts.Now,
+			Logger:                logger,
+			Limits:                opts.Limits,
+			Registerer:            opts.Registerer,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("open redis store: %w", err)
 		}
 		if err := r.Ping(ctx); err != nil {
 			logger.Warn("redis not answering at start; store calls fail until it does", "err", err)
+			return r, nil
+		}
+		// Issue 11, item 13: patterns and dependencies move out of their single hashes.
+		if n, err := r.MigrateLayout(ctx); err != nil {
+			logger.Warn("patterns and dependencies not migrated to the per-object layout; the old ones are not listed until a restart migrates them", "migrated", n, "err", err)
+		} else if n > 0 {
+			logger.Info("patterns and dependencies migrated to the per-object layout", "objects", n)
 		}
 		return r, nil
 	}
@@ -62,6 +79,7 @@ func Open(ctx context.Context, redisURL, dataDir string, opts Options) (Store, e
 		return nil, fmt.Errorf("open embedded store: %w", err)
 	}
 	b, err := OpenBolt(filepath.Join(dataDir, BoltFileName), BoltOptions{
+		Limits:                opts.Limits,
 		Retention:             opts.Retention,
 		PredictionsPerService: opts.PredictionsPerService,
 		Now:                   opts.Now,

@@ -174,8 +174,9 @@ func TestCorruptRecordsAreReported(t *testing.T) {
 		require.ErrorIs(t, err, ErrCorrupt)
 		_, err = s.ListDependencies(ctx)
 		require.ErrorIs(t, err, ErrCorrupt)
-		err = s.PutDependency(ctx, scaling.Dependency{SourceService: "x", TargetService: "y"}, nil)
-		require.ErrorIs(t, err, ErrCorrupt, "a check cannot see the graph, so nothing is written")
+		ba := scaling.Dependency{SourceService: "b", TargetService: "a"}
+		err = s.PutDependency(ctx, ba, func(existing []scaling.Dependency) error { return nil })
+		require.ErrorIs(t, err, ErrCorrupt, "a check cannot see the path a -> b, so nothing is written")
 	}
 	bad := []byte(`{"service": "broken", "timeWindows": [`)
 
@@ -195,12 +196,16 @@ func TestCorruptRecordsAreReported(t *testing.T) {
 		addr := testenv.RedisAddr(t)
 		r, err := NewRedis(RedisOptions{URL: "redis://" + addr, Prefix: "kai-test:corrupt:" + time.Now().Format(time.RFC3339Nano) + ":"})
 		require.NoError(t, err)
+		ab := scaling.DependencyKey{Source: "a", Target: "b"}
 		t.Cleanup(func() {
-			_ = r.client.Del(context.Background(), r.patternsKey(), r.dependenciesKey()).Err()
+			_ = r.client.Del(context.Background(), r.patternKey("broken"), r.patternIndexKey(), r.dependencyKey(ab), r.dependencyIndexKey(), r.outKey("a")).Err()
 			_ = r.Close()
 		})
-		require.NoError(t, r.client.HSet(ctx, r.patternsKey(), "broken", bad).Err())
-		require.NoError(t, r.client.HSet(ctx, r.dependenciesKey(), "a/b", bad).Err())
+		require.NoError(t, r.client.Set(ctx, r.patternKey("broken"), bad, 0).Err())
+		require.NoError(t, r.client.ZAdd(ctx, r.patternIndexKey(), redis.Z{Member: "broken"}).Err())
+		require.NoError(t, r.client.Set(ctx, r.dependencyKey(ab), bad, 0).Err())
+		require.NoError(t, r.client.ZAdd(ctx, r.dependencyIndexKey(), redis.Z{Member: dependencyMember(ab)}).Err())
+		require.NoError(t, r.client.SAdd(ctx, r.outKey("a"), "b").Err())
 		check(t, r)
 	})
 }

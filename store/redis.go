@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/url"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
@@ -36,6 +38,14 @@ type RedisOptions struct {
 	PredictionsPerService int
 	// Now is the clock event retention by age is measured against; default time.Now.
 	Now func() time.Time
+	// Limits cap the stored patterns and dependencies.
+	Limits Limits
+	// Logger receives one line when Redis stops answering and one when it answers again;
+	// nil discards them.
+	Logger *slog.Logger
+	// Registerer, when set, gets kai_store_up, kai_store_outages_total and
+	// kai_store_failed_commands_total.
+	Registerer prometheus.Registerer
 }
 
 // Timeouts NewRedis sets on the client unless the URL sets them: a dead server fails calls
@@ -59,6 +69,8 @@ type Redis struct {
 	retention EventRetention
 	keep      int
 	now       func() time.Time
+	health    *health
+	limits    Limits
 }
 
 var _ Store = (*Redis)(nil)
@@ -76,6 +88,7 @@ func NewRedis(opts RedisOptions) (*Redis, error) {
 		retention: retention(opts.Retention),
 		keep:      predictionsPerService(opts.PredictionsPerService),
 		now:       opts.Now,
+		limits:    opts.Limits.withDefaults(),
 	}
 	if r.prefix == "" {
 		r.prefix = "kai:"
@@ -83,6 +96,9 @@ func NewRedis(opts RedisOptions) (*Redis, error) {
 	if r.now == nil {
 		r.now = time.Now
 	}
+	r.health = newHealth(opts.Logger, opts.Registerer, time.Now)
+	quietRedisClientLog(r.health.log)
+	client.AddHook(redisHealthHook{r.health})
 	return r, nil
 }
 
@@ -195,6 +211,8 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
+// patternsKey and dependenciesKey are the layout before issue 11, item 13: one hash each,
+// read by MigrateLayout only.
 func (r *Redis) patternsKey() string     { return r.prefix + "patterns" }
 func (r *Redis) dependenciesKey() string { return r.prefix + "dependencies" }
 func (r *Redis) predictionServicesKey() string {
@@ -226,87 +244,6 @@ func (r *Redis) Ping(ctx context.Context) error {
 func (r *Redis) Close() error {
 	if err := r.client.Close(); err != nil {
 		return fmt.Errorf("close redis client: %w", err)
-	}
-	return nil
-}
-
-// ListPatterns returns every pattern, sorted by service.
-func (r *Redis) ListPatterns(ctx context.Context) ([]scaling.Pattern, error) {
-	out, err := readHash[scaling.Pattern](ctx, r.client, r.patternsKey(), "pattern of ")
-	if err != nil {
-		return nil, wrap("list patterns", err)
-	}
-	sortPatterns(out)
-	return out, nil
-}
-
-// GetPattern returns service's pattern, or ErrNotFound.
-func (r *Redis) GetPattern(ctx context.Context, service string) (scaling.Pattern, error) {
-	data, err := r.client.HGet(ctx, r.patternsKey(), service).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return scaling.Pattern{}, fmt.Errorf("pattern of %s: %w", service, ErrNotFound)
-	}
-	if err != nil {
-		return scaling.Pattern{}, wrap("get pattern of "+service, err)
-	}
-	return decode[scaling.Pattern]("pattern of "+service, data)
-}
-
-// PutPattern stores p whole, replacing any pattern of its service.
-func (r *Redis) PutPattern(ctx context.Context, p scaling.Pattern) error {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("encode pattern of %s: %w", p.Service, err)
-	}
-	if err := r.client.HSet(ctx, r.patternsKey(), p.Service, data).Err(); err != nil {
-		return wrap("put pattern of "+p.Service, err)
-	}
-	return nil
-}
-
-// putDerivedScript writes ARGV[2] as field ARGV[1] unless the stored pattern is manual (its
-// source is anything but "derived", absent included). The check and the write are one script,
-// so a manual pattern written meanwhile is never overwritten.
-var putDerivedScript = redis.NewScript(`
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur then
-  local ok, v = pcall(cjson.decode, cur)
-  if not ok or type(v) ~= 'table' then
-    return redis.error_reply('KAICORRUPT stored pattern is not a JSON object')
-  end
-  if v['source'] ~= 'derived' then
-    return 0
-  end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return 1
-`)
-
-// PutDerivedPattern stores p with Source derived unless a manual pattern is stored for its service.
-func (r *Redis) PutDerivedPattern(ctx context.Context, p scaling.Pattern) (bool, error) {
-	p.Source = scaling.SourceDerived
-	data, err := json.Marshal(p)
-	if err != nil {
-		return false, fmt.Errorf("encode pattern of %s: %w", p.Service, err)
-	}
-	n, err := putDerivedScript.Run(ctx, r.client, []string{r.patternsKey()}, p.Service, data).Int()
-	if err != nil {
-		if redis.HasErrorPrefix(err, "KAICORRUPT") {
-			return false, fmt.Errorf("put derived pattern of %s: %w: %w", p.Service, ErrCorrupt, err)
-		}
-		return false, wrap("put derived pattern of "+p.Service, err)
-	}
-	return n == 1, nil
-}
-
-// DeletePattern deletes service's pattern, or returns ErrNotFound.
-func (r *Redis) DeletePattern(ctx context.Context, service string) error {
-	n, err := r.client.HDel(ctx, r.patternsKey(), service).Result()
-	if err != nil {
-		return wrap("delete pattern of "+service, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("pattern of %s: %w", service, ErrNotFound)
 	}
 	return nil
 }
@@ -380,80 +317,6 @@ func (r *Redis) ListPredictions(ctx context.Context, service string, limit int) 
 	return mergePredictions(lists, limit), nil
 }
 
-func (r *Redis) readDependencies(ctx context.Context, c redis.Cmdable) ([]scaling.Dependency, error) {
-	out, err := readHash[scaling.Dependency](ctx, c, r.dependenciesKey(), "dependency ")
-	if err != nil {
-		return nil, wrap("list dependencies", err)
-	}
-	sortDependencies(out)
-	return out, nil
-}
-
-// ListDependencies returns every dependency, sorted by source then target.
-func (r *Redis) ListDependencies(ctx context.Context) ([]scaling.Dependency, error) {
-	return r.readDependencies(ctx, r.client)
-}
-
-// GetDependency returns the dependency of key, or ErrNotFound.
-func (r *Redis) GetDependency(ctx context.Context, key scaling.DependencyKey) (scaling.Dependency, error) {
-	field := dependencyField(key)
-	data, err := r.client.HGet(ctx, r.dependenciesKey(), field).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return scaling.Dependency{}, fmt.Errorf("dependency %s: %w", field, ErrNotFound)
-	}
-	if err != nil {
-		return scaling.Dependency{}, wrap("get dependency "+field, err)
-	}
-	return decode[scaling.Dependency]("dependency "+field, data)
-}
-
-// updateDependencies runs fn over the stored dependencies and writes what it returns, in one
-// optimistic transaction on the dependencies key: if any writer changed it in between, the
-// transaction fails and fn runs again on the new contents. Errors from fn come back unchanged.
-func (r *Redis) updateDependencies(ctx context.Context, op string,
-	fn func(existing []scaling.Dependency) (field string, write *scaling.Dependency, err error),
-) error {
-	key := r.dependenciesKey()
-	for attempt := range maxTxAttempts {
-		var fnErr error
-		err := r.client.Watch(ctx, func(tx *redis.Tx) error {
-			existing, err := r.readDependencies(ctx, tx)
-			if err != nil {
-				fnErr = err
-				return err
-			}
-			field, d, err := fn(existing)
-			if err != nil {
-				fnErr = err
-				return err
-			}
-			data, err := json.Marshal(d)
-			if err != nil {
-				fnErr = fmt.Errorf("encode dependency %s: %w", field, err)
-				return fnErr
-			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.HSet(ctx, key, field, data)
-				return nil
-			})
-			return err
-		}, key)
-		switch {
-		case fnErr != nil:
-			return fnErr
-		case errors.Is(err, redis.TxFailedErr):
-			if err := sleepJitter(ctx, attempt); err != nil {
-				return wrap(op, err)
-			}
-			continue
-		case err != nil:
-			return wrap(op, err)
-		}
-		return nil
-	}
-	return fmt.Errorf("%s: %w: gave up after %d attempts", op, ErrConflict, maxTxAttempts)
-}
-
 // sleepJitter waits a random time that grows with attempt (up to ~64ms), so writers that
 // collided do not collide again in lockstep.
 func sleepJitter(ctx context.Context, attempt int) error {
@@ -466,55 +329,6 @@ func sleepJitter(ctx context.Context, attempt int) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// PutDependency writes d after check accepted every stored dependency, atomically.
-func (r *Redis) PutDependency(ctx context.Context, d scaling.Dependency, check func(existing []scaling.Dependency) error) error {
-	field := dependencyField(d.Key())
-	return r.updateDependencies(ctx, "put dependency "+field,
-		func(existing []scaling.Dependency) (string, *scaling.Dependency, error) {
-			if check != nil {
-				if err := check(existing); err != nil {
-					return "", nil, err
-				}
-			}
-			return field, &d, nil
-		})
-}
-
-// SetDependencyEnabled flips Enabled and sets LastUpdated to now, or returns ErrNotFound.
-func (r *Redis) SetDependencyEnabled(ctx context.Context, key scaling.DependencyKey, enabled bool, now time.Time) (scaling.Dependency, error) {
-	field := dependencyField(key)
-	var out scaling.Dependency
-	err := r.updateDependencies(ctx, "set dependency "+field+" enabled",
-		func(existing []scaling.Dependency) (string, *scaling.Dependency, error) {
-			for _, d := range existing {
-				if d.Key() == key {
-					d.Enabled = enabled
-					d.LastUpdated = now.UnixMilli()
-					out = d
-					return field, &d, nil
-				}
-			}
-			return "", nil, fmt.Errorf("dependency %s: %w", field, ErrNotFound)
-		})
-	if err != nil {
-		return scaling.Dependency{}, err
-	}
-	return out, nil
-}
-
-// DeleteDependency deletes the dependency of key, or returns ErrNotFound.
-func (r *Redis) DeleteDependency(ctx context.Context, key scaling.DependencyKey) error {
-	field := dependencyField(key)
-	n, err := r.client.HDel(ctx, r.dependenciesKey(), field).Result()
-	if err != nil {
-		return wrap("delete dependency "+field, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("dependency %s: %w", field, ErrNotFound)
-	}
-	return nil
 }
 
 // appendEventsScript stores events of one service (ARGV from 3 on: id, timestamp, JSON) in its
@@ -879,3 +693,6 @@ func readHash[T any](ctx context.Context, c redis.Cmdable, key, what string) ([]
 	}
 	return out, nil
 }
+
+// Prefix is the prefix of every key of the store.
+func (r *Redis) Prefix() string { return r.prefix }

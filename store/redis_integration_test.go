@@ -11,7 +11,7 @@ import (
 func openRedis(t *testing.T) store.Store { return openRedisTB(t, storetest.Retention) }
 
 func openRedisTB(t testing.TB, retention store.EventRetention) store.Store {
-	return storetest.OpenRedis(t, store.RedisOptions{Retention: retention, PredictionsPerService: storetest.PredictionsPerService})
+	return storetest.OpenRedis(t, store.RedisOptions{Retention: retention, PredictionsPerService: storetest.PredictionsPerService, Limits: storetest.Limits})
 }
 
 func TestRedisContract(t *testing.T) {

@@ -19,11 +19,16 @@ var ErrUnavailable = errors.New("store unavailable")
 // concurrent writers never produce a mix of two patterns. Safe for concurrent use.
 type PatternStore interface {
 	ListPatterns(ctx context.Context) ([]scaling.Pattern, error)
+	// PagePatterns returns up to limit (> 0) patterns of the services after after ("" for
+	// the first page), sorted by service: a page reads only its own patterns.
+	PagePatterns(ctx context.Context, after string, limit int) ([]scaling.Pattern, error)
 	// GetPattern returns ErrNotFound when service has no pattern.
 	GetPattern(ctx context.Context, service string) (scaling.Pattern, error)
+	// PutPattern returns an error wrapping ErrLimit when p's service has no pattern and
+	// Limits.MaxPatterns are stored.
 	PutPattern(ctx context.Context, p scaling.Pattern) error
 	// PutDerivedPattern writes p (Source derived) unless a manual pattern is stored for its
-	// service, atomically; written is false when a manual pattern was kept.
+	// service, atomically; written is false when a manual pattern was kept. ErrLimit as PutPattern.
 	PutDerivedPattern(ctx context.Context, p scaling.Pattern) (written bool, err error)
 	// DeletePattern returns ErrNotFound when service has no pattern.
 	DeletePattern(ctx context.Context, service string) error
@@ -41,11 +46,17 @@ type PredictionStore interface {
 // DependencyStore keeps scaling dependencies keyed by (source, target). Safe for concurrent use.
 type DependencyStore interface {
 	ListDependencies(ctx context.Context) ([]scaling.Dependency, error)
+	// PageDependencies returns up to limit (> 0) dependencies after the key after (zero for
+	// the first page), sorted by source then target.
+	PageDependencies(ctx context.Context, after scaling.DependencyKey, limit int) ([]scaling.Dependency, error)
 	// GetDependency returns ErrNotFound when the pair has no dependency.
 	GetDependency(ctx context.Context, key scaling.DependencyKey) (scaling.Dependency, error)
-	// PutDependency writes d after check accepted every stored dependency, atomically: no
+	// PutDependency writes d after check accepted the stored dependencies, atomically: no
 	// other write lands between the check and the write, so two writers can never close a
-	// cycle together. check's error is returned unchanged and nothing is written.
+	// cycle together. check is given at least every stored dependency on a path from d's
+	// target back to d's source (Redis gives exactly those, so a write reads only what is
+	// reachable from d's target; Bolt gives every dependency reachable from d's target). check's error is returned unchanged and nothing is written. A new
+	// pair when Limits.MaxDependencies are stored is refused with an error wrapping ErrLimit.
 	PutDependency(ctx context.Context, d scaling.Dependency, check func(existing []scaling.Dependency) error) error
 	// SetDependencyEnabled flips Enabled and sets LastUpdated; ErrNotFound when absent.
 	SetDependencyEnabled(ctx context.Context, key scaling.DependencyKey, enabled bool, now time.Time) (scaling.Dependency, error)

@@ -23,9 +23,18 @@ import (
 
 // applyRBAC applies deploy/base/rbac.yaml as if kai-scaler were installed in ns: namespaced
 // objects go to ns, the binding subjects point at ns, and the cluster-scoped objects get a
-// per-test name (the control plane is shared between tests).
-func applyRBAC(t *testing.T, env *kubetest.Env, ns string) {
+// per-test name (the control plane is shared between tests); and the Roles ManagedRBAC
+// generates for the managed namespaces.
+func applyRBAC(t *testing.T, env *kubetest.Env, ns string, managed ...string) {
 	t.Helper()
+	if len(managed) > 0 {
+		manifest, err := ManagedRBAC(managed, RBACOptions{Namespace: ns})
+		require.NoError(t, err)
+		objs, err := kubetest.DecodeYAML(manifest)
+		require.NoError(t, err)
+		require.Len(t, objs, 2*len(managed))
+		env.Apply(t, objs...)
+	}
 	docs, err := os.ReadFile("../../deploy/base/rbac.yaml")
 	require.NoError(t, err)
 	objs, err := kubetest.DecodeYAML(docs)
@@ -61,9 +70,10 @@ func applyRBAC(t *testing.T, env *kubetest.Env, ns string) {
 // SubjectAccessReview per verb shows nothing wider is granted.
 func TestRBACIsEnoughAndNoMore(t *testing.T) {
 	env := kubetest.Start(t)
-	home := env.NewNamespace(t) // where kai-scaler runs
-	work := env.NewNamespace(t) // a managed namespace
-	applyRBAC(t, env, home)
+	home := env.NewNamespace(t)  // where kai-scaler runs
+	work := env.NewNamespace(t)  // a managed namespace
+	other := env.NewNamespace(t) // not managed
+	applyRBAC(t, env, home, work)
 	createHPA(t, env.Clientset, work, "web", 2, 10)
 	createDeployment(t, env.Clientset, work, "cache", 1, nil)
 
@@ -98,6 +108,10 @@ func TestRBACIsEnoughAndNoMore(t *testing.T) {
 	user := "system:serviceaccount:" + home + ":kai-scaler"
 	type access struct{ ns, verb, group, resource, sub string }
 	allowed := []access{
+		// The HPA event watch reads HPAs in every namespace.
+		{"", "list", "autoscaling", "horizontalpodautoscalers", ""},
+		{"", "watch", "autoscaling", "horizontalpodautoscalers", ""},
+		{"kube-system", "get", "autoscaling", "horizontalpodautoscalers", ""},
 		{work, "get", "autoscaling", "horizontalpodautoscalers", ""},
 		{work, "list", "autoscaling", "horizontalpodautoscalers", ""},
 		{work, "watch", "autoscaling", "horizontalpodautoscalers", ""},
@@ -131,6 +145,17 @@ func TestRBACIsEnoughAndNoMore(t *testing.T) {
 		{work, "create", "", "events", ""},
 		{work, "delete", "events.k8s.io", "events", ""},
 		{"", "list", "", "namespaces", ""},
+		// Writes only in the managed namespaces (issue 11, item 12).
+		{"kube-system", "patch", "apps", "deployments", ""},
+		{"kube-system", "patch", "apps", "statefulsets", ""},
+		{"kube-system", "update", "apps", "deployments", "scale"},
+		{"kube-system", "patch", "autoscaling", "horizontalpodautoscalers", ""},
+		{"kube-system", "create", "events.k8s.io", "events", ""},
+		{"kube-system", "get", "apps", "deployments", ""},
+		{other, "patch", "apps", "deployments", ""},
+		{other, "update", "apps", "statefulsets", "scale"},
+		{other, "patch", "autoscaling", "horizontalpodautoscalers", ""},
+		{"", "patch", "apps", "deployments", ""},
 		{"", "create", "rbac.authorization.k8s.io", "clusterrolebindings", ""},
 	}
 	check := func(a access) bool {

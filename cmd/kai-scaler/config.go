@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/kai-platform/kai-scaler/store"
 )
 
 // Options is the configuration of "kai-scaler serve". Every setting has an environment
@@ -29,6 +31,8 @@ type Options struct {
 	RedisPrefix     string
 	RedisMasterName string
 	DataDir         string
+	// MaxPatterns and MaxDependencies cap the stored objects (store.Limits).
+	MaxPatterns, MaxDependencies int
 
 	ListenAddr string
 	// APIToken, when set, is required as a bearer token on /api/*. serve refuses to listen
@@ -81,6 +85,19 @@ func boolSetting(env, flagName, usage string, dst func(*Options) *bool) setting 
 	}}
 }
 
+// maxSetting is a positive count with a default.
+func maxSetting(env, flagName string, def int, usage string, dst func(*Options) *int) setting {
+	return setting{env: env, flag: flagName, def: strconv.Itoa(def), usage: usage,
+		apply: func(o *Options, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return errors.New("must be a positive integer")
+			}
+			*dst(o) = n
+			return nil
+		}}
+}
+
 func stringSetting(env, flagName, def, usage string, dst func(*Options) *string) setting {
 	return setting{env: env, flag: flagName, def: def, usage: usage, apply: func(o *Options, v string) error {
 		*dst(o) = v
@@ -121,6 +138,10 @@ func settings() []setting {
 			}},
 		stringSetting("REDIS_PREFIX", "redis.prefix", "kai:", "prefix of every Redis key", func(o *Options) *string { return &o.RedisPrefix }),
 		stringSetting("REDIS_MASTER_NAME", "redis.master-name", "", "Sentinel master name when --redis.url lists Sentinel addresses", func(o *Options) *string { return &o.RedisMasterName }),
+		maxSetting("MAX_PATTERNS", "store.max-patterns", store.DefaultMaxPatterns, "most load patterns stored; a new one beyond is refused with 409",
+			func(o *Options) *int { return &o.MaxPatterns }),
+		maxSetting("MAX_DEPENDENCIES", "store.max-dependencies", store.DefaultMaxDependencies, "most scaling dependencies stored; a new one beyond is refused with 409",
+			func(o *Options) *int { return &o.MaxDependencies }),
 		{env: "DATA_DIR", flag: "data.dir", def: "./data", usage: "directory of the embedded store (used when --redis.url is empty)",
 			apply: func(o *Options, v string) error {
 				if v == "" {

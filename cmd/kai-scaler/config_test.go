@@ -23,6 +23,7 @@ func TestParseOptions(t *testing.T) {
 		RedisPrefix: "kai:", DataDir: "./data", ListenAddr: ":8080",
 		ForecastSchedule: "@hourly", LogLevel: slog.LevelInfo, LogFormat: "text", DemoSpeed: 60,
 		MaxReplicasWithoutHPA: 100,
+		MaxPatterns:           20000, MaxDependencies: 20000,
 	}
 	with := func(f func(*Options)) Options {
 		o := defaults
@@ -44,7 +45,9 @@ func TestParseOptions(t *testing.T) {
 			"CORS_ORIGINS": "https://admin.example.com, http://localhost:3000/", "DRY_RUN": "true",
 			"SERVICES_FILE": "/etc/kai/services.yaml", "GRAFANA_URL": "https://grafana.example.com/", "LOG_LEVEL": "debug", "LOG_FORMAT": "json",
 			"KAI_DEMO": "true", "KAI_DEMO_SPEED": "600", "POD_NAME": "kai-scaler-0", "POD_NAMESPACE": "ops",
+			"MAX_PATTERNS": "500", "MAX_DEPENDENCIES": "700",
 		}, want: Options{
+			MaxPatterns: 500, MaxDependencies: 700,
 			Demo: true, DemoSpeed: 600, LeaderIdentity: "kai-scaler-0", LeaderNamespace: "ops", MaxReplicasWithoutHPA: 100,
 			PredictiveScaling: true, ScalingDependencies: true, HPAEventLogging: true,
 			RedisURL: "redis://:pw@127.0.0.1:6379/2", RedisPrefix: "x:", DataDir: "/var/lib/kai",
@@ -94,6 +97,7 @@ func TestParseOptionsErrors(t *testing.T) {
 		{name: "hpa event logging", env: map[string]string{"ENABLE_HPA_EVENT_LOGGING": "on"},
 			wantErr: `invalid ENABLE_HPA_EVENT_LOGGING "on": must be true or false`},
 		{name: "dry run", env: map[string]string{"DRY_RUN": "2"}, wantErr: `invalid DRY_RUN "2": must be true or false`},
+		{name: "max patterns", env: map[string]string{"MAX_PATTERNS": "0"}, wantErr: `invalid MAX_PATTERNS "0": must be a positive integer`},
 		{name: "demo speed", env: map[string]string{"KAI_DEMO_SPEED": "0"}, wantErr: `invalid KAI_DEMO_SPEED "0": must be a number from 1 to 100000`},
 		{name: "demo speed flag", args: []string{"--demo-speed=fast"}, wantErr: `invalid --demo-speed "fast": must be a number from 1 to 100000`},
 		{name: "schedule", env: map[string]string{"FORECAST_SCHEDULE": "every hour"},

@@ -50,6 +50,7 @@ var commands = map[string]command{
 	"backtest":   {"score every forecast model on a CSV file by rolling-origin backtest", runBacktest},
 	"dashboards": {"write the Grafana dashboards JSON (and the alert PrometheusRule)", runDashboards},
 	"serve":      {"serve the REST API and run the enabled scaling features", runServe},
+	"rbac":       {"write the Roles and RoleBindings kai-scaler needs in the namespaces of a services file", runRBAC},
 	"restore":    {"put every HPA floor kai-scaler raised back to its base and remove its annotations", runRestore},
 	"version":    {"print the version, the revision and the Go version", runVersion},
 }

@@ -85,6 +85,8 @@ func serve(ctx context.Context, logger *slog.Logger, opts Options) (err error) {
 		RedisPrefix:     opts.RedisPrefix,
 		RedisMasterName: opts.RedisMasterName,
 		Logger:          logger.With("component", "store"),
+		Registerer:      reg,
+		Limits:          store.Limits{MaxPatterns: opts.MaxPatterns, MaxDependencies: opts.MaxDependencies},
 	})
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)

@@ -124,6 +124,11 @@ func wireCluster(_ context.Context, logger *slog.Logger, opts Options, st store.
 		leaderRuns = append(leaderRuns, component{name: "forecaster", run: f.Start})
 		// Every replica exports predicted and actual load, so any replica's /metrics is complete.
 		comps = append(comps, component{name: "forecast metrics", run: f.RunActualLoop})
+		// Every replica takes manual runs: each marks runs a dead process left unfinished at
+		// start, and aborts (records, unlocks) its own at shutdown.
+		comps = append(comps, component{name: "forecast runs", run: func(ctx context.Context) error {
+			return f.Supervise(ctx, runDrainTimeout)
+		}})
 	}
 	if opts.PredictiveScaling || opts.ScalingDependencies {
 		act := actuator.New(actuator.Options{
@@ -182,6 +187,10 @@ func wireCluster(_ context.Context, logger *slog.Logger, opts Options, st store.
 	logger.Info("cluster mode", "services", len(services), "namespaces", namespacesOf(services), "leader_identity", identity)
 	return trigger, comps, nil
 }
+
+// runDrainTimeout is how long forecast runs get after SIGTERM to record themselves aborted and
+// release the run lock; below shutdownTimeout.
+const runDrainTimeout = 10 * time.Second
 
 // historyBackfill is how far back the HPA history is read when a replica becomes leader.
 const historyBackfill = 6 * time.Hour

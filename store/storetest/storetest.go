@@ -22,6 +22,9 @@ var Retention = store.EventRetention{MaxPerService: 50, MaxAge: 24 * time.Hour}
 // least the PredictionStore contract allows.
 const PredictionsPerService = 24
 
+// Limits are the caps contract stores are opened with: "paging and limits" fills them.
+var Limits = store.Limits{MaxPatterns: 30, MaxDependencies: 30}
+
 // Run runs the contract suite. open must return a new, empty store opened with Retention and
 // PredictionsPerService, whose retention clock is time.Now, and register its Close with
 // t.Cleanup, ignoring the error of a second Close (one test closes the store itself).
@@ -30,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("derived patterns", func(t *testing.T) { t.Parallel(); testDerivedPatterns(t, open) })
 	t.Run("concurrent pattern writers", func(t *testing.T) { t.Parallel(); testConcurrentPatterns(t, open) })
 	t.Run("dependencies", func(t *testing.T) { t.Parallel(); testDependencies(t, open) })
+	t.Run("paging and limits", func(t *testing.T) { t.Parallel(); testPagingAndLimits(t, open) })
 	t.Run("dependency check is atomic", func(t *testing.T) { t.Parallel(); testDependencyRace(t, open) })
 	t.Run("predictions", func(t *testing.T) { t.Parallel(); testPredictions(t, open) })
 	t.Run("events", func(t *testing.T) { t.Parallel(); testEvents(t, open) })
@@ -328,7 +332,19 @@ func testDependencies(t *testing.T, open func(t *testing.T) store.Store) {
 		seen = existing
 		return nil
 	}))
-	require.Equal(t, []scaling.Dependency{d}, seen, "check sees every stored dependency")
+	require.Empty(t, seen, "no path leads from b back to a: nothing to check")
+	// The check sees the stored dependencies on the path from the new target back to its
+	// source (Bolt may show more; every store shows at least these).
+	require.NoError(t, s.PutDependency(ctx, dependency("b", "x", 1), acceptAll))
+	err = s.PutDependency(ctx, dependency("x", "a", 1), func(existing []scaling.Dependency) error {
+		seen = existing
+		return scaling.FindCycle(existing, dependency("x", "a", 1))
+	})
+	var ce *scaling.CycleError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, []string{"x", "a", "b", "x"}, ce.Path)
+	require.Subset(t, seen, []scaling.Dependency{fixed, dependency("b", "x", 1)})
+	require.NoError(t, s.DeleteDependency(ctx, scaling.DependencyKey{Source: "b", Target: "x"}))
 	got, err = s.GetDependency(ctx, ab)
 	require.NoError(t, err)
 	require.Equal(t, fixed, got)

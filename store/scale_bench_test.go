@@ -1,0 +1,185 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kai-platform/kai-scaler/internal/testenv"
+	"github.com/kai-platform/kai-scaler/scaling"
+	"github.com/kai-platform/kai-scaler/store"
+	"github.com/kai-platform/kai-scaler/store/storetest"
+)
+
+// BenchmarkScale is issue 11, item 13's target: 10,000 services with patterns of 168 windows
+// and 10,000 dependencies loaded, then 32 clients for KAI_BENCH_SCALE_DURATION (default 60s)
+// each doing GET pattern, POST dependency (a new edge, checked for cycles as the API does) and
+// a raw Redis GET, on the same Redis. It reports each op's p99, GET pattern and POST
+// dependency p99 over the raw GET p99 (target ≤ 5), the throughput of the first and last
+// tenth of the run (it must not fall as the graph grows) and the process' peak RSS.
+// Dependencies go from the first 1,000 services ("coordinators") to the others. Run once:
+//
+//	REDIS_ADDR=127.0.0.1:6379 go test ./store -run '^$' -bench Scale -benchtime 1x
+func BenchmarkScale(b *testing.B) {
+	addr := testenv.RedisAddr(b)
+	dur := 60 * time.Second
+	if v := os.Getenv("KAI_BENCH_SCALE_DURATION"); v != "" {
+		d, err := time.ParseDuration(v)
+		require.NoError(b, err)
+		dur = d
+	}
+	const services, deps, coordinators, clients = 10000, 10000, 1000, 32
+	s := storetest.OpenRedis(b, store.RedisOptions{Limits: store.Limits{MaxPatterns: 2 * services, MaxDependencies: 1 << 30}})
+	raw := redis.NewClient(&redis.Options{Addr: addr, PoolSize: clients})
+	b.Cleanup(func() { _ = raw.Close() })
+	ctx := context.Background()
+	name := func(i int) string { return fmt.Sprintf("svc-%05d", i) }
+	windows := make([]scaling.TimeWindow, 0, 168)
+	for d := range 7 {
+		for h := range 24 {
+			windows = append(windows, scaling.TimeWindow{DayOfWeek: new(d), HourOfDay: h, ExpectedLoad: float64(h) / 24})
+		}
+	}
+	parallel := func(n int, f func(i int)) {
+		var wg sync.WaitGroup
+		var next atomic.Int64
+		for range clients {
+			wg.Go(func() {
+				for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+					f(i)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	parallel(services, func(i int) {
+		require.NoError(b, s.PutPattern(ctx, scaling.Pattern{Service: name(i), PatternType: scaling.PatternWeekly,
+			TimeWindows: windows, Source: scaling.SourceManual, LastUpdated: 1}))
+	})
+	edge := func(i int) scaling.Dependency {
+		// Unique for i below coordinators × (services - coordinators): the graph grows all run.
+		src := i % coordinators
+		dst := coordinators + (i/coordinators+src*7)%(services-coordinators)
+		return scaling.Dependency{SourceService: name(src), TargetService: name(dst), DependencyType: scaling.DependencyProportional,
+			Ratio: new(0.5), Enabled: true, LastUpdated: 1}
+	}
+	putDep := func(d scaling.Dependency) error {
+		return s.PutDependency(ctx, d, func(existing []scaling.Dependency) error {
+			if c := scaling.FindCycle(existing, d); c != nil {
+				return c
+			}
+			return nil
+		})
+	}
+	parallel(deps, func(i int) { require.NoError(b, putDep(edge(i))) })
+	require.NoError(b, raw.Set(ctx, s.Prefix()+"raw", strings.Repeat("x", 64), 0).Err())
+	b.Logf("loaded %d patterns of %d windows and %d dependencies", services, len(windows), deps)
+
+	type sample struct {
+		op int
+		at time.Duration
+		d  time.Duration
+	}
+	const (
+		opGetPattern = iota
+		opPostDependency
+		opRawGet
+	)
+	var (
+		mu      sync.Mutex
+		samples []sample
+		edges   atomic.Int64
+	)
+	edges.Store(deps)
+	start := time.Now()
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(c), 42))
+			local := make([]sample, 0, 1<<16)
+			for i := 0; time.Since(start) < dur; i++ {
+				op := i % 3
+				t0 := time.Now()
+				var err error
+				switch op {
+				case opGetPattern:
+					_, err = s.GetPattern(ctx, name(rng.IntN(services)))
+				case opPostDependency:
+					err = putDep(edge(int(edges.Add(1))))
+				case opRawGet:
+					err = raw.Get(ctx, s.Prefix()+"raw").Err()
+				}
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				local = append(local, sample{op: op, at: t0.Sub(start), d: time.Since(t0)})
+			}
+			mu.Lock()
+			samples = append(samples, local...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+
+	p99 := func(op int) time.Duration {
+		var ds []time.Duration
+		for _, x := range samples {
+			if x.op == op {
+				ds = append(ds, x.d)
+			}
+		}
+		slices.Sort(ds)
+		return ds[min(len(ds)-1, len(ds)*99/100)]
+	}
+	rawP99 := p99(opRawGet)
+	tenth := dur / 10
+	var perTenth [10]int
+	for _, x := range samples {
+		perTenth[min(9, int(x.at/tenth))]++
+	}
+	first, last := perTenth[0], perTenth[9]
+	b.Logf("ops per tenth of the run: %v", perTenth)
+	b.ReportMetric(float64(p99(opGetPattern).Microseconds()), "get-pattern-p99-µs")
+	b.ReportMetric(float64(p99(opPostDependency).Microseconds()), "post-dependency-p99-µs")
+	b.ReportMetric(float64(rawP99.Microseconds()), "raw-get-p99-µs")
+	b.ReportMetric(float64(p99(opGetPattern))/float64(rawP99), "get-pattern/raw-p99")
+	b.ReportMetric(float64(p99(opPostDependency))/float64(rawP99), "post-dependency/raw-p99")
+	b.ReportMetric(float64(first)/tenth.Seconds(), "ops/s-first-tenth")
+	b.ReportMetric(float64(last)/tenth.Seconds(), "ops/s-last-tenth")
+	b.ReportMetric(float64(len(samples))/dur.Seconds(), "ops/s")
+	b.ReportMetric(float64(edges.Load()), "dependencies-at-end")
+	if hwm := peakRSS(); hwm > 0 {
+		b.ReportMetric(float64(hwm)/(1<<20), "peak-rss-MiB")
+	}
+}
+
+// peakRSS reads VmHWM of this process (Linux), in bytes; 0 when unknown.
+func peakRSS() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
