@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"math"
@@ -109,56 +110,77 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 		return emit(s, format)
 	}
 	line := 1
+	lastLen := 0     // rows of the previous series: the next one's likely size
+	sep := byte('T') // between date and time in the file's timestamps
+	// The rows are read as bytes and nothing is allocated per row but on a new series or an
+	// error: parsing is most of what a forecast of many series costs.
 	for sc.Scan() {
 		line++
-		text := strings.TrimSpace(sc.Text())
-		if text == "" {
+		text := bytes.TrimSpace(sc.Bytes())
+		if len(text) == 0 {
 			continue
 		}
-		name := plainName
+		var nameB []byte
 		rest := text
 		if named {
-			i := strings.IndexByte(text, ',')
+			i := bytes.IndexByte(text, ',')
 			if i < 0 {
 				return 0, fmt.Errorf("%s:%d: want 3 fields series,timestamp,value, got %q", file, line, text)
 			}
-			name, rest = strings.TrimSpace(text[:i]), text[i+1:]
-			if name == "" {
+			nameB, rest = bytes.TrimSpace(text[:i]), text[i+1:]
+			if len(nameB) == 0 {
 				return 0, fmt.Errorf("%s:%d: empty series name", file, line)
 			}
 		}
-		i := strings.IndexByte(rest, ',')
-		if i < 0 || strings.IndexByte(rest[i+1:], ',') >= 0 {
+		i := bytes.IndexByte(rest, ',')
+		if i < 0 || bytes.IndexByte(rest[i+1:], ',') >= 0 {
 			return 0, fmt.Errorf("%s:%d: want fields timestamp,value, got %q", file, line, text)
 		}
-		ts, vs := strings.TrimSpace(rest[:i]), strings.TrimSpace(rest[i+1:])
+		ts, vs := bytes.TrimSpace(rest[:i]), bytes.TrimSpace(rest[i+1:])
 		if format < 0 {
-			format = detectTimeFormat(ts)
-		}
-		t, err := parseTime(ts, format)
-		if err != nil {
-			return 0, fmt.Errorf("%s:%d: timestamp %q: %w", file, line, ts, err)
-		}
-		v := math.NaN()
-		if vs != "" {
-			if v, err = strconv.ParseFloat(vs, 64); err != nil {
-				return 0, fmt.Errorf("%s:%d: value %q is not a number", file, line, vs)
+			format = detectTimeFormat(string(ts))
+			if format == timeSpace {
+				sep = ' '
 			}
 		}
-		if cur == nil || cur.name != name {
+		t, ok := int64(0), false
+		if format != timeUnix {
+			t, ok = fastUTC(ts, sep)
+		}
+		if !ok {
+			var err error
+			if t, err = parseTime(string(ts), format); err != nil {
+				return 0, fmt.Errorf("%s:%d: timestamp %q: %w", file, line, ts, err)
+			}
+		}
+		v := math.NaN()
+		if len(vs) > 0 {
+			if v, ok = fastDecimal(vs); !ok {
+				var err error
+				if v, err = strconv.ParseFloat(string(vs), 64); err != nil {
+					return 0, fmt.Errorf("%s:%d: value %q is not a number", file, line, vs)
+				}
+			}
+		}
+		if cur == nil || (named && string(nameB) != cur.name) {
 			if err := flush(); err != nil {
 				return 0, err
+			}
+			name := plainName
+			if named {
+				name = string(nameB)
 			}
 			if done[name] {
 				return 0, fmt.Errorf("%s:%d: series %q continues after other series' rows (keep each series' rows together)", file, line, name)
 			}
-			cur = &rawSeries{name: name, line: line}
+			cur = &rawSeries{name: name, line: line, times: make([]int64, 0, lastLen), vals: make([]float64, 0, lastLen)}
 		}
 		if n := len(cur.times); n > 0 && t <= cur.times[n-1] {
-			return 0, fmt.Errorf("%s:%d: series %q: timestamp %s is not after the previous one (rows must be in time order)", file, line, name, ts)
+			return 0, fmt.Errorf("%s:%d: series %q: timestamp %s is not after the previous one (rows must be in time order)", file, line, cur.name, ts)
 		}
 		cur.times = append(cur.times, t)
 		cur.vals = append(cur.vals, v)
+		lastLen = max(lastLen, len(cur.times))
 	}
 	if err := sc.Err(); err != nil {
 		return 0, fmt.Errorf("read %s: %w", file, err)
@@ -219,7 +241,7 @@ func parseTime(ts string, f timeFormat) (int64, error) {
 // time.Parse: the timestamps are most of the parsing cost of a forecast run. It reports false
 // for anything else (an offset, fractions, an invalid date), which time.Parse then reads or
 // refuses with its error.
-func fastUTC(ts string, sep byte) (int64, bool) {
+func fastUTC[T string | []byte](ts T, sep byte) (int64, bool) {
 	n := 19
 	if sep == 'T' {
 		n = 20
@@ -230,26 +252,65 @@ func fastUTC(ts string, sep byte) (int64, bool) {
 	if len(ts) != n || ts[4] != '-' || ts[7] != '-' || ts[10] != sep || ts[13] != ':' || ts[16] != ':' {
 		return 0, false
 	}
-	num := func(i, w int) (int, bool) {
+	ok := true
+	num := func(i, w int) int {
 		v := 0
-		for _, c := range []byte(ts[i : i+w]) {
+		for j := i; j < i+w; j++ {
+			c := ts[j]
 			if c < '0' || c > '9' {
-				return 0, false
+				ok = false
 			}
 			v = v*10 + int(c-'0')
 		}
-		return v, true
+		return v
 	}
-	y, ok1 := num(0, 4)
-	mo, ok2 := num(5, 2)
-	d, ok3 := num(8, 2)
-	h, ok4 := num(11, 2)
-	mi, ok5 := num(14, 2)
-	sec, ok6 := num(17, 2)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > daysIn(mo, y) || h > 23 || mi > 59 || sec > 59 {
+	y, mo, d, h, mi, sec := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
+	if !ok || mo < 1 || mo > 12 || d < 1 || d > daysIn(mo, y) || h > 23 || mi > 59 || sec > 59 {
 		return 0, false
 	}
 	return daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+sec), true
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+	1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// fastDecimal reads a plain decimal ("123", "-4.5", "0.125") of at most 15 significant digits,
+// as strconv.ParseFloat would, correctly rounded: the digits make an integer below 2^53 and
+// the divisor a power of ten below 1e23, both exact, so one division rounds once (Clinger's
+// fast path). It reports false for anything else, which strconv then reads.
+func fastDecimal(b []byte) (float64, bool) {
+	neg := false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg, b = b[0] == '-', b[1:]
+	}
+	if len(b) == 0 || len(b) > 16 {
+		return 0, false
+	}
+	var m uint64
+	digits, frac, dot := 0, 0, false
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			m = m*10 + uint64(c-'0')
+			digits++
+			if dot {
+				frac++
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || digits > 15 {
+		return 0, false
+	}
+	v := float64(m) / pow10[frac]
+	if neg {
+		v = -v
+	}
+	return v, true
 }
 
 func daysIn(month, year int) int {

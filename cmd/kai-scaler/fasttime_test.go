@@ -1,7 +1,9 @@
 package main
 
 import (
+	"math"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 
@@ -55,4 +57,27 @@ func BenchmarkParseTime(b *testing.B) {
 			_, _ = time.Parse(time.RFC3339, ts)
 		}
 	})
+}
+
+func TestFastDecimalAgreesWithParseFloat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	check := func(s string) {
+		want, werr := strconv.ParseFloat(s, 64)
+		got, ok := fastDecimal([]byte(s))
+		if !ok {
+			return // strconv reads it
+		}
+		require.NoError(t, werr, s)
+		require.Equal(t, want, got, s)
+	}
+	for _, s := range []string{"0", "1", "-1", "+2", "123.456", "0.1", "0.3", "1e5", "12.", ".5", "-.5", "999999999999999",
+		"9999999999999999", "0.000000000000001", "123456789.012345", "1,5", "", "-", "."} {
+		check(s)
+	}
+	for range 20000 {
+		check(strconv.FormatFloat(rng.Float64()*math.Pow(10, float64(rng.IntN(12))), 'f', rng.IntN(7), 64))
+		check(strconv.FormatInt(rng.Int64N(1<<50), 10))
+	}
+	_, ok := fastDecimal([]byte("12.5"))
+	require.True(t, ok, "the common case takes the fast path")
 }
