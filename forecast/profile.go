@@ -127,7 +127,9 @@ func runProfiles(y []float64, adj []levelAdj, p periods, weekly bool, origins []
 		}
 		eps := math.Max(1e-9, 0.1*lvl/float64(p.D)) // keeps ratios of slots near zero finite
 		daily[i] = profileLevel(z, o, h, p, recent, phi, eps, func(t int) float64 { return prof[t%p.D] }, &off)
-		if weekly {
+		if weekly && o < p.W {
+			week[i] = daily[i] // no week of history yet: no weekday departures to add
+		} else if weekly {
 			weeks := min(medianWeeks, o/p.W)
 			var wb [medianWeeks]float64
 			var spread float64 // Σ over slots of the squared spread of the weeks' departures

@@ -234,3 +234,12 @@ func TestHoltWintersFollowsATrendOnACleanSeries(t *testing.T) {
 	require.InDelta(t, load(n), f[0], 0.5*load(n), "the level follows the fall from 100 to %.0f", load(n))
 	require.Less(t, f[0], 60.0)
 }
+
+func TestProfileWithLessThanAWeek(t *testing.T) {
+	y := make([]float64, 96*5)
+	for i := range y {
+		y[i] = weeklyTemplate(i, 96)
+	}
+	daily, week := runProfiles(y, nil, periodsFor(15*time.Minute), true, []int{96 * 3, len(y)}, 96)
+	require.Equal(t, daily, week, "without a week of history the weekly profile is the daily one")
+}
