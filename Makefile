@@ -73,7 +73,9 @@ FUZZ_TARGETS = \
 	./api:FuzzDecodeOverrideRequest \
 	./api:FuzzDecodeEmptyObject \
 	./api:FuzzPostPattern \
-	./scaling:FuzzParseServices
+	./scaling:FuzzParseServices \
+	./cmd/kai-scaler:FuzzScanSeriesCSV \
+	./hpaevents:FuzzSelector
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -85,3 +86,32 @@ func TestHistorySourceReadsDottedNamesPrometheus(t *testing.T) {
 type discardSink struct{}
 
 func (discardSink) Observe(context.Context, Observation) {}
+
+// FuzzSelector: whatever the names in the services file, the history query's selector parses
+// and its matchers match those names exactly (issue 11: the query builders are fuzzed).
+func FuzzSelector(f *testing.F) {
+	for _, seed := range [][2]string{{"web.v2", "shop"}, {`a"b`, "ns"}, {`back\slash`, "x|y"}, {"a+b", "(c)"}, {"", ""}} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, hpa, ns string) {
+		if hpa == "" || ns == "" || !utf8.ValidString(hpa) || !utf8.ValidString(ns) {
+			return
+		}
+		h := &HistorySource{opts: HistoryOptions{Services: []scaling.ManagedService{{Name: "svc", Namespace: ns, HPA: hpa}}}}
+		sel := "kube_horizontalpodautoscaler_spec_min_replicas" + h.selector()
+		expr, err := parser.NewParser(parser.Options{}).ParseExpr(sel)
+		require.NoError(t, err, sel)
+		vs, ok := expr.(*parser.VectorSelector)
+		require.True(t, ok, sel)
+		for _, m := range vs.LabelMatchers {
+			switch m.Name {
+			case "horizontalpodautoscaler":
+				require.True(t, m.Matches(hpa), sel)
+				require.False(t, m.Matches(hpa+"x"), sel)
+			case "namespace":
+				require.True(t, m.Matches(ns), sel)
+				require.False(t, m.Matches("x"+ns), sel)
+			}
+		}
+	})
+}
