@@ -104,7 +104,7 @@ func clean(raw []float64, p periods) cleaned {
 		iqr := q3 - q1
 		if iqr > iqrFloor(raw) {
 			lo, hi := q1-cleanIQR*iqr, q3+cleanIQR*iqr
-			lvl := cleanLevel * iqrFloor(raw) * 1e9 // the mean level
+			lvl := cleanLevel * meanAbs(raw)
 			for i, r := range resid {
 				if !math.IsNaN(r) && (r < lo || r > hi) && math.Abs(r) > cleanFar*(math.Abs(base[i])+lvl) {
 					resid[i] = math.NaN()
@@ -129,6 +129,11 @@ func clean(raw []float64, p periods) cleaned {
 // iqrFloor is the spread of residuals below which none is an outlier: rounding error of a
 // series that repeats exactly.
 func iqrFloor(v []float64) float64 {
+	return 1e-9 * meanAbs(v)
+}
+
+// meanAbs is the mean of |x| over the finite values of v (0 when there are none).
+func meanAbs(v []float64) float64 {
 	s, n := 0.0, 0
 	for _, x := range v {
 		if !math.IsNaN(x) {
@@ -136,7 +141,7 @@ func iqrFloor(v []float64) float64 {
 			n++
 		}
 	}
-	return 1e-9 * s / float64(max(1, n))
+	return s / float64(max(1, n))
 }
 
 // decompose returns a robust trend (centred moving average over period, extended linearly at
