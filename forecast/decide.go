@@ -274,13 +274,7 @@ func (e *evaluation) bound(m *scored, j int, look []int, alpha float64) []float6
 // seasonal naive forecast would have missed by, the bound's fallback without a backtest.
 func (e *evaluation) naiveSpread() float64 {
 	raw := e.cleaning.fit
-	lag := 1
-	switch {
-	case len(raw) >= 2*e.p.W:
-		lag = e.p.W
-	case len(raw) >= 2*e.p.D:
-		lag = e.p.D
-	}
+	lag := seasonalLag(len(raw), e.p)
 	d := make([]float64, 0, len(raw))
 	for i := lag; i < len(raw); i++ {
 		d = append(d, raw[i]-raw[i-lag])
@@ -468,7 +462,7 @@ func forecastRepeat(s Series, h int, q float64, name string, chain []string) (Re
 	}
 	d := make([]float64, 0, n)
 	for i := lag; i < n; i++ {
-		if !math.IsNaN(raw[i]) && !math.IsNaN(raw[i-lag]) {
+		if !math.IsNaN(raw[i]) && !math.IsNaN(raw[i-lag]) { // raw keeps its gaps
 			d = append(d, raw[i]-raw[i-lag])
 		}
 	}

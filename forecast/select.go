@@ -413,16 +413,22 @@ func cmpFloat(a, b float64) int {
 	return 0
 }
 
+// seasonalLag is the longest period a history of n points holds twice: the week, else the
+// day, else one step.
+func seasonalLag(n int, p periods) int {
+	switch {
+	case n >= 2*p.W:
+		return p.W
+	case n >= 2*p.D:
+		return p.D
+	}
+	return 1
+}
+
 // maseScale is the in-sample mean absolute error of the seasonal naive forecast at the
 // longest period the history holds twice (week, else day, else one step); never zero.
 func maseScale(raw []float64, p periods) float64 {
-	lag := 1
-	switch {
-	case len(raw) >= 2*p.W:
-		lag = p.W
-	case len(raw) >= 2*p.D:
-		lag = p.D
-	}
+	lag := seasonalLag(len(raw), p)
 	var sum, level float64
 	var cnt, lc int
 	for i := range raw {
