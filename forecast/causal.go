@@ -172,7 +172,7 @@ func cleanCausal(raw []float64, p periods, w int, times []int) cleaned {
 			}
 		}
 		if len(pool) >= 8 {
-			q1, q3 := quantile(pool, 0.25), quantile(pool, 0.75)
+			q1, q3 := quartiles(pool)
 			if iqr := q3 - q1; iqr > 1e-9*absSum/float64(max(1, absN)) { // as iqrFloor
 				hi := q3 + cleanIQR*iqr
 				lvl := cleanLevel * absSum / float64(max(1, absN))

@@ -100,7 +100,7 @@ func clean(raw []float64, p periods) cleaned {
 		}
 	}
 	if len(finite) >= 8 {
-		q1, q3 := quantile(finite, 0.25), quantile(finite, 0.75)
+		q1, q3 := quartiles(finite)
 		iqr := q3 - q1
 		if iqr > iqrFloor(raw) {
 			lo, hi := q1-cleanIQR*iqr, q3+cleanIQR*iqr
@@ -456,6 +456,37 @@ func quantile(v []float64, q float64) float64 {
 		}
 	}
 	return a + f*(b-a)
+}
+
+// quartiles are quantile(v, 0.25) and quantile(v, 0.75), reordering v: the upper quartile is
+// selected among the values right of the lower one only, which already lie above it.
+func quartiles(v []float64) (q1, q3 float64) {
+	n := len(v)
+	if n < 3 {
+		return quantile(v, 0.25), quantile(v, 0.75)
+	}
+	q1 = quantile(v, 0.25)
+	i1 := int(0.25 * float64(n-1))
+	// quantile(v, 0.75) reads the order statistics at i3 and i3+1, both right of i1 (n ≥ 3).
+	i3 := int(0.75 * float64(n-1))
+	rest := v[i1+1:]
+	pos := 0.75*float64(n-1) - float64(i1+1)
+	i := i3 - (i1 + 1)
+	if i >= len(rest)-1 {
+		return q1, kth(rest, len(rest)-1)
+	}
+	a := kth(rest, i)
+	f := pos - float64(i)
+	if f == 0 {
+		return q1, a
+	}
+	b := rest[i+1]
+	for _, x := range rest[i+2:] {
+		if x < b {
+			b = x
+		}
+	}
+	return q1, a + f*(b-a)
 }
 
 // kth reorders v so that v[k] is its k-th smallest element (0-based), everything before it

@@ -142,8 +142,13 @@ func runProfiles(y []float64, adj []levelAdj, p periods, weekly bool, origins []
 					}
 				}
 				lo, hi := b[0], b[0]
-				for _, x := range b[1:] {
-					lo, hi = math.Min(lo, x), math.Max(hi, x)
+				for _, x := range b[1:] { // no NaN here: plain comparisons, math.Min is a call
+					if x < lo {
+						lo = x
+					}
+					if x > hi {
+						hi = x
+					}
 				}
 				spread += (hi - lo) * (hi - lo)
 				wraw[s] = median(b)
@@ -223,9 +228,23 @@ func circularMean(out, in []float64, w int) {
 	for d := -w; d <= w; d++ {
 		sum += in[((d%n)+n)%n]
 	}
+	// add and drop are the indices entering and leaving the window, wrapped without a division.
+	add, drop := w+1, n-w
+	for add >= n {
+		add -= n
+	}
+	for drop >= n {
+		drop -= n
+	}
 	for s := 0; s < n; s++ {
 		out[s] = sum / float64(2*w+1)
-		sum += in[(s+w+1)%n] - in[((s-w)%n+n)%n]
+		sum += in[add] - in[drop]
+		if add++; add == n {
+			add = 0
+		}
+		if drop++; drop == n {
+			drop = 0
+		}
 	}
 }
 

@@ -243,3 +243,25 @@ func TestProfileWithLessThanAWeek(t *testing.T) {
 	daily, week := runProfiles(y, nil, periodsFor(15*time.Minute), true, []int{96 * 3, len(y)}, 96)
 	require.Equal(t, daily, week, "without a week of history the weekly profile is the daily one")
 }
+
+// circularMean is the mean of the 2w+1 values centred on each slot, wrapping around the week.
+func TestCircularMean(t *testing.T) {
+	for _, tc := range []struct{ n, w int }{{1, 0}, {5, 0}, {5, 1}, {5, 2}, {5, 7}, {12, 3}, {2016, 36}} {
+		in := make([]float64, tc.n)
+		for i := range in {
+			in[i] = float64((i*37)%11) - 3.5
+		}
+		out := make([]float64, tc.n)
+		circularMean(out, in, tc.w)
+		w := min(tc.w, (tc.n-1)/2)
+		for s := range in {
+			var sum float64
+			for d := -w; d <= w; d++ {
+				sum += in[((s+d)%tc.n+tc.n)%tc.n]
+			}
+			if want := sum / float64(2*w+1); math.Abs(out[s]-want) > 1e-9 {
+				t.Fatalf("n=%d w=%d slot %d: got %v, want %v", tc.n, tc.w, s, out[s], want)
+			}
+		}
+	}
+}
