@@ -191,6 +191,13 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 			return 1
 		}
 	}
+	if warmupSet := flagSet(fs, "warmup"); !warmupSet {
+		if w, shortened := fitWarmup(traceSpan(trace), o.Warmup); shortened {
+			log.Info("trace too short for the default warm-up: shortened so a week is scored",
+				"span", traceSpan(trace), "default_warmup", o.Warmup, "warmup", w)
+			o.Warmup = w
+		}
+	}
 	rep, err := simulate(ctx, log, o, trace)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "kai-scaler simulate: %v\n", err)
@@ -212,6 +219,37 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// minScored is the least span simulate scores when it picks the warm-up itself: a week, so
+// every weekday is replayed once.
+const minScored = 7 * 24 * time.Hour
+
+// minWarmup is the least warm-up simulate shortens to: two days, the least history the
+// daily models fit on.
+const minWarmup = 2 * 24 * time.Hour
+
+// fitWarmup shortens the default warm-up on a trace too short to score a week after it (a
+// two-week trace scored 35 minutes, nothing a budget or a reduction can be read from): the
+// warm-up becomes the span less a week, at least minWarmup. It reports whether it shortened.
+func fitWarmup(span, warmup time.Duration) (time.Duration, bool) {
+	if span-warmup >= minScored {
+		return warmup, false
+	}
+	w := max(minWarmup, span-minScored)
+	return w, w < warmup
+}
+
+// traceSpan is the time from the trace's first point to its last.
+func traceSpan(s forecast.Series) time.Duration {
+	return time.Duration(max(0, len(s.Values)-1)) * s.Step
+}
+
+// flagSet reports whether the command line set the flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // readTrace reads a trace CSV; the forecast output format's upper column is dropped and the

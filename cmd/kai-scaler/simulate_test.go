@@ -37,7 +37,7 @@ func TestSimulateCLI(t *testing.T) {
 	pngPath := filepath.Join(t.TempDir(), "sim.png")
 	var stdout, stderr bytes.Buffer
 	code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }},
-		[]string{"simulate", "--input", input, "--plot", pngPath, "--max", "20", "--lead-time", "20m", "--pod-startup", "2m"})
+		[]string{"simulate", "--input", input, "--plot", pngPath, "--max", "20", "--lead-time", "20m", "--pod-startup", "2m", "--warmup", "336h"})
 	require.Equal(t, 0, code, stderr.String())
 	require.Contains(t, stderr.String(), "derived capacity per replica")
 
@@ -87,6 +87,29 @@ func TestSimulateCLI(t *testing.T) {
 	img, err := png.Decode(f)
 	require.NoError(t, err)
 	require.Greater(t, img.Bounds().Dx(), 100)
+}
+
+func TestFitWarmup(t *testing.T) {
+	const day = 24 * time.Hour
+	tests := []struct {
+		name        string
+		span        time.Duration
+		want        time.Duration
+		wantShorter bool
+	}{
+		{"long trace keeps the default", 60 * day, 14 * day, false},
+		{"exactly a week after the default", 21 * day, 14 * day, false},
+		{"two weeks: a week of warm-up, a week scored", 14 * day, 7 * day, true},
+		{"ten days: three of warm-up", 10 * day, 3 * day, true},
+		{"very short: the two-day least", 5 * day, 2 * day, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, shorter := fitWarmup(tt.span, 14*day)
+			require.Equal(t, tt.want, got)
+			require.Equal(t, tt.wantShorter, shorter)
+		})
+	}
 }
 
 func TestReadTraceForecastFormat(t *testing.T) {
