@@ -62,6 +62,7 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
+	tuneBatchGC(c.getenv)
 	var names []string
 	var evals []forecast.Evaluation
 	var errs []error

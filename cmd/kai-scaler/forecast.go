@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -62,6 +63,7 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 		defer f.Close()
 		file, out = f, f
 	}
+	tuneBatchGC(c.getenv)
 	w := bufio.NewWriterSize(out, 1<<20)
 	w.WriteString("series,timestamp,value,upper\n")
 	failed := 0
@@ -94,6 +96,29 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 		return exitPartial
 	}
 	return exitOK
+}
+
+// Batch GC settings (tuneBatchGC): a fit allocates about 1 MB that is garbage as soon as the
+// series is written, and only the series in flight are live, so the default GOGC=100 collects
+// every few series for little; GOGC=400 under a 150 MiB soft limit spends about a fifth less
+// CPU on 10,000 series and stays well inside the 200 MB the speed target allows.
+const (
+	batchGCPercent  = 400
+	batchMemLimitMB = 150
+)
+
+// tuneBatchGC applies the batch GC settings unless the environment sets GOGC or GOMEMLIMIT,
+// which the runtime has then applied already and which win.
+func tuneBatchGC(getenv func(string) string) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(batchGCPercent)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(batchMemLimitMB << 20)
+	}
 }
 
 // fitted is one series' result on its way to the writer.
