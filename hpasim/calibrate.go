@@ -157,6 +157,37 @@ func SettingsString(s scaling.FloorSettings) string {
 type Score struct {
 	Settings scaling.FloorSettings
 	Summary  Summary
+	// days are Summary day by day (the last may be shorter), for withoutCostliestDay.
+	days []Summary
+}
+
+// withoutCostliestDay sums a window's daily summaries of the reactive replay (r) and a
+// candidate's (p), leaving out the day on which the candidate cost the most replica-hours over
+// the reactive HPA. One anomalous day (a holiday, a blizzard, an outage) on which every
+// forecast was wrong makes every floor look costly for the whole window it stays in, and
+// calibration then turns floors off for a week after it, on days the forecasts were right
+// again; the next hours resemble the typical day of the window more than its worst. With
+// fewer than three days nothing is left out.
+func withoutCostliestDay(r, p []Summary) (reactive, run Summary) {
+	skip := -1
+	if len(r) >= 3 {
+		skip = 0
+		for i := range r {
+			if p[i].ReplicaHours-r[i].ReplicaHours > p[skip].ReplicaHours-r[skip].ReplicaHours {
+				skip = i
+			}
+		}
+	}
+	for i := range r {
+		if i == skip {
+			continue
+		}
+		reactive.UnderProvisionedReplicaMinutes += r[i].UnderProvisionedReplicaMinutes
+		reactive.ReplicaHours += r[i].ReplicaHours
+		run.UnderProvisionedReplicaMinutes += p[i].UnderProvisionedReplicaMinutes
+		run.ReplicaHours += p[i].ReplicaHours
+	}
+	return reactive, run
 }
 
 // CalibrationResult is the chosen settings and every replay behind them.
@@ -173,7 +204,8 @@ type CalibrationResult struct {
 // step-down) from the forecasts that were in force then, which saw only their own past. A
 // candidate qualifies when its replica-hours exceed the reactive replay's by at most
 // DefaultBudgetShare of the budget and it is never short more than the reactive HPA; the
-// qualifying candidate removing the most under-provisioning wins, the cheaper on ties, the
+// qualifying candidate removing the most under-provisioning wins (budget and removal both
+// measured without the day the candidate cost the most: withoutCostliestDay), the cheaper on ties, the
 // earlier in Candidates order after that. When none removes at least 5 % of it, floors are
 // off: load driven by what no forecast sees. With less than MinWindow of history covered by
 // forecasts it keeps the defaults and says so. It is pure and deterministic.
@@ -246,7 +278,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	svc := actuator.ServiceConfig{LeadTime: in.LeadTime, CapacityPerReplica: cfg.CapacityPerReplica}
 
 	floors := make([]int32, n)
-	run := func(s *scaling.FloorSettings) Summary {
+	run := func(s *scaling.FloorSettings) (Summary, []Summary) {
 		for i := range floors {
 			floors[i] = 0
 		}
@@ -265,24 +297,27 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 		}
 		return replayFloors(cfg, times, loads, floors, scored, in.Step, in.StepDown)
 	}
-	res.Reactive = run(nil)
+	var reactiveDays []Summary
+	res.Reactive, reactiveDays = run(nil)
 	res.Candidates = len(cands)
 	res.WindowMinutes = res.Reactive.EvaluatedMinutes
 	for i := range cands {
-		sum := res.Reactive
+		sum, days := res.Reactive, reactiveDays
 		if !cands[i].Off {
-			sum = run(&cands[i])
+			sum, days = run(&cands[i])
 		}
-		res.Scores = append(res.Scores, Score{Settings: cands[i], Summary: sum})
+		res.Scores = append(res.Scores, Score{Settings: cands[i], Summary: sum, days: days})
 	}
-	best := choose(res.Reactive, res.Scores, in)
+	best := choose(res.Reactive, reactiveDays, res.Scores, in)
 	res.FloorSettings = res.Scores[best].Settings
 	red, inc := gains(res.Reactive, res.Scores[best].Summary)
 	res.UnderProvisionedReduction, res.ReplicaHoursIncrease = red, inc
 	what := fmt.Sprintf("replayed %s of history through the HPA with %d settings", fmtDays(covered), len(cands))
 	switch {
 	case !res.Off:
-		res.Reason = fmt.Sprintf("%s: %s removes %.0f%% of the reactive HPA's under-provisioned replica-minutes at %+.1f%% replica-hours", what, SettingsString(res.FloorSettings), red*100, inc*100)
+		_, robustInc := gains(withoutCostliestDay(reactiveDays, res.Scores[best].days))
+		res.Reason = fmt.Sprintf("%s: %s removes %.0f%% of the reactive HPA's under-provisioned replica-minutes at %+.1f%% replica-hours (%+.1f%% without its costliest day, as the budget is measured)",
+			what, SettingsString(res.FloorSettings), red*100, inc*100, robustInc*100)
 	case res.Reactive.UnderProvisionedReplicaMinutes <= 0:
 		res.Reason = what + ": the reactive HPA was never short; floors off, pattern and base only"
 	case in.AvailabilityTarget > 0:
@@ -294,7 +329,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 }
 
 // choose returns the index of the winning score (scores[0] is off).
-func choose(reactive Summary, scores []Score, in CalibrationInput) int {
+func choose(reactive Summary, reactiveDays []Summary, scores []Score, in CalibrationInput) int {
 	if in.AvailabilityTarget > 0 {
 		avail := func(s Summary) float64 {
 			if s.EvaluatedMinutes <= 0 {
@@ -325,7 +360,7 @@ func choose(reactive Summary, scores []Score, in CalibrationInput) int {
 		if s.Settings.Off {
 			continue
 		}
-		red, inc := gains(reactive, s.Summary)
+		red, inc := gains(withoutCostliestDay(reactiveDays, s.days))
 		if inc > in.Budget*DefaultBudgetShare || s.Summary.UnderProvisionedReplicaMinutes > reactive.UnderProvisionedReplicaMinutes || red < minGain {
 			continue
 		}
@@ -349,8 +384,13 @@ func gains(reactive, run Summary) (reduction, increase float64) {
 
 // replayFloors runs one HPA over times with the given loads, syncing once per step, its floor
 // set before each sync to floors[i] (0: the base) through the actuator's step-down policy, and
-// scores from index scored on.
-func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32, scored int, step time.Duration, policy actuator.StepDownPolicy) Summary {
+// scores from index scored on: in all, and day by day from there.
+func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32, scored int, step time.Duration, policy actuator.StepDownPolicy) (Summary, []Summary) {
+	perDay := max(1, int(24*time.Hour/step))
+	days := make([]Meter, (len(times)-scored+perDay-1)/perDay)
+	for i := range days {
+		days[i].Capacity = cfg.CapacityPerReplica
+	}
 	h := NewHPA(cfg, times[0])
 	base := h.cfg.MinReplicas
 	policy = policy.WithDefaults()
@@ -372,8 +412,15 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32
 		}
 		meter.Count(r)
 		meter.Observe(step, loads[i], h.ReadyReplicas(t), h.Replicas())
+		d := &days[(i-scored)/perDay]
+		d.Count(r)
+		d.Observe(step, loads[i], h.ReadyReplicas(t), h.Replicas())
 	}
-	return meter.Summary()
+	out := make([]Summary, len(days))
+	for i := range days {
+		out[i] = days[i].Summary()
+	}
+	return meter.Summary(), out
 }
 
 // trimPredictions keeps of each prediction only the points that can bear on a floor while it

@@ -155,3 +155,33 @@ func TestCandidatesAreDistinctAndStartWithOff(t *testing.T) {
 		seen[k] = true
 	}
 }
+
+func TestWithoutCostliestDay(t *testing.T) {
+	day := func(under, hours float64) Summary {
+		return Summary{UnderProvisionedReplicaMinutes: under, ReplicaHours: hours}
+	}
+	tests := []struct {
+		name         string
+		reactive     []Summary
+		run          []Summary
+		wantReactive Summary
+		wantRun      Summary
+	}{
+		{"two days: nothing left out",
+			[]Summary{day(10, 100), day(10, 100)}, []Summary{day(1, 150), day(1, 101)},
+			day(20, 200), day(2, 251)},
+		{"the day the run cost most is left out of both",
+			[]Summary{day(10, 100), day(30, 100), day(10, 100)}, []Summary{day(2, 105), day(0, 160), day(2, 104)},
+			day(20, 200), day(4, 209)},
+		{"cost is measured against that day's reactive run",
+			[]Summary{day(5, 50), day(5, 300), day(5, 100)}, []Summary{day(1, 80), day(1, 320), day(1, 110)},
+			day(10, 400), day(2, 430)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, p := withoutCostliestDay(tt.reactive, tt.run)
+			require.Equal(t, tt.wantReactive, r)
+			require.Equal(t, tt.wantRun, p)
+		})
+	}
+}

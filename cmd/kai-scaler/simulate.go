@@ -138,7 +138,7 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	fs.DurationVar(&o.PodStartup, "pod-startup", 2*time.Minute, "time from a new pod to a ready one")
 	fs.Float64Var(&o.Quantile, "quantile", 0.8, "forecast quantile the floor provisions for")
 	fs.StringVar(&o.Model, "model", forecast.ModelAuto, "forecast model: auto or one of "+strings.Join(forecast.Models(), ", "))
-	fs.DurationVar(&o.Refit, "refit", 6*time.Hour, "refit the forecast every this much trace time")
+	fs.DurationVar(&o.Refit, "refit", time.Hour, "refit the forecast every this much trace time (the service's FORECAST_SCHEDULE defaults to @hourly)")
 	fs.DurationVar(&o.Warmup, "warmup", 14*24*time.Hour, "history before the first forecast; both runs are scored after it only")
 	fs.DurationVar(&o.History, "history", 8*7*24*time.Hour, "history each fit sees at most (0: all the past)")
 	fs.DurationVar(&o.StepDownInterval, "step-down-interval", actuator.DefaultStepDown.Interval, "least time between two lowering steps of the floor")

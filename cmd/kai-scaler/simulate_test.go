@@ -62,7 +62,7 @@ func TestSimulateCLI(t *testing.T) {
 	require.GreaterOrEqual(t, rep.Reactive["replicaHours"], rep.Reactive["loadReplicaHours"]*0.9)
 	var fits int
 	require.NoError(t, json.Unmarshal(rep.Predictive["forecasts"], &fits))
-	require.Equal(t, 8, fits, "one fit every 6 h over 2 days")
+	require.Equal(t, 48, fits, "one fit an hour over 2 days, as the service's default schedule")
 	var under, hours float64
 	require.NoError(t, json.Unmarshal(rep.Predictive["underProvisionedReplicaMinutes"], &under))
 	require.NoError(t, json.Unmarshal(rep.Predictive["replicaHours"], &hours))
