@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -139,6 +140,11 @@ type Run struct {
 	FloorBindingMinutes float64
 	// StaleMinutes is the evaluated time with no valid prediction (predictive run only).
 	StaleMinutes float64
+	// BeyondBoundUnderProvisionedReplicaMinutes is the part of Summary's under-provisioned
+	// replica-minutes during which the load was above the upper bound of the forecast in
+	// force everywhere within a lead time (or a forecast step) either side: surprises that a
+	// floor within the bound cannot provision for, not a rise foreseen a little early or late.
+	BeyondBoundUnderProvisionedReplicaMinutes float64
 	// FloorRaises and FloorLowers count the floor changes the actuator wrote in the evaluated
 	// span: each raise that binds starts pods, each lowering may let the HPA remove them.
 	FloorRaises, FloorLowers int
@@ -215,8 +221,8 @@ func Compare(ctx context.Context, log *slog.Logger, opts ReplayOptions, trace fo
 	}
 
 	var wg sync.WaitGroup
-	wg.Go(func() { cmp.Reactive = replay(opts, trace, evalFrom, nil) })
-	wg.Go(func() { cmp.Predictive = replay(opts, trace, evalFrom, preds) })
+	wg.Go(func() { cmp.Reactive = replay(opts, trace, evalFrom, nil, preds) })
+	wg.Go(func() { cmp.Predictive = replay(opts, trace, evalFrom, preds, preds) })
 	wg.Wait()
 
 	if r := cmp.Reactive.Summary.UnderProvisionedReplicaMinutes; r > 0 {
@@ -411,7 +417,7 @@ const (
 // replay runs the trace through a simulated HPA at the controller's 15 s sync. With preds,
 // an actuator plans the floor every o.PlanEvery from the predictions fitted so far (only those
 // whose FittedAt has passed), through the real planner and the simulated cluster.
-func replay(o ReplayOptions, trace forecast.Series, evalFrom time.Time, preds []scaling.Prediction) Run {
+func replay(o ReplayOptions, trace forecast.Series, evalFrom time.Time, preds, bounds []scaling.Prediction) Run {
 	now := trace.Start
 	var res Run
 	meter := Meter{Capacity: o.CapacityPerReplica}
@@ -435,7 +441,7 @@ func replay(o ReplayOptions, trace forecast.Series, evalFrom time.Time, preds []
 		StepDown:          o.StepDown,
 	}
 	const tick = DefaultSyncPeriod
-	nextPred, lastPlan, nextSample := 0, time.Time{}, evalFrom
+	nextPred, nextBound, lastPlan, nextSample := 0, 0, time.Time{}, evalFrom
 	ctx := context.Background() // the simulated cluster does no I/O
 	end := trace.End()
 	for ; !now.After(end); now = now.Add(tick) {
@@ -472,6 +478,16 @@ func replay(o ReplayOptions, trace forecast.Series, evalFrom time.Time, preds []
 		}
 		total, ready := hpa.Replicas(), hpa.ReadyReplicas(now)
 		meter.Observe(tick, load, ready, total)
+		for nextBound < len(bounds) && bounds[nextBound].FittedAt <= now.UnixMilli() {
+			nextBound++
+		}
+		if short := load - float64(ready)*o.CapacityPerReplica; short > 0 && nextBound > 0 {
+			b := bounds[nextBound-1]
+			w := max(o.LeadTime, time.Duration(b.StepSeconds)*time.Second).Milliseconds()
+			if up, ok := upperWithin(b, now.UnixMilli()-w, now.UnixMilli()+w); ok && load > up {
+				res.BeyondBoundUnderProvisionedReplicaMinutes += short / o.CapacityPerReplica * tick.Minutes()
+			}
+		}
 		if hpa.MinReplicas() > o.MinReplicas {
 			res.FloorRaisedMinutes += tick.Minutes()
 		}
@@ -485,6 +501,40 @@ func replay(o ReplayOptions, trace forecast.Series, evalFrom time.Time, preds []
 	}
 	res.Summary = meter.Summary()
 	return res
+}
+
+// upperAt is p's upper bound at t (Unix ms), read linearly between its points (which are in
+// time order); false outside them or when p has expired.
+func upperAt(p scaling.Prediction, t int64) (float64, bool) {
+	pts := p.Points
+	if t > p.ValidUntil || len(pts) == 0 || t < pts[0].Timestamp || t > pts[len(pts)-1].Timestamp {
+		return 0, false
+	}
+	j := sort.Search(len(pts), func(i int) bool { return pts[i].Timestamp >= t })
+	if pts[j].Timestamp == t || j == 0 {
+		return pts[j].UpperLoad, true
+	}
+	a, b := pts[j-1], pts[j]
+	f := float64(t-a.Timestamp) / float64(b.Timestamp-a.Timestamp)
+	return a.UpperLoad + f*(b.UpperLoad-a.UpperLoad), true
+}
+
+// upperWithin is the highest of p's upper bound over [from, to] (Unix ms), read as upperAt
+// does (linear between points, so the highest is at an end or a point); false when no
+// instant of it is covered.
+func upperWithin(p scaling.Prediction, from, to int64) (float64, bool) {
+	out, ok := math.Inf(-1), false
+	for _, t := range [2]int64{from, to} {
+		if v, in := upperAt(p, t); in {
+			out, ok = max(out, v), true
+		}
+	}
+	for _, pt := range p.Points {
+		if pt.Timestamp > from && pt.Timestamp < to && pt.Timestamp <= p.ValidUntil {
+			out, ok = max(out, pt.UpperLoad), true
+		}
+	}
+	return out, ok
 }
 
 // firstLoad is the trace's first finite load.

@@ -96,7 +96,48 @@ func TestCompare(t *testing.T) {
 			require.InDelta(t, 1-cmp.Predictive.Summary.UnderProvisionedReplicaMinutes/cmp.Reactive.Summary.UnderProvisionedReplicaMinutes,
 				cmp.UnderProvisionedReduction, 1e-12)
 			require.InDelta(t, cmp.Predictive.Summary.ReplicaHours/cmp.Reactive.Summary.ReplicaHours-1, cmp.ReplicaHoursIncrease, 1e-12)
+			// Sharp regular ramps are foreseen: little of the reactive shortfall is beyond the bound.
+			for _, r := range []Run{cmp.Reactive, cmp.Predictive} {
+				require.GreaterOrEqual(t, r.BeyondBoundUnderProvisionedReplicaMinutes, 0.0)
+				require.LessOrEqual(t, r.BeyondBoundUnderProvisionedReplicaMinutes, r.Summary.UnderProvisionedReplicaMinutes)
+			}
+			require.Less(t, cmp.Reactive.BeyondBoundUnderProvisionedReplicaMinutes, 0.5*cmp.Reactive.Summary.UnderProvisionedReplicaMinutes)
 		})
+	}
+}
+
+func TestUpperAt(t *testing.T) {
+	p := scaling.Prediction{ValidUntil: 10_000, Points: []scaling.PredictionPoint{
+		{Timestamp: 1000, UpperLoad: 10}, {Timestamp: 2000, UpperLoad: 20}, {Timestamp: 4000, UpperLoad: 0}}}
+	tests := []struct {
+		at     int64
+		want   float64
+		wantOK bool
+	}{
+		{999, 0, false}, {1000, 10, true}, {1500, 15, true}, {2000, 20, true}, {3000, 10, true}, {4000, 0, true}, {4001, 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := upperAt(p, tt.at)
+		require.Equal(t, tt.wantOK, ok, "at %d", tt.at)
+		require.InDelta(t, tt.want, got, 1e-12, "at %d", tt.at)
+	}
+	p.ValidUntil = 1500
+	_, ok := upperAt(p, 2000)
+	require.False(t, ok, "expired")
+
+	p.ValidUntil = 10_000
+	for _, tt := range []struct {
+		from, to int64
+		want     float64
+		wantOK   bool
+	}{
+		{0, 500, 0, false}, {0, 1200, 12, true}, {1200, 1800, 18, true}, {1500, 3500, 20, true}, {3000, 9000, 10, true},
+	} {
+		got, ok := upperWithin(p, tt.from, tt.to)
+		require.Equal(t, tt.wantOK, ok, "[%d, %d]", tt.from, tt.to)
+		if ok {
+			require.InDelta(t, tt.want, got, 1e-12, "[%d, %d]", tt.from, tt.to)
+		}
 	}
 }
 
@@ -223,16 +264,16 @@ func TestReplayUsesPredictionsFromFitTimeOnly(t *testing.T) {
 		}
 		return p
 	}
-	reactive := replay(opts, trace, evalFrom, nil)
+	reactive := replay(opts, trace, evalFrom, nil, nil)
 
-	late := replay(opts, trace, evalFrom, []scaling.Prediction{high(trace.End().Add(time.Minute))})
+	late := replay(opts, trace, evalFrom, []scaling.Prediction{high(trace.End().Add(time.Minute))}, nil)
 	require.Zero(t, late.FloorRaises)
 	require.Zero(t, late.FloorRaisedMinutes)
 	require.Equal(t, reactive.Summary, late.Summary, "a prediction not yet fitted changes nothing")
 	require.InDelta(t, late.Summary.EvaluatedMinutes, late.StaleMinutes, 1e-9, "no prediction all along")
 
 	midway := evalFrom.Add(24 * time.Hour)
-	early := replay(opts, trace, evalFrom, []scaling.Prediction{high(midway)})
+	early := replay(opts, trace, evalFrom, []scaling.Prediction{high(midway)}, nil)
 	require.Equal(t, 1, early.FloorRaises)
 	require.InDelta(t, 24*60, early.StaleMinutes, 1e-9, "stale until the fit")
 	for _, s := range early.Samples {

@@ -72,6 +72,11 @@ type simReport struct {
 	// ReplicaHoursIncrease is predictive/reactive replica-hours - 1.
 	UnderProvisionedReduction float64 `json:"underProvisionedReduction"`
 	ReplicaHoursIncrease      float64 `json:"replicaHoursIncrease"`
+	// ReactiveUnderBeyondBoundShare is the share of the reactive run's under-provisioned
+	// replica-minutes that came while the load was above the upper bound of the forecast in
+	// force: surprises (news, a burst) that no floor within the bound provisions for. Near 1,
+	// floors cannot pay on this load, whatever their settings.
+	ReactiveUnderBeyondBoundShare float64 `json:"reactiveUnderBeyondBoundShare"`
 	// Calibration is the floor settings chosen at the refits (with --calibrate).
 	Calibration *calibrationReport `json:"calibration,omitempty"`
 }
@@ -208,6 +213,8 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	}
 	log.Info("scale events", "reactive_ups", rep.Reactive.ScaleUps, "reactive_downs", rep.Reactive.ScaleDowns,
 		"predictive_ups", rep.Predictive.ScaleUps, "predictive_downs", rep.Predictive.ScaleDowns)
+	log.Info("reactive under-provisioning beyond the forecast's upper bound (surprises no floor within it provisions for)",
+		"share", fmt.Sprintf("%.0f%%", 100*rep.ReactiveUnderBeyondBoundShare))
 	if cal := rep.Calibration; cal != nil {
 		log.Info("calibrated floor settings", "most_frequent", cal.MostFrequent, "refits", cal.Refits,
 			"defaults", cal.Defaults, "off", cal.Off, "last_reason", cal.LastReason)
@@ -325,9 +332,19 @@ func newSimReport(o simOptions, cmp hpasim.Comparison) simReport {
 			FloorRaisedMinutes: p.FloorRaisedMinutes, FloorBindingMinutes: p.FloorBindingMinutes,
 			FloorRaises: p.FloorRaises, FloorLowers: p.FloorLowers, StaleMinutes: p.StaleMinutes, Models: cmp.Fits.Models,
 			BacktestCoverage: cmp.Fits.BacktestCoverage},
-		UnderProvisionedReduction: cmp.UnderProvisionedReduction,
-		ReplicaHoursIncrease:      cmp.ReplicaHoursIncrease,
+		UnderProvisionedReduction:     cmp.UnderProvisionedReduction,
+		ReplicaHoursIncrease:          cmp.ReplicaHoursIncrease,
+		ReactiveUnderBeyondBoundShare: beyondBoundShare(cmp.Reactive),
 	}
+}
+
+// beyondBoundShare is r's under-provisioning above the forecast's upper bound as a share of
+// all of it (0 when it was never short).
+func beyondBoundShare(r hpasim.Run) float64 {
+	if u := r.Summary.UnderProvisionedReplicaMinutes; u > 0 {
+		return r.BeyondBoundUnderProvisionedReplicaMinutes / u
+	}
+	return 0
 }
 
 // plotRuns writes a PNG of the first o.PlotDays of the evaluated span: load, the ready
