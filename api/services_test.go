@@ -2,8 +2,11 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,6 +139,90 @@ func TestUIMountedWithoutToken(t *testing.T) {
 		require.Equal(t, tc.status, rec.Code, tc.path)
 		if tc.body != "" {
 			require.Equal(t, tc.body, rec.Body.String())
+		}
+	}
+}
+
+// The admin page served here writes with its own origin; that is allowed where a rebinding
+// page cannot pose as it (issue 13).
+func TestWritesFromOwnPage(t *testing.T) {
+	const (
+		pat  = "/api/predictive-scaling/patterns/coordinator"
+		body = `{"patternType":"daily","timeWindows":[{"hourOfDay":9,"expectedLoad":0.5}]}`
+	)
+	ui := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	tests := []struct {
+		name         string
+		ui           bool
+		token        string
+		host, origin string
+		wantCode     int
+	}{
+		{name: "loopback IP", ui: true, host: "127.0.0.1:8080", origin: "http://127.0.0.1:8080", wantCode: 200},
+		{name: "localhost", ui: true, host: "localhost:8080", origin: "http://localhost:8080", wantCode: 200},
+		{name: "IPv6 loopback", ui: true, host: "[::1]:8080", origin: "http://[::1]:8080", wantCode: 200},
+		{name: "a name without token may be a rebinding page", ui: true, host: "evil.example:8080", origin: "http://evil.example:8080", wantCode: 403},
+		{name: "a name with token", ui: true, token: "tok", host: "kai.example.com", origin: "https://kai.example.com", wantCode: 200},
+		{name: "another origin", ui: true, host: "127.0.0.1:8080", origin: "http://127.0.0.1:9090", wantCode: 403},
+		{name: "another scheme", ui: true, host: "127.0.0.1:8080", origin: "file://127.0.0.1:8080", wantCode: 403},
+		{name: "no page served here", ui: false, host: "127.0.0.1:8080", origin: "http://127.0.0.1:8080", wantCode: 403},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newMemStore()
+			before := takeSnapshot(t, st)
+			ts := newTestServer(t, st, func(o *Options) {
+				o.Token = tc.token
+				if tc.ui {
+					o.UI = ui
+				}
+			})
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, pat, strings.NewReader(body))
+			req.Host = tc.host
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Origin", tc.origin)
+			if tc.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			rec := httptest.NewRecorder()
+			ts.h.ServeHTTP(rec, req)
+			require.Equal(t, tc.wantCode, rec.Code, rec.Body.String())
+			if tc.wantCode == 403 {
+				require.Equal(t, "Origin", decodeErr(t, rec).Field)
+				require.Equal(t, before, takeSnapshot(t, st))
+			}
+		})
+	}
+}
+
+func TestPredictionsWithoutPoints(t *testing.T) {
+	st := newMemStore()
+	seed(t, st)
+	ts := newTestServer(t, st, nil)
+	for _, tc := range []struct {
+		query      string
+		wantStatus int
+		wantPoints bool
+	}{
+		{"", 200, true},
+		{"?points=true", 200, true},
+		{"?service=coordinator&limit=1&points=false", 200, false},
+		{"?points=no", 400, false},
+	} {
+		rq := request{method: http.MethodGet, path: "/api/predictive-scaling/predictions" + tc.query}
+		rec := ts.do(t, rq)
+		require.Equal(t, tc.wantStatus, rec.Code, rec.Body.String())
+		validateResponse(t, rq, rec)
+		if rec.Code != 200 {
+			require.Equal(t, "points", decodeErr(t, rec).Field)
+			continue
+		}
+		var body struct{ Predictions []scaling.Prediction }
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+		require.NotEmpty(t, body.Predictions)
+		for _, p := range body.Predictions {
+			require.Equal(t, tc.wantPoints, p.Points != nil, tc.query)
+			require.Equal(t, "seasonal-naive-weekly", p.Model)
 		}
 	}
 }

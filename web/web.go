@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -77,11 +78,15 @@ func ContentSecurityPolicy(grafanaURL string) string {
 // such setups are rare and the page then shows Grafana's links instead).
 func origin(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !hostRE.MatchString(u.Host) {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host
 }
+
+// hostRE is what a host[:port] in a CSP source may hold: no ';' or space that would end the
+// directive.
+var hostRE = regexp.MustCompile(`^[A-Za-z0-9.\-]+(:[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](:[0-9]+)?$`)
 
 func loadAssets(fsys fs.FS, root string) (map[string]*asset, error) {
 	out := map[string]*asset{}

@@ -63,7 +63,7 @@ export async function request(method, path, body) {
       init.body = JSON.stringify(body === undefined ? {} : body);
     }
     const res = await fetch(path, init);
-    const text = res.status === 204 ? "" : await res.text();
+    const text = await res.text(); // read even an empty body: an unread one is reported as a canceled request
     let data = null;
     if (text) {
       try { data = JSON.parse(text); } catch { data = { error: text }; }

@@ -53,6 +53,7 @@ async function render() {
     main.setAttribute("aria-busy", "false");
     // The browser test and assistive technology read this: the page is drawn and usable.
     main.dataset.page = route.nav + (args.length ? ":" + args[0] : "");
+    performance.mark(`kai-interactive:${main.dataset.page}`);
     document.title = `${main.querySelector("h1")?.textContent || "kai-scaler"} · kai-scaler`;
   }
 }

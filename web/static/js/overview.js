@@ -8,7 +8,7 @@ async function serviceRow(s, runs, now) {
   const name = enc(s.service);
   const [floors, preds, evs] = await Promise.all([
     get(`/api/predictive-scaling/floors/${name}?limit=1`),
-    get(`/api/predictive-scaling/predictions?service=${name}&limit=1`),
+    get(`/api/predictive-scaling/predictions?service=${name}&limit=1&points=false`),
     get(`/api/hpa-events/${name}?limit=1`),
   ]);
   const dec = floors.decisions[0];

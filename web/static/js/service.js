@@ -93,7 +93,7 @@ function patternSection(el, name, pattern, onSaved) {
         const v = value.get(k);
         const input = h("input", {
           type: "number", min: 0, max: 1, step: 0.05, inputmode: "decimal",
-          value: v ?? "", "aria-label": `${r.label} ${String(hr).padStart(2, "0")}:00 expected load`,
+          value: v === undefined ? "" : v.toFixed(2), "data-orig": v ?? "", "aria-label": `${r.label} ${String(hr).padStart(2, "0")}:00 expected load`,
           class: `${level(v)} ${v !== undefined ? src : ""}`, "data-day": r.day ?? "", "data-hour": hr,
           onchange: (ev) => {
             ev.target.className = `${level(ev.target.value)} edited`;
@@ -107,8 +107,10 @@ function patternSection(el, name, pattern, onSaved) {
     err.textContent = "";
     const windows = [];
     for (const i of inputs) {
-      if (i.value === "") continue;
-      const w = { hourOfDay: Number(i.dataset.hour), expectedLoad: Number(i.value) };
+      // An untouched cell keeps its stored value: the grid shows it rounded to 2 places.
+      const raw = i.classList.contains("edited") ? i.value : i.dataset.orig;
+      if (raw === "") continue;
+      const w = { hourOfDay: Number(i.dataset.hour), expectedLoad: Number(raw) };
       if (!daily) w.dayOfWeek = Number(i.dataset.day);
       windows.push(w);
     }
