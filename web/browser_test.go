@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
@@ -355,6 +356,35 @@ func TestAdminPageBrowser(t *testing.T) {
 			require.Zero(t, untabbable, p.hash)
 		}
 		requireClean(t, tb, "keyboard")
+	})
+
+	t.Run("EventFiltersAndEffectivenessWindow", func(t *testing.T) {
+		tb := f.newTab(t)
+		tb.do(t, chromedp.Navigate(f.open+"/#/events"), waitPage("events"), waitJS(`document.querySelector("#timeline li") !== null`))
+		// Keep only the type of the newest event (the young demo may not have all four).
+		var newest struct{ Events []scaling.Event }
+		require.Equal(t, 200, apiGet(t, f.open, "/api/hpa-events?limit=1", &newest))
+		require.NotEmpty(t, newest.Events)
+		keep := string(newest.Events[0].EventType)
+		for _, typ := range []string{"scale-up", "scale-down", "no-scale", "limited-scale"} {
+			if typ == keep {
+				continue
+			}
+			tb.do(t, chromedp.Click(chromedp.ID("type-"+typ)),
+				waitJS(`document.querySelector("main").getAttribute("aria-busy") === "false" && !document.querySelector("#type-`+typ+`").checked`))
+		}
+		tb.do(t, waitJS(`(() => { const li = [...document.querySelectorAll("#timeline li")];
+			return li.length > 0 && li.every(x => x.dataset.type === "`+keep+`"); })()`))
+		// Every event of that type the API has is listed (up to the page's 200).
+		var evs struct{ Events []scaling.Event }
+		require.Equal(t, 200, apiGet(t, f.open, "/api/hpa-events?limit=200&type="+keep, &evs))
+		require.Equal(t, len(evs.Events), eval[int](t, tb, `document.querySelectorAll("#timeline li").length`))
+		// The effectiveness window follows the select, moved from 24h to 1h with the keyboard.
+		tb.do(t, chromedp.Focus(chromedp.ID("eff-window")), chromedp.KeyEvent(kb.ArrowUp), chromedp.KeyEvent(kb.ArrowUp),
+			waitJS(`document.querySelector("main").getAttribute("aria-busy") === "false" && [...document.querySelectorAll("main table tbody tr")].every(r => r.cells[1].textContent === "1h0m0s")`))
+		require.Equal(t, "eff-window", eval[string](t, tb, `document.activeElement.id`), "focus stays on the control just used")
+		f.screenshot(t, tb, "events-one-type-1h")
+		requireClean(t, tb, "event filters")
 	})
 
 	t.Run("EditPatternInGrid", func(t *testing.T) {

@@ -34,12 +34,18 @@ export async function render(main) {
     noneChecked ? { events: [] } : get(`${path}?${q}`),
     Promise.all(svcs.map((s) => get(`/api/hpa-events/${enc(s.service)}/effectiveness?window=${state.window}`))),
   ]);
-  const rerender = () => render(main);
+  // A filter change redraws the page in place; aria-busy tells assistive technology (and
+  // the browser test) when the new list is there.
+  const rerender = () => {
+    main.setAttribute("aria-busy", "true");
+    render(main).finally(() => main.setAttribute("aria-busy", "false"));
+  };
   const filters = h("form", { class: "panel row", id: "event-filters", "aria-label": "Filters" },
     h("fieldset", {}, h("legend", {}, "Types"),
-      EVENT_TYPES.map((t) => h("label", {},
-        h("input", { type: "checkbox", name: "type", value: t, checked: state.types.has(t),
-          onchange: (ev) => { ev.target.checked ? state.types.add(t) : state.types.delete(t); rerender(); } }), ` ${t} `))),
+      EVENT_TYPES.map((t) => [
+        h("input", { type: "checkbox", id: `type-${t}`, name: "type", value: t, checked: state.types.has(t),
+          onchange: (ev) => { ev.target.checked ? state.types.add(t) : state.types.delete(t); rerender(); } }),
+        h("label", { for: `type-${t}` }, ` ${t} `)])),
     h("div", { class: "field" }, h("label", { for: "event-service" }, "Service"),
       h("select", { id: "event-service", onchange: (ev) => { state.service = ev.target.value; rerender(); } },
         h("option", { value: "" }, "All services"),
