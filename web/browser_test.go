@@ -320,6 +320,7 @@ func TestAdminPageBrowser(t *testing.T) {
 			{"#/dependencies", "dependencies", `document.querySelector("tr[data-dep='checkout/payments']") !== null`, "dependencies"},
 			{"#/events", "events", `document.querySelector("#timeline li") !== null`, "events"},
 			{"#/dashboards", "dashboards", `document.querySelector("#no-grafana") !== null && /GRAFANA_URL/.test(document.querySelector("#no-grafana").textContent)`, "dashboards-unconfigured"},
+			{"#/service/nope", "overview:nope", `/Not a managed service/.test(document.querySelector("main").textContent)`, "service-unknown"},
 		}
 		for _, width := range []int64{1280, 390} {
 			h := int64(800)
@@ -345,6 +346,16 @@ func TestAdminPageBrowser(t *testing.T) {
 
 	t.Run("KeyboardReachesEveryControl", func(t *testing.T) {
 		tb := f.newTab(t)
+		// From the top of the overview, Tab reaches a service's link and Enter opens it.
+		tb.do(t, chromedp.Navigate(f.open+"/"), waitPage("overview"))
+		for i := 0; ; i++ {
+			require.Less(t, i, 30, "Tab never reached the link to checkout")
+			tb.do(t, chromedp.KeyEvent(kb.Tab))
+			if eval[string](t, tb, `document.activeElement.getAttribute("href") || ""`) == "#/service/checkout" {
+				break
+			}
+		}
+		tb.do(t, chromedp.KeyEvent(kb.Enter), waitPage("overview:checkout"))
 		for _, p := range []struct{ hash, page string }{{"#/service/checkout", "overview:checkout"}, {"#/dependencies", "dependencies"}, {"#/events", "events"}} {
 			tb.do(t, chromedp.Navigate(f.open+"/"+p.hash), waitPage(p.page))
 			// Every input, select and button has an accessible name: a label, aria-label or text.

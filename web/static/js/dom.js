@@ -66,7 +66,7 @@ export function badge(text, cls) {
 export function table(caption, headers, rows) {
   return h("div", { class: "table-wrap" },
     h("table", {},
-      h("caption", { class: "skip" }, caption),
+      h("caption", { class: "sr-only" }, caption),
       h("thead", {}, h("tr", {}, headers.map((x) => (x instanceof Node ? x : h("th", { scope: "col" }, x))))),
       h("tbody", {}, rows)));
 }

@@ -84,7 +84,7 @@ function patternSection(el, name, pattern, onSaved) {
   const status = h("p", { role: "status", class: "muted" });
   const err = h("p", { role: "alert", class: "error" });
   const grid = h("table", { class: "grid", id: "pattern-grid" },
-    h("caption", { class: "skip" }, "Expected load by hour (fraction of full capacity, 0 to 1; empty = no window)"),
+    h("caption", { class: "sr-only" }, "Expected load by hour (fraction of full capacity, 0 to 1; empty = no window)"),
     h("thead", {}, h("tr", {}, h("td", {}), [...Array(24).keys()].map((hr) => h("th", { scope: "col" }, String(hr).padStart(2, "0"))))),
     h("tbody", {}, rows.map((r) => h("tr", {},
       h("th", { scope: "row" }, r.label),
@@ -209,6 +209,10 @@ function decisionsSection(el, list) {
 export async function render(main, name) {
   const svcs = await services();
   const svc = svcs.find((s) => s.service === name);
+  if (!svc) {
+    replace(main, h("h1", {}, name), h("p", {}, "Not a managed service on this server. ", h("a", { href: "#/" }, "Back to the overview")));
+    return null;
+  }
   const now = clusterNow(svcs);
   const hpa = svc && svc.hpa;
   const chartBox = h("section", { "aria-label": "Charts" });
@@ -221,7 +225,7 @@ export async function render(main, name) {
     h("h1", {}, name),
     h("p", { class: "muted" }, hpa
       ? `HPA ${hpa.name || "(none)"}: ${hpa.currentReplicas} current, ${hpa.desiredReplicas} desired, floor ${hpa.minReplicas} (base ${hpa.baseMinReplicas}), max ${hpa.maxReplicas}; observed ${fmtAgo(hpa.observedAt, now)}.`
-      : (svc ? svc.error : "Not a managed service on this server.") || ""),
+      : svc.error || ""),
     forecastBox, chartBox, patternBox, overridesBox, decisionsBox);
   let chartCleanup = null;
   const refreshRecords = async () => {
