@@ -45,12 +45,11 @@ const xss = `<img src=x onerror="window.__xss=1">`
 // fixture is one demo pipeline (embedded store, simulated cluster, forecaster) served by
 // three APIs: open, with a token, and with Grafana links; and one headless Chromium.
 type fixture struct {
-	st                     store.Store
-	open, token, withGraf  string // base URLs
-	grafanaHits            atomic.Int64
-	browser                context.Context
-	shots                  string
-	demoStart, demoSpeedUp time.Time
+	st                    store.Store
+	open, token, withGraf string // base URLs
+	grafanaHits           atomic.Int64 // dashboard pages the fake Grafana served
+	browser               context.Context
+	shots                 string // screenshot folder
 }
 
 const apiToken = "t0ken-for-the-browser-test"
