@@ -46,7 +46,7 @@ const xss = `<img src=x onerror="window.__xss=1">`
 // three APIs: open, with a token, and with Grafana links; and one headless Chromium.
 type fixture struct {
 	st                    store.Store
-	open, token, withGraf string // base URLs
+	open, token, withGraf string       // base URLs
 	grafanaHits           atomic.Int64 // dashboard pages the fake Grafana served
 	browser               context.Context
 	shots                 string // screenshot folder
