@@ -63,9 +63,9 @@ export function badge(text, cls) {
 }
 
 // table builds a table with a caption (for screen readers) from headers and rows of cells.
-export function table(caption, headers, rows) {
+export function table(caption, headers, rows, cls) {
   return h("div", { class: "table-wrap" },
-    h("table", {},
+    h("table", { class: cls },
       h("caption", { class: "sr-only" }, caption),
       h("thead", {}, h("tr", {}, headers.map((x) => (x instanceof Node ? x : h("th", { scope: "col" }, x))))),
       h("tbody", {}, rows)));

@@ -19,20 +19,22 @@ async function serviceRow(s, runs, now) {
   const hpa = s.hpa;
   const floor = hpa ? hpa.minReplicas : dec ? dec.to : null;
   const stale = pred ? pred.validUntil < now : true;
+  // data-label names each cell where the phone layout stacks a row as a card.
+  const cell = (label, num, ...content) => h("td", { class: num ? "num" : null, "data-label": label }, h("span", {}, ...content));
   return h("tr", { "data-service": s.service },
     h("th", { scope: "row" }, h("a", { href: serviceLink(s.service) }, s.service),
       s.namespace ? h("div", { class: "muted" }, s.namespace) : null),
-    h("td", { class: "num" }, floor ?? "—"),
-    h("td", {}, dec ? h("span", { title: dec.summary }, dec.reason) : h("span", { class: "muted" }, "base (no change recorded)")),
-    h("td", {}, run ? [badge((result && result.state) || run.state), " ", h("span", { class: "muted" }, fmtAgo(run.finishedAt || run.queuedAt, now))] : "—"),
-    h("td", {}, pred ? pred.model : "—"),
-    h("td", { class: "num" }, pred ? fmtNum(pred.backtestMase) : "—"),
-    h("td", { class: "num" }, pred && typeof pred.backtestCoverage === "number" ? `${Math.round(pred.backtestCoverage * 100)} %` : "—"),
-    h("td", {}, pred ? badge(stale ? "stale" : "fresh") : badge("stale")),
-    h("td", { class: "num" }, hpa ? hpa.currentReplicas : "—"),
-    h("td", { class: "num" }, hpa ? hpa.desiredReplicas : "—"),
-    h("td", { class: "num" }, hpa ? hpa.maxReplicas : h("span", { class: "muted", title: s.error || "" }, "—")),
-    h("td", {}, ev ? [badge(ev.eventType), " ", h("span", { class: "muted" }, fmtAgo(ev.timestamp, now))] : "—"));
+    cell("Floor", true, floor ?? "—"),
+    cell("Floor reason", false, dec ? h("span", { title: dec.summary }, dec.reason) : h("span", { class: "muted" }, "base (no change recorded)")),
+    cell("Last run", false, run ? [badge((result && result.state) || run.state), " ", h("span", { class: "muted" }, fmtAgo(run.finishedAt || run.queuedAt, now))] : "—"),
+    cell("Model", false, pred ? pred.model : "—"),
+    cell("MASE", true, pred ? fmtNum(pred.backtestMase) : "—"),
+    cell("Coverage", true, pred && typeof pred.backtestCoverage === "number" ? `${Math.round(pred.backtestCoverage * 100)} %` : "—"),
+    cell("Forecast", false, pred ? badge(stale ? "stale" : "fresh") : badge("stale")),
+    cell("Current", true, hpa ? hpa.currentReplicas : "—"),
+    cell("Desired", true, hpa ? hpa.desiredReplicas : "—"),
+    cell("Max", true, hpa ? hpa.maxReplicas : h("span", { class: "muted", title: s.error || "" }, "—")),
+    cell("Last event", false, ev ? [badge(ev.eventType), " ", h("span", { class: "muted" }, fmtAgo(ev.timestamp, now))] : "—"));
 }
 
 export async function render(main) {
@@ -46,5 +48,5 @@ export async function render(main) {
       table("Managed services", ["Service", h("th", { scope: "col", class: "num" }, "Floor"), "Floor reason", "Last run", "Model",
         h("th", { scope: "col", class: "num" }, "MASE"), h("th", { scope: "col", class: "num" }, "Coverage"), "Forecast",
         h("th", { scope: "col", class: "num" }, "Current"), h("th", { scope: "col", class: "num" }, "Desired"),
-        h("th", { scope: "col", class: "num" }, "Max"), "Last event"], rows));
+        h("th", { scope: "col", class: "num" }, "Max"), "Last event"], rows, "stack"));
 }
