@@ -66,6 +66,12 @@ type Options struct {
 	EffectivenessWindow time.Duration
 	// RequestTimeout bounds each API request's store calls; 0 means 10s.
 	RequestTimeout time.Duration
+	// Services serves /api/services and the load history; nil uses Forecasts when it
+	// implements ServiceObserver (the forecaster does), else those routes answer 503.
+	Services ServiceObserver
+	// UI, when set, serves the admin page at / and /ui/*, without the token: the page asks
+	// for it and sends it on its API calls, which keep every check of /api.
+	UI http.Handler
 }
 
 // API serves kai-scaler's REST API. Create it with New; it is safe for concurrent use.
@@ -80,6 +86,8 @@ type API struct {
 	dashboards     []DashboardLink
 	effWindow      time.Duration
 	requestTimeout time.Duration
+	services       ServiceObserver
+	ui             http.Handler
 	metrics        *metrics
 }
 
@@ -99,6 +107,11 @@ func New(opts Options) *API {
 		dashboards:     opts.Dashboards,
 		effWindow:      opts.EffectivenessWindow,
 		requestTimeout: opts.RequestTimeout,
+		services:       opts.Services,
+		ui:             opts.UI,
+	}
+	if so, ok := opts.Forecasts.(ServiceObserver); ok && a.services == nil {
+		a.services = so
 	}
 	if a.logger == nil {
 		a.logger = slog.New(slog.DiscardHandler)
@@ -141,6 +154,8 @@ func (a *API) Register(r chi.Router) {
 		r.Delete("/api/predictive-scaling/overrides/{service}/{id}", a.wrap(a.deleteOverride))
 		r.Get("/api/predictive-scaling/floors/{service}", a.wrap(a.listDecisions))
 		r.Get("/api/predictive-scaling/shadow/{service}", a.wrap(a.shadow))
+		r.Get("/api/predictive-scaling/load/{service}", a.wrap(a.loadHistory))
+		r.Get("/api/services", a.wrap(a.listServices))
 
 		r.Get("/api/scaling-dependencies", a.wrap(a.listDependencies))
 		r.Get("/api/scaling-dependencies/{sourceService}/{targetService}", a.wrap(a.getDependency))
@@ -187,6 +202,10 @@ func (a *API) Handler() http.Handler {
 	r.Get("/readyz", a.readyz)
 	if a.gatherer != nil {
 		r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(a.gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelError)}))
+	}
+	if a.ui != nil {
+		r.Handle("/", a.ui)
+		r.Handle("/ui/*", a.ui)
 	}
 	a.Register(r)
 	return r

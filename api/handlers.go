@@ -233,7 +233,11 @@ func (a *API) deletePattern(r *http.Request) (any, error) {
 
 func (a *API) listPredictions(r *http.Request) (any, error) {
 	q := r.URL.Query()
-	if err := onlyParams(q, "service", "limit"); err != nil {
+	if err := onlyParams(q, "service", "limit", "points"); err != nil {
+		return nil, err
+	}
+	withPoints, err := parseBoolParam(q, "points", true)
+	if err != nil {
 		return nil, err
 	}
 	svc := q.Get("service")
@@ -252,6 +256,13 @@ func (a *API) listPredictions(r *http.Request) (any, error) {
 	}
 	if ps == nil {
 		ps = []scaling.Prediction{}
+	}
+	if !withPoints {
+		// A day of 5-minute points is ~30 KB a prediction; an overview of many services
+		// needs only the model and its accuracy.
+		for i := range ps {
+			ps[i].Points = nil
+		}
 	}
 	return predictionsBody{Predictions: ps}, nil
 }
@@ -594,6 +605,19 @@ func parseLimit(q url.Values) (int, error) {
 		return 0, badRequest("limit", "limit: must be an integer from 1 to %d, got %q", MaxListLimit, s)
 	}
 	return n, nil
+}
+
+// parseBoolParam reads an optional "true" or "false".
+func parseBoolParam(q url.Values, name string, def bool) (bool, error) {
+	switch q.Get(name) {
+	case "":
+		return def, nil
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, badRequest(name, "%s: must be true or false, got %q", name, q.Get(name))
 }
 
 // parseSince reads Unix milliseconds or an RFC 3339 time.

@@ -3,7 +3,9 @@ package api
 import (
 	"crypto/subtle"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -54,7 +56,7 @@ func (a *API) guardWrites(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if o := r.Header.Get("Origin"); o != "" && !originAllowed(a.corsOrigins, o) {
+		if o := r.Header.Get("Origin"); o != "" && !originAllowed(a.corsOrigins, o) && !a.fromOwnPage(r, o) {
 			a.metrics.authFailures.WithLabelValues(authOrigin).Inc()
 			a.writeError(w, r, &httpError{status: http.StatusForbidden, field: "Origin",
 				msg: fmt.Sprintf("writes from origin %q are not allowed (CORS_ORIGINS)", o)})
@@ -68,6 +70,26 @@ func (a *API) guardWrites(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// fromOwnPage reports whether a write comes from the admin page this server serves: its
+// Origin names the host the request was sent to. A DNS-rebinding page (evil.example resolving
+// to this server) looks the same, so without a token only hosts no attacker can rebind pass:
+// IP literals and localhost. With a token the page needs it too, and a rebinding page
+// cannot read it (sessionStorage is per origin).
+func (a *API) fromOwnPage(r *http.Request, origin string) bool {
+	if a.ui == nil {
+		return false
+	}
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !strings.EqualFold(u.Host, r.Host) {
+		return false
+	}
+	if a.token != "" {
+		return true
+	}
+	host := u.Hostname()
+	return net.ParseIP(host) != nil || strings.EqualFold(host, "localhost")
 }
 
 // originAllowed reports whether origin is one of allowed ("*" allows any). Origins compare

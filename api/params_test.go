@@ -38,7 +38,7 @@ func TestEveryRouteRefusesUnknownInput(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	require.Len(t, routes, 26)
+	require.Len(t, routes, 28)
 
 	check := func(t *testing.T, rq request, wantField string) {
 		t.Helper()

@@ -18,8 +18,10 @@ if [ $rc -ne 0 ]; then
   grep -vE '^\s*(=== (RUN|PAUSE|CONT|NAME)|--- PASS)' "$log" | tail -n 400
 fi
 echo
-echo "== integration tests against real servers (Redis, Prometheus, kube-apiserver)"
-grep -E '^--- (PASS|FAIL|SKIP): Test[A-Za-z0-9_]*(Redis|Integration|Prometheus|Envtest|Cluster|Live|History|E2E|Apply|Restart|Rules|Restore|RBAC|Leader)' "$log" | sort | uniq -c | awk '{$1=""; print substr($0,2)}'
+echo "== integration tests against real servers (Redis, Prometheus, kube-apiserver, Chromium)"
+grep -E '^--- (PASS|FAIL|SKIP): Test[A-Za-z0-9_]*(Redis|Integration|Prometheus|Envtest|Cluster|Live|History|E2E|Apply|Restart|Rules|Restore|RBAC|Leader|Browser)' "$log" | sort | uniq -c | awk '{$1=""; print substr($0,2)}'
+# The admin page's measured first load and time to interactive (web browser test).
+grep -E '^admin page: ' "$log" || true
 skips=$(grep -cE '^\s*--- SKIP' "$log")
 if [ "$skips" -gt 0 ]; then
   echo

@@ -2,8 +2,9 @@
 # Runs "$@" with the real servers the integration tests need, installing and starting them
 # on a fresh machine: Redis (Debian's redis-server, on 127.0.0.1:6379 when one answers there,
 # else started here on a free loopback port), Prometheus and promtool (Debian's prometheus),
-# and kube-apiserver + etcd for envtest, built from the Go module proxy (hack/kubebins).
-# It exports REDIS_ADDR, PROMETHEUS_BIN, PROMTOOL_BIN, KUBEBUILDER_ASSETS and
+# kube-apiserver + etcd for envtest, built from the Go module proxy (hack/kubebins), and
+# Debian's chromium for the admin page's browser test.
+# It exports REDIS_ADDR, PROMETHEUS_BIN, PROMTOOL_BIN, KUBEBUILDER_ASSETS, CHROMIUM_BIN and
 # KAI_REQUIRE_INTEGRATION=1, so integration tests fail instead of skipping when a server is missing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,6 +14,7 @@ command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v redis-cli >/dev/null || need_apt+=(redis-tools)
 command -v prometheus >/dev/null || need_apt+=(prometheus)
 command -v promtool >/dev/null || need_apt+=(prometheus)
+command -v chromium >/dev/null || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "with-test-env: installing ${need_apt[*]} from Debian" >&2
   apt-get update -qq
@@ -41,6 +43,7 @@ fi
 
 export PROMETHEUS_BIN=$(command -v prometheus)
 export PROMTOOL_BIN=$(command -v promtool)
+export CHROMIUM_BIN=$(command -v chromium)
 # Outside the checkout, so a fresh clone on the same machine (CI) reuses the built binaries.
 kubebin=${KAI_KUBEBIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kai-scaler/kubebin-v1.37.2}
 KUBEBUILDER_ASSETS=$("$root/hack/kubebins/build.sh" "$kubebin")

@@ -19,6 +19,7 @@ import (
 	"github.com/kai-platform/kai-scaler/api"
 	"github.com/kai-platform/kai-scaler/dashboards"
 	"github.com/kai-platform/kai-scaler/store"
+	"github.com/kai-platform/kai-scaler/web"
 )
 
 // HTTP server limits. WriteTimeout bounds the slowest answer (a store call has 10s in api).
@@ -115,6 +116,7 @@ func serve(ctx context.Context, logger *slog.Logger, opts Options) (err error) {
 		CORSOrigins: opts.CORSOrigins,
 		Dashboards:  dashboardLinks(opts.GrafanaURL),
 		Forecasts:   forecasts,
+		UI:          web.Handler(web.Options{GrafanaURL: opts.GrafanaURL}),
 	})
 
 	var lc net.ListenConfig

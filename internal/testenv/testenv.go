@@ -37,3 +37,6 @@ func PromtoolBin(t testing.TB) string { return Require(t, "PROMTOOL_BIN") }
 
 // KubebuilderAssets is the folder holding kube-apiserver and etcd for envtest.
 func KubebuilderAssets(t testing.TB) string { return Require(t, "KUBEBUILDER_ASSETS") }
+
+// ChromiumBin is the path of a Chromium browser (Debian's chromium) for the browser tests.
+func ChromiumBin(t testing.TB) string { return Require(t, "CHROMIUM_BIN") }

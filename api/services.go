@@ -1,0 +1,151 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/kai-platform/kai-scaler/scaling"
+)
+
+// ServiceObserver reports the managed services as observed now and their actual load, for
+// the admin page's overview and charts. The forecaster implements it; a ForecastTrigger
+// that also implements it is used when Options.Services is nil.
+type ServiceObserver interface {
+	// ServiceStatuses lists every managed service with its HPA as observed now.
+	ServiceStatuses(ctx context.Context) ([]scaling.ServiceStatus, error)
+	// LoadHistory reads a service's actual load on the grid start, start+step, ... end.
+	// An error wrapping ErrUnknownService answers 404.
+	LoadHistory(ctx context.Context, service string, start, end time.Time, step time.Duration) ([]scaling.LoadPoint, error)
+}
+
+// Limits of GET /api/predictive-scaling/load/{service}: a chart needs no more, and they keep
+// one request's Prometheus range query far below its 11,000-point limit.
+const (
+	DefaultLoadSpan = 24 * time.Hour
+	MaxLoadSpan     = 8 * 24 * time.Hour
+	DefaultLoadStep = 5 * time.Minute
+	MinLoadStep     = 15 * time.Second
+	MaxLoadPoints   = 2000
+)
+
+type servicesBody struct {
+	Services []scaling.ServiceStatus `json:"services"`
+}
+
+type loadBody struct {
+	Service     string              `json:"service"`
+	StepSeconds int64               `json:"stepSeconds"`
+	Points      []scaling.LoadPoint `json:"points"`
+}
+
+func (a *API) observerEnabled() error {
+	if a.services == nil {
+		return &httpError{status: http.StatusServiceUnavailable, msg: "managed services are not observed on this server (no forecaster: ENABLE_PREDICTIVE_SCALING)"}
+	}
+	return nil
+}
+
+func (a *API) listServices(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
+	if err := a.observerEnabled(); err != nil {
+		return nil, err
+	}
+	ss, err := a.services.ServiceStatuses(r.Context())
+	if err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	if ss == nil {
+		ss = []scaling.ServiceStatus{}
+	}
+	return servicesBody{Services: ss}, nil
+}
+
+func (a *API) loadHistory(r *http.Request) (any, error) {
+	svc, err := pathService(r, "service")
+	if err != nil {
+		return nil, err
+	}
+	start, end, step, err := a.parseLoadRange(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.observerEnabled(); err != nil {
+		return nil, err
+	}
+	pts, err := a.services.LoadHistory(r.Context(), svc, start, end, step)
+	if errors.Is(err, ErrUnknownService) {
+		return nil, &httpError{status: http.StatusNotFound, field: "service", msg: fmt.Sprintf("service %q is not managed (not in the services file)", svc), err: err}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load history: %w", err)
+	}
+	if pts == nil {
+		pts = []scaling.LoadPoint{}
+	}
+	return loadBody{Service: svc, StepSeconds: int64(step / time.Second), Points: pts}, nil
+}
+
+// parseLoadRange reads since, until (Unix ms or RFC 3339) and step (a duration); until
+// defaults to now and since to a day before until.
+func (a *API) parseLoadRange(r *http.Request) (start, end time.Time, step time.Duration, err error) {
+	q := r.URL.Query()
+	if err := onlyParams(q, "since", "until", "step"); err != nil {
+		return start, end, 0, err
+	}
+	end = a.now()
+	if s := q.Get("until"); s != "" {
+		ms, err := parseTimeParam("until", s)
+		if err != nil {
+			return start, end, 0, err
+		}
+		end = time.UnixMilli(ms)
+	}
+	start = end.Add(-DefaultLoadSpan)
+	if s := q.Get("since"); s != "" {
+		ms, err := parseTimeParam("since", s)
+		if err != nil {
+			return start, end, 0, err
+		}
+		start = time.UnixMilli(ms)
+	}
+	if !start.Before(end) {
+		return start, end, 0, badRequest("since", "since: must be before until")
+	}
+	if end.Sub(start) > MaxLoadSpan {
+		return start, end, 0, badRequest("since", "since: the range may span at most %s, got %s", MaxLoadSpan, end.Sub(start))
+	}
+	step = DefaultLoadStep
+	if s := q.Get("step"); s != "" {
+		if step, err = time.ParseDuration(s); err != nil {
+			return start, end, 0, badRequest("step", "step: must be a duration such as 5m, got %q", s)
+		}
+		if step < MinLoadStep {
+			return start, end, 0, badRequest("step", "step: must be at least %s, got %s", MinLoadStep, step)
+		}
+	}
+	if n := end.Sub(start) / step; n >= MaxLoadPoints {
+		return start, end, 0, badRequest("step", "step: %s over %s gives more than %d points", step, end.Sub(start), MaxLoadPoints)
+	}
+	return start.UTC(), end.UTC(), step, nil
+}
+
+// parseTimeParam reads Unix milliseconds or an RFC 3339 time, as parseSince does.
+func parseTimeParam(field, s string) (int64, error) {
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if ms < 0 {
+			return 0, badRequest(field, "%s: must not be negative, got %d", field, ms)
+		}
+		return ms, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return 0, badRequest(field, "%s: must be Unix milliseconds or an RFC 3339 time, got %q", field, s)
+	}
+	return t.UnixMilli(), nil
+}
