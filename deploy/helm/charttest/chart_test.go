@@ -408,8 +408,12 @@ func TestRenderRefuses(t *testing.T) {
 		{"both Redis kinds", `{redis: {bundled: {enabled: true}, external: {url: "redis://r:6379"}}}`, "not both"},
 		{"a password Secret and a password in the URL", `{redis: {external: {url: "redis://:secret@r:6379", passwordSecret: {name: s}}}}`, "without a password"},
 		{"a password Secret with several addresses", `{redis: {external: {url: "redis://a:6379,redis://b:6379", passwordSecret: {name: s}}}}`, "one redis://"},
-		{"a service without a namespace", `{services: [{name: web, query: q, capacityPerReplica: 1, leadTimeSeconds: 60}]}`, "needs a namespace"},
+		{"a service without a namespace", `{services: [{name: web, query: q, capacityPerReplica: 1, leadTimeSeconds: 60}]}`, "missing property 'namespace'"},
 		{"no service account to run as", `{serviceAccount: {create: false}}`, "serviceAccount.name is required"},
+		// values.schema.json: a misspelt key would otherwise install without what it meant.
+		{"a misspelt value", `{redis: {bundeld: {enabled: true}}}`, "bundeld"},
+		{"a wrong type", `{config: {dryRun: "yes"}}`, "dryRun"},
+		{"an unknown log level", `{config: {logLevel: verbose}}`, "logLevel"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
