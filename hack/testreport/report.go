@@ -153,12 +153,12 @@ func (r *report) finishPackage(e event, p *pkgState) {
 		if e.FailedBuild != "" {
 			why = " [build failed]"
 		}
-		r.printf("FAIL %s%s (%s, %s)  [total: %s]\n", e.Package, why, p.counts, elapsed, r.total)
+		r.printf("FAIL %s%s (%s, %s)  [so far: %s]\n", e.Package, why, p.counts, elapsed, r.total)
 		for _, t := range p.failed {
 			r.printf("     --- FAIL: %s\n", t)
 		}
 	default:
-		r.printf("ok   %s (%d passed, %d skipped, %s)  [total: %s]\n", e.Package, p.counts.passed, p.counts.skipped, elapsed, r.total)
+		r.printf("ok   %s (%d passed, %d skipped, %s)  [so far: %s]\n", e.Package, p.counts.passed, p.counts.skipped, elapsed, r.total)
 	}
 	delete(r.pkgs, e.Package)
 }

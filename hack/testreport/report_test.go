@@ -33,11 +33,11 @@ func TestReport(t *testing.T) {
 			name:     "failures, skips, a build failure and no test files",
 			input:    string(mixed),
 			wantCode: 1,
-			wantOut: `FAIL trmod/a (2 passed, 1 failed, 1 skipped, 0.0s)  [total: 2 passed, 1 failed, 1 skipped]
+			wantOut: `FAIL trmod/a (2 passed, 1 failed, 1 skipped, 0.0s)  [so far: 2 passed, 1 failed, 1 skipped]
      --- FAIL: TestFail
 ?    trmod/b [no test files]
-FAIL trmod/c [build failed] (0 passed, 0 failed, 0 skipped, 0.0s)  [total: 2 passed, 1 failed, 1 skipped]
-ok   trmod/d (1 passed, 0 skipped, 0.0s)  [total: 3 passed, 1 failed, 1 skipped]
+FAIL trmod/c [build failed] (0 passed, 0 failed, 0 skipped, 0.0s)  [so far: 2 passed, 1 failed, 1 skipped]
+ok   trmod/d (1 passed, 0 skipped, 0.0s)  [so far: 3 passed, 1 failed, 1 skipped]
 FAIL: 3 passed, 1 failed, 1 skipped; 4 packages, 2 failed, in 0s
 `,
 			wantLog: []string{"--- PASS: TestOK (", "a_test.go:4: no server\n--- SKIP: TestSkip", "--- FAIL: TestFail", "FAIL\ttrmod/a",
@@ -59,8 +59,8 @@ FAIL: 3 passed, 1 failed, 1 skipped; 4 packages, 2 failed, in 0s
 {"Action":"pass","Package":"p/x","Elapsed":12.25}
 `,
 			wantOut: `go: downloading example.com/m v1.0.0
-ok   p/y (1 passed, 0 skipped, 1.5s)  [total: 2 passed, 0 failed, 0 skipped]
-ok   p/x (1 passed, 0 skipped, 12.2s)  [total: 2 passed, 0 failed, 0 skipped]
+ok   p/y (1 passed, 0 skipped, 1.5s)  [so far: 2 passed, 0 failed, 0 skipped]
+ok   p/x (1 passed, 0 skipped, 12.2s)  [so far: 2 passed, 0 failed, 0 skipped]
 PASS: 2 passed, 0 failed, 0 skipped; 2 packages, 0 failed, in 0s
 `,
 			// Interleaved packages are logged one after the other, as go test -v prints them.
