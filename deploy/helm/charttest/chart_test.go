@@ -89,6 +89,12 @@ func renderChart(t *testing.T, release string, vals map[string]any) (rendered, e
 	if err != nil {
 		return rendered{}, err
 	}
+	// Strict YAML first: a key given twice (two label helpers both setting one) is refused
+	// by strict parsers and silently resolved by others.
+	for _, doc := range strings.Split(rel.Manifest, "\n---\n") {
+		_, err := yaml.YAMLToJSONStrict([]byte(doc))
+		require.NoError(t, err, "rendered document is not strict YAML:\n%s", doc)
+	}
 	objs, err := kubetest.DecodeYAML([]byte(rel.Manifest))
 	require.NoError(t, err, "decode manifest")
 	r := rendered{objs: objs, by: map[string]*unstructured.Unstructured{}}

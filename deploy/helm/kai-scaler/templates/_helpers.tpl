@@ -24,10 +24,12 @@ name ("helm install kai-scaler ..." gives kai-scaler), else <release>-<name>.
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* Labels of every object. */}}
+{{/*
+Labels of every object, next to its selector labels (which carry the instance: not repeated
+here, a key given twice is invalid YAML to strict parsers).
+*/}}
 {{- define "kai-scaler.labels" -}}
 helm.sh/chart: {{ include "kai-scaler.chart" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ include "kai-scaler.tag" . | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: kai
