@@ -68,9 +68,12 @@ bench:
 	hack/with-test-env.sh $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
 	hack/bench-forecast.sh $(BENCH_SERIES)
 
-# Also copies the alert rules into the Helm chart, which can only read files inside itself.
+# Also copies the dashboards and alert rules into the Helm chart, which can only read files
+# inside itself.
 dashboards:
 	$(GO) run ./cmd/kai-scaler dashboards --out dashboards/json --prometheusrule deploy/base/prometheusrule.yaml
+	rm -f deploy/helm/kai-scaler/files/dashboards/*.json
+	cp dashboards/json/*.json deploy/helm/kai-scaler/files/dashboards/
 	cp dashboards/alerts.yaml deploy/helm/kai-scaler/files/alerts.yaml
 
 accuracy:

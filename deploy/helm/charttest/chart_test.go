@@ -166,7 +166,10 @@ func TestRenderDefaults(t *testing.T) {
 	r := mustRender(t, "kai-scaler", nil)
 	require.Equal(t, []string{
 		"ClusterRole/kai-scaler", "ClusterRoleBinding/kai-scaler",
-		"ConfigMap/kai-scaler-config", "ConfigMap/kai-scaler-services",
+		"ConfigMap/kai-scaler-config",
+		"ConfigMap/kai-scaler-dashboard-coordinator", "ConfigMap/kai-scaler-dashboard-hpa-metrics",
+		"ConfigMap/kai-scaler-dashboard-predictive-scaling", "ConfigMap/kai-scaler-dashboard-supabase-pool",
+		"ConfigMap/kai-scaler-services",
 		"Deployment/kai-scaler", "Role/kai-scaler-leader-election", "RoleBinding/kai-scaler-leader-election",
 		"Secret/kai-scaler-api", "Service/kai-scaler", "ServiceAccount/kai-scaler",
 	}, r.keys(), "no ServiceMonitor, PrometheusRule, Redis, PDB or managed Roles by default")
@@ -406,6 +409,35 @@ resources: {requests: {cpu: 1, memory: 1Gi}}`,
 	}
 }
 
+// Every dashboard of the catalog ships as a ConfigMap for Grafana's sidecar holding exactly
+// the committed JSON, as deploy/base ships them; none when turned off.
+func TestRenderDashboards(t *testing.T) {
+	r := mustRender(t, "kai-scaler", nil)
+	got := map[string]string{}
+	for _, o := range r.objs {
+		if o.GetKind() != "ConfigMap" || o.GetLabels()["grafana_dashboard"] != "1" {
+			continue
+		}
+		cm := typed[corev1.ConfigMap](t, o)
+		require.Len(t, cm.Data, 1, cm.Name)
+		require.Equal(t, "KAI", cm.Annotations["grafana_folder"])
+		for k, v := range cm.Data {
+			got[k] = v
+		}
+	}
+	require.Len(t, got, len(dashboards.Catalog()))
+	for _, e := range dashboards.Catalog() {
+		want, err := os.ReadFile(filepath.Join(repoRoot, "dashboards", "json", e.File()))
+		require.NoError(t, err)
+		require.Equal(t, string(want), got[e.File()], "%s: run make dashboards", e.UID)
+	}
+
+	off := mustRender(t, "kai-scaler", values(t, `{grafanaDashboards: {enabled: false}}`))
+	for _, k := range off.keys() {
+		require.NotContains(t, k, "dashboard")
+	}
+}
+
 // Values that cannot work fail the install with a message instead of rendering a broken
 // release.
 func TestRenderRefuses(t *testing.T) {
@@ -429,14 +461,29 @@ func TestRenderRefuses(t *testing.T) {
 	}
 }
 
-// The chart's alert rules are a copy of dashboards/alerts.yaml ("make dashboards" copies it):
-// the PrometheusRule renders from it and must stay equal to the tested rules.
-func TestRulesAreTheDashboardsRules(t *testing.T) {
+// The chart's alert rules and dashboards are copies of dashboards/alerts.yaml and
+// dashboards/json ("make dashboards" copies them): the chart renders from them, so they must
+// stay equal to the tested originals.
+func TestChartCopiesMatchDashboards(t *testing.T) {
 	want, err := os.ReadFile(filepath.Join(repoRoot, "dashboards", "alerts.yaml"))
 	require.NoError(t, err)
 	got, err := os.ReadFile(filepath.Join(chartDir, "files", "alerts.yaml"))
 	require.NoError(t, err)
 	require.Equal(t, string(want), string(got), "run make dashboards (it copies dashboards/alerts.yaml into the chart)")
+
+	// And the dashboards: the same files (none left behind when one is removed).
+	want2, err := filepath.Glob(filepath.Join(repoRoot, "dashboards", "json", "*.json"))
+	require.NoError(t, err)
+	got2, err := filepath.Glob(filepath.Join(chartDir, "files", "dashboards", "*.json"))
+	require.NoError(t, err)
+	require.Len(t, got2, len(want2), "run make dashboards")
+	for _, w := range want2 {
+		a, err := os.ReadFile(w)
+		require.NoError(t, err)
+		b, err := os.ReadFile(filepath.Join(chartDir, "files", "dashboards", filepath.Base(w)))
+		require.NoError(t, err, "run make dashboards")
+		require.Equal(t, string(a), string(b), "%s: run make dashboards", filepath.Base(w))
+	}
 }
 
 // TestLint runs helm lint (strict: no warnings) on the default values and the toggles.
