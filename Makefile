@@ -4,7 +4,11 @@ GO ?= go
 PKGS ?= ./...
 TEST_TIMEOUT ?= 40m
 
-.PHONY: run serve build image test test-short bench kubebins vet fmt-check dashboards accuracy fuzz
+.PHONY: run serve build image test test-short test-chart bench kubebins vet fmt-check dashboards accuracy fuzz
+
+# Go modules below the root (their own go.mod, outside ./...): the Helm chart's tests, kept
+# apart so Helm's dependency tree stays out of the main go.mod.
+CHART_TEST_MODULE = deploy/helm/charttest
 
 # The version and revision stamped into the binary and the image (kai-scaler version).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -39,9 +43,16 @@ test: fmt-check vet
 # Unit tests only: integration tests skip with a message when their servers are not configured.
 test-short:
 	$(GO) test -count=1 $(PKGS)
+	cd $(CHART_TEST_MODULE) && $(GO) test -count=1 ./...
+
+# The Helm chart's tests only (render, lint, and with a kube-apiserver the dry-run apply and
+# an install and upgrade).
+test-chart:
+	hack/with-test-env.sh sh -c 'cd $(CHART_TEST_MODULE) && $(GO) test -count=1 -v ./...'
 
 vet:
 	$(GO) vet $(PKGS)
+	cd $(CHART_TEST_MODULE) && $(GO) vet ./...
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
@@ -57,8 +68,13 @@ bench:
 	hack/with-test-env.sh $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
 	hack/bench-forecast.sh $(BENCH_SERIES)
 
+# Also copies the dashboards and alert rules into the Helm chart, which can only read files
+# inside itself.
 dashboards:
 	$(GO) run ./cmd/kai-scaler dashboards --out dashboards/json --prometheusrule deploy/base/prometheusrule.yaml
+	rm -f deploy/helm/kai-scaler/files/dashboards/*.json
+	cp dashboards/json/*.json deploy/helm/kai-scaler/files/dashboards/
+	cp dashboards/alerts.yaml deploy/helm/kai-scaler/files/alerts.yaml
 
 accuracy:
 	hack/accuracy.sh
