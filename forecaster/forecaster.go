@@ -702,7 +702,7 @@ func (f *Forecaster) derivePattern(ctx context.Context, svc scaling.ManagedServi
 		return "", fmt.Errorf("fit week: %w", err)
 	}
 	r.Upper = calibratedLoads(r, cal)
-	p := forecast.DerivePattern(r, forecast.PatternParams{
+	p := DerivePattern(r, PatternParams{
 		CapacityPerReplica: svc.CapacityPerReplica,
 		MaxReplicas:        b.MaxReplicas,
 		BaseMinReplicas:    b.BaseMinReplicas,
