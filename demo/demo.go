@@ -58,9 +58,6 @@ type Options struct {
 	// DryRun, as DRY_RUN: the simulated HPAs keep their own floors; the actuator records
 	// would-be floors and the shadow counterfactual.
 	DryRun bool
-	// BusyErr and UnknownServiceErr are passed to the forecaster, so its refusals match the
-	// API's sentinels.
-	BusyErr, UnknownServiceErr error
 }
 
 // Demo is the running pipeline.
@@ -132,9 +129,6 @@ func New(opts Options) (*Demo, error) {
 		Registerer: reg,
 		Logger:     opts.Logger, // forecaster.New adds component=forecaster itself
 		Now:        d.Clock.Now,
-
-		BusyErr:           opts.BusyErr,
-		UnknownServiceErr: opts.UnknownServiceErr,
 	})
 	metered, err := newMeteredCluster(d.Cluster, reg, opts.DryRun)
 	if err != nil {

@@ -23,11 +23,28 @@ import (
 	"github.com/kai-platform/kai-scaler/store"
 )
 
-// ErrUnknownService is returned by Trigger and RunOnce for a service that is not managed.
-var ErrUnknownService = errors.New("unknown service")
+// ErrUnknownService is returned (wrapped) by Trigger and RunOnce for a service that is not
+// managed. It reports UnknownService() true, so a caller that does not import this package
+// (the API, which answers 404) recognises it by behaviour with errors.As.
+var ErrUnknownService error = unknownServiceError{}
 
-// ErrBusy is returned by Trigger and RunOnce while another run is queued or running.
-var ErrBusy = errors.New("a forecast run is already in progress")
+// ErrBusy is returned (wrapped) by Trigger and RunOnce while another run is queued or running,
+// here or on another replica. It reports Busy() true (the API answers 409).
+var ErrBusy error = busyError{}
+
+type unknownServiceError struct{}
+
+func (unknownServiceError) Error() string { return "unknown service" }
+
+// UnknownService marks the refusal for callers that classify errors by behaviour.
+func (unknownServiceError) UnknownService() bool { return true }
+
+type busyError struct{}
+
+func (busyError) Error() string { return "a forecast run is already in progress" }
+
+// Busy marks the refusal for callers that classify errors by behaviour.
+func (busyError) Busy() bool { return true }
 
 // HistorySource reads a service's load history. Implementations are safe for concurrent use.
 type HistorySource interface {
@@ -150,9 +167,6 @@ type Options struct {
 	ActualInterval time.Duration
 	// ErrorWindow is the span kai_forecast_error_ratio averages over; default 1h.
 	ErrorWindow time.Duration
-	// UnknownServiceErr and BusyErr, when set, are wrapped alongside ErrUnknownService and
-	// ErrBusy, so a caller's own sentinels (the api package's) match with errors.Is.
-	UnknownServiceErr, BusyErr error
 }
 
 // Forecaster fits and stores forecasts for every managed service. Safe for concurrent use.
@@ -376,25 +390,6 @@ func copyRun(r *scaling.ForecastRun) scaling.ForecastRun {
 	return c
 }
 
-// refusal is an error that reads as ours but also matches the caller's sentinel (theirs).
-type refusal struct {
-	msg          string
-	ours, theirs error
-}
-
-func (e *refusal) Error() string { return e.msg + ": " + e.ours.Error() }
-
-func (e *refusal) Unwrap() []error {
-	if e.theirs == nil {
-		return []error{e.ours}
-	}
-	return []error{e.ours, e.theirs}
-}
-
-func (f *Forecaster) wrap(ours, theirs error, format string, args ...any) error {
-	return &refusal{msg: fmt.Sprintf(format, args...), ours: ours, theirs: theirs}
-}
-
 // begin takes the run lock and registers a queued run, or refuses it.
 func (f *Forecaster) begin(ctx context.Context, trigger, service string) (*scaling.ForecastRun, []scaling.ManagedService, error) {
 	all := f.opts.Services()
@@ -408,17 +403,17 @@ func (f *Forecaster) begin(ctx context.Context, trigger, service string) (*scali
 			}
 		}
 		if svcs == nil {
-			return nil, nil, f.wrap(ErrUnknownService, f.opts.UnknownServiceErr, "forecast %q", service)
+			return nil, nil, fmt.Errorf("forecast %q: %w", service, ErrUnknownService)
 		}
 	}
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
-		return nil, nil, f.wrap(ErrBusy, f.opts.BusyErr, "forecast (shutting down)")
+		return nil, nil, fmt.Errorf("forecast (shutting down): %w", ErrBusy)
 	}
 	if f.busy {
 		f.mu.Unlock()
-		return nil, nil, f.wrap(ErrBusy, f.opts.BusyErr, "forecast")
+		return nil, nil, fmt.Errorf("forecast: %w", ErrBusy)
 	}
 	f.busy = true // reserved while the lock is asked for, without holding mu over the network
 	f.running.Add(1)

@@ -37,7 +37,6 @@ func wireDemo(logger *slog.Logger, opts Options, st store.Store, reg prometheus.
 	d, err := demo.New(demo.Options{
 		Store: st, Registerer: reg, Logger: logger, Speed: opts.DemoSpeed,
 		PredictiveEnabled: true, DependenciesEnabled: true, EventsEnabled: true, DryRun: opts.DryRun,
-		BusyErr: api.ErrBusy, UnknownServiceErr: api.ErrUnknownService,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: %w", err)
@@ -118,7 +117,6 @@ func wireCluster(_ context.Context, logger *slog.Logger, opts Options, st store.
 			Bounds:     forecaster.ClusterBounds{Cluster: cluster},
 			Registerer: reg, Logger: logger, // forecaster.New adds component=forecaster itself
 			Schedule: opts.ForecastSchedule,
-			BusyErr:  api.ErrBusy, UnknownServiceErr: api.ErrUnknownService,
 		})
 		trigger = f
 		leaderRuns = append(leaderRuns, component{name: "forecaster", run: f.Start})
