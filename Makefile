@@ -75,7 +75,7 @@ FUZZ_TARGETS = \
 	./api:FuzzPostPattern \
 	./scaling:FuzzParseServices \
 	./cmd/kai-scaler:FuzzScanSeriesCSV \
-	./hpaevents:FuzzSelector
+	./hpaevents/history:FuzzSelector
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \

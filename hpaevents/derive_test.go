@@ -306,3 +306,18 @@ func TestDeriveSeparatesHPAs(t *testing.T) {
 	require.NotEqual(t, got[0].ID, got[1].ID)
 	require.Equal(t, "search", got[1].Service)
 }
+
+func BenchmarkDeriverObserve(b *testing.B) {
+	scenario := liveScenario()
+	d := NewDeriver(DeriverOptions{})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		o := scenario[i%len(scenario)]
+		o.Time = o.Time.Add(time.Duration(i/len(scenario)) * time.Hour)
+		if !o.LastScaleTime.IsZero() {
+			o.LastScaleTime = o.LastScaleTime.Add(time.Duration(i/len(scenario)) * time.Hour)
+		}
+		d.Observe(o)
+	}
+}

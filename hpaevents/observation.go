@@ -175,3 +175,41 @@ func findMetric(o Observation, trigger string) (Metric, bool) {
 	}
 	return Metric{}, false
 }
+
+// InferReasons fills the condition reasons a source that does not read them (kube-state-metrics
+// exports none) leaves out, where the HPA controller leaves one explanation (see
+// history.ObservationsFromKSM).
+func InferReasons(o *Observation) {
+	gov, hasGov := governing(*o, DefaultTolerance)
+	for i := range o.Conditions {
+		c := &o.Conditions[i]
+		switch {
+		case c.Type == CondScalingLimited && c.Status == "True":
+			switch {
+			case o.MaxReplicas > 0 && o.DesiredReplicas >= o.MaxReplicas && (!hasGov || gov.replicas > o.DesiredReplicas):
+				c.Reason = ReasonTooManyReplicas
+			case o.DesiredReplicas <= o.MinReplicas && (!hasGov || gov.replicas < o.DesiredReplicas):
+				c.Reason = ReasonTooFewReplicas
+			case o.DesiredReplicas > o.CurrentReplicas || (hasGov && gov.replicas > o.DesiredReplicas):
+				c.Reason = ReasonScaleUpLimit
+			default:
+				c.Reason = ReasonScaleDownLimit
+			}
+		case c.Type == CondAbleToScale && c.Status == "False":
+			c.Reason = "NotAbleToScale"
+		}
+	}
+	if _, limited := o.limited(); limited || !hasGov || gov.replicas >= o.CurrentReplicas || o.DesiredReplicas != o.CurrentReplicas {
+		return
+	}
+	if c, ok := o.Condition(CondAbleToScale); ok && c.Status == "False" {
+		return
+	}
+	for i := range o.Conditions {
+		if o.Conditions[i].Type == CondAbleToScale {
+			o.Conditions[i].Reason = ReasonScaleDownStabilized
+			return
+		}
+	}
+	o.Conditions = append(o.Conditions, Condition{Type: CondAbleToScale, Status: "True", Reason: ReasonScaleDownStabilized})
+}

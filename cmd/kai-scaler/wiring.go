@@ -18,6 +18,8 @@ import (
 	"github.com/kai-platform/kai-scaler/demo"
 	"github.com/kai-platform/kai-scaler/forecaster"
 	"github.com/kai-platform/kai-scaler/hpaevents"
+	hpahistory "github.com/kai-platform/kai-scaler/hpaevents/history"
+	hpalive "github.com/kai-platform/kai-scaler/hpaevents/live"
 	"github.com/kai-platform/kai-scaler/promquery"
 	"github.com/kai-platform/kai-scaler/scaling"
 	"github.com/kai-platform/kai-scaler/store"
@@ -150,7 +152,7 @@ func wireCluster(_ context.Context, logger *slog.Logger, opts Options, st store.
 			rec.Run(ctx)
 			return nil
 		}})
-		live, err := hpaevents.NewLiveSource(hpaevents.LiveOptions{Client: client.AutoscalingV2(), Sink: rec,
+		live, err := hpalive.New(hpalive.Options{Client: client.AutoscalingV2(), Sink: rec,
 			Namespace: watchNamespace(services), Services: services, Logger: logger.With("component", "hpaevents-live")})
 		if err != nil {
 			return nil, nil, fmt.Errorf("hpa live source: %w", err)
@@ -158,7 +160,7 @@ func wireCluster(_ context.Context, logger *slog.Logger, opts Options, st store.
 		watch := hpaevents.WatchOptions{Live: live, Backfill: historyBackfill, Logger: logger.With("component", "hpaevents")}
 		if prom != nil {
 			// Fills the log for the time no leader was watching; events already stored are not repeated.
-			watch.History, err = hpaevents.NewHistorySource(hpaevents.HistoryOptions{Querier: prom, Sink: rec,
+			watch.History, err = hpahistory.New(hpahistory.Options{Querier: prom, Sink: rec,
 				Services: services, Logger: logger.With("component", "hpaevents-history")})
 			if err != nil {
 				return nil, nil, fmt.Errorf("hpa history source: %w", err)
