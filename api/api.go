@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kai-platform/kai-scaler/scaling"
-	"github.com/kai-platform/kai-scaler/store"
 )
 
 // ForecastTrigger starts forecast runs on demand and reports on them. Implementations are
@@ -62,7 +61,8 @@ type DashboardLink struct {
 
 // Options configures an API. Store is required; everything else has a default.
 type Options struct {
-	Store store.Store
+	// Store is what the routes read and write; a store.Store provides it.
+	Store Store
 	// Logger defaults to a logger that discards everything.
 	Logger *slog.Logger
 	// Registerer receives the HTTP and store metrics; nil registers nothing.
@@ -88,7 +88,7 @@ type Options struct {
 
 // API serves kai-scaler's REST API. Create it with New; it is safe for concurrent use.
 type API struct {
-	store          store.Store
+	store          Store
 	logger         *slog.Logger
 	gatherer       prometheus.Gatherer
 	token          string
