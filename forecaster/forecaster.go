@@ -130,7 +130,14 @@ type Options struct {
 	Bounds     Bounds
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
-	Now        func() time.Time
+	// Now is the clock of every timestamp and of the schedule; default time.Now.
+	Now func() time.Time
+	// After waits d as Now's clock measures it (the demo's runs faster than the wall clock):
+	// the schedule and RunActualLoop wait with it. Default time.After.
+	After func(d time.Duration) <-chan time.Time
+	// RunAtStart makes Start run at once, before the first scheduled time (the demo: its
+	// predictions are fresh within seconds of a start).
+	RunAtStart bool
 
 	// HistoryWindow is how much history each fit reads; default 4 weeks.
 	HistoryWindow time.Duration
@@ -207,6 +214,9 @@ func New(opts Options) *Forecaster {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.After == nil {
+		opts.After = time.After
+	}
 	if opts.Services == nil {
 		opts.Services = func() []scaling.ManagedService { return nil }
 	}
@@ -262,26 +272,72 @@ func ScheduleInterval(s cron.Schedule, t time.Time) time.Duration {
 func (f *Forecaster) Validity() time.Duration { return f.opts.Validity }
 
 // Start runs forecasts on the schedule until ctx ends (it blocks), then waits for a run in
-// progress. A scheduled run while another is in progress, here or on another replica (the
-// run lock is held), is skipped and counted (kai_forecast_runs_total{result="skipped"}); one
-// refused because the lock could not be taken is logged and counted in
-// kai_forecast_lock_errors_total{op="take"}. It returns an error for a bad schedule.
+// progress. The schedule is read on Now's clock and waited with After, so a clock that runs
+// faster (the demo's) runs it faster. A scheduled run while another is in progress, here or on
+// another replica (the run lock is held), is skipped and counted
+// (kai_forecast_runs_total{result="skipped"}); one refused because the lock could not be taken
+// is logged and counted in kai_forecast_lock_errors_total{op="take"}. With RunAtStart the
+// first run starts at once, waiting (not skipped) while the lock is briefly held, e.g. by
+// Supervise's check for stale runs. It returns an error for a bad schedule.
 func (f *Forecaster) Start(ctx context.Context) error {
 	if f.schedErr != nil {
 		return f.schedErr
 	}
-	c := cron.New(cron.WithLocation(time.UTC))
-	c.Schedule(f.schedule, cron.FuncJob(func() {
-		if _, err := f.RunOnce(ctx, "schedule", ""); errors.Is(err, ErrBusy) {
-			f.m.runs.WithLabelValues(resultSkipped).Inc()
-			f.log.Warn("scheduled forecast run skipped; another run is still in progress", "err", err)
+	f.log.Info("forecast schedule started", "schedule", f.opts.Schedule, "validity", f.opts.Validity, "run_at_start", f.opts.RunAtStart)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	// Each run in its own goroutine, as a cron runner does: one still running at the next
+	// scheduled time makes that one skipped and counted, not silently late.
+	launch := func(run func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run()
+		}()
+	}
+	last := f.opts.Now()
+	if f.opts.RunAtStart {
+		launch(func() { f.startRun(ctx, f.schedule.Next(last.UTC())) })
+	}
+	for {
+		next := f.schedule.Next(last.UTC())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-f.opts.After(next.Sub(f.opts.Now())):
 		}
-	}))
-	f.log.Info("forecast schedule started", "schedule", f.opts.Schedule, "validity", f.opts.Validity)
-	c.Start()
-	<-ctx.Done()
-	<-c.Stop().Done()
-	return nil
+		// From next, not from Now: a wake-up a hair early must not schedule the same time twice.
+		last = next
+		launch(func() {
+			if _, err := f.RunOnce(ctx, "schedule", ""); errors.Is(err, ErrBusy) {
+				f.m.runs.WithLabelValues(resultSkipped).Inc()
+				f.log.Warn("scheduled forecast run skipped; another run is still in progress", "err", err)
+			}
+		})
+	}
+}
+
+// startRunRetry is how long the run at start waits between tries while the lock is held.
+const startRunRetry = 500 * time.Millisecond
+
+// startRun is RunAtStart's run: it retries while busy until the first scheduled time, which
+// then runs instead.
+func (f *Forecaster) startRun(ctx context.Context, until time.Time) {
+	for {
+		_, err := f.RunOnce(ctx, "schedule", "")
+		if !errors.Is(err, ErrBusy) {
+			return
+		}
+		if !f.opts.Now().Before(until) {
+			f.log.Warn("forecast run at start skipped; the scheduled run follows", "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(startRunRetry):
+		}
+	}
 }
 
 // Trigger starts a run for one service ("" for all) without waiting for it and returns its
