@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kai-platform/kai-scaler/app"
 	"github.com/kai-platform/kai-scaler/internal/testenv"
 )
 
@@ -203,7 +204,7 @@ func TestIsLoopback(t *testing.T) {
 	} {
 		a, err := net.ResolveTCPAddr("tcp", tt.addr)
 		require.NoError(t, err)
-		require.Equal(t, tt.want, isLoopback(a), tt.addr)
+		require.Equal(t, tt.want, app.IsLoopback(a), tt.addr)
 	}
 }
 
@@ -259,6 +260,6 @@ func TestLoopbackAddr(t *testing.T) {
 		{"127.0.0.1:8080", true}, {"[::1]:8080", true}, {"localhost:8080", true}, {"127.0.0.2:0", true},
 		{":8080", false}, {"0.0.0.0:8080", false}, {"[::]:8080", false}, {"10.1.2.3:80", false}, {"kai.example:80", false}, {"nonsense", false},
 	} {
-		require.Equal(t, tt.want, loopbackAddr(tt.addr), tt.addr)
+		require.Equal(t, tt.want, app.LoopbackAddr(tt.addr), tt.addr)
 	}
 }

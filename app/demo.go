@@ -1,0 +1,99 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kai-platform/kai-scaler/demo"
+	"github.com/kai-platform/kai-scaler/hpaevents"
+	"github.com/kai-platform/kai-scaler/scaling"
+	"github.com/kai-platform/kai-scaler/store"
+)
+
+// demoConfig is cfg as the demo runs it: every feature enabled, and the embedded store in
+// its own directory, so the demo's synthetic records never mix with a real embedded store.
+func demoConfig(cfg Config) Config {
+	cfg.PredictiveScaling, cfg.ScalingDependencies, cfg.HPAEventLogging = true, true, true
+	if cfg.RedisURL == "" {
+		cfg.DataDir = filepath.Join(cfg.DataDir, "demo")
+	}
+	return cfg
+}
+
+// resetDemoStore empties the demo's embedded store before it opens. The demo's clock starts
+// at the wall clock's now on every start, so a previous run's records are dated on a clock
+// that ran ahead of the new one: its predictions looked newer than every fresh one (stale for
+// good) and its events fell outside the windows (issue 12). On Redis nothing is deleted: the
+// log says the records are kept.
+func resetDemoStore(cfg Config, logger *slog.Logger) error {
+	log := logger.With("component", "demo")
+	if cfg.RedisURL != "" {
+		log.Warn("demo on Redis: the previous demo run's records are kept; predictions it dated ahead of the new clock stay newest until overwritten")
+		return nil
+	}
+	path := filepath.Join(cfg.DataDir, store.BoltFileName)
+	switch err := os.Remove(path); {
+	case err == nil:
+		log.Info("demo store reset: the previous demo run's records were removed, since they are dated on its own simulated clock", "path", path)
+	case errors.Is(err, os.ErrNotExist):
+		log.Info("demo store is new", "path", path)
+	default:
+		return fmt.Errorf("reset demo store: %w", err)
+	}
+	return nil
+}
+
+// demoEnvironment is the simulated cluster under synthetic load with its fast clock: the
+// same wiring runs against it as against a cluster. The demo always leads and forecasts at
+// start, so its predictions are fresh within seconds.
+func demoEnvironment(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (environment, error) {
+	sim := demo.New(demo.Options{Speed: cfg.DemoSpeed, Logger: logger})
+	cluster, err := demo.NewMeteredCluster(sim.Cluster, reg, cfg.DryRun)
+	if err != nil {
+		return environment{}, fmt.Errorf("demo: %w", err)
+	}
+	logger.Info("demo mode: simulated cluster and synthetic load, every feature enabled",
+		"speed", sim.Speed(), "simulated_start", sim.Clock.Start, "services", len(sim.Services()))
+	return environment{
+		now:      sim.Clock.Now,
+		after:    sim.Clock.After,
+		services: sim.Services,
+		cluster:  cluster,
+		history:  sim.History, load: sim.History,
+		watchHPAs: func(ctx context.Context, sink hpaevents.Sink) error {
+			return sim.WatchHPAs(ctx, sink)
+		},
+		background:      []component{{name: "demo simulation", run: sim.Run}},
+		lead:            func(ctx context.Context, fn func(ctx context.Context) error) error { return fn(ctx) },
+		forecastAtStart: true,
+		seed: func(ctx context.Context, st store.Store) error {
+			seedDemo(ctx, st, sim, logger.With("component", "demo"))
+			return nil
+		},
+	}, nil
+}
+
+// seedDemo stores the demo's dependency unless it is there (a user may have changed it).
+// A failure is logged: the demo runs without it.
+func seedDemo(ctx context.Context, st store.Store, sim *demo.Simulation, log *slog.Logger) {
+	dep := demo.Dependency()
+	dep.LastUpdated = sim.Clock.Now().UnixMilli()
+	if _, err := st.GetDependency(ctx, dep.Key()); !errors.Is(err, store.ErrNotFound) {
+		return
+	}
+	err := st.PutDependency(ctx, dep, func(existing []scaling.Dependency) error {
+		if c := scaling.FindCycle(existing, dep); c != nil {
+			return c
+		}
+		return nil
+	})
+	if err != nil {
+		log.Warn("demo dependency not seeded; running without it", "err", err)
+	}
+}
