@@ -126,6 +126,9 @@ func (d *Deriver) observe(o Observation) []Derived {
 		reason := ""
 		if isLimited {
 			typ, reason = scaling.EventLimitedScale, limReason
+			if FloorRaise(o, dec.from, dec.to, limReason) {
+				reason = ReasonFloorRaised
+			}
 		}
 		st.lastDecision = dec.at
 		st.limitedReason = limReason

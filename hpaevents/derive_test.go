@@ -244,6 +244,23 @@ func TestDerive(t *testing.T) {
 			want: []ev{{Type: scaling.EventScaleUp, Current: 2, Desired: 3, Trigger: "resource:cpu", Value: 100, Threshold: 70, At: m}},
 		},
 		{
+			// Issue 12: kai-scaler's floor raise showed up as the HPA's own limited-scale decision.
+			name: "a scale-up held at a raised minReplicas is the floor's raise",
+			obs: []Observation{
+				obs(0, 3, 3, cpu(50, 70)),
+				obs(m, 3, 6, cpu(50, 70)).bounds(6, 10).scaledAt(m).cond(CondScalingLimited, "True", ReasonTooFewReplicas, m),
+			},
+			want: []ev{{Type: scaling.EventLimitedScale, Current: 3, Desired: 6, Trigger: "resource:cpu", Value: 50, Threshold: 70, Reason: ReasonFloorRaised, At: m}},
+		},
+		{
+			name: "a scale-down held at minReplicas stays the HPA's decision",
+			obs: []Observation{
+				obs(0, 6, 6, cpu(68, 70)),
+				obs(m, 6, 4, cpu(20, 70)).bounds(4, 10).scaledAt(m).cond(CondScalingLimited, "True", ReasonTooFewReplicas, m),
+			},
+			want: []ev{{Type: scaling.EventLimitedScale, Current: 6, Desired: 4, Trigger: "resource:cpu", Value: 20, Threshold: 70, Reason: ReasonTooFewReplicas, At: m}},
+		},
+		{
 			name: "observations out of order are ignored",
 			obs: []Observation{
 				obs(2*m, 4, 4, cpu(70, 70)).scaledAt(m),

@@ -79,7 +79,18 @@ const (
 	// ReasonTolerance explains a no-scale event no condition explains: the HPA's own
 	// tolerance, readiness or rounding kept the replica count.
 	ReasonTolerance = "WithinTolerance"
+	// ReasonFloorRaised marks a limited-scale event that is the floor's action, not the HPA's
+	// decision: the HPA scaled up only to a raised minReplicas (TooFewReplicas), which on a
+	// managed HPA is kai-scaler's raise. Effectiveness scores these apart (issue 12).
+	ReasonFloorRaised = "FloorRaised"
 )
+
+// FloorRaise reports whether a scaling from from to to, limited for reason at o, is the HPA
+// following its raised floor: a scale-up held at minReplicas (TooFewReplicas) goes up only
+// because minReplicas rose above the current count; the metrics asked for no more.
+func FloorRaise(o Observation, from, to int32, reason string) bool {
+	return reason == ReasonTooFewReplicas && to > from && to <= o.MinReplicas
+}
 
 // Observation is one look at an HPA, from the live (informer) or the history
 // (kube-state-metrics) source. It is a plain value: deriving events from it does no I/O.
