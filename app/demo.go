@@ -79,21 +79,41 @@ func demoEnvironment(cfg Config, logger *slog.Logger, reg prometheus.Registerer)
 	}, nil
 }
 
-// seedDemo stores the demo's dependency unless it is there (a user may have changed it).
-// A failure is logged: the demo runs without it.
+// seedDemo stores the demo's dependency and hand-written patterns unless they are there (a
+// user may have changed them). A failure is logged: the demo runs without them.
 func seedDemo(ctx context.Context, st store.Store, sim *demo.Simulation, log *slog.Logger) {
+	now := sim.Clock.Now().UnixMilli()
 	dep := demo.Dependency()
-	dep.LastUpdated = sim.Clock.Now().UnixMilli()
-	if _, err := st.GetDependency(ctx, dep.Key()); !errors.Is(err, store.ErrNotFound) {
-		return
-	}
-	err := st.PutDependency(ctx, dep, func(existing []scaling.Dependency) error {
-		if c := scaling.FindCycle(existing, dep); c != nil {
-			return c
+	dep.LastUpdated = now
+	if _, err := st.GetDependency(ctx, dep.Key()); errors.Is(err, store.ErrNotFound) {
+		err := st.PutDependency(ctx, dep, func(existing []scaling.Dependency) error {
+			if c := scaling.FindCycle(existing, dep); c != nil {
+				return c
+			}
+			return nil
+		})
+		if err != nil {
+			log.Warn("demo dependency not seeded; running without it", "err", err)
 		}
-		return nil
-	})
-	if err != nil {
-		log.Warn("demo dependency not seeded; running without it", "err", err)
 	}
+	for _, p := range demo.Patterns() {
+		if _, err := st.GetPattern(ctx, p.Service); !errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		p.LastUpdated = now
+		if err := st.PutPattern(ctx, p); err != nil {
+			log.Warn("demo pattern not seeded; its service's floor follows its derived pattern", "service", p.Service, "err", err)
+			continue
+		}
+		log.Info("demo pattern seeded: a hand-written pattern for these hours only; outside them the prediction sets the floor",
+			"service", p.Service, "hours", windowHours(p))
+	}
+}
+
+func windowHours(p scaling.Pattern) []int {
+	hours := make([]int, 0, len(p.TimeWindows))
+	for _, w := range p.TimeWindows {
+		hours = append(hours, w.HourOfDay)
+	}
+	return hours
 }

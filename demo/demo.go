@@ -23,18 +23,33 @@ type service struct {
 }
 
 // services are the demo's workloads: a business-hours shop, an evening-heavy search, and a
-// payments service that follows checkout through a proportional dependency.
+// payments service called by checkout.
+//
+// Payments' load is checkout's rhythm at 0.4 of its requests per second (its own noise):
+// with 40 per replica against checkout's 50, it needs 0.4 × 50 / 40 = 0.5 of checkout's
+// replicas, the ratio of the demo's proportional dependency, so the dependency keeps it near
+// its CPU target. (Issue 12: an unrelated, much smaller load left it at 15-19 % CPU against a
+// 70 % target.)
 var services = map[string]service{
 	"checkout": {Rhythm{Base: 400, DailyAmp: 300, PeakHour: 13, WeekendFactor: 0.6, Noise: 0.05, Seed: 1}, 50, 2, 20, 5 * time.Minute},
 	"search":   {Rhythm{Base: 900, DailyAmp: 500, PeakHour: 20, WeekendFactor: 1.3, Noise: 0.05, Seed: 2}, 100, 2, 20, 5 * time.Minute},
-	"payments": {Rhythm{Base: 60, DailyAmp: 20, PeakHour: 13, WeekendFactor: 0.8, Noise: 0.05, Seed: 3}, 40, 1, 15, 5 * time.Minute},
+	"payments": {Rhythm{Base: 0.4 * 400, DailyAmp: 0.4 * 300, PeakHour: 13, WeekendFactor: 0.6, Noise: 0.05, Seed: 3}, 40, 1, 15, 5 * time.Minute},
 }
 
-// Dependency is the demo's scaling dependency: payments keeps half of checkout's replicas.
+// Dependency is the demo's scaling dependency: payments keeps half of checkout's replicas,
+// the share of checkout's load it carries per replica (see services).
 func Dependency() scaling.Dependency {
 	ratio := 0.5
 	return scaling.Dependency{SourceService: "checkout", TargetService: "payments",
 		DependencyType: scaling.DependencyProportional, Ratio: &ratio, Enabled: true}
+}
+
+// Patterns are the demo's hand-written load patterns, as an operator writes them through the
+// API: search's evening peak only. A manual pattern is never replaced by a derived one, so
+// outside those hours search's floor is its prediction's: the demo shows both sources win.
+func Patterns() []scaling.Pattern {
+	evening := []scaling.TimeWindow{{HourOfDay: 19, ExpectedLoad: 0.6}, {HourOfDay: 20, ExpectedLoad: 0.7}, {HourOfDay: 21, ExpectedLoad: 0.6}}
+	return []scaling.Pattern{{Service: "search", PatternType: scaling.PatternDaily, TimeWindows: evening, Source: scaling.SourceManual}}
 }
 
 // Options configure a Simulation.
