@@ -110,14 +110,6 @@ type Bounds interface {
 	ReplicaBounds(ctx context.Context, svc scaling.ManagedService) (ReplicaBounds, error)
 }
 
-// BoundsFunc adapts a function to Bounds.
-type BoundsFunc func(ctx context.Context, svc scaling.ManagedService) (ReplicaBounds, error)
-
-// ReplicaBounds calls f.
-func (f BoundsFunc) ReplicaBounds(ctx context.Context, svc scaling.ManagedService) (ReplicaBounds, error) {
-	return f(ctx, svc)
-}
-
 // Options configures a Forecaster. Services, History and Store are required.
 type Options struct {
 	// Services returns the managed services (the services file, reloadable).

@@ -650,3 +650,11 @@ func TestRunsCalibrateFloorSettings(t *testing.T) {
 	require.Positive(t, cal.WindowMinutes)
 	require.LessOrEqual(t, cal.ReplicaHoursIncrease, 0.1*0.8+1e-9, "within the default budget")
 }
+
+// BoundsFunc adapts a function to Bounds.
+type BoundsFunc func(ctx context.Context, svc scaling.ManagedService) (ReplicaBounds, error)
+
+// ReplicaBounds calls f.
+func (f BoundsFunc) ReplicaBounds(ctx context.Context, svc scaling.ManagedService) (ReplicaBounds, error) {
+	return f(ctx, svc)
+}

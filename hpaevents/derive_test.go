@@ -271,7 +271,7 @@ func TestDerive(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Derive(tt.obs, DeriverOptions{})
+			got := derive(tt.obs, DeriverOptions{})
 			require.Equal(t, tt.want, summarize(got))
 			for _, e := range got {
 				require.Equal(t, "checkout", e.Service)
@@ -296,15 +296,15 @@ func TestDeriveRestartKeepsIDs(t *testing.T) {
 		obs(12*m, 4, 4, cpu(200, 70)).scaledAt(m).cond(CondScalingLimited, "True", ReasonScaleUpLimit, 12*m),
 		obs(13*m, 4, 4, cpu(200, 70)).scaledAt(m).cond(CondScalingLimited, "True", ReasonScaleUpLimit, 12*m),
 	}
-	whole := Derive(scenario, DeriverOptions{})
+	whole := derive(scenario, DeriverOptions{})
 	require.Len(t, whole, 3)
 	ids := map[string]bool{}
 	for _, e := range whole {
 		ids[e.ID] = true
 	}
 	for cut := 1; cut < len(scenario); cut++ {
-		before := Derive(scenario[:cut], DeriverOptions{})
-		after := Derive(scenario[cut:], DeriverOptions{})
+		before := derive(scenario[:cut], DeriverOptions{})
+		after := derive(scenario[cut:], DeriverOptions{})
 		seen := map[string]bool{}
 		for _, e := range append(before, after...) {
 			require.True(t, ids[e.ID], "cut %d: unknown event %+v", cut, e)
@@ -318,7 +318,7 @@ func TestDeriveSeparatesHPAs(t *testing.T) {
 	a := obs(0, 2, 4, cpu(90, 70)).scaledAt(0)
 	b := a
 	b.HPA, b.Service = "search", "search"
-	got := Derive([]Observation{a, b}, DeriverOptions{})
+	got := derive([]Observation{a, b}, DeriverOptions{})
 	require.Len(t, got, 2)
 	require.NotEqual(t, got[0].ID, got[1].ID)
 	require.Equal(t, "search", got[1].Service)
@@ -337,4 +337,15 @@ func BenchmarkDeriverObserve(b *testing.B) {
 		}
 		d.Observe(o)
 	}
+}
+
+// derive runs a fresh Deriver over observations (of one or several HPAs, in time order per
+// HPA) and returns every event, in order.
+func derive(observations []Observation, opts DeriverOptions) []scaling.Event {
+	d := NewDeriver(opts)
+	var out []scaling.Event
+	for _, o := range observations {
+		out = append(out, d.Observe(o)...)
+	}
+	return out
 }

@@ -93,8 +93,8 @@ type recorderMetrics struct {
 	effectiveness *prometheus.GaugeVec
 	// floorRaises scores the floor's own raises apart from the HPA's decisions.
 	floorRaises *prometheus.GaugeVec
-	storeErrors   *prometheus.CounterVec
-	unsaved       prometheus.Gauge
+	storeErrors *prometheus.CounterVec
+	unsaved     prometheus.Gauge
 }
 
 // NewRecorder returns a Recorder writing to opts.Store. It does no I/O: events left pending by

@@ -63,7 +63,7 @@ func TestFromHPA(t *testing.T) {
 	}, got)
 	// external queue_depth asks ceil(3×1.5)=5, cpu ceil(3×1.5)=5 too: the tie goes to the
 	// higher ratio, then the first listed.
-	e := hpaevents.Derive([]hpaevents.Observation{got}, hpaevents.DeriverOptions{})
+	e := hpaevents.NewDeriver(hpaevents.DeriverOptions{}).Observe(got)
 	require.Len(t, e, 1)
 	require.Equal(t, scaling.EventLimitedScale, e[0].EventType)
 	require.Equal(t, "resource:cpu", e[0].TriggerMetric)
