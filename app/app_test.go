@@ -281,6 +281,19 @@ func TestDemoRunsThePipeline(t *testing.T) {
 		_, ok := d.metrics(t)["kai_actuator_min_replicas"]
 		return ok
 	}, 30*time.Second, 200*time.Millisecond, "the floors the actuator set are exported with their reason")
+	require.Eventually(t, func() bool {
+		var evs struct{ Events []scaling.Event }
+		d.get(t, "/api/hpa-events/checkout?limit=500", &evs)
+		for _, e := range evs.Events {
+			if e.EventType == scaling.EventLimitedScale && e.Reason == "FloorRaised" {
+				return true
+			}
+		}
+		return false
+	}, 60*time.Second, 200*time.Millisecond, "the floor's own raises are recognised as kai-scaler's (FloorRaised)")
+	require.Eventually(t, func() bool {
+		return len(gauge(d.metrics(t), "kai_floor_raise_effectiveness")) > 0
+	}, 60*time.Second, 200*time.Millisecond, "the floor's raises are scored apart")
 	// Every floor change is logged with its reason, as "<service> floor <from>→<to>: <reason> ...".
 	require.True(t, strings.Contains(d.logs.String(), `"msg":"payments floor `), "log:\n%s", tail(d.logs.String()))
 }

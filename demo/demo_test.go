@@ -45,3 +45,31 @@ func TestClock(t *testing.T) {
 }
 
 func managedFor(name string) scaling.ManagedService { return scaling.ManagedService{Name: name} }
+
+// Regression test for issue 12: payments sat at 15-19 % CPU against a 70 % target because
+// its load did not follow checkout's while the dependency sized it from checkout's replicas.
+// The replicas each needs at its target must stand in the dependency's ratio.
+func TestPaymentsLoadMatchesTheDependencyRatio(t *testing.T) {
+	checkout, payments := services["checkout"], services["payments"]
+	ratio := *Dependency().Ratio
+	monday := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	var sum float64
+	n := 0
+	for h := 0; h < 24*7; h++ {
+		at := monday.Add(time.Duration(h) * time.Hour)
+		need := func(s service) float64 { return s.rhythm.At(at) / s.capacityPerReplica }
+		sum += need(payments) / need(checkout)
+		n++
+	}
+	require.InDelta(t, ratio, sum/float64(n), 0.02, "payments needs the dependency's share of checkout's replicas")
+}
+
+// TestPatternsLeaveHoursToThePrediction: the demo's hand-written patterns are valid and cover
+// part of the day only, so the prediction sets the floor in the other hours.
+func TestPatternsLeaveHoursToThePrediction(t *testing.T) {
+	for _, p := range Patterns() {
+		require.NoError(t, p.Validate())
+		require.Contains(t, services, p.Service)
+		require.Less(t, len(p.TimeWindows), 12, "%s: most hours are left to the prediction", p.Service)
+	}
+}
