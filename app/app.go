@@ -115,7 +115,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, h http.Handler,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.With("component", "http").Handler(), slog.LevelWarn),
 	}
-	if cfg.APIToken == "" && !IsLoopback(ln.Addr()) {
+	if cfg.APIToken == "" && !isLoopback(ln.Addr()) {
 		if !cfg.InsecureNoAuth { // CheckAuth passed on the name; the address says otherwise
 			_ = ln.Close()
 			return fmt.Errorf("refusing to serve the API on %s without API_TOKEN (or --insecure-no-auth)", ln.Addr())
@@ -184,8 +184,8 @@ func dashboardLinks(grafanaURL string) []api.DashboardLink {
 	return links
 }
 
-// IsLoopback reports whether addr is a TCP address on a loopback IP.
-func IsLoopback(addr net.Addr) bool {
+// isLoopback reports whether addr is a TCP address on a loopback IP.
+func isLoopback(addr net.Addr) bool {
 	tcp, ok := addr.(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback()
 }

@@ -54,15 +54,15 @@ type Config struct {
 // CheckAuth refuses an open API beyond loopback: without API_TOKEN anyone who can reach the
 // address could change scaling (issue 11, item 2). --insecure-no-auth says it is meant.
 func (c Config) CheckAuth() error {
-	if c.APIToken != "" || c.InsecureNoAuth || LoopbackAddr(c.ListenAddr) {
+	if c.APIToken != "" || c.InsecureNoAuth || loopbackAddr(c.ListenAddr) {
 		return nil
 	}
 	return fmt.Errorf("refusing to serve the API on %s without API_TOKEN: set API_TOKEN, listen on a loopback address (--listen.addr=127.0.0.1:8080), or pass --insecure-no-auth", c.ListenAddr)
 }
 
-// LoopbackAddr reports whether host:port can only be reached from this host: a loopback IP
+// loopbackAddr reports whether host:port can only be reached from this host: a loopback IP
 // or "localhost". An empty host (":8080") listens on every interface.
-func LoopbackAddr(addr string) bool {
+func loopbackAddr(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false
