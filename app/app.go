@@ -56,7 +56,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 		}
 	}()
 
-	env, err := newEnvironment(ctx, cfg, logger, reg)
+	env, err := newEnvironment(ctx, cfg, logger, reg, st)
 	if err != nil {
 		return err
 	}

@@ -84,11 +84,17 @@ type demoRun struct {
 
 // startDemo runs the demo (serve --demo) on a free loopback port over dataDir.
 func startDemo(t *testing.T, dataDir string, speed float64, dryRun bool) demoRun {
+	return startDemoWith(t, func(c *Config) { c.DataDir, c.DemoSpeed, c.DryRun = dataDir, speed, dryRun })
+}
+
+// startDemoWith runs the demo with the defaults of serve changed by mod.
+func startDemoWith(t *testing.T, mod func(*Config)) demoRun {
 	t.Helper()
 	logs := &logLines{}
 	ctx, cancel := context.WithCancel(t.Context())
-	cfg := Config{Demo: true, DemoSpeed: speed, DryRun: dryRun, DataDir: dataDir, ListenAddr: "127.0.0.1:0",
+	cfg := Config{Demo: true, DemoSpeed: 60, DataDir: t.TempDir(), ListenAddr: "127.0.0.1:0", RedisPrefix: "kai:",
 		ForecastSchedule: "@hourly", MaxPatterns: 100, MaxDependencies: 100, MaxReplicasWithoutHPA: 100}
+	mod(&cfg)
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, cfg, slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -29,12 +30,11 @@ func demoConfig(cfg Config) Config {
 // resetDemoStore empties the demo's embedded store before it opens. The demo's clock starts
 // at the wall clock's now on every start, so a previous run's records are dated on a clock
 // that ran ahead of the new one: its predictions looked newer than every fresh one (stale for
-// good) and its events fell outside the windows (issue 12). On Redis nothing is deleted: the
-// log says the records are kept.
+// good) and its events fell outside the windows (issue 12). On Redis nothing is deleted; the
+// demo's clock resumes after the records instead (demoStart).
 func resetDemoStore(cfg Config, logger *slog.Logger) error {
 	log := logger.With("component", "demo")
 	if cfg.RedisURL != "" {
-		log.Warn("demo on Redis: the previous demo run's records are kept; predictions it dated ahead of the new clock stay newest until overwritten")
 		return nil
 	}
 	path := filepath.Join(cfg.DataDir, store.BoltFileName)
@@ -52,8 +52,18 @@ func resetDemoStore(cfg Config, logger *slog.Logger) error {
 // demoEnvironment is the simulated cluster under synthetic load with its fast clock: the
 // same wiring runs against it as against a cluster. The demo always leads and forecasts at
 // start, so its predictions are fresh within seconds.
-func demoEnvironment(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (environment, error) {
-	sim := demo.New(demo.Options{Speed: cfg.DemoSpeed, Logger: logger})
+func demoEnvironment(ctx context.Context, cfg Config, logger *slog.Logger, reg prometheus.Registerer, st store.Store) (environment, error) {
+	start := time.Now().UTC().Truncate(time.Minute)
+	if cfg.RedisURL != "" {
+		newest, err := newestDemoRecord(ctx, st)
+		if err != nil {
+			return environment{}, fmt.Errorf("demo: read the previous run's records: %w", err)
+		}
+		start = demoStart(start, newest)
+		logger.Info("demo on Redis: the previous demo run's records are kept, and the simulated clock resumes after the newest of them so none is dated ahead of it",
+			"component", "demo", "newest_record", newest, "simulated_start", start)
+	}
+	sim := demo.New(demo.Options{Speed: cfg.DemoSpeed, Start: start, Logger: logger})
 	cluster, err := demo.NewMeteredCluster(sim.Cluster, reg, cfg.DryRun)
 	if err != nil {
 		return environment{}, fmt.Errorf("demo: %w", err)
@@ -77,6 +87,56 @@ func demoEnvironment(cfg Config, logger *slog.Logger, reg prometheus.Registerer)
 			return nil
 		},
 	}, nil
+}
+
+// demoStart is when the demo's clock starts: now, or a minute after the newest record a
+// previous run left when that is later (its clock ran faster than the wall clock).
+func demoStart(now, newest time.Time) time.Time {
+	if resume := newest.Add(time.Minute).Truncate(time.Minute); resume.After(now) {
+		return resume
+	}
+	return now
+}
+
+// newestDemoRecord is the time of the newest prediction, forecast run, floor decision or HPA
+// event of the demo's services; zero when there is none.
+func newestDemoRecord(ctx context.Context, st store.Store) (time.Time, error) {
+	var newest int64
+	see := func(ms int64) { newest = max(newest, ms) }
+	for _, name := range demo.ServiceNames() {
+		preds, err := st.ListPredictions(ctx, name, 1)
+		if err != nil {
+			return time.Time{}, err
+		}
+		for _, p := range preds {
+			see(p.FittedAt)
+		}
+		decs, err := st.ListDecisions(ctx, store.DecisionQuery{Service: name, Limit: 1})
+		if err != nil {
+			return time.Time{}, err
+		}
+		for _, d := range decs {
+			see(d.Timestamp)
+		}
+	}
+	events, err := st.ListEvents(ctx, store.EventQuery{Limit: 1})
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, e := range events {
+		see(e.Timestamp)
+	}
+	runs, err := st.ListRuns(ctx, 1)
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, r := range runs {
+		see(max(r.QueuedAt, r.FinishedAt))
+	}
+	if newest == 0 {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(newest).UTC(), nil
 }
 
 // seedDemo stores the demo's dependency and hand-written patterns unless they are there (a

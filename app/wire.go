@@ -46,10 +46,10 @@ type environment struct {
 
 // newEnvironment builds the demo's simulation, the cluster's adapters, or nothing when no
 // feature is enabled (the API alone).
-func newEnvironment(ctx context.Context, cfg Config, logger *slog.Logger, reg prometheus.Registerer) (environment, error) {
+func newEnvironment(ctx context.Context, cfg Config, logger *slog.Logger, reg prometheus.Registerer, st store.Store) (environment, error) {
 	switch {
 	case cfg.Demo:
-		return demoEnvironment(cfg, logger, reg)
+		return demoEnvironment(ctx, cfg, logger, reg, st)
 	case !cfg.PredictiveScaling && !cfg.ScalingDependencies && !cfg.HPAEventLogging:
 		logger.Info("every feature is disabled: serving the API only")
 		return environment{now: time.Now, after: time.After}, nil

@@ -99,7 +99,7 @@ func New(opts Options) *Simulation {
 		default: // the recorder is behind: drop, the next sync reports the same state again
 		}
 	})
-	for _, name := range serviceNames() {
+	for _, name := range ServiceNames() {
 		svc := services[name]
 		s.History.Rhythms[name] = svc.rhythm
 		s.Cluster.Add(hpasim.Service{Name: name, Namespace: Namespace, HPA: &hpasim.Config{
@@ -121,7 +121,8 @@ func (s *Simulation) Services() []scaling.ManagedService { return s.managed }
 // Speed is simulated seconds per real second.
 func (s *Simulation) Speed() float64 { return s.opts.Speed }
 
-func serviceNames() []string { return []string{"checkout", "payments", "search"} }
+// ServiceNames are the demo's services, in a fixed order.
+func ServiceNames() []string { return []string{"checkout", "payments", "search"} }
 
 func replicasFor(load, capacity float64, min, max int32) int32 {
 	n := int32(load/capacity*1.25) + 1 // the HPA's 80% target
@@ -148,7 +149,7 @@ const advanceEvery = 15 * time.Second
 // Run moves the simulated cluster under the synthetic load every 15 simulated seconds until
 // ctx ends.
 func (s *Simulation) Run(ctx context.Context) error {
-	s.log.Info("simulation running", "speed", s.opts.Speed, "simulated_start", s.Clock.Start, "services", serviceNames())
+	s.log.Info("simulation running", "speed", s.opts.Speed, "simulated_start", s.Clock.Start, "services", ServiceNames())
 	for {
 		s.advance()
 		select {
