@@ -61,9 +61,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 		return err
 	}
 	if env.seed != nil {
-		if err := env.seed(ctx, st); err != nil {
-			return err
-		}
+		env.seed(ctx, st)
 	}
 	forecasts, components, err := wire(cfg, logger, env, st, reg)
 	if err != nil {

@@ -82,9 +82,8 @@ func demoEnvironment(ctx context.Context, cfg Config, logger *slog.Logger, reg p
 		background:      []component{{name: "demo simulation", run: sim.Run}},
 		lead:            func(ctx context.Context, fn func(ctx context.Context) error) error { return fn(ctx) },
 		forecastAtStart: true,
-		seed: func(ctx context.Context, st store.Store) error {
+		seed: func(ctx context.Context, st store.Store) {
 			seedDemo(ctx, st, sim, logger.With("component", "demo"))
-			return nil
 		},
 	}, nil
 }
@@ -106,14 +105,14 @@ func newestDemoRecord(ctx context.Context, st store.Store) (time.Time, error) {
 	for _, name := range demo.ServiceNames() {
 		preds, err := st.ListPredictions(ctx, name, 1)
 		if err != nil {
-			return time.Time{}, err
+			return time.Time{}, fmt.Errorf("list predictions of %s: %w", name, err)
 		}
 		for _, p := range preds {
 			see(p.FittedAt)
 		}
 		decs, err := st.ListDecisions(ctx, store.DecisionQuery{Service: name, Limit: 1})
 		if err != nil {
-			return time.Time{}, err
+			return time.Time{}, fmt.Errorf("list floor decisions of %s: %w", name, err)
 		}
 		for _, d := range decs {
 			see(d.Timestamp)
@@ -121,14 +120,14 @@ func newestDemoRecord(ctx context.Context, st store.Store) (time.Time, error) {
 	}
 	events, err := st.ListEvents(ctx, store.EventQuery{Limit: 1})
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, fmt.Errorf("list hpa events: %w", err)
 	}
 	for _, e := range events {
 		see(e.Timestamp)
 	}
 	runs, err := st.ListRuns(ctx, 1)
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, fmt.Errorf("list forecast runs: %w", err)
 	}
 	for _, r := range runs {
 		see(max(r.QueuedAt, r.FinishedAt))

@@ -40,8 +40,9 @@ type environment struct {
 	lead func(ctx context.Context, fn func(ctx context.Context) error) error
 	// forecastAtStart runs a forecast at once instead of waiting for the first scheduled time.
 	forecastAtStart bool
-	// seed writes the environment's own records into the store before anything runs.
-	seed func(ctx context.Context, st store.Store) error
+	// seed writes the environment's own records into the store before anything runs; it logs
+	// what it could not write (the environment runs without it).
+	seed func(ctx context.Context, st store.Store)
 }
 
 // newEnvironment builds the demo's simulation, the cluster's adapters, or nothing when no
