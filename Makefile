@@ -16,9 +16,14 @@ REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/kai-platform/kai-scaler/internal/buildinfo.Version=$(VERSION) \
 	-X github.com/kai-platform/kai-scaler/internal/buildinfo.Revision=$(REVISION)
 
-# Loopback: serve refuses to listen beyond it without API_TOKEN.
+# Loopback: serve refuses to listen beyond it without API_TOKEN. Built first, with a word, so
+# the first (minutes-long, silent) compile is not mistaken for a hang.
 run:
-	$(GO) run ./cmd/kai-scaler serve --demo --listen.addr=127.0.0.1:8080
+	@echo "compiling kai-scaler (the first build takes a minute or two)…"
+	@mkdir -p .cache
+	$(GO) build -o .cache/kai-scaler ./cmd/kai-scaler
+	@echo "starting the demo: API on http://127.0.0.1:8080 (Ctrl-C stops it)"
+	.cache/kai-scaler serve --demo --listen.addr=127.0.0.1:8080
 
 serve:
 	$(GO) run ./cmd/kai-scaler serve
@@ -91,7 +96,7 @@ FUZZ_TARGETS = \
 	./api:FuzzPostPattern \
 	./scaling:FuzzParseServices \
 	./cmd/kai-scaler:FuzzScanSeriesCSV \
-	./hpaevents:FuzzSelector
+	./hpaevents/history:FuzzSelector
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \

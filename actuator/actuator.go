@@ -97,6 +97,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// After waits d as Now's clock measures it (Run waits Interval with it; the demo's clock
+	// runs faster than the wall clock); nil means time.After.
+	After func(d time.Duration) <-chan time.Time
 }
 
 // Reconcile error stages (values of kai_actuator_reconcile_errors_total's stage label).
@@ -134,6 +137,9 @@ type shadowState struct {
 func New(opts Options) *Actuator {
 	if opts.Cluster == nil || opts.Services == nil {
 		panic("actuator: Options.Cluster and Options.Services are required")
+	}
+	if opts.After == nil {
+		opts.After = time.After
 	}
 	if opts.Interval <= 0 {
 		opts.Interval = 30 * time.Second
@@ -416,8 +422,6 @@ func (a *Actuator) readStore(ctx context.Context, in *PlanInput) error {
 // Run reconciles at once and then every Interval until ctx ends. Errors are logged and
 // counted; the next round tries again. It returns nil when ctx ends.
 func (a *Actuator) Run(ctx context.Context) error {
-	t := time.NewTicker(a.opts.Interval)
-	defer t.Stop()
 	for {
 		if _, err := a.Reconcile(ctx); err != nil && ctx.Err() == nil {
 			a.log.Warn("reconcile failed; floors that could not be planned or written are kept", "err", err)
@@ -425,7 +429,7 @@ func (a *Actuator) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-a.opts.After(a.opts.Interval):
 		}
 	}
 }

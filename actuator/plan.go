@@ -686,21 +686,12 @@ func (f *PredictionFloor) eval(nowMs int64) (floorEval, bool) {
 // rise is a climb of the expected load from pts[trough] to pts[crest].
 type rise struct{ trough, crest int }
 
-// riseLegs cuts the expected loads of pts (sorted by time) into rises and falls with hysteresis:
+// riseLegsOf cuts the expected loads exp (in time order) into rises and falls with hysteresis:
 // a trough is confirmed once the load climbs more than margin above it, a crest once it drops
 // more than margin below it, so a wiggle of at most margin neither starts nor ends a rise. The
 // cut depends on the prediction alone, so every planning round between two fits sees the same
 // rises: the decision cannot flip from one round to the next. A rise still climbing at the last
 // point ends there.
-func riseLegs(pts []scaling.PredictionPoint, margin float64) []rise {
-	exp := make([]float64, len(pts))
-	for i, pt := range pts {
-		exp[i] = pt.ExpectedLoad
-	}
-	return riseLegsOf(exp, margin)
-}
-
-// riseLegsOf is riseLegs over the expected loads alone.
 func riseLegsOf(exp []float64, margin float64) []rise {
 	var rises []rise
 	climbing, trough, crest := false, 0, 0

@@ -774,3 +774,12 @@ func TestPredictionFloorCalibratedSettings(t *testing.T) {
 		})
 	}
 }
+
+// riseLegs cuts a prediction's expected loads into rises (riseLegsOf, as the planner does).
+func riseLegs(pts []scaling.PredictionPoint, margin float64) []rise {
+	exp := make([]float64, len(pts))
+	for i, pt := range pts {
+		exp[i] = pt.ExpectedLoad
+	}
+	return riseLegsOf(exp, margin)
+}

@@ -314,7 +314,7 @@ func TestCounterfactual(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Counterfactual("api", tt.samples, tt.maxGap)
+			got := counterfactual("api", tt.samples, tt.maxGap)
 			tt.want.Service, tt.want.Day = "api", "2026-11-27"
 			require.Len(t, got, 1)
 			g := got["2026-11-27"]
@@ -323,4 +323,24 @@ func TestCounterfactual(t *testing.T) {
 			require.Equal(t, tt.want, g)
 		})
 	}
+}
+
+// counterfactual computes the per-day counterfactual of one service's samples (in time order), as the
+// recorder accumulates it sample by sample:
+// each sample holds until the next, at most maxGap; the last one stands for no time.
+func counterfactual(service string, samples []ShadowSample, maxGap time.Duration) map[string]scaling.ShadowDay {
+	days := map[string]scaling.ShadowDay{}
+	for i, s := range samples {
+		key := s.At.UTC().Format(time.DateOnly)
+		d, ok := days[key]
+		if !ok {
+			d = scaling.ShadowDay{Service: service, Day: key}
+		}
+		d.Samples++
+		days[key] = d
+		if i+1 < len(samples) {
+			AddShadowInterval(days, service, s, samples[i+1].At, maxGap)
+		}
+	}
+	return days
 }

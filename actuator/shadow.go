@@ -62,22 +62,3 @@ func AddShadowInterval(days map[string]scaling.ShadowDay, service string, prev S
 		from = to
 	}
 }
-
-// Counterfactual computes the per-day counterfactual of one service's samples (in time order):
-// each sample holds until the next, at most maxGap; the last one stands for no time.
-func Counterfactual(service string, samples []ShadowSample, maxGap time.Duration) map[string]scaling.ShadowDay {
-	days := map[string]scaling.ShadowDay{}
-	for i, s := range samples {
-		key := s.At.UTC().Format(time.DateOnly)
-		d, ok := days[key]
-		if !ok {
-			d = scaling.ShadowDay{Service: service, Day: key}
-		}
-		d.Samples++
-		days[key] = d
-		if i+1 < len(samples) {
-			AddShadowInterval(days, service, s, samples[i+1].At, maxGap)
-		}
-	}
-	return days
-}

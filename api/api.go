@@ -14,26 +14,43 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kai-platform/kai-scaler/scaling"
-	"github.com/kai-platform/kai-scaler/store"
 )
-
-// ErrUnknownService is returned by a ForecastTrigger asked for a service it does not manage;
-// the API answers it with 404.
-var ErrUnknownService = errors.New("unknown service")
-
-// ErrBusy is returned by a ForecastTrigger that cannot take another run now (one is queued
-// or running); the API answers it with 409.
-var ErrBusy = errors.New("a forecast run is already in progress")
 
 // ForecastTrigger starts forecast runs on demand and reports on them. Implementations are
 // safe for concurrent use; Trigger must not wait for the run to finish.
 type ForecastTrigger interface {
-	// Trigger starts a run for one service ("" = all); returns the run id.
-	// ErrUnknownService -> 404, ErrBusy -> 409.
+	// Trigger starts a run for one service ("" = all); returns the run id. Its refusals are
+	// recognised by behaviour (errors.As), so an implementation needs nothing from this
+	// package: an error reporting UnknownService() true answers 404, Busy() true 409
+	// (forecaster.ErrUnknownService and forecaster.ErrBusy do).
 	Trigger(ctx context.Context, service string) (string, error)
 	// Run returns the run with the given id; false when it is unknown (or forgotten).
 	Run(id string) (scaling.ForecastRun, bool)
 }
+
+// unknownServiceError and busyError are the refusals of a ForecastTrigger (see Trigger).
+type (
+	unknownServiceError interface{ UnknownService() bool }
+	busyError           interface{ Busy() bool }
+)
+
+// isUnknownService reports whether err is a trigger's refusal of a service it does not manage.
+func isUnknownService(err error) bool {
+	var e unknownServiceError
+	return errors.As(err, &e) && e.UnknownService()
+}
+
+// isBusy reports whether err is a trigger's refusal while another run is in progress.
+func isBusy(err error) bool {
+	var e busyError
+	return errors.As(err, &e) && e.Busy()
+}
+
+// Messages of the trigger's refusals, as the API has always answered them.
+const (
+	msgUnknownService = "unknown service"
+	msgBusy           = "a forecast run is already in progress"
+)
 
 // DashboardLink is one Grafana dashboard the admin panel can embed.
 type DashboardLink struct {
@@ -44,7 +61,8 @@ type DashboardLink struct {
 
 // Options configures an API. Store is required; everything else has a default.
 type Options struct {
-	Store store.Store
+	// Store is what the routes read and write; a store.Store provides it.
+	Store Store
 	// Logger defaults to a logger that discards everything.
 	Logger *slog.Logger
 	// Registerer receives the HTTP and store metrics; nil registers nothing.
@@ -76,7 +94,7 @@ type Options struct {
 
 // API serves kai-scaler's REST API. Create it with New; it is safe for concurrent use.
 type API struct {
-	store          store.Store
+	store          Store
 	logger         *slog.Logger
 	gatherer       prometheus.Gatherer
 	token          string

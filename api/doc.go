@@ -4,7 +4,7 @@
 // request metrics.
 //
 // It decides nothing about scaling: it validates input with the scaling package, reads and
-// writes records through a store.Store, and asks a ForecastTrigger to start forecast runs.
+// writes records through the narrow Store it declares (store.Store provides it), and asks a ForecastTrigger to start forecast runs.
 // Every handler is a func(*http.Request) (any, error) behind one wrapper that writes the
 // success body or maps the error to its status and a {"error": ..., "field": ...} body.
 package api

@@ -297,7 +297,7 @@ func (a *API) triggerForecast(r *http.Request) (any, error) {
 	}
 	id, err := a.forecasts.Trigger(r.Context(), svc)
 	if err != nil {
-		if errors.Is(err, ErrUnknownService) {
+		if isUnknownService(err) {
 			return nil, &httpError{status: http.StatusNotFound, field: "service", msg: fmt.Sprintf("service %q is not managed (not in the services file)", svc), err: err}
 		}
 		return nil, fmt.Errorf("trigger forecast: %w", err)

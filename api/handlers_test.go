@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kai-platform/kai-scaler/forecaster"
 	"github.com/kai-platform/kai-scaler/scaling"
 	"github.com/kai-platform/kai-scaler/store"
 )
@@ -64,13 +65,13 @@ func (f *fakeForecasts) Trigger(_ context.Context, svc string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.busy {
-		return "", ErrBusy
+		return "", fmt.Errorf("forecast: %w", forecaster.ErrBusy)
 	}
 	if f.err != nil {
 		return "", f.err
 	}
 	if svc != "" && svc != "coordinator" && svc != "search" {
-		return "", fmt.Errorf("trigger %s: %w", svc, ErrUnknownService)
+		return "", fmt.Errorf("trigger %s: %w", svc, forecaster.ErrUnknownService)
 	}
 	id := fmt.Sprintf("run-%d", len(f.runs)+1)
 	f.runs[id] = scaling.ForecastRun{ID: id, Trigger: "manual", Service: svc, State: scaling.RunQueued, QueuedAt: testNow.UnixMilli()}
@@ -298,7 +299,7 @@ func TestForecastRuns(t *testing.T) {
 	ff.busy = true
 	rec = ts.do(t, request{method: "POST", path: "/api/predictive-scaling/forecast"})
 	require.Equal(t, http.StatusConflict, rec.Code)
-	require.Equal(t, ErrBusy.Error(), decodeErr(t, rec).Error)
+	require.Equal(t, msgBusy, decodeErr(t, rec).Error)
 
 	// The run lock cannot be asked about (store down): the run is refused, and it is a 503.
 	ff.busy = false

@@ -60,7 +60,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 // instrumentedStore counts failed store operations. Answers that are part of the contract
 // (not found, a refused check) are not failures of the store.
 type instrumentedStore struct {
-	store.Store
+	Store
 	errors *prometheus.CounterVec
 }
 
@@ -74,11 +74,6 @@ func (s instrumentedStore) count(op string, err error) error {
 	}
 	s.errors.WithLabelValues(op).Inc()
 	return err
-}
-
-func (s instrumentedStore) ListPatterns(ctx context.Context) ([]scaling.Pattern, error) {
-	v, err := s.Store.ListPatterns(ctx)
-	return v, s.count("list_patterns", err)
 }
 
 func (s instrumentedStore) GetPattern(ctx context.Context, service string) (scaling.Pattern, error) {
@@ -97,11 +92,6 @@ func (s instrumentedStore) DeletePattern(ctx context.Context, service string) er
 func (s instrumentedStore) ListPredictions(ctx context.Context, service string, limit int) ([]scaling.Prediction, error) {
 	v, err := s.Store.ListPredictions(ctx, service, limit)
 	return v, s.count("list_predictions", err)
-}
-
-func (s instrumentedStore) ListDependencies(ctx context.Context) ([]scaling.Dependency, error) {
-	v, err := s.Store.ListDependencies(ctx)
-	return v, s.count("list_dependencies", err)
 }
 
 // PagePatterns counts as list_patterns, the operation it replaced in the list route.

@@ -12,9 +12,6 @@ import (
 //go:embed openapi.json
 var openAPIDocument []byte
 
-// OpenAPI returns a copy of the OpenAPI 3 document the API serves.
-func OpenAPI() []byte { return append([]byte(nil), openAPIDocument...) }
-
 func (a *API) getOpenAPI(r *http.Request) (any, error) {
 	if err := noQuery(r); err != nil {
 		return nil, err

@@ -194,10 +194,10 @@ func classifyStatus(err error) (int, errorBody) {
 		return http.StatusConflict, errorBody{Error: scaling.ErrCycle.Error()}
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, errorBody{Error: "not found"}
-	case errors.Is(err, ErrUnknownService):
-		return http.StatusNotFound, errorBody{Error: ErrUnknownService.Error()}
-	case errors.Is(err, ErrBusy):
-		return http.StatusConflict, errorBody{Error: ErrBusy.Error()}
+	case isUnknownService(err):
+		return http.StatusNotFound, errorBody{Error: msgUnknownService}
+	case isBusy(err):
+		return http.StatusConflict, errorBody{Error: msgBusy}
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, errorBody{Error: "too many concurrent writers; try again"}
 	case errors.Is(err, store.ErrUnavailable):

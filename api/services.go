@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -18,7 +17,7 @@ type ServiceObserver interface {
 	// ServiceStatuses lists every managed service with its HPA as observed now.
 	ServiceStatuses(ctx context.Context) ([]scaling.ServiceStatus, error)
 	// LoadHistory reads a service's actual load on the grid start, start+step, ... end.
-	// An error wrapping ErrUnknownService answers 404.
+	// An error reporting UnknownService() true (forecaster.ErrUnknownService) answers 404.
 	LoadHistory(ctx context.Context, service string, start, end time.Time, step time.Duration) ([]scaling.LoadPoint, error)
 }
 
@@ -79,7 +78,7 @@ func (a *API) loadHistory(r *http.Request) (any, error) {
 		return nil, err
 	}
 	pts, err := a.services.LoadHistory(r.Context(), svc, start, end, step)
-	if errors.Is(err, ErrUnknownService) {
+	if isUnknownService(err) {
 		return nil, &httpError{status: http.StatusNotFound, field: "service", msg: fmt.Sprintf("service %q is not managed (not in the services file)", svc), err: err}
 	}
 	if err != nil {

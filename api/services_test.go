@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kai-platform/kai-scaler/forecaster"
 	"github.com/kai-platform/kai-scaler/scaling"
 )
 
@@ -29,7 +30,7 @@ func (f *fakeObserver) ServiceStatuses(context.Context) ([]scaling.ServiceStatus
 
 func (f *fakeObserver) LoadHistory(_ context.Context, svc string, start, end time.Time, step time.Duration) ([]scaling.LoadPoint, error) {
 	if svc != "checkout" {
-		return nil, fmt.Errorf("load of %s: %w", svc, ErrUnknownService)
+		return nil, fmt.Errorf("load of %s: %w", svc, forecaster.ErrUnknownService)
 	}
 	f.gotStart, f.gotEnd, f.gotStep = start, end, step
 	var pts []scaling.LoadPoint

@@ -50,7 +50,7 @@ func TestPrometheusRulePassesTheSameTests(t *testing.T) {
 // A broken rule test must fail promtool, or the tests above prove nothing.
 func TestPromtoolCatchesAWrongExpectation(t *testing.T) {
 	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "alerts.yaml"), AlertRules(), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "alerts.yaml"), alertRules, 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "t.yaml"), []byte(`rule_files: [alerts.yaml]
 evaluation_interval: 1m
 tests:

@@ -284,7 +284,7 @@ func TestAlertsHaveRunbooks(t *testing.T) {
 			} `yaml:"rules"`
 		} `yaml:"groups"`
 	}
-	require.NoError(t, yaml.Unmarshal(AlertRules(), &rf))
+	require.NoError(t, yaml.Unmarshal(alertRules, &rf))
 	runbook, err := os.ReadFile("RUNBOOK.md")
 	require.NoError(t, err)
 	alerts := 0
@@ -311,7 +311,7 @@ func TestAlertTestsCoverFiringAndNotFiring(t *testing.T) {
 			} `yaml:"rules"`
 		} `yaml:"groups"`
 	}
-	require.NoError(t, yaml.Unmarshal(AlertRules(), &rf))
+	require.NoError(t, yaml.Unmarshal(alertRules, &rf))
 	raw, err := os.ReadFile("alerts_test.yaml")
 	require.NoError(t, err)
 	var tf struct {

@@ -36,3 +36,6 @@ func (c *Clock) Real(d time.Duration) time.Duration {
 	}
 	return r
 }
+
+// After waits the simulated duration d (time.After of its wall-clock duration).
+func (c *Clock) After(d time.Duration) <-chan time.Time { return time.After(c.Real(d)) }

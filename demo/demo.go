@@ -2,20 +2,13 @@ package demo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/kai-platform/kai-scaler/actuator"
-	"github.com/kai-platform/kai-scaler/forecaster"
 	"github.com/kai-platform/kai-scaler/hpaevents"
 	"github.com/kai-platform/kai-scaler/hpasim"
 	"github.com/kai-platform/kai-scaler/scaling"
-	"github.com/kai-platform/kai-scaler/store"
 )
 
 // Namespace is where the demo's services live in the simulated cluster.
@@ -30,57 +23,60 @@ type service struct {
 }
 
 // services are the demo's workloads: a business-hours shop, an evening-heavy search, and a
-// payments service that follows checkout through a proportional dependency.
+// payments service called by checkout.
+//
+// Payments' load is checkout's rhythm at 0.4 of its requests per second (its own noise):
+// with 40 per replica against checkout's 50, it needs 0.4 × 50 / 40 = 0.5 of checkout's
+// replicas, the ratio of the demo's proportional dependency, so the dependency keeps it near
+// its CPU target. (Issue 12: an unrelated, much smaller load left it at 15-19 % CPU against a
+// 70 % target.)
 var services = map[string]service{
 	"checkout": {Rhythm{Base: 400, DailyAmp: 300, PeakHour: 13, WeekendFactor: 0.6, Noise: 0.05, Seed: 1}, 50, 2, 20, 5 * time.Minute},
 	"search":   {Rhythm{Base: 900, DailyAmp: 500, PeakHour: 20, WeekendFactor: 1.3, Noise: 0.05, Seed: 2}, 100, 2, 20, 5 * time.Minute},
-	"payments": {Rhythm{Base: 60, DailyAmp: 20, PeakHour: 13, WeekendFactor: 0.8, Noise: 0.05, Seed: 3}, 40, 1, 15, 5 * time.Minute},
+	"payments": {Rhythm{Base: 0.4 * 400, DailyAmp: 0.4 * 300, PeakHour: 13, WeekendFactor: 0.6, Noise: 0.05, Seed: 3}, 40, 1, 15, 5 * time.Minute},
 }
 
-// Dependency is the demo's scaling dependency: payments keeps half of checkout's replicas.
-var Dependency = func() scaling.Dependency {
+// Dependency is the demo's scaling dependency: payments keeps half of checkout's replicas,
+// the share of checkout's load it carries per replica (see services).
+func Dependency() scaling.Dependency {
 	ratio := 0.5
 	return scaling.Dependency{SourceService: "checkout", TargetService: "payments",
 		DependencyType: scaling.DependencyProportional, Ratio: &ratio, Enabled: true}
 }
 
-// Options configure the demo.
+// Patterns are the demo's hand-written load patterns, as an operator writes them through the
+// API: search's evening peak only. A manual pattern is never replaced by a derived one, so
+// outside those hours search's floor is its prediction's: the demo shows both sources win.
+func Patterns() []scaling.Pattern {
+	evening := []scaling.TimeWindow{{HourOfDay: 19, ExpectedLoad: 0.6}, {HourOfDay: 20, ExpectedLoad: 0.7}, {HourOfDay: 21, ExpectedLoad: 0.6}}
+	return []scaling.Pattern{{Service: "search", PatternType: scaling.PatternDaily, TimeWindows: evening, Source: scaling.SourceManual}}
+}
+
+// Options configure a Simulation.
 type Options struct {
-	Store      store.Store
-	Registerer prometheus.Registerer
-	Logger     *slog.Logger
 	// Speed is simulated seconds per real second; 0 means 60.
 	Speed float64
 	// Start is the simulated time at start; zero means now.
-	Start time.Time
-	// Features, as ENABLE_PREDICTIVE_SCALING, ENABLE_SCALING_DEPENDENCIES, ENABLE_HPA_EVENT_LOGGING.
-	PredictiveEnabled, DependenciesEnabled, EventsEnabled bool
-	// DryRun, as DRY_RUN: the simulated HPAs keep their own floors; the actuator records
-	// would-be floors and the shadow counterfactual.
-	DryRun bool
-	// BusyErr and UnknownServiceErr are passed to the forecaster, so its refusals match the
-	// API's sentinels.
-	BusyErr, UnknownServiceErr error
+	Start  time.Time
+	Logger *slog.Logger
 }
 
-// Demo is the running pipeline.
-type Demo struct {
-	opts       Options
-	log        *slog.Logger
-	Clock      *Clock
-	Cluster    *hpasim.Cluster
-	Forecaster *forecaster.Forecaster
-	actuator   *actuator.Actuator
-	recorder   *hpaevents.Recorder
-	history    History
-	records    chan hpasim.Record
+// Simulation is the demo's stand-in for Kubernetes and Prometheus: the simulated cluster
+// (hpasim) under the synthetic load, its load history, and the fast clock. The composition
+// root (package app) wires kai-scaler's real parts to it exactly as it wires them to a cluster.
+type Simulation struct {
+	opts    Options
+	log     *slog.Logger
+	Clock   *Clock
+	Cluster *hpasim.Cluster
+	// History serves the synthetic load as the forecaster's history and current load.
+	History History
+	managed []scaling.ManagedService
+	records chan hpasim.Record
 }
 
-// New wires the demo. Its forecaster implements the api's ForecastTrigger.
-func New(opts Options) (*Demo, error) {
-	if opts.Store == nil {
-		return nil, errors.New("demo: a store is required")
-	}
+// New builds the simulation at opts.Start; nothing moves until Run.
+func New(opts Options) *Simulation {
 	if opts.Speed <= 0 {
 		opts.Speed = 60
 	}
@@ -90,87 +86,43 @@ func New(opts Options) (*Demo, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Demo{
+	s := &Simulation{
 		opts:    opts,
 		log:     opts.Logger.With("component", "demo"),
 		Clock:   NewClock(opts.Start, opts.Speed),
 		records: make(chan hpasim.Record, 1024),
 	}
-	d.history = History{Rhythms: map[string]Rhythm{}, Now: d.Clock.Now}
-	d.Cluster = hpasim.NewCluster(d.Clock.Now, func(r hpasim.Record) {
+	s.History = History{Rhythms: map[string]Rhythm{}, Now: s.Clock.Now}
+	s.Cluster = hpasim.NewCluster(s.Clock.Now, func(r hpasim.Record) {
 		select {
-		case d.records <- r:
+		case s.records <- r:
 		default: // the recorder is behind: drop, the next sync reports the same state again
 		}
 	})
-	var managed []scaling.ManagedService
-	var configs []actuator.ServiceConfig
-	for _, name := range serviceNames() {
-		s := services[name]
-		d.history.Rhythms[name] = s.rhythm
-		d.Cluster.Add(hpasim.Service{Name: name, Namespace: Namespace, HPA: &hpasim.Config{
-			Name: name, MinReplicas: s.min, MaxReplicas: s.max,
-			InitialReplicas:    replicasFor(s.rhythm.At(opts.Start), s.capacityPerReplica, s.min, s.max),
-			CapacityPerReplica: s.capacityPerReplica, PodStartup: 90 * time.Second,
+	for _, name := range ServiceNames() {
+		svc := services[name]
+		s.History.Rhythms[name] = svc.rhythm
+		s.Cluster.Add(hpasim.Service{Name: name, Namespace: Namespace, HPA: &hpasim.Config{
+			Name: name, MinReplicas: svc.min, MaxReplicas: svc.max,
+			InitialReplicas:    replicasFor(svc.rhythm.At(opts.Start), svc.capacityPerReplica, svc.min, svc.max),
+			CapacityPerReplica: svc.capacityPerReplica, PodStartup: 90 * time.Second,
 		}})
-		managed = append(managed, scaling.ManagedService{
+		s.managed = append(s.managed, scaling.ManagedService{
 			Name: name, Namespace: Namespace, HPA: name, Query: fmt.Sprintf("demo_load{service=%q}", name),
-			CapacityPerReplica: s.capacityPerReplica, LeadTimeSeconds: int64(s.leadTime / time.Second), Quantile: 0.9,
-		})
-		configs = append(configs, actuator.ServiceConfig{
-			Ref:      actuator.ServiceRef{Service: name, Namespace: Namespace, HPAName: name},
-			LeadTime: s.leadTime, CapacityPerReplica: s.capacityPerReplica,
+			CapacityPerReplica: svc.capacityPerReplica, LeadTimeSeconds: int64(svc.leadTime / time.Second), Quantile: 0.9,
 		})
 	}
-	reg := opts.Registerer
-	d.Forecaster = forecaster.New(forecaster.Options{
-		Services:   func() []scaling.ManagedService { return managed },
-		History:    d.history,
-		Load:       d.history,
-		Store:      opts.Store,
-		Bounds:     forecaster.ClusterBounds{Cluster: d.Cluster},
-		Registerer: reg,
-		Logger:     opts.Logger, // forecaster.New adds component=forecaster itself
-		Now:        d.Clock.Now,
-
-		BusyErr:           opts.BusyErr,
-		UnknownServiceErr: opts.UnknownServiceErr,
-	})
-	metered, err := newMeteredCluster(d.Cluster, reg, opts.DryRun)
-	if err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
-	}
-	d.actuator = actuator.New(actuator.Options{
-		Cluster:             metered,
-		Patterns:            opts.Store,
-		Predictions:         opts.Store,
-		Dependencies:        opts.Store,
-		Overrides:           opts.Store,
-		Decisions:           opts.Store,
-		Shadow:              opts.Store,
-		DryRun:              opts.DryRun,
-		Services:            func() []actuator.ServiceConfig { return configs },
-		PredictiveEnabled:   opts.PredictiveEnabled,
-		DependenciesEnabled: opts.DependenciesEnabled,
-		Interval:            30 * time.Second,
-		Logger:              opts.Logger.With("component", "actuator"),
-		Registerer:          reg,
-		Now:                 d.Clock.Now,
-	})
-	if opts.EventsEnabled {
-		rec, err := hpaevents.NewRecorder(hpaevents.RecorderOptions{
-			Store: opts.Store, Logger: opts.Logger.With("component", "hpaevents"),
-			Registerer: reg, Now: d.Clock.Now,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("demo: hpa event recorder: %w", err)
-		}
-		d.recorder = rec
-	}
-	return d, nil
+	return s
 }
 
-func serviceNames() []string { return []string{"checkout", "payments", "search"} }
+// Services are the demo's managed services, as a services file would list them.
+func (s *Simulation) Services() []scaling.ManagedService { return s.managed }
+
+// Speed is simulated seconds per real second.
+func (s *Simulation) Speed() float64 { return s.opts.Speed }
+
+// ServiceNames are the demo's services, in a fixed order.
+func ServiceNames() []string { return []string{"checkout", "payments", "search"} }
 
 func replicasFor(load, capacity float64, min, max int32) int32 {
 	n := int32(load/capacity*1.25) + 1 // the HPA's 80% target
@@ -191,102 +143,45 @@ func max32(a, b int32) int32 {
 	return b
 }
 
-// Run seeds the demo dependency, fits the first forecasts, and runs the simulated cluster, the
-// actuator, the forecaster and the event recorder until ctx ends.
-func (d *Demo) Run(ctx context.Context) error {
-	dep := Dependency()
-	dep.LastUpdated = d.Clock.Now().UnixMilli()
-	if _, err := d.opts.Store.GetDependency(ctx, dep.Key()); errors.Is(err, store.ErrNotFound) {
-		err := d.opts.Store.PutDependency(ctx, dep, func(existing []scaling.Dependency) error {
-			if c := scaling.FindCycle(existing, dep); c != nil {
-				return c
-			}
+// advanceEvery is the simulated HPA controller's sync period.
+const advanceEvery = 15 * time.Second
+
+// Run moves the simulated cluster under the synthetic load every 15 simulated seconds until
+// ctx ends.
+func (s *Simulation) Run(ctx context.Context) error {
+	s.log.Info("simulation running", "speed", s.opts.Speed, "simulated_start", s.Clock.Start, "services", ServiceNames())
+	for {
+		s.advance()
+		select {
+		case <-ctx.Done():
 			return nil
-		})
-		if err != nil {
-			d.log.Warn("demo dependency not seeded; running without it", "err", err)
+		case <-s.Clock.After(advanceEvery):
 		}
 	}
-	// Before the first run (which would otherwise find the run lock taken by this check).
-	if n, _, err := d.Forecaster.AbandonStaleRuns(ctx); err != nil {
-		d.log.Warn("stale demo forecast runs not checked", "err", err)
-	} else if n > 0 {
-		d.log.Info("stale demo forecast runs marked abandoned", "runs", n)
-	}
-	d.log.Info("demo running", "speed", d.opts.Speed, "simulated_start", d.Clock.Start, "services", serviceNames())
-
-	var wg sync.WaitGroup
-	loop := func(every time.Duration, f func(context.Context)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := time.NewTicker(d.Clock.Real(every))
-			defer t.Stop()
-			for {
-				f(ctx)
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
-			}
-		}()
-	}
-	loop(15*time.Second, func(context.Context) { d.advance() })
-	loop(time.Hour, func(ctx context.Context) {
-		run, err := d.Forecaster.RunOnce(ctx, "schedule", "")
-		if err != nil && !errors.Is(err, forecaster.ErrBusy) {
-			d.log.Warn("demo forecast run failed; keeping the last predictions", "err", err)
-			return
-		}
-		d.log.Info("demo forecast run", "state", run.State, "services", len(run.Results))
-	})
-	loop(time.Minute, d.Forecaster.Tick)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := d.Forecaster.Shutdown(sctx); err != nil {
-			d.log.Warn("demo forecast runs did not finish at shutdown", "err", err)
-		}
-	}()
-	loop(30*time.Second, func(ctx context.Context) {
-		if _, err := d.actuator.Reconcile(ctx); err != nil {
-			d.log.Warn("demo reconcile failed; floors kept", "err", err)
-		}
-	})
-	if d.recorder != nil {
-		wg.Add(2)
-		go func() { defer wg.Done(); d.recorder.Run(ctx) }()
-		go func() { defer wg.Done(); d.recordLoop(ctx) }()
-	}
-	wg.Wait()
-	return nil
 }
 
-func (d *Demo) advance() {
-	now := d.Clock.Now()
+func (s *Simulation) advance() {
+	now := s.Clock.Now()
 	load := make(map[string]float64, len(services))
-	for name, s := range services {
-		load[name] = s.rhythm.At(now)
+	for name, svc := range services {
+		load[name] = svc.rhythm.At(now)
 	}
-	d.Cluster.Advance(load)
+	s.Cluster.Advance(load)
 }
 
-// recordLoop turns the simulated HPA's sync records into observations for the event recorder.
-func (d *Demo) recordLoop(ctx context.Context) {
+// WatchHPAs passes the simulated HPAs' syncs to sink as observations until ctx ends: the
+// demo's stand-in for the informer and kube-state-metrics sources.
+func (s *Simulation) WatchHPAs(ctx context.Context, sink hpaevents.Sink) error {
 	lastScale := map[string]time.Time{}
 	for {
 		select {
 		case <-ctx.Done():
-			return
-		case r := <-d.records:
+			return nil
+		case r := <-s.records:
 			if r.DesiredReplicas != r.CurrentReplicas {
 				lastScale[r.HPA] = r.Time
 			}
-			d.recorder.Observe(ctx, Observation(r, lastScale[r.HPA]))
+			sink.Observe(ctx, Observation(r, lastScale[r.HPA]))
 		}
 	}
 }

@@ -20,7 +20,8 @@
 // state), so the whole backtest costs one cleaning and one pass per model. Only the MASE
 // scale (the in-sample weekly naive error over the whole series) uses every point: it is the
 // yardstick of the scores, not an input of any decision. It also turns a forecast into
-// replica counts and into a derived load pattern.
+// replica counts (the API's pattern record is derived from a forecast by forecaster: this
+// package imports no record type).
 //
 // The models: seasonal naive (the day or the week before, on the raw observations), the
 // median of the same slot over the last weeks, robust double seasonal Holt-Winters, harmonic

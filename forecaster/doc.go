@@ -5,7 +5,8 @@
 // manual one), and keeps the kai_forecast_* metrics: the value forecast for now, the actual
 // load, their error, and how runs go.
 //
-// It owns no decision: fitting and pattern derivation are forecast's pure functions, floor
+// It owns no decision: fitting is forecast's pure functions and pattern derivation this
+// package's pure DerivePattern (it builds the scaling record forecast does not import), floor
 // planning is the actuator's. It never lets one service block the others (per-service
 // timeouts, parallel fits, panics contained), never runs two runs at once, and never leaves
 // an out-of-date prediction on the predicted-load gauge.

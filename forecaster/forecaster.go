@@ -23,11 +23,28 @@ import (
 	"github.com/kai-platform/kai-scaler/store"
 )
 
-// ErrUnknownService is returned by Trigger and RunOnce for a service that is not managed.
-var ErrUnknownService = errors.New("unknown service")
+// ErrUnknownService is returned (wrapped) by Trigger and RunOnce for a service that is not
+// managed. It reports UnknownService() true, so a caller that does not import this package
+// (the API, which answers 404) recognises it by behaviour with errors.As.
+var ErrUnknownService error = unknownServiceError{}
 
-// ErrBusy is returned by Trigger and RunOnce while another run is queued or running.
-var ErrBusy = errors.New("a forecast run is already in progress")
+// ErrBusy is returned (wrapped) by Trigger and RunOnce while another run is queued or running,
+// here or on another replica. It reports Busy() true (the API answers 409).
+var ErrBusy error = busyError{}
+
+type unknownServiceError struct{}
+
+func (unknownServiceError) Error() string { return "unknown service" }
+
+// UnknownService marks the refusal for callers that classify errors by behaviour.
+func (unknownServiceError) UnknownService() bool { return true }
+
+type busyError struct{}
+
+func (busyError) Error() string { return "a forecast run is already in progress" }
+
+// Busy marks the refusal for callers that classify errors by behaviour.
+func (busyError) Busy() bool { return true }
 
 // HistorySource reads a service's load history. Implementations are safe for concurrent use.
 type HistorySource interface {
@@ -93,14 +110,6 @@ type Bounds interface {
 	ReplicaBounds(ctx context.Context, svc scaling.ManagedService) (ReplicaBounds, error)
 }
 
-// BoundsFunc adapts a function to Bounds.
-type BoundsFunc func(ctx context.Context, svc scaling.ManagedService) (ReplicaBounds, error)
-
-// ReplicaBounds calls f.
-func (f BoundsFunc) ReplicaBounds(ctx context.Context, svc scaling.ManagedService) (ReplicaBounds, error) {
-	return f(ctx, svc)
-}
-
 // Options configures a Forecaster. Services, History and Store are required.
 type Options struct {
 	// Services returns the managed services (the services file, reloadable).
@@ -113,7 +122,14 @@ type Options struct {
 	Bounds     Bounds
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
-	Now        func() time.Time
+	// Now is the clock of every timestamp and of the schedule; default time.Now.
+	Now func() time.Time
+	// After waits d as Now's clock measures it (the demo's runs faster than the wall clock):
+	// the schedule and RunActualLoop wait with it. Default time.After.
+	After func(d time.Duration) <-chan time.Time
+	// RunAtStart makes Start run at once, before the first scheduled time (the demo: its
+	// predictions are fresh within seconds of a start).
+	RunAtStart bool
 
 	// HistoryWindow is how much history each fit reads; default 4 weeks.
 	HistoryWindow time.Duration
@@ -150,9 +166,6 @@ type Options struct {
 	ActualInterval time.Duration
 	// ErrorWindow is the span kai_forecast_error_ratio averages over; default 1h.
 	ErrorWindow time.Duration
-	// UnknownServiceErr and BusyErr, when set, are wrapped alongside ErrUnknownService and
-	// ErrBusy, so a caller's own sentinels (the api package's) match with errors.Is.
-	UnknownServiceErr, BusyErr error
 }
 
 // Forecaster fits and stores forecasts for every managed service. Safe for concurrent use.
@@ -192,6 +205,9 @@ func New(opts Options) *Forecaster {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.After == nil {
+		opts.After = time.After
 	}
 	if opts.Services == nil {
 		opts.Services = func() []scaling.ManagedService { return nil }
@@ -248,26 +264,72 @@ func ScheduleInterval(s cron.Schedule, t time.Time) time.Duration {
 func (f *Forecaster) Validity() time.Duration { return f.opts.Validity }
 
 // Start runs forecasts on the schedule until ctx ends (it blocks), then waits for a run in
-// progress. A scheduled run while another is in progress, here or on another replica (the
-// run lock is held), is skipped and counted (kai_forecast_runs_total{result="skipped"}); one
-// refused because the lock could not be taken is logged and counted in
-// kai_forecast_lock_errors_total{op="take"}. It returns an error for a bad schedule.
+// progress. The schedule is read on Now's clock and waited with After, so a clock that runs
+// faster (the demo's) runs it faster. A scheduled run while another is in progress, here or on
+// another replica (the run lock is held), is skipped and counted
+// (kai_forecast_runs_total{result="skipped"}); one refused because the lock could not be taken
+// is logged and counted in kai_forecast_lock_errors_total{op="take"}. With RunAtStart the
+// first run starts at once, waiting (not skipped) while the lock is briefly held, e.g. by
+// Supervise's check for stale runs. It returns an error for a bad schedule.
 func (f *Forecaster) Start(ctx context.Context) error {
 	if f.schedErr != nil {
 		return f.schedErr
 	}
-	c := cron.New(cron.WithLocation(time.UTC))
-	c.Schedule(f.schedule, cron.FuncJob(func() {
-		if _, err := f.RunOnce(ctx, "schedule", ""); errors.Is(err, ErrBusy) {
-			f.m.runs.WithLabelValues(resultSkipped).Inc()
-			f.log.Warn("scheduled forecast run skipped; another run is still in progress", "err", err)
+	f.log.Info("forecast schedule started", "schedule", f.opts.Schedule, "validity", f.opts.Validity, "run_at_start", f.opts.RunAtStart)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	// Each run in its own goroutine, as a cron runner does: one still running at the next
+	// scheduled time makes that one skipped and counted, not silently late.
+	launch := func(run func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run()
+		}()
+	}
+	last := f.opts.Now()
+	if f.opts.RunAtStart {
+		launch(func() { f.startRun(ctx, f.schedule.Next(last.UTC())) })
+	}
+	for {
+		next := f.schedule.Next(last.UTC())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-f.opts.After(next.Sub(f.opts.Now())):
 		}
-	}))
-	f.log.Info("forecast schedule started", "schedule", f.opts.Schedule, "validity", f.opts.Validity)
-	c.Start()
-	<-ctx.Done()
-	<-c.Stop().Done()
-	return nil
+		// From next, not from Now: a wake-up a hair early must not schedule the same time twice.
+		last = next
+		launch(func() {
+			if _, err := f.RunOnce(ctx, "schedule", ""); errors.Is(err, ErrBusy) {
+				f.m.runs.WithLabelValues(resultSkipped).Inc()
+				f.log.Warn("scheduled forecast run skipped; another run is still in progress", "err", err)
+			}
+		})
+	}
+}
+
+// startRunRetry is how long the run at start waits between tries while the lock is held.
+const startRunRetry = 500 * time.Millisecond
+
+// startRun is RunAtStart's run: it retries while busy until the first scheduled time, which
+// then runs instead.
+func (f *Forecaster) startRun(ctx context.Context, until time.Time) {
+	for {
+		_, err := f.RunOnce(ctx, "schedule", "")
+		if !errors.Is(err, ErrBusy) {
+			return
+		}
+		if !f.opts.Now().Before(until) {
+			f.log.Warn("forecast run at start skipped; the scheduled run follows", "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(startRunRetry):
+		}
+	}
 }
 
 // Trigger starts a run for one service ("" for all) without waiting for it and returns its
@@ -376,25 +438,6 @@ func copyRun(r *scaling.ForecastRun) scaling.ForecastRun {
 	return c
 }
 
-// refusal is an error that reads as ours but also matches the caller's sentinel (theirs).
-type refusal struct {
-	msg          string
-	ours, theirs error
-}
-
-func (e *refusal) Error() string { return e.msg + ": " + e.ours.Error() }
-
-func (e *refusal) Unwrap() []error {
-	if e.theirs == nil {
-		return []error{e.ours}
-	}
-	return []error{e.ours, e.theirs}
-}
-
-func (f *Forecaster) wrap(ours, theirs error, format string, args ...any) error {
-	return &refusal{msg: fmt.Sprintf(format, args...), ours: ours, theirs: theirs}
-}
-
 // begin takes the run lock and registers a queued run, or refuses it.
 func (f *Forecaster) begin(ctx context.Context, trigger, service string) (*scaling.ForecastRun, []scaling.ManagedService, error) {
 	all := f.opts.Services()
@@ -408,17 +451,17 @@ func (f *Forecaster) begin(ctx context.Context, trigger, service string) (*scali
 			}
 		}
 		if svcs == nil {
-			return nil, nil, f.wrap(ErrUnknownService, f.opts.UnknownServiceErr, "forecast %q", service)
+			return nil, nil, fmt.Errorf("forecast %q: %w", service, ErrUnknownService)
 		}
 	}
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
-		return nil, nil, f.wrap(ErrBusy, f.opts.BusyErr, "forecast (shutting down)")
+		return nil, nil, fmt.Errorf("forecast (shutting down): %w", ErrBusy)
 	}
 	if f.busy {
 		f.mu.Unlock()
-		return nil, nil, f.wrap(ErrBusy, f.opts.BusyErr, "forecast")
+		return nil, nil, fmt.Errorf("forecast: %w", ErrBusy)
 	}
 	f.busy = true // reserved while the lock is asked for, without holding mu over the network
 	f.running.Add(1)
@@ -702,7 +745,7 @@ func (f *Forecaster) derivePattern(ctx context.Context, svc scaling.ManagedServi
 		return "", fmt.Errorf("fit week: %w", err)
 	}
 	r.Upper = calibratedLoads(r, cal)
-	p := forecast.DerivePattern(r, forecast.PatternParams{
+	p := DerivePattern(r, PatternParams{
 		CapacityPerReplica: svc.CapacityPerReplica,
 		MaxReplicas:        b.MaxReplicas,
 		BaseMinReplicas:    b.BaseMinReplicas,

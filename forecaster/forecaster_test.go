@@ -335,15 +335,14 @@ func TestRunActualLoopStopsWithContext(t *testing.T) {
 }
 
 func TestTriggerNoOverlapAndRunStates(t *testing.T) {
-	apiBusy := errors.New("api busy")
-	apiUnknown := errors.New("api unknown")
-	fx := newFixture(t, func(o *Options) { o.BusyErr, o.UnknownServiceErr = apiBusy, apiUnknown })
+	fx := newFixture(t, nil)
 	release := make(chan struct{})
 	fx.hist.block["checkout"] = release
 
 	_, err := fx.f.Trigger(t.Context(), "nope")
 	require.ErrorIs(t, err, ErrUnknownService)
-	require.ErrorIs(t, err, apiUnknown)
+	var unknown interface{ UnknownService() bool }
+	require.ErrorAs(t, err, &unknown, "the API recognises it by behaviour (404)")
 	require.EqualError(t, err, `forecast "nope": unknown service`)
 
 	id, err := fx.f.Trigger(t.Context(), "")
@@ -355,7 +354,8 @@ func TestTriggerNoOverlapAndRunStates(t *testing.T) {
 
 	_, err = fx.f.Trigger(t.Context(), "search")
 	require.ErrorIs(t, err, ErrBusy)
-	require.ErrorIs(t, err, apiBusy)
+	var busy interface{ Busy() bool }
+	require.ErrorAs(t, err, &busy, "the API recognises it by behaviour (409)")
 	require.EqualError(t, err, "forecast: a forecast run is already in progress")
 	_, err = fx.f.RunOnce(t.Context(), "manual", "")
 	require.ErrorIs(t, err, ErrBusy)
@@ -649,4 +649,12 @@ func TestRunsCalibrateFloorSettings(t *testing.T) {
 	require.Contains(t, cal.Reason, "replayed 3.0 days of history")
 	require.Positive(t, cal.WindowMinutes)
 	require.LessOrEqual(t, cal.ReplicaHoursIncrease, 0.1*0.8+1e-9, "within the default budget")
+}
+
+// BoundsFunc adapts a function to Bounds.
+type BoundsFunc func(ctx context.Context, svc scaling.ManagedService) (ReplicaBounds, error)
+
+// ReplicaBounds calls f.
+func (f BoundsFunc) ReplicaBounds(ctx context.Context, svc scaling.ManagedService) (ReplicaBounds, error) {
+	return f(ctx, svc)
 }

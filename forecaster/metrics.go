@@ -166,14 +166,12 @@ func (f *Forecaster) dropPredicted(service string) bool {
 // query per service), the predicted load read from the store, and their rolling error ratio.
 // Without a LoadSource only the predicted load is kept.
 func (f *Forecaster) RunActualLoop(ctx context.Context) error {
-	t := time.NewTicker(f.opts.ActualInterval)
-	defer t.Stop()
 	for {
 		f.Tick(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-f.opts.After(f.opts.ActualInterval):
 		}
 	}
 }

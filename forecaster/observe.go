@@ -57,8 +57,8 @@ func (f *Forecaster) ServiceStatuses(ctx context.Context) ([]scaling.ServiceStat
 }
 
 // LoadHistory reads a managed service's actual load from the history source on the grid
-// start, start+step, ... end. It answers an error wrapping ErrUnknownService (and the
-// caller's UnknownServiceErr) for a service that is not managed.
+// start, start+step, ... end. It answers an error wrapping ErrUnknownService for a service
+// that is not managed.
 func (f *Forecaster) LoadHistory(ctx context.Context, service string, start, end time.Time, step time.Duration) ([]scaling.LoadPoint, error) {
 	var svc *scaling.ManagedService
 	for _, s := range f.opts.Services() {
@@ -68,7 +68,7 @@ func (f *Forecaster) LoadHistory(ctx context.Context, service string, start, end
 		}
 	}
 	if svc == nil {
-		return nil, f.wrap(ErrUnknownService, f.opts.UnknownServiceErr, "load history of %q", service)
+		return nil, fmt.Errorf("load history of %q: %w", service, ErrUnknownService)
 	}
 	series, err := f.opts.History.Range(ctx, *svc, start, end, step)
 	if err != nil {

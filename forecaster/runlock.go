@@ -29,7 +29,7 @@ func (f *Forecaster) lock(ctx context.Context, owner string) error {
 		return fmt.Errorf("forecast refused: cannot take the cluster-wide run lock %q: %w", RunLockName, err)
 	}
 	if !ok {
-		return f.wrap(ErrBusy, f.opts.BusyErr, "forecast (run lock %q held by another replica)", RunLockName)
+		return fmt.Errorf("forecast (run lock %q held by another replica): %w", RunLockName, ErrBusy)
 	}
 	return nil
 }

@@ -67,17 +67,6 @@ func NewDeriver(opts DeriverOptions) *Deriver {
 	return &Deriver{opts: opts.withDefaults(), state: map[string]*hpaState{}}
 }
 
-// Derive runs a fresh Deriver over observations (of one or several HPAs, in time order per
-// HPA) and returns every event, in order.
-func Derive(observations []Observation, opts DeriverOptions) []scaling.Event {
-	d := NewDeriver(opts)
-	var out []scaling.Event
-	for _, o := range observations {
-		out = append(out, d.Observe(o)...)
-	}
-	return out
-}
-
 // Observe reads one observation and returns the events it reveals (often none).
 // Observations of one HPA older than the previous one are ignored.
 func (d *Deriver) Observe(o Observation) []scaling.Event {
@@ -126,6 +115,9 @@ func (d *Deriver) observe(o Observation) []Derived {
 		reason := ""
 		if isLimited {
 			typ, reason = scaling.EventLimitedScale, limReason
+			if FloorRaise(o, dec.from, dec.to, limReason) {
+				reason = ReasonFloorRaised
+			}
 		}
 		st.lastDecision = dec.at
 		st.limitedReason = limReason

@@ -244,6 +244,23 @@ func TestDerive(t *testing.T) {
 			want: []ev{{Type: scaling.EventScaleUp, Current: 2, Desired: 3, Trigger: "resource:cpu", Value: 100, Threshold: 70, At: m}},
 		},
 		{
+			// Issue 12: kai-scaler's floor raise showed up as the HPA's own limited-scale decision.
+			name: "a scale-up held at a raised minReplicas is the floor's raise",
+			obs: []Observation{
+				obs(0, 3, 3, cpu(50, 70)),
+				obs(m, 3, 6, cpu(50, 70)).bounds(6, 10).scaledAt(m).cond(CondScalingLimited, "True", ReasonTooFewReplicas, m),
+			},
+			want: []ev{{Type: scaling.EventLimitedScale, Current: 3, Desired: 6, Trigger: "resource:cpu", Value: 50, Threshold: 70, Reason: ReasonFloorRaised, At: m}},
+		},
+		{
+			name: "a scale-down held at minReplicas stays the HPA's decision",
+			obs: []Observation{
+				obs(0, 6, 6, cpu(68, 70)),
+				obs(m, 6, 4, cpu(20, 70)).bounds(4, 10).scaledAt(m).cond(CondScalingLimited, "True", ReasonTooFewReplicas, m),
+			},
+			want: []ev{{Type: scaling.EventLimitedScale, Current: 6, Desired: 4, Trigger: "resource:cpu", Value: 20, Threshold: 70, Reason: ReasonTooFewReplicas, At: m}},
+		},
+		{
 			name: "observations out of order are ignored",
 			obs: []Observation{
 				obs(2*m, 4, 4, cpu(70, 70)).scaledAt(m),
@@ -254,7 +271,7 @@ func TestDerive(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Derive(tt.obs, DeriverOptions{})
+			got := derive(tt.obs, DeriverOptions{})
 			require.Equal(t, tt.want, summarize(got))
 			for _, e := range got {
 				require.Equal(t, "checkout", e.Service)
@@ -279,15 +296,15 @@ func TestDeriveRestartKeepsIDs(t *testing.T) {
 		obs(12*m, 4, 4, cpu(200, 70)).scaledAt(m).cond(CondScalingLimited, "True", ReasonScaleUpLimit, 12*m),
 		obs(13*m, 4, 4, cpu(200, 70)).scaledAt(m).cond(CondScalingLimited, "True", ReasonScaleUpLimit, 12*m),
 	}
-	whole := Derive(scenario, DeriverOptions{})
+	whole := derive(scenario, DeriverOptions{})
 	require.Len(t, whole, 3)
 	ids := map[string]bool{}
 	for _, e := range whole {
 		ids[e.ID] = true
 	}
 	for cut := 1; cut < len(scenario); cut++ {
-		before := Derive(scenario[:cut], DeriverOptions{})
-		after := Derive(scenario[cut:], DeriverOptions{})
+		before := derive(scenario[:cut], DeriverOptions{})
+		after := derive(scenario[cut:], DeriverOptions{})
 		seen := map[string]bool{}
 		for _, e := range append(before, after...) {
 			require.True(t, ids[e.ID], "cut %d: unknown event %+v", cut, e)
@@ -301,8 +318,34 @@ func TestDeriveSeparatesHPAs(t *testing.T) {
 	a := obs(0, 2, 4, cpu(90, 70)).scaledAt(0)
 	b := a
 	b.HPA, b.Service = "search", "search"
-	got := Derive([]Observation{a, b}, DeriverOptions{})
+	got := derive([]Observation{a, b}, DeriverOptions{})
 	require.Len(t, got, 2)
 	require.NotEqual(t, got[0].ID, got[1].ID)
 	require.Equal(t, "search", got[1].Service)
+}
+
+func BenchmarkDeriverObserve(b *testing.B) {
+	scenario := liveScenario()
+	d := NewDeriver(DeriverOptions{})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		o := scenario[i%len(scenario)]
+		o.Time = o.Time.Add(time.Duration(i/len(scenario)) * time.Hour)
+		if !o.LastScaleTime.IsZero() {
+			o.LastScaleTime = o.LastScaleTime.Add(time.Duration(i/len(scenario)) * time.Hour)
+		}
+		d.Observe(o)
+	}
+}
+
+// derive runs a fresh Deriver over observations (of one or several HPAs, in time order per
+// HPA) and returns every event, in order.
+func derive(observations []Observation, opts DeriverOptions) []scaling.Event {
+	d := NewDeriver(opts)
+	var out []scaling.Event
+	for _, o := range observations {
+		out = append(out, d.Observe(o)...)
+	}
+	return out
 }

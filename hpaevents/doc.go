@@ -6,11 +6,17 @@
 // Settle fills an event's actualReplicas and outcome from later observations; Effectiveness
 // scores a service's events over a window. The rest are thin adapters:
 //
-//   - LiveSource watches autoscaling/v2 HPAs with a client-go informer (FromHPA reads one);
-//   - HistorySource reads the kube-state-metrics HPA series from Prometheus
-//     (ObservationsFromKSM), for times the scaler was not running and clusters it cannot watch;
+//   - package live (hpaevents/live) watches autoscaling/v2 HPAs with a client-go informer
+//     (FromHPA reads one);
+//   - package history (hpaevents/history) reads the kube-state-metrics HPA series from
+//     Prometheus (ObservationsFromKSM), for times the scaler was not running and clusters it
+//     cannot watch;
 //   - Recorder takes observations from either, derives and settles events, and appends them to
-//     the event store, with kai_hpa_events_total and kai_hpa_scaling_effectiveness.
+//     the event store, with kai_hpa_events_total and kai_hpa_scaling_effectiveness;
+//   - Watch runs the two sources in the order the deriver needs.
+//
+// The sources are subpackages so that what reads events (package api) links neither client-go
+// nor the Prometheus client (issue 12).
 //
 // One decision seen twice (informer resync, restart, both sources) is stored once: event IDs
 // are hashes of the HPA and the decision's anchor (status.lastScaleTime, the ScalingLimited

@@ -79,7 +79,18 @@ const (
 	// ReasonTolerance explains a no-scale event no condition explains: the HPA's own
 	// tolerance, readiness or rounding kept the replica count.
 	ReasonTolerance = "WithinTolerance"
+	// ReasonFloorRaised marks a limited-scale event that is the floor's action, not the HPA's
+	// decision: the HPA scaled up only to a raised minReplicas (TooFewReplicas), which on a
+	// managed HPA is kai-scaler's raise. Effectiveness scores these apart (issue 12).
+	ReasonFloorRaised = "FloorRaised"
 )
+
+// FloorRaise reports whether a scaling from from to to, limited for reason at o, is the HPA
+// following its raised floor: a scale-up held at minReplicas (TooFewReplicas) goes up only
+// because minReplicas rose above the current count; the metrics asked for no more.
+func FloorRaise(o Observation, from, to int32, reason string) bool {
+	return reason == ReasonTooFewReplicas && to > from && to <= o.MinReplicas
+}
 
 // Observation is one look at an HPA, from the live (informer) or the history
 // (kube-state-metrics) source. It is a plain value: deriving events from it does no I/O.
@@ -174,4 +185,42 @@ func findMetric(o Observation, trigger string) (Metric, bool) {
 		}
 	}
 	return Metric{}, false
+}
+
+// InferReasons fills the condition reasons a source that does not read them (kube-state-metrics
+// exports none) leaves out, where the HPA controller leaves one explanation (see
+// history.ObservationsFromKSM).
+func InferReasons(o *Observation) {
+	gov, hasGov := governing(*o, DefaultTolerance)
+	for i := range o.Conditions {
+		c := &o.Conditions[i]
+		switch {
+		case c.Type == CondScalingLimited && c.Status == "True":
+			switch {
+			case o.MaxReplicas > 0 && o.DesiredReplicas >= o.MaxReplicas && (!hasGov || gov.replicas > o.DesiredReplicas):
+				c.Reason = ReasonTooManyReplicas
+			case o.DesiredReplicas <= o.MinReplicas && (!hasGov || gov.replicas < o.DesiredReplicas):
+				c.Reason = ReasonTooFewReplicas
+			case o.DesiredReplicas > o.CurrentReplicas || (hasGov && gov.replicas > o.DesiredReplicas):
+				c.Reason = ReasonScaleUpLimit
+			default:
+				c.Reason = ReasonScaleDownLimit
+			}
+		case c.Type == CondAbleToScale && c.Status == "False":
+			c.Reason = "NotAbleToScale"
+		}
+	}
+	if _, limited := o.limited(); limited || !hasGov || gov.replicas >= o.CurrentReplicas || o.DesiredReplicas != o.CurrentReplicas {
+		return
+	}
+	if c, ok := o.Condition(CondAbleToScale); ok && c.Status == "False" {
+		return
+	}
+	for i := range o.Conditions {
+		if o.Conditions[i].Type == CondAbleToScale {
+			o.Conditions[i].Reason = ReasonScaleDownStabilized
+			return
+		}
+	}
+	o.Conditions = append(o.Conditions, Condition{Type: CondAbleToScale, Status: "True", Reason: ReasonScaleDownStabilized})
 }

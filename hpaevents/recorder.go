@@ -91,8 +91,10 @@ type Recorder struct {
 type recorderMetrics struct {
 	events        *prometheus.CounterVec
 	effectiveness *prometheus.GaugeVec
-	storeErrors   *prometheus.CounterVec
-	unsaved       prometheus.Gauge
+	// floorRaises scores the floor's own raises apart from the HPA's decisions.
+	floorRaises *prometheus.GaugeVec
+	storeErrors *prometheus.CounterVec
+	unsaved     prometheus.Gauge
 }
 
 // NewRecorder returns a Recorder writing to opts.Store. It does no I/O: events left pending by
@@ -136,7 +138,11 @@ func NewRecorder(opts RecorderOptions) (*Recorder, error) {
 		}, []string{"service", "event_type"}),
 		effectiveness: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "kai_hpa_scaling_effectiveness",
-			Help: "Share (0-1) of the service's scaling events in the last 24 h after which the trigger metric returned within its threshold without an opposite scaling; absent while no event is decided.",
+			Help: "Share (0-1) of the service's HPA scaling decisions in the last 24 h after which the trigger metric returned within its threshold without an opposite scaling; the floor's own raises are not counted; absent while no decision is decided.",
+		}, []string{"service"}),
+		floorRaises: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "kai_floor_raise_effectiveness",
+			Help: "Share (0-1) of the service's scale-ups to a raised floor (limited-scale FloorRaised, kai-scaler's action) in the last 24 h after which the trigger metric was within its threshold; absent while none is decided.",
 		}, []string{"service"}),
 		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kai_hpa_event_store_errors_total",
@@ -148,7 +154,7 @@ func NewRecorder(opts RecorderOptions) (*Recorder, error) {
 		}),
 	}
 	if opts.Registerer != nil {
-		for _, c := range []prometheus.Collector{r.metrics.events, r.metrics.effectiveness, r.metrics.storeErrors, r.metrics.unsaved} {
+		for _, c := range []prometheus.Collector{r.metrics.events, r.metrics.effectiveness, r.metrics.floorRaises, r.metrics.storeErrors, r.metrics.unsaved} {
 			if err := opts.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("register hpa event metrics: %w", err)
 			}
@@ -491,12 +497,17 @@ func (r *Recorder) refreshEffectiveness(ctx context.Context, service string) {
 		r.log.Log(ctx, store.LogLevel(err, slog.LevelWarn), "reading hpa events for effectiveness failed; keeping the last value", "service", service, "err", err)
 		return
 	}
-	rep := Effectiveness(service, events, now, r.opts.EffectivenessWindow)
+	setShare(r.metrics.effectiveness, service, Effectiveness(service, events, now, r.opts.EffectivenessWindow))
+	setShare(r.metrics.floorRaises, service, FloorRaiseEffectiveness(service, events, now, r.opts.EffectivenessWindow))
+}
+
+// setShare exports rep's share, or removes the gauge while nothing is decided.
+func setShare(g *prometheus.GaugeVec, service string, rep scaling.EffectivenessReport) {
 	if rep.Effectiveness == nil {
-		r.metrics.effectiveness.DeleteLabelValues(service)
+		g.DeleteLabelValues(service)
 		return
 	}
-	r.metrics.effectiveness.WithLabelValues(service).Set(*rep.Effectiveness)
+	g.WithLabelValues(service).Set(*rep.Effectiveness)
 }
 
 // continues reports whether e (Derived.Continued) repeats the state the service's latest

@@ -118,7 +118,7 @@ func TestRecorderStoresSettledEvents(t *testing.T) {
 kai_hpa_events_total{event_type="no-scale",service="checkout"} 1
 kai_hpa_events_total{event_type="scale-down",service="checkout"} 1
 kai_hpa_events_total{event_type="scale-up",service="checkout"} 2
-# HELP kai_hpa_scaling_effectiveness Share (0-1) of the service's scaling events in the last 24 h after which the trigger metric returned within its threshold without an opposite scaling; absent while no event is decided.
+# HELP kai_hpa_scaling_effectiveness Share (0-1) of the service's HPA scaling decisions in the last 24 h after which the trigger metric returned within its threshold without an opposite scaling; the floor's own raises are not counted; absent while no decision is decided.
 # TYPE kai_hpa_scaling_effectiveness gauge
 kai_hpa_scaling_effectiveness{service="checkout"} 0.6666666666666666
 `), "kai_hpa_events_total", "kai_hpa_scaling_effectiveness"))

@@ -114,6 +114,12 @@ func Settle(e scaling.Event, later []Observation, laterEvents []scaling.Event, n
 			n.Timestamp <= e.Timestamp || n.Timestamp > end.UnixMilli() {
 			continue
 		}
+		// The floor's raises and the HPA's decisions do not reverse one another: a raise after
+		// an HPA scale-down is the forecast's peak, and the HPA scaling down once the floor is
+		// lowered again after the peak is the plan, not a raise undone (issue 12).
+		if IsFloorRaise(n) || IsFloorRaise(e) {
+			continue
+		}
 		if d := direction(n); d != 0 && d == -dir {
 			e.Outcome = scaling.OutcomeIneffective
 			return e

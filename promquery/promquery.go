@@ -420,34 +420,6 @@ func SplitRange(start, end time.Time, step time.Duration, maxPoints int) []v1.Ra
 	return out
 }
 
-// niceSteps are the steps ChooseStep picks from, as dashboards do.
-var niceSteps = []time.Duration{
-	15 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute,
-	10 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour,
-	3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour,
-}
-
-// ChooseStep returns the step for reading span: the smallest of minStep and the usual steps
-// (15s, 30s, 1m, 2m, 5m, ... 1d) that is at least minStep and keeps span within one request
-// of DefaultMaxPoints points. Past a day per step it returns the step that just fits.
-func ChooseStep(span, minStep time.Duration) time.Duration {
-	if minStep <= 0 {
-		minStep = 15 * time.Second
-	}
-	fits := func(step time.Duration) bool { return span/step+1 <= DefaultMaxPoints }
-	if fits(minStep) {
-		return minStep
-	}
-	for _, s := range niceSteps {
-		if s >= minStep && fits(s) {
-			return s
-		}
-	}
-	// span/step+1 <= max  <=>  step >= span/(max-1): round that up to whole seconds.
-	step := (span + DefaultMaxPoints - 2) / (DefaultMaxPoints - 1)
-	return (step + time.Second - 1).Truncate(time.Second)
-}
-
 func labelsOf(m model.Metric) map[string]string {
 	out := make(map[string]string, len(m))
 	for k, v := range m {

@@ -45,28 +45,6 @@ func TestSplitRange(t *testing.T) {
 	require.Nil(t, SplitRange(t0, t0.Add(-time.Minute), time.Minute, 10))
 }
 
-func TestChooseStep(t *testing.T) {
-	tests := []struct {
-		name          string
-		span, minStep time.Duration
-		want          time.Duration
-	}{
-		{name: "min step fits", span: 28 * 24 * time.Hour, minStep: 5 * time.Minute, want: 5 * time.Minute},
-		{name: "1m over 4 weeks is too many points", span: 28 * 24 * time.Hour, minStep: time.Minute, want: 5 * time.Minute},
-		{name: "default min step", span: time.Hour, minStep: 0, want: 15 * time.Second},
-		{name: "odd min step that fits kept", span: time.Hour, minStep: 7 * time.Second, want: 7 * time.Second},
-		{name: "odd min step rounded to a usual step", span: 7 * 24 * time.Hour, minStep: 7 * time.Second, want: time.Minute},
-		{name: "beyond a day per step", span: 20000 * 24 * time.Hour, minStep: time.Minute, want: 157106 * time.Second},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := ChooseStep(tt.span, tt.minStep)
-			require.Equal(t, tt.want, got)
-			require.LessOrEqual(t, int(tt.span/got)+1, DefaultMaxPoints)
-		})
-	}
-}
-
 func TestGrid(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	s := Series{Samples: []Sample{

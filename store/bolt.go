@@ -699,10 +699,6 @@ func (ec *eventCursor) clip(q EventQuery) {
 	}
 }
 
-func runTimeKey(queuedAt int64, id string) []byte {
-	return append(bytes.Clone(runTimePrefix), timeKey(queuedAt, id)...)
-}
-
 func runIDKey(id string) []byte { return append(bytes.Clone(runIDPrefix), id...) }
 
 // PutRun stores run, replacing any run with its ID, and applies run retention, in one

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,8 +26,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kai-platform/kai-scaler/api"
+	"github.com/kai-platform/kai-scaler/app"
 	"github.com/kai-platform/kai-scaler/dashboards"
-	"github.com/kai-platform/kai-scaler/demo"
 	"github.com/kai-platform/kai-scaler/internal/testenv"
 	"github.com/kai-platform/kai-scaler/scaling"
 	"github.com/kai-platform/kai-scaler/store"
@@ -58,32 +59,30 @@ func newFixture(t *testing.T) *fixture {
 	chromium := testenv.ChromiumBin(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	st, err := store.Open(ctx, "", t.TempDir(), store.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
-	reg := prometheus.NewRegistry()
-	d, err := demo.New(demo.Options{
-		Store: st, Registerer: reg, PredictiveEnabled: true, DependenciesEnabled: true, EventsEnabled: true,
-		BusyErr: api.ErrBusy, UnknownServiceErr: api.ErrUnknownService,
-	})
+	a, err := app.New(ctx, app.Config{Demo: true, DemoSpeed: 60, DataDir: t.TempDir(), ListenAddr: "127.0.0.1:0"},
+		slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	require.NoError(t, err)
 	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
+	go func() { done <- a.RunComponents(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
+		_ = a.Close()
 	})
+	st := a.Store()
 
 	f := &fixture{st: st, shots: screenshotDir(t)}
-	serve := func(o api.Options, grafanaURL string) string {
-		o.Store, o.Forecasts = st, d.Forecaster
+	// Three APIs over the one demo pipeline app.New wired: open, with a token, with Grafana.
+	serve := func(token string, links []api.DashboardLink, grafanaURL string) string {
+		o := a.APIOptions()
+		o.Token, o.Dashboards = token, links
 		o.UI = web.Handler(web.Options{GrafanaURL: grafanaURL})
 		srv := httptest.NewServer(api.New(o).Handler()) // 127.0.0.1, a free port
 		t.Cleanup(srv.Close)
 		return srv.URL
 	}
-	f.open = serve(api.Options{}, "")
-	f.token = serve(api.Options{Token: apiToken}, "")
+	f.open = serve("", nil, "")
+	f.token = serve(apiToken, nil, "")
 	graf := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/d/") {
 			f.grafanaHits.Add(1)
@@ -96,7 +95,7 @@ func newFixture(t *testing.T) *fixture {
 	for _, e := range dashboards.Catalog() {
 		links = append(links, api.DashboardLink{UID: e.UID, Title: e.Title, URL: dashboards.EmbedURL(graf.URL, e.UID, "")})
 	}
-	f.withGraf = serve(api.Options{Dashboards: links}, graf.URL)
+	f.withGraf = serve("", links, graf.URL)
 
 	waitForForecasts(t, st)
 
@@ -400,14 +399,15 @@ func TestAdminPageBrowser(t *testing.T) {
 	t.Run("EditPatternInGrid", func(t *testing.T) {
 		tb := f.newTab(t)
 		cell := `#pattern-grid input[data-day="1"][data-hour="9"]`
-		tb.do(t, chromedp.Navigate(f.open+"/#/service/search"), waitPage("overview:search"),
+		// checkout's pattern is derived (the demo's search has a hand-written daily one).
+		tb.do(t, chromedp.Navigate(f.open+"/#/service/checkout"), waitPage("overview:checkout"),
 			chromedp.Focus(chromedp.CSS(cell)), chromedp.Clear(chromedp.CSS(cell)), chromedp.SendKeys(chromedp.CSS(cell), "0.85"),
 			chromedp.Blur(chromedp.CSS(cell)),
 			waitJS(`document.querySelector('`+cell+`').classList.contains("edited")`),
 			chromedp.Click(chromedp.ID("pattern-save")),
 			waitJS(`/Saved \d+ windows/.test(document.querySelector("#pattern-save").closest("section").textContent)`))
 		var p scaling.Pattern
-		require.Equal(t, 200, apiGet(t, f.open, "/api/predictive-scaling/patterns/search", &p))
+		require.Equal(t, 200, apiGet(t, f.open, "/api/predictive-scaling/patterns/checkout", &p))
 		require.Equal(t, scaling.PatternSource("manual"), p.Source)
 		found := false
 		for _, w := range p.TimeWindows {

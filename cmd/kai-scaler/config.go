@@ -9,61 +9,23 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/kai-platform/kai-scaler/app"
 	"github.com/kai-platform/kai-scaler/store"
 )
 
-// Options is the configuration of "kai-scaler serve". Every setting has an environment
-// variable and a dotted flag: the variable sets the flag's default and the flag, when
-// given, overrides it.
+// Options is the configuration of "kai-scaler serve": app.Config and the logger's. Every
+// setting has an environment variable and a dotted flag: the variable sets the flag's
+// default and the flag, when given, overrides it.
 type Options struct {
-	PredictiveScaling   bool
-	ScalingDependencies bool
-	HPAEventLogging     bool
-
-	// RedisURL selects the shared Redis store; empty means the embedded store in DataDir.
-	RedisURL        string
-	RedisPrefix     string
-	RedisMasterName string
-	DataDir         string
-	// MaxPatterns and MaxDependencies cap the stored objects (store.Limits).
-	MaxPatterns, MaxDependencies int
-
-	ListenAddr string
-	// APIToken, when set, is required as a bearer token on /api/*. serve refuses to listen
-	// beyond loopback without one unless InsecureNoAuth.
-	APIToken       string
-	InsecureNoAuth bool
-	CORSOrigins    []string
-
-	PrometheusURL     string
-	PrometheusHeaders map[string]string
-	// Kubeconfig empty means in-cluster configuration.
-	Kubeconfig string
-	// ForecastSchedule is a standard cron spec or a descriptor (@hourly, @every 30m).
-	ForecastSchedule string
-	DryRun           bool
-	// MaxReplicasWithoutHPA caps the floors of workloads with no HPA and no max annotation.
-	MaxReplicasWithoutHPA int32
-	ServicesFile          string
-	GrafanaURL            string
+	app.Config
 
 	LogLevel  slog.Level
 	LogFormat string
-
-	// LeaderIdentity and LeaderNamespace name this replica and the namespace of the leader
-	// election Lease (the pod's name and namespace, from the downward API).
-	LeaderIdentity, LeaderNamespace string
-
-	// Demo runs the whole pipeline against a simulated cluster and synthetic load.
-	Demo bool
-	// DemoSpeed is simulated seconds per real second in the demo.
-	DemoSpeed float64
 }
 
 // setting is one configuration entry: its variable, flag, default and how it is parsed
@@ -354,29 +316,6 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (O
 	return o, errors.Join(errs...)
 }
 
-// checkAuth refuses an open API beyond loopback: without API_TOKEN anyone who can reach the
-// address could change scaling (issue 11, item 2). --insecure-no-auth says it is meant.
-func (o Options) checkAuth() error {
-	if o.APIToken != "" || o.InsecureNoAuth || loopbackAddr(o.ListenAddr) {
-		return nil
-	}
-	return fmt.Errorf("refusing to serve the API on %s without API_TOKEN: set API_TOKEN, listen on a loopback address (--listen.addr=127.0.0.1:8080), or pass --insecure-no-auth", o.ListenAddr)
-}
-
-// loopbackAddr reports whether host:port can only be reached from this host: a loopback IP
-// or "localhost". An empty host (":8080") listens on every interface.
-func loopbackAddr(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // lookupEnv treats an empty variable as unset, as container specs often define them empty.
 func lookupEnv(getenv func(string) string, name string) (string, bool) {
 	if getenv == nil {
@@ -394,14 +333,4 @@ func splitList(v string) []string {
 		}
 	}
 	return out
-}
-
-// redactedHeaders lists header names only, for logs.
-func (o Options) redactedHeaders() []string {
-	names := make([]string, 0, len(o.PrometheusHeaders))
-	for k := range o.PrometheusHeaders {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
 }

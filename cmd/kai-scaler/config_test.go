@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kai-platform/kai-scaler/app"
 )
 
 func envMap(m map[string]string) func(string) string {
@@ -18,13 +20,13 @@ func envMap(m map[string]string) func(string) string {
 func TestParseOptions(t *testing.T) {
 	host, err := os.Hostname()
 	require.NoError(t, err)
-	defaults := Options{
+	defaults := Options{Config: app.Config{
 		LeaderIdentity: host, LeaderNamespace: "default",
 		RedisPrefix: "kai:", DataDir: "./data", ListenAddr: ":8080",
-		ForecastSchedule: "@hourly", LogLevel: slog.LevelInfo, LogFormat: "text", DemoSpeed: 60,
+		ForecastSchedule: "@hourly", DemoSpeed: 60,
 		MaxReplicasWithoutHPA: 100,
 		MaxPatterns:           20000, MaxDependencies: 20000,
-	}
+	}, LogLevel: slog.LevelInfo, LogFormat: "text"}
 	with := func(f func(*Options)) Options {
 		o := defaults
 		f(&o)
@@ -46,7 +48,7 @@ func TestParseOptions(t *testing.T) {
 			"SERVICES_FILE": "/etc/kai/services.yaml", "GRAFANA_URL": "https://grafana.example.com/", "LOG_LEVEL": "debug", "LOG_FORMAT": "json",
 			"KAI_DEMO": "true", "KAI_DEMO_SPEED": "600", "POD_NAME": "kai-scaler-0", "POD_NAMESPACE": "ops",
 			"MAX_PATTERNS": "500", "MAX_DEPENDENCIES": "700",
-		}, want: Options{
+		}, want: Options{Config: app.Config{
 			MaxPatterns: 500, MaxDependencies: 700,
 			Demo: true, DemoSpeed: 600, LeaderIdentity: "kai-scaler-0", LeaderNamespace: "ops", MaxReplicasWithoutHPA: 100,
 			PredictiveScaling: true, ScalingDependencies: true, HPAEventLogging: true,
@@ -55,8 +57,8 @@ func TestParseOptions(t *testing.T) {
 			PrometheusHeaders: map[string]string{"X-Scope-OrgID": "t1", "Authorization": "Bearer abc"},
 			Kubeconfig:        "/k/config", ForecastSchedule: "*/15 * * * *", APIToken: "tok",
 			CORSOrigins: []string{"https://admin.example.com", "http://localhost:3000"}, DryRun: true,
-			ServicesFile: "/etc/kai/services.yaml", GrafanaURL: "https://grafana.example.com", LogLevel: slog.LevelDebug, LogFormat: "json",
-		}},
+			ServicesFile: "/etc/kai/services.yaml", GrafanaURL: "https://grafana.example.com",
+		}, LogLevel: slog.LevelDebug, LogFormat: "json"}},
 		{name: "flag overrides environment", env: map[string]string{"LISTEN_ADDR": ":9000", "ENABLE_PREDICTIVE_SCALING": "true"},
 			args: []string{"--listen.addr=127.0.0.1:0", "--enable.predictive-scaling=false"},
 			want: with(func(o *Options) { o.ListenAddr = "127.0.0.1:0" })},

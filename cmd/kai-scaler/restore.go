@@ -8,8 +8,6 @@ import (
 	"log/slog"
 
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kai-platform/kai-scaler/actuator/kube"
 )
@@ -38,7 +36,7 @@ func runRestore(ctx context.Context, c cli, args []string) int {
 		fmt.Fprintf(c.stderr, "kai-scaler restore: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
-	cfg, err := restConfig(*kubeconfig)
+	cfg, err := kube.RestConfig(*kubeconfig)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "kai-scaler restore: %v\n", err)
 		return 1
@@ -77,21 +75,4 @@ func runRestore(ctx context.Context, c cli, args []string) int {
 		return 1
 	}
 	return 0
-}
-
-// restConfig loads kubeconfig when given, else the in-cluster configuration, else the
-// default kubeconfig (~/.kube/config).
-func restConfig(kubeconfig string) (*rest.Config, error) {
-	if kubeconfig == "" {
-		if cfg, err := rest.InClusterConfig(); err == nil {
-			return cfg, nil
-		}
-	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("load kubernetes configuration: %w", err)
-	}
-	return cfg, nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -194,19 +193,6 @@ func deleteRedisPrefix(t *testing.T, addr, prefix string) {
 	}
 }
 
-func TestIsLoopback(t *testing.T) {
-	for _, tt := range []struct {
-		addr string
-		want bool
-	}{
-		{"127.0.0.1:8080", true}, {"[::1]:8080", true}, {"0.0.0.0:8080", false}, {"[::]:8080", false}, {"10.1.2.3:80", false},
-	} {
-		a, err := net.ResolveTCPAddr("tcp", tt.addr)
-		require.NoError(t, err)
-		require.Equal(t, tt.want, isLoopback(a), tt.addr)
-	}
-}
-
 func TestServeBadConfig(t *testing.T) {
 	var stderr strings.Builder
 	code := run(t.Context(), cli{stdout: io.Discard, stderr: &stderr, getenv: envMap(map[string]string{"ENABLE_PREDICTIVE_SCALING": "yes"})}, []string{"serve"})
@@ -249,16 +235,4 @@ func TestServeRefusesOpenAPIBeyondLoopback(t *testing.T) {
 		require.Equal(t, 401, code, body)
 		require.Equal(t, 0, stop(), "log:\n%s", sink.String())
 	})
-}
-
-func TestLoopbackAddr(t *testing.T) {
-	for _, tt := range []struct {
-		addr string
-		want bool
-	}{
-		{"127.0.0.1:8080", true}, {"[::1]:8080", true}, {"localhost:8080", true}, {"127.0.0.2:0", true},
-		{":8080", false}, {"0.0.0.0:8080", false}, {"[::]:8080", false}, {"10.1.2.3:80", false}, {"kai.example:80", false}, {"nonsense", false},
-	} {
-		require.Equal(t, tt.want, loopbackAddr(tt.addr), tt.addr)
-	}
 }

@@ -1,7 +1,8 @@
-package hpaevents
+package live
 
 import (
 	"context"
+	"github.com/kai-platform/kai-scaler/hpaevents"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -114,11 +115,11 @@ func TestLiveSourceAgainstAPIServer(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	services := []scaling.ManagedService{{Name: "checkout", Namespace: ns, HPA: "checkout-hpa"}}
 
-	// start runs a Recorder and a LiveSource, as the serve command does, until stop is called.
+	// start runs a Recorder and a Source, as the serve command does, until stop is called.
 	start := func() (stop func()) {
-		rec, err := NewRecorder(RecorderOptions{Store: db, Logger: logger})
+		rec, err := hpaevents.NewRecorder(hpaevents.RecorderOptions{Store: db, Logger: logger})
 		require.NoError(t, err)
-		src, err := NewLiveSource(LiveOptions{Client: env.Clientset.AutoscalingV2(), Sink: rec, Namespace: ns, Services: services, Resync: time.Second, Logger: logger})
+		src, err := New(Options{Client: env.Clientset.AutoscalingV2(), Sink: rec, Namespace: ns, Services: services, Resync: time.Second, Logger: logger})
 		require.NoError(t, err)
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
@@ -157,11 +158,11 @@ func TestLiveSourceAgainstAPIServer(t *testing.T) {
 		return events[0].ActualReplicas != nil
 	}, 30*time.Second, 50*time.Millisecond, "the scale-up settles at 5 replicas")
 
-	limited := autoscalingv2.HorizontalPodAutoscalerCondition{Type: autoscalingv2.ScalingLimited, Status: corev1.ConditionTrue, Reason: ReasonTooManyReplicas, LastTransitionTime: metav1.Time{Time: clamp}}
+	limited := autoscalingv2.HorizontalPodAutoscalerCondition{Type: autoscalingv2.ScalingLimited, Status: corev1.ConditionTrue, Reason: hpaevents.ReasonTooManyReplicas, LastTransitionTime: metav1.Time{Time: clamp}}
 	writeStatus(hpaStatus(5, 10, 60, 500, clamp, limited))
 	waitFor(2)
 	writeStatus(hpaStatus(10, 10, 60, 130, clamp, limited))
-	stabilized := autoscalingv2.HorizontalPodAutoscalerCondition{Type: autoscalingv2.AbleToScale, Status: corev1.ConditionTrue, Reason: ReasonScaleDownStabilized}
+	stabilized := autoscalingv2.HorizontalPodAutoscalerCondition{Type: autoscalingv2.AbleToScale, Status: corev1.ConditionTrue, Reason: hpaevents.ReasonScaleDownStabilized}
 	writeStatus(hpaStatus(10, 10, 30, 40, clamp, stabilized))
 	events := waitFor(3)
 	time.Sleep(2 * time.Second) // two resyncs: a steady HPA adds nothing
@@ -170,8 +171,8 @@ func TestLiveSourceAgainstAPIServer(t *testing.T) {
 
 	require.Equal(t, []ev{
 		// cpu asks ceil(10×30/70)=5, http_requests ceil(10×40/100)=4: cpu holds the count.
-		{Type: scaling.EventNoScale, Current: 10, Desired: 10, Trigger: "resource:cpu", Value: 30, Threshold: 70, Reason: ReasonScaleDownStabilized},
-		{Type: scaling.EventLimitedScale, Current: 5, Desired: 10, Trigger: "pods:http_requests", Value: 500, Threshold: 100, Reason: ReasonTooManyReplicas},
+		{Type: scaling.EventNoScale, Current: 10, Desired: 10, Trigger: "resource:cpu", Value: 30, Threshold: 70, Reason: hpaevents.ReasonScaleDownStabilized},
+		{Type: scaling.EventLimitedScale, Current: 5, Desired: 10, Trigger: "pods:http_requests", Value: 500, Threshold: 100, Reason: hpaevents.ReasonTooManyReplicas},
 		{Type: scaling.EventScaleUp, Current: 2, Desired: 5, Trigger: "pods:http_requests", Value: 240, Threshold: 100},
 	}, withoutTimes(summarize(events)))
 	require.Equal(t, clamp.UnixMilli(), events[1].Timestamp)

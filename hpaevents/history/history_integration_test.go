@@ -1,8 +1,9 @@
-package hpaevents
+package history
 
 import (
 	"bytes"
 	"context"
+	"github.com/kai-platform/kai-scaler/hpaevents"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -151,11 +152,11 @@ func writeKSM(t *testing.T, start time.Time, n int, step time.Duration) []byte {
 		}
 	}
 	for _, h := range hpas {
-		for _, cond := range []string{CondAbleToScale, CondScalingActive, CondScalingLimited} {
+		for _, cond := range []string{hpaevents.CondAbleToScale, hpaevents.CondScalingActive, hpaevents.CondScalingLimited} {
 			for _, st := range []string{"true", "false", "unknown"} {
 				w.Samples(ksmCondition, labels(h, "condition", cond, "status", st), series(func(i int) (float64, bool) {
 					is := "true"
-					if cond == CondScalingLimited && !states[i][h].limited {
+					if cond == hpaevents.CondScalingLimited && !states[i][h].limited {
 						is = "false"
 					}
 					if is == st {
@@ -184,9 +185,9 @@ func TestHistorySourceReproducesScriptedDay(t *testing.T) {
 	}
 	backfill := func(t *testing.T, s store.EventStore, reg prometheus.Registerer, from, to time.Time) {
 		t.Helper()
-		rec, err := NewRecorder(RecorderOptions{Store: s, Registerer: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		rec, err := hpaevents.NewRecorder(hpaevents.RecorderOptions{Store: s, Registerer: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		require.NoError(t, err)
-		src, err := NewHistorySource(HistoryOptions{Querier: client, Sink: rec, Services: services, Step: step, Selector: `job="kube-state-metrics"`, Logger: rec.log})
+		src, err := New(Options{Querier: client, Sink: rec, Services: services, Step: step, Selector: `job="kube-state-metrics"`, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		require.NoError(t, err)
 		require.NoError(t, src.Backfill(t.Context(), from, to))
 		require.NoError(t, rec.Flush(t.Context()))
@@ -208,8 +209,8 @@ func TestHistorySourceReproducesScriptedDay(t *testing.T) {
 	const h = time.Hour
 	require.Equal(t, []ev{
 		{Type: scaling.EventScaleDown, Current: 10, Desired: 5, Trigger: "resource:cpu", Value: 30, Threshold: 70, At: 18*h + 5*time.Minute},
-		{Type: scaling.EventNoScale, Current: 10, Desired: 10, Trigger: "resource:cpu", Value: 30, Threshold: 70, Reason: ReasonScaleDownStabilized, At: 18 * h},
-		{Type: scaling.EventLimitedScale, Current: 7, Desired: 10, Trigger: "resource:cpu", Value: 140, Threshold: 70, Reason: ReasonTooManyReplicas, At: 13 * h},
+		{Type: scaling.EventNoScale, Current: 10, Desired: 10, Trigger: "resource:cpu", Value: 30, Threshold: 70, Reason: hpaevents.ReasonScaleDownStabilized, At: 18 * h},
+		{Type: scaling.EventLimitedScale, Current: 7, Desired: 10, Trigger: "resource:cpu", Value: 140, Threshold: 70, Reason: hpaevents.ReasonTooManyReplicas, At: 13 * h},
 		{Type: scaling.EventScaleUp, Current: 3, Desired: 7, Trigger: "resource:cpu", Value: 64, Threshold: 70, At: 12 * h},
 		{Type: scaling.EventScaleUp, Current: 4, Desired: 9, Trigger: "external:queue_depth", Value: 1100, Threshold: 500, At: 10 * h},
 		{Type: scaling.EventScaleUp, Current: 2, Desired: 3, Trigger: "resource:cpu", Value: 95, Threshold: 70, At: 8 * h},
@@ -232,9 +233,9 @@ func TestHistorySourceReproducesScriptedDay(t *testing.T) {
 	// Without watch access: Watch reads 10:00–20:00 at start, then polls for the rest.
 	t.Run("history only", func(t *testing.T) {
 		s := open(t)
-		rec, err := NewRecorder(RecorderOptions{Store: s, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		rec, err := hpaevents.NewRecorder(hpaevents.RecorderOptions{Store: s, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		require.NoError(t, err)
-		src, err := NewHistorySource(HistoryOptions{Querier: client, Sink: rec, Services: services, Step: step, Logger: rec.log})
+		src, err := New(Options{Querier: client, Sink: rec, Services: services, Step: step, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		require.NoError(t, err)
 		var calls atomic.Int32
 		now := func() time.Time {
@@ -246,7 +247,7 @@ func TestHistorySourceReproducesScriptedDay(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
 		go func() {
-			done <- Watch(ctx, WatchOptions{History: src, Backfill: 10 * time.Hour, Poll: 10 * time.Millisecond, Now: now, Logger: rec.log})
+			done <- hpaevents.Watch(ctx, hpaevents.WatchOptions{History: src, Backfill: 10 * time.Hour, Poll: 10 * time.Millisecond, Now: now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		}()
 		require.Eventually(t, func() bool {
 			evs, err := s.ListEvents(t.Context(), store.EventQuery{})

@@ -1,9 +1,10 @@
-package forecast
+package forecaster
 
 import (
 	"math"
 	"time"
 
+	"github.com/kai-platform/kai-scaler/forecast"
 	"github.com/kai-platform/kai-scaler/scaling"
 )
 
@@ -20,7 +21,7 @@ type PatternParams struct {
 // peak upper bound needs; the pattern is weekly when weekdays differ materially, else daily; it
 // holds only the windows whose needed floor exceeds the base; Source is derived. Service and
 // LastUpdated are left for the caller. Hours are read in loc (UTC when nil).
-func DerivePattern(r Result, p PatternParams, loc *time.Location) scaling.Pattern {
+func DerivePattern(r forecast.Result, p PatternParams, loc *time.Location) scaling.Pattern {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -45,7 +46,7 @@ func DerivePattern(r Result, p PatternParams, loc *time.Location) scaling.Patter
 	for i, v := range vals {
 		t := r.Start.Add(time.Duration(i) * r.Step).In(loc)
 		d, h := int(t.Weekday()), t.Hour()
-		n := ReplicasFor(v, p.CapacityPerReplica)
+		n := forecast.ReplicasFor(v, p.CapacityPerReplica)
 		if n > p.MaxReplicas {
 			n = p.MaxReplicas
 		}

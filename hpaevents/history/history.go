@@ -1,9 +1,10 @@
-package hpaevents
+package history
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kai-platform/kai-scaler/hpaevents"
 	"log/slog"
 	"regexp"
 	"sort"
@@ -34,53 +35,56 @@ const (
 	ksmCondition    = "kube_horizontalpodautoscaler_status_condition"
 )
 
-// DefaultHistoryStep is the range-query step of the history source: finer than the default
+// DefaultStep is the range-query step of the history source: finer than the default
 // kube-state-metrics scrape interval is pointless, coarser misses short divergences.
-const DefaultHistoryStep = 30 * time.Second
+const DefaultStep = 30 * time.Second
 
 // historyChunk bounds how much history is held in memory at once.
 const historyChunk = 24 * time.Hour
 
-// HistoryOptions configure a HistorySource. Querier and Sink are required.
-type HistoryOptions struct {
+// Options configure a Source. Querier and Sink are required.
+type Options struct {
 	Querier RangeQuerier
-	Sink    Sink
+	Sink    hpaevents.Sink
 	// Services maps HPAs to managed services and limits the queries to them; empty reads every HPA.
 	Services []scaling.ManagedService
-	// Step is DefaultHistoryStep when 0.
+	// Step is DefaultStep when 0.
 	Step time.Duration
 	// Selector is extra label matchers for every series, e.g. `job="kube-state-metrics"`.
 	Selector string
 	// MetricTypes names the source type of metrics kube-state-metrics does not say (see KSMOptions).
-	MetricTypes map[string]MetricType
+	MetricTypes map[string]hpaevents.MetricType
 	Logger      *slog.Logger
 }
 
-// HistorySource reads HPA history from kube-state-metrics series in Prometheus, for times the
+// Source reads HPA history from kube-state-metrics series in Prometheus, for times the
 // scaler was not watching and for clusters where it has no watch access.
-type HistorySource struct {
-	opts HistoryOptions
+type Source struct {
+	opts Options
 	log  *slog.Logger
 }
 
-// NewHistorySource returns a HistorySource.
-func NewHistorySource(opts HistoryOptions) (*HistorySource, error) {
+// New returns a Source.
+func New(opts Options) (*Source, error) {
 	if opts.Querier == nil || opts.Sink == nil {
 		return nil, errors.New("hpa history source needs a querier and a sink")
 	}
 	if opts.Step <= 0 {
-		opts.Step = DefaultHistoryStep
+		opts.Step = DefaultStep
 	}
-	h := &HistorySource{opts: opts, log: opts.Logger}
+	h := &Source{opts: opts, log: opts.Logger}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
 	return h, nil
 }
 
+// Step is the sample grid of the range queries (Watch continues its polls on it).
+func (h *Source) Step() time.Duration { return h.opts.Step }
+
 // Backfill reads [start, end] and passes the observations to the Sink in time order. Events
 // already stored (by the live source or an earlier backfill) are not stored twice.
-func (h *HistorySource) Backfill(ctx context.Context, start, end time.Time) error {
+func (h *Source) Backfill(ctx context.Context, start, end time.Time) error {
 	n := 0
 	for from := start; !from.After(end); from = from.Add(historyChunk) {
 		to := from.Add(historyChunk - h.opts.Step)
@@ -100,7 +104,7 @@ func (h *HistorySource) Backfill(ctx context.Context, start, end time.Time) erro
 	return nil
 }
 
-func (h *HistorySource) read(ctx context.Context, start, end time.Time) (KSMSeries, error) {
+func (h *Source) read(ctx context.Context, start, end time.Time) (KSMSeries, error) {
 	sel := h.selector()
 	var s KSMSeries
 	for _, q := range []struct {
@@ -127,7 +131,7 @@ func (h *HistorySource) read(ctx context.Context, start, end time.Time) (KSMSeri
 	return s, nil
 }
 
-func (h *HistorySource) selector() string {
+func (h *Source) selector() string {
 	var ms []string
 	if h.opts.Selector != "" {
 		ms = append(ms, h.opts.Selector)
@@ -180,7 +184,7 @@ type KSMOptions struct {
 	// MetricTypes gives the source type of a metric by name. kube-state-metrics does not
 	// export it; without a hint, cpu, memory and ephemeral-storage are resource metrics,
 	// other average targets pods metrics and other value targets external metrics.
-	MetricTypes map[string]MetricType
+	MetricTypes map[string]hpaevents.MetricType
 }
 
 // ObservationsFromKSM turns kube-state-metrics series into observations, one per HPA and
@@ -190,11 +194,11 @@ type KSMOptions struct {
 // TooFewReplicas at minReplicas, else ScaleUpLimit or ScaleDownLimit by direction), and
 // ScaleDownStabilized when a metric asks for fewer replicas and nothing else holds them,
 // since scale-down stabilization (300 s by default) is then what keeps them.
-func ObservationsFromKSM(s KSMSeries, opts KSMOptions) []Observation {
-	services := newServiceMap(opts.Services)
+func ObservationsFromKSM(s KSMSeries, opts KSMOptions) []hpaevents.Observation {
+	services := hpaevents.NewServiceMap(opts.Services)
 	type metricKey struct{ name, target string }
 	type hpaData struct {
-		obs     map[int64]*Observation
+		obs     map[int64]*hpaevents.Observation
 		has     map[int64]uint8 // bit 1: current, bit 2: desired
 		targets map[metricKey]map[int64]float64
 		current map[metricKey]map[int64]float64
@@ -203,32 +207,32 @@ func ObservationsFromKSM(s KSMSeries, opts KSMOptions) []Observation {
 	hpas := map[string]*hpaData{}
 	get := func(ls map[string]string) *hpaData {
 		ns, name := ls["namespace"], ls["horizontalpodautoscaler"]
-		service, ok := services.lookup(ns, name)
+		service, ok := services.Lookup(ns, name)
 		if !ok || name == "" {
 			return nil
 		}
 		k := ns + "/" + name
 		d, ok := hpas[k]
 		if !ok {
-			d = &hpaData{obs: map[int64]*Observation{}, has: map[int64]uint8{},
+			d = &hpaData{obs: map[int64]*hpaevents.Observation{}, has: map[int64]uint8{},
 				targets: map[metricKey]map[int64]float64{}, current: map[metricKey]map[int64]float64{},
 				conds: map[int64]map[string]string{}}
-			d.obs[-1] = &Observation{Namespace: ns, HPA: name, Service: service} // template
+			d.obs[-1] = &hpaevents.Observation{Namespace: ns, HPA: name, Service: service} // template
 			hpas[k] = d
 		}
 		return d
 	}
-	at := func(d *hpaData, t time.Time) *Observation {
+	at := func(d *hpaData, t time.Time) *hpaevents.Observation {
 		ms := t.UnixMilli()
 		o, ok := d.obs[ms]
 		if !ok {
 			tpl := d.obs[-1]
-			o = &Observation{Time: t, Namespace: tpl.Namespace, HPA: tpl.HPA, Service: tpl.Service}
+			o = &hpaevents.Observation{Time: t, Namespace: tpl.Namespace, HPA: tpl.HPA, Service: tpl.Service}
 			d.obs[ms] = o
 		}
 		return o
 	}
-	replicas := func(series []promquery.Series, bit uint8, set func(o *Observation, v int32)) {
+	replicas := func(series []promquery.Series, bit uint8, set func(o *hpaevents.Observation, v int32)) {
 		for _, sr := range series {
 			d := get(sr.Labels)
 			if d == nil {
@@ -240,10 +244,10 @@ func ObservationsFromKSM(s KSMSeries, opts KSMOptions) []Observation {
 			}
 		}
 	}
-	replicas(s.CurrentReplicas, 1, func(o *Observation, v int32) { o.CurrentReplicas = v })
-	replicas(s.DesiredReplicas, 2, func(o *Observation, v int32) { o.DesiredReplicas = v })
-	replicas(s.MinReplicas, 0, func(o *Observation, v int32) { o.MinReplicas = v })
-	replicas(s.MaxReplicas, 0, func(o *Observation, v int32) { o.MaxReplicas = v })
+	replicas(s.CurrentReplicas, 1, func(o *hpaevents.Observation, v int32) { o.CurrentReplicas = v })
+	replicas(s.DesiredReplicas, 2, func(o *hpaevents.Observation, v int32) { o.DesiredReplicas = v })
+	replicas(s.MinReplicas, 0, func(o *hpaevents.Observation, v int32) { o.MinReplicas = v })
+	replicas(s.MaxReplicas, 0, func(o *hpaevents.Observation, v int32) { o.MaxReplicas = v })
 	metricValues := func(series []promquery.Series, dst func(d *hpaData) map[metricKey]map[int64]float64) {
 		for _, sr := range series {
 			d := get(sr.Labels)
@@ -279,7 +283,7 @@ func ObservationsFromKSM(s KSMSeries, opts KSMOptions) []Observation {
 		}
 	}
 
-	var out []Observation
+	var out []hpaevents.Observation
 	for _, d := range hpas {
 		keys := make([]metricKey, 0, len(d.targets))
 		for k := range d.targets {
@@ -300,17 +304,17 @@ func ObservationsFromKSM(s KSMSeries, opts KSMOptions) []Observation {
 				if !ok {
 					continue
 				}
-				m := Metric{Type: ksmMetricType(k.name, k.target, opts.MetricTypes), Name: k.name, TargetKind: ksmTargetKind(k.target), Target: target}
+				m := hpaevents.Metric{Type: ksmMetricType(k.name, k.target, opts.MetricTypes), Name: k.name, TargetKind: ksmTargetKind(k.target), Target: target}
 				m.Current, m.HasCurrent = d.current[k][ms]
 				o.Metrics = append(o.Metrics, m)
 			}
 			conds := d.conds[ms]
-			for _, typ := range []string{CondAbleToScale, CondScalingActive, CondScalingLimited} {
+			for _, typ := range []string{hpaevents.CondAbleToScale, hpaevents.CondScalingActive, hpaevents.CondScalingLimited} {
 				if st, ok := conds[typ]; ok {
-					o.Conditions = append(o.Conditions, Condition{Type: typ, Status: st})
+					o.Conditions = append(o.Conditions, hpaevents.Condition{Type: typ, Status: st})
 				}
 			}
-			inferReasons(o)
+			hpaevents.InferReasons(o)
 			out = append(out, *o)
 		}
 	}
@@ -333,129 +337,27 @@ func statusWord(s string) string {
 	return "Unknown"
 }
 
-func ksmTargetKind(t string) TargetKind {
+func ksmTargetKind(t string) hpaevents.TargetKind {
 	switch t {
 	case "utilization":
-		return TargetUtilization
+		return hpaevents.TargetUtilization
 	case "average":
-		return TargetAverageValue
+		return hpaevents.TargetAverageValue
 	}
-	return TargetValue
+	return hpaevents.TargetValue
 }
 
-func ksmMetricType(name, target string, hints map[string]MetricType) MetricType {
+func ksmMetricType(name, target string, hints map[string]hpaevents.MetricType) hpaevents.MetricType {
 	if t, ok := hints[name]; ok {
 		return t
 	}
 	switch {
 	case name == "cpu" || name == "memory" || name == "ephemeral-storage":
-		return MetricResource
+		return hpaevents.MetricResource
 	case target == "value":
-		return MetricExternal
+		return hpaevents.MetricExternal
 	}
-	return MetricPods
+	return hpaevents.MetricPods
 }
 
-// inferReasons fills the condition reasons kube-state-metrics does not export (see
-// ObservationsFromKSM).
-func inferReasons(o *Observation) {
-	gov, hasGov := governing(*o, DefaultTolerance)
-	for i := range o.Conditions {
-		c := &o.Conditions[i]
-		switch {
-		case c.Type == CondScalingLimited && c.Status == "True":
-			switch {
-			case o.MaxReplicas > 0 && o.DesiredReplicas >= o.MaxReplicas && (!hasGov || gov.replicas > o.DesiredReplicas):
-				c.Reason = ReasonTooManyReplicas
-			case o.DesiredReplicas <= o.MinReplicas && (!hasGov || gov.replicas < o.DesiredReplicas):
-				c.Reason = ReasonTooFewReplicas
-			case o.DesiredReplicas > o.CurrentReplicas || (hasGov && gov.replicas > o.DesiredReplicas):
-				c.Reason = ReasonScaleUpLimit
-			default:
-				c.Reason = ReasonScaleDownLimit
-			}
-		case c.Type == CondAbleToScale && c.Status == "False":
-			c.Reason = "NotAbleToScale"
-		}
-	}
-	if _, limited := o.limited(); limited || !hasGov || gov.replicas >= o.CurrentReplicas || o.DesiredReplicas != o.CurrentReplicas {
-		return
-	}
-	if c, ok := o.Condition(CondAbleToScale); ok && c.Status == "False" {
-		return
-	}
-	for i := range o.Conditions {
-		if o.Conditions[i].Type == CondAbleToScale {
-			o.Conditions[i].Reason = ReasonScaleDownStabilized
-			return
-		}
-	}
-	o.Conditions = append(o.Conditions, Condition{Type: CondAbleToScale, Status: "True", Reason: ReasonScaleDownStabilized})
-}
-
-// WatchOptions configure Watch; Live or History (or both) must be set.
-type WatchOptions struct {
-	// Live watches HPAs; nil where the scaler has no watch access.
-	Live *LiveSource
-	// History fills the log from Prometheus; nil without Prometheus.
-	History *HistorySource
-	// Backfill is how much history is read at start (default 24 h); with Live nil, History is
-	// then polled every Poll (default 1 min) instead.
-	Backfill time.Duration
-	Poll     time.Duration
-	Logger   *slog.Logger
-	Now      func() time.Time
-}
-
-// Watch runs the sources as the serve command needs them until ctx ends: history first (the
-// deriver ignores observations older than ones it has seen, so the past must come before the
-// live watch), then the live watch, or, without it, history polled. A failed backfill is
-// logged and skipped: the live log does not wait for Prometheus.
-func Watch(ctx context.Context, opts WatchOptions) error {
-	if opts.Live == nil && opts.History == nil {
-		return errors.New("watch hpa events: no source")
-	}
-	if opts.Backfill <= 0 {
-		opts.Backfill = 24 * time.Hour
-	}
-	if opts.Poll <= 0 {
-		opts.Poll = time.Minute
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	end := opts.Now()
-	if opts.History != nil {
-		if err := opts.History.Backfill(ctx, end.Add(-opts.Backfill), end); err != nil {
-			opts.Logger.Warn("hpa history backfill failed; events of that time may be missing", "err", err)
-		}
-	}
-	if opts.Live != nil {
-		return opts.Live.Run(ctx)
-	}
-	step := opts.History.opts.Step
-	t := time.NewTicker(opts.Poll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		// Continue on the same step grid so no sample time is read twice or skipped.
-		now := opts.Now()
-		n := now.Sub(end) / step
-		if n < 1 {
-			continue
-		}
-		next := end.Add(n * step)
-		if err := opts.History.Backfill(ctx, end.Add(step), next); err != nil {
-			opts.Logger.Warn("reading hpa history failed; retrying at the next poll", "err", err)
-			continue
-		}
-		end = next
-	}
-}
+var _ hpaevents.HistorySource = (*Source)(nil)

@@ -1,9 +1,10 @@
-package hpaevents
+package live
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kai-platform/kai-scaler/hpaevents"
 	"log/slog"
 	"time"
 
@@ -22,11 +23,11 @@ import (
 // a change, so pending events settle on time when an HPA stops changing.
 const DefaultResync = time.Minute
 
-// LiveOptions configure a LiveSource. Client and Sink are required.
-type LiveOptions struct {
+// Options configure a Source. Client and Sink are required.
+type Options struct {
 	// Client lists and watches HPAs: clientset.AutoscalingV2().
 	Client autoscalingv2client.HorizontalPodAutoscalersGetter
-	Sink   Sink
+	Sink   hpaevents.Sink
 	// Namespace limits the watch to one namespace ("" watches all, which needs a ClusterRole).
 	Namespace string
 	// Services maps HPAs to managed services; empty means every HPA, named after itself.
@@ -36,24 +37,24 @@ type LiveOptions struct {
 	Now      func() time.Time
 }
 
-// LiveSource watches autoscaling/v2 HPAs with a client-go informer and passes each add,
+// Source watches autoscaling/v2 HPAs with a client-go informer and passes each add,
 // update and resync to the Sink as an Observation.
-type LiveSource struct {
-	opts LiveOptions
+type Source struct {
+	opts Options
 	log  *slog.Logger
 	now  func() time.Time
-	svc  serviceMap
+	svc  hpaevents.ServiceMap
 }
 
-// NewLiveSource returns a LiveSource; it starts watching when Run is called.
-func NewLiveSource(opts LiveOptions) (*LiveSource, error) {
+// New returns a Source; it starts watching when Run is called.
+func New(opts Options) (*Source, error) {
 	if opts.Client == nil || opts.Sink == nil {
 		return nil, errors.New("live hpa source needs a client and a sink")
 	}
 	if opts.Resync <= 0 {
 		opts.Resync = DefaultResync
 	}
-	s := &LiveSource{opts: opts, log: opts.Logger, now: opts.Now, svc: newServiceMap(opts.Services)}
+	s := &Source{opts: opts, log: opts.Logger, now: opts.Now, svc: hpaevents.NewServiceMap(opts.Services)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -65,7 +66,7 @@ func NewLiveSource(opts LiveOptions) (*LiveSource, error) {
 
 // Run watches until ctx ends. It returns an error when the cache cannot sync (no access to
 // HPAs); once synced, watch failures are retried by the informer.
-func (s *LiveSource) Run(ctx context.Context) error {
+func (s *Source) Run(ctx context.Context) error {
 	hpas := s.opts.Client.HorizontalPodAutoscalers(s.opts.Namespace)
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
@@ -81,7 +82,7 @@ func (s *LiveSource) Run(ctx context.Context) error {
 		if !ok {
 			return
 		}
-		service, ok := s.svc.lookup(h.Namespace, h.Name)
+		service, ok := s.svc.Lookup(h.Namespace, h.Name)
 		if !ok {
 			return
 		}
@@ -112,34 +113,12 @@ func (s *LiveSource) Run(ctx context.Context) error {
 	return nil
 }
 
-// serviceMap maps namespace/hpa to the managed service; nil means every HPA is its own service.
-type serviceMap map[string]string
-
-func newServiceMap(services []scaling.ManagedService) serviceMap {
-	if len(services) == 0 {
-		return nil
-	}
-	m := serviceMap{}
-	for _, s := range services {
-		m[s.Namespace+"/"+s.HPAName()] = s.Name
-	}
-	return m
-}
-
-func (m serviceMap) lookup(namespace, hpa string) (string, bool) {
-	if m == nil {
-		return hpa, true
-	}
-	s, ok := m[namespace+"/"+hpa]
-	return s, ok
-}
-
 // FromHPA reads an autoscaling/v2 HPA as an Observation at time at. Each spec metric is
 // paired with its status.currentMetrics entry (same type and name) and read in the unit of its
 // target: utilization percent, average value or value (quantities as decimal numbers, so CPU
 // average values are in cores).
-func FromHPA(h *autoscalingv2.HorizontalPodAutoscaler, service string, at time.Time) Observation {
-	o := Observation{
+func FromHPA(h *autoscalingv2.HorizontalPodAutoscaler, service string, at time.Time) hpaevents.Observation {
+	o := hpaevents.Observation{
 		Time:            at,
 		Namespace:       h.Namespace,
 		HPA:             h.Name,
@@ -156,7 +135,7 @@ func FromHPA(h *autoscalingv2.HorizontalPodAutoscaler, service string, at time.T
 		o.LastScaleTime = h.Status.LastScaleTime.Time
 	}
 	for _, c := range h.Status.Conditions {
-		o.Conditions = append(o.Conditions, Condition{
+		o.Conditions = append(o.Conditions, hpaevents.Condition{
 			Type: string(c.Type), Status: string(c.Status), Reason: c.Reason, LastTransitionTime: c.LastTransitionTime.Time,
 		})
 	}
@@ -181,60 +160,62 @@ func FromHPA(h *autoscalingv2.HorizontalPodAutoscaler, service string, at time.T
 	return o
 }
 
-func specMetric(s autoscalingv2.MetricSpec) (Metric, autoscalingv2.MetricTarget, bool) {
+func specMetric(s autoscalingv2.MetricSpec) (hpaevents.Metric, autoscalingv2.MetricTarget, bool) {
 	switch {
 	case s.Type == autoscalingv2.ResourceMetricSourceType && s.Resource != nil:
-		return Metric{Type: MetricResource, Name: string(s.Resource.Name)}, s.Resource.Target, true
+		return hpaevents.Metric{Type: hpaevents.MetricResource, Name: string(s.Resource.Name)}, s.Resource.Target, true
 	case s.Type == autoscalingv2.ContainerResourceMetricSourceType && s.ContainerResource != nil:
-		return Metric{Type: MetricContainerResource, Name: string(s.ContainerResource.Name)}, s.ContainerResource.Target, true
+		return hpaevents.Metric{Type: hpaevents.MetricContainerResource, Name: string(s.ContainerResource.Name)}, s.ContainerResource.Target, true
 	case s.Type == autoscalingv2.PodsMetricSourceType && s.Pods != nil:
-		return Metric{Type: MetricPods, Name: s.Pods.Metric.Name}, s.Pods.Target, true
+		return hpaevents.Metric{Type: hpaevents.MetricPods, Name: s.Pods.Metric.Name}, s.Pods.Target, true
 	case s.Type == autoscalingv2.ObjectMetricSourceType && s.Object != nil:
-		return Metric{Type: MetricObject, Name: s.Object.Metric.Name}, s.Object.Target, true
+		return hpaevents.Metric{Type: hpaevents.MetricObject, Name: s.Object.Metric.Name}, s.Object.Target, true
 	case s.Type == autoscalingv2.ExternalMetricSourceType && s.External != nil:
-		return Metric{Type: MetricExternal, Name: s.External.Metric.Name}, s.External.Target, true
+		return hpaevents.Metric{Type: hpaevents.MetricExternal, Name: s.External.Metric.Name}, s.External.Target, true
 	}
-	return Metric{}, autoscalingv2.MetricTarget{}, false
+	return hpaevents.Metric{}, autoscalingv2.MetricTarget{}, false
 }
 
-func statusMetric(s autoscalingv2.MetricStatus) (MetricType, string, autoscalingv2.MetricValueStatus, bool) {
+func statusMetric(s autoscalingv2.MetricStatus) (hpaevents.MetricType, string, autoscalingv2.MetricValueStatus, bool) {
 	switch {
 	case s.Type == autoscalingv2.ResourceMetricSourceType && s.Resource != nil:
-		return MetricResource, string(s.Resource.Name), s.Resource.Current, true
+		return hpaevents.MetricResource, string(s.Resource.Name), s.Resource.Current, true
 	case s.Type == autoscalingv2.ContainerResourceMetricSourceType && s.ContainerResource != nil:
-		return MetricContainerResource, string(s.ContainerResource.Name), s.ContainerResource.Current, true
+		return hpaevents.MetricContainerResource, string(s.ContainerResource.Name), s.ContainerResource.Current, true
 	case s.Type == autoscalingv2.PodsMetricSourceType && s.Pods != nil:
-		return MetricPods, s.Pods.Metric.Name, s.Pods.Current, true
+		return hpaevents.MetricPods, s.Pods.Metric.Name, s.Pods.Current, true
 	case s.Type == autoscalingv2.ObjectMetricSourceType && s.Object != nil:
-		return MetricObject, s.Object.Metric.Name, s.Object.Current, true
+		return hpaevents.MetricObject, s.Object.Metric.Name, s.Object.Current, true
 	case s.Type == autoscalingv2.ExternalMetricSourceType && s.External != nil:
-		return MetricExternal, s.External.Metric.Name, s.External.Current, true
+		return hpaevents.MetricExternal, s.External.Metric.Name, s.External.Current, true
 	}
 	return "", "", autoscalingv2.MetricValueStatus{}, false
 }
 
-func targetOf(t autoscalingv2.MetricTarget) (TargetKind, float64) {
+func targetOf(t autoscalingv2.MetricTarget) (hpaevents.TargetKind, float64) {
 	switch {
 	case t.Type == autoscalingv2.UtilizationMetricType && t.AverageUtilization != nil:
-		return TargetUtilization, float64(*t.AverageUtilization)
+		return hpaevents.TargetUtilization, float64(*t.AverageUtilization)
 	case t.Type == autoscalingv2.AverageValueMetricType && t.AverageValue != nil:
-		return TargetAverageValue, quantity(t.AverageValue)
+		return hpaevents.TargetAverageValue, quantity(t.AverageValue)
 	case t.Type == autoscalingv2.ValueMetricType && t.Value != nil:
-		return TargetValue, quantity(t.Value)
+		return hpaevents.TargetValue, quantity(t.Value)
 	}
-	return TargetKind(t.Type), 0
+	return hpaevents.TargetKind(t.Type), 0
 }
 
-func currentIn(c autoscalingv2.MetricValueStatus, kind TargetKind) (float64, bool) {
+func currentIn(c autoscalingv2.MetricValueStatus, kind hpaevents.TargetKind) (float64, bool) {
 	switch {
-	case kind == TargetUtilization && c.AverageUtilization != nil:
+	case kind == hpaevents.TargetUtilization && c.AverageUtilization != nil:
 		return float64(*c.AverageUtilization), true
-	case kind == TargetAverageValue && c.AverageValue != nil:
+	case kind == hpaevents.TargetAverageValue && c.AverageValue != nil:
 		return quantity(c.AverageValue), true
-	case kind == TargetValue && c.Value != nil:
+	case kind == hpaevents.TargetValue && c.Value != nil:
 		return quantity(c.Value), true
 	}
 	return 0, false
 }
 
 func quantity(q *resource.Quantity) float64 { return q.AsApproximateFloat64() }
+
+var _ hpaevents.LiveSource = (*Source)(nil)

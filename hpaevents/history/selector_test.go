@@ -1,9 +1,10 @@
-package hpaevents
+package history
 
 import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/kai-platform/kai-scaler/hpaevents"
 	"io"
 	"log/slog"
 	"testing"
@@ -34,7 +35,7 @@ func TestSelectorMatchesNamesExactly(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := &HistorySource{opts: HistoryOptions{Services: tc.services, Selector: `job="kube-state-metrics"`}}
+			h := &Source{opts: Options{Services: tc.services, Selector: `job="kube-state-metrics"`}}
 			sel := "kube_horizontalpodautoscaler_spec_min_replicas" + h.selector()
 			expr, err := parser.NewParser(parser.Options{}).ParseExpr(sel)
 			require.NoError(t, err, sel)
@@ -72,7 +73,7 @@ func TestHistorySourceReadsDottedNamesPrometheus(t *testing.T) {
 	srv := promtest.Start(t, &om)
 	client, err := promquery.New(promquery.Options{URL: srv.URL, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
-	h, err := NewHistorySource(HistoryOptions{Querier: client, Sink: discardSink{}, Step: time.Minute,
+	h, err := New(Options{Querier: client, Sink: discardSink{}, Step: time.Minute,
 		Services: []scaling.ManagedService{{Name: "web", Namespace: "shop", HPA: "web.v2"}},
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
@@ -85,7 +86,7 @@ func TestHistorySourceReadsDottedNamesPrometheus(t *testing.T) {
 
 type discardSink struct{}
 
-func (discardSink) Observe(context.Context, Observation) {}
+func (discardSink) Observe(context.Context, hpaevents.Observation) {}
 
 // FuzzSelector: whatever the names in the services file, the history query's selector parses
 // and its matchers match those names exactly (issue 11: the query builders are fuzzed).
@@ -97,7 +98,7 @@ func FuzzSelector(f *testing.F) {
 		if hpa == "" || ns == "" || !utf8.ValidString(hpa) || !utf8.ValidString(ns) {
 			return
 		}
-		h := &HistorySource{opts: HistoryOptions{Services: []scaling.ManagedService{{Name: "svc", Namespace: ns, HPA: hpa}}}}
+		h := &Source{opts: Options{Services: []scaling.ManagedService{{Name: "svc", Namespace: ns, HPA: hpa}}}}
 		sel := "kube_horizontalpodautoscaler_spec_min_replicas" + h.selector()
 		expr, err := parser.NewParser(parser.Options{}).ParseExpr(sel)
 		require.NoError(t, err, sel)
