@@ -4,7 +4,7 @@ GO ?= go
 PKGS ?= ./...
 TEST_TIMEOUT ?= 40m
 
-.PHONY: run serve build image test test-short test-chart bench kubebins vet fmt-check dashboards accuracy fuzz
+.PHONY: lint run serve build image test test-short test-chart bench kubebins vet fmt-check dashboards accuracy fuzz
 
 # Go modules below the root (their own go.mod, outside ./...): the Helm chart's tests, kept
 # apart so Helm's dependency tree stays out of the main go.mod.
@@ -42,7 +42,7 @@ image:
 
 # Every test, against real Redis, Prometheus and kube-apiserver (installed, started or built by
 # hack/with-test-env.sh). -p 2: the machine has 2 cores and the integration tests start servers.
-test: fmt-check vet
+test: fmt-check vet lint
 	TEST_TIMEOUT=$(TEST_TIMEOUT) hack/with-test-env.sh hack/run-tests.sh $(PKGS)
 
 # Unit tests only: integration tests skip with a message when their servers are not configured.
@@ -58,6 +58,12 @@ test-chart:
 vet:
 	$(GO) vet $(PKGS)
 	cd $(CHART_TEST_MODULE) && $(GO) vet ./...
+
+# golangci-lint v2 from its own tools module (tools/go.mod keeps it out of the main go.mod);
+# the agreed config is .golangci.yml. The first build takes a minute or two.
+lint:
+	@echo "golangci-lint (building it the first time takes a minute or two)..."
+	$(GO) tool -modfile=tools/go.mod golangci-lint run ./...
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \

@@ -54,7 +54,6 @@ type scored struct {
 	fc      [][]float64 // per backtest origin (time ascending), then the final forecast last
 	errs    [][]float64 // actual − forecast per origin and horizon, NaN where no actual
 	mae     []float64   // per origin: mean absolute error / MASE scale, NaN where no actual
-	scores  Scores
 }
 
 // evaluation is everything a forecast decided, for Forecast and Evaluate.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/kai-platform/kai-scaler/scaling"
 	"github.com/kai-platform/kai-scaler/store"
@@ -142,7 +143,7 @@ func TestBoltLockedFileFailsFast(t *testing.T) {
 
 	start := time.Now()
 	_, err = store.OpenBolt(path, store.BoltOptions{LockTimeout: 200 * time.Millisecond})
-	require.ErrorIs(t, err, bolt.ErrTimeout)
+	require.ErrorIs(t, err, berrors.ErrTimeout)
 	require.ErrorContains(t, err, "locked by another process")
 	require.Less(t, time.Since(start), 5*time.Second)
 }

@@ -126,9 +126,8 @@ func finiteScores(ev forecast.Evaluation) error {
 }
 
 type rowAcc struct {
-	row     backtestRow
-	n       int
-	covered int // series with a coverage figure
+	row backtestRow
+	n   int
 }
 
 func (a *rowAcc) add(s forecast.Scores) {

@@ -52,7 +52,7 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 		fmt.Fprintf(c.stderr, "kai-scaler forecast: --quantile must be between 0 and 1, got %v\n", *quantile)
 		return exitUsage
 	}
-	var out io.Writer = c.stdout
+	out := io.Writer(c.stdout)
 	var file *os.File
 	if *output != "-" {
 		f, err := os.Create(*output)

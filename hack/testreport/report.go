@@ -142,11 +142,11 @@ func (r *report) finishPackage(e event, p *pkgState) {
 	}
 	_, _ = r.log.Write(p.output.Bytes())
 	elapsed := fmt.Sprintf("%.1fs", e.Elapsed)
-	switch {
-	case e.Action == "skip":
+	switch e.Action {
+	case "skip":
 		// No test files: one short line, no totals (nothing ran).
 		r.printf("?    %s [no test files]\n", e.Package)
-	case e.Action == "fail":
+	case "fail":
 		r.failed = true
 		r.pkgFails++
 		why := ""

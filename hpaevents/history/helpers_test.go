@@ -22,8 +22,6 @@ type ev struct {
 	At               time.Duration
 }
 
-func summarize(events []scaling.Event) []ev { return summarizeFrom(t0, events) }
-
 func summarizeFrom(base time.Time, events []scaling.Event) []ev {
 	out := make([]ev, 0, len(events))
 	for _, e := range events {

@@ -1,13 +1,7 @@
 package live
 
 import (
-	"testing"
 	"time"
-
-	"github.com/stretchr/testify/require"
-
-	"github.com/kai-platform/kai-scaler/hpaevents"
-	"github.com/kai-platform/kai-scaler/store"
 
 	"github.com/kai-platform/kai-scaler/scaling"
 )
@@ -38,9 +32,3 @@ func summarizeFrom(base time.Time, events []scaling.Event) []ev {
 
 func at(d time.Duration) time.Time { return t0.Add(d) }
 
-func listAll(t *testing.T, s hpaevents.EventStore) []scaling.Event {
-	t.Helper()
-	events, err := s.ListEvents(t.Context(), store.EventQuery{})
-	require.NoError(t, err)
-	return events
-}

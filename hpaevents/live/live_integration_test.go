@@ -164,9 +164,9 @@ func TestLiveSourceAgainstAPIServer(t *testing.T) {
 	writeStatus(hpaStatus(10, 10, 60, 130, clamp, limited))
 	stabilized := autoscalingv2.HorizontalPodAutoscalerCondition{Type: autoscalingv2.AbleToScale, Status: corev1.ConditionTrue, Reason: hpaevents.ReasonScaleDownStabilized}
 	writeStatus(hpaStatus(10, 10, 30, 40, clamp, stabilized))
-	events := waitFor(3)
+	waitFor(3)
 	time.Sleep(2 * time.Second) // two resyncs: a steady HPA adds nothing
-	events, err = db.ListEvents(ctx, store.EventQuery{})
+	events, err := db.ListEvents(ctx, store.EventQuery{})
 	require.NoError(t, err)
 
 	require.Equal(t, []ev{

@@ -38,17 +38,16 @@ type input struct {
 }
 
 type row struct {
-	name                 string
-	auto, daily, weekly  forecast.Scores
-	bestName             string
-	best                 forecast.Scores
-	chosen               string
-	err                  error
-	singles              map[string]forecast.Scores
-	dailyOK, weeklyOK    bool
-	family               string
-	points, historyDays  int
-	autoBeatsBetterNaive float64
+	name                string
+	auto, daily, weekly forecast.Scores
+	bestName            string
+	best                forecast.Scores
+	chosen              string
+	err                 error
+	singles             map[string]forecast.Scores
+	dailyOK, weeklyOK   bool
+	family              string
+	points              int
 }
 
 func main() {
@@ -165,11 +164,9 @@ func report(w io.Writer, rows []row, perSeries bool) {
 	}
 	tw.Flush()
 	if len(traces) > 1 {
-		var ratios []float64
 		worst, worstName := 0.0, ""
 		for _, r := range traces {
 			if v := r.auto.MASE / betterNaive(r); !math.IsNaN(v) {
-				ratios = append(ratios, v)
 				if v > worst {
 					worst, worstName = v, r.name
 				}
