@@ -31,4 +31,3 @@ func summarizeFrom(base time.Time, events []scaling.Event) []ev {
 }
 
 func at(d time.Duration) time.Time { return t0.Add(d) }
-
