@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kai-platform/kai-scaler/internal/eventtest"
 	"github.com/kai-platform/kai-scaler/scaling"
 )
 
@@ -54,27 +55,12 @@ func cpu(current, target float64) Metric {
 }
 
 // ev is the part of an event the table checks (ID and timestamp are checked separately).
-type ev struct {
-	Type             scaling.EventType
-	Current, Desired int32
-	Trigger          string
-	Value, Threshold float64
-	Reason           string
-	At               time.Duration
-}
+type ev = eventtest.Event
 
 func summarize(events []scaling.Event) []ev { return summarizeFrom(t0, events) }
 
 func summarizeFrom(base time.Time, events []scaling.Event) []ev {
-	out := make([]ev, 0, len(events))
-	for _, e := range events {
-		out = append(out, ev{
-			Type: e.EventType, Current: e.CurrentReplicas, Desired: e.DesiredReplicas,
-			Trigger: e.TriggerMetric, Value: e.TriggerValue, Threshold: e.TriggerThreshold,
-			Reason: e.Reason, At: time.UnixMilli(e.Timestamp).Sub(base),
-		})
-	}
-	return out
+	return eventtest.Summarize(base, events)
 }
 
 func TestDerive(t *testing.T) {
