@@ -1,14 +1,8 @@
 package deploy
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -16,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/restmapper"
 
@@ -24,57 +17,6 @@ import (
 )
 
 func TestMain(m *testing.M) { kubetest.Main(m) }
-
-// operatorModule holds the prometheus-operator CRDs (example/prometheus-operator-crd). The
-// module proxy serves the main module up to v0.85.0 only (later versions: 403), so the CRDs
-// come from that release; ServiceMonitor and PrometheusRule are monitoring.coreos.com/v1 in
-// both it and the v0.95.2 API types the project requires.
-const operatorModule = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
-
-// operatorCRDs downloads the operator module through the Go module proxy (or finds it in the
-// module cache) and returns the CRD manifests the deployment needs.
-func operatorCRDs(t *testing.T) [][]byte {
-	t.Helper()
-	cmd := exec.CommandContext(t.Context(), "go", "mod", "download", "-json", operatorModule)
-	cmd.Dir = t.TempDir() // outside the project: nothing is added to its go.mod or go.sum
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
-	out, err := cmd.Output()
-	var mod struct{ Dir, Error string }
-	require.NoError(t, json.Unmarshal(out, &mod), "go mod download: %v %s", err, out)
-	require.Empty(t, mod.Error)
-	require.NoError(t, err)
-	var crds [][]byte
-	for _, name := range []string{"monitoring.coreos.com_servicemonitors.yaml", "monitoring.coreos.com_prometheusrules.yaml"} {
-		b, err := os.ReadFile(filepath.Join(mod.Dir, "example", "prometheus-operator-crd", name))
-		require.NoError(t, err)
-		crds = append(crds, b)
-	}
-	return crds
-}
-
-// installCRDs applies the CRDs and waits until the API server serves their kinds.
-func installCRDs(t *testing.T, env *kubetest.Env) {
-	t.Helper()
-	for _, crd := range operatorCRDs(t) {
-		env.ApplyYAML(t, crd)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	disc := memory.NewMemCacheClient(env.Clientset.Discovery())
-	err := wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(context.Context) (bool, error) {
-		disc.Invalidate()
-		rl, err := disc.ServerResourcesForGroupVersion("monitoring.coreos.com/v1")
-		if err != nil {
-			return false, nil
-		}
-		found := map[string]bool{}
-		for _, r := range rl.APIResources {
-			found[r.Kind] = true
-		}
-		return found["ServiceMonitor"] && found["PrometheusRule"], nil
-	})
-	require.NoError(t, err, "prometheus-operator CRDs not served")
-}
 
 // dryRunApply server-side applies every object with dryRun=All: the API server runs defaulting,
 // schema validation (including the CRDs' OpenAPI schemas) and admission, and stores nothing.
@@ -99,7 +41,7 @@ func dryRunApply(t *testing.T, env *kubetest.Env, objs []*unstructured.Unstructu
 
 func TestManifestsApplyToKubeAPIServer(t *testing.T) {
 	env := kubetest.Start(t)
-	installCRDs(t, env)
+	env.InstallOperatorCRDs(t)
 	// The manifests' namespaces (kai-scaler's, and the example services' "kai" where the
 	// managed Roles go) must exist for namespaced dry-runs; nothing else is created.
 	for _, ns := range []string{"kai-scaler", "kai"} {

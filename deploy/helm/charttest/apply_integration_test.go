@@ -1,11 +1,7 @@
 package charttest
 
 import (
-	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/restmapper"
@@ -27,46 +22,6 @@ import (
 )
 
 func TestMain(m *testing.M) { kubetest.Main(m) }
-
-// operatorModule holds the prometheus-operator CRDs, as in deploy/apply_integration_test.go:
-// the module proxy serves the main module up to v0.85.0, whose ServiceMonitor and
-// PrometheusRule are monitoring.coreos.com/v1 like the chart's.
-const operatorModule = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
-
-// installCRDs applies the ServiceMonitor and PrometheusRule CRDs (downloaded through the Go
-// module proxy, or found in the module cache) and waits until the API server serves them.
-func installCRDs(t *testing.T, env *kubetest.Env) {
-	t.Helper()
-	cmd := exec.CommandContext(t.Context(), "go", "mod", "download", "-json", operatorModule)
-	cmd.Dir = t.TempDir() // outside the module: nothing is added to its go.mod or go.sum
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
-	out, err := cmd.Output()
-	var mod struct{ Dir, Error string }
-	require.NoError(t, json.Unmarshal(out, &mod), "go mod download: %v %s", err, out)
-	require.Empty(t, mod.Error)
-	require.NoError(t, err)
-	for _, name := range []string{"monitoring.coreos.com_servicemonitors.yaml", "monitoring.coreos.com_prometheusrules.yaml"} {
-		b, err := os.ReadFile(filepath.Join(mod.Dir, "example", "prometheus-operator-crd", name))
-		require.NoError(t, err)
-		env.ApplyYAML(t, b)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	disc := memory.NewMemCacheClient(env.Clientset.Discovery())
-	err = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(context.Context) (bool, error) {
-		disc.Invalidate()
-		rl, err := disc.ServerResourcesForGroupVersion("monitoring.coreos.com/v1")
-		if err != nil {
-			return false, nil
-		}
-		found := map[string]bool{}
-		for _, r := range rl.APIResources {
-			found[r.Kind] = true
-		}
-		return found["ServiceMonitor"] && found["PrometheusRule"], nil
-	})
-	require.NoError(t, err, "prometheus-operator CRDs not served")
-}
 
 // dryRunApply server-side applies o with dryRun=All and strict field validation: the API
 // server runs defaulting, schema validation (the CRDs' OpenAPI schemas too), refuses unknown
@@ -105,7 +60,7 @@ func createNamespaces(t *testing.T, env *kubetest.Env, names ...string) {
 // kube-apiserver (server-side dry-run), as deploy/'s test does for the kustomize base.
 func TestChartAppliesToKubeAPIServer(t *testing.T) {
 	env := kubetest.Start(t)
-	installCRDs(t, env)
+	env.InstallOperatorCRDs(t)
 	// The release's namespace and the managed services' namespaces (where the Roles go).
 	createNamespaces(t, env, releaseNS, "shop", "auth")
 	services := `
