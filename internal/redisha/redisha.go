@@ -95,7 +95,27 @@ func (n *Node) Kill() {
 		return
 	}
 	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Process.Signal(syscall.SIGCONT) // a paused process dies only once it runs
 	<-done
+}
+
+// Pause stops the process (SIGSTOP) until Resume: a replica that stops acknowledging
+// replication, without a disconnect anyone would notice in time.
+func (n *Node) Pause() error { return n.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused process (SIGCONT).
+func (n *Node) Resume() error { return n.signal(syscall.SIGCONT) }
+
+func (n *Node) signal(sig syscall.Signal) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cmd == nil {
+		return fmt.Errorf("signal %s: %s is not running", sig, n.Addr())
+	}
+	if err := n.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("signal %s to %s: %w", sig, n.Addr(), err)
+	}
+	return nil
 }
 
 // Restart starts the node again with the same arguments and files (its cluster or sentinel
@@ -328,6 +348,17 @@ func (c *Cluster) WaitHealthy(ctx context.Context) error {
 		}
 		return true, nil
 	})
+}
+
+// Replicas returns the nodes that are replicas now.
+func (c *Cluster) Replicas(ctx context.Context) []*Node {
+	var out []*Node
+	for _, n := range c.Nodes {
+		if role(ctx, n) == "slave" {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // MasterFor returns the node that serves key's slot as master now.
