@@ -199,3 +199,6 @@ func splitWaitParams(raw string) (rest string, replicas int, timeout time.Durati
 	}
 	return strings.Join(parts, ","), replicas, timeout, nil
 }
+
+// WaitReplicas is how many replicas every write waits for (0: none).
+func (r *Redis) WaitReplicas() int { return r.waitReplicas }

@@ -40,7 +40,7 @@ import (
 //   - no two instances ever believed they held the lease at the same time (see
 //     redisha.Belief), a new leader took over after the kill.
 //
-// The store waits for one replica on every write (RedisOptions.WaitReplicas): Redis
+// The store waits for one replica on every write (REDIS_URL's wait_replicas=1): Redis
 // replicates asynchronously, so without it an acknowledged write, or the lease, can be missing
 // on the replica that takes over.
 
@@ -114,12 +114,18 @@ type instance struct {
 }
 
 func startInstance(t *testing.T, id, url, masterName string, leases *redisha.LeaseLog) *instance {
+	// As an operator configures it: wait_replicas on REDIS_URL's first entry.
+	first, rest, _ := strings.Cut(url, ",")
 	st, err := store.NewRedis(store.RedisOptions{
-		URL: url, MasterName: masterName, Prefix: prefix, WaitReplicas: 1,
+		URL:        "redis://" + first + "?wait_replicas=1," + rest,
+		MasterName: masterName, Prefix: prefix,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatalf("open store of %s: %v", id, err)
+	}
+	if st.WaitReplicas() != 1 {
+		t.Fatalf("store of %s waits for %d replicas, want 1 from the URL", id, st.WaitReplicas())
 	}
 	a := api.New(api.Options{Store: st, Token: apiToken})
 	in := &instance{id: id, st: st, srv: httptest.NewServer(a.Handler()), done: make(chan struct{})}
