@@ -8,8 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
-	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,35 +20,35 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kai-platform/kai-scaler/api"
 	"github.com/kai-platform/kai-scaler/internal/redisha"
 	"github.com/kai-platform/kai-scaler/scaling"
 	"github.com/kai-platform/kai-scaler/store"
 )
 
-// Three scaler instances share a Redis Cluster (3 masters, 1 replica each) or a Sentinel
-// group (1 master, 1 replica, 3 sentinels). Each instance is what a kai-scaler replica
-// runs on the store: its own go-redis client, the API handler (api.New) on a loopback HTTP
-// server, and a leader elector on the store's lease (LockStore). serve's own leader
-// election is a Kubernetes Lease, which needs a cluster; the store lease is what the
-// forecast run lock and any replica without Kubernetes rely on, so that is what is elected
-// here. Writers post patterns and dependencies through the instances' APIs and append HPA
-// events (each twice, through two instances) while the test kills the leader instance and,
-// at the same moment, the Redis master serving the lease, then restarts that Redis node
-// (it rejoins as a replica) and starts a replacement instance. At the end:
-//   - every acknowledged write is what every instance's API returns (a write that failed
-//     may or may not have landed, and only that);
+// Three kai-scaler processes share a Redis Cluster (3 masters, 1 replica each) or a Sentinel
+// group (1 master, 1 replica, 3 sentinels): the real binary, "kai-scaler serve" with every
+// feature off (the API only, no Kubernetes), REDIS_URL naming the deployment with
+// wait_replicas=1. serve's leader election is a Kubernetes Lease, which needs a cluster, so
+// each process is paired with a leader elector on the store's own lease (LockStore, what the
+// forecast run lock relies on) with a store client of its own: killing "the leader" SIGKILLs
+// the process and stops its elector without releasing the lease, as a crash would. Writers
+// post patterns and dependencies through the processes' APIs and append HPA events (each
+// twice, through two store clients) while the test kills the leader and, at the same moment,
+// the Redis master serving the lease, then restarts that Redis node (it rejoins as a replica)
+// and starts a replacement process. At the end:
+//   - every acknowledged write is what every process's API returns (a write that failed may
+//     or may not have landed, and only that);
 //   - no event is listed twice, every acknowledged one is listed;
-//   - the three instances answer the lists byte for byte the same;
+//   - the three processes answer the lists byte for byte the same;
 //   - no two instances ever believed they held the lease at the same time (see
-//     redisha.Belief), a new leader took over after the kill.
+//     redisha.Belief), and a new leader took over after the kill.
 //
-// The store waits for one replica on every write (REDIS_URL's wait_replicas=1): Redis
-// replicates asynchronously, so without it an acknowledged write, or the lease, can be missing
-// on the replica that takes over.
+// wait_replicas=1 makes every write wait for one replica: Redis replicates asynchronously, so
+// without it an acknowledged write, or the lease, can be missing on the replica that takes
+// over. (On loopback replication is never behind, so this test passes without it too;
+// TestRedisWaitReplicas in store shows the acknowledgement it withholds.)
 
 const (
-	leaseName  = "leader"
 	leaseTTL   = 4 * time.Second // longer than a failover, so a lost lease shows as two leaders
 	leaseRenew = 400 * time.Millisecond
 	apiToken   = "ha-test-token"
@@ -57,7 +60,25 @@ const (
 
 func TestRedisClusterFailover(t *testing.T) {
 	c := redisha.StartCluster(t)
-	runFailover(t, strings.Join(c.Addrs(), ","), "", func(ctx context.Context, key string) (func(context.Context) error, error) {
+	// A lease whose key is on the shard of every pattern and dependency ({obj}): the master
+	// killed serves both.
+	ctx := context.Background()
+	objMaster, err := c.MasterFor(ctx, prefix+"{obj}:patterns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease := ""
+	for i := range 64 {
+		name := fmt.Sprintf("leader-%d", i)
+		if m, err := c.MasterFor(ctx, lockKey(name)); err == nil && m == objMaster {
+			lease = name
+			break
+		}
+	}
+	if lease == "" {
+		t.Fatalf("no lease name among 64 on the master of {obj} (%s)", objMaster.Addr())
+	}
+	runFailover(t, strings.Join(c.Addrs(), ","), "", lease, func(ctx context.Context, key string) (func(context.Context) error, error) {
 		m, err := c.MasterFor(ctx, key)
 		if err != nil {
 			return nil, err
@@ -83,7 +104,7 @@ func TestRedisClusterFailover(t *testing.T) {
 
 func TestRedisSentinelFailover(t *testing.T) {
 	s := redisha.StartSentinel(t)
-	runFailover(t, strings.Join(s.SentinelAddrs(), ","), s.MasterName, func(ctx context.Context, _ string) (func(context.Context) error, error) {
+	runFailover(t, strings.Join(s.SentinelAddrs(), ","), s.MasterName, "leader", func(ctx context.Context, _ string) (func(context.Context) error, error) {
 		m, err := s.Master(ctx)
 		if err != nil {
 			return nil, err
@@ -104,21 +125,61 @@ func TestRedisSentinelFailover(t *testing.T) {
 	})
 }
 
-// instance is one scaler replica: store client, API server, elector.
+// instance is one scaler replica: a kai-scaler serve process, and the elector and store
+// client standing in for its leadership and its HPA event recorder.
 type instance struct {
 	id     string
+	base   string // http://127.0.0.1:port of its API
 	st     *store.Redis
-	srv    *httptest.Server
+	proc   *exec.Cmd
+	exited chan struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func startInstance(t *testing.T, id, url, masterName string, leases *redisha.LeaseLog) *instance {
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// scalerBinary builds cmd/kai-scaler once per test binary.
+func scalerBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kai-scaler-ha")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "kai-scaler")
+		cmd := exec.Command("go", "build", "-o", binary, "github.com/kai-platform/kai-scaler/cmd/kai-scaler")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build kai-scaler: %w: %s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func startInstance(t *testing.T, id, url, masterName, lease string, leases *redisha.LeaseLog) *instance {
 	// As an operator configures it: wait_replicas on REDIS_URL's first entry.
 	first, rest, _ := strings.Cut(url, ",")
+	redisURL := "redis://" + first + "?wait_replicas=1," + rest
 	st, err := store.NewRedis(store.RedisOptions{
-		URL:        "redis://" + first + "?wait_replicas=1," + rest,
-		MasterName: masterName, Prefix: prefix,
+		URL: redisURL, MasterName: masterName, Prefix: prefix,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -127,26 +188,67 @@ func startInstance(t *testing.T, id, url, masterName string, leases *redisha.Lea
 	if st.WaitReplicas() != 1 {
 		t.Fatalf("store of %s waits for %d replicas, want 1 from the URL", id, st.WaitReplicas())
 	}
-	a := api.New(api.Options{Store: st, Token: apiToken})
-	in := &instance{id: id, st: st, srv: httptest.NewServer(a.Handler()), done: make(chan struct{})}
+
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	logf, err := os.Create(filepath.Join(t.TempDir(), id+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc := exec.Command(scalerBinary(t), "serve")
+	proc.Env = append(os.Environ(), "REDIS_URL="+redisURL, "REDIS_MASTER_NAME="+masterName, "REDIS_PREFIX="+prefix,
+		"API_TOKEN="+apiToken, "LISTEN_ADDR="+addr, "LOG_LEVEL=warn")
+	proc.Stdout, proc.Stderr = logf, logf
+	if err := proc.Start(); err != nil {
+		t.Fatalf("start kai-scaler %s: %v", id, err)
+	}
+	in := &instance{id: id, base: "http://" + addr, st: st, proc: proc, exited: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		_ = proc.Wait()
+		_ = logf.Close()
+		close(in.exited)
+	}()
+	t.Cleanup(in.kill)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := httpClient.Get(in.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case <-in.exited:
+			log, _ := os.ReadFile(logf.Name())
+			t.Fatalf("kai-scaler %s exited at start:\n%s", id, log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(logf.Name())
+			t.Fatalf("kai-scaler %s not ready within 20 s:\n%s", id, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel
 	go func() {
 		defer close(in.done)
-		redisha.Elect(ctx, st, leaseName, id, leaseTTL, leaseRenew, leases)
+		redisha.Elect(ctx, st, lease, id, leaseTTL, leaseRenew, leases)
 	}()
-	t.Cleanup(in.kill)
 	return in
 }
 
-// kill stops the instance as a crash would: the elector stops without releasing the lease,
-// the store client closes under in-flight calls, client connections are cut.
+// kill stops the instance as a crash would: SIGKILL to the process, the elector stops
+// without releasing the lease. Idempotent.
 func (in *instance) kill() {
-	in.cancel()
-	<-in.done
+	_ = in.proc.Process.Kill()
+	<-in.exited
+	if in.cancel != nil {
+		in.cancel()
+		<-in.done
+	}
 	_ = in.st.Close()
-	in.srv.CloseClientConnections()
-	in.srv.Close()
 }
 
 // keyState is what a key may hold: the value of its last acknowledged write, or of any
@@ -204,7 +306,7 @@ func (c *cluster) snapshot() []*instance {
 var httpClient = &http.Client{Timeout: 30 * time.Second} // above the API's 10 s store budget: no reply is cut short
 
 func call(ctx context.Context, in *instance, method, path, body string) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, in.srv.URL+path, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, in.base+path, strings.NewReader(body))
 	if err != nil {
 		return 0, nil, fmt.Errorf("build %s %s: %w", method, path, err)
 	}
@@ -278,12 +380,15 @@ func writer(ctx context.Context, w int, c *cluster, l *ledger) {
 	}
 }
 
-func runFailover(t *testing.T, url, masterName string, killMaster func(ctx context.Context, key string) (func(context.Context) error, error)) {
+// lockKey is the store's key of the lease name (store/lock_redis.go).
+func lockKey(name string) string { return prefix + "lock:{" + name + "}" }
+
+func runFailover(t *testing.T, url, masterName, lease string, killMaster func(ctx context.Context, key string) (func(context.Context) error, error)) {
 	start := time.Now()
 	leases := &redisha.LeaseLog{}
 	c := &cluster{}
 	for i := range 3 {
-		c.live = append(c.live, startInstance(t, fmt.Sprintf("kai-%d", i), url, masterName, leases))
+		c.live = append(c.live, startInstance(t, fmt.Sprintf("kai-%d", i), url, masterName, lease, leases))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Second)
 	defer cancel()
@@ -318,9 +423,9 @@ func runFailover(t *testing.T, url, masterName string, killMaster func(ctx conte
 		t.Fatalf("no instance holds the lease before the kill (holder %q)", leader)
 	}
 	// The store's lease key (store/lock_redis.go): its master is the one to kill.
-	lockKey := prefix + "lock:{" + leaseName + "}"
+	key := lockKey(lease)
 	killedAt := time.Now()
-	recoverRedis, err := killMaster(ctx, lockKey)
+	recoverRedis, err := killMaster(ctx, key)
 	if err != nil {
 		t.Fatalf("kill redis master: %v", err)
 	}
@@ -332,7 +437,7 @@ func runFailover(t *testing.T, url, masterName string, killMaster func(ctx conte
 	}
 	recovered := time.Now()
 	t.Logf("redis recovered %s after the kill", recovered.Sub(killedAt).Round(time.Millisecond))
-	replacement := startInstance(t, "kai-3", url, masterName, leases)
+	replacement := startInstance(t, "kai-3", url, masterName, lease, leases)
 	c.mu.Lock()
 	c.live = append(c.live, replacement)
 	c.mu.Unlock()
