@@ -1,12 +1,16 @@
 package store_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/kai-platform/kai-scaler/internal/redisha"
+	"github.com/kai-platform/kai-scaler/scaling"
 	"github.com/kai-platform/kai-scaler/store"
 	"github.com/kai-platform/kai-scaler/store/storetest"
 )
@@ -42,6 +46,37 @@ func TestRedisClusterContract(t *testing.T) {
 	url := strings.Join(c.Addrs(), ",")
 	t.Run("wait=0", func(t *testing.T) { storetest.Run(t, openHA(url, "", 0)) })
 	t.Run("wait=1", func(t *testing.T) { storetest.Run(t, openHA(url, "", 1)) })
+	// The old layout's hashes and the new keys sit on different shards; with wait=1 the moved
+	// chunks are waited for on the master of {obj} before the old hash is deleted.
+	t.Run("migrate layout, wait=1", func(t *testing.T) {
+		ctx := t.Context()
+		r := openHA(url, "", 1)(t).(*store.Redis)
+		raw := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
+		t.Cleanup(func() { _ = raw.Close() })
+		const n = 700 // more than one HSCAN batch
+		for i := range n {
+			p := scaling.Pattern{Service: fmt.Sprintf("svc-%04d", i), PatternType: scaling.PatternDaily,
+				TimeWindows: []scaling.TimeWindow{{HourOfDay: i % 24, ExpectedLoad: 0.5}}}
+			b, err := json.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := raw.HSet(ctx, r.Prefix()+"patterns", p.Service, b).Err(); err != nil {
+				t.Fatalf("write old layout: %v", err)
+			}
+		}
+		moved, err := r.MigrateLayout(ctx)
+		if err != nil || moved != n {
+			t.Fatalf("MigrateLayout moved %d, %v; want %d", moved, err, n)
+		}
+		ps, err := r.ListPatterns(ctx)
+		if err != nil || len(ps) != n {
+			t.Fatalf("ListPatterns after migration: %d patterns, %v; want %d", len(ps), err, n)
+		}
+		if left, err := raw.Exists(ctx, r.Prefix()+"patterns").Result(); err != nil || left != 0 {
+			t.Fatalf("old hash left: %d, %v", left, err)
+		}
+	})
 }
 
 // The contract against a Sentinel group, through REDIS_URL's comma-separated sentinels plus

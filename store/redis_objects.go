@@ -487,21 +487,28 @@ func (r *Redis) MigrateLayout(ctx context.Context) (int, error) {
 			if err != nil {
 				return moved, wrap("migrate layout", err)
 			}
-			_, err = r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			queue := func(p redis.Pipeliner) {
 				for i := 0; i+1 < len(kv); i += 2 {
 					kind.write(p, kv[i], kv[i+1])
-					moved++
 				}
-				return nil
-			})
+			}
+			if r.waitReplicas > 0 {
+				// The old hash is deleted below: what moved must be on a replica first. Every
+				// new key carries {obj}, so one master takes the chunk.
+				err = r.waited(ctx, r.patternIndexKey(), queue)
+			} else {
+				_, err = r.client.Pipelined(ctx, func(p redis.Pipeliner) error { queue(p); return nil })
+			}
 			if err != nil {
 				return moved, wrap("migrate layout", err)
 			}
+			moved += len(kv) / 2
 			if cursor = next; cursor == 0 {
 				break
 			}
 		}
-		if err := r.client.Del(ctx, kind.old).Err(); err != nil {
+		old := kind.old
+		if err := r.write(ctx, old, func(c redis.Cmdable) error { return c.Del(ctx, old).Err() }); err != nil {
 			return moved, wrap("migrate layout", err)
 		}
 	}
