@@ -117,7 +117,7 @@ func TestRedisSentinelFailover(t *testing.T) {
 				return err
 			}
 			t.Logf("sentinels promoted %s", p.Addr())
-			if err := m.Restart(ctx); err != nil {
+			if err := m.RestartReplicaOf(ctx, p); err != nil {
 				return err
 			}
 			return redisha.WaitReplicaOf(ctx, m)
@@ -327,11 +327,13 @@ func call(ctx context.Context, in *instance, method, path, body string) (int, []
 }
 
 // writer w rewrites its patterns and dependencies with growing versions and appends events,
-// until ctx ends. Only 200 acknowledges; any other answer or error leaves the outcome unknown.
-func writer(ctx context.Context, w int, c *cluster, l *ledger) {
+// until stop is set. Only 200 acknowledges; any other answer or error leaves the outcome unknown.
+func writer(ctx context.Context, stop *atomic.Bool, w int, c *cluster, l *ledger) {
 	version := 0
 	events := 0
-	for i := 0; ctx.Err() == nil; i++ {
+	// Stopped by a flag, not by cancelling ctx: a cancelled request could still be writing on
+	// the server while the test reads, so every call runs to its answer.
+	for i := 0; !stop.Load() && ctx.Err() == nil; i++ {
 		version++
 		k := i % keysPerW
 		switch i % 3 {
@@ -396,10 +398,10 @@ func runFailover(t *testing.T, url, masterName, lease string, killMaster func(ct
 	waitFor(t, ctx, 10*time.Second, "a first leader", func() bool { return leases.HolderAt(time.Now()) != "" })
 
 	l := &ledger{patterns: map[string]*keyState{}, deps: map[string]*keyState{}, events: map[string]bool{}, eventService: map[string]string{}}
-	wctx, stopWriters := context.WithCancel(ctx)
+	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for w := range writers {
-		wg.Go(func() { writer(wctx, w, c, l) })
+		wg.Go(func() { writer(ctx, &stop, w, c, l) })
 	}
 	time.Sleep(2 * time.Second)
 	ackedBefore := l.acked.Load()
@@ -451,7 +453,7 @@ func runFailover(t *testing.T, url, masterName, lease string, killMaster func(ct
 	ackedAtRecovery := l.acked.Load()
 	waitFor(t, ctx, 20*time.Second, "writes acknowledged after the recovery", func() bool { return l.acked.Load() >= ackedAtRecovery+100 })
 	time.Sleep(time.Second)
-	stopWriters()
+	stop.Store(true)
 	wg.Wait()
 	t.Logf("writes: %d acknowledged (%d before the kill), %d not acknowledged", l.acked.Load(), ackedBefore, l.failed.Load())
 
