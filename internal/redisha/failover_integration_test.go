@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/kai-platform/kai-scaler/internal/redisha"
 	"github.com/kai-platform/kai-scaler/scaling"
 	"github.com/kai-platform/kai-scaler/store"
@@ -33,9 +35,11 @@ import (
 // forecast run lock relies on) with a store client of its own: killing "the leader" SIGKILLs
 // the process and stops its elector without releasing the lease, as a crash would. Writers
 // post patterns and dependencies through the processes' APIs and append HPA events (each
-// twice, through two store clients) while the test kills the leader and, at the same moment,
-// the Redis master serving the lease, then restarts that Redis node (it rejoins as a replica)
-// and starts a replacement process. At the end:
+// twice, through two store clients). Mid-run the replica of the Redis master serving the
+// lease falls behind (SIGSTOP, and a write larger than the socket buffers fills the link), then
+// the test kills the leader and that master at the same moment, lets the replica take over,
+// restarts the killed node (it rejoins as a replica) and starts a replacement process. At the
+// end:
 //   - every acknowledged write is what every process's API returns (a write that failed may
 //     or may not have landed, and only that);
 //   - no event is listed twice, every acknowledged one is listed;
@@ -44,9 +48,9 @@ import (
 //     redisha.Belief), and a new leader took over after the kill.
 //
 // wait_replicas=1 makes every write wait for one replica: Redis replicates asynchronously, so
-// without it an acknowledged write, or the lease, can be missing on the replica that takes
-// over. (On loopback replication is never behind, so this test passes without it too;
-// TestRedisWaitReplicas in store shows the acknowledgement it withholds.)
+// without it what the master acknowledged while its replica lagged is gone after the
+// failover, lease renewals included. TestRedisFailoverWithoutWaitLosesWrites runs the same
+// scenario without it and requires that the checks catch the loss.
 
 const (
 	leaseTTL   = 4 * time.Second // longer than a failover, so a lost lease shows as two leaders
@@ -55,10 +59,60 @@ const (
 	writers    = 4
 	keysPerW   = 15 // patterns and dependencies each writer rewrites
 	maxEvents  = 900
-	prefix     = "kai-ha:"
+	// lagWindow is how long the replica of the killed master is behind before the kill.
+	lagWindow = 1500 * time.Millisecond
+	prefix    = "kai-ha:"
 )
 
 func TestRedisClusterFailover(t *testing.T) {
+	for _, p := range runFailover(t, clusterDeployment(t), 1) {
+		t.Error(p)
+	}
+}
+
+func TestRedisSentinelFailover(t *testing.T) {
+	for _, p := range runFailover(t, sentinelDeployment(t), 1) {
+		t.Error(p)
+	}
+}
+
+// The same scenario without waiting for replicas must go wrong: the master acknowledges
+// what the lagging replica never gets, and the failover loses it (and the lease renewals,
+// so two instances lead at once). If it went right, the lag did not happen and the tests
+// above would prove nothing.
+func TestRedisFailoverWithoutWaitLosesWrites(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		deploy func(t *testing.T) deployment
+	}{
+		{"cluster", clusterDeployment},
+		{"sentinel", sentinelDeployment},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			problems := runFailover(t, tc.deploy(t), 0)
+			if len(problems) == 0 {
+				t.Fatal("no acknowledged write lost and no two leaders without wait_replicas: the replica did not lag")
+			}
+			kinds := map[string]int{}
+			for _, p := range problems {
+				switch {
+				case strings.Contains(p, "led at once"):
+					kinds["two leaders"]++
+				case strings.Contains(p, "missing"), strings.Contains(p, "not its last acknowledged"):
+					kinds["acknowledged writes lost"]++
+				default:
+					kinds["other"]++
+				}
+			}
+			t.Logf("caught without waiting for replicas: %v", kinds)
+			if kinds["acknowledged writes lost"] == 0 {
+				t.Errorf("no acknowledged write lost without wait_replicas, only: %q", problems)
+			}
+		})
+	}
+}
+
+func clusterDeployment(t *testing.T) deployment {
 	c := redisha.StartCluster(t)
 	// A lease whose key is on the shard of every pattern and dependency ({obj}): the master
 	// killed serves both.
@@ -78,51 +132,74 @@ func TestRedisClusterFailover(t *testing.T) {
 	if lease == "" {
 		t.Fatalf("no lease name among 64 on the master of {obj} (%s)", objMaster.Addr())
 	}
-	runFailover(t, strings.Join(c.Addrs(), ","), "", lease, func(ctx context.Context, key string) (func(context.Context) error, error) {
-		m, err := c.MasterFor(ctx, key)
-		if err != nil {
-			return nil, err
-		}
-		t.Logf("SIGKILL redis master %s (serves %s)", m.Addr(), key)
-		m.Kill()
-		return func(ctx context.Context) error {
-			p, err := c.WaitPromoted(ctx, m, key)
+	return deployment{
+		url: strings.Join(c.Addrs(), ","), lease: lease,
+		nodes: func(ctx context.Context, key string) (*redisha.Node, *redisha.Node, error) {
+			m, err := c.MasterFor(ctx, key)
+			if err != nil {
+				return nil, nil, err
+			}
+			r, err := c.ReplicaOf(ctx, m)
+			return m, r, err
+		},
+		recover: func(ctx context.Context, dead *redisha.Node, key string) error {
+			p, err := c.WaitPromoted(ctx, dead, key)
 			if err != nil {
 				return err
 			}
 			t.Logf("replica %s promoted", p.Addr())
-			if err := m.Restart(ctx); err != nil {
+			// Its nodes.conf makes it rejoin as the replica of the node that took its slots.
+			if err := dead.Restart(ctx); err != nil {
 				return err
 			}
-			if err := redisha.WaitReplicaOf(ctx, m); err != nil {
+			if err := redisha.WaitReplicaOf(ctx, dead); err != nil {
 				return err
 			}
 			return c.WaitHealthy(ctx)
-		}, nil
-	})
+		},
+	}
 }
 
-func TestRedisSentinelFailover(t *testing.T) {
+func sentinelDeployment(t *testing.T) deployment {
 	s := redisha.StartSentinel(t)
-	runFailover(t, strings.Join(s.SentinelAddrs(), ","), s.MasterName, "leader", func(ctx context.Context, _ string) (func(context.Context) error, error) {
-		m, err := s.Master(ctx)
-		if err != nil {
-			return nil, err
-		}
-		t.Logf("SIGKILL redis master %s", m.Addr())
-		m.Kill()
-		return func(ctx context.Context) error {
-			p, err := s.WaitFailover(ctx, m)
+	return deployment{
+		url: strings.Join(s.SentinelAddrs(), ","), masterName: s.MasterName, lease: "leader",
+		nodes: func(ctx context.Context, _ string) (*redisha.Node, *redisha.Node, error) {
+			m, err := s.Master(ctx)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, n := range s.Data {
+				if n != m {
+					return m, n, nil
+				}
+			}
+			return nil, nil, fmt.Errorf("no replica of %s", m.Addr())
+		},
+		recover: func(ctx context.Context, dead *redisha.Node, _ string) error {
+			p, err := s.WaitFailover(ctx, dead)
 			if err != nil {
 				return err
 			}
 			t.Logf("sentinels promoted %s", p.Addr())
-			if err := m.RestartReplicaOf(ctx, p); err != nil {
+			if err := dead.RestartReplicaOf(ctx, p); err != nil {
 				return err
 			}
-			return redisha.WaitReplicaOf(ctx, m)
-		}, nil
-	})
+			return redisha.WaitReplicaOf(ctx, dead)
+		},
+	}
+}
+
+// deployment is what runFailover needs of a Redis deployment.
+type deployment struct {
+	url, masterName string
+	// lease is the lease name the instances elect on.
+	lease string
+	// nodes returns the master serving key now and its replica.
+	nodes func(ctx context.Context, key string) (master, replica *redisha.Node, err error)
+	// recover waits until dead's replica took over, restarts dead, and waits until it is an
+	// in-sync replica again (writes waiting for one replica need it).
+	recover func(ctx context.Context, dead *redisha.Node, key string) error
 }
 
 // instance is one scaler replica: a kai-scaler serve process, and the elector and store
@@ -174,10 +251,10 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func startInstance(t *testing.T, id, url, masterName, lease string, leases *redisha.LeaseLog) *instance {
+func startInstance(t *testing.T, id, url, masterName, lease string, wait int, leases *redisha.LeaseLog) *instance {
 	// As an operator configures it: wait_replicas on REDIS_URL's first entry.
 	first, rest, _ := strings.Cut(url, ",")
-	redisURL := "redis://" + first + "?wait_replicas=1," + rest
+	redisURL := fmt.Sprintf("redis://%s?wait_replicas=%d,%s", first, wait, rest)
 	st, err := store.NewRedis(store.RedisOptions{
 		URL: redisURL, MasterName: masterName, Prefix: prefix,
 		Logger: slog.New(slog.DiscardHandler),
@@ -185,8 +262,8 @@ func startInstance(t *testing.T, id, url, masterName, lease string, leases *redi
 	if err != nil {
 		t.Fatalf("open store of %s: %v", id, err)
 	}
-	if st.WaitReplicas() != 1 {
-		t.Fatalf("store of %s waits for %d replicas, want 1 from the URL", id, st.WaitReplicas())
+	if st.WaitReplicas() != wait {
+		t.Fatalf("store of %s waits for %d replicas, want %d from the URL", id, st.WaitReplicas(), wait)
 	}
 
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -385,12 +462,18 @@ func writer(ctx context.Context, stop *atomic.Bool, w int, c *cluster, l *ledger
 // lockKey is the store's key of the lease name (store/lock_redis.go).
 func lockKey(name string) string { return prefix + "lock:{" + name + "}" }
 
-func runFailover(t *testing.T, url, masterName, lease string, killMaster func(ctx context.Context, key string) (func(context.Context) error, error)) {
+// runFailover runs the scenario with every write waiting for wait replicas and returns what
+// went wrong: acknowledged writes lost, events duplicated, two leaders at once, instances
+// answering differently. A failure of the scenario itself (Redis does not recover, no leader)
+// fails t.
+func runFailover(t *testing.T, d deployment, wait int) []string {
+	var problems []string
+	url, masterName, lease := d.url, d.masterName, d.lease
 	start := time.Now()
 	leases := &redisha.LeaseLog{}
 	c := &cluster{}
 	for i := range 3 {
-		c.live = append(c.live, startInstance(t, fmt.Sprintf("kai-%d", i), url, masterName, lease, leases))
+		c.live = append(c.live, startInstance(t, fmt.Sprintf("kai-%d", i), url, masterName, lease, wait, leases))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Second)
 	defer cancel()
@@ -409,7 +492,26 @@ func runFailover(t *testing.T, url, masterName, lease string, killMaster func(ct
 		t.Fatalf("no write acknowledged in 2 s before the failover (failed: %d)", l.failed.Load())
 	}
 
-	// Kill the leader and the Redis master that serves the lease at the same moment.
+	// The replica of the master serving the lease lags: it stops (SIGSTOP) and a large write
+	// fills the replication link behind it, so nothing the master applies for lagWindow
+	// reaches the replica, as when a replica falls behind under load or on a slow network.
+	// Without waiting for replicas the master acknowledges those writes (and lease renewals),
+	// and the failover below loses them; with wait_replicas=1 it cannot acknowledge them.
+	key := lockKey(lease)
+	master, replica, err := d.nodes(ctx, key)
+	if err != nil {
+		t.Fatalf("find the master of %s and its replica: %v", key, err)
+	}
+	if err := replica.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = replica.Resume() }()
+	fillReplicationLink(t, ctx, master, prefix+"pad:{"+lease+"}")
+	lagStart := l.acked.Load()
+	time.Sleep(lagWindow)
+	t.Logf("replica %s paused behind a full link for %s: %d writes acknowledged meanwhile", replica.Addr(), lagWindow, l.acked.Load()-lagStart)
+
+	// Kill the leader and the master, at the same moment; the replica runs again.
 	leader := leases.HolderAt(time.Now())
 	var victim *instance
 	c.mu.Lock()
@@ -421,25 +523,30 @@ func runFailover(t *testing.T, url, masterName, lease string, killMaster func(ct
 		}
 	}
 	c.mu.Unlock()
-	if victim == nil {
-		t.Fatalf("no instance holds the lease before the kill (holder %q)", leader)
-	}
-	// The store's lease key (store/lock_redis.go): its master is the one to kill.
-	key := lockKey(lease)
 	killedAt := time.Now()
-	recoverRedis, err := killMaster(ctx, key)
-	if err != nil {
-		t.Fatalf("kill redis master: %v", err)
+	master.Kill()
+	if victim != nil {
+		victim.kill()
+	} else {
+		// With the replica lagging no renewal was acknowledged, and the lease may have run
+		// out: kill the longest-standing leader anyway.
+		c.mu.Lock()
+		victim = c.live[0]
+		c.live = c.live[1:]
+		c.mu.Unlock()
+		victim.kill()
 	}
-	victim.kill()
-	t.Logf("killed leader %s at %s", victim.id, killedAt.Format("15:04:05.000"))
+	if err := replica.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("SIGKILL redis master %s (serves %s) and instance %s (leader: %q) at %s", master.Addr(), key, victim.id, leader, killedAt.Format("15:04:05.000"))
 
-	if err := recoverRedis(ctx); err != nil {
+	if err := d.recover(ctx, master, key); err != nil {
 		t.Fatalf("redis did not recover: %v", err)
 	}
 	recovered := time.Now()
 	t.Logf("redis recovered %s after the kill", recovered.Sub(killedAt).Round(time.Millisecond))
-	replacement := startInstance(t, "kai-3", url, masterName, lease, leases)
+	replacement := startInstance(t, "kai-3", url, masterName, lease, wait, leases)
 	c.mu.Lock()
 	c.live = append(c.live, replacement)
 	c.mu.Unlock()
@@ -460,17 +567,29 @@ func runFailover(t *testing.T, url, masterName, lease string, killMaster func(ct
 	// One leader at a time, over the whole run.
 	beliefs := leases.Beliefs()
 	if o := redisha.Overlaps(beliefs); len(o) > 0 {
-		t.Errorf("two instances believed they led at once:\n%s", strings.Join(o, "\n"))
+		problems = append(problems, "two instances believed they led at once:\n"+strings.Join(o, "\n"))
 	}
 	if owners := leases.Owners(); len(owners) < 2 {
-		t.Errorf("the lease never changed hands (owners %v): the leader kill was not exercised", owners)
+		t.Fatalf("the lease never changed hands (owners %v): the leader kill was not exercised", owners)
 	}
 	t.Logf("lease beliefs: %d, owners in order: %v", len(beliefs), leases.Owners())
 
 	live := c.snapshot()
-	verifyObjects(t, ctx, live, l)
-	verifyEvents(t, ctx, live, l)
+	problems = append(problems, verifyObjects(t, ctx, live, l)...)
+	problems = append(problems, verifyEvents(t, ctx, live, l)...)
 	t.Logf("total %s", time.Since(start).Round(time.Millisecond))
+	return problems
+}
+
+// fillReplicationLink writes a value larger than the socket buffers between master and its
+// paused replica, so what the master writes next stays in the master's memory, lost with it.
+func fillReplicationLink(t *testing.T, ctx context.Context, master *redisha.Node, key string) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: master.Addr(), ReadTimeout: 20 * time.Second, WriteTimeout: 20 * time.Second})
+	defer c.Close()
+	if err := c.Set(ctx, key, strings.Repeat("x", 48<<20), 0).Err(); err != nil {
+		t.Fatalf("fill the replication link of %s: %v", master.Addr(), err)
+	}
 }
 
 func waitFor(t *testing.T, ctx context.Context, within time.Duration, what string, ok func() bool) {
@@ -522,7 +641,8 @@ func listAll[T any](t *testing.T, ctx context.Context, in *instance, path, field
 	}
 }
 
-func verifyObjects(t *testing.T, ctx context.Context, live []*instance, l *ledger) {
+func verifyObjects(t *testing.T, ctx context.Context, live []*instance, l *ledger) []string {
+	var problems []string
 	var first []byte
 	for _, in := range live {
 		rawP, patterns := listAll[scaling.Pattern](t, ctx, in, "/api/predictive-scaling/patterns", "patterns")
@@ -531,27 +651,24 @@ func verifyObjects(t *testing.T, ctx context.Context, live []*instance, l *ledge
 		if first == nil {
 			first = both
 		} else if !bytes.Equal(first, both) {
-			t.Errorf("%s lists patterns and dependencies differently from %s", in.id, live[0].id)
+			problems = append(problems, fmt.Sprintf("%s lists patterns and dependencies differently from %s", in.id, live[0].id))
 		}
 		got := map[string]int{}
 		for _, p := range patterns {
 			if len(p.TimeWindows) != 1 {
-				t.Errorf("%s: pattern of %s has %d windows", in.id, p.Service, len(p.TimeWindows))
+				problems = append(problems, fmt.Sprintf("%s: pattern of %s has %d windows", in.id, p.Service, len(p.TimeWindows)))
 				continue
 			}
 			got[p.Service] = int(p.TimeWindows[0].ExpectedLoad*10000 + 0.5)
 		}
-		for _, p := range checkKeys(in.id, "pattern", l.patterns, got) {
-			t.Error(p)
-		}
+		problems = append(problems, checkKeys(in.id, "pattern", l.patterns, got)...)
 		got = map[string]int{}
 		for _, d := range deps {
 			got[d.SourceService+"/"+d.TargetService] = int(*d.MinReplicas)
 		}
-		for _, p := range checkKeys(in.id, "dependency", l.deps, got) {
-			t.Error(p)
-		}
+		problems = append(problems, checkKeys(in.id, "dependency", l.deps, got)...)
 	}
+	return problems
 }
 
 // checkKeys compares what an instance lists with the ledger: every acknowledged key present
@@ -616,7 +733,8 @@ func keys(m map[int]bool) []int {
 	return out
 }
 
-func verifyEvents(t *testing.T, ctx context.Context, live []*instance, l *ledger) {
+func verifyEvents(t *testing.T, ctx context.Context, live []*instance, l *ledger) []string {
+	var problems []string
 	var first []byte
 	acked := 0
 	for _, ok := range l.events {
@@ -648,21 +766,22 @@ func verifyEvents(t *testing.T, ctx context.Context, live []*instance, l *ledger
 		if first == nil {
 			first = all.Bytes()
 		} else if !bytes.Equal(first, all.Bytes()) {
-			t.Errorf("%s lists events differently from %s", in.id, live[0].id)
+			problems = append(problems, fmt.Sprintf("%s lists events differently from %s", in.id, live[0].id))
 		}
 		for id, n := range seen {
 			if n > 1 {
-				t.Errorf("%s: event %s listed %d times", in.id, id, n)
+				problems = append(problems, fmt.Sprintf("%s: event %s listed %d times", in.id, id, n))
 			}
 			if _, ok := l.events[id]; !ok {
-				t.Errorf("%s: event %s was never written", in.id, id)
+				problems = append(problems, fmt.Sprintf("%s: event %s was never written", in.id, id))
 			}
 		}
 		for id, ok := range l.events {
 			if ok && seen[id] == 0 {
-				t.Errorf("%s: acknowledged event %s is missing", in.id, id)
+				problems = append(problems, fmt.Sprintf("%s: acknowledged event %s is missing", in.id, id))
 			}
 		}
 	}
 	t.Logf("events: %d acknowledged, %d written", acked, len(l.events))
+	return problems
 }

@@ -380,6 +380,21 @@ func (c *Cluster) Replicas(ctx context.Context) []*Node {
 	return out
 }
 
+// ReplicaOf returns the node that replicates master now.
+func (c *Cluster) ReplicaOf(ctx context.Context, master *Node) (*Node, error) {
+	for _, n := range c.Nodes {
+		out, err := n.Cli(ctx, "info", "replication")
+		if err != nil || !strings.Contains(out, "role:slave") {
+			continue
+		}
+		if strings.Contains(out, "master_port:"+strconv.Itoa(master.Port)+"\r") ||
+			strings.Contains(out, "master_port:"+strconv.Itoa(master.Port)+"\n") {
+			return n, nil
+		}
+	}
+	return nil, fmt.Errorf("no replica of %s", master.Addr())
+}
+
 // MasterFor returns the node that serves key's slot as master now.
 func (c *Cluster) MasterFor(ctx context.Context, key string) (*Node, error) {
 	for _, n := range c.Nodes {
