@@ -355,8 +355,7 @@ func role(ctx context.Context, n *Node) string {
 	return strings.TrimSpace(first)
 }
 
-// WaitHealthy waits until every live node reports cluster_state:ok and three masters each
-// with a connected replica... or, while a node is down, at least that every live node says ok.
+// WaitHealthy waits until every node reports cluster_state:ok (all slots served).
 func (c *Cluster) WaitHealthy(ctx context.Context) error {
 	return poll(ctx, 30*time.Second, "wait for cluster_state:ok on every node", func() (bool, error) {
 		for _, n := range c.Nodes {
