@@ -48,6 +48,10 @@ func TestRedisClusterContract(t *testing.T) {
 	t.Run("wait=1", func(t *testing.T) { storetest.Run(t, openHA(url, "", 1)) })
 	// The old layout's hashes and the new keys sit on different shards; with wait=1 the moved
 	// chunks are waited for on the master of {obj} before the old hash is deleted.
+	t.Run("one URL", func(t *testing.T) {
+		a := c.Addrs()
+		oneURL(t, "redis://"+a[0]+"?addr="+strings.Join(a[1:], "&addr=")+"&wait_replicas=1")
+	})
 	t.Run("migrate layout, wait=1", func(t *testing.T) {
 		ctx := t.Context()
 		r := openHA(url, "", 1)(t).(*store.Redis)
@@ -86,4 +90,29 @@ func TestRedisSentinelContract(t *testing.T) {
 	url := strings.Join(s.SentinelAddrs(), ",")
 	t.Run("wait=0", func(t *testing.T) { storetest.Run(t, openHA(url, s.MasterName, 0)) })
 	t.Run("wait=1", func(t *testing.T) { storetest.Run(t, openHA(url, s.MasterName, 1)) })
+	a := s.SentinelAddrs()
+	t.Run("one URL", func(t *testing.T) {
+		oneURL(t, "redis://"+a[0]+"?master_name="+s.MasterName+"&addr="+a[1]+"&addr="+a[2]+"&wait_replicas=1")
+	})
+}
+
+// oneURL checks that REDIS_URL written as one URL, with wait_replicas, reaches the deployment
+// and waits for a replica.
+func oneURL(t *testing.T, url string) {
+	r, err := store.NewRedis(store.RedisOptions{URL: url, Prefix: fmt.Sprintf("kai-ha-test:%d:", haPrefixSeq.Add(1))})
+	if err != nil {
+		t.Fatalf("open %s: %v", url, err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	if r.WaitReplicas() != 1 {
+		t.Fatalf("waits for %d replicas, want 1", r.WaitReplicas())
+	}
+	p := scaling.Pattern{Service: "api", PatternType: scaling.PatternDaily, TimeWindows: []scaling.TimeWindow{{HourOfDay: 3, ExpectedLoad: 0.25}}}
+	if err := r.PutPattern(t.Context(), p); err != nil {
+		t.Fatalf("put pattern: %v", err)
+	}
+	got, err := r.GetPattern(t.Context(), "api")
+	if err != nil || got.TimeWindows[0] != p.TimeWindows[0] {
+		t.Fatalf("get pattern: %+v, %v", got, err)
+	}
 }
