@@ -220,6 +220,15 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the kai-scaler binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary != "" {
+		_ = os.RemoveAll(filepath.Dir(binary))
+	}
+	os.Exit(code)
+}
+
 // scalerBinary builds cmd/kai-scaler once per test binary.
 func scalerBinary(t *testing.T) string {
 	t.Helper()
@@ -275,6 +284,7 @@ func startInstance(t *testing.T, id, url, masterName, lease string, wait int, le
 	proc.Env = append(os.Environ(), "REDIS_URL="+redisURL, "REDIS_MASTER_NAME="+masterName, "REDIS_PREFIX="+prefix,
 		"API_TOKEN="+apiToken, "LISTEN_ADDR="+addr, "LOG_LEVEL=warn")
 	proc.Stdout, proc.Stderr = logf, logf
+	proc.SysProcAttr = redisha.ProcAttr()
 	if err := proc.Start(); err != nil {
 		t.Fatalf("start kai-scaler %s: %v", id, err)
 	}

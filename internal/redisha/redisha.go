@@ -71,6 +71,7 @@ func (n *Node) start() error {
 	}
 	cmd := exec.Command(n.bin, n.args...)
 	cmd.Dir = n.dir
+	cmd.SysProcAttr = ProcAttr()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
