@@ -3,8 +3,9 @@
 # on a fresh machine: Redis (Debian's redis-server, on 127.0.0.1:6379 when one answers there,
 # else started here on a free loopback port), Prometheus and promtool (Debian's prometheus),
 # kube-apiserver + etcd for envtest, built from the Go module proxy (hack/kubebins), and
-# Debian's chromium for the admin page's browser test.
-# It exports REDIS_ADDR, PROMETHEUS_BIN, PROMTOOL_BIN, KUBEBUILDER_ASSETS, CHROMIUM_BIN and
+# Debian's chromium for the admin page's browser test, and redis-sentinel for the tests that
+# start their own Redis Cluster and Sentinel groups on loopback (internal/redisha).
+# It exports REDIS_ADDR, KAI_TEST_REDIS_HA=1, PROMETHEUS_BIN, PROMTOOL_BIN, KUBEBUILDER_ASSETS, CHROMIUM_BIN and
 # KAI_REQUIRE_INTEGRATION=1, so integration tests fail instead of skipping when a server is missing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,6 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v redis-cli >/dev/null || need_apt+=(redis-tools)
+command -v redis-sentinel >/dev/null || need_apt+=(redis-sentinel)
 command -v prometheus >/dev/null || need_apt+=(prometheus)
 command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v chromium >/dev/null || need_apt+=(chromium)
@@ -40,6 +42,10 @@ else
   export REDIS_ADDR=127.0.0.1:$port
   echo "with-test-env: started redis-server on $REDIS_ADDR" >&2
 fi
+
+# Redis Cluster and Sentinel failover tests (internal/redisha, store): they start their own
+# redis-server and redis-sentinel processes on free loopback ports.
+export KAI_TEST_REDIS_HA=1
 
 export PROMETHEUS_BIN=$(command -v prometheus)
 export PROMTOOL_BIN=$(command -v promtool)

@@ -16,6 +16,17 @@
 //     paging by name) and per-source adjacency sets: a write touches its own keys, and a
 //     dependency's cycle check reads only what is reachable from its target, in a script
 //     (redis_objects.go). Open migrates the single hashes of the earlier layout (MigrateLayout).
+//     On Cluster every multi-key script and transaction stays in one slot: a service's keys
+//     share the {service} tag, runs {runs}, leases {name}, and all patterns and dependencies
+//     {obj} (so they live on one shard; the cycle check's script reads adjacency sets it finds
+//     on the way, which only one slot makes legal). Listings pipeline across slots.
+//     Redis replicates asynchronously: a write acknowledged just before its master dies can be
+//     missing on the replica that takes over, and so can a lease, letting two replicas hold
+//     it. With WaitReplicas (REDIS_URL's wait_replicas) every write is followed, on the same
+//     connection of the master serving its keys, by WAIT; a write too few replicas confirm
+//     within WaitTimeout fails with ErrUnavailable although the master may have applied it
+//     (redis_wait.go). The Cluster and Sentinel tests (internal/redisha) kill the leader and a
+//     master mid-run and check that no acknowledged write is lost.
 //   - Bolt (OpenBolt): embedded, one bbolt file in DATA_DIR, the default when REDIS_URL is
 //     unset. Each write is one fsync'd bbolt transaction.
 //

@@ -56,7 +56,7 @@ func (r *Redis) TryLock(ctx context.Context, name, owner string, ttl time.Durati
 	if err != nil {
 		return false, err
 	}
-	n, err := tryLockScript.Run(ctx, r.client, []string{r.lockKey(name)}, owner, ms).Int()
+	n, err := r.runScript(ctx, tryLockScript, []string{r.lockKey(name)}, owner, ms).Int()
 	if err != nil {
 		return false, wrap("take lock "+name, err)
 	}
@@ -69,7 +69,7 @@ func (r *Redis) RenewLock(ctx context.Context, name, owner string, ttl time.Dura
 	if err != nil {
 		return false, err
 	}
-	n, err := renewLockScript.Run(ctx, r.client, []string{r.lockKey(name)}, owner, ms).Int()
+	n, err := r.runScript(ctx, renewLockScript, []string{r.lockKey(name)}, owner, ms).Int()
 	if err != nil {
 		return false, wrap("renew lock "+name, err)
 	}
@@ -81,7 +81,7 @@ func (r *Redis) Unlock(ctx context.Context, name, owner string) error {
 	if _, err := lockArgs("release lock", name, owner, time.Millisecond); err != nil {
 		return err
 	}
-	n, err := unlockScript.Run(ctx, r.client, []string{r.lockKey(name)}, owner).Int()
+	n, err := r.runScript(ctx, unlockScript, []string{r.lockKey(name)}, owner).Int()
 	if err != nil {
 		return wrap("release lock "+name, err)
 	}

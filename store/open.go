@@ -25,6 +25,10 @@ type Options struct {
 	RedisPrefix string
 	// RedisMasterName is the Sentinel master name when REDIS_URL lists several addresses.
 	RedisMasterName string
+	// RedisWaitReplicas and RedisWaitTimeout are RedisOptions.WaitReplicas and WaitTimeout;
+	// REDIS_URL's wait_replicas and wait_timeout parameters set them too.
+	RedisWaitReplicas int
+	RedisWaitTimeout  time.Duration
 	// Logger receives a warning when Redis does not answer at start, and the Redis store's
 	// outage transitions; default slog.Default().
 	Logger *slog.Logger
@@ -49,6 +53,8 @@ func Open(ctx context.Context, redisURL, dataDir string, opts Options) (Store, e
 		r, err := NewRedis(RedisOptions{
 			URL:                   redisURL,
 			MasterName:            opts.RedisMasterName,
+			WaitReplicas:          opts.RedisWaitReplicas,
+			WaitTimeout:           opts.RedisWaitTimeout,
 			Prefix:                opts.RedisPrefix,
 			Retention:             opts.Retention,
 			PredictionsPerService: opts.PredictionsPerService,

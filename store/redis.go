@@ -46,6 +46,13 @@ type RedisOptions struct {
 	// Registerer, when set, gets kai_store_up, kai_store_outages_total and
 	// kai_store_failed_commands_total.
 	Registerer prometheus.Registerer
+	// WaitReplicas, when > 0, makes every write wait (Redis WAIT) until that many replicas
+	// acknowledged it, at most WaitTimeout; a write they do not acknowledge in time fails with
+	// ErrUnavailable. Redis replicates asynchronously: without it, a write acknowledged just
+	// before its master dies can be missing on the replica that takes over (Sentinel, Cluster).
+	WaitReplicas int
+	// WaitTimeout bounds the wait for replicas; default DefaultWaitTimeout.
+	WaitTimeout time.Duration
 }
 
 // Timeouts NewRedis sets on the client unless the URL sets them: a dead server fails calls
@@ -71,6 +78,9 @@ type Redis struct {
 	now       func() time.Time
 	health    *health
 	limits    Limits
+	// waitReplicas > 0 makes every write wait for that many replicas (redis_wait.go).
+	waitReplicas int
+	waitTimeout  time.Duration
 }
 
 var _ Store = (*Redis)(nil)
@@ -78,17 +88,37 @@ var _ Store = (*Redis)(nil)
 // NewRedis connects to the Redis named by opts.URL. It does not wait for the server: a Redis
 // that is down at start makes calls fail with ErrUnavailable until it answers (see Ping).
 func NewRedis(opts RedisOptions) (*Redis, error) {
-	client, err := newRedisClient(opts.URL, opts.MasterName)
+	raw, waitReplicas, waitTimeout, err := splitWaitParams(opts.URL)
+	if err != nil {
+		return nil, err
+	}
+	// Options win over the URL: a caller that sets them means them.
+	if opts.WaitReplicas > 0 {
+		waitReplicas = opts.WaitReplicas
+	}
+	if opts.WaitTimeout > 0 {
+		waitTimeout = opts.WaitTimeout
+	}
+	if waitTimeout <= 0 {
+		waitTimeout = DefaultWaitTimeout
+	}
+	if waitReplicas > 0 && waitTimeout >= redisReadTimeout {
+		// WAIT's reply is read within the read timeout; a longer wait would read as a dead server.
+		return nil, fmt.Errorf("redis wait timeout %s must be below the read timeout %s", waitTimeout, redisReadTimeout)
+	}
+	client, err := newRedisClient(raw, opts.MasterName)
 	if err != nil {
 		return nil, err
 	}
 	r := &Redis{
-		client:    client,
-		prefix:    opts.Prefix,
-		retention: retention(opts.Retention),
-		keep:      predictionsPerService(opts.PredictionsPerService),
-		now:       opts.Now,
-		limits:    opts.Limits.withDefaults(),
+		waitReplicas: waitReplicas,
+		waitTimeout:  waitTimeout,
+		client:       client,
+		prefix:       opts.Prefix,
+		retention:    retention(opts.Retention),
+		keep:         predictionsPerService(opts.PredictionsPerService),
+		now:          opts.Now,
+		limits:       opts.Limits.withDefaults(),
 	}
 	if r.prefix == "" {
 		r.prefix = "kai:"
@@ -199,7 +229,8 @@ func unavailable(err error) bool {
 		// Network errors, timeouts, a closed client or pool, a cancelled context.
 		return true
 	}
-	return redis.IsLoadingError(err) || redis.IsReadOnlyError(err) || redis.IsClusterDownError(err) ||
+	// MOVED and ASK reach us only from a node client (redis_wait.go) during a failover.
+	return redirected(err) || redis.IsLoadingError(err) || redis.IsReadOnlyError(err) || redis.IsClusterDownError(err) ||
 		redis.IsTryAgainError(err) || redis.IsMasterDownError(err) || redis.IsMaxClientsError(err)
 }
 
@@ -265,10 +296,11 @@ func (r *Redis) AddPrediction(ctx context.Context, p scaling.Prediction) error {
 		return fmt.Errorf("encode prediction of %s: %w", p.Service, err)
 	}
 	// The service is listed before its data exists, so a listing never misses stored data.
-	if err := r.client.SAdd(ctx, r.predictionServicesKey(), p.Service).Err(); err != nil {
+	key := r.predictionServicesKey()
+	if err := r.write(ctx, key, func(c redis.Cmdable) error { return c.SAdd(ctx, key, p.Service).Err() }); err != nil {
 		return wrap("add prediction of "+p.Service, err)
 	}
-	err = addPredictionScript.Run(ctx, r.client, []string{r.predictionsKey(p.Service)},
+	err = r.runScript(ctx, addPredictionScript, []string{r.predictionsKey(p.Service)},
 		p.FittedAt, data, r.keep).Err()
 	if err != nil {
 		return wrap("add prediction of "+p.Service, err)
@@ -373,7 +405,8 @@ func (r *Redis) AppendEvents(ctx context.Context, events ...scaling.Event) error
 	if len(services) == 0 {
 		return nil
 	}
-	if err := r.client.SAdd(ctx, r.eventServicesKey(), toAny(services)...).Err(); err != nil {
+	key := r.eventServicesKey()
+	if err := r.write(ctx, key, func(c redis.Cmdable) error { return c.SAdd(ctx, key, toAny(services)...).Err() }); err != nil {
 		return wrap("append events", err)
 	}
 	cutoff := ""
@@ -390,7 +423,7 @@ func (r *Redis) AppendEvents(ctx context.Context, events ...scaling.Event) error
 			args = append(args, e.ID, e.Timestamp, data)
 		}
 		keys := []string{r.eventTimesKey(s), r.eventDataKey(s)}
-		if err := appendEventsScript.Run(ctx, r.client, keys, args...).Err(); err != nil {
+		if err := r.runScript(ctx, appendEventsScript, keys, args...).Err(); err != nil {
 			return wrap("append events of "+s, err)
 		}
 	}
@@ -622,7 +655,7 @@ func (r *Redis) PutRun(ctx context.Context, run scaling.ForecastRun) error {
 		return fmt.Errorf("encode run %s: %w", run.ID, err)
 	}
 	cutoff := r.now().Add(-RunMaxAge).UnixMilli()
-	err = putRunScript.Run(ctx, r.client, []string{r.runTimesKey(), r.runDataKey()},
+	err = r.runScript(ctx, putRunScript, []string{r.runTimesKey(), r.runDataKey()},
 		run.ID, run.QueuedAt, data, cutoff, MaxRuns).Err()
 	if err != nil {
 		return wrap("put run "+run.ID, err)

@@ -32,7 +32,8 @@ func (r *Redis) PutOverride(ctx context.Context, o scaling.Override) error {
 		return fmt.Errorf("encode override %s: %w", o.ID, err)
 	}
 	field := overrideField(o.Service, o.ID)
-	if err := r.client.HSet(ctx, r.overridesKey(), field, data).Err(); err != nil {
+	key := r.overridesKey()
+	if err := r.write(ctx, key, func(c redis.Cmdable) error { return c.HSet(ctx, key, field, data).Err() }); err != nil {
 		return wrap("put override "+field, err)
 	}
 	return nil
@@ -58,11 +59,13 @@ func (r *Redis) ListOverrides(ctx context.Context, service string) ([]scaling.Ov
 // DeleteOverride deletes service's override id, or returns ErrNotFound.
 func (r *Redis) DeleteOverride(ctx context.Context, service, id string) error {
 	field := overrideField(service, id)
-	n, err := r.client.HDel(ctx, r.overridesKey(), field).Result()
+	var del *redis.IntCmd
+	key := r.overridesKey()
+	err := r.write(ctx, key, func(c redis.Cmdable) error { del = c.HDel(ctx, key, field); return del.Err() })
 	if err != nil {
 		return wrap("delete override "+field, err)
 	}
-	if n == 0 {
+	if del.Val() == 0 {
 		return fmt.Errorf("override %s: %w", field, ErrNotFound)
 	}
 	return nil
@@ -85,11 +88,13 @@ func (r *Redis) PruneOverrides(ctx context.Context, now time.Time) (int, error) 
 	}
 	// An ended override never becomes active again, and IDs are never reused: deleting the
 	// fields read above cannot lose a write made meanwhile.
-	n, err := r.client.HDel(ctx, r.overridesKey(), ended...).Result()
+	var del *redis.IntCmd
+	key := r.overridesKey()
+	err = r.write(ctx, key, func(c redis.Cmdable) error { del = c.HDel(ctx, key, ended...); return del.Err() })
 	if err != nil {
 		return 0, wrap("prune overrides", err)
 	}
-	return int(n), nil
+	return int(del.Val()), nil
 }
 
 // addDecisionScript replaces the decision at ARGV[1] (score) with ARGV[2], drops decisions
@@ -121,7 +126,7 @@ func (r *Redis) AddDecision(ctx context.Context, d scaling.FloorDecision) error 
 	if c, ok := ageCutoff(r.retention, r.now()); ok {
 		cutoff = strconv.FormatInt(c, 10)
 	}
-	err = addDecisionScript.Run(ctx, r.client, []string{r.decisionsKey(d.Service)},
+	err = r.runScript(ctx, addDecisionScript, []string{r.decisionsKey(d.Service)},
 		d.Timestamp, data, cutoff, r.retention.MaxPerService).Err()
 	if err != nil {
 		return wrap("add decision of "+d.Service, err)
@@ -177,7 +182,7 @@ func (r *Redis) PutShadowDay(ctx context.Context, d scaling.ShadowDay) error {
 	if err != nil {
 		return fmt.Errorf("encode shadow day %s of %s: %w", d.Day, d.Service, err)
 	}
-	err = putShadowDayScript.Run(ctx, r.client, []string{r.shadowKey(d.Service)}, d.Day, data, ShadowMaxDays).Err()
+	err = r.runScript(ctx, putShadowDayScript, []string{r.shadowKey(d.Service)}, d.Day, data, ShadowMaxDays).Err()
 	if err != nil {
 		return wrap("put shadow day "+d.Day+" of "+d.Service, err)
 	}

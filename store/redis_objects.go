@@ -172,7 +172,7 @@ func (r *Redis) PutPattern(ctx context.Context, p scaling.Pattern) error {
 	if err != nil {
 		return fmt.Errorf("encode pattern of %s: %w", p.Service, err)
 	}
-	err = putPatternScript.Run(ctx, r.client, []string{r.patternKey(p.Service), r.patternIndexKey()},
+	err = r.runScript(ctx, putPatternScript, []string{r.patternKey(p.Service), r.patternIndexKey()},
 		p.Service, data, r.limits.MaxPatterns).Err()
 	if err != nil {
 		return limitErr("put pattern of "+p.Service, "patterns", r.limits.MaxPatterns, err)
@@ -187,7 +187,7 @@ func (r *Redis) PutDerivedPattern(ctx context.Context, p scaling.Pattern) (bool,
 	if err != nil {
 		return false, fmt.Errorf("encode pattern of %s: %w", p.Service, err)
 	}
-	n, err := putDerivedScript.Run(ctx, r.client, []string{r.patternKey(p.Service), r.patternIndexKey()},
+	n, err := r.runScript(ctx, putDerivedScript, []string{r.patternKey(p.Service), r.patternIndexKey()},
 		p.Service, data, r.limits.MaxPatterns).Int()
 	if err != nil {
 		return false, limitErr("put derived pattern of "+p.Service, "patterns", r.limits.MaxPatterns, err)
@@ -197,7 +197,7 @@ func (r *Redis) PutDerivedPattern(ctx context.Context, p scaling.Pattern) (bool,
 
 // DeletePattern deletes service's pattern, or returns ErrNotFound.
 func (r *Redis) DeletePattern(ctx context.Context, service string) error {
-	n, err := deleteObjectScript.Run(ctx, r.client, []string{r.patternKey(service), r.patternIndexKey(), r.patternIndexKey()},
+	n, err := r.runScript(ctx, deleteObjectScript, []string{r.patternKey(service), r.patternIndexKey(), r.patternIndexKey()},
 		service, "").Int()
 	if err != nil {
 		return wrap("delete pattern of "+service, err)
@@ -318,7 +318,7 @@ func (r *Redis) PutDependency(ctx context.Context, d scaling.Dependency, check f
 	}
 	keys := []string{r.dependencyKey(k), r.dependencyIndexKey(), r.outKey(k.Source)}
 	run := func(mode string) ([]any, error) {
-		res, err := putDependencyScript.Run(ctx, r.client, keys, dependencyMember(k), data, r.limits.MaxDependencies,
+		res, err := r.runScript(ctx, putDependencyScript, keys, dependencyMember(k), data, r.limits.MaxDependencies,
 			r.prefix+"{obj}:", k.Source, k.Target, mode).Slice()
 		if err != nil {
 			return nil, limitErr(op, "dependencies", r.limits.MaxDependencies, err)
@@ -410,7 +410,15 @@ func (r *Redis) SetDependencyEnabled(ctx context.Context, key scaling.Dependency
 				p.Set(ctx, k, b, 0)
 				return nil
 			})
-			return err
+			if err != nil || r.waitReplicas <= 0 {
+				return err
+			}
+			// The transaction ran on this connection, so WAIT counts the replicas that have it.
+			acked, err := tx.Wait(ctx, r.waitReplicas, r.waitTimeout).Result()
+			if err != nil {
+				return err
+			}
+			return r.checkWait(acked)
 		}, k)
 		switch {
 		case fnErr != nil:
@@ -431,7 +439,7 @@ func (r *Redis) SetDependencyEnabled(ctx context.Context, key scaling.Dependency
 // DeleteDependency deletes the dependency of key, or returns ErrNotFound.
 func (r *Redis) DeleteDependency(ctx context.Context, key scaling.DependencyKey) error {
 	field := dependencyField(key)
-	n, err := deleteObjectScript.Run(ctx, r.client, []string{r.dependencyKey(key), r.dependencyIndexKey(), r.outKey(key.Source)},
+	n, err := r.runScript(ctx, deleteObjectScript, []string{r.dependencyKey(key), r.dependencyIndexKey(), r.outKey(key.Source)},
 		dependencyMember(key), key.Target).Int()
 	if err != nil {
 		return wrap("delete dependency "+field, err)
@@ -479,21 +487,28 @@ func (r *Redis) MigrateLayout(ctx context.Context) (int, error) {
 			if err != nil {
 				return moved, wrap("migrate layout", err)
 			}
-			_, err = r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			queue := func(p redis.Pipeliner) {
 				for i := 0; i+1 < len(kv); i += 2 {
 					kind.write(p, kv[i], kv[i+1])
-					moved++
 				}
-				return nil
-			})
+			}
+			if r.waitReplicas > 0 {
+				// The old hash is deleted below: what moved must be on a replica first. Every
+				// new key carries {obj}, so one master takes the chunk.
+				err = r.waited(ctx, r.patternIndexKey(), queue)
+			} else {
+				_, err = r.client.Pipelined(ctx, func(p redis.Pipeliner) error { queue(p); return nil })
+			}
 			if err != nil {
 				return moved, wrap("migrate layout", err)
 			}
+			moved += len(kv) / 2
 			if cursor = next; cursor == 0 {
 				break
 			}
 		}
-		if err := r.client.Del(ctx, kind.old).Err(); err != nil {
+		old := kind.old
+		if err := r.write(ctx, old, func(c redis.Cmdable) error { return c.Del(ctx, old).Err() }); err != nil {
 			return moved, wrap("migrate layout", err)
 		}
 	}
