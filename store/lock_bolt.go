@@ -47,6 +47,7 @@ func (b *Bolt) TryLock(ctx context.Context, name, owner string, ttl time.Duratio
 	}
 	var ok bool
 	err = b.update("take lock "+name, func(tx *bolt.Tx) error {
+		ok = false // update may run this more than once, in another order among other writers
 		bk := tx.Bucket(bucketLocks)
 		now := b.now().UnixMilli()
 		if rec, held := heldBy(bk, name, now); held && rec.Owner != owner {
@@ -69,6 +70,7 @@ func (b *Bolt) RenewLock(ctx context.Context, name, owner string, ttl time.Durat
 	}
 	var ok bool
 	err = b.update("renew lock "+name, func(tx *bolt.Tx) error {
+		ok = false // update may run this more than once, in another order among other writers
 		bk := tx.Bucket(bucketLocks)
 		now := b.now().UnixMilli()
 		if rec, held := heldBy(bk, name, now); !held || rec.Owner != owner {
