@@ -434,28 +434,34 @@ func gridOf(rs *rawSeries) (forecast.Series, error) {
 	return forecast.Series{Start: time.Unix(t0, 0).UTC(), Step: time.Duration(step) * time.Second, Values: vals}, nil
 }
 
-func formatTime(t time.Time, f timeFormat) string {
+// appendTime appends t as f writes it: Unix seconds, or RFC 3339 in UTC.
+func appendTime(b []byte, t time.Time, f timeFormat) []byte {
 	if f == timeUnix {
-		return strconv.FormatInt(t.Unix(), 10)
+		return strconv.AppendInt(b, t.Unix(), 10)
 	}
-	return t.UTC().Format(time.RFC3339)
+	return t.UTC().AppendFormat(b, time.RFC3339)
 }
 
-func formatValue(v float64) string {
-	return strconv.FormatFloat(v, 'g', 8, 64)
+// appendValue appends v with 8 significant digits.
+func appendValue(b []byte, v float64) []byte {
+	return strconv.AppendFloat(b, v, 'g', 8, 64)
 }
 
-// writeForecastCSV writes "series,timestamp,value,upper", one row per forecast point.
+// writeForecastCSV writes "series,timestamp,value,upper", one row per forecast point. Each
+// row is built in one reused buffer: a forecast of many series writes millions of rows, which
+// allocated a string per field.
 func writeForecastCSV(w *bufio.Writer, name string, r forecast.Result, f timeFormat) {
+	row := make([]byte, 0, 128)
 	for i := range r.Mean {
-		w.WriteString(name)
-		w.WriteByte(',')
-		w.WriteString(formatTime(r.Start.Add(time.Duration(i)*r.Step), f))
-		w.WriteByte(',')
-		w.WriteString(formatValue(r.Mean[i]))
-		w.WriteByte(',')
-		w.WriteString(formatValue(r.Upper[i]))
-		w.WriteByte('\n')
+		row = append(row[:0], name...)
+		row = append(row, ',')
+		row = appendTime(row, r.Start.Add(time.Duration(i)*r.Step), f)
+		row = append(row, ',')
+		row = appendValue(row, r.Mean[i])
+		row = append(row, ',')
+		row = appendValue(row, r.Upper[i])
+		row = append(row, '\n')
+		w.Write(row)
 	}
 }
 
