@@ -437,7 +437,12 @@ func quantile(v []float64, q float64) float64 {
 	if len(v) == 0 {
 		return 0
 	}
-	pos := q * float64(len(v)-1)
+	return quantileAt(v, q*float64(len(v)-1))
+}
+
+// quantileAt is v's order statistic at the fractional position pos (0 ≤ pos, below len(v)),
+// interpolated linearly, reordering v.
+func quantileAt(v []float64, pos float64) float64 {
 	i := int(pos)
 	if i >= len(v)-1 {
 		return kth(v, len(v)-1)
@@ -466,27 +471,10 @@ func quartiles(v []float64) (q1, q3 float64) {
 		return quantile(v, 0.25), quantile(v, 0.75)
 	}
 	q1 = quantile(v, 0.25)
+	// The upper quartile reads the order statistics at int(pos) and the next, both right of
+	// the lower quartile's i1 when n ≥ 3; pos less a whole number is exact.
 	i1 := int(0.25 * float64(n-1))
-	// quantile(v, 0.75) reads the order statistics at i3 and i3+1, both right of i1 (n ≥ 3).
-	i3 := int(0.75 * float64(n-1))
-	rest := v[i1+1:]
-	pos := 0.75*float64(n-1) - float64(i1+1)
-	i := i3 - (i1 + 1)
-	if i >= len(rest)-1 {
-		return q1, kth(rest, len(rest)-1)
-	}
-	a := kth(rest, i)
-	f := pos - float64(i)
-	if f == 0 {
-		return q1, a
-	}
-	b := rest[i+1]
-	for _, x := range rest[i+2:] {
-		if x < b {
-			b = x
-		}
-	}
-	return q1, a + f*(b-a)
+	return q1, quantileAt(v[i1+1:], 0.75*float64(n-1)-float64(i1+1))
 }
 
 // kth reorders v so that v[k] is its k-th smallest element (0-based), everything before it

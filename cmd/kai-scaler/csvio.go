@@ -243,6 +243,22 @@ func parseTime(ts string, f timeFormat) (int64, error) {
 // for anything else (an offset, fractions, an invalid date), which time.Parse then reads or
 // refuses with its error.
 func fastUTC[T string | []byte](ts T, sep byte) (int64, bool) {
+	tod, ok := timeOfDay(ts, sep)
+	if !ok || ts[4] != '-' || ts[7] != '-' {
+		return 0, false
+	}
+	y, ok1 := digits(ts, 0, 4)
+	mo, ok2 := digits(ts, 5, 2)
+	d, ok3 := digits(ts, 8, 2)
+	if !ok1 || !ok2 || !ok3 || mo < 1 || mo > 12 || d < 1 || d > daysIn(mo, y) {
+		return 0, false
+	}
+	return daysFromCivil(y, mo, d)*86400 + tod, true
+}
+
+// timeOfDay reads the seconds since midnight of a timestamp in fastUTC's forms, checking
+// everything but the date's digits (the length, the separators, the trailing Z).
+func timeOfDay[T string | []byte](ts T, sep byte) (int64, bool) {
 	n := 19
 	if sep == 'T' {
 		n = 20
@@ -250,26 +266,29 @@ func fastUTC[T string | []byte](ts T, sep byte) (int64, bool) {
 			return 0, false
 		}
 	}
-	if len(ts) != n || ts[4] != '-' || ts[7] != '-' || ts[10] != sep || ts[13] != ':' || ts[16] != ':' {
+	if len(ts) != n || ts[10] != sep || ts[13] != ':' || ts[16] != ':' {
 		return 0, false
 	}
-	ok := true
-	num := func(i, w int) int {
-		v := 0
-		for j := i; j < i+w; j++ {
-			c := ts[j]
-			if c < '0' || c > '9' {
-				ok = false
-			}
-			v = v*10 + int(c-'0')
+	h, ok1 := digits(ts, 11, 2)
+	mi, ok2 := digits(ts, 14, 2)
+	sec, ok3 := digits(ts, 17, 2)
+	if !ok1 || !ok2 || !ok3 || h > 23 || mi > 59 || sec > 59 {
+		return 0, false
+	}
+	return int64(h*3600 + mi*60 + sec), true
+}
+
+// digits reads the w decimal digits of ts from i; false if any is not a digit.
+func digits[T string | []byte](ts T, i, w int) (int, bool) {
+	v := 0
+	for j := i; j < i+w; j++ {
+		c := ts[j]
+		if c < '0' || c > '9' {
+			return 0, false
 		}
-		return v
+		v = v*10 + int(c-'0')
 	}
-	y, mo, d, h, mi, sec := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
-	if !ok || mo < 1 || mo > 12 || d < 1 || d > daysIn(mo, y) || h > 23 || mi > 59 || sec > 59 {
-		return 0, false
-	}
-	return daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+sec), true
+	return v, true
 }
 
 // dayCache remembers the last date read: a day's rows (288 at 5 minutes) share it, so only
@@ -283,38 +302,19 @@ type dayCache struct {
 
 // unix reads ts as fastUTC does.
 func (c *dayCache) unix(ts []byte, sep byte) (int64, bool) {
-	if !c.ok || sep != c.sep || len(ts) < 19 || string(ts[:10]) != string(c.date[:]) {
-		u, ok := fastUTC(ts, sep)
-		if ok {
-			tod := int64(ts[11]-'0')*36000 + int64(ts[12]-'0')*3600 + int64(ts[14]-'0')*600 + int64(ts[15]-'0')*60 +
-				int64(ts[17]-'0')*10 + int64(ts[18]-'0')
-			copy(c.date[:], ts[:10])
-			c.sep, c.day, c.ok = sep, u-tod, true
+	if c.ok && sep == c.sep && len(ts) >= 10 && string(ts[:10]) == string(c.date[:]) {
+		if tod, ok := timeOfDay(ts, sep); ok {
+			return c.day + tod, true
 		}
-		return u, ok
-	}
-	n := 19
-	if sep == 'T' {
-		n = 20
-		if len(ts) != n || ts[19] != 'Z' {
-			return 0, false
-		}
-	}
-	if len(ts) != n || ts[10] != sep || ts[13] != ':' || ts[16] != ':' {
 		return 0, false
 	}
-	for _, i := range [...]int{11, 12, 14, 15, 17, 18} {
-		if ts[i] < '0' || ts[i] > '9' {
-			return 0, false
-		}
+	u, ok := fastUTC(ts, sep)
+	if ok {
+		tod, _ := timeOfDay(ts, sep) // fastUTC read it already
+		copy(c.date[:], ts[:10])
+		c.sep, c.day, c.ok = sep, u-tod, true
 	}
-	h := int(ts[11]-'0')*10 + int(ts[12]-'0')
-	mi := int(ts[14]-'0')*10 + int(ts[15]-'0')
-	sec := int(ts[17]-'0')*10 + int(ts[18]-'0')
-	if h > 23 || mi > 59 || sec > 59 {
-		return 0, false
-	}
-	return c.day + int64(h*3600+mi*60+sec), true
+	return u, ok
 }
 
 // pow10 are the powers of ten a float64 holds exactly.
