@@ -4,7 +4,7 @@ GO ?= go
 PKGS ?= ./...
 TEST_TIMEOUT ?= 40m
 
-.PHONY: lint run serve build image test test-short test-chart bench kubebins vet fmt-check dashboards accuracy fuzz
+.PHONY: lint run serve build image test test-short test-chart bench kubebins vet fmt-check dashboards accuracy fuzz pgo
 
 # Go modules below the root (their own go.mod, outside ./...): the Helm chart's tests, kept
 # apart so Helm's dependency tree stays out of the main go.mod.
@@ -89,6 +89,10 @@ dashboards:
 
 accuracy:
 	hack/accuracy.sh
+
+# Regenerates cmd/kai-scaler/default.pgo, the profile go build optimises the binary with.
+pgo:
+	hack/pgo.sh
 
 # Go native fuzz tests, each for FUZZTIME (their seeds, f.Add and testdata/fuzz, run in every
 # "go test"). A failing input is written to the package's testdata/fuzz/<name>: commit it as a

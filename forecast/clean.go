@@ -99,14 +99,24 @@ func clean(raw []float64, p periods) cleaned {
 			finite = append(finite, resid[i])
 		}
 	}
-	if len(finite) >= 8 {
+	lvl := cleanLevel * meanAbs(raw)
+	far := func(i int) bool { return math.Abs(resid[i]) > cleanFar*(math.Abs(base[i])+lvl) }
+	// The quartiles are needed only to judge a point far from its expectation: most
+	// histories have none.
+	candidate := false
+	for i, r := range resid {
+		if !math.IsNaN(r) && far(i) {
+			candidate = true
+			break
+		}
+	}
+	if candidate && len(finite) >= 8 {
 		q1, q3 := quartiles(finite)
 		iqr := q3 - q1
 		if iqr > iqrFloor(raw) {
 			lo, hi := q1-cleanIQR*iqr, q3+cleanIQR*iqr
-			lvl := cleanLevel * meanAbs(raw)
 			for i, r := range resid {
-				if !math.IsNaN(r) && (r < lo || r > hi) && math.Abs(r) > cleanFar*(math.Abs(base[i])+lvl) {
+				if !math.IsNaN(r) && (r < lo || r > hi) && far(i) {
 					resid[i] = math.NaN()
 					c.outliers++
 				}

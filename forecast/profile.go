@@ -141,17 +141,9 @@ func runProfiles(y []float64, adj []levelAdj, p periods, weekly bool, origins []
 						b = append(b, z[t]-prof[t%p.D])
 					}
 				}
-				lo, hi := b[0], b[0]
-				for _, x := range b[1:] { // no NaN here: plain comparisons, math.Min is a call
-					if x < lo {
-						lo = x
-					}
-					if x > hi {
-						hi = x
-					}
-				}
+				var lo, hi float64
+				wraw[s], lo, hi = medianRange(b)
 				spread += (hi - lo) * (hi - lo)
-				wraw[s] = median(b)
 			}
 			// The weekday's departure, smoothed narrowly (it keeps a weekend night's own
 			// shape) and widely (a weekday's level), and the narrow one shrunk towards the
@@ -218,6 +210,28 @@ func profileLevel(z []float64, o, h int, p periods, recent int, phi, eps float64
 		pk *= phi
 	}
 	return f
+}
+
+// medianRange is median(b) with b's smallest and largest values, reordering b. Four values
+// (a month of weeks, the usual case) share one sorting network: the pairs' minima and maxima
+// give the extremes and the middle two.
+func medianRange(b []float64) (med, lo, hi float64) {
+	if len(b) == 4 {
+		a0, b0 := minmax(b[0], b[1])
+		a1, b1 := minmax(b[2], b[3])
+		a, c := minmax(max(a0, a1), min(b0, b1))
+		return a + 0.5*(c-a), min(a0, a1), max(b0, b1) // as median: the same bits
+	}
+	lo, hi = b[0], b[0]
+	for _, x := range b[1:] { // no NaN here: plain comparisons, math.Min is a call
+		if x < lo {
+			lo = x
+		}
+		if x > hi {
+			hi = x
+		}
+	}
+	return median(b), lo, hi
 }
 
 // circularMean sets out[s] to the mean of in over s-w..s+w, wrapping around.

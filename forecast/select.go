@@ -258,8 +258,10 @@ func (e *evaluation) add(name string, fc [][]float64) {
 		return
 	}
 	for _, f := range fc {
-		for i := range f {
-			f[i] = math.Max(0, f[i])
+		for i, x := range f {
+			if x <= 0 { // finite here: math.Max(0, x), -0 included, without the call
+				f[i] = 0
+			}
 		}
 	}
 	sc := &scored{name: name, fc: fc}
@@ -300,6 +302,14 @@ func coarsen(v []float64, f int) []float64 {
 	out := make([]float64, len(v)/f)
 	buf := make([]float64, 0, f)
 	for i := range out {
+		if f == 3 { // 5-minute load on the 15-minute grid, the usual case: no gaps, no call
+			x, y, z := v[3*i], v[3*i+1], v[3*i+2]
+			if !math.IsNaN(x) && !math.IsNaN(y) && !math.IsNaN(z) {
+				a, b := minmax(x, y)
+				out[i] = max(a, min(b, z)) // as median
+				continue
+			}
+		}
 		buf = buf[:0]
 		for _, x := range v[i*f : (i+1)*f] {
 			if !math.IsNaN(x) {
@@ -480,8 +490,9 @@ func (e *evaluation) score(m *scored) {
 	raw := e.cleaning.raw
 	m.errs = make([][]float64, len(e.origins))
 	m.mae = make([]float64, len(e.origins))
+	block := make([]float64, len(e.origins)*e.h) // one allocation for every origin's errors
 	for j, o := range e.origins {
-		errs := make([]float64, e.h)
+		errs := block[j*e.h : (j+1)*e.h : (j+1)*e.h]
 		var ae float64
 		var cnt int
 		for k := range errs {

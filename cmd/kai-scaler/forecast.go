@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -30,6 +31,7 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 	horizon := fs.Int("horizon", 0, "points to forecast per series, on each series' step")
 	model := fs.String("model", forecast.ModelAuto, "auto (select by backtest) or one of "+strings.Join(forecast.Models(), ", "))
 	quantile := fs.Float64("quantile", 0.9, "quantile of the upper bound, between 0 and 1")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (hack/pgo.sh makes the build's default.pgo with it)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: kai-scaler forecast --input IN.csv --horizon N --output OUT.csv [flags]")
 		fs.PrintDefaults()
@@ -62,6 +64,14 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 		}
 		defer f.Close()
 		file, out = f, f
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "kai-scaler forecast: %v\n", err)
+			return exitFatal
+		}
+		defer stop()
 	}
 	tuneBatchGC(c.getenv)
 	w := bufio.NewWriterSize(out, 1<<20)
@@ -96,6 +106,22 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 		return exitPartial
 	}
 	return exitOK
+}
+
+// startCPUProfile profiles the process into path until the returned stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // Batch GC settings (tuneBatchGC): a fit allocates about 1 MB that is garbage as soon as the

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -209,4 +211,29 @@ func TestForecastCommandBadInputLeavesNoOutput(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr.String(), "bad.csv:6: series \"b\": timestamp 50 is not after")
 	require.NoFileExists(t, out)
+}
+
+// TestForecastCommandCPUProfile: --cpuprofile (hack/pgo.sh's source of default.pgo) writes a
+// profile pprof reads, and an unwritable path is a fatal error before anything is forecast.
+func TestForecastCommandCPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	in := writeSeries(t, dir, "a.csv", "series,timestamp,value", []string{"api"}, 15, func(t time.Time) string { return t.Format(time.RFC3339) })
+	prof := filepath.Join(dir, "cpu.pprof")
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr},
+		[]string{"forecast", "--input", in, "--output", filepath.Join(dir, "out.csv"), "--horizon", "24", "--cpuprofile", prof})
+	require.Equal(t, 0, code, stderr.String())
+	f, err := os.Open(prof)
+	require.NoError(t, err)
+	defer f.Close()
+	zr, err := gzip.NewReader(f) // a profile is a gzipped protocol buffer
+	require.NoError(t, err)
+	body, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	require.NotEmpty(t, body)
+
+	code = run(t.Context(), cli{stdout: &stdout, stderr: &stderr},
+		[]string{"forecast", "--input", in, "--output", filepath.Join(dir, "out2.csv"), "--horizon", "24", "--cpuprofile", filepath.Join(dir, "missing", "cpu.pprof")})
+	require.Equal(t, exitFatal, code)
+	require.Contains(t, stderr.String(), "cpu profile")
 }
