@@ -175,14 +175,7 @@ func cleanCausal(raw []float64, p periods, w int, times []int) cleaned {
 		far := func(i int) bool { return raw[a+i]-m > (1+cleanFar)*(top[i]+lvl) }
 		// Most days have no point far outside the band: the quartiles, the cost of this loop,
 		// are needed only to judge one that is.
-		candidate := false
-		for i, r := range blk {
-			if !math.IsNaN(r) && far(i) {
-				candidate = true
-				break
-			}
-		}
-		if candidate && len(pool) >= 8 {
+		if anyFar(blk, far) && len(pool) >= 8 {
 			q1, q3 := quartiles(pool)
 			if iqr := q3 - q1; iqr > 1e-9*absSum/float64(max(1, absN)) { // as iqrFloor
 				hi := q3 + cleanIQR*iqr

@@ -103,14 +103,7 @@ func clean(raw []float64, p periods) cleaned {
 	far := func(i int) bool { return math.Abs(resid[i]) > cleanFar*(math.Abs(base[i])+lvl) }
 	// The quartiles are needed only to judge a point far from its expectation: most
 	// histories have none.
-	candidate := false
-	for i, r := range resid {
-		if !math.IsNaN(r) && far(i) {
-			candidate = true
-			break
-		}
-	}
-	if candidate && len(finite) >= 8 {
+	if anyFar(resid, far) && len(finite) >= 8 {
 		q1, q3 := quartiles(finite)
 		iqr := q3 - q1
 		if iqr > iqrFloor(raw) {
@@ -134,6 +127,16 @@ func clean(raw []float64, p periods) cleaned {
 		}
 	}
 	return c
+}
+
+// anyFar says whether far holds for the index of some residual of resid that is not a gap.
+func anyFar(resid []float64, far func(i int) bool) bool {
+	for i, r := range resid {
+		if !math.IsNaN(r) && far(i) {
+			return true
+		}
+	}
+	return false
 }
 
 // iqrFloor is the spread of residuals below which none is an outlier: rounding error of a
