@@ -35,6 +35,7 @@ type BoltOptions struct {
 // Safe for concurrent use.
 type Bolt struct {
 	db        *bolt.DB
+	commits   *groupCommit
 	retention EventRetention
 	keep      int
 	now       func() time.Time
@@ -78,7 +79,6 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db.MaxBatchDelay = maxBatchDelay
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketPatterns, bucketDependencies, bucketPredictions, bucketEvents, bucketRuns, bucketLocks, bucketOverrides, bucketDecisions, bucketShadow} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -103,6 +103,7 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 	}
 	b := &Bolt{
 		db:        db,
+		commits:   &groupCommit{db: db},
 		retention: retention(opts.Retention),
 		keep:      predictionsPerService(opts.PredictionsPerService),
 		now:       opts.Now,
@@ -114,19 +115,16 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 	return b, nil
 }
 
-// maxBatchDelay is how long a write waits for others to share its transaction and fsync
-// (bbolt's Batch): with 32 concurrent writers each fsync'd alone, a write queued behind the
-// others' fsyncs (p99 34× a Redis GET in BenchmarkScale); a lone write pays at most this.
-const maxBatchDelay = time.Millisecond
-
-// update runs fn in a read-write transaction, batched with concurrent writers' (one commit,
-// one fsync for all: bbolt's Batch, which may run fn more than once, so every fn computes its
-// writes from the transaction alone). Errors of fn come back unchanged (they say what went
-// wrong already; a failing fn is retried alone, so it never fails the others); failures of
-// bbolt itself (closed database, a failed commit or fsync) are wrapped in ErrUnavailable.
+// update runs fn in a read-write transaction shared with concurrent writers' (one commit,
+// one fsync for all: groupCommit, which may run fn more than once, so every fn computes its
+// writes from the transaction alone). With 32 concurrent writers each fsync'd alone, a write
+// queued behind the others' fsyncs (p99 34× a Redis GET in BenchmarkScale). Errors of fn
+// come back unchanged (they say what went wrong already; a failing fn is retried alone, so
+// it never fails the others); failures of bbolt itself (closed database, a failed commit or
+// fsync) are wrapped in ErrUnavailable.
 func (b *Bolt) update(op string, fn func(tx *bolt.Tx) error) error {
 	var fnErr error
-	err := b.db.Batch(func(tx *bolt.Tx) error {
+	err := b.commits.update(func(tx *bolt.Tx) error {
 		fnErr = fn(tx)
 		return fnErr
 	})
@@ -167,7 +165,7 @@ func (b *Bolt) ListPatterns(ctx context.Context) ([]scaling.Pattern, error) {
 	out := []scaling.Pattern{}
 	err := b.view("list patterns", func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketPatterns).ForEach(func(k, v []byte) error {
-			p, err := decode[scaling.Pattern]("pattern of "+string(k), v)
+			p, err := decodePattern("pattern of "+string(k), v)
 			if err != nil {
 				return err
 			}
@@ -191,7 +189,7 @@ func (b *Bolt) GetPattern(ctx context.Context, service string) (scaling.Pattern,
 			return fmt.Errorf("pattern of %s: %w", service, ErrNotFound)
 		}
 		var err error
-		p, err = decode[scaling.Pattern]("pattern of "+service, v)
+		p, err = decodePattern("pattern of "+service, v)
 		return err
 	})
 	return p, err
@@ -259,7 +257,7 @@ func (b *Bolt) PagePatterns(ctx context.Context, after string, limit int) ([]sca
 			k, v = c.Next()
 		}
 		for ; k != nil && len(out) < max(limit, 1); k, v = c.Next() {
-			p, err := decode[scaling.Pattern]("pattern of "+string(k), v)
+			p, err := decodePattern("pattern of "+string(k), v)
 			if err != nil {
 				return err
 			}
@@ -292,7 +290,7 @@ func (b *Bolt) PutDerivedPattern(ctx context.Context, p scaling.Pattern) (bool, 
 		written = false // update may run this more than once
 		bk := tx.Bucket(bucketPatterns)
 		if cur := bk.Get([]byte(p.Service)); cur != nil {
-			stored, err := decode[scaling.Pattern]("pattern of "+p.Service, cur)
+			stored, err := decodePattern("pattern of "+p.Service, cur)
 			if err != nil {
 				return err
 			}
