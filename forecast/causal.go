@@ -53,26 +53,26 @@ const poolPast = 250
 // normally len(raw)), streaming from w (a decision time on the daily grid of the decisions,
 // at most the earliest of them). It returns the cleaned series, with fit the shared history,
 // adj the level shift of each decision, and shiftAt/shift that of the last.
-func cleanCausal(raw []float64, p periods, w int, times []int) cleaned {
+func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) cleaned {
 	n := len(raw)
 	w = min(w, n)
-	warm := clean(raw[:w], p)
+	warm := clean(mem, raw[:w], p)
 	if w == n {
 		warm.adj = make([]levelAdj, len(times))
 		return warm // no decision before the end: the batch clean is causal
 	}
-	c := cleaned{raw: raw, fit: make([]float64, n), outliers: warm.outliers, gaps: warm.gaps}
+	c := cleaned{raw: raw, fit: mem.floats(n), outliers: warm.outliers, gaps: warm.gaps}
 	copy(c.fit, warm.fit)
 	copy(c.fit[w:], raw[w:]) // gaps and outliers are replaced day by day below
 	if w < n && (w == 0 || math.IsNaN(c.fit[0])) {
 		// Nothing observed before the first decision: there is no past to clean against, so
 		// the whole series is cleaned at once (the one case where early origins see later data).
-		c = clean(raw, p)
+		c = clean(mem, raw, p)
 		c.adj = make([]levelAdj, len(times))
 		return c
 	}
 	base := c.fit
-	resid := make([]float64, n) // residuals from the profile at their time, NaN where none
+	resid := mem.floats(n) // residuals from the profile at their time, NaN where none
 	for i := range resid {
 		resid[i] = math.NaN()
 	}
@@ -187,7 +187,7 @@ func cleanCausal(raw []float64, p periods, w int, times []int) cleaned {
 				}
 			}
 		}
-		fill := make([]float64, len(blk))
+		fill := mem.floats(len(blk))
 		copy(fill, blk)
 		// interpolate leaves an all-gap slice as it is (and says it filled nothing): a day
 		// without one usable residual is the profile at the offset, or its gaps stay NaN.

@@ -15,7 +15,7 @@ import (
 // gaps, a level shift.
 func TestBacktestIsCausal(t *testing.T) {
 	base := synthetic(5, 288*28)
-	ev, err := evaluate(base, 288, 0.9, 21, nil)
+	ev, err := evaluate(base, 288, 0.9, 21, nil, nil)
 	require.NoError(t, err)
 	require.Greater(t, len(ev.origins), 3)
 	for _, j := range []int{0, len(ev.origins) / 2, len(ev.origins) - 1} {
@@ -32,7 +32,7 @@ func TestBacktestIsCausal(t *testing.T) {
 				v[i] = v[i]*0.3 + 500
 			}
 		}
-		alt, err := evaluate(Series{Start: base.Start, Step: base.Step, Values: v}, 288, 0.9, 21, nil)
+		alt, err := evaluate(Series{Start: base.Start, Step: base.Step, Values: v}, 288, 0.9, 21, nil, nil)
 		require.NoError(t, err)
 		require.Equal(t, ev.origins, alt.origins)
 		require.Equal(t, ev.cleaning.fit[:o], alt.cleaning.fit[:o], "history before origin %d", j)
@@ -51,19 +51,19 @@ func TestBacktestIsCausal(t *testing.T) {
 // forecast a pass over the moved history gives.
 func TestShiftedHistoryShortcutsAreExact(t *testing.T) {
 	s := synthetic(9, 288*21)
-	y := sanitize(s.Values)
+	y := sanitize(nil, s.Values)
 	interpolate(y)
 	p := periodsFor(s.Step)
 	origins := []int{288 * 15, 288 * 18, 288 * 20}
 	adj := []levelAdj{{}, {at: 288 * 16, by: 37}, {at: 288 * 3, by: -12}} // the last inside the first week
 	for _, m := range baseModels {
-		got := m.run(y, adj, p, origins, 288)
+		got := m.run(nil, y, adj, p, origins, 288)
 		for i, o := range origins {
 			moved := make([]float64, len(y))
 			for t := range moved {
 				moved[t] = adj[i].value(y, t)
 			}
-			want := m.run(moved, nil, p, []int{o}, 288)[0]
+			want := m.run(nil, moved, nil, p, []int{o}, 288)[0]
 			require.InDeltaSlice(t, want, got[i], 1e-6*(1+math.Abs(want[0])), "%s from origin %d", m.name, i)
 		}
 	}
@@ -82,7 +82,7 @@ func TestCleanCausalFindsShiftsOnlyAfterTheyHappen(t *testing.T) {
 	for d := 14; d <= 28; d++ {
 		times = append(times, 24*d)
 	}
-	c := cleanCausal(sanitize(s.Values), periodsFor(time.Hour), 24*14, times)
+	c := cleanCausal(nil, sanitize(nil, s.Values), periodsFor(time.Hour), 24*14, times)
 	require.Zero(t, c.outliers, "an exactly repeating template has no outlier")
 	for i, at := range times {
 		switch {

@@ -33,8 +33,8 @@ type cleaned struct {
 // sanitize copies v, turning NaN and ±Inf into gaps and clamping negatives to zero: load is
 // never negative, a negative sample is a counter reset or a rate artefact, and zero is the
 // value that neither invents load nor loses the point.
-func sanitize(v []float64) []float64 {
-	out := make([]float64, len(v))
+func sanitize(mem *arena, v []float64) []float64 {
+	out := mem.floats(len(v))
 	for i, x := range v {
 		switch {
 		case math.IsNaN(x) || math.IsInf(x, 0):
@@ -58,9 +58,9 @@ func sanitize(v []float64) []float64 {
 //  4. a level shift in the daily means of the deseasonalised series (the last segment at
 //     least a day long and clearly apart from before) is removed from the history, so models
 //     fit the recent level.
-func clean(raw []float64, p periods) cleaned {
+func clean(mem *arena, raw []float64, p periods) cleaned {
 	n := len(raw)
-	c := cleaned{raw: raw, fit: make([]float64, n)}
+	c := cleaned{raw: raw, fit: mem.floats(n)}
 	copy(c.fit, raw)
 	period := 0
 	switch {
@@ -78,7 +78,7 @@ func clean(raw []float64, p periods) cleaned {
 	// cut the new level's first days away as outliers.
 	var trend, seas []float64
 	if p.D > 1 && n >= 4*p.D {
-		trend, seas = decompose(c.fit, period)
+		trend, seas = decompose(mem, c.fit, period)
 		c.shiftAt, c.shift = levelShift(c.fit, seas, period, p.D)
 		for i := 0; i < c.shiftAt; i++ {
 			if !math.IsNaN(c.fit[i]) {
@@ -87,11 +87,11 @@ func clean(raw []float64, p periods) cleaned {
 		}
 	}
 	if trend == nil || c.shiftAt > 0 {
-		trend, seas = decompose(c.fit, period) // of the history at its new level
+		trend, seas = decompose(mem, c.fit, period) // of the history at its new level
 	}
-	base := make([]float64, n)
-	resid := make([]float64, n)
-	finite := make([]float64, 0, n)
+	base := mem.floats(n)
+	resid := mem.floats(n)
+	finite := mem.floats(n)[:0]
 	for i := range raw {
 		base[i] = trend[i] + seas[i%period]
 		resid[i] = c.fit[i] - base[i]
@@ -159,9 +159,9 @@ func meanAbs(v []float64) float64 {
 
 // decompose returns a robust trend (centred moving average over period, extended linearly at
 // the edges) and seasonal profile (per-slot median of the detrended series) of v.
-func decompose(v []float64, period int) (trend, seas []float64) {
-	trend = movingAverage(v, period)
-	detr := make([]float64, len(v))
+func decompose(mem *arena, v []float64, period int) (trend, seas []float64) {
+	trend = movingAverage(mem, v, period)
+	detr := mem.floats(len(v))
 	for i := range v {
 		detr[i] = v[i] - trend[i]
 	}
@@ -260,9 +260,10 @@ func levelShiftDays(means []float64) (int, float64) {
 
 // movingAverage returns the centred mean of v over a window of period points, skipping gaps
 // and shrinking at the edges. With no finite value in a window it carries the nearest.
-func movingAverage(v []float64, period int) []float64 {
+func movingAverage(mem *arena, v []float64, period int) []float64 {
 	n := len(v)
-	cs := make([]float64, n+1)
+	cs := mem.floats(n + 1)
+	cs[0] = 0
 	cn := make([]int, n+1)
 	for i, x := range v {
 		cs[i+1], cn[i+1] = cs[i], cn[i]
@@ -271,7 +272,7 @@ func movingAverage(v []float64, period int) []float64 {
 			cn[i+1]++
 		}
 	}
-	out := make([]float64, n)
+	out := mem.floats(n)
 	half := period / 2
 	first, last := half, n-period+half // full windows only
 	for i := range out {

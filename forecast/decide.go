@@ -96,7 +96,7 @@ func (e *evaluation) combo(members []*scored) *scored {
 	c := &scored{name: ModelCombination, members: members, fc: make([][]float64, len(members[0].fc))}
 	buf := make([]float64, len(members))
 	for i := range c.fc {
-		f := make([]float64, e.h)
+		f := e.mem.floats(e.h)
 		if len(members) == 3 {
 			// The usual case, the median of three, without a call per point (as median).
 			x, y, z := members[0].fc[i], members[1].fc[i], members[2].fc[i]
@@ -294,7 +294,7 @@ func (e *evaluation) naiveSpread() float64 {
 	return quantile(d, e.q)
 }
 
-func forecast(s Series, h int, q float64, name string) (Result, error) {
+func forecast(s Series, h int, q float64, name string, mem *arena) (Result, error) {
 	chain, err := resolve(name)
 	if err != nil {
 		return Result{}, err
@@ -302,7 +302,7 @@ func forecast(s Series, h int, q float64, name string) (Result, error) {
 	if repeatsOnly(chain) {
 		return forecastRepeat(s, h, q, name, chain)
 	}
-	ev, err := evaluate(s, h, q, selectOrigins, chain)
+	ev, err := evaluate(s, h, q, selectOrigins, chain, mem)
 	if err != nil {
 		return Result{}, err
 	}
@@ -348,7 +348,7 @@ func forecast(s Series, h int, q float64, name string) (Result, error) {
 	if len(ev.notes) > 0 {
 		why += "; " + strings.Join(ev.notes, "; ")
 	}
-	mean := final.m.fc[len(ev.origins)]
+	mean := slices.Clone(final.m.fc[len(ev.origins)]) // out of the arena
 	upper := final.upper
 	if upper == nil {
 		upper = make([]float64, h)
@@ -442,7 +442,7 @@ func modelNamed(name string) (model, bool) {
 // quantile of the same lag's in-sample changes. It fits and backtests nothing: it is the
 // floor of what a forecast costs, and the yardstick the other models are scored against.
 func forecastRepeat(s Series, h int, q float64, name string, chain []string) (Result, error) {
-	raw := sanitize(s.Values)
+	raw := sanitize(nil, s.Values)
 	if !slices.ContainsFunc(raw, func(v float64) bool { return !math.IsNaN(v) }) {
 		return Result{}, ErrNoData
 	}
@@ -461,7 +461,7 @@ func forecastRepeat(s Series, h int, q float64, name string, chain []string) (Re
 	if m.name != name && !(name == ModelSeasonalNaive && m.name == ModelNaiveWeekly) {
 		why += fmt.Sprintf("; history of %d points too short for %s, fell back to %s", n, name, m.name)
 	}
-	mean := m.run(filled, nil, p, []int{n}, h)[0]
+	mean := m.run(nil, filled, nil, p, []int{n}, h)[0]
 	lag := 1
 	switch m.name {
 	case ModelNaiveWeekly:

@@ -52,7 +52,9 @@ func Evaluate(s Series, opts Options, origins int) (Evaluation, error) {
 	}
 	// Earlier origins, up to selectOrigins of them, are where auto selection and the bound
 	// learn before the first scored origin.
-	ev, err := evaluate(s, opts.Horizon, q, origins+selectOrigins, nil)
+	mem := getArena()
+	defer putArena(mem)
+	ev, err := evaluate(s, opts.Horizon, q, origins+selectOrigins, nil, mem)
 	if err != nil {
 		return Evaluation{}, err
 	}

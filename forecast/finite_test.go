@@ -100,7 +100,7 @@ func TestCleanCausalFillsADayOfGaps(t *testing.T) {
 	p := periodsFor(5 * time.Minute)
 	day := func(i int) float64 { return 100 + 60*math.Sin(2*math.Pi*float64(i%p.D)/float64(p.D)) }
 	raw := gen(15*p.D, 5*time.Minute, func(i int) float64 { return ifElse(i >= 14*p.D, math.NaN(), day(i)) }).Values
-	c := cleanCausal(raw, p, p.D, []int{13 * p.D, 15 * p.D})
+	c := cleanCausal(nil, raw, p, p.D, []int{13 * p.D, 15 * p.D})
 	require.True(t, allFinite(c.fit))
 	// Filled from the profile (the same slots in earlier weeks, at the last offset): the
 	// day keeps its shape, it is not a flat line.

@@ -82,7 +82,9 @@ func Forecast(s Series, opts Options) (Result, error) {
 	if !(q > 0 && q < 1) {
 		return Result{}, fmt.Errorf("quantile must be between 0 and 1, got %v", opts.Quantile)
 	}
-	r, err := forecast(s, opts.Horizon, q, opts.Model)
+	mem := getArena()
+	defer putArena(mem)
+	r, err := forecast(s, opts.Horizon, q, opts.Model, mem)
 	if err != nil {
 		return Result{}, err
 	}

@@ -43,13 +43,13 @@ const (
 	needWeeks             // two weeks
 )
 
-// model fits y (cleaned, no gaps) up to each origin and forecasts h points from it.
+// model fits y (cleaned, no gaps) up to each origin and forecasts h points from it, in mem.
 // origins are ascending and at most len(y); out[i] is the forecast from origins[i], fitted on
 // y as adj[i] moves it (adj nil: no shift).
 type model struct {
 	name string
 	need need
-	run  func(y []float64, adj []levelAdj, p periods, origins []int, h int) [][]float64
+	run  func(mem *arena, y []float64, adj []levelAdj, p periods, origins []int, h int) [][]float64
 	// fine models repeat observations: they run on the series' own observations (gaps
 	// filled, never cleaned or coarsened), so seasonal naive is the yardstick every
 	// forecaster knows.
@@ -59,26 +59,32 @@ type model struct {
 // models lists the base models auto selects from, simplest first (ties go to the simpler).
 var baseModels = []model{
 	{ModelNaive, needPoint, runNaive, true},
-	{ModelNaiveDaily, needDays, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 { return runLag(y, a, p.D, o, h) }, true},
-	{ModelNaiveWeekly, needWeeks, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 { return runLag(y, a, p.W, o, h) }, true},
-	{ModelSeasonalMedian, needWeeks, runSeasonalMedian, false},
-	{ModelHoltWintersDay, needDays, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
+	{ModelNaiveDaily, needDays, func(mem *arena, y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
+		return runLag(mem, y, a, p.D, o, h)
+	}, true},
+	{ModelNaiveWeekly, needWeeks, func(mem *arena, y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
+		return runLag(mem, y, a, p.W, o, h)
+	}, true},
+	{ModelSeasonalMedian, needWeeks, func(_ *arena, y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
+		return runSeasonalMedian(y, a, p, o, h)
+	}, false},
+	{ModelHoltWintersDay, needDays, func(_ *arena, y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
 		return runHoltWinters(y, a, p, false, o, h)
 	}, false},
-	{ModelHoltWinters, needWeeks, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
+	{ModelHoltWinters, needWeeks, func(_ *arena, y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
 		return runHoltWinters(y, a, p, true, o, h)
 	}, false},
-	{ModelHarmonicDaily, needDays, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
+	{ModelHarmonicDaily, needDays, func(_ *arena, y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
 		return runHarmonic(y, a, p, false, o, h)
 	}, false},
-	{ModelHarmonic, needWeeks, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
+	{ModelHarmonic, needWeeks, func(_ *arena, y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
 		return runHarmonic(y, a, p, true, o, h)
 	}, false},
-	{ModelProfileDaily, needDays, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
-		return runProfile(y, a, p, false, o, h)
+	{ModelProfileDaily, needDays, func(mem *arena, y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
+		return runProfile(mem, y, a, p, false, o, h)
 	}, false},
-	{ModelProfile, needWeeks, func(y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
-		return runProfile(y, a, p, true, o, h)
+	{ModelProfile, needWeeks, func(mem *arena, y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
+		return runProfile(mem, y, a, p, true, o, h)
 	}, false},
 }
 
@@ -102,10 +108,10 @@ func (n need) points(p periods) int {
 }
 
 // runNaive repeats the last value.
-func runNaive(y []float64, adj []levelAdj, _ periods, origins []int, h int) [][]float64 {
+func runNaive(mem *arena, y []float64, adj []levelAdj, _ periods, origins []int, h int) [][]float64 {
 	out := make([][]float64, len(origins))
 	for i, o := range origins {
-		f := make([]float64, h)
+		f := mem.floats(h)
 		v := adjOf(adj, i).value(y, o-1)
 		for k := range f {
 			f[k] = v
@@ -116,11 +122,11 @@ func runNaive(y []float64, adj []levelAdj, _ periods, origins []int, h int) [][]
 }
 
 // runLag repeats the last cycle of length lag.
-func runLag(y []float64, adj []levelAdj, lag int, origins []int, h int) [][]float64 {
+func runLag(mem *arena, y []float64, adj []levelAdj, lag int, origins []int, h int) [][]float64 {
 	out := make([][]float64, len(origins))
 	for i, o := range origins {
 		a := adjOf(adj, i)
-		f := make([]float64, h)
+		f := mem.floats(h)
 		for k := range f {
 			f[k] = a.value(y, o-lag+k%lag)
 		}

@@ -56,8 +56,8 @@ const (
 	shiftMinDays = 3
 )
 
-func runProfile(y []float64, adj []levelAdj, p periods, weekly bool, origins []int, h int) [][]float64 {
-	daily, week := runProfiles(y, adj, p, weekly, origins, h)
+func runProfile(mem *arena, y []float64, adj []levelAdj, p periods, weekly bool, origins []int, h int) [][]float64 {
+	daily, week := runProfiles(mem, y, adj, p, weekly, origins, h)
 	if weekly {
 		return week
 	}
@@ -66,7 +66,7 @@ func runProfile(y []float64, adj []levelAdj, p periods, weekly bool, origins []i
 
 // runProfiles is the daily profile model's forecasts and, with weekly, the weekly one's: the
 // two share the daily profile, most of their cost.
-func runProfiles(y []float64, adj []levelAdj, p periods, weekly bool, origins []int, h int) (daily, week [][]float64) {
+func runProfiles(mem *arena, y []float64, adj []levelAdj, p periods, weekly bool, origins []int, h int) (daily, week [][]float64) {
 	stepSec := 86400 / float64(p.D)
 	hw := int(math.Floor(profileHalfWindow/stepSec + 1e-9))
 	ws := int(math.Round(profileWeekSmooth / stepSec))
@@ -86,7 +86,7 @@ func runProfiles(y []float64, adj []levelAdj, p periods, weekly bool, origins []
 		wdev, wraw, wnarrow = make([]float64, p.W), make([]float64, p.W), make([]float64, p.W)
 	}
 	off := make([]float64, 0, p.D)
-	sq := make([]float64, len(y)) // the square roots of y
+	sq := mem.floats(len(y)) // the square roots of y
 	for t, x := range y {
 		sq[t] = math.Sqrt(math.Max(0, x))
 	}
@@ -110,15 +110,17 @@ func runProfiles(y []float64, adj []levelAdj, p periods, weekly bool, origins []
 		// Daily profile by slot of day, indexed by t mod D: the median over the days of each
 		// slot, then averaged over the slots within hw either side (cheaper than one median
 		// of the pooled values, and as good on the traces).
-		for s := 0; s < p.D; s++ {
+		// t runs over the last day before o, the latest time of each slot; its slot is
+		// stepped, not divided for (this loop and the weekly one are the model's cost).
+		for t, s := o-p.D, (o-p.D)%p.D; t < o; t++ {
 			buf = buf[:0]
-			last := o - 1 - ((o-1-s)%p.D+p.D)%p.D // the latest time at slot s before o
-			for j := 0; j < days; j++ {
-				if t := last - j*p.D; t >= 0 {
-					buf = append(buf, z[t])
-				}
+			for j := 0; j < days; j++ { // days ≤ o/D: t - j·D ≥ 0
+				buf = append(buf, z[t-j*p.D])
 			}
 			slotMed[s] = median(buf)
+			if s++; s == p.D {
+				s = 0
+			}
 		}
 		circularMean(prof, slotMed, hw)
 		var lvl float64
@@ -126,24 +128,29 @@ func runProfiles(y []float64, adj []levelAdj, p periods, weekly bool, origins []
 			lvl += x
 		}
 		eps := math.Max(1e-9, 0.1*lvl/float64(p.D)) // keeps ratios of slots near zero finite
-		daily[i] = profileLevel(z, o, h, p, recent, phi, eps, func(t int) float64 { return prof[t%p.D] }, &off)
+		daily[i] = profileLevel(mem, z, o, h, p, recent, phi, eps, prof, nil, &off)
 		if weekly && o < p.W {
 			week[i] = daily[i] // no week of history yet: no weekday departures to add
 		} else if weekly {
 			weeks := min(medianWeeks, o/p.W)
 			var wb [medianWeeks]float64
 			var spread float64 // Σ over slots of the squared spread of the weeks' departures
-			for s := 0; s < p.W; s++ {
-				last := o - 1 - ((o-1-s)%p.W+p.W)%p.W
+			// As the daily profile: t over the last week, slot of the week and of the day
+			// stepped; t - j·W has t's slot of the day.
+			for t, s, sd := o-p.W, (o-p.W)%p.W, (o-p.W)%p.D; t < o; t++ {
 				b := wb[:0]
-				for j := 0; j < weeks; j++ {
-					if t := last - j*p.W; t >= 0 {
-						b = append(b, z[t]-prof[t%p.D])
-					}
+				for j := 0; j < weeks; j++ { // weeks ≤ o/W: t - j·W ≥ 0
+					b = append(b, z[t-j*p.W]-prof[sd])
 				}
 				var lo, hi float64
 				wraw[s], lo, hi = medianRange(b)
 				spread += (hi - lo) * (hi - lo)
+				if s++; s == p.W {
+					s = 0
+				}
+				if sd++; sd == p.D {
+					sd = 0
+				}
 			}
 			// The weekday's departure, smoothed narrowly (it keeps a weekend night's own
 			// shape) and widely (a weekday's level), and the narrow one shrunk towards the
@@ -172,7 +179,7 @@ func runProfiles(y []float64, adj []levelAdj, p periods, weekly bool, origins []
 			for s := range wdev {
 				wdev[s] += lambda * (wnarrow[s] - wdev[s])
 			}
-			week[i] = profileLevel(z, o, h, p, recent, phi, eps, func(t int) float64 { return prof[t%p.D] + wdev[t%p.W] }, &off)
+			week[i] = profileLevel(mem, z, o, h, p, recent, phi, eps, prof, wdev, &off)
 		}
 	}
 	return daily, week
@@ -181,46 +188,94 @@ func runProfiles(y []float64, adj []levelAdj, p periods, weekly bool, origins []
 // profileLevel is the forecast of h points from o of a profile base (in square roots) with the
 // local level on top: the ratio of the load to the base (so that a level learnt on busy
 // weekdays carries to a quiet weekend in proportion) now, from the last points, decaying by
-// phi a step towards the lasting level, from the median of the last days' medians.
-func profileLevel(z []float64, o, h int, p periods, recent int, phi, eps float64, base func(t int) float64, scratch *[]float64) []float64 {
-	ratio := func(t int) float64 { b := base(t); return (z[t] - b) / (b + eps) }
+// phi a step towards the lasting level, from the median of the last days' medians. The base
+// at t is prof[t mod D], plus wdev[t mod W] unless wdev is nil.
+func profileLevel(mem *arena, z []float64, o, h int, p periods, recent int, phi, eps float64, prof, wdev []float64, scratch *[]float64) []float64 {
+	base := profileBase{prof: prof, wdev: wdev}
 	off := (*scratch)[:0]
 	defer func() { *scratch = off }()
-	for t := max(0, o-recent); t < o; t++ {
-		off = append(off, ratio(t))
-	}
+	off = base.appendRatios(off, z, max(0, o-recent), o, eps)
 	c0 := median(off)
 	var dl [profileLevelDays]float64
 	nd := min(profileLevelDays, o/p.D)
 	for d := 0; d < nd; d++ {
-		off = off[:0]
-		for t := o - (d+1)*p.D; t < o-d*p.D; t++ {
-			off = append(off, ratio(t))
-		}
+		off = base.appendRatios(off[:0], z, o-(d+1)*p.D, o-d*p.D, eps)
 		dl[d] = median(off)
 	}
 	cInf := median(dl[:nd])
 	cInf += levelHedge * (dl[0] - cInf)
-	f := make([]float64, h)
+	f := mem.floats(h)
 	pk := phi
+	sd, sw := base.slots(o)
 	for k := range f {
-		b := base(o + k)
+		b := base.at(sd, sw)
 		r := math.Max(0, b+(b+eps)*(cInf+(c0-cInf)*pk))
 		f[k] = r * r
 		pk *= phi
+		sd, sw = base.next(sd, sw)
 	}
 	return f
 }
 
+// profileBase is the profile model's expectation by slot of the day (prof) and of the week
+// (wdev, nil for the daily model), read at consecutive times with the slots stepped rather
+// than divided for.
+type profileBase struct{ prof, wdev []float64 }
+
+// slots are t's slot of the day and of the week.
+func (b profileBase) slots(t int) (sd, sw int) {
+	if b.wdev != nil {
+		sw = t % len(b.wdev)
+	}
+	return t % len(b.prof), sw
+}
+
+func (b profileBase) at(sd, sw int) float64 {
+	if b.wdev == nil {
+		return b.prof[sd]
+	}
+	return b.prof[sd] + b.wdev[sw]
+}
+
+// next are the slots of the time after the one of sd and sw.
+func (b profileBase) next(sd, sw int) (int, int) {
+	if sd++; sd == len(b.prof) {
+		sd = 0
+	}
+	if b.wdev != nil {
+		if sw++; sw == len(b.wdev) {
+			sw = 0
+		}
+	}
+	return sd, sw
+}
+
+// appendRatios appends to dst the ratio of z to the base, (z - base) / (base + eps), at each
+// time from from to to.
+func (b profileBase) appendRatios(dst, z []float64, from, to int, eps float64) []float64 {
+	sd, sw := b.slots(from)
+	for t := from; t < to; t++ {
+		x := b.at(sd, sw)
+		dst = append(dst, (z[t]-x)/(x+eps))
+		sd, sw = b.next(sd, sw)
+	}
+	return dst
+}
+
 // medianRange is median(b) with b's smallest and largest values, reordering b. Four values
-// (a month of weeks, the usual case) share one sorting network: the pairs' minima and maxima
-// give the extremes and the middle two.
+// (a month of weeks) share one sorting network: the pairs' minima and maxima give the
+// extremes and the middle two; three (the backtest origins of four weeks' history, the usual
+// case) another.
 func medianRange(b []float64) (med, lo, hi float64) {
-	if len(b) == 4 {
+	switch len(b) {
+	case 4:
 		a0, b0 := minmax(b[0], b[1])
 		a1, b1 := minmax(b[2], b[3])
 		a, c := minmax(max(a0, a1), min(b0, b1))
 		return a + 0.5*(c-a), min(a0, a1), max(b0, b1) // as median: the same bits
+	case 3:
+		a, c := minmax(b[0], b[1])
+		return max(a, min(c, b[2])), min(a, b[2]), max(c, b[2]) // as median
 	}
 	lo, hi = b[0], b[0]
 	for _, x := range b[1:] { // no NaN here: plain comparisons, math.Min is a call

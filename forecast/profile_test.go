@@ -59,7 +59,7 @@ func TestProfileLevel(t *testing.T) {
 			for i := range y {
 				y[i] = weeklyTemplate(i, perDay) * tc.scale(i) * (1 + 0.05*rng.NormFloat64())
 			}
-			f := runProfile(y, nil, periodsFor(15*time.Minute), true, []int{n}, perDay)[0]
+			f := runProfile(nil, y, nil, periodsFor(15*time.Minute), true, []int{n}, perDay)[0]
 			want := func(k int) float64 { return weeklyTemplate(n+k, perDay) }
 			r := meanRatio(f, want, perDay/2, perDay)
 			require.GreaterOrEqual(t, r, tc.lo)
@@ -97,7 +97,7 @@ func TestProfileKeepsAWeekendNightsShape(t *testing.T) {
 	for (o/perDay)%7 != 6 {
 		o -= perDay
 	}
-	f := runProfile(y, nil, periodsFor(30*time.Minute), true, []int{o}, perDay)[0]
+	f := runProfile(nil, y, nil, periodsFor(30*time.Minute), true, []int{o}, perDay)[0]
 	got := meanRatio(f, func(k int) float64 { return load(o + k) }, 5, 11)
 	require.InDelta(t, 1, got, 0.15, "the busy night's mean forecast / load")
 }
@@ -124,13 +124,13 @@ func TestFitFactor(t *testing.T) {
 func TestExpandIsLinearBetweenCentres(t *testing.T) {
 	// Coarse means of a line are the line at each block's centre: spread back, the line.
 	c := []float64{1, 4, 7, 10} // blocks of 3 points of 0, 1, 2, ... : centres 1, 4, 7, 10
-	require.InDeltaSlice(t, []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, expand(c, 3), 1e-12)
-	require.Equal(t, []float64{5, 5}, expand([]float64{5}, 2))
+	require.InDeltaSlice(t, []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, expand(nil, c, 3), 1e-12)
+	require.Equal(t, []float64{5, 5}, expand(nil, []float64{5}, 2))
 }
 
 func TestCoarsenIsTheMedianOfEachBlock(t *testing.T) {
 	nan := math.NaN()
-	got := coarsen([]float64{0, 0, 9, 1, nan, 3, nan, nan, nan}, 3)
+	got := coarsen(nil, []float64{0, 0, 9, 1, nan, 3, nan, nan, nan}, 3)
 	require.Equal(t, 0.0, got[0], "sparse counts: the median, not the mean")
 	require.Equal(t, 2.0, got[1])
 	require.True(t, math.IsNaN(got[2]))
@@ -158,7 +158,7 @@ func TestCleaningLeavesSmoothDriftingSeriesAlone(t *testing.T) {
 	for name, load := range tests {
 		t.Run(name, func(t *testing.T) {
 			s := gen(n, 5*time.Minute, load)
-			ev, err := evaluate(s, perDay, 0.9, selectOrigins, nil)
+			ev, err := evaluate(s, perDay, 0.9, selectOrigins, nil, nil)
 			require.NoError(t, err)
 			require.Zero(t, ev.cleaning.outliers)
 			require.Zero(t, ev.cleaning.shiftAt)
@@ -240,7 +240,7 @@ func TestProfileWithLessThanAWeek(t *testing.T) {
 	for i := range y {
 		y[i] = weeklyTemplate(i, 96)
 	}
-	daily, week := runProfiles(y, nil, periodsFor(15*time.Minute), true, []int{96 * 3, len(y)}, 96)
+	daily, week := runProfiles(nil, y, nil, periodsFor(15*time.Minute), true, []int{96 * 3, len(y)}, 96)
 	require.Equal(t, daily, week, "without a week of history the weekly profile is the daily one")
 }
 
@@ -262,6 +262,29 @@ func TestCircularMean(t *testing.T) {
 			if want := sum / float64(2*w+1); math.Abs(out[s]-want) > 1e-9 {
 				t.Fatalf("n=%d w=%d slot %d: got %v, want %v", tc.n, tc.w, s, out[s], want)
 			}
+		}
+	}
+}
+
+// TestMedianRangeMatchesMedianMinMax checks medianRange's sorting networks (three and four
+// values) and its general case against median, the smallest and the largest, ties included.
+func TestMedianRangeMatchesMedianMinMax(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := 1; n <= 6; n++ {
+		for range 200 {
+			v := make([]float64, n)
+			for i := range v {
+				v[i] = math.Round(4 * rng.NormFloat64()) // many ties
+			}
+			lo, hi := v[0], v[0]
+			for _, x := range v {
+				lo, hi = min(lo, x), max(hi, x)
+			}
+			want := median(append([]float64(nil), v...))
+			med, gotLo, gotHi := medianRange(v)
+			require.Equal(t, want, med, "median of %v", v)
+			require.Equal(t, lo, gotLo, "smallest of %v", v)
+			require.Equal(t, hi, gotHi, "largest of %v", v)
 		}
 	}
 }

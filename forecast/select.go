@@ -72,6 +72,8 @@ type evaluation struct {
 	cleaning cleaned
 	// notFinite names the models that sat out because a forecast of theirs was NaN or ±Inf.
 	notFinite []string
+	// mem holds the series-length buffers, the combinations' forecasts and the errors.
+	mem *arena
 }
 
 func (e *evaluation) find(name string) *scored {
@@ -85,8 +87,8 @@ func (e *evaluation) find(name string) *scored {
 
 // evaluate cleans s, picks the candidate models its history allows (only names when
 // non-empty), backtests each on up to k daily origins and adds their median combination.
-func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, error) {
-	raw := sanitize(s.Values)
+func evaluate(s Series, h int, q float64, k int, names []string, mem *arena) (*evaluation, error) {
+	raw := sanitize(mem, s.Values)
 	finite := 0
 	for _, v := range raw {
 		if !math.IsNaN(v) {
@@ -98,7 +100,7 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 	}
 	p := periodsFor(s.Step)
 	n := len(raw)
-	ev := &evaluation{p: p, h: h, q: q, n: n, combos: map[string]*scored{}}
+	ev := &evaluation{p: p, h: h, q: q, n: n, combos: map[string]*scored{}, mem: mem}
 	var cands []model
 	best := needPoint
 	for _, m := range baseModels {
@@ -112,7 +114,7 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 		best = max(best, m.need)
 	}
 	if len(cands) == 0 {
-		ev.cleaning = clean(raw, p)
+		ev.cleaning = clean(mem, raw, p)
 		ev.cleanNotes()
 		return ev, nil
 	}
@@ -164,10 +166,10 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 	var filled []float64
 	repeat := func(m model) {
 		if filled == nil {
-			filled = slices.Clone(raw)
+			filled = mem.clone(raw)
 			interpolate(filled)
 		}
-		ev.add(m.name, m.run(filled, nil, p, all, h))
+		ev.add(m.name, m.run(mem, filled, nil, p, all, h))
 	}
 	// The daily and weekly profile models share the daily profile: one pass makes both.
 	withWeeklyProfile := slices.ContainsFunc(cands, func(m model) bool { return m.name == ModelProfile })
@@ -176,16 +178,16 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 		switch {
 		case m.name == ModelProfileDaily && withWeeklyProfile:
 			var daily [][]float64
-			daily, weeklyProfile = runProfiles(y, adj, p, true, origins, h)
+			daily, weeklyProfile = runProfiles(mem, y, adj, p, true, origins, h)
 			return daily
 		case m.name == ModelProfile && weeklyProfile != nil:
 			return weeklyProfile
 		}
-		return m.run(y, adj, p, origins, h)
+		return m.run(mem, y, adj, p, origins, h)
 	}
 	f := fitFactor(s.Step, p, n, h)
 	if f == 1 {
-		ev.cleaning = cleanCausal(raw, p, warm, all)
+		ev.cleaning = cleanCausal(mem, raw, p, warm, all)
 		ev.cleanNotes()
 		y := ev.cleaning.fit
 		ev.levelEps = levelEps(y, ev.cleaning.adj, all)
@@ -206,13 +208,13 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 	// back over the fine grid, and every error, bound and score is of the fine observations.
 	off := n % f
 	cp := periods{D: p.D / f, W: p.W / f}
-	cr := coarsen(raw[off:], f)
+	cr := coarsen(mem, raw[off:], f)
 	call := make([]int, len(all))
 	for i, t := range all {
 		call[i] = (t - off) / f
 	}
-	cc := cleanCausal(cr, cp, (warm-off)/f, call)
-	ev.cleaning = cleaned{raw: raw, fit: spread(cc.fit, f, off, n), outliers: cc.outliers * f, gaps: cc.gaps * f,
+	cc := cleanCausal(mem, cr, cp, (warm-off)/f, call)
+	ev.cleaning = cleaned{raw: raw, fit: spread(mem, cc.fit, f, off, n), outliers: cc.outliers * f, gaps: cc.gaps * f,
 		shift: cc.shift, adj: make([]levelAdj, len(cc.adj))}
 	if cc.shiftAt > 0 {
 		ev.cleaning.shiftAt = off + cc.shiftAt*f
@@ -233,7 +235,7 @@ func evaluate(s Series, h int, q float64, k int, names []string) (*evaluation, e
 		fc := run(m, cc.fit, cc.adj, cp, call, h/f)
 		for i, c := range fc {
 			if c != nil {
-				fc[i] = expand(c, f)
+				fc[i] = expand(mem, c, f)
 			}
 		}
 		ev.add(m.name, fc)
@@ -298,8 +300,8 @@ func fitFactor(step time.Duration, p periods, n, h int) int {
 // the median, not the mean, because forecasts are judged by absolute error, which the
 // median of the fine points minimises, and skewed load (sparse counts, bursts) has its
 // median well below its mean.
-func coarsen(v []float64, f int) []float64 {
-	out := make([]float64, len(v)/f)
+func coarsen(mem *arena, v []float64, f int) []float64 {
+	out := mem.floats(len(v) / f)
 	buf := make([]float64, 0, f)
 	for i := range out {
 		if f == 3 { // 5-minute load on the 15-minute grid, the usual case: no gaps, no call
@@ -326,8 +328,8 @@ func coarsen(v []float64, f int) []float64 {
 
 // spread is the fine series (length n) of coarse values, each repeated f times after off
 // points that copy the first.
-func spread(c []float64, f, off, n int) []float64 {
-	out := make([]float64, n)
+func spread(mem *arena, c []float64, f, off, n int) []float64 {
+	out := mem.floats(n)
 	for i := range out {
 		j := max(0, i-off) / f
 		out[i] = c[min(j, len(c)-1)]
@@ -338,8 +340,8 @@ func spread(c []float64, f, off, n int) []float64 {
 // expand turns a coarse forecast into f points per coarse point, linear between the coarse
 // points' centres, so a rise climbs through the hour instead of in steps; before the first
 // centre and after the last the neighbouring pair's slope continues.
-func expand(c []float64, f int) []float64 {
-	out := make([]float64, len(c)*f)
+func expand(mem *arena, c []float64, f int) []float64 {
+	out := mem.floats(len(c) * f)
 	centre := float64(f-1) / 2
 	for k := range c {
 		for j := 0; j < f; j++ {
@@ -490,7 +492,7 @@ func (e *evaluation) score(m *scored) {
 	raw := e.cleaning.raw
 	m.errs = make([][]float64, len(e.origins))
 	m.mae = make([]float64, len(e.origins))
-	block := make([]float64, len(e.origins)*e.h) // one allocation for every origin's errors
+	block := e.mem.floats(len(e.origins) * e.h) // one block for every origin's errors
 	for j, o := range e.origins {
 		errs := block[j*e.h : (j+1)*e.h : (j+1)*e.h]
 		var ae float64

