@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kai-platform/kai-scaler/forecast"
 )
@@ -117,7 +118,7 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 	// error: parsing is most of what a forecast of many series costs.
 	for sc.Scan() {
 		line++
-		text := bytes.TrimSpace(sc.Bytes())
+		text := trimSpace(sc.Bytes())
 		if len(text) == 0 {
 			continue
 		}
@@ -128,16 +129,22 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 			if i < 0 {
 				return 0, fmt.Errorf("%s:%d: want 3 fields series,timestamp,value, got %q", file, line, text)
 			}
-			nameB, rest = bytes.TrimSpace(text[:i]), text[i+1:]
+			nameB, rest = trimSpace(text[:i]), text[i+1:]
 			if len(nameB) == 0 {
 				return 0, fmt.Errorf("%s:%d: empty series name", file, line)
 			}
 		}
 		i := bytes.IndexByte(rest, ',')
-		if i < 0 || bytes.IndexByte(rest[i+1:], ',') >= 0 {
-			return 0, fmt.Errorf("%s:%d: want fields timestamp,value, got %q", file, line, text)
+		// A third field can only be in the value, which then is no number: the rows are
+		// searched for it only when a timestamp or value fails to parse.
+		fieldsErr := func() error {
+			return fmt.Errorf("%s:%d: want fields timestamp,value, got %q", file, line, text)
 		}
-		ts, vs := bytes.TrimSpace(rest[:i]), bytes.TrimSpace(rest[i+1:])
+		if i < 0 {
+			return 0, fieldsErr()
+		}
+		ts, vs := trimSpace(rest[:i]), trimSpace(rest[i+1:])
+		extra := func() bool { return bytes.IndexByte(vs, ',') >= 0 }
 		if format < 0 {
 			format = detectTimeFormat(string(ts))
 			if format == timeSpace {
@@ -151,6 +158,9 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 		if !ok {
 			var err error
 			if t, err = parseTime(string(ts), format); err != nil {
+				if extra() {
+					return 0, fieldsErr()
+				}
 				return 0, fmt.Errorf("%s:%d: timestamp %q: %w", file, line, ts, err)
 			}
 		}
@@ -159,6 +169,9 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 			if v, ok = fastDecimal(vs); !ok {
 				var err error
 				if v, err = strconv.ParseFloat(string(vs), 64); err != nil {
+					if extra() {
+						return 0, fieldsErr()
+					}
 					return 0, fmt.Errorf("%s:%d: value %q is not a number", file, line, vs)
 				}
 			}
@@ -193,6 +206,15 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 		return 0, err
 	}
 	return format, nil
+}
+
+// trimSpace is bytes.TrimSpace, without the call for a field that neither starts nor ends in
+// a space (every field of a machine-written file): no byte above ' ' and below utf8.RuneSelf is one.
+func trimSpace(b []byte) []byte {
+	if n := len(b); n > 0 && b[0] > ' ' && b[n-1] > ' ' && b[0] < utf8.RuneSelf && b[n-1] < utf8.RuneSelf {
+		return b
+	}
+	return bytes.TrimSpace(b)
 }
 
 func detectTimeFormat(ts string) timeFormat {

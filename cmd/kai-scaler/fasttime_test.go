@@ -133,3 +133,9 @@ func BenchmarkScanSeriesCSV(b *testing.B) {
 		}
 	}
 }
+
+func TestTrimSpaceMatchesBytesTrimSpace(t *testing.T) {
+	for _, s := range []string{"", " ", "a", " a", "a ", "\ta\r", "svc-1", "1.5", "\u00a0x", "x\u00a0", "\u0085x\u3000", "é", " é ", "x\x7f"} {
+		require.Equal(t, string(bytes.TrimSpace([]byte(s))), string(trimSpace([]byte(s))), "%q", s)
+	}
+}

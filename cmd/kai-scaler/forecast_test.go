@@ -102,6 +102,12 @@ func TestReadSeriesCSVErrors(t *testing.T) {
 		{"bad timestamp", "timestamp,value\n2024-01-01T00:00:00Z,1\nyesterday,2\n", "bad.csv:3: timestamp"},
 		{"out of order", "series,timestamp,value\na,100,1\na,50,2\n", "bad.csv:3: series \"a\": timestamp 50 is not after"},
 		{"too few fields", "series,timestamp,value\na\n", "bad.csv:2: want 3 fields"},
+		{"no value field", "timestamp,value\n2024-01-01T00:00:00Z,1\n2024-01-01T00:05:00Z\n", "bad.csv:3: want fields timestamp,value"},
+		// A third field is named whichever of the other fields also fails to parse.
+		{"extra field", "timestamp,value\n2024-01-01T00:00:00Z,1\n2024-01-01T00:05:00Z,2,3\n", "bad.csv:3: want fields timestamp,value"},
+		{"extra empty field", "series,timestamp,value\na,100,1\na,200,5,\n", "bad.csv:3: want fields timestamp,value"},
+		{"extra field and bad timestamp", "timestamp,value\n2024-01-01T00:00:00Z,1\nyesterday,2,3\n", "bad.csv:3: want fields timestamp,value"},
+		{"extra field after an empty value", "timestamp,value\n100,1\n200, ,3\n", "bad.csv:3: want fields timestamp,value"},
 		{"one row", "timestamp,value\n100,1\n", "need at least 2"},
 		{"empty", "", "empty file"},
 		{"series not contiguous", "series,timestamp,value\na,100,1\na,200,2\nb,100,1\nb,200,2\na,300,3\n", "bad.csv:6: series \"a\" continues after other series"},
