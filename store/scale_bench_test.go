@@ -27,9 +27,9 @@ import (
 // (default 60s) each doing GET pattern, POST dependency (a new edge, checked for cycles as the
 // API does) and a raw Redis GET on the same Redis (the yardstick for both stores). It reports
 // each op's p99, GET pattern and POST dependency p99 over the raw GET p99 (target ≤ 5), the
-// throughput of the first and last tenth of the run (it must not fall as the graph grows)
-// and the process' peak RSS. Dependencies go from the first 1,000 services ("coordinators")
-// to the others. Run once:
+// throughput of the first and last tenth of the run and its trend over the run (it must not
+// fall as the graph grows) and the process' peak RSS. Dependencies go from the first 1,000
+// services ("coordinators") to the others. Run once:
 //
 //	REDIS_ADDR=127.0.0.1:6379 go test ./store -run '^$' -bench Scale -benchtime 1x
 func BenchmarkScale(b *testing.B) {
@@ -188,10 +188,32 @@ func benchScale(b *testing.B, s scaleStore, rawPrefix string) {
 	b.ReportMetric(float64(first)/tenth.Seconds(), "ops/s-first-tenth")
 	b.ReportMetric(float64(last)/tenth.Seconds(), "ops/s-last-tenth")
 	b.ReportMetric(float64(len(samples))/dur.Seconds(), "ops/s")
+	b.ReportMetric(100*runTrend(perTenth[:]), "throughput-trend-%")
 	b.ReportMetric(float64(edges.Load()), "dependencies-at-end")
 	if hwm := peakRSS(); hwm > 0 {
 		b.ReportMetric(float64(hwm)/(1<<20), "peak-rss-MiB")
 	}
+}
+
+// runTrend is the change over the run of a least-squares line through counts (one per equal
+// span of the run), as a share of their mean: on this shared machine one tenth's count moves by
+// several percent, so first against last says little of a trend and this line says more.
+func runTrend(counts []int) float64 {
+	n := float64(len(counts))
+	var mx, my float64
+	for i, c := range counts {
+		mx += float64(i) / n
+		my += float64(c) / n
+	}
+	var sxy, sxx float64
+	for i, c := range counts {
+		sxy += (float64(i) - mx) * (float64(c) - my)
+		sxx += (float64(i) - mx) * (float64(i) - mx)
+	}
+	if sxx == 0 || my == 0 {
+		return 0
+	}
+	return sxy / sxx * (n - 1) / my
 }
 
 // peakRSS reads VmHWM of this process (Linux), in bytes; 0 when unknown.
@@ -209,4 +231,23 @@ func peakRSS() int64 {
 		}
 	}
 	return 0
+}
+
+func TestRunTrend(t *testing.T) {
+	tests := []struct {
+		name   string
+		counts []int
+		want   float64
+	}{
+		{"flat", []int{100, 100, 100, 100}, 0},
+		{"rises by 40 % of its mean", []int{80, 93, 107, 120}, 0.4},
+		{"falls", []int{120, 110, 100, 90, 80}, -0.4},
+		{"one", []int{100}, 0},
+		{"zero", []int{0, 0}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.InDelta(t, tc.want, runTrend(tc.counts), 0.01)
+		})
+	}
 }
