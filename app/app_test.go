@@ -87,12 +87,23 @@ func startDemo(t *testing.T, dataDir string, speed float64, dryRun bool) demoRun
 	return startDemoWith(t, func(c *Config) { c.DataDir, c.DemoSpeed, c.DryRun = dataDir, speed, dryRun })
 }
 
+// nextWeekdayMorning is 05:00 UTC of the first weekday after now. The demo's first simulated
+// hours then hold checkout's morning ramp, whose floor raises the tests wait for; started at
+// the wall clock's now, they held them only when the tests ran before noon (UTC).
+func nextWeekdayMorning(now time.Time) time.Time {
+	d := now.UTC().Truncate(24 * time.Hour).Add(24*time.Hour + 5*time.Hour)
+	for d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
+		d = d.Add(24 * time.Hour)
+	}
+	return d
+}
+
 // startDemoWith runs the demo with the defaults of serve changed by mod.
 func startDemoWith(t *testing.T, mod func(*Config)) demoRun {
 	t.Helper()
 	logs := &logLines{}
 	ctx, cancel := context.WithCancel(t.Context())
-	cfg := Config{Demo: true, DemoSpeed: 60, DataDir: t.TempDir(), ListenAddr: "127.0.0.1:0", RedisPrefix: "kai:",
+	cfg := Config{Demo: true, DemoSpeed: 60, DemoStart: nextWeekdayMorning(time.Now()), DataDir: t.TempDir(), ListenAddr: "127.0.0.1:0", RedisPrefix: "kai:",
 		ForecastSchedule: "@hourly", MaxPatterns: 100, MaxDependencies: 100, MaxReplicasWithoutHPA: 100}
 	mod(&cfg)
 	done := make(chan error, 1)

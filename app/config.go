@@ -5,6 +5,7 @@ import (
 	"net"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Config is the configuration of serve, parsed and checked by the command.
@@ -49,6 +50,9 @@ type Config struct {
 	Demo bool
 	// DemoSpeed is simulated seconds per real second in the demo.
 	DemoSpeed float64
+	// DemoStart is when the demo's simulated clock starts; zero means now. What the first
+	// minutes show depends on the simulated time of day: a morning ramp, or an evening's fall.
+	DemoStart time.Time
 }
 
 // CheckAuth refuses an open API beyond loopback: without API_TOKEN anyone who can reach the

@@ -54,6 +54,9 @@ func resetDemoStore(cfg Config, logger *slog.Logger) error {
 // start, so its predictions are fresh within seconds.
 func demoEnvironment(ctx context.Context, cfg Config, logger *slog.Logger, reg prometheus.Registerer, st store.Store) (environment, error) {
 	start := time.Now().UTC().Truncate(time.Minute)
+	if !cfg.DemoStart.IsZero() {
+		start = cfg.DemoStart.UTC().Truncate(time.Minute)
+	}
 	if cfg.RedisURL != "" {
 		newest, err := newestDemoRecord(ctx, st)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/robfig/cron/v3"
 
@@ -232,6 +233,18 @@ func settings() []setting {
 					return errors.New("must be a number from 1 to 100000")
 				}
 				o.DemoSpeed = f
+				return nil
+			}},
+		{env: "KAI_DEMO_START", flag: "demo-start", usage: "when the demo's simulated clock starts, RFC 3339 (e.g. 2026-12-01T05:00:00Z, the morning ramp); empty: now",
+			apply: func(o *Options, v string) error {
+				if v == "" {
+					return nil
+				}
+				t, err := time.Parse(time.RFC3339, v)
+				if err != nil {
+					return errors.New("must be an RFC 3339 time like 2026-12-01T05:00:00Z")
+				}
+				o.DemoStart = t
 				return nil
 			}},
 		{env: "LOG_LEVEL", flag: "log.level", def: "info", usage: "debug, info, warn or error",

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -46,11 +47,11 @@ func TestParseOptions(t *testing.T) {
 			"KUBECONFIG": "/k/config", "FORECAST_SCHEDULE": "*/15 * * * *", "API_TOKEN": "tok",
 			"CORS_ORIGINS": "https://admin.example.com, http://localhost:3000/", "DRY_RUN": "true",
 			"SERVICES_FILE": "/etc/kai/services.yaml", "GRAFANA_URL": "https://grafana.example.com/", "LOG_LEVEL": "debug", "LOG_FORMAT": "json",
-			"KAI_DEMO": "true", "KAI_DEMO_SPEED": "600", "POD_NAME": "kai-scaler-0", "POD_NAMESPACE": "ops",
+			"KAI_DEMO": "true", "KAI_DEMO_SPEED": "600", "KAI_DEMO_START": "2026-12-01T05:00:00Z", "POD_NAME": "kai-scaler-0", "POD_NAMESPACE": "ops",
 			"MAX_PATTERNS": "500", "MAX_DEPENDENCIES": "700",
 		}, want: Options{Config: app.Config{
 			MaxPatterns: 500, MaxDependencies: 700,
-			Demo: true, DemoSpeed: 600, LeaderIdentity: "kai-scaler-0", LeaderNamespace: "ops", MaxReplicasWithoutHPA: 100,
+			Demo: true, DemoSpeed: 600, DemoStart: time.Date(2026, 12, 1, 5, 0, 0, 0, time.UTC), LeaderIdentity: "kai-scaler-0", LeaderNamespace: "ops", MaxReplicasWithoutHPA: 100,
 			PredictiveScaling: true, ScalingDependencies: true, HPAEventLogging: true,
 			RedisURL: "redis://:pw@127.0.0.1:6379/2", RedisPrefix: "x:", DataDir: "/var/lib/kai",
 			ListenAddr: "127.0.0.1:9000", PrometheusURL: "http://prom:9090",
@@ -101,6 +102,7 @@ func TestParseOptionsErrors(t *testing.T) {
 		{name: "dry run", env: map[string]string{"DRY_RUN": "2"}, wantErr: `invalid DRY_RUN "2": must be true or false`},
 		{name: "max patterns", env: map[string]string{"MAX_PATTERNS": "0"}, wantErr: `invalid MAX_PATTERNS "0": must be a positive integer`},
 		{name: "demo speed", env: map[string]string{"KAI_DEMO_SPEED": "0"}, wantErr: `invalid KAI_DEMO_SPEED "0": must be a number from 1 to 100000`},
+		{name: "demo start", args: []string{"--demo-start=tomorrow"}, wantErr: `invalid --demo-start "tomorrow": must be an RFC 3339 time like 2026-12-01T05:00:00Z`},
 		{name: "demo speed flag", args: []string{"--demo-speed=fast"}, wantErr: `invalid --demo-speed "fast": must be a number from 1 to 100000`},
 		{name: "schedule", env: map[string]string{"FORECAST_SCHEDULE": "every hour"},
 			wantErr: `invalid FORECAST_SCHEDULE "every hour": must be a cron spec or descriptor`},
