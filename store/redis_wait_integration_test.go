@@ -80,8 +80,21 @@ func testWaitReplicas(t *testing.T, url, masterName string, replicas []*redisha.
 			return err
 		}},
 	}
+	// A running replica acknowledges, though not always within the 300ms wait timeout: just
+	// after start-up, or after a pause, it may still be catching up (and a loaded machine
+	// slows it), so until it has, ErrUnavailable is retried.
+	ackedWithin := func(write func(st *store.Redis, v int) error, v int, d time.Duration) error {
+		deadline := time.Now().Add(d)
+		for {
+			err := write(waiting, v)
+			if err == nil || !errors.Is(err, store.ErrUnavailable) || time.Now().After(deadline) {
+				return err
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 	for _, w := range writes {
-		if err := w.write(waiting, 1); err != nil {
+		if err := ackedWithin(w.write, 1, 10*time.Second); err != nil {
 			t.Fatalf("%s with an in-sync replica: %v", w.name, err)
 		}
 	}
@@ -109,7 +122,7 @@ func testWaitReplicas(t *testing.T, url, masterName string, replicas []*redisha.
 		}
 	}
 	for _, w := range writes {
-		if err := w.write(waiting, 4); err != nil {
+		if err := ackedWithin(w.write, 4, 10*time.Second); err != nil {
 			t.Errorf("%s after the replica resumed: %v", w.name, err)
 		}
 	}
