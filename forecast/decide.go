@@ -101,8 +101,7 @@ func (e *evaluation) combo(members []*scored) *scored {
 			// The usual case, the median of three, without a call per point (as median).
 			x, y, z := members[0].fc[i], members[1].fc[i], members[2].fc[i]
 			for k := range f {
-				a, b := minmax(x[k], y[k])
-				f[k] = max(a, min(b, z[k]))
+				_, f[k], _ = order3(x[k], y[k], z[k])
 			}
 		} else {
 			for k := range f {

@@ -262,20 +262,17 @@ func (b profileBase) appendRatios(dst, z []float64, from, to int, eps float64) [
 	return dst
 }
 
-// medianRange is median(b) with b's smallest and largest values, reordering b. Four values
-// (a month of weeks) share one sorting network: the pairs' minima and maxima give the
-// extremes and the middle two; three (the backtest origins of four weeks' history, the usual
-// case) another.
+// medianRange is median(b) with b's smallest and largest values, reordering b. Three values
+// (the backtest origins of four weeks' history, the usual case) and four (a month of weeks)
+// get them from median's own sorting networks.
 func medianRange(b []float64) (med, lo, hi float64) {
 	switch len(b) {
-	case 4:
-		a0, b0 := minmax(b[0], b[1])
-		a1, b1 := minmax(b[2], b[3])
-		a, c := minmax(max(a0, a1), min(b0, b1))
-		return a + 0.5*(c-a), min(a0, a1), max(b0, b1) // as median: the same bits
 	case 3:
-		a, c := minmax(b[0], b[1])
-		return max(a, min(c, b[2])), min(a, b[2]), max(c, b[2]) // as median
+		lo, med, hi = order3(b[0], b[1], b[2])
+		return med, lo, hi
+	case 4:
+		lo, a, c, hi := order4(b[0], b[1], b[2], b[3])
+		return a + 0.5*(c-a), lo, hi // as median: the same bits
 	}
 	lo, hi = b[0], b[0]
 	for _, x := range b[1:] { // no NaN here: plain comparisons, math.Min is a call

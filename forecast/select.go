@@ -307,8 +307,7 @@ func coarsen(mem *arena, v []float64, f int) []float64 {
 		if f == 3 { // 5-minute load on the 15-minute grid, the usual case: no gaps, no call
 			x, y, z := v[3*i], v[3*i+1], v[3*i+2]
 			if !math.IsNaN(x) && !math.IsNaN(y) && !math.IsNaN(z) {
-				a, b := minmax(x, y)
-				out[i] = max(a, min(b, z)) // as median
+				_, out[i], _ = order3(x, y, z) // as median
 				continue
 			}
 		}
