@@ -14,6 +14,10 @@ go build -o "$tmp/kai-scaler" ./cmd/kai-scaler
 go build -o "$tmp/gensynth" ./forecast/internal/gensynth
 echo "generating $series series x 8064 points ..." >&2
 "$tmp/gensynth" -series "$series" -points 8064 -seed 1 > "$tmp/in.csv"
+# The file is written back to disk and read once before the runs: otherwise the first run
+# shares the machine with the kernel writing out gigabytes it has just been given.
+sync "$tmp/in.csv"
+cat "$tmp/in.csv" > /dev/null
 
 run() { # run MODEL: prints "wall cpu rss_kb"
 	/usr/bin/time -f '%e %U %S %M' -o "$tmp/time" \

@@ -27,9 +27,12 @@ import (
 // (default 60s) each doing GET pattern, POST dependency (a new edge, checked for cycles as the
 // API does) and a raw Redis GET on the same Redis (the yardstick for both stores). It reports
 // each op's p99, GET pattern and POST dependency p99 over the raw GET p99 (target ≤ 5), the
-// throughput of the first and last tenth of the run and its trend over the run (it must not
-// fall as the graph grows) and the process' peak RSS. Dependencies go from the first 1,000
-// services ("coordinators") to the others. Run once:
+// throughput of the first and last tenth of the run, its trend over the run (it must not
+// fall as the graph grows), the same trend of the store ops' throughput relative to the raw
+// GET's in each tenth (the machine's load moves both, the store's growth only its own; bbolt's
+// writes wait on the disk's fsync, which the raw GET does not, so there it is the noisier
+// figure) and the process' peak RSS. Dependencies go from the first 1,000 services
+// ("coordinators") to the others. Run once:
 //
 //	REDIS_ADDR=127.0.0.1:6379 go test ./store -run '^$' -bench Scale -benchtime 1x
 func BenchmarkScale(b *testing.B) {
@@ -175,11 +178,30 @@ func benchScale(b *testing.B, s scaleStore, rawPrefix string) {
 	rawP99 := p99(opRawGet)
 	tenth := dur / 10
 	var perTenth [10]int
+	var storeTime, rawTime [10]time.Duration
+	var storeOps, rawOps [10]int
 	for _, x := range samples {
-		perTenth[min(9, int(x.at/tenth))]++
+		t := min(9, int(x.at/tenth))
+		perTenth[t]++
+		if x.op == opRawGet {
+			rawTime[t] += x.d
+			rawOps[t]++
+		} else {
+			storeTime[t] += x.d
+			storeOps[t]++
+		}
 	}
 	first, last := perTenth[0], perTenth[9]
 	b.Logf("ops per tenth of the run: %v", perTenth)
+	// The store's own throughput per tenth, against the raw GET's in the same tenth: the
+	// machine's load moves both, the graph's growth only the store's.
+	var relative [10]float64
+	for t := range relative {
+		if storeOps[t] > 0 && rawOps[t] > 0 && storeTime[t] > 0 {
+			relative[t] = (rawTime[t].Seconds() / float64(rawOps[t])) / (storeTime[t].Seconds() / float64(storeOps[t]))
+		}
+	}
+	b.Logf("store throughput relative to raw GET per tenth: %.3f", relative)
 	b.ReportMetric(float64(p99(opGetPattern).Microseconds()), "get-pattern-p99-µs")
 	b.ReportMetric(float64(p99(opPostDependency).Microseconds()), "post-dependency-p99-µs")
 	b.ReportMetric(float64(rawP99.Microseconds()), "raw-get-p99-µs")
@@ -189,6 +211,7 @@ func benchScale(b *testing.B, s scaleStore, rawPrefix string) {
 	b.ReportMetric(float64(last)/tenth.Seconds(), "ops/s-last-tenth")
 	b.ReportMetric(float64(len(samples))/dur.Seconds(), "ops/s")
 	b.ReportMetric(100*runTrend(perTenth[:]), "throughput-trend-%")
+	b.ReportMetric(100*runTrend(relative[:]), "relative-throughput-trend-%")
 	b.ReportMetric(float64(edges.Load()), "dependencies-at-end")
 	if hwm := peakRSS(); hwm > 0 {
 		b.ReportMetric(float64(hwm)/(1<<20), "peak-rss-MiB")
@@ -198,7 +221,7 @@ func benchScale(b *testing.B, s scaleStore, rawPrefix string) {
 // runTrend is the change over the run of a least-squares line through counts (one per equal
 // span of the run), as a share of their mean: on this shared machine one tenth's count moves by
 // several percent, so first against last says little of a trend and this line says more.
-func runTrend(counts []int) float64 {
+func runTrend[T int | float64](counts []T) float64 {
 	n := float64(len(counts))
 	var mx, my float64
 	for i, c := range counts {
@@ -250,4 +273,6 @@ func TestRunTrend(t *testing.T) {
 			require.InDelta(t, tc.want, runTrend(tc.counts), 0.01)
 		})
 	}
+	// The relative throughputs are ratios, not counts.
+	require.InDelta(t, -0.2, runTrend([]float64{1.1, 1.0, 0.9}), 0.01)
 }
