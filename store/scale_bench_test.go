@@ -40,15 +40,16 @@ func BenchmarkScale(b *testing.B) {
 	limits := store.Limits{MaxPatterns: 2 * services, MaxDependencies: 1 << 30}
 	b.Run("redis", func(b *testing.B) {
 		s := storetest.OpenRedis(b, store.RedisOptions{Limits: limits})
-		benchScale(b, s, s.Prefix())
+		benchScale(b, s, s.Prefix(), "")
 	})
 	b.Run("bolt", func(b *testing.B) {
 		// Every write is an fsync'd transaction and bbolt has one writer: the embedded store
 		// of a single replica, measured against the same raw Redis GET.
-		s, err := store.OpenBolt(b.TempDir()+"/kai.db", store.BoltOptions{Limits: limits})
+		dir := b.TempDir()
+		s, err := store.OpenBolt(dir+"/kai.db", store.BoltOptions{Limits: limits})
 		require.NoError(b, err)
 		b.Cleanup(func() { _ = s.Close() })
-		benchScale(b, s, fmt.Sprintf("kai-bench-bolt-%d:", time.Now().UnixNano()))
+		benchScale(b, s, fmt.Sprintf("kai-bench-bolt-%d:", time.Now().UnixNano()), dir)
 	})
 }
 
@@ -59,7 +60,9 @@ type scaleStore interface {
 	PutDependency(ctx context.Context, d scaling.Dependency, check func([]scaling.Dependency) error) error
 }
 
-func benchScale(b *testing.B, s scaleStore, rawPrefix string) {
+// diskDir, when set, is the store's disk: a probe there times a 4 KiB write and fsync every
+// 50 ms, the yardstick for a store whose writes wait on the disk.
+func benchScale(b *testing.B, s scaleStore, rawPrefix, diskDir string) {
 	addr := testenv.RedisAddr(b)
 	dur := 60 * time.Second
 	if v := os.Getenv("KAI_BENCH_SCALE_DURATION"); v != "" {
@@ -116,11 +119,6 @@ func benchScale(b *testing.B, s scaleStore, rawPrefix string) {
 	require.NoError(b, raw.Set(ctx, rawPrefix+"raw", strings.Repeat("x", 64), 0).Err())
 	b.Logf("loaded %d patterns of %d windows and %d dependencies", services, len(windows), deps)
 
-	type sample struct {
-		op int
-		at time.Duration
-		d  time.Duration
-	}
 	const (
 		opGetPattern = iota
 		opPostDependency
@@ -135,6 +133,10 @@ func benchScale(b *testing.B, s scaleStore, rawPrefix string) {
 	start := time.Now()
 	b.ResetTimer()
 	var wg sync.WaitGroup
+	var probes []sample
+	if diskDir != "" {
+		wg.Go(func() { probes = probeDisk(b, diskDir, start, dur) })
+	}
 	for c := range clients {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(c), 42))
@@ -202,6 +204,23 @@ func benchScale(b *testing.B, s scaleStore, rawPrefix string) {
 		}
 	}
 	b.Logf("store throughput relative to raw GET per tenth: %.3f", relative)
+	if len(probes) > 0 {
+		var probeTime [10]time.Duration
+		var probeOps [10]int
+		for _, x := range probes {
+			t := min(9, int(x.at/tenth))
+			probeTime[t] += x.d
+			probeOps[t]++
+		}
+		var toDisk [10]float64
+		for t := range toDisk {
+			if storeOps[t] > 0 && probeOps[t] > 0 && storeTime[t] > 0 {
+				toDisk[t] = (probeTime[t].Seconds() / float64(probeOps[t])) / (storeTime[t].Seconds() / float64(storeOps[t]))
+			}
+		}
+		b.Logf("store throughput relative to the disk's fsync per tenth: %.3f", toDisk)
+		b.ReportMetric(100*runTrend(toDisk[:]), "disk-relative-throughput-trend-%")
+	}
 	b.ReportMetric(float64(p99(opGetPattern).Microseconds()), "get-pattern-p99-µs")
 	b.ReportMetric(float64(p99(opPostDependency).Microseconds()), "post-dependency-p99-µs")
 	b.ReportMetric(float64(rawP99.Microseconds()), "raw-get-p99-µs")
@@ -216,6 +235,40 @@ func benchScale(b *testing.B, s scaleStore, rawPrefix string) {
 	if hwm := peakRSS(); hwm > 0 {
 		b.ReportMetric(float64(hwm)/(1<<20), "peak-rss-MiB")
 	}
+}
+
+// sample is one timed operation of benchScale: which, when from the run's start, how long.
+type sample struct {
+	op int
+	at time.Duration
+	d  time.Duration
+}
+
+// probeDisk writes 4 KiB to a file in dir and fsyncs it every 50 ms until dur after start,
+// returning each write's time and duration (op unused).
+func probeDisk(b *testing.B, dir string, start time.Time, dur time.Duration) []sample {
+	f, err := os.Create(dir + "/disk-probe")
+	if err != nil {
+		b.Error(err)
+		return nil
+	}
+	defer func() { _ = f.Close() }()
+	block := make([]byte, 4096)
+	var out []sample
+	for time.Since(start) < dur {
+		t0 := time.Now()
+		if _, err := f.WriteAt(block, 0); err != nil {
+			b.Error(err)
+			return out
+		}
+		if err := f.Sync(); err != nil {
+			b.Error(err)
+			return out
+		}
+		out = append(out, sample{at: t0.Sub(start), d: time.Since(t0)})
+		time.Sleep(50 * time.Millisecond)
+	}
+	return out
 }
 
 // runTrend is the change over the run of a least-squares line through counts (one per equal
