@@ -112,15 +112,15 @@ func runProfiles(mem *arena, y []float64, adj []levelAdj, p periods, weekly bool
 		// of the pooled values, and as good on the traces).
 		// t runs over the last day before o, the latest time of each slot; its slot is
 		// stepped, not divided for (this loop and the weekly one are the model's cost).
-		for t, s := o-p.D, (o-p.D)%p.D; t < o; t++ {
+		dayBase := profileBase{prof: slotMed}
+		s, _ := dayBase.slots(o - p.D)
+		for t := o - p.D; t < o; t++ {
 			buf = buf[:0]
 			for j := 0; j < days; j++ { // days ≤ o/D: t - j·D ≥ 0
 				buf = append(buf, z[t-j*p.D])
 			}
 			slotMed[s] = median(buf)
-			if s++; s == p.D {
-				s = 0
-			}
+			s, _ = dayBase.next(s, 0)
 		}
 		circularMean(prof, slotMed, hw)
 		var lvl float64
@@ -135,9 +135,11 @@ func runProfiles(mem *arena, y []float64, adj []levelAdj, p periods, weekly bool
 			weeks := min(medianWeeks, o/p.W)
 			var wb [medianWeeks]float64
 			var spread float64 // Σ over slots of the squared spread of the weeks' departures
-			// As the daily profile: t over the last week, slot of the week and of the day
+			// As the daily profile: t over the last week, slot of the day and of the week
 			// stepped; t - j·W has t's slot of the day.
-			for t, s, sd := o-p.W, (o-p.W)%p.W, (o-p.W)%p.D; t < o; t++ {
+			weekBase := profileBase{prof: prof, wdev: wraw}
+			sd, s := weekBase.slots(o - p.W)
+			for t := o - p.W; t < o; t++ {
 				b := wb[:0]
 				for j := 0; j < weeks; j++ { // weeks ≤ o/W: t - j·W ≥ 0
 					b = append(b, z[t-j*p.W]-prof[sd])
@@ -145,12 +147,7 @@ func runProfiles(mem *arena, y []float64, adj []levelAdj, p periods, weekly bool
 				var lo, hi float64
 				wraw[s], lo, hi = medianRange(b)
 				spread += (hi - lo) * (hi - lo)
-				if s++; s == p.W {
-					s = 0
-				}
-				if sd++; sd == p.D {
-					sd = 0
-				}
+				sd, s = weekBase.next(sd, s)
 			}
 			// The weekday's departure, smoothed narrowly (it keeps a weekend night's own
 			// shape) and widely (a weekday's level), and the narrow one shrunk towards the
