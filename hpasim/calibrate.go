@@ -30,8 +30,8 @@ const (
 	// DefaultBudgetShare is the share of the budget a candidate may spend on the replayed
 	// window: the rest is headroom for the next hours, which the replay has not seen.
 	DefaultBudgetShare = 0.8
-	// minGain is the least share of the reactive run's under-provisioned replica-minutes a
-	// floor must remove to be worth any cost: below it, floors are off.
+	// minGain is the least share of the reactive run's under-provisioned replica-minutes
+	// within max replicas a floor must remove to be worth any cost: below it, floors are off.
 	minGain = 0.05
 	// calibrationPreroll is replayed before the window, unscored, so the HPA's replicas and
 	// stabilization window start from the load and not from nothing.
@@ -183,8 +183,10 @@ func withoutCostliestDay(r, p []Summary) (reactive, run Summary) {
 			continue
 		}
 		reactive.UnderProvisionedReplicaMinutes += r[i].UnderProvisionedReplicaMinutes
+		reactive.BeyondMaxReplicaMinutes += r[i].BeyondMaxReplicaMinutes
 		reactive.ReplicaHours += r[i].ReplicaHours
 		run.UnderProvisionedReplicaMinutes += p[i].UnderProvisionedReplicaMinutes
+		run.BeyondMaxReplicaMinutes += p[i].BeyondMaxReplicaMinutes
 		run.ReplicaHours += p[i].ReplicaHours
 	}
 	return reactive, run
@@ -206,7 +208,8 @@ type CalibrationResult struct {
 // DefaultBudgetShare of the budget and it is never short more than the reactive HPA; the
 // qualifying candidate removing the most under-provisioning wins (budget and removal both
 // measured without the day the candidate cost the most: withoutCostliestDay), the cheaper on ties, the
-// earlier in Candidates order after that. When none removes at least 5 % of it, floors are
+// earlier in Candidates order after that. Under-provisioning is counted within the HPA's
+// max replicas (gains). When none removes at least 5 % of it, floors are
 // off: load driven by what no forecast sees. With less than MinWindow of history covered by
 // forecasts it keeps the defaults and says so. It is pure and deterministic.
 func Calibrate(in CalibrationInput) CalibrationResult {
@@ -316,14 +319,14 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	switch {
 	case !res.Off:
 		_, robustInc := gains(withoutCostliestDay(reactiveDays, res.Scores[best].days))
-		res.Reason = fmt.Sprintf("%s: %s removes %.0f%% of the reactive HPA's under-provisioned replica-minutes at %+.1f%% replica-hours (%+.1f%% without its costliest day, as the budget is measured)",
+		res.Reason = fmt.Sprintf("%s: %s removes %.0f%% of the reactive HPA's under-provisioned replica-minutes within its max replicas at %+.1f%% replica-hours (%+.1f%% without its costliest day, as the budget is measured)",
 			what, SettingsString(res.FloorSettings), red*100, inc*100, robustInc*100)
-	case res.Reactive.UnderProvisionedReplicaMinutes <= 0:
-		res.Reason = what + ": the reactive HPA was never short; floors off, pattern and base only"
+	case res.Reactive.Provisionable() <= 0:
+		res.Reason = what + ": the reactive HPA was never short within its max replicas; floors off, pattern and base only"
 	case in.AvailabilityTarget > 0:
 		res.Reason = fmt.Sprintf("%s: the reactive HPA meets the %.4g availability target or no floor does better; floors off, pattern and base only", what, in.AvailabilityTarget)
 	default:
-		res.Reason = fmt.Sprintf("%s: no floor removes %.0f%% of under-provisioning within %.0f%% of the %.0f%% budget; floors off, pattern and base only", what, minGain*100, DefaultBudgetShare*100, in.Budget*100)
+		res.Reason = fmt.Sprintf("%s: no floor removes %.0f%% of under-provisioning within max replicas and %.0f%% of the %.0f%% budget; floors off, pattern and base only", what, minGain*100, DefaultBudgetShare*100, in.Budget*100)
 	}
 	return res
 }
@@ -371,10 +374,14 @@ func choose(reactive Summary, reactiveDays []Summary, scores []Score, in Calibra
 	return best
 }
 
-// gains are 1 - run/reactive under-provisioned replica-minutes and run/reactive replica-hours - 1.
+// gains are 1 - run/reactive under-provisioned replica-minutes within the HPA's bounds
+// (Summary.Provisionable) and run/reactive replica-hours - 1. The load above maxReplicas'
+// capacity is left out because no floor removes it: on a service whose news spikes overrun
+// maxReplicas it is most of the shortfall, and counted in, it would hide what floors do
+// about the rest (and keep them below minGain).
 func gains(reactive, run Summary) (reduction, increase float64) {
-	if r := reactive.UnderProvisionedReplicaMinutes; r > 0 {
-		reduction = 1 - run.UnderProvisionedReplicaMinutes/r
+	if r := reactive.Provisionable(); r > 0 {
+		reduction = 1 - run.Provisionable()/r
 	}
 	if r := reactive.ReplicaHours; r > 0 {
 		increase = run.ReplicaHours/r - 1
@@ -389,13 +396,13 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32
 	perDay := max(1, int(24*time.Hour/step))
 	days := make([]Meter, (len(times)-scored+perDay-1)/perDay)
 	for i := range days {
-		days[i].Capacity = cfg.CapacityPerReplica
+		days[i].Capacity, days[i].MaxReplicas = cfg.CapacityPerReplica, cfg.MaxReplicas
 	}
 	h := NewHPA(cfg, times[0])
 	base := h.cfg.MinReplicas
 	policy = policy.WithDefaults()
 	cur, changedAt := base, time.Time{}
-	meter := Meter{Capacity: h.cfg.CapacityPerReplica}
+	meter := Meter{Capacity: h.cfg.CapacityPerReplica, MaxReplicas: h.cfg.MaxReplicas}
 	for i, t := range times {
 		want := min(max(floors[i], base), h.cfg.MaxReplicas)
 		switch {

@@ -2,6 +2,7 @@ package hpasim
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -50,6 +51,14 @@ func TestCalibrate(t *testing.T) {
 	ramps.Days = 15
 	rampTrace := GenerateRamps(ramps)
 	noise := surprises(start, 15)
+	// The same ramps with news spikes far beyond what max replicas carry: most of the reactive
+	// shortfall is above max, where no floor reaches.
+	spiky := GenerateRamps(ramps)
+	for i := 100; i < len(spiky.Values); i += 577 {
+		for k := range 3 {
+			spiky.Values[i+k] = 40000
+		}
+	}
 	now := start.Add(14 * 24 * time.Hour)
 	hpa := Config{MinReplicas: 1, MaxReplicas: 50, CapacityPerReplica: 30, PodStartup: 2 * time.Minute}
 	truth := func(s forecast.Series) func(time.Time) float64 {
@@ -65,12 +74,23 @@ func TestCalibrate(t *testing.T) {
 		wantCheapest  bool
 		wantReduction float64
 		wantReason    string
+		// wantBeyondMax: at least this share of the reactive replay's shortfall is above max
+		// replicas.
+		wantBeyondMax float64
 	}{
 		{
 			name:          "a strong daily ramp gets a floor within the budget",
 			in:            CalibrationInput{History: rampTrace, Predictions: hourlyForecasts(rampTrace, now, 7, truth(rampTrace), 1.2)},
 			wantReduction: 0.5,
 			wantReason:    "removes",
+		},
+		{
+			name: "spikes beyond max replicas do not hide what a floor removes within them",
+			in: CalibrationInput{History: spiky, Predictions: hourlyForecasts(spiky, now, 7,
+				truth(rampTrace), 1.2)},
+			wantReduction: 0.5,
+			wantReason:    "removes",
+			wantBeyondMax: 0.9,
 		},
 		{
 			name: "load driven by surprises: floors off",
@@ -130,6 +150,13 @@ func TestCalibrate(t *testing.T) {
 				return
 			}
 			require.GreaterOrEqual(t, got.UnderProvisionedReduction, tt.wantReduction)
+			require.GreaterOrEqual(t, got.Reactive.BeyondMaxReplicaMinutes, tt.wantBeyondMax*got.Reactive.UnderProvisionedReplicaMinutes)
+			if tt.wantBeyondMax > 0 {
+				chosen := slices.IndexFunc(got.Scores, func(s Score) bool { return SettingsString(s.Settings) == SettingsString(got.FloorSettings) })
+				require.Equal(t, got.Reactive.BeyondMaxReplicaMinutes, got.Scores[chosen].Summary.BeyondMaxReplicaMinutes, "the load alone decides what is beyond max")
+				require.Less(t, 1-got.Scores[chosen].Summary.UnderProvisionedReplicaMinutes/got.Reactive.UnderProvisionedReplicaMinutes, minGain,
+					"counted with the load beyond max, the floor's gain would fall below minGain")
+			}
 			budget := in.Budget
 			if budget == 0 {
 				budget = DefaultBudget
@@ -173,6 +200,11 @@ func TestWithoutCostliestDay(t *testing.T) {
 		{"the day the run cost most is left out of both",
 			[]Summary{day(10, 100), day(30, 100), day(10, 100)}, []Summary{day(2, 105), day(0, 160), day(2, 104)},
 			day(20, 200), day(4, 209)},
+		{"load beyond max replicas is summed like the rest",
+			[]Summary{{UnderProvisionedReplicaMinutes: 10, BeyondMaxReplicaMinutes: 8, ReplicaHours: 100}, day(10, 100), day(10, 100)},
+			[]Summary{{UnderProvisionedReplicaMinutes: 9, BeyondMaxReplicaMinutes: 8, ReplicaHours: 101}, day(0, 160), day(2, 104)},
+			Summary{UnderProvisionedReplicaMinutes: 20, BeyondMaxReplicaMinutes: 8, ReplicaHours: 200},
+			Summary{UnderProvisionedReplicaMinutes: 11, BeyondMaxReplicaMinutes: 8, ReplicaHours: 205}},
 		{"cost is measured against that day's reactive run",
 			[]Summary{day(5, 50), day(5, 300), day(5, 100)}, []Summary{day(1, 80), day(1, 320), day(1, 110)},
 			day(10, 400), day(2, 430)},

@@ -196,6 +196,18 @@ func TestMeter(t *testing.T) {
 	require.InDelta(t, 4, s.EvaluatedMinutes, 1e-9)
 	require.InDelta(t, 0.5, s.PeakShortfallReplicas, 1e-9)
 	require.Equal(t, int32(5), s.PeakReplicas)
+	require.Zero(t, s.BeyondMaxReplicaMinutes, "no max replicas given")
+	require.InDelta(t, 0.5, s.Provisionable(), 1e-9)
+
+	m = Meter{Capacity: 100, MaxReplicas: 5}
+	m.Observe(time.Minute, 450, 4, 5)   // short within max only
+	m.Observe(2*time.Minute, 800, 3, 5) // 5 short, 3 of them beyond what 5 replicas carry
+	m.Observe(time.Minute, 9000, 5, 5)  // 85 short, all beyond max
+	m.Observe(time.Minute, math.NaN(), 5, 5)
+	s = m.Summary()
+	require.InDelta(t, 0.5+10+85, s.UnderProvisionedReplicaMinutes, 1e-9)
+	require.InDelta(t, 6+85, s.BeyondMaxReplicaMinutes, 1e-9)
+	require.InDelta(t, 0.5+4, s.Provisionable(), 1e-9)
 }
 
 func TestLoadAt(t *testing.T) {

@@ -16,6 +16,11 @@ type Summary struct {
 	ReplicaHours float64 `json:"replicaHours"`
 	// LoadReplicaHours is the replica-hours the load alone needed (load / capacity), the ideal.
 	LoadReplicaHours float64 `json:"loadReplicaHours"`
+	// BeyondMaxReplicaMinutes is the part of UnderProvisionedReplicaMinutes above what the
+	// HPA's maxReplicas, all ready, would carry: load no scaler within the HPA's bounds
+	// serves. It depends on the load alone, so it is the same in every run of one trace, and
+	// no floor removes it: UnderProvisionedReplicaMinutes less it is what floors can remove.
+	BeyondMaxReplicaMinutes float64 `json:"beyondMaxReplicaMinutes"`
 	// PeakShortfallReplicas is the largest shortfall seen, in replicas.
 	PeakShortfallReplicas float64 `json:"peakShortfallReplicas"`
 	PeakReplicas          int32   `json:"peakReplicas"`
@@ -26,10 +31,12 @@ type Summary struct {
 	EvaluatedMinutes float64 `json:"evaluatedMinutes"`
 }
 
-// Meter accumulates a Summary. Capacity is the load one ready replica carries.
+// Meter accumulates a Summary. Capacity is the load one ready replica carries; MaxReplicas,
+// when positive, the HPA's maxReplicas (for BeyondMaxReplicaMinutes).
 type Meter struct {
-	Capacity float64
-	s        Summary
+	Capacity    float64
+	MaxReplicas int32
+	s           Summary
 }
 
 // Observe accounts for an interval dt during which load was served by ready replicas out of total.
@@ -46,6 +53,11 @@ func (m *Meter) Observe(dt time.Duration, load float64, ready, total int32) {
 		m.s.ShortfallMinutes += minutes
 		m.s.UnderProvisionedReplicaMinutes += short / m.Capacity * minutes
 		m.s.PeakShortfallReplicas = max(m.s.PeakShortfallReplicas, short/m.Capacity)
+		if m.MaxReplicas > 0 {
+			if beyond := load - float64(m.MaxReplicas)*m.Capacity; beyond > 0 {
+				m.s.BeyondMaxReplicaMinutes += beyond / m.Capacity * minutes
+			}
+		}
 	}
 }
 
@@ -57,6 +69,12 @@ func (m *Meter) Count(r Record) {
 	case r.DesiredReplicas < r.CurrentReplicas:
 		m.s.ScaleDowns++
 	}
+}
+
+// Provisionable is s's under-provisioned replica-minutes within the HPA's bounds: those
+// a floor can remove.
+func (s Summary) Provisionable() float64 {
+	return max(0, s.UnderProvisionedReplicaMinutes-s.BeyondMaxReplicaMinutes)
 }
 
 // Summary returns what was accumulated so far.

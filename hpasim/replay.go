@@ -90,6 +90,9 @@ type Comparison struct {
 	// reactive run's value is 0.
 	UnderProvisionedReduction float64
 	ReplicaHoursIncrease      float64
+	// ProvisionableReduction is UnderProvisionedReduction within the HPA's max replicas
+	// (Summary.Provisionable): of what a floor could remove, the share it did.
+	ProvisionableReduction float64
 }
 
 // TraceInfo describes the replayed trace.
@@ -230,6 +233,9 @@ func Compare(ctx context.Context, log *slog.Logger, opts ReplayOptions, trace fo
 	}
 	if r := cmp.Reactive.Summary.ReplicaHours; r > 0 {
 		cmp.ReplicaHoursIncrease = cmp.Predictive.Summary.ReplicaHours/r - 1
+	}
+	if r := cmp.Reactive.Summary.Provisionable(); r > 0 {
+		cmp.ProvisionableReduction = 1 - cmp.Predictive.Summary.Provisionable()/r
 	}
 	return cmp, nil
 }
@@ -420,7 +426,7 @@ const (
 func replay(o ReplayOptions, trace forecast.Series, evalFrom time.Time, preds, bounds []scaling.Prediction) Run {
 	now := trace.Start
 	var res Run
-	meter := Meter{Capacity: o.CapacityPerReplica}
+	meter := Meter{Capacity: o.CapacityPerReplica, MaxReplicas: o.MaxReplicas}
 	cluster := NewCluster(func() time.Time { return now }, func(r Record) {
 		if !r.Time.Before(evalFrom) {
 			meter.Count(r)

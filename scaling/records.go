@@ -154,8 +154,8 @@ type Calibration struct {
 	// WindowMinutes is the replayed history; zero when there was too little to replay.
 	WindowMinutes float64 `json:"windowMinutes"`
 	// UnderProvisionedReduction and ReplicaHoursIncrease score the chosen settings against the
-	// reactive replay of the same window (1 − chosen/reactive under-provisioned replica-minutes,
-	// chosen/reactive replica-hours − 1).
+	// reactive replay of the same window (1 − chosen/reactive under-provisioned replica-minutes
+	// within the HPA's max replicas, chosen/reactive replica-hours − 1).
 	UnderProvisionedReduction float64 `json:"underProvisionedReduction"`
 	ReplicaHoursIncrease      float64 `json:"replicaHoursIncrease"`
 	// Candidates is how many settings were replayed.

@@ -77,6 +77,13 @@ type simReport struct {
 	// force: surprises (news, a burst) that no floor within the bound provisions for. Near 1,
 	// floors cannot pay on this load, whatever their settings.
 	ReactiveUnderBeyondBoundShare float64 `json:"reactiveUnderBeyondBoundShare"`
+	// ReactiveUnderBeyondMaxShare is the share of the reactive run's under-provisioned
+	// replica-minutes above what --max ready replicas carry (Summary.BeyondMaxReplicaMinutes,
+	// the same in both runs): load no scaler within the HPA's bounds serves, which caps
+	// UnderProvisionedReduction at 1 minus it. ProvisionableReduction is the reduction of
+	// the rest, what floors can remove.
+	ReactiveUnderBeyondMaxShare float64 `json:"reactiveUnderBeyondMaxShare"`
+	ProvisionableReduction      float64 `json:"provisionableUnderProvisionedReduction"`
 	// Calibration is the floor settings chosen at the refits (with --calibrate).
 	Calibration *calibrationReport `json:"calibration,omitempty"`
 }
@@ -215,6 +222,9 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 		"predictive_ups", rep.Predictive.ScaleUps, "predictive_downs", rep.Predictive.ScaleDowns)
 	log.Info("reactive under-provisioning beyond the forecast's upper bound (surprises no floor within it provisions for)",
 		"share", fmt.Sprintf("%.0f%%", 100*rep.ReactiveUnderBeyondBoundShare))
+	log.Info("reactive under-provisioning beyond max replicas (load no scaler within the HPA's bounds serves; floors remove at most the rest)",
+		"share", fmt.Sprintf("%.0f%%", 100*rep.ReactiveUnderBeyondMaxShare),
+		"reduction_within_max", fmt.Sprintf("%.1f%%", 100*rep.ProvisionableReduction))
 	if cal := rep.Calibration; cal != nil {
 		log.Info("calibrated floor settings", "most_frequent", cal.MostFrequent, "refits", cal.Refits,
 			"defaults", cal.Defaults, "off", cal.Off, "last_reason", cal.LastReason)
@@ -335,6 +345,8 @@ func newSimReport(o simOptions, cmp hpasim.Comparison) simReport {
 		UnderProvisionedReduction:     cmp.UnderProvisionedReduction,
 		ReplicaHoursIncrease:          cmp.ReplicaHoursIncrease,
 		ReactiveUnderBeyondBoundShare: beyondBoundShare(cmp.Reactive),
+		ReactiveUnderBeyondMaxShare:   beyondMaxShare(cmp.Reactive.Summary),
+		ProvisionableReduction:        cmp.ProvisionableReduction,
 	}
 }
 
@@ -343,6 +355,15 @@ func newSimReport(o simOptions, cmp hpasim.Comparison) simReport {
 func beyondBoundShare(r hpasim.Run) float64 {
 	if u := r.Summary.UnderProvisionedReplicaMinutes; u > 0 {
 		return r.BeyondBoundUnderProvisionedReplicaMinutes / u
+	}
+	return 0
+}
+
+// beyondMaxShare is s's under-provisioning above its max replicas' capacity as a share of all
+// of it (0 when it was never short).
+func beyondMaxShare(s hpasim.Summary) float64 {
+	if u := s.UnderProvisionedReplicaMinutes; u > 0 {
+		return s.BeyondMaxReplicaMinutes / u
 	}
 	return 0
 }
