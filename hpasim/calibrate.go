@@ -33,6 +33,9 @@ const (
 	// minGain is the least share of the reactive run's under-provisioned replica-minutes
 	// within max replicas a floor must remove to be worth any cost: below it, floors are off.
 	minGain = 0.05
+	// beyondMaxNotice is the share of the reactive replay's shortfall above max replicas from
+	// which the reason tells the user that only a higher maxReplicas serves it.
+	beyondMaxNotice = 0.25
 	// calibrationPreroll is replayed before the window, unscored, so the HPA's replicas and
 	// stabilization window start from the load and not from nothing.
 	calibrationPreroll = time.Hour
@@ -327,6 +330,10 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 		res.Reason = fmt.Sprintf("%s: the reactive HPA meets the %.4g availability target or no floor does better; floors off, pattern and base only", what, in.AvailabilityTarget)
 	default:
 		res.Reason = fmt.Sprintf("%s: no floor removes %.0f%% of under-provisioning within max replicas and %.0f%% of the %.0f%% budget; floors off, pattern and base only", what, minGain*100, DefaultBudgetShare*100, in.Budget*100)
+	}
+	if share := res.Reactive.BeyondMaxShare(); share >= beyondMaxNotice {
+		res.Reason += fmt.Sprintf("; %.0f%% of the reactive HPA's under-provisioned replica-minutes was load above what its %d max replicas carry, which no floor serves: only a higher maxReplicas does",
+			share*100, cfg.MaxReplicas)
 	}
 	return res
 }

@@ -144,6 +144,9 @@ func TestCalibrate(t *testing.T) {
 				return
 			}
 			require.Equal(t, tt.wantOff, got.Off, "chose %s: %s", SettingsString(got.FloorSettings), got.Reason)
+			if tt.wantBeyondMax == 0 {
+				require.NotContains(t, got.Reason, "maxReplicas", "no load above max replicas here")
+			}
 			if tt.wantOff {
 				require.Zero(t, got.UnderProvisionedReduction)
 				require.Zero(t, got.ReplicaHoursIncrease)
@@ -152,6 +155,7 @@ func TestCalibrate(t *testing.T) {
 			require.GreaterOrEqual(t, got.UnderProvisionedReduction, tt.wantReduction)
 			require.GreaterOrEqual(t, got.Reactive.BeyondMaxReplicaMinutes, tt.wantBeyondMax*got.Reactive.UnderProvisionedReplicaMinutes)
 			if tt.wantBeyondMax > 0 {
+				require.Contains(t, got.Reason, "% of the reactive HPA's under-provisioned replica-minutes was load above what its 50 max replicas carry, which no floor serves: only a higher maxReplicas does")
 				chosen := slices.IndexFunc(got.Scores, func(s Score) bool { return SettingsString(s.Settings) == SettingsString(got.FloorSettings) })
 				require.Equal(t, got.Reactive.BeyondMaxReplicaMinutes, got.Scores[chosen].Summary.BeyondMaxReplicaMinutes, "the load alone decides what is beyond max")
 				require.Less(t, 1-got.Scores[chosen].Summary.UnderProvisionedReplicaMinutes/got.Reactive.UnderProvisionedReplicaMinutes, minGain,

@@ -208,6 +208,8 @@ func TestMeter(t *testing.T) {
 	require.InDelta(t, 0.5+10+85, s.UnderProvisionedReplicaMinutes, 1e-9)
 	require.InDelta(t, 6+85, s.BeyondMaxReplicaMinutes, 1e-9)
 	require.InDelta(t, 0.5+4, s.Provisionable(), 1e-9)
+	require.InDelta(t, 91/95.5, s.BeyondMaxShare(), 1e-9)
+	require.Zero(t, Summary{}.BeyondMaxShare(), "never short")
 }
 
 func TestLoadAt(t *testing.T) {

@@ -77,5 +77,14 @@ func (s Summary) Provisionable() float64 {
 	return max(0, s.UnderProvisionedReplicaMinutes-s.BeyondMaxReplicaMinutes)
 }
 
+// BeyondMaxShare is BeyondMaxReplicaMinutes as a share of UnderProvisionedReplicaMinutes (0
+// when s was never short).
+func (s Summary) BeyondMaxShare() float64 {
+	if u := s.UnderProvisionedReplicaMinutes; u > 0 {
+		return s.BeyondMaxReplicaMinutes / u
+	}
+	return 0
+}
+
 // Summary returns what was accumulated so far.
 func (m *Meter) Summary() Summary { return m.s }

@@ -345,7 +345,7 @@ func newSimReport(o simOptions, cmp hpasim.Comparison) simReport {
 		UnderProvisionedReduction:     cmp.UnderProvisionedReduction,
 		ReplicaHoursIncrease:          cmp.ReplicaHoursIncrease,
 		ReactiveUnderBeyondBoundShare: beyondBoundShare(cmp.Reactive),
-		ReactiveUnderBeyondMaxShare:   beyondMaxShare(cmp.Reactive.Summary),
+		ReactiveUnderBeyondMaxShare:   cmp.Reactive.Summary.BeyondMaxShare(),
 		ProvisionableReduction:        cmp.ProvisionableReduction,
 	}
 }
@@ -355,15 +355,6 @@ func newSimReport(o simOptions, cmp hpasim.Comparison) simReport {
 func beyondBoundShare(r hpasim.Run) float64 {
 	if u := r.Summary.UnderProvisionedReplicaMinutes; u > 0 {
 		return r.BeyondBoundUnderProvisionedReplicaMinutes / u
-	}
-	return 0
-}
-
-// beyondMaxShare is s's under-provisioning above its max replicas' capacity as a share of all
-// of it (0 when it was never short).
-func beyondMaxShare(s hpasim.Summary) float64 {
-	if u := s.UnderProvisionedReplicaMinutes; u > 0 {
-		return s.BeyondMaxReplicaMinutes / u
 	}
 	return 0
 }
