@@ -315,7 +315,7 @@ func predictiveScaling(e Entry) *dashboard.DashboardBuilder {
 	const sel = `service=~"$service"`
 	return base(e, "kai-scaler's forecasts against the load that came, the HPA floors it set and why, "+
 		"what its floors would have saved and cost in dry run (shadow mode), and the health of its "+
-		"forecaster, actuator and API. Metrics: kai_forecast_*, kai_actuator_*, kai_shadow_*, "+
+		"forecaster, actuator and API. Metrics: kai_forecast_*, kai_actuator_*, kai_shadow_*, kai_calibration_*, "+
 		"kai_http_*, kai_store_errors_total (exported by kai-scaler, job \"kai-scaler\").").
 		WithVariable(labelVariable("service", "Service", `label_values(kai_forecast_predicted_load, service)`)).
 		WithRow(dashboard.NewRowBuilder("Forecast versus actual load")).
@@ -361,6 +361,13 @@ func predictiveScaling(e Entry) *dashboard.DashboardBuilder {
 				"without an opposite scaling soon after.",
 			"percentunit",
 			q(`max by (service) (kai_hpa_scaling_effectiveness{`+sel+`})`, "{{service}}"),
+		).Min(0).Max(1)).
+		WithPanel(timeSeries("Shortfall beyond max replicas",
+			"Of the under-provisioned replica-minutes the reactive HPA had over each service's last "+
+				"calibration window (a week, replayed at every forecast run), the share that was load above "+
+				"what its maxReplicas carry. No floor serves that load; near 1, only a higher maxReplicas does.",
+			"percentunit",
+			q(`max by (service) (kai_calibration_beyond_max_share{`+sel+`})`, "{{service}}"),
 		).Min(0).Max(1)).
 		WithRow(dashboard.NewRowBuilder("Shadow mode (DRY_RUN): what the floors would have done")).
 		WithPanel(timeSeries("Under-provisioned replica-minutes saved, today",

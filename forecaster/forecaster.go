@@ -806,6 +806,11 @@ func (f *Forecaster) calibrate(ctx context.Context, svc scaling.ManagedService, 
 		Budget:             svc.Budget,
 		AvailabilityTarget: svc.AvailabilityTarget,
 	})
+	if r.WindowMinutes > 0 {
+		f.m.beyondMax.WithLabelValues(svc.Name).Set(r.Reactive.BeyondMaxShare())
+	} else {
+		f.m.beyondMax.DeleteLabelValues(svc.Name)
+	}
 	return r.Calibration
 }
 

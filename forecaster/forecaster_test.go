@@ -625,7 +625,26 @@ func TestUpdateErrorStaysFinite(t *testing.T) {
 // the service's own past predictions: the defaults (and why) until there are two days of them,
 // then a replay of them.
 func TestRunsCalibrateFloorSettings(t *testing.T) {
-	fx := newFixture(t, func(o *Options) { o.Schedule = "0 */6 * * *" })
+	for _, tt := range []struct {
+		name        string
+		maxReplicas int32
+		// wantBeyondMax: the load overruns max replicas, and the gauge and reason say so.
+		wantBeyondMax bool
+	}{
+		{"load within max replicas", 30, false},
+		{"load above what max replicas carry", 1, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) { testCalibrateFloorSettings(t, tt.maxReplicas, tt.wantBeyondMax) })
+	}
+}
+
+func testCalibrateFloorSettings(t *testing.T, maxReplicas int32, wantBeyondMax bool) {
+	fx := newFixture(t, func(o *Options) {
+		o.Schedule = "0 */6 * * *"
+		o.Bounds = BoundsFunc(func(context.Context, scaling.ManagedService) (ReplicaBounds, error) {
+			return ReplicaBounds{MaxReplicas: maxReplicas, BaseMinReplicas: min(2, maxReplicas)}, nil
+		})
+	})
 	ctx := t.Context()
 	latest := func() scaling.Prediction {
 		preds, err := fx.st.ListPredictions(ctx, "checkout", 1)
@@ -639,6 +658,7 @@ func TestRunsCalibrateFloorSettings(t *testing.T) {
 	first := latest().Calibration
 	require.Contains(t, first.Reason, "history too short to calibrate")
 	require.Zero(t, first.WindowMinutes)
+	require.Zero(t, testutil.CollectAndCount(fx.f.m.beyondMax), "no replay yet: no share beyond max")
 
 	for range 12 { // three days of runs every 6 hours
 		fx.clock.Add(6 * time.Hour)
@@ -649,6 +669,17 @@ func TestRunsCalibrateFloorSettings(t *testing.T) {
 	require.Contains(t, cal.Reason, "replayed 3.0 days of history")
 	require.Positive(t, cal.WindowMinutes)
 	require.LessOrEqual(t, cal.ReplicaHoursIncrease, 0.1*0.8+1e-9, "within the default budget")
+	require.Equal(t, 1, testutil.CollectAndCount(fx.f.m.beyondMax), "the replay's share beyond max is published")
+	share := testutil.ToFloat64(fx.f.m.beyondMax.WithLabelValues("checkout"))
+	t.Logf("share beyond max %v; %s", share, cal.Reason)
+	if !wantBeyondMax {
+		require.Zero(t, share)
+		require.NotContains(t, cal.Reason, "maxReplicas")
+		return
+	}
+	require.Greater(t, share, 0.25)
+	require.LessOrEqual(t, share, 1.0)
+	require.Contains(t, cal.Reason, "only a higher maxReplicas does")
 }
 
 // BoundsFunc adapts a function to Bounds.

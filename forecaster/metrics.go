@@ -33,6 +33,9 @@ type metrics struct {
 	runRecordErrors prometheus.Counter
 	// lockErrors counts run lock failures by op: take, renew, lost, release.
 	lockErrors *prometheus.CounterVec
+	// beyondMax is, per service, the share of its last calibration's reactive shortfall
+	// above what maxReplicas carry.
+	beyondMax *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -74,6 +77,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "kai_forecast_lock_errors_total",
 			Help: "Failures of the cluster-wide forecast run lock by op: take (store unreachable; the run was refused), renew (store unreachable; retried), lost (the lease expired during a run; another replica may have run at once), release (it expires by itself).",
 		}, []string{"op"}),
+		beyondMax: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "kai_calibration_beyond_max_share",
+			Help: "Share of the under-provisioned replica-minutes the reactive HPA had over the service's last calibration window (replayed) that was load above what its maxReplicas carry: no floor serves it, only a higher maxReplicas. Absent until a calibration has replayed history.",
+		}, []string{"service"}),
 	}
 	for _, op := range []string{lockOpTake, lockOpRenew, lockOpLost, lockOpRelease} {
 		m.lockErrors.WithLabelValues(op)
@@ -83,7 +90,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.runs.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.predicted, m.actual, m.errRatio, m.stale, m.runs, m.duration, m.lastSuccess, m.runRecordErrors, m.lockErrors)
+		reg.MustRegister(m.predicted, m.actual, m.errRatio, m.stale, m.runs, m.duration, m.lastSuccess, m.runRecordErrors, m.lockErrors, m.beyondMax)
 	}
 	return m
 }
@@ -210,6 +217,7 @@ func (f *Forecaster) Tick(ctx context.Context) {
 			f.m.errRatio.DeleteLabelValues(name)
 			f.m.actual.DeleteLabelValues(name)
 			f.m.stale.DeleteLabelValues(name)
+			f.m.beyondMax.DeleteLabelValues(name)
 			f.m.predicted.DeletePartialMatch(prometheus.Labels{"service": name})
 		}
 	}
