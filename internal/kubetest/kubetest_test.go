@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -102,7 +104,13 @@ subjects:
 
 	sa, err := kubernetes.NewForConfig(env.ImpersonateServiceAccount(ns, "default"))
 	require.NoError(t, err)
-	cm, err := sa.CoreV1().ConfigMaps(ns).Get(ctx, "cfg", metav1.GetOptions{})
+	// The API server's RBAC authorizer reads Roles and RoleBindings through informers: a
+	// binding just created may take a moment to be seen, and is forbidden until then.
+	var cm *corev1.ConfigMap
+	require.Eventually(t, func() bool {
+		cm, err = sa.CoreV1().ConfigMaps(ns).Get(ctx, "cfg", metav1.GetOptions{})
+		return err == nil || !apierrors.IsForbidden(err)
+	}, 10*time.Second, 50*time.Millisecond, "the role never took effect")
 	require.NoError(t, err, "the role allows get")
 	require.Equal(t, "1", cm.Data["a"])
 	_, err = sa.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
