@@ -775,6 +775,7 @@ func (f *Forecaster) derivePattern(ctx context.Context, svc scaling.ManagedServi
 func (f *Forecaster) calibrate(ctx context.Context, svc scaling.ManagedService, series forecast.Series, now time.Time) scaling.Calibration {
 	lead := time.Duration(svc.LeadTimeSeconds) * time.Second
 	defaults := func(why string) scaling.Calibration {
+		f.m.beyondMax.DeleteLabelValues(svc.Name) // no replay: nothing to say about max replicas
 		return scaling.Calibration{FloorSettings: hpasim.DefaultSettings(lead), Budget: svc.Budget, AvailabilityTarget: svc.AvailabilityTarget,
 			Reason: why + "; defaults: " + hpasim.SettingsString(hpasim.DefaultSettings(lead))}
 	}

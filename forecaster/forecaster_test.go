@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -639,9 +640,13 @@ func TestRunsCalibrateFloorSettings(t *testing.T) {
 }
 
 func testCalibrateFloorSettings(t *testing.T, maxReplicas int32, wantBeyondMax bool) {
+	var boundsDown atomic.Bool
 	fx := newFixture(t, func(o *Options) {
 		o.Schedule = "0 */6 * * *"
 		o.Bounds = BoundsFunc(func(context.Context, scaling.ManagedService) (ReplicaBounds, error) {
+			if boundsDown.Load() {
+				return ReplicaBounds{}, errors.New("api server unreachable")
+			}
 			return ReplicaBounds{MaxReplicas: maxReplicas, BaseMinReplicas: min(2, maxReplicas)}, nil
 		})
 	})
@@ -671,15 +676,22 @@ func testCalibrateFloorSettings(t *testing.T, maxReplicas int32, wantBeyondMax b
 	require.LessOrEqual(t, cal.ReplicaHoursIncrease, 0.1*0.8+1e-9, "within the default budget")
 	require.Equal(t, 1, testutil.CollectAndCount(fx.f.m.beyondMax), "the replay's share beyond max is published")
 	share := testutil.ToFloat64(fx.f.m.beyondMax.WithLabelValues("checkout"))
-	t.Logf("share beyond max %v; %s", share, cal.Reason)
-	if !wantBeyondMax {
+	if wantBeyondMax {
+		require.Greater(t, share, 0.25)
+		require.LessOrEqual(t, share, 1.0)
+		require.Contains(t, cal.Reason, "only a higher maxReplicas does")
+	} else {
 		require.Zero(t, share)
 		require.NotContains(t, cal.Reason, "maxReplicas")
-		return
 	}
-	require.Greater(t, share, 0.25)
-	require.LessOrEqual(t, share, 1.0)
-	require.Contains(t, cal.Reason, "only a higher maxReplicas does")
+
+	// Bounds unreadable: no replay, so no share is published rather than last run's.
+	boundsDown.Store(true)
+	fx.clock.Add(6 * time.Hour)
+	_, err = fx.f.RunOnce(ctx, "manual", "checkout")
+	require.NoError(t, err)
+	require.Contains(t, latest().Calibration.Reason, "HPA bounds unknown")
+	require.Zero(t, testutil.CollectAndCount(fx.f.m.beyondMax), "a calibration that could not replay removes the share")
 }
 
 // BoundsFunc adapts a function to Bounds.
