@@ -231,12 +231,7 @@ func Compare(ctx context.Context, log *slog.Logger, opts ReplayOptions, trace fo
 	if r := cmp.Reactive.Summary.UnderProvisionedReplicaMinutes; r > 0 {
 		cmp.UnderProvisionedReduction = 1 - cmp.Predictive.Summary.UnderProvisionedReplicaMinutes/r
 	}
-	if r := cmp.Reactive.Summary.ReplicaHours; r > 0 {
-		cmp.ReplicaHoursIncrease = cmp.Predictive.Summary.ReplicaHours/r - 1
-	}
-	if r := cmp.Reactive.Summary.Provisionable(); r > 0 {
-		cmp.ProvisionableReduction = 1 - cmp.Predictive.Summary.Provisionable()/r
-	}
+	cmp.ProvisionableReduction, cmp.ReplicaHoursIncrease = gains(cmp.Reactive.Summary, cmp.Predictive.Summary)
 	return cmp, nil
 }
 

@@ -180,44 +180,20 @@ func benchScale(b *testing.B, s scaleStore, rawPrefix, diskDir string) {
 	rawP99 := p99(opRawGet)
 	tenth := dur / 10
 	var perTenth [10]int
-	var storeTime, rawTime [10]time.Duration
-	var storeOps, rawOps [10]int
 	for _, x := range samples {
-		t := min(9, int(x.at/tenth))
-		perTenth[t]++
-		if x.op == opRawGet {
-			rawTime[t] += x.d
-			rawOps[t]++
-		} else {
-			storeTime[t] += x.d
-			storeOps[t]++
-		}
+		perTenth[min(9, int(x.at/tenth))]++
 	}
 	first, last := perTenth[0], perTenth[9]
 	b.Logf("ops per tenth of the run: %v", perTenth)
+	isRaw := func(x sample) bool { return x.op == opRawGet }
+	storeMean := meanPerTenth(samples, tenth, func(x sample) bool { return !isRaw(x) })
 	// The store's own throughput per tenth, against the raw GET's in the same tenth: the
 	// machine's load moves both, the graph's growth only the store's.
-	var relative [10]float64
-	for t := range relative {
-		if storeOps[t] > 0 && rawOps[t] > 0 && storeTime[t] > 0 {
-			relative[t] = (rawTime[t].Seconds() / float64(rawOps[t])) / (storeTime[t].Seconds() / float64(storeOps[t]))
-		}
-	}
+	relative := throughputRatio(storeMean, meanPerTenth(samples, tenth, isRaw))
 	b.Logf("store throughput relative to raw GET per tenth: %.3f", relative)
 	if len(probes) > 0 {
-		var probeTime [10]time.Duration
-		var probeOps [10]int
-		for _, x := range probes {
-			t := min(9, int(x.at/tenth))
-			probeTime[t] += x.d
-			probeOps[t]++
-		}
-		var toDisk [10]float64
-		for t := range toDisk {
-			if storeOps[t] > 0 && probeOps[t] > 0 && storeTime[t] > 0 {
-				toDisk[t] = (probeTime[t].Seconds() / float64(probeOps[t])) / (storeTime[t].Seconds() / float64(storeOps[t]))
-			}
-		}
+		all := func(sample) bool { return true }
+		toDisk := throughputRatio(storeMean, meanPerTenth(probes, tenth, all))
 		b.Logf("store throughput relative to the disk's fsync per tenth: %.3f", toDisk)
 		b.ReportMetric(100*runTrend(toDisk[:]), "disk-relative-throughput-trend-%")
 	}
@@ -242,6 +218,39 @@ type sample struct {
 	op int
 	at time.Duration
 	d  time.Duration
+}
+
+// meanPerTenth is the mean duration, in seconds, of the samples keep selects in each tenth
+// of the run (0 where it selects none).
+func meanPerTenth(samples []sample, tenth time.Duration, keep func(sample) bool) [10]float64 {
+	var sum [10]time.Duration
+	var n [10]int
+	for _, x := range samples {
+		if keep(x) {
+			t := min(9, int(x.at/tenth))
+			sum[t] += x.d
+			n[t]++
+		}
+	}
+	var out [10]float64
+	for t := range out {
+		if n[t] > 0 {
+			out[t] = sum[t].Seconds() / float64(n[t])
+		}
+	}
+	return out
+}
+
+// throughputRatio is, per tenth, a store's throughput (the inverse of its mean duration)
+// over a yardstick's: yardstick mean over store mean, 0 where either is missing.
+func throughputRatio(store, yardstick [10]float64) [10]float64 {
+	var out [10]float64
+	for t := range out {
+		if store[t] > 0 && yardstick[t] > 0 {
+			out[t] = yardstick[t] / store[t]
+		}
+	}
+	return out
 }
 
 // probeDisk writes 4 KiB to a file in dir and fsyncs it every 50 ms until dur after start,
@@ -328,4 +337,23 @@ func TestRunTrend(t *testing.T) {
 	}
 	// The relative throughputs are ratios, not counts.
 	require.InDelta(t, -0.2, runTrend([]float64{1.1, 1.0, 0.9}), 0.01)
+}
+
+func TestThroughputRatio(t *testing.T) {
+	tenth := time.Second
+	samples := []sample{
+		{op: 0, at: 0, d: 2 * time.Millisecond}, {op: 0, at: 500 * time.Millisecond, d: 4 * time.Millisecond},
+		{op: 1, at: 100 * time.Millisecond, d: time.Millisecond},
+		{op: 0, at: 9500 * time.Millisecond, d: 8 * time.Millisecond}, {op: 1, at: 20 * time.Second, d: 2 * time.Millisecond}, // past the end: the last tenth
+		{op: 0, at: 3 * time.Second, d: time.Millisecond}, // no yardstick in that tenth
+	}
+	store := meanPerTenth(samples, tenth, func(x sample) bool { return x.op == 0 })
+	yard := meanPerTenth(samples, tenth, func(x sample) bool { return x.op == 1 })
+	require.InDelta(t, 0.003, store[0], 1e-12)
+	require.InDelta(t, 0.008, store[9], 1e-12)
+	got := throughputRatio(store, yard)
+	require.InDelta(t, 1.0/3, got[0], 1e-12, "the store takes three times the yardstick's time")
+	require.InDelta(t, 0.25, got[9], 1e-12)
+	require.Zero(t, got[3], "no yardstick in the tenth")
+	require.Zero(t, got[5], "neither in the tenth")
 }
