@@ -438,6 +438,9 @@ func predictionContribution(p scaling.Prediction, cfg ServiceConfig, now time.Ti
 		r := f.rises[e.rise]
 		c.Detail = fmt.Sprintf("q%.2f peak of %s model at %s (expected load rises within the lead time: %.4g to %.4g by %s, more than the %.4g noise margin)",
 			p.Quantile, p.Model, at(e.at), f.exp[r.trough], f.exp[r.crest], at(r.crest), f.margin)
+	case f.boundThroughout:
+		c.Detail = fmt.Sprintf("q%.2f bound of %s model at %s, held on steady stretches too (headroom for the noise the HPA lets through)",
+			p.Quantile, p.Model, at(e.at))
 	case e.expected:
 		c.Detail = fmt.Sprintf("expected load %.4g of %s model at %s (not rising by more than the %.4g noise margin within the lead time: the HPA follows)",
 			f.exp[e.at], p.Model, at(e.at), f.margin)
@@ -467,6 +470,8 @@ type PredictionFloor struct {
 	rises      []rise
 	upperOnly  bool // nothing tells a rise from a fall
 	risesOnly  bool
+	// boundThroughout: the "upper" floor outside rises too, not the expected load's.
+	boundThroughout bool
 	// interpolate: the floor is the highest interpolated load over [now, now+lead]; mix is
 	// the load the "upper" floor carries per point.
 	interpolate bool
@@ -542,6 +547,7 @@ func NewPredictionFloor(p scaling.Prediction, cfg ServiceConfig, settings *scali
 	f.margin = m * capacity
 	f.rises = riseLegsOf(exp, f.margin)
 	f.risesOnly = s.RisesOnly
+	f.boundThroughout = s.BoundThroughout && !s.RisesOnly
 	return f
 }
 
@@ -578,8 +584,11 @@ func (f *PredictionFloor) evalInterpolated(nowMs int64) (floorEval, bool) {
 		e.floor = CeilReplicas(peak(f.mix) / f.capacity)
 		return e, true
 	}
-	e.expected = true
-	e.floor = min(CeilReplicas(peak(f.mix)/f.capacity), CeilReplicas(peak(f.exp)/f.capacity))
+	e.floor = CeilReplicas(peak(f.mix) / f.capacity)
+	if !f.boundThroughout {
+		e.expected = true
+		e.floor = min(e.floor, CeilReplicas(peak(f.exp)/f.capacity))
+	}
 	return e, true
 }
 
@@ -671,6 +680,9 @@ func (f *PredictionFloor) eval(nowMs int64) (floorEval, bool) {
 	}
 	if f.risesOnly {
 		return floorEval{}, false
+	}
+	if f.boundThroughout {
+		return e, true
 	}
 	upper := e.floor
 	e.at, e.expected = lo, true

@@ -32,6 +32,9 @@ const (
 	DefaultBudgetShare = 0.8
 	// minGain is the least share of the reactive run's under-provisioned replica-minutes
 	// within max replicas a floor must remove to be worth any cost: below it, floors are off.
+	// A floor must also remove at least the share of replica-hours it adds (it pays for
+	// itself): a floor held above a steady load to cover its noise can buy a little of a
+	// surprise's shortfall with a lot of capacity, and that is no trade to make.
 	minGain = 0.05
 	// beyondMaxNotice is the share of the reactive replay's shortfall above max replicas from
 	// which the reason tells the user that only a higher maxReplicas serves it.
@@ -88,8 +91,9 @@ func share(v float64) *float64 { return &v }
 // the HPA must not scale below it before a rebound) through the expected load to the upper
 // bound; then the expected load smoothed over about an hour (the rhythm without the noise),
 // floors during rises only, the upper bound with a one-replica margin, the upper bound within
-// the HPA's tolerance, and the planner's defaults (read point by point) at half and the whole
-// bound. Fifteen settings at most.
+// the HPA's tolerance, half and the whole bound held on steady stretches too (for noise the
+// HPA lets through within its tolerance), and the planner's defaults (read point by point) at
+// half and the whole bound. Seventeen settings at most.
 func Candidates(lead, podStartup, step time.Duration) []scaling.FloorSettings {
 	if step <= 0 {
 		step = 5 * time.Minute
@@ -119,6 +123,10 @@ func Candidates(lead, podStartup, step time.Duration) []scaling.FloorSettings {
 			SmoothingPoints: smooth(25 * time.Minute), Interpolate: true},
 		scaling.FloorSettings{BoundShare: share(1), LeadSeconds: short, NoiseMarginReplicas: 3,
 			SmoothingPoints: 1, Interpolate: true, Tolerance: DefaultTolerance},
+		scaling.FloorSettings{BoundShare: share(0.5), LeadSeconds: long, NoiseMarginReplicas: 3,
+			SmoothingPoints: 1, Interpolate: true, BoundThroughout: true},
+		scaling.FloorSettings{BoundShare: share(1), LeadSeconds: long, NoiseMarginReplicas: 3,
+			SmoothingPoints: 1, Interpolate: true, BoundThroughout: true},
 		// The planner's defaults, and half-way to the bound at their step-wise reading: on sharp
 		// regular ramps the highest point within a step either side leads by enough to pay.
 		scaling.FloorSettings{BoundShare: share(0.5), LeadSeconds: long, NoiseMarginReplicas: 1, SmoothingPoints: 1},
@@ -146,6 +154,9 @@ func SettingsString(s scaling.FloorSettings) string {
 	out := fmt.Sprintf("share=%g lead=%s margin=%g smooth=%d", b, time.Duration(s.LeadSeconds)*time.Second, s.NoiseMarginReplicas, max(1, s.SmoothingPoints))
 	if s.RisesOnly {
 		out += " rises-only"
+	}
+	if s.BoundThroughout {
+		out += " throughout"
 	}
 	if s.Interpolate {
 		out += " interpolated"
@@ -208,12 +219,13 @@ type CalibrationResult struct {
 // candidate planning floors (actuator.PredictionFloor, as the live planner does, with its
 // step-down) from the forecasts that were in force then, which saw only their own past. A
 // candidate qualifies when its replica-hours exceed the reactive replay's by at most
-// DefaultBudgetShare of the budget and it is never short more than the reactive HPA; the
-// qualifying candidate removing the most under-provisioning wins (budget and removal both
-// measured without the day the candidate cost the most: withoutCostliestDay), the cheaper on ties, the
-// earlier in Candidates order after that. Under-provisioning is counted within the HPA's
-// max replicas (gains). When none removes at least 5 % of it, floors are
-// off: load driven by what no forecast sees. With less than MinWindow of history covered by
+// DefaultBudgetShare of the budget, it is never short more than the reactive HPA, and it
+// removes at least 5 % of the under-provisioning and no less than the share of replica-hours
+// it adds; the qualifying candidate removing the most under-provisioning wins (budget and
+// removal both measured without the day the candidate cost the most: withoutCostliestDay),
+// the cheaper on ties, the earlier in Candidates order after that. Under-provisioning is
+// counted within the HPA's max replicas (gains). When none qualifies, floors are off: load
+// driven by what no forecast sees. With less than MinWindow of history covered by
 // forecasts it keeps the defaults and says so. It is pure and deterministic.
 func Calibrate(in CalibrationInput) CalibrationResult {
 	if in.Budget <= 0 {
@@ -329,7 +341,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	case in.AvailabilityTarget > 0:
 		res.Reason = fmt.Sprintf("%s: the reactive HPA meets the %.4g availability target or no floor does better; floors off, pattern and base only", what, in.AvailabilityTarget)
 	default:
-		res.Reason = fmt.Sprintf("%s: no floor removes %.0f%% of under-provisioning within max replicas and %.0f%% of the %.0f%% budget; floors off, pattern and base only", what, minGain*100, DefaultBudgetShare*100, in.Budget*100)
+		res.Reason = fmt.Sprintf("%s: no floor removes %.0f%% of under-provisioning within max replicas, and no less than the share of replica-hours it adds, within %.0f%% of the %.0f%% budget; floors off, pattern and base only", what, minGain*100, DefaultBudgetShare*100, in.Budget*100)
 	}
 	if share := res.Reactive.BeyondMaxShare(); share >= beyondMaxNotice {
 		res.Reason += fmt.Sprintf("; %.0f%% of the reactive HPA's under-provisioned replica-minutes was load above what its %d max replicas carry, which no floor serves: only a higher maxReplicas does",
@@ -371,7 +383,7 @@ func choose(reactive Summary, reactiveDays []Summary, scores []Score, in Calibra
 			continue
 		}
 		red, inc := gains(withoutCostliestDay(reactiveDays, s.days))
-		if inc > in.Budget*DefaultBudgetShare || s.Summary.UnderProvisionedReplicaMinutes > reactive.UnderProvisionedReplicaMinutes || red < minGain {
+		if inc > in.Budget*DefaultBudgetShare || s.Summary.UnderProvisionedReplicaMinutes > reactive.UnderProvisionedReplicaMinutes || red < max(minGain, inc) {
 			continue
 		}
 		if best == 0 || red > bestRed+1e-9 || (math.Abs(red-bestRed) <= 1e-9 && inc < bestInc-1e-9) {

@@ -29,12 +29,14 @@ func hourlyForecasts(trace forecast.Series, now time.Time, days int, expected fu
 	return preds
 }
 
-// surprises is a flat load with spikes at random times that no forecast sees coming.
+// surprises is a flat, steady load with spikes at random times that no forecast sees coming.
+// (Noise on the flat load would be a shortfall a floor above the expected load removes: see
+// "noise on plateaus" in TestCalibrate.)
 func surprises(start time.Time, days int) forecast.Series {
 	rng := rand.New(rand.NewPCG(3, 3))
 	s := forecast.Series{Start: start, Step: 5 * time.Minute, Values: make([]float64, days*288)}
 	for i := range s.Values {
-		s.Values[i] = 300 * (1 + 0.02*rng.NormFloat64())
+		s.Values[i] = 300
 	}
 	for range days * 3 {
 		at := rng.IntN(len(s.Values) - 6)
@@ -59,6 +61,13 @@ func TestCalibrate(t *testing.T) {
 			spiky.Values[i+k] = 40000
 		}
 	}
+	// Slow ramps to noisy plateaus: the HPA follows the ramps itself, and what it leaves short
+	// is the noise within its tolerance, which only a floor above the expected load covers.
+	slow := DefaultRamps(start)
+	slow.Days, slow.RampLength, slow.Noise = 15, 3*time.Hour, 0.08
+	plateaus := GenerateRamps(slow)
+	slow.Noise = 0
+	plateauShape := GenerateRamps(slow)
 	now := start.Add(14 * 24 * time.Hour)
 	hpa := Config{MinReplicas: 1, MaxReplicas: 50, CapacityPerReplica: 30, PodStartup: 2 * time.Minute}
 	truth := func(s forecast.Series) func(time.Time) float64 {
@@ -74,6 +83,11 @@ func TestCalibrate(t *testing.T) {
 		wantCheapest  bool
 		wantReduction float64
 		wantReason    string
+		// wantThroughout: the floor holds the bound on steady stretches too.
+		wantThroughout bool
+		// wantUnpaid: some floor removed at least minGain within the budget, but a smaller
+		// share of the shortfall than of replica-hours it added, so only that rule refused it.
+		wantUnpaid bool
 		// wantBeyondMax: at least this share of the reactive replay's shortfall is above max
 		// replicas.
 		wantBeyondMax float64
@@ -93,11 +107,20 @@ func TestCalibrate(t *testing.T) {
 			wantBeyondMax: 0.9,
 		},
 		{
+			name: "noise on plateaus: the bound held throughout",
+			in: CalibrationInput{History: plateaus, Predictions: hourlyForecasts(plateaus, now, 7,
+				truth(plateauShape), 1.15)},
+			wantReduction:  0.5,
+			wantReason:     "throughout",
+			wantThroughout: true,
+		},
+		{
 			name: "load driven by surprises: floors off",
 			in: CalibrationInput{History: noise, Predictions: hourlyForecasts(noise, now, 7,
 				func(time.Time) float64 { return 300 }, 1.2)},
 			wantOff:    true,
-			wantReason: "floors off, pattern and base only",
+			wantUnpaid: true,
+			wantReason: "no less than the share of replica-hours it adds, within 80% of the 10% budget; floors off, pattern and base only",
 		},
 		{
 			name: "a budget nothing fits: floors off",
@@ -147,12 +170,18 @@ func TestCalibrate(t *testing.T) {
 			if tt.wantBeyondMax == 0 {
 				require.NotContains(t, got.Reason, "maxReplicas", "no load above max replicas here")
 			}
+			unpaid := slices.ContainsFunc(got.Scores[1:], func(s Score) bool { // Scores[0] is off: the reactive days
+				red, inc := gains(withoutCostliestDay(got.Scores[0].days, s.days))
+				return inc <= DefaultBudget*DefaultBudgetShare && red >= minGain && red < inc
+			})
+			require.Equal(t, tt.wantUnpaid, unpaid && tt.wantOff, "a floor that does not pay for itself")
 			if tt.wantOff {
 				require.Zero(t, got.UnderProvisionedReduction)
 				require.Zero(t, got.ReplicaHoursIncrease)
 				return
 			}
 			require.GreaterOrEqual(t, got.UnderProvisionedReduction, tt.wantReduction)
+			require.Equal(t, tt.wantThroughout, got.BoundThroughout, "chose %s", SettingsString(got.FloorSettings))
 			require.GreaterOrEqual(t, got.Reactive.BeyondMaxReplicaMinutes, tt.wantBeyondMax*got.Reactive.UnderProvisionedReplicaMinutes)
 			if tt.wantBeyondMax > 0 {
 				require.Contains(t, got.Reason, "% of the reactive HPA's under-provisioned replica-minutes was load above what its 50 max replicas carry, which no floor serves: only a higher maxReplicas does")

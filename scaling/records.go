@@ -128,6 +128,12 @@ type FloorSettings struct {
 	// RisesOnly leaves no floor outside the forecast's rises (flat and falling stretches are
 	// the HPA's alone) instead of the expected load there.
 	RisesOnly bool `json:"risesOnly,omitempty"`
+	// BoundThroughout keeps the floor at the bound on flat and falling stretches as well, where
+	// it is otherwise the expected load: headroom for the noise that the HPA lets through
+	// within its tolerance and while its pods start. It costs replicas all day, so calibration
+	// chooses it only where that noise is the shortfall and the budget pays for it. Ignored with
+	// RisesOnly.
+	BoundThroughout bool `json:"boundThroughout,omitempty"`
 	// Interpolate reads the forecast between its points, as the load will pass: the floor
 	// carries the highest load forecast over [now, now+lead] exactly, instead of the highest
 	// point within a step either side, which on a coarse forecast rises a whole step early.
