@@ -419,8 +419,9 @@ func patternContribution(p scaling.Pattern, w Workload, now time.Time, lead time
 //
 // Calibrated settings (scaling.FloorSettings) change the margin (noise the HPA does not act
 // on), the lead time, how far between the expected load and the upper bound "the upper bound"
-// sits, and smooth the loads first (a one-point spike in the forecast is not a rise); Off
-// leaves no prediction floor at all.
+// sits, and smooth the loads first (a one-point spike in the forecast is not a rise);
+// BoundThroughout keeps that bound on steady and falling stretches too; Off leaves no
+// prediction floor at all.
 func predictionContribution(p scaling.Prediction, cfg ServiceConfig, now time.Time) (Contribution, bool) {
 	var settings *scaling.FloorSettings
 	if p.Calibration != nil {
@@ -439,8 +440,8 @@ func predictionContribution(p scaling.Prediction, cfg ServiceConfig, now time.Ti
 		c.Detail = fmt.Sprintf("q%.2f peak of %s model at %s (expected load rises within the lead time: %.4g to %.4g by %s, more than the %.4g noise margin)",
 			p.Quantile, p.Model, at(e.at), f.exp[r.trough], f.exp[r.crest], at(r.crest), f.margin)
 	case f.boundThroughout:
-		c.Detail = fmt.Sprintf("q%.2f bound of %s model at %s, held on steady stretches too (headroom for the noise the HPA lets through)",
-			p.Quantile, p.Model, at(e.at))
+		c.Detail = fmt.Sprintf("expected load %.4g plus %g of the way to the q%.2f bound of %s model at %s, held on steady stretches too (headroom for the noise the HPA lets through)",
+			f.exp[e.at], f.share, p.Quantile, p.Model, at(e.at))
 	case e.expected:
 		c.Detail = fmt.Sprintf("expected load %.4g of %s model at %s (not rising by more than the %.4g noise margin within the lead time: the HPA follows)",
 			f.exp[e.at], p.Model, at(e.at), f.margin)
@@ -470,8 +471,10 @@ type PredictionFloor struct {
 	rises      []rise
 	upperOnly  bool // nothing tells a rise from a fall
 	risesOnly  bool
-	// boundThroughout: the "upper" floor outside rises too, not the expected load's.
+	// boundThroughout: the "upper" floor outside rises too, not the expected load's; share
+	// is how far it sits from the expected load to the upper bound.
 	boundThroughout bool
+	share           float64
 	// interpolate: the floor is the highest interpolated load over [now, now+lead]; mix is
 	// the load the "upper" floor carries per point.
 	interpolate bool
@@ -515,6 +518,7 @@ func NewPredictionFloor(p scaling.Prediction, cfg ServiceConfig, settings *scali
 	if s.BoundShare != nil {
 		share = math.Min(1, math.Max(-1, *s.BoundShare))
 	}
+	f.share = share
 	useLoads := !f.upperOnly && (share != 1 || s.SmoothingPoints > 1 || s.Tolerance > 0)
 	f.floors, f.expFloors = make([]int32, len(f.pts)), make([]int32, len(f.pts))
 	if s.Interpolate && !f.upperOnly {

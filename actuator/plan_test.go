@@ -777,6 +777,10 @@ func TestPredictionFloorCalibratedSettings(t *testing.T) {
 			}
 			require.True(t, ok)
 			require.Equal(t, tt.want, c.Floor, c.Detail)
+			if tt.settings != nil && tt.settings.BoundThroughout { // these cases are not rises
+				require.Contains(t, c.Detail, "of the way to the q0.80 bound of test model at")
+				require.Contains(t, c.Detail, "held on steady stretches too")
+			}
 			f := NewPredictionFloor(p, svc("api", 5*time.Minute), tt.settings)
 			got, ok := f.Floor(tt.now)
 			require.True(t, ok)
