@@ -219,9 +219,9 @@ type CalibrationResult struct {
 // candidate planning floors (actuator.PredictionFloor, as the live planner does, with its
 // step-down) from the forecasts that were in force then, which saw only their own past. A
 // candidate qualifies when its replica-hours exceed the reactive replay's by at most
-// DefaultBudgetShare of the budget, it is never short more than the reactive HPA, and it
-// removes at least 5 % of the under-provisioning and no less than the share of replica-hours
-// it adds; the qualifying candidate removing the most under-provisioning wins (budget and
+// DefaultBudgetShare of the budget, by at most the whole budget on the window's last day, it
+// is never short more than the reactive HPA, and it removes at least 5 % of the
+// under-provisioning and no less than the share of replica-hours it adds; the qualifying candidate removing the most under-provisioning wins (budget and
 // removal both measured without the day the candidate cost the most: withoutCostliestDay),
 // the cheaper on ties, the earlier in Candidates order after that. Under-provisioning is
 // counted within the HPA's max replicas (gains). When none qualifies, floors are off: load
@@ -341,7 +341,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	case in.AvailabilityTarget > 0:
 		res.Reason = fmt.Sprintf("%s: the reactive HPA meets the %.4g availability target or no floor does better; floors off, pattern and base only", what, in.AvailabilityTarget)
 	default:
-		res.Reason = fmt.Sprintf("%s: no floor removes %.0f%% of under-provisioning within max replicas, and no less than the share of replica-hours it adds, within %.0f%% of the %.0f%% budget; floors off, pattern and base only", what, minGain*100, DefaultBudgetShare*100, in.Budget*100)
+		res.Reason = fmt.Sprintf("%s: no floor removes %.0f%% of under-provisioning within max replicas, and no less than the share of replica-hours it adds, within %.0f%% of the %.0f%% budget (and the whole budget on its last day); floors off, pattern and base only", what, minGain*100, DefaultBudgetShare*100, in.Budget*100)
 	}
 	if share := res.Reactive.BeyondMaxShare(); share >= beyondMaxNotice {
 		res.Reason += fmt.Sprintf("; %.0f%% of the reactive HPA's under-provisioned replica-minutes was load above what its %d max replicas carry, which no floor serves: only a higher maxReplicas does",
@@ -383,7 +383,8 @@ func choose(reactive Summary, reactiveDays []Summary, scores []Score, in Calibra
 			continue
 		}
 		red, inc := gains(withoutCostliestDay(reactiveDays, s.days))
-		if inc > in.Budget*DefaultBudgetShare || s.Summary.UnderProvisionedReplicaMinutes > reactive.UnderProvisionedReplicaMinutes || red < max(minGain, inc) {
+		if inc > in.Budget*DefaultBudgetShare || s.Summary.UnderProvisionedReplicaMinutes > reactive.UnderProvisionedReplicaMinutes || red < max(minGain, inc) ||
+			lastDayIncrease(reactiveDays, s.days) > in.Budget {
 			continue
 		}
 		if best == 0 || red > bestRed+1e-9 || (math.Abs(red-bestRed) <= 1e-9 && inc < bestInc-1e-9) {
@@ -391,6 +392,19 @@ func choose(reactive Summary, reactiveDays []Summary, scores []Score, in Calibra
 		}
 	}
 	return best
+}
+
+// lastDayIncrease is run/reactive replica-hours - 1 on the window's last day. Leaving out the
+// costliest day keeps one anomalous day from turning floors off for a week; but when that day
+// is the latest, it may be the first of a new level (a migration, a lost customer) that the
+// forecasts have not caught up with, and floors sized for the old level would overspend every
+// hour until they do. So the last day must keep the budget too: after a one-off day this
+// costs a day of more cautious floors, after a lasting change it saves days of overspending.
+func lastDayIncrease(reactive, run []Summary) float64 {
+	if len(reactive) == 0 || reactive[len(reactive)-1].ReplicaHours <= 0 {
+		return 0
+	}
+	return run[len(run)-1].ReplicaHours/reactive[len(reactive)-1].ReplicaHours - 1
 }
 
 // gains are 1 - run/reactive under-provisioned replica-minutes within the HPA's bounds

@@ -69,6 +69,12 @@ func TestCalibrate(t *testing.T) {
 	slow.Noise = 0
 	plateauShape := GenerateRamps(slow)
 	now := start.Add(14 * 24 * time.Hour)
+	// The same ramps at half the load on the window's last day (a migration took half the
+	// traffic), which the forecasts, fitted on the weeks before, do not know yet.
+	dropped := GenerateRamps(ramps)
+	for i := int(now.Add(-24*time.Hour).Sub(start) / dropped.Step); i < len(dropped.Values); i++ {
+		dropped.Values[i] /= 2
+	}
 	hpa := Config{MinReplicas: 1, MaxReplicas: 50, CapacityPerReplica: 30, PodStartup: 2 * time.Minute}
 	truth := func(s forecast.Series) func(time.Time) float64 {
 		return func(t time.Time) float64 { return LoadAt(s, t) }
@@ -88,6 +94,9 @@ func TestCalibrate(t *testing.T) {
 		// wantUnpaid: some floor removed at least minGain within the budget, but a smaller
 		// share of the shortfall than of replica-hours it added, so only that rule refused it.
 		wantUnpaid bool
+		// wantLastDayRefused: some floor qualified on the window without its costliest day
+		// but spent more than the budget on its last day, so only that rule refused it.
+		wantLastDayRefused bool
 		// wantBeyondMax: at least this share of the reactive replay's shortfall is above max
 		// replicas.
 		wantBeyondMax float64
@@ -115,12 +124,20 @@ func TestCalibrate(t *testing.T) {
 			wantThroughout: true,
 		},
 		{
+			name: "the load fell on the last day: no floor that overspends on it",
+			in: CalibrationInput{History: dropped, Predictions: hourlyForecasts(dropped, now, 7,
+				truth(rampTrace), 1.2)},
+			wantOff:            true,
+			wantLastDayRefused: true,
+			wantReason:         "within 80% of the 10% budget (and the whole budget on its last day); floors off",
+		},
+		{
 			name: "load driven by surprises: floors off",
 			in: CalibrationInput{History: noise, Predictions: hourlyForecasts(noise, now, 7,
 				func(time.Time) float64 { return 300 }, 1.2)},
 			wantOff:    true,
 			wantUnpaid: true,
-			wantReason: "no less than the share of replica-hours it adds, within 80% of the 10% budget; floors off, pattern and base only",
+			wantReason: "no less than the share of replica-hours it adds, within 80% of the 10% budget (and the whole budget on its last day); floors off, pattern and base only",
 		},
 		{
 			name: "a budget nothing fits: floors off",
@@ -175,6 +192,15 @@ func TestCalibrate(t *testing.T) {
 				return inc <= DefaultBudget*DefaultBudgetShare && red >= minGain && red < inc
 			})
 			require.Equal(t, tt.wantUnpaid, unpaid && tt.wantOff, "a floor that does not pay for itself")
+			lastDayRefused := slices.ContainsFunc(got.Scores[1:], func(s Score) bool {
+				red, inc := gains(withoutCostliestDay(got.Scores[0].days, s.days))
+				return inc <= DefaultBudget*DefaultBudgetShare && red >= max(minGain, inc) &&
+					s.Summary.UnderProvisionedReplicaMinutes <= got.Reactive.UnderProvisionedReplicaMinutes &&
+					lastDayIncrease(got.Scores[0].days, s.days) > DefaultBudget
+			})
+			require.Equal(t, tt.wantLastDayRefused, lastDayRefused, "a floor refused for its last day's cost")
+			chosen := slices.IndexFunc(got.Scores, func(s Score) bool { return SettingsString(s.Settings) == SettingsString(got.FloorSettings) })
+			require.LessOrEqual(t, lastDayIncrease(got.Scores[0].days, got.Scores[chosen].days), DefaultBudget, "the budget holds on the last day")
 			if tt.wantOff {
 				require.Zero(t, got.UnderProvisionedReduction)
 				require.Zero(t, got.ReplicaHoursIncrease)
