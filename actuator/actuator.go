@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -123,6 +124,8 @@ type Actuator struct {
 	wouldBe map[string]*wouldBeFloor
 	// shadow is each service's dry-run counterfactual in progress.
 	shadow map[string]*shadowState
+	// need is each service's recent need samples, for surge floors (PlanInput.Need).
+	need map[string][]NeedSample
 }
 
 // shadowState is one service's counterfactual in progress: the last sample, and the days
@@ -165,6 +168,7 @@ func New(opts Options) *Actuator {
 		}, []string{"service"}),
 		wouldBe: map[string]*wouldBeFloor{},
 		shadow:  map[string]*shadowState{},
+		need:    map[string][]NeedSample{},
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -213,6 +217,7 @@ func (a *Actuator) Reconcile(ctx context.Context) (Plan, error) {
 		workloads = a.asIfApplied(ctx, workloads)
 	}
 	in.Workloads = workloads
+	in.Need = a.observeNeed(services, workloads, now)
 
 	plan := PlanFloors(in)
 
@@ -432,4 +437,29 @@ func (a *Actuator) Run(ctx context.Context) error {
 		case <-a.opts.After(a.opts.Interval):
 		}
 	}
+}
+
+// observeNeed adds each workload's need to its service's samples (AddNeed), forgets the
+// services no longer managed or no longer observed, and returns a copy for the planner.
+func (a *Actuator) observeNeed(services []ServiceConfig, workloads []Workload, now time.Time) map[string][]NeedSample {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, w := range workloads {
+		a.need[w.Service] = AddNeed(a.need[w.Service], w, now)
+	}
+	managed := make(map[string]bool, len(services))
+	for _, s := range services {
+		managed[s.Ref.Service] = true
+	}
+	out := make(map[string][]NeedSample, len(a.need))
+	for name, ss := range a.need {
+		ss = AddNeed(ss, Workload{}, now) // drops old samples of services not observed this round
+		if len(ss) == 0 || !managed[name] {
+			delete(a.need, name)
+			continue
+		}
+		a.need[name] = ss
+		out[name] = slices.Clone(ss)
+	}
+	return out
 }

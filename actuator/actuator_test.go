@@ -244,3 +244,37 @@ func TestRunStopsWithContext(t *testing.T) {
 	defer mu.Unlock()
 	require.Equal(t, 3, rounds)
 }
+
+// TestReconcileSurgeFromObservedNeed: the actuator remembers each round's observed need, so
+// a need rising over a few rounds (30 s apart) raises the surge floor the calibration asked
+// for; a service that leaves the services file is forgotten.
+func TestReconcileSurgeFromObservedNeed(t *testing.T) {
+	start := time.Date(2025, 1, 6, 9, 0, 0, 0, time.UTC)
+	now := start
+	pred := scaling.Prediction{Service: "web", FittedAt: start.Add(-time.Minute).UnixMilli(), ValidUntil: start.Add(time.Hour).UnixMilli(),
+		Calibration: &scaling.Calibration{FloorSettings: scaling.FloorSettings{Off: true, SurgeSeconds: 60}, Reason: "test"}}
+	st := &loopStore{preds: map[string][]scaling.Prediction{"web": {pred}}}
+	c := &loopCluster{workloads: map[string]Workload{}}
+	services := []ServiceConfig{{Ref: ServiceRef{Service: "web", Namespace: "ns"}, LeadTime: 5 * time.Minute, CapacityPerReplica: 100}}
+	a := New(Options{Cluster: c, Patterns: st, Predictions: st, Services: func() []ServiceConfig { return services },
+		PredictiveEnabled: true, Now: func() time.Time { return now }})
+	for i, need := range []float64{10, 11, 12, 13, 14} { // 2 a minute: 16 a minute on
+		now = start.Add(time.Duration(i) * 30 * time.Second)
+		w := c.workloads["web"]
+		c.workloads["web"] = Workload{Service: "web", Namespace: "ns", HPAName: "web", MinReplicas: max(w.MinReplicas, 2), MaxReplicas: 50,
+			BaseMinReplicas: 2, Touched: w.Touched, CurrentReplicas: 10, NeededReplicas: need, ObservedAt: now}
+		plan, err := a.Reconcile(t.Context())
+		require.NoError(t, err)
+		require.Len(t, plan.Decisions, 1)
+		if i < 2 {
+			require.Equal(t, SourceBase, plan.Decisions[0].Reason, "round %d: under a minute of samples", i)
+		}
+	}
+	require.Equal(t, int32(16), c.workloads["web"].MinReplicas)
+	require.Len(t, a.need["web"], 5)
+
+	services = nil
+	_, err := a.Reconcile(t.Context())
+	require.NoError(t, err)
+	require.Empty(t, a.need, "a service no longer managed is forgotten")
+}

@@ -32,6 +32,11 @@ type Workload struct {
 	// CurrentReplicas and DesiredReplicas are the HPA status (or the scale status without HPA).
 	CurrentReplicas int32
 	DesiredReplicas int32
+	// NeededReplicas is what the HPA's metric asks for, unrounded and before its tolerance,
+	// stabilization and policies: ready replicas × metric ÷ target, the highest over its
+	// metrics (as the controller takes the highest). 0 when unknown (no HPA, no metrics or no
+	// ready replica yet).
+	NeededReplicas float64
 	// ObservedAt is when this observation was read; the planner refuses stale observations.
 	ObservedAt time.Time
 }

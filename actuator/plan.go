@@ -37,6 +37,10 @@ type PlanInput struct {
 	// Overrides are scheduled floors (any service; inactive ones are ignored). They act when
 	// PredictiveEnabled, as patterns do.
 	Overrides []scaling.Override
+	// Need is each service's recent need samples (Workload.NeededReplicas over the last few
+	// rounds, in time order), for the surge floors of services whose calibrated settings ask
+	// for one (scaling.FloorSettings.SurgeSeconds).
+	Need map[string][]NeedSample
 	// PredictiveEnabled turns patterns and predictions on; DependenciesEnabled dependencies.
 	PredictiveEnabled, DependenciesEnabled bool
 	// StepDown limits how fast a floor comes down; the zero value means the defaults.
@@ -97,8 +101,8 @@ const (
 
 // Contribution is one input to a service's floor.
 type Contribution struct {
-	// Source is "base", "pattern", "prediction", "override", "dependency:<source>", "step-down",
-	// "hold" or "max".
+	// Source is "base", "pattern", "prediction", "surge", "override", "dependency:<source>",
+	// "step-down", "hold" or "max".
 	Source string
 	Floor  int32
 	Detail string
@@ -236,6 +240,13 @@ func PlanFloors(in PlanInput) Plan {
 		if p, ok := predictions[name]; ok {
 			if c, ok := predictionContribution(p, st.cfg, in.Now); ok {
 				contribs = append(contribs, c)
+			}
+			// A surge floor rides on the prediction's calibration, and goes with it when the
+			// prediction expires: its settings were chosen for that service's recent history.
+			if cal := p.Calibration; cal != nil && cal.SurgeSeconds > 0 && (p.ValidUntil <= 0 || in.Now.UnixMilli() <= p.ValidUntil) {
+				if c, ok := surgeContribution(in.Need[name], in.Now, time.Duration(cal.SurgeSeconds)*time.Second); ok {
+					contribs = append(contribs, c)
+				}
 			}
 		}
 		if c, ok := overrideContribution(overrides[name], st.w, st.cfg.LeadTime, in.Now); ok {

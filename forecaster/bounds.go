@@ -29,7 +29,7 @@ func (c ClusterBounds) ReplicaBounds(ctx context.Context, svc scaling.ManagedSer
 	}
 	for _, w := range ws {
 		if w.Service == svc.Name {
-			return ReplicaBounds{MaxReplicas: w.MaxReplicas, BaseMinReplicas: w.BaseMinReplicas}, nil
+			return ReplicaBounds{MaxReplicas: w.MaxReplicas, BaseMinReplicas: w.BaseMinReplicas, HasHPA: w.HPAName != ""}, nil
 		}
 	}
 	return ReplicaBounds{}, fmt.Errorf("workload %s/%s not observed (no HPA %q?)", svc.Namespace, svc.Name, svc.HPAName())

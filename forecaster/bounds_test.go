@@ -35,6 +35,11 @@ func TestClusterBounds(t *testing.T) {
 			obs:  fakeObserver{ws: []actuator.Workload{{Service: "checkout", MaxReplicas: 20, MinReplicas: 8, BaseMinReplicas: 2, Touched: true}}},
 			want: ReplicaBounds{MaxReplicas: 20, BaseMinReplicas: 2},
 		},
+		{
+			name: "scaled by an HPA: its metric can drive surge floors",
+			obs:  fakeObserver{ws: []actuator.Workload{{Service: "checkout", HPAName: "checkout-hpa", MaxReplicas: 20, MinReplicas: 2, BaseMinReplicas: 2}}},
+			want: ReplicaBounds{MaxReplicas: 20, BaseMinReplicas: 2, HasHPA: true},
+		},
 		{name: "not observed", obs: fakeObserver{}, wantErr: `workload shop/checkout not observed (no HPA "checkout-hpa"?)`},
 		{name: "cluster error", obs: fakeObserver{err: errors.New("apiserver down")}, wantErr: "observe shop/checkout: apiserver down"},
 	}

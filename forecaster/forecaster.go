@@ -103,6 +103,9 @@ type ReplicaBounds struct {
 	MaxReplicas int32
 	// BaseMinReplicas is the HPA's floor before kai-scaler touched it.
 	BaseMinReplicas int32
+	// HasHPA says the workload is scaled by an HPA, whose metric the actuator reads for
+	// surge floors (a target without one has no metric to follow).
+	HasHPA bool
 }
 
 // Bounds tells the forecaster each service's HPA bounds. Safe for concurrent use.
@@ -806,6 +809,7 @@ func (f *Forecaster) calibrate(ctx context.Context, svc scaling.ManagedService, 
 		Now:                now,
 		Budget:             svc.Budget,
 		AvailabilityTarget: svc.AvailabilityTarget,
+		Surge:              b.HasHPA,
 	})
 	if r.WindowMinutes > 0 {
 		f.m.beyondMax.WithLabelValues(svc.Name).Set(r.Reactive.BeyondMaxShare())

@@ -70,6 +70,9 @@ type CalibrationInput struct {
 	Defaults *scaling.FloorSettings
 	// StepDown is the actuator's policy for lowering a floor; zero fields mean its defaults.
 	StepDown actuator.StepDownPolicy
+	// Surge offers surge floors among the candidates: the service has an HPA whose metric the
+	// actuator reads (Workload.NeededReplicas); without one a surge floor could not act.
+	Surge bool
 }
 
 // DefaultSettings are the floor settings used before there is enough history to calibrate:
@@ -93,8 +96,10 @@ func share(v float64) *float64 { return &v }
 // floors during rises only, the upper bound with a one-replica margin, the upper bound within
 // the HPA's tolerance, half and the whole bound held on steady stretches too (for noise the
 // HPA lets through within its tolerance), and the planner's defaults (read point by point) at
-// half and the whole bound. Seventeen settings at most.
-func Candidates(lead, podStartup, step time.Duration) []scaling.FloorSettings {
+// half and the whole bound; with surge (the service's HPA metric is observed), surge floors
+// carried half or all of podStartup on, alone, and half of it beside the expected load and
+// beside the smoothed bound. Twenty-one settings at most.
+func Candidates(lead, podStartup, step time.Duration, surge bool) []scaling.FloorSettings {
 	if step <= 0 {
 		step = 5 * time.Minute
 	}
@@ -131,6 +136,19 @@ func Candidates(lead, podStartup, step time.Duration) []scaling.FloorSettings {
 		// regular ramps the highest point within a step either side leads by enough to pay.
 		scaling.FloorSettings{BoundShare: share(0.5), LeadSeconds: long, NoiseMarginReplicas: 1, SmoothingPoints: 1},
 		scaling.FloorSettings{BoundShare: share(1), LeadSeconds: long, NoiseMarginReplicas: 1, SmoothingPoints: 1})
+	if surge && podStartup > 0 {
+		// Surge floors, for load whose surges no forecast sees but which build over minutes:
+		// alone, carried half or all of a pod's start-up ahead, and beside the expected load
+		// and the smoothed upper bound.
+		half, whole := int64(podStartup/2/time.Second), int64(podStartup/time.Second)
+		out = append(out,
+			scaling.FloorSettings{Off: true, SurgeSeconds: half},
+			scaling.FloorSettings{Off: true, SurgeSeconds: whole},
+			scaling.FloorSettings{BoundShare: share(0), LeadSeconds: short, NoiseMarginReplicas: 3,
+				SmoothingPoints: 1, Interpolate: true, SurgeSeconds: half},
+			scaling.FloorSettings{BoundShare: share(1), LeadSeconds: long, NoiseMarginReplicas: 1,
+				SmoothingPoints: smooth(25 * time.Minute), Interpolate: true, SurgeSeconds: half})
+	}
 	seen := map[string]bool{}
 	kept := out[:0]
 	for _, c := range out { // a coarse forecast makes some smoothings the same
@@ -142,9 +160,17 @@ func Candidates(lead, podStartup, step time.Duration) []scaling.FloorSettings {
 	return kept
 }
 
-// SettingsString names settings compactly: "off", or share, lead, margin and smoothing.
+// SettingsString names settings compactly: "off", or share, lead, margin and smoothing, and
+// the surge floor's horizon ("surge=1m0s alone" without a floor from the prediction's loads).
 func SettingsString(s scaling.FloorSettings) string {
+	surge := ""
+	if s.SurgeSeconds > 0 {
+		surge = " surge=" + (time.Duration(s.SurgeSeconds) * time.Second).String()
+	}
 	if s.Off {
+		if surge != "" {
+			return strings.TrimPrefix(surge, " ") + " alone"
+		}
 		return "off"
 	}
 	b := 1.0
@@ -164,7 +190,7 @@ func SettingsString(s scaling.FloorSettings) string {
 	if s.Tolerance > 0 {
 		out += fmt.Sprintf(" tolerance=%g", s.Tolerance)
 	}
-	return out
+	return out + surge
 }
 
 // Score is one replay of the calibration window.
@@ -272,7 +298,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	}
 
 	step := time.Duration(preds[len(preds)-1].StepSeconds) * time.Second
-	cands := Candidates(in.LeadTime, in.HPA.PodStartup, step)
+	cands := Candidates(in.LeadTime, in.HPA.PodStartup, step, in.Surge)
 	preds = trimPredictions(preds, in.Now, maxLead(cands, in.LeadTime))
 	// The replay grid, the load and the forecast in force at each step: shared by every run.
 	start := from.Add(-calibrationPreroll)
@@ -296,9 +322,18 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	svc := actuator.ServiceConfig{LeadTime: in.LeadTime, CapacityPerReplica: cfg.CapacityPerReplica}
 
 	floors := make([]int32, n)
+	surges := map[int64][]int32{} // by horizon: they depend on the load alone
 	run := func(s *scaling.FloorSettings) (Summary, []Summary) {
 		for i := range floors {
 			floors[i] = 0
+		}
+		if s != nil && s.SurgeSeconds > 0 {
+			sf, ok := surges[s.SurgeSeconds]
+			if !ok {
+				sf = surgeFloors(times, loads, cfg.CapacityPerReplica, time.Duration(s.SurgeSeconds)*time.Second)
+				surges[s.SurgeSeconds] = sf
+			}
+			copy(floors, sf)
 		}
 		if s != nil && !s.Off {
 			pfs := make([]actuator.PredictionFloor, len(preds))
@@ -308,7 +343,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 			for i, t := range times {
 				if active[i] >= 0 {
 					if f, ok := pfs[active[i]].Floor(t); ok {
-						floors[i] = f
+						floors[i] = max(floors[i], f)
 					}
 				}
 			}
@@ -321,7 +356,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	res.WindowMinutes = res.Reactive.EvaluatedMinutes
 	for i := range cands {
 		sum, days := res.Reactive, reactiveDays
-		if !cands[i].Off {
+		if !cands[i].FloorsOff() {
 			sum, days = run(&cands[i])
 		}
 		res.Scores = append(res.Scores, Score{Settings: cands[i], Summary: sum, days: days})
@@ -332,7 +367,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	res.UnderProvisionedReduction, res.ReplicaHoursIncrease = red, inc
 	what := fmt.Sprintf("replayed %s of history through the HPA with %d settings", fmtDays(covered), len(cands))
 	switch {
-	case !res.Off:
+	case !res.FloorsOff():
 		_, robustInc := gains(withoutCostliestDay(reactiveDays, res.Scores[best].days))
 		res.Reason = fmt.Sprintf("%s: %s removes %.0f%% of the reactive HPA's under-provisioned replica-minutes within its max replicas at %+.1f%% replica-hours (%+.1f%% without its costliest day, as the budget is measured)",
 			what, SettingsString(res.FloorSettings), red*100, inc*100, robustInc*100)
@@ -379,7 +414,7 @@ func choose(reactive Summary, reactiveDays []Summary, scores []Score, in Calibra
 	}
 	best, bestRed, bestInc := 0, 0.0, 0.0
 	for i, s := range scores {
-		if s.Settings.Off {
+		if s.Settings.FloorsOff() {
 			continue
 		}
 		red, inc := gains(withoutCostliestDay(reactiveDays, s.days))
@@ -392,6 +427,23 @@ func choose(reactive Summary, reactiveDays []Summary, scores []Score, in Calibra
 		}
 	}
 	return best
+}
+
+// surgeFloors are the surge floors (actuator.SurgeFloor) of a replay at each of times, from
+// the needs of the load up to the step before: the HPA's metric reaches the planner a sync
+// or a scrape after the load, and a calibration that read it sooner than the planner will
+// would overrate surge floors.
+func surgeFloors(times []time.Time, loads []float64, capacity float64, horizon time.Duration) []int32 {
+	out := make([]int32, len(times))
+	window := make([]actuator.NeedSample, 0, 8)
+	for i := 1; i < len(times); i++ {
+		j := i - 1
+		window = actuator.AddNeed(window, actuator.Workload{ObservedAt: times[j], NeededReplicas: loads[j] / capacity}, times[j])
+		if s, ok := actuator.SurgeFloor(window, times[i], horizon); ok {
+			out[i] = s.Floor
+		}
+	}
+	return out
 }
 
 // lastDayIncrease is run/reactive replica-hours - 1 on the window's last day. Leaving out the

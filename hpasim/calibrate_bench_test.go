@@ -40,7 +40,7 @@ func liveLike() (forecast.Series, []scaling.Prediction, time.Time) {
 // replayed through every candidate with hourly forecasts. Target: at most 50 ms per service.
 func BenchmarkCalibrate(b *testing.B) {
 	trace, preds, now := liveLike()
-	in := CalibrationInput{History: trace, Predictions: preds, Now: now, LeadTime: 5 * time.Minute,
+	in := CalibrationInput{History: trace, Predictions: preds, Now: now, LeadTime: 5 * time.Minute, Surge: true, // every candidate
 		HPA: Config{MinReplicas: 2, MaxReplicas: 50, CapacityPerReplica: 30, PodStartup: 2 * time.Minute}}
 	cpu0 := cpuTime()
 	for b.Loop() {

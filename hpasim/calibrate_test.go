@@ -47,12 +47,38 @@ func surprises(start time.Time, days int) forecast.Series {
 	return s
 }
 
+// buildingSurges is a flat per-minute load with surges at random times that build over ten
+// minutes to three times the load, hold for twenty and fade: no forecast sees them coming,
+// but each is seen while it builds.
+func buildingSurges(start time.Time, days int) forecast.Series {
+	rng := rand.New(rand.NewPCG(5, 5))
+	s := forecast.Series{Start: start, Step: time.Minute, Values: make([]float64, days*1440)}
+	for i := range s.Values {
+		s.Values[i] = 300
+	}
+	for range days * 4 {
+		at := rng.IntN(len(s.Values) - 40)
+		for k := range 40 {
+			v := 900.0
+			switch {
+			case k < 10:
+				v = 300 + 60*float64(k+1)
+			case k >= 30:
+				v = 900 - 60*float64(k-29)
+			}
+			s.Values[at+k] = max(s.Values[at+k], v)
+		}
+	}
+	return s
+}
+
 func TestCalibrate(t *testing.T) {
 	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
 	ramps := DefaultRamps(start)
 	ramps.Days = 15
 	rampTrace := GenerateRamps(ramps)
 	noise := surprises(start, 15)
+	surges := buildingSurges(start, 15)
 	// The same ramps with news spikes far beyond what max replicas carry: most of the reactive
 	// shortfall is above max, where no floor reaches.
 	spiky := GenerateRamps(ramps)
@@ -91,6 +117,8 @@ func TestCalibrate(t *testing.T) {
 		wantReason    string
 		// wantThroughout: the floor holds the bound on steady stretches too.
 		wantThroughout bool
+		// wantSurge: the floor carries the rises of the HPA's metric on (a surge floor).
+		wantSurge bool
 		// wantUnpaid: some floor removed at least minGain within the budget, but a smaller
 		// share of the shortfall than of replica-hours it added, so only that rule refused it.
 		wantUnpaid bool
@@ -140,6 +168,21 @@ func TestCalibrate(t *testing.T) {
 			wantReason: "no less than the share of replica-hours it adds, within 80% of the 10% budget (and the whole budget on its last day); floors off, pattern and base only",
 		},
 		{
+			name: "surges no forecast sees, seen while they build: a surge floor",
+			in: CalibrationInput{History: surges, Surge: true, Predictions: hourlyForecasts(surges, now, 7,
+				func(time.Time) float64 { return 300 }, 1.2)},
+			wantReduction: 0.5,
+			wantReason:    "surge=",
+			wantSurge:     true,
+		},
+		{
+			name: "the same surges, and no HPA metric to follow: no surge floor",
+			in: CalibrationInput{History: surges, Predictions: hourlyForecasts(surges, now, 7,
+				func(time.Time) float64 { return 300 }, 1.2)},
+			wantOff:    true,
+			wantReason: "floors off",
+		},
+		{
 			name: "a budget nothing fits: floors off",
 			in: CalibrationInput{History: rampTrace, Budget: 0.0001,
 				Predictions: hourlyForecasts(rampTrace, now, 7, truth(rampTrace), 1.2)},
@@ -177,13 +220,13 @@ func TestCalibrate(t *testing.T) {
 				require.Zero(t, got.WindowMinutes)
 				return
 			}
-			require.Len(t, got.Scores, len(Candidates(in.LeadTime, hpa.PodStartup, rampTrace.Step)))
+			require.Len(t, got.Scores, len(Candidates(in.LeadTime, hpa.PodStartup, rampTrace.Step, in.Surge)))
 			require.InDelta(t, 7*24*60, got.WindowMinutes, 1)
 			if tt.wantCheapest {
 				require.LessOrEqual(t, got.ReplicaHoursIncrease, 0.0)
 				return
 			}
-			require.Equal(t, tt.wantOff, got.Off, "chose %s: %s", SettingsString(got.FloorSettings), got.Reason)
+			require.Equal(t, tt.wantOff, got.FloorsOff(), "chose %s: %s", SettingsString(got.FloorSettings), got.Reason)
 			if tt.wantBeyondMax == 0 {
 				require.NotContains(t, got.Reason, "maxReplicas", "no load above max replicas here")
 			}
@@ -208,6 +251,7 @@ func TestCalibrate(t *testing.T) {
 			}
 			require.GreaterOrEqual(t, got.UnderProvisionedReduction, tt.wantReduction)
 			require.Equal(t, tt.wantThroughout, got.BoundThroughout, "chose %s", SettingsString(got.FloorSettings))
+			require.Equal(t, tt.wantSurge, got.SurgeSeconds > 0, "chose %s", SettingsString(got.FloorSettings))
 			require.GreaterOrEqual(t, got.Reactive.BeyondMaxReplicaMinutes, tt.wantBeyondMax*got.Reactive.UnderProvisionedReplicaMinutes)
 			if tt.wantBeyondMax > 0 {
 				require.Contains(t, got.Reason, "% of the reactive HPA's under-provisioned replica-minutes was load above what its 50 max replicas carry, which no floor serves: only a higher maxReplicas does")
@@ -232,7 +276,7 @@ func TestCalibrate(t *testing.T) {
 }
 
 func TestCandidatesAreDistinctAndStartWithOff(t *testing.T) {
-	c := Candidates(5*time.Minute, 2*time.Minute, 5*time.Minute)
+	c := Candidates(5*time.Minute, 2*time.Minute, 5*time.Minute, true)
 	require.True(t, c[0].Off)
 	seen := map[string]bool{}
 	for _, s := range c {

@@ -139,6 +139,8 @@ type HPA struct {
 	recs     []recommendation
 	events   []scaleEvent
 	lastSync time.Time
+	// need is what the metric asked for at the last sync (Workload.NeededReplicas).
+	need float64
 }
 
 // NewHPA returns an HPA whose InitialReplicas pods are ready at start.
@@ -160,6 +162,10 @@ func (h *HPA) MinReplicas() int32 { return h.min }
 // SetMinReplicas changes spec.minReplicas; like the API server, it refuses nothing but keeps
 // min at least 1 and at most max.
 func (h *HPA) SetMinReplicas(n int32) { h.min = min(max(n, 1), h.cfg.MaxReplicas) }
+
+// NeededReplicas is what the metric asked for at the last sync, unrounded and before the
+// tolerance, stabilization and policies; 0 before the first sync with ready pods.
+func (h *HPA) NeededReplicas() float64 { return h.need }
 
 // Replicas is the scale target's spec.replicas (all pods, ready or starting).
 func (h *HPA) Replicas() int32 { return int32(len(h.pods)) }
@@ -199,6 +205,7 @@ func (h *HPA) Sync(now time.Time, load float64) Record {
 	}
 	if ready > 0 && h.cfg.CapacityPerReplica > 0 {
 		rec.MetricValue = load / (float64(ready) * h.cfg.CapacityPerReplica) * h.cfg.TargetUtilization
+		h.need = load / h.cfg.CapacityPerReplica // usage ÷ target × ready pods
 	}
 	rec.Recommendation = h.metricReplicas(cur, ready, load)
 

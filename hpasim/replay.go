@@ -318,7 +318,7 @@ func fitAt(o ReplayOptions, trace forecast.Series, t time.Time) (scaling.Predict
 	validUntil := t.Add(o.Refit + trace.Step)
 	lead := o.LeadTime
 	if o.Calibrate {
-		lead = maxLead(Candidates(o.LeadTime, o.PodStartup, trace.Step), o.LeadTime) // every candidate's lead is covered
+		lead = maxLead(Candidates(o.LeadTime, o.PodStartup, trace.Step, true), o.LeadTime) // every candidate's lead is covered
 	}
 	horizon := int(validUntil.Add(lead).Add(trace.Step).Sub(firstAt)/trace.Step) + 1
 	r, err := forecast.Forecast(hist, forecast.Options{Horizon: horizon, Quantile: o.Quantile, Model: o.Model})
@@ -370,6 +370,7 @@ func calibrateAll(ctx context.Context, o ReplayOptions, trace forecast.Series, e
 					Now:      now,
 					Budget:   o.Budget,
 					StepDown: o.StepDown,
+					Surge:    true, // the simulated HPA reports its metric's need
 				})
 				cals[i] = &r.Calibration
 			}
@@ -390,7 +391,7 @@ func calibrateAll(ctx context.Context, o ReplayOptions, trace forecast.Series, e
 		case c.WindowMinutes == 0:
 			st.Defaults++
 			continue
-		case c.Off:
+		case c.FloorsOff():
 			st.Off++
 		}
 		calibrated++
@@ -443,6 +444,7 @@ func replay(o ReplayOptions, trace forecast.Series, evalFrom time.Time, preds, b
 	}
 	const tick = DefaultSyncPeriod
 	nextPred, nextBound, lastPlan, nextSample := 0, 0, time.Time{}, evalFrom
+	var need []actuator.NeedSample
 	ctx := context.Background() // the simulated cluster does no I/O
 	end := trace.End()
 	for ; !now.After(end); now = now.Add(tick) {
@@ -458,6 +460,10 @@ func replay(o ReplayOptions, trace forecast.Series, evalFrom time.Time, preds, b
 			}
 			ws, _ := cluster.Workloads(ctx, refs)
 			in.Now, in.Workloads = now, ws
+			for _, w := range ws {
+				need = actuator.AddNeed(need, w, now)
+			}
+			in.Need = map[string][]actuator.NeedSample{traceService: need}
 			for _, d := range actuator.PlanFloors(in).Decisions {
 				if !now.Before(evalFrom) && d.Changed() {
 					if to := d.Floor; to > d.Workload.MinReplicas {

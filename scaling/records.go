@@ -112,8 +112,9 @@ type Prediction struct {
 // FloorSettings say how the planner turns a prediction into a floor. The zero value of each
 // field means the planner's default.
 type FloorSettings struct {
-	// Off means no floor from predictions: the service's floor is its pattern and base only
-	// (floors did not pay for themselves on its recent history).
+	// Off means no floor from the prediction's loads: the service's floor is its pattern and
+	// base only (floors did not pay for themselves on its recent history), and its surge floor
+	// when SurgeSeconds is set.
 	Off bool `json:"off,omitempty"`
 	// BoundShare places the floor's load between the expected load (0) and the upper bound
 	// (1): expected + BoundShare × (upper − expected), in [-1, 1]. Below 0 it lies as far under
@@ -146,7 +147,17 @@ type FloorSettings struct {
 	// SmoothingPoints is the width of the centred moving average applied to the prediction's
 	// loads before planning; 0 or 1 means none.
 	SmoothingPoints int `json:"smoothingPoints,omitempty"`
+	// SurgeSeconds, when positive, adds a surge floor beside the prediction's: while the
+	// replicas the HPA's metric asks for have been rising over the last minutes, the floor
+	// carries that rise on for SurgeSeconds (and for the age of the newest observation), so
+	// the pods a surge no forecast foresaw will need are starting before the HPA asks for
+	// them. It acts with Off too (surge floors only). 0 means none.
+	SurgeSeconds int64 `json:"surgeSeconds,omitempty"`
 }
+
+// FloorsOff reports whether the settings leave no floor of the prediction's making at all:
+// neither from its loads nor from surges.
+func (s FloorSettings) FloorsOff() bool { return s.Off && s.SurgeSeconds <= 0 }
 
 // Calibration is the floor settings chosen for a service and the replay that chose them.
 type Calibration struct {

@@ -14,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -403,4 +404,46 @@ func TestSetFloorCapsTargetWithoutMax(t *testing.T) {
 	d, err := cs.AppsV1().Deployments(ns).Get(t.Context(), "cache", metav1.GetOptions{})
 	require.NoError(t, err)
 	require.Equal(t, "100", d.Annotations[AnnotationApplied])
+}
+
+// TestNeededReplicasFromHPAStatus: the surge floor reads what the HPA's metrics ask for from
+// its status, written here as the controller writes it (the status subresource): the highest
+// usage ratio among its metrics × the target's ready replicas (not all of them: pods still
+// starting report no usage, and counting them would inflate the need in every scale-up).
+func TestNeededReplicasFromHPAStatus(t *testing.T) {
+	env := kubetest.Start(t)
+	ns := env.NewNamespace(t)
+	cs := env.Clientset
+	h := createHPA(t, cs, ns, "web", 2, 20)
+	h.Spec.Metrics = append(h.Spec.Metrics, autoscalingv2.MetricSpec{
+		Type: autoscalingv2.PodsMetricSourceType,
+		Pods: &autoscalingv2.PodsMetricSource{Metric: autoscalingv2.MetricIdentifier{Name: "requests_per_second"},
+			Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: ptr.To(resource.MustParse("100"))}},
+	})
+	h, err := cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Update(t.Context(), h, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	c, _ := startCluster(t, cs, ns, time.Now, false)
+	ref := actuator.ServiceRef{Service: "web", Namespace: ns}
+	require.Zero(t, waitFor(t, c, ref, func(actuator.Workload) bool { return true }).NeededReplicas, "no metrics reported yet")
+
+	// Six replicas, two of them still starting; the ready four run at 84 % CPU of a 70 % target
+	// (ratio 1.2) and 135 requests per second of a 100 target (1.35, the highest).
+	h.Status = autoscalingv2.HorizontalPodAutoscalerStatus{CurrentReplicas: 6, DesiredReplicas: 6, CurrentMetrics: []autoscalingv2.MetricStatus{
+		{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricStatus{Name: corev1.ResourceCPU,
+			Current: autoscalingv2.MetricValueStatus{AverageUtilization: ptr.To[int32](84)}}},
+		{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricStatus{Metric: autoscalingv2.MetricIdentifier{Name: "requests_per_second"},
+			Current: autoscalingv2.MetricValueStatus{AverageValue: ptr.To(resource.MustParse("135"))}}},
+	}}
+	_, err = cs.AutoscalingV2().HorizontalPodAutoscalers(ns).UpdateStatus(t.Context(), h, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	w := waitFor(t, c, ref, func(w actuator.Workload) bool { return w.CurrentReplicas == 6 })
+	require.Zero(t, w.NeededReplicas, "no ready replica known yet: unknown, not a guess")
+
+	d, err := cs.AppsV1().Deployments(ns).Get(t.Context(), "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	d.Status.Replicas, d.Status.ReadyReplicas = 6, 4
+	_, err = cs.AppsV1().Deployments(ns).UpdateStatus(t.Context(), d, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	w = waitFor(t, c, ref, func(w actuator.Workload) bool { return w.NeededReplicas > 0 })
+	require.InDelta(t, 1.35*4, w.NeededReplicas, 1e-9)
 }

@@ -1,0 +1,91 @@
+package actuator
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// NeedSample is one observation of the replicas a service's HPA metric asks for, unrounded
+// and before the HPA's tolerance, stabilization and policies (Workload.NeededReplicas).
+type NeedSample struct {
+	At       time.Time
+	Replicas float64
+}
+
+// SurgeWindow is how far back a rise in the need is measured: long enough that one noisy
+// sample is not a trend, short enough that a surge is seen while it builds.
+const SurgeWindow = 2 * time.Minute
+
+// needKept is how long the actuator keeps a service's need samples.
+const needKept = 2 * SurgeWindow
+
+// SurgeFloor carries the recent rise of the need on: from the newest sample at or before now,
+// at the rate it rose since the oldest sample within SurgeWindow of it, for horizon plus the
+// newest sample's age. ok is false when the need did not rise, or the samples span less than
+// half of SurgeWindow (too few to tell a rise from noise). samples are in time order.
+func SurgeFloor(samples []NeedSample, now time.Time, horizon time.Duration) (s Surge, ok bool) {
+	last := -1
+	for i := len(samples) - 1; i >= 0; i-- {
+		if !samples[i].At.After(now) {
+			last = i
+			break
+		}
+	}
+	if last < 0 {
+		return Surge{}, false
+	}
+	first := last
+	for first > 0 && samples[last].At.Sub(samples[first-1].At) <= SurgeWindow {
+		first--
+	}
+	span := samples[last].At.Sub(samples[first].At)
+	if span < SurgeWindow/2 {
+		return Surge{}, false
+	}
+	perMinute := (samples[last].Replicas - samples[first].Replicas) / span.Minutes()
+	if !(perMinute > 0) {
+		return Surge{}, false
+	}
+	ahead := horizon + now.Sub(samples[last].At)
+	s = Surge{Need: samples[last].Replicas, PerMinute: perMinute, Ahead: ahead, Over: span}
+	s.Floor = CeilReplicas(s.Need + perMinute*ahead.Minutes())
+	return s, true
+}
+
+// Surge is a surge floor and what it was carried on from.
+type Surge struct {
+	Floor int32
+	// Need is the newest need; PerMinute its rise per minute over Over; Ahead how far on the
+	// rise was carried.
+	Need, PerMinute float64
+	Ahead, Over     time.Duration
+}
+
+// SourceSurge is the contribution of a surge floor (scaling.FloorSettings.SurgeSeconds).
+const SourceSurge = "surge"
+
+// surgeContribution is the surge floor of a service whose calibrated settings ask for one.
+func surgeContribution(samples []NeedSample, now time.Time, horizon time.Duration) (Contribution, bool) {
+	s, ok := SurgeFloor(samples, now, horizon)
+	if !ok {
+		return Contribution{}, false
+	}
+	return Contribution{Source: SourceSurge, Floor: s.Floor, Detail: fmt.Sprintf(
+		"the HPA's metric asks for %.1f replicas, up %.2f a minute over the last %s: %.1f in %s, when pods asked for now are ready",
+		s.Need, s.PerMinute, s.Over.Round(time.Second), s.Need+s.PerMinute*s.Ahead.Minutes(), s.Ahead.Round(time.Second))}, true
+}
+
+// AddNeed appends w's need to a service's samples, unless it is unknown or not newer than the
+// newest sample (an informer's cache read twice), and drops the samples older than needKept
+// at now.
+func AddNeed(samples []NeedSample, w Workload, now time.Time) []NeedSample {
+	if w.NeededReplicas > 0 && !math.IsInf(w.NeededReplicas, 0) && (len(samples) == 0 || w.ObservedAt.After(samples[len(samples)-1].At)) {
+		samples = append(samples, NeedSample{At: w.ObservedAt, Replicas: w.NeededReplicas})
+	}
+	i := 0
+	for i < len(samples) && now.Sub(samples[i].At) > needKept {
+		i++
+	}
+	return samples[i:]
+}
