@@ -290,8 +290,12 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	covered := in.Now.Sub(from)
 	if len(preds) == 0 || covered < in.MinWindow || in.HPA.CapacityPerReplica <= 0 {
 		why := fmt.Sprintf("history too short to calibrate (%s replayable behind forecasts, need %s)", fmtDays(max(covered, 0)), fmtDays(in.MinWindow))
-		if in.HPA.CapacityPerReplica <= 0 {
+		switch {
+		case in.HPA.CapacityPerReplica <= 0:
 			why = "no capacity per replica to replay the HPA with"
+		case len(preds) == 0:
+			// The history may be long (a backfill), but there is nothing to replay it with yet.
+			why = fmt.Sprintf("history too short to calibrate (no forecasts of the last %s to replay it with yet, need %s of them)", fmtDays(in.Window), fmtDays(in.MinWindow))
 		}
 		res.Reason = why + "; defaults: " + SettingsString(defaults)
 		return res

@@ -199,7 +199,7 @@ func TestCalibrate(t *testing.T) {
 			name:         "no forecasts at all: defaults",
 			in:           CalibrationInput{History: rampTrace},
 			wantDefaults: true,
-			wantReason:   "history too short",
+			wantReason:   "history too short to calibrate (no forecasts of the last 7.0 days to replay it with yet, need 2.0 days of them)",
 		},
 		{
 			name: "an availability target the reactive HPA meets: nothing dearer than reactive",
