@@ -243,7 +243,7 @@ func PlanFloors(in PlanInput) Plan {
 			}
 			// A surge floor rides on the prediction's calibration, and goes with it when the
 			// prediction expires: its settings were chosen for that service's recent history.
-			if cal := p.Calibration; cal != nil && cal.SurgeSeconds > 0 && (p.ValidUntil <= 0 || in.Now.UnixMilli() <= p.ValidUntil) {
+			if cal := p.Calibration; cal != nil && cal.SurgeSeconds > 0 && !expired(p.ValidUntil, in.Now.UnixMilli()) {
 				if c, ok := surgeContribution(in.Need[name], in.Now, time.Duration(cal.SurgeSeconds)*time.Second); ok {
 					contribs = append(contribs, c)
 				}
@@ -649,6 +649,10 @@ type floorEval struct {
 }
 
 // Floor is the floor the prediction asks for at now; false when it asks for none (stale, off,
+// expired reports whether a prediction valid until validUntilMs (0: no end) has expired at
+// nowMs: the planner never acts on a stale forecast, neither its floor nor its surge floor.
+func expired(validUntilMs, nowMs int64) bool { return validUntilMs > 0 && nowMs > validUntilMs }
+
 // or no point bears on the window).
 func (f *PredictionFloor) Floor(now time.Time) (int32, bool) {
 	e, ok := f.eval(now.UnixMilli())
@@ -656,7 +660,7 @@ func (f *PredictionFloor) Floor(now time.Time) (int32, bool) {
 }
 
 func (f *PredictionFloor) eval(nowMs int64) (floorEval, bool) {
-	if f.off || (f.validUntil > 0 && nowMs > f.validUntil) {
+	if f.off || expired(f.validUntil, nowMs) {
 		return floorEval{}, false // never act on a stale forecast
 	}
 	if f.interpolate {

@@ -55,6 +55,20 @@ func (m Metric) Ratio() (ratio float64, ok bool) {
 	return m.Current / m.Target, true
 }
 
+// NeededReplicas is what the HPA's metrics ask for before its tolerance, stabilization and
+// policies: the highest usage ratio among them × ready, the replicas with metrics (the
+// controller averages usage over the ready pods; pods still starting would inflate it in
+// every scale-up). 0 when no metric has a current value or ready is not positive.
+func (o Observation) NeededReplicas(ready int32) float64 {
+	var ratio float64
+	for _, m := range o.Metrics {
+		if r, ok := m.Ratio(); ok && r > ratio {
+			ratio = r
+		}
+	}
+	return ratio * float64(max(ready, 0))
+}
+
 // Condition is one of the HPA's status conditions (AbleToScale, ScalingActive, ScalingLimited).
 type Condition struct {
 	Type   string

@@ -256,22 +256,6 @@ func parseTarget(ref actuator.ServiceRef) (target, error) {
 	return target{}, fmt.Errorf("scale target %q: kind %q is not supported (deployments, statefulsets)", ref.Target, res)
 }
 
-// neededReplicas is what the HPA's metrics ask for: the highest usage ratio (current ÷
-// target) among the metrics its status reports × the target's ready replicas, as the
-// controller computes it before its tolerance, stabilization and policies. The controller
-// averages usage over the pods with metrics, the ready ones: times all replicas, pods still
-// starting in a scale-up would inflate the need, and a surge floor would chase its own
-// scale-up. 0 (unknown) when no metric has a current value yet or no replica is ready.
-func neededReplicas(hpa *autoscalingv2.HorizontalPodAutoscaler, ready int32) float64 {
-	var ratio float64
-	for _, m := range live.FromHPA(hpa, "", time.Time{}).Metrics {
-		if r, ok := m.Ratio(); ok && r > ratio {
-			ratio = r
-		}
-	}
-	return ratio * float64(max(ready, 0))
-}
-
 // readyReplicas is the ready replicas of an HPA's scale target, from the informers' cache; 0
 // when the target is not a Deployment or StatefulSet or is not in the cache.
 func readyReplicas(v *view, namespace string, ref autoscalingv2.CrossVersionObjectReference) int32 {
@@ -299,7 +283,7 @@ func observe(v *view, ref actuator.ServiceRef) (actuator.Workload, bool, error) 
 		w.MinReplicas, w.MaxReplicas = cur, hpa.Spec.MaxReplicas
 		w.BaseMinReplicas, w.Touched, w.FloorChangedAt = m.base, m.touched, m.changedAt
 		w.CurrentReplicas, w.DesiredReplicas = hpa.Status.CurrentReplicas, hpa.Status.DesiredReplicas
-		w.NeededReplicas = neededReplicas(hpa, readyReplicas(v, ref.Namespace, hpa.Spec.ScaleTargetRef))
+		w.NeededReplicas = live.FromHPA(hpa, "", time.Time{}).NeededReplicas(readyReplicas(v, ref.Namespace, hpa.Spec.ScaleTargetRef))
 		return w, true, nil
 	case !apierrors.IsNotFound(err):
 		return w, false, fmt.Errorf("read hpa from cache: %w", err)
