@@ -59,6 +59,8 @@ const DefaultMaxReplicasWithoutMax = 100
 
 // StepDownPolicy limits how fast a raised floor comes down, so that lowering the floor never
 // drops replicas faster than the HPA's own scale-down stabilization would. Going up is immediate.
+// A service with a surge floor is the exception: its floor comes down at once to the most its
+// HPA's metric asked for over the last minutes (ReleaseFloor), since the HPA itself holds that.
 type StepDownPolicy struct {
 	// Interval is the least time between two lowering steps; default 5m.
 	Interval time.Duration
@@ -231,6 +233,7 @@ func PlanFloors(in PlanInput) Plan {
 			continue
 		}
 		var contribs []Contribution
+		var release int32 // 0: a floor above the plan comes down by the step-down policy alone
 		contribs = append(contribs, Contribution{Source: SourceBase, Floor: base(st.w), Detail: "floor before kai-scaler"})
 		for _, p := range patterns[name] {
 			if c, ok := patternContribution(p, st.w, in.Now, st.cfg.LeadTime); ok {
@@ -244,8 +247,12 @@ func PlanFloors(in PlanInput) Plan {
 			// A surge floor rides on the prediction's calibration, and goes with it when the
 			// prediction expires: its settings were chosen for that service's recent history.
 			if cal := p.Calibration; cal != nil && cal.SurgeSeconds > 0 && !expired(p.ValidUntil, in.Now.UnixMilli()) {
-				if c, ok := surgeContribution(in.Need[name], in.Now, time.Duration(cal.SurgeSeconds)*time.Second); ok {
+				settled := st.w.FloorChangedAt.IsZero() || in.Now.Sub(st.w.FloorChangedAt) >= SurgeInterval
+				if c, ok := surgeContribution(in.Need[name], in.Now, time.Duration(cal.SurgeSeconds)*time.Second, st.w.MinReplicas, settled); ok {
 					contribs = append(contribs, c)
+				}
+				if settled {
+					release = ReleaseFloor(in.Need[name], in.Now)
 				}
 			}
 		}
@@ -266,7 +273,7 @@ func PlanFloors(in PlanInput) Plan {
 				contribs = append(contribs, c)
 			}
 		}
-		st.decision = decide(st.w, contribs, hold, policy, in.Now, ceiling)
+		st.decision = decide(st.w, contribs, hold, policy, in.Now, ceiling, release)
 		st.decision.Service = name
 	}
 
@@ -290,9 +297,10 @@ func base(w Workload) int32 {
 	return w.BaseMinReplicas
 }
 
-// decide combines contributions by max, clamps to [base, max] and applies the step-down limit.
-// ceiling stands in for maxReplicas when the workload has none.
-func decide(w Workload, contribs []Contribution, hold bool, policy StepDownPolicy, now time.Time, ceiling int32) Decision {
+// decide combines contributions by max, clamps to [base, max] and applies the step-down limit,
+// or comes down at once to release where that is lower (ReleaseFloor; 0: none). ceiling
+// stands in for maxReplicas when the workload has none.
+func decide(w Workload, contribs []Contribution, hold bool, policy StepDownPolicy, now time.Time, ceiling, release int32) Decision {
 	win := contribs[0]
 	for _, c := range contribs[1:] {
 		if c.Floor > win.Floor {
@@ -313,10 +321,18 @@ func decide(w Workload, contribs []Contribution, hold bool, policy StepDownPolic
 	}
 	if cur := w.MinReplicas; floor < cur && !hold {
 		stepped := stepDown(cur, floor, w.FloorChangedAt, policy, now)
+		released := release > 0 && max(floor, release) < stepped
+		if released {
+			stepped = max(floor, release)
+		}
 		if stepped != floor {
 			detail := fmt.Sprintf("lowering from %d towards %d by at most max(%d, %.0f%%) every %s",
 				cur, floor, policy.MinStep, policy.MaxFraction*100, policy.Interval)
-			if stepped == cur {
+			switch {
+			case released:
+				detail = fmt.Sprintf("lowering from %d to %d at once, towards %d: the most the HPA's metric asked for over the last %s, which its own scale-down stabilization keeps",
+					cur, stepped, floor, needKept)
+			case stepped == cur:
 				detail = fmt.Sprintf("holding %d until %s (floor last changed %s); then towards %d",
 					cur, w.FloorChangedAt.Add(policy.Interval).UTC().Format(time.RFC3339),
 					w.FloorChangedAt.UTC().Format(time.RFC3339), floor)

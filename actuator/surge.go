@@ -65,11 +65,23 @@ type Surge struct {
 // SourceSurge is the contribution of a surge floor (scaling.FloorSettings.SurgeSeconds).
 const SourceSurge = "surge"
 
-// surgeContribution is the surge floor of a service whose calibrated settings ask for one.
-func surgeContribution(samples []NeedSample, now time.Time, horizon time.Duration) (Contribution, bool) {
+// SurgeInterval is the least time between two changes of the floor of a service with a surge
+// floor, raised by it or released (ReleaseFloor): calibration replays surge floors at its
+// one-minute step, and raised at every planning round the floor scaled the HPA up in many
+// more small steps than the reactive HPA takes, for more replica-hours than the replay counted.
+const SurgeInterval = time.Minute
+
+// surgeContribution is the surge floor of a service whose calibrated settings ask for one;
+// while its floor changed under SurgeInterval ago (not settled) it holds at current.
+func surgeContribution(samples []NeedSample, now time.Time, horizon time.Duration, current int32, settled bool) (Contribution, bool) {
 	s, ok := SurgeFloor(samples, now, horizon)
 	if !ok {
 		return Contribution{}, false
+	}
+	if !settled {
+		return Contribution{Source: SourceSurge, Floor: min(s.Floor, current), Detail: fmt.Sprintf(
+			"the HPA's metric asks for %.1f replicas, up %.2f a minute: held at %d, as the floor changed under %s ago",
+			s.Need, s.PerMinute, min(s.Floor, current), SurgeInterval)}, true
 	}
 	return Contribution{Source: SourceSurge, Floor: s.Floor, Detail: fmt.Sprintf(
 		"the HPA's metric asks for %.1f replicas, up %.2f a minute over the last %s: %.1f in %s, when pods asked for now are ready",
@@ -88,4 +100,21 @@ func AddNeed(samples []NeedSample, w Workload, now time.Time) []NeedSample {
 		i++
 	}
 	return samples[i:]
+}
+
+// ReleaseFloor is how far the floor of a service with a surge floor may come down at once: the
+// most its HPA's metric asked for over the kept samples at or before now (0 without any). The
+// HPA's scale-down stabilization holds the highest replicas its metric recommended over the
+// last minutes, so a floor lowered to this drops no replica the HPA would not drop itself:
+// the step-down policy guards forecasts that may be late, while a surge floor only starts
+// pods before the HPA asks for them, and once the rise stops, holding it for the policy's
+// intervals would pay for replicas no one asked for (most of a surge floor's cost).
+func ReleaseFloor(samples []NeedSample, now time.Time) int32 {
+	var most float64
+	for _, s := range samples {
+		if !s.At.After(now) && now.Sub(s.At) <= needKept {
+			most = max(most, s.Replicas)
+		}
+	}
+	return CeilReplicas(most)
 }

@@ -64,50 +64,121 @@ func TestAddNeed(t *testing.T) {
 	require.Equal(t, []NeedSample{{monday.Add(time.Minute), 7}}, ss)
 }
 
-// TestPlanFloorsSurge: a surge floor acts only where the prediction's calibration asks for
-// one, beside (by max with) the prediction's own floor, and goes when the prediction expires.
-func TestPlanFloorsSurge(t *testing.T) {
-	now := monday
-	flat := scaling.Prediction{Service: "web", FittedAt: now.Add(-10 * time.Minute).UnixMilli(), ValidUntil: now.Add(time.Hour).UnixMilli(), StepSeconds: 300}
+// flatCalibrated is a prediction for web of 500 expected and 600 upper load around now, fitted
+// 10 minutes ago, valid for an hour, with settings s.
+func flatCalibrated(now time.Time, s scaling.FloorSettings) scaling.Prediction {
+	p := scaling.Prediction{Service: "web", FittedAt: now.Add(-10 * time.Minute).UnixMilli(), ValidUntil: now.Add(time.Hour).UnixMilli(), StepSeconds: 300,
+		Calibration: &scaling.Calibration{FloorSettings: s, Reason: "test"}}
 	for i := range 12 {
 		at := now.Add(time.Duration(i-2) * 5 * time.Minute).UnixMilli()
-		flat.Points = append(flat.Points, scaling.PredictionPoint{Timestamp: at, ExpectedLoad: 500, UpperLoad: 600, RecommendedMinReplicas: 6})
+		p.Points = append(p.Points, scaling.PredictionPoint{Timestamp: at, ExpectedLoad: 500, UpperLoad: 600, RecommendedMinReplicas: 6})
 	}
-	calibrated := func(s scaling.FloorSettings) scaling.Prediction {
-		p := flat
-		p.Calibration = &scaling.Calibration{FloorSettings: s, Reason: "test"}
-		return p
-	}
-	expired := calibrated(scaling.FloorSettings{Off: true, SurgeSeconds: 60})
+	return p
+}
+
+// surgeAloneAndExpired are flat predictions asking for a surge floor carried a minute on, in
+// force at now and expired a minute before it.
+func surgeAloneAndExpired(now time.Time) (alone, expired scaling.Prediction) {
+	alone = flatCalibrated(now, scaling.FloorSettings{Off: true, SurgeSeconds: 60})
+	expired = flatCalibrated(now, scaling.FloorSettings{Off: true, SurgeSeconds: 60})
 	expired.ValidUntil = now.Add(-time.Minute).UnixMilli()
-	rising := needs(now, 10, 11, 12, 13, 14) // 16 a minute from now; the flat prediction asks for 5 (its expected load)
-	for _, tc := range []struct {
-		name       string
-		pred       scaling.Prediction
-		need       []NeedSample
-		wantFloor  int32
-		wantReason string
-	}{
-		{name: "no surge settings: the prediction alone", pred: calibrated(scaling.FloorSettings{BoundShare: ratio(1), Interpolate: true}), need: rising, wantFloor: 5, wantReason: SourcePrediction},
-		{name: "surge alone", pred: calibrated(scaling.FloorSettings{Off: true, SurgeSeconds: 60}), need: rising, wantFloor: 16, wantReason: SourceSurge},
-		{name: "surge beside the prediction, the higher wins", pred: calibrated(scaling.FloorSettings{BoundShare: ratio(1), Interpolate: true, SurgeSeconds: 60}), need: rising, wantFloor: 16, wantReason: SourceSurge},
-		{name: "not rising: the prediction", pred: calibrated(scaling.FloorSettings{BoundShare: ratio(1), Interpolate: true, SurgeSeconds: 60}), need: needs(now, 5, 5, 5, 5, 5), wantFloor: 5, wantReason: SourcePrediction},
-		{name: "surge alone, not rising: the base", pred: calibrated(scaling.FloorSettings{Off: true, SurgeSeconds: 60}), need: needs(now, 5, 5, 5, 5, 5), wantFloor: 2, wantReason: SourceBase},
-		{name: "an expired prediction takes its surge floor with it", pred: expired, need: rising, wantFloor: 2, wantReason: SourceBase},
-	} {
+	return alone, expired
+}
+
+// surgeCase is one planning round of web with a surge floor's inputs.
+type surgeCase struct {
+	name       string
+	pred       scaling.Prediction
+	need       []NeedSample
+	w          Workload
+	wantFloor  int32
+	wantReason string
+	// wantDetail, when set, is the last contribution's.
+	wantDetail string
+}
+
+func runSurgeCases(t *testing.T, now time.Time, cases []surgeCase) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			plan := PlanFloors(PlanInput{Now: now, Services: []ServiceConfig{svc("web", 5*time.Minute)},
-				Workloads: []Workload{untouched("web", 2, 50, 10, now)}, Predictions: []scaling.Prediction{tc.pred},
+				Workloads: []Workload{tc.w}, Predictions: []scaling.Prediction{tc.pred},
 				Need: map[string][]NeedSample{"web": tc.need}, PredictiveEnabled: true})
 			require.Len(t, plan.Decisions, 1)
 			d := plan.Decisions[0]
 			require.Equal(t, tc.wantFloor, d.Floor)
 			require.Equal(t, tc.wantReason, d.Reason)
-			if tc.wantReason == SourceSurge {
-				c := d.Contributions[len(d.Contributions)-1]
-				require.Equal(t, SourceSurge, c.Source)
-				require.Equal(t, "the HPA's metric asks for 14.0 replicas, up 2.00 a minute over the last 2m0s: 16.0 in 1m0s, when pods asked for now are ready", c.Detail)
+			if tc.wantDetail != "" {
+				require.Equal(t, tc.wantDetail, d.Contributions[len(d.Contributions)-1].Detail)
 			}
+		})
+	}
+}
+
+// TestPlanFloorsSurge: a surge floor acts only where the prediction's calibration asks for
+// one, beside (by max with) the prediction's own floor, at most once a minute, and goes when
+// the prediction expires.
+func TestPlanFloorsSurge(t *testing.T) {
+	now := monday
+	calibrated := func(s scaling.FloorSettings) scaling.Prediction { return flatCalibrated(now, s) }
+	surgeAlone, expired := surgeAloneAndExpired(now)
+	rising := needs(now, 10, 11, 12, 13, 14) // 16 a minute from now; the flat prediction asks for 5 (its expected load)
+	carried := "the HPA's metric asks for 14.0 replicas, up 2.00 a minute over the last 2m0s: 16.0 in 1m0s, when pods asked for now are ready"
+	fresh := untouched("web", 2, 50, 10, now)
+	runSurgeCases(t, now, []surgeCase{
+		{name: "no surge settings: the prediction alone", pred: calibrated(scaling.FloorSettings{BoundShare: ratio(1), Interpolate: true}), need: rising, w: fresh, wantFloor: 5, wantReason: SourcePrediction},
+		{name: "surge alone", pred: surgeAlone, need: rising, w: fresh, wantFloor: 16, wantReason: SourceSurge, wantDetail: carried},
+		{name: "surge beside the prediction, the higher wins", pred: calibrated(scaling.FloorSettings{BoundShare: ratio(1), Interpolate: true, SurgeSeconds: 60}), need: rising, w: fresh,
+			wantFloor: 16, wantReason: SourceSurge, wantDetail: carried},
+		{name: "not rising: the prediction", pred: calibrated(scaling.FloorSettings{BoundShare: ratio(1), Interpolate: true, SurgeSeconds: 60}), need: needs(now, 5, 5, 5, 5, 5), w: fresh,
+			wantFloor: 5, wantReason: SourcePrediction},
+		{name: "surge alone, not rising: the base", pred: surgeAlone, need: needs(now, 5, 5, 5, 5, 5), w: fresh, wantFloor: 2, wantReason: SourceBase},
+		{name: "an expired prediction takes its surge floor with it", pred: expired, need: rising, w: fresh, wantFloor: 2, wantReason: SourceBase},
+		{name: "the floor changed under a minute ago: held where it is", pred: surgeAlone, need: rising,
+			w: touched("web", 2, 12, 50, 10, now.Add(-30*time.Second), now), wantFloor: 12, wantReason: SourceSurge,
+			wantDetail: "the HPA's metric asks for 14.0 replicas, up 2.00 a minute: held at 12, as the floor changed under 1m0s ago"},
+	})
+}
+
+// TestPlanFloorsSurgeRelease: a service with a surge floor comes down at once to what its HPA's
+// metric asked for over the last minutes, never below its plan, once its floor has held a
+// minute; every other floor, and one whose need is unknown or whose prediction expired, comes
+// down by the step-down policy.
+func TestPlanFloorsSurgeRelease(t *testing.T) {
+	now := monday
+	calibrated := func(s scaling.FloorSettings) scaling.Prediction { return flatCalibrated(now, s) }
+	surgeAlone, expired := surgeAloneAndExpired(now)
+	fell := needs(now, 13.5, 12, 11, 10, 9) // the surge is over: the HPA's stabilization holds 14
+	// raised to 20 90 s ago: past SurgeInterval, within the step-down interval
+	raised := touched("web", 2, 20, 50, 20, now.Add(-90*time.Second), now)
+	runSurgeCases(t, now, []surgeCase{
+		{name: "surge floor: down at once to the need's recent most", pred: surgeAlone, need: fell, w: raised, wantFloor: 14, wantReason: SourceStepDown,
+			wantDetail: "lowering from 20 to 14 at once, towards 2: the most the HPA's metric asked for over the last 4m0s, which its own scale-down stabilization keeps"},
+		{name: "surge floor beside the prediction: never below the plan", pred: calibrated(scaling.FloorSettings{BoundShare: ratio(0), Interpolate: true, SurgeSeconds: 60}),
+			need: needs(now, 4, 3, 3, 3, 3), w: raised, wantFloor: 5, wantReason: SourcePrediction},
+		{name: "no surge settings: the step-down policy holds", pred: calibrated(scaling.FloorSettings{BoundShare: ratio(0), Interpolate: true}), need: fell, w: raised,
+			wantFloor: 20, wantReason: SourceStepDown},
+		{name: "need unknown: the step-down policy holds", pred: surgeAlone, w: raised, wantFloor: 20, wantReason: SourceStepDown},
+		{name: "an expired prediction: the step-down policy holds", pred: expired, need: fell, w: raised, wantFloor: 20, wantReason: SourceStepDown},
+		{name: "the floor changed under a minute ago: it holds", pred: surgeAlone, need: fell,
+			w: touched("web", 2, 20, 50, 20, now.Add(-30*time.Second), now), wantFloor: 20, wantReason: SourceStepDown},
+	})
+}
+
+func TestReleaseFloor(t *testing.T) {
+	now := monday
+	for _, tc := range []struct {
+		name    string
+		samples []NeedSample
+		want    int32
+	}{
+		{name: "the most of the kept minutes, rounded up", samples: needs(now, 9, 14.2, 12, 11, 10), want: 15},
+		{name: "older than the kept minutes is not read", samples: append([]NeedSample{{At: now.Add(-needKept - time.Second), Replicas: 40}}, needs(now, 10, 11)...), want: 11},
+		{name: "after now is not read", samples: append(needs(now, 10, 11), NeedSample{At: now.Add(time.Second), Replicas: 40}), want: 11},
+		{name: "no samples: nothing to come down to", want: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, ReleaseFloor(tc.samples, now))
 		})
 	}
 }

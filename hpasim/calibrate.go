@@ -327,10 +327,12 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 
 	floors := make([]int32, n)
 	surges := map[int64][]int32{} // by horizon: they depend on the load alone
+	var releases []int32          // likewise, for every surge candidate
 	run := func(s *scaling.FloorSettings) (Summary, []Summary) {
 		for i := range floors {
 			floors[i] = 0
 		}
+		var release []int32
 		if s != nil && s.SurgeSeconds > 0 {
 			sf, ok := surges[s.SurgeSeconds]
 			if !ok {
@@ -338,6 +340,10 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 				surges[s.SurgeSeconds] = sf
 			}
 			copy(floors, sf)
+			if releases == nil {
+				releases = releaseFloors(times, loads, cfg.CapacityPerReplica)
+			}
+			release = releases
 		}
 		if s != nil && !s.Off {
 			pfs := make([]actuator.PredictionFloor, len(preds))
@@ -352,7 +358,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 				}
 			}
 		}
-		return replayFloors(cfg, times, loads, floors, scored, in.Step, in.StepDown)
+		return replayFloors(cfg, times, loads, floors, release, scored, in.Step, in.StepDown)
 	}
 	var reactiveDays []Summary
 	res.Reactive, reactiveDays = run(nil)
@@ -438,14 +444,27 @@ func choose(reactive Summary, reactiveDays []Summary, scores []Score, in Calibra
 // or a scrape after the load, and a calibration that read it sooner than the planner will
 // would overrate surge floors.
 func surgeFloors(times []time.Time, loads []float64, capacity float64, horizon time.Duration) []int32 {
+	return fromNeeds(times, loads, capacity, func(window []actuator.NeedSample, now time.Time) int32 {
+		s, _ := actuator.SurgeFloor(window, now, horizon)
+		return s.Floor
+	})
+}
+
+// releaseFloors are how far the floor of a service with a surge floor may come down at once
+// (actuator.ReleaseFloor) at each of times, read as surgeFloors reads the needs.
+func releaseFloors(times []time.Time, loads []float64, capacity float64) []int32 {
+	return fromNeeds(times, loads, capacity, actuator.ReleaseFloor)
+}
+
+// fromNeeds is f at each of times over the planner's window of needs (load / capacity) up to
+// the step before; 0 at the first.
+func fromNeeds(times []time.Time, loads []float64, capacity float64, f func([]actuator.NeedSample, time.Time) int32) []int32 {
 	out := make([]int32, len(times))
 	window := make([]actuator.NeedSample, 0, 8)
 	for i := 1; i < len(times); i++ {
 		j := i - 1
 		window = actuator.AddNeed(window, actuator.Workload{ObservedAt: times[j], NeededReplicas: loads[j] / capacity}, times[j])
-		if s, ok := actuator.SurgeFloor(window, times[i], horizon); ok {
-			out[i] = s.Floor
-		}
+		out[i] = f(window, times[i])
 	}
 	return out
 }
@@ -479,9 +498,11 @@ func gains(reactive, run Summary) (reduction, increase float64) {
 }
 
 // replayFloors runs one HPA over times with the given loads, syncing once per step, its floor
-// set before each sync to floors[i] (0: the base) through the actuator's step-down policy, and
-// scores from index scored on: in all, and day by day from there.
-func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32, scored int, step time.Duration, policy actuator.StepDownPolicy) (Summary, []Summary) {
+// set before each sync to floors[i] (0: the base) through the actuator's step-down policy, or
+// at once down to release[i] where that is lower (release nil or 0: none), as the planner
+// decides, and scores from index scored on: in all, and day by day from there. Its step, a
+// minute by default, is the planner's SurgeInterval for the floors of surge candidates.
+func replayFloors(cfg Config, times []time.Time, loads []float64, floors, release []int32, scored int, step time.Duration, policy actuator.StepDownPolicy) (Summary, []Summary) {
 	perDay := max(1, int(24*time.Hour/step))
 	days := make([]Meter, (len(times)-scored+perDay-1)/perDay)
 	for i := range days {
@@ -497,9 +518,17 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32
 		switch {
 		case want > cur:
 			cur, changedAt = want, t
-		case want < cur && (changedAt.IsZero() || t.Sub(changedAt) >= policy.Interval):
-			stepped := max(policy.MinStep, int32(math.Ceil(policy.MaxFraction*float64(cur)-1e-9)))
-			cur, changedAt = max(want, cur-stepped), t
+		case want < cur:
+			lowered := cur
+			if changedAt.IsZero() || t.Sub(changedAt) >= policy.Interval {
+				lowered = max(want, cur-max(policy.MinStep, int32(math.Ceil(policy.MaxFraction*float64(cur)-1e-9))))
+			}
+			if release != nil && release[i] > 0 {
+				lowered = min(lowered, max(want, release[i]))
+			}
+			if lowered < cur {
+				cur, changedAt = lowered, t
+			}
 		}
 		h.SetMinReplicas(cur)
 		r := h.Sync(t, loads[i])

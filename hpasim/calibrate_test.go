@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kai-platform/kai-scaler/actuator"
 	"github.com/kai-platform/kai-scaler/forecast"
 	"github.com/kai-platform/kai-scaler/scaling"
 )
@@ -319,4 +320,38 @@ func TestWithoutCostliestDay(t *testing.T) {
 			require.Equal(t, tt.wantRun, p)
 		})
 	}
+}
+
+// TestReplayFloorsRelease: once a surge is over, a surge floor held by the step-down policy
+// pays for replicas no load asks for after the HPA's own stabilization has let them go;
+// released to the most the HPA's metric asked for over the last minutes, as the planner does
+// for surge floors, it costs less and leaves no more shortfall.
+func TestReplayFloorsRelease(t *testing.T) {
+	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	const n = 90
+	times := make([]time.Time, n)
+	loads := make([]float64, n)
+	floors := make([]int32, n)
+	for i := range n {
+		times[i] = start.Add(time.Duration(i) * time.Minute)
+		switch {
+		case i >= 20 && i < 25: // a surge builds over five minutes: 10 → 20 replicas' load
+			loads[i] = 300 + float64(i-19)*60
+		case i >= 25 && i < 28: // and is over three minutes later: news, not a new level
+			loads[i] = 600
+		default:
+			loads[i] = 300
+		}
+		if i >= 21 && i < 26 {
+			floors[i] = 24 // the surge floor, carried on ahead of the rise
+		}
+	}
+	cfg := Config{MinReplicas: 2, MaxReplicas: 50, CapacityPerReplica: 30, InitialReplicas: 10, PodStartup: 2 * time.Minute}
+	var defaults actuator.StepDownPolicy // zero: the actuator's defaults
+	held, _ := replayFloors(cfg, times, loads, floors, nil, 0, time.Minute, defaults)
+	released, _ := replayFloors(cfg, times, loads, floors, releaseFloors(times, loads, cfg.CapacityPerReplica), 0, time.Minute, defaults)
+	require.Less(t, released.ReplicaHours, held.ReplicaHours, "released sooner, paid for less")
+	require.LessOrEqual(t, released.UnderProvisionedReplicaMinutes, held.UnderProvisionedReplicaMinutes)
+	t.Logf("held: %.2f replica-hours, %.1f under-provisioned replica-minutes; released: %.2f, %.1f",
+		held.ReplicaHours, held.UnderProvisionedReplicaMinutes, released.ReplicaHours, released.UnderProvisionedReplicaMinutes)
 }

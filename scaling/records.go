@@ -151,7 +151,8 @@ type FloorSettings struct {
 	// replicas the HPA's metric asks for have been rising over the last minutes, the floor
 	// carries that rise on for SurgeSeconds (and for the age of the newest observation), so
 	// the pods a surge no forecast foresaw will need are starting before the HPA asks for
-	// them. It acts with Off too (surge floors only). 0 means none.
+	// them; once the rise stops, the floor comes down at once to what the metric asked for
+	// over the last minutes. It acts with Off too (surge floors only). 0 means none.
 	SurgeSeconds int64 `json:"surgeSeconds,omitempty"`
 }
 
