@@ -320,11 +320,7 @@ func decide(w Workload, contribs []Contribution, hold bool, policy StepDownPolic
 		floor, reason = maxFloor, SourceMax
 	}
 	if cur := w.MinReplicas; floor < cur && !hold {
-		stepped := stepDown(cur, floor, w.FloorChangedAt, policy, now)
-		released := release > 0 && max(floor, release) < stepped
-		if released {
-			stepped = max(floor, release)
-		}
+		stepped, released := LowerFloor(cur, floor, w.FloorChangedAt, policy, now, release)
 		if stepped != floor {
 			detail := fmt.Sprintf("lowering from %d towards %d by at most max(%d, %.0f%%) every %s",
 				cur, floor, policy.MinStep, policy.MaxFraction*100, policy.Interval)
@@ -353,13 +349,20 @@ func decide(w Workload, contribs []Contribution, hold bool, policy StepDownPolic
 	}
 }
 
-// stepDown returns the floor to set when the wanted floor is below the current one.
-func stepDown(cur, want int32, changedAt time.Time, p StepDownPolicy, now time.Time) int32 {
-	if !changedAt.IsZero() && now.Sub(changedAt) < p.Interval {
-		return cur
+// LowerFloor returns the floor to set when the wanted floor is below the current one, last
+// changed at changedAt: by policy p (its zero fields filled), or at once down to release
+// where that is lower (ReleaseFloor; 0: none), never below want; released says release set
+// it. The planner and calibration's replay both lower floors through it.
+func LowerFloor(cur, want int32, changedAt time.Time, p StepDownPolicy, now time.Time, release int32) (floor int32, released bool) {
+	p = p.WithDefaults()
+	floor = cur
+	if changedAt.IsZero() || now.Sub(changedAt) >= p.Interval {
+		floor = max(want, cur-max(p.MinStep, int32(math.Ceil(p.MaxFraction*float64(cur)-1e-9))))
 	}
-	step := max(p.MinStep, int32(math.Ceil(p.MaxFraction*float64(cur)-1e-9)))
-	return max(want, cur-step)
+	if release > 0 && max(want, release) < floor {
+		return max(want, release), true
+	}
+	return floor, false
 }
 
 // CeilReplicas is ceil(x) that ignores floating-point noise: ceil(0.3 × 10) is 3, not 4.
@@ -664,11 +667,11 @@ type floorEval struct {
 	expected bool
 }
 
-// Floor is the floor the prediction asks for at now; false when it asks for none (stale, off,
 // expired reports whether a prediction valid until validUntilMs (0: no end) has expired at
 // nowMs: the planner never acts on a stale forecast, neither its floor nor its surge floor.
 func expired(validUntilMs, nowMs int64) bool { return validUntilMs > 0 && nowMs > validUntilMs }
 
+// Floor is the floor the prediction asks for at now; false when it asks for none (stale, off,
 // or no point bears on the window).
 func (f *PredictionFloor) Floor(now time.Time) (int32, bool) {
 	e, ok := f.eval(now.UnixMilli())

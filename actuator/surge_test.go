@@ -182,3 +182,26 @@ func TestReleaseFloor(t *testing.T) {
 		})
 	}
 }
+
+func TestLowerFloor(t *testing.T) {
+	now := monday
+	for _, tc := range []struct {
+		name         string
+		changedAgo   time.Duration
+		release      int32
+		want         int32
+		wantReleased bool
+	}{
+		{name: "within the interval: held", changedAgo: time.Minute, want: 20},
+		{name: "past the interval: a quarter off", changedAgo: 5 * time.Minute, want: 15},
+		{name: "released below the step", changedAgo: time.Minute, release: 9, want: 9, wantReleased: true},
+		{name: "never below the wanted floor", changedAgo: time.Minute, release: 1, want: 4, wantReleased: true},
+		{name: "a release above the step changes nothing", changedAgo: 5 * time.Minute, release: 18, want: 15},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, released := LowerFloor(20, 4, now.Add(-tc.changedAgo), StepDownPolicy{}, now, tc.release)
+			require.Equal(t, tc.want, got)
+			require.Equal(t, tc.wantReleased, released)
+		})
+	}
+}

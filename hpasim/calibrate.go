@@ -510,7 +510,6 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors, releas
 	}
 	h := NewHPA(cfg, times[0])
 	base := h.cfg.MinReplicas
-	policy = policy.WithDefaults()
 	cur, changedAt := base, time.Time{}
 	meter := Meter{Capacity: h.cfg.CapacityPerReplica, MaxReplicas: h.cfg.MaxReplicas}
 	for i, t := range times {
@@ -519,14 +518,11 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors, releas
 		case want > cur:
 			cur, changedAt = want, t
 		case want < cur:
-			lowered := cur
-			if changedAt.IsZero() || t.Sub(changedAt) >= policy.Interval {
-				lowered = max(want, cur-max(policy.MinStep, int32(math.Ceil(policy.MaxFraction*float64(cur)-1e-9))))
+			var rel int32
+			if release != nil {
+				rel = release[i]
 			}
-			if release != nil && release[i] > 0 {
-				lowered = min(lowered, max(want, release[i]))
-			}
-			if lowered < cur {
+			if lowered, _ := actuator.LowerFloor(cur, want, changedAt, policy, t, rel); lowered < cur {
 				cur, changedAt = lowered, t
 			}
 		}
