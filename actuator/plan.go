@@ -233,7 +233,7 @@ func PlanFloors(in PlanInput) Plan {
 			continue
 		}
 		var contribs []Contribution
-		var release int32 // 0: a floor above the plan comes down by the step-down policy alone
+		var release surgeRelease // zero: a floor above the plan comes down by the step-down policy alone
 		contribs = append(contribs, Contribution{Source: SourceBase, Floor: base(st.w), Detail: "floor before kai-scaler"})
 		for _, p := range patterns[name] {
 			if c, ok := patternContribution(p, st.w, in.Now, st.cfg.LeadTime); ok {
@@ -247,12 +247,14 @@ func PlanFloors(in PlanInput) Plan {
 			// A surge floor rides on the prediction's calibration, and goes with it when the
 			// prediction expires: its settings were chosen for that service's recent history.
 			if cal := p.Calibration; cal != nil && cal.SurgeSeconds > 0 && !expired(p.ValidUntil, in.Now.UnixMilli()) {
-				settled := st.w.FloorChangedAt.IsZero() || in.Now.Sub(st.w.FloorChangedAt) >= SurgeInterval
-				if c, ok := surgeContribution(in.Need[name], in.Now, time.Duration(cal.SurgeSeconds)*time.Second, st.w.MinReplicas, settled); ok {
+				mayRaise, mayRelease := SurgeMay(st.w.FloorChangedAt, in.Now)
+				if c, ok := surgeContribution(in.Need[name], in.Now, time.Duration(cal.SurgeSeconds)*time.Second, st.w.MinReplicas, mayRaise); ok {
 					contribs = append(contribs, c)
 				}
-				if settled {
-					release = ReleaseFloor(in.Need[name], in.Now)
+				if mayRelease {
+					release.to = ReleaseFloor(in.Need[name], in.Now)
+				} else {
+					release.heldUntil = st.w.FloorChangedAt.Add(SurgeHold)
 				}
 			}
 		}
@@ -297,10 +299,17 @@ func base(w Workload) int32 {
 	return w.BaseMinReplicas
 }
 
+// surgeRelease is how the floor of a service with a surge floor comes down: at once to to
+// (ReleaseFloor; 0: by the step-down policy), or not before heldUntil (SurgeHold).
+type surgeRelease struct {
+	to        int32
+	heldUntil time.Time
+}
+
 // decide combines contributions by max, clamps to [base, max] and applies the step-down limit,
-// or comes down at once to release where that is lower (ReleaseFloor; 0: none). ceiling
-// stands in for maxReplicas when the workload has none.
-func decide(w Workload, contribs []Contribution, hold bool, policy StepDownPolicy, now time.Time, ceiling, release int32) Decision {
+// or comes down at once as release allows. ceiling stands in for maxReplicas when the workload
+// has none.
+func decide(w Workload, contribs []Contribution, hold bool, policy StepDownPolicy, now time.Time, ceiling int32, release surgeRelease) Decision {
 	win := contribs[0]
 	for _, c := range contribs[1:] {
 		if c.Floor > win.Floor {
@@ -320,7 +329,7 @@ func decide(w Workload, contribs []Contribution, hold bool, policy StepDownPolic
 		floor, reason = maxFloor, SourceMax
 	}
 	if cur := w.MinReplicas; floor < cur && !hold {
-		stepped, released := LowerFloor(cur, floor, w.FloorChangedAt, policy, now, release)
+		stepped, released := LowerFloor(cur, floor, w.FloorChangedAt, policy, now, release.to)
 		if stepped != floor {
 			detail := fmt.Sprintf("lowering from %d towards %d by at most max(%d, %.0f%%) every %s",
 				cur, floor, policy.MinStep, policy.MaxFraction*100, policy.Interval)
@@ -328,6 +337,9 @@ func decide(w Workload, contribs []Contribution, hold bool, policy StepDownPolic
 			case released:
 				detail = fmt.Sprintf("lowering from %d to %d at once, towards %d: the most the HPA's metric asked for over the last %s, which its own scale-down stabilization keeps",
 					cur, stepped, floor, needKept)
+			case stepped == cur && !release.heldUntil.IsZero():
+				detail = fmt.Sprintf("holding %d until %s, %s after its last change, in case the surge goes on; then towards %d",
+					cur, release.heldUntil.UTC().Format(time.RFC3339), SurgeHold, floor)
 			case stepped == cur:
 				detail = fmt.Sprintf("holding %d until %s (floor last changed %s); then towards %d",
 					cur, w.FloorChangedAt.Add(policy.Interval).UTC().Format(time.RFC3339),

@@ -66,19 +66,38 @@ type Surge struct {
 const SourceSurge = "surge"
 
 // SurgeInterval is the least time between two changes of the floor of a service with a surge
-// floor, raised by it or released (ReleaseFloor): calibration replays surge floors at its
-// one-minute step, and raised at every planning round the floor scaled the HPA up in many
-// more small steps than the reactive HPA takes, for more replica-hours than the replay counted.
+// floor when the change is a raise: calibration replays surge floors at its one-minute step,
+// and raised at every 30 s planning round the floor scaled the HPA up in many more small steps
+// than the replay counted, for more replica-hours.
 const SurgeInterval = time.Minute
 
+// SurgeHold is how long the floor of a service with a surge floor holds after a change before
+// it comes down at once (ReleaseFloor). A surge pauses between its steps; released a minute
+// after its last raise, the floor came down in the pause and went up again a minute later: a
+// scale-down and a scale-up the reactive HPA does not make, as its stabilization holds through
+// the pause. Over two minutes, calibration's replay, which syncs the HPA once a minute, also
+// counts the cost of a surge floor as the HPA's 15 s syncs pay it; after one it undercounted.
+const SurgeHold = 2 * time.Minute
+
+// SurgeMay reports whether the floor of a service with a surge floor, last changed at
+// changedAt (zero: not by kai-scaler since it started), may be raised by its surge floor at
+// now, and whether it may come down at once. The planner and calibration's replay both ask it.
+func SurgeMay(changedAt, now time.Time) (raise, release bool) {
+	if changedAt.IsZero() {
+		return true, true
+	}
+	since := now.Sub(changedAt)
+	return since >= SurgeInterval, since >= SurgeHold
+}
+
 // surgeContribution is the surge floor of a service whose calibrated settings ask for one;
-// while its floor changed under SurgeInterval ago (not settled) it holds at current.
-func surgeContribution(samples []NeedSample, now time.Time, horizon time.Duration, current int32, settled bool) (Contribution, bool) {
+// while its floor may not be raised (SurgeMay) it holds at current.
+func surgeContribution(samples []NeedSample, now time.Time, horizon time.Duration, current int32, mayRaise bool) (Contribution, bool) {
 	s, ok := SurgeFloor(samples, now, horizon)
 	if !ok {
 		return Contribution{}, false
 	}
-	if !settled {
+	if !mayRaise {
 		return Contribution{Source: SourceSurge, Floor: min(s.Floor, current), Detail: fmt.Sprintf(
 			"the HPA's metric asks for %.1f replicas, up %.2f a minute: held at %d, as the floor changed under %s ago",
 			s.Need, s.PerMinute, min(s.Floor, current), SurgeInterval)}, true

@@ -116,8 +116,8 @@ func runSurgeCases(t *testing.T, now time.Time, cases []surgeCase) {
 }
 
 // TestPlanFloorsSurge: a surge floor acts only where the prediction's calibration asks for
-// one, beside (by max with) the prediction's own floor, at most once a minute, and goes when
-// the prediction expires.
+// one, beside (by max with) the prediction's own floor, at most once every SurgeInterval, and
+// goes when the prediction expires.
 func TestPlanFloorsSurge(t *testing.T) {
 	now := monday
 	calibrated := func(s scaling.FloorSettings) scaling.Prediction { return flatCalibrated(now, s) }
@@ -134,23 +134,25 @@ func TestPlanFloorsSurge(t *testing.T) {
 			wantFloor: 5, wantReason: SourcePrediction},
 		{name: "surge alone, not rising: the base", pred: surgeAlone, need: needs(now, 5, 5, 5, 5, 5), w: fresh, wantFloor: 2, wantReason: SourceBase},
 		{name: "an expired prediction takes its surge floor with it", pred: expired, need: rising, w: fresh, wantFloor: 2, wantReason: SourceBase},
-		{name: "the floor changed under a minute ago: held where it is", pred: surgeAlone, need: rising,
+		{name: "the floor changed under SurgeInterval ago: held where it is", pred: surgeAlone, need: rising,
 			w: touched("web", 2, 12, 50, 10, now.Add(-30*time.Second), now), wantFloor: 12, wantReason: SourceSurge,
 			wantDetail: "the HPA's metric asks for 14.0 replicas, up 2.00 a minute: held at 12, as the floor changed under 1m0s ago"},
+		{name: "the floor changed SurgeInterval ago: raised", pred: surgeAlone, need: rising,
+			w: touched("web", 2, 12, 50, 10, now.Add(-SurgeInterval), now), wantFloor: 16, wantReason: SourceSurge, wantDetail: carried},
 	})
 }
 
 // TestPlanFloorsSurgeRelease: a service with a surge floor comes down at once to what its HPA's
-// metric asked for over the last minutes, never below its plan, once its floor has held a
-// minute; every other floor, and one whose need is unknown or whose prediction expired, comes
+// metric asked for over the last minutes, never below its plan, once its floor has held for
+// SurgeHold; every other floor, and one whose need is unknown or whose prediction expired, comes
 // down by the step-down policy.
 func TestPlanFloorsSurgeRelease(t *testing.T) {
 	now := monday
 	calibrated := func(s scaling.FloorSettings) scaling.Prediction { return flatCalibrated(now, s) }
 	surgeAlone, expired := surgeAloneAndExpired(now)
 	fell := needs(now, 13.5, 12, 11, 10, 9) // the surge is over: the HPA's stabilization holds 14
-	// raised to 20 90 s ago: past SurgeInterval, within the step-down interval
-	raised := touched("web", 2, 20, 50, 20, now.Add(-90*time.Second), now)
+	// raised to 20 three minutes ago: past SurgeHold, within the step-down interval
+	raised := touched("web", 2, 20, 50, 20, now.Add(-3*time.Minute), now)
 	runSurgeCases(t, now, []surgeCase{
 		{name: "surge floor: down at once to the need's recent most", pred: surgeAlone, need: fell, w: raised, wantFloor: 14, wantReason: SourceStepDown,
 			wantDetail: "lowering from 20 to 14 at once, towards 2: the most the HPA's metric asked for over the last 4m0s, which its own scale-down stabilization keeps"},
@@ -160,9 +162,30 @@ func TestPlanFloorsSurgeRelease(t *testing.T) {
 			wantFloor: 20, wantReason: SourceStepDown},
 		{name: "need unknown: the step-down policy holds", pred: surgeAlone, w: raised, wantFloor: 20, wantReason: SourceStepDown},
 		{name: "an expired prediction: the step-down policy holds", pred: expired, need: fell, w: raised, wantFloor: 20, wantReason: SourceStepDown},
-		{name: "the floor changed under a minute ago: it holds", pred: surgeAlone, need: fell,
-			w: touched("web", 2, 20, 50, 20, now.Add(-30*time.Second), now), wantFloor: 20, wantReason: SourceStepDown},
+		{name: "the floor changed under SurgeHold ago: it holds", pred: surgeAlone, need: fell,
+			w: touched("web", 2, 20, 50, 20, now.Add(-90*time.Second), now), wantFloor: 20, wantReason: SourceStepDown,
+			wantDetail: "holding 20 until " + now.Add(30*time.Second).UTC().Format(time.RFC3339) + ", 2m0s after its last change, in case the surge goes on; then towards 2"},
 	})
+}
+
+func TestSurgeMay(t *testing.T) {
+	now := monday
+	for _, tc := range []struct {
+		name                   string
+		changedAt              time.Time
+		wantRaise, wantRelease bool
+	}{
+		{name: "never changed by kai-scaler", wantRaise: true, wantRelease: true},
+		{name: "changed under SurgeInterval ago", changedAt: now.Add(-30 * time.Second)},
+		{name: "past SurgeInterval, within SurgeHold: raised, not released", changedAt: now.Add(-90 * time.Second), wantRaise: true},
+		{name: "past SurgeHold", changedAt: now.Add(-SurgeHold), wantRaise: true, wantRelease: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raise, release := SurgeMay(tc.changedAt, now)
+			require.Equal(t, tc.wantRaise, raise)
+			require.Equal(t, tc.wantRelease, release)
+		})
+	}
 }
 
 func TestReleaseFloor(t *testing.T) {

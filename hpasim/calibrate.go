@@ -97,8 +97,8 @@ func share(v float64) *float64 { return &v }
 // the HPA's tolerance, half and the whole bound held on steady stretches too (for noise the
 // HPA lets through within its tolerance), and the planner's defaults (read point by point) at
 // half and the whole bound; with surge (the service's HPA metric is observed), surge floors
-// carried half or all of podStartup on, alone, and half of it beside the expected load and
-// beside the smoothed bound. Twenty-one settings at most.
+// carried a quarter, half or all of podStartup on, alone, and half of it beside the expected
+// load and beside the smoothed bound. Twenty-two settings at most.
 func Candidates(lead, podStartup, step time.Duration, surge bool) []scaling.FloorSettings {
 	if step <= 0 {
 		step = 5 * time.Minute
@@ -138,10 +138,12 @@ func Candidates(lead, podStartup, step time.Duration, surge bool) []scaling.Floo
 		scaling.FloorSettings{BoundShare: share(1), LeadSeconds: long, NoiseMarginReplicas: 1, SmoothingPoints: 1})
 	if surge && podStartup > 0 {
 		// Surge floors, for load whose surges no forecast sees but which build over minutes:
-		// alone, carried half or all of a pod's start-up ahead, and beside the expected load
-		// and the smoothed upper bound.
-		half, whole := int64(podStartup/2/time.Second), int64(podStartup/time.Second)
+		// alone, carried a quarter, half or all of a pod's start-up ahead (the quarter for
+		// noisy services on which carrying it further costs more than the budget), and beside
+		// the expected load and the smoothed upper bound.
+		quarter, half, whole := int64(podStartup/4/time.Second), int64(podStartup/2/time.Second), int64(podStartup/time.Second)
 		out = append(out,
+			scaling.FloorSettings{Off: true, SurgeSeconds: quarter},
 			scaling.FloorSettings{Off: true, SurgeSeconds: half},
 			scaling.FloorSettings{Off: true, SurgeSeconds: whole},
 			scaling.FloorSettings{BoundShare: share(0), LeadSeconds: short, NoiseMarginReplicas: 3,
@@ -219,15 +221,9 @@ func withoutCostliestDay(r, p []Summary) (reactive, run Summary) {
 		}
 	}
 	for i := range r {
-		if i == skip {
-			continue
+		if i != skip {
+			reactive, run = reactive.plus(r[i]), run.plus(p[i])
 		}
-		reactive.UnderProvisionedReplicaMinutes += r[i].UnderProvisionedReplicaMinutes
-		reactive.BeyondMaxReplicaMinutes += r[i].BeyondMaxReplicaMinutes
-		reactive.ReplicaHours += r[i].ReplicaHours
-		run.UnderProvisionedReplicaMinutes += p[i].UnderProvisionedReplicaMinutes
-		run.BeyondMaxReplicaMinutes += p[i].BeyondMaxReplicaMinutes
-		run.ReplicaHours += p[i].ReplicaHours
 	}
 	return reactive, run
 }
@@ -332,18 +328,17 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 		for i := range floors {
 			floors[i] = 0
 		}
-		var release []int32
+		var surge *surgeReplay
 		if s != nil && s.SurgeSeconds > 0 {
 			sf, ok := surges[s.SurgeSeconds]
 			if !ok {
 				sf = surgeFloors(times, loads, cfg.CapacityPerReplica, time.Duration(s.SurgeSeconds)*time.Second)
 				surges[s.SurgeSeconds] = sf
 			}
-			copy(floors, sf)
 			if releases == nil {
 				releases = releaseFloors(times, loads, cfg.CapacityPerReplica)
 			}
-			release = releases
+			surge = &surgeReplay{floors: sf, release: releases}
 		}
 		if s != nil && !s.Off {
 			pfs := make([]actuator.PredictionFloor, len(preds))
@@ -353,12 +348,12 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 			for i, t := range times {
 				if active[i] >= 0 {
 					if f, ok := pfs[active[i]].Floor(t); ok {
-						floors[i] = max(floors[i], f)
+						floors[i] = f
 					}
 				}
 			}
 		}
-		return replayFloors(cfg, times, loads, floors, release, scored, in.Step, in.StepDown)
+		return replayFloors(cfg, times, loads, floors, surge, scored, in.Step, in.StepDown)
 	}
 	var reactiveDays []Summary
 	res.Reactive, reactiveDays = run(nil)
@@ -497,12 +492,19 @@ func gains(reactive, run Summary) (reduction, increase float64) {
 	return reduction, increase
 }
 
+// surgeReplay is a surge candidate's part of a replay, at each of its times: the surge floor
+// (0: the need is not rising) and how far the floor may come down at once (ReleaseFloor).
+type surgeReplay struct {
+	floors, release []int32
+}
+
 // replayFloors runs one HPA over times with the given loads, syncing once per step, its floor
-// set before each sync to floors[i] (0: the base) through the actuator's step-down policy, or
-// at once down to release[i] where that is lower (release nil or 0: none), as the planner
-// decides, and scores from index scored on: in all, and day by day from there. Its step, a
-// minute by default, is the planner's SurgeInterval for the floors of surge candidates.
-func replayFloors(cfg Config, times []time.Time, loads []float64, floors, release []int32, scored int, step time.Duration, policy actuator.StepDownPolicy) (Summary, []Summary) {
+// set before each sync as the planner decides: to floors[i] (0: the base), raised at once and
+// lowered through the actuator's step-down policy; for a surge candidate also to its surge
+// floor and at once down to its release where that is lower, each once the floor has held as
+// long as actuator.SurgeMay asks. It scores from index scored on: in all, and day by
+// day from there.
+func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32, surge *surgeReplay, scored int, step time.Duration, policy actuator.StepDownPolicy) (Summary, []Summary) {
 	perDay := max(1, int(24*time.Hour/step))
 	days := make([]Meter, (len(times)-scored+perDay-1)/perDay)
 	for i := range days {
@@ -511,17 +513,25 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors, releas
 	h := NewHPA(cfg, times[0])
 	base := h.cfg.MinReplicas
 	cur, changedAt := base, time.Time{}
-	meter := Meter{Capacity: h.cfg.CapacityPerReplica, MaxReplicas: h.cfg.MaxReplicas}
 	for i, t := range times {
-		want := min(max(floors[i], base), h.cfg.MaxReplicas)
+		want, rel := floors[i], int32(0)
+		if surge != nil {
+			mayRaise, mayRelease := actuator.SurgeMay(changedAt, t)
+			switch sf := surge.floors[i]; {
+			case mayRaise:
+				want = max(want, sf)
+			case sf > 0:
+				want = max(want, min(sf, cur)) // held where it is, as the planner holds it
+			}
+			if mayRelease {
+				rel = surge.release[i]
+			}
+		}
+		want = min(max(want, base), h.cfg.MaxReplicas)
 		switch {
 		case want > cur:
 			cur, changedAt = want, t
 		case want < cur:
-			var rel int32
-			if release != nil {
-				rel = release[i]
-			}
 			if lowered, _ := actuator.LowerFloor(cur, want, changedAt, policy, t, rel); lowered < cur {
 				cur, changedAt = lowered, t
 			}
@@ -531,17 +541,17 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors, releas
 		if i < scored {
 			continue
 		}
-		meter.Count(r)
-		meter.Observe(step, loads[i], h.ReadyReplicas(t), h.Replicas())
 		d := &days[(i-scored)/perDay]
 		d.Count(r)
 		d.Observe(step, loads[i], h.ReadyReplicas(t), h.Replicas())
 	}
+	var all Summary
 	out := make([]Summary, len(days))
 	for i := range days {
 		out[i] = days[i].Summary()
+		all = all.plus(out[i])
 	}
-	return meter.Summary(), out
+	return all, out
 }
 
 // trimPredictions keeps of each prediction only the points that can bear on a floor while it

@@ -240,3 +240,13 @@ func TestGenerateRamps(t *testing.T) {
 	require.InDelta(t, 100, at(7*time.Hour+55*time.Minute), 25)   // just before the ramp
 	require.InDelta(t, 415, at(5*24*time.Hour+10*time.Hour), 100) // Saturday
 }
+
+func TestSummaryPlus(t *testing.T) {
+	a := Summary{UnderProvisionedReplicaMinutes: 3, ShortfallMinutes: 2, ReplicaHours: 10, LoadReplicaHours: 8,
+		BeyondMaxReplicaMinutes: 1, PeakShortfallReplicas: 4, PeakReplicas: 12, ScaleUps: 5, ScaleDowns: 6, EvaluatedMinutes: 1440}
+	b := Summary{UnderProvisionedReplicaMinutes: 1, ShortfallMinutes: 1, ReplicaHours: 20, LoadReplicaHours: 15,
+		BeyondMaxReplicaMinutes: 0.5, PeakShortfallReplicas: 2, PeakReplicas: 15, ScaleUps: 1, ScaleDowns: 2, EvaluatedMinutes: 720}
+	require.Equal(t, Summary{UnderProvisionedReplicaMinutes: 4, ShortfallMinutes: 3, ReplicaHours: 30, LoadReplicaHours: 23,
+		BeyondMaxReplicaMinutes: 1.5, PeakShortfallReplicas: 4, PeakReplicas: 15, ScaleUps: 6, ScaleDowns: 8, EvaluatedMinutes: 2160}, a.plus(b))
+	require.Equal(t, a, Summary{}.plus(a), "the zero Summary adds nothing")
+}

@@ -86,5 +86,20 @@ func (s Summary) BeyondMaxShare() float64 {
 	return 0
 }
 
+// plus is s and o over their spans together: totals add, peaks are the higher.
+func (s Summary) plus(o Summary) Summary {
+	s.UnderProvisionedReplicaMinutes += o.UnderProvisionedReplicaMinutes
+	s.ShortfallMinutes += o.ShortfallMinutes
+	s.ReplicaHours += o.ReplicaHours
+	s.LoadReplicaHours += o.LoadReplicaHours
+	s.BeyondMaxReplicaMinutes += o.BeyondMaxReplicaMinutes
+	s.PeakShortfallReplicas = max(s.PeakShortfallReplicas, o.PeakShortfallReplicas)
+	s.PeakReplicas = max(s.PeakReplicas, o.PeakReplicas)
+	s.ScaleUps += o.ScaleUps
+	s.ScaleDowns += o.ScaleDowns
+	s.EvaluatedMinutes += o.EvaluatedMinutes
+	return s
+}
+
 // Summary returns what was accumulated so far.
 func (m *Meter) Summary() Summary { return m.s }
