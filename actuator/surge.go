@@ -65,9 +65,9 @@ type Surge struct {
 // SourceSurge is the contribution of a surge floor (scaling.FloorSettings.SurgeSeconds).
 const SourceSurge = "surge"
 
-// SurgeInterval is the least time between two changes of the floor of a service with a surge
-// floor when the change is a raise: calibration replays surge floors at its one-minute step,
-// and raised at every 30 s planning round the floor scaled the HPA up in many more small steps
+// SurgeInterval is how long after any change of the floor of a service with a surge floor the
+// surge floor may raise it again: calibration replays surge floors at its one-minute step, and
+// raised at every 30 s planning round the floor scaled the HPA up in many more small steps
 // than the replay counted, for more replica-hours.
 const SurgeInterval = time.Minute
 
