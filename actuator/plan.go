@@ -251,9 +251,10 @@ func PlanFloors(in PlanInput) Plan {
 				if c, ok := surgeContribution(in.Need[name], in.Now, time.Duration(cal.SurgeSeconds)*time.Second, st.w.MinReplicas, mayRaise); ok {
 					contribs = append(contribs, c)
 				}
-				if mayRelease {
+				switch {
+				case mayRelease:
 					release.to = ReleaseFloor(in.Need[name], in.Now)
-				} else {
+				case len(in.Need[name]) > 0: // without the metric there is nothing to release to
 					release.heldUntil = st.w.FloorChangedAt.Add(SurgeHold)
 				}
 			}

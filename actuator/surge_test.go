@@ -162,6 +162,10 @@ func TestPlanFloorsSurgeRelease(t *testing.T) {
 			wantFloor: 20, wantReason: SourceStepDown},
 		{name: "need unknown: the step-down policy holds", pred: surgeAlone, w: raised, wantFloor: 20, wantReason: SourceStepDown},
 		{name: "an expired prediction: the step-down policy holds", pred: expired, need: fell, w: raised, wantFloor: 20, wantReason: SourceStepDown},
+		{name: "need unknown, under SurgeHold: the step-down policy's hold", pred: surgeAlone,
+			w: touched("web", 2, 20, 50, 20, now.Add(-90*time.Second), now), wantFloor: 20, wantReason: SourceStepDown,
+			wantDetail: "holding 20 until " + now.Add(210*time.Second).UTC().Format(time.RFC3339) + " (floor last changed " +
+				now.Add(-90*time.Second).UTC().Format(time.RFC3339) + "); then towards 2"},
 		{name: "the floor changed under SurgeHold ago: it holds", pred: surgeAlone, need: fell,
 			w: touched("web", 2, 20, 50, 20, now.Add(-90*time.Second), now), wantFloor: 20, wantReason: SourceStepDown,
 			wantDetail: "holding 20 until " + now.Add(30*time.Second).UTC().Format(time.RFC3339) + ", 2m0s after its last change, in case the surge goes on; then towards 2"},
