@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -20,11 +21,12 @@ import (
 
 // redisServer is a redis-server process of the test's own, on 127.0.0.1 without persistence.
 type redisServer struct {
-	t    *testing.T
-	bin  string
-	dir  string
-	port int
-	cmd  *exec.Cmd
+	t      *testing.T
+	bin    string
+	dir    string
+	port   int
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has exited
 }
 
 func freePort(t *testing.T) int {
@@ -38,31 +40,62 @@ func freePort(t *testing.T) int {
 
 func (s *redisServer) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
-// start runs redis-server and waits until it answers PING.
+// start runs redis-server and waits until it answers PING. Started again on the port of a
+// server just killed, it may find the port taken for a while: the kernel hands a freed port
+// to other tests' outgoing connections. So a server that exits before it answers is started
+// again until the deadline, and a failure shows its log.
 func (s *redisServer) start() {
 	s.t.Helper()
-	s.cmd = exec.Command(s.bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(s.port),
-		"--save", "", "--appendonly", "no", "--dir", s.dir, "--daemonize", "no",
-		"--logfile", filepath.Join(s.dir, "redis.log"))
-	require.NoError(s.t, s.cmd.Start())
-	cmd := s.cmd
-	s.t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	deadline := time.Now().Add(30 * time.Second)
 	c := redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1})
 	defer c.Close()
-	require.Eventually(s.t, func() bool {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		defer cancel()
-		return c.Ping(ctx).Err() == nil
-	}, 10*time.Second, 20*time.Millisecond, "redis-server on %s did not answer", s.addr())
+	for {
+		s.launch()
+		for time.Now().Before(deadline) {
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			err := c.Ping(ctx).Err()
+			cancel()
+			if err == nil {
+				return
+			}
+			select {
+			case <-s.exited:
+			case <-time.After(20 * time.Millisecond):
+				continue
+			}
+			break
+		}
+		if !time.Now().Before(deadline) {
+			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+			s.t.Fatalf("redis-server on %s did not answer within 30s; its log:\n%s", s.addr(), log)
+		}
+		time.Sleep(200 * time.Millisecond) // it exited: the port is taken, try again
+	}
+}
+
+// launch starts redis-server; s.exited closes when it exits.
+func (s *redisServer) launch() {
+	s.t.Helper()
+	cmd := exec.Command(s.bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(s.port),
+		"--save", "", "--appendonly", "no", "--dir", s.dir, "--daemonize", "no",
+		"--logfile", filepath.Join(s.dir, "redis.log"))
+	require.NoError(s.t, cmd.Start())
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	s.cmd, s.exited = cmd, exited
+	s.t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
 }
 
 func (s *redisServer) kill() {
 	s.t.Helper()
 	require.NoError(s.t, s.cmd.Process.Kill())
-	_ = s.cmd.Wait()
+	<-s.exited
 }
 
 // TestRedisRestart checks that a Redis that hangs or dies makes calls fail with ErrUnavailable
