@@ -90,6 +90,16 @@ func SurgeMay(changedAt, now time.Time) (raise, release bool) {
 	return since >= SurgeInterval, since >= SurgeHold
 }
 
+// HeldSurge is the floor a surge floor asks for while the floor is current: the surge floor
+// itself where it may raise the floor (SurgeMay), else no higher than current. The planner and
+// calibration's replay both hold it so.
+func HeldSurge(surge, current int32, mayRaise bool) int32 {
+	if mayRaise {
+		return surge
+	}
+	return min(surge, current)
+}
+
 // surgeContribution is the surge floor of a service whose calibrated settings ask for one;
 // while its floor may not be raised (SurgeMay) it holds at current.
 func surgeContribution(samples []NeedSample, now time.Time, horizon time.Duration, current int32, mayRaise bool) (Contribution, bool) {
@@ -98,9 +108,10 @@ func surgeContribution(samples []NeedSample, now time.Time, horizon time.Duratio
 		return Contribution{}, false
 	}
 	if !mayRaise {
-		return Contribution{Source: SourceSurge, Floor: min(s.Floor, current), Detail: fmt.Sprintf(
+		held := HeldSurge(s.Floor, current, mayRaise)
+		return Contribution{Source: SourceSurge, Floor: held, Detail: fmt.Sprintf(
 			"the HPA's metric asks for %.1f replicas, up %.2f a minute: held at %d, as the floor changed under %s ago",
-			s.Need, s.PerMinute, min(s.Floor, current), SurgeInterval)}, true
+			s.Need, s.PerMinute, held, SurgeInterval)}, true
 	}
 	return Contribution{Source: SourceSurge, Floor: s.Floor, Detail: fmt.Sprintf(
 		"the HPA's metric asks for %.1f replicas, up %.2f a minute over the last %s: %.1f in %s, when pods asked for now are ready",

@@ -192,6 +192,22 @@ func TestSurgeMay(t *testing.T) {
 	}
 }
 
+func TestHeldSurge(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		surge, current, want int32
+		mayRaise             bool
+	}{
+		{name: "may raise: the surge floor", surge: 16, current: 12, mayRaise: true, want: 16},
+		{name: "may not raise: held at current", surge: 16, current: 12, want: 12},
+		{name: "may not raise, below current: the surge floor", surge: 9, current: 12, want: 9},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, HeldSurge(tc.surge, tc.current, tc.mayRaise))
+		})
+	}
+}
+
 func TestReleaseFloor(t *testing.T) {
 	now := monday
 	for _, tc := range []struct {

@@ -517,12 +517,7 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32
 		want, rel := floors[i], int32(0)
 		if surge != nil {
 			mayRaise, mayRelease := actuator.SurgeMay(changedAt, t)
-			switch sf := surge.floors[i]; {
-			case mayRaise:
-				want = max(want, sf)
-			case sf > 0:
-				want = max(want, min(sf, cur)) // held where it is, as the planner holds it
-			}
+			want = max(want, actuator.HeldSurge(surge.floors[i], cur, mayRaise))
 			if mayRelease {
 				rel = surge.release[i]
 			}
