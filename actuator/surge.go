@@ -90,28 +90,40 @@ func SurgeMay(changedAt, now time.Time) (raise, release bool) {
 	return since >= SurgeInterval, since >= SurgeHold
 }
 
-// HeldSurge is the floor a surge floor asks for while the floor is current: the surge floor
-// itself where it may raise the floor (SurgeMay), else no higher than current. The planner and
-// calibration's replay both hold it so.
+// HeldSurge is the floor a surge floor asks for while the floor is current: while the need
+// rises (surge > 0) the floor does not come down, and it is raised to the surge floor where
+// it may be raised (SurgeMay); 0 while the need does not rise. A rise slows, pauses for a
+// sample and picks up again: lowered to what the slower rise asks for, the floor came down
+// within the HPA's tolerance of where it was and went up again at the next step, a scale-down
+// and a scale-up the reactive HPA does not make. The planner and calibration's replay both
+// hold it so.
 func HeldSurge(surge, current int32, mayRaise bool) int32 {
-	if mayRaise {
-		return surge
+	switch {
+	case surge <= 0:
+		return 0
+	case mayRaise:
+		return max(surge, current)
 	}
-	return min(surge, current)
+	return current
 }
 
-// surgeContribution is the surge floor of a service whose calibrated settings ask for one;
-// while its floor may not be raised (SurgeMay) it holds at current.
+// surgeContribution is the surge floor of a service whose calibrated settings ask for one,
+// held as HeldSurge holds it.
 func surgeContribution(samples []NeedSample, now time.Time, horizon time.Duration, current int32, mayRaise bool) (Contribution, bool) {
 	s, ok := SurgeFloor(samples, now, horizon)
 	if !ok {
 		return Contribution{}, false
 	}
-	if !mayRaise {
-		held := HeldSurge(s.Floor, current, mayRaise)
+	held := HeldSurge(s.Floor, current, mayRaise)
+	switch {
+	case !mayRaise && s.Floor > current:
 		return Contribution{Source: SourceSurge, Floor: held, Detail: fmt.Sprintf(
 			"the HPA's metric asks for %.1f replicas, up %.2f a minute: held at %d, as the floor changed under %s ago",
 			s.Need, s.PerMinute, held, SurgeInterval)}, true
+	case held > s.Floor:
+		return Contribution{Source: SourceSurge, Floor: held, Detail: fmt.Sprintf(
+			"the HPA's metric asks for %.1f replicas, up %.2f a minute: held at %d while it rises",
+			s.Need, s.PerMinute, held)}, true
 	}
 	return Contribution{Source: SourceSurge, Floor: s.Floor, Detail: fmt.Sprintf(
 		"the HPA's metric asks for %.1f replicas, up %.2f a minute over the last %s: %.1f in %s, when pods asked for now are ready",

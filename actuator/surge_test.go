@@ -166,6 +166,8 @@ func TestPlanFloorsSurgeRelease(t *testing.T) {
 			w: touched("web", 2, 20, 50, 20, now.Add(-90*time.Second), now), wantFloor: 20, wantReason: SourceStepDown,
 			wantDetail: "holding 20 until " + now.Add(210*time.Second).UTC().Format(time.RFC3339) + " (floor last changed " +
 				now.Add(-90*time.Second).UTC().Format(time.RFC3339) + "); then towards 2"},
+		{name: "still rising, slower: held where it is", pred: surgeAlone, need: needs(now, 12, 12.5, 13, 13.5, 14), w: raised, wantFloor: 20, wantReason: SourceSurge,
+			wantDetail: "the HPA's metric asks for 14.0 replicas, up 1.00 a minute: held at 20 while it rises"},
 		{name: "the floor changed under SurgeHold ago: it holds", pred: surgeAlone, need: fell,
 			w: touched("web", 2, 20, 50, 20, now.Add(-90*time.Second), now), wantFloor: 20, wantReason: SourceStepDown,
 			wantDetail: "holding 20 until " + now.Add(30*time.Second).UTC().Format(time.RFC3339) + ", 2m0s after its last change, in case the surge goes on; then towards 2"},
@@ -199,8 +201,10 @@ func TestHeldSurge(t *testing.T) {
 		mayRaise             bool
 	}{
 		{name: "may raise: the surge floor", surge: 16, current: 12, mayRaise: true, want: 16},
+		{name: "may raise, below current: held at current while the need rises", surge: 9, current: 12, mayRaise: true, want: 12},
 		{name: "may not raise: held at current", surge: 16, current: 12, want: 12},
-		{name: "may not raise, below current: the surge floor", surge: 9, current: 12, want: 9},
+		{name: "may not raise, below current: held at current", surge: 9, current: 12, want: 12},
+		{name: "not rising: nothing to hold", surge: 0, current: 12, mayRaise: true, want: 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.want, HeldSurge(tc.surge, tc.current, tc.mayRaise))
