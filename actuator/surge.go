@@ -92,11 +92,11 @@ func SurgeMay(changedAt, now time.Time) (raise, release bool) {
 
 // HeldSurge is the floor a surge floor asks for while the floor is current: while the need
 // rises (surge > 0) the floor does not come down, and it is raised to the surge floor where
-// it may be raised (SurgeMay); 0 while the need does not rise. A rise slows, pauses for a
-// sample and picks up again: lowered to what the slower rise asks for, the floor came down
-// within the HPA's tolerance of where it was and went up again at the next step, a scale-down
-// and a scale-up the reactive HPA does not make. The planner and calibration's replay both
-// hold it so.
+// it may be raised (SurgeMay); 0 while the need does not rise. A rise slows and picks up
+// again: lowered to what the slower rise asked for, the floor came down and went up again at
+// the next step, a scale-down and a scale-up the reactive HPA does not make. Whatever set the
+// floor (a forecast, a dependency), it waits for the rise to end before it comes down, which
+// calibration's replay counts as the planner does: both hold it so.
 func HeldSurge(surge, current int32, mayRaise bool) int32 {
 	switch {
 	case surge <= 0:
