@@ -144,8 +144,8 @@ func TestPlanFloorsSurge(t *testing.T) {
 
 // TestPlanFloorsSurgeRelease: a service with a surge floor comes down at once to what its HPA's
 // metric asked for over the last minutes, never below its plan, once its floor has held for
-// SurgeHold; every other floor, and one whose need is unknown or whose prediction expired, comes
-// down by the step-down policy.
+// SurgeHold and the need no longer rises; every other floor, and one whose need is unknown or
+// whose prediction expired, comes down by the step-down policy.
 func TestPlanFloorsSurgeRelease(t *testing.T) {
 	now := monday
 	calibrated := func(s scaling.FloorSettings) scaling.Prediction { return flatCalibrated(now, s) }

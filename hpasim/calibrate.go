@@ -503,8 +503,7 @@ type surgeReplay struct {
 // lowered through the actuator's step-down policy; for a surge candidate also to its surge
 // floor and at once down to its release where that is lower, each once the floor has held as
 // long as actuator.SurgeMay asks, and never lower while the need rises (actuator.HeldSurge).
-// It scores from index scored on: in all, and day by
-// day from there.
+// It scores from index scored on: in all, and day by day from there.
 func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32, surge *surgeReplay, scored int, step time.Duration, policy actuator.StepDownPolicy) (Summary, []Summary) {
 	perDay := max(1, int(24*time.Hour/step))
 	days := make([]Meter, (len(times)-scored+perDay-1)/perDay)
