@@ -51,19 +51,8 @@ func (s *redisServer) start() {
 	defer c.Close()
 	for {
 		s.launch()
-		for time.Now().Before(deadline) {
-			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-			err := c.Ping(ctx).Err()
-			cancel()
-			if err == nil {
-				return
-			}
-			select {
-			case <-s.exited:
-			case <-time.After(20 * time.Millisecond):
-				continue
-			}
-			break
+		if s.answers(c, deadline) {
+			return
 		}
 		if !time.Now().Before(deadline) {
 			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
@@ -71,6 +60,24 @@ func (s *redisServer) start() {
 		}
 		time.Sleep(200 * time.Millisecond) // it exited: the port is taken, try again
 	}
+}
+
+// answers pings the server until it answers (true), or it exits or the deadline passes (false).
+func (s *redisServer) answers(c *redis.Client, deadline time.Time) bool {
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return true
+		}
+		select {
+		case <-s.exited:
+			return false
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return false
 }
 
 // launch starts redis-server; s.exited closes when it exits.
