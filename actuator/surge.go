@@ -132,7 +132,8 @@ func surgeContribution(samples []NeedSample, now time.Time, horizon time.Duratio
 
 // AddNeed appends w's need to a service's samples, unless it is unknown or not newer than the
 // newest sample (an informer's cache read twice), and drops the samples older than needKept
-// at now.
+// at now. It reuses samples' array (the kept samples move to its front, so a service's
+// samples stay in one small array however long it runs): keep only what it returns.
 func AddNeed(samples []NeedSample, w Workload, now time.Time) []NeedSample {
 	if w.NeededReplicas > 0 && !math.IsInf(w.NeededReplicas, 0) && (len(samples) == 0 || w.ObservedAt.After(samples[len(samples)-1].At)) {
 		samples = append(samples, NeedSample{At: w.ObservedAt, Replicas: w.NeededReplicas})
@@ -141,7 +142,10 @@ func AddNeed(samples []NeedSample, w Workload, now time.Time) []NeedSample {
 	for i < len(samples) && now.Sub(samples[i].At) > needKept {
 		i++
 	}
-	return samples[i:]
+	if i == 0 {
+		return samples
+	}
+	return samples[:copy(samples, samples[i:])]
 }
 
 // ReleaseFloor is how far the floor of a service with a surge floor may come down at once: the
