@@ -57,6 +57,14 @@ type PlanInput struct {
 // unknown. Without it a dependency could plan any floor for such a target (issue 11, item 1).
 const DefaultMaxReplicasWithoutMax = 100
 
+// MaxBoundShare is the highest FloorSettings.BoundShare read: three times the distance from the
+// expected load to the upper bound. A forecast made at its own step (five minutes, an hour)
+// bounds the load averaged over that step, and a service whose load is noisy within the step
+// (per-minute noise on a steady rhythm) is short above that bound far more often than its
+// quantile says; past the bound, at the same cost to the budget as any other setting,
+// calibration can buy that headroom where it pays.
+const MaxBoundShare = 3
+
 // StepDownPolicy limits how fast a raised floor comes down, so that lowering the floor never
 // drops replicas faster than the HPA's own scale-down stabilization would. Going up is immediate.
 // A service with a surge floor is the exception: its floor comes down at once to the most its
@@ -483,8 +491,12 @@ func predictionContribution(p scaling.Prediction, cfg ServiceConfig, now time.Ti
 		c.Detail = fmt.Sprintf("q%.2f peak of %s model at %s (expected load rises within the lead time: %.4g to %.4g by %s, more than the %.4g noise margin)",
 			p.Quantile, p.Model, at(e.at), f.exp[r.trough], f.exp[r.crest], at(r.crest), f.margin)
 	case f.boundThroughout:
-		c.Detail = fmt.Sprintf("expected load %.4g plus %g of the way to the q%.2f bound of %s model at %s, held on steady stretches too (headroom for the noise the HPA lets through)",
-			f.exp[e.at], f.share, p.Quantile, p.Model, at(e.at))
+		way := fmt.Sprintf("%g of the way to", f.share)
+		if f.share > 1 {
+			way = fmt.Sprintf("%g times the distance to", f.share)
+		}
+		c.Detail = fmt.Sprintf("expected load %.4g plus %s the q%.2f bound of %s model at %s, held on steady stretches too (headroom for the noise the HPA lets through)",
+			f.exp[e.at], way, p.Quantile, p.Model, at(e.at))
 	case e.expected:
 		c.Detail = fmt.Sprintf("expected load %.4g of %s model at %s (not rising by more than the %.4g noise margin within the lead time: the HPA follows)",
 			f.exp[e.at], p.Model, at(e.at), f.margin)
@@ -559,7 +571,7 @@ func NewPredictionFloor(p scaling.Prediction, cfg ServiceConfig, settings *scali
 	f.exp = exp
 	share := 1.0
 	if s.BoundShare != nil {
-		share = math.Min(1, math.Max(-1, *s.BoundShare))
+		share = math.Min(MaxBoundShare, math.Max(-1, *s.BoundShare))
 	}
 	f.share = share
 	useLoads := !f.upperOnly && (share != 1 || s.SmoothingPoints > 1 || s.Tolerance > 0)

@@ -727,13 +727,14 @@ func TestPredictionFloorCalibratedSettings(t *testing.T) {
 	uppers := []float64{450, 450, 1350, 2250, 2250, 2250}
 	flat := []float64{500, 500, 500, 500, 500, 500}
 	flatUp := []float64{800, 800, 800, 800, 800, 800}
-	half, zero := 0.5, 0.0
+	half, zero, two, five := 0.5, 0.0, 2.0, 5.0
 	tests := []struct {
 		name         string
 		means, upper []float64
 		now          time.Time
 		settings     *scaling.FloorSettings
 		want         int32 // 0: no prediction contribution
+		wantDetail   string
 	}{
 		{name: "no calibration: the upper bound ahead of the rise", means: means, upper: uppers, now: monday.Add(5 * time.Minute), want: 14},
 		{name: "off: no prediction floor", means: means, upper: uppers, now: monday.Add(5 * time.Minute), settings: &scaling.FloorSettings{Off: true}},
@@ -751,6 +752,10 @@ func TestPredictionFloorCalibratedSettings(t *testing.T) {
 		{name: "flat, rises only: nothing", means: flat, upper: flatUp, now: monday.Add(5 * time.Minute), settings: &scaling.FloorSettings{BoundShare: &half, RisesOnly: true}},
 		{name: "flat, bound throughout: half-way to the upper bound", means: flat, upper: flatUp, now: monday.Add(5 * time.Minute),
 			settings: &scaling.FloorSettings{BoundShare: &half, BoundThroughout: true}, want: 7},
+		{name: "flat, bound throughout at share 2: twice the bound's distance above the expected load", means: flat, upper: flatUp, now: monday.Add(5 * time.Minute),
+			settings: &scaling.FloorSettings{BoundShare: &two, BoundThroughout: true, Interpolate: true}, want: 11, wantDetail: "2 times the distance to the q0.80 bound"},
+		{name: "a share above MaxBoundShare: read as MaxBoundShare", means: flat, upper: flatUp, now: monday.Add(5 * time.Minute),
+			settings: &scaling.FloorSettings{BoundShare: &five, BoundThroughout: true, Interpolate: true}, want: 14, wantDetail: "3 times the distance to the q0.80 bound"},
 		{name: "flat, bound throughout, interpolated: the upper bound", means: flat, upper: flatUp, now: monday.Add(5 * time.Minute),
 			settings: &scaling.FloorSettings{BoundThroughout: true, Interpolate: true}, want: 8},
 		{name: "falling, bound throughout, interpolated: the bound as it falls", means: []float64{1500, 1500, 1200, 900, 600, 600}, upper: []float64{2250, 2250, 1800, 1350, 900, 900},
@@ -778,7 +783,10 @@ func TestPredictionFloorCalibratedSettings(t *testing.T) {
 			require.True(t, ok)
 			require.Equal(t, tt.want, c.Floor, c.Detail)
 			if tt.settings != nil && tt.settings.BoundThroughout { // these cases are not rises
-				require.Contains(t, c.Detail, "of the way to the q0.80 bound of test model at")
+				if tt.wantDetail == "" {
+					tt.wantDetail = "of the way to the q0.80 bound of test model at"
+				}
+				require.Contains(t, c.Detail, tt.wantDetail)
 				require.Contains(t, c.Detail, "held on steady stretches too")
 			}
 			f := NewPredictionFloor(p, svc("api", 5*time.Minute), tt.settings)

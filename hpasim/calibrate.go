@@ -94,11 +94,13 @@ func share(v float64) *float64 { return &v }
 // the HPA must not scale below it before a rebound) through the expected load to the upper
 // bound; then the expected load smoothed over about an hour (the rhythm without the noise),
 // floors during rises only, the upper bound with a one-replica margin, the upper bound within
-// the HPA's tolerance, half and the whole bound held on steady stretches too (for noise the
-// HPA lets through within its tolerance), and the planner's defaults (read point by point) at
-// half and the whole bound; with surge (the service's HPA metric is observed), surge floors
-// carried a quarter, half or all of podStartup on, alone, and half of it beside the expected
-// load and beside the smoothed bound. Twenty-two settings at most.
+// the HPA's tolerance, the bound held on steady stretches too at half, once, twice and three
+// times its distance above the expected load (for noise the HPA lets through within its
+// tolerance, and noise within the forecast's step above its bound; refineHeadroom bisects
+// between them), and the planner's defaults (read point by point) at half and the whole
+// bound; with surge (the service's HPA metric is observed), surge floors carried a quarter,
+// half or all of podStartup on, alone, and half of it beside the expected load and beside the
+// smoothed bound. Twenty-four settings at most.
 func Candidates(lead, podStartup, step time.Duration, surge bool) []scaling.FloorSettings {
 	if step <= 0 {
 		step = 5 * time.Minute
@@ -131,6 +133,10 @@ func Candidates(lead, podStartup, step time.Duration, surge bool) []scaling.Floo
 		scaling.FloorSettings{BoundShare: share(0.5), LeadSeconds: long, NoiseMarginReplicas: 3,
 			SmoothingPoints: 1, Interpolate: true, BoundThroughout: true},
 		scaling.FloorSettings{BoundShare: share(1), LeadSeconds: long, NoiseMarginReplicas: 3,
+			SmoothingPoints: 1, Interpolate: true, BoundThroughout: true},
+		scaling.FloorSettings{BoundShare: share(2), LeadSeconds: long, NoiseMarginReplicas: 3,
+			SmoothingPoints: 1, Interpolate: true, BoundThroughout: true},
+		scaling.FloorSettings{BoundShare: share(3), LeadSeconds: long, NoiseMarginReplicas: 3,
 			SmoothingPoints: 1, Interpolate: true, BoundThroughout: true},
 		// The planner's defaults, and half-way to the bound at their step-wise reading: on sharp
 		// regular ramps the highest point within a step either side leads by enough to pay.
@@ -237,15 +243,15 @@ type CalibrationResult struct {
 
 // Calibrate chooses the floor settings that remove the most under-provisioned replica-minutes
 // within the budget on the service's own recent history: it replays the last Window before Now
-// through a simulated HPA once reactive only and once per candidate (Candidates), each
-// candidate planning floors (actuator.PredictionFloor, as the live planner does, with its
+// through a simulated HPA once reactive only and once per candidate (Candidates, then up to
+// headroomRefinements more: refineHeadroom), each candidate planning floors (actuator.PredictionFloor, as the live planner does, with its
 // step-down) from the forecasts that were in force then, which saw only their own past. A
 // candidate qualifies when its replica-hours exceed the reactive replay's by at most
 // DefaultBudgetShare of the budget, by at most the whole budget on the window's last day, it
 // is never short more than the reactive HPA, and it removes at least 5 % of the
 // under-provisioning and no less than the share of replica-hours it adds; the qualifying candidate removing the most under-provisioning wins (budget and
 // removal both measured without the day the candidate cost the most: withoutCostliestDay),
-// the cheaper on ties, the earlier in Candidates order after that. Under-provisioning is
+// the cheapest of those within reductionTie of it, the earlier in Candidates order after that. Under-provisioning is
 // counted within the HPA's max replicas (gains). When none qualifies, floors are off: load
 // driven by what no forecast sees. With less than MinWindow of history covered by
 // forecasts it keeps the defaults and says so. It is pure and deterministic.
@@ -357,7 +363,6 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	}
 	var reactiveDays []Summary
 	res.Reactive, reactiveDays = run(nil)
-	res.Candidates = len(cands)
 	res.WindowMinutes = res.Reactive.EvaluatedMinutes
 	for i := range cands {
 		sum, days := res.Reactive, reactiveDays
@@ -366,6 +371,16 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 		}
 		res.Scores = append(res.Scores, Score{Settings: cands[i], Summary: sum, days: days})
 	}
+	if in.AvailabilityTarget <= 0 {
+		res.Scores = refineHeadroom(res.Scores, func(s Score) bool {
+			_, _, ok := qualifies(res.Reactive, reactiveDays, s, in.Budget)
+			return ok
+		}, func(s scaling.FloorSettings) Score {
+			sum, days := run(&s)
+			return Score{Settings: s, Summary: sum, days: days}
+		})
+	}
+	res.Candidates = len(res.Scores)
 	best := choose(res.Reactive, reactiveDays, res.Scores, in)
 	res.FloorSettings = res.Scores[best].Settings
 	red, inc := gains(res.Reactive, res.Scores[best].Summary)
@@ -417,21 +432,86 @@ func choose(reactive Summary, reactiveDays []Summary, scores []Score, in Calibra
 		}
 		return best
 	}
-	best, bestRed, bestInc := 0, 0.0, 0.0
+	most := math.Inf(-1)
+	for _, s := range scores {
+		if red, _, ok := qualifies(reactive, reactiveDays, s, in.Budget); ok {
+			most = max(most, red)
+		}
+	}
+	best, bestInc := 0, 0.0
 	for i, s := range scores {
-		if s.Settings.FloorsOff() {
+		red, inc, ok := qualifies(reactive, reactiveDays, s, in.Budget)
+		if !ok || red < most-reductionTie {
 			continue
 		}
-		red, inc := gains(withoutCostliestDay(reactiveDays, s.days))
-		if inc > in.Budget*DefaultBudgetShare || s.Summary.UnderProvisionedReplicaMinutes > reactive.UnderProvisionedReplicaMinutes || red < max(minGain, inc) ||
-			lastDayIncrease(reactiveDays, s.days) > in.Budget {
-			continue
-		}
-		if best == 0 || red > bestRed+1e-9 || (math.Abs(red-bestRed) <= 1e-9 && inc < bestInc-1e-9) {
-			best, bestRed, bestInc = i, red, inc
+		if best == 0 || inc < bestInc-1e-9 {
+			best, bestInc = i, inc
 		}
 	}
 	return best
+}
+
+// reductionTie is how much less of the shortfall a candidate may remove than the one removing
+// the most and still count as removing as much: then the cheapest of them wins. Where every
+// floor removes nearly all the shortfall (a smooth, well-forecast service), the bound held at
+// three times its distance "won" by a hundredth of a percent at twice the replica-hours of a
+// surge floor.
+const reductionTie = 0.005
+
+// qualifies reports whether a candidate's replay s may win under budget (see Calibrate), with
+// the reduction and increase it is ranked by.
+func qualifies(reactive Summary, reactiveDays []Summary, s Score, budget float64) (red, inc float64, ok bool) {
+	if s.Settings.FloorsOff() {
+		return 0, 0, false
+	}
+	red, inc = gains(withoutCostliestDay(reactiveDays, s.days))
+	ok = inc <= budget*DefaultBudgetShare && s.Summary.UnderProvisionedReplicaMinutes <= reactive.UnderProvisionedReplicaMinutes &&
+		red >= max(minGain, inc) && lastDayIncrease(reactiveDays, s.days) <= budget
+	return red, inc, ok
+}
+
+// headroomRefinements is how many more replays refineHeadroom spends: each halves the gap
+// between two bound shares, so three place the share within an eighth of the grid's step.
+const headroomRefinements = 3
+
+// refineHeadroom bisects the bound share of the candidates that hold the bound throughout
+// (headroom for noise the HPA lets through): between the highest share that qualifies and
+// the next one on the grid, which does not, it replays the share half-way and keeps the
+// half that still straddles the budget, headroomRefinements times, and returns scores with
+// those replays appended. On a steady, noisy service shortfall falls and cost rises steeply
+// with the share (one grid step can go from a third of the budget to more than all of it),
+// so the grid alone leaves most of the budget, and of what it buys, unspent. Nothing is
+// replayed when no share of the family qualifies or the highest does.
+func refineHeadroom(scores []Score, qualifies func(Score) bool, replay func(scaling.FloorSettings) Score) []Score {
+	var family []Score
+	for _, s := range scores {
+		if s.Settings.BoundThroughout && !s.Settings.RisesOnly && s.Settings.BoundShare != nil && s.Settings.SurgeSeconds == 0 {
+			family = append(family, s)
+		}
+	}
+	slices.SortStableFunc(family, func(a, b Score) int { return cmp.Compare(*a.Settings.BoundShare, *b.Settings.BoundShare) })
+	lo := -1
+	for i, s := range family {
+		if qualifies(s) {
+			lo = i
+		}
+	}
+	if lo < 0 || lo == len(family)-1 {
+		return scores
+	}
+	low, high := family[lo].Settings, family[lo+1].Settings
+	for range headroomRefinements {
+		mid := low
+		mid.BoundShare = share((*low.BoundShare + *high.BoundShare) / 2)
+		s := replay(mid)
+		scores = append(scores, s)
+		if qualifies(s) {
+			low = mid
+		} else {
+			high = mid
+		}
+	}
+	return scores
 }
 
 // surgeFloors are the surge floors (actuator.SurgeFloor) of a replay at each of times, from

@@ -221,7 +221,13 @@ func TestCalibrate(t *testing.T) {
 				require.Zero(t, got.WindowMinutes)
 				return
 			}
-			require.Len(t, got.Scores, len(Candidates(in.LeadTime, hpa.PodStartup, rampTrace.Step, in.Surge)))
+			cands := Candidates(in.LeadTime, hpa.PodStartup, rampTrace.Step, in.Surge)
+			require.GreaterOrEqual(t, len(got.Scores), len(cands), "every candidate replayed")
+			require.LessOrEqual(t, len(got.Scores), len(cands)+headroomRefinements, "and at most the refinements of the headroom share")
+			require.Equal(t, len(got.Scores), got.Candidates)
+			for _, s := range got.Scores[len(cands):] {
+				require.True(t, s.Settings.BoundThroughout, "refinements are of the bound held throughout: %s", SettingsString(s.Settings))
+			}
 			require.InDelta(t, 7*24*60, got.WindowMinutes, 1)
 			if tt.wantCheapest {
 				require.LessOrEqual(t, got.ReplicaHoursIncrease, 0.0)
@@ -355,4 +361,70 @@ func TestReplayFloorsRelease(t *testing.T) {
 	require.LessOrEqual(t, released.UnderProvisionedReplicaMinutes, held.UnderProvisionedReplicaMinutes)
 	t.Logf("held: %.2f replica-hours, %.1f under-provisioned replica-minutes; released: %.2f, %.1f",
 		held.ReplicaHours, held.UnderProvisionedReplicaMinutes, released.ReplicaHours, released.UnderProvisionedReplicaMinutes)
+}
+
+func TestRefineHeadroom(t *testing.T) {
+	throughout := func(b float64) Score {
+		return Score{Settings: scaling.FloorSettings{BoundShare: share(b), LeadSeconds: 300, NoiseMarginReplicas: 3, Interpolate: true, BoundThroughout: true}}
+	}
+	grid := []Score{{Settings: scaling.FloorSettings{Off: true}}, throughout(0.5), throughout(1), throughout(2), throughout(3),
+		{Settings: scaling.FloorSettings{BoundShare: share(1), BoundThroughout: true, SurgeSeconds: 60}}}
+	tests := []struct {
+		name    string
+		grid    []Score
+		highest float64 // the highest share that qualifies
+		want    []float64
+	}{
+		{name: "between two grid shares: bisected three times", grid: grid, highest: 1.6, want: []float64{1.5, 1.75, 1.625}},
+		{name: "every half qualifies: up towards the next grid share", grid: grid, highest: 1.99, want: []float64{1.5, 1.75, 1.875}},
+		{name: "none qualifies: nothing replayed", grid: grid, highest: 0.1},
+		{name: "the highest share qualifies: nothing replayed", grid: grid, highest: 3},
+		{name: "only surge candidates hold the bound: nothing replayed", grid: []Score{grid[0], grid[5]}, highest: 3},
+		{name: "the grid out of order: bisected all the same", grid: []Score{grid[4], grid[2], grid[3]}, highest: 1.6, want: []float64{1.5, 1.75, 1.625}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			qualifies := func(s Score) bool { return s.Settings.SurgeSeconds == 0 && *s.Settings.BoundShare <= tt.highest }
+			var replayed []float64
+			got := refineHeadroom(slices.Clone(tt.grid), qualifies, func(s scaling.FloorSettings) Score {
+				replayed = append(replayed, *s.BoundShare)
+				require.Equal(t, throughout(1).Settings.LeadSeconds, s.LeadSeconds, "the family's other settings kept")
+				require.True(t, s.BoundThroughout)
+				return Score{Settings: s}
+			})
+			require.Equal(t, tt.want, replayed)
+			require.Len(t, got, len(tt.grid)+len(tt.want), "each replay appended")
+			require.Equal(t, tt.grid, got[:len(tt.grid)], "the grid's scores untouched")
+		})
+	}
+}
+
+func TestChooseCountsNearTiesAsTies(t *testing.T) {
+	days := func(short, hours float64) []Summary {
+		d := Summary{UnderProvisionedReplicaMinutes: short, ReplicaHours: hours, EvaluatedMinutes: 1440}
+		return []Summary{d, d, d}
+	}
+	score := func(short, hours float64) Score {
+		ds := days(short, hours)
+		return Score{Settings: scaling.FloorSettings{BoundShare: share(1)}, Summary: ds[0].plus(ds[1]).plus(ds[2]), days: ds}
+	}
+	reactiveDays := days(100, 100)
+	reactive := reactiveDays[0].plus(reactiveDays[1]).plus(reactiveDays[2])
+	off := Score{Settings: scaling.FloorSettings{Off: true}, Summary: reactive, days: reactiveDays}
+	tests := []struct {
+		name   string
+		scores []Score
+		want   int
+	}{
+		{name: "all of the shortfall at +6 %, or 99.8 % of it at +3 %: the cheaper", scores: []Score{off, score(0, 106), score(0.2, 103)}, want: 2},
+		{name: "and 98 % of it at +1 %: too far from the most", scores: []Score{off, score(0, 106), score(2, 101)}, want: 1},
+		{name: "over the budget: not a tie, not a candidate", scores: []Score{off, score(0.2, 103), score(0, 109)}, want: 1},
+		{name: "equal reductions and costs: the earlier", scores: []Score{off, score(1, 104), score(1, 104)}, want: 1},
+		{name: "none qualifies: off", scores: []Score{off, score(0, 120)}, want: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, choose(reactive, reactiveDays, tt.scores, CalibrationInput{Budget: DefaultBudget}))
+		})
+	}
 }

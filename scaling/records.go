@@ -117,7 +117,9 @@ type FloorSettings struct {
 	// when SurgeSeconds is set.
 	Off bool `json:"off,omitempty"`
 	// BoundShare places the floor's load between the expected load (0) and the upper bound
-	// (1): expected + BoundShare × (upper − expected), in [-1, 1]. Below 0 it lies as far under
+	// (1): expected + BoundShare × (upper − expected), in [-1, 3]: above 1 it lies that many
+	// times as far above the expected load as the bound (headroom for noise within the
+	// forecast's step). Below 0 it lies as far under
 	// the expected load (a low quantile: load that surely comes, which the HPA must not scale
 	// below). Nil means 1, the upper bound.
 	BoundShare *float64 `json:"boundShare,omitempty"`
