@@ -244,15 +244,17 @@ type CalibrationResult struct {
 // Calibrate chooses the floor settings that remove the most under-provisioned replica-minutes
 // within the budget on the service's own recent history: it replays the last Window before Now
 // through a simulated HPA once reactive only and once per candidate (Candidates, then up to
-// headroomRefinements more: refineHeadroom), each candidate planning floors (actuator.PredictionFloor, as the live planner does, with its
-// step-down) from the forecasts that were in force then, which saw only their own past. A
-// candidate qualifies when its replica-hours exceed the reactive replay's by at most
-// DefaultBudgetShare of the budget, by at most the whole budget on the window's last day, it
-// is never short more than the reactive HPA, and it removes at least 5 % of the
-// under-provisioning and no less than the share of replica-hours it adds; the qualifying candidate removing the most under-provisioning wins (budget and
-// removal both measured without the day the candidate cost the most: withoutCostliestDay),
-// the cheapest of those within reductionTie of it, the earlier in Candidates order after that. Under-provisioning is
-// counted within the HPA's max replicas (gains). When none qualifies, floors are off: load
+// headroomRefinements more: refineHeadroom), each candidate planning floors
+// (actuator.PredictionFloor, as the live planner does, with its step-down) from the forecasts
+// that were in force then, which saw only their own past. A candidate qualifies when its
+// replica-hours exceed the reactive replay's by at most DefaultBudgetShare of the budget, by
+// at most the whole budget on the window's last day, it is never short more than the reactive
+// HPA, and it removes at least 5 % of the under-provisioning and no less than the share of
+// replica-hours it adds (qualifies). Of the qualifying candidates removing the most
+// under-provisioning, give or take reductionTie, the cheapest wins (budget and removal both
+// measured without the day the candidate cost the most: withoutCostliestDay), the earlier in
+// Candidates order on equal cost. Under-provisioning is counted within the HPA's max
+// replicas (gains). When none qualifies, floors are off: load
 // driven by what no forecast sees. With less than MinWindow of history covered by
 // forecasts it keeps the defaults and says so. It is pure and deterministic.
 func Calibrate(in CalibrationInput) CalibrationResult {
@@ -482,7 +484,7 @@ const headroomRefinements = 3
 // with the share (one grid step can go from a third of the budget to more than all of it),
 // so the grid alone leaves most of the budget, and of what it buys, unspent. Nothing is
 // replayed when no share of the family qualifies or the highest does.
-func refineHeadroom(scores []Score, qualifies func(Score) bool, replay func(scaling.FloorSettings) Score) []Score {
+func refineHeadroom(scores []Score, fits func(Score) bool, replay func(scaling.FloorSettings) Score) []Score {
 	var family []Score
 	for _, s := range scores {
 		if s.Settings.BoundThroughout && !s.Settings.RisesOnly && s.Settings.BoundShare != nil && s.Settings.SurgeSeconds == 0 {
@@ -492,7 +494,7 @@ func refineHeadroom(scores []Score, qualifies func(Score) bool, replay func(scal
 	slices.SortStableFunc(family, func(a, b Score) int { return cmp.Compare(*a.Settings.BoundShare, *b.Settings.BoundShare) })
 	lo := -1
 	for i, s := range family {
-		if qualifies(s) {
+		if fits(s) {
 			lo = i
 		}
 	}
@@ -505,7 +507,7 @@ func refineHeadroom(scores []Score, qualifies func(Score) bool, replay func(scal
 		mid.BoundShare = share((*low.BoundShare + *high.BoundShare) / 2)
 		s := replay(mid)
 		scores = append(scores, s)
-		if qualifies(s) {
+		if fits(s) {
 			low = mid
 		} else {
 			high = mid
