@@ -3,6 +3,7 @@ package actuator
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -142,10 +143,7 @@ func AddNeed(samples []NeedSample, w Workload, now time.Time) []NeedSample {
 	for i < len(samples) && now.Sub(samples[i].At) > needKept {
 		i++
 	}
-	if i == 0 {
-		return samples
-	}
-	return samples[:copy(samples, samples[i:])]
+	return slices.Delete(samples, 0, i)
 }
 
 // ReleaseFloor is how far the floor of a service with a surge floor may come down at once: the

@@ -434,20 +434,22 @@ func choose(reactive Summary, reactiveDays []Summary, scores []Score, in Calibra
 		}
 		return best
 	}
+	type ranked struct {
+		red, inc float64
+		ok       bool
+	}
+	ranks := make([]ranked, len(scores))
 	most := math.Inf(-1)
-	for _, s := range scores {
-		if red, _, ok := qualifies(reactive, reactiveDays, s, in.Budget); ok {
-			most = max(most, red)
+	for i, s := range scores {
+		r := &ranks[i]
+		if r.red, r.inc, r.ok = qualifies(reactive, reactiveDays, s, in.Budget); r.ok {
+			most = max(most, r.red)
 		}
 	}
-	best, bestInc := 0, 0.0
-	for i, s := range scores {
-		red, inc, ok := qualifies(reactive, reactiveDays, s, in.Budget)
-		if !ok || red < most-reductionTie {
-			continue
-		}
-		if best == 0 || inc < bestInc-1e-9 {
-			best, bestInc = i, inc
+	best := 0
+	for i, r := range ranks {
+		if r.ok && r.red >= most-reductionTie && (best == 0 || r.inc < ranks[best].inc-1e-9) {
+			best = i
 		}
 	}
 	return best

@@ -266,16 +266,14 @@ func (h *HPA) metricReplicas(cur, ready int32, load float64) int32 {
 func (h *HPA) stabilize(now time.Time, cur, proposal int32) (int32, string) {
 	cutoff := now.Add(-h.cfg.ScaleDownStabilization)
 	down := proposal
-	// recs are in time order: drop the expired prefix by moving the rest to the front, so the
-	// slice's array is reused; reslicing past the prefix made every append reallocate once
-	// the array's tail was reached, most of a calibration's garbage.
+	// recs are in time order: drop the expired prefix in place (slices.Delete), so the array is
+	// reused; reslicing past the prefix made every append reallocate once the array's tail was
+	// reached, most of a calibration's garbage.
 	first := 0
 	for first < len(h.recs) && !h.recs[first].at.After(cutoff) {
 		first++
 	}
-	if first > 0 {
-		h.recs = h.recs[:copy(h.recs, h.recs[first:])]
-	}
+	h.recs = slices.Delete(h.recs, 0, first)
 	for _, r := range h.recs {
 		down = max(down, r.replicas)
 	}
