@@ -239,6 +239,10 @@ type CalibrationResult struct {
 	scaling.Calibration
 	Reactive Summary
 	Scores   []Score
+	// lastDayOvershot: the forecasts expected more load than came on the window's last day by
+	// more than the budget (forecastOvershoot), so that day's cost is measured against that
+	// day alone (lastDayIncrease).
+	lastDayOvershot bool
 }
 
 // Calibrate chooses the floor settings that remove the most under-provisioned replica-minutes
@@ -248,15 +252,15 @@ type CalibrationResult struct {
 // (actuator.PredictionFloor, as the live planner does, with its step-down) from the forecasts
 // that were in force then, which saw only their own past. A candidate qualifies when its
 // replica-hours exceed the reactive replay's by at most DefaultBudgetShare of the budget, by
-// at most the whole budget on the window's last day, it is never short more than the reactive
-// HPA, and it removes at least 5 % of the under-provisioning and no less than the share of
-// replica-hours it adds (qualifies). Of the qualifying candidates removing the most
-// under-provisioning, give or take reductionTie, the cheapest wins (budget and removal both
-// measured without the day the candidate cost the most: withoutCostliestDay), the earlier in
-// Candidates order on equal cost. Under-provisioning is counted within the HPA's max
-// replicas (gains). When none qualifies, floors are off: load
-// driven by what no forecast sees. With less than MinWindow of history covered by
-// forecasts it keeps the defaults and says so. It is pure and deterministic.
+// at most the whole budget on the window's last day (lastDayIncrease), it is never short more
+// than the reactive HPA, and it removes at least 5 % of the under-provisioning and no less
+// than the share of replica-hours it adds (qualifies). Of the qualifying candidates removing
+// the most under-provisioning, give or take reductionTie, the cheapest wins (budget and
+// removal both measured without the day the candidate cost the most: withoutCostliestDay),
+// the earlier in Candidates order on equal cost. Under-provisioning is counted within the
+// HPA's max replicas (gains). When none qualifies, floors are off: load driven by what no
+// forecast sees. With less than MinWindow of history covered by forecasts it keeps the
+// defaults and says so. It is pure and deterministic.
 func Calibrate(in CalibrationInput) CalibrationResult {
 	if in.Budget <= 0 {
 		in.Budget = DefaultBudget
@@ -365,6 +369,9 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	}
 	var reactiveDays []Summary
 	res.Reactive, reactiveDays = run(nil)
+	perDay := max(1, int(24*time.Hour/in.Step)) // replayFloors' days
+	overshoot := forecastOvershoot(times, loads, active, preds, scored+(len(reactiveDays)-1)*perDay, scored)
+	res.lastDayOvershot = overshoot > in.Budget
 	res.WindowMinutes = res.Reactive.EvaluatedMinutes
 	for i := range cands {
 		sum, days := res.Reactive, reactiveDays
@@ -375,7 +382,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	}
 	if in.AvailabilityTarget <= 0 {
 		res.Scores = refineHeadroom(res.Scores, func(s Score) bool {
-			_, _, ok := qualifies(res.Reactive, reactiveDays, s, in.Budget)
+			_, _, ok := qualifies(res.Reactive, reactiveDays, s, in.Budget, res.lastDayOvershot)
 			return ok
 		}, func(s scaling.FloorSettings) Score {
 			sum, days := run(&s)
@@ -383,7 +390,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 		})
 	}
 	res.Candidates = len(res.Scores)
-	best := choose(res.Reactive, reactiveDays, res.Scores, in)
+	best := choose(res.Reactive, reactiveDays, res.Scores, in, res.lastDayOvershot)
 	res.FloorSettings = res.Scores[best].Settings
 	red, inc := gains(res.Reactive, res.Scores[best].Summary)
 	res.UnderProvisionedReduction, res.ReplicaHoursIncrease = red, inc
@@ -400,6 +407,13 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	default:
 		res.Reason = fmt.Sprintf("%s: no floor removes %.0f%% of under-provisioning within max replicas, and no less than the share of replica-hours it adds, within %.0f%% of the %.0f%% budget (and the whole budget on its last day); floors off, pattern and base only", what, minGain*100, DefaultBudgetShare*100, in.Budget*100)
 	}
+	if res.lastDayOvershot {
+		by := fmt.Sprintf("more load on the window's last day than came, by %.0f%% of that day's or the average day's load", overshoot*100)
+		if math.IsInf(overshoot, 1) {
+			by = "load on the window's last day and none came"
+		}
+		res.Reason += "; the forecasts expected " + by + " (perhaps a new level they have not caught up with), so that day's cost is measured against it alone"
+	}
 	if share := res.Reactive.BeyondMaxShare(); share >= beyondMaxNotice {
 		res.Reason += fmt.Sprintf("; %.0f%% of the reactive HPA's under-provisioned replica-minutes was load above what its %d max replicas carry, which no floor serves: only a higher maxReplicas does",
 			share*100, cfg.MaxReplicas)
@@ -408,7 +422,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 }
 
 // choose returns the index of the winning score (scores[0] is off).
-func choose(reactive Summary, reactiveDays []Summary, scores []Score, in CalibrationInput) int {
+func choose(reactive Summary, reactiveDays []Summary, scores []Score, in CalibrationInput, lastDayOvershot bool) int {
 	if in.AvailabilityTarget > 0 {
 		avail := func(s Summary) float64 {
 			if s.EvaluatedMinutes <= 0 {
@@ -442,7 +456,7 @@ func choose(reactive Summary, reactiveDays []Summary, scores []Score, in Calibra
 	most := math.Inf(-1)
 	for i, s := range scores {
 		r := &ranks[i]
-		if r.red, r.inc, r.ok = qualifies(reactive, reactiveDays, s, in.Budget); r.ok {
+		if r.red, r.inc, r.ok = qualifies(reactive, reactiveDays, s, in.Budget, lastDayOvershot); r.ok {
 			most = max(most, r.red)
 		}
 	}
@@ -464,13 +478,13 @@ const reductionTie = 0.005
 
 // qualifies reports whether a candidate's replay s may win under budget (see Calibrate), with
 // the reduction and increase it is ranked by.
-func qualifies(reactive Summary, reactiveDays []Summary, s Score, budget float64) (red, inc float64, ok bool) {
+func qualifies(reactive Summary, reactiveDays []Summary, s Score, budget float64, lastDayOvershot bool) (red, inc float64, ok bool) {
 	if s.Settings.FloorsOff() {
 		return 0, 0, false
 	}
 	red, inc = gains(withoutCostliestDay(reactiveDays, s.days))
 	ok = inc <= budget*DefaultBudgetShare && s.Summary.UnderProvisionedReplicaMinutes <= reactive.UnderProvisionedReplicaMinutes &&
-		red >= max(minGain, inc) && lastDayIncrease(reactiveDays, s.days) <= budget
+		red >= max(minGain, inc) && lastDayIncrease(reactiveDays, s.days, lastDayOvershot) <= budget
 	return red, inc, ok
 }
 
@@ -548,17 +562,70 @@ func fromNeeds(times []time.Time, loads []float64, capacity float64, f func([]ac
 	return out
 }
 
-// lastDayIncrease is run/reactive replica-hours - 1 on the window's last day. Leaving out the
-// costliest day keeps one anomalous day from turning floors off for a week; but when that day
-// is the latest, it may be the first of a new level (a migration, a lost customer) that the
-// forecasts have not caught up with, and floors sized for the old level would overspend every
-// hour until they do. So the last day must keep the budget too: after a one-off day this
-// costs a day of more cautious floors, after a lasting change it saves days of overspending.
-func lastDayIncrease(reactive, run []Summary) float64 {
-	if len(reactive) == 0 || reactive[len(reactive)-1].ReplicaHours <= 0 {
+// forecastOvershoot is how much more load the forecasts in force (active: an index into
+// preds, -1 for none) expected over times[from:] than came, as a share of what came or of
+// what the window (times[scored:]) brought on average over as many steps, whichever is more,
+// as lastDayIncrease measures cost; 0 where nothing was forecast. Above the budget, the load
+// has fallen below what the forecasts know. A forecast a few replicas high on a quiet day is
+// a large share of that day's load, as those replicas are of its cost, and no new level.
+func forecastOvershoot(times []time.Time, loads []float64, active []int, preds []scaling.Prediction, from, scored int) float64 {
+	var expected, came, steps, windowLoad, windowSteps float64
+	for i := max(scored, 0); i < len(times); i++ {
+		if math.IsNaN(loads[i]) {
+			continue
+		}
+		windowLoad, windowSteps = windowLoad+loads[i], windowSteps+1
+		if i < from || active[i] < 0 {
+			continue
+		}
+		if e, ok := expectedAt(preds[active[i]], times[i].UnixMilli()); ok {
+			expected, came, steps = expected+e, came+loads[i], steps+1
+		}
+	}
+	against := came
+	if windowSteps > 0 {
+		against = max(against, windowLoad/windowSteps*steps)
+	}
+	switch {
+	case expected <= 0:
+		return 0
+	case against <= 0:
+		return math.Inf(1)
+	}
+	return (expected - came) / against
+}
+
+// lastDayIncrease is the extra replica-hours the run spent over the reactive replay on the
+// window's last day, as a share of what the reactive replay ran that day, or (unless the
+// forecasts overshot that day: overshot) of what it ran on the window's average day over as
+// long, whichever is more. Leaving out the costliest day keeps one anomalous day from turning
+// floors off for a week; but when that day is the latest, it may be the first of a new level
+// (a migration, a lost customer) that the forecasts have not caught up with, and floors sized
+// for the old level would overspend every hour until they do. So the last day must keep the
+// budget too: after a one-off day this costs a day of more cautious floors, after a lasting
+// change it saves days of overspending. A quiet last day the forecasts foresaw (a Sunday on a
+// weekday service) is no new level: it runs few replicas, and a replica of margin is a large
+// share of that day but not of the budget, which is over the whole run. Measured against that
+// day alone, a Sunday turned floors off for Monday morning's ramp.
+func lastDayIncrease(reactive, run []Summary, overshot bool) float64 {
+	if len(reactive) == 0 {
 		return 0
 	}
-	return run[len(run)-1].ReplicaHours/reactive[len(reactive)-1].ReplicaHours - 1
+	last := reactive[len(reactive)-1]
+	spent := last.ReplicaHours
+	if !overshot {
+		var window Summary
+		for _, d := range reactive {
+			window = window.plus(d)
+		}
+		if window.EvaluatedMinutes > 0 {
+			spent = max(spent, window.ReplicaHours*last.EvaluatedMinutes/window.EvaluatedMinutes)
+		}
+	}
+	if spent <= 0 {
+		return 0
+	}
+	return (run[len(run)-1].ReplicaHours - last.ReplicaHours) / spent
 }
 
 // gains are 1 - run/reactive under-provisioned replica-minutes within the HPA's bounds

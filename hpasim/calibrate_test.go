@@ -1,6 +1,7 @@
 package hpasim
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -106,6 +107,21 @@ func TestCalibrate(t *testing.T) {
 	truth := func(s forecast.Series) func(time.Time) float64 {
 		return func(t time.Time) float64 { return LoadAt(s, t) }
 	}
+	// Weekday ramps to noisy plateaus and flat weekends, foreseen exactly, with a bound as wide
+	// at night as by day: the window ends on a Sunday (now is a Monday) on which the bound
+	// held throughout is a large share of that quiet day's few replicas but a small one of the
+	// week's.
+	quiet := DefaultRamps(start)
+	quiet.Days, quiet.WeekendShare = 15, 0
+	weekdays := GenerateRamps(quiet)
+	quiet.Noise = 0
+	weekdayShape := GenerateRamps(quiet)
+	quietForecasts := hourlyForecasts(weekdays, now, 7, truth(weekdayShape), 1)
+	for i := range quietForecasts {
+		for j := range quietForecasts[i].Points {
+			quietForecasts[i].Points[j].UpperLoad += 45
+		}
+	}
 	tests := []struct {
 		name string
 		in   CalibrationInput
@@ -137,6 +153,13 @@ func TestCalibrate(t *testing.T) {
 			wantReason:    "removes",
 		},
 		{
+			name:           "a quiet last day the forecasts foresaw does not cost Monday its floor",
+			in:             CalibrationInput{History: weekdays, Predictions: quietForecasts},
+			wantReduction:  0.8,
+			wantReason:     "throughout",
+			wantThroughout: true,
+		},
+		{
 			name: "spikes beyond max replicas do not hide what a floor removes within them",
 			in: CalibrationInput{History: spiky, Predictions: hourlyForecasts(spiky, now, 7,
 				truth(rampTrace), 1.2)},
@@ -158,7 +181,7 @@ func TestCalibrate(t *testing.T) {
 				truth(rampTrace), 1.2)},
 			wantOff:            true,
 			wantLastDayRefused: true,
-			wantReason:         "within 80% of the 10% budget (and the whole budget on its last day); floors off",
+			wantReason:         "within 80% of the 10% budget (and the whole budget on its last day); floors off, pattern and base only; the forecasts expected more load on the window's last day than came, by ",
 		},
 		{
 			name: "load driven by surprises: floors off",
@@ -246,11 +269,11 @@ func TestCalibrate(t *testing.T) {
 				red, inc := gains(withoutCostliestDay(got.Scores[0].days, s.days))
 				return inc <= DefaultBudget*DefaultBudgetShare && red >= max(minGain, inc) &&
 					s.Summary.UnderProvisionedReplicaMinutes <= got.Reactive.UnderProvisionedReplicaMinutes &&
-					lastDayIncrease(got.Scores[0].days, s.days) > DefaultBudget
+					lastDayIncrease(got.Scores[0].days, s.days, got.lastDayOvershot) > DefaultBudget
 			})
 			require.Equal(t, tt.wantLastDayRefused, lastDayRefused, "a floor refused for its last day's cost")
 			chosen := slices.IndexFunc(got.Scores, func(s Score) bool { return SettingsString(s.Settings) == SettingsString(got.FloorSettings) })
-			require.LessOrEqual(t, lastDayIncrease(got.Scores[0].days, got.Scores[chosen].days), DefaultBudget, "the budget holds on the last day")
+			require.LessOrEqual(t, lastDayIncrease(got.Scores[0].days, got.Scores[chosen].days, got.lastDayOvershot), DefaultBudget, "the budget holds on the last day")
 			if tt.wantOff {
 				require.Zero(t, got.UnderProvisionedReduction)
 				require.Zero(t, got.ReplicaHoursIncrease)
@@ -324,6 +347,75 @@ func TestWithoutCostliestDay(t *testing.T) {
 			r, p := withoutCostliestDay(tt.reactive, tt.run)
 			require.Equal(t, tt.wantReactive, r)
 			require.Equal(t, tt.wantRun, p)
+		})
+	}
+}
+
+func TestLastDayIncrease(t *testing.T) {
+	day := func(minutes, hours float64) Summary { return Summary{EvaluatedMinutes: minutes, ReplicaHours: hours} }
+	tests := []struct {
+		name          string
+		reactive, run []Summary
+		overshot      bool
+		want          float64
+	}{
+		{"a busy last day: against that day",
+			[]Summary{day(1440, 100), day(1440, 100), day(1440, 200)}, []Summary{day(1440, 100), day(1440, 100), day(1440, 220)}, false, 0.1},
+		{"a quiet last day: against the window's average day",
+			[]Summary{day(1440, 300), day(1440, 300), day(1440, 60)}, []Summary{day(1440, 300), day(1440, 300), day(1440, 90)}, false, 30.0 / 220},
+		{"a quiet last day the forecasts overshot: against that day alone",
+			[]Summary{day(1440, 300), day(1440, 300), day(1440, 60)}, []Summary{day(1440, 300), day(1440, 300), day(1440, 90)}, true, 0.5},
+		{"a short last day: against the average day over as long",
+			[]Summary{day(1440, 240), day(1440, 240), day(720, 30)}, []Summary{day(1440, 240), day(1440, 240), day(720, 45)}, false, 15.0 / 102},
+		{"cheaper than reactive on the last day",
+			[]Summary{day(1440, 100), day(1440, 100)}, []Summary{day(1440, 100), day(1440, 90)}, false, -0.1},
+		{"no replica-hours to measure against", []Summary{day(1440, 0)}, []Summary{day(1440, 5)}, false, 0},
+		{"no days", nil, nil, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.InDelta(t, tt.want, lastDayIncrease(tt.reactive, tt.run, tt.overshot), 1e-12)
+		})
+	}
+}
+
+func TestForecastOvershoot(t *testing.T) {
+	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
+	times := make([]time.Time, 4)
+	for i := range times {
+		times[i] = start.Add(time.Duration(i) * time.Minute)
+	}
+	expecting := func(load float64) scaling.Prediction {
+		p := scaling.Prediction{FittedAt: start.UnixMilli(), ValidUntil: times[3].UnixMilli()}
+		for _, at := range times {
+			p.Points = append(p.Points, scaling.PredictionPoint{Timestamp: at.UnixMilli(), ExpectedLoad: load, UpperLoad: 2 * load})
+		}
+		return p
+	}
+	nan := math.NaN()
+	tests := []struct {
+		name         string
+		loads        []float64
+		active       []int
+		from, scored int
+		want         float64
+	}{
+		{"steps without a forecast or a load are left out", []float64{10, 100, nan, 100}, []int{-1, 0, 0, 0}, 0, 0, 0.5},
+		{"each step read from its own forecast", []float64{1000, 100, 300, 100}, []int{0, 1, 0, 0}, 1, 1, (100+150+150)/500.0 - 1},
+		{"a quiet stretch: against the window's average load", []float64{1000, 1000, 100, 100}, []int{0, 0, 0, 0}, 2, 0, 100 / 1100.0},
+		{"less expected than came", []float64{200, 200, 200, 200}, []int{0, 0, 0, 0}, 0, 0, -0.25},
+		{"nothing forecast", []float64{100, 100, 100, 100}, []int{-1, -1, -1, -1}, 0, 0, 0},
+		{"forecast load and none came", []float64{0, 0, 0, 0}, []int{0, 0, 0, 0}, 0, 0, math.Inf(1)},
+	}
+	preds := []scaling.Prediction{expecting(150), expecting(100)}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := forecastOvershoot(times, tt.loads, tt.active, preds, tt.from, tt.scored)
+			if math.IsInf(tt.want, 1) {
+				require.True(t, math.IsInf(got, 1), "got %v", got)
+				return
+			}
+			require.InDelta(t, tt.want, got, 1e-12)
 		})
 	}
 }
@@ -424,7 +516,7 @@ func TestChooseCountsNearTiesAsTies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, tt.want, choose(reactive, reactiveDays, tt.scores, CalibrationInput{Budget: DefaultBudget}))
+			require.Equal(t, tt.want, choose(reactive, reactiveDays, tt.scores, CalibrationInput{Budget: DefaultBudget}, false))
 		})
 	}
 }

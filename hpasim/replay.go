@@ -513,17 +513,28 @@ func replay(o ReplayOptions, trace forecast.Series, evalFrom time.Time, preds, b
 // upperAt is p's upper bound at t (Unix ms), read linearly between its points (which are in
 // time order); false outside them or when p has expired.
 func upperAt(p scaling.Prediction, t int64) (float64, bool) {
+	return readAt(p, t, func(pt scaling.PredictionPoint) float64 { return pt.UpperLoad })
+}
+
+// expectedAt is p's expected load at t, read as upperAt reads its bound.
+func expectedAt(p scaling.Prediction, t int64) (float64, bool) {
+	return readAt(p, t, func(pt scaling.PredictionPoint) float64 { return pt.ExpectedLoad })
+}
+
+// readAt is value (one of its fields) of p's points at t (Unix ms), linear between them;
+// false outside them or when p has expired.
+func readAt(p scaling.Prediction, t int64, value func(scaling.PredictionPoint) float64) (float64, bool) {
 	pts := p.Points
 	if t > p.ValidUntil || len(pts) == 0 || t < pts[0].Timestamp || t > pts[len(pts)-1].Timestamp {
 		return 0, false
 	}
 	j := sort.Search(len(pts), func(i int) bool { return pts[i].Timestamp >= t })
 	if pts[j].Timestamp == t || j == 0 {
-		return pts[j].UpperLoad, true
+		return value(pts[j]), true
 	}
 	a, b := pts[j-1], pts[j]
 	f := float64(t-a.Timestamp) / float64(b.Timestamp-a.Timestamp)
-	return a.UpperLoad + f*(b.UpperLoad-a.UpperLoad), true
+	return value(a) + f*(value(b)-value(a)), true
 }
 
 // upperWithin is the highest of p's upper bound over [from, to] (Unix ms), read as upperAt
