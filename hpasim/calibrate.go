@@ -369,8 +369,8 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	}
 	var reactiveDays []Summary
 	res.Reactive, reactiveDays = run(nil)
-	perDay := max(1, int(24*time.Hour/in.Step)) // replayFloors' days
-	overshoot := forecastOvershoot(times, loads, active, preds, scored+(len(reactiveDays)-1)*perDay, scored)
+	lastDay := scored + (len(reactiveDays)-1)*stepsPerDay(in.Step)
+	overshoot := forecastOvershoot(times, loads, active, preds, lastDay, scored)
 	res.lastDayOvershot = overshoot > in.Budget
 	res.WindowMinutes = res.Reactive.EvaluatedMinutes
 	for i := range cands {
@@ -643,6 +643,9 @@ func gains(reactive, run Summary) (reduction, increase float64) {
 	return reduction, increase
 }
 
+// stepsPerDay is how many replay steps replayFloors counts as a day (at least one).
+func stepsPerDay(step time.Duration) int { return max(1, int(24*time.Hour/step)) }
+
 // surgeReplay is a surge candidate's part of a replay, at each of its times: the surge floor
 // (0: the need is not rising) and how far the floor may come down at once (ReleaseFloor).
 type surgeReplay struct {
@@ -656,7 +659,7 @@ type surgeReplay struct {
 // long as actuator.SurgeMay asks, and never lower while the need rises (actuator.HeldSurge).
 // It scores from index scored on: in all, and day by day from there.
 func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32, surge *surgeReplay, scored int, step time.Duration, policy actuator.StepDownPolicy) (Summary, []Summary) {
-	perDay := max(1, int(24*time.Hour/step))
+	perDay := stepsPerDay(step)
 	days := make([]Meter, (len(times)-scored+perDay-1)/perDay)
 	for i := range days {
 		days[i].Capacity, days[i].MaxReplicas = cfg.CapacityPerReplica, cfg.MaxReplicas
