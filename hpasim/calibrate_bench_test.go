@@ -10,13 +10,13 @@ import (
 	"github.com/kai-platform/kai-scaler/scaling"
 )
 
-// liveLike is three weeks of ramps at a 5-minute step and the forecasts a live forecaster
-// would have stored over its last week: one an hour, 24 hours ahead, the true load with
-// noise as the expected load and 30 % above it as the upper bound.
-func liveLike() (forecast.Series, []scaling.Prediction, time.Time) {
+// liveLike is three weeks of ramps sampled every step and the forecasts a live forecaster
+// would have stored over its last week: one an hour, 24 hours ahead at a 5-minute step, the
+// true load with noise as the expected load and 30 % above it as the upper bound.
+func liveLike(step time.Duration) (forecast.Series, []scaling.Prediction, time.Time) {
 	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
 	o := DefaultRamps(start)
-	o.Days = 22
+	o.Days, o.Step = 22, step
 	trace := GenerateRamps(o)
 	now := start.Add(21 * 24 * time.Hour)
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -37,9 +37,16 @@ func liveLike() (forecast.Series, []scaling.Prediction, time.Time) {
 }
 
 // BenchmarkCalibrate is one service's calibration in a live forecast run: a week of history
-// replayed through every candidate with hourly forecasts. Target: at most 50 ms per service.
-func BenchmarkCalibrate(b *testing.B) {
-	trace, preds, now := liveLike()
+// at the forecaster's 5-minute step replayed through every candidate with hourly forecasts.
+// Target: at most 50 ms per service.
+func BenchmarkCalibrate(b *testing.B) { benchmarkCalibrate(b, 5*time.Minute) }
+
+// BenchmarkCalibrateHistory15s is the same with a history sampled every 15 s, which is
+// replayed at that step (replayStep): four times the syncs of a minute's replay.
+func BenchmarkCalibrateHistory15s(b *testing.B) { benchmarkCalibrate(b, 15*time.Second) }
+
+func benchmarkCalibrate(b *testing.B, step time.Duration) {
+	trace, preds, now := liveLike(step)
 	in := CalibrationInput{History: trace, Predictions: preds, Now: now, LeadTime: 5 * time.Minute, Surge: true, // every candidate
 		HPA: Config{MinReplicas: 2, MaxReplicas: 50, CapacityPerReplica: 30, PodStartup: 2 * time.Minute}}
 	cpu0 := cpuTime()

@@ -96,6 +96,17 @@ func TestCalibrate(t *testing.T) {
 	plateaus := GenerateRamps(slow)
 	slow.Noise = 0
 	plateauShape := GenerateRamps(slow)
+	// The noisy plateaus sampled every 15 s, their noise in bursts between whole minutes: the
+	// HPA, syncing every 15 s, is left short by them, but a replay a minute apart would read
+	// the steady shape alone.
+	fine := forecast.Series{Start: start, Step: 15 * time.Second, Values: make([]float64, 15*24*240)}
+	burst := rand.New(rand.NewPCG(9, 9))
+	for i := range fine.Values {
+		fine.Values[i] = LoadAt(plateauShape, start.Add(time.Duration(i)*fine.Step))
+		if i%4 != 0 {
+			fine.Values[i] *= 1 + 0.08*burst.NormFloat64()
+		}
+	}
 	now := start.Add(14 * 24 * time.Hour)
 	// The same ramps at half the load on the window's last day (a migration took half the
 	// traffic), which the forecasts, fitted on the weeks before, do not know yet.
@@ -170,6 +181,14 @@ func TestCalibrate(t *testing.T) {
 		{
 			name: "noise on plateaus: the bound held throughout",
 			in: CalibrationInput{History: plateaus, Predictions: hourlyForecasts(plateaus, now, 7,
+				truth(plateauShape), 1.15)},
+			wantReduction:  0.5,
+			wantReason:     "throughout",
+			wantThroughout: true,
+		},
+		{
+			name: "bursts between the minutes of a 15 s history: replayed at its step, the bound held throughout",
+			in: CalibrationInput{History: fine, Predictions: hourlyForecasts(plateauShape, now, 7,
 				truth(plateauShape), 1.15)},
 			wantReduction:  0.5,
 			wantReason:     "throughout",
@@ -518,5 +537,22 @@ func TestChooseCountsNearTiesAsTies(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			require.Equal(t, tt.want, choose(reactive, reactiveDays, tt.scores, CalibrationInput{Budget: DefaultBudget}, false))
 		})
+	}
+}
+
+func TestReplayStep(t *testing.T) {
+	for _, tt := range []struct {
+		history, want time.Duration
+	}{
+		{0, time.Minute},
+		{30 * time.Minute, time.Minute},
+		{5 * time.Minute, time.Minute},
+		{time.Minute, time.Minute},
+		{30 * time.Second, 30 * time.Second},
+		{15 * time.Second, 15 * time.Second},
+		{10 * time.Second, 15 * time.Second},
+		{time.Second, 15 * time.Second},
+	} {
+		require.Equal(t, tt.want, replayStep(tt.history), "history every %s", tt.history)
 	}
 }
