@@ -120,9 +120,6 @@ type Record struct {
 	AbleToScaleReason string
 }
 
-// Times inside HPA are Unix nanoseconds: a replay syncs hundreds of thousands of times per
-// calibration, and time.Time's arithmetic and comparisons were a sixth of its cost.
-
 type recommendation struct {
 	at       int64
 	replicas int32
@@ -134,10 +131,14 @@ type scaleEvent struct {
 }
 
 // HPA is one simulated HorizontalPodAutoscaler with its scale target's pods. Not safe for
-// concurrent use; Cluster serialises access.
+// concurrent use; Cluster serialises access. Its times are nanoseconds since epoch, the
+// start it was made at (which keeps them in range on a trace of any year): a calibration
+// syncs it hundreds of thousands of times, and time.Time's arithmetic and comparisons were a
+// sixth of that cost.
 type HPA struct {
 	cfg      Config
 	min      int32
+	epoch    time.Time
 	pods     []int64 // ready-at time of each pod, oldest first
 	recs     []recommendation
 	events   []scaleEvent
@@ -149,9 +150,9 @@ type HPA struct {
 // NewHPA returns an HPA whose InitialReplicas pods are ready at start.
 func NewHPA(cfg Config, start time.Time) *HPA {
 	cfg = cfg.withDefaults()
-	h := &HPA{cfg: cfg, min: cfg.MinReplicas}
+	h := &HPA{cfg: cfg, min: cfg.MinReplicas, epoch: start}
 	for range cfg.InitialReplicas {
-		h.pods = append(h.pods, start.UnixNano())
+		h.pods = append(h.pods, 0)
 	}
 	return h
 }
@@ -174,7 +175,10 @@ func (h *HPA) NeededReplicas() float64 { return h.need }
 func (h *HPA) Replicas() int32 { return int32(len(h.pods)) }
 
 // ReadyReplicas counts pods ready at now.
-func (h *HPA) ReadyReplicas(now time.Time) int32 { return h.readyAt(now.UnixNano()) }
+func (h *HPA) ReadyReplicas(now time.Time) int32 { return h.readyAt(h.since(now)) }
+
+// since is now in the HPA's own time: nanoseconds since its epoch.
+func (h *HPA) since(now time.Time) int64 { return int64(now.Sub(h.epoch)) }
 
 func (h *HPA) readyAt(now int64) int32 {
 	// pods is ordered by ready-at time: pods are added at the end, each ready PodStartup
@@ -200,7 +204,7 @@ func (h *HPA) Due(now time.Time) bool {
 // returns what it decided.
 func (h *HPA) Sync(now time.Time, load float64) Record {
 	h.lastSync = now
-	ns := now.UnixNano()
+	ns := h.since(now)
 	cur := h.Replicas()
 	ready := h.readyAt(ns)
 	rec := Record{

@@ -176,6 +176,24 @@ func TestHPARecordMetric(t *testing.T) {
 	require.Equal(t, int32(6), r.Recommendation)
 }
 
+// The HPA keeps its times as nanoseconds since it was made, which must hold for a trace of
+// any year the CSV reader accepts (1 to 9999), where Unix nanoseconds overflow: 30 s before
+// they do, pods asked for would count as ready at once.
+func TestHPAFarFromUnixEpoch(t *testing.T) {
+	for _, start := range []time.Time{time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Unix(0, math.MaxInt64).Add(-30 * time.Second),
+		time.Date(9999, 6, 1, 0, 0, 0, 0, time.UTC)} {
+		h := NewHPA(Config{MinReplicas: 1, MaxReplicas: 10, InitialReplicas: 2, CapacityPerReplica: 100, PodStartup: time.Minute}, start)
+		r := h.Sync(start, 400)
+		require.Equal(t, int32(4), r.DesiredReplicas, "%s", start)
+		require.Equal(t, int32(2), h.ReadyReplicas(start.Add(59*time.Second)), "%s: new pods still starting", start)
+		require.Equal(t, int32(4), h.ReadyReplicas(start.Add(time.Minute)), "%s: ready after their start-up", start)
+		h.Sync(start.Add(time.Minute), 100)
+		require.Equal(t, int32(4), h.Replicas(), "%s: the scale-down waits for its stabilization window", start)
+		h.Sync(start.Add(6*time.Minute), 100)
+		require.Equal(t, int32(1), h.Replicas(), "%s: and then scales down", start)
+	}
+}
+
 func TestHPADue(t *testing.T) {
 	h := NewHPA(Config{MinReplicas: 1, MaxReplicas: 3, CapacityPerReplica: 1}, t0)
 	require.True(t, h.Due(t0))
