@@ -108,6 +108,8 @@ func TestCalibrate(t *testing.T) {
 		}
 	}
 	now := start.Add(14 * 24 * time.Hour)
+	// Both plateau traces are forecast at 5 min, as the forecaster does, from their shape.
+	plateauForecasts := hourlyForecasts(plateauShape, now, 7, func(t time.Time) float64 { return LoadAt(plateauShape, t) }, 1.15)
 	// The same ramps at half the load on the window's last day (a migration took half the
 	// traffic), which the forecasts, fitted on the weeks before, do not know yet.
 	dropped := GenerateRamps(ramps)
@@ -179,17 +181,15 @@ func TestCalibrate(t *testing.T) {
 			wantBeyondMax: 0.9,
 		},
 		{
-			name: "noise on plateaus: the bound held throughout",
-			in: CalibrationInput{History: plateaus, Predictions: hourlyForecasts(plateaus, now, 7,
-				truth(plateauShape), 1.15)},
+			name:           "noise on plateaus: the bound held throughout",
+			in:             CalibrationInput{History: plateaus, Predictions: plateauForecasts},
 			wantReduction:  0.5,
 			wantReason:     "throughout",
 			wantThroughout: true,
 		},
 		{
-			name: "bursts between the minutes of a 15 s history: replayed at its step, the bound held throughout",
-			in: CalibrationInput{History: fine, Predictions: hourlyForecasts(plateauShape, now, 7,
-				truth(plateauShape), 1.15)},
+			name:           "bursts between the minutes of a 15 s history: replayed at its step, the bound held throughout",
+			in:             CalibrationInput{History: fine, Predictions: plateauForecasts},
 			wantReduction:  0.5,
 			wantReason:     "throughout",
 			wantThroughout: true,
