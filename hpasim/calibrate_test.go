@@ -372,6 +372,9 @@ func TestWithoutCostliestDay(t *testing.T) {
 
 func TestLastDayIncrease(t *testing.T) {
 	day := func(minutes, hours float64) Summary { return Summary{EvaluatedMinutes: minutes, ReplicaHours: hours} }
+	loaded := func(hours, load float64) Summary {
+		return Summary{EvaluatedMinutes: 1440, ReplicaHours: hours, LoadReplicaHours: load}
+	}
 	tests := []struct {
 		name          string
 		reactive, run []Summary
@@ -388,6 +391,12 @@ func TestLastDayIncrease(t *testing.T) {
 			[]Summary{day(1440, 240), day(1440, 240), day(720, 30)}, []Summary{day(1440, 240), day(1440, 240), day(720, 45)}, false, 15.0 / 102},
 		{"cheaper than reactive on the last day",
 			[]Summary{day(1440, 100), day(1440, 100)}, []Summary{day(1440, 100), day(1440, 90)}, false, -0.1},
+		{"as loaded as the window's average day but run leaner (its noise fell): against that day",
+			[]Summary{loaded(300, 200), loaded(300, 200), loaded(250, 200)}, []Summary{loaded(300, 200), loaded(300, 200), loaded(280, 200)}, false, 0.12},
+		{"quiet in load: against the window's average day",
+			[]Summary{loaded(300, 200), loaded(300, 200), loaded(60, 30)}, []Summary{loaded(300, 200), loaded(300, 200), loaded(90, 30)}, false, 30.0 / 220},
+		{"partly quieter in load: against that day scaled to the average load",
+			[]Summary{loaded(300, 200), loaded(300, 200), loaded(200, 150)}, []Summary{loaded(300, 200), loaded(300, 200), loaded(230, 150)}, false, 30 / (200 * (550.0 / 3) / 150)},
 		{"no replica-hours to measure against", []Summary{day(1440, 0)}, []Summary{day(1440, 5)}, false, 0},
 		{"no days", nil, nil, false, 0},
 	}
@@ -555,4 +564,31 @@ func TestReplayStep(t *testing.T) {
 	} {
 		require.Equal(t, tt.want, replayStep(tt.history), "history every %s", tt.history)
 	}
+}
+
+// A steady load whose noise fell three days before now: the reactive HPA runs fewer replicas
+// at the same load, and floors sized for the noise that was would cost more than the budget
+// every day from then on. The last day is measured against itself, not against the noisier
+// days' average.
+func TestCalibrateNoiseFell(t *testing.T) {
+	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
+	now := start.Add(14 * 24 * time.Hour)
+	rng := rand.New(rand.NewPCG(11, 11))
+	trace := forecast.Series{Start: start, Step: time.Minute, Values: make([]float64, 15*1440)}
+	for i := range trace.Values {
+		noise := 0.2
+		if i >= 11*1440 {
+			noise = 0.05
+		}
+		trace.Values[i] = 300 * (1 + noise*rng.NormFloat64())
+	}
+	got := Calibrate(CalibrationInput{History: trace, Now: now, LeadTime: 5 * time.Minute,
+		Predictions: hourlyForecasts(trace, now, 7, func(time.Time) float64 { return 300 }, 1.2),
+		HPA:         Config{MinReplicas: 1, MaxReplicas: 60, CapacityPerReplica: 10, PodStartup: 2 * time.Minute}})
+	chosen := slices.IndexFunc(got.Scores, func(s Score) bool { return SettingsString(s.Settings) == SettingsString(got.FloorSettings) })
+	days := got.Scores[0].days
+	require.Less(t, days[len(days)-1].ReplicaHours, 0.95*days[0].ReplicaHours, "the reactive HPA ran leaner once the noise fell")
+	require.False(t, got.FloorsOff(), "a floor within the budget still pays: %s", got.Reason)
+	require.LessOrEqual(t, lastDayIncrease(days, got.Scores[chosen].days, true), DefaultBudget,
+		"chose %s: %s", SettingsString(got.FloorSettings), got.Reason)
 }
