@@ -108,8 +108,6 @@ func TestCalibrate(t *testing.T) {
 		}
 	}
 	now := start.Add(14 * 24 * time.Hour)
-	// Both plateau traces are forecast at 5 min, as the forecaster does, from their shape.
-	plateauForecasts := hourlyForecasts(plateauShape, now, 7, func(t time.Time) float64 { return LoadAt(plateauShape, t) }, 1.15)
 	// The same ramps at half the load on the window's last day (a migration took half the
 	// traffic), which the forecasts, fitted on the weeks before, do not know yet.
 	dropped := GenerateRamps(ramps)
@@ -120,6 +118,8 @@ func TestCalibrate(t *testing.T) {
 	truth := func(s forecast.Series) func(time.Time) float64 {
 		return func(t time.Time) float64 { return LoadAt(s, t) }
 	}
+	// Both plateau traces are forecast at 5 min, as the forecaster does, from their shape.
+	plateauForecasts := hourlyForecasts(plateauShape, now, 7, truth(plateauShape), 1.15)
 	// Weekday ramps to noisy plateaus and flat weekends, foreseen exactly, with a bound as wide
 	// at night as by day: the window ends on a Sunday (now is a Monday) on which the bound
 	// held throughout is a large share of that quiet day's few replicas but a small one of the
@@ -291,8 +291,8 @@ func TestCalibrate(t *testing.T) {
 					lastDayIncrease(got.Scores[0].days, s.days, got.lastDayOvershot) > DefaultBudget
 			})
 			require.Equal(t, tt.wantLastDayRefused, lastDayRefused, "a floor refused for its last day's cost")
-			chosen := slices.IndexFunc(got.Scores, func(s Score) bool { return SettingsString(s.Settings) == SettingsString(got.FloorSettings) })
-			require.LessOrEqual(t, lastDayIncrease(got.Scores[0].days, got.Scores[chosen].days, got.lastDayOvershot), DefaultBudget, "the budget holds on the last day")
+			chosen := chosenScore(got)
+			require.LessOrEqual(t, lastDayIncrease(got.Scores[0].days, chosen.days, got.lastDayOvershot), DefaultBudget, "the budget holds on the last day")
 			if tt.wantOff {
 				require.Zero(t, got.UnderProvisionedReduction)
 				require.Zero(t, got.ReplicaHoursIncrease)
@@ -304,9 +304,8 @@ func TestCalibrate(t *testing.T) {
 			require.GreaterOrEqual(t, got.Reactive.BeyondMaxReplicaMinutes, tt.wantBeyondMax*got.Reactive.UnderProvisionedReplicaMinutes)
 			if tt.wantBeyondMax > 0 {
 				require.Contains(t, got.Reason, "% of the reactive HPA's under-provisioned replica-minutes was load above what its 50 max replicas carry, which no floor serves: only a higher maxReplicas does")
-				chosen := slices.IndexFunc(got.Scores, func(s Score) bool { return SettingsString(s.Settings) == SettingsString(got.FloorSettings) })
-				require.Equal(t, got.Reactive.BeyondMaxReplicaMinutes, got.Scores[chosen].Summary.BeyondMaxReplicaMinutes, "the load alone decides what is beyond max")
-				require.Less(t, 1-got.Scores[chosen].Summary.UnderProvisionedReplicaMinutes/got.Reactive.UnderProvisionedReplicaMinutes, minGain,
+				require.Equal(t, got.Reactive.BeyondMaxReplicaMinutes, chosen.Summary.BeyondMaxReplicaMinutes, "the load alone decides what is beyond max")
+				require.Less(t, 1-chosen.Summary.UnderProvisionedReplicaMinutes/got.Reactive.UnderProvisionedReplicaMinutes, minGain,
 					"counted with the load beyond max, the floor's gain would fall below minGain")
 			}
 			budget := in.Budget
@@ -585,10 +584,14 @@ func TestCalibrateNoiseFell(t *testing.T) {
 	got := Calibrate(CalibrationInput{History: trace, Now: now, LeadTime: 5 * time.Minute,
 		Predictions: hourlyForecasts(trace, now, 7, func(time.Time) float64 { return 300 }, 1.2),
 		HPA:         Config{MinReplicas: 1, MaxReplicas: 60, CapacityPerReplica: 10, PodStartup: 2 * time.Minute}})
-	chosen := slices.IndexFunc(got.Scores, func(s Score) bool { return SettingsString(s.Settings) == SettingsString(got.FloorSettings) })
 	days := got.Scores[0].days
 	require.Less(t, days[len(days)-1].ReplicaHours, 0.95*days[0].ReplicaHours, "the reactive HPA ran leaner once the noise fell")
 	require.False(t, got.FloorsOff(), "a floor within the budget still pays: %s", got.Reason)
-	require.LessOrEqual(t, lastDayIncrease(days, got.Scores[chosen].days, true), DefaultBudget,
+	require.LessOrEqual(t, lastDayIncrease(days, chosenScore(got).days, true), DefaultBudget,
 		"chose %s: %s", SettingsString(got.FloorSettings), got.Reason)
+}
+
+// chosenScore is the replay of the settings Calibrate chose.
+func chosenScore(got CalibrationResult) Score {
+	return got.Scores[slices.IndexFunc(got.Scores, func(s Score) bool { return SettingsString(s.Settings) == SettingsString(got.FloorSettings) })]
 }
