@@ -84,7 +84,7 @@ type Options struct {
 	PredictiveEnabled, DependenciesEnabled bool
 	// StepDown limits how fast floors come down; the zero value means the defaults.
 	StepDown StepDownPolicy
-	// Interval between rounds of Run; zero means 30s.
+	// Interval between rounds of Run; zero means DefaultInterval.
 	Interval time.Duration
 	// MaxObservationAge: workloads observed longer ago get no decision; zero means 3×Interval.
 	MaxObservationAge time.Duration
@@ -102,6 +102,10 @@ type Options struct {
 	// runs faster than the wall clock); nil means time.After.
 	After func(d time.Duration) <-chan time.Time
 }
+
+// DefaultInterval is how often Run plans floors unless Options.Interval says otherwise;
+// calibration (hpasim) replays the planner's rounds at this pace.
+const DefaultInterval = 30 * time.Second
 
 // Reconcile error stages (values of kai_actuator_reconcile_errors_total's stage label).
 const (
@@ -145,7 +149,7 @@ func New(opts Options) *Actuator {
 		opts.After = time.After
 	}
 	if opts.Interval <= 0 {
-		opts.Interval = 30 * time.Second
+		opts.Interval = DefaultInterval
 	}
 	if opts.MaxObservationAge <= 0 {
 		opts.MaxObservationAge = 3 * opts.Interval

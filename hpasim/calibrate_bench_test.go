@@ -41,8 +41,10 @@ func liveLike(step time.Duration) (forecast.Series, []scaling.Prediction, time.T
 // Target: at most 50 ms per service.
 func BenchmarkCalibrate(b *testing.B) { benchmarkCalibrate(b, 5*time.Minute) }
 
-// BenchmarkCalibrateHistory15s is the same with a history sampled every 15 s, which is
-// replayed at that step (replayStep): four times the syncs of a minute's replay.
+// BenchmarkCalibrateHistory1m and BenchmarkCalibrateHistory15s are the same with a history
+// sampled every minute or every 15 s, which are replayed at 15 s (replayStep): four times the
+// syncs of a minute's replay.
+func BenchmarkCalibrateHistory1m(b *testing.B)  { benchmarkCalibrate(b, time.Minute) }
 func BenchmarkCalibrateHistory15s(b *testing.B) { benchmarkCalibrate(b, 15*time.Second) }
 
 func benchmarkCalibrate(b *testing.B, step time.Duration) {

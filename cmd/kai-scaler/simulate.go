@@ -155,7 +155,7 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	fs.DurationVar(&o.History, "history", 8*7*24*time.Hour, "history each fit sees at most (0: all the past)")
 	fs.DurationVar(&o.StepDownInterval, "step-down-interval", actuator.DefaultStepDown.Interval, "least time between two lowering steps of the floor")
 	fs.Float64Var(&o.StepDownFraction, "step-down-fraction", actuator.DefaultStepDown.MaxFraction, "largest share of the floor removed in one step")
-	fs.DurationVar(&o.PlanEvery, "plan-every", 30*time.Second, "how often the actuator plans floors")
+	fs.DurationVar(&o.PlanEvery, "plan-every", actuator.DefaultInterval, "how often the actuator plans floors")
 	fs.BoolVar(&o.Calibrate, "calibrate", true, "at each refit, choose the floor settings by replaying the trace's past within --budget (false: the planner's defaults)")
 	fs.Float64Var(&o.Budget, "budget", hpasim.DefaultBudget, "extra replica-hours over the reactive HPA the floors may cost (0.1 is 10%), as calibration measures it")
 	fs.StringVar(&o.Plot, "plot", "", "write a PNG of load, ready capacity of both runs and the floor")
