@@ -67,17 +67,18 @@ type Surge struct {
 const SourceSurge = "surge"
 
 // SurgeInterval is how long after any change of the floor of a service with a surge floor the
-// surge floor may raise it again: calibration replays surge floors at its one-minute step, and
-// raised at every 30 s planning round the floor scaled the HPA up in many more small steps
-// than the replay counted, for more replica-hours.
+// surge floor may raise it again: calibration replays a history at the forecaster's 5 min step
+// at a one-minute step, and raised at every 30 s planning round the floor scaled the HPA up in
+// many more small steps than the replay counted, for more replica-hours.
 const SurgeInterval = time.Minute
 
 // SurgeHold is how long the floor of a service with a surge floor holds after a change before
 // it comes down at once (ReleaseFloor). A surge pauses between its steps; released a minute
 // after its last raise, the floor came down in the pause and went up again a minute later: a
 // scale-down and a scale-up the reactive HPA does not make, as its stabilization holds through
-// the pause. Over two minutes, calibration's replay, which syncs the HPA once a minute, also
-// counts the cost of a surge floor as the HPA's 15 s syncs pay it; after one it undercounted.
+// the pause. Over two minutes, calibration's replay, which syncs the HPA once a minute on a
+// 5 min history, also counts the cost of a surge floor as the HPA's 15 s syncs pay it; after
+// one it undercounted.
 const SurgeHold = 2 * time.Minute
 
 // SurgeMay reports whether the floor of a service with a surge floor, last changed at
