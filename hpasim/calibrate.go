@@ -367,7 +367,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 				}
 			}
 		}
-		return replayFloors(cfg, times, loads, floors, surge, scored, in.Step, every, in.StepDown)
+		return replayFloors(cfg, times, loads, floors, surge, scored, in.Step, in.StepDown)
 	}
 	var reactiveDays []Summary
 	res.Reactive, reactiveDays = run(nil)
@@ -701,14 +701,14 @@ type surgeReplay struct {
 }
 
 // replayFloors runs one HPA over times with the given loads, syncing once per step, its floor
-// set before the sync of every every-th step (the planner's rounds) as the planner decides: to
+// set before the sync at each of the planner's rounds (planRounds) as the planner decides: to
 // floors[i] (0: the base), raised at once and lowered through the actuator's step-down
 // policy; for a surge candidate also to its surge floor and at once down to its release where
 // that is lower, each once the floor has held as long as actuator.SurgeMay asks, and never
 // lower while the need rises (actuator.HeldSurge). It scores from index scored on: in all,
 // and day by day from there.
-func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32, surge *surgeReplay, scored int, step time.Duration, every int, policy actuator.StepDownPolicy) (Summary, []Summary) {
-	perDay := stepsPerDay(step)
+func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32, surge *surgeReplay, scored int, step time.Duration, policy actuator.StepDownPolicy) (Summary, []Summary) {
+	perDay, every := stepsPerDay(step), planRounds(step)
 	days := make([]Meter, (len(times)-scored+perDay-1)/perDay)
 	for i := range days {
 		days[i].Capacity, days[i].MaxReplicas = cfg.CapacityPerReplica, cfg.MaxReplicas

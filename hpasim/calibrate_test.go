@@ -473,9 +473,9 @@ func TestReplayFloorsRelease(t *testing.T) {
 	}
 	cfg := Config{MinReplicas: 2, MaxReplicas: 50, CapacityPerReplica: 30, InitialReplicas: 10, PodStartup: 2 * time.Minute}
 	var defaults actuator.StepDownPolicy // zero: the actuator's defaults
-	held, _ := replayFloors(cfg, times, loads, floors, nil, 0, time.Minute, 1, defaults)
+	held, _ := replayFloors(cfg, times, loads, floors, nil, 0, time.Minute, defaults)
 	surge := &surgeReplay{floors: floors, release: releaseFloors(times, loads, cfg.CapacityPerReplica, 1)}
-	released, _ := replayFloors(cfg, times, loads, make([]int32, n), surge, 0, time.Minute, 1, defaults)
+	released, _ := replayFloors(cfg, times, loads, make([]int32, n), surge, 0, time.Minute, defaults)
 	require.Less(t, released.ReplicaHours, held.ReplicaHours, "released sooner, paid for less")
 	require.LessOrEqual(t, released.UnderProvisionedReplicaMinutes, held.UnderProvisionedReplicaMinutes)
 	t.Logf("held: %.2f replica-hours, %.1f under-provisioned replica-minutes; released: %.2f, %.1f",
