@@ -551,7 +551,13 @@ func NewPredictionFloor(p scaling.Prediction, cfg ServiceConfig, settings *scali
 	if s.LeadSeconds > 0 {
 		f.lead = time.Duration(s.LeadSeconds) * time.Second
 	}
-	f.pts = slices.Clone(p.Points)
+	end := PlanningEnd(p, f.lead)
+	f.pts = make([]scaling.PredictionPoint, 0, len(p.Points))
+	for _, pt := range p.Points {
+		if pt.Timestamp <= end {
+			f.pts = append(f.pts, pt)
+		}
+	}
 	slices.SortFunc(f.pts, func(a, b scaling.PredictionPoint) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
 	capacity := cfg.CapacityPerReplica
 	if s.Tolerance > 0 && capacity > 0 {
@@ -608,6 +614,27 @@ func NewPredictionFloor(p scaling.Prediction, cfg ServiceConfig, settings *scali
 	f.risesOnly = s.RisesOnly
 	f.boundThroughout = s.BoundThroughout && !s.RisesOnly
 	return f
+}
+
+// PlanningSlack is how far past a prediction's validity and lead time the planner reads it (at
+// least a step of the prediction): half the widest smoothing calibration tries (65 min,
+// centred) and the window's extra step, so no floor asked for while the prediction is valid
+// is smoothed over a cut window, and a rise climbing then has an hour to show.
+const PlanningSlack = time.Hour
+
+// PlanningEnd is the last instant (Unix ms) of p the planner reads at lead time lead: the end
+// of its validity plus lead and PlanningSlack (or a step). A floor is asked for only while p is valid,
+// over [now, now+lead]; later points shape it only through smoothing and the rises' hysteresis.
+// Reading them to the forecast's end would make the floor depend on how far the forecaster
+// happened to look (a day live, an hour in a replay): calibration replays each prediction up
+// to this instant, so the planner reads as far and no further, and the floors it plans are
+// the ones calibration scored. Without an end of validity, all of p.
+func PlanningEnd(p scaling.Prediction, lead time.Duration) int64 {
+	if p.ValidUntil <= 0 {
+		return math.MaxInt64
+	}
+	slack := max(PlanningSlack, time.Duration(p.StepSeconds)*time.Second)
+	return p.ValidUntil + max(lead, 0).Milliseconds() + slack.Milliseconds()
 }
 
 // nextRise is the index of the first rise whose crest is after nowMs (len(f.rises) if none).

@@ -1,6 +1,7 @@
 package actuator
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -793,6 +794,63 @@ func TestPredictionFloorCalibratedSettings(t *testing.T) {
 			got, ok := f.Floor(tt.now)
 			require.True(t, ok)
 			require.Equal(t, tt.want, got, "Floor agrees with the contribution")
+		})
+	}
+}
+
+// The planner reads a prediction until PlanningEnd, however far it runs: a day-long forecast
+// plans, at every instant of its validity, the floors of the same forecast cut there, which is
+// what calibration replays. Here the load climbs so slowly from the validity's end that the
+// climb passes the noise margin only after PlanningEnd: read to the end, it would be a rise
+// under way at the end of the validity (its bound, 8 replicas, instead of the expected 5).
+func TestPredictionFloorReadsUntilPlanningEnd(t *testing.T) {
+	at := monday
+	const step = 10 * time.Minute
+	means, uppers := make([]float64, 144), make([]float64, 144)
+	for i := range means {
+		means[i] = 500
+		if climb := time.Duration(i+1)*step - time.Hour; climb > 0 { // 500 → 1000 over the 8 h after the validity
+			means[i] += min(500, 500*climb.Hours()/8)
+		}
+		uppers[i] = 1.5 * means[i]
+	}
+	day := forecastPoints("api", at, step, means, uppers)
+	three, one := 3.0, 1.0
+	for _, tt := range []struct {
+		name     string
+		settings *scaling.FloorSettings
+		// want is the floor at the validity's end; readToEnd what reading the whole forecast
+		// would plan there.
+		want, readToEnd int32
+	}{
+		{name: "defaults", want: 6, readToEnd: 8},
+		{name: "interpolated", settings: &scaling.FloorSettings{BoundShare: &one, Interpolate: true, NoiseMarginReplicas: 1}, want: 6, readToEnd: 8},
+		{name: "smoothed over 65 min", settings: &scaling.FloorSettings{BoundShare: &one, SmoothingPoints: 7, NoiseMarginReplicas: 1}, want: 6, readToEnd: 8},
+		{name: "bound throughout: the bound either way", settings: &scaling.FloorSettings{BoundShare: &three, BoundThroughout: true, NoiseMarginReplicas: 1},
+			want: 13, readToEnd: 13},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := svc("api", 5*time.Minute)
+			cut := day
+			end := PlanningEnd(day, cfg.LeadTime)
+			require.Equal(t, at.Add(2*time.Hour+5*time.Minute).UnixMilli(), end, "valid for an hour, then the lead and an hour")
+			cut.Points = slices.DeleteFunc(slices.Clone(day.Points), func(pt scaling.PredictionPoint) bool { return pt.Timestamp > end })
+			full, short := NewPredictionFloor(day, cfg, tt.settings), NewPredictionFloor(cut, cfg, tt.settings)
+			for now := at; !now.After(at.Add(time.Hour)); now = now.Add(30 * time.Second) {
+				want, wantOK := short.Floor(now)
+				got, ok := full.Floor(now)
+				require.Equal(t, wantOK, ok, "%s", now)
+				require.Equal(t, want, got, "%s", now)
+			}
+			got, ok := full.Floor(at.Add(time.Hour))
+			require.True(t, ok)
+			require.Equal(t, tt.want, got)
+			unbounded := day
+			unbounded.ValidUntil = 0 // no end of validity: read to the forecast's end
+			whole := NewPredictionFloor(unbounded, cfg, tt.settings)
+			got, ok = whole.Floor(at.Add(time.Hour))
+			require.True(t, ok)
+			require.Equal(t, tt.readToEnd, got)
 		})
 	}
 }

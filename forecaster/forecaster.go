@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/robfig/cron/v3"
 
+	"github.com/kai-platform/kai-scaler/actuator"
 	"github.com/kai-platform/kai-scaler/forecast"
 	"github.com/kai-platform/kai-scaler/hpasim"
 	"github.com/kai-platform/kai-scaler/scaling"
@@ -692,7 +693,7 @@ func (f *Forecaster) predict(ctx context.Context, svc scaling.ManagedService) (s
 	if err := f.opts.Store.AddPrediction(ctx, pred); err != nil {
 		return scaling.Prediction{}, fitInfo{}, forecast.Series{}, fmt.Errorf("store prediction: %w", err)
 	}
-	f.keepRecent(pred, f.opts.Validity+2*time.Duration(svc.LeadTimeSeconds)*time.Second+time.Hour)
+	f.keepRecent(pred, f.calibrationKeep(time.Duration(svc.LeadTimeSeconds)*time.Second))
 	return pred, fitInfo{Model: r.Model, Reason: r.Reason}, series, nil
 }
 
@@ -797,7 +798,7 @@ func (f *Forecaster) calibrate(ctx context.Context, svc scaling.ManagedService, 
 	if err != nil {
 		return defaults(fmt.Sprintf("past predictions unreadable (%v)", err))
 	}
-	past := f.remember(svc.Name, stored, now, f.opts.Validity+2*lead+time.Hour)
+	past := f.remember(svc.Name, stored, now, f.calibrationKeep(lead))
 	r := hpasim.Calibrate(hpasim.CalibrationInput{
 		History:     series,
 		Predictions: past,
@@ -844,6 +845,13 @@ func (f *Forecaster) remember(service string, stored []scaling.Prediction, now t
 	slices.SortFunc(out, func(a, b scaling.Prediction) int { return cmp.Compare(a.FittedAt, b.FittedAt) })
 	f.recent[service] = out
 	return slices.Clone(out)
+}
+
+// calibrationKeep is how long after its fit a prediction's points are kept for calibration:
+// as far as the planner reads it at lead time lead (actuator.PlanningEnd), which calibration
+// replays, and which no candidate's lead (at most lead) goes beyond.
+func (f *Forecaster) calibrationKeep(lead time.Duration) time.Duration {
+	return f.opts.Validity + lead + actuator.PlanningSlack
 }
 
 // keepRecent adds a new prediction to the ones remembered for calibration.

@@ -312,7 +312,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 
 	step := time.Duration(preds[len(preds)-1].StepSeconds) * time.Second
 	cands := Candidates(in.LeadTime, in.HPA.PodStartup, step, in.Surge)
-	preds = trimPredictions(preds, in.Now, maxLead(cands, in.LeadTime))
+	preds = trimPredictions(preds, maxLead(cands, in.LeadTime))
 	// The replay grid, the load and the forecast in force at each step: shared by every run.
 	start := from.Add(-calibrationPreroll)
 	n := int(in.Now.Sub(start) / in.Step)
@@ -754,20 +754,16 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32
 	return all, out
 }
 
-// trimPredictions keeps of each prediction only the points that can bear on a floor while it
-// is in force (from its fit until the next fit, its expiry or now, whichever is first, plus
-// the longest lead and a margin for smoothing and the window's extra step), sorted: a day-long
-// forecast replaced an hour later is mostly never planned with, and preparing all of it for
-// every candidate would be most of a calibration's cost.
-func trimPredictions(preds []scaling.Prediction, now time.Time, lead time.Duration) []scaling.Prediction {
+// trimPredictions keeps of each prediction only the points the planner reads at lead time
+// lead (actuator.PlanningEnd: its validity, the lead and a slack), sorted: the floors each
+// candidate asks for are then the ones the planner would ask for live, where the forecast
+// runs a day ahead, and preparing all of a day-long forecast for every candidate would be
+// most of a calibration's cost. Each candidate's own lead, at most lead, cuts it further.
+func trimPredictions(preds []scaling.Prediction, lead time.Duration) []scaling.Prediction {
 	out := make([]scaling.Prediction, len(preds))
 	for i, p := range preds {
-		until := min(p.ValidUntil, now.UnixMilli())
-		if i+1 < len(preds) {
-			until = min(until, preds[i+1].FittedAt)
-		}
-		until += lead.Milliseconds() + 6*p.StepSeconds*1000
-		pts := make([]scaling.PredictionPoint, 0, 32)
+		until := actuator.PlanningEnd(p, lead)
+		pts := make([]scaling.PredictionPoint, 0, 48)
 		for _, pt := range p.Points {
 			if pt.Timestamp <= until {
 				pts = append(pts, pt)

@@ -305,7 +305,10 @@ func fitPredictions(ctx context.Context, log *slog.Logger, o ReplayOptions, trac
 }
 
 // fitAt forecasts from the samples fully elapsed at t: a sample at s covers [s, s+step), so it
-// is known only from s+step on. The forecast covers until the next fit plus the lead time.
+// is known only from s+step on. Like the service's forecaster by default, the prediction is
+// valid for twice the refit interval (one failed fit does not leave the service without one),
+// and it runs as far ahead as the planner reads it (actuator.PlanningEnd): a day-long forecast,
+// as the service stores, would plan the same floors.
 func fitAt(o ReplayOptions, trace forecast.Series, t time.Time) (scaling.Prediction, error) {
 	known := int(t.Sub(trace.Start) / trace.Step) // samples 0..known-1 have ended by t
 	known = min(known, len(trace.Values))
@@ -315,12 +318,13 @@ func fitAt(o ReplayOptions, trace forecast.Series, t time.Time) (scaling.Predict
 	}
 	hist := forecast.Series{Start: trace.Start.Add(time.Duration(from) * trace.Step), Step: trace.Step, Values: trace.Values[from:known]}
 	firstAt := hist.End().Add(trace.Step)
-	validUntil := t.Add(o.Refit + trace.Step)
+	validUntil := t.Add(2 * o.Refit)
 	lead := o.LeadTime
 	if o.Calibrate {
 		lead = maxLead(Candidates(o.LeadTime, o.PodStartup, trace.Step, true), o.LeadTime) // every candidate's lead is covered
 	}
-	horizon := int(validUntil.Add(lead).Add(trace.Step).Sub(firstAt)/trace.Step) + 1
+	end := time.UnixMilli(actuator.PlanningEnd(scaling.Prediction{ValidUntil: validUntil.UnixMilli(), StepSeconds: int64(trace.Step / time.Second)}, lead))
+	horizon := int(end.Sub(firstAt)/trace.Step) + 1
 	r, err := forecast.Forecast(hist, forecast.Options{Horizon: horizon, Quantile: o.Quantile, Model: o.Model})
 	if err != nil {
 		return scaling.Prediction{}, fmt.Errorf("forecast at %s: %w", t.Format(time.RFC3339), err)

@@ -198,10 +198,11 @@ func TestFitAtSeesOnlyThePast(t *testing.T) {
 			want, err := fitAt(opts, trace, fitTime)
 			require.NoError(t, err)
 			require.Equal(t, fitTime.UnixMilli(), want.FittedAt)
-			require.Equal(t, fitTime.Add(opts.Refit+trace.Step).UnixMilli(), want.ValidUntil)
+			require.Equal(t, fitTime.Add(2*opts.Refit).UnixMilli(), want.ValidUntil, "valid for two refits, as the service's forecasts")
 			require.NotEmpty(t, want.Points)
-			require.Greater(t, want.Points[len(want.Points)-1].Timestamp, fitTime.Add(opts.Refit+opts.LeadTime).UnixMilli(),
-				"the forecast covers until the next fit plus the lead time")
+			last := want.Points[len(want.Points)-1].Timestamp
+			require.Greater(t, last+trace.Step.Milliseconds(), actuator.PlanningEnd(want, opts.LeadTime),
+				"the forecast runs as far ahead as the planner reads")
 
 			ended := int(at / trace.Step) // samples 0..ended-1 have ended by fitTime
 			future := forecast.Series{Start: trace.Start, Step: trace.Step, Values: slices.Clone(trace.Values)}
