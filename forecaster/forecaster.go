@@ -851,7 +851,7 @@ func (f *Forecaster) remember(service string, stored []scaling.Prediction, now t
 // as far as the planner reads it at lead time lead (actuator.PlanningEnd), which calibration
 // replays, and which no candidate's lead (at most lead) goes beyond.
 func (f *Forecaster) calibrationKeep(lead time.Duration) time.Duration {
-	return f.opts.Validity + lead + actuator.PlanningSlack
+	return f.opts.Validity + lead + max(actuator.PlanningSlack, f.opts.Step)
 }
 
 // keepRecent adds a new prediction to the ones remembered for calibration.

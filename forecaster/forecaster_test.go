@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kai-platform/kai-scaler/actuator"
 	"github.com/kai-platform/kai-scaler/forecast"
 	"github.com/kai-platform/kai-scaler/internal/promtest"
 	"github.com/kai-platform/kai-scaler/scaling"
@@ -700,4 +702,34 @@ type BoundsFunc func(ctx context.Context, svc scaling.ManagedService) (ReplicaBo
 // ReplicaBounds calls f.
 func (f BoundsFunc) ReplicaBounds(ctx context.Context, svc scaling.ManagedService) (ReplicaBounds, error) {
 	return f(ctx, svc)
+}
+
+// Calibration keeps of each past prediction exactly what the planner reads of it
+// (actuator.PlanningEnd): fewer points and it would replay floors the planner does not plan.
+func TestCalibrationKeepIsWhatThePlannerReads(t *testing.T) {
+	fitted := time.Date(2025, 1, 6, 8, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name             string
+		step, validity   time.Duration
+		lead             time.Duration
+		wantKeptAfterFit time.Duration
+	}{
+		{name: "defaults", step: 5 * time.Minute, validity: 2 * time.Hour, lead: 5 * time.Minute, wantKeptAfterFit: 3*time.Hour + 5*time.Minute},
+		{name: "a long lead", step: 5 * time.Minute, validity: 2 * time.Hour, lead: 30 * time.Minute, wantKeptAfterFit: 3*time.Hour + 30*time.Minute},
+		{name: "a step longer than the slack", step: 2 * time.Hour, validity: 4 * time.Hour, lead: 5 * time.Minute, wantKeptAfterFit: 6*time.Hour + 5*time.Minute},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &Forecaster{opts: Options{Step: tt.step, Validity: tt.validity}}
+			p := scaling.Prediction{Service: "api", FittedAt: fitted.UnixMilli(), ValidUntil: fitted.Add(tt.validity).UnixMilli(),
+				StepSeconds: int64(tt.step / time.Second)}
+			for at := fitted.Add(tt.step); at.Before(fitted.Add(48 * time.Hour)); at = at.Add(tt.step) {
+				p.Points = append(p.Points, scaling.PredictionPoint{Timestamp: at.UnixMilli(), ExpectedLoad: 1, UpperLoad: 2})
+			}
+			kept := trimPrediction(p, f.calibrationKeep(tt.lead))
+			end := actuator.PlanningEnd(p, tt.lead)
+			require.Equal(t, fitted.Add(tt.wantKeptAfterFit).UnixMilli(), end)
+			want := slices.DeleteFunc(slices.Clone(p.Points), func(pt scaling.PredictionPoint) bool { return pt.Timestamp > end })
+			require.Equal(t, want, kept.Points)
+		})
+	}
 }
