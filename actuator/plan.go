@@ -623,12 +623,12 @@ func NewPredictionFloor(p scaling.Prediction, cfg ServiceConfig, settings *scali
 const PlanningSlack = time.Hour
 
 // PlanningEnd is the last instant (Unix ms) of p the planner reads at lead time lead: the end
-// of its validity plus lead and PlanningSlack (or a step). A floor is asked for only while p is valid,
-// over [now, now+lead]; later points shape it only through smoothing and the rises' hysteresis.
-// Reading them to the forecast's end would make the floor depend on how far the forecaster
-// happened to look (a day live, an hour in a replay): calibration replays each prediction up
-// to this instant, so the planner reads as far and no further, and the floors it plans are
-// the ones calibration scored. Without an end of validity, all of p.
+// of its validity plus lead and PlanningSlack (or a step). A floor is asked for only while p
+// is valid, over [now, now+lead]; later points shape it only through smoothing and the rises'
+// hysteresis. Read to the forecast's end, the floor would depend on how far the forecaster
+// happened to look (a day live, less in a replay): calibration replays each prediction up to
+// this instant, so the planner reads as far and no further, and plans the floors calibration
+// scored. Without an end of validity, all of p.
 func PlanningEnd(p scaling.Prediction, lead time.Duration) int64 {
 	if p.ValidUntil <= 0 {
 		return math.MaxInt64
