@@ -139,7 +139,7 @@ type Options struct {
 	HistoryWindow time.Duration
 	// Step is the series step; default 5m.
 	Step time.Duration
-	// Horizon is the stored prediction's length; default 24h.
+	// Horizon is the stored prediction's length; default DefaultHorizon.
 	Horizon time.Duration
 	// PatternHorizon is the forecast a pattern is derived from; default a week (every weekday).
 	PatternHorizon time.Duration
@@ -223,7 +223,7 @@ func New(opts Options) *Forecaster {
 	}
 	def(&opts.HistoryWindow, 28*24*time.Hour)
 	def(&opts.Step, 5*time.Minute)
-	def(&opts.Horizon, 24*time.Hour)
+	def(&opts.Horizon, DefaultHorizon)
 	def(&opts.PatternHorizon, 7*24*time.Hour)
 	def(&opts.PerServiceTimeout, 2*time.Minute)
 	def(&opts.MaxDataAge, time.Hour)
@@ -257,6 +257,10 @@ func New(opts Options) *Forecaster {
 	f.m = newMetrics(opts.Registerer)
 	return f
 }
+
+// DefaultHorizon is how far ahead a prediction runs unless Options.Horizon says otherwise:
+// its model is chosen and its bound set by how they forecast over that span.
+const DefaultHorizon = 24 * time.Hour
 
 // ScheduleInterval is the time between two consecutive runs of s after t.
 func ScheduleInterval(s cron.Schedule, t time.Time) time.Duration {

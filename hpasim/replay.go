@@ -38,6 +38,11 @@ type ReplayOptions struct {
 	Model string
 	// Refit is how much trace time passes between two fits.
 	Refit time.Duration
+	// Horizon is how far ahead each forecast is fitted for: the forecast chooses its model and
+	// sets its bound by how they did over that span, so it is the service's (a day) for the
+	// forecasts the service would have made. It is kept only as far as the planner reads
+	// (actuator.PlanningEnd), which is also the least it is fitted for.
+	Horizon time.Duration
 	// Warmup is the history before the first fit; both runs are scored after it only.
 	Warmup time.Duration
 	// History is the most history one fit sees (0 or less: all of the past).
@@ -307,8 +312,8 @@ func fitPredictions(ctx context.Context, log *slog.Logger, o ReplayOptions, trac
 // fitAt forecasts from the samples fully elapsed at t: a sample at s covers [s, s+step), so it
 // is known only from s+step on. Like the service's forecaster by default, the prediction is
 // valid for twice the refit interval (one failed fit does not leave the service without one),
-// and it runs as far ahead as the planner reads it (actuator.PlanningEnd): a day-long forecast,
-// as the service stores, would plan the same floors.
+// it is fitted for o.Horizon, and it keeps as much as the planner reads (actuator.PlanningEnd):
+// it plans the floors the service's day-long forecast would.
 func fitAt(o ReplayOptions, trace forecast.Series, t time.Time) (scaling.Prediction, error) {
 	known := int(t.Sub(trace.Start) / trace.Step) // samples 0..known-1 have ended by t
 	known = min(known, len(trace.Values))
@@ -324,7 +329,7 @@ func fitAt(o ReplayOptions, trace forecast.Series, t time.Time) (scaling.Predict
 		lead = maxLead(Candidates(o.LeadTime, o.PodStartup, trace.Step, true), o.LeadTime) // every candidate's lead is covered
 	}
 	end := time.UnixMilli(actuator.PlanningEnd(scaling.Prediction{ValidUntil: validUntil.UnixMilli(), StepSeconds: int64(trace.Step / time.Second)}, lead))
-	horizon := int(end.Sub(firstAt)/trace.Step) + 1
+	horizon := max(int(end.Sub(firstAt)/trace.Step)+1, int(o.Horizon/trace.Step))
 	r, err := forecast.Forecast(hist, forecast.Options{Horizon: horizon, Quantile: o.Quantile, Model: o.Model})
 	if err != nil {
 		return scaling.Prediction{}, fmt.Errorf("forecast at %s: %w", t.Format(time.RFC3339), err)
@@ -333,8 +338,12 @@ func fitAt(o ReplayOptions, trace forecast.Series, t time.Time) (scaling.Predict
 		ValidUntil: validUntil.UnixMilli(), StepSeconds: int64(r.Step / time.Second), Quantile: o.Quantile,
 		BacktestMASE: r.Backtest.MASE, BacktestSMAPE: r.Backtest.SMAPE, BacktestCoverage: r.Backtest.Coverage}
 	for i := range r.Mean {
+		ts := r.Start.Add(time.Duration(i) * r.Step)
+		if ts.After(end) {
+			break // never read
+		}
 		p.Points = append(p.Points, scaling.PredictionPoint{
-			Timestamp:              r.Start.Add(time.Duration(i) * r.Step).UnixMilli(),
+			Timestamp:              ts.UnixMilli(),
 			ExpectedLoad:           r.Mean[i],
 			UpperLoad:              r.Upper[i],
 			RecommendedMinReplicas: forecast.ReplicasFor(r.Upper[i], o.CapacityPerReplica),

@@ -186,6 +186,43 @@ func TestCompareErrors(t *testing.T) {
 	}
 }
 
+// A replay's forecast is the one the service would have made, fitted for the same horizon (its
+// model chosen and its bound set over that span), kept as far as the planner reads. Fitted for
+// only that far, the forecast differs: a shorter backtest picks other models and bounds.
+func TestFitAtForecastsAsTheService(t *testing.T) {
+	trace := smallRamps()
+	opts := replayDefaults()
+	opts.CapacityPerReplica = 60
+	at := trace.Start.Add(15 * 24 * time.Hour)
+	known := int(at.Sub(trace.Start) / trace.Step)
+	hist := forecast.Series{Start: trace.Start, Step: trace.Step, Values: trace.Values[:known]}
+	service, err := forecast.Forecast(hist, forecast.Options{Horizon: int(24 * time.Hour / trace.Step), Quantile: opts.Quantile, Model: opts.Model})
+	require.NoError(t, err)
+
+	opts.Horizon = 24 * time.Hour
+	got, err := fitAt(opts, trace, at)
+	require.NoError(t, err)
+	end := actuator.PlanningEnd(got, opts.LeadTime)
+	require.Equal(t, service.Model, got.Model)
+	require.Less(t, len(got.Points), len(service.Mean), "kept only as far as the planner reads")
+	for i, pt := range got.Points {
+		require.LessOrEqual(t, pt.Timestamp, end)
+		require.Equal(t, service.Start.Add(time.Duration(i)*trace.Step).UnixMilli(), pt.Timestamp)
+		require.Equal(t, service.Mean[i], pt.ExpectedLoad, "point %d", i)
+		require.Equal(t, service.Upper[i], pt.UpperLoad, "point %d", i)
+	}
+
+	opts.Horizon = 0 // fitted only as far as the planner reads
+	short, err := fitAt(opts, trace, at)
+	require.NoError(t, err)
+	require.Len(t, short.Points, len(got.Points))
+	differ := false
+	for i := range short.Points {
+		differ = differ || short.Points[i].UpperLoad != got.Points[i].UpperLoad || short.Model != got.Model
+	}
+	require.True(t, differ, "a forecast fitted for a few hours is not the service's")
+}
+
 // A fit at t sees only the samples that had ended by t: changing any later sample, including
 // the one under way at t, leaves it unchanged, while changing the last ended one does not.
 func TestFitAtSeesOnlyThePast(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kai-platform/kai-scaler/actuator"
 	"github.com/kai-platform/kai-scaler/forecast"
+	"github.com/kai-platform/kai-scaler/forecaster"
 	"github.com/kai-platform/kai-scaler/hpasim"
 )
 
@@ -35,6 +36,7 @@ type simOptions struct {
 	Quantile           float64       `json:"quantile"`
 	Model              string        `json:"model"`
 	Refit              time.Duration `json:"-"`
+	Horizon            time.Duration `json:"-"`
 	Warmup             time.Duration `json:"-"`
 	History            time.Duration `json:"-"`
 	StepDownInterval   time.Duration `json:"-"`
@@ -54,12 +56,13 @@ func (o simOptions) MarshalJSON() ([]byte, error) {
 		LeadTime         string `json:"leadTime"`
 		PodStartup       string `json:"podStartup"`
 		Refit            string `json:"refitEvery"`
+		Horizon          string `json:"horizon"`
 		Warmup           string `json:"warmup"`
 		History          string `json:"history"`
 		StepDownInterval string `json:"stepDownInterval"`
 		PlanEvery        string `json:"planEvery"`
 	}{plain: plain(o), LeadTime: o.LeadTime.String(), PodStartup: o.PodStartup.String(), Refit: o.Refit.String(),
-		Warmup: o.Warmup.String(), History: o.History.String(), StepDownInterval: o.StepDownInterval.String(), PlanEvery: o.PlanEvery.String()})
+		Horizon: o.Horizon.String(), Warmup: o.Warmup.String(), History: o.History.String(), StepDownInterval: o.StepDownInterval.String(), PlanEvery: o.PlanEvery.String()})
 }
 
 // simReport is what `simulate` prints on stdout.
@@ -151,6 +154,7 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	fs.Float64Var(&o.Quantile, "quantile", 0.8, "forecast quantile the floor provisions for")
 	fs.StringVar(&o.Model, "model", forecast.ModelAuto, "forecast model: auto or one of "+strings.Join(forecast.Models(), ", "))
 	fs.DurationVar(&o.Refit, "refit", time.Hour, "refit the forecast every this much trace time (the service's FORECAST_SCHEDULE defaults to @hourly)")
+	fs.DurationVar(&o.Horizon, "horizon", forecaster.DefaultHorizon, "how far ahead each forecast is fitted for, as the service's are: the model is chosen and the bound set over it (the planner reads the first hours)")
 	fs.DurationVar(&o.Warmup, "warmup", 14*24*time.Hour, "history before the first forecast; both runs are scored after it only")
 	fs.DurationVar(&o.History, "history", 8*7*24*time.Hour, "history each fit sees at most (0: all the past)")
 	fs.DurationVar(&o.StepDownInterval, "step-down-interval", actuator.DefaultStepDown.Interval, "least time between two lowering steps of the floor")
@@ -181,8 +185,8 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	case !(o.Quantile > 0 && o.Quantile < 1):
 		fmt.Fprintf(c.stderr, "kai-scaler simulate: --quantile must be between 0 and 1, got %v\n", o.Quantile)
 		return 2
-	case o.Refit <= 0 || o.Warmup <= 0 || o.LeadTime < 0 || o.PodStartup < 0 || o.PlanEvery <= 0 || o.CapacityPerReplica < 0:
-		fmt.Fprintln(c.stderr, "kai-scaler simulate: --refit, --warmup and --plan-every must be positive; --lead-time, --pod-startup and --capacity-per-replica not negative")
+	case o.Refit <= 0 || o.Warmup <= 0 || o.LeadTime < 0 || o.PodStartup < 0 || o.PlanEvery <= 0 || o.CapacityPerReplica < 0 || o.Horizon < 0:
+		fmt.Fprintln(c.stderr, "kai-scaler simulate: --refit, --warmup and --plan-every must be positive; --lead-time, --pod-startup, --capacity-per-replica and --horizon not negative")
 		return 2
 	case !(o.Budget > 0):
 		fmt.Fprintf(c.stderr, "kai-scaler simulate: --budget must be greater than 0, got %v\n", o.Budget)
@@ -317,7 +321,7 @@ func (o simOptions) replayOptions() hpasim.ReplayOptions {
 	return hpasim.ReplayOptions{
 		CapacityPerReplica: o.CapacityPerReplica, MinReplicas: o.MinReplicas, MaxReplicas: o.MaxReplicas,
 		LeadTime: o.LeadTime, PodStartup: o.PodStartup, Quantile: o.Quantile, Model: o.Model,
-		Refit: o.Refit, Warmup: o.Warmup, History: o.History,
+		Refit: o.Refit, Horizon: o.Horizon, Warmup: o.Warmup, History: o.History,
 		StepDown:  actuator.StepDownPolicy{Interval: o.StepDownInterval, MaxFraction: o.StepDownFraction},
 		PlanEvery: o.PlanEvery, Calibrate: o.Calibrate, Budget: o.Budget,
 	}
