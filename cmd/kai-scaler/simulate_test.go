@@ -54,6 +54,7 @@ func TestSimulateCLI(t *testing.T) {
 		require.Contains(t, rep.Predictive, k)
 	}
 	require.Equal(t, "20m0s", rep.Parameters["leadTime"])
+	require.Equal(t, "24h0m0s", rep.Parameters["horizon"], "forecasts fitted for a day, as the service's")
 	require.Equal(t, true, rep.Parameters["capacityDerived"])
 	// Two evaluated days after the two-week warm-up, at the 15 s sync.
 	require.InDelta(t, 2*24*60-15, rep.Reactive["evaluatedMinutes"], 1) // up to the last sample
@@ -138,6 +139,7 @@ func TestSimulateUsage(t *testing.T) {
 		{"bad quantile", []string{"simulate", "--input", input, "--quantile", "1"}, 2, "--quantile"},
 		{"missing file", []string{"simulate", "--input", filepath.Join(t.TempDir(), "nope.csv")}, 1, "read trace"},
 		{"warm-up longer than trace", []string{"simulate", "--input", input, "--warmup", "400h"}, 1, "warm-up"},
+		{"negative horizon", []string{"simulate", "--input", input, "--horizon", "-1h"}, 2, "--horizon not negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
