@@ -135,7 +135,7 @@ type Options struct {
 	// predictions are fresh within seconds of a start).
 	RunAtStart bool
 
-	// HistoryWindow is how much history each fit reads; default 4 weeks.
+	// HistoryWindow is how much history each fit reads; default DefaultHistoryWindow.
 	HistoryWindow time.Duration
 	// Step is the series step; default 5m.
 	Step time.Duration
@@ -221,7 +221,7 @@ func New(opts Options) *Forecaster {
 			*d = v
 		}
 	}
-	def(&opts.HistoryWindow, 28*24*time.Hour)
+	def(&opts.HistoryWindow, DefaultHistoryWindow)
 	def(&opts.Step, 5*time.Minute)
 	def(&opts.Horizon, DefaultHorizon)
 	def(&opts.PatternHorizon, 7*24*time.Hour)
@@ -257,6 +257,10 @@ func New(opts Options) *Forecaster {
 	f.m = newMetrics(opts.Registerer)
 	return f
 }
+
+// DefaultHistoryWindow is how much history a fit reads unless Options.HistoryWindow says
+// otherwise: four weeks, so weekly models see four of each weekday.
+const DefaultHistoryWindow = 28 * 24 * time.Hour
 
 // DefaultHorizon is how far ahead a prediction runs unless Options.Horizon says otherwise:
 // its model is chosen and its bound set by how they forecast over that span.

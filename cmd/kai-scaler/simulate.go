@@ -156,7 +156,7 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	fs.DurationVar(&o.Refit, "refit", time.Hour, "refit the forecast every this much trace time (the service's FORECAST_SCHEDULE defaults to @hourly)")
 	fs.DurationVar(&o.Horizon, "horizon", forecaster.DefaultHorizon, "how far ahead each forecast is fitted for, as the service's are: the model is chosen and the bound set over it (the planner reads the first hours)")
 	fs.DurationVar(&o.Warmup, "warmup", 14*24*time.Hour, "history before the first forecast; both runs are scored after it only")
-	fs.DurationVar(&o.History, "history", 8*7*24*time.Hour, "history each fit sees at most (0: all the past)")
+	fs.DurationVar(&o.History, "history", forecaster.DefaultHistoryWindow, "history each fit sees at most, as the service's (0: all the past)")
 	fs.DurationVar(&o.StepDownInterval, "step-down-interval", actuator.DefaultStepDown.Interval, "least time between two lowering steps of the floor")
 	fs.Float64Var(&o.StepDownFraction, "step-down-fraction", actuator.DefaultStepDown.MaxFraction, "largest share of the floor removed in one step")
 	fs.DurationVar(&o.PlanEvery, "plan-every", actuator.DefaultInterval, "how often the actuator plans floors")
