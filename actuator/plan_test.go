@@ -802,7 +802,7 @@ func TestPredictionFloorCalibratedSettings(t *testing.T) {
 // plans, at every instant of its validity, the floors of the same forecast cut there, which is
 // what calibration replays. Here the load climbs so slowly from the validity's end that the
 // climb passes the noise margin only after PlanningEnd: read to the end, it would be a rise
-// under way at the end of the validity (its bound, 8 replicas, instead of the expected 5).
+// under way at the end of the validity (its bound, 8 replicas, instead of the expected load's 6).
 func TestPredictionFloorReadsUntilPlanningEnd(t *testing.T) {
 	at := monday
 	const step = 10 * time.Minute
