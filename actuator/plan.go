@@ -551,14 +551,7 @@ func NewPredictionFloor(p scaling.Prediction, cfg ServiceConfig, settings *scali
 	if s.LeadSeconds > 0 {
 		f.lead = time.Duration(s.LeadSeconds) * time.Second
 	}
-	end := PlanningEnd(p, f.lead)
-	f.pts = make([]scaling.PredictionPoint, 0, len(p.Points))
-	for _, pt := range p.Points {
-		if pt.Timestamp <= end {
-			f.pts = append(f.pts, pt)
-		}
-	}
-	slices.SortFunc(f.pts, func(a, b scaling.PredictionPoint) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
+	f.pts = PlanningView(p, f.lead).Points
 	capacity := cfg.CapacityPerReplica
 	if s.Tolerance > 0 && capacity > 0 {
 		capacity *= 1 + s.Tolerance // the HPA settles within its tolerance of the target
@@ -635,6 +628,21 @@ func PlanningEnd(p scaling.Prediction, lead time.Duration) int64 {
 	}
 	slack := max(PlanningSlack, time.Duration(p.StepSeconds)*time.Second)
 	return p.ValidUntil + max(lead, 0).Milliseconds() + slack.Milliseconds()
+}
+
+// PlanningView is p with only the points the planner reads at lead time lead (up to
+// PlanningEnd), in time order, in a slice of its own.
+func PlanningView(p scaling.Prediction, lead time.Duration) scaling.Prediction {
+	end := PlanningEnd(p, lead)
+	pts := make([]scaling.PredictionPoint, 0, min(len(p.Points), 64))
+	for _, pt := range p.Points {
+		if pt.Timestamp <= end {
+			pts = append(pts, pt)
+		}
+	}
+	slices.SortFunc(pts, func(a, b scaling.PredictionPoint) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
+	p.Points = pts
+	return p
 }
 
 // nextRise is the index of the first rise whose crest is after nowMs (len(f.rises) if none).

@@ -701,7 +701,7 @@ func (f *Forecaster) predict(ctx context.Context, svc scaling.ManagedService) (s
 	if err := f.opts.Store.AddPrediction(ctx, pred); err != nil {
 		return scaling.Prediction{}, fitInfo{}, forecast.Series{}, fmt.Errorf("store prediction: %w", err)
 	}
-	f.keepRecent(pred, f.calibrationKeep(time.Duration(svc.LeadTimeSeconds)*time.Second))
+	f.keepRecent(pred, time.Duration(svc.LeadTimeSeconds)*time.Second)
 	return pred, fitInfo{Model: r.Model, Reason: r.Reason}, series, nil
 }
 
@@ -806,7 +806,7 @@ func (f *Forecaster) calibrate(ctx context.Context, svc scaling.ManagedService, 
 	if err != nil {
 		return defaults(fmt.Sprintf("past predictions unreadable (%v)", err))
 	}
-	past := f.remember(svc.Name, stored, now, f.calibrationKeep(lead))
+	past := f.remember(svc.Name, stored, now, lead)
 	r := hpasim.Calibrate(hpasim.CalibrationInput{
 		History:     series,
 		Predictions: past,
@@ -829,9 +829,10 @@ func (f *Forecaster) calibrate(ctx context.Context, svc scaling.ManagedService, 
 }
 
 // remember merges the stored predictions of a service into the ones this forecaster kept (the
-// store keeps fewer than a calibration window's), drops those older than the window, trims
-// each to the points fitted within keep of its fit, and returns them oldest first.
-func (f *Forecaster) remember(service string, stored []scaling.Prediction, now time.Time, keep time.Duration) []scaling.Prediction {
+// store keeps fewer than a calibration window's), drops those no longer valid at the window's
+// start, keeps of each what the planner reads at lead time lead (actuator.PlanningView), which
+// is what calibration replays, and returns them oldest first.
+func (f *Forecaster) remember(service string, stored []scaling.Prediction, now time.Time, lead time.Duration) []scaling.Prediction {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	byFit := map[int64]scaling.Prediction{}
@@ -840,13 +841,13 @@ func (f *Forecaster) remember(service string, stored []scaling.Prediction, now t
 	}
 	for _, p := range stored {
 		if _, ok := byFit[p.FittedAt]; !ok {
-			byFit[p.FittedAt] = trimPrediction(p, keep)
+			byFit[p.FittedAt] = actuator.PlanningView(p, lead)
 		}
 	}
-	oldest := now.Add(-hpasim.DefaultCalibrationWindow - keep).UnixMilli()
+	windowStart := now.Add(-hpasim.DefaultCalibrationWindow).UnixMilli()
 	out := make([]scaling.Prediction, 0, len(byFit))
 	for _, p := range byFit {
-		if p.FittedAt >= oldest && p.FittedAt < now.UnixMilli() {
+		if p.ValidUntil > windowStart && p.FittedAt < now.UnixMilli() {
 			out = append(out, p)
 		}
 	}
@@ -855,31 +856,12 @@ func (f *Forecaster) remember(service string, stored []scaling.Prediction, now t
 	return slices.Clone(out)
 }
 
-// calibrationKeep is how long after its fit a prediction's points are kept for calibration:
-// as far as the planner reads it at lead time lead (actuator.PlanningEnd), which calibration
-// replays, and which no candidate's lead (at most lead) goes beyond.
-func (f *Forecaster) calibrationKeep(lead time.Duration) time.Duration {
-	return f.opts.Validity + lead + max(actuator.PlanningSlack, f.opts.Step)
-}
-
-// keepRecent adds a new prediction to the ones remembered for calibration.
-func (f *Forecaster) keepRecent(p scaling.Prediction, keep time.Duration) {
+// keepRecent adds a new prediction to the ones remembered for calibration, as far as the
+// planner reads it at lead time lead.
+func (f *Forecaster) keepRecent(p scaling.Prediction, lead time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.recent[p.Service] = append(f.recent[p.Service], trimPrediction(p, keep))
-}
-
-// trimPrediction keeps p's points up to keep after its fit.
-func trimPrediction(p scaling.Prediction, keep time.Duration) scaling.Prediction {
-	until := p.FittedAt + keep.Milliseconds()
-	var pts []scaling.PredictionPoint
-	for _, pt := range p.Points {
-		if pt.Timestamp <= until {
-			pts = append(pts, pt)
-		}
-	}
-	p.Points = pts
-	return p
+	f.recent[p.Service] = append(f.recent[p.Service], actuator.PlanningView(p, lead))
 }
 
 // maxCalibrationPredictions bounds the past predictions one calibration reads.

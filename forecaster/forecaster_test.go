@@ -706,6 +706,8 @@ func (f BoundsFunc) ReplicaBounds(ctx context.Context, svc scaling.ManagedServic
 
 // Calibration keeps of each past prediction exactly what the planner reads of it
 // (actuator.PlanningEnd): fewer points and it would replay floors the planner does not plan.
+// It kept the points within the validity, twice the lead and an hour of the fit: less than the
+// planner reads once the forecast's step is longer than an hour.
 func TestCalibrationKeepIsWhatThePlannerReads(t *testing.T) {
 	fitted := time.Date(2025, 1, 6, 8, 0, 0, 0, time.UTC)
 	for _, tt := range []struct {
@@ -719,17 +721,24 @@ func TestCalibrationKeepIsWhatThePlannerReads(t *testing.T) {
 		{name: "a step longer than the slack", step: 2 * time.Hour, validity: 4 * time.Hour, lead: 5 * time.Minute, wantKeptAfterFit: 6*time.Hour + 5*time.Minute},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &Forecaster{opts: Options{Step: tt.step, Validity: tt.validity}}
+			f := &Forecaster{opts: Options{Step: tt.step, Validity: tt.validity}, recent: map[string][]scaling.Prediction{}}
 			p := scaling.Prediction{Service: "api", FittedAt: fitted.UnixMilli(), ValidUntil: fitted.Add(tt.validity).UnixMilli(),
 				StepSeconds: int64(tt.step / time.Second)}
 			for at := fitted.Add(tt.step); at.Before(fitted.Add(48 * time.Hour)); at = at.Add(tt.step) {
 				p.Points = append(p.Points, scaling.PredictionPoint{Timestamp: at.UnixMilli(), ExpectedLoad: 1, UpperLoad: 2})
 			}
-			kept := trimPrediction(p, f.calibrationKeep(tt.lead))
 			end := actuator.PlanningEnd(p, tt.lead)
 			require.Equal(t, fitted.Add(tt.wantKeptAfterFit).UnixMilli(), end)
 			want := slices.DeleteFunc(slices.Clone(p.Points), func(pt scaling.PredictionPoint) bool { return pt.Timestamp > end })
-			require.Equal(t, want, kept.Points)
+			now := fitted.Add(time.Hour)
+			stored := f.remember("api", []scaling.Prediction{p}, now, tt.lead) // read back from the store
+			require.Len(t, stored, 1)
+			require.Equal(t, want, stored[0].Points)
+			f.recent = map[string][]scaling.Prediction{}
+			f.keepRecent(p, tt.lead) // fitted in this process
+			kept := f.remember("api", nil, now, tt.lead)
+			require.Len(t, kept, 1)
+			require.Equal(t, want, kept[0].Points)
 		})
 	}
 }

@@ -312,7 +312,14 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 
 	step := time.Duration(preds[len(preds)-1].StepSeconds) * time.Second
 	cands := Candidates(in.LeadTime, in.HPA.PodStartup, step, in.Surge)
-	preds = trimPredictions(preds, maxLead(cands, in.LeadTime))
+	// Each prediction as far as the planner reads it at the longest lead (each candidate's own
+	// lead cuts it further): the floors each candidate asks for are the ones the planner would
+	// ask for live, where the forecast runs a day ahead, and preparing all of a day-long
+	// forecast for every candidate would be most of a calibration's cost.
+	lead := maxLead(cands, in.LeadTime)
+	for i := range preds {
+		preds[i] = actuator.PlanningView(preds[i], lead)
+	}
 	// The replay grid, the load and the forecast in force at each step: shared by every run.
 	start := from.Add(-calibrationPreroll)
 	n := int(in.Now.Sub(start) / in.Step)
@@ -752,28 +759,6 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32
 		all = all.plus(out[i])
 	}
 	return all, out
-}
-
-// trimPredictions keeps of each prediction only the points the planner reads at lead time
-// lead (actuator.PlanningEnd: its validity, the lead and a slack), sorted: the floors each
-// candidate asks for are then the ones the planner would ask for live, where the forecast
-// runs a day ahead, and preparing all of a day-long forecast for every candidate would be
-// most of a calibration's cost. Each candidate's own lead, at most lead, cuts it further.
-func trimPredictions(preds []scaling.Prediction, lead time.Duration) []scaling.Prediction {
-	out := make([]scaling.Prediction, len(preds))
-	for i, p := range preds {
-		until := actuator.PlanningEnd(p, lead)
-		pts := make([]scaling.PredictionPoint, 0, 48)
-		for _, pt := range p.Points {
-			if pt.Timestamp <= until {
-				pts = append(pts, pt)
-			}
-		}
-		slices.SortFunc(pts, func(a, b scaling.PredictionPoint) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
-		p.Points = pts
-		out[i] = p
-	}
-	return out
 }
 
 // maxLead is the longest lead time among candidates and lead.

@@ -338,18 +338,14 @@ func fitAt(o ReplayOptions, trace forecast.Series, t time.Time) (scaling.Predict
 		ValidUntil: validUntil.UnixMilli(), StepSeconds: int64(r.Step / time.Second), Quantile: o.Quantile,
 		BacktestMASE: r.Backtest.MASE, BacktestSMAPE: r.Backtest.SMAPE, BacktestCoverage: r.Backtest.Coverage}
 	for i := range r.Mean {
-		ts := r.Start.Add(time.Duration(i) * r.Step)
-		if ts.After(end) {
-			break // never read
-		}
 		p.Points = append(p.Points, scaling.PredictionPoint{
-			Timestamp:              ts.UnixMilli(),
+			Timestamp:              r.Start.Add(time.Duration(i) * r.Step).UnixMilli(),
 			ExpectedLoad:           r.Mean[i],
 			UpperLoad:              r.Upper[i],
 			RecommendedMinReplicas: forecast.ReplicasFor(r.Upper[i], o.CapacityPerReplica),
 		})
 	}
-	return p, nil
+	return actuator.PlanningView(p, lead), nil
 }
 
 // minCalibrationFitHistory is the least history a forecast fitted for calibration only sees.
