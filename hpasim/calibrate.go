@@ -342,37 +342,43 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	svc := actuator.ServiceConfig{LeadTime: in.LeadTime, CapacityPerReplica: cfg.CapacityPerReplica}
 
 	every := planRounds(in.Step)
-	floors := make([]int32, n)
-	surges := map[int64][]int32{} // by horizon: they depend on the load alone
-	var releases []int32          // likewise, for every surge candidate
+	base := make([]int32, n) // no forecast floor: the HPA's own minReplicas
+	// Forecast floors by what they depend on (floorKey): a surge candidate beside the expected
+	// load or the smoothed bound asks for the forecast floors of its twin without a surge floor,
+	// and reading them again cost a twentieth of a calibration.
+	forecastFloors := map[floorKey][]int32{}
+	pfs := make([]actuator.PredictionFloor, len(preds))
+	floorsOf := func(s *scaling.FloorSettings) []int32 {
+		k := floorKeyOf(*s)
+		if floors, ok := forecastFloors[k]; ok {
+			return floors
+		}
+		for j := range preds {
+			pfs[j] = actuator.NewPredictionFloor(preds[j], svc, s)
+		}
+		floors := make([]int32, n)
+		for i := 0; i < n; i += every {
+			if active[i] >= 0 {
+				if f, ok := pfs[active[i]].Floor(times[i]); ok {
+					floors[i] = f
+				}
+			}
+		}
+		forecastFloors[k] = floors
+		return floors
+	}
+	var surges map[int64]*surgeReplay // by horizon, read off the load the first time one is replayed
 	run := func(s *scaling.FloorSettings) (Summary, []Summary) {
-		for i := range floors {
-			floors[i] = 0
+		floors := base
+		if s != nil && !s.Off {
+			floors = floorsOf(s)
 		}
 		var surge *surgeReplay
 		if s != nil && s.SurgeSeconds > 0 {
-			sf, ok := surges[s.SurgeSeconds]
-			if !ok {
-				sf = surgeFloors(times, loads, cfg.CapacityPerReplica, every, time.Duration(s.SurgeSeconds)*time.Second)
-				surges[s.SurgeSeconds] = sf
+			if surges == nil {
+				surges = surgeReplays(times, loads, cfg.CapacityPerReplica, every, cands)
 			}
-			if releases == nil {
-				releases = releaseFloors(times, loads, cfg.CapacityPerReplica, every)
-			}
-			surge = &surgeReplay{floors: sf, release: releases}
-		}
-		if s != nil && !s.Off {
-			pfs := make([]actuator.PredictionFloor, len(preds))
-			for j := range preds {
-				pfs[j] = actuator.NewPredictionFloor(preds[j], svc, s)
-			}
-			for i := 0; i < n; i += every {
-				if active[i] >= 0 {
-					if f, ok := pfs[active[i]].Floor(times[i]); ok {
-						floors[i] = f
-					}
-				}
-			}
+			surge = surges[s.SurgeSeconds]
 		}
 		return replayFloors(cfg, times, loads, floors, surge, scored, in.Step, in.StepDown)
 	}
@@ -541,33 +547,82 @@ func refineHeadroom(scores []Score, fits func(Score) bool, replay func(scaling.F
 	return scores
 }
 
+// floorKey is what of a FloorSettings the forecast floors depend on
+// (actuator.NewPredictionFloor reads all but the surge floor), with the bound share by value.
+type floorKey struct {
+	settings scaling.FloorSettings // without BoundShare and SurgeSeconds
+	share    float64
+	hasShare bool
+}
+
+func floorKeyOf(s scaling.FloorSettings) floorKey {
+	k := floorKey{settings: s}
+	k.settings.BoundShare, k.settings.SurgeSeconds = nil, 0
+	if s.BoundShare != nil {
+		k.share, k.hasShare = *s.BoundShare, true
+	}
+	return k
+}
+
+// surgeReplays are the surge candidates' parts of a replay by horizon (SurgeSeconds), for
+// every horizon among cands: refineHeadroom adds no surge floors.
+func surgeReplays(times []time.Time, loads []float64, capacity float64, every int, cands []scaling.FloorSettings) map[int64]*surgeReplay {
+	var horizons []time.Duration
+	for _, c := range cands {
+		if h := time.Duration(c.SurgeSeconds) * time.Second; h > 0 && !slices.Contains(horizons, h) {
+			horizons = append(horizons, h)
+		}
+	}
+	release := releaseFloors(times, loads, capacity, every)
+	out := make(map[int64]*surgeReplay, len(horizons))
+	for k, floors := range surgeFloors(times, loads, capacity, every, horizons) {
+		out[int64(horizons[k]/time.Second)] = &surgeReplay{floors: floors, release: release}
+	}
+	return out
+}
+
 // surgeFloors are the surge floors (actuator.SurgeFloor) of a replay at each of its planning
-// rounds (every every-th of times), from the needs of the load up to the step before: the
-// HPA's metric reaches the planner a sync or a scrape after the load, and a calibration that
-// read it sooner than the planner will would overrate surge floors.
-func surgeFloors(times []time.Time, loads []float64, capacity float64, every int, horizon time.Duration) []int32 {
-	return fromNeeds(times, loads, capacity, every, func(window []actuator.NeedSample, now time.Time) int32 {
-		s, _ := actuator.SurgeFloor(window, now, horizon)
-		return s.Floor
+// rounds (every every-th of times) carried on by each of horizons, from the needs of the load
+// up to the step before: the HPA's metric reaches the planner a sync or a scrape after the
+// load, and a calibration that read it sooner than the planner will would overrate surge
+// floors. All horizons are read in one pass: the planner's window of needs is the same for
+// each.
+func surgeFloors(times []time.Time, loads []float64, capacity float64, every int, horizons []time.Duration) [][]int32 {
+	out := make([][]int32, len(horizons))
+	for k := range out {
+		out[k] = make([]int32, len(times))
+	}
+	fromNeeds(times, loads, capacity, every, func(i int, window []actuator.NeedSample, now time.Time) {
+		for k, h := range horizons {
+			s, ok := actuator.SurgeFloor(window, now, h)
+			if !ok {
+				break // the need did not rise, whatever the horizon: no surge floor
+			}
+			out[k][i] = s.Floor
+		}
 	})
+	return out
 }
 
 // releaseFloors are how far the floor of a service with a surge floor may come down at once
 // (actuator.ReleaseFloor) at each planning round, read as surgeFloors reads the needs.
 func releaseFloors(times []time.Time, loads []float64, capacity float64, every int) []int32 {
-	return fromNeeds(times, loads, capacity, every, actuator.ReleaseFloor)
+	out := make([]int32, len(times))
+	fromNeeds(times, loads, capacity, every, func(i int, window []actuator.NeedSample, now time.Time) {
+		out[i] = actuator.ReleaseFloor(window, now)
+	})
+	return out
 }
 
-// fromNeeds is f at every every-th of times (the planner's rounds) over the planner's window
-// of needs (load / capacity), which gains one need per round, that of the step before; 0
-// elsewhere and at the first. Where the replay syncs as often as the HPA, the step before is
-// the HPA's last sync, whose need the planner reads at its round (the cluster reports it as
-// observed then); a coarser step's need is older than any the planner reads, and keeping its
-// own time lets the surge floor's slope carry it to the round. Replayed so, surge floors
-// scored as the simulator ran them: exactly at 15 s, and at a minute on two tweet traces
-// (5 min samples) within 6 points of the shortfall removed and 1.3 of replica-hours.
-func fromNeeds(times []time.Time, loads []float64, capacity float64, every int, f func([]actuator.NeedSample, time.Time) int32) []int32 {
-	out := make([]int32, len(times))
+// fromNeeds calls f at every every-th of times i (the planner's rounds) with the planner's
+// window of needs (load / capacity), which gains one need per round, that of the step before;
+// not at the first. Where the replay syncs as often as the HPA, the step before is the HPA's
+// last sync, whose need the planner reads at its round (the cluster reports it as observed
+// then); a coarser step's need is older than any the planner reads, and keeping its own time
+// lets the surge floor's slope carry it to the round. Replayed so, surge floors scored as the
+// simulator ran them: exactly at 15 s, and at a minute on two tweet traces (5 min samples)
+// within 6 points of the shortfall removed and 1.3 of replica-hours.
+func fromNeeds(times []time.Time, loads []float64, capacity float64, every int, f func(i int, window []actuator.NeedSample, now time.Time)) {
 	window := make([]actuator.NeedSample, 0, 8)
 	for i := every; i < len(times); i += every {
 		j := i - 1
@@ -576,9 +631,8 @@ func fromNeeds(times []time.Time, loads []float64, capacity float64, every int, 
 			seen = times[i]
 		}
 		window = actuator.AddNeed(window, actuator.Workload{ObservedAt: seen, NeededReplicas: loads[j] / capacity}, seen)
-		out[i] = f(window, times[i])
+		f(i, window, times[i])
 	}
-	return out
 }
 
 // forecastOvershoot is how much more load the forecasts in force (active: an index into
@@ -713,7 +767,9 @@ type surgeReplay struct {
 // policy; for a surge candidate also to its surge floor and at once down to its release where
 // that is lower, each once the floor has held as long as actuator.SurgeMay asks, and never
 // lower while the need rises (actuator.HeldSurge). It scores from index scored on: in all,
-// and day by day from there.
+// and day by day from there. times are step apart (times[i] is times[0] + i×step, as
+// Calibrate's grid is): the HPA runs on i×step since times[0], and times serve only the
+// actuator's time.Time rules.
 func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32, surge *surgeReplay, scored int, step time.Duration, policy actuator.StepDownPolicy) (Summary, []Summary) {
 	perDay, every := stepsPerDay(step), planRounds(step)
 	days := make([]Meter, (len(times)-scored+perDay-1)/perDay)
@@ -721,6 +777,7 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32
 		days[i].Capacity, days[i].MaxReplicas = cfg.CapacityPerReplica, cfg.MaxReplicas
 	}
 	h := NewHPA(cfg, times[0])
+	minutes, hours := step.Minutes(), step.Hours()
 	base := h.cfg.MinReplicas
 	cur, changedAt := base, time.Time{}
 	for i, t := range times {
@@ -744,13 +801,14 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32
 			}
 			h.SetMinReplicas(cur)
 		}
-		r := h.Sync(t, loads[i])
+		now := int64(i) * int64(step)
+		r := h.sync(now, loads[i])
 		if i < scored {
 			continue
 		}
 		d := &days[(i-scored)/perDay]
-		d.Count(r)
-		d.Observe(step, loads[i], h.ReadyReplicas(t), h.Replicas())
+		d.count(r.current, r.desired)
+		d.observe(minutes, hours, loads[i], h.readyAt(now), h.Replicas())
 	}
 	var all Summary
 	out := make([]Summary, len(days))

@@ -41,14 +41,19 @@ type Meter struct {
 
 // Observe accounts for an interval dt during which load was served by ready replicas out of total.
 func (m *Meter) Observe(dt time.Duration, load float64, ready, total int32) {
-	minutes := dt.Minutes()
+	m.observe(dt.Minutes(), dt.Hours(), load, ready, total)
+}
+
+// observe is Observe of an interval of the given minutes and hours: a replay observes every
+// step for the same interval, and converts it once.
+func (m *Meter) observe(minutes, hours, load float64, ready, total int32) {
 	m.s.EvaluatedMinutes += minutes
-	m.s.ReplicaHours += float64(total) * dt.Hours()
+	m.s.ReplicaHours += float64(total) * hours
 	m.s.PeakReplicas = max(m.s.PeakReplicas, total)
 	if m.Capacity <= 0 || math.IsNaN(load) {
 		return
 	}
-	m.s.LoadReplicaHours += load / m.Capacity * dt.Hours()
+	m.s.LoadReplicaHours += load / m.Capacity * hours
 	if short := load - float64(ready)*m.Capacity; short > 0 {
 		m.s.ShortfallMinutes += minutes
 		m.s.UnderProvisionedReplicaMinutes += short / m.Capacity * minutes
@@ -62,11 +67,14 @@ func (m *Meter) Observe(dt time.Duration, load float64, ready, total int32) {
 }
 
 // Count accounts for one sync's decision.
-func (m *Meter) Count(r Record) {
+func (m *Meter) Count(r Record) { m.count(r.CurrentReplicas, r.DesiredReplicas) }
+
+// count is Count of a sync that took the target from current to desired replicas.
+func (m *Meter) count(current, desired int32) {
 	switch {
-	case r.DesiredReplicas > r.CurrentReplicas:
+	case desired > current:
 		m.s.ScaleUps++
-	case r.DesiredReplicas < r.CurrentReplicas:
+	case desired < current:
 		m.s.ScaleDowns++
 	}
 }
