@@ -511,7 +511,8 @@ func predictionContribution(p scaling.Prediction, cfg ServiceConfig, now time.Ti
 
 // PredictionFloor is a prediction prepared for floor queries under fixed settings: its points
 // sorted, smoothed and cut into rises once, so asking for the floor at many instants (the
-// planner every round, a calibration replay every minute) costs a lookup each.
+// planner every round, a calibration replay every minute) costs a lookup each. A query
+// remembers where it fell, so one PredictionFloor is not for concurrent use.
 type PredictionFloor struct {
 	off        bool
 	calibrated bool
@@ -535,9 +536,14 @@ type PredictionFloor struct {
 	interpolate bool
 	mix         []float64
 	capacity    float64
+	// seenPoint and seenRise are where the last query's searches ended (seek): calibration
+	// asks at steadily later instants, mostly within a point of the last.
+	seenPoint, seenRise int
 }
 
-// NewPredictionFloor prepares p for cfg under settings (nil: the defaults).
+// NewPredictionFloor prepares p for cfg under settings (nil: the defaults). The result reads
+// p's points in place where they are in time order already (a PlanningView), so they must not
+// change while it is in use.
 func NewPredictionFloor(p scaling.Prediction, cfg ServiceConfig, settings *scaling.FloorSettings) PredictionFloor {
 	f := PredictionFloor{validUntil: p.ValidUntil, step: p.StepSeconds * 1000, lead: max(cfg.LeadTime, 0)}
 	var s scaling.FloorSettings
@@ -551,7 +557,7 @@ func NewPredictionFloor(p scaling.Prediction, cfg ServiceConfig, settings *scali
 	if s.LeadSeconds > 0 {
 		f.lead = time.Duration(s.LeadSeconds) * time.Second
 	}
-	f.pts = PlanningView(p, f.lead).Points
+	f.pts = planningPoints(p, f.lead)
 	capacity := cfg.CapacityPerReplica
 	if s.Tolerance > 0 && capacity > 0 {
 		capacity *= 1 + s.Tolerance // the HPA settles within its tolerance of the target
@@ -645,10 +651,52 @@ func PlanningView(p scaling.Prediction, lead time.Duration) scaling.Prediction {
 	return p
 }
 
+// planningPoints are PlanningView(p, lead)'s points. Points in strict time order (as a
+// PlanningView leaves them) are that view's points already up to PlanningEnd: they are read
+// in place, without the copy and sort that were most of what preparing a calibration's
+// predictions allocated.
+func planningPoints(p scaling.Prediction, lead time.Duration) []scaling.PredictionPoint {
+	pts, end, n := p.Points, PlanningEnd(p, lead), 0
+	for i, pt := range pts {
+		if i > 0 && pt.Timestamp <= pts[i-1].Timestamp {
+			return PlanningView(p, lead).Points
+		}
+		if pt.Timestamp <= end {
+			n = i + 1
+		}
+	}
+	return pts[:n:n]
+}
+
+// seek is the index of the first of s whose key is at least t (len(s) if none), where s
+// ascends by key. Queries mostly come a little after the last (a replay asks minute by
+// minute), so it starts where the last seek over s ended (*seen, which it updates) and steps
+// on by up to one element. The answer is checked against its neighbours, so queries in any
+// order get what a binary search gives; only a step back or a longer step on searches.
+func seek[E any](s []E, t int64, seen *int, key func(E) int64) int {
+	i := *seen
+	switch {
+	case i > 0 && key(s[i-1]) >= t:
+		i, _ = slices.BinarySearchFunc(s[:i-1], t, func(e E, t int64) int { return cmp.Compare(key(e), t) })
+	case i < len(s) && key(s[i]) < t:
+		i++
+		if i < len(s) && key(s[i]) < t {
+			j, _ := slices.BinarySearchFunc(s[i+1:], t, func(e E, t int64) int { return cmp.Compare(key(e), t) })
+			i += 1 + j
+		}
+	}
+	*seen = i
+	return i
+}
+
+func timestamp(pt scaling.PredictionPoint) int64 { return pt.Timestamp }
+
+// firstPoint is the index of the first point at or after t (len(f.pts) if none).
+func (f *PredictionFloor) firstPoint(t int64) int { return seek(f.pts, t, &f.seenPoint, timestamp) }
+
 // nextRise is the index of the first rise whose crest is after nowMs (len(f.rises) if none).
 func (f *PredictionFloor) nextRise(nowMs int64) int {
-	i, _ := slices.BinarySearchFunc(f.rises, nowMs+1, func(r rise, t int64) int { return cmp.Compare(f.pts[r.crest].Timestamp, t) })
-	return i
+	return seek(f.rises, nowMs+1, &f.seenRise, func(r rise) int64 { return f.pts[r.crest].Timestamp })
 }
 
 // evalInterpolated is eval for Interpolate: the forecast is read as the load will pass, linear
@@ -656,8 +704,11 @@ func (f *PredictionFloor) nextRise(nowMs int64) int {
 func (f *PredictionFloor) evalInterpolated(nowMs int64) (floorEval, bool) {
 	to := nowMs + f.lead.Milliseconds()
 	pts := f.pts
-	j, _ := slices.BinarySearchFunc(pts, nowMs+1, func(pt scaling.PredictionPoint, t int64) int { return cmp.Compare(pt.Timestamp, t) })
-	if (j == 0 && pts[0].Timestamp-nowMs > f.step) || (j == len(pts) && (len(pts) == 0 || nowMs-pts[len(pts)-1].Timestamp > f.step)) {
+	if len(pts) == 0 {
+		return floorEval{}, false
+	}
+	j := f.firstPoint(nowMs + 1)
+	if (j == 0 && pts[0].Timestamp-nowMs > f.step) || (j == len(pts) && nowMs-pts[len(pts)-1].Timestamp > f.step) {
 		return floorEval{}, false
 	}
 	e := floorEval{rise: -1, at: min(j, len(pts)-1)}
@@ -667,33 +718,31 @@ func (f *PredictionFloor) evalInterpolated(nowMs int64) (floorEval, bool) {
 	if e.rise < 0 && f.risesOnly {
 		return floorEval{}, false
 	}
-	peak := func(v []float64) float64 {
-		m := math.Max(interpolate(pts, v, nowMs, j), interpolate(pts, v, to, j))
-		for i := j; i < len(pts) && pts[i].Timestamp < to; i++ {
-			m = math.Max(m, v[i])
-		}
-		return m
+	k := j // the first point after to
+	for k < len(pts) && pts[k].Timestamp <= to {
+		k++
 	}
-	if e.rise >= 0 {
-		e.floor = CeilReplicas(peak(f.mix) / f.capacity)
-		return e, true
-	}
-	e.floor = CeilReplicas(peak(f.mix) / f.capacity)
-	if !f.boundThroughout {
+	e.floor = CeilReplicas(peak(pts, f.mix, nowMs, to, j, k) / f.capacity)
+	if e.rise < 0 && !f.boundThroughout {
 		e.expected = true
-		e.floor = min(e.floor, CeilReplicas(peak(f.exp)/f.capacity))
+		e.floor = min(e.floor, CeilReplicas(peak(pts, f.exp, nowMs, to, j, k)/f.capacity))
 	}
 	return e, true
 }
 
-// interpolate is v linear between pts at t, searching from index j on; the ends hold.
+// peak is the highest of v, linear between pts, over [from, to], where pts[j] is the first
+// point after from and pts[k] the first after to.
+func peak(pts []scaling.PredictionPoint, v []float64, from, to int64, j, k int) float64 {
+	m := math.Max(interpolate(pts, v, from, j), interpolate(pts, v, to, k))
+	for i := j; i < len(pts) && pts[i].Timestamp < to; i++ {
+		m = math.Max(m, v[i])
+	}
+	return m
+}
+
+// interpolate is v linear between pts at t, where pts[j] is the first point after t; the
+// ends hold.
 func interpolate(pts []scaling.PredictionPoint, v []float64, t int64, j int) float64 {
-	for j < len(pts) && pts[j].Timestamp <= t {
-		j++
-	}
-	for j > 0 && pts[j-1].Timestamp > t {
-		j--
-	}
 	switch {
 	case j == 0:
 		return v[0]
@@ -747,7 +796,7 @@ func (f *PredictionFloor) eval(nowMs int64) (floorEval, bool) {
 	}
 	from, to := nowMs-f.step, nowMs+f.lead.Milliseconds()+f.step
 	pts := f.pts
-	lo, _ := slices.BinarySearchFunc(pts, from+1, func(pt scaling.PredictionPoint, t int64) int { return cmp.Compare(pt.Timestamp, t) })
+	lo := f.firstPoint(from + 1)
 	if lo >= len(pts) || pts[lo].Timestamp > to {
 		return floorEval{}, false
 	}

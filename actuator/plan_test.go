@@ -1,6 +1,7 @@
 package actuator
 
 import (
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -851,6 +852,75 @@ func TestPredictionFloorReadsUntilPlanningEnd(t *testing.T) {
 			got, ok = whole.Floor(at.Add(time.Hour))
 			require.True(t, ok)
 			require.Equal(t, tt.readToEnd, got)
+		})
+	}
+}
+
+// A PredictionFloor answers from where its last query fell (seek): in whatever order it is
+// asked, each answer must be the one a fresh PredictionFloor gives.
+func TestPredictionFloorAnswersAlikeInAnyOrder(t *testing.T) {
+	// Six hours of waves every 10 min, each climbing well past the noise margin: several
+	// rises, so both the point and the rise searches move.
+	const n = 36
+	means, uppers := make([]float64, n), make([]float64, n)
+	for i := range means {
+		means[i] = 500 + 400*float64([]int{0, 1, 2, 3, 2, 1}[i%6])
+		uppers[i] = 1.4 * means[i]
+	}
+	waves := forecastPoints("api", monday, 10*time.Minute, means, uppers)
+	waves.ValidUntil = 0 // valid throughout: no query ends at the expiry check
+	reversed := waves
+	reversed.Points = slices.Clone(waves.Points)
+	slices.Reverse(reversed.Points) // out of order: read through PlanningView's copy
+
+	var times []time.Time // every 70 s from before the first point to past the last
+	for at := monday.Add(-30 * time.Minute); at.Before(monday.Add(7 * time.Hour)); at = at.Add(70 * time.Second) {
+		times = append(times, at)
+	}
+	backwards := slices.Clone(times)
+	slices.Reverse(backwards)
+	shuffled := slices.Clone(times)
+	rng := rand.New(rand.NewPCG(1, 1))
+	rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	var leaping []time.Time // on by an hour, back by 50 min, ...
+	for i := 0; i+51 < len(times); i += 9 {
+		leaping = append(leaping, times[i+51], times[i])
+	}
+
+	zero := 0.0
+	for _, tt := range []struct {
+		name     string
+		p        scaling.Prediction
+		settings *scaling.FloorSettings
+		times    []time.Time
+	}{
+		{name: "defaults, forwards", p: waves, times: times},
+		{name: "defaults, backwards", p: waves, times: backwards},
+		{name: "defaults, shuffled", p: waves, times: shuffled},
+		{name: "defaults, leaping", p: waves, times: leaping},
+		{name: "interpolated, forwards", p: waves, settings: &scaling.FloorSettings{BoundShare: &zero, Interpolate: true}, times: times},
+		{name: "interpolated, backwards", p: waves, settings: &scaling.FloorSettings{BoundShare: &zero, Interpolate: true}, times: backwards},
+		{name: "interpolated, shuffled", p: waves, settings: &scaling.FloorSettings{BoundShare: &zero, Interpolate: true}, times: shuffled},
+		{name: "interpolated rises only, leaping", p: waves, settings: &scaling.FloorSettings{Interpolate: true, RisesOnly: true, LeadSeconds: 1200}, times: leaping},
+		{name: "smoothed, shuffled", p: waves, settings: &scaling.FloorSettings{SmoothingPoints: 3, Tolerance: 0.1}, times: shuffled},
+		{name: "points out of order, shuffled", p: reversed, times: shuffled},
+		{name: "points out of order, interpolated, backwards", p: reversed, settings: &scaling.FloorSettings{Interpolate: true}, times: backwards},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := svc("api", 5*time.Minute)
+			f := NewPredictionFloor(tt.p, cfg, tt.settings)
+			answered := 0
+			for _, now := range tt.times {
+				fresh := NewPredictionFloor(tt.p, cfg, tt.settings)
+				want, wantOK := fresh.Floor(now)
+				got, ok := f.Floor(now)
+				require.Equal(t, wantOK, ok, "%s", now)
+				require.Equal(t, want, got, "%s", now)
+				if ok {
+					answered++
+				}
+			}
+			require.Positive(t, answered, "some query asks for a floor")
 		})
 	}
 }

@@ -36,8 +36,8 @@ func SurgeFloor(samples []NeedSample, now time.Time, horizon time.Duration) (s S
 	if last < 0 {
 		return Surge{}, false
 	}
-	first := last
-	for first > 0 && samples[last].At.Sub(samples[first-1].At) <= SurgeWindow {
+	first, since := last, samples[last].At.Add(-SurgeWindow) // one Add, not a Sub per sample
+	for first > 0 && !samples[first-1].At.Before(since) {
 		first--
 	}
 	span := samples[last].At.Sub(samples[first].At)
@@ -140,8 +140,8 @@ func AddNeed(samples []NeedSample, w Workload, now time.Time) []NeedSample {
 	if w.NeededReplicas > 0 && !math.IsInf(w.NeededReplicas, 0) && (len(samples) == 0 || w.ObservedAt.After(samples[len(samples)-1].At)) {
 		samples = append(samples, NeedSample{At: w.ObservedAt, Replicas: w.NeededReplicas})
 	}
-	i := 0
-	for i < len(samples) && now.Sub(samples[i].At) > needKept {
+	i, since := 0, now.Add(-needKept) // one Add, not a Sub per sample
+	for i < len(samples) && samples[i].At.Before(since) {
 		i++
 	}
 	return slices.Delete(samples, 0, i)
@@ -156,8 +156,9 @@ func AddNeed(samples []NeedSample, w Workload, now time.Time) []NeedSample {
 // intervals would pay for replicas no one asked for (most of a surge floor's cost).
 func ReleaseFloor(samples []NeedSample, now time.Time) int32 {
 	var most float64
+	since := now.Add(-needKept) // one Add, not a Sub per sample
 	for _, s := range samples {
-		if !s.At.After(now) && now.Sub(s.At) <= needKept {
+		if !s.At.After(now) && !s.At.Before(since) {
 			most = max(most, s.Replicas)
 		}
 	}
