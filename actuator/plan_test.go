@@ -768,6 +768,13 @@ func TestPredictionFloorCalibratedSettings(t *testing.T) {
 			settings: &scaling.FloorSettings{BoundShare: &half, BoundThroughout: true, RisesOnly: true}},
 		{name: "a wiggle within a wide noise margin is no rise", means: []float64{500, 500, 700, 500, 500, 500}, upper: []float64{800, 800, 1100, 800, 800, 800},
 			now: monday.Add(5 * time.Minute), settings: &scaling.FloorSettings{NoiseMarginReplicas: 3}, want: 7},
+		// A prediction can hold no point the planner reads (stored empty, or every point past
+		// PlanningEnd): no floor, under every reading, and no panic.
+		{name: "no points: nothing", means: []float64{}, upper: []float64{}, now: monday.Add(5 * time.Minute), settings: &scaling.FloorSettings{}},
+		{name: "no points, interpolated: nothing", means: []float64{}, upper: []float64{}, now: monday.Add(5 * time.Minute),
+			settings: &scaling.FloorSettings{Interpolate: true}},
+		{name: "no points, interpolated throughout: nothing", means: []float64{}, upper: []float64{}, now: monday.Add(5 * time.Minute),
+			settings: &scaling.FloorSettings{Interpolate: true, BoundThroughout: true}},
 		{name: "smoothing flattens a one-point spike", means: []float64{500, 500, 1400, 500, 500, 500}, upper: []float64{500, 500, 1400, 500, 500, 500},
 			now: monday.Add(5 * time.Minute), settings: &scaling.FloorSettings{SmoothingPoints: 3, NoiseMarginReplicas: 4}, want: 8},
 	}
@@ -780,6 +787,9 @@ func TestPredictionFloorCalibratedSettings(t *testing.T) {
 			c, ok := predictionContribution(p, svc("api", 5*time.Minute), tt.now)
 			if tt.want == 0 {
 				require.False(t, ok, "contribution %+v", c)
+				f := NewPredictionFloor(p, svc("api", 5*time.Minute), tt.settings)
+				_, ok := f.Floor(tt.now)
+				require.False(t, ok, "Floor agrees with the contribution")
 				return
 			}
 			require.True(t, ok)
