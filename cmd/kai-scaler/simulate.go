@@ -145,7 +145,8 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	fs.SetOutput(c.stderr)
 	var o simOptions
 	fs.StringVar(&o.Input, "input", "", "trace CSV: timestamp,value (or series,timestamp,value[,upper]: the first series)")
-	fs.StringVar(&o.Generate, "generate", "", `instead of --input, replay a generated trace: "ramps" (office hours with sharp morning ramps)`)
+	fs.StringVar(&o.Generate, "generate", "", `instead of --input, replay a generated trace: "ramps" (office hours with sharp morning ramps), or a stand-in for load the real traces lack: `+
+		`"smooth" or "noisy" (a per-minute daily curve with 3 % or 25 % noise), "weekly", "growth" (3 % a day), "shift" (a fall to 60 % on day 21), "events" (one-off events at 2–4×), "bursts" (per-minute request counts with bursts), "sparse" (counts near zero)`)
 	fs.Float64Var(&o.CapacityPerReplica, "capacity-per-replica", 0, "load one replica carries at its HPA target (0: the trace's p95 fills 80% of --max)")
 	min := fs.Int("min", 1, "HPA minReplicas (the base floor)")
 	max := fs.Int("max", 20, "HPA maxReplicas")
@@ -176,8 +177,8 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 		fmt.Fprintln(c.stderr, "kai-scaler simulate: exactly one of --input and --generate is required")
 		fs.Usage()
 		return 2
-	case o.Generate != "" && o.Generate != "ramps":
-		fmt.Fprintf(c.stderr, "kai-scaler simulate: --generate %q: want ramps\n", o.Generate)
+	case o.Generate != "" && !slices.Contains(hpasim.GeneratedNames(), o.Generate):
+		fmt.Fprintf(c.stderr, "kai-scaler simulate: --generate %q: want one of %s\n", o.Generate, strings.Join(hpasim.GeneratedNames(), ", "))
 		return 2
 	case o.MinReplicas < 1 || o.MaxReplicas < o.MinReplicas:
 		fmt.Fprintf(c.stderr, "kai-scaler simulate: want 1 <= --min <= --max, got %d and %d\n", o.MinReplicas, o.MaxReplicas)
@@ -199,7 +200,7 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 
 	var trace forecast.Series
 	if o.Generate != "" {
-		trace = hpasim.GenerateRamps(hpasim.DefaultRamps(time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)))
+		trace, _ = hpasim.Generated(o.Generate) // the name was checked above
 	} else {
 		var err error
 		if trace, err = readTrace(o.Input); err != nil {

@@ -1,0 +1,173 @@
+package hpasim
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/kai-platform/kai-scaler/forecast"
+)
+
+// GeneratedStart is the first instant of every generated trace: a Monday at midnight UTC.
+var GeneratedStart = time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
+
+// generated are the traces simulate replays with --generate, by name. Besides the office
+// ramps, they stand in for kinds of load the project's twelve real traces do not hold (each a
+// kind a user's service may have), so a change to the forecaster or the floors can be checked
+// beyond the traces it was tuned on: smooth and noisy per-minute web load, a weekly rhythm,
+// growth, a fall to a new level, one-off events, bursts in request counts, and sparse counts.
+// Each is deterministic.
+var generated = map[string]func() forecast.Series{
+	"ramps": func() forecast.Series { return GenerateRamps(DefaultRamps(GeneratedStart)) },
+	// Per-minute web load on a daily curve, 3 % noise: forecasts see nearly all of it.
+	"smooth": func() forecast.Series {
+		return generate(time.Minute, 28, 1, func(t time.Time, _ int, rng *rand.Rand) float64 {
+			return 400 * webDay(t) * (1 + 0.03*rng.NormFloat64())
+		})
+	},
+	// The same curve with 25 % noise: the rhythm is foreseen, minute-to-minute noise is not.
+	"noisy": func() forecast.Series {
+		return generate(time.Minute, 28, 2, func(t time.Time, _ int, rng *rand.Rand) float64 {
+			return 400 * webDay(t) * (1 + 0.25*rng.NormFloat64())
+		})
+	},
+	// Weekends at 45 % of weekdays, 5 % noise, per minute.
+	"weekly": func() forecast.Series {
+		return generate(time.Minute, 28, 4, func(t time.Time, _ int, rng *rand.Rand) float64 {
+			v := 400 * webDay(t)
+			if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
+				v *= 0.45
+			}
+			return v * (1 + 0.05*rng.NormFloat64())
+		})
+	},
+	// Growing by 3 % a day for five weeks (2.8× over the trace), 8 % noise, every 5 min.
+	"growth": func() forecast.Series {
+		return generate(5*time.Minute, 35, 8, func(t time.Time, _ int, rng *rand.Rand) float64 {
+			days := t.Sub(GeneratedStart).Hours() / 24
+			return 300 * webDay(t) * math.Pow(1.03, days) * (1 + 0.08*rng.NormFloat64())
+		})
+	},
+	// A fall to 60 % of the level from day 21 on (traffic moved elsewhere), 8 % noise: the
+	// weeks before now expect load that no longer comes.
+	"shift": func() forecast.Series {
+		return generate(5*time.Minute, 35, 9, func(t time.Time, _ int, rng *rand.Rand) float64 {
+			v := 300 * webDay(t)
+			if t.Sub(GeneratedStart) >= 21*24*time.Hour {
+				v *= 0.6
+			}
+			return v * (1 + 0.08*rng.NormFloat64())
+		})
+	},
+	// An event site: on about three days in ten, an event of 2–4 h at 2–4× the load starts
+	// some time between noon and 21:00; 8 % noise, every 5 min. No forecast sees an event
+	// coming, and last week's events must not come back as floors.
+	"events": func() forecast.Series {
+		type event struct {
+			start, length time.Duration
+			factor        float64
+		}
+		var today event
+		day := -1
+		return generate(5*time.Minute, 35, 11, func(t time.Time, _ int, rng *rand.Rand) float64 {
+			if d := int(t.Sub(GeneratedStart) / (24 * time.Hour)); d != day {
+				day, today = d, event{}
+				if rng.Float64() < 0.3 {
+					today = event{start: time.Duration((12 + 9*rng.Float64()) * float64(time.Hour)),
+						length: time.Duration((2 + 2*rng.Float64()) * float64(time.Hour)), factor: 2 + 2*rng.Float64()}
+				}
+			}
+			v := 200 * webDay(t)
+			if tod := timeOfDay(t); today.factor > 0 && tod >= today.start && tod < today.start+today.length {
+				v *= today.factor
+			}
+			return v * (1 + 0.08*rng.NormFloat64())
+		})
+	},
+	// Requests counted per minute (Poisson, 80 at the daily peak) with bursts of 5–40 min at
+	// 2–5×, one every 30 h on average, as in a web server's log: most of a burst's shortfall
+	// is above what the trace's derived max replicas carry.
+	"bursts": func() forecast.Series {
+		until, factor := -1, 1.0
+		return generate(time.Minute, 28, 6, func(t time.Time, i int, rng *rand.Rand) float64 {
+			if i > until && rng.Float64() < 1.0/(60*30) {
+				until, factor = i+5+rng.IntN(36), 2+3*rng.Float64()
+			}
+			lambda := 80 * webDay(t)
+			if i <= until {
+				lambda *= factor
+			}
+			return poisson(rng, lambda)
+		})
+	},
+	// Sparse counts: Poisson, 3 a minute at the daily peak, most minutes 0 to 3.
+	"sparse": func() forecast.Series {
+		return generate(time.Minute, 28, 13, func(t time.Time, _ int, rng *rand.Rand) float64 {
+			return poisson(rng, 3*webDay(t))
+		})
+	},
+}
+
+// GeneratedNames are the names Generated knows, sorted.
+func GeneratedNames() []string {
+	names := make([]string, 0, len(generated))
+	for name := range generated {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Generated is the generated trace of that name (GeneratedNames), starting at GeneratedStart;
+// false for a name it does not know.
+func Generated(name string) (forecast.Series, bool) {
+	gen, ok := generated[name]
+	if !ok {
+		return forecast.Series{}, false
+	}
+	return gen(), true
+}
+
+// generate is a trace of days at step from GeneratedStart, each value load(t, i, rng) at
+// t = start + i×step (negative loads read as 0), with a random source seeded by seed.
+func generate(step time.Duration, days int, seed uint64, load func(t time.Time, i int, rng *rand.Rand) float64) forecast.Series {
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	n := int(time.Duration(days) * 24 * time.Hour / step)
+	s := forecast.Series{Start: GeneratedStart, Step: step, Values: make([]float64, n)}
+	for i := range n {
+		s.Values[i] = math.Max(0, load(GeneratedStart.Add(time.Duration(i)*step), i, rng))
+	}
+	return s
+}
+
+// timeOfDay is t's time since its midnight.
+func timeOfDay(t time.Time) time.Duration {
+	return t.Sub(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location()))
+}
+
+// webDay is a web service's daily curve as a share of its peak: a quarter at night, climbing
+// from 06:00 to a peak at 15:00 and back by midnight.
+func webDay(t time.Time) float64 {
+	h := timeOfDay(t).Hours()
+	if h < 6 {
+		return 0.25
+	}
+	return 0.25 + 0.75*math.Pow(math.Max(0, math.Sin(math.Pi*(h-6)/18)), 1.5)
+}
+
+// poisson draws a Poisson count of mean lambda (Knuth's method; a normal draw above 50, where
+// the two are alike and the product of uniforms would underflow).
+func poisson(rng *rand.Rand, lambda float64) float64 {
+	if lambda > 50 {
+		return math.Max(0, math.Round(lambda+math.Sqrt(lambda)*rng.NormFloat64()))
+	}
+	limit, k, p := math.Exp(-lambda), 0.0, 1.0
+	for {
+		p *= rng.Float64()
+		if p < limit {
+			return k
+		}
+		k++
+	}
+}

@@ -1,0 +1,131 @@
+package hpasim
+
+import (
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kai-platform/kai-scaler/forecast"
+)
+
+// TestGenerated: every generated trace is deterministic, spans its days at its step from
+// GeneratedStart with finite, non-negative loads, and has the shape its name promises.
+func TestGenerated(t *testing.T) {
+	const day = 24 * time.Hour
+	// mean is the trace's mean load over [from, to) since its start.
+	mean := func(s forecast.Series, from, to time.Duration) float64 {
+		var sum float64
+		var n int
+		for i, v := range s.Values {
+			if at := time.Duration(i) * s.Step; at >= from && at < to {
+				sum += v
+				n++
+			}
+		}
+		return sum / float64(n)
+	}
+	// noise is the mean relative change from one sample to the next over the first day's
+	// afternoon, where the daily curve is nearly flat.
+	noise := func(s forecast.Series) float64 {
+		var sum float64
+		var n int
+		for i := 1; i < len(s.Values); i++ {
+			if at := time.Duration(i) * s.Step; at >= 14*time.Hour && at < 16*time.Hour {
+				sum += math.Abs(s.Values[i]-s.Values[i-1]) / s.Values[i-1]
+				n++
+			}
+		}
+		return sum / float64(n)
+	}
+	tests := []struct {
+		name  string
+		step  time.Duration
+		days  int
+		shape func(t *testing.T, s forecast.Series)
+	}{
+		{name: "ramps", step: 5 * time.Minute, days: 42, shape: func(t *testing.T, s forecast.Series) {
+			require.Greater(t, mean(s, 9*time.Hour, 12*time.Hour), 5*mean(s, 0, 7*time.Hour), "a weekday's plateau far above its night")
+		}},
+		{name: "smooth", step: time.Minute, days: 28, shape: func(t *testing.T, s forecast.Series) {
+			require.Greater(t, mean(s, 14*time.Hour, 16*time.Hour), 3*mean(s, 0, 5*time.Hour), "afternoon peak, quiet night")
+			require.Less(t, noise(s), 0.06)
+		}},
+		{name: "noisy", step: time.Minute, days: 28, shape: func(t *testing.T, s forecast.Series) {
+			require.Greater(t, noise(s), 0.2)
+		}},
+		{name: "weekly", step: time.Minute, days: 28, shape: func(t *testing.T, s forecast.Series) {
+			weekdays, weekend := mean(s, 0, 5*day), mean(s, 5*day, 7*day) // GeneratedStart is a Monday
+			require.InDelta(t, 0.45, weekend/weekdays, 0.02)
+		}},
+		{name: "growth", step: 5 * time.Minute, days: 35, shape: func(t *testing.T, s forecast.Series) {
+			require.InDelta(t, math.Pow(1.03, 28), mean(s, 28*day, 35*day)/mean(s, 0, 7*day), 0.1)
+		}},
+		{name: "shift", step: 5 * time.Minute, days: 35, shape: func(t *testing.T, s forecast.Series) {
+			require.InDelta(t, 0.6, mean(s, 21*day, 28*day)/mean(s, 14*day, 21*day), 0.02)
+		}},
+		{name: "events", step: 5 * time.Minute, days: 35, shape: func(t *testing.T, s forecast.Series) {
+			evenings := make([]float64, 35) // noon to midnight, when events happen
+			for d := range evenings {
+				from := time.Duration(d) * day
+				evenings[d] = mean(s, from+12*time.Hour, from+day)
+			}
+			typical := slices.Clone(evenings)
+			slices.Sort(typical)
+			var eventDays int
+			for _, e := range evenings {
+				if e > 1.15*typical[len(typical)/2] {
+					eventDays++
+				}
+			}
+			require.GreaterOrEqual(t, eventDays, 4, "some days have an event")
+			require.LessOrEqual(t, eventDays, 17, "most do not")
+		}},
+		{name: "bursts", step: time.Minute, days: 28, shape: func(t *testing.T, s forecast.Series) {
+			var bursts int
+			for i := 10; i < len(s.Values); i++ {
+				var recent float64 // the ten minutes before
+				for _, v := range s.Values[i-10 : i] {
+					recent += v / 10
+				}
+				if s.Values[i] > 2*recent && s.Values[i] > 100 {
+					bursts++
+				}
+			}
+			require.Positive(t, bursts, "counts jump above their recent level")
+			requireCounts(t, s)
+		}},
+		{name: "sparse", step: time.Minute, days: 28, shape: func(t *testing.T, s forecast.Series) {
+			requireCounts(t, s)
+			require.InDelta(t, 3, mean(s, 14*time.Hour, 16*time.Hour), 0.5, "about 3 a minute at the afternoon's height")
+		}},
+	}
+	require.Len(t, GeneratedNames(), len(tests), "every generated trace is tested")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, ok := Generated(tt.name)
+			require.True(t, ok)
+			again, _ := Generated(tt.name)
+			require.Equal(t, s, again, "deterministic")
+			require.Equal(t, GeneratedStart, s.Start)
+			require.Equal(t, tt.step, s.Step)
+			require.Len(t, s.Values, int(time.Duration(tt.days)*day/tt.step))
+			for i, v := range s.Values {
+				require.False(t, math.IsNaN(v) || math.IsInf(v, 0) || v < 0, "value %d: %v", i, v)
+			}
+			tt.shape(t, s)
+		})
+	}
+	_, ok := Generated("no-such-trace")
+	require.False(t, ok)
+}
+
+// requireCounts: every value is a whole count.
+func requireCounts(t *testing.T, s forecast.Series) {
+	t.Helper()
+	for i, v := range s.Values {
+		require.Equal(t, math.Round(v), v, "value %d", i)
+	}
+}
