@@ -81,8 +81,7 @@ func GenerateRamps(o RampOptions) forecast.Series {
 	s := forecast.Series{Start: o.Start, Step: o.Step, Values: make([]float64, n)}
 	for i := range n {
 		t := o.Start.Add(time.Duration(i) * o.Step)
-		day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
-		tod := t.Sub(day)
+		tod := timeOfDay(t)
 		peak := o.Peak
 		if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
 			peak = o.Base + (o.Peak-o.Base)*o.WeekendShare
