@@ -16,8 +16,8 @@ var GeneratedStart = time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
 // ramps, they stand in for kinds of load the project's twelve real traces do not hold (each a
 // kind a user's service may have), so a change to the forecaster or the floors can be checked
 // beyond the traces it was tuned on: smooth and noisy per-minute web load, a weekly rhythm,
-// growth, a fall to a new level, one-off events, bursts in request counts, and sparse counts.
-// Each is deterministic.
+// three months sampled hourly, growth, a fall to a new level, one-off events, a nightly batch
+// on a steady load, bursts in request counts, and sparse counts. Each is deterministic.
 var generated = map[string]func() forecast.Series{
 	"ramps": func() forecast.Series { return GenerateRamps(DefaultRamps(GeneratedStart)) },
 	// Per-minute web load on a daily curve, 3 % noise: forecasts see nearly all of it.
@@ -38,6 +38,31 @@ var generated = map[string]func() forecast.Series{
 			v := 400 * webDay(t)
 			if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
 				v *= 0.45
+			}
+			return v * (1 + 0.05*rng.NormFloat64())
+		})
+	},
+	// Three months sampled hourly, as a long-kept recording rule or a billing export gives it:
+	// weekends at 60 %, 0.2 % growth a day, 5 % noise. A forecast's step is an hour, and
+	// floors are read between its points.
+	"hourly": func() forecast.Series {
+		return generate(time.Hour, 91, 15, func(t time.Time, _ int, rng *rand.Rand) float64 {
+			v := 1000 * webDay(t) * (1 + 0.002*t.Sub(GeneratedStart).Hours()/24)
+			if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
+				v *= 0.6
+			}
+			return v * (1 + 0.05*rng.NormFloat64())
+		})
+	},
+	// A steady service with a nightly batch: flat per-minute load with 5 % noise, and five
+	// times it from 02:00 to 02:30 every day. Most of the batch's shortfall is above what the
+	// trace's derived max replicas carry; the rest of the day, a floor held above the steady
+	// load sits at a replica boundary its forecast's bound wiggles across.
+	"batch": func() forecast.Series {
+		return generate(time.Minute, 28, 17, func(t time.Time, _ int, rng *rand.Rand) float64 {
+			v := 200.0
+			if tod := timeOfDay(t); tod >= 2*time.Hour && tod < 2*time.Hour+30*time.Minute {
+				v *= 5
 			}
 			return v * (1 + 0.05*rng.NormFloat64())
 		})

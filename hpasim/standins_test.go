@@ -60,6 +60,20 @@ func TestGenerated(t *testing.T) {
 			weekdays, weekend := mean(s, 0, 5*day), mean(s, 5*day, 7*day) // GeneratedStart is a Monday
 			require.InDelta(t, 0.45, weekend/weekdays, 0.02)
 		}},
+		{name: "hourly", step: time.Hour, days: 91, shape: func(t *testing.T, s forecast.Series) {
+			weekdays, weekend := mean(s, 7*day, 12*day), mean(s, 12*day, 14*day)
+			require.InDelta(t, 0.6, weekend/weekdays, 0.04)
+			require.InDelta(t, 1+0.002*84, mean(s, 84*day, 91*day)/mean(s, 0, 7*day), 0.04, "0.2 % a day")
+		}},
+		{name: "batch", step: time.Minute, days: 28, shape: func(t *testing.T, s forecast.Series) {
+			for d := range 28 {
+				from := time.Duration(d) * day
+				batch, steady := mean(s, from+2*time.Hour, from+2*time.Hour+30*time.Minute), mean(s, from+3*time.Hour, from+day)
+				require.InDelta(t, 5, batch/steady, 0.25, "day %d: the batch at five times the steady load", d)
+				require.InDelta(t, 200, steady, 2, "day %d", d)
+			}
+			require.Less(t, noise(s), 0.06)
+		}},
 		{name: "growth", step: 5 * time.Minute, days: 35, shape: func(t *testing.T, s forecast.Series) {
 			require.InDelta(t, math.Pow(1.03, 28), mean(s, 28*day, 35*day)/mean(s, 0, 7*day), 0.1)
 		}},
