@@ -36,7 +36,7 @@ var generated = map[string]func() forecast.Series{
 	"weekly": func() forecast.Series {
 		return generate(time.Minute, 28, 4, func(t time.Time, _ int, rng *rand.Rand) float64 {
 			v := 400 * webDay(t)
-			if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			if weekend(t) {
 				v *= 0.45
 			}
 			return v * (1 + 0.05*rng.NormFloat64())
@@ -48,7 +48,7 @@ var generated = map[string]func() forecast.Series{
 	"hourly": func() forecast.Series {
 		return generate(time.Hour, 91, 15, func(t time.Time, _ int, rng *rand.Rand) float64 {
 			v := 1000 * webDay(t) * (1 + 0.002*t.Sub(GeneratedStart).Hours()/24)
-			if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			if weekend(t) {
 				v *= 0.6
 			}
 			return v * (1 + 0.05*rng.NormFloat64())
@@ -169,6 +169,12 @@ func generate(step time.Duration, days int, seed uint64, load func(t time.Time, 
 // timeOfDay is t's time since its midnight.
 func timeOfDay(t time.Time) time.Duration {
 	return t.Sub(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location()))
+}
+
+// weekend reports whether t falls on a Saturday or a Sunday.
+func weekend(t time.Time) bool {
+	wd := t.Weekday()
+	return wd == time.Saturday || wd == time.Sunday
 }
 
 // webDay is a web service's daily curve as a share of its peak: a quarter at night, climbing

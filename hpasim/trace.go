@@ -83,7 +83,7 @@ func GenerateRamps(o RampOptions) forecast.Series {
 		t := o.Start.Add(time.Duration(i) * o.Step)
 		tod := timeOfDay(t)
 		peak := o.Peak
-		if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		if weekend(t) {
 			peak = o.Base + (o.Peak-o.Base)*o.WeekendShare
 		}
 		v := o.Base
