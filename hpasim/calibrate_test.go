@@ -525,12 +525,12 @@ func TestRefineHeadroom(t *testing.T) {
 		highest float64 // the highest share that qualifies
 		want    []float64
 	}{
-		{name: "between two grid shares: bisected three times", grid: grid, highest: 1.6, want: []float64{1.5, 1.75, 1.625}},
-		{name: "every half qualifies: up towards the next grid share", grid: grid, highest: 1.99, want: []float64{1.5, 1.75, 1.875}},
+		{name: "between two grid shares: bisected four times", grid: grid, highest: 1.6, want: []float64{1.5, 1.75, 1.625, 1.5625}},
+		{name: "every half qualifies: up towards the next grid share", grid: grid, highest: 1.99, want: []float64{1.5, 1.75, 1.875, 1.9375}},
 		{name: "none qualifies: nothing replayed", grid: grid, highest: 0.1},
 		{name: "the highest share qualifies: nothing replayed", grid: grid, highest: 3},
 		{name: "only surge candidates hold the bound: nothing replayed", grid: []Score{grid[0], grid[5]}, highest: 3},
-		{name: "the grid out of order: bisected all the same", grid: []Score{grid[4], grid[2], grid[3]}, highest: 1.6, want: []float64{1.5, 1.75, 1.625}},
+		{name: "the grid out of order: bisected all the same", grid: []Score{grid[4], grid[2], grid[3]}, highest: 1.6, want: []float64{1.5, 1.75, 1.625, 1.5625}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
