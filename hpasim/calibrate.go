@@ -98,15 +98,16 @@ func share(v float64) *float64 { return &v }
 // the HPA's tolerance, the bound held on steady stretches too at half, once, twice and three
 // times its distance above the expected load (for noise the HPA lets through within its
 // tolerance, and noise within the forecast's step above its bound; refineHeadroom bisects
-// between them), smoothed over about 25 minutes (a profile fitted on noisy weeks wiggles from
-// point to point with noise of the past, not of the hours ahead; held unsmoothed, the floor
-// followed each wiggle across a replica boundary, and on a steady load with a nightly batch
-// scaled the HPA 25 times as often as the reactive HPA, 8 times smoothed, removing as much for
-// less; smoothed over an hour, 4 times, but held on sharp office ramps it spread each ramp
-// over the hour and no longer fitted the budget), and the planner's defaults (read point by point) at half and the whole
-// bound; with surge (the service's HPA metric is observed), surge floors carried a quarter,
-// half or all of podStartup on, alone, and half of it beside the expected load and beside the
-// smoothed bound. Twenty-four settings at most.
+// between them), smoothed over about 25 minutes where the forecast's step is that fine (a
+// profile fitted on noisy weeks wiggles from point to point with noise of the past, not of
+// the hours ahead; held unsmoothed, the floor followed each wiggle across a replica boundary,
+// and on a steady load with a nightly batch scaled the HPA 25 times as often as the reactive
+// HPA, 8 times smoothed, removing as much for less; smoothed over an hour, 4 times, but held
+// on sharp office ramps it spread each ramp over the hour and no longer fitted the budget),
+// and the planner's defaults (read point by point) at half and the whole bound; with surge
+// (the service's HPA metric is observed), surge floors carried a quarter, half or all of
+// podStartup on, alone, and half of it beside the expected load and beside the smoothed bound.
+// Twenty-four settings at most.
 func Candidates(lead, podStartup, step time.Duration, surge bool) []scaling.FloorSettings {
 	if step <= 0 {
 		step = 5 * time.Minute
