@@ -343,8 +343,8 @@ func TestCalibrate(t *testing.T) {
 			if budget == 0 {
 				budget = DefaultBudget
 			}
-			require.LessOrEqual(t, got.ReplicaHoursIncrease, budget*DefaultBudgetShare, "the budget holds on the replay")
-			chosenRed, _ := gains(withoutCostliestDay(got.Scores[0].days, chosen.days))
+			chosenRed, chosenInc := gains(withoutCostliestDay(got.Scores[0].days, chosen.days))
+			require.LessOrEqual(t, chosenInc, budget*DefaultBudgetShare, "the budget holds on the replay, without the costliest day as choose measures it")
 			for _, s := range got.Scores { // nothing within the budget removed more, give or take reductionTie
 				if red, _, ok := qualifies(got.Reactive, got.Scores[0].days, s, budget, got.lastDayOvershot); ok {
 					require.LessOrEqual(t, red, chosenRed+reductionTie+1e-9, SettingsString(s.Settings))
