@@ -136,15 +136,12 @@ func Candidates(lead, podStartup, step time.Duration, surge bool) []scaling.Floo
 		scaling.FloorSettings{BoundShare: share(1), LeadSeconds: long, NoiseMarginReplicas: 1,
 			SmoothingPoints: smooth(25 * time.Minute), Interpolate: true},
 		scaling.FloorSettings{BoundShare: share(1), LeadSeconds: short, NoiseMarginReplicas: 3,
-			SmoothingPoints: 1, Interpolate: true, Tolerance: DefaultTolerance},
-		scaling.FloorSettings{BoundShare: share(0.5), LeadSeconds: long, NoiseMarginReplicas: 3,
-			SmoothingPoints: smooth(25 * time.Minute), Interpolate: true, BoundThroughout: true},
-		scaling.FloorSettings{BoundShare: share(1), LeadSeconds: long, NoiseMarginReplicas: 3,
-			SmoothingPoints: smooth(25 * time.Minute), Interpolate: true, BoundThroughout: true},
-		scaling.FloorSettings{BoundShare: share(2), LeadSeconds: long, NoiseMarginReplicas: 3,
-			SmoothingPoints: smooth(25 * time.Minute), Interpolate: true, BoundThroughout: true},
-		scaling.FloorSettings{BoundShare: share(3), LeadSeconds: long, NoiseMarginReplicas: 3,
-			SmoothingPoints: smooth(25 * time.Minute), Interpolate: true, BoundThroughout: true},
+			SmoothingPoints: 1, Interpolate: true, Tolerance: DefaultTolerance})
+	for _, b := range []float64{0.5, 1, 2, 3} { // the bound held throughout: refineHeadroom's grid
+		out = append(out, scaling.FloorSettings{BoundShare: share(b), LeadSeconds: long, NoiseMarginReplicas: 3,
+			SmoothingPoints: smooth(25 * time.Minute), Interpolate: true, BoundThroughout: true})
+	}
+	out = append(out,
 		// The planner's defaults, and half-way to the bound at their step-wise reading: on sharp
 		// regular ramps the highest point within a step either side leads by enough to pay.
 		scaling.FloorSettings{BoundShare: share(0.5), LeadSeconds: long, NoiseMarginReplicas: 1, SmoothingPoints: 1},
