@@ -31,8 +31,9 @@ import (
 // fall as the graph grows), the same trend of the store ops' throughput relative to the raw
 // GET's in each tenth (the machine's load moves both, the store's growth only its own; bbolt's
 // writes wait on the disk's fsync, which the raw GET does not, so there it is the noisier
-// figure) and the process' peak RSS. Dependencies go from the first 1,000 services
-// ("coordinators") to the others. Run once:
+// figure) and the process' peak RSS. On bbolt it also reports the pages a dependency write
+// costs in the first and last tenth: the B-tree's own growth, apart from the disk's speed.
+// Dependencies go from the first 1,000 services ("coordinators") to the others. Run once:
 //
 //	REDIS_ADDR=127.0.0.1:6379 go test ./store -run '^$' -bench Scale -benchtime 1x
 func BenchmarkScale(b *testing.B) {
@@ -40,7 +41,7 @@ func BenchmarkScale(b *testing.B) {
 	limits := store.Limits{MaxPatterns: 2 * services, MaxDependencies: 1 << 30}
 	b.Run("redis", func(b *testing.B) {
 		s := storetest.OpenRedis(b, store.RedisOptions{Limits: limits})
-		benchScale(b, s, s.Prefix(), "")
+		benchScale(b, s, s.Prefix(), scaleDisk{})
 	})
 	b.Run("bolt", func(b *testing.B) {
 		// Every write is an fsync'd transaction and bbolt has one writer: the embedded store
@@ -49,7 +50,8 @@ func BenchmarkScale(b *testing.B) {
 		s, err := store.OpenBolt(dir+"/kai.db", store.BoltOptions{Limits: limits})
 		require.NoError(b, err)
 		b.Cleanup(func() { _ = s.Close() })
-		benchScale(b, s, fmt.Sprintf("kai-bench-bolt-%d:", time.Now().UnixNano()), dir)
+		benchScale(b, s, fmt.Sprintf("kai-bench-bolt-%d:", time.Now().UnixNano()),
+			scaleDisk{dir: dir, pagesWritten: func() int64 { return store.BoltPagesWritten(s) }})
 	})
 }
 
@@ -60,9 +62,16 @@ type scaleStore interface {
 	PutDependency(ctx context.Context, d scaling.Dependency, check func([]scaling.Dependency) error) error
 }
 
-// diskDir, when set, is the store's disk: a probe there times a 4 KiB write and fsync every
-// 50 ms, the yardstick for a store whose writes wait on the disk.
-func benchScale(b *testing.B, s scaleStore, rawPrefix, diskDir string) {
+// scaleDisk is what benchScale measures of a store on the local disk (zero for Redis).
+type scaleDisk struct {
+	// dir is the store's disk: a probe there times a 4 KiB write and fsync every 50 ms, the
+	// yardstick for a store whose writes wait on the disk.
+	dir string
+	// pagesWritten is the store's count of pages written so far.
+	pagesWritten func() int64
+}
+
+func benchScale(b *testing.B, s scaleStore, rawPrefix string, disk scaleDisk) {
 	addr := testenv.RedisAddr(b)
 	dur := 60 * time.Second
 	if v := os.Getenv("KAI_BENCH_SCALE_DURATION"); v != "" {
@@ -134,8 +143,12 @@ func benchScale(b *testing.B, s scaleStore, rawPrefix, diskDir string) {
 	b.ResetTimer()
 	var wg sync.WaitGroup
 	var probes []sample
-	if diskDir != "" {
-		wg.Go(func() { probes = probeDisk(b, diskDir, start, dur) })
+	if disk.dir != "" {
+		wg.Go(func() { probes = probeDisk(b, disk.dir, start, dur) })
+	}
+	var pages [10]int64
+	if disk.pagesWritten != nil {
+		wg.Go(func() { pages = pagesPerTenth(disk.pagesWritten, start, dur) })
 	}
 	for c := range clients {
 		wg.Go(func() {
@@ -197,6 +210,18 @@ func benchScale(b *testing.B, s scaleStore, rawPrefix, diskDir string) {
 		b.Logf("store throughput relative to the disk's fsync per tenth: %.3f", toDisk)
 		b.ReportMetric(100*runTrend(toDisk[:]), "disk-relative-throughput-trend-%")
 	}
+	if disk.pagesWritten != nil {
+		var writes [10]int
+		for _, x := range samples {
+			if x.op == opPostDependency {
+				writes[min(9, int(x.at/tenth))]++
+			}
+		}
+		perWrite := pagesPerWrite(pages, writes)
+		b.Logf("pages written per dependency write per tenth: %.2f", perWrite)
+		b.ReportMetric(perWrite[0], "pages/dependency-write-first-tenth")
+		b.ReportMetric(perWrite[9], "pages/dependency-write-last-tenth")
+	}
 	b.ReportMetric(float64(p99(opGetPattern).Microseconds()), "get-pattern-p99-µs")
 	b.ReportMetric(float64(p99(opPostDependency).Microseconds()), "post-dependency-p99-µs")
 	b.ReportMetric(float64(rawP99.Microseconds()), "raw-get-p99-µs")
@@ -248,6 +273,30 @@ func throughputRatio(store, yardstick [10]float64) [10]float64 {
 	for t := range out {
 		if store[t] > 0 && yardstick[t] > 0 {
 			out[t] = yardstick[t] / store[t]
+		}
+	}
+	return out
+}
+
+// pagesPerTenth reads written (a running count) at each tenth of dur after start and returns
+// the count's growth within each tenth.
+func pagesPerTenth(written func() int64, start time.Time, dur time.Duration) [10]int64 {
+	var out [10]int64
+	prev := written()
+	for t := range out {
+		time.Sleep(time.Until(start.Add(dur * time.Duration(t+1) / 10)))
+		now := written()
+		out[t], prev = now-prev, now
+	}
+	return out
+}
+
+// pagesPerWrite is, per tenth, the pages written over the writes made (0 without writes).
+func pagesPerWrite(pages [10]int64, writes [10]int) [10]float64 {
+	var out [10]float64
+	for t := range out {
+		if writes[t] > 0 {
+			out[t] = float64(pages[t]) / float64(writes[t])
 		}
 	}
 	return out
@@ -356,4 +405,12 @@ func TestThroughputRatio(t *testing.T) {
 	require.InDelta(t, 0.25, got[9], 1e-12)
 	require.Zero(t, got[3], "no yardstick in the tenth")
 	require.Zero(t, got[5], "neither in the tenth")
+}
+
+func TestPagesPerWrite(t *testing.T) {
+	got := pagesPerWrite([10]int64{30, 0, 7, 9: 40}, [10]int{20, 5, 0, 9: 25})
+	require.InDelta(t, 1.5, got[0], 1e-12)
+	require.Zero(t, got[1], "no pages written")
+	require.Zero(t, got[2], "no writes: no cost to tell")
+	require.InDelta(t, 1.6, got[9], 1e-12)
 }
