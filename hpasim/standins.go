@@ -17,7 +17,8 @@ var GeneratedStart = time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
 // kind a user's service may have), so a change to the forecaster or the floors can be checked
 // beyond the traces it was tuned on: smooth and noisy per-minute web load, a weekly rhythm,
 // three months sampled hourly, growth, a fall to a new level, one-off events, a nightly batch
-// on a steady load, bursts in request counts, and sparse counts. Each is deterministic.
+// on a steady load, bursts in request counts, a web server's log counted per minute, and
+// sparse counts. Each is deterministic.
 var generated = map[string]func() forecast.Series{
 	"ramps": func() forecast.Series { return GenerateRamps(DefaultRamps(GeneratedStart)) },
 	// Per-minute web load on a daily curve, 3 % noise: forecasts see nearly all of it.
@@ -120,6 +121,26 @@ var generated = map[string]func() forecast.Series{
 				until, factor = i+5+rng.IntN(36), 2+3*rng.Float64()
 			}
 			lambda := 80 * webDay(t)
+			if i <= until {
+				lambda *= factor
+			}
+			return poisson(rng, lambda)
+		})
+	},
+	// A web server's access log counted per minute: Poisson, 120 requests a minute at the daily
+	// peak, weekends at 60 %, and a short burst (3–15 min at 1.5–2.5×) about every two days,
+	// mostly within what the trace's derived max replicas carry. The rhythm is foreseen; the
+	// counts' noise, heaviest at night, and the bursts are not.
+	"weblog": func() forecast.Series {
+		until, factor := -1, 1.0
+		return generate(time.Minute, 28, 19, func(t time.Time, i int, rng *rand.Rand) float64 {
+			if i > until && rng.Float64() < 1.0/(60*48) {
+				until, factor = i+3+rng.IntN(13), 1.5+rng.Float64()
+			}
+			lambda := 120 * webDay(t)
+			if weekend(t) {
+				lambda *= 0.6
+			}
 			if i <= until {
 				lambda *= factor
 			}

@@ -111,6 +111,30 @@ func TestGenerated(t *testing.T) {
 			require.Positive(t, bursts, "counts jump above their recent level")
 			requireCounts(t, s)
 		}},
+		{name: "weblog", step: time.Minute, days: 28, shape: func(t *testing.T, s forecast.Series) {
+			requireCounts(t, s)
+			weekdays, weekend := mean(s, 0, 5*day), mean(s, 5*day, 7*day) // GeneratedStart is a Monday
+			require.InDelta(t, 0.6, weekend/weekdays, 0.05, "weekends at 60 %")
+			// Bursts: five minutes whose mean is far above the same five minutes a week before
+			// or after (the counts' own noise is not, over five minutes).
+			var bursts int
+			week, span := int(7*day/s.Step), 5
+			for i := 0; i+span <= len(s.Values); i++ {
+				other := i + week
+				if other+span > len(s.Values) {
+					other = i - week
+				}
+				var now, then float64
+				for k := range span {
+					now += s.Values[i+k] / float64(span)
+					then += s.Values[other+k] / float64(span)
+				}
+				if now > 50 && now > 1.4*then {
+					bursts++
+				}
+			}
+			require.Positive(t, bursts, "bursts above the weekly rhythm")
+		}},
 		{name: "sparse", step: time.Minute, days: 28, shape: func(t *testing.T, s forecast.Series) {
 			requireCounts(t, s)
 			require.InDelta(t, 3, mean(s, 14*time.Hour, 16*time.Hour), 0.5, "about 3 a minute at the afternoon's height")

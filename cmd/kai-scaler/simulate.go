@@ -146,7 +146,7 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	var o simOptions
 	fs.StringVar(&o.Input, "input", "", "trace CSV: timestamp,value (or series,timestamp,value[,upper]: the first series)")
 	fs.StringVar(&o.Generate, "generate", "", `instead of --input, replay a generated trace: "ramps" (office hours with sharp morning ramps), or a stand-in for load the real traces lack: `+
-		`"smooth" or "noisy" (a per-minute daily curve with 3 % or 25 % noise), "weekly", "hourly" (three months sampled hourly), "growth" (3 % a day), "shift" (a fall to 60 % on day 21), "events" (one-off events at 2–4×), "batch" (a nightly batch at 5× a steady load), "bursts" (per-minute request counts with bursts), "sparse" (counts near zero)`)
+		`"smooth" or "noisy" (a per-minute daily curve with 3 % or 25 % noise), "weekly", "hourly" (three months sampled hourly), "growth" (3 % a day), "shift" (a fall to 60 % on day 21), "events" (one-off events at 2–4×), "batch" (a nightly batch at 5× a steady load), "bursts" (per-minute request counts with bursts), "weblog" (a web server's log counted per minute), "sparse" (counts near zero)`)
 	fs.Float64Var(&o.CapacityPerReplica, "capacity-per-replica", 0, "load one replica carries at its HPA target (0: the trace's p95 fills 80% of --max)")
 	min := fs.Int("min", 1, "HPA minReplicas (the base floor)")
 	max := fs.Int("max", 20, "HPA maxReplicas")

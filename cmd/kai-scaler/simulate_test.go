@@ -135,7 +135,7 @@ func TestSimulateUsage(t *testing.T) {
 	}{
 		{"no input", []string{"simulate"}, 2, "exactly one of --input and --generate"},
 		{"both inputs", []string{"simulate", "--input", input, "--generate", "ramps"}, 2, "exactly one"},
-		{"unknown generated trace", []string{"simulate", "--generate", "nope"}, 2, `--generate "nope": want one of batch, bursts, events, growth, hourly, noisy, ramps, shift, smooth, sparse, weekly`},
+		{"unknown generated trace", []string{"simulate", "--generate", "nope"}, 2, `--generate "nope": want one of batch, bursts, events, growth, hourly, noisy, ramps, shift, smooth, sparse, weblog, weekly`},
 		{"bad bounds", []string{"simulate", "--input", input, "--min", "5", "--max", "3"}, 2, "--min <= --max"},
 		{"bad quantile", []string{"simulate", "--input", input, "--quantile", "1"}, 2, "--quantile"},
 		{"missing file", []string{"simulate", "--input", filepath.Join(t.TempDir(), "nope.csv")}, 1, "read trace"},
