@@ -192,10 +192,8 @@ func benchScale(b *testing.B, s scaleStore, rawPrefix string, disk scaleDisk) {
 	}
 	rawP99 := p99(opRawGet)
 	tenth := dur / 10
-	var perTenth [10]int
-	for _, x := range samples {
-		perTenth[min(9, int(x.at/tenth))]++
-	}
+	all := func(sample) bool { return true }
+	perTenth := countPerTenth(samples, tenth, all)
 	first, last := perTenth[0], perTenth[9]
 	b.Logf("ops per tenth of the run: %v", perTenth)
 	isRaw := func(x sample) bool { return x.op == opRawGet }
@@ -205,18 +203,12 @@ func benchScale(b *testing.B, s scaleStore, rawPrefix string, disk scaleDisk) {
 	relative := throughputRatio(storeMean, meanPerTenth(samples, tenth, isRaw))
 	b.Logf("store throughput relative to raw GET per tenth: %.3f", relative)
 	if len(probes) > 0 {
-		all := func(sample) bool { return true }
 		toDisk := throughputRatio(storeMean, meanPerTenth(probes, tenth, all))
 		b.Logf("store throughput relative to the disk's fsync per tenth: %.3f", toDisk)
 		b.ReportMetric(100*runTrend(toDisk[:]), "disk-relative-throughput-trend-%")
 	}
 	if disk.pagesWritten != nil {
-		var writes [10]int
-		for _, x := range samples {
-			if x.op == opPostDependency {
-				writes[min(9, int(x.at/tenth))]++
-			}
-		}
+		writes := countPerTenth(samples, tenth, func(x sample) bool { return x.op == opPostDependency })
 		perWrite := pagesPerWrite(pages, writes)
 		b.Logf("pages written per dependency write per tenth: %.2f", perWrite)
 		b.ReportMetric(perWrite[0], "pages/dependency-write-first-tenth")
@@ -243,6 +235,17 @@ type sample struct {
 	op int
 	at time.Duration
 	d  time.Duration
+}
+
+// countPerTenth is the number of the samples keep selects in each tenth of the run.
+func countPerTenth(samples []sample, tenth time.Duration, keep func(sample) bool) [10]int {
+	var out [10]int
+	for _, x := range samples {
+		if keep(x) {
+			out[min(9, int(x.at/tenth))]++
+		}
+	}
+	return out
 }
 
 // meanPerTenth is the mean duration, in seconds, of the samples keep selects in each tenth
