@@ -106,6 +106,7 @@ FUZZ_TARGETS = \
 	./api:FuzzPostPattern \
 	./scaling:FuzzParseServices \
 	./cmd/kai-scaler:FuzzScanSeriesCSV \
+	./cmd/kai-scaler:FuzzScanWideCSV \
 	./hpaevents/history:FuzzSelector
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

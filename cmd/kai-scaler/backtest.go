@@ -44,7 +44,7 @@ type backtestReport struct {
 func runBacktest(ctx context.Context, c cli, args []string) int {
 	fs := flag.NewFlagSet("backtest", flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
-	input := fs.String("input", "", "CSV file with series,timestamp,value (or timestamp,value) rows")
+	input := fs.String("input", "", "CSV file with series,timestamp,value rows (or timestamp,value, or a Grafana panel's CSV export: Time and a column per series)")
 	horizon := fs.Int("horizon", 0, "points to forecast from each origin (default: one day of each series' step)")
 	origins := fs.Int("origins", forecast.DefaultOrigins, "daily rolling origins, the latest ending at each series' end")
 	quantile := fs.Float64("quantile", 0.9, "quantile of the upper bound, between 0 and 1")

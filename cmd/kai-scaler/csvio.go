@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"math"
@@ -22,8 +23,13 @@ type timeFormat int
 const (
 	timeRFC3339 timeFormat = iota
 	timeUnix
-	timeSpace // "2006-01-02 15:04:05", read as UTC (the NAB traces)
+	timeSpace     // "2006-01-02 15:04:05", read as UTC (the NAB traces)
+	timeUnixMilli // Unix milliseconds, as a Grafana panel's CSV export writes its Time column
 )
+
+// minUnixMilli is the least magnitude read as Unix milliseconds rather than seconds: as
+// seconds it is the year 5138, as milliseconds 1973.
+const minUnixMilli = 1e11
 
 const spaceLayout = "2006-01-02 15:04:05"
 
@@ -69,10 +75,11 @@ func readSeriesCSV(r io.Reader, file string) ([]namedSeries, timeFormat, error) 
 }
 
 // scanSeriesCSV reads "series,timestamp,value" (or "timestamp,value", one series named after
-// file), puts each series on the regular grid of its median step, snapping timestamps that
-// are a few seconds off and leaving missing rows as gaps (NaN), and hands it to emit as soon
-// as it is complete, so only one series' rows are held at a time: a series ends where the next
-// one's rows begin, so each series' rows must be contiguous. It returns the file's time format.
+// file, or a time and a column per series: scanWideCSV), puts each series on the regular grid
+// of its median step, snapping timestamps that are a few seconds off and leaving missing rows
+// as gaps (NaN), and hands it to emit as soon as it is complete, so only one series' rows are
+// held at a time: a series ends where the next one's rows begin, so each series' rows must be
+// contiguous. It returns the file's time format.
 func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) error) (timeFormat, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
@@ -80,22 +87,28 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 		if err := sc.Err(); err != nil {
 			return 0, fmt.Errorf("read %s: %w", file, err)
 		}
-		return 0, fmt.Errorf("%s: empty file, want a header series,timestamp,value or timestamp,value", file)
+		return 0, fmt.Errorf("%s: empty file, want a header series,timestamp,value or timestamp,value, or Time and a column per series", file)
 	}
-	header := strings.Split(strings.ToLower(strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\ufeff"))), ",")
-	for i := range header {
-		header[i] = strings.TrimSpace(header[i])
+	header, err := parseHeader(sc.Text())
+	if err != nil {
+		return 0, fmt.Errorf("%s:1: %w", file, err)
+	}
+	keys := make([]string, len(header))
+	for i, h := range header {
+		keys[i] = strings.ToLower(h)
 	}
 	var named bool
 	switch {
-	case slices.Equal(header, []string{"series", "timestamp", "value"}):
+	case slices.Equal(keys, []string{"series", "timestamp", "value"}):
 		named = true
-	case slices.Equal(header, []string{"timestamp", "value"}):
+	case slices.Equal(keys, []string{"timestamp", "value"}):
+	case len(keys) >= 2 && (keys[0] == "time" || keys[0] == "timestamp"):
+		return scanWideCSV(sc, file, header[1:], emit)
 	default:
-		return 0, fmt.Errorf("%s:1: header %q, want series,timestamp,value or timestamp,value", file, sc.Text())
+		return 0, fmt.Errorf("%s:1: header %q, want series,timestamp,value or timestamp,value, or Time and a column per series (a Grafana panel's CSV export, series joined by time)", file, sc.Text())
 	}
 	plainName := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-	format := timeFormat(-1)
+	var times timeReader
 	done := map[string]bool{} // series already emitted
 	var cur *rawSeries
 	flush := func() error {
@@ -108,12 +121,10 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 		}
 		done[cur.name] = true
 		cur = nil
-		return emit(s, format)
+		return emit(s, times.format)
 	}
 	line := 1
-	lastLen := 0     // rows of the previous series: the next one's likely size
-	sep := byte('T') // between date and time in the file's timestamps
-	var dates dayCache
+	lastLen := 0 // rows of the previous series: the next one's likely size
 	// The rows are read as bytes and nothing is allocated per row but on a new series or an
 	// error: parsing is most of what a forecast of many series costs.
 	for sc.Scan() {
@@ -125,11 +136,10 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 		var nameB []byte
 		rest := text
 		if named {
-			i := bytes.IndexByte(text, ',')
-			if i < 0 {
+			var ok bool
+			if nameB, rest, ok = cutName(text); !ok {
 				return 0, fmt.Errorf("%s:%d: want 3 fields series,timestamp,value, got %q", file, line, text)
 			}
-			nameB, rest = trimSpace(text[:i]), text[i+1:]
 			if len(nameB) == 0 {
 				return 0, fmt.Errorf("%s:%d: empty series name", file, line)
 			}
@@ -145,35 +155,26 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 		}
 		ts, vs := trimSpace(rest[:i]), trimSpace(rest[i+1:])
 		extra := func() bool { return bytes.IndexByte(vs, ',') >= 0 }
-		if format < 0 {
-			format = detectTimeFormat(string(ts))
-			if format == timeSpace {
-				sep = ' '
-			}
-		}
-		t, ok := int64(0), false
-		if format != timeUnix {
-			t, ok = dates.unix(ts, sep)
-		}
+		// The common forms are read inline (rows are most of a large file's cost); read and
+		// parseValue take the rest and say what is wrong.
+		t, ok := times.fast(ts)
 		if !ok {
 			var err error
-			if t, err = parseTime(string(ts), format); err != nil {
+			if t, err = times.read(ts); err != nil {
 				if extra() {
 					return 0, fieldsErr()
 				}
 				return 0, fmt.Errorf("%s:%d: timestamp %q: %w", file, line, ts, err)
 			}
 		}
-		v := math.NaN()
-		if len(vs) > 0 {
-			if v, ok = fastDecimal(vs); !ok {
-				var err error
-				if v, err = strconv.ParseFloat(string(vs), 64); err != nil {
-					if extra() {
-						return 0, fieldsErr()
-					}
-					return 0, fmt.Errorf("%s:%d: value %q is not a number", file, line, vs)
+		v, ok := fastDecimal(vs)
+		if !ok {
+			var err error
+			if v, err = parseValue(vs); err != nil {
+				if extra() {
+					return 0, fieldsErr()
 				}
+				return 0, fmt.Errorf("%s:%d: %w", file, line, err)
 			}
 		}
 		if cur == nil || (named && string(nameB) != cur.name) {
@@ -205,7 +206,177 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 	if err := flush(); err != nil {
 		return 0, err
 	}
-	return format, nil
+	return times.format, nil
+}
+
+// parseHeader reads a header line's fields, unquoted and trimmed: a Grafana export names its
+// columns by their series' labels, "{job=""api"", instance=""a:80""}", commas, quotes and all.
+func parseHeader(line string) ([]string, error) {
+	r := csv.NewReader(strings.NewReader(strings.TrimPrefix(line, "\ufeff")))
+	r.FieldsPerRecord, r.LazyQuotes = -1, true
+	fields, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("header %q: %w", line, err)
+	}
+	for i := range fields {
+		fields[i] = strings.TrimSpace(fields[i])
+	}
+	return fields, nil
+}
+
+// scanWideCSV reads the rows after a header "Time,<series>,<series>…": one timestamp and one
+// value per series a row (empty where a series has none: a gap), as a Grafana panel's CSV
+// export writes them with its series joined by time, its Time column in Unix milliseconds (or
+// any timestamp form scanSeriesCSV reads). Each column is a series named by its header field;
+// a single one is named after the file, as in "timestamp,value". It emits the series in the
+// columns' order once every row is read.
+func scanWideCSV(sc *bufio.Scanner, file string, columns []string, emit func(namedSeries, timeFormat) error) (timeFormat, error) {
+	series := make([]rawSeries, len(columns))
+	seen := map[string]int{}
+	for i, c := range columns {
+		name := c
+		switch {
+		case len(columns) == 1:
+			name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+		case name == "":
+			return 0, fmt.Errorf("%s:1: column %d has no name", file, i+2)
+		}
+		if j, dup := seen[name]; dup {
+			return 0, fmt.Errorf("%s:1: columns %d and %d are both named %q", file, j+2, i+2, name)
+		}
+		seen[name] = i
+		series[i] = rawSeries{name: name, line: 2}
+	}
+	var times timeReader
+	fields := make([][]byte, 0, 1+len(columns))
+	line := 1
+	for sc.Scan() {
+		line++
+		text := trimSpace(sc.Bytes())
+		if len(text) == 0 {
+			continue
+		}
+		fields = fields[:0]
+		for f := range bytes.SplitSeq(text, []byte{','}) {
+			fields = append(fields, unquote(trimSpace(f)))
+		}
+		if len(fields) != 1+len(columns) {
+			return 0, fmt.Errorf("%s:%d: want %d fields (the time and a value per series, as the header), got %d", file, line, 1+len(columns), len(fields))
+		}
+		t, err := times.read(fields[0])
+		if err != nil {
+			return 0, fmt.Errorf("%s:%d: time %q: %w", file, line, fields[0], err)
+		}
+		if n := len(series[0].times); n > 0 && t <= series[0].times[n-1] {
+			return 0, fmt.Errorf("%s:%d: time %s is not after the previous one (rows must be in time order)", file, line, fields[0])
+		}
+		for i, f := range fields[1:] {
+			v, err := parseValue(f)
+			if err != nil {
+				return 0, fmt.Errorf("%s:%d: series %q: %w", file, line, series[i].name, err)
+			}
+			series[i].times = append(series[i].times, t)
+			series[i].vals = append(series[i].vals, v)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("read %s: %w", file, err)
+	}
+	if len(series[0].times) == 0 {
+		return 0, fmt.Errorf("%s: no data rows", file)
+	}
+	for i := range series {
+		s, err := toGrid(&series[i])
+		if err != nil {
+			return 0, fmt.Errorf("%s: series %q: %w", file, series[i].name, err)
+		}
+		if err := emit(s, times.format); err != nil {
+			return 0, err
+		}
+	}
+	return times.format, nil
+}
+
+// cutName splits a row's first field, the series name, from the rest: a name in double quotes
+// may hold commas, and doubled quotes within it stand for one (as writeForecastCSV writes a
+// Grafana column's labels).
+func cutName(text []byte) (name, rest []byte, ok bool) {
+	if len(text) == 0 || text[0] != '"' {
+		i := bytes.IndexByte(text, ',')
+		if i < 0 {
+			return nil, nil, false
+		}
+		return trimSpace(text[:i]), text[i+1:], true
+	}
+	for i := 1; i < len(text); i++ {
+		if text[i] != '"' {
+			continue
+		}
+		if i+1 < len(text) && text[i+1] == '"' {
+			i++ // a doubled quote
+			continue
+		}
+		if i+1 < len(text) && text[i+1] == ',' {
+			return bytes.ReplaceAll(text[1:i], []byte(`""`), []byte(`"`)), text[i+2:], true
+		}
+		return nil, nil, false
+	}
+	return nil, nil, false
+}
+
+// unquote is b without one pair of enclosing double quotes.
+func unquote(b []byte) []byte {
+	if n := len(b); n >= 2 && b[0] == '"' && b[n-1] == '"' {
+		return b[1 : n-1]
+	}
+	return b
+}
+
+// timeReader reads a file's timestamps as Unix seconds, in the form of its first one.
+type timeReader struct {
+	format timeFormat
+	known  bool
+	sep    byte // between date and time
+	dates  dayCache
+}
+
+// fast reads ts as read does where the file's timestamps are in fastUTC's forms and ts is
+// one of them (most rows); false otherwise, and read then reads it or says why not.
+func (r *timeReader) fast(ts []byte) (int64, bool) {
+	if r.known && (r.format == timeRFC3339 || r.format == timeSpace) {
+		return r.dates.unix(ts, r.sep)
+	}
+	return 0, false
+}
+
+func (r *timeReader) read(ts []byte) (int64, error) {
+	if !r.known {
+		r.format, r.known, r.sep = detectTimeFormat(string(ts)), true, 'T'
+		if r.format == timeSpace {
+			r.sep = ' '
+		}
+	}
+	if r.format == timeRFC3339 || r.format == timeSpace {
+		if t, ok := r.dates.unix(ts, r.sep); ok {
+			return t, nil
+		}
+	}
+	return parseTime(string(ts), r.format)
+}
+
+// parseValue reads a value; empty is a gap (NaN).
+func parseValue(vs []byte) (float64, error) {
+	if len(vs) == 0 {
+		return math.NaN(), nil
+	}
+	if v, ok := fastDecimal(vs); ok {
+		return v, nil
+	}
+	v, err := strconv.ParseFloat(string(vs), 64)
+	if err != nil {
+		return 0, fmt.Errorf("value %q is not a number", vs)
+	}
+	return v, nil
 }
 
 // trimSpace is bytes.TrimSpace, without the call for a field that neither starts nor ends in
@@ -218,7 +389,10 @@ func trimSpace(b []byte) []byte {
 }
 
 func detectTimeFormat(ts string) timeFormat {
-	if _, err := strconv.ParseFloat(ts, 64); err == nil {
+	if v, err := strconv.ParseFloat(ts, 64); err == nil {
+		if math.Abs(v) >= minUnixMilli && math.Abs(v/1000) <= float64(maxUnix) {
+			return timeUnixMilli
+		}
 		return timeUnix
 	}
 	if len(ts) == len(spaceLayout) && ts[10] == ' ' {
@@ -237,6 +411,15 @@ func parseTime(ts string, f timeFormat) (int64, error) {
 		}
 		if v = math.Round(v); v < float64(minUnix) || v > float64(maxUnix) {
 			return 0, fmt.Errorf("out of range: want Unix seconds between %d and %d (years 1 to 9999)", minUnix, maxUnix)
+		}
+		return int64(v), nil
+	case timeUnixMilli:
+		v, err := strconv.ParseFloat(ts, 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0, fmt.Errorf("want Unix milliseconds like the first row")
+		}
+		if v = math.Round(v / 1000); v < float64(minUnix) || v > float64(maxUnix) {
+			return 0, fmt.Errorf("out of range: want Unix milliseconds between %d and %d (years 1 to 9999)", minUnix*1000, maxUnix*1000)
 		}
 		return int64(v), nil
 	case timeSpace:
@@ -456,10 +639,13 @@ func gridOf(rs *rawSeries) (forecast.Series, error) {
 	return forecast.Series{Start: time.Unix(t0, 0).UTC(), Step: time.Duration(step) * time.Second, Values: vals}, nil
 }
 
-// appendTime appends t as f writes it: Unix seconds, or RFC 3339 in UTC.
+// appendTime appends t as f writes it: Unix seconds or milliseconds, or RFC 3339 in UTC.
 func appendTime(b []byte, t time.Time, f timeFormat) []byte {
-	if f == timeUnix {
+	switch f {
+	case timeUnix:
 		return strconv.AppendInt(b, t.Unix(), 10)
+	case timeUnixMilli:
+		return strconv.AppendInt(b, t.UnixMilli(), 10)
 	}
 	return t.UTC().AppendFormat(b, time.RFC3339)
 }
@@ -474,6 +660,9 @@ func appendValue(b []byte, v float64) []byte {
 // allocated a string per field.
 func writeForecastCSV(w *bufio.Writer, name string, r forecast.Result, f timeFormat) {
 	row := make([]byte, 0, 128)
+	if strings.ContainsAny(name, ",\"\r\n") { // a Grafana column's labels
+		name = `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+	}
 	for i := range r.Mean {
 		row = append(row[:0], name...)
 		row = append(row, ',')

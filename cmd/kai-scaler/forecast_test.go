@@ -97,7 +97,7 @@ func TestReadSeriesCSVErrors(t *testing.T) {
 	tests := []struct {
 		name, body, want string
 	}{
-		{"bad header", "time,val\n1,2\n", "bad.csv:1: header"},
+		{"bad header", "when,load\n1,2\n", "bad.csv:1: header \"when,load\", want series,timestamp,value or timestamp,value, or Time and a column per series"},
 		{"bad value", "timestamp,value\n2024-01-01T00:00:00Z,1\n2024-01-01T00:05:00Z,x\n", "bad.csv:3: value \"x\""},
 		{"bad timestamp", "timestamp,value\n2024-01-01T00:00:00Z,1\nyesterday,2\n", "bad.csv:3: timestamp"},
 		{"out of order", "series,timestamp,value\na,100,1\na,50,2\n", "bad.csv:3: series \"a\": timestamp 50 is not after"},
@@ -111,11 +111,74 @@ func TestReadSeriesCSVErrors(t *testing.T) {
 		{"one row", "timestamp,value\n100,1\n", "need at least 2"},
 		{"empty", "", "empty file"},
 		{"series not contiguous", "series,timestamp,value\na,100,1\na,200,2\nb,100,1\nb,200,2\na,300,3\n", "bad.csv:6: series \"a\" continues after other series"},
+		{"unclosed quoted name", "series,timestamp,value\n\"a,100,1\n", "bad.csv:2: want 3 fields"},
+		{"milliseconds, then seconds", "timestamp,value\n1736121600000,1\n1736121900,2\n", "bad.csv:3: series \"bad\": timestamp 1736121900 is not after"},
+		{"grafana: a row short of a value", "Time,a,b\n1736121600000,1,2\n1736121900000,1\n", "bad.csv:3: want 3 fields (the time and a value per series, as the header), got 2"},
+		{"grafana: columns of one name", "Time,a,b,a\n1736121600000,1,2,3\n", "bad.csv:1: columns 2 and 4 are both named \"a\""},
+		{"grafana: a column without a name", "Time,a,\n1736121600000,1,2\n", "bad.csv:1: column 3 has no name"},
+		{"grafana: times out of order", "Time,a\n1736121900000,1\n1736121600000,2\n", "bad.csv:3: time 1736121600000 is not after the previous one"},
+		{"grafana: a bad value", "Time,a,b\n1736121600000,1,2\n1736121900000,1,many\n", "bad.csv:3: series \"b\": value \"many\" is not a number"},
+		{"grafana: a bad time", "Time,a\n1736121600000,1\nnoon,2\n", "bad.csv:3: time \"noon\": want Unix milliseconds"},
+		{"grafana: no rows", "Time,a\n", "bad.csv: no data rows"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := readSeriesCSV(strings.NewReader(tc.body), "bad.csv")
 			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+// TestReadSeriesCSVForms: besides series,timestamp,value and timestamp,value, the reader
+// takes Unix milliseconds, and a Grafana panel's CSV export: Time and a column per series,
+// named by its quoted labels, a gap where a series has no value.
+func TestReadSeriesCSVForms(t *testing.T) {
+	type series struct {
+		name   string
+		start  int64
+		step   time.Duration
+		values []float64
+	}
+	gap := math.NaN()
+	tests := []struct {
+		name, body string
+		format     timeFormat
+		want       []series
+	}{
+		{"unix milliseconds", "timestamp,value\n1736121600000,1\n1736121900000,2\n1736122200000,3\n", timeUnixMilli,
+			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2, 3}}}},
+		{"unix seconds stay seconds", "timestamp,value\n1736121600,1\n1736121900,2\n", timeUnix,
+			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2}}}},
+		{"grafana, series joined by time", "\ufeff\"Time\",\"{job=\"\"api\"\", pod=\"\"a\"\"}\",\"{job=\"\"web\"\"}\"\r\n" +
+			"1736121600000,1,10\r\n1736121660000,2,\r\n1736121720000,3,30\r\n", timeUnixMilli,
+			[]series{{`{job="api", pod="a"}`, 1736121600, time.Minute, []float64{1, 2, 3}},
+				{`{job="web"}`, 1736121600, time.Minute, []float64{10, gap, 30}}}},
+		{"grafana, one series, formatted time", "\"Time\",\"{job=\"\"api\"\"}\"\n\"2025-01-06 00:00:00\",5\n\"2025-01-06 00:05:00\",6\n", timeSpace,
+			[]series{{"in", 1736121600, 5 * time.Minute, []float64{5, 6}}}},
+		{"a column per series, RFC 3339", "timestamp,api,web\n2025-01-06T00:00:00Z,1,2\n2025-01-06T01:00:00Z,3,4\n", timeRFC3339,
+			[]series{{"api", 1736121600, time.Hour, []float64{1, 3}}, {"web", 1736121600, time.Hour, []float64{2, 4}}}},
+		{"quoted names of the long form", "series,timestamp,value\n\"{a=\"\"x\"\", b=\"\"y\"\"}\",100,1\n\"{a=\"\"x\"\", b=\"\"y\"\"}\",200,2\n", timeUnix,
+			[]series{{`{a="x", b="y"}`, 100, 100 * time.Second, []float64{1, 2}}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, format, err := readSeriesCSV(strings.NewReader(tc.body), "in.csv")
+			require.NoError(t, err)
+			require.Equal(t, tc.format, format)
+			require.Len(t, got, len(tc.want))
+			for i, w := range tc.want {
+				require.Equal(t, w.name, got[i].name)
+				require.Equal(t, time.Unix(w.start, 0).UTC(), got[i].series.Start)
+				require.Equal(t, w.step, got[i].series.Step)
+				require.Len(t, got[i].series.Values, len(w.values))
+				for k, v := range w.values {
+					if math.IsNaN(v) {
+						require.True(t, math.IsNaN(got[i].series.Values[k]), "a gap at %d", k)
+						continue
+					}
+					require.Equal(t, v, got[i].series.Values[k])
+				}
+			}
 		})
 	}
 }

@@ -178,6 +178,27 @@ func TestReadSeriesCSVExtremeTimestamps(t *testing.T) {
 	}
 }
 
+// FuzzScanWideCSV checks the same of a Grafana export's form: a Time column and a column per
+// series, any header and rows.
+func FuzzScanWideCSV(f *testing.F) {
+	f.Add(`"Time","{job=""api""}","b"`, "1736121600000,1,2", "1736121660000,,3")
+	f.Add("Time,a", "1736121600000,1", "1736121600000,2")
+	f.Add("timestamp,a,b", "2025-01-06T00:00:00Z,1", `"2025-01-06 00:00:00",1,2`)
+	f.Add(`Time,"a`, "-9e18,1", "9e18,1")
+	f.Fuzz(func(t *testing.T, header, row1, row2 string) {
+		ss, _, err := readSeriesCSV(strings.NewReader(header+"\n"+row1+"\n"+row2+"\n"), "f.csv")
+		if err != nil {
+			return
+		}
+		for _, s := range ss {
+			require.Positive(t, s.series.Step)
+			require.LessOrEqual(t, s.series.Step, maxStep*time.Second)
+			require.LessOrEqual(t, len(s.series.Values), maxSeriesPoints)
+			require.GreaterOrEqual(t, len(s.series.Values), 2)
+		}
+	})
+}
+
 // FuzzScanSeriesCSV checks the reader never panics and every series it accepts is a sane grid.
 func FuzzScanSeriesCSV(f *testing.F) {
 	for _, ts := range [][3]string{

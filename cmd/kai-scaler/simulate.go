@@ -144,7 +144,7 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
 	var o simOptions
-	fs.StringVar(&o.Input, "input", "", "trace CSV: timestamp,value (or series,timestamp,value[,upper]: the first series)")
+	fs.StringVar(&o.Input, "input", "", "trace CSV: timestamp,value (or series,timestamp,value[,upper], or a Grafana panel's CSV export: the first series)")
 	fs.StringVar(&o.Generate, "generate", "", `instead of --input, replay a generated trace: "ramps" (office hours with sharp morning ramps), or a stand-in for load the real traces lack: `+
 		`"smooth" or "noisy" (a per-minute daily curve with 3 % or 25 % noise), "weekly", "hourly" (three months sampled hourly), "growth" (3 % a day), "shift" (a fall to 60 % on day 21), "events" (one-off events at 2–4×), "batch" (a nightly batch at 5× a steady load), "bursts" (per-minute request counts with bursts), "weblog" (a web server's log counted per minute), "sparse" (counts near zero)`)
 	fs.Float64Var(&o.CapacityPerReplica, "capacity-per-replica", 0, "load one replica carries at its HPA target (0: the trace's p95 fills 80% of --max)")
@@ -203,9 +203,14 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 		trace, _ = hpasim.Generated(o.Generate) // the name was checked above
 	} else {
 		var err error
-		if trace, err = readTrace(o.Input); err != nil {
+		var name string
+		var others int
+		if trace, name, others, err = readTrace(o.Input); err != nil {
 			fmt.Fprintf(c.stderr, "kai-scaler simulate: %v\n", err)
 			return 1
+		}
+		if others > 0 {
+			log.Info("the trace file holds several series: simulating the first", "series", name, "others", others)
 		}
 	}
 	if warmupSet := flagSet(fs, "warmup"); !warmupSet {
@@ -275,30 +280,31 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 }
 
 // readTrace reads a trace CSV; the forecast output format's upper column is dropped and the
-// first series taken.
-func readTrace(path string) (forecast.Series, error) {
+// first series taken. It returns that series' name and how many other series the file holds.
+func readTrace(path string) (trace forecast.Series, name string, others int, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return forecast.Series{}, fmt.Errorf("read trace: %w", err)
+		return forecast.Series{}, "", 0, fmt.Errorf("read trace: %w", err)
 	}
 	header, _, _ := bytes.Cut(data, []byte("\n"))
 	if h := strings.ToLower(strings.TrimSpace(string(header))); strings.ReplaceAll(h, " ", "") == "series,timestamp,value,upper" {
 		var b bytes.Buffer
 		for line := range strings.Lines(string(data)) {
-			fields := strings.Split(strings.TrimRight(line, "\r\n"), ",")
-			if len(fields) == 4 {
-				fields = fields[:3]
+			// The upper bound is the last field; a series name may hold commas (quoted).
+			line = strings.TrimRight(line, "\r\n")
+			if i := strings.LastIndexByte(line, ','); i >= 0 {
+				line = line[:i]
 			}
-			b.WriteString(strings.Join(fields, ","))
+			b.WriteString(line)
 			b.WriteByte('\n')
 		}
 		data = b.Bytes()
 	}
 	series, _, err := readSeriesCSV(bytes.NewReader(data), path)
 	if err != nil {
-		return forecast.Series{}, err
+		return forecast.Series{}, "", 0, err
 	}
-	return series[0].series, nil
+	return series[0].series, series[0].name, len(series) - 1, nil
 }
 
 // simulate runs hpasim.Compare with the flags' options, writes the plot if asked, and turns

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,11 +119,52 @@ func TestReadTraceForecastFormat(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("series,timestamp,value,upper\n"+
 		"a,1736121600,10,12\na,1736121900,11,13\na,1736122200,12,14\n"+
 		"b,1736121600,99,100\nb,1736121900,98,100\n"), 0o644))
-	s, err := readTrace(path)
+	s, name, others, err := readTrace(path)
 	require.NoError(t, err)
 	require.Equal(t, []float64{10, 11, 12}, s.Values, "first series, upper dropped")
 	require.Equal(t, 5*time.Minute, s.Step)
 	require.Equal(t, time.Unix(1736121600, 0).UTC(), s.Start)
+	require.Equal(t, "a", name)
+	require.Equal(t, 1, others)
+}
+
+// TestReadTraceFromAGrafanaExport: a Grafana panel's CSV export (series joined by time, Time
+// in Unix milliseconds, columns named by labels) is a trace, its first column simulated; and
+// forecast's output of it, whose series names hold commas and quotes, reads back.
+func TestReadTraceFromAGrafanaExport(t *testing.T) {
+	dir := t.TempDir()
+	export := filepath.Join(dir, "panel.csv")
+	var b strings.Builder
+	b.WriteString(`"Time","{job=""api"", instance=""a:80""}","{job=""web""}"` + "\n")
+	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
+	for i := range 21 * 288 {
+		at := start.Add(time.Duration(i) * 5 * time.Minute)
+		fmt.Fprintf(&b, "%d,%g,%g\n", at.UnixMilli(), 100+50*math.Sin(2*math.Pi*float64(i)/288), 7.0)
+	}
+	require.NoError(t, os.WriteFile(export, []byte(b.String()), 0o644))
+	s, name, others, err := readTrace(export)
+	require.NoError(t, err)
+	require.Equal(t, `{job="api", instance="a:80"}`, name)
+	require.Equal(t, 1, others)
+	require.Equal(t, start, s.Start)
+	require.Equal(t, 5*time.Minute, s.Step)
+	require.Len(t, s.Values, 21*288)
+	require.InDelta(t, 150, s.Values[72], 1e-9)
+
+	out := filepath.Join(dir, "fc.csv")
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }},
+		[]string{"forecast", "--input", export, "--output", out, "--horizon", "3", "--model", "seasonal-naive"})
+	require.Zero(t, code, stderr.String())
+	written, err := os.ReadFile(out)
+	require.NoError(t, err)
+	require.Contains(t, string(written), `"{job=""api"", instance=""a:80""}",`+fmt.Sprint(start.Add(21*24*time.Hour).UnixMilli())+",")
+	fc, name, others, err := readTrace(out)
+	require.NoError(t, err)
+	require.Equal(t, `{job="api", instance="a:80"}`, name)
+	require.Equal(t, 1, others)
+	require.Equal(t, start.Add(21*24*time.Hour), fc.Start, "milliseconds written as read")
+	require.Len(t, fc.Values, 3)
 }
 
 func TestSimulateUsage(t *testing.T) {
