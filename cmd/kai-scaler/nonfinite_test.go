@@ -187,16 +187,22 @@ func FuzzScanWideCSV(f *testing.F) {
 	f.Add(`Time,"a`, "-9e18,1", "9e18,1")
 	f.Fuzz(func(t *testing.T, header, row1, row2 string) {
 		ss, _, err := readSeriesCSV(strings.NewReader(header+"\n"+row1+"\n"+row2+"\n"), "f.csv")
-		if err != nil {
-			return
-		}
-		for _, s := range ss {
-			require.Positive(t, s.series.Step)
-			require.LessOrEqual(t, s.series.Step, maxStep*time.Second)
-			require.LessOrEqual(t, len(s.series.Values), maxSeriesPoints)
-			require.GreaterOrEqual(t, len(s.series.Values), 2)
+		if err == nil {
+			requireSaneGrids(t, ss)
 		}
 	})
+}
+
+// requireSaneGrids: each series a grid of at least 2 points, no more than maxSeriesPoints, at a
+// positive step no longer than maxStep.
+func requireSaneGrids(t *testing.T, ss []namedSeries) {
+	t.Helper()
+	for _, s := range ss {
+		require.Positive(t, s.series.Step)
+		require.LessOrEqual(t, s.series.Step, maxStep*time.Second)
+		require.LessOrEqual(t, len(s.series.Values), maxSeriesPoints)
+		require.GreaterOrEqual(t, len(s.series.Values), 2)
+	}
 }
 
 // FuzzScanSeriesCSV checks the reader never panics and every series it accepts is a sane grid.
@@ -216,14 +222,8 @@ func FuzzScanSeriesCSV(f *testing.F) {
 	f.Fuzz(func(t *testing.T, t1, t2, t3, v string) {
 		body := fmt.Sprintf("series,timestamp,value\na,%s,%s\na,%s,%s\na,%s,%s\n", t1, v, t2, v, t3, v)
 		ss, _, err := readSeriesCSV(strings.NewReader(body), "f.csv")
-		if err != nil {
-			return
-		}
-		for _, s := range ss {
-			require.Positive(t, s.series.Step)
-			require.LessOrEqual(t, s.series.Step, maxStep*time.Second)
-			require.LessOrEqual(t, len(s.series.Values), maxSeriesPoints)
-			require.GreaterOrEqual(t, len(s.series.Values), 2)
+		if err == nil {
+			requireSaneGrids(t, ss)
 		}
 	})
 }
