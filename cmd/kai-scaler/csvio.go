@@ -33,6 +33,9 @@ const minUnixMilli = 1e11
 
 const spaceLayout = "2006-01-02 15:04:05"
 
+// wantHeader names the headers scanSeriesCSV reads, for its errors.
+const wantHeader = "series,timestamp,value or timestamp,value, or Time and a column per series (a Grafana panel's CSV export, series joined by time)"
+
 // maxSeriesPoints bounds one series' grid: a stray timestamp must not allocate gigabytes.
 const maxSeriesPoints = 10_000_000
 
@@ -87,7 +90,7 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 		if err := sc.Err(); err != nil {
 			return 0, fmt.Errorf("read %s: %w", file, err)
 		}
-		return 0, fmt.Errorf("%s: empty file, want a header series,timestamp,value or timestamp,value, or Time and a column per series", file)
+		return 0, fmt.Errorf("%s: empty file, want a header %s", file, wantHeader)
 	}
 	header, err := parseHeader(sc.Text())
 	if err != nil {
@@ -105,7 +108,7 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 	case len(keys) >= 2 && (keys[0] == "time" || keys[0] == "timestamp"):
 		return scanWideCSV(sc, file, header[1:], emit)
 	default:
-		return 0, fmt.Errorf("%s:1: header %q, want series,timestamp,value or timestamp,value, or Time and a column per series (a Grafana panel's CSV export, series joined by time)", file, sc.Text())
+		return 0, fmt.Errorf("%s:1: header %q, want %s", file, sc.Text(), wantHeader)
 	}
 	plainName := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	var times timeReader
@@ -356,10 +359,8 @@ func (r *timeReader) read(ts []byte) (int64, error) {
 			r.sep = ' '
 		}
 	}
-	if r.format == timeRFC3339 || r.format == timeSpace {
-		if t, ok := r.dates.unix(ts, r.sep); ok {
-			return t, nil
-		}
+	if t, ok := r.fast(ts); ok {
+		return t, nil
 	}
 	return parseTime(string(ts), r.format)
 }
