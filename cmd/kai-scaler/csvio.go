@@ -34,7 +34,7 @@ const minUnixMilli = 1e11
 const spaceLayout = "2006-01-02 15:04:05"
 
 // wantHeader names the headers scanSeriesCSV reads, for its errors.
-const wantHeader = "series,timestamp,value or timestamp,value, or Time and a column per series (a Grafana panel's CSV export, series joined by time)"
+const wantHeader = "series,timestamp,value or timestamp,value, or Time and a column per series (a Grafana panel's CSV export, series joined by time), separated by commas, semicolons or tabs"
 
 // maxSeriesPoints bounds one series' grid: a stray timestamp must not allocate gigabytes.
 const maxSeriesPoints = 10_000_000
@@ -82,19 +82,22 @@ func readSeriesCSV(r io.Reader, file string) ([]namedSeries, timeFormat, error) 
 // of its median step, snapping timestamps that are a few seconds off and leaving missing rows
 // as gaps (NaN), and hands it to emit as soon as it is complete, so only one series' rows are
 // held at a time: a series ends where the next one's rows begin, so each series' rows must be
-// contiguous. It returns the file's time format.
+// contiguous. Other separators, UTF-16 and an Excel "sep=" line are read as normalizeCSV
+// reads them. It returns the file's time format.
 func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) error) (timeFormat, error) {
+	r, skipped := normalizeCSV(r)
+	first := 1 + skipped // the header's line
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	if !sc.Scan() {
 		if err := sc.Err(); err != nil {
-			return 0, fmt.Errorf("read %s: %w", file, err)
+			return 0, readError(file, err)
 		}
 		return 0, fmt.Errorf("%s: empty file, want a header %s", file, wantHeader)
 	}
 	header, err := parseHeader(sc.Text())
 	if err != nil {
-		return 0, fmt.Errorf("%s:1: %w", file, err)
+		return 0, fmt.Errorf("%s:%d: %w", file, first, err)
 	}
 	keys := make([]string, len(header))
 	for i, h := range header {
@@ -106,9 +109,9 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 		named = true
 	case slices.Equal(keys, []string{"timestamp", "value"}):
 	case len(keys) >= 2 && (keys[0] == "time" || keys[0] == "timestamp"):
-		return scanWideCSV(sc, file, header[1:], emit)
+		return scanWideCSV(sc, file, first, header[1:], emit)
 	default:
-		return 0, fmt.Errorf("%s:1: header %q, want %s", file, sc.Text(), wantHeader)
+		return 0, fmt.Errorf("%s:%d: header %q, want %s", file, first, sc.Text(), wantHeader)
 	}
 	plainName := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	var times timeReader
@@ -126,7 +129,7 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 		cur = nil
 		return emit(s, times.format)
 	}
-	line := 1
+	line := first
 	lastLen := 0 // rows of the previous series: the next one's likely size
 	// The rows are read as bytes and nothing is allocated per row but on a new series or an
 	// error: parsing is most of what a forecast of many series costs.
@@ -201,7 +204,7 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 		lastLen = max(lastLen, len(cur.times))
 	}
 	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("read %s: %w", file, err)
+		return 0, readError(file, err)
 	}
 	if cur == nil && len(done) == 0 {
 		return 0, fmt.Errorf("%s: no data rows", file)
@@ -233,7 +236,7 @@ func parseHeader(line string) ([]string, error) {
 // any timestamp form scanSeriesCSV reads). Each column is a series named by its header field;
 // a single one is named after the file, as in "timestamp,value". It emits the series in the
 // columns' order once every row is read.
-func scanWideCSV(sc *bufio.Scanner, file string, columns []string, emit func(namedSeries, timeFormat) error) (timeFormat, error) {
+func scanWideCSV(sc *bufio.Scanner, file string, first int, columns []string, emit func(namedSeries, timeFormat) error) (timeFormat, error) {
 	series := make([]rawSeries, len(columns))
 	seen := map[string]int{}
 	for i, c := range columns {
@@ -242,17 +245,17 @@ func scanWideCSV(sc *bufio.Scanner, file string, columns []string, emit func(nam
 		case len(columns) == 1:
 			name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 		case name == "":
-			return 0, fmt.Errorf("%s:1: column %d has no name", file, i+2)
+			return 0, fmt.Errorf("%s:%d: column %d has no name", file, first, i+2)
 		}
 		if j, dup := seen[name]; dup {
-			return 0, fmt.Errorf("%s:1: columns %d and %d are both named %q", file, j+2, i+2, name)
+			return 0, fmt.Errorf("%s:%d: columns %d and %d are both named %q", file, first, j+2, i+2, name)
 		}
 		seen[name] = i
-		series[i] = rawSeries{name: name, line: 2}
+		series[i] = rawSeries{name: name, line: first + 1}
 	}
 	var times timeReader
 	fields := make([][]byte, 0, 1+len(columns))
-	line := 1
+	line := first
 	for sc.Scan() {
 		line++
 		text := trimSpace(sc.Bytes())
@@ -283,7 +286,7 @@ func scanWideCSV(sc *bufio.Scanner, file string, columns []string, emit func(nam
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("read %s: %w", file, err)
+		return 0, readError(file, err)
 	}
 	if len(series[0].times) == 0 {
 		return 0, fmt.Errorf("%s: no data rows", file)

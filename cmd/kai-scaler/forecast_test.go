@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/stretchr/testify/require"
 )
@@ -120,6 +122,11 @@ func TestReadSeriesCSVErrors(t *testing.T) {
 		{"grafana: a bad value", "Time,a,b\n1736121600000,1,2\n1736121900000,1,many\n", "bad.csv:3: series \"b\": value \"many\" is not a number"},
 		{"grafana: a bad time", "Time,a\n1736121600000,1\nnoon,2\n", "bad.csv:3: time \"noon\": want Unix milliseconds"},
 		{"grafana: no rows", "Time,a\n", "bad.csv: no data rows"},
+		// Line numbers are the file's, after a sep= line and blank lines too.
+		{"sep= line: a bad value", "sep=;\ntimestamp;value\n100;1\n\n300;x\n", "bad.csv:5: value \"x\""},
+		{"sep= line: a bad header", "sep=;\nwhen;load\n1;2\n", "bad.csv:2: header"},
+		{"semicolons: thousands and decimals", "timestamp;value\n100;1\n200;1.234,5\n", "bad.csv:3: \"1.234,5\" is not a number"},
+		{"a header of no known separator", "when|load\n1|2\n", "want series,timestamp,value or timestamp,value, or Time and a column per series (a Grafana panel's CSV export, series joined by time), separated by commas, semicolons or tabs"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,6 +166,22 @@ func TestReadSeriesCSVForms(t *testing.T) {
 			[]series{{"api", 1736121600, time.Hour, []float64{1, 3}}, {"web", 1736121600, time.Hour, []float64{2, 4}}}},
 		{"quoted names of the long form", "series,timestamp,value\n\"{a=\"\"x\"\", b=\"\"y\"\"}\",100,1\n\"{a=\"\"x\"\", b=\"\"y\"\"}\",200,2\n", timeUnix,
 			[]series{{`{a="x", b="y"}`, 100, 100 * time.Second, []float64{1, 2}}}},
+		// Grafana's "Download for Excel": UTF-16LE with its byte order mark, tab-separated.
+		{"grafana for excel, UTF-16LE and tabs", utf16LE("\ufeff\"Time\"\t\"{job=\"\"api\"\", pod=\"\"a\"\"}\"\t\"{job=\"\"web\"\"}\"\r\n" +
+			"1736121600000\t1\t10\r\n1736121660000\t2\t\r\n1736121720000\t3\t30\r\n"), timeUnixMilli,
+			[]series{{`{job="api", pod="a"}`, 1736121600, time.Minute, []float64{1, 2, 3}},
+				{`{job="web"}`, 1736121600, time.Minute, []float64{10, gap, 30}}}},
+		// Older Grafana's: a byte order mark and an Excel "sep=," line above the header.
+		{"grafana for excel, sep= line", "\ufeffsep=,\r\n\"Time\",\"Value\"\r\n1736121600000,1\r\n1736121900000,2\r\n", timeUnixMilli,
+			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2}}}},
+		{"semicolons and decimal commas", "timestamp;value\n2025-01-06 00:00:00;1,5\n2025-01-06 00:05:00;2\n\n2025-01-06 00:10:00;-0,25\n", timeSpace,
+			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1.5, 2, -0.25}}}},
+		{"a sep=; line names the separator", "sep=;\nseries;timestamp;value\n\"a;b\";100;1\n\"a;b\";200;2,5\n", timeUnix,
+			[]series{{"a;b", 100, 100 * time.Second, []float64{1, 2.5}}}},
+		{"tabs, a column per series", "Time\tapi\tweb\n2025-01-06T00:00:00Z\t1\t2\n2025-01-06T01:00:00Z\t3\t4\n", timeRFC3339,
+			[]series{{"api", 1736121600, time.Hour, []float64{1, 3}}, {"web", 1736121600, time.Hour, []float64{2, 4}}}},
+		{"UTF-16BE", utf16BE("\ufefftimestamp,value\n100,1\n200,2\n"), timeUnix,
+			[]series{{"in", 100, 100 * time.Second, []float64{1, 2}}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -181,6 +204,18 @@ func TestReadSeriesCSVForms(t *testing.T) {
 			}
 		})
 	}
+}
+
+// utf16LE and utf16BE encode s as UTF-16 of that byte order.
+func utf16LE(s string) string { return utf16Bytes(s, binary.LittleEndian) }
+func utf16BE(s string) string { return utf16Bytes(s, binary.BigEndian) }
+
+func utf16Bytes(s string, order binary.AppendByteOrder) string {
+	var b []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = order.AppendUint16(b, u)
+	}
+	return string(b)
 }
 
 func TestBacktestCommandJSON(t *testing.T) {

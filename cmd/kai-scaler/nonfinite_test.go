@@ -185,6 +185,9 @@ func FuzzScanWideCSV(f *testing.F) {
 	f.Add("Time,a", "1736121600000,1", "1736121600000,2")
 	f.Add("timestamp,a,b", "2025-01-06T00:00:00Z,1", `"2025-01-06 00:00:00",1,2`)
 	f.Add(`Time,"a`, "-9e18,1", "9e18,1")
+	f.Add("sep=;", "Time;a", "1736121600000;1,5")
+	f.Add("\ufeffTime\ta\tb", "1736121600000\t1\t2", "1736121660000\t\t3")
+	f.Add(utf16LE("\ufeffTime\ta"), utf16LE("1736121600000\t1"), utf16LE("1736121660000\t2"))
 	f.Fuzz(func(t *testing.T, header, row1, row2 string) {
 		ss, _, err := readSeriesCSV(strings.NewReader(header+"\n"+row1+"\n"+row2+"\n"), "f.csv")
 		if err == nil {
