@@ -833,9 +833,10 @@ func maxLead(cands []scaling.FloorSettings, lead time.Duration) time.Duration {
 	return out
 }
 
+// firstFinite is the first of v that is no gap (LoadAt), 0 when all are.
 func firstFinite(v []float64) float64 {
 	for _, x := range v {
-		if !math.IsNaN(x) {
+		if !gap(x) {
 			return x
 		}
 	}

@@ -243,6 +243,17 @@ func TestLoadAt(t *testing.T) {
 		require.InDelta(t, tt.want, LoadAt(s, t0.Add(tt.at)), 1e-9, "at %s", tt.at)
 	}
 	require.True(t, math.IsNaN(LoadAt(forecast.Series{}, t0)))
+
+	// An infinite sample is a gap as NaN is: a replay never sees an infinite load.
+	inf := forecast.Series{Start: t0, Step: time.Minute, Values: []float64{math.Inf(1), 20, math.Inf(-1), 40, math.Inf(1)}}
+	for _, tt := range []struct {
+		at   time.Duration
+		want float64
+	}{{0, 20}, {30 * time.Second, 20}, {90 * time.Second, 20}, {150 * time.Second, 40}, {4 * time.Minute, 40}, {time.Hour, 40}} {
+		require.InDelta(t, tt.want, LoadAt(inf, t0.Add(tt.at)), 1e-9, "at %s", tt.at)
+	}
+	require.True(t, math.IsNaN(LoadAt(forecast.Series{Start: t0, Step: time.Minute, Values: []float64{math.Inf(1), math.Inf(-1)}}, t0)))
+	require.Equal(t, 20.0, firstFinite(inf.Values))
 }
 
 func TestGenerateRamps(t *testing.T) {

@@ -442,7 +442,7 @@ func replay(o ReplayOptions, trace forecast.Series, evalFrom time.Time, preds, b
 	})
 	cluster.Add(Service{Name: traceService, Namespace: traceNamespace, HPA: &Config{
 		MinReplicas: o.MinReplicas, MaxReplicas: o.MaxReplicas, CapacityPerReplica: o.CapacityPerReplica, PodStartup: o.PodStartup,
-		InitialReplicas: max(o.MinReplicas, forecast.ReplicasFor(firstLoad(trace), o.CapacityPerReplica)),
+		InitialReplicas: max(o.MinReplicas, forecast.ReplicasFor(firstFinite(trace.Values), o.CapacityPerReplica)),
 	}})
 	hpa := cluster.HPA(traceNamespace, traceService)
 	refs := []actuator.ServiceRef{{Service: traceService, Namespace: traceNamespace}}
@@ -562,16 +562,6 @@ func upperWithin(p scaling.Prediction, from, to int64) (float64, bool) {
 		}
 	}
 	return out, ok
-}
-
-// firstLoad is the trace's first finite load.
-func firstLoad(s forecast.Series) float64 {
-	for _, v := range s.Values {
-		if !math.IsNaN(v) {
-			return v
-		}
-	}
-	return 0
 }
 
 // percentile is the q quantile of the finite values (nearest rank), NaN when there are none.

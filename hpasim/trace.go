@@ -8,8 +8,10 @@ import (
 	"github.com/kai-platform/kai-scaler/forecast"
 )
 
-// LoadAt is the trace's load at t, linear between samples (a gap, NaN, is bridged from its
-// neighbours; before the first and after the last sample the ends hold).
+// LoadAt is the trace's load at t, linear between samples (a gap, NaN or ±Inf, is bridged
+// from its neighbours; before the first and after the last sample the ends hold). An infinite
+// sample is a gap as the forecaster reads it (a ratio over a zero in the metric's query): read
+// as load, one made every replay's shortfall infinite and calibration's gains NaN.
 func LoadAt(s forecast.Series, t time.Time) float64 {
 	n := len(s.Values)
 	if n == 0 || s.Step <= 0 {
@@ -26,25 +28,28 @@ func LoadAt(s forecast.Series, t time.Time) float64 {
 	frac := pos - float64(i)
 	a, b := s.Values[i], s.Values[i+1]
 	switch {
-	case math.IsNaN(a) && math.IsNaN(b):
+	case gap(a) && gap(b):
 		return finiteNear(s.Values, i, -1)
-	case math.IsNaN(a):
+	case gap(a):
 		return b
-	case math.IsNaN(b):
+	case gap(b):
 		return a
 	}
 	return a + (b-a)*frac
 }
 
+// gap reports whether a trace's sample is missing: NaN, or infinite (LoadAt).
+func gap(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
+
 // finiteNear is the first finite value from i walking by dir, then the other way.
 func finiteNear(v []float64, i, dir int) float64 {
 	for j := i; j >= 0 && j < len(v); j += dir {
-		if !math.IsNaN(v[j]) {
+		if !gap(v[j]) {
 			return v[j]
 		}
 	}
 	for j := i; j >= 0 && j < len(v); j -= dir {
-		if !math.IsNaN(v[j]) {
+		if !gap(v[j]) {
 			return v[j]
 		}
 	}
