@@ -21,14 +21,16 @@ func overrideContribution(overrides []scaling.Override, w Workload, lead time.Du
 		if !o.ActiveAt(now, lead) {
 			continue
 		}
+		// The detail follows the source "override" wherever it is shown ("override o1 (launch)
+		// asks 8 replicas"), so it does not name the source again.
 		var c Contribution
 		switch {
 		case o.MinReplicas != nil:
 			c = Contribution{Source: SourceOverride, Floor: *o.MinReplicas,
-				Detail: fmt.Sprintf("override %s (%s) asks %d replicas", o.ID, o.Reason, *o.MinReplicas)}
+				Detail: fmt.Sprintf("%s (%s) asks %d replicas", o.ID, o.Reason, *o.MinReplicas)}
 		case o.ExpectedLoad != nil && w.MaxReplicas > 0:
 			c = Contribution{Source: SourceOverride, Floor: CeilReplicas(*o.ExpectedLoad * float64(w.MaxReplicas)),
-				Detail: fmt.Sprintf("override %s (%s) expects %.0f%% of %d replicas", o.ID, o.Reason, *o.ExpectedLoad*100, w.MaxReplicas)}
+				Detail: fmt.Sprintf("%s (%s) expects %.0f%% of %d replicas", o.ID, o.Reason, *o.ExpectedLoad*100, w.MaxReplicas)}
 		default:
 			continue
 		}

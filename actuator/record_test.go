@@ -24,6 +24,9 @@ func TestFloorRecord(t *testing.T) {
 		Quantile: 0.85, FittedAt: 1_700_000_000_000, BacktestCoverage: 0.88}
 	base := Contribution{Source: SourceBase, Floor: 2, Detail: "floor before kai-scaler"}
 	predC := Contribution{Source: SourcePrediction, Floor: 8, Detail: "q0.85 peak of fourier-daily model at 2026-11-27T09:00:00Z"}
+	overrideC, ok := overrideContribution([]scaling.Override{{ID: "o1", Service: "checkout", Start: now, End: now.Add(time.Hour),
+		MinReplicas: n32(12), Reason: "launch"}}, Workload{}, 5*time.Minute, now)
+	require.True(t, ok)
 	tests := []struct {
 		name        string
 		d           Decision
@@ -41,9 +44,12 @@ func TestFloorRecord(t *testing.T) {
 		{name: "step-down names its own contribution", d: Decision{Service: "checkout", Floor: 6, Reason: SourceStepDown, Contributions: []Contribution{
 			base, {Source: SourceStepDown, Floor: 6, Detail: "lowering from 8 towards 2 by at most max(1, 25%) every 5m0s"}}},
 			from: 8, wantSummary: "checkout floor 8→6: step-down lowering from 8 towards 2 by at most max(1, 25%) every 5m0s, lead 5m"},
+		// Regression test: "override override o1": the detail named its source again.
+		{name: "override names its source once", d: Decision{Service: "checkout", Floor: 12, Reason: SourceOverride, Contributions: []Contribution{base, overrideC}},
+			from: 2, wantSummary: "checkout floor 2→12: override o1 (launch) asks 12 replicas from 2026-11-27T08:55:00Z until 2026-11-27T09:55:00Z, lead 5m"},
 		{name: "cut to max names what it cut", d: Decision{Service: "checkout", Floor: 10, Reason: SourceMax, Contributions: []Contribution{
-			base, {Source: SourceOverride, Floor: 50, Detail: "override o1 (launch) asks 50 replicas"}}},
-			from: 2, wantSummary: "checkout floor 2→10: max maxReplicas 10 caps override's 50 (override o1 (launch) asks 50 replicas), lead 5m"},
+			base, {Source: SourceOverride, Floor: 50, Detail: "o1 (launch) asks 50 replicas"}}},
+			from: 2, wantSummary: "checkout floor 2→10: max maxReplicas 10 caps override's 50 (o1 (launch) asks 50 replicas), lead 5m"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,7 +225,9 @@ func TestReconcileRecordsDecisions(t *testing.T) {
 			require.Equal(t, SourceStepDown, got[len(got)-1].Reason)
 			if len(tt.seed) == 0 {
 				require.Equal(t, SourceOverride, got[0].Reason)
-				require.Contains(t, got[0].Summary, "web floor 2→12: override override xmas (christmas eve) asks 12 replicas")
+				// Regression test: the summary said "override override xmas".
+				require.Contains(t, got[0].Summary, "web floor 2→12: override xmas (christmas eve) asks 12 replicas")
+				require.NotContains(t, got[0].Summary, "override override")
 				require.Contains(t, logs.String(), "web floor 2→12: override")
 			}
 			require.Equal(t, len(pairs), bytes.Count(logs.Bytes(), []byte(" floor ")), "one info line per change:\n%s", logs.String())

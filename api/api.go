@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -169,6 +170,7 @@ func (a *API) Register(r chi.Router) {
 		r.Get("/api/predictive-scaling/overrides", a.wrap(a.listOverrides))
 		r.Get("/api/predictive-scaling/overrides/{service}", a.wrap(a.listOverrides))
 		r.Post("/api/predictive-scaling/overrides/{service}", a.wrap(a.putOverride))
+		r.Get("/api/predictive-scaling/overrides/{service}/{id}", a.wrap(a.getOverride))
 		r.Delete("/api/predictive-scaling/overrides/{service}/{id}", a.wrap(a.deleteOverride))
 		r.Get("/api/predictive-scaling/floors/{service}", a.wrap(a.listDecisions))
 		r.Get("/api/predictive-scaling/shadow/{service}", a.wrap(a.shadow))
@@ -197,10 +199,14 @@ func (a *API) Register(r chi.Router) {
 func (a *API) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(a.instrument, a.recoverPanics)
+	// HEAD is answered wherever GET is (RFC 9110 §9.3.2): chi routes only the methods
+	// registered, so monitors probing /healthz with HEAD got 405. net/http sends no body for
+	// HEAD and keeps the Content-Length a GET would have.
+	r.Use(middleware.GetHead)
 	if len(a.corsOrigins) > 0 {
 		r.Use(cors.Handler(cors.Options{
 			AllowedOrigins:   a.corsOrigins,
-			AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodDelete, http.MethodOptions},
+			AllowedMethods:   []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodDelete, http.MethodOptions},
 			AllowedHeaders:   []string{"Authorization", "Content-Type"},
 			ExposedHeaders:   []string{"Location"},
 			AllowCredentials: false,

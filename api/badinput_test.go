@@ -34,6 +34,18 @@ func badInputCases() []badInputCase {
 		{"pattern: null window", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[null]}`}, 400, "timeWindows[0]"},
 		{"pattern: null second window", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[{"hourOfDay":9,"expectedLoad":0.5},null]}`}, 400, "timeWindows[1]"},
 		{"pattern: window not an object", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[9]}`}, 400, "timeWindows[0]"},
+		// Regression tests: a window without hourOfDay or expectedLoad, or with null, was stored
+		// with 0 in its place although the OpenAPI document requires both.
+		{"pattern: window without expectedLoad", request{method: "POST", path: pat, body: `{"patternType":"weekly","timeWindows":[{"dayOfWeek":1,"hourOfDay":9}]}`}, 400, "timeWindows[0].expectedLoad"},
+		{"pattern: window without hourOfDay", request{method: "POST", path: pat, body: `{"patternType":"weekly","timeWindows":[{"dayOfWeek":1,"expectedLoad":0.5}]}`}, 400, "timeWindows[0].hourOfDay"},
+		{"pattern: window with null hourOfDay and expectedLoad", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[{"hourOfDay":null,"expectedLoad":null}]}`}, 400, "timeWindows[0].hourOfDay"},
+		{"pattern: window with null expectedLoad", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[{"hourOfDay":3,"expectedLoad":null}]}`}, 400, "timeWindows[0].expectedLoad"},
+		{"pattern: empty second window", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[{"hourOfDay":1,"expectedLoad":0.5},{}]}`}, 400, "timeWindows[1].hourOfDay"},
+		{"pattern: null timeWindows", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":null}`}, 400, "timeWindows"},
+		{"pattern: null patternType", request{method: "POST", path: pat, body: `{"patternType":null,"timeWindows":[]}`}, 400, "patternType"},
+		// Regression test: a load beyond float64 was named without its index
+		// (timeWindows.expectedLoad) and called "not a number".
+		{"pattern: load beyond float64", request{method: "POST", path: pat, body: `{"patternType":"daily","timeWindows":[{"hourOfDay":1,"expectedLoad":0.5},{"hourOfDay":2,"expectedLoad":-1e400}]}`}, 400, "timeWindows[1].expectedLoad"},
 		{"dependency: key in another case", request{method: "POST", path: dep, body: `{"dependencyType":"fixed","Replicas":2}`}, 400, "Replicas"},
 		{"dependency: duplicate replicas", request{method: "POST", path: dep, body: `{"dependencyType":"fixed","replicas":2,"replicas":2000000}`}, 400, "replicas"},
 		{"override: duplicate key", request{method: "POST", path: "/api/predictive-scaling/overrides/checkout", body: `{"start":"2026-11-28T08:00:00Z","end":"2026-11-28T20:00:00Z","reason":"x","minReplicas":3,"minReplicas":9000}`}, 400, "minReplicas"},
@@ -72,6 +84,9 @@ func badInputCases() []badInputCase {
 		{"dependency: replicas max int32", request{method: "POST", path: dep, body: `{"dependencyType":"fixed","replicas":2147483647,"enabled":true}`}, 400, "replicas"},
 		{"dependency: minReplicas above the cap", request{method: "POST", path: dep, body: `{"dependencyType":"minimum","minReplicas":10001,"enabled":true}`}, 400, "minReplicas"},
 		{"dependency: minimum without minReplicas", request{method: "POST", path: dep, body: `{"dependencyType":"minimum"}`}, 400, "minReplicas"},
+		{"dependency: null type", request{method: "POST", path: dep, body: `{"dependencyType":null,"replicas":2}`}, 400, "dependencyType"},
+		{"dependency: fixed with null replicas", request{method: "POST", path: dep, body: `{"dependencyType":"fixed","replicas":null}`}, 400, "replicas"},
+		{"dependency: ratio beyond float64", request{method: "POST", path: dep, body: `{"dependencyType":"proportional","ratio":1e309}`}, 400, "ratio"},
 		{"dependency: enabled as string", request{method: "POST", path: dep, body: `{"dependencyType":"minimum","minReplicas":1,"enabled":"yes"}`}, 400, "enabled"},
 		{"dependency: unknown field", request{method: "POST", path: dep, body: `{"dependencyType":"minimum","minReplicas":1,"priority":1}`}, 400, "priority"},
 		{"dependency: body source differs", request{method: "POST", path: dep, body: `{"sourceService":"x","dependencyType":"minimum","minReplicas":1}`}, 400, "sourceService"},

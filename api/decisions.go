@@ -153,6 +153,29 @@ func (a *API) putOverride(r *http.Request) (any, error) {
 	}, nil
 }
 
+// getOverride answers one override, as listOverrides would show it: one that has ended is not
+// found, like one already pruned.
+func (a *API) getOverride(r *http.Request) (any, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
+	svc, err := pathService(r, "service")
+	if err != nil {
+		return nil, err
+	}
+	id := pathParam(r, "id")
+	all, err := a.store.ListOverrides(r.Context(), svc)
+	if err != nil {
+		return nil, fmt.Errorf("list overrides of %s: %w", svc, err)
+	}
+	for _, o := range all {
+		if o.ID == id && o.End.After(a.now()) {
+			return o, nil
+		}
+	}
+	return nil, &httpError{status: http.StatusNotFound, field: "id", msg: fmt.Sprintf("service %s has no override with this id", svc)}
+}
+
 func (a *API) deleteOverride(r *http.Request) (any, error) {
 	if err := noQuery(r); err != nil {
 		return nil, err

@@ -80,6 +80,18 @@ func TestRecordRoutes(t *testing.T) {
 			}},
 		{name: "create override with expectedLoad and the service in the body", req: request{method: "POST", path: overridesPath + "/search",
 			body: `{"service":"search","start":"2026-11-28T08:00:00Z","end":"2026-11-28T09:00:00Z","expectedLoad":0.9,"reason":"launch"}`}, wantStatus: 201},
+		// Regression tests: the Location of a created override answered 405 (only DELETE existed).
+		{name: "get one override", req: request{method: "GET", path: overridesPath + "/checkout/o1"}, wantStatus: 200,
+			check: func(t *testing.T, _ *memStore, _ *http.Response, body []byte) {
+				require.JSONEq(t, fmt.Sprintf(`{"id":"o1","service":"checkout","start":%q,"end":%q,"minReplicas":20,"reason":"launch","createdAt":1}`,
+					testNow.Add(24*time.Hour).Format(time.RFC3339), testNow.Add(30*time.Hour).Format(time.RFC3339)), string(body))
+			}},
+		{name: "get missing override", req: request{method: "GET", path: overridesPath + "/checkout/nope"}, wantStatus: 404,
+			check: func(t *testing.T, _ *memStore, _ *http.Response, body []byte) {
+				require.JSONEq(t, `{"error":"service checkout has no override with this id","field":"id"}`, string(body))
+			}},
+		{name: "get another service's override is not found", req: request{method: "GET", path: overridesPath + "/checkout/o2"}, wantStatus: 404},
+		{name: "get an ended override is not found, as in the list", req: request{method: "GET", path: overridesPath + "/checkout/old"}, wantStatus: 404},
 		{name: "delete override", req: request{method: "DELETE", path: overridesPath + "/checkout/o1"}, wantStatus: 204,
 			check: func(t *testing.T, st *memStore, _ *http.Response, _ []byte) {
 				stored, err := st.ListOverrides(context.Background(), "checkout")
@@ -164,6 +176,7 @@ func TestRecordRoutesStoreDown(t *testing.T) {
 		{method: "GET", path: overridesPath},
 		{method: "GET", path: overridesPath + "/checkout"},
 		{method: "POST", path: overridesPath + "/checkout", body: `{"start":"2026-11-28T08:00:00Z","end":"2026-11-28T09:00:00Z","minReplicas":3,"reason":"x"}`},
+		{method: "GET", path: overridesPath + "/checkout/o1"},
 		{method: "DELETE", path: overridesPath + "/checkout/o1"},
 		{method: "GET", path: "/api/predictive-scaling/floors/checkout"},
 		{method: "GET", path: "/api/predictive-scaling/shadow/checkout"},
@@ -203,10 +216,21 @@ func recordBadInputCases() []badInputCase {
 		{"override: expectedLoad zero", request{method: "POST", path: ov, body: body(`,"expectedLoad":0`)}, 400, "expectedLoad"},
 		{"override: expectedLoad string", request{method: "POST", path: ov, body: body(`,"expectedLoad":"0.5"`)}, 400, "expectedLoad"},
 		{"override: missing reason", request{method: "POST", path: ov, body: `{"start":"2026-11-28T08:00:00Z","end":"2026-11-28T20:00:00Z","minReplicas":3}`}, 400, "reason"},
+		// Regression tests: a blank reason was accepted (201) while "" was refused, and control
+		// characters were stored and returned.
+		{"override: blank reason", request{method: "POST", path: ov, body: `{"start":"2026-11-28T08:00:00Z","end":"2026-11-28T20:00:00Z","minReplicas":3,"reason":"   "}`}, 400, "reason"},
+		{"override: reason with control characters", request{method: "POST", path: ov, body: `{"start":"2026-11-28T08:00:00Z","end":"2026-11-28T20:00:00Z","minReplicas":3,"reason":"ctl \u0000 \u001b[31m"}`}, 400, "reason"},
+		{"override: reason with a line break", request{method: "POST", path: ov, body: `{"start":"2026-11-28T08:00:00Z","end":"2026-11-28T20:00:00Z","minReplicas":3,"reason":"sale\nday"}`}, 400, "reason"},
+		{"override: null reason", request{method: "POST", path: ov, body: `{"start":"2026-11-28T08:00:00Z","end":"2026-11-28T20:00:00Z","minReplicas":3,"reason":null}`}, 400, "reason"},
+		{"override: null start", request{method: "POST", path: ov, body: `{"start":null,"end":"2026-11-28T20:00:00Z","minReplicas":3,"reason":"x"}`}, 400, "start"},
+		{"override: null minReplicas", request{method: "POST", path: ov, body: body(`,"minReplicas":null`)}, 400, "minReplicas"},
+		{"override: expectedLoad beyond float64", request{method: "POST", path: ov, body: body(`,"expectedLoad":1e400`)}, 400, "expectedLoad"},
 		{"override: reason too long", request{method: "POST", path: ov, body: `{"start":"2026-11-28T08:00:00Z","end":"2026-11-28T20:00:00Z","minReplicas":3,"reason":"` + strings.Repeat("x", 257) + `"}`}, 400, "reason"},
 		{"override: body service differs", request{method: "POST", path: ov, body: body(`,"minReplicas":3,"service":"search"`)}, 400, "service"},
 		{"override: bad service in path", request{method: "POST", path: overridesPath + "/Checkout", body: body(`,"minReplicas":3`)}, 400, "service"},
 		{"override: bad service on delete", request{method: "DELETE", path: overridesPath + "/a_b/o1"}, 400, "service"},
+		{"override: bad service on get", request{method: "GET", path: overridesPath + "/a_b/o1"}, 400, "service"},
+		{"override: get with a parameter", request{method: "GET", path: overridesPath + "/checkout/o1?x=1"}, 400, "x"},
 		{"override: list with a parameter", request{method: "GET", path: overridesPath + "?service=checkout"}, 400, "service"},
 		{"override: wrong content type", request{method: "POST", path: ov, body: body(`,"minReplicas":3`), header: map[string]string{"Content-Type": "text/plain"}}, 415, "Content-Type"},
 		{"floors: limit zero", request{method: "GET", path: "/api/predictive-scaling/floors/checkout?limit=0"}, 400, "limit"},

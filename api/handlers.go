@@ -63,10 +63,39 @@ type runAccepted struct {
 type patternRequest struct {
 	Service     string                `json:"service"`
 	PatternType scaling.PatternType   `json:"patternType"`
-	TimeWindows []scaling.TimeWindow  `json:"timeWindows"`
+	TimeWindows []timeWindowRequest   `json:"timeWindows"`
 	Timezone    string                `json:"timezone"`
 	Source      scaling.PatternSource `json:"source"`
 	LastUpdated *int64                `json:"lastUpdated"`
+}
+
+// timeWindowRequest is one window of a patternRequest. Its fields are pointers because
+// scaling.TimeWindow cannot tell a missing (or null) hourOfDay or expectedLoad from 0: such a
+// window was stored as midnight or as no load.
+type timeWindowRequest struct {
+	DayOfWeek    *int     `json:"dayOfWeek"`
+	HourOfDay    *int     `json:"hourOfDay"`
+	ExpectedLoad *float64 `json:"expectedLoad"`
+}
+
+// timeWindows returns the request's windows, refusing one without a required field with the
+// field's indexed name, as validation names it. Nil stays nil: validation says it is required.
+func (req patternRequest) timeWindows() ([]scaling.TimeWindow, error) {
+	if req.TimeWindows == nil {
+		return nil, nil
+	}
+	ws := make([]scaling.TimeWindow, len(req.TimeWindows))
+	for i, w := range req.TimeWindows {
+		f := fmt.Sprintf("timeWindows[%d]", i)
+		switch {
+		case w.HourOfDay == nil:
+			return nil, &scaling.FieldError{Field: f + ".hourOfDay", Msg: "is required (0–23)"}
+		case w.ExpectedLoad == nil:
+			return nil, &scaling.FieldError{Field: f + ".expectedLoad", Msg: "is required (a fraction 0–1 of full capacity)"}
+		}
+		ws[i] = scaling.TimeWindow{DayOfWeek: w.DayOfWeek, HourOfDay: *w.HourOfDay, ExpectedLoad: *w.ExpectedLoad}
+	}
+	return ws, nil
 }
 
 // dependencyRequest is the body of POST /api/scaling-dependencies/{source}/{target}; like
@@ -198,10 +227,14 @@ func (a *API) putPattern(r *http.Request) (any, error) {
 	if req.Source != "" && req.Source != scaling.SourceManual {
 		return nil, badRequest("source", "source: patterns written through the API are manual, got %q", req.Source)
 	}
+	windows, err := req.timeWindows()
+	if err != nil {
+		return nil, err
+	}
 	p := scaling.Pattern{
 		Service:     svc,
 		PatternType: req.PatternType,
-		TimeWindows: req.TimeWindows,
+		TimeWindows: windows,
 		Timezone:    req.Timezone,
 		Source:      scaling.SourceManual,
 		LastUpdated: a.now().UnixMilli(),

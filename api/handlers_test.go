@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kai-platform/kai-scaler/forecaster"
@@ -266,6 +269,63 @@ func TestRoutes(t *testing.T) {
 			if tt.req.method != "PUT" && tt.req.path != "/api/nothing-here" {
 				validateResponse(t, tt.req, rec)
 			}
+		})
+	}
+}
+
+// Regression test: HEAD answered 405 on every GET route but / (chi routes only the methods
+// registered). Over real HTTP, as monitors send it: GET's status and content type, no body.
+func TestHeadAnswersLikeGet(t *testing.T) {
+	st := newMemStore()
+	seed(t, st)
+	seedRecords(t, st)
+	reg := prometheus.NewRegistry()
+	srv := httptest.NewServer(New(Options{Store: st, Registerer: reg, Gatherer: reg, Now: fixedNow, Token: "s3cret"}).Handler())
+	t.Cleanup(srv.Close)
+	tests := []struct {
+		name       string
+		path       string
+		noToken    bool
+		wantStatus int
+	}{
+		{name: "healthz", path: "/healthz", wantStatus: 200},
+		{name: "readyz", path: "/readyz", wantStatus: 200},
+		{name: "metrics", path: "/metrics", wantStatus: 200},
+		{name: "openapi document", path: "/api/openapi.json", wantStatus: 200},
+		{name: "pattern", path: "/api/predictive-scaling/patterns/coordinator", wantStatus: 200},
+		{name: "missing pattern", path: "/api/predictive-scaling/patterns/search", wantStatus: 404},
+		{name: "override", path: "/api/predictive-scaling/overrides/checkout/o1", wantStatus: 200},
+		{name: "events with a query", path: "/api/hpa-events?type=scale-up", wantStatus: 200},
+		{name: "bad query parameter", path: "/api/hpa-events?limit=0", wantStatus: 400},
+		{name: "still needs the token", path: "/api/predictive-scaling/patterns", noToken: true, wantStatus: 401},
+		{name: "a route without GET", path: "/api/predictive-scaling/forecast", wantStatus: 405},
+		{name: "unknown route", path: "/api/nothing-here", wantStatus: 404},
+	}
+	send := func(t *testing.T, method, path string, token bool) (*http.Response, []byte) {
+		req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+path, nil)
+		require.NoError(t, err)
+		if token {
+			req.Header.Set("Authorization", "Bearer s3cret")
+		}
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp, body
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			head, body := send(t, http.MethodHead, tt.path, !tt.noToken)
+			require.Equal(t, tt.wantStatus, head.StatusCode)
+			require.Empty(t, body)
+			if tt.wantStatus == http.StatusMethodNotAllowed {
+				return
+			}
+			got, getBody := send(t, http.MethodGet, tt.path, !tt.noToken)
+			require.Equal(t, got.StatusCode, head.StatusCode)
+			require.NotEmpty(t, getBody)
+			require.Equal(t, got.Header.Get("Content-Type"), head.Header.Get("Content-Type"))
 		})
 	}
 }

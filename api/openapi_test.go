@@ -50,7 +50,7 @@ func TestOpenAPICoversRouter(t *testing.T) {
 	sort.Strings(served)
 	sort.Strings(documented)
 	require.Equal(t, documented, served)
-	require.Len(t, served, 31)
+	require.Len(t, served, 32)
 }
 
 // TestOpenAPISeedExamples validates every request and response example of the feature
@@ -108,6 +108,8 @@ func TestOpenAPISchemasRefuse(t *testing.T) {
 		{"PatternRequest", `{"patternType":"daily","timeWindows":[{"hourOfDay":24,"expectedLoad":0.5}]}`},
 		{"PatternRequest", `{"patternType":"daily","timeWindows":[],"extra":1}`},
 		{"DependencyRequest", `{"dependencyType":"proportional","ratio":0}`},
+		{"OverrideRequest", `{"start":"2026-12-24T08:00:00Z","end":"2026-12-24T20:00:00Z","minReplicas":3,"reason":"   "}`},
+		{"TimeWindow", `{"dayOfWeek":1,"hourOfDay":9}`},
 		{"Event", `{"service":"a","eventType":"scale-sideways","currentReplicas":1,"desiredReplicas":1,"timestamp":1}`},
 		{"Error", `{"field":"x"}`},
 	} {

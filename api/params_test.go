@@ -38,7 +38,7 @@ func TestEveryRouteRefusesUnknownInput(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	require.Len(t, routes, 28)
+	require.Len(t, routes, 29)
 
 	check := func(t *testing.T, rq request, wantField string) {
 		t.Helper()

@@ -233,9 +233,23 @@ func TestOverridesRealStores(t *testing.T) {
 			body := fmt.Sprintf(`{"start":%q,"end":%q,"minReplicas":12,"reason":"launch"}`,
 				start.Format(time.RFC3339), start.Add(2*time.Hour).Format(time.RFC3339))
 			var created scaling.Override
-			require.Equal(t, 201, post(t, client, srv.URL+"/api/predictive-scaling/overrides/checkout", body, &created))
+			req, err := http.NewRequest(http.MethodPost, srv.URL+"/api/predictive-scaling/overrides/checkout", strings.NewReader(body))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := client.Do(req)
+			require.NoError(t, err)
+			require.Equal(t, 201, resp.StatusCode)
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&created))
+			resp.Body.Close()
 			require.NotEmpty(t, created.ID)
 			require.Equal(t, start, created.Start)
+
+			// Regression test: GET on the Location a create answers with was a 405.
+			location := resp.Header.Get("Location")
+			require.Equal(t, "/api/predictive-scaling/overrides/checkout/"+created.ID, location)
+			var one scaling.Override
+			require.Equal(t, 200, get(t, client, srv.URL+location, &one))
+			require.Equal(t, created, one)
 
 			var all overridesBody
 			require.Equal(t, 200, get(t, client, srv.URL+"/api/predictive-scaling/overrides", &all))
@@ -251,6 +265,7 @@ func TestOverridesRealStores(t *testing.T) {
 			}
 			require.Equal(t, 204, del(created.ID))
 			require.Equal(t, 404, del(created.ID))
+			require.Equal(t, 404, get(t, client, srv.URL+location, nil))
 			require.Equal(t, 200, get(t, client, srv.URL+"/api/predictive-scaling/overrides/checkout", &all))
 			require.Empty(t, all.Overrides)
 		})

@@ -162,11 +162,15 @@ func walkValue(dec *json.Decoder, t reflect.Type, path string, inArray bool) err
 
 func checkNumber(t reflect.Type, n json.Number, path string, mismatch func() error) error {
 	switch t.Kind() {
-	case reflect.Interface, reflect.Float64:
-		return nil
-	case reflect.Float32:
-		if _, err := strconv.ParseFloat(string(n), 32); err != nil {
-			return mismatch()
+	case reflect.Interface, reflect.Float32, reflect.Float64:
+		// encoding/json refuses a number beyond the float's range (-1e400) with an error that
+		// names the field without its index and calls it "not a number".
+		bits := 64
+		if t.Kind() == reflect.Float32 {
+			bits = 32
+		}
+		if _, err := strconv.ParseFloat(string(n), bits); err != nil {
+			return badRequest(path, "%s: out of range of a %d-bit floating-point number, got %s", path, bits, n)
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		if _, err := strconv.ParseInt(string(n), 10, t.Bits()); err != nil {

@@ -56,3 +56,34 @@ func TestDecodeStrictOverflowInt32(t *testing.T) {
 	require.Equal(t, int32(2147483647), *req.Replicas)
 	require.Equal(t, -1500.0, *req.Ratio)
 }
+
+// Regression test: a number beyond the range of its float field was refused by encoding/json,
+// whose error named the field without its index and said "must be a number, got number".
+func TestDecodeStrictFloatOutOfRange(t *testing.T) {
+	tests := []struct {
+		name      string
+		body      string
+		into      any
+		wantField string
+		wantMsg   string
+	}{
+		{"pattern load below -MaxFloat64", `{"timeWindows":[{"hourOfDay":1,"expectedLoad":0.5},{"hourOfDay":2,"expectedLoad":-1e400}]}`, &patternRequest{},
+			"timeWindows[1].expectedLoad", "timeWindows[1].expectedLoad: out of range of a 64-bit floating-point number, got -1e400"},
+		{"pattern load above MaxFloat64", `{"timeWindows":[{"expectedLoad":1.8e308}]}`, &patternRequest{},
+			"timeWindows[0].expectedLoad", "timeWindows[0].expectedLoad: out of range of a 64-bit floating-point number, got 1.8e308"},
+		{"dependency ratio", `{"ratio":1e999}`, &dependencyRequest{},
+			"ratio", "ratio: out of range of a 64-bit floating-point number, got 1e999"},
+		{"override expectedLoad", `{"expectedLoad":-1E+400}`, &overrideRequest{},
+			"expectedLoad", "expectedLoad: out of range of a 64-bit floating-point number, got -1E+400"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := classify(decodeStrict([]byte(tt.body), tt.into))
+			require.Equal(t, 400, status)
+			require.Equal(t, errorBody{Error: tt.wantMsg, Field: tt.wantField}, body)
+		})
+	}
+	var req patternRequest
+	require.NoError(t, decodeStrict([]byte(`{"timeWindows":[{"hourOfDay":1,"expectedLoad":1e-400}]}`), &req), "underflow is 0, as encoding/json reads it")
+	require.Zero(t, *req.TimeWindows[0].ExpectedLoad)
+}

@@ -2,7 +2,9 @@ package scaling
 
 import (
 	"math"
+	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -67,13 +69,21 @@ func (o Override) Validate(now time.Time) error {
 	case o.ExpectedLoad != nil && (math.IsNaN(*o.ExpectedLoad) || *o.ExpectedLoad <= 0 || *o.ExpectedLoad > 1):
 		return fieldErr("expectedLoad", "must be a fraction of full capacity greater than 0 and at most 1, got %v", *o.ExpectedLoad)
 	}
+	// Reason is shown in decision records, logs and the admin page: blank text says nothing,
+	// and control characters (NUL, a terminal's escape sequences, line breaks that forge log
+	// lines) have no place in one line of text.
 	switch n := utf8.RuneCountInString(o.Reason); {
-	case n == 0:
+	case strings.TrimSpace(o.Reason) == "":
 		return fieldErr("reason", "is required (what the event is)")
 	case n > MaxReasonLength:
 		return fieldErr("reason", "must be at most %d characters, got %d", MaxReasonLength, n)
 	case !utf8.ValidString(o.Reason):
 		return fieldErr("reason", "must be valid UTF-8")
+	}
+	for i, r := range []rune(o.Reason) {
+		if unicode.IsControl(r) {
+			return fieldErr("reason", "must not hold control characters, got %U at character %d", r, i+1)
+		}
 	}
 	return nil
 }

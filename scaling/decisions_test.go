@@ -43,6 +43,17 @@ func TestOverrideValidate(t *testing.T) {
 		{"no reason", func(o *Override) { o.Reason = "" }, "reason"},
 		{"reason too long", func(o *Override) { o.Reason = strings.Repeat("x", MaxReasonLength+1) }, "reason"},
 		{"reason not UTF-8", func(o *Override) { o.Reason = "sale \xff" }, "reason"},
+		// Regression tests: a blank reason was accepted while "" was not, and control
+		// characters were stored and shown.
+		{"reason only spaces", func(o *Override) { o.Reason = "   " }, "reason"},
+		{"reason only white space", func(o *Override) { o.Reason = "\t\u00a0\u3000" }, "reason"},
+		{"reason with NUL", func(o *Override) { o.Reason = "ctl \u0000" }, "reason"},
+		{"reason with a terminal escape", func(o *Override) { o.Reason = "ctl \u001b[31m red" }, "reason"},
+		{"reason with a line break", func(o *Override) { o.Reason = "sale\nINFO forged log line" }, "reason"},
+		{"reason with a tab", func(o *Override) { o.Reason = "sale\tday" }, "reason"},
+		{"reason with DEL", func(o *Override) { o.Reason = "sale\x7f" }, "reason"},
+		{"reason with a C1 control", func(o *Override) { o.Reason = "sale\u0085" }, "reason"},
+		{"valid: reason with spaces around and non-ASCII", func(o *Override) { o.Reason = " Black Friday — soldes 🛒 " }, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
