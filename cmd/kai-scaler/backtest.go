@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -45,7 +47,7 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 	fs := flag.NewFlagSet("backtest", flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
 	input := fs.String("input", "", "CSV file with series,timestamp,value rows (or timestamp,value, or a Grafana panel's CSV export: Time and a column per series)")
-	horizon := fs.Int("horizon", 0, "points to forecast from each origin (default: one day of each series' step)")
+	horizon := fs.Int("horizon", 0, fmt.Sprintf("points to forecast from each origin (default: one day of each series' step): at most %d (a year of minutes), and at most %s of a series' step", maxHorizon, maxHorizonSpanText))
 	origins := fs.Int("origins", forecast.DefaultOrigins, "daily rolling origins, the latest ending at each series' end")
 	quantile := fs.Float64("quantile", 0.9, "quantile of the upper bound, between 0 and 1")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
@@ -55,11 +57,19 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 		fmt.Fprint(fs.Output(), exitCodesHelp)
 	}
 	if err := fs.Parse(args); err != nil {
+		return parseExit(err)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(c.stderr, "kai-scaler backtest: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
 		return exitUsage
 	}
-	if *input == "" || *horizon < 0 || *origins <= 0 || fs.NArg() > 0 || !(*quantile > 0 && *quantile < 1) {
+	if *input == "" || *horizon < 0 || *origins <= 0 || !(*quantile > 0 && *quantile < 1) {
 		fmt.Fprintln(c.stderr, "kai-scaler backtest: --input is required; --horizon >= 0, --origins > 0 and 0 < --quantile < 1")
 		fs.Usage()
+		return exitUsage
+	}
+	if err := checkHorizonFlag(*horizon); err != nil {
+		fmt.Fprintf(c.stderr, "kai-scaler backtest: %v\n", err)
 		return exitUsage
 	}
 	tuneBatchGC(c.getenv)
@@ -72,9 +82,18 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 			if h == 0 {
 				h = max(1, int(24*time.Hour/s.series.Step))
 			}
+			if err := checkHorizon(s.series, h, false); err != nil {
+				return forecast.Evaluation{}, err
+			}
+			if err := checkMagnitude(s.series); err != nil {
+				return forecast.Evaluation{}, err
+			}
 			ev, err := forecast.Evaluate(s.series, forecast.Options{Horizon: h, Quantile: *quantile}, *origins)
 			if err == nil {
 				err = finiteScores(ev)
+			}
+			if err == nil && !scoredAny(ev) {
+				err = notScored(s.series, h)
 			}
 			return ev, err
 		},
@@ -101,7 +120,11 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 		for _, e := range rep.Errors {
 			fmt.Fprintf(c.stderr, "kai-scaler backtest: %s\n", e)
 		}
-		fmt.Fprintf(c.stderr, "kai-scaler backtest: %d of %d series could not be scored; the scores are of the others\n", len(rep.Errors), rep.Series)
+		if len(rep.Errors) == rep.Series {
+			fmt.Fprintf(c.stderr, "kai-scaler backtest: none of the %d series could be scored\n", rep.Series)
+		} else {
+			fmt.Fprintf(c.stderr, "kai-scaler backtest: %d of %d series could not be scored; the scores are of the others\n", len(rep.Errors), rep.Series)
+		}
 		return exitPartial
 	}
 	return exitOK
@@ -121,6 +144,48 @@ func finiteScores(ev forecast.Evaluation) error {
 				return fmt.Errorf("%w: %s scores MASE %v, sMAPE %v, coverage %v", forecast.ErrNotFinite, m.Model, s.MASE, s.SMAPE, s.Coverage)
 			}
 		}
+	}
+	return nil
+}
+
+// errNotScored is a series' error when no model could be scored on it: such a series was
+// summed in as zeros, which read as perfect forecasts.
+var errNotScored = errors.New("nothing to score")
+
+// notScored says why no model could be scored on s with a horizon of h points.
+func notScored(s forecast.Series, h int) error {
+	if n := len(s.Values); n <= h {
+		return fmt.Errorf("%w: %d points of %s are too few for a horizon of %d points and a history before it", errNotScored, n, s.Step, h)
+	}
+	return fmt.Errorf("%w: no backtest origin has values in the %d points after it, or history enough before it", errNotScored, h)
+}
+
+// scoredAny reports whether any model of ev was scored on an origin.
+func scoredAny(ev forecast.Evaluation) bool {
+	if ev.Auto.Origins > 0 || ev.Baseline.Scores.Origins > 0 {
+		return true
+	}
+	for _, m := range ev.Models {
+		if m.Scores.Origins > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// checkMagnitude refuses a series whose values are so large that the backtest's arithmetic
+// overflows: their sum scales every error (MASE's in-sample scale, sMAPE's denominator), and
+// an infinite one scored a series of 1e308 as a perfect MASE 0 with NaN bounds, while
+// forecast refuses it (issue 9). The headroom covers differences and sums of two values.
+func checkMagnitude(s forecast.Series) error {
+	var sum float64
+	for _, v := range s.Values {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			sum += math.Abs(v)
+		}
+	}
+	if math.IsInf(4*sum, 0) {
+		return fmt.Errorf("%w: values so large the arithmetic overflows (their sum is beyond float64)", forecast.ErrNotFinite)
 	}
 	return nil
 }
@@ -195,6 +260,10 @@ func printBacktest(w io.Writer, rep backtestReport) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "model\tMASE\tsMAPE %%\tcoverage %%\tseries\torigins\t\n")
 	line := func(r backtestRow) {
+		if r.Series == 0 { // scored nowhere: zeros would read as perfect scores
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t0\t0\t\n", r.Model)
+			return
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t\n", r.Model, num(r.MASE, 3), num(r.SMAPE, 2), num(100*r.Coverage, 1), r.Series, r.Origins)
 	}
 	for _, r := range rep.Models {

@@ -117,8 +117,21 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 	var times timeReader
 	done := map[string]bool{} // series already emitted
 	var cur *rawSeries
+	// short is a series of one row, an error held back while the rest is read: interleaved
+	// rows (a,b,a,b) make every series one row long, and the true message is that a series
+	// continues after others' rows, found only further on. Nothing is emitted after it.
+	var short error
 	flush := func() error {
 		if cur == nil {
+			return nil
+		}
+		if short != nil || len(cur.times) < 2 {
+			if short == nil {
+				_, err := toGrid(cur)
+				short = fmt.Errorf("%s:%d: series %q: %w", file, cur.line, cur.name, err)
+			}
+			done[cur.name] = true
+			cur = nil
 			return nil
 		}
 		s, err := toGrid(cur)
@@ -197,6 +210,9 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 			cur = &rawSeries{name: name, line: line, times: make([]int64, 0, lastLen), vals: make([]float64, 0, lastLen)}
 		}
 		if n := len(cur.times); n > 0 && t <= cur.times[n-1] {
+			if t == cur.times[n-1] && subSecond(ts, times.format) {
+				return 0, fmt.Errorf("%s:%d: series %q: timestamp %s is in the same second as the previous one: sub-second timestamps are not supported (the grid is whole seconds)", file, line, cur.name, ts)
+			}
 			return 0, fmt.Errorf("%s:%d: series %q: timestamp %s is not after the previous one (rows must be in time order)", file, line, cur.name, ts)
 		}
 		cur.times = append(cur.times, t)
@@ -211,6 +227,9 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 	}
 	if err := flush(); err != nil {
 		return 0, err
+	}
+	if short != nil {
+		return 0, short
 	}
 	return times.format, nil
 }
@@ -274,6 +293,9 @@ func scanWideCSV(sc *bufio.Scanner, file string, first int, columns []string, em
 			return 0, fmt.Errorf("%s:%d: time %q: %w", file, line, fields[0], err)
 		}
 		if n := len(series[0].times); n > 0 && t <= series[0].times[n-1] {
+			if t == series[0].times[n-1] && subSecond(fields[0], times.format) {
+				return 0, fmt.Errorf("%s:%d: time %s is in the same second as the previous one: sub-second timestamps are not supported (the grid is whole seconds)", file, line, fields[0])
+			}
 			return 0, fmt.Errorf("%s:%d: time %s is not after the previous one (rows must be in time order)", file, line, fields[0])
 		}
 		for i, f := range fields[1:] {
@@ -405,7 +427,26 @@ func detectTimeFormat(ts string) timeFormat {
 	return timeRFC3339
 }
 
-// parseTime returns Unix seconds.
+// subSecond reports whether ts, which parseTime read, has a fraction of a second. parseTime
+// drops fractions (as time.Time.Unix does for RFC 3339's), so a row in the same second as
+// the previous one, in time order, is one with a fraction: only the error path asks.
+func subSecond(ts []byte, f timeFormat) bool {
+	switch f {
+	case timeUnix, timeUnixMilli:
+		v, err := strconv.ParseFloat(string(ts), 64)
+		if f == timeUnixMilli {
+			v /= 1000
+		}
+		return err == nil && v != math.Floor(v)
+	case timeSpace:
+		t, err := time.Parse(spaceLayout, string(ts))
+		return err == nil && t.Nanosecond() != 0
+	}
+	t, err := time.Parse(time.RFC3339, string(ts))
+	return err == nil && t.Nanosecond() != 0
+}
+
+// parseTime returns Unix seconds, a fraction of a second dropped: the grid is whole seconds.
 func parseTime(ts string, f timeFormat) (int64, error) {
 	switch f {
 	case timeUnix:
@@ -413,7 +454,7 @@ func parseTime(ts string, f timeFormat) (int64, error) {
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 			return 0, fmt.Errorf("want Unix seconds like the first row")
 		}
-		if v = math.Round(v); v < float64(minUnix) || v > float64(maxUnix) {
+		if v = math.Floor(v); v < float64(minUnix) || v > float64(maxUnix) {
 			return 0, fmt.Errorf("out of range: want Unix seconds between %d and %d (years 1 to 9999)", minUnix, maxUnix)
 		}
 		return int64(v), nil
@@ -422,7 +463,7 @@ func parseTime(ts string, f timeFormat) (int64, error) {
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 			return 0, fmt.Errorf("want Unix milliseconds like the first row")
 		}
-		if v = math.Round(v / 1000); v < float64(minUnix) || v > float64(maxUnix) {
+		if v = math.Floor(v / 1000); v < float64(minUnix) || v > float64(maxUnix) {
 			return 0, fmt.Errorf("out of range: want Unix milliseconds between %d and %d (years 1 to 9999)", minUnix*1000, maxUnix*1000)
 		}
 		return int64(v), nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,7 +29,7 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 	fs.SetOutput(c.stderr)
 	input := fs.String("input", "", "CSV file with series,timestamp,value rows (or timestamp,value, or a Grafana panel's CSV export: Time and a column per series)")
 	output := fs.String("output", "", "CSV file to write series,timestamp,value,upper to (- for stdout)")
-	horizon := fs.Int("horizon", 0, "points to forecast per series, on each series' step")
+	horizon := fs.Int("horizon", 0, fmt.Sprintf("points to forecast per series, on each series' step: at most %d (a year of minutes), and at most %s of a series' step", maxHorizon, maxHorizonSpanText))
 	model := fs.String("model", forecast.ModelAuto, "auto (select by backtest) or one of "+strings.Join(forecast.Models(), ", "))
 	quantile := fs.Float64("quantile", 0.9, "quantile of the upper bound, between 0 and 1")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (hack/pgo.sh makes the build's default.pgo with it)")
@@ -38,11 +39,19 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 		fmt.Fprint(fs.Output(), exitCodesHelp)
 	}
 	if err := fs.Parse(args); err != nil {
+		return parseExit(err)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(c.stderr, "kai-scaler forecast: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
 		return exitUsage
 	}
-	if *input == "" || *output == "" || *horizon <= 0 || fs.NArg() > 0 {
+	if *input == "" || *output == "" || *horizon <= 0 {
 		fmt.Fprintln(c.stderr, "kai-scaler forecast: --input, --output and a positive --horizon are required")
 		fs.Usage()
+		return exitUsage
+	}
+	if err := checkHorizonFlag(*horizon); err != nil {
+		fmt.Fprintf(c.stderr, "kai-scaler forecast: %v\n", err)
 		return exitUsage
 	}
 	opts := forecast.Options{Horizon: *horizon, Quantile: *quantile, Model: *model}
@@ -54,15 +63,20 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 		fmt.Fprintf(c.stderr, "kai-scaler forecast: --quantile must be between 0 and 1, got %v\n", *quantile)
 		return exitUsage
 	}
+	if *output != "-" && sameFile(*input, *output) {
+		fmt.Fprintf(c.stderr, "kai-scaler forecast: --output %s is the --input file: it would be overwritten by its own forecast\n", *output)
+		return exitUsage
+	}
 	out := io.Writer(c.stdout)
-	var file *os.File
+	var file *outputFile
 	if *output != "-" {
-		f, err := os.Create(*output)
+		// Created before the input is read, so an unwritable --output fails before the fits.
+		f, err := createOutput(*output)
 		if err != nil {
-			fmt.Fprintf(c.stderr, "kai-scaler forecast: %v\n", err)
+			fmt.Fprintf(c.stderr, "kai-scaler forecast: --output: %v\n", err)
 			return exitFatal
 		}
-		defer f.Close()
+		defer f.discard() // a partial forecast must not pass for a whole one
 		file, out = f, f
 	}
 	if *cpuProfile != "" {
@@ -78,7 +92,12 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 	w.WriteString("series,timestamp,value,upper\n")
 	failed := 0
 	n, err := streamFit(ctx, c.stderr, "forecast", *input,
-		func(s namedSeries) (forecast.Result, error) { return forecast.Forecast(s.series, opts) },
+		func(s namedSeries) (forecast.Result, error) {
+			if err := checkHorizon(s.series, *horizon, true); err != nil {
+				return forecast.Result{}, err
+			}
+			return forecast.Forecast(s.series, opts)
+		},
 		func(name string, format timeFormat, r forecast.Result, err error) error {
 			if err != nil {
 				failed++
@@ -92,13 +111,10 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 		err = w.Flush()
 	}
 	if err == nil && file != nil {
-		err = file.Close()
+		err = file.commit()
 	}
 	if err != nil {
 		fmt.Fprintf(c.stderr, "kai-scaler forecast: %v\n", err)
-		if file != nil {
-			os.Remove(*output) // a partial forecast must not pass for a whole one
-		}
 		return exitFatal
 	}
 	if failed > 0 {
@@ -106,6 +122,45 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 		return exitPartial
 	}
 	return exitOK
+}
+
+// The horizon is counted in points of each series' own step, which is known only once the
+// series is read: --horizon is bounded in points up front (a year of one-minute steps), and
+// each series' horizon in time. A forecast of load a year ahead is about the most that means
+// anything; unbounded, --horizon 100000000 took 2.4 GB and wrote timestamps that wrapped past
+// time.Duration's 292 years.
+const (
+	maxHorizon         = 366 * 24 * 60
+	maxHorizonSpan     = 366 * 24 * time.Hour
+	maxHorizonSpanText = "366 days"
+)
+
+// errHorizonTooFar is a series' error when the horizon reaches beyond maxHorizonSpan of its
+// step or past the year 9999.
+var errHorizonTooFar = errors.New("horizon too far")
+
+// checkHorizonFlag bounds a --horizon of h points.
+func checkHorizonFlag(h int) error {
+	if h > maxHorizon {
+		return fmt.Errorf("--horizon %d is more than %d points (a year of one-minute steps)", h, maxHorizon)
+	}
+	return nil
+}
+
+// checkHorizon refuses a horizon of h points on s's step reaching more than maxHorizonSpan
+// ahead, or, with timestamped (when the forecast's rows carry their times), past the year
+// 9999, which no output time format writes.
+func checkHorizon(s forecast.Series, h int, timestamped bool) error {
+	step := int64(s.Step / time.Second) // the reader's grid is whole seconds, at most a year
+	span := int64(h) * step             // at most maxHorizon * maxStep: no overflow
+	if span > int64(maxHorizonSpan/time.Second) {
+		return fmt.Errorf("%w: %d points of %s reach %.1f days ahead, more than %s", errHorizonTooFar,
+			h, s.Step, float64(span)/86400, maxHorizonSpanText)
+	}
+	if timestamped && s.End().Unix()+span > maxUnix {
+		return fmt.Errorf("%w: the forecast would end after the year 9999", errHorizonTooFar)
+	}
+	return nil
 }
 
 // startCPUProfile profiles the process into path until the returned stop is called.

@@ -12,12 +12,16 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf16"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kai-platform/kai-scaler/forecast"
 )
 
 // writeSeries writes two days+ of an hourly daily cycle per series in the given time format.
@@ -113,6 +117,17 @@ func TestReadSeriesCSVErrors(t *testing.T) {
 		{"one row", "timestamp,value\n100,1\n", "need at least 2"},
 		{"empty", "", "empty file"},
 		{"series not contiguous", "series,timestamp,value\na,100,1\na,200,2\nb,100,1\nb,200,2\na,300,3\n", "bad.csv:6: series \"a\" continues after other series"},
+		// Regression test: interleaved rows were reported as series of one row each.
+		{"series interleaved", "series,timestamp,value\na,100,1\nb,100,1\na,200,2\nb,200,2\n", "bad.csv:4: series \"a\" continues after other series"},
+		{"series of one row before others", "series,timestamp,value\na,100,1\nb,100,1\nb,200,2\nc,100,1\nc,200,2\n", "bad.csv:2: series \"a\": has 1 row, need at least 2"},
+		{"series of one row last", "series,timestamp,value\na,100,1\na,200,2\nb,100,1\n", "bad.csv:4: series \"b\": has 1 row, need at least 2"},
+		// Regression test: rows within one second were said to be out of order.
+		{"sub-second RFC 3339", "timestamp,value\n2026-11-01T00:00:00Z,1\n2026-11-01T00:00:00.5Z,2\n2026-11-01T00:00:01Z,3\n",
+			"bad.csv:3: series \"bad\": timestamp 2026-11-01T00:00:00.5Z is in the same second as the previous one: sub-second timestamps are not supported"},
+		{"sub-second Unix seconds", "timestamp,value\n100,1\n100.5,2\n", "bad.csv:3: series \"bad\": timestamp 100.5 is in the same second as the previous one: sub-second timestamps are not supported"},
+		{"sub-second Unix milliseconds", "timestamp,value\n1736121600000,1\n1736121600500,2\n", "bad.csv:3: series \"bad\": timestamp 1736121600500 is in the same second"},
+		{"grafana: sub-second times", "Time,a\n1736121600000,1\n1736121600250,2\n", "bad.csv:3: time 1736121600250 is in the same second as the previous one: sub-second timestamps are not supported"},
+		{"a repeated timestamp", "timestamp,value\n2026-11-01T00:00:00Z,1\n2026-11-01T00:00:00Z,2\n", "bad.csv:3: series \"bad\": timestamp 2026-11-01T00:00:00Z is not after the previous one"},
 		{"unclosed quoted name", "series,timestamp,value\n\"a,100,1\n", "bad.csv:2: want 3 fields"},
 		{"milliseconds, then seconds", "timestamp,value\n1736121600000,1\n1736121900,2\n", "bad.csv:3: series \"bad\": timestamp 1736121900 is not after"},
 		{"grafana: a row short of a value", "Time,a,b\n1736121600000,1,2\n1736121900000,1\n", "bad.csv:3: want 3 fields (the time and a value per series, as the header), got 2"},
@@ -180,6 +195,9 @@ func TestReadSeriesCSVForms(t *testing.T) {
 			[]series{{"a;b", 100, 100 * time.Second, []float64{1, 2.5}}}},
 		{"tabs, a column per series", "Time\tapi\tweb\n2025-01-06T00:00:00Z\t1\t2\n2025-01-06T01:00:00Z\t3\t4\n", timeRFC3339,
 			[]series{{"api", 1736121600, time.Hour, []float64{1, 3}}, {"web", 1736121600, time.Hour, []float64{2, 4}}}},
+		// Fractions of a second are dropped: jittered scrapes still land on their slots.
+		{"sub-second jitter", "timestamp,value\n2025-01-06T00:00:00.9Z,1\n2025-01-06T00:05:00.1Z,2\n2025-01-06T00:10:00.5Z,3\n", timeRFC3339,
+			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2, 3}}}},
 		{"UTF-16BE", utf16BE("\ufefftimestamp,value\n100,1\n200,2\n"), timeUnix,
 			[]series{{"in", 100, 100 * time.Second, []float64{1, 2}}}},
 	}
@@ -340,4 +358,295 @@ func TestForecastCommandCPUProfile(t *testing.T) {
 		[]string{"forecast", "--input", in, "--output", filepath.Join(dir, "out2.csv"), "--horizon", "24", "--cpuprofile", filepath.Join(dir, "missing", "cpu.pprof")})
 	require.Equal(t, exitFatal, code)
 	require.Contains(t, stderr.String(), "cpu profile")
+}
+
+// Regression test: a failed forecast truncated, then deleted, whatever was at --output (a
+// file it never created, the target of a symbolic link), even when the input could not be
+// read. The output is written beside it and renamed over it only on success.
+func TestForecastCommandFailureKeepsExistingOutput(t *testing.T) {
+	const precious = "precious\n"
+	tests := []struct {
+		name  string
+		input func(dir string) string
+		// output makes the --output path in dir; check says it is as it was.
+		output func(t *testing.T, dir string) string
+		check  func(t *testing.T, dir, output string)
+		stderr string
+	}{
+		{
+			name:   "missing input, existing file",
+			input:  func(dir string) string { return filepath.Join(dir, "nosuch.csv") },
+			output: writePrecious(precious),
+			check:  requireContent(precious),
+			stderr: "nosuch.csv",
+		},
+		{
+			name: "malformed input, existing file",
+			input: func(dir string) string {
+				p := filepath.Join(dir, "bad.csv")
+				require.NoError(t, os.WriteFile(p, []byte("series,timestamp,value\na,100,1\na,200,2\nb,100,1\nb,50,2\n"), 0o644))
+				return p
+			},
+			output: writePrecious(precious),
+			check:  requireContent(precious),
+			stderr: "bad.csv:5",
+		},
+		{
+			name:  "missing input, a symbolic link",
+			input: func(dir string) string { return filepath.Join(dir, "nosuch.csv") },
+			output: func(t *testing.T, dir string) string {
+				writePrecious(precious)(t, dir)
+				link := filepath.Join(dir, "link.csv")
+				require.NoError(t, os.Symlink("out.csv", link))
+				return link
+			},
+			check: func(t *testing.T, dir, output string) {
+				target, err := os.Readlink(output)
+				require.NoError(t, err, "the link stays")
+				require.Equal(t, "out.csv", target)
+				requireContent(precious)(t, dir, filepath.Join(dir, "out.csv"))
+			},
+			stderr: "nosuch.csv",
+		},
+		{
+			// A pipe stands in for a device (/dev/null, /dev/stdout): written directly, never removed.
+			name:  "missing input, a named pipe",
+			input: func(dir string) string { return filepath.Join(dir, "nosuch.csv") },
+			output: func(t *testing.T, dir string) string {
+				p := filepath.Join(dir, "pipe")
+				require.NoError(t, syscall.Mkfifo(p, 0o600))
+				// A reader, so that opening the pipe for writing does not block.
+				r, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+				require.NoError(t, err)
+				t.Cleanup(func() { r.Close() })
+				return p
+			},
+			check: func(t *testing.T, dir, output string) {
+				fi, err := os.Lstat(output)
+				require.NoError(t, err, "the pipe stays")
+				require.Equal(t, os.ModeNamedPipe, fi.Mode().Type())
+			},
+			stderr: "nosuch.csv",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			in, out := tc.input(dir), tc.output(t, dir)
+			before := dirNames(t, dir)
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr},
+				[]string{"forecast", "--input", in, "--output", out, "--horizon", "12"})
+			require.Equal(t, exitFatal, code, stderr.String())
+			require.Contains(t, stderr.String(), tc.stderr)
+			tc.check(t, dir, out)
+			require.Equal(t, before, dirNames(t, dir), "no temporary file left behind")
+		})
+	}
+}
+
+// writePrecious writes content to out.csv in dir and returns its path.
+func writePrecious(content string) func(t *testing.T, dir string) string {
+	return func(t *testing.T, dir string) string {
+		p := filepath.Join(dir, "out.csv")
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+		return p
+	}
+}
+
+func requireContent(want string) func(t *testing.T, dir, path string) {
+	return func(t *testing.T, _, path string) {
+		got, err := os.ReadFile(path)
+		require.NoError(t, err)
+		require.Equal(t, want, string(got))
+	}
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// A successful forecast replaces an existing output, keeping its mode, and writes through a
+// symbolic link to its target; a new output is 0644.
+func TestForecastCommandReplacesOutput(t *testing.T) {
+	dir := t.TempDir()
+	in := writeSeries(t, dir, "a.csv", "series,timestamp,value", []string{"api"}, 3, func(t time.Time) string { return t.Format(time.RFC3339) })
+	target := filepath.Join(dir, "target.csv")
+	require.NoError(t, os.WriteFile(target, []byte("old\n"), 0o600))
+	link := filepath.Join(dir, "link.csv")
+	require.NoError(t, os.Symlink("target.csv", link))
+	fresh := filepath.Join(dir, "fresh.csv")
+	for _, out := range []string{link, fresh} {
+		var stdout, stderr bytes.Buffer
+		code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr}, []string{"forecast", "--input", in, "--output", out, "--horizon", "3"})
+		require.Equal(t, exitOK, code, stderr.String())
+	}
+	got, err := os.ReadFile(target)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(got), "series,timestamp,value,upper\napi,"), string(got))
+	fi, err := os.Lstat(link)
+	require.NoError(t, err)
+	require.Equal(t, os.ModeSymlink, fi.Mode().Type(), "the link stays a link")
+	fi, err = os.Stat(target)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	fi, err = os.Stat(fresh)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
+	require.ElementsMatch(t, []string{"a.csv", "target.csv", "link.csv", "fresh.csv"}, dirNames(t, dir))
+}
+
+// Regression test: --output naming the --input file emptied the input before reading it.
+func TestForecastCommandRefusesOutputSameAsInput(t *testing.T) {
+	dir := t.TempDir()
+	in := writeSeries(t, dir, "a.csv", "series,timestamp,value", []string{"api"}, 3, func(t time.Time) string { return t.Format(time.RFC3339) })
+	want, err := os.ReadFile(in)
+	require.NoError(t, err)
+	require.NoError(t, os.Symlink("a.csv", filepath.Join(dir, "link.csv")))
+	require.NoError(t, os.Link(in, filepath.Join(dir, "hard.csv")))
+	tests := []struct{ name, output string }{
+		{"the same path", in},
+		{"another spelling", filepath.Join(dir, ".", "a.csv")},
+		{"a symbolic link to it", filepath.Join(dir, "link.csv")},
+		{"a hard link to it", filepath.Join(dir, "hard.csv")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr}, []string{"forecast", "--input", in, "--output", tc.output, "--horizon", "3"})
+			require.Equal(t, exitUsage, code, stderr.String())
+			require.Contains(t, stderr.String(), "is the --input file")
+			got, err := os.ReadFile(in)
+			require.NoError(t, err)
+			require.Equal(t, string(want), string(got))
+		})
+	}
+}
+
+// Regression test: --horizon had no bound (10^8 points took 2.4 GB, and timestamps wrapped
+// past 292 years). The flag is bounded in points, each series' horizon in time and by the
+// year 9999.
+func TestForecastHorizonBounds(t *testing.T) {
+	dir := t.TempDir()
+	hourly := writeSeries(t, dir, "h.csv", "series,timestamp,value", []string{"api"}, 3, func(t time.Time) string { return t.Format(time.RFC3339) })
+	late := filepath.Join(dir, "late.csv")
+	require.NoError(t, os.WriteFile(late, []byte("timestamp,value\n9999-12-31T20:00:00Z,1\n9999-12-31T21:00:00Z,2\n9999-12-31T22:00:00Z,3\n"), 0o644))
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		stderr   string
+	}{
+		{"forecast: over the flag's bound", []string{"forecast", "--input", hourly, "--horizon", "100000000"}, exitUsage, "--horizon 100000000 is more than 527040 points"},
+		{"forecast: at the flag's bound, more than a year of hours", []string{"forecast", "--input", hourly, "--horizon", fmt.Sprint(maxHorizon)}, exitPartial,
+			`series "api": horizon too far: 527040 points of 1h0m0s reach 21960.0 days ahead, more than 366 days`},
+		{"forecast: past the year 9999", []string{"forecast", "--input", late, "--horizon", "2", "--model", "naive"}, exitPartial, `series "late": horizon too far: the forecast would end after the year 9999`},
+		{"forecast: up to the year 9999's end", []string{"forecast", "--input", late, "--horizon", "1", "--model", "naive"}, exitOK, ""},
+		{"backtest: over the flag's bound", []string{"backtest", "--input", hourly, "--horizon", "527041"}, exitUsage, "--horizon 527041 is more than 527040 points"},
+		{"backtest: more than a year of hours", []string{"backtest", "--input", hourly, "--horizon", "9000"}, exitPartial, `series "api": horizon too far`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := tc.args
+			if args[0] == "forecast" {
+				args = append(slices.Clone(args), "--output", filepath.Join(t.TempDir(), "out.csv"))
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr}, args)
+			require.Equal(t, tc.wantCode, code, stderr.String())
+			require.Contains(t, stderr.String(), tc.stderr)
+			if tc.wantCode == exitUsage {
+				require.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one line: %s", stderr.String())
+			}
+		})
+	}
+}
+
+// Regression test: backtest exited 0 with all-zero scores when nothing could be scored (a
+// series too short for any origin, or so large that its errors' scale overflowed).
+func TestBacktestCommandUnscorable(t *testing.T) {
+	dir := t.TempDir()
+	two := filepath.Join(dir, "two.csv")
+	require.NoError(t, os.WriteFile(two, []byte("timestamp,value\n100,1\n200,2\n"), 0o644))
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	for i := range 21 * 288 {
+		fmt.Fprintf(&b, "%d,1e308\n", 1704585600+300*i)
+	}
+	huge := filepath.Join(dir, "huge.csv")
+	require.NoError(t, os.WriteFile(huge, []byte(b.String()), 0o644))
+	tests := []struct {
+		name, input, stderr string
+		wantErr             error
+	}{
+		{"two rows", two, `series "two": nothing to score: 2 points of 1m40s are too few for a horizon of 864 points`, errNotScored},
+		{"every value 1e308", huge, `series "huge": forecast is not finite: values so large the arithmetic overflows`, forecast.ErrNotFinite},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr}, []string{"backtest", "--input", tc.input})
+			require.Equal(t, exitPartial, code, stderr.String())
+			require.Contains(t, stderr.String(), tc.stderr)
+			require.Contains(t, stderr.String(), "none of the 1 series could be scored")
+			require.NotContains(t, stdout.String(), "0.000", "nothing scored reads as no score, not a perfect one")
+
+			stdout.Reset()
+			code = run(t.Context(), cli{stdout: &stdout, stderr: &stderr}, []string{"backtest", "--input", tc.input, "--json"})
+			require.Equal(t, exitPartial, code)
+			var rep backtestReport
+			require.NoError(t, json.Unmarshal(stdout.Bytes(), &rep))
+			require.Len(t, rep.Errors, 1)
+			for _, m := range append(rep.Models, rep.Auto, rep.Baseline) {
+				require.Zero(t, m.Series, m.Model)
+			}
+		})
+	}
+	t.Run("sentinels", func(t *testing.T) {
+		s := forecast.Series{Step: time.Minute, Values: []float64{1e308, 1e308, math.NaN(), math.Inf(1)}}
+		require.ErrorIs(t, checkMagnitude(s), forecast.ErrNotFinite)
+		require.NoError(t, checkMagnitude(forecast.Series{Step: time.Minute, Values: []float64{1e300, math.Inf(1), math.NaN()}}))
+		require.ErrorIs(t, checkHorizon(forecast.Series{Step: 24 * time.Hour, Values: []float64{1}}, 367, false), errHorizonTooFar)
+		require.NoError(t, checkHorizon(forecast.Series{Step: 24 * time.Hour, Values: []float64{1}}, 366, false))
+	})
+}
+
+// Regression test: forecast, backtest and simulate exited 2 on --help (serve exits 0), and
+// an extra argument was reported as a missing required flag.
+func TestCommandsHelpAndExtraArguments(t *testing.T) {
+	in := writeSeries(t, t.TempDir(), "a.csv", "series,timestamp,value", []string{"api"}, 3, func(t time.Time) string { return t.Format(time.RFC3339) })
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		stderr   string
+	}{
+		{"forecast --help", []string{"forecast", "--help"}, exitOK, "usage: kai-scaler forecast"},
+		{"backtest -h", []string{"backtest", "-h"}, exitOK, "usage: kai-scaler backtest"},
+		{"simulate --help", []string{"simulate", "--help"}, exitOK, "-plot"},
+		{"version --help", []string{"version", "--help"}, exitOK, ""},
+		{"dashboards --help", []string{"dashboards", "--help"}, exitOK, "usage: kai-scaler dashboards"},
+		{"forecast extra", []string{"forecast", "--input", in, "--output", "-", "--horizon", "3", "extra"}, exitUsage, "kai-scaler forecast: unexpected arguments: extra\n"},
+		{"backtest extra", []string{"backtest", "--input", in, "extra", "more"}, exitUsage, "kai-scaler backtest: unexpected arguments: extra more\n"},
+		{"simulate extra", []string{"simulate", "--input", in, "extra"}, exitUsage, "kai-scaler simulate: unexpected arguments: extra\n"},
+		{"version extra", []string{"version", "extra"}, exitUsage, "kai-scaler version: unexpected arguments: extra\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}, tc.args)
+			require.Equal(t, tc.wantCode, code, stderr.String())
+			require.Contains(t, stderr.String(), tc.stderr)
+			if tc.wantCode == exitUsage {
+				require.Equal(t, tc.stderr, stderr.String(), "only the one line")
+			}
+		})
+	}
 }

@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -32,8 +34,9 @@ const (
 // exitCodesHelp documents the exit codes in forecast's and backtest's usage.
 const exitCodesHelp = `
 Exit status: 0 every series done; 1 fatal (unreadable or malformed input, write error:
-nothing is trusted, no output file is left); 2 bad flags; 3 some series could not be
-forecast: each is named on stderr with the reason, the others are written.
+nothing is trusted, an existing output file is left as it was); 2 bad flags; 3 some series
+could not be forecast or scored: each is named on stderr with the reason, the others are
+written.
 `
 
 // command is one subcommand. run returns the process exit code (exitOK, exitFatal, ...).
@@ -77,6 +80,15 @@ func run(ctx context.Context, c cli, args []string) int {
 		return 2
 	}
 	return cmd.run(ctx, c, args[1:])
+}
+
+// parseExit is the exit code after fs.Parse failed with err: -h and --help asked for the
+// usage, which is no error.
+func parseExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitUsage
 }
 
 func usage(w io.Writer) {

@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"image/color"
+	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/kai-platform/kai-scaler/actuator"
 	"github.com/kai-platform/kai-scaler/forecast"
@@ -166,12 +169,12 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	fs.StringVar(&o.Plot, "plot", "", "write a PNG of load, ready capacity of both runs and the floor")
 	fs.IntVar(&o.PlotDays, "plot-days", 7, "days plotted, from the start of the evaluated span (0: all)")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	o.MinReplicas, o.MaxReplicas = int32(*min), int32(*max)
 	switch {
 	case fs.NArg() > 0:
-		fmt.Fprintf(c.stderr, "kai-scaler simulate: unexpected arguments %q\n", fs.Args())
+		fmt.Fprintf(c.stderr, "kai-scaler simulate: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
 		return 2
 	case (o.Input == "") == (o.Generate == ""):
 		fmt.Fprintln(c.stderr, "kai-scaler simulate: exactly one of --input and --generate is required")
@@ -197,6 +200,21 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("cmd", "simulate")
+	var plotFile *outputFile
+	if o.Plot != "" {
+		if _, err := plotFormat(o.Plot); err != nil {
+			fmt.Fprintf(c.stderr, "kai-scaler simulate: --plot %v\n", err)
+			return 2
+		}
+		// Created now, so a plot that cannot be written fails before the run, not after it.
+		f, err := createOutput(o.Plot)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "kai-scaler simulate: --plot: %v\n", err)
+			return 1
+		}
+		defer f.discard()
+		plotFile = f
+	}
 
 	var trace forecast.Series
 	if o.Generate != "" {
@@ -220,13 +238,16 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 			o.Warmup = w
 		}
 	}
-	rep, err := simulate(ctx, log, o, trace)
+	rep, cmp, err := simulate(ctx, log, o, trace)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "kai-scaler simulate: %v\n", err)
 		return 1
 	}
-	if o.Plot != "" {
-		log.Info("plot written", "file", o.Plot)
+	var plotErr error
+	if plotFile != nil {
+		if plotErr = writePlot(plotFile, rep.Parameters, trace, cmp); plotErr == nil {
+			log.Info("plot written", "file", o.Plot)
+		}
 	}
 	log.Info("scale events", "reactive_ups", rep.Reactive.ScaleUps, "reactive_downs", rep.Reactive.ScaleDowns,
 		"predictive_ups", rep.Predictive.ScaleUps, "predictive_downs", rep.Predictive.ScaleDowns)
@@ -239,13 +260,32 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 		log.Info("calibrated floor settings", "most_frequent", cal.MostFrequent, "refits", cal.Refits,
 			"defaults", cal.Defaults, "off", cal.Off, "last_reason", cal.LastReason)
 	}
+	return printSimReport(c, rep, plotErr)
+}
+
+// printSimReport prints the report, even when the plot failed (plotErr): the run it scores
+// took minutes and the plot is only a picture of it. Either failure is exit status 1.
+func printSimReport(c cli, rep simReport, plotErr error) int {
 	enc := json.NewEncoder(c.stdout)
 	enc.SetIndent("", "  ")
+	code := 0
 	if err := enc.Encode(rep); err != nil {
 		fmt.Fprintf(c.stderr, "kai-scaler simulate: write report: %v\n", err)
-		return 1
+		code = 1
 	}
-	return 0
+	if plotErr != nil {
+		fmt.Fprintf(c.stderr, "kai-scaler simulate: plot: %v\n", plotErr)
+		code = 1
+	}
+	return code
+}
+
+// writePlot writes the PNG plotRuns draws into f and puts it in place.
+func writePlot(f *outputFile, o simOptions, trace forecast.Series, cmp hpasim.Comparison) error {
+	if err := plotRuns(f, o, trace, cmp); err != nil {
+		return err
+	}
+	return f.commit()
 }
 
 // minScored is the least span simulate scores when it picks the warm-up itself: a week, so
@@ -307,20 +347,15 @@ func readTrace(path string) (trace forecast.Series, name string, others int, err
 	return series[0].series, series[0].name, len(series) - 1, nil
 }
 
-// simulate runs hpasim.Compare with the flags' options, writes the plot if asked, and turns
-// the comparison into the report.
-func simulate(ctx context.Context, log *slog.Logger, o simOptions, trace forecast.Series) (simReport, error) {
+// simulate runs hpasim.Compare with the flags' options and turns the comparison into the
+// report; the comparison is returned too, for the plot.
+func simulate(ctx context.Context, log *slog.Logger, o simOptions, trace forecast.Series) (simReport, hpasim.Comparison, error) {
 	cmp, err := hpasim.Compare(ctx, log, o.replayOptions(), trace)
 	if err != nil {
-		return simReport{}, err
+		return simReport{}, hpasim.Comparison{}, err
 	}
 	o.CapacityPerReplica, o.CapacityDerived = cmp.CapacityPerReplica, cmp.CapacityDerived
-	if o.Plot != "" {
-		if err := plotRuns(o, trace, cmp); err != nil {
-			return simReport{}, fmt.Errorf("plot: %w", err)
-		}
-	}
-	return newSimReport(o, cmp), nil
+	return newSimReport(o, cmp), cmp, nil
 }
 
 // replayOptions are the flags that matter to the simulation.
@@ -372,7 +407,7 @@ func beyondBoundShare(r hpasim.Run) float64 {
 
 // plotRuns writes a PNG of the first o.PlotDays of the evaluated span: load, the ready
 // capacity of both runs, and the predictive run's floor (as the capacity it guarantees).
-func plotRuns(o simOptions, trace forecast.Series, cmp hpasim.Comparison) error {
+func plotRuns(w io.Writer, o simOptions, trace forecast.Series, cmp hpasim.Comparison) error {
 	until := cmp.Trace.End
 	if o.PlotDays > 0 {
 		until = cmp.Trace.EvaluatedFrom.Add(time.Duration(o.PlotDays) * 24 * time.Hour)
@@ -416,8 +451,26 @@ func plotRuns(o simOptions, trace forecast.Series, cmp hpasim.Comparison) error 
 		p.Add(l)
 		p.Legend.Add(s.name, l)
 	}
-	if err := p.Save(16*vg.Inch, 6*vg.Inch, o.Plot); err != nil {
-		return fmt.Errorf("save %s: %w", o.Plot, err)
+	format, err := plotFormat(o.Plot)
+	if err != nil {
+		return err
+	}
+	wt, err := p.WriterTo(16*vg.Inch, 6*vg.Inch, format)
+	if err != nil {
+		return fmt.Errorf("draw %s: %w", o.Plot, err)
+	}
+	if _, err := wt.WriteTo(w); err != nil {
+		return fmt.Errorf("write %s: %w", o.Plot, err)
 	}
 	return nil
+}
+
+// plotFormat is the image format of a plot file, named by its extension as plot.Save names
+// it (.png, .svg, .pdf, ...); an error when the plot library draws no such format.
+func plotFormat(path string) (string, error) {
+	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+	if _, err := draw.NewFormattedCanvas(vg.Points(1), vg.Points(1), format); err != nil {
+		return "", fmt.Errorf("%s: want a file name ending in .png, .svg, .pdf, .jpg, .tif or .eps: %w", path, err)
+	}
+	return format, nil
 }

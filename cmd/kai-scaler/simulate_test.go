@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image/png"
 	"math"
@@ -183,6 +184,9 @@ func TestSimulateUsage(t *testing.T) {
 		{"missing file", []string{"simulate", "--input", filepath.Join(t.TempDir(), "nope.csv")}, 1, "read trace"},
 		{"warm-up longer than trace", []string{"simulate", "--input", input, "--warmup", "400h"}, 1, "warm-up"},
 		{"negative horizon", []string{"simulate", "--input", input, "--horizon", "-1h"}, 2, "--horizon not negative"},
+		// Regression test: an unwritable --plot failed after the whole run, printing nothing.
+		{"plot in a missing folder", []string{"simulate", "--input", input, "--plot", filepath.Join(t.TempDir(), "missing", "x.png")}, 1, "--plot"},
+		{"plot of an unknown format", []string{"simulate", "--input", input, "--plot", filepath.Join(t.TempDir(), "x.gif")}, 2, "--plot"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,6 +195,32 @@ func TestSimulateUsage(t *testing.T) {
 			require.Equal(t, tt.code, code, stderr.String())
 			require.Contains(t, stderr.String(), tt.msg)
 			require.Empty(t, stdout.String())
+		})
+	}
+}
+
+// Regression test: a plot that failed after the run lost the report; it is printed, and the
+// exit status still says the plot failed.
+func TestPrintSimReportAfterAFailedPlot(t *testing.T) {
+	tests := []struct {
+		name     string
+		plotErr  error
+		wantCode int
+	}{
+		{"plot written", nil, 0},
+		{"plot failed", errors.New("disk full"), 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := printSimReport(cli{stdout: &stdout, stderr: &stderr}, simReport{UnderProvisionedReduction: 0.25}, tc.plotErr)
+			require.Equal(t, tc.wantCode, code)
+			var rep map[string]any
+			require.NoError(t, json.Unmarshal(stdout.Bytes(), &rep), stdout.String())
+			require.Equal(t, 0.25, rep["underProvisionedReduction"])
+			if tc.plotErr != nil {
+				require.Equal(t, "kai-scaler simulate: plot: disk full\n", stderr.String())
+			}
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/kai-platform/kai-scaler/internal/buildinfo"
 )
@@ -12,7 +13,11 @@ import (
 func runVersion(_ context.Context, c cli, args []string) int {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+	if err := fs.Parse(args); err != nil {
+		return parseExit(err)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(c.stderr, "kai-scaler version: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
 		return exitUsage
 	}
 	i := buildinfo.Get()
