@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -24,6 +25,8 @@ const (
 
 type overridesBody struct {
 	Overrides []scaling.Override `json:"overrides"`
+	// Next, when set, is the cursor of the next page: pass it back as ?next=.
+	Next string `json:"next,omitempty"`
 }
 
 type decisionsBody struct {
@@ -81,31 +84,62 @@ func newOverrideID() (string, error) {
 
 // --- overrides ---
 
-// listOverrides answers every service's overrides, or one service's. Overrides that have ended
-// are left out; the actuator prunes them from the store each round.
+// listOverrides answers one page of every service's overrides, or of one service's: limit
+// (default DefaultListLimit, at most MaxListLimit) sorted by service, start and ID, after the
+// cursor next; the body's next is set when more follow. Overrides that have ended are left
+// out; the actuator prunes them from the store each round.
 func (a *API) listOverrides(r *http.Request) (any, error) {
-	if err := noQuery(r); err != nil {
+	limit, cursor, err := parsePage(r)
+	if err != nil {
 		return nil, err
 	}
 	svc := ""
 	if chi.URLParam(r, "service") != "" {
-		var err error
 		if svc, err = pathService(r, "service"); err != nil {
 			return nil, err
 		}
 	}
-	all, err := a.store.ListOverrides(r.Context(), svc)
+	q := store.OverrideQuery{Service: svc, EndAfter: a.now(), Limit: limit + 1}
+	if cursor != "" {
+		if q.After, err = decodeOverrideCursor(cursor, svc); err != nil {
+			return nil, err
+		}
+	}
+	page, err := a.store.PageOverrides(r.Context(), q)
 	if err != nil {
 		return nil, fmt.Errorf("list overrides: %w", err)
 	}
-	now := a.now()
-	out := make([]scaling.Override, 0, len(all))
-	for _, o := range all {
-		if o.End.After(now) {
-			out = append(out, o)
-		}
+	body := overridesBody{Overrides: page}
+	if len(page) > limit {
+		body.Overrides = page[:limit]
+		body.Next = encodeCursor(overrideCursor(page[limit-1]))
 	}
-	return overridesBody{Overrides: out}, nil
+	if body.Overrides == nil {
+		body.Overrides = []scaling.Override{}
+	}
+	return body, nil
+}
+
+// overrideCursor is the key of o in a next cursor: service, start and ID, NUL-separated
+// (service names and RFC 3339 times hold no NUL; IDs hold no "/").
+func overrideCursor(o scaling.Override) string {
+	return o.Service + "\x00" + o.Start.UTC().Format(time.RFC3339Nano) + "\x00" + o.ID
+}
+
+// decodeOverrideCursor reads a decoded next cursor of an override list; service, when set, is
+// the one service the list is of.
+func decodeOverrideCursor(c, service string) (store.OverrideKey, error) {
+	bad := badRequest("next", "next: not a cursor of this list")
+	parts := strings.Split(c, "\x00")
+	if len(parts) != 3 || scaling.ValidateServiceName("next", parts[0]) != nil || (service != "" && parts[0] != service) ||
+		parts[2] == "" || strings.Contains(parts[2], "/") {
+		return store.OverrideKey{}, bad
+	}
+	start, err := time.Parse(time.RFC3339Nano, parts[1])
+	if err != nil {
+		return store.OverrideKey{}, bad
+	}
+	return store.OverrideKey{Service: parts[0], Start: start, ID: parts[2]}, nil
 }
 
 func (a *API) putOverride(r *http.Request) (any, error) {
@@ -144,7 +178,8 @@ func (a *API) putOverride(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if err := a.store.PutOverride(r.Context(), o); err != nil {
-		return nil, fmt.Errorf("put override of %s: %w", svc, err)
+		// The cap (ErrLimit) is the path's service's: a 409 naming "service".
+		return nil, onField("service", fmt.Errorf("put override of %s: %w", svc, err))
 	}
 	return &reply{
 		status:   http.StatusCreated,

@@ -391,6 +391,32 @@ func (s *memStore) ListOverrides(_ context.Context, service string) ([]scaling.O
 	return out, nil
 }
 
+func (s *memStore) PageOverrides(ctx context.Context, q store.OverrideQuery) ([]scaling.Override, error) {
+	all, err := s.ListOverrides(ctx, q.Service)
+	if err != nil {
+		return nil, err
+	}
+	after := func(o scaling.Override) bool {
+		a := q.After
+		switch {
+		case a.IsZero():
+			return true
+		case o.Service != a.Service:
+			return o.Service > a.Service
+		case !o.Start.Equal(a.Start):
+			return o.Start.After(a.Start)
+		}
+		return o.ID > a.ID
+	}
+	out := []scaling.Override{}
+	for _, o := range all {
+		if len(out) < q.Limit && after(o) && (q.EndAfter.IsZero() || o.End.After(q.EndAfter)) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
 func (s *memStore) DeleteOverride(_ context.Context, service, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -148,6 +148,12 @@ func (s instrumentedStore) ListOverrides(ctx context.Context, service string) ([
 	return v, s.count("list_overrides", err)
 }
 
+// PageOverrides counts as list_overrides, the operation it replaced in the list routes.
+func (s instrumentedStore) PageOverrides(ctx context.Context, q store.OverrideQuery) ([]scaling.Override, error) {
+	v, err := s.Store.PageOverrides(ctx, q)
+	return v, s.count("list_overrides", err)
+}
+
 func (s instrumentedStore) PutOverride(ctx context.Context, o scaling.Override) error {
 	return s.count("put_override", s.Store.PutOverride(ctx, o))
 }

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -114,6 +116,127 @@ func TestListPagingAndLimits(t *testing.T) {
 			rec = ts.do(t, request{method: "POST", path: "/api/scaling-dependencies/x/y", body: `{"dependencyType":"fixed","replicas":2}`})
 			require.Equal(t, http.StatusConflict, rec.Code)
 			require.Contains(t, decodeErr(t, rec).Error, "at most 150 dependencies")
+		})
+	}
+}
+
+// TestOverridePagingAndLimit: the override lists answer pages of limit with a next cursor, in
+// the order of the whole list (service, start, ID) with no gap or duplicate, and a service at
+// its cap of overrides answers a new one with 409 naming "service". Regression test for 3000
+// overrides of one service accepted and listed in one 1.24 MB answer.
+func TestOverridePagingAndLimit(t *testing.T) {
+	const limit = 5
+	limits := store.Limits{MaxOverridesPerService: limit}
+	for _, tc := range []struct {
+		name string
+		open func(t *testing.T) store.Store
+	}{
+		{"bolt", func(t *testing.T) store.Store {
+			b, err := store.OpenBolt(filepath.Join(t.TempDir(), "kai.db"), store.BoltOptions{Limits: limits})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = b.Close() })
+			return b
+		}},
+		{"redis", func(t *testing.T) store.Store { return storetest.OpenRedis(t, store.RedisOptions{Limits: limits}) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The stores count what has not ended by their own clock, time.Now.
+			now := time.Now().UTC().Truncate(time.Second)
+			ts := newTestServer(t, tc.open(t), func(o *Options) { o.Now = func() time.Time { return now } })
+			post := func(svc string, i int) *httptest.ResponseRecorder {
+				// Starts repeat (i%2), so IDs break ties.
+				start := now.Add(time.Duration(1+i%2) * time.Hour)
+				body := fmt.Sprintf(`{"start":%q,"end":%q,"minReplicas":3,"reason":"event %d"}`,
+					start.Format(time.RFC3339), start.Add(time.Hour).Format(time.RFC3339), i)
+				return ts.do(t, request{method: "POST", path: "/api/predictive-scaling/overrides/" + svc, body: body})
+			}
+			for _, svc := range []string{"svc-b", "svc-a", "svc-a-x"} {
+				for i := range limit {
+					rec := post(svc, i)
+					require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+				}
+			}
+
+			// The cap: one more of svc-a is refused, naming the service; other services are not.
+			rq := request{method: "POST", path: "/api/predictive-scaling/overrides/svc-a",
+				body: fmt.Sprintf(`{"start":%q,"end":%q,"minReplicas":3,"reason":"one more"}`, now.Add(time.Hour).Format(time.RFC3339), now.Add(2*time.Hour).Format(time.RFC3339))}
+			rec := ts.do(t, rq)
+			require.Equal(t, http.StatusConflict, rec.Code, rec.Body.String())
+			validateResponse(t, rq, rec)
+			e := decodeErr(t, rec)
+			require.Equal(t, "service", e.Field)
+			require.Contains(t, e.Error, fmt.Sprintf("at most %d overrides per service", limit))
+
+			list := func(path string) overridesBody {
+				t.Helper()
+				rq := request{method: "GET", path: path}
+				rec := ts.do(t, rq)
+				require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+				validateResponse(t, rq, rec)
+				var ob overridesBody
+				require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &ob))
+				if ob.Next == "" {
+					require.NotContains(t, rec.Body.String(), `"next"`)
+				}
+				return ob
+			}
+			all := list("/api/predictive-scaling/overrides")
+			require.Len(t, all.Overrides, 3*limit)
+			require.Empty(t, all.Next)
+			for i := 1; i < len(all.Overrides); i++ {
+				a, b := all.Overrides[i-1], all.Overrides[i]
+				require.True(t, a.Service < b.Service || a.Service == b.Service && (a.Start.Before(b.Start) || a.Start.Equal(b.Start) && a.ID < b.ID),
+					"%s/%s before %s/%s", a.Service, a.ID, b.Service, b.ID)
+			}
+			one := list("/api/predictive-scaling/overrides/svc-a")
+			require.Len(t, one.Overrides, limit)
+			require.Equal(t, all.Overrides[:limit], one.Overrides, "svc-a sorts first")
+
+			for _, base := range []string{"/api/predictive-scaling/overrides", "/api/predictive-scaling/overrides/svc-a"} {
+				want := all.Overrides
+				if base != "/api/predictive-scaling/overrides" {
+					want = one.Overrides
+				}
+				for _, n := range []int{1, 2, 3} {
+					var got []scaling.Override
+					next := ""
+					for pages := 0; ; pages++ {
+						require.Less(t, pages, 3*limit+1)
+						path := fmt.Sprintf("%s?limit=%d", base, n)
+						if next != "" {
+							path += "&next=" + next
+						}
+						ob := list(path)
+						require.LessOrEqual(t, len(ob.Overrides), n)
+						got = append(got, ob.Overrides...)
+						if next = ob.Next; next == "" {
+							break
+						}
+						require.Len(t, ob.Overrides, n, "a page with a next is full")
+					}
+					require.Equal(t, want, got, "%s, limit %d", base, n)
+				}
+			}
+
+			// Bad paging input: 400 naming the parameter.
+			first := list("/api/predictive-scaling/overrides/svc-a?limit=1")
+			require.NotEmpty(t, first.Next)
+			for _, tc := range []struct{ path, field string }{
+				{"/api/predictive-scaling/overrides?next=%21%21", "next"},
+				{"/api/predictive-scaling/overrides?next=" + encodeCursor("svc-a"), "next"},
+				{"/api/predictive-scaling/overrides?next=" + encodeCursor("svc-a\x00yesterday\x00abc"), "next"},
+				{"/api/predictive-scaling/overrides?next=" + encodeCursor("Not A Name\x00"+now.Format(time.RFC3339)+"\x00abc"), "next"},
+				{"/api/predictive-scaling/overrides/svc-b?next=" + first.Next, "next"}, // another service's cursor
+				{"/api/predictive-scaling/overrides?limit=0", "limit"},
+				{"/api/predictive-scaling/overrides/svc-a?limit=1001", "limit"},
+				{"/api/predictive-scaling/overrides?cursor=x", "cursor"},
+			} {
+				rq := request{method: "GET", path: tc.path}
+				rec := ts.do(t, rq)
+				require.Equal(t, http.StatusBadRequest, rec.Code, tc.path)
+				validateResponse(t, rq, rec)
+				require.Equal(t, tc.field, decodeErr(t, rec).Field, tc.path)
+			}
 		})
 	}
 }

@@ -38,6 +38,9 @@ type DependencyStore interface {
 // OverrideStore serves /api/predictive-scaling/overrides.
 type OverrideStore interface {
 	ListOverrides(ctx context.Context, service string) ([]scaling.Override, error)
+	// PageOverrides returns up to q.Limit overrides after q.After, sorted by service, start
+	// and ID, leaving out those that ended at or before q.EndAfter.
+	PageOverrides(ctx context.Context, q store.OverrideQuery) ([]scaling.Override, error)
 	PutOverride(ctx context.Context, o scaling.Override) error
 	DeleteOverride(ctx context.Context, service, id string) error
 }

@@ -150,7 +150,8 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger, reg prometh
 		RedisMasterName: cfg.RedisMasterName,
 		Logger:          logger.With("component", "store"),
 		Registerer:      reg,
-		Limits:          store.Limits{MaxPatterns: cfg.MaxPatterns, MaxDependencies: cfg.MaxDependencies},
+		Limits: store.Limits{MaxPatterns: cfg.MaxPatterns, MaxDependencies: cfg.MaxDependencies,
+			MaxOverridesPerService: cfg.MaxOverridesPerService},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)

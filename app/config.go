@@ -19,8 +19,9 @@ type Config struct {
 	RedisPrefix     string
 	RedisMasterName string
 	DataDir         string
-	// MaxPatterns and MaxDependencies cap the stored objects (store.Limits).
-	MaxPatterns, MaxDependencies int
+	// MaxPatterns and MaxDependencies cap the stored objects, MaxOverridesPerService each
+	// service's overrides that have not ended (store.Limits; 0: the store's default).
+	MaxPatterns, MaxDependencies, MaxOverridesPerService int
 
 	ListenAddr string
 	// APIToken, when set, is required as a bearer token on /api/*. Run refuses to listen

@@ -20,7 +20,9 @@ var (
 	bucketShadow    = []byte("shadow")
 )
 
-// PutOverride stores o, replacing any override of its service with its ID.
+// PutOverride stores o, replacing any override of its service with its ID. A new override is
+// refused (ErrLimit) when its service has Limits.MaxOverridesPerService overrides that have not
+// ended, counted in the write's transaction.
 func (b *Bolt) PutOverride(ctx context.Context, o scaling.Override) error {
 	if err := checkOverride(o); err != nil {
 		return fmt.Errorf("put override: %w", err)
@@ -30,34 +32,62 @@ func (b *Bolt) PutOverride(ctx context.Context, o scaling.Override) error {
 		return fmt.Errorf("encode override %s: %w", o.ID, err)
 	}
 	field := overrideField(o.Service, o.ID)
+	limit, now := b.limits.MaxOverridesPerService, b.now()
 	return b.update("put override "+field, func(tx *bolt.Tx) error {
-		return putKey(tx.Bucket(bucketOverrides), []byte(field), data)
+		bk := tx.Bucket(bucketOverrides)
+		if limit > 0 && bk.Get([]byte(field)) == nil {
+			stored, err := readOverrides(bk, o.Service)
+			if err != nil {
+				return err
+			}
+			if liveOverrides(stored, o.ID, now) >= limit {
+				return fmt.Errorf("put override %s: %w", field, limitError(overridesPerService, limit))
+			}
+		}
+		return putKey(bk, []byte(field), data)
 	})
+}
+
+// readOverrides decodes the overrides of service (all when "") in bk, in key order.
+func readOverrides(bk *bolt.Bucket, service string) ([]scaling.Override, error) {
+	out := []scaling.Override{}
+	c := bk.Cursor()
+	prefix := []byte(nil)
+	if service != "" {
+		prefix = []byte(service + "/")
+	}
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		o, err := decode[scaling.Override]("override "+string(k), v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }
 
 // ListOverrides returns the overrides of service (all when ""), sorted by service, Start and ID.
 func (b *Bolt) ListOverrides(ctx context.Context, service string) ([]scaling.Override, error) {
-	out := []scaling.Override{}
+	var out []scaling.Override
 	err := b.view("list overrides", func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketOverrides).Cursor()
-		prefix := []byte(nil)
-		if service != "" {
-			prefix = []byte(service + "/")
-		}
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			o, err := decode[scaling.Override]("override "+string(k), v)
-			if err != nil {
-				return err
-			}
-			out = append(out, o)
-		}
-		return nil
+		var err error
+		out, err = readOverrides(tx.Bucket(bucketOverrides), service)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	sortOverrides(out)
 	return out, nil
+}
+
+// PageOverrides returns one page of ListOverrides(q.Service), read in one transaction.
+func (b *Bolt) PageOverrides(ctx context.Context, q OverrideQuery) ([]scaling.Override, error) {
+	all, err := b.ListOverrides(ctx, q.Service)
+	if err != nil {
+		return nil, err
+	}
+	return pageOverrides(all, q), nil
 }
 
 // DeleteOverride deletes service's override id, or returns ErrNotFound.

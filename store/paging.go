@@ -10,8 +10,8 @@ import (
 	"github.com/kai-platform/kai-scaler/scaling"
 )
 
-// ErrLimit is wrapped by the error of a write that would store more patterns or dependencies
-// than the store's Limits allow (issue 11, item 3). The API answers it with 409.
+// ErrLimit is wrapped by the error of a write that would store more patterns, dependencies or
+// overrides of a service than the store's Limits allow (issue 11, item 3). The API answers it with 409.
 var ErrLimit = errors.New("limit of stored objects reached")
 
 // Limits cap how many objects of each kind a store keeps; a write that would add one more is
@@ -21,12 +21,18 @@ type Limits struct {
 	MaxPatterns int
 	// MaxDependencies caps the stored scaling dependencies; 0 means DefaultMaxDependencies, < 0 no cap.
 	MaxDependencies int
+	// MaxOverridesPerService caps the scheduled overrides of one service that have not ended
+	// (by the store's clock; ended ones wait to be pruned and do not count); 0 means
+	// DefaultMaxOverridesPerService, < 0 no cap.
+	MaxOverridesPerService int
 }
 
-// Default caps of Limits: above the 10,000 services and dependencies the store is benchmarked with.
+// Default caps of Limits: above the 10,000 services and dependencies the store is benchmarked
+// with; overrides are one-off events, a few per service.
 const (
-	DefaultMaxPatterns     = 20000
-	DefaultMaxDependencies = 20000
+	DefaultMaxPatterns            = 20000
+	DefaultMaxDependencies        = 20000
+	DefaultMaxOverridesPerService = 100
 )
 
 func (l Limits) withDefaults() Limits {
@@ -36,8 +42,14 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxDependencies == 0 {
 		l.MaxDependencies = DefaultMaxDependencies
 	}
+	if l.MaxOverridesPerService == 0 {
+		l.MaxOverridesPerService = DefaultMaxOverridesPerService
+	}
 	return l
 }
+
+// overridesPerService is what the override cap counts, as limitError says it.
+const overridesPerService = "overrides per service (not yet ended)"
 
 // limitError reports a refused write: what, and the cap.
 func limitError(what string, max int) error {

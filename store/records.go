@@ -179,15 +179,48 @@ func overrideField(service, id string) string { return service + "/" + id }
 
 // sortOverrides orders overrides by service, Start and ID.
 func sortOverrides(os []scaling.Override) {
-	slices.SortFunc(os, func(a, b scaling.Override) int {
-		if c := cmp.Compare(a.Service, b.Service); c != 0 {
-			return c
+	slices.SortFunc(os, func(a, b scaling.Override) int { return overrideOrder(OverrideKeyOf(a), OverrideKeyOf(b)) })
+}
+
+// overrideOrder compares keys as listings order them: by service, Start, then ID.
+func overrideOrder(a, b OverrideKey) int {
+	if c := cmp.Compare(a.Service, b.Service); c != 0 {
+		return c
+	}
+	if c := a.Start.Compare(b.Start); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ID, b.ID)
+}
+
+// pageOverrides picks q's page from all, the overrides of q.Service (or of every service)
+// sorted by sortOverrides.
+func pageOverrides(all []scaling.Override, q OverrideQuery) []scaling.Override {
+	out := make([]scaling.Override, 0, min(len(all), max(q.Limit, 0)))
+	for _, o := range all {
+		if len(out) >= q.Limit {
+			break
 		}
-		if c := a.Start.Compare(b.Start); c != 0 {
-			return c
+		if !q.After.IsZero() && overrideOrder(OverrideKeyOf(o), q.After) <= 0 {
+			continue
 		}
-		return cmp.Compare(a.ID, b.ID)
-	})
+		if !q.EndAfter.IsZero() && !o.End.After(q.EndAfter) {
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// liveOverrides counts the overrides in os that have not ended at now, other than id.
+func liveOverrides(os []scaling.Override, id string, now time.Time) int {
+	n := 0
+	for _, o := range os {
+		if o.ID != id && o.End.After(now) {
+			n++
+		}
+	}
+	return n
 }
 
 // checkShadowDay refuses shadow records a store cannot key.

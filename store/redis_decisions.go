@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,7 +23,46 @@ func (r *Redis) decisionsKey(service string) string {
 }
 func (r *Redis) shadowKey(service string) string { return r.prefix + "shadow:{" + service + "}" }
 
-// PutOverride stores o, replacing any override of its service with its ID.
+// putOverrideScript writes an override unless it is new and its service holds the cap of
+// overrides that have not ended, in one script, so concurrent writers never exceed the cap:
+//
+//	KEYS[1] the overrides hash
+//	ARGV[1] field, ARGV[2] JSON, ARGV[3] max (<= 0: no cap), ARGV[4] HSCAN pattern of the
+//	service's fields, ARGV[5...] fields of the service that had ended when the caller read them
+//
+// Lua cannot compare the stored RFC 3339 times, so the caller names the ended fields: an ended
+// override never becomes active again (End is fixed and IDs are never reused), and one added
+// since the caller's read is new and counted, so the count is never short.
+var putOverrideScript = redis.NewScript(`
+local max = tonumber(ARGV[3])
+if max > 0 and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+  local skip = {}
+  for i = 5, #ARGV do
+    skip[ARGV[i]] = true
+  end
+  local n, cursor = 0, '0'
+  repeat
+    local res = redis.call('HSCAN', KEYS[1], cursor, 'MATCH', ARGV[4], 'COUNT', 1000)
+    cursor = res[1]
+    for i = 1, #res[2], 2 do
+      local f = res[2][i]
+      if not skip[f] then
+        skip[f] = true
+        n = n + 1
+      end
+    end
+  until cursor == '0'
+  if n >= max then
+    return redis.error_reply('KAILIMIT too many objects')
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`)
+
+// PutOverride stores o, replacing any override of its service with its ID. A new override is
+// refused (ErrLimit) when its service has Limits.MaxOverridesPerService overrides that have not
+// ended: the service's ended overrides are read first, then one script counts and writes.
 func (r *Redis) PutOverride(ctx context.Context, o scaling.Override) error {
 	if err := checkOverride(o); err != nil {
 		return fmt.Errorf("put override: %w", err)
@@ -32,11 +72,47 @@ func (r *Redis) PutOverride(ctx context.Context, o scaling.Override) error {
 		return fmt.Errorf("encode override %s: %w", o.ID, err)
 	}
 	field := overrideField(o.Service, o.ID)
+	op := "put override " + field
 	key := r.overridesKey()
-	if err := r.write(ctx, key, func(c redis.Cmdable) error { return c.HSet(ctx, key, field, data).Err() }); err != nil {
-		return wrap("put override "+field, err)
+	limit := r.limits.MaxOverridesPerService
+	match := globEscape(o.Service) + "/*"
+	args := []any{field, data, limit, match}
+	if limit > 0 {
+		now := r.now()
+		iter := r.client.HScan(ctx, key, 0, match, 1000).Iterator()
+		for iter.Next(ctx) {
+			f := iter.Val()
+			if !iter.Next(ctx) {
+				break
+			}
+			stored, err := decode[scaling.Override]("override "+f, []byte(iter.Val()))
+			if err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+			if !stored.End.After(now) {
+				args = append(args, f)
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return wrap(op, err)
+		}
+	}
+	if err := r.runScript(ctx, putOverrideScript, []string{key}, args...).Err(); err != nil {
+		return limitErr(op, overridesPerService, limit, err)
 	}
 	return nil
+}
+
+// globEscape escapes the glob metacharacters of s for a MATCH pattern.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`\*?[]^`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // ListOverrides returns the overrides of service (all when ""), sorted by service, Start and ID.
@@ -54,6 +130,15 @@ func (r *Redis) ListOverrides(ctx context.Context, service string) ([]scaling.Ov
 	}
 	sortOverrides(out)
 	return out, nil
+}
+
+// PageOverrides returns one page of ListOverrides(q.Service), which reads the one hash.
+func (r *Redis) PageOverrides(ctx context.Context, q OverrideQuery) ([]scaling.Override, error) {
+	all, err := r.ListOverrides(ctx, q.Service)
+	if err != nil {
+		return nil, err
+	}
+	return pageOverrides(all, q), nil
 }
 
 // DeleteOverride deletes service's override id, or returns ErrNotFound.

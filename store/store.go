@@ -135,13 +135,47 @@ type LockStore interface {
 	Unlock(ctx context.Context, name, owner string) error
 }
 
+// OverrideKey is an override's place in listing order: by service, then Start, then ID.
+type OverrideKey struct {
+	Service string
+	Start   time.Time
+	ID      string
+}
+
+// OverrideKeyOf is o's place in listing order.
+func OverrideKeyOf(o scaling.Override) OverrideKey {
+	return OverrideKey{Service: o.Service, Start: o.Start, ID: o.ID}
+}
+
+// IsZero reports whether k is the zero key, before every override.
+func (k OverrideKey) IsZero() bool { return k.Service == "" && k.Start.IsZero() && k.ID == "" }
+
+// OverrideQuery selects one page of overrides.
+type OverrideQuery struct {
+	// Service "" means every service.
+	Service string
+	// After is the key of the previous page's last override; zero for the first page.
+	After OverrideKey
+	// EndAfter, when set, leaves out the overrides that ended at or before it.
+	EndAfter time.Time
+	// Limit (> 0) is the most overrides returned.
+	Limit int
+}
+
 // OverrideStore keeps scheduled overrides keyed by (service, ID). Safe for concurrent use.
 type OverrideStore interface {
-	// PutOverride stores o, replacing any override of its service with its ID.
+	// PutOverride stores o, replacing any override of its service with its ID. A new override
+	// when its service has Limits.MaxOverridesPerService overrides that have not ended (End
+	// after the store's clock) is refused with an error wrapping ErrLimit, atomically with the
+	// write: concurrent writers never exceed the cap together.
 	PutOverride(ctx context.Context, o scaling.Override) error
 	// ListOverrides returns the overrides of service, or of all when service is "", sorted by
 	// service, Start and ID.
 	ListOverrides(ctx context.Context, service string) ([]scaling.Override, error)
+	// PageOverrides returns up to q.Limit overrides after q.After in the order of
+	// ListOverrides. Both stores read every override of q.Service (of every service when "")
+	// to answer a page: overrides are few, and capped per service.
+	PageOverrides(ctx context.Context, q OverrideQuery) ([]scaling.Override, error)
 	// DeleteOverride returns ErrNotFound when service has no override with id.
 	DeleteOverride(ctx context.Context, service, id string) error
 	// PruneOverrides deletes every override that ended at or before now and returns how many.

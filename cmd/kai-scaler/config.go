@@ -105,6 +105,8 @@ func settings() []setting {
 			func(o *Options) *int { return &o.MaxPatterns }),
 		maxSetting("MAX_DEPENDENCIES", "store.max-dependencies", store.DefaultMaxDependencies, "most scaling dependencies stored; a new one beyond is refused with 409",
 			func(o *Options) *int { return &o.MaxDependencies }),
+		maxSetting("MAX_OVERRIDES_PER_SERVICE", "store.max-overrides-per-service", store.DefaultMaxOverridesPerService, "most scheduled overrides of one service that have not ended; a new one beyond is refused with 409",
+			func(o *Options) *int { return &o.MaxOverridesPerService }),
 		{env: "DATA_DIR", flag: "data.dir", def: "./data", usage: "directory of the embedded store (used when --redis.url is empty)",
 			apply: func(o *Options, v string) error {
 				if v == "" {

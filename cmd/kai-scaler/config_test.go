@@ -26,7 +26,7 @@ func TestParseOptions(t *testing.T) {
 		RedisPrefix: "kai:", DataDir: "./data", ListenAddr: ":8080",
 		ForecastSchedule: "@hourly", DemoSpeed: 60,
 		MaxReplicasWithoutHPA: 100,
-		MaxPatterns:           20000, MaxDependencies: 20000,
+		MaxPatterns:           20000, MaxDependencies: 20000, MaxOverridesPerService: 100,
 	}, LogLevel: slog.LevelInfo, LogFormat: "text"}
 	with := func(f func(*Options)) Options {
 		o := defaults
@@ -48,9 +48,9 @@ func TestParseOptions(t *testing.T) {
 			"CORS_ORIGINS": "https://admin.example.com, http://localhost:3000/", "DRY_RUN": "true",
 			"SERVICES_FILE": "/etc/kai/services.yaml", "GRAFANA_URL": "https://grafana.example.com/", "LOG_LEVEL": "debug", "LOG_FORMAT": "json",
 			"KAI_DEMO": "true", "KAI_DEMO_SPEED": "600", "KAI_DEMO_START": "2026-12-01T05:00:00Z", "POD_NAME": "kai-scaler-0", "POD_NAMESPACE": "ops",
-			"MAX_PATTERNS": "500", "MAX_DEPENDENCIES": "700",
+			"MAX_PATTERNS": "500", "MAX_DEPENDENCIES": "700", "MAX_OVERRIDES_PER_SERVICE": "30",
 		}, want: Options{Config: app.Config{
-			MaxPatterns: 500, MaxDependencies: 700,
+			MaxPatterns: 500, MaxDependencies: 700, MaxOverridesPerService: 30,
 			Demo: true, DemoSpeed: 600, DemoStart: time.Date(2026, 12, 1, 5, 0, 0, 0, time.UTC), LeaderIdentity: "kai-scaler-0", LeaderNamespace: "ops", MaxReplicasWithoutHPA: 100,
 			PredictiveScaling: true, ScalingDependencies: true, HPAEventLogging: true,
 			RedisURL: "redis://:pw@127.0.0.1:6379/2", RedisPrefix: "x:", DataDir: "/var/lib/kai",

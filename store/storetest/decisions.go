@@ -1,7 +1,10 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,6 +90,127 @@ func testOverrides(t *testing.T, open func(t *testing.T) store.Store) {
 	got, err = s.ListOverrides(ctx, "")
 	require.NoError(t, err)
 	require.Empty(t, got)
+}
+
+// liveOverride is an override of service from startHours to endHours around now (whole
+// seconds, UTC: it survives the JSON round trip unchanged).
+func liveOverride(id, service string, now time.Time, startHours, endHours int) scaling.Override {
+	o := override(id, service, 0, 0)
+	o.Start = now.Add(time.Duration(startHours) * time.Hour)
+	o.End = now.Add(time.Duration(endHours) * time.Hour)
+	return o
+}
+
+// testOverrideLimit: a service holding Limits.MaxOverridesPerService overrides that have not
+// ended (by the store's clock, time.Now) is refused a new one; ended ones, other services and
+// replacements are not limited, and concurrent writers never exceed the cap together.
+func testOverrideLimit(t *testing.T, open func(t *testing.T) store.Store) {
+	s := open(t)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Second)
+	limit := Limits.MaxOverridesPerService
+
+	// Ended overrides wait to be pruned; they do not count.
+	for i := range limit + 2 {
+		require.NoError(t, s.PutOverride(ctx, liveOverride(fmt.Sprintf("ended-%d", i), "api", now, -3, -1)))
+	}
+	for i := range limit {
+		require.NoError(t, s.PutOverride(ctx, liveOverride(fmt.Sprintf("live-%d", i), "api", now, 1, 2)))
+	}
+	err := s.PutOverride(ctx, liveOverride("one-more", "api", now, 1, 2))
+	require.ErrorIs(t, err, store.ErrLimit)
+	require.ErrorContains(t, err, fmt.Sprintf("at most %d overrides per service", limit))
+	got, err := s.ListOverrides(ctx, "api")
+	require.NoError(t, err)
+	require.Len(t, got, 2*limit+2, "nothing written")
+
+	replaced := liveOverride("live-0", "api", now, 3, 4)
+	replaced.Reason = "moved"
+	require.NoError(t, s.PutOverride(ctx, replaced), "replacing is allowed at the cap")
+	// "api-x" shares a prefix with "api": it has a cap of its own.
+	require.NoError(t, s.PutOverride(ctx, liveOverride("x", "api-x", now, 1, 2)))
+	require.NoError(t, s.PutOverride(ctx, liveOverride("b", "billing", now, 1, 2)))
+	require.NoError(t, s.DeleteOverride(ctx, "api", "live-1"))
+	require.NoError(t, s.PutOverride(ctx, liveOverride("one-more", "api", now, 1, 2)), "room again after a delete")
+	require.ErrorIs(t, s.PutOverride(ctx, liveOverride("two-more", "api", now, 1, 2)), store.ErrLimit)
+
+	// Concurrent writers to one service: exactly the cap is written.
+	var wg sync.WaitGroup
+	var ok atomic.Int32
+	for i := range 4 * limit {
+		wg.Go(func() {
+			err := s.PutOverride(ctx, liveOverride(fmt.Sprintf("race-%d", i), "race", now, 1, 2))
+			if err == nil {
+				ok.Add(1)
+				return
+			}
+			if !errors.Is(err, store.ErrLimit) && !errors.Is(err, store.ErrConflict) {
+				t.Errorf("put override: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	got, err = s.ListOverrides(ctx, "race")
+	require.NoError(t, err)
+	require.Len(t, got, limit)
+	require.Equal(t, limit, int(ok.Load()))
+}
+
+// testOverridePaging: pages of PageOverrides, at every limit, concatenate to ListOverrides
+// (of one service or of all, by service, start and ID) without a gap or a duplicate, and
+// EndAfter leaves out the overrides that have ended.
+func testOverridePaging(t *testing.T, open func(t *testing.T) store.Store) {
+	s := open(t)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, svc := range []string{"api", "api-x", "billing", "a"} {
+		// Two share a start (ordered by ID); one has ended.
+		for i, o := range []scaling.Override{
+			liveOverride("z", svc, now, 2, 3),
+			liveOverride("b", svc, now, 1, 3),
+			liveOverride("a", svc, now, 1, 3),
+			liveOverride("ended", svc, now, -2, -1),
+		} {
+			o.Reason = fmt.Sprintf("%s %d", svc, i)
+			require.NoError(t, s.PutOverride(ctx, o))
+		}
+	}
+	for _, svc := range []string{"", "api"} {
+		all, err := s.ListOverrides(ctx, svc)
+		require.NoError(t, err)
+		var live []scaling.Override
+		for _, o := range all {
+			if o.End.After(now) {
+				live = append(live, o)
+			}
+		}
+		for _, tc := range []struct {
+			endAfter time.Time
+			want     []scaling.Override
+		}{{time.Time{}, all}, {now, live}} {
+			for _, limit := range []int{1, 2, 3, 1000} {
+				var got []scaling.Override
+				var after store.OverrideKey
+				for pages := 0; ; pages++ {
+					require.Less(t, pages, 100)
+					page, err := s.PageOverrides(ctx, store.OverrideQuery{Service: svc, After: after, EndAfter: tc.endAfter, Limit: limit})
+					require.NoError(t, err)
+					require.LessOrEqual(t, len(page), limit)
+					if len(page) == 0 {
+						break
+					}
+					got = append(got, page...)
+					after = store.OverrideKeyOf(page[len(page)-1])
+				}
+				require.Equal(t, tc.want, got, "service %q, limit %d, endAfter %v", svc, limit, tc.endAfter)
+			}
+		}
+	}
+	// A cursor need not be stored: the page starts after it.
+	page, err := s.PageOverrides(ctx, store.OverrideQuery{After: store.OverrideKey{Service: "api", Start: now.Add(time.Hour), ID: "aa"}, Limit: 2})
+	require.NoError(t, err)
+	require.Len(t, page, 2)
+	require.Equal(t, []string{"api/b", "api/z"}, []string{page[0].Service + "/" + page[0].ID, page[1].Service + "/" + page[1].ID})
 }
 
 func decision(service string, ts int64, from, to int32) scaling.FloorDecision {

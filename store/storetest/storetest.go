@@ -23,7 +23,7 @@ var Retention = store.EventRetention{MaxPerService: 50, MaxAge: 24 * time.Hour}
 const PredictionsPerService = 24
 
 // Limits are the caps contract stores are opened with: "paging and limits" fills them.
-var Limits = store.Limits{MaxPatterns: 30, MaxDependencies: 30}
+var Limits = store.Limits{MaxPatterns: 30, MaxDependencies: 30, MaxOverridesPerService: 4}
 
 // Run runs the contract suite. open must return a new, empty store opened with Retention and
 // PredictionsPerService, whose retention clock is time.Now, and register its Close with
@@ -45,6 +45,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("locks", func(t *testing.T) { t.Parallel(); testLocks(t, open) })
 	t.Run("concurrent TryLock: exactly one wins", func(t *testing.T) { t.Parallel(); testLockRace(t, open) })
 	t.Run("overrides", func(t *testing.T) { t.Parallel(); testOverrides(t, open) })
+	t.Run("override limit", func(t *testing.T) { t.Parallel(); testOverrideLimit(t, open) })
+	t.Run("override paging", func(t *testing.T) { t.Parallel(); testOverridePaging(t, open) })
 	t.Run("decisions", func(t *testing.T) { t.Parallel(); testDecisions(t, open) })
 	t.Run("decision retention", func(t *testing.T) { t.Parallel(); testDecisionRetention(t, open) })
 	t.Run("shadow days", func(t *testing.T) { t.Parallel(); testShadowDays(t, open) })

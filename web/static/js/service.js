@@ -231,7 +231,7 @@ export async function render(main, name) {
   const refreshRecords = async () => {
     const [pats, ovs, decs] = await Promise.all([
       get("/api/predictive-scaling/patterns?limit=1000"),
-      get(`/api/predictive-scaling/overrides/${enc(name)}`),
+      get(`/api/predictive-scaling/overrides/${enc(name)}?limit=1000`),
       get(`/api/predictive-scaling/floors/${enc(name)}?limit=20`),
     ]);
     const pattern = pats.patterns.find((p) => p.service === name) || null;
