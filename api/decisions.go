@@ -188,17 +188,30 @@ func (a *API) putOverride(r *http.Request) (any, error) {
 	}, nil
 }
 
+// overridePath reads the service and the override id of a request on one override, which
+// takes no query parameters.
+func overridePath(r *http.Request) (svc, id string, err error) {
+	if err := noQuery(r); err != nil {
+		return "", "", err
+	}
+	if svc, err = pathService(r, "service"); err != nil {
+		return "", "", err
+	}
+	return svc, pathParam(r, "id"), nil
+}
+
+// noOverride is the answer for an override id its service does not have.
+func noOverride(svc string, err error) error {
+	return &httpError{status: http.StatusNotFound, field: "id", msg: fmt.Sprintf("service %s has no override with this id", svc), err: err}
+}
+
 // getOverride answers one override, as listOverrides would show it: one that has ended is not
 // found, like one already pruned.
 func (a *API) getOverride(r *http.Request) (any, error) {
-	if err := noQuery(r); err != nil {
-		return nil, err
-	}
-	svc, err := pathService(r, "service")
+	svc, id, err := overridePath(r)
 	if err != nil {
 		return nil, err
 	}
-	id := pathParam(r, "id")
 	all, err := a.store.ListOverrides(r.Context(), svc)
 	if err != nil {
 		return nil, fmt.Errorf("list overrides of %s: %w", svc, err)
@@ -208,21 +221,17 @@ func (a *API) getOverride(r *http.Request) (any, error) {
 			return o, nil
 		}
 	}
-	return nil, &httpError{status: http.StatusNotFound, field: "id", msg: fmt.Sprintf("service %s has no override with this id", svc)}
+	return nil, noOverride(svc, nil)
 }
 
 func (a *API) deleteOverride(r *http.Request) (any, error) {
-	if err := noQuery(r); err != nil {
-		return nil, err
-	}
-	svc, err := pathService(r, "service")
+	svc, id, err := overridePath(r)
 	if err != nil {
 		return nil, err
 	}
-	id := pathParam(r, "id")
 	if err := a.store.DeleteOverride(r.Context(), svc, id); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, &httpError{status: http.StatusNotFound, field: "id", msg: fmt.Sprintf("service %s has no override with this id", svc), err: err}
+			return nil, noOverride(svc, err)
 		}
 		return nil, fmt.Errorf("delete override of %s: %w", svc, err)
 	}

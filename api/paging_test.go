@@ -16,12 +16,12 @@ import (
 	"github.com/kai-platform/kai-scaler/store/storetest"
 )
 
-// TestListPagingAndLimits: the pattern and dependency lists answer pages of limit (default
-// 100) with a next cursor while more follow, and a store at its cap answers a new object with
-// 409. Regression test for issue 11, item 3 (14k patterns in one 2 MB answer).
-func TestListPagingAndLimits(t *testing.T) {
-	limits := store.Limits{MaxPatterns: 150, MaxDependencies: 150}
-	for _, tc := range []struct {
+// storesWithLimits are the real stores, bbolt and Redis, each opened by its test with limits.
+func storesWithLimits(limits store.Limits) []struct {
+	name string
+	open func(t *testing.T) store.Store
+} {
+	return []struct {
 		name string
 		open func(t *testing.T) store.Store
 	}{
@@ -32,7 +32,28 @@ func TestListPagingAndLimits(t *testing.T) {
 			return b
 		}},
 		{"redis", func(t *testing.T) store.Store { return storetest.OpenRedis(t, store.RedisOptions{Limits: limits}) }},
-	} {
+	}
+}
+
+// getValid GETs path, which must answer 200 with a body the OpenAPI document allows, and
+// decodes it.
+func getValid[T any](t *testing.T, ts testServer, path string) (T, *httptest.ResponseRecorder) {
+	t.Helper()
+	rq := request{method: "GET", path: path}
+	rec := ts.do(t, rq)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	validateResponse(t, rq, rec)
+	var body T
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+	return body, rec
+}
+
+// TestListPagingAndLimits: the pattern and dependency lists answer pages of limit (default
+// 100) with a next cursor while more follow, and a store at its cap answers a new object with
+// 409. Regression test for issue 11, item 3 (14k patterns in one 2 MB answer).
+func TestListPagingAndLimits(t *testing.T) {
+	limits := store.Limits{MaxPatterns: 150, MaxDependencies: 150}
+	for _, tc := range storesWithLimits(limits) {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := newTestServer(t, tc.open(t), nil)
 			for i := range 150 {
@@ -72,12 +93,7 @@ func TestListPagingAndLimits(t *testing.T) {
 				if next != "" {
 					path += "&next=" + next
 				}
-				rq := request{method: "GET", path: path}
-				rec := ts.do(t, rq)
-				require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-				validateResponse(t, rq, rec)
-				var db dependenciesBody
-				require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &db))
+				db, _ := getValid[dependenciesBody](t, ts, path)
 				require.LessOrEqual(t, len(db.Dependencies), 40)
 				got = append(got, db.Dependencies...)
 				if next = db.Next; next == "" {
@@ -127,18 +143,7 @@ func TestListPagingAndLimits(t *testing.T) {
 func TestOverridePagingAndLimit(t *testing.T) {
 	const limit = 5
 	limits := store.Limits{MaxOverridesPerService: limit}
-	for _, tc := range []struct {
-		name string
-		open func(t *testing.T) store.Store
-	}{
-		{"bolt", func(t *testing.T) store.Store {
-			b, err := store.OpenBolt(filepath.Join(t.TempDir(), "kai.db"), store.BoltOptions{Limits: limits})
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = b.Close() })
-			return b
-		}},
-		{"redis", func(t *testing.T) store.Store { return storetest.OpenRedis(t, store.RedisOptions{Limits: limits}) }},
-	} {
+	for _, tc := range storesWithLimits(limits) {
 		t.Run(tc.name, func(t *testing.T) {
 			// The stores count what has not ended by their own clock, time.Now.
 			now := time.Now().UTC().Truncate(time.Second)
@@ -169,12 +174,7 @@ func TestOverridePagingAndLimit(t *testing.T) {
 
 			list := func(path string) overridesBody {
 				t.Helper()
-				rq := request{method: "GET", path: path}
-				rec := ts.do(t, rq)
-				require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-				validateResponse(t, rq, rec)
-				var ob overridesBody
-				require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &ob))
+				ob, rec := getValid[overridesBody](t, ts, path)
 				if ob.Next == "" {
 					require.NotContains(t, rec.Body.String(), `"next"`)
 				}
