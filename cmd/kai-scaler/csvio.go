@@ -475,7 +475,7 @@ func parseTime(ts string, f timeFormat) (int64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("want %q like the first row", spaceLayout)
 		}
-		return t.Unix(), nil
+		return inYears(t)
 	}
 	if u, ok := fastUTC(ts, 'T'); ok {
 		return u, nil
@@ -484,7 +484,16 @@ func parseTime(ts string, f timeFormat) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("want RFC3339 (2006-01-02T15:04:05Z) like the first row")
 	}
-	return t.Unix(), nil
+	return inYears(t)
+}
+
+// inYears is t in Unix seconds, or an error when it is outside the years 1–9999 (UTC):
+// time.Parse reads the year 0, and an offset carries a time past 9999 or before 1.
+func inYears(t time.Time) (int64, error) {
+	if u := t.Unix(); u >= minUnix && u <= maxUnix {
+		return u, nil
+	}
+	return 0, fmt.Errorf("out of range: want a time in the years 1 to 9999 (UTC)")
 }
 
 // fastUTC reads the two forms every row of a large file has, "2006-01-02T15:04:05Z" (sep 'T')
@@ -500,8 +509,8 @@ func fastUTC[T string | []byte](ts T, sep byte) (int64, bool) {
 	y, ok1 := digits(ts, 0, 4)
 	mo, ok2 := digits(ts, 5, 2)
 	d, ok3 := digits(ts, 8, 2)
-	if !ok1 || !ok2 || !ok3 || mo < 1 || mo > 12 || d < 1 || d > daysIn(mo, y) {
-		return 0, false
+	if !ok1 || !ok2 || !ok3 || y < 1 || mo < 1 || mo > 12 || d < 1 || d > daysIn(mo, y) {
+		return 0, false // the year 0, which time.Parse reads, parseTime refuses as out of range
 	}
 	return daysFromCivil(y, mo, d)*86400 + tod, true
 }

@@ -137,6 +137,9 @@ func TestReadSeriesCSVErrors(t *testing.T) {
 		{"grafana: a bad value", "Time,a,b\n1736121600000,1,2\n1736121900000,1,many\n", "bad.csv:3: series \"b\": value \"many\" is not a number"},
 		{"grafana: a bad time", "Time,a\n1736121600000,1\nnoon,2\n", "bad.csv:3: time \"noon\": want Unix milliseconds"},
 		{"grafana: no rows", "Time,a\n", "bad.csv: no data rows"},
+		{"the year 0", "timestamp,value\n0000-01-01T00:00:00Z,1\n0000-01-01T00:05:00Z,2\n", "bad.csv:2: timestamp \"0000-01-01T00:00:00Z\": out of range"},
+		{"the year 0, space form", "timestamp,value\n0000-12-31 23:55:00,1\n0001-01-01 00:00:00,2\n", "bad.csv:2: timestamp \"0000-12-31 23:55:00\": out of range"},
+		{"past 9999 by its offset", "timestamp,value\n9999-12-31T23:00:00Z,1\n9999-12-31T23:30:00-01:00,2\n", "bad.csv:3: timestamp \"9999-12-31T23:30:00-01:00\": out of range"},
 		// Line numbers are the file's, after a sep= line and blank lines too.
 		{"sep= line: a bad value", "sep=;\ntimestamp;value\n100;1\n\n300;x\n", "bad.csv:5: value \"x\""},
 		{"sep= line: a bad header", "sep=;\nwhen;load\n1;2\n", "bad.csv:2: header"},
