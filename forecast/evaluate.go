@@ -50,6 +50,9 @@ func Evaluate(s Series, opts Options, origins int) (Evaluation, error) {
 	if origins <= 0 {
 		origins = DefaultOrigins
 	}
+	if err := checkMagnitude(s.Values); err != nil {
+		return Evaluation{}, err
+	}
 	// Earlier origins, up to selectOrigins of them, are where auto selection and the bound
 	// learn before the first scored origin.
 	mem := getArena()
@@ -172,4 +175,21 @@ func (a *acc) scores() Scores {
 		s.Pinball = a.pinball / float64(a.all)
 	}
 	return s
+}
+
+// checkMagnitude refuses values so large that the backtest's arithmetic overflows: their sum
+// scales every error (MASE's in-sample scale, sMAPE's denominator), and seasonal naive, which
+// does not overflow, scored a series of 1e308 as a perfect MASE 0 with NaN bounds, while
+// Forecast refuses it (issue 9). The headroom covers differences and sums of two values.
+func checkMagnitude(values []float64) error {
+	var sum float64
+	for _, v := range values {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			sum += math.Abs(v)
+		}
+	}
+	if math.IsInf(4*sum, 0) {
+		return fmt.Errorf("%w: values so large the arithmetic overflows (their sum is beyond float64)", ErrNotFinite)
+	}
+	return nil
 }

@@ -108,6 +108,18 @@ func TestCleanCausalFillsADayOfGaps(t *testing.T) {
 	require.InDelta(t, day(a)-day(b), c.fit[a]-c.fit[b], 1e-6)
 }
 
+// Regression test: Evaluate refused a series only when every model overflowed, and seasonal
+// naive does not, so a series of 1e308 was scored as a perfect MASE 0 with NaN bounds.
+func TestEvaluateRefusesOverflowingValues(t *testing.T) {
+	huge := gen(30*288, 5*time.Minute, func(int) float64 { return 1e308 })
+	_, err := Evaluate(huge, Options{Horizon: 288}, 3)
+	require.ErrorIs(t, err, ErrNotFinite)
+	require.ErrorContains(t, err, "arithmetic overflows")
+
+	require.ErrorIs(t, checkMagnitude([]float64{1e308, 1e308, math.NaN(), math.Inf(1)}), ErrNotFinite)
+	require.NoError(t, checkMagnitude([]float64{1e300, math.Inf(1), math.NaN()}), "gaps and ±Inf are not summed")
+}
+
 func TestCheckFinite(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -59,9 +58,8 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(c.stderr, "kai-scaler backtest: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
-		return exitUsage
+	if code, extra := extraArgsExit(c.stderr, fs); extra {
+		return code
 	}
 	if *input == "" || *horizon < 0 || *origins <= 0 || !(*quantile > 0 && *quantile < 1) {
 		fmt.Fprintln(c.stderr, "kai-scaler backtest: --input is required; --horizon >= 0, --origins > 0 and 0 < --quantile < 1")
@@ -83,9 +81,6 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 				h = max(1, int(24*time.Hour/s.series.Step))
 			}
 			if err := checkHorizon(s.series, h, false); err != nil {
-				return forecast.Evaluation{}, err
-			}
-			if err := checkMagnitude(s.series); err != nil {
 				return forecast.Evaluation{}, err
 			}
 			ev, err := forecast.Evaluate(s.series, forecast.Options{Horizon: h, Quantile: *quantile}, *origins)
@@ -171,23 +166,6 @@ func scoredAny(ev forecast.Evaluation) bool {
 		}
 	}
 	return false
-}
-
-// checkMagnitude refuses a series whose values are so large that the backtest's arithmetic
-// overflows: their sum scales every error (MASE's in-sample scale, sMAPE's denominator), and
-// an infinite one scored a series of 1e308 as a perfect MASE 0 with NaN bounds, while
-// forecast refuses it (issue 9). The headroom covers differences and sums of two values.
-func checkMagnitude(s forecast.Series) error {
-	var sum float64
-	for _, v := range s.Values {
-		if !math.IsNaN(v) && !math.IsInf(v, 0) {
-			sum += math.Abs(v)
-		}
-	}
-	if math.IsInf(4*sum, 0) {
-		return fmt.Errorf("%w: values so large the arithmetic overflows (their sum is beyond float64)", forecast.ErrNotFinite)
-	}
-	return nil
 }
 
 type rowAcc struct {

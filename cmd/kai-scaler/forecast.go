@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -41,9 +42,8 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(c.stderr, "kai-scaler forecast: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
-		return exitUsage
+	if code, extra := extraArgsExit(c.stderr, fs); extra {
+		return code
 	}
 	if *input == "" || *output == "" || *horizon <= 0 {
 		fmt.Fprintln(c.stderr, "kai-scaler forecast: --input, --output and a positive --horizon are required")
@@ -79,36 +79,58 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 		defer f.discard() // a partial forecast must not pass for a whole one
 		file, out = f, f
 	}
+	var profile *outputFile
 	if *cpuProfile != "" {
-		stop, err := startCPUProfile(*cpuProfile)
+		f, err := startCPUProfile(*cpuProfile)
 		if err != nil {
 			fmt.Fprintf(c.stderr, "kai-scaler forecast: %v\n", err)
 			return exitFatal
 		}
-		defer stop()
+		// A run that fails keeps the profile that was there, as it keeps the output.
+		defer func() {
+			pprof.StopCPUProfile()
+			f.discard()
+		}()
+		profile = f
 	}
 	tuneBatchGC(c.getenv)
 	w := bufio.NewWriterSize(out, 1<<20)
 	w.WriteString("series,timestamp,value,upper\n")
+	type fit struct {
+		forecast.Result
+		noLoad bool // noPositiveLoad: forecast as zero
+	}
 	failed := 0
 	n, err := streamFit(ctx, c.stderr, "forecast", *input,
-		func(s namedSeries) (forecast.Result, error) {
+		func(s namedSeries) (fit, error) {
 			if err := checkHorizon(s.series, *horizon, true); err != nil {
-				return forecast.Result{}, err
+				return fit{}, err
 			}
-			return forecast.Forecast(s.series, opts)
+			r, err := forecast.Forecast(s.series, opts)
+			return fit{r, noPositiveLoad(s.series.Values)}, err
 		},
-		func(name string, format timeFormat, r forecast.Result, err error) error {
+		func(name string, format timeFormat, r fit, err error) error {
 			if err != nil {
 				failed++
 				fmt.Fprintf(c.stderr, "kai-scaler forecast: series %q: %v\n", name, err)
 				return nil
 			}
-			writeForecastCSV(w, name, r, format)
+			if r.noLoad {
+				fmt.Fprintf(c.stderr, "kai-scaler forecast: series %q: every value is ≤ 0; load cannot be negative, so the forecast is 0\n", name)
+			}
+			writeForecastCSV(w, name, r.Result, format)
 			return nil
 		})
 	if err == nil {
 		err = w.Flush()
+	}
+	if err == nil && profile != nil {
+		// Before the output: a profile that cannot be written fails the run while the
+		// output can still be left as it was.
+		pprof.StopCPUProfile()
+		if err = profile.commit(); err != nil {
+			err = fmt.Errorf("cpu profile: %w", err)
+		}
 	}
 	if err == nil && file != nil {
 		err = file.commit()
@@ -122,6 +144,25 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 		return exitPartial
 	}
 	return exitOK
+}
+
+// noPositiveLoad reports whether v holds a negative value and none above zero (gaps and
+// ±Inf, which the forecast package also reads as gaps, aside). The forecast package reads a
+// negative sample as zero load (a counter reset, a rate artefact), so such a series, most
+// likely a metric of something other than load, is forecast as a flat zero that would
+// otherwise pass without a word. An all-zero series is not flagged: zero is what it says.
+func noPositiveLoad(v []float64) bool {
+	negative := false
+	for _, x := range v {
+		switch {
+		case math.IsInf(x, 0):
+		case x > 0:
+			return false
+		case x < 0:
+			negative = true
+		}
+	}
+	return negative
 }
 
 // The horizon is counted in points of each series' own step, which is known only once the
@@ -163,20 +204,20 @@ func checkHorizon(s forecast.Series, h int, timestamped bool) error {
 	return nil
 }
 
-// startCPUProfile profiles the process into path until the returned stop is called.
-func startCPUProfile(path string) (stop func(), err error) {
-	f, err := os.Create(path)
+// startCPUProfile profiles the process into path, an output as createOutput opens it: a
+// regular file is written beside and replaced only when the caller, after
+// pprof.StopCPUProfile, commits it (os.Create emptied an existing profile, or a symbolic
+// link's target, before a run that could still fail).
+func startCPUProfile(path string) (*outputFile, error) {
+	f, err := createOutput(path)
 	if err != nil {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
+		f.discard()
 		return nil, fmt.Errorf("cpu profile %s: %w", path, err)
 	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}, nil
+	return f, nil
 }
 
 // Batch GC settings (tuneBatchGC): a fit allocates about 1 MB that is garbage as soon as the

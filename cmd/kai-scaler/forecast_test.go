@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -613,9 +614,6 @@ func TestBacktestCommandUnscorable(t *testing.T) {
 		})
 	}
 	t.Run("sentinels", func(t *testing.T) {
-		s := forecast.Series{Step: time.Minute, Values: []float64{1e308, 1e308, math.NaN(), math.Inf(1)}}
-		require.ErrorIs(t, checkMagnitude(s), forecast.ErrNotFinite)
-		require.NoError(t, checkMagnitude(forecast.Series{Step: time.Minute, Values: []float64{1e300, math.Inf(1), math.NaN()}}))
 		require.ErrorIs(t, checkHorizon(forecast.Series{Step: 24 * time.Hour, Values: []float64{1}}, 367, false), errHorizonTooFar)
 		require.NoError(t, checkHorizon(forecast.Series{Step: 24 * time.Hour, Values: []float64{1}}, 366, false))
 	})
@@ -652,4 +650,81 @@ func TestCommandsHelpAndExtraArguments(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The four commands that take no arguments refuse them with one line, through one helper.
+func TestExtraArgsExit(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		extra    bool
+		stderr   string
+	}{
+		{"none", nil, exitOK, false, ""},
+		{"flags only", []string{"-v"}, exitOK, false, ""},
+		{"one", []string{"x"}, exitUsage, true, "kai-scaler test: unexpected arguments: x\n"},
+		{"after the flags", []string{"-v", "x", "-y"}, exitUsage, true, "kai-scaler test: unexpected arguments: x -y\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			fs.Bool("v", false, "")
+			require.NoError(t, fs.Parse(tc.args))
+			var stderr bytes.Buffer
+			code, extra := extraArgsExit(&stderr, fs)
+			require.Equal(t, tc.wantCode, code)
+			require.Equal(t, tc.extra, extra)
+			require.Equal(t, tc.stderr, stderr.String())
+		})
+	}
+}
+
+// Regression test: a series with no value above zero was forecast as zeros without a word
+// (the forecast package reads negative load as zero); it is still forecast, with a warning.
+func TestForecastCommandWarnsOfNoPositiveLoad(t *testing.T) {
+	const warning = "every value is ≤ 0; load cannot be negative, so the forecast is 0"
+	tests := []struct {
+		name   string
+		values []string
+		warn   bool
+	}{
+		{"every value negative", []string{"-3", "-1.5", "-2", "-4", "-1"}, true},
+		{"zeros and negatives", []string{"0", "-1", "0", "-2", "0"}, true},
+		{"negatives and a gap", []string{"-1", "NaN", "-2", "-1", "-3"}, true},
+		{"every value zero", []string{"0", "0", "0", "0", "0"}, false},
+		{"one positive", []string{"-1", "-2", "0.5", "-1", "-3"}, false},
+		{"positive", []string{"1", "2", "3", "2", "1"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			b.WriteString("series,timestamp,value\n")
+			for i, v := range tc.values {
+				fmt.Fprintf(&b, "s,%d,%s\n", 1704067200+3600*i, v)
+			}
+			in := filepath.Join(t.TempDir(), "in.csv")
+			require.NoError(t, os.WriteFile(in, []byte(b.String()), 0o644))
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr}, []string{"forecast", "--input", in, "--output", "-", "--horizon", "2", "--model", forecast.ModelNaive})
+			require.Equal(t, exitOK, code, stderr.String())
+			if !tc.warn {
+				require.NotContains(t, stderr.String(), warning)
+				return
+			}
+			require.Equal(t, `kai-scaler forecast: series "s": `+warning+"\n", stderr.String())
+			rows, err := csv.NewReader(&stdout).ReadAll()
+			require.NoError(t, err)
+			require.Len(t, rows, 3)
+			for _, r := range rows[1:] {
+				require.Equal(t, []string{"0", "0"}, r[2:], "the forecast and its bound are 0")
+			}
+		})
+	}
+	t.Run("noPositiveLoad", func(t *testing.T) {
+		require.True(t, noPositiveLoad([]float64{-1, math.NaN(), math.Inf(1), 0}), "+Inf is a gap, not load")
+		require.False(t, noPositiveLoad([]float64{-1, 1e-300}))
+		require.False(t, noPositiveLoad(nil))
+		require.False(t, noPositiveLoad([]float64{math.Inf(-1), 0}), "-Inf is a gap too")
+	})
 }

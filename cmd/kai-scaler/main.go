@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -89,6 +90,17 @@ func parseExit(err error) int {
 		return exitOK
 	}
 	return exitUsage
+}
+
+// extraArgsExit reports on w the arguments left after fs's flags, for a command that takes
+// none: it returns exitUsage and true when there are any, so one stray word is refused with
+// the same line by every command instead of reading as a missing flag.
+func extraArgsExit(w io.Writer, fs *flag.FlagSet) (int, bool) {
+	if fs.NArg() == 0 {
+		return exitOK, false
+	}
+	fmt.Fprintf(w, "kai-scaler %s: unexpected arguments: %s\n", fs.Name(), strings.Join(fs.Args(), " "))
+	return exitUsage, true
 }
 
 func usage(w io.Writer) {

@@ -27,12 +27,16 @@ type outputFile struct {
 	closed bool
 }
 
-// createOutput opens path for writing as outputFile describes. A symbolic link is followed,
-// so the link stays and its target is replaced.
+// createOutput opens path for writing as outputFile describes. Symbolic links are followed
+// one at a time: a link that leads to a device, a pipe or a descriptor's name is written
+// through, and one that leads to a regular file (or to nothing yet) stays, while its final
+// target is replaced.
 func createOutput(path string) (*outputFile, error) {
-	if direct, err := isDirectOutput(path); err != nil {
+	final, direct, err := resolveOutput(path)
+	if err != nil {
 		return nil, err
-	} else if direct {
+	}
+	if direct {
 		// O_APPEND: /dev/stdout of a shell's `>>` is a regular file that must not be
 		// overwritten from its start; devices and pipes ignore it. No O_TRUNC, no O_CREATE.
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
@@ -41,22 +45,12 @@ func createOutput(path string) (*outputFile, error) {
 		}
 		return &outputFile{f: f}, nil
 	}
-	final, mode := path, newFileMode
-	switch fi, err := os.Lstat(path); {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
+	mode := newFileMode
+	switch fi, err := os.Stat(final); {
+	case err == nil:
+		mode = fi.Mode().Perm() // a replaced file keeps its permissions
+	case !errors.Is(err, fs.ErrNotExist):
 		return nil, err
-	case fi.Mode()&fs.ModeSymlink != 0:
-		if final, err = filepath.EvalSymlinks(path); err != nil {
-			return nil, fmt.Errorf("%s: symbolic link: %w", path, err)
-		}
-		fallthrough
-	default:
-		target, err := os.Stat(final)
-		if err != nil {
-			return nil, err
-		}
-		mode = target.Mode().Perm() // a replaced file keeps its permissions
 	}
 	f, err := os.CreateTemp(filepath.Dir(final), "."+filepath.Base(final)+".*.tmp")
 	if err != nil {
@@ -65,28 +59,66 @@ func createOutput(path string) (*outputFile, error) {
 	return &outputFile{f: f, final: final, mode: mode}, nil
 }
 
-// isDirectOutput reports whether path is written directly rather than replaced: it exists
-// and is not a regular file, or it names an open file descriptor (/dev/stdout, /dev/fd/N,
-// /proc/self/fd/N), which is a regular file when a shell redirected it: renamed over, the
-// file would lose what was there and the descriptor would not see the output.
-func isDirectOutput(path string) (bool, error) {
-	if abs, err := filepath.Abs(path); err == nil {
-		switch abs {
-		case "/dev/stdout", "/dev/stderr":
-			return true, nil
+// maxLinks bounds the symbolic links resolveOutput follows, as Linux's ELOOP does.
+const maxLinks = 40
+
+// resolveOutput follows path's symbolic links one at a time and reports where the output
+// goes: final, the regular file (existing or not) a temporary file is renamed over, or
+// direct when it is to be written in place. Each link is looked at, not only the end of the
+// chain: a link to /dev/stdout resolves, through /proc/self/fd/1, to the file a shell
+// redirected it to, which a rename would replace under the descriptor (losing what `>>`
+// kept); only a link to a descriptor's name says it is one.
+func resolveOutput(path string) (final string, direct bool, err error) {
+	p := path
+	for range maxLinks {
+		if isDescriptorName(p) {
+			return "", true, nil
 		}
-		if strings.HasPrefix(abs, "/dev/fd/") || strings.HasPrefix(abs, "/proc/") {
-			return true, nil
+		fi, err := os.Lstat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return p, false, nil // created there, as os.Create would through a dangling link
+		case err != nil:
+			return "", false, err
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return "", false, fmt.Errorf("%s: symbolic link: %w", path, err)
+			}
+			if !filepath.IsAbs(target) {
+				// Relative to the link's real folder: joined to a path through another
+				// link, a ".." would be taken lexically, not as the kernel takes it.
+				dir, err := filepath.EvalSymlinks(filepath.Dir(p))
+				if err != nil {
+					return "", false, fmt.Errorf("%s: symbolic link: %w", path, err)
+				}
+				target = filepath.Join(dir, target)
+			}
+			p = target
+		case fi.Mode().IsRegular():
+			return p, false, nil
+		default:
+			// A device, a pipe, a socket: it cannot be replaced, and it is not the run's
+			// to delete (a folder fails when opened).
+			return "", true, nil
 		}
 	}
-	fi, err := os.Stat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return false, nil
-	case err != nil:
-		return false, err
+	return "", false, fmt.Errorf("%s: more than %d levels of symbolic links", path, maxLinks)
+}
+
+// isDescriptorName reports whether path names an open file descriptor (/dev/stdout,
+// /dev/fd/N, /proc/self/fd/N), which is a regular file when a shell redirected it: renamed
+// over, the file would lose what was there and the descriptor would not see the output.
+func isDescriptorName(path string) bool {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return false
 	}
-	return !fi.Mode().IsRegular(), nil
+	switch abs {
+	case "/dev/stdout", "/dev/stderr":
+		return true
+	}
+	return strings.HasPrefix(abs, "/dev/fd/") || strings.HasPrefix(abs, "/proc/")
 }
 
 func (o *outputFile) Write(p []byte) (int, error) { return o.f.Write(p) }

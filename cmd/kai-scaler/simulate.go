@@ -171,11 +171,11 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
 	}
+	if code, extra := extraArgsExit(c.stderr, fs); extra {
+		return code
+	}
 	o.MinReplicas, o.MaxReplicas = int32(*min), int32(*max)
 	switch {
-	case fs.NArg() > 0:
-		fmt.Fprintf(c.stderr, "kai-scaler simulate: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
-		return 2
 	case (o.Input == "") == (o.Generate == ""):
 		fmt.Fprintln(c.stderr, "kai-scaler simulate: exactly one of --input and --generate is required")
 		fs.Usage()
@@ -455,14 +455,37 @@ func plotRuns(w io.Writer, o simOptions, trace forecast.Series, cmp hpasim.Compa
 	if err != nil {
 		return err
 	}
-	wt, err := p.WriterTo(16*vg.Inch, 6*vg.Inch, format)
+	// p.WriterTo, with the canvas at hand before drawing to make room for the legend.
+	canvas, err := draw.NewFormattedCanvas(plotWidth, plotHeight, format)
 	if err != nil {
 		return fmt.Errorf("draw %s: %w", o.Plot, err)
 	}
-	if _, err := wt.WriteTo(w); err != nil {
+	dc := draw.New(canvas)
+	leaveRoomForLegend(p, dc)
+	p.Draw(dc)
+	if _, err := canvas.WriteTo(w); err != nil {
 		return fmt.Errorf("write %s: %w", o.Plot, err)
 	}
 	return nil
+}
+
+// The plot's size, shared with leaveRoomForLegend's test.
+const (
+	plotWidth  = 16 * vg.Inch
+	plotHeight = 6 * vg.Inch
+)
+
+// leaveRoomForLegend raises the y axis's top so that the lines stay below the legend, which
+// gonum draws inside the data area, at its top: the load's peaks reach that top, and on a
+// trace whose plotted span ends at a peak the legend hid them.
+func leaveRoomForLegend(p *plot.Plot, c draw.Canvas) {
+	area := p.DataCanvas(c).Size().Y
+	legend := p.Legend.Rectangle(c).Size().Y + p.Legend.TextStyle.Font.Size/2
+	span := p.Y.Max - p.Y.Min
+	if span <= 0 || legend >= area/2 {
+		return // gonum draws a flat line mid-height; a legend this tall would squash the lines
+	}
+	p.Y.Max = p.Y.Min + span*float64(area/(area-legend))
 }
 
 // plotFormat is the image format of a plot file, named by its extension as plot.Save names

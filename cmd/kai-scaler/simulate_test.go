@@ -9,11 +9,17 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/kai-platform/kai-scaler/hpasim"
 )
@@ -223,4 +229,57 @@ func TestPrintSimReportAfterAFailedPlot(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Regression test: the legend, drawn at the top of the data area, hid the lines where the
+// plotted span peaked under it. The y axis is raised so that every line stays below it.
+func TestLeaveRoomForLegend(t *testing.T) {
+	tests := []struct {
+		name string
+		ys   []float64
+	}{
+		{"peak at the right edge", []float64{100, 200, 150, 1200}},
+		{"flat at the top", []float64{1000, 1000, 1000, 1000}},
+		{"far from zero", []float64{5000, 5100, 5050, 5200}},
+		{"negative", []float64{-10, -5, -1, -2}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := plot.New()
+			p.Title.Text = "title"
+			p.Legend.Top = true
+			xy := make(plotter.XYs, len(tc.ys))
+			for i, y := range tc.ys {
+				xy[i] = plotter.XY{X: float64(i), Y: y}
+			}
+			for _, name := range []string{"load", "ready capacity, reactive", "ready capacity, predictive", "floor"} {
+				l, err := plotter.NewLine(xy)
+				require.NoError(t, err)
+				p.Add(l)
+				p.Legend.Add(name, l)
+			}
+			top := slices.Max(tc.ys)
+			c := draw.New(vgimg.New(plotWidth, plotHeight))
+			leaveRoomForLegend(p, c)
+			dc := p.DataCanvas(c)
+			legend := p.Legend.Rectangle(c).Size().Y
+			require.Greater(t, float64(legend), 0.0)
+			// The legend hangs from the top of the data area (or above it, by the axis' padding).
+			require.LessOrEqual(t, dc.Y(p.Y.Norm(top)), dc.Max.Y-legend, "the highest point stays below the legend")
+			if bottom := slices.Min(tc.ys); bottom < top { // a flat line is drawn mid-height
+				require.Less(t, p.Y.Max-top, (top-bottom)/2, "no more room than the legend needs")
+			}
+		})
+	}
+	t.Run("tiny image", func(t *testing.T) {
+		p := plot.New()
+		l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 10}})
+		require.NoError(t, err)
+		p.Add(l)
+		for i := range 20 {
+			p.Legend.Add(fmt.Sprint(i), l)
+		}
+		leaveRoomForLegend(p, draw.New(vgimg.New(vg.Inch, vg.Inch)))
+		require.Equal(t, 10.0, p.Y.Max, "a legend taller than half the area is not made room for")
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"strings"
 
 	"github.com/kai-platform/kai-scaler/internal/buildinfo"
 )
@@ -16,9 +15,8 @@ func runVersion(_ context.Context, c cli, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(c.stderr, "kai-scaler version: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
-		return exitUsage
+	if code, extra := extraArgsExit(c.stderr, fs); extra {
+		return code
 	}
 	i := buildinfo.Get()
 	fmt.Fprintf(c.stdout, "kai-scaler %s\nrevision: %s\ngo: %s\n", i.Version, i.Revision, i.GoVersion)
