@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +30,8 @@ type overridesBody struct {
 
 type decisionsBody struct {
 	Decisions []scaling.FloorDecision `json:"decisions"`
+	// Next, when set, is the cursor of the next (older) page: pass it back as ?next=.
+	Next string `json:"next,omitempty"`
 }
 
 // shadowBody answers GET /api/predictive-scaling/shadow/{service}: the days asked for, newest
@@ -240,30 +241,43 @@ func (a *API) deleteOverride(r *http.Request) (any, error) {
 
 // --- floor decisions ---
 
+// listDecisions answers one page of a service's decision record: limit (default
+// DefaultListLimit, at most MaxListLimit) decisions newest first, after the cursor next; the
+// body's next is set when more follow.
 func (a *API) listDecisions(r *http.Request) (any, error) {
 	svc, err := pathService(r, "service")
 	if err != nil {
 		return nil, err
 	}
 	q := r.URL.Query()
-	if err := onlyParams(q, "limit", "since"); err != nil {
+	if err := onlyParams(q, "limit", "since", "next"); err != nil {
 		return nil, err
 	}
 	dq := store.DecisionQuery{Service: svc}
-	if dq.Limit, err = parseLimit(q); err != nil {
+	limit, err := parseLimit(q)
+	if err != nil {
 		return nil, err
 	}
+	dq.Limit = limit + 1
 	if dq.Since, err = parseSince(q.Get("since")); err != nil {
 		return nil, err
+	}
+	c, err := nextCursor(q)
+	if err != nil {
+		return nil, err
+	}
+	if c != "" {
+		if dq.Before, err = decodeDecisionCursor(c, svc); err != nil {
+			return nil, err
+		}
 	}
 	ds, err := a.store.ListDecisions(r.Context(), dq)
 	if err != nil {
 		return nil, fmt.Errorf("list decisions of %s: %w", svc, err)
 	}
-	if ds == nil {
-		ds = []scaling.FloorDecision{}
-	}
-	return decisionsBody{Decisions: ds}, nil
+	var body decisionsBody
+	body.Decisions, body.Next = cutPage(ds, limit, decisionCursor)
+	return body, nil
 }
 
 // --- shadow mode ---
@@ -277,13 +291,9 @@ func (a *API) shadow(r *http.Request) (any, error) {
 	if err := onlyParams(q, "days"); err != nil {
 		return nil, err
 	}
-	days := DefaultShadowDays
-	if s := q.Get("days"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > MaxShadowDays {
-			return nil, badRequest("days", "days: must be an integer from 1 to %d, got %q", MaxShadowDays, s)
-		}
-		days = n
+	days, err := parseCount(q, "days", DefaultShadowDays, MaxShadowDays)
+	if err != nil {
+		return nil, err
 	}
 	// The newest `days` UTC days, today included: a day without dry-run samples is absent.
 	oldest := a.now().UTC().AddDate(0, 0, -(days - 1)).Format(time.DateOnly)

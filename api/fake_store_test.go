@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -120,9 +119,30 @@ func (s *memStore) ListPredictions(_ context.Context, svc string, limit int) ([]
 			out = append(out, p)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].FittedAt > out[j].FittedAt })
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].FittedAt != out[j].FittedAt {
+			return out[i].FittedAt > out[j].FittedAt
+		}
+		return out[i].Service < out[j].Service
+	})
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (s *memStore) PagePredictions(ctx context.Context, q store.PredictionQuery) ([]scaling.Prediction, error) {
+	all, err := s.ListPredictions(ctx, q.Service, 0)
+	if err != nil {
+		return nil, err
+	}
+	b := q.Before
+	out := []scaling.Prediction{}
+	for _, p := range all {
+		after := b.IsZero() || p.FittedAt < b.FittedAt || p.FittedAt == b.FittedAt && p.Service > b.Service
+		if after && (q.Limit <= 0 || len(out) < q.Limit) {
+			out = append(out, p)
+		}
 	}
 	return out, nil
 }
@@ -227,22 +247,28 @@ func (s *memStore) ListEvents(_ context.Context, q store.EventQuery) ([]scaling.
 	if s.down != nil {
 		return nil, s.down
 	}
+	// newer reports whether a comes before b in listing order: Timestamp, ID, service, descending.
+	newer := func(a, b store.EventKey) bool {
+		if a.Timestamp != b.Timestamp {
+			return a.Timestamp > b.Timestamp
+		}
+		if a.ID != b.ID {
+			return a.ID > b.ID
+		}
+		return a.Service > b.Service
+	}
 	var out []scaling.Event
 	for _, e := range s.events {
 		if q.Service != "" && e.Service != q.Service ||
 			q.Since != 0 && e.Timestamp < q.Since ||
 			q.Until != 0 && e.Timestamp > q.Until ||
-			len(q.Types) > 0 && !slices.Contains(q.Types, e.EventType) {
+			len(q.Types) > 0 && !slices.Contains(q.Types, e.EventType) ||
+			!q.Before.IsZero() && !newer(q.Before, store.EventKeyOf(e)) {
 			continue
 		}
 		out = append(out, e)
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Timestamp != out[j].Timestamp {
-			return out[i].Timestamp > out[j].Timestamp
-		}
-		return strings.Compare(out[i].ID, out[j].ID) < 0
-	})
+	sort.SliceStable(out, func(i, j int) bool { return newer(store.EventKeyOf(out[i]), store.EventKeyOf(out[j])) })
 	if q.Limit > 0 && len(out) > q.Limit {
 		out = out[:q.Limit]
 	}
@@ -303,6 +329,21 @@ func (s *memStore) ListRuns(_ context.Context, limit int) ([]scaling.ForecastRun
 	})
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (s *memStore) PageRuns(ctx context.Context, before store.RunKey, limit int) ([]scaling.ForecastRun, error) {
+	all, err := s.ListRuns(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := []scaling.ForecastRun{}
+	for _, r := range all {
+		after := before.IsZero() || r.QueuedAt < before.QueuedAt || r.QueuedAt == before.QueuedAt && r.ID < before.ID
+		if after && (limit <= 0 || len(out) < limit) {
+			out = append(out, r)
+		}
 	}
 	return out, nil
 }
@@ -463,7 +504,7 @@ func (s *memStore) ListDecisions(_ context.Context, q store.DecisionQuery) ([]sc
 	}
 	out := []scaling.FloorDecision{}
 	for _, d := range s.decisions {
-		if d.Service == q.Service && (q.Since == 0 || d.Timestamp >= q.Since) {
+		if d.Service == q.Service && (q.Since == 0 || d.Timestamp >= q.Since) && (q.Before == nil || d.Timestamp < *q.Before) {
 			out = append(out, d)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -36,6 +35,8 @@ type patternsBody struct {
 
 type predictionsBody struct {
 	Predictions []scaling.Prediction `json:"predictions"`
+	// Next, when set, is the cursor of the next (older) page: pass it back as ?next=.
+	Next string `json:"next,omitempty"`
 }
 
 type dependenciesBody struct {
@@ -46,6 +47,8 @@ type dependenciesBody struct {
 
 type eventsBody struct {
 	Events []scaling.Event `json:"events"`
+	// Next, when set, is the cursor of the next (older) page: pass it back as ?next=.
+	Next string `json:"next,omitempty"`
 }
 
 type dashboardsBody struct {
@@ -181,12 +184,8 @@ func parsePage(r *http.Request) (limit int, after string, err error) {
 	if limit, err = parseLimit(q); err != nil {
 		return 0, "", err
 	}
-	if c := q.Get("next"); c != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(c)
-		if err != nil || len(raw) == 0 || !utf8.Valid(raw) {
-			return 0, "", badRequest("next", "next: not a cursor of this list")
-		}
-		after = string(raw)
+	if after, err = nextCursor(q); err != nil {
+		return 0, "", err
 	}
 	return limit, after, nil
 }
@@ -264,9 +263,11 @@ func (a *API) deletePattern(r *http.Request) (any, error) {
 
 // --- predictions ---
 
+// listPredictions answers one page: limit (default DefaultListLimit, at most MaxListLimit)
+// predictions newest first, after the cursor next; the body's next is set when more follow.
 func (a *API) listPredictions(r *http.Request) (any, error) {
 	q := r.URL.Query()
-	if err := onlyParams(q, "service", "limit", "points"); err != nil {
+	if err := onlyParams(q, "service", "limit", "points", "next"); err != nil {
 		return nil, err
 	}
 	withPoints, err := parseBoolParam(q, "points", true)
@@ -283,21 +284,30 @@ func (a *API) listPredictions(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps, err := a.store.ListPredictions(r.Context(), svc, limit)
+	pq := store.PredictionQuery{Service: svc, Limit: limit + 1}
+	c, err := nextCursor(q)
+	if err != nil {
+		return nil, err
+	}
+	if c != "" {
+		if pq.Before, err = decodePredictionCursor(c, svc); err != nil {
+			return nil, err
+		}
+	}
+	ps, err := a.store.PagePredictions(r.Context(), pq)
 	if err != nil {
 		return nil, fmt.Errorf("list predictions: %w", err)
 	}
-	if ps == nil {
-		ps = []scaling.Prediction{}
-	}
+	var body predictionsBody
+	body.Predictions, body.Next = cutPage(ps, limit, predictionCursor)
 	if !withPoints {
 		// A day of 5-minute points is ~30 KB a prediction; an overview of many services
 		// needs only the model and its accuracy.
-		for i := range ps {
-			ps[i].Points = nil
+		for i := range body.Predictions {
+			body.Predictions[i].Points = nil
 		}
 	}
-	return predictionsBody{Predictions: ps}, nil
+	return body, nil
 }
 
 // --- forecast runs ---
@@ -372,31 +382,36 @@ func (a *API) getRun(r *http.Request) (any, error) {
 
 type runsBody struct {
 	Runs []scaling.ForecastRun `json:"runs"`
+	// Next, when set, is the cursor of the next (older) page: pass it back as ?next=.
+	Next string `json:"next,omitempty"`
 }
 
-// listRuns answers from the store, which holds every replica's runs, newest first.
+// listRuns answers one page from the store, which holds every replica's runs: limit (default
+// DefaultListLimit, at most MaxListLimit) newest first, after the cursor next; the body's next
+// is set when more follow.
 func (a *API) listRuns(r *http.Request) (any, error) {
-	q := r.URL.Query()
-	if err := onlyParams(q, "limit"); err != nil {
-		return nil, err
-	}
-	limit, err := parseLimit(q)
+	limit, c, err := parsePage(r)
 	if err != nil {
 		return nil, err
 	}
-	runs, err := a.store.ListRuns(r.Context(), limit)
+	var before store.RunKey
+	if c != "" {
+		if before, err = decodeRunCursor(c); err != nil {
+			return nil, err
+		}
+	}
+	runs, err := a.store.PageRuns(r.Context(), before, limit+1)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
-	if runs == nil {
-		runs = []scaling.ForecastRun{}
-	}
-	for i := range runs {
-		if runs[i].Results == nil {
-			runs[i].Results = []scaling.ServiceForecastResult{}
+	var body runsBody
+	body.Runs, body.Next = cutPage(runs, limit, runCursor)
+	for i := range body.Runs {
+		if body.Runs[i].Results == nil {
+			body.Runs[i].Results = []scaling.ServiceForecastResult{}
 		}
 	}
-	return runsBody{Runs: runs}, nil
+	return body, nil
 }
 
 // --- dependencies ---
@@ -529,9 +544,11 @@ func (a *API) setEnabled(r *http.Request, enabled bool) (any, error) {
 
 // --- HPA events ---
 
+// listEvents answers one page: limit (default DefaultListLimit, at most MaxListLimit) events
+// newest first, after the cursor next; the body's next is set when more follow.
 func (a *API) listEvents(r *http.Request) (any, error) {
 	q := r.URL.Query()
-	if err := onlyParams(q, "limit", "since", "type"); err != nil {
+	if err := onlyParams(q, "limit", "since", "type", "next"); err != nil {
 		return nil, err
 	}
 	eq := store.EventQuery{}
@@ -542,24 +559,33 @@ func (a *API) listEvents(r *http.Request) (any, error) {
 		}
 		eq.Service = svc
 	}
-	var err error
-	if eq.Limit, err = parseLimit(q); err != nil {
+	limit, err := parseLimit(q)
+	if err != nil {
 		return nil, err
 	}
+	eq.Limit = limit + 1
 	if eq.Since, err = parseSince(q.Get("since")); err != nil {
 		return nil, err
 	}
 	if eq.Types, err = parseTypes(q["type"]); err != nil {
 		return nil, err
 	}
+	c, err := nextCursor(q)
+	if err != nil {
+		return nil, err
+	}
+	if c != "" {
+		if eq.Before, err = decodeEventCursor(c, eq.Service); err != nil {
+			return nil, err
+		}
+	}
 	evs, err := a.store.ListEvents(r.Context(), eq)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
-	if evs == nil {
-		evs = []scaling.Event{}
-	}
-	return eventsBody{Events: evs}, nil
+	var body eventsBody
+	body.Events, body.Next = cutPage(evs, limit, eventCursor)
+	return body, nil
 }
 
 func (a *API) effectiveness(r *http.Request) (any, error) {
@@ -606,8 +632,10 @@ func noQuery(r *http.Request) error { return onlyParams(r.URL.Query()) }
 // onlyParams refuses query parameters the route does not know, so a typo ("servce=") or a
 // flag the route does not have ("dryRun=true" on a write) is an error instead of being
 // ignored; and a parameter given twice ("limit=1&limit=5000": which one counts?), except
-// those that are lists (issue 11, items 5 and 10). Every route calls it, through noQuery
-// when it takes none.
+// those that are lists (issue 11, items 5 and 10); and one given empty ("limit=", "next=",
+// "since="), which is a client's unset variable more often than a wish for the default, and
+// once read "next=" as the first page again. Every route calls it, through noQuery when it
+// takes none.
 func onlyParams(q url.Values, known ...string) error {
 	keys := make([]string, 0, len(q))
 	for k := range q {
@@ -621,6 +649,9 @@ func onlyParams(q url.Values, known ...string) error {
 		if len(q[k]) > 1 && !repeatable(k) {
 			return badRequest(k, "%s: given %d times; give it once", k, len(q[k]))
 		}
+		if slices.Contains(q[k], "") {
+			return badRequest(k, "%s: empty; give a value or leave the parameter out", k)
+		}
 	}
 	return nil
 }
@@ -629,15 +660,36 @@ func onlyParams(q url.Values, known ...string) error {
 func repeatable(name string) bool { return name == "type" }
 
 func parseLimit(q url.Values) (int, error) {
-	s := q.Get("limit")
-	if s == "" {
-		return DefaultListLimit, nil
+	return parseCount(q, "limit", DefaultListLimit, MaxListLimit)
+}
+
+// parseCount reads an optional count from 1 to most, def when absent. Present, it must be
+// written as a plain decimal: "limit=" (present but empty), "+5" and "05" are refused, as
+// they are more likely a client's bug than a count.
+func parseCount(q url.Values, name string, def, most int) (int, error) {
+	if !q.Has(name) {
+		return def, nil
 	}
+	s := q.Get(name)
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > MaxListLimit {
-		return 0, badRequest("limit", "limit: must be an integer from 1 to %d, got %q", MaxListLimit, s)
+	if !plainDecimal(s) || err != nil || n < 1 || n > most {
+		return 0, badRequest(name, "%s: must be a decimal integer from 1 to %d (no sign, no leading zero), got %q", name, most, s)
 	}
 	return n, nil
+}
+
+// plainDecimal reports whether s is the digits of a non-negative integer with no sign and no
+// leading zero: the one way to write it that strconv and time parsers do not merely tolerate.
+func plainDecimal(s string) bool {
+	if s == "" || (len(s) > 1 && s[0] == '0') {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // parseBoolParam reads an optional "true" or "false".
@@ -653,22 +705,13 @@ func parseBoolParam(q url.Values, name string, def bool) (bool, error) {
 	return false, badRequest(name, "%s: must be true or false, got %q", name, q.Get(name))
 }
 
-// parseSince reads Unix milliseconds or an RFC 3339 time.
+// parseSince reads Unix milliseconds or an RFC 3339 time; "" is an absent since (onlyParams
+// has refused a present but empty one).
 func parseSince(s string) (int64, error) {
 	if s == "" {
 		return 0, nil
 	}
-	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if ms < 0 {
-			return 0, badRequest("since", "since: must not be negative, got %d", ms)
-		}
-		return ms, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return 0, badRequest("since", "since: must be Unix milliseconds or an RFC 3339 time, got %q", s)
-	}
-	return t.UnixMilli(), nil
+	return parseTimeParam("since", s)
 }
 
 func parseTypes(vals []string) ([]scaling.EventType, error) {

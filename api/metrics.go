@@ -89,8 +89,9 @@ func (s instrumentedStore) DeletePattern(ctx context.Context, service string) er
 	return s.count("delete_pattern", s.Store.DeletePattern(ctx, service))
 }
 
-func (s instrumentedStore) ListPredictions(ctx context.Context, service string, limit int) ([]scaling.Prediction, error) {
-	v, err := s.Store.ListPredictions(ctx, service, limit)
+// PagePredictions counts as list_predictions, the operation it replaced in the list route.
+func (s instrumentedStore) PagePredictions(ctx context.Context, q store.PredictionQuery) ([]scaling.Prediction, error) {
+	v, err := s.Store.PagePredictions(ctx, q)
 	return v, s.count("list_predictions", err)
 }
 
@@ -138,8 +139,9 @@ func (s instrumentedStore) GetRun(ctx context.Context, id string) (scaling.Forec
 	return v, s.count("get_run", err)
 }
 
-func (s instrumentedStore) ListRuns(ctx context.Context, limit int) ([]scaling.ForecastRun, error) {
-	v, err := s.Store.ListRuns(ctx, limit)
+// PageRuns counts as list_runs, the operation it replaced in the list route.
+func (s instrumentedStore) PageRuns(ctx context.Context, before store.RunKey, limit int) ([]scaling.ForecastRun, error) {
+	v, err := s.Store.PageRuns(ctx, before, limit)
 	return v, s.count("list_runs", err)
 }
 

@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/subtle"
 	"fmt"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -103,17 +104,26 @@ func originAllowed(allowed []string, origin string) bool {
 	return false
 }
 
-// requireJSON refuses a content type other than application/json (or a +json type).
+// requireJSON refuses a content type other than application/json, with at most a charset
+// parameter of utf-8 (or utf8). The decoder reads UTF-8 only (RFC 8259, section 8.1), so a
+// body announced in another charset would be misread; other +json types and parameters
+// promise semantics (merge-patch, profiles) that no route has.
 func requireJSON(ct string) error {
-	mt, _, _ := strings.Cut(ct, ";")
-	mt = strings.TrimSpace(strings.ToLower(mt))
-	if mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+	if ct == "" {
+		return errContentType("content type must be application/json (also on a POST without a body)")
+	}
+	mt, params, err := mime.ParseMediaType(ct) // lower-cases the type and parameter names
+	ok := err == nil && mt == "application/json"
+	for name, value := range params {
+		ok = ok && name == "charset" && (strings.EqualFold(value, "utf-8") || strings.EqualFold(value, "utf8"))
+	}
+	if ok {
 		return nil
 	}
-	msg := "content type must be application/json, got " + strconv.Quote(mt)
-	if mt == "" {
-		msg = "content type must be application/json (also on a POST without a body)"
-	}
+	return errContentType("content type must be application/json, optionally with charset=utf-8, got " + strconv.Quote(ct))
+}
+
+func errContentType(msg string) error {
 	return &httpError{status: http.StatusUnsupportedMediaType, field: "Content-Type", msg: msg}
 }
 

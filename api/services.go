@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kai-platform/kai-scaler/scaling"
@@ -134,12 +135,13 @@ func (a *API) parseLoadRange(r *http.Request) (start, end time.Time, step time.D
 	return start.UTC(), end.UTC(), step, nil
 }
 
-// parseTimeParam reads Unix milliseconds or an RFC 3339 time, as parseSince does.
+// parseTimeParam reads Unix milliseconds (a plain decimal, see plainDecimal) or an RFC 3339
+// time.
 func parseTimeParam(field, s string) (int64, error) {
-	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if ms < 0 {
-			return 0, badRequest(field, "%s: must not be negative, got %d", field, ms)
-		}
+	if neg, ok := strings.CutPrefix(s, "-"); ok && plainDecimal(neg) {
+		return 0, badRequest(field, "%s: must not be negative, got %s", field, s)
+	}
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil && plainDecimal(s) {
 		return ms, nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)

@@ -48,11 +48,17 @@ type OverrideStore interface {
 // RecordReader reads what the forecaster, the actuator and the event recorder wrote:
 // predictions, forecast runs, floor decisions, dry-run counterfactuals and HPA events.
 type RecordReader interface {
-	ListPredictions(ctx context.Context, service string, limit int) ([]scaling.Prediction, error)
+	// PagePredictions returns up to q.Limit predictions after q.Before, newest (fittedAt)
+	// first, ties by service.
+	PagePredictions(ctx context.Context, q store.PredictionQuery) ([]scaling.Prediction, error)
 	GetRun(ctx context.Context, id string) (scaling.ForecastRun, error)
-	ListRuns(ctx context.Context, limit int) ([]scaling.ForecastRun, error)
+	// PageRuns returns up to limit runs after before, newest (queuedAt) first, ties by ID
+	// descending.
+	PageRuns(ctx context.Context, before store.RunKey, limit int) ([]scaling.ForecastRun, error)
+	// ListDecisions returns a service's decisions newest first, older than q.Before when set.
 	ListDecisions(ctx context.Context, q store.DecisionQuery) ([]scaling.FloorDecision, error)
 	ListShadowDays(ctx context.Context, service string, limit int) ([]scaling.ShadowDay, error)
+	// ListEvents returns matching events newest first, after q.Before when set.
 	ListEvents(ctx context.Context, q store.EventQuery) ([]scaling.Event, error)
 }
 

@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // strictCheck walks one JSON value against the Go type it will be decoded into and refuses
@@ -17,10 +19,10 @@ import (
 // and null elements of arrays (decoded as a zero window: hour 0, load 0). It also checks the
 // JSON kind of every value, so that errors name the field as validation does:
 // timeWindows[0].hourOfDay, not timeWindows.hourOfDay. It reads no further than the value.
-func strictCheck(dec *json.Decoder, t reflect.Type) error {
+func strictCheck(dec *strictDecoder, t reflect.Type) error {
 	tok, err := dec.Token()
 	if err != nil {
-		return err // io.EOF: the body is empty
+		return onPath(err, "") // io.EOF: the body is empty
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return badRequest("body", "request body must be a JSON object, got %s", describe(tok))
@@ -72,7 +74,7 @@ func join(path, key string) string {
 }
 
 // walkObject reads an object's members after its '{' up to and including its '}'.
-func walkObject(dec *json.Decoder, t reflect.Type, path string) error {
+func walkObject(dec *strictDecoder, t reflect.Type, path string) error {
 	var fields map[string]reflect.Type
 	if t.Kind() == reflect.Struct {
 		fields = jsonFields(t)
@@ -81,7 +83,7 @@ func walkObject(dec *json.Decoder, t reflect.Type, path string) error {
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return err
+			return onPath(err, path) // a key's own name would hold the U+FFFD it was read as
 		}
 		key, _ := tok.(string)
 		name := key
@@ -112,10 +114,10 @@ func walkObject(dec *json.Decoder, t reflect.Type, path string) error {
 }
 
 // walkValue reads one value that decodes into t. inArray: a null is refused.
-func walkValue(dec *json.Decoder, t reflect.Type, path string, inArray bool) error {
+func walkValue(dec *strictDecoder, t reflect.Type, path string, inArray bool) error {
 	tok, err := dec.Token()
 	if err != nil {
-		return err
+		return onPath(err, path)
 	}
 	t = deref(t)
 	loose := t.Kind() == reflect.Interface
@@ -214,11 +216,118 @@ func describe(tok json.Token) string {
 	return fmt.Sprintf("%T", tok)
 }
 
+// strictDecoder is a json.Decoder whose Token refuses a string holding an unpaired UTF-16
+// surrogate escape ("\ud800"): encoding/json stores U+FFFD in its place without a word, so
+// a client's broken text would be kept as if it were what was sent. Only the raw bytes of
+// the token tell such an escape from a U+FFFD that was sent.
+type strictDecoder struct {
+	*json.Decoder
+	raw []byte // everything the decoder reads; InputOffset indexes it
+}
+
+func newStrictDecoder(raw []byte) *strictDecoder {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	return &strictDecoder{Decoder: dec, raw: raw}
+}
+
+// surrogateError is an unpaired surrogate escape at byte offset of the body.
+type surrogateError struct {
+	escape string // as sent: \ud800
+	offset int64
+}
+
+func (e *surrogateError) Error() string {
+	return fmt.Sprintf("unpaired UTF-16 surrogate %s at byte %d", e.escape, e.offset)
+}
+
+func (d *strictDecoder) Token() (json.Token, error) {
+	start := d.InputOffset()
+	tok, err := d.Decoder.Token()
+	// Every unpaired surrogate decodes to U+FFFD: a string without one needs no second look.
+	if s, ok := tok.(string); ok && err == nil && strings.ContainsRune(s, utf8.RuneError) {
+		lit := d.raw[start:d.InputOffset()]
+		if i := unpairedSurrogate(lit); i >= 0 {
+			return tok, &surrogateError{escape: string(lit[i : i+6]), offset: start + int64(i)}
+		}
+	}
+	return tok, err
+}
+
+// unpairedSurrogate returns the index in lit of the first \u escape of a UTF-16 surrogate that
+// is not half of a high-low pair, or -1. lit is one string token as the decoder read it: the
+// separators and spaces before it, then the quoted string, whose syntax is already checked.
+func unpairedSurrogate(lit []byte) int {
+	i := bytes.IndexByte(lit, '"')
+	if i < 0 {
+		return -1
+	}
+	for i++; i < len(lit) && lit[i] != '"'; i++ {
+		if lit[i] != '\\' {
+			continue
+		}
+		i++ // the escaped byte: \\ and \" are skipped whole, so \\ud800 is no escape of a surrogate
+		if lit[i] != 'u' {
+			continue
+		}
+		r := hex4(lit[i+1:])
+		switch {
+		case !utf16.IsSurrogate(r):
+		case r < 0xDC00 && i+10 < len(lit) && lit[i+5] == '\\' && lit[i+6] == 'u' && isLowSurrogate(hex4(lit[i+7:])):
+			i += 6 // the low half
+		default:
+			return i - 1
+		}
+		i += 4
+	}
+	return -1
+}
+
+// hex4 reads the four hex digits of a \u escape; the JSON scanner has checked them.
+func hex4(b []byte) rune {
+	n, err := strconv.ParseUint(string(b[:4]), 16, 16)
+	if err != nil {
+		return utf8.RuneError
+	}
+	return rune(n)
+}
+
+func isLowSurrogate(r rune) bool { return r >= 0xDC00 && r <= 0xDFFF }
+
+// onPath names the field of an unpaired surrogate; other errors pass unchanged.
+func onPath(err error, path string) error {
+	var se *surrogateError
+	if !errors.As(err, &se) {
+		return err
+	}
+	if path == "" {
+		path = "body"
+	}
+	return badRequest(path, "%s: %s", path, se)
+}
+
+// invalidUTF8 returns the index of the first byte of b that is not part of a UTF-8 sequence,
+// or -1.
+func invalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
+}
+
 // decodeStrict decodes body, already read, into v after strictCheck has passed; trailing data
 // is an error.
 func decodeStrict(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
+	// JSON text is UTF-8 (RFC 8259, section 8.1); encoding/json would store U+FFFD for each
+	// bad byte inside a string, so a Latin-1 body's "café" would be kept as "caf\uFFFD".
+	if i := invalidUTF8(body); i >= 0 {
+		return badRequest("body", "body: not valid UTF-8 at byte %d", i)
+	}
+	dec := newStrictDecoder(body)
 	if err := strictCheck(dec, reflect.TypeOf(v)); err != nil {
 		return decodeError(err)
 	}

@@ -362,13 +362,25 @@ func (b *Bolt) AddPrediction(ctx context.Context, p scaling.Prediction) error {
 
 // ListPredictions returns predictions newest first, of service or of all when service is "".
 func (b *Bolt) ListPredictions(ctx context.Context, service string, limit int) ([]scaling.Prediction, error) {
+	return b.PagePredictions(ctx, PredictionQuery{Service: service, Limit: limit})
+}
+
+// PagePredictions returns one page of ListPredictions(q.Service), reading at most q.Limit
+// predictions of each service, from its cursor's place on.
+func (b *Bolt) PagePredictions(ctx context.Context, q PredictionQuery) ([]scaling.Prediction, error) {
 	var lists [][]scaling.Prediction
 	err := b.view("list predictions", func(tx *bolt.Tx) error {
 		top := tx.Bucket(bucketPredictions)
 		read := func(name []byte, bk *bolt.Bucket) error {
 			var l []scaling.Prediction
 			c := bk.Cursor()
-			for k, v := c.Last(); k != nil && (limit <= 0 || len(l) < limit); k, v = c.Prev() {
+			k, v := c.Last()
+			if !q.Before.IsZero() {
+				// A service has one prediction per FittedAt: the one at the cursor's time
+				// comes after the cursor when its service sorts after the cursor's.
+				k, v = lastBefore(c, orderedInt64(q.Before.FittedAt), string(name) > q.Before.Service)
+			}
+			for ; k != nil && (q.Limit <= 0 || len(l) < q.Limit); k, v = c.Prev() {
 				p, err := decode[scaling.Prediction](fmt.Sprintf("prediction of %s fitted at %d", name, fromOrderedInt64(k)), v)
 				if err != nil {
 					return err
@@ -378,9 +390,9 @@ func (b *Bolt) ListPredictions(ctx context.Context, service string, limit int) (
 			lists = append(lists, l)
 			return nil
 		}
-		if service != "" {
-			if bk := top.Bucket([]byte(service)); bk != nil {
-				return read([]byte(service), bk)
+		if q.Service != "" {
+			if bk := top.Bucket([]byte(q.Service)); bk != nil {
+				return read([]byte(q.Service), bk)
 			}
 			return nil
 		}
@@ -389,7 +401,21 @@ func (b *Bolt) ListPredictions(ctx context.Context, service string, limit int) (
 	if err != nil {
 		return nil, err
 	}
-	return mergePredictions(lists, limit), nil
+	return mergePredictions(lists, q.Limit), nil
+}
+
+// lastBefore moves c to its last key below bound, or at or below it when inclusive, and
+// returns that entry; a nil key when there is none.
+func lastBefore(c *bolt.Cursor, bound []byte, inclusive bool) (k, v []byte) {
+	k, v = c.Seek(bound)
+	switch {
+	case k == nil:
+		// Every key is below bound (bbolt cannot step back from past the end).
+		return c.Last()
+	case inclusive && bytes.Equal(k, bound):
+		return k, v
+	}
+	return c.Prev()
 }
 
 func readDependencies(tx *bolt.Tx) ([]scaling.Dependency, error) {
@@ -650,7 +676,8 @@ func (b *Bolt) appendService(tx *bolt.Tx, service string, events []scaling.Event
 	return sb.Put(keyEventCount, binary.BigEndian.AppendUint64(nil, uint64(count)))
 }
 
-// ListEvents returns matching events newest first (ties by ID, descending), merged across services.
+// ListEvents returns matching events newest first (ties by ID, then service, descending),
+// merged across services.
 //
 // Each service's time index is walked newest first with its own cursor, and the cursors are
 // merged by key: keys order as (Timestamp, ID), so only the events returned (and, with a type
@@ -672,10 +699,12 @@ func (b *Bolt) ListEvents(ctx context.Context, q EventQuery) ([]scaling.Event, e
 			return err
 		}
 		for q.Limit <= 0 || len(out) < q.Limit {
-			// Few services: a linear scan for the newest head beats a heap's bookkeeping.
+			// Few services: a linear scan for the newest head beats a heap's bookkeeping. The
+			// cursors are in service order, so on equal keys (two services' events sharing a
+			// Timestamp and an ID) ">=" takes the later service first, as listings order them.
 			var next *eventCursor
 			for _, c := range cursors {
-				if c.k != nil && (next == nil || bytes.Compare(c.k, next.k) > 0) {
+				if c.k != nil && (next == nil || bytes.Compare(c.k, next.k) >= 0) {
 					next = c
 				}
 			}
@@ -716,7 +745,13 @@ func newEventCursor(top *bolt.Bucket, service []byte, q EventQuery) *eventCursor
 		return nil
 	}
 	ec := &eventCursor{service: service, c: times.Cursor()}
-	if q.Until != 0 {
+	if eventCursorBounds(q) {
+		// Keys order as (Timestamp, ID): start below the cursor's, or at it for a service that
+		// sorts before the cursor's, whose event of that key comes after the cursor's (ties by
+		// service descending).
+		b := q.Before
+		ec.k, ec.v = lastBefore(ec.c, timeKey(b.Timestamp, b.ID), string(service) < b.Service)
+	} else if q.Until != 0 {
 		// The first key past Until, then one step back.
 		if k, _ := ec.c.Seek(orderedInt64(q.Until + 1)); k == nil {
 			ec.k, ec.v = ec.c.Last()
@@ -819,11 +854,21 @@ func (b *Bolt) GetRun(ctx context.Context, id string) (scaling.ForecastRun, erro
 // ListRuns returns runs newest (QueuedAt, ties by ID descending) first, at most limit
 // (<= 0: all kept).
 func (b *Bolt) ListRuns(ctx context.Context, limit int) ([]scaling.ForecastRun, error) {
+	return b.PageRuns(ctx, RunKey{}, limit)
+}
+
+// PageRuns returns up to limit runs after before in the order of ListRuns: the time keys order
+// as (QueuedAt, ID), so the walk back starts below the cursor's key.
+func (b *Bolt) PageRuns(ctx context.Context, before RunKey, limit int) ([]scaling.ForecastRun, error) {
 	out := []scaling.ForecastRun{}
 	err := b.view("list runs", func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketRuns).Cursor()
 		// The time keys end where the id keys begin ("i/" < "t/"): walk back from the last key.
-		for k, v := c.Last(); k != nil && bytes.HasPrefix(k, runTimePrefix) && (limit <= 0 || len(out) < limit); k, v = c.Prev() {
+		k, v := c.Last()
+		if !before.IsZero() {
+			k, v = lastBefore(c, append(bytes.Clone(runTimePrefix), timeKey(before.QueuedAt, before.ID)...), false)
+		}
+		for ; k != nil && bytes.HasPrefix(k, runTimePrefix) && (limit <= 0 || len(out) < limit); k, v = c.Prev() {
 			run, err := decode[scaling.ForecastRun]("run "+string(k[len(runTimePrefix)+8:]), v)
 			if err != nil {
 				return err

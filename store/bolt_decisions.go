@@ -173,7 +173,7 @@ func (b *Bolt) AddDecision(ctx context.Context, d scaling.FloorDecision) error {
 	})
 }
 
-// ListDecisions returns q.Service's decisions newest first.
+// ListDecisions returns q.Service's decisions newest first, older than q.Before when set.
 func (b *Bolt) ListDecisions(ctx context.Context, q DecisionQuery) ([]scaling.FloorDecision, error) {
 	out := []scaling.FloorDecision{}
 	err := b.view("list decisions of "+q.Service, func(tx *bolt.Tx) error {
@@ -182,7 +182,11 @@ func (b *Bolt) ListDecisions(ctx context.Context, q DecisionQuery) ([]scaling.Fl
 			return nil
 		}
 		c := bk.Cursor()
-		for k, v := c.Last(); k != nil && (q.Limit <= 0 || len(out) < q.Limit); k, v = c.Prev() {
+		k, v := c.Last()
+		if q.Before != nil {
+			k, v = lastBefore(c, orderedInt64(*q.Before), false)
+		}
+		for ; k != nil && (q.Limit <= 0 || len(out) < q.Limit); k, v = c.Prev() {
 			ts := fromOrderedInt64(k)
 			if q.Since != 0 && ts < q.Since {
 				break

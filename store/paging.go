@@ -90,3 +90,33 @@ func pageDependencyFields(fields []string, after scaling.DependencyKey, limit in
 	}
 	return out
 }
+
+// compareEventKeys compares keys as listings order events, newest first: by Timestamp, then ID,
+// then service, all descending. Negative when a comes first.
+func compareEventKeys(a, b EventKey) int {
+	if c := cmp.Compare(b.Timestamp, a.Timestamp); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.ID, a.ID); c != 0 {
+		return c
+	}
+	return cmp.Compare(b.Service, a.Service)
+}
+
+// comparePredictionKeys compares keys as listings order predictions: FittedAt descending, then
+// service ascending. Negative when a comes first.
+func comparePredictionKeys(a, b PredictionKey) int {
+	if c := cmp.Compare(b.FittedAt, a.FittedAt); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Service, b.Service)
+}
+
+// compareRunKeys compares keys as listings order runs: QueuedAt, then ID, both descending.
+// Negative when a comes first.
+func compareRunKeys(a, b RunKey) int {
+	if c := cmp.Compare(b.QueuedAt, a.QueuedAt); c != 0 {
+		return c
+	}
+	return cmp.Compare(b.ID, a.ID)
+}

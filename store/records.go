@@ -58,16 +58,25 @@ func matchEvent(q EventQuery, e scaling.Event) bool {
 	if q.Until != 0 && e.Timestamp > q.Until {
 		return false
 	}
+	// The backends start reading after the cursor; checking it again here keeps an event that
+	// moved meanwhile (re-appended with another Timestamp) from being listed on two pages.
+	if !q.Before.IsZero() && compareEventKeys(EventKeyOf(e), q.Before) <= 0 {
+		return false
+	}
 	return len(q.Types) == 0 || slices.Contains(q.Types, e.EventType)
 }
 
-// compareEventsNewestFirst orders events by Timestamp descending, ties by ID descending: the
-// exact reverse of (Timestamp, ID), which is also the order both backends index events in.
+// eventCursorBounds reports whether q's cursor ends its time range: it does unless Until is
+// older than the cursor (a range that ends before the cursor is all after it).
+func eventCursorBounds(q EventQuery) bool {
+	return !q.Before.IsZero() && (q.Until == 0 || q.Until >= q.Before.Timestamp)
+}
+
+// compareEventsNewestFirst orders events by Timestamp descending, ties by ID, then service,
+// descending: the exact reverse of (Timestamp, ID, Service). Within a service that is the order
+// both backends index events in.
 func compareEventsNewestFirst(a, b scaling.Event) int {
-	if c := cmp.Compare(b.Timestamp, a.Timestamp); c != 0 {
-		return c
-	}
-	return cmp.Compare(b.ID, a.ID)
+	return compareEventKeys(EventKeyOf(a), EventKeyOf(b))
 }
 
 // mergeEvents merges per-service lists into one, newest first, cut to limit (<= 0: no limit).
@@ -93,11 +102,8 @@ func mergePredictions(lists [][]scaling.Prediction, limit int) []scaling.Predict
 	for _, l := range lists {
 		out = append(out, l...)
 	}
-	slices.SortStableFunc(out, func(a, b scaling.Prediction) int {
-		if c := cmp.Compare(b.FittedAt, a.FittedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Service, b.Service)
+	slices.SortFunc(out, func(a, b scaling.Prediction) int {
+		return comparePredictionKeys(PredictionKeyOf(a), PredictionKeyOf(b))
 	})
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]

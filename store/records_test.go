@@ -118,7 +118,7 @@ func TestOrderedInt64(t *testing.T) {
 }
 
 func TestMatchEvent(t *testing.T) {
-	e := scaling.Event{ID: "x", EventType: scaling.EventScaleUp, Timestamp: 100}
+	e := scaling.Event{ID: "x", Service: "m", EventType: scaling.EventScaleUp, Timestamp: 100}
 	tests := []struct {
 		name string
 		q    EventQuery
@@ -131,6 +131,15 @@ func TestMatchEvent(t *testing.T) {
 		{name: "until before", q: EventQuery{Until: 99}},
 		{name: "type listed", q: EventQuery{Types: []scaling.EventType{scaling.EventNoScale, scaling.EventScaleUp}}, want: true},
 		{name: "type not listed", q: EventQuery{Types: []scaling.EventType{scaling.EventScaleDown}}},
+		// The cursor: listing order is Timestamp, ID, service, all descending.
+		{name: "cursor newer", q: EventQuery{Before: EventKey{Timestamp: 101, ID: "a", Service: "a"}}, want: true},
+		{name: "cursor older", q: EventQuery{Before: EventKey{Timestamp: 99, ID: "z", Service: "z"}}},
+		{name: "cursor is the event", q: EventQuery{Before: EventKeyOf(e)}},
+		{name: "cursor same time, greater ID", q: EventQuery{Before: EventKey{Timestamp: 100, ID: "y", Service: "a"}}, want: true},
+		{name: "cursor same time, smaller ID", q: EventQuery{Before: EventKey{Timestamp: 100, ID: "w", Service: "z"}}},
+		{name: "cursor same ID, greater service", q: EventQuery{Before: EventKey{Timestamp: 100, ID: "x", Service: "n"}}, want: true},
+		{name: "cursor same ID, smaller service", q: EventQuery{Before: EventKey{Timestamp: 100, ID: "x", Service: "l"}}},
+		{name: "cursor and type", q: EventQuery{Before: EventKey{Timestamp: 101, ID: "x"}, Types: []scaling.EventType{scaling.EventNoScale}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { require.Equal(t, tt.want, matchEvent(tt.q, e)) })

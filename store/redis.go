@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -310,23 +309,24 @@ func (r *Redis) AddPrediction(ctx context.Context, p scaling.Prediction) error {
 
 // ListPredictions returns predictions newest first, of service or of all when service is "".
 func (r *Redis) ListPredictions(ctx context.Context, service string, limit int) ([]scaling.Prediction, error) {
-	services := []string{service}
-	if service == "" {
+	return r.PagePredictions(ctx, PredictionQuery{Service: service, Limit: limit})
+}
+
+// PagePredictions returns one page of ListPredictions(q.Service), reading at most q.Limit
+// predictions of each service, all in one pipelined round trip.
+func (r *Redis) PagePredictions(ctx context.Context, q PredictionQuery) ([]scaling.Prediction, error) {
+	services := []string{q.Service}
+	if q.Service == "" {
 		var err error
 		services, err = r.client.SMembers(ctx, r.predictionServicesKey()).Result()
 		if err != nil {
 			return nil, wrap("list prediction services", err)
 		}
 	}
-	stop := int64(-1)
-	if limit > 0 {
-		stop = int64(limit) - 1
-	}
-	// One pipelined round trip for every service.
 	cmds := make([]*redis.StringSliceCmd, len(services))
 	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, s := range services {
-			cmds[i] = p.ZRevRange(ctx, r.predictionsKey(s), 0, stop)
+			cmds[i] = p.ZRevRangeByScore(ctx, r.predictionsKey(s), predictionRange(s, q))
 		}
 		return nil
 	})
@@ -346,7 +346,24 @@ func (r *Redis) ListPredictions(ctx context.Context, service string, limit int) 
 		}
 		lists = append(lists, l)
 	}
-	return mergePredictions(lists, limit), nil
+	return mergePredictions(lists, q.Limit), nil
+}
+
+// predictionRange is the score (FittedAt) range of service's predictions that q selects. A
+// service has one prediction per FittedAt, so after the cursor come its predictions fitted
+// earlier, and the one fitted at the cursor's time too when service sorts after the cursor's.
+func predictionRange(service string, q PredictionQuery) *redis.ZRangeBy {
+	rng := &redis.ZRangeBy{Min: "-inf", Max: "+inf"}
+	if q.Limit > 0 {
+		rng.Count = int64(q.Limit)
+	}
+	if !q.Before.IsZero() {
+		rng.Max = strconv.FormatInt(q.Before.FittedAt, 10)
+		if service <= q.Before.Service {
+			rng.Max = "(" + rng.Max
+		}
+	}
+	return rng
 }
 
 // sleepJitter waits a random time that grows with attempt (up to ~64ms), so writers that
@@ -438,7 +455,8 @@ func toAny(ss []string) []any {
 	return out
 }
 
-// ListEvents returns matching events newest first (ties by ID, descending), merged across services.
+// ListEvents returns matching events newest first (ties by ID, then service, descending),
+// merged across services.
 func (r *Redis) ListEvents(ctx context.Context, q EventQuery) ([]scaling.Event, error) {
 	services := []string{q.Service}
 	if q.Service == "" {
@@ -472,41 +490,69 @@ func (r *Redis) ListEvents(ctx context.Context, q EventQuery) ([]scaling.Event, 
 const redisReadConcurrency = 8
 
 // newestEvents answers a query without a type filter: the time indexes alone decide which
-// events are the newest q.Limit (by score, then ID), so only those are fetched and decoded.
-// Two pipelined round trips, whatever the number of services.
+// events are the newest q.Limit (by score, then ID, then service), so only those are fetched
+// and decoded. Two pipelined round trips, whatever the number of services.
 func (r *Redis) newestEvents(ctx context.Context, services []string, q EventQuery) ([]scaling.Event, error) {
-	rng := eventRange(q)
-	rng.Count = int64(q.Limit)
 	type candidate struct {
 		service, id string
 		ts          int64
 	}
+	key := func(c candidate) EventKey { return EventKey{Timestamp: c.ts, ID: c.id, Service: c.service} }
 	var cands []candidate
-	cmds := make([]*redis.ZSliceCmd, len(services))
-	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, s := range services {
-			cmds[i] = p.ZRevRangeByScoreWithScores(ctx, r.eventTimesKey(s), rng)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, wrap("list events", err)
+	// Each service's read asks for q.Limit entries from the cursor's Timestamp down. Entries at
+	// that Timestamp at or before the cursor (its own event, and any that share its
+	// millisecond) are dropped, and a full read that lost some is topped up from where it
+	// ended, so every service still offers up to q.Limit candidates and a page is never cut
+	// short. The cursor's own service usually costs one more round trip; the rest, none.
+	offsets := make([]int64, len(services))
+	want := make([]int64, len(services))
+	for i := range want {
+		want[i] = int64(q.Limit)
 	}
-	for i, cmd := range cmds {
-		for _, z := range cmd.Val() {
-			id, ok := z.Member.(string)
-			if !ok {
-				return nil, fmt.Errorf("list events of %s: %w: index member %T", services[i], ErrCorrupt, z.Member)
+	for more := true; more; {
+		cmds := make([]*redis.ZSliceCmd, len(services))
+		_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, s := range services {
+				if want[i] > 0 {
+					rng := eventRange(q)
+					rng.Offset, rng.Count = offsets[i], want[i]
+					cmds[i] = p.ZRevRangeByScoreWithScores(ctx, r.eventTimesKey(s), rng)
+				}
 			}
-			cands = append(cands, candidate{service: services[i], id: id, ts: int64(z.Score)})
+			return nil
+		})
+		if err != nil {
+			return nil, wrap("list events", err)
+		}
+		more = false
+		for i, cmd := range cmds {
+			if cmd == nil {
+				continue
+			}
+			read := cmd.Val()
+			kept := int64(0)
+			for _, z := range read {
+				id, ok := z.Member.(string)
+				if !ok {
+					return nil, fmt.Errorf("list events of %s: %w: index member %T", services[i], ErrCorrupt, z.Member)
+				}
+				c := candidate{service: services[i], id: id, ts: int64(z.Score)}
+				if !q.Before.IsZero() && compareEventKeys(key(c), q.Before) <= 0 {
+					continue
+				}
+				cands = append(cands, c)
+				kept++
+			}
+			if int64(len(read)) < want[i] {
+				want[i] = 0 // the range is exhausted
+			} else {
+				want[i] -= kept
+			}
+			offsets[i] += int64(len(read))
+			more = more || want[i] > 0
 		}
 	}
-	slices.SortFunc(cands, func(a, b candidate) int {
-		if c := cmp.Compare(b.ts, a.ts); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.id, a.id)
-	})
+	slices.SortFunc(cands, func(a, b candidate) int { return compareEventKeys(key(a), key(b)) })
 	cands = cands[:min(len(cands), q.Limit)]
 
 	ids := make(map[string][]string)
@@ -514,7 +560,7 @@ func (r *Redis) newestEvents(ctx context.Context, services []string, q EventQuer
 		ids[c.service] = append(ids[c.service], c.id)
 	}
 	data := make(map[string]*redis.SliceCmd, len(ids))
-	_, err = r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for s, l := range ids {
 			data[s] = p.HMGet(ctx, r.eventDataKey(s), l...)
 		}
@@ -534,7 +580,9 @@ func (r *Redis) newestEvents(ctx context.Context, services []string, q EventQuer
 	return mergeEvents(lists, q.Limit), nil
 }
 
-// eventRange is q's time range as a sorted-set score range.
+// eventRange is q's time range as a sorted-set score range: it ends at the cursor's Timestamp
+// when the cursor bounds it (eventCursorBounds); the entries at that Timestamp that come at or
+// before the cursor are then dropped by the reader (matchEvent, compareEventKeys).
 func eventRange(q EventQuery) *redis.ZRangeBy {
 	rng := &redis.ZRangeBy{Min: "-inf", Max: "+inf"}
 	if q.Since != 0 {
@@ -542,6 +590,9 @@ func eventRange(q EventQuery) *redis.ZRangeBy {
 	}
 	if q.Until != 0 {
 		rng.Max = strconv.FormatInt(q.Until, 10)
+	}
+	if eventCursorBounds(q) {
+		rng.Max = strconv.FormatInt(q.Before.Timestamp, 10)
 	}
 	return rng
 }
@@ -570,7 +621,8 @@ func decodeEvents(service string, ids []string, vals []any, q EventQuery) ([]sca
 }
 
 // serviceEvents reads one service's matching events, newest first, at most q.Limit. The time
-// range is answered by the index; types are filtered here, reading the index in pages.
+// range is answered by the index; types and the cursor are filtered here, reading the index
+// in pages.
 func (r *Redis) serviceEvents(ctx context.Context, service string, q EventQuery) ([]scaling.Event, error) {
 	rng := eventRange(q)
 	page := int64(0) // 0: everything in one read
@@ -677,13 +729,38 @@ func (r *Redis) GetRun(ctx context.Context, id string) (scaling.ForecastRun, err
 
 // ListRuns returns runs newest (QueuedAt, ties by ID descending) first, at most limit (<= 0: all kept).
 func (r *Redis) ListRuns(ctx context.Context, limit int) ([]scaling.ForecastRun, error) {
-	stop := int64(-1)
-	if limit > 0 {
-		stop = int64(limit) - 1
+	return r.PageRuns(ctx, RunKey{}, limit)
+}
+
+// PageRuns returns up to limit runs after before in the order of ListRuns. The index orders
+// runs of one QueuedAt by ID, as listings do; after a cursor it is read from the cursor's
+// QueuedAt down and the runs at or before the cursor are dropped here: retention keeps at most
+// MaxRuns, so that read is small.
+func (r *Redis) PageRuns(ctx context.Context, before RunKey, limit int) ([]scaling.ForecastRun, error) {
+	rng := &redis.ZRangeBy{Min: "-inf", Max: "+inf"}
+	if before.IsZero() && limit > 0 {
+		rng.Count = int64(limit)
 	}
-	ids, err := r.client.ZRevRange(ctx, r.runTimesKey(), 0, stop).Result()
+	if !before.IsZero() {
+		rng.Max = strconv.FormatInt(before.QueuedAt, 10)
+	}
+	zs, err := r.client.ZRevRangeByScoreWithScores(ctx, r.runTimesKey(), rng).Result()
 	if err != nil {
 		return nil, wrap("list runs", err)
+	}
+	var ids []string
+	for _, z := range zs {
+		id, ok := z.Member.(string)
+		if !ok {
+			return nil, fmt.Errorf("list runs: %w: index member %T", ErrCorrupt, z.Member)
+		}
+		if !before.IsZero() && compareRunKeys(RunKey{QueuedAt: int64(z.Score), ID: id}, before) <= 0 {
+			continue
+		}
+		if limit > 0 && len(ids) == limit {
+			break
+		}
+		ids = append(ids, id)
 	}
 	out := []scaling.ForecastRun{}
 	if len(ids) == 0 {

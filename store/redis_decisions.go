@@ -219,11 +219,15 @@ func (r *Redis) AddDecision(ctx context.Context, d scaling.FloorDecision) error 
 	return nil
 }
 
-// ListDecisions returns q.Service's decisions newest first.
+// ListDecisions returns q.Service's decisions newest first, older than q.Before when set.
 func (r *Redis) ListDecisions(ctx context.Context, q DecisionQuery) ([]scaling.FloorDecision, error) {
 	rng := &redis.ZRangeBy{Min: "-inf", Max: "+inf"}
 	if q.Since != 0 {
 		rng.Min = strconv.FormatInt(q.Since, 10)
+	}
+	if q.Before != nil {
+		// Scores are Timestamps, one decision each: strictly older than the cursor's.
+		rng.Max = "(" + strconv.FormatInt(*q.Before, 10)
 	}
 	if q.Limit > 0 {
 		rng.Count = int64(q.Limit)

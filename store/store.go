@@ -34,13 +34,43 @@ type PatternStore interface {
 	DeletePattern(ctx context.Context, service string) error
 }
 
+// PredictionKey is a prediction's place in listing order: FittedAt descending, then Service
+// ascending. A service has one prediction per FittedAt, so no two predictions share a key.
+type PredictionKey struct {
+	FittedAt int64
+	Service  string
+}
+
+// PredictionKeyOf is p's place in listing order.
+func PredictionKeyOf(p scaling.Prediction) PredictionKey {
+	return PredictionKey{FittedAt: p.FittedAt, Service: p.Service}
+}
+
+// IsZero reports whether k is the zero key, which continues no listing.
+func (k PredictionKey) IsZero() bool { return k == PredictionKey{} }
+
+// PredictionQuery selects one page of predictions.
+type PredictionQuery struct {
+	// Service "" means every service.
+	Service string
+	// Before is the key of the previous page's last prediction: only the predictions after it
+	// in listing order (fitted earlier, or at the same time by a later service) are returned.
+	// Zero for the first page.
+	Before PredictionKey
+	// Limit <= 0 means no limit.
+	Limit int
+}
+
 // PredictionStore keeps the most recent predictions per service (at least the last 24).
 // Safe for concurrent use.
 type PredictionStore interface {
 	AddPrediction(ctx context.Context, p scaling.Prediction) error
-	// ListPredictions returns predictions newest (FittedAt) first, of one service or of all
-	// when service is ""; limit <= 0 means no limit.
+	// ListPredictions returns predictions newest (FittedAt) first, ties by service, of one
+	// service or of all when service is ""; limit <= 0 means no limit.
 	ListPredictions(ctx context.Context, service string, limit int) ([]scaling.Prediction, error)
+	// PagePredictions returns up to q.Limit predictions of q.Service after q.Before, in the
+	// order of ListPredictions. A page reads at most q.Limit predictions of each service.
+	PagePredictions(ctx context.Context, q PredictionQuery) ([]scaling.Prediction, error)
 }
 
 // DependencyStore keeps scaling dependencies keyed by (source, target). Safe for concurrent use.
@@ -64,6 +94,24 @@ type DependencyStore interface {
 	DeleteDependency(ctx context.Context, key scaling.DependencyKey) error
 }
 
+// EventKey is an event's place in listing order: by Timestamp, then ID, then Service, all
+// descending. The service tells apart the events of two services that share an ID and a
+// Timestamp, so no two stored events share a key.
+type EventKey struct {
+	Timestamp int64
+	ID        string
+	Service   string
+}
+
+// EventKeyOf is e's place in listing order.
+func EventKeyOf(e scaling.Event) EventKey {
+	return EventKey{Timestamp: e.Timestamp, ID: e.ID, Service: e.Service}
+}
+
+// IsZero reports whether k is the zero key, which continues no listing (every stored event
+// has an ID).
+func (k EventKey) IsZero() bool { return k == EventKey{} }
+
 // EventQuery selects HPA events. Zero values select everything.
 type EventQuery struct {
 	// Service "" means every service.
@@ -72,6 +120,9 @@ type EventQuery struct {
 	Since, Until int64
 	// Types empty means every type.
 	Types []scaling.EventType
+	// Before is the key of the previous page's last event: only the events after it in
+	// listing order (older, or as old with a smaller ID) are returned. Zero for the first page.
+	Before EventKey
 	// Limit <= 0 means no limit.
 	Limit int
 }
@@ -90,7 +141,8 @@ type EventStore interface {
 	// AppendEvents stores events idempotently by ID: an event whose ID is already stored
 	// replaces it (so ActualReplicas and Outcome can be filled in later), never duplicates it.
 	AppendEvents(ctx context.Context, events ...scaling.Event) error
-	// ListEvents returns matching events newest first (ties by ID), merged across services.
+	// ListEvents returns matching events newest first (ties by ID, then service, descending:
+	// the order of EventKey), merged across services.
 	ListEvents(ctx context.Context, q EventQuery) ([]scaling.Event, error)
 }
 
@@ -111,7 +163,23 @@ type RunStore interface {
 	GetRun(ctx context.Context, id string) (scaling.ForecastRun, error)
 	// ListRuns returns runs newest (QueuedAt, ties by ID descending) first; limit <= 0 means no limit.
 	ListRuns(ctx context.Context, limit int) ([]scaling.ForecastRun, error)
+	// PageRuns returns up to limit runs after before (zero for the first page) in the order of
+	// ListRuns; limit <= 0 means no limit.
+	PageRuns(ctx context.Context, before RunKey, limit int) ([]scaling.ForecastRun, error)
 }
+
+// RunKey is a run's place in listing order: QueuedAt, then ID, both descending. IDs are
+// unique, so no two runs share a key.
+type RunKey struct {
+	QueuedAt int64
+	ID       string
+}
+
+// RunKeyOf is r's place in listing order.
+func RunKeyOf(r scaling.ForecastRun) RunKey { return RunKey{QueuedAt: r.QueuedAt, ID: r.ID} }
+
+// IsZero reports whether k is the zero key, which continues no listing (every run has an ID).
+func (k RunKey) IsZero() bool { return k == RunKey{} }
 
 // ErrLockNotHeld is returned by Unlock when owner does not hold the lock (it expired, was
 // taken over, or was never taken).
@@ -187,6 +255,11 @@ type DecisionQuery struct {
 	Service string
 	// Since bounds Timestamp (Unix ms), inclusive; 0 means unbounded.
 	Since int64
+	// Before, when set, is the Timestamp of the previous page's last decision: only older
+	// decisions are returned. A service has one decision per Timestamp, so the Timestamp alone
+	// is a decision's place in listing order. A pointer because every Timestamp, 0 included,
+	// is one a decision can have; nil for the first page.
+	Before *int64
 	// Limit <= 0 means no limit.
 	Limit int
 }
@@ -196,7 +269,8 @@ type DecisionQuery struct {
 // A decision of the same service and Timestamp replaces the earlier one. Safe for concurrent use.
 type DecisionStore interface {
 	AddDecision(ctx context.Context, d scaling.FloorDecision) error
-	// ListDecisions returns q.Service's decisions newest first.
+	// ListDecisions returns q.Service's decisions newest first (by Timestamp, which is unique
+	// per service).
 	ListDecisions(ctx context.Context, q DecisionQuery) ([]scaling.FloorDecision, error)
 }
 

@@ -50,6 +50,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("decisions", func(t *testing.T) { t.Parallel(); testDecisions(t, open) })
 	t.Run("decision retention", func(t *testing.T) { t.Parallel(); testDecisionRetention(t, open) })
 	t.Run("shadow days", func(t *testing.T) { t.Parallel(); testShadowDays(t, open) })
+	t.Run("event paging", func(t *testing.T) { t.Parallel(); testEventPaging(t, open) })
+	t.Run("decision paging", func(t *testing.T) { t.Parallel(); testDecisionPaging(t, open) })
+	t.Run("run paging", func(t *testing.T) { t.Parallel(); testRunPaging(t, open) })
+	t.Run("prediction paging", func(t *testing.T) { t.Parallel(); testPredictionPaging(t, open) })
 	t.Run("closed store is unavailable", func(t *testing.T) { t.Parallel(); testClosed(t, open) })
 }
 
