@@ -249,6 +249,12 @@ func TestResolveOutput(t *testing.T) {
 // is: beside the file, renamed over it when the run succeeds.
 func TestForecastCommandCPUProfileOutput(t *testing.T) {
 	const old = "old profile\n"
+	linkToOldProfile := func(t *testing.T, dir string) string {
+		writeOldProfile(old)(t, dir)
+		link := filepath.Join(dir, "link.pprof")
+		require.NoError(t, os.Symlink("cpu.pprof", link))
+		return link
+	}
 	tests := []struct {
 		name    string
 		missing bool // the --input does not exist: the run fails
@@ -277,13 +283,8 @@ func TestForecastCommandCPUProfileOutput(t *testing.T) {
 			},
 		},
 		{
-			name: "link to an existing file",
-			setup: func(t *testing.T, dir string) string {
-				writeOldProfile(old)(t, dir)
-				link := filepath.Join(dir, "link.pprof")
-				require.NoError(t, os.Symlink("cpu.pprof", link))
-				return link
-			},
+			name:  "link to an existing file",
+			setup: linkToOldProfile,
 			check: func(t *testing.T, dir, profile string) {
 				requireLink(t, profile, "cpu.pprof")
 				requireProfile(t, filepath.Join(dir, "cpu.pprof"))
@@ -298,12 +299,7 @@ func TestForecastCommandCPUProfileOutput(t *testing.T) {
 		{
 			name:    "failed run keeps a link's target",
 			missing: true,
-			setup: func(t *testing.T, dir string) string {
-				writeOldProfile(old)(t, dir)
-				link := filepath.Join(dir, "link.pprof")
-				require.NoError(t, os.Symlink("cpu.pprof", link))
-				return link
-			},
+			setup:   linkToOldProfile,
 			check: func(t *testing.T, dir, profile string) {
 				requireLink(t, profile, "cpu.pprof")
 				require.Equal(t, old, readString(t, filepath.Join(dir, "cpu.pprof")))
