@@ -137,7 +137,7 @@ func decodeOverrideCursor(c, service string) (store.OverrideKey, error) {
 		return store.OverrideKey{}, bad
 	}
 	start, err := time.Parse(time.RFC3339Nano, parts[1])
-	if err != nil {
+	if err != nil || start.UTC().Format(time.RFC3339Nano) != parts[1] { // only overrideCursor's spelling
 		return store.OverrideKey{}, bad
 	}
 	return store.OverrideKey{Service: parts[0], Start: start, ID: parts[2]}, nil

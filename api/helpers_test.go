@@ -48,6 +48,8 @@ func newTestServer(t testing.TB, st store.Store, mod func(*Options)) testServer 
 type request struct {
 	method, path, body string
 	header             map[string]string
+	// added holds values added after header's: a header given more than once.
+	added http.Header
 }
 
 func (ts testServer) do(t testing.TB, rq request) *httptest.ResponseRecorder {
@@ -66,6 +68,11 @@ func (ts testServer) do(t testing.TB, rq request) *httptest.ResponseRecorder {
 			continue
 		}
 		req.Header.Set(k, v)
+	}
+	for k, vs := range rq.added {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
 	}
 	rec := httptest.NewRecorder()
 	ts.h.ServeHTTP(rec, req)

@@ -64,7 +64,7 @@ func (a *API) guardWrites(next http.Handler) http.Handler {
 			return
 		}
 		if r.Method == http.MethodPost {
-			if err := requireJSON(r.Header.Get("Content-Type")); err != nil {
+			if err := requireJSON(r.Header.Values("Content-Type")); err != nil {
 				a.writeError(w, r, err)
 				return
 			}
@@ -108,7 +108,16 @@ func originAllowed(allowed []string, origin string) bool {
 // parameter of utf-8 (or utf8). The decoder reads UTF-8 only (RFC 8259, section 8.1), so a
 // body announced in another charset would be misread; other +json types and parameters
 // promise semantics (merge-patch, profiles) that no route has.
-func requireJSON(ct string) error {
+// Every value of the header is passed: a request with two (application/json and text/plain)
+// is refused rather than read by its first, as a parameter given twice is.
+func requireJSON(cts []string) error {
+	if len(cts) > 1 {
+		return errContentType(fmt.Sprintf("content type given %d times; give it once", len(cts)))
+	}
+	ct := ""
+	if len(cts) == 1 {
+		ct = cts[0]
+	}
 	if ct == "" {
 		return errContentType("content type must be application/json (also on a POST without a body)")
 	}

@@ -138,8 +138,10 @@ func nextCursor(q url.Values) (string, error) {
 	if !q.Has("next") {
 		return "", nil
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(q.Get("next"))
-	if err != nil || len(raw) == 0 || !utf8.Valid(raw) {
+	c := q.Get("next")
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	// The decoder skips line breaks: only the spelling encodeCursor writes is a cursor.
+	if err != nil || len(raw) == 0 || !utf8.Valid(raw) || encodeCursor(string(raw)) != c {
 		return "", errNotACursor()
 	}
 	return string(raw), nil

@@ -201,6 +201,10 @@ func TestRecordListPaging(t *testing.T) {
 				"/api/hpa-events?next=" + encodeCursor("Events\x00"+since+"\x00api\x00"),
 				"/api/predictive-scaling/runs?next=" + encodeCursor("Runs\x00+"+since+"\x00run-01"),
 				"/api/predictive-scaling/floors/api?next=" + encodeCursor("Decisions\x00api\x000"+since),
+				// A cursor the server made, spelled otherwise: base64 decoders skip line breaks.
+				"/api/predictive-scaling/runs?next=" + runsNext[:4] + "%0A" + runsNext[4:],
+				"/api/predictive-scaling/overrides?next=" + encodeCursor("api\x002026-11-27T12:00:00+01:00\x00id-1"),
+				"/api/predictive-scaling/overrides?next=" + encodeCursor("api\x002026-11-27T11:00:00.000Z\x00id-1"),
 				// Cursors of other lists.
 				"/api/hpa-events?next=" + runsNext,
 				"/api/hpa-events?next=" + patternsNext,

@@ -212,7 +212,7 @@ func classifyStatus(err error) (int, errorBody) {
 // duplicate keys, keys in another case, nulls in arrays, wrong types and trailing data are 400
 // errors naming the field as validation does; a body over MaxBodyBytes is 413.
 func decodeJSON(r *http.Request, v any) error {
-	if err := requireJSON(r.Header.Get("Content-Type")); err != nil {
+	if err := requireJSON(r.Header.Values("Content-Type")); err != nil {
 		return err // guardWrites checks first; this keeps the decoder safe on its own
 	}
 	body, err := io.ReadAll(r.Body)

@@ -138,6 +138,8 @@ func TestStrictContentType(t *testing.T) {
 		{"parameter without value", post(pat, body, "application/json; utf-8"), 415, "Content-Type", accepted},
 		{"two types", post(pat, body, "application/json, text/plain"), 415, "Content-Type", accepted},
 		{"text/json", post(pat, body, "text/json"), 415, "Content-Type", accepted},
+		{"given twice", request{method: http.MethodPost, path: pat, body: body, added: http.Header{"Content-Type": {"text/plain"}}}, 415, "Content-Type", "given 2 times"},
+		{"given twice, both JSON", request{method: http.MethodPost, path: pat, body: body, added: http.Header{"Content-Type": {"application/json"}}}, 415, "Content-Type", "given 2 times"},
 		{"bodyless POST as merge-patch", post("/api/scaling-dependencies/coordinator/mobile-optimization/enable", "", "application/merge-patch+json"), 415, "Content-Type", accepted},
 		{"bodyless POST with latin1", post("/api/predictive-scaling/forecast", "", "application/json; charset=latin1"), 415, "Content-Type", accepted},
 

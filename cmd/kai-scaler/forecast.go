@@ -67,11 +67,15 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 		fmt.Fprintf(c.stderr, "kai-scaler forecast: --output %s is the --input file: it would be overwritten by its own forecast\n", *output)
 		return exitUsage
 	}
+	if *cpuProfile != "" && (sameFile(*input, *cpuProfile) || sameFile(*cpuProfile, *output) || *cpuProfile == *output) {
+		fmt.Fprintf(c.stderr, "kai-scaler forecast: --cpuprofile %s is the --input or --output file: one would overwrite the other\n", *cpuProfile)
+		return exitUsage
+	}
 	out := io.Writer(c.stdout)
 	var file *outputFile
 	if *output != "-" {
 		// Created before the input is read, so an unwritable --output fails before the fits.
-		f, err := createOutput(*output)
+		f, err := createOutput(ctx, *output)
 		if err != nil {
 			fmt.Fprintf(c.stderr, "kai-scaler forecast: --output: %v\n", err)
 			return exitFatal
@@ -81,7 +85,7 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 	}
 	var profile *outputFile
 	if *cpuProfile != "" {
-		f, err := startCPUProfile(*cpuProfile)
+		f, err := startCPUProfile(ctx, *cpuProfile)
 		if err != nil {
 			fmt.Fprintf(c.stderr, "kai-scaler forecast: %v\n", err)
 			return exitFatal
@@ -208,8 +212,8 @@ func checkHorizon(s forecast.Series, h int, timestamped bool) error {
 // regular file is written beside and replaced only when the caller, after
 // pprof.StopCPUProfile, commits it (os.Create emptied an existing profile, or a symbolic
 // link's target, before a run that could still fail).
-func startCPUProfile(path string) (*outputFile, error) {
-	f, err := createOutput(path)
+func startCPUProfile(ctx context.Context, path string) (*outputFile, error) {
+	f, err := createOutput(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // newFileMode is the mode of an output file that did not exist before, as os.Create makes
@@ -30,16 +33,15 @@ type outputFile struct {
 // createOutput opens path for writing as outputFile describes. Symbolic links are followed
 // one at a time: a link that leads to a device, a pipe or a descriptor's name is written
 // through, and one that leads to a regular file (or to nothing yet) stays, while its final
-// target is replaced.
-func createOutput(path string) (*outputFile, error) {
+// target is replaced. A named pipe is opened once a process reads it; ctx's end stops the
+// wait.
+func createOutput(ctx context.Context, path string) (*outputFile, error) {
 	final, direct, err := resolveOutput(path)
 	if err != nil {
 		return nil, err
 	}
 	if direct {
-		// O_APPEND: /dev/stdout of a shell's `>>` is a regular file that must not be
-		// overwritten from its start; devices and pipes ignore it. No O_TRUNC, no O_CREATE.
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		f, err := openDirect(ctx, path)
 		if err != nil {
 			return nil, err
 		}
@@ -168,4 +170,28 @@ func sameFile(a, b string) bool {
 	}
 	fb, err := os.Stat(b)
 	return err == nil && os.SameFile(fa, fb)
+}
+
+// readerPoll is how often openDirect looks for a named pipe's reader.
+const readerPoll = 50 * time.Millisecond
+
+// openDirect opens path, a device, a pipe or a descriptor's name, for writing in place.
+// O_APPEND: /dev/stdout of a shell's `>>` is a regular file that must not be overwritten from
+// its start; devices and pipes ignore it. No O_TRUNC, no O_CREATE. O_NONBLOCK: opening a named
+// pipe that no process reads blocks in the kernel, where no signal reaches it, so the command
+// could not be stopped (even by SIGTERM); without a reader it fails (ENXIO) and is tried again
+// until one comes or ctx ends. Writes are not affected: os runs pipes and devices on its poller
+// in nonblocking mode anyway, and the kernel ignores the flag on regular files.
+func openDirect(ctx context.Context, path string) (*os.File, error) {
+	for {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NONBLOCK, 0)
+		if !errors.Is(err, syscall.ENXIO) {
+			return f, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s: a named pipe no process read: %w", path, context.Cause(ctx))
+		case <-time.After(readerPoll):
+		}
+	}
 }

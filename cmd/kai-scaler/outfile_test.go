@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -337,6 +338,62 @@ func TestForecastCommandCPUProfileOutput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Regression test: --cpuprofile naming the --input file replaced the input with a profile
+// (exit 0), and naming the --output file lost one of the two; both are refused as --output
+// naming --input is, and the files are left as they were.
+func TestForecastCommandCPUProfileClash(t *testing.T) {
+	for _, tc := range []struct{ name, profile string }{
+		{"the input", "api.csv"},
+		{"the output", "out.csv"},
+		{"a link to the input", "link.csv"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			in := writeSeries(t, dir, "api.csv", "series,timestamp,value", []string{"api"}, 15, func(t time.Time) string { return t.Format(time.RFC3339) })
+			require.NoError(t, os.Symlink("api.csv", filepath.Join(dir, "link.csv")))
+			input := readString(t, in)
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr},
+				[]string{"forecast", "--input", in, "--output", filepath.Join(dir, "out.csv"), "--horizon", "24", "--cpuprofile", filepath.Join(dir, tc.profile)})
+			require.Equal(t, exitUsage, code, stderr.String())
+			require.Contains(t, stderr.String(), "is the --input or --output file")
+			require.Equal(t, input, readString(t, in), "the input is untouched")
+			require.NoFileExists(t, filepath.Join(dir, "out.csv"))
+		})
+	}
+}
+
+// Regression test: --output naming a named pipe that no process read blocked in open(2), where
+// neither SIGTERM nor SIGINT ended the command. It waits for a reader now while the command's
+// context lives, and a reader that comes late still gets the forecast.
+func TestForecastCommandPipeWithoutReader(t *testing.T) {
+	dir := t.TempDir()
+	in := writeSeries(t, dir, "api.csv", "series,timestamp,value", []string{"api"}, 15, func(t time.Time) string { return t.Format(time.RFC3339) })
+	pipe := filepath.Join(dir, "pipe")
+	require.NoError(t, syscall.Mkfifo(pipe, 0o600))
+	args := []string{"forecast", "--input", in, "--output", pipe, "--horizon", "24"}
+
+	// The signal handler cancels the command's context: here, a deadline does.
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, cli{stdout: &stdout, stderr: &stderr}, args)
+	require.Equal(t, exitFatal, code, stderr.String())
+	require.Contains(t, stderr.String(), "a named pipe no process read")
+
+	// A reader that opens the pipe after the command started.
+	got := make(chan string, 1)
+	go func() {
+		time.Sleep(3 * readerPoll)
+		b, _ := os.ReadFile(pipe)
+		got <- string(b)
+	}()
+	stderr.Reset()
+	code = run(t.Context(), cli{stdout: &stdout, stderr: &stderr}, args)
+	require.Equal(t, exitOK, code, stderr.String())
+	require.True(t, strings.HasPrefix(<-got, "series,timestamp,value,upper\napi,"))
 }
 
 // writeOldProfile writes content to cpu.pprof in dir, mode 0600, and returns its path.

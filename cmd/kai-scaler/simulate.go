@@ -207,7 +207,7 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 			return 2
 		}
 		// Created now, so a plot that cannot be written fails before the run, not after it.
-		f, err := createOutput(o.Plot)
+		f, err := createOutput(ctx, o.Plot)
 		if err != nil {
 			fmt.Fprintf(c.stderr, "kai-scaler simulate: --plot: %v\n", err)
 			return 1
