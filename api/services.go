@@ -148,5 +148,8 @@ func parseTimeParam(field, s string) (int64, error) {
 	if err != nil {
 		return 0, badRequest(field, "%s: must be Unix milliseconds or an RFC 3339 time, got %q", field, s)
 	}
+	if t.Before(time.Unix(0, 0)) { // as a negative number of milliseconds is
+		return 0, badRequest(field, "%s: must not be before 1970, got %s", field, s)
+	}
 	return t.UnixMilli(), nil
 }

@@ -101,6 +101,8 @@ func TestStrictQueryParams(t *testing.T) {
 		{"since leading zero", get(floors + "?since=01764244800000"), 400, "since", "Unix milliseconds"},
 		{"until plus sign", get(load + "?until=%2B1764244800000"), 400, "until", "Unix milliseconds"},
 		{"since negative", get(events + "?since=-5"), 400, "since", "must not be negative"},
+		{"since before 1970", get(events + "?since=0000-01-01T00:00:00Z"), 400, "since", "must not be before 1970"},
+		{"until before 1970", get(load + "?until=1969-12-31T23:59:59Z"), 400, "until", "must not be before 1970"},
 		{"since 0", get(events + "?since=0"), 200, "", ""},
 		{"since Unix ms", get(floors + "?since=1764244680000"), 200, "", ""},
 		{"since RFC 3339", get(events + "?since=2026-11-27T11:30:00Z"), 200, "", ""},

@@ -680,6 +680,25 @@ func TestExtraArgsExit(t *testing.T) {
 	}
 }
 
+// Regression test: backtest scored a series with no positive value as perfect (MASE 0, full
+// coverage) without a word: every value is read as zero load, which any model forecasts.
+func TestBacktestCommandWarnsOfNoPositiveLoad(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("series,timestamp,value\n")
+	for _, sign := range []int{-1, 1} {
+		for i := range 21 * 24 {
+			fmt.Fprintf(&b, "%s,%d,%d\n", map[int]string{-1: "neg", 1: "pos"}[sign], 1704067200+3600*i, sign*(1+i%24))
+		}
+	}
+	in := filepath.Join(t.TempDir(), "in.csv")
+	require.NoError(t, os.WriteFile(in, []byte(b.String()), 0o644))
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr}, []string{"backtest", "--input", in, "--origins", "2"})
+	require.Equal(t, exitOK, code, stderr.String())
+	require.Contains(t, stderr.String(), `kai-scaler backtest: series "neg": every value is ≤ 0`)
+	require.NotContains(t, stderr.String(), `series "pos"`)
+}
+
 // Regression test: a series with no value above zero was forecast as zeros without a word
 // (the forecast package reads negative load as zero); it is still forecast, with a warning.
 func TestForecastCommandWarnsOfNoPositiveLoad(t *testing.T) {
