@@ -165,6 +165,7 @@ func TestStrictBodyEncoding(t *testing.T) {
 		{"truncated sequence", post(strictOverride("\xe2\x82")), 400, "body", "body: not valid UTF-8 at byte 87"},
 		{"encoded surrogate", post(strictOverride("\xed\xa0\x80")), 400, "body", "body: not valid UTF-8 at byte 87"},
 		{"invalid byte outside a string", post("{\xff}"), 400, "body", "body: not valid UTF-8 at byte 1"},
+		{"byte order mark", post("\xef\xbb\xbf" + strictOverride("x")), 400, "body", "byte order mark"},
 		{"high surrogate alone", post(strictOverride(`\ud800`)), 400, "reason", `reason: unpaired UTF-16 surrogate \ud800 at byte 87`},
 		{"low surrogate alone", post(strictOverride(`\udc00x`)), 400, "reason", `unpaired UTF-16 surrogate \udc00`},
 		{"upper-case escape", post(strictOverride(`ok \uD800`)), 400, "reason", `unpaired UTF-16 surrogate \uD800 at byte 90`},

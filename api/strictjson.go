@@ -327,6 +327,11 @@ func decodeStrict(body []byte, v any) error {
 	if i := invalidUTF8(body); i >= 0 {
 		return badRequest("body", "body: not valid UTF-8 at byte %d", i)
 	}
+	// RFC 8259, section 8.1: a BOM is not JSON; refused by name rather than as "invalid
+	// character" at a byte the client cannot see.
+	if bytes.HasPrefix(body, []byte("\uFEFF")) {
+		return badRequest("body", "body: starts with a byte order mark (U+FEFF); send JSON without one")
+	}
 	dec := newStrictDecoder(body)
 	if err := strictCheck(dec, reflect.TypeOf(v)); err != nil {
 		return decodeError(err)
