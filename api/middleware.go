@@ -107,9 +107,9 @@ func originAllowed(allowed []string, origin string) bool {
 // requireJSON refuses a content type other than application/json, with at most a charset
 // parameter of utf-8 (or utf8). The decoder reads UTF-8 only (RFC 8259, section 8.1), so a
 // body announced in another charset would be misread; other +json types and parameters
-// promise semantics (merge-patch, profiles) that no route has.
-// Every value of the header is passed: a request with two (application/json and text/plain)
-// is refused rather than read by its first, as a parameter given twice is.
+// promise semantics (merge-patch, profiles) that no route has. cts holds every value of the
+// header: a request with two (application/json and text/plain) is refused rather than read
+// by its first, as a query parameter given twice is.
 func requireJSON(cts []string) error {
 	if len(cts) > 1 {
 		return errContentType(fmt.Sprintf("content type given %d times; give it once", len(cts)))
