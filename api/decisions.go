@@ -262,14 +262,8 @@ func (a *API) listDecisions(r *http.Request) (any, error) {
 	if dq.Since, err = parseSince(q.Get("since")); err != nil {
 		return nil, err
 	}
-	c, err := nextCursor(q)
-	if err != nil {
+	if dq.Before, err = decodeNext(q, svc, decodeDecisionCursor); err != nil {
 		return nil, err
-	}
-	if c != "" {
-		if dq.Before, err = decodeDecisionCursor(c, svc); err != nil {
-			return nil, err
-		}
 	}
 	ds, err := a.store.ListDecisions(r.Context(), dq)
 	if err != nil {

@@ -285,14 +285,8 @@ func (a *API) listPredictions(r *http.Request) (any, error) {
 		return nil, err
 	}
 	pq := store.PredictionQuery{Service: svc, Limit: limit + 1}
-	c, err := nextCursor(q)
-	if err != nil {
+	if pq.Before, err = decodeNext(q, svc, decodePredictionCursor); err != nil {
 		return nil, err
-	}
-	if c != "" {
-		if pq.Before, err = decodePredictionCursor(c, svc); err != nil {
-			return nil, err
-		}
 	}
 	ps, err := a.store.PagePredictions(r.Context(), pq)
 	if err != nil {
@@ -570,14 +564,8 @@ func (a *API) listEvents(r *http.Request) (any, error) {
 	if eq.Types, err = parseTypes(q["type"]); err != nil {
 		return nil, err
 	}
-	c, err := nextCursor(q)
-	if err != nil {
+	if eq.Before, err = decodeNext(q, eq.Service, decodeEventCursor); err != nil {
 		return nil, err
-	}
-	if c != "" {
-		if eq.Before, err = decodeEventCursor(c, eq.Service); err != nil {
-			return nil, err
-		}
 	}
 	evs, err := a.store.ListEvents(r.Context(), eq)
 	if err != nil {

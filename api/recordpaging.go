@@ -159,3 +159,14 @@ func cutPage[T any](items []T, limit int, cursor func(T) string) ([]T, string) {
 	}
 	return items[:limit], cursor(items[limit-1])
 }
+
+// decodeNext reads the optional next parameter of a list of service's records (service ""
+// for every service's) with decode; the zero key, the first page, when it is absent.
+func decodeNext[K any](q url.Values, service string, decode func(c, service string) (K, error)) (K, error) {
+	var first K
+	c, err := nextCursor(q)
+	if err != nil || c == "" {
+		return first, err
+	}
+	return decode(c, service)
+}
