@@ -101,16 +101,7 @@ func TestBoltSurvivesKill9(t *testing.T) {
 	t.Logf("child acknowledged %d writes before SIGKILL", acked+1)
 
 	// The file is consistent at the bbolt level (pages, freelist)...
-	raw, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
-	require.NoError(t, err)
-	require.NoError(t, raw.View(func(tx *bolt.Tx) error {
-		var errs []error
-		for err := range tx.Check() {
-			errs = append(errs, err)
-		}
-		return errors.Join(errs...)
-	}))
-	require.NoError(t, raw.Close())
+	requireBoltConsistent(t, path)
 
 	// ...and every acknowledged record is there and decodes.
 	b, err := store.OpenBolt(path, store.BoltOptions{})
@@ -132,6 +123,33 @@ func TestBoltSurvivesKill9(t *testing.T) {
 		require.Equal(t, crashPattern(i), got)
 		require.True(t, ids[crashEvent(i).ID], "acknowledged event %d", i)
 	}
+
+	// Writes after the recovery, which free pages and reuse them, keep the file consistent.
+	for i := range 200 {
+		p := crashPattern(i)
+		p.LastUpdated += 1_000_000
+		require.NoError(t, b.PutPattern(ctx, p))
+		if i%2 == 0 {
+			require.NoError(t, b.DeletePattern(ctx, p.Service))
+		}
+	}
+	require.NoError(t, b.Close())
+	requireBoltConsistent(t, path)
+}
+
+// requireBoltConsistent checks the bbolt file at path page by page (tx.Check: pages, freelist).
+func requireBoltConsistent(t *testing.T, path string) {
+	t.Helper()
+	raw, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
+	require.NoError(t, err)
+	defer raw.Close()
+	require.NoError(t, raw.View(func(tx *bolt.Tx) error {
+		var errs []error
+		for err := range tx.Check() {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	}))
 }
 
 func TestBoltLockedFileFailsFast(t *testing.T) {
