@@ -309,6 +309,9 @@ func onPath(err error, path string) error {
 // invalidUTF8 returns the index of the first byte of b that is not part of a UTF-8 sequence,
 // or -1.
 func invalidUTF8(b []byte) int {
+	if utf8.Valid(b) {
+		return -1 // every body that is fine: utf8.Valid's ASCII fast path, not a rune at a time
+	}
 	for i := 0; i < len(b); {
 		r, n := utf8.DecodeRune(b[i:])
 		if r == utf8.RuneError && n == 1 {

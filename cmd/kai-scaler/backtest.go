@@ -74,19 +74,14 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 	var names []string
 	var evals []forecast.Evaluation
 	var errs []error
-	// noLoad (noPositiveLoad) is told in the callback, which runs in series order.
-	type scored struct {
-		forecast.Evaluation
-		noLoad bool
-	}
 	_, err := streamFit(ctx, c.stderr, "backtest", *input,
-		func(s namedSeries) (scored, error) {
+		func(s namedSeries) (forecast.Evaluation, error) {
 			h := *horizon
 			if h == 0 {
 				h = max(1, int(24*time.Hour/s.series.Step))
 			}
 			if err := checkHorizon(s.series, h, false); err != nil {
-				return scored{}, err
+				return forecast.Evaluation{}, err
 			}
 			ev, err := forecast.Evaluate(s.series, forecast.Options{Horizon: h, Quantile: *quantile}, *origins)
 			if err == nil {
@@ -95,13 +90,13 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 			if err == nil && !scoredAny(ev) {
 				err = notScored(s.series, h)
 			}
-			return scored{ev, noPositiveLoad(s.series.Values)}, err
+			return ev, err
 		},
-		func(name string, _ timeFormat, ev scored, err error) error {
-			if err == nil && ev.noLoad {
+		func(name string, _ timeFormat, noLoad bool, ev forecast.Evaluation, err error) error {
+			if err == nil && noLoad {
 				fmt.Fprintf(c.stderr, "kai-scaler backtest: series %q: every value is ≤ 0; load cannot be negative, so it is scored as 0 (perfect scores say nothing)\n", name)
 			}
-			names, evals, errs = append(names, name), append(evals, ev.Evaluation), append(errs, err)
+			names, evals, errs = append(names, name), append(evals, ev), append(errs, err)
 			return nil
 		})
 	if err != nil {

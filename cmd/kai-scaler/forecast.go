@@ -100,29 +100,24 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 	tuneBatchGC(c.getenv)
 	w := bufio.NewWriterSize(out, 1<<20)
 	w.WriteString("series,timestamp,value,upper\n")
-	type fit struct {
-		forecast.Result
-		noLoad bool // noPositiveLoad: forecast as zero
-	}
 	failed := 0
 	n, err := streamFit(ctx, c.stderr, "forecast", *input,
-		func(s namedSeries) (fit, error) {
+		func(s namedSeries) (forecast.Result, error) {
 			if err := checkHorizon(s.series, *horizon, true); err != nil {
-				return fit{}, err
+				return forecast.Result{}, err
 			}
-			r, err := forecast.Forecast(s.series, opts)
-			return fit{r, noPositiveLoad(s.series.Values)}, err
+			return forecast.Forecast(s.series, opts)
 		},
-		func(name string, format timeFormat, r fit, err error) error {
+		func(name string, format timeFormat, noLoad bool, r forecast.Result, err error) error {
 			if err != nil {
 				failed++
 				fmt.Fprintf(c.stderr, "kai-scaler forecast: series %q: %v\n", name, err)
 				return nil
 			}
-			if r.noLoad {
+			if noLoad {
 				fmt.Fprintf(c.stderr, "kai-scaler forecast: series %q: every value is ≤ 0; load cannot be negative, so the forecast is 0\n", name)
 			}
-			writeForecastCSV(w, name, r.Result, format)
+			writeForecastCSV(w, name, r, format)
 			return nil
 		})
 	if err == nil {
@@ -255,17 +250,19 @@ type fitted[R any] struct {
 	idx    int
 	name   string
 	format timeFormat
+	noLoad bool // noPositiveLoad: the series is read as zero load
 	r      R
 	err    error
 }
 
 // streamFit reads the series of path one at a time and fits each on GOMAXPROCS workers as soon
 // as it is read (fitting is CPU-bound and independent per series), handing the results to
-// done in input order: only the series in flight are in memory, not the whole file. It
+// done in input order, with whether the series has no positive value (noPositiveLoad, so a
+// command can say what it made of it): only the series in flight are in memory. It
 // reports progress on stderr when it takes longer than progressAfter and returns how many
 // series it read; a read error, done's error or ctx's end stops it.
 func streamFit[R any](ctx context.Context, stderr io.Writer, what, path string,
-	fit func(namedSeries) (R, error), done func(name string, format timeFormat, r R, err error) error) (int, error) {
+	fit func(namedSeries) (R, error), done func(name string, format timeFormat, noLoad bool, r R, err error) error) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
@@ -299,7 +296,7 @@ func streamFit[R any](ctx context.Context, stderr io.Writer, what, path string,
 	for range workers {
 		wg.Go(func() {
 			for j := range jobs {
-				res := fitted[R]{idx: j.idx, name: j.s.name, format: j.format}
+				res := fitted[R]{idx: j.idx, name: j.s.name, format: j.format, noLoad: noPositiveLoad(j.s.series.Values)}
 				if ctx.Err() == nil {
 					res.r, res.err = fit(j.s)
 				}
@@ -340,7 +337,7 @@ func streamFit[R any](ctx context.Context, stderr io.Writer, what, path string,
 			next++
 			count.Add(1)
 			if ctx.Err() == nil {
-				if err := done(r.name, r.format, r.r, r.err); err != nil {
+				if err := done(r.name, r.format, r.noLoad, r.r, r.err); err != nil {
 					cancel(err)
 				}
 			}
