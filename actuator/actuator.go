@@ -333,7 +333,7 @@ func (a *Actuator) lastWouldBe(ctx context.Context, service string) *wouldBeFloo
 func (a *Actuator) sampleShadow(ctx context.Context, plan Plan, now time.Time) {
 	today := now.UTC().Format(time.DateOnly)
 	for _, d := range plan.Decisions {
-		sample := ShadowSample{At: now, Actual: d.Workload.CurrentReplicas, Needed: d.Workload.DesiredReplicas, Floor: d.Floor}
+		sample := ShadowSampleOf(d.Workload, d.Floor, now)
 		a.mu.Lock()
 		st, ok := a.shadow[d.Service]
 		a.mu.Unlock()

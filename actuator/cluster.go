@@ -37,6 +37,9 @@ type Workload struct {
 	// metrics (as the controller takes the highest). 0 when unknown (no HPA, no metrics or no
 	// ready replica yet).
 	NeededReplicas float64
+	// ReadyReplicas are the pods ready to serve (the target's status), which NeededReplicas is
+	// measured on; meaningful only where NeededReplicas is known.
+	ReadyReplicas int32
 	// ObservedAt is when this observation was read; the planner refuses stale observations.
 	ObservedAt time.Time
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -307,17 +308,21 @@ func TestCounterfactual(t *testing.T) {
 		want    scaling.ShadowDay // of 2026-11-27
 	}{
 		{name: "floor covers a shortfall", samples: []ShadowSample{
-			{At: at(0), Actual: 3, Needed: 6, Floor: 5}, {At: at(1), Actual: 6, Needed: 6, Floor: 5}, {At: at(2), Actual: 6, Needed: 4, Floor: 5}},
+			{At: at(0), Actual: 3, Running: 3, Needed: 6, Floor: 5}, {At: at(1), Actual: 6, Running: 6, Needed: 6, Floor: 5}, {At: at(2), Actual: 6, Running: 6, Needed: 4, Floor: 5}},
 			want: scaling.ShadowDay{Samples: 3, ObservedSeconds: 120, UnderprovisionedReplicaMinutes: 3,
 				UnderprovisionedReplicaMinutesWithFloors: 1, UnderprovisionedReplicaMinutesSaved: 2, ExtraReplicaHours: 2.0 / 60}},
+		{name: "pods still starting are short but already paid for", samples: []ShadowSample{
+			{At: at(0), Actual: 3, Running: 6, Needed: 5.5, Floor: 5}, {At: at(2), Actual: 6, Running: 6, Needed: 5.5, Floor: 5}},
+			want: scaling.ShadowDay{Samples: 2, ObservedSeconds: 120, UnderprovisionedReplicaMinutes: 2 * 2.5,
+				UnderprovisionedReplicaMinutesWithFloors: 2 * 0.5, UnderprovisionedReplicaMinutesSaved: 2 * 2}},
 		{name: "floor below the HPA costs nothing and saves nothing", samples: []ShadowSample{
-			{At: at(0), Actual: 5, Needed: 5, Floor: 2}, {At: at(10), Actual: 5, Needed: 5, Floor: 2}},
+			{At: at(0), Actual: 5, Running: 5, Needed: 5, Floor: 2}, {At: at(10), Actual: 5, Running: 5, Needed: 5, Floor: 2}},
 			want: scaling.ShadowDay{Samples: 2, ObservedSeconds: 600}},
 		{name: "a gap longer than maxGap counts maxGap only", samples: []ShadowSample{
-			{At: at(0), Actual: 2, Needed: 2, Floor: 4}, {At: at(60), Actual: 2, Needed: 2, Floor: 4}},
+			{At: at(0), Actual: 2, Running: 2, Needed: 2, Floor: 4}, {At: at(60), Actual: 2, Running: 2, Needed: 2, Floor: 4}},
 			maxGap: 2 * time.Minute,
 			want:   scaling.ShadowDay{Samples: 2, ObservedSeconds: 120, ExtraReplicaHours: 2 * 2.0 / 60}},
-		{name: "one sample stands for no time", samples: []ShadowSample{{At: at(0), Actual: 1, Needed: 9, Floor: 9}},
+		{name: "one sample stands for no time", samples: []ShadowSample{{At: at(0), Actual: 1, Running: 1, Needed: 9, Floor: 9}},
 			want: scaling.ShadowDay{Samples: 1}},
 	}
 	for _, tt := range tests {
@@ -329,6 +334,30 @@ func TestCounterfactual(t *testing.T) {
 			require.InDelta(t, tt.want.ExtraReplicaHours, g.ExtraReplicaHours, 1e-12)
 			g.ExtraReplicaHours = tt.want.ExtraReplicaHours
 			require.Equal(t, tt.want, g)
+		})
+	}
+}
+
+func TestShadowSampleOf(t *testing.T) {
+	at := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		w    Workload
+		want ShadowSample
+	}{
+		{name: "the HPA's metric observed: the load on the ready pods against them",
+			w:    Workload{CurrentReplicas: 8, DesiredReplicas: 8, ReadyReplicas: 5, NeededReplicas: 7.4},
+			want: ShadowSample{At: at, Actual: 5, Running: 8, Needed: 7.4, Floor: 6}},
+		{name: "no metric observed: the HPA's desired against its current",
+			w:    Workload{CurrentReplicas: 4, DesiredReplicas: 6, ReadyReplicas: 4},
+			want: ShadowSample{At: at, Actual: 4, Running: 4, Needed: 6, Floor: 6}},
+		{name: "an infinite need is not an observation",
+			w:    Workload{CurrentReplicas: 4, DesiredReplicas: 4, ReadyReplicas: 0, NeededReplicas: math.Inf(1)},
+			want: ShadowSample{At: at, Actual: 4, Running: 4, Needed: 4, Floor: 6}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, ShadowSampleOf(tt.w, 6, at))
 		})
 	}
 }

@@ -1,22 +1,37 @@
 package actuator
 
 import (
+	"math"
 	"time"
 
 	"github.com/kai-platform/kai-scaler/scaling"
 )
 
-// ShadowSample is one dry-run observation of a service: what the HPA ran (Actual), what it
-// wanted (Needed) and the floor kai-scaler would have set (Floor).
+// ShadowSample is one dry-run observation of a service: what served the load (Actual), what
+// the load needed (Needed) and the floor kai-scaler would have set (Floor).
 type ShadowSample struct {
 	At time.Time
-	// Actual is the HPA's current replicas.
+	// Actual is the replicas ready to serve, or the HPA's current replicas where its metric is
+	// not observed.
 	Actual int32
-	// Needed is the HPA's desired replicas: what its metric asked for. It approximates the
-	// replicas the load needed; it lags a rise when scale-up policies limit the HPA.
-	Needed int32
+	// Running is the HPA's current replicas, ready or starting: what is paid for.
+	Running int32
+	// Needed is the replicas the load needed: the HPA's metric over its target on the ready
+	// pods (Workload.NeededReplicas), or its desired replicas where that is not observed.
+	Needed float64
 	// Floor is the would-be floor.
 	Floor int32
+}
+
+// ShadowSampleOf is the sample of w at `at` with the would-be floor. It reads the load the
+// ready pods carry against them: the HPA's own status converges within a sync (desired equals
+// current almost always), so desired against current showed no under-provisioning even while
+// new pods were starting, which is the shortfall a floor raised ahead removes.
+func ShadowSampleOf(w Workload, floor int32, at time.Time) ShadowSample {
+	if w.NeededReplicas > 0 && !math.IsInf(w.NeededReplicas, 0) && !math.IsNaN(w.NeededReplicas) {
+		return ShadowSample{At: at, Actual: w.ReadyReplicas, Running: w.CurrentReplicas, Needed: w.NeededReplicas, Floor: floor}
+	}
+	return ShadowSample{At: at, Actual: w.CurrentReplicas, Running: w.CurrentReplicas, Needed: float64(w.DesiredReplicas), Floor: floor}
 }
 
 // DefaultShadowMaxGap bounds the time one sample stands for: a gap longer than this (the
@@ -27,20 +42,20 @@ const DefaultShadowMaxGap = 2 * time.Minute
 // which prev's replicas held, to the counterfactual of the UTC days it covers (split at
 // midnight), creating days as needed; days is keyed by YYYY-MM-DD.
 //
-// The counterfactual is an approximation: with the floors in force the service would have run
-// max(actual, floor) replicas, as if the HPA had otherwise done the same. It ignores that more
-// replicas lower each pod's utilisation (so the HPA would have asked for fewer on its own) and
-// that floor-raised pods also take time to start. Under-provisioning is Σ max(0, needed −
-// replicas) over time; the cost is Σ (max(actual, floor) − actual).
+// The counterfactual is an approximation: with the floors in force the service would have had
+// max(actual, floor) replicas ready and paid for max(running, floor), as if the HPA had
+// otherwise done the same. It ignores that more replicas lower each pod's utilisation (so the
+// HPA would have asked for fewer on its own) and takes the floor's pods as ready when it is in
+// force (it is raised a lead time ahead). Under-provisioning is Σ max(0, needed − ready
+// replicas) over time; the cost is Σ (max(running, floor) − running).
 func AddShadowInterval(days map[string]scaling.ShadowDay, service string, prev ShadowSample, until time.Time, maxGap time.Duration) {
 	end := until
 	if maxGap > 0 && end.Sub(prev.At) > maxGap {
 		end = prev.At.Add(maxGap)
 	}
-	cf := max(prev.Actual, prev.Floor)
-	under := float64(max(0, prev.Needed-prev.Actual))
-	underWith := float64(max(0, prev.Needed-cf))
-	extra := float64(cf - prev.Actual)
+	under := max(0, prev.Needed-float64(prev.Actual))
+	underWith := max(0, prev.Needed-float64(max(prev.Actual, prev.Floor)))
+	extra := float64(max(prev.Running, prev.Floor) - prev.Running)
 	for from := prev.At.UTC(); from.Before(end); {
 		midnight := time.Date(from.Year(), from.Month(), from.Day()+1, 0, 0, 0, 0, time.UTC)
 		to := end

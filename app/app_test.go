@@ -330,6 +330,14 @@ func TestDemoDryRun(t *testing.T) {
 		return len(sh.Days) == 1 && sh.Days[0].Samples >= 2 && sh.Days[0].ObservedSeconds > 0
 	}, 60*time.Second, 200*time.Millisecond, "the shadow counterfactual is stored")
 	require.Len(t, gauge(d.metrics(t), "kai_shadow_extra_replica_hours"), len(demoServices))
+	// On the morning ramp new pods start behind the load, and the would-be floors, raised
+	// ahead of it, would have had them ready: a saving the shadow must show (it read the HPA's
+	// desired against current replicas, equal within a sync, and showed none).
+	require.Eventually(t, func() bool {
+		var sh struct{ Days []scaling.ShadowDay }
+		d.get(t, "/api/predictive-scaling/shadow/checkout", &sh)
+		return len(sh.Days) > 0 && sh.Days[0].UnderprovisionedReplicaMinutes > 0 && sh.Days[0].UnderprovisionedReplicaMinutesSaved > 0
+	}, 60*time.Second, 200*time.Millisecond, "the would-be floors save under-provisioned replica-minutes on the ramp")
 }
 
 func tail(s string) string {

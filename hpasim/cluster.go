@@ -127,6 +127,7 @@ func (c *Cluster) Workloads(_ context.Context, refs []actuator.ServiceRef) ([]ac
 			w.MinReplicas, w.MaxReplicas = s.hpa.MinReplicas(), s.hpa.cfg.MaxReplicas
 			w.CurrentReplicas = s.hpa.Replicas()
 			w.DesiredReplicas = w.CurrentReplicas
+			w.ReadyReplicas = s.hpa.ReadyReplicas(now)
 			w.NeededReplicas = s.hpa.NeededReplicas()
 		} else {
 			w.MinReplicas, w.MaxReplicas = s.replicas, s.spec.MaxReplicas

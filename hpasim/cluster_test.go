@@ -24,7 +24,7 @@ func TestClusterBaseAnnotation(t *testing.T) {
 	require.Len(t, ws, 2, "an absent service is left out, not an error")
 	api, worker := ws[0], ws[1]
 	require.Equal(t, actuator.Workload{Service: "api", Namespace: "shop", HPAName: "api", MinReplicas: 2, MaxReplicas: 10,
-		BaseMinReplicas: 2, CurrentReplicas: 2, DesiredReplicas: 2, ObservedAt: now}, api)
+		BaseMinReplicas: 2, CurrentReplicas: 2, DesiredReplicas: 2, ReadyReplicas: 2, ObservedAt: now}, api)
 	require.Equal(t, "", worker.HPAName)
 
 	now = now.Add(time.Minute)

@@ -283,7 +283,8 @@ func observe(v *view, ref actuator.ServiceRef) (actuator.Workload, bool, error) 
 		w.MinReplicas, w.MaxReplicas = cur, hpa.Spec.MaxReplicas
 		w.BaseMinReplicas, w.Touched, w.FloorChangedAt = m.base, m.touched, m.changedAt
 		w.CurrentReplicas, w.DesiredReplicas = hpa.Status.CurrentReplicas, hpa.Status.DesiredReplicas
-		w.NeededReplicas = live.FromHPA(hpa, "", time.Time{}).NeededReplicas(readyReplicas(v, ref.Namespace, hpa.Spec.ScaleTargetRef))
+		w.ReadyReplicas = readyReplicas(v, ref.Namespace, hpa.Spec.ScaleTargetRef)
+		w.NeededReplicas = live.FromHPA(hpa, "", time.Time{}).NeededReplicas(w.ReadyReplicas)
 		return w, true, nil
 	case !apierrors.IsNotFound(err):
 		return w, false, fmt.Errorf("read hpa from cache: %w", err)

@@ -446,4 +446,5 @@ func TestNeededReplicasFromHPAStatus(t *testing.T) {
 	require.NoError(t, err)
 	w = waitFor(t, c, ref, func(w actuator.Workload) bool { return w.NeededReplicas > 0 })
 	require.InDelta(t, 1.35*4, w.NeededReplicas, 1e-9)
+	require.Equal(t, int32(4), w.ReadyReplicas, "the shadow counterfactual sets the need against the ready pods")
 }
