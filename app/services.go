@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"os"
@@ -20,7 +22,7 @@ const servicesReloadInterval = 30 * time.Second
 
 // servicesFile is the managed services list (SERVICES_FILE), reloaded when the file changes.
 // A reload with invalid entries is refused whole: the previous list stays in force, and the
-// errors are logged by line and counted. Safe for concurrent use.
+// errors are logged by line and counted, once per content refused. Safe for concurrent use.
 type servicesFile struct {
 	path string
 	log  *slog.Logger
@@ -28,8 +30,12 @@ type servicesFile struct {
 	mu       sync.RWMutex
 	services []scaling.ManagedService
 	data     []byte
+	// refusedKey names what the last reload refused (refusalKey), "" when the file on disk is
+	// the list in force. The same refusal every 30 s is counted and logged once.
+	refusedKey string
 
 	reloads *prometheus.CounterVec
+	refused prometheus.Gauge
 }
 
 // openServicesFile reads path ("" means no services); an invalid file is a start-up error.
@@ -39,28 +45,53 @@ func openServicesFile(path string, log *slog.Logger, reg prometheus.Registerer) 
 			Name: "kai_services_reloads_total",
 			Help: "Reloads of the services file by result: applied, or refused (invalid; the previous list stays in force).",
 		}, []string{"result"}),
+		refused: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kai_services_file_refused",
+			Help: "1 while the services file on disk is refused (unreadable or invalid; the previous list stays in force), else 0.",
+		}),
 	}
 	for _, r := range []string{"applied", "refused"} {
 		f.reloads.WithLabelValues(r)
 	}
 	if reg != nil {
-		if err := reg.Register(f.reloads); err != nil {
-			return nil, fmt.Errorf("register services file metrics: %w", err)
+		for _, c := range []prometheus.Collector{f.reloads, f.refused} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("register services file metrics: %w", err)
+			}
 		}
 	}
 	if path == "" {
 		return f, nil
 	}
-	data, err := os.ReadFile(path)
+	services, data, err := readServicesFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read SERVICES_FILE: %w", err)
-	}
-	services, err := scaling.ParseServices(data)
-	if err != nil {
-		return nil, fmt.Errorf("SERVICES_FILE %s: %w", path, err)
+		return nil, err
 	}
 	f.services, f.data = services, data
 	return f, nil
+}
+
+// readServicesFile reads and parses the services file at path.
+func readServicesFile(path string) ([]scaling.ManagedService, []byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read SERVICES_FILE: %w", err)
+	}
+	services, err := scaling.ParseServices(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("SERVICES_FILE %s: %w", path, err)
+	}
+	return services, data, nil
+}
+
+// refusalKey names what a reload refuses: the read error, or the content read (its hash; the
+// file may be large). Equal keys are the same refusal.
+func refusalKey(data []byte, readErr error) string {
+	if readErr != nil {
+		return "read: " + readErr.Error()
+	}
+	sum := sha256.Sum256(data)
+	return "content: " + hex.EncodeToString(sum[:])
 }
 
 // Services returns the list in force; callers must not modify it.
@@ -71,37 +102,61 @@ func (f *servicesFile) Services() []scaling.ManagedService {
 }
 
 // Reload re-reads the file and applies it when its content changed and is valid. It reports
-// whether a new list was applied.
+// whether a new list was applied, and returns why the file is refused the first time a given
+// content (or read error) is refused only: read again unchanged it is refused quietly, with
+// kai_services_file_refused still 1.
 func (f *servicesFile) Reload() (bool, error) {
 	if f.path == "" {
 		return false, nil
 	}
 	data, err := os.ReadFile(f.path)
 	if err != nil {
-		f.reloads.WithLabelValues("refused").Inc()
-		return false, fmt.Errorf("read SERVICES_FILE: %w", err)
+		return false, f.refuse(refusalKey(nil, err), fmt.Errorf("read SERVICES_FILE: %w", err))
 	}
 	f.mu.RLock()
 	same := slices.Equal(data, f.data)
-	old := f.services
+	old, refusedKey := f.services, f.refusedKey
 	f.mu.RUnlock()
 	if same {
+		// Back to the list in force (a refused edit undone): nothing to apply, nothing refused.
+		f.mu.Lock()
+		f.refusedKey = ""
+		f.mu.Unlock()
+		f.refused.Set(0)
 		return false, nil
+	}
+	if key := refusalKey(data, nil); key == refusedKey {
+		return false, nil // parsed and refused already; its errors do not change
 	}
 	services, err := scaling.ParseServices(data)
 	if err != nil {
-		f.reloads.WithLabelValues("refused").Inc()
-		return false, err
+		return false, f.refuse(refusalKey(data, nil), err)
 	}
 	f.mu.Lock()
-	f.services, f.data = services, data
+	f.services, f.data, f.refusedKey = services, data, ""
 	f.mu.Unlock()
+	f.refused.Set(0)
 	f.reloads.WithLabelValues("applied").Inc()
 	if !slices.Equal(namespacesOf(old), namespacesOf(services)) {
 		f.log.Warn("the services' namespaces changed; HPAs of new namespaces are watched after a restart",
 			"before", namespacesOf(old), "after", namespacesOf(services))
 	}
 	return true, nil
+}
+
+// refuse records a refusal of what key names and returns err, or nil when the last reload
+// refused the same: it was counted and logged then.
+func (f *servicesFile) refuse(key string, err error) error {
+	f.refused.Set(1)
+	f.mu.Lock()
+	again := key == f.refusedKey
+	f.refusedKey = key
+	f.mu.Unlock()
+	if again {
+		return nil
+	}
+	f.reloads.WithLabelValues("refused").Inc()
+	return err
 }
 
 // Watch reloads every interval until ctx ends.

@@ -1,14 +1,20 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kai-platform/kai-scaler/forecaster"
+	"github.com/kai-platform/kai-scaler/scaling"
 )
 
 const servicesV1 = `services:
@@ -71,4 +77,158 @@ func TestServicesFileInvalidAtStart(t *testing.T) {
 	_, err := openServicesFile(path, slog.New(slog.DiscardHandler), nil)
 	require.ErrorContains(t, err, "SERVICES_FILE")
 	require.ErrorContains(t, err, "line 3")
+}
+
+// TestServicesFileRefusedOnce: a bad file read every 30 s is one refusal, counted and returned
+// (so logged) once; the gauge says it is still refused until the file is fixed or undone.
+func TestServicesFileRefusedOnce(t *testing.T) {
+	const bad1 = servicesV1 + "  - name: Bad_Name\n"
+	const bad2 = servicesV1 + "  - name: checkout\n"
+	type step struct {
+		write       string // "" removes the file
+		wantErr     bool
+		wantApplied bool
+		wantRefused float64 // kai_services_reloads_total{result="refused"}
+		wantGauge   float64 // kai_services_file_refused
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{name: "the same bad content", steps: []step{
+			{write: bad1, wantErr: true, wantRefused: 1, wantGauge: 1},
+			{write: bad1, wantRefused: 1, wantGauge: 1},
+			{write: bad1, wantRefused: 1, wantGauge: 1},
+		}},
+		{name: "another bad content", steps: []step{
+			{write: bad1, wantErr: true, wantRefused: 1, wantGauge: 1},
+			{write: bad2, wantErr: true, wantRefused: 2, wantGauge: 1},
+			{write: bad2, wantRefused: 2, wantGauge: 1},
+		}},
+		{name: "undone, then the same bad content again", steps: []step{
+			{write: bad1, wantErr: true, wantRefused: 1, wantGauge: 1},
+			{write: servicesV1, wantRefused: 1, wantGauge: 0},
+			{write: bad1, wantErr: true, wantRefused: 2, wantGauge: 1},
+		}},
+		{name: "fixed", steps: []step{
+			{write: bad1, wantErr: true, wantRefused: 1, wantGauge: 1},
+			{write: servicesV2, wantApplied: true, wantRefused: 1, wantGauge: 0},
+		}},
+		{name: "missing file", steps: []step{
+			{write: "", wantErr: true, wantRefused: 1, wantGauge: 1},
+			{write: "", wantRefused: 1, wantGauge: 1},
+			{write: servicesV1, wantRefused: 1, wantGauge: 0},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "services.yaml")
+			require.NoError(t, os.WriteFile(path, []byte(servicesV1), 0o600))
+			f, err := openServicesFile(path, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+			require.NoError(t, err)
+			for i, s := range tc.steps {
+				if s.write == "" {
+					if err := os.Remove(path); !errors.Is(err, os.ErrNotExist) {
+						require.NoError(t, err)
+					}
+				} else {
+					require.NoError(t, os.WriteFile(path, []byte(s.write), 0o600))
+				}
+				applied, err := f.Reload()
+				if s.wantErr {
+					require.Error(t, err, "step %d", i)
+				} else {
+					require.NoError(t, err, "step %d", i)
+				}
+				require.Equal(t, s.wantApplied, applied, "step %d", i)
+				require.Equal(t, s.wantRefused, testutil.ToFloat64(f.reloads.WithLabelValues("refused")), "step %d", i)
+				require.Equal(t, s.wantGauge, testutil.ToFloat64(f.refused), "step %d", i)
+			}
+		})
+	}
+}
+
+func TestServicesFileUnused(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{name: "no file", cfg: Config{Demo: true}},
+		{name: "demo", cfg: Config{Demo: true, ServicesFile: "s.yaml", PredictiveScaling: true}, want: "the demo manages its own simulated services"},
+		{name: "no feature", cfg: Config{ServicesFile: "s.yaml"}, want: "every feature is disabled, so no service is managed"},
+		{name: "read by the cluster", cfg: Config{ServicesFile: "s.yaml", HPAEventLogging: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, servicesFileUnused(tt.cfg))
+		})
+	}
+}
+
+// TestNewEnvironmentChecksAnUnusedServicesFile: a services file given where it is not used
+// (the demo, no feature enabled) is still read and checked at start-up.
+func TestNewEnvironmentChecksAnUnusedServicesFile(t *testing.T) {
+	dir := t.TempDir()
+	valid, invalid := filepath.Join(dir, "valid.yaml"), filepath.Join(dir, "invalid.yaml")
+	require.NoError(t, os.WriteFile(valid, []byte(servicesV1), 0o600))
+	require.NoError(t, os.WriteFile(invalid, []byte(servicesV1+"    budget: NaN\n"), 0o600))
+	missing := filepath.Join(dir, "nonexistent.yaml")
+	tests := []struct {
+		name     string
+		cfg      Config
+		wantErr  []string
+		wantWarn string
+	}{
+		{name: "demo, missing file", cfg: Config{Demo: true, ServicesFile: missing},
+			wantErr: []string{"read SERVICES_FILE", "nonexistent.yaml"}},
+		{name: "demo, invalid file", cfg: Config{Demo: true, ServicesFile: invalid},
+			wantErr: []string{"SERVICES_FILE", "line 6: services[0].budget"}},
+		{name: "demo, valid file", cfg: Config{Demo: true, ServicesFile: valid, DemoSpeed: 1},
+			wantWarn: "SERVICES_FILE is valid but ignored: the demo manages its own simulated services"},
+		{name: "no feature, missing file", cfg: Config{ServicesFile: missing},
+			wantErr: []string{"read SERVICES_FILE"}},
+		{name: "no feature, invalid file", cfg: Config{ServicesFile: invalid},
+			wantErr: []string{"line 6: services[0].budget"}},
+		{name: "no feature, valid file", cfg: Config{ServicesFile: valid},
+			wantWarn: "SERVICES_FILE is valid but ignored: every feature is disabled, so no service is managed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs logLines
+			logger := slog.New(slog.NewJSONHandler(&logs, nil))
+			_, err := newEnvironment(context.Background(), tt.cfg, logger, prometheus.NewRegistry(), nil)
+			for _, want := range tt.wantErr {
+				require.ErrorContains(t, err, want)
+			}
+			if tt.wantErr != nil {
+				return
+			}
+			require.NoError(t, err)
+			line, ok := logs.find(tt.wantWarn)
+			require.True(t, ok, "no %q in %s", tt.wantWarn, logs.buf.String())
+			require.Equal(t, "WARN", line["level"])
+		})
+	}
+}
+
+// TestMaxLeadTimeWithinHorizon: a lead time the parser accepts reads a prediction within its
+// horizon.
+func TestMaxLeadTimeWithinHorizon(t *testing.T) {
+	require.LessOrEqual(t, scaling.MaxLeadTime, forecaster.DefaultHorizon)
+}
+
+func TestActuatorConfigsLeadTime(t *testing.T) {
+	tests := []struct {
+		seconds int64
+		want    time.Duration
+	}{
+		{seconds: 300, want: 5 * time.Minute},
+		{seconds: 10000000000, want: scaling.MaxLeadTime}, // a bare * time.Second is negative
+		{seconds: -5, want: 0},
+	}
+	for _, tt := range tests {
+		got := actuatorConfigs([]scaling.ManagedService{{Name: "a", Namespace: "kai", LeadTimeSeconds: tt.seconds}})
+		require.Equal(t, tt.want, got[0].LeadTime, "LeadTimeSeconds %d", tt.seconds)
+	}
 }

@@ -48,6 +48,11 @@ type environment struct {
 // newEnvironment builds the demo's simulation, the cluster's adapters, or nothing when no
 // feature is enabled (the API alone).
 func newEnvironment(ctx context.Context, cfg Config, logger *slog.Logger, reg prometheus.Registerer, st store.Store) (environment, error) {
+	if why := servicesFileUnused(cfg); why != "" {
+		if err := checkUnusedServicesFile(cfg.ServicesFile, why, logger); err != nil {
+			return environment{}, err
+		}
+	}
 	switch {
 	case cfg.Demo:
 		return demoEnvironment(ctx, cfg, logger, reg, st)
@@ -56,6 +61,32 @@ func newEnvironment(ctx context.Context, cfg Config, logger *slog.Logger, reg pr
 		return environment{now: time.Now, after: time.After}, nil
 	}
 	return clusterEnvironment(ctx, cfg, logger, reg)
+}
+
+// servicesFileUnused says why the services file cfg names goes unread by the environment, or
+// "" when there is none or it is read.
+func servicesFileUnused(cfg Config) string {
+	switch {
+	case cfg.ServicesFile == "":
+		return ""
+	case cfg.Demo:
+		return "the demo manages its own simulated services"
+	case !cfg.PredictiveScaling && !cfg.ScalingDependencies && !cfg.HPAEventLogging:
+		return "every feature is disabled, so no service is managed"
+	}
+	return ""
+}
+
+// checkUnusedServicesFile reads and checks a services file that will not be used, and warns
+// that it is ignored. A file given but missing or invalid stops start-up all the same: the
+// user meant something by it, and finding out only when a feature is enabled (or the demo
+// left for the cluster) is later than needed.
+func checkUnusedServicesFile(path, why string, logger *slog.Logger) error {
+	if _, _, err := readServicesFile(path); err != nil {
+		return err
+	}
+	logger.Warn("SERVICES_FILE is valid but ignored: "+why, "services_file", path)
+	return nil
 }
 
 // runDrainTimeout is how long forecast runs get after SIGTERM to record themselves aborted and
@@ -131,8 +162,10 @@ func actuatorConfigs(services []scaling.ManagedService) []actuator.ServiceConfig
 	configs := make([]actuator.ServiceConfig, 0, len(services))
 	for _, s := range services {
 		configs = append(configs, actuator.ServiceConfig{
-			Ref:      actuator.ServiceRef{Service: s.Name, Namespace: s.Namespace, HPAName: s.HPAName()},
-			LeadTime: time.Duration(s.LeadTimeSeconds) * time.Second, CapacityPerReplica: s.CapacityPerReplica,
+			Ref: actuator.ServiceRef{Service: s.Name, Namespace: s.Namespace, HPAName: s.HPAName()},
+			// scaling.LeadTime, not a bare multiplication: seconds beyond ~292 years overflow to a
+			// negative duration, and a list that did not come through ParseServices is unchecked.
+			LeadTime: scaling.LeadTime(s.LeadTimeSeconds), CapacityPerReplica: s.CapacityPerReplica,
 		})
 	}
 	return configs

@@ -19,6 +19,19 @@ const DefaultLeadTimeSeconds = 300
 // DefaultQuantile is the quantile provisioned for when the services file gives none.
 const DefaultQuantile = 0.9
 
+// MaxLeadTime bounds a service's lead time. A floor for a peak is read from the prediction
+// the lead time ahead, and a prediction runs forecaster.DefaultHorizon (24h; serve has no
+// setting for a longer one): a longer lead reads past its end and plans nothing. Bounding it
+// here also keeps time.Duration(LeadTimeSeconds)*time.Second from overflowing (a negative
+// lead) wherever the seconds are turned into a duration.
+const MaxLeadTime = 24 * time.Hour
+
+// LeadTime is seconds as a duration, held within [0, MaxLeadTime] so that a value that did not
+// come through ParseServices can neither overflow nor go negative.
+func LeadTime(seconds int64) time.Duration {
+	return time.Duration(min(max(seconds, 0), int64(MaxLeadTime/time.Second))) * time.Second
+}
+
 // LineError is one problem in the services file, at a 1-based line.
 type LineError struct {
 	Line int
@@ -66,10 +79,10 @@ var (
 //	services:
 //	  - name: checkout            # DNS-1123 label, unique
 //	    namespace: shop           # required
-//	    hpa: checkout-hpa         # optional, defaults to name
+//	    hpa: checkout-hpa         # optional, defaults to name; one service per HPA
 //	    query: sum(rate(http_requests_total{service="checkout"}[5m]))
 //	    capacityPerReplica: 50    # load one replica carries at its HPA target, > 0
-//	    leadTime: 5m              # or leadTimeSeconds: 300; default 300
+//	    leadTime: 5m              # or leadTimeSeconds: 300; default 300, at most 24h
 //	    quantile: 0.9             # in (0, 1); default 0.9
 //	    budget: 0.1               # extra replica-hours floors may cost over a reactive HPA, > 0; default 0.1
 //	    availabilityTarget: 0.999 # or, instead of budget: share of minutes without a shortfall, in (0, 1)
@@ -91,14 +104,20 @@ func ParseServices(data []byte) ([]ManagedService, error) {
 		p.add(root.Line, "", "must be a mapping with a \"services\" list")
 		return nil, p.err()
 	}
-	var list *yaml.Node
+	var list, listKey *yaml.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		if k.Value != "services" {
 			p.add(k.Line, k.Value, `unknown field (the file holds only "services")`)
 			continue
 		}
-		list = v
+		// Decoding into a yaml.Node keeps every key, and the last would win silently: a second
+		// list would drop the first one's services.
+		if listKey != nil {
+			p.add(k.Line, k.Value, fmt.Sprintf("duplicate field (first at line %d)", listKey.Line))
+			continue
+		}
+		list, listKey = v, k
 	}
 	if list == nil {
 		p.add(root.Line, "", `missing "services" list`)
@@ -115,24 +134,77 @@ func ParseServices(data []byte) ([]ManagedService, error) {
 		return nil, p.err()
 	}
 	out := make([]ManagedService, 0, len(list.Content))
-	firstLine := map[string]int{}
+	owners := owners{names: map[string]owner{}, hpas: map[string]owner{}}
 	for i, item := range list.Content {
 		path := fmt.Sprintf("services[%d]", i)
 		svc, ok := p.service(path, item)
-		if !ok {
+		// Entries with other errors take part too: the file promises every problem in one go,
+		// and a duplicate is a problem of its own, not fixed by fixing the other field.
+		if le := owners.claim(path, svc, item); le != nil {
+			p.errs = append(p.errs, le)
 			continue
 		}
-		if line, dup := firstLine[svc.Name]; dup {
-			p.add(item.Line, path+".name", fmt.Sprintf("duplicate service %q (first defined at line %d)", svc.Name, line))
-			continue
+		if ok {
+			out = append(out, svc)
 		}
-		firstLine[svc.Name] = item.Line
-		out = append(out, svc)
 	}
 	if err := p.err(); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// owner is the first entry that claimed a service name or an HPA.
+type owner struct {
+	path, name string
+	line       int
+}
+
+// owners tracks which entry owns each service name and each HPA (namespace/name): the floor
+// of an HPA is its spec.minReplicas, so two services on one HPA would overwrite each other's.
+type owners struct {
+	names, hpas map[string]owner
+}
+
+// claim records svc (the entry at path, from node n) as the owner of its name and its HPA, or
+// says which earlier entry owns them. An entry whose name or namespace did not decode claims
+// nothing it cannot name.
+func (o owners) claim(path string, svc ManagedService, n *yaml.Node) *LineError {
+	if svc.Name == "" {
+		return nil
+	}
+	if first, dup := o.names[svc.Name]; dup {
+		return &LineError{Line: keyLine(n, "name"), Field: path + ".name",
+			Msg: fmt.Sprintf("duplicate service %q (first defined at line %d)", svc.Name, first.line)}
+	}
+	o.names[svc.Name] = owner{path: path, name: svc.Name, line: n.Line}
+	if svc.Namespace == "" {
+		return nil
+	}
+	hpa := svc.Namespace + "/" + svc.HPAName()
+	if first, dup := o.hpas[hpa]; dup {
+		how := ""
+		if svc.HPA == "" {
+			how = " (the default: the service's name)"
+		}
+		return &LineError{Line: keyLine(n, "hpa"), Field: path + ".hpa",
+			Msg: fmt.Sprintf("HPA %s%s is already the target of service %q (%s, line %d); an HPA takes its floor from one service",
+				hpa, how, first.name, first.path, first.line)}
+	}
+	o.hpas[hpa] = owner{path: path, name: svc.Name, line: n.Line}
+	return nil
+}
+
+// keyLine is the line of key in mapping n, or n's line when it is absent (or n no mapping).
+func keyLine(n *yaml.Node, key string) int {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				return n.Content[i].Line
+			}
+		}
+	}
+	return n.Line
 }
 
 type servicesParser struct {
@@ -250,14 +322,18 @@ func (p *servicesParser) service(path string, n *yaml.Node) (ManagedService, boo
 		p.add(line("leadTime"), path+".leadTime", "set leadTime or leadTimeSeconds, not both")
 	case hasLeadDur:
 		d, err := time.ParseDuration(leadTime)
-		if err != nil || d < 0 || d%time.Second != 0 {
+		switch {
+		case err != nil || d < 0 || d%time.Second != 0:
 			p.add(line("leadTime"), path+".leadTime", fmt.Sprintf("must be a non-negative whole-second duration such as \"5m\", got %q", leadTime))
-		} else {
+		case d > MaxLeadTime:
+			p.add(line("leadTime"), path+".leadTime", fmt.Sprintf("must be at most %s (a prediction's horizon), got %q", maxLeadText, leadTime))
+		default:
 			svc.LeadTimeSeconds = int64(d / time.Second)
 		}
 	case hasLeadSecs:
-		if svc.LeadTimeSeconds < 0 {
-			p.add(line("leadTimeSeconds"), path+".leadTimeSeconds", fmt.Sprintf("must be at least 0, got %d", svc.LeadTimeSeconds))
+		if s := svc.LeadTimeSeconds; s < 0 || s > int64(MaxLeadTime/time.Second) {
+			p.add(line("leadTimeSeconds"), path+".leadTimeSeconds", fmt.Sprintf("must be between 0 and %d (%s, a prediction's horizon), got %d",
+				int64(MaxLeadTime/time.Second), maxLeadText, s))
 		}
 	default:
 		if _, a := seen["leadTime"]; !a {
@@ -287,3 +363,6 @@ func (p *servicesParser) service(path string, n *yaml.Node) (ManagedService, boo
 	}
 	return svc, len(p.errs) == before
 }
+
+// maxLeadText is MaxLeadTime as the file would write it ("24h", not "24h0m0s").
+var maxLeadText = fmt.Sprintf("%gh", MaxLeadTime.Hours())

@@ -1,10 +1,12 @@
 package scaling
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -78,5 +80,102 @@ func TestParseServicesBad(t *testing.T) {
 				require.Positive(t, le.Line)
 			}
 		})
+	}
+}
+
+// TestParseServicesProblems covers problems the fixtures do not: each file is refused with
+// every problem it holds, by line and field.
+func TestParseServicesProblems(t *testing.T) {
+	const svc = "    query: up\n    capacityPerReplica: 1\n"
+	tests := []struct {
+		name, file, want string
+	}{
+		{
+			name: "services key twice",
+			file: "services:\n  - name: a\n    namespace: kai\n" + svc + "services:\n  - name: b\n    namespace: kai\n" + svc,
+			want: `invalid services file: line 6: services: duplicate field (first at line 1)`,
+		},
+		{
+			name: "services key twice, the second empty",
+			file: "services:\n  - name: a\n    namespace: kai\n" + svc + "services:\n",
+			want: `invalid services file: line 6: services: duplicate field (first at line 1)`,
+		},
+		{
+			name: "three services on one HPA",
+			file: "services:\n" +
+				"  - name: a\n    namespace: kai\n    hpa: web\n" + svc +
+				"  - name: b\n    namespace: kai\n    hpa: web\n" + svc +
+				"  - name: web\n    namespace: kai\n" + svc,
+			want: `invalid services file: ` +
+				`line 9: services[1].hpa: HPA kai/web is already the target of service "a" (services[0], line 2); an HPA takes its floor from one service; ` +
+				`line 12: services[2].hpa: HPA kai/web (the default: the service's name) is already the target of service "a" (services[0], line 2); an HPA takes its floor from one service`,
+		},
+		{
+			name: "duplicate name with another error",
+			file: "services:\n  - name: a\n    namespace: kai\n" + svc +
+				"  - name: a\n    namespace: other\n    budget: \"NaN\"\n" + svc,
+			want: `invalid services file: line 6: services[1].name: duplicate service "a" (first defined at line 2); ` +
+				`line 8: services[1].budget: must be a number`,
+		},
+		{
+			name: "duplicate of an entry with an error",
+			file: "services:\n  - name: a\n    namespace: kai\n" +
+				"  - name: a\n    namespace: kai\n" + svc,
+			want: `invalid services file: line 2: services[0].query: is required (a PromQL expression returning one series); ` +
+				`line 2: services[0].capacityPerReplica: is required (load one replica carries at its HPA target); ` +
+				`line 4: services[1].name: duplicate service "a" (first defined at line 2)`,
+		},
+		{
+			name: "leadTimeSeconds that would overflow a duration",
+			file: "services:\n  - name: a\n    namespace: kai\n    leadTimeSeconds: 10000000000\n" + svc,
+			want: `invalid services file: line 4: services[0].leadTimeSeconds: must be between 0 and 86400 (24h, a prediction's horizon), got 10000000000`,
+		},
+		{
+			name: "leadTime beyond the horizon",
+			file: "services:\n  - name: a\n    namespace: kai\n    leadTime: 2000000h\n" + svc,
+			want: `invalid services file: line 4: services[0].leadTime: must be at most 24h (a prediction's horizon), got "2000000h"`,
+		},
+		{
+			name: "leadTime just beyond the horizon",
+			file: "services:\n  - name: a\n    namespace: kai\n    leadTime: 24h1s\n" + svc,
+			want: `invalid services file: line 4: services[0].leadTime: must be at most 24h (a prediction's horizon), got "24h1s"`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseServices([]byte(tt.file))
+			require.Nil(t, got)
+			require.EqualError(t, err, tt.want)
+		})
+	}
+}
+
+func TestParseServicesDistinctHPAs(t *testing.T) {
+	const svc = "    query: up\n    capacityPerReplica: 1\n"
+	// The same HPA name in two namespaces is two HPAs; a lead of the whole horizon is accepted.
+	got, err := ParseServices([]byte("services:\n" +
+		"  - name: a\n    namespace: kai\n    hpa: web\n    leadTime: 24h\n" + svc +
+		"  - name: b\n    namespace: other\n    hpa: web\n    leadTimeSeconds: 86400\n" + svc +
+		"  - name: web\n    namespace: other-too\n" + svc))
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	require.Equal(t, int64(86400), got[0].LeadTimeSeconds)
+	require.Equal(t, int64(86400), got[1].LeadTimeSeconds)
+}
+
+func TestLeadTime(t *testing.T) {
+	tests := []struct {
+		seconds int64
+		want    time.Duration
+	}{
+		{seconds: 0, want: 0},
+		{seconds: 300, want: 5 * time.Minute},
+		{seconds: -1, want: 0},
+		{seconds: 86400, want: MaxLeadTime},
+		{seconds: 10000000000, want: MaxLeadTime}, // * time.Second overflows int64 nanoseconds
+		{seconds: math.MaxInt64, want: MaxLeadTime},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, LeadTime(tt.seconds), "LeadTime(%d)", tt.seconds)
 	}
 }
