@@ -195,6 +195,8 @@ type Forecaster struct {
 	// recent holds each service's predictions over the calibration window, trimmed to the
 	// points that bear on a floor while each was in force: the store keeps fewer than a week's.
 	recent map[string][]scaling.Prediction
+	// lastSuccess is when the newest run that stored a prediction ended, as exported.
+	lastSuccess time.Time
 }
 
 type errSample struct {
@@ -594,7 +596,7 @@ func (f *Forecaster) execute(ctx context.Context, run *scaling.ForecastRun, svcs
 	f.m.runs.WithLabelValues(string(state)).Inc()
 	f.m.duration.Observe(finished.Sub(started).Seconds())
 	if ok > 0 {
-		f.m.lastSuccess.Set(float64(finished.UnixMilli()) / 1000)
+		f.noteSuccess(finished)
 	}
 	if aborted {
 		log.Warn("forecast run aborted; run lock released, services not fitted keep their previous predictions",
@@ -701,7 +703,7 @@ func (f *Forecaster) predict(ctx context.Context, svc scaling.ManagedService) (s
 	if err := f.opts.Store.AddPrediction(ctx, pred); err != nil {
 		return scaling.Prediction{}, fitInfo{}, forecast.Series{}, fmt.Errorf("store prediction: %w", err)
 	}
-	f.keepRecent(pred, time.Duration(svc.LeadTimeSeconds)*time.Second)
+	f.keepRecent(pred, scaling.LeadTime(svc.LeadTimeSeconds))
 	return pred, fitInfo{Model: r.Model, Reason: r.Reason}, series, nil
 }
 
@@ -785,7 +787,7 @@ func (f *Forecaster) derivePattern(ctx context.Context, svc scaling.ManagedServi
 // stored over the calibration window (each fitted on its own past), within the service's budget.
 // Without bounds or past predictions it keeps hpasim's defaults and says why in the reason.
 func (f *Forecaster) calibrate(ctx context.Context, svc scaling.ManagedService, series forecast.Series, now time.Time) scaling.Calibration {
-	lead := time.Duration(svc.LeadTimeSeconds) * time.Second
+	lead := scaling.LeadTime(svc.LeadTimeSeconds)
 	defaults := func(why string) scaling.Calibration {
 		f.m.beyondMax.DeleteLabelValues(svc.Name) // no replay: nothing to say about max replicas
 		return scaling.Calibration{FloorSettings: hpasim.DefaultSettings(lead), Budget: svc.Budget, AvailabilityTarget: svc.AvailabilityTarget,

@@ -117,11 +117,44 @@ func (f *Forecaster) unfinishedRuns(ctx context.Context) ([]scaling.ForecastRun,
 	return out, nil
 }
 
-// Supervise runs beside the forecaster on every replica until ctx ends: at start it marks
-// abandoned the runs a dead process left unfinished (retrying every LockTTL while the run lock
-// is held, e.g. by the dead process' lease), and when ctx ends it calls Shutdown, waiting at
-// most drain for the runs in progress to record their end.
+// noteSuccess exports at as the end of the newest run that stored a prediction, unless a newer
+// one is known.
+func (f *Forecaster) noteSuccess(at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if at.After(f.lastSuccess) {
+		f.lastSuccess = at
+		f.m.lastSuccess.Set(float64(at.UnixMilli()) / 1000)
+	}
+}
+
+// seedLastSuccess exports the end of the newest stored run that stored a prediction. Without
+// it the gauge read 0 after every restart until the next scheduled run, and KaiForecastStale,
+// which reads 0 as "no forecast since start", fired on a restart an hour before the next run.
+func (f *Forecaster) seedLastSuccess(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, runStoreTimeout)
+	defer cancel()
+	runs, err := f.opts.Store.ListRuns(ctx, 0)
+	if err != nil {
+		return fmt.Errorf("list runs: %w", err)
+	}
+	for _, r := range runs {
+		if (r.State == scaling.RunSucceeded || r.State == scaling.RunPartial) && r.FinishedAt > 0 {
+			f.noteSuccess(time.UnixMilli(r.FinishedAt))
+		}
+	}
+	return nil
+}
+
+// Supervise runs beside the forecaster on every replica until ctx ends: at start it exports
+// the end of the newest stored successful run and marks abandoned the runs a dead process left
+// unfinished (retrying every LockTTL while the run lock is held, e.g. by the dead process'
+// lease), and when ctx ends it calls Shutdown, waiting at most drain for the runs in progress
+// to record their end.
 func (f *Forecaster) Supervise(ctx context.Context, drain time.Duration) error {
+	if err := f.seedLastSuccess(ctx); err != nil && ctx.Err() == nil {
+		f.log.Warn("last successful forecast run not read; kai_forecast_last_success_timestamp_seconds waits for the next run", "err", err)
+	}
 	for {
 		n, busy, err := f.AbandonStaleRuns(ctx)
 		if err != nil && ctx.Err() == nil {

@@ -172,3 +172,28 @@ func TestAbandonDoesNotOverwriteAFinalWrite(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, scaling.RunSucceeded, got.State)
 }
+
+// TestSuperviseSeedsLastSuccess: after a restart the last-success gauge reads the newest
+// stored run that stored a prediction (succeeded or partial), not 0, which KaiForecastStale
+// reads as no forecast since start; a newer failed run does not count.
+func TestSuperviseSeedsLastSuccess(t *testing.T) {
+	fx := newFixture(t, nil)
+	now := fx.clock.Now().UnixMilli()
+	for _, r := range []scaling.ForecastRun{
+		{ID: "old", Trigger: "schedule", State: scaling.RunSucceeded, QueuedAt: now - 9000, FinishedAt: now - 8000, Results: []scaling.ServiceForecastResult{}},
+		{ID: "partial", Trigger: "schedule", State: scaling.RunPartial, QueuedAt: now - 5000, FinishedAt: now - 4000, Results: []scaling.ServiceForecastResult{}},
+		{ID: "failed", Trigger: "schedule", State: scaling.RunFailed, QueuedAt: now - 2000, FinishedAt: now - 1000, Results: []scaling.ServiceForecastResult{}},
+	} {
+		require.NoError(t, fx.st.PutRun(t.Context(), r))
+	}
+	require.Zero(t, testutil.ToFloat64(fx.f.m.lastSuccess))
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- fx.f.Supervise(ctx, time.Second) }()
+	require.Eventually(t, func() bool { return testutil.ToFloat64(fx.f.m.lastSuccess) != 0 }, 10*time.Second, 10*time.Millisecond)
+	require.InDelta(t, float64(now-4000)/1000, testutil.ToFloat64(fx.f.m.lastSuccess), 1e-6)
+	fx.f.noteSuccess(time.UnixMilli(now - 6000))
+	require.InDelta(t, float64(now-4000)/1000, testutil.ToFloat64(fx.f.m.lastSuccess), 1e-6, "an older success never moves it back")
+	cancel()
+	require.NoError(t, <-done)
+}
