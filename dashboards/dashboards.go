@@ -317,7 +317,7 @@ func predictiveScaling(e Entry) *dashboard.DashboardBuilder {
 		"what its floors would have saved and cost in dry run (shadow mode), and the health of its "+
 		"forecaster, actuator and API. Metrics: kai_forecast_*, kai_actuator_*, kai_shadow_*, kai_calibration_*, "+
 		"kai_http_*, kai_store_errors_total (exported by kai-scaler, job \"kai-scaler\").").
-		WithVariable(labelVariable("service", "Service", `label_values(kai_forecast_predicted_load, service)`)).
+		WithVariable(labelVariable("service", "Service", `label_values(kai_forecast_prediction_stale, service)`)).
 		WithRow(dashboard.NewRowBuilder("Forecast versus actual load")).
 		WithPanel(timeSeries("Predicted versus actual load",
 			"The load forecast earlier for each moment (median, and the upper quantile the floor is "+
