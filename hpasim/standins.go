@@ -17,7 +17,8 @@ var GeneratedStart = time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
 // kind a user's service may have), so a change to the forecaster or the floors can be checked
 // beyond the traces it was tuned on: smooth and noisy per-minute web load, a weekly rhythm,
 // three months sampled hourly, growth, a fall to a new level, one-off events, a nightly batch
-// on a steady load, bursts in request counts, a web server's log counted per minute, and
+// on a steady load, bursts in request counts, a web server's log counted per minute,
+// heavy-tailed noise, users on local time across a daylight-saving change, a weekly peak, and
 // sparse counts. Each is deterministic.
 var generated = map[string]func() forecast.Series{
 	"ramps": func() forecast.Series { return GenerateRamps(DefaultRamps(GeneratedStart)) },
@@ -147,6 +148,44 @@ var generated = map[string]func() forecast.Series{
 			return poisson(rng, lambda)
 		})
 	},
+	// Per-minute web load on the daily curve with heavy-tailed noise (log-normal, σ 0.4, mean
+	// 1): one minute in about forty is at twice its expected load, so a floor sized for the
+	// noise has a tail no affordable headroom covers.
+	"heavytail": func() forecast.Series {
+		return generate(time.Minute, 28, 21, func(t time.Time, _ int, rng *rand.Rand) float64 {
+			const sigma = 0.4
+			return 300 * webDay(t) * math.Exp(sigma*rng.NormFloat64()-sigma*sigma/2)
+		})
+	},
+	// Users on New York time: the daily curve and weekends at 55 % in local time, which moves
+	// an hour earlier in UTC when daylight saving starts (9 March 2025, day 62 of 70); 5 %
+	// noise, every 5 min. The history a forecast is fitted on holds the old hours to the end.
+	"localtime": func() forecast.Series {
+		return generate(5*time.Minute, 70, 23, func(t time.Time, _ int, rng *rand.Rand) float64 {
+			local := newYorkTime(t)
+			v := 500 * webDay(local)
+			if weekend(local) {
+				v *= 0.55
+			}
+			return v * (1 + 0.05*rng.NormFloat64())
+		})
+	},
+	// A weekly peak: twice the load on Mondays from 09:00 to 10:00 (a weekly report, the
+	// Monday logins) on the daily curve, weekends at half, 5 % noise, every 5 min. The step
+	// doubles the morning's load at once, to about the day's peak, within max replicas; it
+	// recurs, so a forecast with weekly memory sees it coming and a floor must meet it.
+	"weeklypeak": func() forecast.Series {
+		return generate(5*time.Minute, 42, 25, func(t time.Time, _ int, rng *rand.Rand) float64 {
+			v := 400 * webDay(t)
+			if weekend(t) {
+				v *= 0.5
+			}
+			if tod := timeOfDay(t); t.Weekday() == time.Monday && tod >= 9*time.Hour && tod < 10*time.Hour {
+				v *= 2
+			}
+			return v * (1 + 0.05*rng.NormFloat64())
+		})
+	},
 	// Sparse counts: Poisson, 3 a minute at the daily peak, most minutes 0 to 3.
 	"sparse": func() forecast.Series {
 		return generate(time.Minute, 28, 13, func(t time.Time, _ int, rng *rand.Rand) float64 {
@@ -185,6 +224,20 @@ func generate(step time.Duration, days int, seed uint64, load func(t time.Time, 
 		s.Values[i] = math.Max(0, load(GeneratedStart.Add(time.Duration(i)*step), i, rng))
 	}
 	return s
+}
+
+// newYorkDST is when daylight saving started in New York in 2025, the only change within a
+// generated trace's span.
+var newYorkDST = time.Date(2025, 3, 9, 7, 0, 0, 0, time.UTC)
+
+// newYorkTime is t on New York's wall clock, as a UTC time (so timeOfDay and weekend read it):
+// UTC−5, and UTC−4 from newYorkDST. The rule is written out rather than read from the time
+// zone database, which a minimal image may not hold.
+func newYorkTime(t time.Time) time.Time {
+	if t.Before(newYorkDST) {
+		return t.Add(-5 * time.Hour)
+	}
+	return t.Add(-4 * time.Hour)
 }
 
 // timeOfDay is t's time since its midnight.

@@ -135,6 +135,36 @@ func TestGenerated(t *testing.T) {
 			}
 			require.Positive(t, bursts, "bursts above the weekly rhythm")
 		}},
+		{name: "heavytail", step: time.Minute, days: 28, shape: func(t *testing.T, s forecast.Series) {
+			// Against the smooth curve of the same shape (mean 1 noise, so the ratio's mean
+			// is about 1), the minutes above twice it are a heavy tail: a normal noise of
+			// the same spread would put almost none there.
+			smooth, _ := Generated("smooth")
+			var above, n int
+			for i, v := range s.Values {
+				ratio := v / 300 / (smooth.Values[i] / 400)
+				n++
+				if ratio > 2 {
+					above++
+				}
+			}
+			require.InDelta(t, 0.027, float64(above)/float64(n), 0.01, "a minute in about forty at twice the expected load")
+		}},
+		{name: "localtime", step: 5 * time.Minute, days: 70, shape: func(t *testing.T, s forecast.Series) {
+			// 12:00 to 13:00 UTC is 07:00 to 08:00 in New York before daylight saving starts
+			// and 08:00 to 09:00 after: the same UTC hour of the morning's climb carries a
+			// third more load.
+			morning := func(from time.Duration) float64 { return mean(s, from+12*time.Hour, from+13*time.Hour) }
+			require.InDelta(t, 1.31, morning(64*day)/morning(57*day), 0.08, "Tuesday 11 March against Tuesday 4 March")
+			weekdays, weekend := mean(s, 14*day, 19*day), mean(s, 19*day+5*time.Hour, 21*day+5*time.Hour) // Saturday and Sunday in New York
+			require.InDelta(t, 0.55, weekend/weekdays, 0.03)
+		}},
+		{name: "weeklypeak", step: 5 * time.Minute, days: 42, shape: func(t *testing.T, s forecast.Series) {
+			for w := range 6 {
+				monday, tuesday := time.Duration(7*w)*day, time.Duration(7*w+1)*day
+				require.InDelta(t, 2, mean(s, monday+9*time.Hour, monday+10*time.Hour)/mean(s, tuesday+9*time.Hour, tuesday+10*time.Hour), 0.1, "week %d: Monday's 09:00 at twice Tuesday's", w)
+			}
+		}},
 		{name: "sparse", step: time.Minute, days: 28, shape: func(t *testing.T, s forecast.Series) {
 			requireCounts(t, s)
 			require.InDelta(t, 3, mean(s, 14*time.Hour, 16*time.Hour), 0.5, "about 3 a minute at the afternoon's height")

@@ -231,13 +231,13 @@ func settings() []setting {
 		{env: "KAI_DEMO_SPEED", flag: "demo-speed", def: "60", usage: "simulated seconds per real second in the demo",
 			apply: func(o *Options, v string) error {
 				f, err := strconv.ParseFloat(v, 64)
-				if err != nil || f < 1 || f > 100000 {
+				if err != nil || !(f >= 1 && f <= 100000) { // NaN fails both comparisons
 					return errors.New("must be a number from 1 to 100000")
 				}
 				o.DemoSpeed = f
 				return nil
 			}},
-		{env: "KAI_DEMO_START", flag: "demo-start", usage: "when the demo's simulated clock starts, RFC 3339 (e.g. 2026-12-01T05:00:00Z, the morning ramp); empty: now",
+		{env: "KAI_DEMO_START", flag: "demo-start", usage: "when the demo's simulated clock starts, RFC 3339 (e.g. 2026-12-01T05:00:00Z, the morning ramp), from 1970 to a year from now; empty: now",
 			apply: func(o *Options, v string) error {
 				if v == "" {
 					return nil
@@ -245,6 +245,9 @@ func settings() []setting {
 				t, err := time.Parse(time.RFC3339, v)
 				if err != nil {
 					return errors.New("must be an RFC 3339 time like 2026-12-01T05:00:00Z")
+				}
+				if err := checkDemoStart(t, time.Now()); err != nil {
+					return err
 				}
 				o.DemoStart = t
 				return nil
@@ -265,6 +268,17 @@ func settings() []setting {
 				return nil
 			}},
 	}
+}
+
+// checkDemoStart bounds the demo's start to 1970 (records are dated in Unix milliseconds; the
+// zero time, year 1, is also how app.Config says "now", so it was silently replaced) up to a
+// year after now: the demo shows the hours ahead of a day, and a start at the end of year 9999
+// dated its records in year 10000, which RFC 3339 cannot write.
+func checkDemoStart(t, now time.Time) error {
+	if latest := now.AddDate(1, 0, 0); t.Before(time.Unix(0, 0)) || t.After(latest) {
+		return fmt.Errorf("must be from 1970-01-01T00:00:00Z to a year from now (%s)", latest.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // settingValue is a flag whose default came from the environment. It remembers whether the

@@ -104,6 +104,16 @@ func TestParseOptionsErrors(t *testing.T) {
 		{name: "demo speed", env: map[string]string{"KAI_DEMO_SPEED": "0"}, wantErr: `invalid KAI_DEMO_SPEED "0": must be a number from 1 to 100000`},
 		{name: "demo start", args: []string{"--demo-start=tomorrow"}, wantErr: `invalid --demo-start "tomorrow": must be an RFC 3339 time like 2026-12-01T05:00:00Z`},
 		{name: "demo speed flag", args: []string{"--demo-speed=fast"}, wantErr: `invalid --demo-speed "fast": must be a number from 1 to 100000`},
+		// Regression tests: NaN passed the range check, as 0, -1 and 1e12 did not; the zero time
+		// was taken as unset and replaced by now; year 9999 dated records in year 10000.
+		{name: "demo speed NaN", args: []string{"--demo-speed=NaN"}, wantErr: `invalid --demo-speed "NaN": must be a number from 1 to 100000`},
+		{name: "demo speed +Inf", env: map[string]string{"KAI_DEMO_SPEED": "+Inf"}, wantErr: `invalid KAI_DEMO_SPEED "+Inf": must be a number from 1 to 100000`},
+		{name: "demo start at the zero time", args: []string{"--demo-start=0001-01-01T00:00:00Z"},
+			wantErr: `invalid --demo-start "0001-01-01T00:00:00Z": must be from 1970-01-01T00:00:00Z to a year from now`},
+		{name: "demo start before 1970", env: map[string]string{"KAI_DEMO_START": "1969-12-31T23:59:59Z"},
+			wantErr: `invalid KAI_DEMO_START "1969-12-31T23:59:59Z": must be from 1970-01-01T00:00:00Z to a year from now`},
+		{name: "demo start at the end of year 9999", args: []string{"--demo-start=9999-12-31T23:50:00Z"},
+			wantErr: `invalid --demo-start "9999-12-31T23:50:00Z": must be from 1970-01-01T00:00:00Z to a year from now`},
 		{name: "schedule", env: map[string]string{"FORECAST_SCHEDULE": "every hour"},
 			wantErr: `invalid FORECAST_SCHEDULE "every hour": must be a cron spec or descriptor`},
 		{name: "schedule with seconds field", args: []string{"--forecast.schedule=0 0 * * * *"},
@@ -135,6 +145,32 @@ func TestParseOptionsErrors(t *testing.T) {
 			require.Error(t, err)
 			require.True(t, strings.HasPrefix(err.Error(), tt.wantErr), "got %q, want prefix %q", err.Error(), tt.wantErr)
 			require.NotContains(t, err.Error(), "s3cret")
+		})
+	}
+}
+
+func TestCheckDemoStart(t *testing.T) {
+	now := time.Date(2026, 12, 2, 20, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		start   time.Time
+		wantErr bool
+	}{
+		{"the Unix epoch", time.Unix(0, 0), false},
+		{"README's example", time.Date(2026, 12, 1, 5, 0, 0, 0, time.UTC), false},
+		{"a year from now", now.AddDate(1, 0, 0), false},
+		{"a year and a minute from now", now.AddDate(1, 0, 0).Add(time.Minute), true},
+		{"a second before the epoch", time.Unix(-1, 0), true},
+		{"the zero time, app.Config's now", time.Time{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkDemoStart(tt.start, now)
+			if !tt.wantErr {
+				require.NoError(t, err)
+				return
+			}
+			require.EqualError(t, err, "must be from 1970-01-01T00:00:00Z to a year from now (2027-12-02T20:00:00Z)")
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,6 +25,7 @@ import (
 	"github.com/kai-platform/kai-scaler/forecast"
 	"github.com/kai-platform/kai-scaler/forecaster"
 	"github.com/kai-platform/kai-scaler/hpasim"
+	"github.com/kai-platform/kai-scaler/scaling"
 )
 
 // simOptions are the flags of `kai-scaler simulate`.
@@ -149,7 +151,7 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	var o simOptions
 	fs.StringVar(&o.Input, "input", "", "trace CSV: timestamp,value (or series,timestamp,value[,upper], or a Grafana panel's CSV export: the first series)")
 	fs.StringVar(&o.Generate, "generate", "", `instead of --input, replay a generated trace: "ramps" (office hours with sharp morning ramps), or a stand-in for load the real traces lack: `+
-		`"smooth" or "noisy" (a per-minute daily curve with 3 % or 25 % noise), "weekly", "hourly" (three months sampled hourly), "growth" (3 % a day), "shift" (a fall to 60 % on day 21), "events" (one-off events at 2–4×), "batch" (a nightly batch at 5× a steady load), "bursts" (per-minute request counts with bursts), "weblog" (a web server's log counted per minute), "sparse" (counts near zero)`)
+		`"smooth" or "noisy" (a per-minute daily curve with 3 % or 25 % noise), "weekly", "hourly" (three months sampled hourly), "growth" (3 % a day), "shift" (a fall to 60 % on day 21), "events" (one-off events at 2–4×), "batch" (a nightly batch at 5× a steady load), "bursts" (per-minute request counts with bursts), "weblog" (a web server's log counted per minute), "heavytail" (per-minute log-normal noise), "localtime" (users on New York time across a daylight-saving change), "weeklypeak" (Mondays 09:00–10:00 at 2×), "sparse" (counts near zero)`)
 	fs.Float64Var(&o.CapacityPerReplica, "capacity-per-replica", 0, "load one replica carries at its HPA target (0: the trace's p95 fills 80% of --max)")
 	min := fs.Int("min", 1, "HPA minReplicas (the base floor)")
 	max := fs.Int("max", 20, "HPA maxReplicas")
@@ -174,7 +176,7 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	if code, extra := extraArgsExit(c.stderr, fs); extra {
 		return code
 	}
-	o.MinReplicas, o.MaxReplicas = int32(*min), int32(*max)
+	given := givenFlags(fs, args)
 	switch {
 	case (o.Input == "") == (o.Generate == ""):
 		fmt.Fprintln(c.stderr, "kai-scaler simulate: exactly one of --input and --generate is required")
@@ -183,22 +185,17 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	case o.Generate != "" && !slices.Contains(hpasim.GeneratedNames(), o.Generate):
 		fmt.Fprintf(c.stderr, "kai-scaler simulate: --generate %q: want one of %s\n", o.Generate, strings.Join(hpasim.GeneratedNames(), ", "))
 		return 2
-	case o.MinReplicas < 1 || o.MaxReplicas < o.MinReplicas:
-		fmt.Fprintf(c.stderr, "kai-scaler simulate: want 1 <= --min <= --max, got %d and %d\n", o.MinReplicas, o.MaxReplicas)
-		return 2
-	case !(o.Quantile > 0 && o.Quantile < 1):
-		fmt.Fprintf(c.stderr, "kai-scaler simulate: --quantile must be between 0 and 1, got %v\n", o.Quantile)
-		return 2
-	case o.Refit <= 0 || o.Warmup <= 0 || o.LeadTime < 0 || o.PodStartup < 0 || o.PlanEvery <= 0 || o.CapacityPerReplica < 0 || o.Horizon < 0:
-		fmt.Fprintln(c.stderr, "kai-scaler simulate: --refit, --warmup and --plan-every must be positive; --lead-time, --pod-startup, --capacity-per-replica and --horizon not negative")
-		return 2
-	case !(o.Budget > 0):
-		fmt.Fprintf(c.stderr, "kai-scaler simulate: --budget must be greater than 0, got %v\n", o.Budget)
-		return 2
 	case o.Model != forecast.ModelAuto && !slices.Contains(forecast.Models(), o.Model):
 		fmt.Fprintf(c.stderr, "kai-scaler simulate: unknown --model %q\n", o.Model)
 		return 2
 	}
+	if errs := checkSimFlags(o, *min, *max, given); len(errs) > 0 {
+		for _, err := range errs {
+			fmt.Fprintf(c.stderr, "kai-scaler simulate: %v\n", err)
+		}
+		return 2
+	}
+	o.MinReplicas, o.MaxReplicas = int32(*min), int32(*max) // checkSimFlags kept them within int32
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("cmd", "simulate")
 	var plotFile *outputFile
 	if o.Plot != "" {
@@ -230,6 +227,10 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 		if others > 0 {
 			log.Info("the trace file holds several series: simulating the first", "series", name, "others", others)
 		}
+	}
+	if err := checkRefitStep(o.Refit, trace.Step, given("refit")); err != nil {
+		fmt.Fprintf(c.stderr, "kai-scaler simulate: %v\n", err)
+		return 2
 	}
 	if warmupSet := flagSet(fs, "warmup"); !warmupSet {
 		if w, shortened := fitWarmup(traceSpan(trace), o.Warmup); shortened {
@@ -318,6 +319,112 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
 }
+
+// Bounds of simulate's flags beyond their sign, each where a larger (or smaller) value runs
+// for hours or models nothing the service does.
+const (
+	// minRefit: the replay fits one forecast per --refit of trace time, so --refit 1ns asked
+	// for billions of fits and ran out of memory. A minute is the finest step a trace has.
+	minRefit = time.Minute
+	// maxLeadTime is the services file's bound (a prediction's horizon: a longer lead reads
+	// past it); the replay fits each forecast out to the lead, and --lead-time 100000h ran for
+	// minutes per fit.
+	maxLeadTime = scaling.MaxLeadTime
+	// maxPodStartup: an hour is past any pod's start-up; more is a typo for seconds.
+	maxPodStartup = time.Hour
+	// minPlanEvery: the replay steps at the HPA's sync, so a shorter plan interval plans at
+	// every sync, as this one does, while the report would show the shorter one.
+	minPlanEvery = hpasim.DefaultSyncPeriod
+)
+
+// checkSimFlags returns one error for each of o's flags (and --min and --max as parsed, before
+// they are narrowed to int32) out of range, in the order of the usage; given is each flag's
+// text as written, which the errors quote. All are reported at once, one a line, so a run
+// corrected once is not refused again for the next flag.
+func checkSimFlags(o simOptions, minReplicas, maxReplicas int, given func(name string) string) []error {
+	var errs []error
+	check := func(ok bool, name, want string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("--%s %q: %s", name, given(name), fmt.Sprintf(want, args...)))
+		}
+	}
+	// NaN passes every comparison's negation and ±Inf every lower bound; either ran the whole
+	// simulation and then could not be written as JSON.
+	finite := func(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+	check(finite(o.CapacityPerReplica) && o.CapacityPerReplica >= 0, "capacity-per-replica", "must be a finite number, 0 or more (0: derived from the trace)")
+	// An int32 conversion wrapped --max 4294967297 to 1.
+	inReplicas := func(n int) bool { return n >= 1 && n <= math.MaxInt32 }
+	check(inReplicas(minReplicas), "min", "must be an integer from 1 to %d", math.MaxInt32)
+	check(inReplicas(maxReplicas), "max", "must be an integer from 1 to %d", math.MaxInt32)
+	if inReplicas(minReplicas) && inReplicas(maxReplicas) && maxReplicas < minReplicas {
+		errs = append(errs, fmt.Errorf("want 1 <= --min <= --max, got %d and %d", minReplicas, maxReplicas))
+	}
+	check(o.LeadTime >= 0 && o.LeadTime <= maxLeadTime, "lead-time", "must be from 0s to %s, the span of the service's forecasts", maxLeadTime)
+	check(o.PodStartup >= 0 && o.PodStartup <= maxPodStartup, "pod-startup", "must be from 0s to %s", maxPodStartup)
+	check(o.Quantile > 0 && o.Quantile < 1, "quantile", "must be between 0 and 1")
+	check(o.Refit >= minRefit, "refit", "must be at least %s (one forecast is fitted every --refit of trace time)", minRefit)
+	check(o.Horizon >= 0, "horizon", "must not be negative")
+	check(o.Warmup > 0, "warmup", "must be positive")
+	check(o.History >= 0, "history", "must not be negative (0: all the past)")
+	// actuator.StepDownPolicy reads 0 as its default: the run would lower every 5m while the
+	// report said 0s.
+	check(o.StepDownInterval > 0, "step-down-interval", "must be positive (the actuator reads 0 as its default, %s)", actuator.DefaultStepDown.Interval)
+	check(o.StepDownFraction > 0 && o.StepDownFraction <= 1, "step-down-fraction", "must be more than 0 and at most 1 (a share of the floor)")
+	check(o.PlanEvery >= minPlanEvery, "plan-every", "must be at least %s: the simulated HPA syncs every %s, and the replay plans at most once a sync", minPlanEvery, hpasim.DefaultSyncPeriod)
+	check(finite(o.Budget) && o.Budget > 0, "budget", "must be a finite number greater than 0")
+	check(o.PlotDays >= 0, "plot-days", "must not be negative (0: all)")
+	return errs
+}
+
+// checkRefitStep refuses a --refit (given as written) shorter than the trace's step, known
+// only once the trace is read: fits between two samples see the same history, so each is
+// the last one again, fitted for nothing.
+func checkRefitStep(refit, step time.Duration, given string) error {
+	if refit < step {
+		return fmt.Errorf("--refit %q: must be at least the trace's step, %s", given, step)
+	}
+	return nil
+}
+
+// givenFlags returns the text each flag of fs was set from in args, so that an error quotes
+// a value as it was written ("90s", "4294967297"), not as Go prints it back ("1m30s", or
+// after a narrowing, 1); an unset flag's text is its default. fs has parsed args already.
+// A second flag set reads args for it, since a wrapped flag.Value loses the types -h prints.
+func givenFlags(fs *flag.FlagSet, args []string) func(name string) string {
+	text := map[string]string{}
+	again := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	again.SetOutput(io.Discard)
+	fs.VisitAll(func(f *flag.Flag) {
+		b, ok := f.Value.(interface{ IsBoolFlag() bool })
+		again.Var(&textValue{name: f.Name, text: text, isBool: ok && b.IsBoolFlag()}, f.Name, "")
+	})
+	_ = again.Parse(args) // fs parsed the same args without an error
+	return func(name string) string {
+		if s, ok := text[name]; ok {
+			return s
+		}
+		if f := fs.Lookup(name); f != nil {
+			return f.DefValue
+		}
+		return ""
+	}
+}
+
+// textValue is a flag.Value that keeps the text it is set from in text[name].
+type textValue struct {
+	name   string
+	text   map[string]string
+	isBool bool
+}
+
+func (v *textValue) String() string {
+	if v == nil || v.text == nil {
+		return ""
+	}
+	return v.text[v.name]
+}
+func (v *textValue) Set(s string) error { v.text[v.name] = s; return nil }
+func (v *textValue) IsBoolFlag() bool   { return v.isBool }
 
 // readTrace reads a trace CSV; the forecast output format's upper column is dropped and the
 // first series taken. It returns that series' name and how many other series the file holds.

@@ -184,12 +184,40 @@ func TestSimulateUsage(t *testing.T) {
 	}{
 		{"no input", []string{"simulate"}, 2, "exactly one of --input and --generate"},
 		{"both inputs", []string{"simulate", "--input", input, "--generate", "ramps"}, 2, "exactly one"},
-		{"unknown generated trace", []string{"simulate", "--generate", "nope"}, 2, `--generate "nope": want one of batch, bursts, events, growth, hourly, noisy, ramps, shift, smooth, sparse, weblog, weekly`},
+		{"unknown generated trace", []string{"simulate", "--generate", "nope"}, 2, `--generate "nope": want one of batch, bursts, events, growth, heavytail, hourly, localtime, noisy, ramps, shift, smooth, sparse, weblog, weekly, weeklypeak`},
 		{"bad bounds", []string{"simulate", "--input", input, "--min", "5", "--max", "3"}, 2, "--min <= --max"},
 		{"bad quantile", []string{"simulate", "--input", input, "--quantile", "1"}, 2, "--quantile"},
 		{"missing file", []string{"simulate", "--input", filepath.Join(t.TempDir(), "nope.csv")}, 1, "read trace"},
 		{"warm-up longer than trace", []string{"simulate", "--input", input, "--warmup", "400h"}, 1, "warm-up"},
-		{"negative horizon", []string{"simulate", "--input", input, "--horizon", "-1h"}, 2, "--horizon not negative"},
+		{"negative horizon", []string{"simulate", "--input", input, "--horizon", "-1h"}, 2, `--horizon "-1h": must not be negative`},
+		// Regression tests: each row ran (a tiny --refit out of memory, a long --lead-time for
+		// minutes) or, with the warm-up past the trace's end, failed with exit 1 after reading
+		// it; the flags are refused first, each named with its value as written.
+		{"refit of a nanosecond", []string{"simulate", "--input", input, "--warmup", "400h", "--refit", "1ns"}, 2, `--refit "1ns": must be at least 1m0s`},
+		{"refit below the trace's step", []string{"simulate", "--input", input, "--warmup", "400h", "--refit", "5m"}, 2, `--refit "5m": must be at least the trace's step, 15m0s`},
+		{"plan interval below a sync", []string{"simulate", "--input", input, "--warmup", "400h", "--plan-every", "1ns"}, 2, `--plan-every "1ns": must be at least 15s`},
+		{"lead time beyond the forecasts", []string{"simulate", "--input", input, "--warmup", "400h", "--lead-time", "100000h"}, 2, `--lead-time "100000h": must be from 0s to 24h0m0s`},
+		{"pod start-up of a day", []string{"simulate", "--input", input, "--warmup", "400h", "--pod-startup", "24h"}, 2, `--pod-startup "24h": must be from 0s to 1h0m0s`},
+		{"capacity NaN", []string{"simulate", "--input", input, "--warmup", "400h", "--capacity-per-replica", "NaN"}, 2, `--capacity-per-replica "NaN": must be a finite number`},
+		{"capacity +Inf", []string{"simulate", "--input", input, "--warmup", "400h", "--capacity-per-replica", "+Inf"}, 2, `--capacity-per-replica "+Inf": must be a finite number`},
+		{"budget +Inf", []string{"simulate", "--input", input, "--warmup", "400h", "--budget", "+Inf"}, 2, `--budget "+Inf": must be a finite number greater than 0`},
+		{"step-down fraction NaN", []string{"simulate", "--input", input, "--warmup", "400h", "--step-down-fraction", "NaN"}, 2, `--step-down-fraction "NaN": must be more than 0 and at most 1`},
+		{"step-down fraction above 1", []string{"simulate", "--input", input, "--warmup", "400h", "--step-down-fraction", "5"}, 2, `--step-down-fraction "5": must be more than 0 and at most 1`},
+		{"step-down fraction negative", []string{"simulate", "--input", input, "--warmup", "400h", "--step-down-fraction", "-1"}, 2, `--step-down-fraction "-1": must be more than 0`},
+		{"step-down interval negative", []string{"simulate", "--input", input, "--warmup", "400h", "--step-down-interval", "-1s"}, 2, `--step-down-interval "-1s": must be positive`},
+		{"step-down interval 0, the actuator's default", []string{"simulate", "--input", input, "--warmup", "400h", "--step-down-interval", "0"}, 2, `--step-down-interval "0": must be positive (the actuator reads 0 as its default, 5m0s)`},
+		{"negative history", []string{"simulate", "--input", input, "--warmup", "400h", "--history", "-1h"}, 2, `--history "-1h": must not be negative (0: all the past)`},
+		{"negative plot days", []string{"simulate", "--input", input, "--warmup", "400h", "--plot-days", "-5"}, 2, `--plot-days "-5": must not be negative (0: all)`},
+		{"max beyond int32", []string{"simulate", "--input", input, "--warmup", "400h", "--max", "4294967297"}, 2, `--max "4294967297": must be an integer from 1 to 2147483647`},
+		{"min beyond int32", []string{"simulate", "--input", input, "--warmup", "400h", "--min", "4294967298", "--max", "4294967299"}, 2, `--min "4294967298": must be an integer from 1 to 2147483647`},
+		{"one line for each bad flag", []string{"simulate", "--input", input, "--refit", "0", "--warmup", "0", "--plan-every", "0",
+			"--lead-time", "-1m", "--pod-startup", "-1s", "--capacity-per-replica", "-1"}, 2,
+			"kai-scaler simulate: --capacity-per-replica \"-1\": must be a finite number, 0 or more (0: derived from the trace)\n" +
+				"kai-scaler simulate: --lead-time \"-1m\": must be from 0s to 24h0m0s, the span of the service's forecasts\n" +
+				"kai-scaler simulate: --pod-startup \"-1s\": must be from 0s to 1h0m0s\n" +
+				"kai-scaler simulate: --refit \"0\": must be at least 1m0s (one forecast is fitted every --refit of trace time)\n" +
+				"kai-scaler simulate: --warmup \"0\": must be positive\n" +
+				"kai-scaler simulate: --plan-every \"0\": must be at least 15s: the simulated HPA syncs every 15s, and the replay plans at most once a sync\n"},
 		// Regression test: an unwritable --plot failed after the whole run, printing nothing.
 		{"plot in a missing folder", []string{"simulate", "--input", input, "--plot", filepath.Join(t.TempDir(), "missing", "x.png")}, 1, "--plot"},
 		{"plot of an unknown format", []string{"simulate", "--input", input, "--plot", filepath.Join(t.TempDir(), "x.gif")}, 2, "--plot"},
@@ -201,6 +229,61 @@ func TestSimulateUsage(t *testing.T) {
 			require.Equal(t, tt.code, code, stderr.String())
 			require.Contains(t, stderr.String(), tt.msg)
 			require.Empty(t, stdout.String())
+		})
+	}
+}
+
+// The bounds checkSimFlags refuses past are themselves accepted: a minute's refit, a day's
+// lead, an hour's start-up, a plan every sync, the whole floor in one step, the largest int32.
+func TestCheckSimFlagsAcceptsItsBounds(t *testing.T) {
+	defaults := simOptions{LeadTime: 5 * time.Minute, PodStartup: 2 * time.Minute, Quantile: 0.8, Refit: time.Hour,
+		Horizon: 24 * time.Hour, Warmup: 14 * 24 * time.Hour, History: 28 * 24 * time.Hour, StepDownInterval: 5 * time.Minute,
+		StepDownFraction: 0.25, PlanEvery: 30 * time.Second, Budget: 0.1, PlotDays: 7}
+	tests := []struct {
+		name     string
+		edit     func(o *simOptions)
+		min, max int
+	}{
+		{"the defaults", func(*simOptions) {}, 1, 20},
+		{"refit of a minute", func(o *simOptions) { o.Refit = time.Minute }, 1, 20},
+		{"lead time of a day", func(o *simOptions) { o.LeadTime = 24 * time.Hour }, 1, 20},
+		{"no lead, no start-up", func(o *simOptions) { o.LeadTime, o.PodStartup = 0, 0 }, 1, 20},
+		{"pod start-up of an hour", func(o *simOptions) { o.PodStartup = time.Hour }, 1, 20},
+		{"a plan every sync", func(o *simOptions) { o.PlanEvery = 15 * time.Second }, 1, 20},
+		{"the whole floor in one step", func(o *simOptions) { o.StepDownFraction = 1 }, 1, 20},
+		{"all the past, all days plotted, a derived capacity, horizon 0", func(o *simOptions) {
+			o.History, o.PlotDays, o.CapacityPerReplica, o.Horizon = 0, 0, 0, 0
+		}, 1, 20},
+		{"min equal to max at int32's largest", func(*simOptions) {}, math.MaxInt32, math.MaxInt32},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := defaults
+			tt.edit(&o)
+			require.Empty(t, checkSimFlags(o, tt.min, tt.max, func(string) string { return "" }))
+		})
+	}
+}
+
+func TestCheckRefitStep(t *testing.T) {
+	tests := []struct {
+		name        string
+		refit, step time.Duration
+		given       string
+		wantErr     string
+	}{
+		{"refit equal to the step", time.Hour, time.Hour, "1h", ""},
+		{"refit above the step", time.Hour, time.Minute, "1h", ""},
+		{"refit below the step", 30 * time.Minute, time.Hour, "0.5h", `--refit "0.5h": must be at least the trace's step, 1h0m0s`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkRefitStep(tt.refit, tt.step, tt.given)
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.EqualError(t, err, tt.wantErr)
 		})
 	}
 }
