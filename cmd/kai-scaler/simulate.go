@@ -228,6 +228,11 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 			log.Info("the trace file holds several series: simulating the first", "series", name, "others", others)
 		}
 	}
+	if !flagSet(fs, "refit") && o.Refit < trace.Step {
+		// The default refits hourly; a trace at a coarser step gets a new point only every step.
+		log.Info("refitting once a trace step, not at the default --refit", "refit", trace.Step, "default", o.Refit)
+		o.Refit = trace.Step
+	}
 	if err := checkRefitStep(o.Refit, trace.Step, given("refit")); err != nil {
 		fmt.Fprintf(c.stderr, "kai-scaler simulate: %v\n", err)
 		return 2

@@ -233,6 +233,26 @@ func TestSimulateUsage(t *testing.T) {
 	}
 }
 
+// TestSimulateCoarseTraceRefitsEachStep: a trace coarser than the default hourly refit is
+// refitted once a step, not refused as a --refit below its step; only a --refit given is.
+func TestSimulateCoarseTraceRefitsEachStep(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
+	for i := range 16 * 12 { // 16 days every 2 h
+		at := start.Add(time.Duration(i) * 2 * time.Hour)
+		fmt.Fprintf(&b, "%s,%d\n", at.Format(time.RFC3339), 100+50*(at.Hour()/12))
+	}
+	input := filepath.Join(t.TempDir(), "coarse.csv")
+	require.NoError(t, os.WriteFile(input, []byte(b.String()), 0o644))
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }},
+		[]string{"simulate", "--input", input, "--warmup", "240h"})
+	require.Equal(t, 0, code, stderr.String())
+	require.Contains(t, stderr.String(), "refitting once a trace step")
+	require.Contains(t, stdout.String(), `"refitEvery": "2h0m0s"`)
+}
+
 // The bounds checkSimFlags refuses past are themselves accepted: a minute's refit, a day's
 // lead, an hour's start-up, a plan every sync, the whole floor in one step, the largest int32.
 func TestCheckSimFlagsAcceptsItsBounds(t *testing.T) {
