@@ -551,6 +551,12 @@ func (f *Forecaster) execute(ctx context.Context, run *scaling.ForecastRun, svcs
 			defer func() { <-sem }()
 			f.setResult(run, i, scaling.ServiceForecastResult{Service: svc.Name, State: scaling.RunRunning})
 			res := f.fitService(ctx, svc, log.With("service", svc.Name))
+			if res.State == scaling.RunFailed && ctx.Err() != nil {
+				// Cut short by the abort, not failed on its own: read as failed, it looked like
+				// a fault of the service beside the ones the abort kept from starting.
+				res.State = scaling.RunAborted
+				res.Error = "cut short: the run was aborted: " + res.Error
+			}
 			f.setResult(run, i, res)
 		}()
 	}

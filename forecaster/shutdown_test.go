@@ -43,7 +43,8 @@ func TestShutdownAbortsManualRun(t *testing.T) {
 			for _, res := range stored.Results {
 				byName[res.Service] = res
 			}
-			require.Equal(t, scaling.RunFailed, byName["search"].State, "cut short while reading history")
+			require.Equal(t, scaling.RunAborted, byName["search"].State, "cut short while reading history: aborted, not failed")
+			require.Contains(t, byName["search"].Error, "cut short: the run was aborted")
 			require.Contains(t, byName["search"].Error, "forecaster shutting down")
 			require.Equal(t, 1.0, testutil.ToFloat64(fx.f.m.runs.WithLabelValues(string(scaling.RunAborted))))
 
@@ -89,7 +90,8 @@ func TestCancelledScheduledRunIsAborted(t *testing.T) {
 		require.Contains(t, r.Error, "not fitted: the run was aborted")
 	}
 	require.Equal(t, 1, calls(), "no service started after the abort")
-	require.Equal(t, scaling.RunFailed, run.Results[0].State, "cut short while reading history")
+	require.Equal(t, scaling.RunAborted, run.Results[0].State, "cut short while reading history: aborted, not failed")
+	require.Contains(t, run.Results[0].Error, "cut short: the run was aborted")
 	stored, err := fx.st.GetRun(t.Context(), run.ID)
 	require.NoError(t, err)
 	require.Equal(t, run, stored)
