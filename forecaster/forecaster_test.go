@@ -742,3 +742,27 @@ func TestCalibrationKeepIsWhatThePlannerReads(t *testing.T) {
 		})
 	}
 }
+
+// TestRunDurationOnTheWallClock: the duration histogram measures the work on the wall clock,
+// not on Now, which in the demo is a simulated clock running many times faster (a half-second
+// run was observed as minutes).
+func TestRunDurationOnTheWallClock(t *testing.T) {
+	var mu sync.Mutex
+	sim := time.Date(2026, 11, 27, 12, 2, 30, 0, time.UTC)
+	fx := newFixture(t, func(o *Options) {
+		o.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); sim = sim.Add(time.Hour); return sim }
+	})
+	_, err := fx.f.RunOnce(t.Context(), "manual", "checkout")
+	require.NoError(t, err)
+	mfs, err := fx.reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == "kai_forecast_duration_seconds" {
+			h := mf.GetMetric()[0].GetHistogram()
+			require.Equal(t, uint64(1), h.GetSampleCount())
+			require.Less(t, h.GetSampleSum(), 60.0, "an hour passes on Now at every call")
+			return
+		}
+	}
+	t.Fatal("kai_forecast_duration_seconds not gathered")
+}
