@@ -144,14 +144,15 @@ type ShadowDay struct {
 	// Samples and ObservedSeconds say how much of the day was observed.
 	Samples         int     `json:"samples"`
 	ObservedSeconds float64 `json:"observedSeconds"`
-	// UnderprovisionedReplicaMinutes is Σ max(0, needed − actual) over time: replicas the
-	// service lacked, as the HPA ran it.
+	// UnderprovisionedReplicaMinutes is Σ max(0, needed − ready) over time: replicas the
+	// service lacked, as the HPA ran it (needed: the HPA metric's ask of the ready pods).
 	UnderprovisionedReplicaMinutes float64 `json:"underprovisionedReplicaMinutes"`
 	// UnderprovisionedReplicaMinutesWithFloors is the same with the would-be floors in force.
 	UnderprovisionedReplicaMinutesWithFloors float64 `json:"underprovisionedReplicaMinutesWithFloors"`
 	// UnderprovisionedReplicaMinutesSaved is the difference of the two.
 	UnderprovisionedReplicaMinutesSaved float64 `json:"underprovisionedReplicaMinutesSaved"`
-	// ExtraReplicaHours is Σ (counterfactual − actual replicas) over time: what the floors cost.
+	// ExtraReplicaHours is Σ (max(running, floor) − running replicas) over time: what the
+	// floors would have cost.
 	ExtraReplicaHours float64 `json:"extraReplicaHours"`
 	UpdatedAt         int64   `json:"updatedAt"`
 }
