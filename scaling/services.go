@@ -1,8 +1,10 @@
 package scaling
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"regexp"
 	"sort"
@@ -91,12 +93,31 @@ var (
 // operator fixes the file in one go. Defaults are filled in on the returned services.
 func ParseServices(data []byte) ([]ManagedService, error) {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("invalid services file: %w", err)
 	}
 	p := &servicesParser{}
+	// A second document was read by nobody: its services vanished without a word, and a
+	// broken one was accepted.
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, fmt.Errorf("invalid services file: %w", err)
+	default:
+		p.add(max(next.Line, 1), "", `a second YAML document ("---"): the file holds one services list`)
+		return nil, p.err()
+	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		p.add(1, "", `missing "services" list`)
+		return nil, p.err()
+	}
+	// Anchors, aliases and merge keys would each need resolving (and their duplicates
+	// finding); read as written they gave misleading errors ("must be a string" for an alias
+	// of one). One clear refusal instead.
+	if n := aliasOrMerge(doc.Content[0]); n != nil {
+		p.add(n.Line, "", "YAML anchors, aliases and merge keys (&, *, <<) are not supported: write each value out")
 		return nil, p.err()
 	}
 	root := doc.Content[0]
@@ -152,6 +173,20 @@ func ParseServices(data []byte) ([]ManagedService, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// aliasOrMerge is the first node at or under n that is an alias, carries an anchor or is a
+// merge key, or nil.
+func aliasOrMerge(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.AliasNode || n.Anchor != "" || (n.Kind == yaml.ScalarNode && n.Tag == "!!merge") {
+		return n
+	}
+	for _, c := range n.Content {
+		if found := aliasOrMerge(c); found != nil {
+			return found
+		}
+	}
+	return nil
 }
 
 // owner is the first entry that claimed a service name or an HPA.

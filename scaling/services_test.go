@@ -101,6 +101,26 @@ func TestParseServicesProblems(t *testing.T) {
 			want: `invalid services file: line 6: services: duplicate field (first at line 1)`,
 		},
 		{
+			name: "a second document",
+			file: "services:\n  - name: a\n    namespace: kai\n" + svc + "---\nservices:\n  - name: b\n    namespace: other\n" + svc,
+			want: `invalid services file: line 6: a second YAML document ("---"): the file holds one services list`,
+		},
+		{
+			name: "a broken second document",
+			file: "services:\n  - name: a\n    namespace: kai\n" + svc + "---\ngarbage: [\n",
+			want: `invalid services file: yaml: line 7: did not find expected node content`,
+		},
+		{
+			name: "an alias of a namespace",
+			file: "services:\n  - name: a\n    namespace: &ns kai\n" + svc + "  - name: b\n    namespace: *ns\n" + svc,
+			want: `invalid services file: line 3: YAML anchors, aliases and merge keys (&, *, <<) are not supported: write each value out`,
+		},
+		{
+			name: "a merge key",
+			file: "services:\n  - name: a\n    <<: {namespace: kai}\n" + svc,
+			want: `invalid services file: line 3: YAML anchors, aliases and merge keys (&, *, <<) are not supported: write each value out`,
+		},
+		{
 			name: "three services on one HPA",
 			file: "services:\n" +
 				"  - name: a\n    namespace: kai\n    hpa: web\n" + svc +
