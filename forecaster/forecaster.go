@@ -635,6 +635,7 @@ func (f *Forecaster) fitService(ctx context.Context, svc scaling.ManagedService,
 		}
 		res.DurationMs = time.Since(start).Milliseconds()
 	}()
+	runCtx := ctx
 	ctx, cancel := context.WithTimeoutCause(ctx, f.opts.PerServiceTimeout,
 		fmt.Errorf("forecast of %s took longer than %s", svc.Name, f.opts.PerServiceTimeout))
 	defer cancel()
@@ -642,7 +643,11 @@ func (f *Forecaster) fitService(ctx context.Context, svc scaling.ManagedService,
 	pred, fit, series, err := f.predict(ctx, svc)
 	if err != nil {
 		res.Error = err.Error()
-		log.Warn("forecast failed; previous prediction kept until it expires", "err", err)
+		if runCtx.Err() != nil { // execute records it aborted, not failed
+			log.Info("forecast cut short: the run was aborted; previous prediction kept until it expires", "err", err)
+		} else {
+			log.Warn("forecast failed; previous prediction kept until it expires", "err", err)
+		}
 		return res
 	}
 	res.State, res.Model, res.ModelReason = scaling.RunSucceeded, fit.Model, fit.Reason

@@ -237,7 +237,7 @@ func settings() []setting {
 				o.DemoSpeed = f
 				return nil
 			}},
-		{env: "KAI_DEMO_START", flag: "demo-start", usage: "when the demo's simulated clock starts, RFC 3339 (e.g. 2026-12-01T05:00:00Z, the morning ramp), from 1970 to a year from now; empty: now",
+		{env: "KAI_DEMO_START", flag: "demo-start", usage: "when the demo's simulated clock starts, RFC 3339 (e.g. 2026-12-01T05:00:00Z, the morning ramp), from six days ago to a year from now; empty: now",
 			apply: func(o *Options, v string) error {
 				if v == "" {
 					return nil
@@ -270,16 +270,23 @@ func settings() []setting {
 	}
 }
 
-// checkDemoStart bounds the demo's start to 1970 (records are dated in Unix milliseconds; the
-// zero time, year 1, is also how app.Config says "now", so it was silently replaced) up to a
-// year after now: the demo shows the hours ahead of a day, and a start at the end of year 9999
-// dated its records in year 10000, which RFC 3339 cannot write.
+// checkDemoStart bounds the demo's start to six days before now, up to a year after. The
+// stores prune runs a week old by the wall clock, while the demo dates its records by its own
+// clock: started further back, the runs it had just made were gone from the list at once (and
+// the zero time, app.Config's "now", was silently replaced). A start at the end of year 9999
+// dated records in year 10000, which RFC 3339 cannot write.
 func checkDemoStart(t, now time.Time) error {
-	if latest := now.AddDate(1, 0, 0); t.Before(time.Unix(0, 0)) || t.After(latest) {
-		return fmt.Errorf("must be from 1970-01-01T00:00:00Z to a year from now (%s)", latest.UTC().Format(time.RFC3339))
+	earliest, latest := now.Add(-demoStartMaxAge), now.AddDate(1, 0, 0)
+	if t.Before(earliest) || t.After(latest) {
+		return fmt.Errorf("must be from six days ago (%s) to a year from now (%s): the store keeps runs a week by the wall clock",
+			earliest.UTC().Format(time.RFC3339), latest.UTC().Format(time.RFC3339))
 	}
 	return nil
 }
+
+// demoStartMaxAge leaves a demo started at its earliest a day of runs before the store's
+// retention drops them.
+const demoStartMaxAge = store.RunMaxAge - 24*time.Hour
 
 // settingValue is a flag whose default came from the environment. It remembers whether the
 // flag was given, so an error names what the user actually wrote.

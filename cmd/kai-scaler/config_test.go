@@ -109,11 +109,11 @@ func TestParseOptionsErrors(t *testing.T) {
 		{name: "demo speed NaN", args: []string{"--demo-speed=NaN"}, wantErr: `invalid --demo-speed "NaN": must be a number from 1 to 100000`},
 		{name: "demo speed +Inf", env: map[string]string{"KAI_DEMO_SPEED": "+Inf"}, wantErr: `invalid KAI_DEMO_SPEED "+Inf": must be a number from 1 to 100000`},
 		{name: "demo start at the zero time", args: []string{"--demo-start=0001-01-01T00:00:00Z"},
-			wantErr: `invalid --demo-start "0001-01-01T00:00:00Z": must be from 1970-01-01T00:00:00Z to a year from now`},
+			wantErr: `invalid --demo-start "0001-01-01T00:00:00Z": must be from six days ago`},
 		{name: "demo start before 1970", env: map[string]string{"KAI_DEMO_START": "1969-12-31T23:59:59Z"},
-			wantErr: `invalid KAI_DEMO_START "1969-12-31T23:59:59Z": must be from 1970-01-01T00:00:00Z to a year from now`},
+			wantErr: `invalid KAI_DEMO_START "1969-12-31T23:59:59Z": must be from six days ago`},
 		{name: "demo start at the end of year 9999", args: []string{"--demo-start=9999-12-31T23:50:00Z"},
-			wantErr: `invalid --demo-start "9999-12-31T23:50:00Z": must be from 1970-01-01T00:00:00Z to a year from now`},
+			wantErr: `invalid --demo-start "9999-12-31T23:50:00Z": must be from six days ago`},
 		{name: "schedule", env: map[string]string{"FORECAST_SCHEDULE": "every hour"},
 			wantErr: `invalid FORECAST_SCHEDULE "every hour": must be a cron spec or descriptor`},
 		{name: "schedule with seconds field", args: []string{"--forecast.schedule=0 0 * * * *"},
@@ -156,11 +156,12 @@ func TestCheckDemoStart(t *testing.T) {
 		start   time.Time
 		wantErr bool
 	}{
-		{"the Unix epoch", time.Unix(0, 0), false},
-		{"README's example", time.Date(2026, 12, 1, 5, 0, 0, 0, time.UTC), false},
+		{"six days ago", now.Add(-6 * 24 * time.Hour), false},
+		{"README's example, the day before", time.Date(2026, 12, 1, 5, 0, 0, 0, time.UTC), false},
 		{"a year from now", now.AddDate(1, 0, 0), false},
 		{"a year and a minute from now", now.AddDate(1, 0, 0).Add(time.Minute), true},
-		{"a second before the epoch", time.Unix(-1, 0), true},
+		{"six days and a minute ago: its runs soon gone from the store", now.Add(-6*24*time.Hour - time.Minute), true},
+		{"the Unix epoch", time.Unix(0, 0), true},
 		{"the zero time, app.Config's now", time.Time{}, true},
 	}
 	for _, tt := range tests {
@@ -170,7 +171,7 @@ func TestCheckDemoStart(t *testing.T) {
 				require.NoError(t, err)
 				return
 			}
-			require.EqualError(t, err, "must be from 1970-01-01T00:00:00Z to a year from now (2027-12-02T20:00:00Z)")
+			require.EqualError(t, err, "must be from six days ago (2026-11-26T20:00:00Z) to a year from now (2027-12-02T20:00:00Z): the store keeps runs a week by the wall clock")
 		})
 	}
 }

@@ -337,6 +337,10 @@ const (
 	maxLeadTime = scaling.MaxLeadTime
 	// maxPodStartup: an hour is past any pod's start-up; more is a typo for seconds.
 	maxPodStartup = time.Hour
+	// maxSimReplicas: Kubernetes supports 150,000 pods in a cluster; the replay keeps each.
+	maxSimReplicas = 150_000
+	// minHistory: a fit reads the daily season, so it needs a day of history at least.
+	minHistory = 24 * time.Hour
 	// minPlanEvery: the replay steps at the HPA's sync, so a shorter plan interval plans at
 	// every sync, as this one does, while the report would show the shorter one.
 	minPlanEvery = hpasim.DefaultSyncPeriod
@@ -357,10 +361,11 @@ func checkSimFlags(o simOptions, minReplicas, maxReplicas int, given func(name s
 	// simulation and then could not be written as JSON.
 	finite := func(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 	check(finite(o.CapacityPerReplica) && o.CapacityPerReplica >= 0, "capacity-per-replica", "must be a finite number, 0 or more (0: derived from the trace)")
-	// An int32 conversion wrapped --max 4294967297 to 1.
-	inReplicas := func(n int) bool { return n >= 1 && n <= math.MaxInt32 }
-	check(inReplicas(minReplicas), "min", "must be an integer from 1 to %d", math.MaxInt32)
-	check(inReplicas(maxReplicas), "max", "must be an integer from 1 to %d", math.MaxInt32)
+	// An int32 conversion wrapped --max 4294967297 to 1, and the replay keeps each pod: at
+	// 2147483647, with the capacity derived, it asked for 17 GB of them.
+	inReplicas := func(n int) bool { return n >= 1 && n <= maxSimReplicas }
+	check(inReplicas(minReplicas), "min", "must be an integer from 1 to %d", maxSimReplicas)
+	check(inReplicas(maxReplicas), "max", "must be an integer from 1 to %d (the pods of Kubernetes' largest supported cluster)", maxSimReplicas)
 	if inReplicas(minReplicas) && inReplicas(maxReplicas) && maxReplicas < minReplicas {
 		errs = append(errs, fmt.Errorf("want 1 <= --min <= --max, got %d and %d", minReplicas, maxReplicas))
 	}
@@ -370,7 +375,7 @@ func checkSimFlags(o simOptions, minReplicas, maxReplicas int, given func(name s
 	check(o.Refit >= minRefit, "refit", "must be at least %s (one forecast is fitted every --refit of trace time)", minRefit)
 	check(o.Horizon >= 0, "horizon", "must not be negative")
 	check(o.Warmup > 0, "warmup", "must be positive")
-	check(o.History >= 0, "history", "must not be negative (0: all the past)")
+	check(o.History == 0 || o.History >= minHistory, "history", "must be 0 (all the past) or at least %s: a fit on less sees no daily season, and --history 1ns failed every fit", minHistory)
 	// actuator.StepDownPolicy reads 0 as its default: the run would lower every 5m while the
 	// report said 0s.
 	check(o.StepDownInterval > 0, "step-down-interval", "must be positive (the actuator reads 0 as its default, %s)", actuator.DefaultStepDown.Interval)

@@ -206,10 +206,12 @@ func TestSimulateUsage(t *testing.T) {
 		{"step-down fraction negative", []string{"simulate", "--input", input, "--warmup", "400h", "--step-down-fraction", "-1"}, 2, `--step-down-fraction "-1": must be more than 0`},
 		{"step-down interval negative", []string{"simulate", "--input", input, "--warmup", "400h", "--step-down-interval", "-1s"}, 2, `--step-down-interval "-1s": must be positive`},
 		{"step-down interval 0, the actuator's default", []string{"simulate", "--input", input, "--warmup", "400h", "--step-down-interval", "0"}, 2, `--step-down-interval "0": must be positive (the actuator reads 0 as its default, 5m0s)`},
-		{"negative history", []string{"simulate", "--input", input, "--warmup", "400h", "--history", "-1h"}, 2, `--history "-1h": must not be negative (0: all the past)`},
+		{"negative history", []string{"simulate", "--input", input, "--warmup", "400h", "--history", "-1h"}, 2, `--history "-1h": must be 0 (all the past) or at least 24h0m0s`},
+		{"history of a nanosecond", []string{"simulate", "--input", input, "--warmup", "400h", "--history", "1ns"}, 2, `--history "1ns": must be 0 (all the past) or at least 24h0m0s`},
+		{"max of int32's largest", []string{"simulate", "--input", input, "--warmup", "400h", "--max", "2147483647"}, 2, `--max "2147483647": must be an integer from 1 to 150000`},
 		{"negative plot days", []string{"simulate", "--input", input, "--warmup", "400h", "--plot-days", "-5"}, 2, `--plot-days "-5": must not be negative (0: all)`},
-		{"max beyond int32", []string{"simulate", "--input", input, "--warmup", "400h", "--max", "4294967297"}, 2, `--max "4294967297": must be an integer from 1 to 2147483647`},
-		{"min beyond int32", []string{"simulate", "--input", input, "--warmup", "400h", "--min", "4294967298", "--max", "4294967299"}, 2, `--min "4294967298": must be an integer from 1 to 2147483647`},
+		{"max beyond int32", []string{"simulate", "--input", input, "--warmup", "400h", "--max", "4294967297"}, 2, `--max "4294967297": must be an integer from 1 to 150000`},
+		{"min beyond int32", []string{"simulate", "--input", input, "--warmup", "400h", "--min", "4294967298", "--max", "4294967299"}, 2, `--min "4294967298": must be an integer from 1 to 150000`},
 		{"one line for each bad flag", []string{"simulate", "--input", input, "--refit", "0", "--warmup", "0", "--plan-every", "0",
 			"--lead-time", "-1m", "--pod-startup", "-1s", "--capacity-per-replica", "-1"}, 2,
 			"kai-scaler simulate: --capacity-per-replica \"-1\": must be a finite number, 0 or more (0: derived from the trace)\n" +
@@ -254,7 +256,7 @@ func TestSimulateCoarseTraceRefitsEachStep(t *testing.T) {
 }
 
 // The bounds checkSimFlags refuses past are themselves accepted: a minute's refit, a day's
-// lead, an hour's start-up, a plan every sync, the whole floor in one step, the largest int32.
+// lead, an hour's start-up, a plan every sync, the whole floor in one step, the most replicas.
 func TestCheckSimFlagsAcceptsItsBounds(t *testing.T) {
 	defaults := simOptions{LeadTime: 5 * time.Minute, PodStartup: 2 * time.Minute, Quantile: 0.8, Refit: time.Hour,
 		Horizon: 24 * time.Hour, Warmup: 14 * 24 * time.Hour, History: 28 * 24 * time.Hour, StepDownInterval: 5 * time.Minute,
@@ -274,7 +276,8 @@ func TestCheckSimFlagsAcceptsItsBounds(t *testing.T) {
 		{"all the past, all days plotted, a derived capacity, horizon 0", func(o *simOptions) {
 			o.History, o.PlotDays, o.CapacityPerReplica, o.Horizon = 0, 0, 0, 0
 		}, 1, 20},
-		{"min equal to max at int32's largest", func(*simOptions) {}, math.MaxInt32, math.MaxInt32},
+		{"min equal to max at the largest", func(*simOptions) {}, maxSimReplicas, maxSimReplicas},
+		{"a day of history", func(o *simOptions) { o.History = 24 * time.Hour }, 1, 20},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
