@@ -26,7 +26,7 @@ import (
 type kaiMetrics struct {
 	reg                                           *prometheus.Registry
 	predicted, actual, errRatio, minReplicas, eff *prometheus.GaugeVec
-	shadowSaved, shadowExtra, beyondMax           *prometheus.GaugeVec
+	shadowSaved, shadowExtra, beyondMax, stale    *prometheus.GaugeVec
 	lastSuccess                                   prometheus.Gauge
 	runs, patches, events, httpReqs, storeErrs    *prometheus.CounterVec
 	duration                                      prometheus.Histogram
@@ -53,9 +53,10 @@ func newKaiMetrics() *kaiMetrics {
 		shadowSaved: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_shadow_underprovisioned_minutes_saved", Help: "Shadow: minutes saved."}, []string{"service"}),
 		shadowExtra: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_shadow_extra_replica_hours", Help: "Shadow: extra replica-hours."}, []string{"service"}),
 		beyondMax:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_calibration_beyond_max_share", Help: "Shortfall beyond max replicas."}, []string{"service"}),
+		stale:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_forecast_prediction_stale", Help: "No valid prediction covers now."}, []string{"service"}),
 	}
 	m.reg.MustRegister(m.predicted, m.actual, m.errRatio, m.runs, m.duration, m.lastSuccess, m.minReplicas,
-		m.patches, m.events, m.eff, m.httpReqs, m.httpDuration, m.storeErrs, m.shadowSaved, m.shadowExtra, m.beyondMax)
+		m.patches, m.events, m.eff, m.httpReqs, m.httpDuration, m.storeErrs, m.shadowSaved, m.shadowExtra, m.beyondMax, m.stale)
 	return m
 }
 
@@ -73,6 +74,7 @@ func (m *kaiMetrics) tick(n int, now time.Time) {
 		m.shadowSaved.WithLabelValues(svc).Set(float64(n))
 		m.shadowExtra.WithLabelValues(svc).Set(float64(n) / 60)
 		m.beyondMax.WithLabelValues(svc).Set(0.1 * float64(i))
+		m.stale.WithLabelValues(svc).Set(0)
 		for _, et := range []string{"scale-up", "scale-down", "no-scale", "limited-scale"} {
 			m.events.WithLabelValues(svc, et).Inc()
 		}
