@@ -2,6 +2,7 @@ package actuator
 
 import (
 	"context"
+	"math"
 	"time"
 )
 
@@ -42,6 +43,12 @@ type Workload struct {
 	ReadyReplicas int32
 	// ObservedAt is when this observation was read; the planner refuses stale observations.
 	ObservedAt time.Time
+}
+
+// NeedObserved reports whether NeededReplicas is an observation: positive and finite (NaN
+// fails the comparison).
+func (w Workload) NeedObserved() bool {
+	return w.NeededReplicas > 0 && !math.IsInf(w.NeededReplicas, 0)
 }
 
 // FloorChange is one write the actuator asks of the cluster.

@@ -1,7 +1,6 @@
 package actuator
 
 import (
-	"math"
 	"time"
 
 	"github.com/kai-platform/kai-scaler/scaling"
@@ -28,7 +27,7 @@ type ShadowSample struct {
 // current almost always), so desired against current showed no under-provisioning even while
 // new pods were starting, which is the shortfall a floor raised ahead removes.
 func ShadowSampleOf(w Workload, floor int32, at time.Time) ShadowSample {
-	if w.NeededReplicas > 0 && !math.IsInf(w.NeededReplicas, 0) && !math.IsNaN(w.NeededReplicas) {
+	if w.NeedObserved() {
 		return ShadowSample{At: at, Actual: w.ReadyReplicas, Running: w.CurrentReplicas, Needed: w.NeededReplicas, Floor: floor}
 	}
 	return ShadowSample{At: at, Actual: w.CurrentReplicas, Running: w.CurrentReplicas, Needed: float64(w.DesiredReplicas), Floor: floor}

@@ -2,7 +2,6 @@ package actuator
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"time"
 )
@@ -137,7 +136,7 @@ func surgeContribution(samples []NeedSample, now time.Time, horizon time.Duratio
 // at now. It reuses samples' array (the kept samples move to its front, so a service's
 // samples stay in one small array however long it runs): keep only what it returns.
 func AddNeed(samples []NeedSample, w Workload, now time.Time) []NeedSample {
-	if w.NeededReplicas > 0 && !math.IsInf(w.NeededReplicas, 0) && (len(samples) == 0 || w.ObservedAt.After(samples[len(samples)-1].At)) {
+	if w.NeedObserved() && (len(samples) == 0 || w.ObservedAt.After(samples[len(samples)-1].At)) {
 		samples = append(samples, NeedSample{At: w.ObservedAt, Replicas: w.NeededReplicas})
 	}
 	i, since := 0, now.Add(-needKept) // one Add, not a Sub per sample
