@@ -109,6 +109,7 @@ func badInputCases() []badInputCase {
 		{"effectiveness: bad window", request{method: "GET", path: "/api/hpa-events/coordinator/effectiveness?window=1d"}, 400, "window"},
 		{"effectiveness: window too long", request{method: "GET", path: "/api/hpa-events/coordinator/effectiveness?window=8760h"}, 400, "window"},
 		{"effectiveness: negative window", request{method: "GET", path: "/api/hpa-events/coordinator/effectiveness?window=-1h"}, 400, "window"},
+		{"effectiveness: window with a plus sign", request{method: "GET", path: "/api/hpa-events/coordinator/effectiveness?window=%2B72h"}, 400, "window"},
 		{"predictions: bad limit", request{method: "GET", path: "/api/predictive-scaling/predictions?limit=-1"}, 400, "limit"},
 		{"predictions: bad service", request{method: "GET", path: "/api/predictive-scaling/predictions?service=a.b"}, 400, "service"},
 		{"patterns: unknown parameter", request{method: "GET", path: "/api/predictive-scaling/patterns?service=x"}, 400, "service"},

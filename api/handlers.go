@@ -587,9 +587,9 @@ func (a *API) effectiveness(r *http.Request) (any, error) {
 	}
 	window := a.effWindow
 	if s := q.Get("window"); s != "" {
-		d, err := time.ParseDuration(s)
+		d, err := parseDurationParam("window", s, "24h or 90m")
 		if err != nil {
-			return nil, badRequest("window", "window: must be a duration such as 24h or 90m, got %q", s)
+			return nil, err
 		}
 		if d < time.Minute || d > MaxEffectivenessWindow {
 			return nil, badRequest("window", "window: must be between 1m and %s, got %s", MaxEffectivenessWindow, d)
@@ -678,6 +678,18 @@ func plainDecimal(s string) bool {
 		}
 	}
 	return true
+}
+
+// parseDurationParam reads a query parameter's Go duration, example being what the error
+// suggests instead. A sign is refused, as parseCount refuses one: time.ParseDuration takes
+// "+72h" (sent escaped, so a client built it on purpose) and "-72h", and no span or step is
+// meant by either; a minus reads as a client's subtraction gone the wrong way.
+func parseDurationParam(name, s, example string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || strings.HasPrefix(s, "+") || strings.HasPrefix(s, "-") {
+		return 0, badRequest(name, "%s: must be a duration such as %s (no sign), got %q", name, example, s)
+	}
+	return d, nil
 }
 
 // parseBoolParam reads an optional "true" or "false".

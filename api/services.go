@@ -122,8 +122,8 @@ func (a *API) parseLoadRange(r *http.Request) (start, end time.Time, step time.D
 	}
 	step = DefaultLoadStep
 	if s := q.Get("step"); s != "" {
-		if step, err = time.ParseDuration(s); err != nil {
-			return start, end, 0, badRequest("step", "step: must be a duration such as 5m, got %q", s)
+		if step, err = parseDurationParam("step", s, "5m"); err != nil {
+			return start, end, 0, err
 		}
 		if step < MinLoadStep {
 			return start, end, 0, badRequest("step", "step: must be at least %s, got %s", MinLoadStep, step)

@@ -83,6 +83,8 @@ func TestServicesAndLoad(t *testing.T) {
 		{name: "load with too small a step", path: "/api/predictive-scaling/load/checkout?step=1s", wantStatus: 400, wantField: "step"},
 		{name: "load with too many points", path: "/api/predictive-scaling/load/checkout?step=15s", wantStatus: 400, wantField: "step"},
 		{name: "load with a bad step", path: "/api/predictive-scaling/load/checkout?step=often", wantStatus: 400, wantField: "step"},
+		{name: "load with a plus-signed step", path: "/api/predictive-scaling/load/checkout?step=%2B30m", wantStatus: 400, wantField: "step"},
+		{name: "load with a negative step", path: "/api/predictive-scaling/load/checkout?step=-30m", wantStatus: 400, wantField: "step"},
 		{name: "load refuses an unknown parameter", path: "/api/predictive-scaling/load/checkout?service=x", wantStatus: 400, wantField: "service"},
 	}
 	for _, tc := range tests {

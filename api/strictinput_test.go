@@ -63,6 +63,8 @@ func TestStrictQueryParams(t *testing.T) {
 		load     = "/api/predictive-scaling/load/checkout"
 		shadow   = "/api/predictive-scaling/shadow/checkout"
 		notPlain = "(no sign, no leading zero)"
+
+		effectiveness = events + "/coordinator/effectiveness"
 	)
 	runStrictCases(t, []strictCase{
 		// limit: present, it is a plain decimal from 1 to MaxListLimit.
@@ -114,6 +116,14 @@ func TestStrictQueryParams(t *testing.T) {
 		{"days 2", get(shadow + "?days=2"), 200, "", ""},
 		{"step empty", get(load + "?step="), 400, "step", "step: empty"},
 		{"window empty", get(events + "/coordinator/effectiveness?window="), 400, "window", "window: empty"},
+		// window and step: time.ParseDuration takes a sign, which no span or step means.
+		{"window plus sign", get(effectiveness + "?window=%2B72h"), 400, "window", `window: must be a duration such as 24h or 90m (no sign), got "+72h"`},
+		{"window plus sign unescaped", get(effectiveness + "?window=+72h"), 400, "window", `got " 72h"`}, // a query's + is a space
+		{"window negative", get(effectiveness + "?window=-72h"), 400, "window", `window: must be a duration such as 24h or 90m (no sign), got "-72h"`},
+		{"window minus zero", get(effectiveness + "?window=-0"), 400, "window", "(no sign)"},
+		{"window 72h", get(effectiveness + "?window=72h"), 200, "", ""},
+		{"step plus sign", get(load + "?step=%2B30m"), 400, "step", `step: must be a duration such as 5m (no sign), got "+30m"`},
+		{"step negative", get(load + "?step=-30m"), 400, "step", `step: must be a duration such as 5m (no sign), got "-30m"`},
 		{"points empty", get("/api/predictive-scaling/predictions?points="), 400, "points", "points: empty"},
 		{"service empty", get("/api/predictive-scaling/predictions?service="), 400, "service", "service: empty"},
 		{"type empty", get(events + "?type="), 400, "type", "type: empty"},

@@ -177,37 +177,24 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 		return code
 	}
 	given := givenFlags(fs, args)
-	switch {
-	case (o.Input == "") == (o.Generate == ""):
+	if (o.Input == "") == (o.Generate == "") {
 		fmt.Fprintln(c.stderr, "kai-scaler simulate: exactly one of --input and --generate is required")
 		fs.Usage()
 		return 2
-	case o.Generate != "" && !slices.Contains(hpasim.GeneratedNames(), o.Generate):
-		fmt.Fprintf(c.stderr, "kai-scaler simulate: --generate %q: want one of %s\n", o.Generate, strings.Join(hpasim.GeneratedNames(), ", "))
-		return 2
-	case o.Model != forecast.ModelAuto && !slices.Contains(forecast.Models(), o.Model):
-		fmt.Fprintf(c.stderr, "kai-scaler simulate: unknown --model %q\n", o.Model)
-		return 2
 	}
 	if errs := checkSimFlags(o, *min, *max, given); len(errs) > 0 {
-		for _, err := range errs {
-			fmt.Fprintf(c.stderr, "kai-scaler simulate: %v\n", err)
-		}
-		return 2
+		return simFlagsExit(c, errs...)
 	}
 	o.MinReplicas, o.MaxReplicas = int32(*min), int32(*max) // checkSimFlags kept them within int32
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("cmd", "simulate")
 	var plotFile *outputFile
 	if o.Plot != "" {
-		if _, err := plotFormat(o.Plot); err != nil {
-			fmt.Fprintf(c.stderr, "kai-scaler simulate: --plot %v\n", err)
-			return 2
-		}
-		// Created now, so a plot that cannot be written fails before the run, not after it.
+		// Created now, so a plot that cannot be written fails before the run, not after it:
+		// checkSimFlags saw its folder, but only creating a file there proves it writable
+		// (permissions, ACLs, a read-only mount, a link to elsewhere).
 		f, err := createOutput(ctx, o.Plot)
 		if err != nil {
-			fmt.Fprintf(c.stderr, "kai-scaler simulate: --plot: %v\n", err)
-			return 1
+			return simFlagsExit(c, fmt.Errorf("--plot %q: cannot be written: %w", given("plot"), err))
 		}
 		defer f.discard()
 		plotFile = f
@@ -233,12 +220,29 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 		log.Info("refitting once a trace step, not at the default --refit", "refit", trace.Step, "default", o.Refit)
 		o.Refit = trace.Step
 	}
+	warmupSet := flagSet(fs, "warmup")
+	var traceErrs []error
 	if err := checkRefitStep(o.Refit, trace.Step, given("refit")); err != nil {
-		fmt.Fprintf(c.stderr, "kai-scaler simulate: %v\n", err)
-		return 2
+		traceErrs = append(traceErrs, err)
 	}
-	if warmupSet := flagSet(fs, "warmup"); !warmupSet {
-		if w, shortened := fitWarmup(traceSpan(trace), o.Warmup); shortened {
+	if warmupSet {
+		if err := checkWarmupSpan(o.Warmup, traceSpan(trace), given("warmup")); err != nil {
+			traceErrs = append(traceErrs, err)
+		}
+	}
+	if len(traceErrs) > 0 {
+		return simFlagsExit(c, traceErrs...)
+	}
+	if !warmupSet {
+		w, shortened := fitWarmup(traceSpan(trace), o.Warmup)
+		if w >= traceSpan(trace) {
+			// No flag given is at fault, so it is the input's error (exit 1); the replay's own
+			// named a warm-up nobody gave.
+			fmt.Fprintf(c.stderr, "kai-scaler simulate: the trace spans %s, no longer than %s, the least warm-up simulate picks: give a --warmup shorter than the trace, or a longer trace\n",
+				traceSpan(trace), w)
+			return 1
+		}
+		if shortened {
 			log.Info("trace too short for the default warm-up: shortened so a week is scored",
 				"span", traceSpan(trace), "default_warmup", o.Warmup, "warmup", w)
 			o.Warmup = w
@@ -267,6 +271,14 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 			"defaults", cal.Defaults, "off", cal.Off, "last_reason", cal.LastReason)
 	}
 	return printSimReport(c, rep, plotErr)
+}
+
+// simFlagsExit reports errs, one a line, and returns the exit status of bad flags.
+func simFlagsExit(c cli, errs ...error) int {
+	for _, err := range errs {
+		fmt.Fprintf(c.stderr, "kai-scaler simulate: %v\n", err)
+	}
+	return exitUsage
 }
 
 // printSimReport prints the report, even when the plot failed (plotErr): the run it scores
@@ -344,12 +356,19 @@ const (
 	// minPlanEvery: the replay steps at the HPA's sync, so a shorter plan interval plans at
 	// every sync, as this one does, while the report would show the shorter one.
 	minPlanEvery = hpasim.DefaultSyncPeriod
+	// maxSimHorizon is forecast's and backtest's bound on a horizon: a forecast of load more
+	// than a year ahead means nothing, and each of the replay's fits runs out to it.
+	maxSimHorizon = maxHorizonSpan
+	// maxPlotDays: the plot is 16 inches wide, where a year of 5-minute samples is already a
+	// blur (0 plots all of it); and days past 106,751 wrapped the plotted span's end around.
+	maxPlotDays = 366
 )
 
 // checkSimFlags returns one error for each of o's flags (and --min and --max as parsed, before
-// they are narrowed to int32) out of range, in the order of the usage; given is each flag's
-// text as written, which the errors quote. All are reported at once, one a line, so a run
-// corrected once is not refused again for the next flag.
+// they are narrowed to int32) out of range, in the order they are defined; given is each
+// flag's text as written, which the errors quote. All are reported at once, one a line, so a
+// run corrected once is not refused again for the next flag. A --plot is looked at on disk
+// too (its folder), since a missing one is as much a typo in the flag as a bad number.
 func checkSimFlags(o simOptions, minReplicas, maxReplicas int, given func(name string) string) []error {
 	var errs []error
 	check := func(ok bool, name, want string, args ...any) {
@@ -357,6 +376,7 @@ func checkSimFlags(o simOptions, minReplicas, maxReplicas int, given func(name s
 			errs = append(errs, fmt.Errorf("--%s %q: %s", name, given(name), fmt.Sprintf(want, args...)))
 		}
 	}
+	check(o.Generate == "" || slices.Contains(hpasim.GeneratedNames(), o.Generate), "generate", "must be one of %s", strings.Join(hpasim.GeneratedNames(), ", "))
 	// NaN passes every comparison's negation and ±Inf every lower bound; either ran the whole
 	// simulation and then could not be written as JSON.
 	finite := func(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
@@ -372,8 +392,9 @@ func checkSimFlags(o simOptions, minReplicas, maxReplicas int, given func(name s
 	check(o.LeadTime >= 0 && o.LeadTime <= maxLeadTime, "lead-time", "must be from 0s to %s, the span of the service's forecasts", maxLeadTime)
 	check(o.PodStartup >= 0 && o.PodStartup <= maxPodStartup, "pod-startup", "must be from 0s to %s", maxPodStartup)
 	check(o.Quantile > 0 && o.Quantile < 1, "quantile", "must be between 0 and 1")
+	check(o.Model == forecast.ModelAuto || slices.Contains(forecast.Models(), o.Model), "model", "must be %s or one of %s", forecast.ModelAuto, strings.Join(forecast.Models(), ", "))
 	check(o.Refit >= minRefit, "refit", "must be at least %s (one forecast is fitted every --refit of trace time)", minRefit)
-	check(o.Horizon >= 0, "horizon", "must not be negative")
+	check(o.Horizon >= 0 && o.Horizon <= maxSimHorizon, "horizon", "must be from 0s to %s (%s): a forecast of load further ahead means nothing, and every fit runs out to it", maxSimHorizon, maxHorizonSpanText)
 	check(o.Warmup > 0, "warmup", "must be positive")
 	check(o.History == 0 || o.History >= minHistory, "history", "must be 0 (all the past) or at least %s: a fit on less sees no daily season, and --history 1ns failed every fit", minHistory)
 	// actuator.StepDownPolicy reads 0 as its default: the run would lower every 5m while the
@@ -382,8 +403,38 @@ func checkSimFlags(o simOptions, minReplicas, maxReplicas int, given func(name s
 	check(o.StepDownFraction > 0 && o.StepDownFraction <= 1, "step-down-fraction", "must be more than 0 and at most 1 (a share of the floor)")
 	check(o.PlanEvery >= minPlanEvery, "plan-every", "must be at least %s: the simulated HPA syncs every %s, and the replay plans at most once a sync", minPlanEvery, hpasim.DefaultSyncPeriod)
 	check(finite(o.Budget) && o.Budget > 0, "budget", "must be a finite number greater than 0")
-	check(o.PlotDays >= 0, "plot-days", "must not be negative (0: all)")
+	if o.Plot != "" {
+		if err := checkPlotPath(o.Plot); err != nil {
+			errs = append(errs, fmt.Errorf("--plot %q: %w", given("plot"), err))
+		}
+	}
+	check(o.PlotDays >= 0 && o.PlotDays <= maxPlotDays, "plot-days", "must be from 0 (all) to %d: a plot 16 inches wide shows nothing more of a longer span", maxPlotDays)
 	return errs
+}
+
+// checkPlotPath refuses a plot path whose extension names no format the plot library draws,
+// or whose folder does not exist: both were found only after the run, which can take minutes.
+// Whether the folder is writable is left to creating the file, the one test that is sure.
+func checkPlotPath(path string) error {
+	if _, err := plotFormat(path); err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("must be in an existing folder, and %s is not one", dir)
+	}
+	return nil
+}
+
+// checkWarmupSpan refuses a --warmup (given as written) at least as long as the trace's span,
+// known only once the trace is read: nothing would be left to score, and the replay failed
+// with exit status 1 after the flags had been accepted.
+func checkWarmupSpan(warmup, span time.Duration, given string) error {
+	if warmup < span {
+		return nil
+	}
+	return fmt.Errorf("--warmup %q: must be shorter than the trace, which spans %s (%.1f days): give a shorter --warmup, "+
+		"or leave it out and simulate picks one that leaves a week to score where the trace allows", given, span, span.Hours()/24)
 }
 
 // checkRefitStep refuses a --refit (given as written) shorter than the trace's step, known
@@ -570,7 +621,7 @@ func plotRuns(w io.Writer, o simOptions, trace forecast.Series, cmp hpasim.Compa
 	}
 	format, err := plotFormat(o.Plot)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", o.Plot, err)
 	}
 	// p.WriterTo, with the canvas at hand before drawing to make room for the legend.
 	canvas, err := draw.NewFormattedCanvas(plotWidth, plotHeight, format)
@@ -610,7 +661,7 @@ func leaveRoomForLegend(p *plot.Plot, c draw.Canvas) {
 func plotFormat(path string) (string, error) {
 	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
 	if _, err := draw.NewFormattedCanvas(vg.Points(1), vg.Points(1), format); err != nil {
-		return "", fmt.Errorf("%s: want a file name ending in .png, .svg, .pdf, .jpg, .tif or .eps: %w", path, err)
+		return "", fmt.Errorf("must be a file name ending in .png, .svg, .pdf, .jpg, .tif or .eps: %w", err)
 	}
 	return format, nil
 }

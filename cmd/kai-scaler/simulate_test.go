@@ -21,6 +21,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/kai-platform/kai-scaler/forecast"
 	"github.com/kai-platform/kai-scaler/hpasim"
 )
 
@@ -176,6 +177,12 @@ func TestReadTraceFromAGrafanaExport(t *testing.T) {
 
 func TestSimulateUsage(t *testing.T) {
 	input := writeRampTrace(t, func(t time.Time) string { return t.Format(time.RFC3339) })
+	// A link to a file in a folder that does not exist: its own folder does, so only creating
+	// the plot finds it cannot be written (as a folder without write permission, which root,
+	// running the tests in a container, would write anyway).
+	danglingPlot := filepath.Join(t.TempDir(), "plot.png")
+	require.NoError(t, os.Symlink(filepath.Join(t.TempDir(), "missing", "x.png"), danglingPlot))
+	const names = "batch, bursts, events, growth, heavytail, hourly, localtime, noisy, ramps, shift, smooth, sparse, weblog, weekly, weeklypeak"
 	tests := []struct {
 		name string
 		args []string
@@ -184,12 +191,18 @@ func TestSimulateUsage(t *testing.T) {
 	}{
 		{"no input", []string{"simulate"}, 2, "exactly one of --input and --generate"},
 		{"both inputs", []string{"simulate", "--input", input, "--generate", "ramps"}, 2, "exactly one"},
-		{"unknown generated trace", []string{"simulate", "--generate", "nope"}, 2, `--generate "nope": want one of batch, bursts, events, growth, heavytail, hourly, localtime, noisy, ramps, shift, smooth, sparse, weblog, weekly, weeklypeak`},
+		{"unknown generated trace", []string{"simulate", "--generate", "nope"}, 2, `--generate "nope": must be one of ` + names},
+		{"unknown model", []string{"simulate", "--input", input, "--model", "bogus"}, 2, `--model "bogus": must be auto or one of seasonal-naive, naive,`},
 		{"bad bounds", []string{"simulate", "--input", input, "--min", "5", "--max", "3"}, 2, "--min <= --max"},
 		{"bad quantile", []string{"simulate", "--input", input, "--quantile", "1"}, 2, "--quantile"},
 		{"missing file", []string{"simulate", "--input", filepath.Join(t.TempDir(), "nope.csv")}, 1, "read trace"},
-		{"warm-up longer than trace", []string{"simulate", "--input", input, "--warmup", "400h"}, 1, "warm-up"},
-		{"negative horizon", []string{"simulate", "--input", input, "--horizon", "-1h"}, 2, `--horizon "-1h": must not be negative`},
+		// Regression tests: a warm-up as long as the trace or longer was accepted, and the replay
+		// then failed with exit status 1, naming no flag.
+		{"warm-up longer than trace", []string{"simulate", "--input", input, "--warmup", "400h"}, 2,
+			`--warmup "400h": must be shorter than the trace, which spans 383h45m0s (16.0 days): give a shorter --warmup, or leave it out`},
+		{"warm-up as long as the trace", []string{"simulate", "--input", input, "--warmup", "383h45m"}, 2, `--warmup "383h45m": must be shorter than the trace`},
+		{"negative horizon", []string{"simulate", "--input", input, "--horizon", "-1h"}, 2, `--horizon "-1h": must be from 0s to 8784h0m0s (366 days)`},
+		{"horizon beyond a year", []string{"simulate", "--input", input, "--horizon", "8785h"}, 2, `--horizon "8785h": must be from 0s to 8784h0m0s (366 days)`},
 		// Regression tests: each row ran (a tiny --refit out of memory, a long --lead-time for
 		// minutes) or, with the warm-up past the trace's end, failed with exit 1 after reading
 		// it; the flags are refused first, each named with its value as written.
@@ -209,7 +222,9 @@ func TestSimulateUsage(t *testing.T) {
 		{"negative history", []string{"simulate", "--input", input, "--warmup", "400h", "--history", "-1h"}, 2, `--history "-1h": must be 0 (all the past) or at least 24h0m0s`},
 		{"history of a nanosecond", []string{"simulate", "--input", input, "--warmup", "400h", "--history", "1ns"}, 2, `--history "1ns": must be 0 (all the past) or at least 24h0m0s`},
 		{"max of int32's largest", []string{"simulate", "--input", input, "--warmup", "400h", "--max", "2147483647"}, 2, `--max "2147483647": must be an integer from 1 to 150000`},
-		{"negative plot days", []string{"simulate", "--input", input, "--warmup", "400h", "--plot-days", "-5"}, 2, `--plot-days "-5": must not be negative (0: all)`},
+		{"negative plot days", []string{"simulate", "--input", input, "--warmup", "400h", "--plot-days", "-5"}, 2, `--plot-days "-5": must be from 0 (all) to 366`},
+		{"plot days beyond a year", []string{"simulate", "--input", input, "--warmup", "400h", "--plot-days", "367"}, 2, `--plot-days "367": must be from 0 (all) to 366`},
+		{"plot days past time.Duration", []string{"simulate", "--input", input, "--warmup", "400h", "--plot-days", "200000"}, 2, `--plot-days "200000": must be from 0 (all) to 366`},
 		{"max beyond int32", []string{"simulate", "--input", input, "--warmup", "400h", "--max", "4294967297"}, 2, `--max "4294967297": must be an integer from 1 to 150000`},
 		{"min beyond int32", []string{"simulate", "--input", input, "--warmup", "400h", "--min", "4294967298", "--max", "4294967299"}, 2, `--min "4294967298": must be an integer from 1 to 150000`},
 		{"one line for each bad flag", []string{"simulate", "--input", input, "--refit", "0", "--warmup", "0", "--plan-every", "0",
@@ -220,9 +235,18 @@ func TestSimulateUsage(t *testing.T) {
 				"kai-scaler simulate: --refit \"0\": must be at least 1m0s (one forecast is fitted every --refit of trace time)\n" +
 				"kai-scaler simulate: --warmup \"0\": must be positive\n" +
 				"kai-scaler simulate: --plan-every \"0\": must be at least 15s: the simulated HPA syncs every 15s, and the replay plans at most once a sync\n"},
-		// Regression test: an unwritable --plot failed after the whole run, printing nothing.
-		{"plot in a missing folder", []string{"simulate", "--input", input, "--plot", filepath.Join(t.TempDir(), "missing", "x.png")}, 1, "--plot"},
-		{"plot of an unknown format", []string{"simulate", "--input", input, "--plot", filepath.Join(t.TempDir(), "x.gif")}, 2, "--plot"},
+		// Regression test: --generate and --model were refused one at a time, before the
+		// other flags, and --model in another form ("unknown --model").
+		{"names among the other flags", []string{"simulate", "--generate", "nope", "--model", "bogus", "--plot-days", "400"}, 2,
+			"kai-scaler simulate: --generate \"nope\": must be one of " + names + "\n" +
+				"kai-scaler simulate: --model \"bogus\": must be auto or one of "},
+		// Regression tests: an unwritable --plot failed after the whole run, printing nothing;
+		// then before it, but as "--plot: ..." with exit status 1.
+		{"plot in a missing folder", []string{"simulate", "--input", input, "--plot", "nope/x.png"}, 2, `--plot "nope/x.png": must be in an existing folder, and nope is not one`},
+		{"plot in a file, not a folder", []string{"simulate", "--input", input, "--plot", filepath.Join(input, "x.png")}, 2, `: must be in an existing folder`},
+		{"plot through a link to a missing folder", []string{"simulate", "--input", input, "--plot", danglingPlot}, 2, fmt.Sprintf("--plot %q: cannot be written: ", danglingPlot)},
+		{"plot of an unknown format", []string{"simulate", "--input", input, "--plot", filepath.Join(t.TempDir(), "x.gif")}, 2, `.gif": must be a file name ending in .png, .svg, .pdf, .jpg, .tif or .eps`},
+		{"plot of an unknown format in a missing folder", []string{"simulate", "--input", input, "--plot", "nope/x.gif"}, 2, `--plot "nope/x.gif": must be a file name ending in .png`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,7 +284,7 @@ func TestSimulateCoarseTraceRefitsEachStep(t *testing.T) {
 func TestCheckSimFlagsAcceptsItsBounds(t *testing.T) {
 	defaults := simOptions{LeadTime: 5 * time.Minute, PodStartup: 2 * time.Minute, Quantile: 0.8, Refit: time.Hour,
 		Horizon: 24 * time.Hour, Warmup: 14 * 24 * time.Hour, History: 28 * 24 * time.Hour, StepDownInterval: 5 * time.Minute,
-		StepDownFraction: 0.25, PlanEvery: 30 * time.Second, Budget: 0.1, PlotDays: 7}
+		StepDownFraction: 0.25, PlanEvery: 30 * time.Second, Budget: 0.1, PlotDays: 7, Model: forecast.ModelAuto}
 	tests := []struct {
 		name     string
 		edit     func(o *simOptions)
@@ -278,6 +302,12 @@ func TestCheckSimFlagsAcceptsItsBounds(t *testing.T) {
 		}, 1, 20},
 		{"min equal to max at the largest", func(*simOptions) {}, maxSimReplicas, maxSimReplicas},
 		{"a day of history", func(o *simOptions) { o.History = 24 * time.Hour }, 1, 20},
+		{"a horizon of a year", func(o *simOptions) { o.Horizon = maxHorizonSpan }, 1, 20},
+		{"a year plotted, in an existing folder", func(o *simOptions) {
+			o.PlotDays, o.Plot = maxPlotDays, filepath.Join(os.TempDir(), "sim.svg")
+		}, 1, 20},
+		{"a plot in the working folder", func(o *simOptions) { o.Plot = "sim.png" }, 1, 20},
+		{"a named model and a generated trace", func(o *simOptions) { o.Model, o.Generate = "holt-winters", "ramps" }, 1, 20},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -309,6 +339,52 @@ func TestCheckRefitStep(t *testing.T) {
 			require.EqualError(t, err, tt.wantErr)
 		})
 	}
+}
+
+func TestCheckWarmupSpan(t *testing.T) {
+	const day = 24 * time.Hour
+	tests := []struct {
+		name         string
+		warmup, span time.Duration
+		given        string
+		wantErr      string
+	}{
+		{"a week scored after it", 14 * day, 21 * day, "336h", ""},
+		{"a step scored after it", 14*day - time.Minute, 14 * day, "335h59m", ""},
+		{"as long as the trace", 14 * day, 14 * day, "336h", `--warmup "336h": must be shorter than the trace, which spans 336h0m0s (14.0 days): ` +
+			"give a shorter --warmup, or leave it out and simulate picks one that leaves a week to score where the trace allows"},
+		{"longer than the trace", 30 * day, 10*day + 12*time.Hour, "720h", `--warmup "720h": must be shorter than the trace, which spans 252h0m0s (10.5 days): ` +
+			"give a shorter --warmup, or leave it out and simulate picks one that leaves a week to score where the trace allows"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkWarmupSpan(tt.warmup, tt.span, tt.given)
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.EqualError(t, err, tt.wantErr)
+		})
+	}
+}
+
+// Regression test: a trace shorter than the least warm-up simulate picks failed in the
+// replay, naming a "48h0m0s warm-up" nobody gave.
+func TestSimulateTraceShorterThanTheLeastWarmup(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
+	for i := range 24 { // a day, hourly
+		fmt.Fprintf(&b, "%s,%d\n", start.Add(time.Duration(i)*time.Hour).Format(time.RFC3339), 100+i)
+	}
+	input := filepath.Join(t.TempDir(), "day.csv")
+	require.NoError(t, os.WriteFile(input, []byte(b.String()), 0o644))
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }},
+		[]string{"simulate", "--input", input})
+	require.Equal(t, 1, code, stderr.String())
+	require.Contains(t, stderr.String(), "kai-scaler simulate: the trace spans 23h0m0s, no longer than 48h0m0s, the least warm-up simulate picks: give a --warmup shorter than the trace, or a longer trace\n")
+	require.Empty(t, stdout.String())
 }
 
 // Regression test: a plot that failed after the run lost the report; it is printed, and the
