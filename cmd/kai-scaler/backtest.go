@@ -61,14 +61,13 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 	if code, extra := extraArgsExit(c.stderr, fs); extra {
 		return code
 	}
-	if *input == "" || *horizon < 0 || *origins <= 0 || !(*quantile > 0 && *quantile < 1) {
-		fmt.Fprintln(c.stderr, "kai-scaler backtest: --input is required; --horizon >= 0, --origins > 0 and 0 < --quantile < 1")
+	if *input == "" {
+		fmt.Fprintln(c.stderr, "kai-scaler backtest: --input is required")
 		fs.Usage()
 		return exitUsage
 	}
-	if err := checkHorizonFlag(*horizon); err != nil {
-		fmt.Fprintf(c.stderr, "kai-scaler backtest: %v\n", err)
-		return exitUsage
+	if errs := checkFitFlags(fitFlags{horizon: *horizon, quantile: *quantile, origins: *origins}, givenFlags(fs, args)); len(errs) > 0 {
+		return flagsExit(c, "backtest", errs)
 	}
 	tuneBatchGC(c.getenv)
 	var names []string

@@ -45,24 +45,15 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 	if code, extra := extraArgsExit(c.stderr, fs); extra {
 		return code
 	}
-	if *input == "" || *output == "" || *horizon <= 0 {
-		fmt.Fprintln(c.stderr, "kai-scaler forecast: --input, --output and a positive --horizon are required")
+	if *input == "" || *output == "" {
+		fmt.Fprintln(c.stderr, "kai-scaler forecast: --input and --output are required")
 		fs.Usage()
 		return exitUsage
 	}
-	if err := checkHorizonFlag(*horizon); err != nil {
-		fmt.Fprintf(c.stderr, "kai-scaler forecast: %v\n", err)
-		return exitUsage
+	if errs := checkFitFlags(fitFlags{horizon: *horizon, horizonRequired: true, model: *model, quantile: *quantile}, givenFlags(fs, args)); len(errs) > 0 {
+		return flagsExit(c, "forecast", errs)
 	}
 	opts := forecast.Options{Horizon: *horizon, Quantile: *quantile, Model: *model}
-	if *model != forecast.ModelAuto && !slices.Contains(forecast.Models(), *model) {
-		fmt.Fprintf(c.stderr, "kai-scaler forecast: unknown --model %q, want auto or one of %s\n", *model, strings.Join(forecast.Models(), ", "))
-		return exitUsage
-	}
-	if !(*quantile > 0 && *quantile < 1) {
-		fmt.Fprintf(c.stderr, "kai-scaler forecast: --quantile must be between 0 and 1, got %v\n", *quantile)
-		return exitUsage
-	}
 	if *output != "-" && sameFile(*input, *output) {
 		fmt.Fprintf(c.stderr, "kai-scaler forecast: --output %s is the --input file: it would be overwritten by its own forecast\n", *output)
 		return exitUsage
@@ -179,12 +170,47 @@ const (
 // step or past the year 9999.
 var errHorizonTooFar = errors.New("horizon too far")
 
-// checkHorizonFlag bounds a --horizon of h points.
-func checkHorizonFlag(h int) error {
-	if h > maxHorizon {
-		return fmt.Errorf("--horizon %d is more than %d points (a year of one-minute steps)", h, maxHorizon)
+// fitFlags are the flags forecast and backtest share, as parsed; origins is backtest's only.
+type fitFlags struct {
+	horizon int
+	// horizonRequired: forecast has no default horizon; backtest's 0 is a day of each
+	// series' step.
+	horizonRequired bool
+	model           string
+	quantile        float64
+	origins         int
+}
+
+// checkFitFlags returns one error for each of f's flags out of range, in the order they are
+// defined, in simulate's form (--flag "as given": must be …), all at once.
+func checkFitFlags(f fitFlags, given func(name string) string) []error {
+	var errs []error
+	check := func(ok bool, name, want string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("--%s %q: %s", name, given(name), fmt.Sprintf(want, args...)))
+		}
 	}
-	return nil
+	if f.horizonRequired {
+		check(f.horizon > 0, "horizon", "must be a positive number of points, on each series' step")
+	} else {
+		check(f.horizon >= 0, "horizon", "must be 0 (a day of each series' step) or a positive number of points")
+	}
+	check(f.horizon <= maxHorizon, "horizon", "must be at most %d points (a year of one-minute steps)", maxHorizon)
+	check(f.model == "" || f.model == forecast.ModelAuto || slices.Contains(forecast.Models(), f.model),
+		"model", "must be %s or one of %s", forecast.ModelAuto, strings.Join(forecast.Models(), ", "))
+	check(f.quantile > 0 && f.quantile < 1, "quantile", "must be between 0 and 1")
+	if !f.horizonRequired {
+		check(f.origins > 0, "origins", "must be a positive number of daily origins")
+	}
+	return errs
+}
+
+// flagsExit prints each of errs on its own line and returns the usage exit status.
+func flagsExit(c cli, cmd string, errs []error) int {
+	for _, err := range errs {
+		fmt.Fprintf(c.stderr, "kai-scaler %s: %v\n", cmd, err)
+	}
+	return exitUsage
 }
 
 // checkHorizon refuses a horizon of h points on s's step reaching more than maxHorizonSpan

@@ -69,8 +69,8 @@ func TestForecastCommand(t *testing.T) {
 			args: []string{"--horizon", "5", "--model", "seasonal-naive"}, series: []string{"trace"}, tsPrefix: "2024-03-12T00:00:00Z"},
 		{name: "unix seconds stay unix", input: writeSeries(t, dir, "u.csv", "series,timestamp,value", []string{"x"}, 3, unix),
 			args: []string{"--horizon", "2", "--quantile", "0.95"}, series: []string{"x"}, tsPrefix: fmt.Sprint(time.Date(2024, 3, 6, 0, 0, 0, 0, time.UTC).Unix())},
-		{name: "unknown model", input: filepath.Join(dir, "a.csv"), args: []string{"--horizon", "2", "--model", "prophet"}, wantCode: 2, stderr: "unknown --model"},
-		{name: "missing horizon", input: filepath.Join(dir, "a.csv"), wantCode: 2, stderr: "--horizon"},
+		{name: "unknown model", input: filepath.Join(dir, "a.csv"), args: []string{"--horizon", "2", "--model", "prophet"}, wantCode: 2, stderr: `--model "prophet": must be auto or one of seasonal-naive,`},
+		{name: "missing horizon", input: filepath.Join(dir, "a.csv"), wantCode: 2, stderr: `--horizon "0": must be a positive number of points`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -96,6 +96,40 @@ func TestForecastCommand(t *testing.T) {
 				require.Equal(t, s, rows[1+i*h][0])
 				require.Equal(t, tc.tsPrefix, rows[1+i*h][1])
 			}
+		})
+	}
+}
+
+// Regression test: forecast and backtest refused their flags one at a time, each in its own
+// form ("unknown --model", "--quantile must be between", one line for four of backtest's),
+// where simulate names each bad flag as given, all at once.
+func TestFitFlagsOneLineEach(t *testing.T) {
+	in := writeSeries(t, t.TempDir(), "a.csv", "series,timestamp,value", []string{"api"}, 3, func(t time.Time) string { return t.Format(time.RFC3339) })
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"forecast", []string{"forecast", "--input", in, "--output", "-", "--horizon", "-3", "--model", "prophet", "--quantile", "1.5"},
+			"kai-scaler forecast: --horizon \"-3\": must be a positive number of points, on each series' step\n" +
+				"kai-scaler forecast: --model \"prophet\": must be auto or one of " + strings.Join(forecast.Models(), ", ") + "\n" +
+				"kai-scaler forecast: --quantile \"1.5\": must be between 0 and 1\n"},
+		{"forecast: a NaN quantile", []string{"forecast", "--input", in, "--output", "-", "--horizon", "2", "--quantile", "NaN"},
+			"kai-scaler forecast: --quantile \"NaN\": must be between 0 and 1\n"},
+		{"backtest", []string{"backtest", "--input", in, "--horizon", "-1", "--origins", "0", "--quantile", "0"},
+			"kai-scaler backtest: --horizon \"-1\": must be 0 (a day of each series' step) or a positive number of points\n" +
+				"kai-scaler backtest: --quantile \"0\": must be between 0 and 1\n" +
+				"kai-scaler backtest: --origins \"0\": must be a positive number of daily origins\n"},
+		{"backtest: over the horizon's bound", []string{"backtest", "--input", in, "--horizon", "527041"},
+			"kai-scaler backtest: --horizon \"527041\": must be at most 527040 points (a year of one-minute steps)\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr}, tc.args)
+			require.Equal(t, exitUsage, code, stderr.String())
+			require.Equal(t, tc.want, stderr.String())
+			require.Empty(t, stdout.String())
 		})
 	}
 }
@@ -548,12 +582,12 @@ func TestForecastHorizonBounds(t *testing.T) {
 		wantCode int
 		stderr   string
 	}{
-		{"forecast: over the flag's bound", []string{"forecast", "--input", hourly, "--horizon", "100000000"}, exitUsage, "--horizon 100000000 is more than 527040 points"},
+		{"forecast: over the flag's bound", []string{"forecast", "--input", hourly, "--horizon", "100000000"}, exitUsage, `--horizon "100000000": must be at most 527040 points`},
 		{"forecast: at the flag's bound, more than a year of hours", []string{"forecast", "--input", hourly, "--horizon", fmt.Sprint(maxHorizon)}, exitPartial,
 			`series "api": horizon too far: 527040 points of 1h0m0s reach 21960.0 days ahead, more than 366 days`},
 		{"forecast: past the year 9999", []string{"forecast", "--input", late, "--horizon", "2", "--model", "naive"}, exitPartial, `series "late": horizon too far: the forecast would end after the year 9999`},
 		{"forecast: up to the year 9999's end", []string{"forecast", "--input", late, "--horizon", "1", "--model", "naive"}, exitOK, ""},
-		{"backtest: over the flag's bound", []string{"backtest", "--input", hourly, "--horizon", "527041"}, exitUsage, "--horizon 527041 is more than 527040 points"},
+		{"backtest: over the flag's bound", []string{"backtest", "--input", hourly, "--horizon", "527041"}, exitUsage, `--horizon "527041": must be at most 527040 points`},
 		{"backtest: more than a year of hours", []string{"backtest", "--input", hourly, "--horizon", "9000"}, exitPartial, `series "api": horizon too far`},
 	}
 	for _, tc := range tests {

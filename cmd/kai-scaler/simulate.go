@@ -275,10 +275,7 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 
 // simFlagsExit reports errs, one a line, and returns the exit status of bad flags.
 func simFlagsExit(c cli, errs ...error) int {
-	for _, err := range errs {
-		fmt.Fprintf(c.stderr, "kai-scaler simulate: %v\n", err)
-	}
-	return exitUsage
+	return flagsExit(c, "simulate", errs)
 }
 
 // printSimReport prints the report, even when the plot failed (plotErr): the run it scores
