@@ -85,8 +85,10 @@ type Options struct {
 	EffectivenessWindow time.Duration
 	// RequestTimeout bounds each API request's store calls; 0 means 10s.
 	RequestTimeout time.Duration
-	// Services serves /api/services and the load history; nil uses Forecasts when it
-	// implements ServiceObserver (the forecaster does), else those routes answer 503.
+	// Services serves /api/services and the load history, and is asked whether the service
+	// of a create or update (pattern, override, dependency) is managed; nil uses Forecasts
+	// when it implements ServiceObserver (the forecaster does), else those routes answer 503
+	// and the writes are accepted for any service.
 	Services ServiceObserver
 	// UI, when set, serves the admin page at / and /ui/*, without the token: the page asks
 	// for it and sends it on its API calls, which keep every check of /api.

@@ -114,6 +114,14 @@ func badInputCases() []badInputCase {
 		{"predictions: bad service", request{method: "GET", path: "/api/predictive-scaling/predictions?service=a.b"}, 400, "service"},
 		{"patterns: unknown parameter", request{method: "GET", path: "/api/predictive-scaling/patterns?service=x"}, 400, "service"},
 		{"forecast: bad service", request{method: "POST", path: "/api/predictive-scaling/forecast/UPPER"}, 400, "service"},
+		// A write for a service the forecaster does not manage (a typo, say) stored what no
+		// planner reads, and answered as if it would act.
+		{"pattern: unmanaged service", request{method: "POST", path: "/api/predictive-scaling/patterns/serach", body: `{"patternType":"daily","timeWindows":[]}`}, 404, "service"},
+		{"override: unmanaged service", request{method: "POST", path: overridesPath + "/chekout", body: `{"start":"2026-11-28T08:00:00Z","end":"2026-11-28T20:00:00Z","minReplicas":3,"reason":"x"}`}, 404, "service"},
+		{"dependency: unmanaged source", request{method: "POST", path: "/api/scaling-dependencies/serach/auth", body: `{"dependencyType":"minimum","minReplicas":1}`}, 404, "sourceService"},
+		{"dependency: unmanaged target", request{method: "POST", path: "/api/scaling-dependencies/search/auht", body: `{"dependencyType":"minimum","minReplicas":1}`}, 404, "targetService"},
+		{"dependency: unmanaged source and target", request{method: "POST", path: "/api/scaling-dependencies/a/b", body: `{"dependencyType":"minimum","minReplicas":1}`}, 404, "sourceService"},
+		{"forecast: unmanaged service", request{method: "POST", path: "/api/predictive-scaling/forecast/serach"}, 404, "service"},
 	}
 	return append(cases, recordBadInputCases()...)
 }
@@ -134,7 +142,7 @@ func TestBadInput(t *testing.T) {
 			st := newMemStore()
 			seed(t, st)
 			seedRecords(t, st)
-			ts := newTestServer(t, st, func(o *Options) { o.Forecasts = &fakeForecasts{} })
+			ts := newTestServer(t, st, func(o *Options) { o.Forecasts = managedForecasts() })
 			before := takeSnapshot(t, st)
 
 			rec := ts.do(t, tt.req)

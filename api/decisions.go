@@ -175,6 +175,9 @@ func (a *API) putOverride(r *http.Request) (any, error) {
 	if err := o.Validate(now); err != nil {
 		return nil, err
 	}
+	if err := a.requireManaged(r.Context(), "service", svc); err != nil {
+		return nil, err
+	}
 	if o.ID, err = newOverrideID(); err != nil {
 		return nil, err
 	}

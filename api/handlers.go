@@ -241,6 +241,9 @@ func (a *API) putPattern(r *http.Request) (any, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	if err := a.requireManaged(r.Context(), "service", svc); err != nil {
+		return nil, err
+	}
 	if err := a.store.PutPattern(r.Context(), p); err != nil {
 		return nil, fmt.Errorf("put pattern of %s: %w", svc, err)
 	}
@@ -335,7 +338,7 @@ func (a *API) triggerForecast(r *http.Request) (any, error) {
 	id, err := a.forecasts.Trigger(r.Context(), svc)
 	if err != nil {
 		if isUnknownService(err) {
-			return nil, &httpError{status: http.StatusNotFound, field: "service", msg: fmt.Sprintf("service %q is not managed (not in the services file)", svc), err: err}
+			return nil, notManaged("service", svc, err)
 		}
 		return nil, fmt.Errorf("trigger forecast: %w", err)
 	}
@@ -489,6 +492,9 @@ func (a *API) putDependency(r *http.Request) (any, error) {
 	if c := scaling.FindCycle(nil, d); c != nil { // a self-dependency needs no store round trip
 		return nil, onField("targetService", c)
 	}
+	if err := a.requireManagedKey(r, key); err != nil {
+		return nil, err
+	}
 	err = a.store.PutDependency(r.Context(), d, func(existing []scaling.Dependency) error {
 		if c := scaling.FindCycle(existing, d); c != nil {
 			return c
@@ -499,6 +505,18 @@ func (a *API) putDependency(r *http.Request) (any, error) {
 		return nil, onField("targetService", fmt.Errorf("put dependency %s -> %s: %w", key.Source, key.Target, err))
 	}
 	return d, nil
+}
+
+// requireManagedKey refuses a dependency unless both its services are managed (see
+// requireManaged). The actuator plans floors for managed services only: with an unmanaged
+// target the dependency never acts, and with an unmanaged source it never contributes a
+// floor but holds the target's forever ("dependency source ... is not observed; not
+// lowering").
+func (a *API) requireManagedKey(r *http.Request, key scaling.DependencyKey) error {
+	if err := a.requireManaged(r.Context(), "sourceService", key.Source); err != nil {
+		return err
+	}
+	return a.requireManaged(r.Context(), "targetService", key.Target)
 }
 
 func (a *API) deleteDependency(r *http.Request) (any, error) {
@@ -528,6 +546,11 @@ func (a *API) setEnabled(r *http.Request, enabled bool) (any, error) {
 	}
 	if err := emptyBody(r); err != nil {
 		return nil, err
+	}
+	if enabled { // disabling one between services no longer managed stays possible, as deleting it does
+		if err := a.requireManagedKey(r, key); err != nil {
+			return nil, err
+		}
 	}
 	d, err := a.store.SetDependencyEnabled(r.Context(), key, enabled, a.now())
 	if err != nil {

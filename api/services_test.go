@@ -3,9 +3,11 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,16 +18,37 @@ import (
 	"github.com/kai-platform/kai-scaler/scaling"
 )
 
-// fakeObserver is a ServiceObserver over fixed statuses; LoadHistory records its arguments
-// and answers a ramp with one gap.
+// The forecaster is the ServiceObserver app wires in (through Options.Forecasts, found by a
+// type assertion): a method missing there would silently lose /api/services and the checks.
+var _ ServiceObserver = (*forecaster.Forecaster)(nil)
+
+// fakeObserver is a ServiceObserver over fixed statuses, which are also the managed services;
+// LoadHistory records its arguments and answers a ramp with one gap.
 type fakeObserver struct {
 	statuses         []scaling.ServiceStatus
+	manageErr        error // when set, Manages fails with it
 	gotStart, gotEnd time.Time
 	gotStep          time.Duration
 }
 
+// observerOf is a fakeObserver managing the named services.
+func observerOf(names ...string) fakeObserver {
+	var f fakeObserver
+	for _, n := range names {
+		f.statuses = append(f.statuses, scaling.ServiceStatus{Service: n, Namespace: "shop"})
+	}
+	return f
+}
+
 func (f *fakeObserver) ServiceStatuses(context.Context) ([]scaling.ServiceStatus, error) {
 	return f.statuses, nil
+}
+
+func (f *fakeObserver) Manages(_ context.Context, svc string) (bool, error) {
+	if f.manageErr != nil {
+		return false, f.manageErr
+	}
+	return slices.ContainsFunc(f.statuses, func(s scaling.ServiceStatus) bool { return s.Service == svc }), nil
 }
 
 func (f *fakeObserver) LoadHistory(_ context.Context, svc string, start, end time.Time, step time.Duration) ([]scaling.LoadPoint, error) {
@@ -48,6 +71,15 @@ func (f *fakeObserver) LoadHistory(_ context.Context, svc string, start, end tim
 type observingForecasts struct {
 	fakeForecasts
 	fakeObserver
+}
+
+// managedForecasts is a ForecastTrigger that knows the managed services, as the forecaster
+// does: every service the test fixtures write (seed, seedRecords, the bad-input table).
+func managedForecasts() *observingForecasts {
+	return &observingForecasts{
+		fakeForecasts: fakeForecasts{runs: map[string]scaling.ForecastRun{}},
+		fakeObserver:  observerOf("coordinator", "mobile-optimization", "search", "auth", "checkout"),
+	}
 }
 
 func TestServicesAndLoad(t *testing.T) {
@@ -118,6 +150,132 @@ func TestServicesWithoutObserver(t *testing.T) {
 		rec := ts.do(t, rq)
 		require.Equal(t, http.StatusServiceUnavailable, rec.Code, path)
 		validateResponse(t, rq, rec)
+	}
+}
+
+// Writes keyed by a service: with a managed-services source a create or update for a service
+// it does not manage is refused (404 naming the field) and stores nothing; reads and deletes
+// still work for one, which the services file no longer names ("gone" below, stored before it
+// was removed). Without a source every service is accepted, as before; when the source fails,
+// nothing is stored.
+func TestWritesNeedAManagedService(t *testing.T) {
+	const (
+		pat      = "/api/predictive-scaling/patterns/"
+		dep      = "/api/scaling-dependencies/"
+		patBody  = `{"patternType":"daily","timeWindows":[{"hourOfDay":9,"expectedLoad":0.5}]}`
+		ovBody   = `{"start":"2026-11-28T08:00:00Z","end":"2026-11-28T20:00:00Z","minReplicas":3,"reason":"launch"}`
+		depBody  = `{"dependencyType":"minimum","minReplicas":2}`
+		noList   = "no list"
+		list     = "list"
+		listFail = "list fails"
+	)
+	type row struct {
+		name       string
+		mode       string // noList: no forecaster; list: it manages checkout and search; listFail: it cannot answer
+		req        request
+		wantStatus int
+		wantField  string // of an error answer
+		wantMsg    string // of an error answer, when set
+		// then is read after req: what it answers shows what req stored (or did not).
+		then         request
+		thenStatus   int
+		thenContains string
+	}
+	getPat := func(svc string) request { return request{method: http.MethodGet, path: pat + svc} }
+	listOv := func(svc string) request { return request{method: http.MethodGet, path: overridesPath + "/" + svc} }
+	getDep := func(src, dst string) request { return request{method: http.MethodGet, path: dep + src + "/" + dst} }
+	post := func(path, body string) request { return request{method: http.MethodPost, path: path, body: body} }
+	const emptyOverrides = `{"overrides":[]}`
+	tests := []row{
+		{name: "pattern of a managed service", mode: list, req: post(pat+"checkout", patBody), wantStatus: 200,
+			then: getPat("checkout"), thenStatus: 200, thenContains: `"service":"checkout"`},
+		{name: "pattern of an unmanaged service", mode: list, req: post(pat+"chekout", patBody), wantStatus: 404, wantField: "service",
+			wantMsg: `service "chekout" is not managed (not in the services file; GET /api/services lists them)`,
+			then:    getPat("chekout"), thenStatus: 404},
+		{name: "pattern replaced for a service no longer managed", mode: list, req: post(pat+"gone", patBody), wantStatus: 404, wantField: "service",
+			then: getPat("gone"), thenStatus: 200, thenContains: `"patternType":"weekly"`},
+		{name: "pattern of a service no longer managed is read", mode: list, req: getPat("gone"), wantStatus: 200},
+		{name: "pattern of a service no longer managed is deleted", mode: list, req: request{method: http.MethodDelete, path: pat + "gone"}, wantStatus: 204,
+			then: getPat("gone"), thenStatus: 404},
+		{name: "pattern of any service without a list", mode: noList, req: post(pat+"chekout", patBody), wantStatus: 200,
+			then: getPat("chekout"), thenStatus: 200, thenContains: `"service":"chekout"`},
+		{name: "pattern when the list fails", mode: listFail, req: post(pat+"checkout", patBody), wantStatus: 500,
+			then: getPat("checkout"), thenStatus: 404},
+
+		{name: "override of a managed service", mode: list, req: post(overridesPath+"/checkout", ovBody), wantStatus: 201,
+			then: listOv("checkout"), thenStatus: 200, thenContains: `"reason":"launch"`},
+		{name: "override of an unmanaged service", mode: list, req: post(overridesPath+"/chekout", ovBody), wantStatus: 404, wantField: "service",
+			wantMsg: `service "chekout" is not managed (not in the services file; GET /api/services lists them)`,
+			then:    listOv("chekout"), thenStatus: 200, thenContains: emptyOverrides},
+		{name: "overrides of a service no longer managed are listed", mode: list, req: listOv("gone"), wantStatus: 200},
+		{name: "override of a service no longer managed is read", mode: list, req: request{method: http.MethodGet, path: overridesPath + "/gone/g1"}, wantStatus: 200},
+		{name: "override of a service no longer managed is deleted", mode: list, req: request{method: http.MethodDelete, path: overridesPath + "/gone/g1"}, wantStatus: 204,
+			then: listOv("gone"), thenStatus: 200, thenContains: emptyOverrides},
+		{name: "override of any service without a list", mode: noList, req: post(overridesPath+"/chekout", ovBody), wantStatus: 201,
+			then: listOv("chekout"), thenStatus: 200, thenContains: `"service":"chekout"`},
+		{name: "override when the list fails", mode: listFail, req: post(overridesPath+"/checkout", ovBody), wantStatus: 500,
+			then: listOv("checkout"), thenStatus: 200, thenContains: emptyOverrides},
+
+		{name: "dependency between managed services", mode: list, req: post(dep+"checkout/search", depBody), wantStatus: 200,
+			then: getDep("checkout", "search"), thenStatus: 200, thenContains: `"minReplicas":2`},
+		{name: "dependency on an unmanaged source", mode: list, req: post(dep+"chekout/search", depBody), wantStatus: 404, wantField: "sourceService",
+			wantMsg: `sourceService "chekout" is not managed (not in the services file; GET /api/services lists them)`,
+			then:    getDep("chekout", "search"), thenStatus: 404},
+		{name: "dependency of an unmanaged target", mode: list, req: post(dep+"checkout/serch", depBody), wantStatus: 404, wantField: "targetService",
+			then: getDep("checkout", "serch"), thenStatus: 404},
+		{name: "dependency on a source no longer managed is enabled", mode: list, req: post(dep+"gone/checkout/enable", ""), wantStatus: 404, wantField: "sourceService",
+			then: getDep("gone", "checkout"), thenStatus: 200, thenContains: `"enabled":false`},
+		{name: "dependency on a source no longer managed is disabled", mode: list, req: post(dep+"gone/checkout/disable", ""), wantStatus: 200,
+			then: getDep("gone", "checkout"), thenStatus: 200, thenContains: `"enabled":false`},
+		{name: "dependency on a source no longer managed is deleted", mode: list, req: request{method: http.MethodDelete, path: dep + "gone/checkout"}, wantStatus: 204,
+			then: getDep("gone", "checkout"), thenStatus: 404},
+		{name: "dependency between any services without a list", mode: noList, req: post(dep+"chekout/serch", depBody), wantStatus: 200,
+			then: getDep("chekout", "serch"), thenStatus: 200},
+		{name: "dependency when the list fails", mode: listFail, req: post(dep+"checkout/search", depBody), wantStatus: 500,
+			then: getDep("checkout", "search"), thenStatus: 404},
+
+		{name: "forecast of an unmanaged service", mode: list, req: post("/api/predictive-scaling/forecast/chekout", ""), wantStatus: 404, wantField: "service",
+			wantMsg: `service "chekout" is not managed (not in the services file; GET /api/services lists them)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newMemStore()
+			ctx := t.Context()
+			require.NoError(t, st.PutPattern(ctx, scaling.Pattern{Service: "gone", PatternType: scaling.PatternWeekly, Source: scaling.SourceManual,
+				TimeWindows: []scaling.TimeWindow{{DayOfWeek: ptr(1), HourOfDay: 9, ExpectedLoad: 0.5}}}))
+			require.NoError(t, st.PutOverride(ctx, scaling.Override{ID: "g1", Service: "gone", Start: testNow.Add(time.Hour), End: testNow.Add(2 * time.Hour),
+				MinReplicas: ptr[int32](4), Reason: "before it was removed", CreatedAt: 1}))
+			require.NoError(t, st.PutDependency(ctx, scaling.Dependency{SourceService: "gone", TargetService: "checkout",
+				DependencyType: scaling.DependencyMinimum, MinReplicas: ptr[int32](2)}, nil))
+			ts := newTestServer(t, st, func(o *Options) {
+				switch tc.mode {
+				case noList:
+					o.Forecasts = &fakeForecasts{runs: map[string]scaling.ForecastRun{}}
+				case list, listFail:
+					of := &observingForecasts{fakeForecasts: fakeForecasts{runs: map[string]scaling.ForecastRun{}}, fakeObserver: observerOf("checkout", "search")}
+					if tc.mode == listFail {
+						of.manageErr = errors.New("services source down")
+					}
+					o.Forecasts = of
+				}
+			})
+			rec := ts.do(t, tc.req)
+			require.Equal(t, tc.wantStatus, rec.Code, rec.Body.String())
+			validateResponse(t, tc.req, rec)
+			if tc.wantField != "" || tc.wantMsg != "" {
+				e := decodeErr(t, rec)
+				require.Equal(t, tc.wantField, e.Field, e.Error)
+				if tc.wantMsg != "" {
+					require.Equal(t, tc.wantMsg, e.Error)
+				}
+			}
+			if tc.then.method == "" {
+				return
+			}
+			rec = ts.do(t, tc.then)
+			require.Equal(t, tc.thenStatus, rec.Code, "%s %s: %s", tc.then.method, tc.then.path, rec.Body)
+			require.Contains(t, rec.Body.String(), tc.thenContains)
+		})
 	}
 }
 
