@@ -143,6 +143,10 @@ func TestRenderBase(t *testing.T) {
 	sm := by["ServiceMonitor/kai-scaler"]
 	port, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
 	require.Equal(t, "http", port[0].(map[string]any)["port"])
+	// Regression test: without honorLabels the operator's service and namespace target labels
+	// replaced kai-scaler's own (the managed service's), and every dashboard and alert read one
+	// service, kai-scaler.
+	require.Equal(t, true, port[0].(map[string]any)["honorLabels"], "the ServiceMonitor keeps kai-scaler's service and namespace labels")
 	smSel, _, _ := unstructured.NestedStringMap(sm.Object, "spec", "selector", "matchLabels")
 	for k, v := range smSel {
 		require.Equal(t, v, svc.Labels[k], "ServiceMonitor selects the Service")

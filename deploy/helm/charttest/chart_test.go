@@ -366,6 +366,9 @@ prometheusRule: {enabled: true, labels: {release: kps}}`,
 				require.Len(t, eps, 1)
 				require.Equal(t, "http", eps[0].(map[string]any)["port"])
 				require.Equal(t, "/metrics", eps[0].(map[string]any)["path"])
+				// kai-scaler's service and namespace labels name the managed service: the
+				// operator's target labels must not replace them (see deploy/base).
+				require.Equal(t, true, eps[0].(map[string]any)["honorLabels"])
 
 				pr := r.get(t, "PrometheusRule/prod-kai-scaler")
 				require.Equal(t, "kps", pr.GetLabels()["release"])
