@@ -71,6 +71,12 @@ func demoEnvironment(ctx context.Context, cfg Config, logger *slog.Logger, reg p
 	if err != nil {
 		return environment{}, fmt.Errorf("demo: %w", err)
 	}
+	// The demo's services are fixed: kai_service_info lists them once, as the services file does.
+	info, err := newServiceInfo(reg)
+	if err != nil {
+		return environment{}, fmt.Errorf("demo: %w", err)
+	}
+	info.Set(sim.Services())
 	logger.Info("demo mode: simulated cluster and synthetic load, every feature enabled",
 		"speed", sim.Speed(), "simulated_start", sim.Clock.Start, "services", len(sim.Services()))
 	return environment{

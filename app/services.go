@@ -36,6 +36,52 @@ type servicesFile struct {
 
 	reloads *prometheus.CounterVec
 	refused prometheus.Gauge
+	info    *serviceInfo
+}
+
+// serviceInfo is kai_service_info: one series of value 1 per managed service in force, naming
+// its namespace and HPA (kube-state-metrics' label names), so a dashboard can join kai-scaler's
+// per-service series to an HPA whose name is not the service's. Safe for concurrent use.
+type serviceInfo struct {
+	vec *prometheus.GaugeVec
+
+	mu       sync.Mutex
+	exported map[[3]string]bool // label values: service, namespace, HPA
+}
+
+// newServiceInfo registers kai_service_info on reg (nil: not registered).
+func newServiceInfo(reg prometheus.Registerer) (*serviceInfo, error) {
+	i := &serviceInfo{vec: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "kai_service_info",
+		Help: "1 for each managed service in force, with its namespace and the name of the HPA whose floor it sets (the services file's hpa, by default the service's name).",
+	}, []string{"service", "namespace", "horizontalpodautoscaler"})}
+	if reg != nil {
+		if err := reg.Register(i.vec); err != nil {
+			return nil, fmt.Errorf("register kai_service_info: %w", err)
+		}
+	}
+	return i, nil
+}
+
+// Set replaces the series with one per service of services. It works as a reset followed by a
+// set, without the moment between the two: a series that stays is never removed, so a scrape
+// during a reload cannot find a service missing.
+func (i *serviceInfo) Set(services []scaling.ManagedService) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	next := make(map[[3]string]bool, len(services))
+	for _, s := range services {
+		next[[3]string{s.Name, s.Namespace, s.HPAName()}] = true
+	}
+	for l := range i.exported {
+		if !next[l] {
+			i.vec.DeleteLabelValues(l[0], l[1], l[2])
+		}
+	}
+	for l := range next {
+		i.vec.WithLabelValues(l[0], l[1], l[2]).Set(1)
+	}
+	i.exported = next
 }
 
 // openServicesFile reads path ("" means no services); an invalid file is a start-up error.
@@ -60,6 +106,11 @@ func openServicesFile(path string, log *slog.Logger, reg prometheus.Registerer) 
 			}
 		}
 	}
+	info, err := newServiceInfo(reg)
+	if err != nil {
+		return nil, err
+	}
+	f.info = info
 	if path == "" {
 		return f, nil
 	}
@@ -68,6 +119,7 @@ func openServicesFile(path string, log *slog.Logger, reg prometheus.Registerer) 
 		return nil, err
 	}
 	f.services, f.data = services, data
+	f.info.Set(services)
 	return f, nil
 }
 
@@ -134,6 +186,7 @@ func (f *servicesFile) Reload() (bool, error) {
 	}
 	f.mu.Lock()
 	f.services, f.data, f.refusedKey = services, data, ""
+	f.info.Set(services) // a refused reload leaves the series of the list still in force
 	f.mu.Unlock()
 	f.refused.Set(0)
 	f.reloads.WithLabelValues("applied").Inc()

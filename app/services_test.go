@@ -3,9 +3,11 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kai-platform/kai-scaler/demo"
 	"github.com/kai-platform/kai-scaler/forecaster"
 	"github.com/kai-platform/kai-scaler/scaling"
 )
@@ -231,4 +234,95 @@ func TestActuatorConfigsLeadTime(t *testing.T) {
 		got := actuatorConfigs([]scaling.ManagedService{{Name: "a", Namespace: "kai", LeadTimeSeconds: tt.seconds}})
 		require.Equal(t, tt.want, got[0].LeadTime, "LeadTimeSeconds %d", tt.seconds)
 	}
+}
+
+// TestServiceInfoFollowsReloads: kai_service_info lists the services in force with their HPA
+// (the services file's hpa, else the service's name): an applied reload replaces the series,
+// a refused one (invalid, or unreadable) leaves those of the list still in force.
+func TestServiceInfoFollowsReloads(t *testing.T) {
+	const start = `services:
+  - name: checkout
+    namespace: shop
+    hpa: checkout-hpa
+    query: sum(rate(http_requests_total{service="checkout"}[5m]))
+    capacityPerReplica: 50
+`
+	const next = `services:
+  - name: checkout
+    namespace: shop
+    query: sum(rate(http_requests_total{service="checkout"}[5m]))
+    capacityPerReplica: 50
+  - name: search
+    namespace: web
+    hpa: search-v2
+    query: sum(rate(http_requests_total{service="search"}[5m]))
+    capacityPerReplica: 100
+`
+	const header = `# HELP kai_service_info 1 for each managed service in force, with its namespace and the name of the HPA whose floor it sets (the services file's hpa, by default the service's name).
+# TYPE kai_service_info gauge
+`
+	const startSeries = header + `kai_service_info{horizontalpodautoscaler="checkout-hpa",namespace="shop",service="checkout"} 1
+`
+	const nextSeries = header + `kai_service_info{horizontalpodautoscaler="checkout",namespace="shop",service="checkout"} 1
+kai_service_info{horizontalpodautoscaler="search-v2",namespace="web",service="search"} 1
+`
+	path := filepath.Join(t.TempDir(), "services.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(start), 0o600))
+	reg := prometheus.NewRegistry()
+	f, err := openServicesFile(path, slog.New(slog.DiscardHandler), reg)
+	require.NoError(t, err)
+	requireInfo := func(want, step string) {
+		t.Helper()
+		require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "kai_service_info"), step)
+	}
+	requireInfo(startSeries, "at start")
+
+	steps := []struct {
+		name        string
+		write       string // "" removes the file
+		wantApplied bool
+		want        string
+	}{
+		{name: "applied: the series of the new list only", write: next, wantApplied: true, want: nextSeries},
+		{name: "refused (invalid): the series of the list in force stay", write: next + "  - name: Bad_Name\n", want: nextSeries},
+		{name: "refused (unreadable): the series stay", want: nextSeries},
+		{name: "applied again: back to one service", write: start, wantApplied: true, want: startSeries},
+	}
+	for _, s := range steps {
+		if s.write == "" {
+			require.NoError(t, os.Remove(path))
+		} else {
+			require.NoError(t, os.WriteFile(path, []byte(s.write), 0o600))
+		}
+		applied, err := f.Reload()
+		require.Equal(t, s.wantApplied, applied, s.name)
+		require.Equal(t, s.wantApplied, err == nil, "%s: %v", s.name, err)
+		requireInfo(s.want, s.name)
+	}
+}
+
+// TestServiceInfoWithoutServicesFile: no services file, no services, no series (the metric is
+// registered all the same).
+func TestServiceInfoWithoutServicesFile(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	_, err := openServicesFile("", slog.New(slog.DiscardHandler), reg)
+	require.NoError(t, err)
+	n, err := testutil.GatherAndCount(reg, "kai_service_info")
+	require.NoError(t, err)
+	require.Zero(t, n)
+}
+
+// TestDemoExportsServiceInfo: the demo's services do not come from a services file; they are
+// listed in kai_service_info all the same, so the HPA dashboard's kai-scaler panels show them.
+func TestDemoExportsServiceInfo(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	_, err := demoEnvironment(context.Background(), demoConfig(Config{DemoSpeed: 1, DataDir: t.TempDir()}),
+		slog.New(slog.DiscardHandler), reg, nil)
+	require.NoError(t, err)
+	var want strings.Builder
+	want.WriteString("# HELP kai_service_info 1 for each managed service in force, with its namespace and the name of the HPA whose floor it sets (the services file's hpa, by default the service's name).\n# TYPE kai_service_info gauge\n")
+	for _, name := range demo.ServiceNames() {
+		fmt.Fprintf(&want, "kai_service_info{horizontalpodautoscaler=%q,namespace=%q,service=%q} 1\n", name, demo.Namespace, name)
+	}
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want.String()), "kai_service_info"))
 }

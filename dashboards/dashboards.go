@@ -68,7 +68,9 @@ func Catalog() []Entry {
 
 // EmbedURL is the address of dashboard uid on the Grafana at grafanaURL in kiosk mode (no
 // Grafana navigation, for an iframe in the admin panel), with its service variable set when
-// service is not empty. grafanaURL may carry a path prefix (Grafana served under a sub-path).
+// service is not empty. The HPA dashboard has none (its hpa variable holds HPA names, which
+// need not be the services'): Grafana ignores the parameter there and shows every HPA.
+// grafanaURL may carry a path prefix (Grafana served under a sub-path).
 func EmbedURL(grafanaURL, uid, service string) string {
 	u, err := url.Parse(grafanaURL)
 	if err != nil || u.Scheme == "" {
@@ -426,21 +428,29 @@ func predictiveScaling(e Entry) *dashboard.DashboardBuilder {
 }
 
 // HPA metrics come from kube-state-metrics (v2): kube_horizontalpodautoscaler_* with the HPA's
-// name in the horizontalpodautoscaler label. kai-scaler's event metrics carry the managed
-// service's name in service; the dashboard selects both with $service, so it assumes each
-// managed service's HPA is named after the service (the usual convention, and the seed's).
+// name in the horizontalpodautoscaler label, selected with $hpa. kai-scaler's metrics carry the
+// managed service's name in service, and the services file may give a service an HPA of
+// another name: they are selected through kai_service_info{service, namespace,
+// horizontalpodautoscaler}, which maps each managed service to its HPA (managedSel).
 func hpaMetrics(e Entry) *dashboard.DashboardBuilder {
-	const ksm = `namespace=~"$namespace", horizontalpodautoscaler=~"$service"`
-	const kai = `service=~"$service"`
+	const ksm = `namespace=~"$namespace", horizontalpodautoscaler=~"$hpa"`
+	// managedSel keeps the series of expr (labelled service) whose managed service's HPA is
+	// selected. "and" rather than "* on (service) group_left": no many-to-one match to break
+	// while two replicas briefly export different HPA names for a service (a services file
+	// reload reaches each replica within 30 s).
+	managedSel := func(expr string) string {
+		return expr + ` and on (service) kai_service_info{` + ksm + `}`
+	}
 	return base(e, "HorizontalPodAutoscalers: current and desired replicas, min/max bounds, when scaling "+
 		"was limited, the metrics that trigger scaling, and kai-scaler's scaling events by type. "+
 		"Needs kube-state-metrics v2 (kube_horizontalpodautoscaler_info, _spec_min_replicas, "+
 		"_spec_max_replicas, _status_current_replicas, _status_desired_replicas, _spec_target_metric, "+
 		"_status_target_metric, _status_condition) and kai-scaler (kai_hpa_events_total, "+
-		"kai_hpa_scaling_effectiveness, kai_actuator_min_replicas). $service is the HPA name, which "+
-		"must equal the managed service's name for the event panels to match.").
+		"kai_hpa_scaling_effectiveness, kai_actuator_min_replicas, kai_service_info). $hpa is the HPA "+
+		"name; kai-scaler's panels show the managed services whose HPA is selected, mapped by "+
+		"kai_service_info (the services file's hpa, by default the service's name).").
 		WithVariable(labelVariable("namespace", "Namespace", `label_values(kube_horizontalpodautoscaler_info, namespace)`)).
-		WithVariable(labelVariable("service", "HPA / service",
+		WithVariable(labelVariable("hpa", "HPA",
 			`label_values(kube_horizontalpodautoscaler_info{namespace=~"$namespace"}, horizontalpodautoscaler)`)).
 		WithRow(dashboard.NewRowBuilder("Replicas")).
 		WithPanel(timeSeries("Current and desired replicas",
@@ -486,24 +496,24 @@ func hpaMetrics(e Entry) *dashboard.DashboardBuilder {
 		WithPanel(timeSeries("Scaling events by type",
 			"HPA decisions recorded by kai-scaler per interval: scale-up, scale-down, no-scale, limited-scale.",
 			"short",
-			q(`sum by (service, event_type) (increase(kai_hpa_events_total{`+kai+`}[$__rate_interval]))`, "{{service}} {{event_type}}"),
+			q(`sum by (service, event_type) (`+managedSel(`increase(kai_hpa_events_total[$__rate_interval])`)+`)`, "{{service}} {{event_type}}"),
 		).Min(0).DrawStyle(common.GraphDrawStyleBars).FillOpacity(80).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal))).
 		WithPanel(statPanel("Events in range by type",
 			"Scaling events over the dashboard's time range.",
 			"short",
-			q(`sum by (event_type) (increase(kai_hpa_events_total{`+kai+`}[$__range]))`, "{{event_type}}"),
+			q(`sum by (event_type) (`+managedSel(`increase(kai_hpa_events_total[$__range])`)+`)`, "{{event_type}}"),
 		).Span(12)).
 		WithPanel(timeSeries("Scaling effectiveness",
 			"Share of scaling events after which the trigger metric came back within its threshold "+
 				"without an opposite scaling soon after (GET /api/hpa-events/:service/effectiveness).",
 			"percentunit",
-			q(`max by (service) (kai_hpa_scaling_effectiveness{`+kai+`})`, "{{service}}"),
+			q(`max by (service) (`+managedSel(`kai_hpa_scaling_effectiveness`)+`)`, "{{service}}"),
 		).Min(0).Max(1)).
 		WithPanel(timeSeries("Floor set by kai-scaler",
 			"minReplicas kai-scaler keeps on the HPA, by reason.",
 			"short",
-			q(`max by (service, reason) (kai_actuator_min_replicas{`+kai+`})`, "{{service}} ({{reason}})"),
+			q(`max by (service, reason) (`+managedSel(`kai_actuator_min_replicas`)+`)`, "{{service}} ({{reason}})"),
 		).Min(0).Decimals(0))
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
@@ -161,8 +162,10 @@ func TestPanelQueriesParse(t *testing.T) {
 	require.Greater(t, n, 40, "every dashboard has its panels")
 }
 
-// Every dashboard has a Prometheus datasource variable and a service variable (with a namespace
-// variable where the metrics carry one), and every panel and query uses the datasource variable.
+// Every dashboard has a Prometheus datasource variable and a service variable (the HPA
+// dashboard an hpa variable instead: HPA names, which need not be the services'), with a
+// namespace variable where the metrics carry one, and every panel and query uses the
+// datasource variable.
 func TestVariablesAndDatasource(t *testing.T) {
 	ds, err := Dashboards()
 	require.NoError(t, err)
@@ -178,7 +181,12 @@ func TestVariablesAndDatasource(t *testing.T) {
 			require.True(t, ok, "datasource variable")
 			require.Equal(t, dashboard.VariableTypeDatasource, dsv.Type)
 			require.Equal(t, "prometheus", *dsv.Query.String)
-			require.Contains(t, vars, "service")
+			if *d.Uid == UIDHPAMetrics {
+				require.Contains(t, vars, "hpa")
+				require.NotContains(t, vars, "service", "the HPA dashboard selects HPAs, not services")
+			} else {
+				require.Contains(t, vars, "service")
+			}
 			if *d.Uid != UIDPredictiveScaling { // kai metrics carry no namespace label
 				require.Contains(t, vars, "namespace")
 			}
@@ -203,6 +211,97 @@ func TestVariablesAndDatasource(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Every variable a query names is one of its dashboard's variables: a renamed variable left
+// behind in a query would be sent to Prometheus as "$name" and match nothing.
+func TestQueriesUseDefinedVariables(t *testing.T) {
+	ds, err := Dashboards()
+	require.NoError(t, err)
+	for _, d := range ds {
+		vars := map[string]bool{}
+		var exprs []string
+		for _, v := range d.Templating.List {
+			vars[v.Name] = true
+			if v.Query != nil && v.Query.String != nil && v.Name != "datasource" {
+				exprs = append(exprs, *v.Query.String)
+			}
+		}
+		for _, q := range queriesOf(t, d) {
+			exprs = append(exprs, q.expr)
+		}
+		for _, expr := range exprs {
+			for _, m := range grafanaVar.FindAllStringSubmatch(grafanaMacro.ReplaceAllString(expr, "5m"), -1) {
+				require.True(t, vars[m[1]], "%s: query %s names $%s, which the dashboard does not define", *d.Uid, expr, m[1])
+			}
+		}
+	}
+}
+
+// The HPA dashboard selects kube-state-metrics' series by HPA name, and kai-scaler's (labelled
+// with the managed service's name) through kai_service_info, which maps a service to its HPA:
+// the services file may name the HPA otherwise than the service. An integration test
+// (TestHPAPanelsFollowServiceInfo) runs the queries; this one checks their shape.
+func TestHPAPanelsSelectKaiMetricsByHPA(t *testing.T) {
+	ds, err := Dashboards()
+	require.NoError(t, err)
+	var d *dashboard.Dashboard
+	for i := range ds {
+		if *ds[i].Uid == UIDHPAMetrics {
+			d = &ds[i]
+		}
+	}
+	require.NotNil(t, d)
+	p := parser.NewParser(parser.Options{})
+	hasMatcher := func(vs *parser.VectorSelector, name, value string) bool {
+		for _, m := range vs.LabelMatchers {
+			if m.Name == name && m.Type == labels.MatchRegexp && m.Value == value {
+				return true
+			}
+		}
+		return false
+	}
+	kaiQueries := 0
+	for _, q := range queriesOf(t, *d) {
+		// Distinct values for the two variables, to tell which matcher holds which.
+		promql := grafanaMacro.ReplaceAllString(q.expr, "5m")
+		promql = strings.NewReplacer("$namespace", "NS", "$hpa", "HPA").Replace(promql)
+		expr, err := p.ParseExpr(promql)
+		require.NoError(t, err, q.expr)
+		kaiMetric, joined := false, false
+		parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+			switch n := n.(type) {
+			case *parser.VectorSelector:
+				switch {
+				case strings.HasPrefix(n.Name, "kube_horizontalpodautoscaler_"):
+					require.True(t, hasMatcher(n, "horizontalpodautoscaler", "HPA"), "%s: %s", q.panel, n)
+					require.True(t, hasMatcher(n, "namespace", "NS"), "%s: %s", q.panel, n)
+				case n.Name == "kai_service_info":
+				case strings.HasPrefix(n.Name, "kai_"):
+					kaiMetric = true
+					require.Len(t, n.LabelMatchers, 1, "%s: %s is selected through kai_service_info only, not by its service label", q.panel, n)
+				default:
+					t.Errorf("%s: unexpected metric %s", q.panel, n.Name)
+				}
+			case *parser.BinaryExpr:
+				info, ok := n.RHS.(*parser.VectorSelector)
+				if ok && info.Name == "kai_service_info" {
+					require.Equal(t, parser.ItemType(parser.LAND), n.Op, q.panel)
+					require.True(t, n.VectorMatching.On, q.panel)
+					require.Equal(t, []string{"service"}, n.VectorMatching.MatchingLabels, q.panel)
+					require.True(t, hasMatcher(info, "horizontalpodautoscaler", "HPA"), "%s: %s", q.panel, info)
+					require.True(t, hasMatcher(info, "namespace", "NS"), "%s: %s", q.panel, info)
+					joined = true
+				}
+			}
+			return nil
+		})
+		if kaiMetric {
+			kaiQueries++
+			require.True(t, joined, "%s: %s selects kai-scaler's series without kai_service_info", q.panel, q.expr)
+		}
+	}
+	require.Equal(t, 4, kaiQueries, "events by type, events in range, effectiveness, floor")
 }
 
 // The committed JSON is what the code generates; regenerate it when this fails.

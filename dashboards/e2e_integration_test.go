@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,6 +28,7 @@ type kaiMetrics struct {
 	reg                                           *prometheus.Registry
 	predicted, actual, errRatio, minReplicas, eff *prometheus.GaugeVec
 	shadowSaved, shadowExtra, beyondMax, stale    *prometheus.GaugeVec
+	info                                          *prometheus.GaugeVec
 	lastSuccess                                   prometheus.Gauge
 	runs, patches, events, httpReqs, storeErrs    *prometheus.CounterVec
 	duration                                      prometheus.Histogram
@@ -54,11 +56,21 @@ func newKaiMetrics() *kaiMetrics {
 		shadowExtra: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_shadow_extra_replica_hours", Help: "Shadow: extra replica-hours."}, []string{"service"}),
 		beyondMax:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_calibration_beyond_max_share", Help: "Shortfall beyond max replicas."}, []string{"service"}),
 		stale:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_forecast_prediction_stale", Help: "No valid prediction covers now."}, []string{"service"}),
+		info: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_service_info", Help: "Managed services and their HPAs."},
+			[]string{"service", "namespace", "horizontalpodautoscaler"}),
 	}
 	m.reg.MustRegister(m.predicted, m.actual, m.errRatio, m.runs, m.duration, m.lastSuccess, m.minReplicas,
-		m.patches, m.events, m.eff, m.httpReqs, m.httpDuration, m.storeErrs, m.shadowSaved, m.shadowExtra, m.beyondMax, m.stale)
+		m.patches, m.events, m.eff, m.httpReqs, m.httpDuration, m.storeErrs, m.shadowSaved, m.shadowExtra, m.beyondMax, m.stale, m.info)
+	for svc, hpa := range fixtureHPAs {
+		m.info.WithLabelValues(svc, "shop", hpa).Set(1)
+	}
 	return m
 }
+
+// fixtureHPAs maps the fixture's managed services to their HPAs (namespace shop): checkout's
+// is named after it (the services file's default), search's is not (its hpa field), so the
+// HPA dashboard must map one to the other through kai_service_info.
+var fixtureHPAs = map[string]string{"checkout": "checkout", "search": "search-hpa"}
 
 // tick moves the metrics as a working kai-scaler would between two scrapes, so counters have
 // rates and histograms have quantiles.
@@ -109,7 +121,7 @@ func history(t *testing.T, end time.Time) *bytes.Buffer {
 
 	var buf bytes.Buffer
 	w := promtest.NewWriter(&buf)
-	hpas := []string{"checkout", "search"}
+	hpas := []string{fixtureHPAs["checkout"], fixtureHPAs["search"]}
 	gaugePerHPA := func(name string, extra map[string]string, v []float64) {
 		for _, h := range hpas {
 			l := map[string]string{"namespace": "shop", "horizontalpodautoscaler": h}
@@ -189,17 +201,7 @@ func history(t *testing.T, end time.Time) *bytes.Buffer {
 // holds backfilled kube-state-metrics, coordinator and pool history; every panel query and
 // every variable of every dashboard returns data from it.
 func TestEveryPanelReturnsData(t *testing.T) {
-	m := newKaiMetrics()
-	var scrapes atomic.Int64
-	metrics := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m.tick(int(scrapes.Add(1)), time.Now())
-		metrics.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-
-	end := time.Now().Truncate(time.Minute).Add(-time.Minute)
-	prom := promtest.StartScraping(t, history(t, end), []string{srv.URL + "/metrics"})
+	prom := startFixture(t)
 
 	ds, err := Dashboards()
 	require.NoError(t, err)
@@ -228,6 +230,111 @@ func TestEveryPanelReturnsData(t *testing.T) {
 	n, err := queryCount(prom.URL, `kai_forecast_predicted_load{service="no-such-service"}`)
 	require.NoError(t, err)
 	require.Zero(t, n)
+}
+
+// startFixture starts a Prometheus holding the backfilled history and scraping a server that
+// exposes the product's metric vectors, moving as a working kai-scaler's would.
+func startFixture(t *testing.T) *promtest.Server {
+	t.Helper()
+	m := newKaiMetrics()
+	var scrapes atomic.Int64
+	metrics := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.tick(int(scrapes.Add(1)), time.Now())
+		metrics.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+
+	end := time.Now().Truncate(time.Minute).Add(-time.Minute)
+	return promtest.StartScraping(t, history(t, end), []string{srv.URL + "/metrics"})
+}
+
+// The HPA dashboard with one HPA selected: kube-state-metrics' panels show that HPA, and
+// kai-scaler's panels the managed service whose HPA it is, found through kai_service_info,
+// also when the HPA is not named after the service (search's HPA is search-hpa). Selecting a
+// service's name that is no HPA's shows none of kai-scaler's series.
+func TestHPAPanelsFollowServiceInfo(t *testing.T) {
+	prom := startFixture(t)
+	ds, err := Dashboards()
+	require.NoError(t, err)
+	var qs []panelQuery
+	for _, d := range ds {
+		if *d.Uid == UIDHPAMetrics {
+			qs = queriesOf(t, d)
+		}
+	}
+	require.NotEmpty(t, qs)
+	kai := regexp.MustCompile(`\bkai_`)
+	kaiQueries := 0
+	for _, q := range qs {
+		if kai.MatchString(q.expr) {
+			kaiQueries++
+		}
+	}
+	require.Equal(t, 4, kaiQueries, "events by type, events in range, effectiveness, floor")
+
+	promQL := func(expr, hpa string) string {
+		expr = grafanaMacro.ReplaceAllString(expr, "5m")
+		return strings.NewReplacer("$namespace", "shop", "$hpa", hpa).Replace(expr)
+	}
+	for svc, hpa := range fixtureHPAs {
+		for _, q := range qs {
+			t.Run(fmt.Sprintf("hpa %s/%s/%s", hpa, q.panel, q.refID), func(t *testing.T) {
+				expr := promQL(q.expr, hpa)
+				prom.WaitForData(t, expr, time.Minute)
+				series, err := querySeries(prom.URL, expr)
+				require.NoError(t, err)
+				require.NotEmpty(t, series)
+				for _, l := range series {
+					if h, ok := l["horizontalpodautoscaler"]; ok {
+						require.Equal(t, hpa, h, expr)
+					}
+					if s, ok := l["service"]; ok {
+						require.Equal(t, svc, s, expr)
+					}
+				}
+			})
+		}
+	}
+	// search is a managed service, not an HPA: kai-scaler's panels select by HPA name only.
+	for _, q := range qs {
+		if !kai.MatchString(q.expr) {
+			continue
+		}
+		t.Run("hpa search (no such HPA)/"+q.panel+"/"+q.refID, func(t *testing.T) {
+			n, err := queryCount(prom.URL, promQL(q.expr, "search"))
+			require.NoError(t, err)
+			require.Zero(t, n, "selected by the service's name, not its HPA's")
+		})
+	}
+}
+
+// querySeries runs an instant query and returns the labels of each series it returned.
+func querySeries(base, query string) ([]map[string]string, error) {
+	resp, err := http.Get(base + "/api/v1/query?" + url.Values{"query": {query}}.Encode())
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+		Data   struct {
+			Result []struct {
+				Metric map[string]string `json:"metric"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, err
+	}
+	if body.Status != "success" {
+		return nil, fmt.Errorf("query %q: status %s", query, body.Status)
+	}
+	out := make([]map[string]string, 0, len(body.Data.Result))
+	for _, r := range body.Data.Result {
+		out = append(out, r.Metric)
+	}
+	return out, nil
 }
 
 // queryCount runs an instant query and returns how many series it returned.
