@@ -66,7 +66,7 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	if errs := checkFitFlags(fitFlags{horizon: *horizon, quantile: *quantile, origins: *origins}, givenFlags(fs, args)); len(errs) > 0 {
+	if errs := checkFitFlags(fitFlags{backtest: true, horizon: *horizon, quantile: *quantile, origins: *origins}, givenFlags(fs, args)); len(errs) > 0 {
 		return flagsExit(c, "backtest", errs)
 	}
 	tuneBatchGC(c.getenv)

@@ -50,7 +50,7 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	if errs := checkFitFlags(fitFlags{horizon: *horizon, horizonRequired: true, model: *model, quantile: *quantile}, givenFlags(fs, args)); len(errs) > 0 {
+	if errs := checkFitFlags(fitFlags{horizon: *horizon, model: *model, quantile: *quantile}, givenFlags(fs, args)); len(errs) > 0 {
 		return flagsExit(c, "forecast", errs)
 	}
 	opts := forecast.Options{Horizon: *horizon, Quantile: *quantile, Model: *model}
@@ -170,15 +170,15 @@ const (
 // step or past the year 9999.
 var errHorizonTooFar = errors.New("horizon too far")
 
-// fitFlags are the flags forecast and backtest share, as parsed; origins is backtest's only.
+// fitFlags are the flags of forecast and backtest, as parsed.
 type fitFlags struct {
-	horizon int
-	// horizonRequired: forecast has no default horizon; backtest's 0 is a day of each
-	// series' step.
-	horizonRequired bool
-	model           string
-	quantile        float64
-	origins         int
+	// backtest: the flags are backtest's, whose --horizon 0 is a day of each series' step
+	// (forecast has no default) and which alone has --origins.
+	backtest bool
+	horizon  int
+	model    string
+	quantile float64
+	origins  int
 }
 
 // checkFitFlags returns one error for each of f's flags out of range, in the order they are
@@ -190,16 +190,16 @@ func checkFitFlags(f fitFlags, given func(name string) string) []error {
 			errs = append(errs, fmt.Errorf("--%s %q: %s", name, given(name), fmt.Sprintf(want, args...)))
 		}
 	}
-	if f.horizonRequired {
-		check(f.horizon > 0, "horizon", "must be a positive number of points, on each series' step")
-	} else {
+	if f.backtest {
 		check(f.horizon >= 0, "horizon", "must be 0 (a day of each series' step) or a positive number of points")
+	} else {
+		check(f.horizon > 0, "horizon", "must be a positive number of points, on each series' step")
 	}
 	check(f.horizon <= maxHorizon, "horizon", "must be at most %d points (a year of one-minute steps)", maxHorizon)
 	check(f.model == "" || f.model == forecast.ModelAuto || slices.Contains(forecast.Models(), f.model),
 		"model", "must be %s or one of %s", forecast.ModelAuto, strings.Join(forecast.Models(), ", "))
 	check(f.quantile > 0 && f.quantile < 1, "quantile", "must be between 0 and 1")
-	if !f.horizonRequired {
+	if f.backtest {
 		check(f.origins > 0, "origins", "must be a positive number of daily origins")
 	}
 	return errs
