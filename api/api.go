@@ -85,11 +85,13 @@ type Options struct {
 	EffectivenessWindow time.Duration
 	// RequestTimeout bounds each API request's store calls; 0 means 10s.
 	RequestTimeout time.Duration
-	// Services serves /api/services and the load history, and is asked whether the service
-	// of a create or update (pattern, override, dependency) is managed; nil uses Forecasts
-	// when it implements ServiceObserver (the forecaster does), else those routes answer 503
-	// and the writes are accepted for any service.
+	// Services serves /api/services and the load history; nil uses Forecasts when it
+	// implements ServiceObserver (the forecaster does), else those routes answer 503.
 	Services ServiceObserver
+	// Managed is asked whether the service of a create or update (pattern, override,
+	// dependency) is managed (requireManaged); nil uses Services where it implements
+	// ManagedSet, else the writes are accepted for any service.
+	Managed ManagedSet
 	// UI, when set, serves the admin page at / and /ui/*, without the token: the page asks
 	// for it and sends it on its API calls, which keep every check of /api.
 	UI http.Handler
@@ -108,6 +110,7 @@ type API struct {
 	effWindow      time.Duration
 	requestTimeout time.Duration
 	services       ServiceObserver
+	managed        ManagedSet
 	ui             http.Handler
 	metrics        *metrics
 }
@@ -133,6 +136,11 @@ func New(opts Options) *API {
 	}
 	if so, ok := opts.Forecasts.(ServiceObserver); ok && a.services == nil {
 		a.services = so
+	}
+	if ms, ok := a.services.(ManagedSet); ok && opts.Managed == nil {
+		a.managed = ms
+	} else {
+		a.managed = opts.Managed
 	}
 	if a.logger == nil {
 		a.logger = slog.New(slog.DiscardHandler)

@@ -12,16 +12,11 @@ import (
 )
 
 // ServiceObserver reports the managed services as observed now and their actual load, for
-// the admin page's overview and charts, and whether a service is managed, for the writes
-// keyed by one. The forecaster implements it; a ForecastTrigger that also implements it is
-// used when Options.Services is nil.
+// the admin page's overview and charts. The forecaster implements it; a ForecastTrigger that
+// also implements it is used when Options.Services is nil.
 type ServiceObserver interface {
 	// ServiceStatuses lists every managed service with its HPA as observed now.
 	ServiceStatuses(ctx context.Context) ([]scaling.ServiceStatus, error)
-	// Manages reports whether service is managed now (the services file is reloadable). Every
-	// create or update keyed by a service asks it before storing, so it must be cheap: it
-	// observes nothing (ServiceStatuses reads every workload) and queries no history.
-	Manages(ctx context.Context, service string) (bool, error)
 	// LoadHistory reads a service's actual load on the grid start, start+step, ... end.
 	// An error reporting UnknownService() true (forecaster.ErrUnknownService) answers 404.
 	LoadHistory(ctx context.Context, service string, start, end time.Time, step time.Duration) ([]scaling.LoadPoint, error)
@@ -54,6 +49,14 @@ func (a *API) observerEnabled() error {
 	return nil
 }
 
+// ManagedSet says which services are managed: the services list in force.
+type ManagedSet interface {
+	// Manages reports whether service is managed now (the services file is reloadable). Every
+	// create or update keyed by a service asks it before storing, so it must be cheap: it
+	// observes nothing and queries no history.
+	Manages(ctx context.Context, service string) (bool, error)
+}
+
 // notManaged is the answer (404) for a service that is not managed, named by the request's
 // field (service, sourceService or targetService).
 func notManaged(field, svc string, err error) error {
@@ -66,16 +69,16 @@ func notManaged(field, svc string, err error) error {
 // nothing, silently. DELETE and GET do not ask: a service removed from the services file must
 // stay possible to inspect and clean up after.
 //
-// Without a managed-services source (no forecaster: the API alone, or dependencies or HPA
-// events without predictive scaling) the list is unknown here and the write is accepted, as
-// before: refusing then would make every write fail. When the source cannot answer, nothing
-// is stored and the error answers as the other handlers' do (500; 503 for an unavailable
-// store or a timeout): a write is never accepted unchecked.
+// Without a managed-services source (the API alone, with no actuator to act on what it
+// stores) the list is unknown here and the write is accepted, as before: refusing then would
+// make every write fail. When the source cannot answer, nothing is stored and the error
+// answers as the other handlers' do (500; 503 for an unavailable store or a timeout): a
+// write is never accepted unchecked.
 func (a *API) requireManaged(ctx context.Context, field, svc string) error {
-	if a.services == nil {
+	if a.managed == nil {
 		return nil
 	}
-	ok, err := a.services.Manages(ctx, svc)
+	ok, err := a.managed.Manages(ctx, svc)
 	if err != nil {
 		return fmt.Errorf("ask whether %s is managed: %w", svc, err)
 	}

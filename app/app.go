@@ -98,6 +98,10 @@ func wireApp(ctx context.Context, cfg Config, logger *slog.Logger, reg *promethe
 		Now:         env.now,
 		UI:          web.Handler(web.Options{GrafanaURL: cfg.GrafanaURL}),
 	}
+	if (cfg.PredictiveScaling || cfg.ScalingDependencies) && env.services != nil {
+		// The actuator plans for this list only: a write for another service would never act.
+		opts.Managed = managedList(env.services)
+	}
 	return &App{cfg: cfg, logger: logger, st: st, forecasts: forecasts, apiOpts: opts, handler: api.New(opts).Handler(),
 		components: components}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -155,6 +156,16 @@ func wire(cfg Config, logger *slog.Logger, env environment, st store.Store, reg 
 		}})
 	}
 	return trigger, comps, nil
+}
+
+// managedList is the API's api.ManagedSet over the services list in force, the one the
+// actuator plans for: a pattern, override or dependency the API stores for another service
+// could never act.
+type managedList func() []scaling.ManagedService
+
+// Manages reports whether service is in the list in force; it never fails.
+func (l managedList) Manages(_ context.Context, service string) (bool, error) {
+	return slices.ContainsFunc(l(), func(s scaling.ManagedService) bool { return s.Name == service }), nil
 }
 
 // actuatorConfigs turns managed services into what the actuator plans for.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/kai-platform/kai-scaler/actuator"
@@ -83,10 +82,4 @@ func (f *Forecaster) LoadHistory(ctx context.Context, service string, start, end
 		}
 	}
 	return out, nil
-}
-
-// Manages reports whether service is one of the managed services now, from the list in
-// memory: the API asks it before storing a write keyed by a service. It never fails.
-func (f *Forecaster) Manages(_ context.Context, service string) (bool, error) {
-	return slices.ContainsFunc(f.opts.Services(), func(s scaling.ManagedService) bool { return s.Name == service }), nil
 }

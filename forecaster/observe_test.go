@@ -86,12 +86,3 @@ func TestLoadHistory(t *testing.T) {
 	var us interface{ UnknownService() bool }
 	require.ErrorAs(t, err, &us, "the API recognises it by behaviour")
 }
-
-func TestManages(t *testing.T) {
-	fx := newFixture(t, nil)
-	for svc, want := range map[string]bool{"checkout": true, "search": true, "nope": false, "": false} {
-		got, err := fx.f.Manages(t.Context(), svc)
-		require.NoError(t, err)
-		require.Equal(t, want, got, svc)
-	}
-}

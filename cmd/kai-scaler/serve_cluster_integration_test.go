@@ -259,3 +259,40 @@ func TestServeCluster(t *testing.T) {
 	require.Contains(t, sink.String(), `"msg":"stopped"`)
 	t.Logf("serve ran %s; whole test %s", time.Since(served).Round(time.Second), time.Since(began).Round(time.Second))
 }
+
+// TestServeClusterDependenciesOnlyRefusesUnmanaged: with scaling dependencies on and
+// predictive scaling off there is no forecaster, but the actuator plans for the services
+// file's list all the same, so the API checks writes against it. Regression: the check asked
+// the forecaster only, and a dependency on a service outside the file (one that could never
+// act, or, as a source, would hold its target's floor up for good) was stored.
+func TestServeClusterDependenciesOnlyRefusesUnmanaged(t *testing.T) {
+	env := kubetest.Start(t)
+	ns := env.NewNamespace(t)
+	services := fmt.Sprintf("services:\n  - name: checkout\n    namespace: %s\n    query: up\n    capacityPerReplica: 50\n"+
+		"  - name: cache\n    namespace: %s\n    query: up\n    capacityPerReplica: 50\n", ns, ns)
+	servicesFile := filepath.Join(t.TempDir(), "services.yaml")
+	require.NoError(t, os.WriteFile(servicesFile, []byte(services), 0o600))
+	base, sink, stop := startServe(t, map[string]string{
+		"ENABLE_PREDICTIVE_SCALING":   "false",
+		"ENABLE_SCALING_DEPENDENCIES": "true",
+		"KUBECONFIG":                  env.WriteKubeconfig(t),
+		"SERVICES_FILE":               servicesFile,
+		"DATA_DIR":                    t.TempDir(),
+		"POD_NAME":                    "kai-scaler-test-0",
+		"POD_NAMESPACE":               ns,
+	})
+	defer func() {
+		if t.Failed() {
+			t.Logf("serve log:\n%s", sink.String())
+		}
+	}()
+	const dep = `{"dependencyType":"minimum","minReplicas":3}`
+	code, body := httpDo(t, "POST", base+"/api/scaling-dependencies/checkout/cahce", dep, nil)
+	require.Equal(t, 404, code, body)
+	require.Contains(t, body, `"field":"targetService"`)
+	code, body = httpDo(t, "GET", base+"/api/scaling-dependencies/checkout/cahce", "", nil)
+	require.Equal(t, 404, code, "nothing stored: %s", body)
+	code, body = httpDo(t, "POST", base+"/api/scaling-dependencies/checkout/cache", dep, nil)
+	require.Equal(t, 200, code, body)
+	require.Equal(t, 0, stop())
+}
