@@ -19,7 +19,7 @@ import (
 )
 
 // The forecaster is the ServiceObserver app wires in (through Options.Forecasts, found by a
-// type assertion): a method missing there would silently lose /api/services and the checks.
+// type assertion): a method missing there would silently lose /api/services.
 var _ ServiceObserver = (*forecaster.Forecaster)(nil)
 
 // fakeObserver is a ServiceObserver over fixed statuses, which are also the managed services;
