@@ -89,8 +89,7 @@ type Options struct {
 	// implements ServiceObserver (the forecaster does), else those routes answer 503.
 	Services ServiceObserver
 	// Managed is asked whether the service of a create or update (pattern, override,
-	// dependency) is managed (requireManaged); nil uses Services where it implements
-	// ManagedSet, else the writes are accepted for any service.
+	// dependency) is managed (requireManaged); nil accepts the writes for any service.
 	Managed ManagedSet
 	// UI, when set, serves the admin page at / and /ui/*, without the token: the page asks
 	// for it and sends it on its API calls, which keep every check of /api.
@@ -132,15 +131,11 @@ func New(opts Options) *API {
 		effWindow:      opts.EffectivenessWindow,
 		requestTimeout: opts.RequestTimeout,
 		services:       opts.Services,
+		managed:        opts.Managed,
 		ui:             opts.UI,
 	}
 	if so, ok := opts.Forecasts.(ServiceObserver); ok && a.services == nil {
 		a.services = so
-	}
-	if ms, ok := a.services.(ManagedSet); ok && opts.Managed == nil {
-		a.managed = ms
-	} else {
-		a.managed = opts.Managed
 	}
 	if a.logger == nil {
 		a.logger = slog.New(slog.DiscardHandler)

@@ -142,7 +142,7 @@ func TestBadInput(t *testing.T) {
 			st := newMemStore()
 			seed(t, st)
 			seedRecords(t, st)
-			ts := newTestServer(t, st, func(o *Options) { o.Forecasts = managedForecasts() })
+			ts := newTestServer(t, st, withFixtureServices)
 			before := takeSnapshot(t, st)
 
 			rec := ts.do(t, tt.req)

@@ -22,33 +22,33 @@ import (
 // type assertion): a method missing there would silently lose /api/services.
 var _ ServiceObserver = (*forecaster.Forecaster)(nil)
 
-// fakeObserver is a ServiceObserver over fixed statuses, which are also the managed services;
-// LoadHistory records its arguments and answers a ramp with one gap.
+// fakeObserver is a ServiceObserver over fixed statuses; LoadHistory records its arguments
+// and answers a ramp with one gap.
 type fakeObserver struct {
 	statuses         []scaling.ServiceStatus
-	manageErr        error // when set, Manages fails with it
 	gotStart, gotEnd time.Time
 	gotStep          time.Duration
-}
-
-// observerOf is a fakeObserver managing the named services.
-func observerOf(names ...string) fakeObserver {
-	var f fakeObserver
-	for _, n := range names {
-		f.statuses = append(f.statuses, scaling.ServiceStatus{Service: n, Namespace: "shop"})
-	}
-	return f
 }
 
 func (f *fakeObserver) ServiceStatuses(context.Context) ([]scaling.ServiceStatus, error) {
 	return f.statuses, nil
 }
 
-func (f *fakeObserver) Manages(_ context.Context, svc string) (bool, error) {
-	if f.manageErr != nil {
-		return false, f.manageErr
-	}
-	return slices.ContainsFunc(f.statuses, func(s scaling.ServiceStatus) bool { return s.Service == svc }), nil
+// managedNames is a ManagedSet over fixed names, or failing with err when it is set.
+type managedNames struct {
+	names []string
+	err   error
+}
+
+func (m managedNames) Manages(_ context.Context, svc string) (bool, error) {
+	return slices.Contains(m.names, svc), m.err
+}
+
+// withFixtureServices gives the API a forecast trigger and a managed-services list holding
+// every service the test fixtures write (seed, seedRecords, the bad-input table).
+func withFixtureServices(o *Options) {
+	o.Forecasts = &fakeForecasts{runs: map[string]scaling.ForecastRun{}}
+	o.Managed = managedNames{names: []string{"coordinator", "mobile-optimization", "search", "auth", "checkout"}}
 }
 
 func (f *fakeObserver) LoadHistory(_ context.Context, svc string, start, end time.Time, step time.Duration) ([]scaling.LoadPoint, error) {
@@ -71,15 +71,6 @@ func (f *fakeObserver) LoadHistory(_ context.Context, svc string, start, end tim
 type observingForecasts struct {
 	fakeForecasts
 	fakeObserver
-}
-
-// managedForecasts is a ForecastTrigger that knows the managed services, as the forecaster
-// does: every service the test fixtures write (seed, seedRecords, the bad-input table).
-func managedForecasts() *observingForecasts {
-	return &observingForecasts{
-		fakeForecasts: fakeForecasts{runs: map[string]scaling.ForecastRun{}},
-		fakeObserver:  observerOf("coordinator", "mobile-optimization", "search", "auth", "checkout"),
-	}
 }
 
 func TestServicesAndLoad(t *testing.T) {
@@ -248,15 +239,12 @@ func TestWritesNeedAManagedService(t *testing.T) {
 			require.NoError(t, st.PutDependency(ctx, scaling.Dependency{SourceService: "gone", TargetService: "checkout",
 				DependencyType: scaling.DependencyMinimum, MinReplicas: ptr[int32](2)}, nil))
 			ts := newTestServer(t, st, func(o *Options) {
+				o.Forecasts = &fakeForecasts{runs: map[string]scaling.ForecastRun{}}
 				switch tc.mode {
-				case noList:
-					o.Forecasts = &fakeForecasts{runs: map[string]scaling.ForecastRun{}}
-				case list, listFail:
-					of := &observingForecasts{fakeForecasts: fakeForecasts{runs: map[string]scaling.ForecastRun{}}, fakeObserver: observerOf("checkout", "search")}
-					if tc.mode == listFail {
-						of.manageErr = errors.New("services source down")
-					}
-					o.Forecasts = of
+				case list:
+					o.Managed = managedNames{names: []string{"checkout", "search"}}
+				case listFail:
+					o.Managed = managedNames{err: errors.New("services source down")}
 				}
 			})
 			rec := ts.do(t, tc.req)

@@ -160,7 +160,7 @@ func TestBadInputRealStores(t *testing.T) {
 		t.Run(rs.name, func(t *testing.T) {
 			st := rs.open(t)
 			seed(t, st)
-			ts := newTestServer(t, st, func(o *Options) { o.Forecasts = managedForecasts() })
+			ts := newTestServer(t, st, withFixtureServices)
 			before := takeSnapshot(t, st)
 			for _, tt := range badInputCases() {
 				rec := ts.do(t, tt.req)
