@@ -339,22 +339,6 @@ func querySeries(base, query string) ([]map[string]string, error) {
 
 // queryCount runs an instant query and returns how many series it returned.
 func queryCount(base, query string) (int, error) {
-	resp, err := http.Get(base + "/api/v1/query?" + url.Values{"query": {query}}.Encode())
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Status string `json:"status"`
-		Data   struct {
-			Result []json.RawMessage `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return 0, err
-	}
-	if body.Status != "success" {
-		return 0, fmt.Errorf("query %q: status %s", query, body.Status)
-	}
-	return len(body.Data.Result), nil
+	series, err := querySeries(base, query)
+	return len(series), err
 }
