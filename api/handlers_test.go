@@ -231,7 +231,7 @@ func TestRoutes(t *testing.T) {
 		{name: "trigger forecast of one", req: request{method: "POST", path: "/api/predictive-scaling/forecast/search"},
 			wantStatus: 202, wantBody: `{"runId":"run-1","state":"queued"}`},
 		{name: "trigger forecast of unknown service", req: request{method: "POST", path: "/api/predictive-scaling/forecast/nope"},
-			wantStatus: 404, wantBody: `{"error":"service \"nope\" is not managed (not in the services file; GET /api/services lists them)","field":"service"}`},
+			wantStatus: 404, wantBody: `{"error":"service \"nope\" is not managed (GET /api/services lists the managed services)","field":"service"}`},
 		{name: "unknown run", req: request{method: "GET", path: "/api/predictive-scaling/runs/run-9"},
 			wantStatus: 404, wantBody: `{"error":"no forecast run with this id","field":"id"}`},
 

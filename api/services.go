@@ -58,10 +58,11 @@ type ManagedSet interface {
 }
 
 // notManaged is the answer (404) for a service that is not managed, named by the request's
-// field (service, sourceService or targetService).
+// field (service, sourceService or targetService). It points at GET /api/services rather than
+// the services file: the demo manages its own services and has no file.
 func notManaged(field, svc string, err error) error {
 	return &httpError{status: http.StatusNotFound, field: field, err: err,
-		msg: fmt.Sprintf("%s %q is not managed (not in the services file; GET /api/services lists them)", field, svc)}
+		msg: fmt.Sprintf("%s %q is not managed (GET /api/services lists the managed services)", field, svc)}
 }
 
 // requireManaged refuses (404, naming field) a create or update for a service that is not

@@ -181,7 +181,7 @@ func TestWritesNeedAManagedService(t *testing.T) {
 		{name: "pattern of a managed service", mode: list, req: post(pat+"checkout", patBody), wantStatus: 200,
 			then: getPat("checkout"), thenStatus: 200, thenContains: `"service":"checkout"`},
 		{name: "pattern of an unmanaged service", mode: list, req: post(pat+"chekout", patBody), wantStatus: 404, wantField: "service",
-			wantMsg: `service "chekout" is not managed (not in the services file; GET /api/services lists them)`,
+			wantMsg: `service "chekout" is not managed (GET /api/services lists the managed services)`,
 			then:    getPat("chekout"), thenStatus: 404},
 		{name: "pattern replaced for a service no longer managed", mode: list, req: post(pat+"gone", patBody), wantStatus: 404, wantField: "service",
 			then: getPat("gone"), thenStatus: 200, thenContains: `"patternType":"weekly"`},
@@ -196,7 +196,7 @@ func TestWritesNeedAManagedService(t *testing.T) {
 		{name: "override of a managed service", mode: list, req: post(overridesPath+"/checkout", ovBody), wantStatus: 201,
 			then: listOv("checkout"), thenStatus: 200, thenContains: `"reason":"launch"`},
 		{name: "override of an unmanaged service", mode: list, req: post(overridesPath+"/chekout", ovBody), wantStatus: 404, wantField: "service",
-			wantMsg: `service "chekout" is not managed (not in the services file; GET /api/services lists them)`,
+			wantMsg: `service "chekout" is not managed (GET /api/services lists the managed services)`,
 			then:    listOv("chekout"), thenStatus: 200, thenContains: emptyOverrides},
 		{name: "overrides of a service no longer managed are listed", mode: list, req: listOv("gone"), wantStatus: 200},
 		{name: "override of a service no longer managed is read", mode: list, req: request{method: http.MethodGet, path: overridesPath + "/gone/g1"}, wantStatus: 200},
@@ -210,7 +210,7 @@ func TestWritesNeedAManagedService(t *testing.T) {
 		{name: "dependency between managed services", mode: list, req: post(dep+"checkout/search", depBody), wantStatus: 200,
 			then: getDep("checkout", "search"), thenStatus: 200, thenContains: `"minReplicas":2`},
 		{name: "dependency on an unmanaged source", mode: list, req: post(dep+"chekout/search", depBody), wantStatus: 404, wantField: "sourceService",
-			wantMsg: `sourceService "chekout" is not managed (not in the services file; GET /api/services lists them)`,
+			wantMsg: `sourceService "chekout" is not managed (GET /api/services lists the managed services)`,
 			then:    getDep("chekout", "search"), thenStatus: 404},
 		{name: "dependency of an unmanaged target", mode: list, req: post(dep+"checkout/serch", depBody), wantStatus: 404, wantField: "targetService",
 			then: getDep("checkout", "serch"), thenStatus: 404},
@@ -226,7 +226,7 @@ func TestWritesNeedAManagedService(t *testing.T) {
 			then: getDep("checkout", "search"), thenStatus: 404},
 
 		{name: "forecast of an unmanaged service", mode: list, req: post("/api/predictive-scaling/forecast/chekout", ""), wantStatus: 404, wantField: "service",
-			wantMsg: `service "chekout" is not managed (not in the services file; GET /api/services lists them)`},
+			wantMsg: `service "chekout" is not managed (GET /api/services lists the managed services)`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
