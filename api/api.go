@@ -58,6 +58,10 @@ type DashboardLink struct {
 	UID   string `json:"uid"`
 	Title string `json:"title"`
 	URL   string `json:"url"`
+	// Selects are the URL query parameters that narrow the dashboard to one managed service,
+	// each mapped to the field of GET /api/services' entry that sets it: "service",
+	// "namespace" or "hpa" (the HPA's name). Absent when the dashboard has none.
+	Selects map[string]string `json:"selects,omitempty"`
 }
 
 // Options configures an API. Store is required; everything else has a default.

@@ -236,7 +236,7 @@ func TestRoutes(t *testing.T) {
 			wantStatus: 404, wantBody: `{"error":"no forecast run with this id","field":"id"}`},
 
 		{name: "dashboards", req: request{method: "GET", path: "/api/dashboards"},
-			wantStatus: 200, wantBody: `{"dashboards":[{"uid":"kai-forecast","title":"Predicted vs actual load","url":"http://grafana.test/d/kai-forecast"}]}`},
+			wantStatus: 200, wantBody: `{"dashboards":[{"uid":"kai-forecast","title":"Predicted vs actual load","url":"http://grafana.test/d/kai-forecast","selects":{"var-service":"service"}},{"uid":"other","title":"Other","url":"http://grafana.test/d/other"}]}`},
 		{name: "openapi document", req: request{method: "GET", path: "/api/openapi.json"}, wantStatus: 200,
 			check: func(t *testing.T, _ *memStore, body []byte) { require.JSONEq(t, string(openAPIDocument), string(body)) }},
 		{name: "healthz", req: request{method: "GET", path: "/healthz"}, wantStatus: 200},
@@ -252,7 +252,10 @@ func TestRoutes(t *testing.T) {
 			seed(t, st)
 			ts := newTestServer(t, st, func(o *Options) {
 				o.Forecasts = &fakeForecasts{runs: map[string]scaling.ForecastRun{}}
-				o.Dashboards = []DashboardLink{{UID: "kai-forecast", Title: "Predicted vs actual load", URL: "http://grafana.test/d/kai-forecast"}}
+				o.Dashboards = []DashboardLink{
+					{UID: "kai-forecast", Title: "Predicted vs actual load", URL: "http://grafana.test/d/kai-forecast", Selects: map[string]string{"var-service": "service"}},
+					{UID: "other", Title: "Other", URL: "http://grafana.test/d/other"},
+				}
 			})
 			rec := ts.do(t, tt.req)
 			require.Equal(t, tt.wantStatus, rec.Code, "body: %s", rec.Body)

@@ -93,7 +93,7 @@ func wireApp(ctx context.Context, cfg Config, logger *slog.Logger, reg *promethe
 		Gatherer:    reg,
 		Token:       cfg.APIToken,
 		CORSOrigins: cfg.CORSOrigins,
-		Dashboards:  dashboardLinks(cfg.GrafanaURL),
+		Dashboards:  DashboardLinks(cfg.GrafanaURL),
 		Forecasts:   forecasts,
 		Now:         env.now,
 		UI:          web.Handler(web.Options{GrafanaURL: cfg.GrafanaURL}),
@@ -235,15 +235,15 @@ func runAll(ctx context.Context, comps []component) error {
 	return g.Wait()
 }
 
-// dashboardLinks lists the dashboards of the catalog as links into Grafana; none when no
-// Grafana URL is configured.
-func dashboardLinks(grafanaURL string) []api.DashboardLink {
+// DashboardLinks lists the dashboards of the catalog as links into the Grafana at grafanaURL,
+// with the parameters that narrow each to one service; none when no Grafana URL is configured.
+func DashboardLinks(grafanaURL string) []api.DashboardLink {
 	if grafanaURL == "" {
 		return nil
 	}
 	var links []api.DashboardLink
 	for _, e := range dashboards.Catalog() {
-		links = append(links, api.DashboardLink{UID: e.UID, Title: e.Title, URL: dashboards.EmbedURL(grafanaURL, e.UID, "")})
+		links = append(links, api.DashboardLink{UID: e.UID, Title: e.Title, URL: dashboards.EmbedURL(grafanaURL, e.UID), Selects: e.Selects})
 	}
 	return links
 }

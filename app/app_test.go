@@ -20,6 +20,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kai-platform/kai-scaler/api"
+	"github.com/kai-platform/kai-scaler/dashboards"
 	"github.com/kai-platform/kai-scaler/scaling"
 )
 
@@ -345,4 +347,21 @@ func tail(s string) string {
 		return "…" + s[len(s)-4000:]
 	}
 	return s
+}
+
+// The admin page narrows a dashboard to one service with each link's Selects; the HPA
+// dashboard is narrowed by HPA name and namespace, which the services file may set apart
+// from the service's name.
+func TestDashboardLinks(t *testing.T) {
+	require.Nil(t, DashboardLinks(""), "no Grafana, nothing to embed")
+	links := DashboardLinks("https://grafana.example.com/sub")
+	require.Len(t, links, len(dashboards.Catalog()))
+	byUID := map[string]api.DashboardLink{}
+	for _, l := range links {
+		require.Equal(t, "https://grafana.example.com/sub/d/"+l.UID+"?kiosk", l.URL)
+		byUID[l.UID] = l
+	}
+	require.Equal(t, map[string]string{"var-service": "service"}, byUID[dashboards.UIDPredictiveScaling].Selects)
+	require.Equal(t, map[string]string{"var-namespace": "namespace", "var-hpa": "hpa"}, byUID[dashboards.UIDHPAMetrics].Selects)
+	require.Empty(t, byUID[dashboards.UIDCoordinator].Selects, "the coordinator's service label is its exporter's")
 }

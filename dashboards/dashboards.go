@@ -30,10 +30,23 @@ const (
 // dashboard; alerts.yaml's KaiForecastErrorHigh pages on the same figure.
 const ErrorRatioThreshold = 0.3
 
+// What a dashboard's Selects map a URL parameter to: the fields of a managed service as
+// GET /api/services lists it.
+const (
+	SelectService   = "service"   // the service's name
+	SelectNamespace = "namespace" // its namespace
+	SelectHPA       = "hpa"       // its HPA's name (hpa.name), which need not be the service's
+)
+
 // Entry is one dashboard of the catalog served by GET /api/dashboards.
 type Entry struct {
 	UID   string `json:"uid"`
 	Title string `json:"title"`
+	// Selects are the URL parameters (var-NAME, Grafana's way to set a dashboard variable)
+	// that narrow the dashboard to one managed service, each mapped to the service's field
+	// that sets it (SelectService, SelectNamespace, SelectHPA). Empty for dashboards of
+	// other exporters, whose service labels are theirs, not kai-scaler's.
+	Selects map[string]string `json:"selects,omitempty"`
 }
 
 // File is the name of the entry's generated JSON (in json/ and in its ConfigMap).
@@ -49,10 +62,11 @@ type spec struct {
 // can mutate the catalog.
 func specs() []spec {
 	return []spec{
-		{Entry{UIDPredictiveScaling, "KAI / Predictive scaling"}, predictiveScaling},
-		{Entry{UIDHPAMetrics, "KAI / HPA metrics"}, hpaMetrics},
-		{Entry{UIDCoordinator, "KAI / Coordinator service"}, coordinator},
-		{Entry{UIDSupabasePool, "KAI / Supabase connection pool"}, supabasePool},
+		{Entry{UIDPredictiveScaling, "KAI / Predictive scaling", map[string]string{"var-service": SelectService}}, predictiveScaling},
+		// kube-state-metrics names HPAs, and kai_service_info joins them to kai-scaler's series.
+		{Entry{UIDHPAMetrics, "KAI / HPA metrics", map[string]string{"var-namespace": SelectNamespace, "var-hpa": SelectHPA}}, hpaMetrics},
+		{Entry{UIDCoordinator, "KAI / Coordinator service", nil}, coordinator},
+		{Entry{UIDSupabasePool, "KAI / Supabase connection pool", nil}, supabasePool},
 	}
 }
 
@@ -67,27 +81,19 @@ func Catalog() []Entry {
 }
 
 // EmbedURL is the address of dashboard uid on the Grafana at grafanaURL in kiosk mode (no
-// Grafana navigation, for an iframe in the admin panel), with its service variable set when
-// service is not empty. The HPA dashboard has none (its hpa variable holds HPA names, which
-// need not be the services'): Grafana ignores the parameter there and shows every HPA.
-// grafanaURL may carry a path prefix (Grafana served under a sub-path).
-func EmbedURL(grafanaURL, uid, service string) string {
+// Grafana navigation, for an iframe in the admin panel), every variable at its default; the
+// admin page appends an entry's Selects to narrow it to one service. grafanaURL may carry a
+// path prefix (Grafana served under a sub-path).
+func EmbedURL(grafanaURL, uid string) string {
 	u, err := url.Parse(grafanaURL)
 	if err != nil || u.Scheme == "" {
 		// Not an absolute URL: keep whatever prefix was given and append the path as text.
 		u = &url.URL{Path: grafanaURL}
 	}
 	u = u.JoinPath("d", uid)
-	v := url.Values{}
-	if service != "" {
-		v.Set("var-service", service)
-	}
 	// A bare "kiosk" is how Grafana documents full kiosk mode; "kiosk=" (an empty value,
 	// which url.Values would write) is not read as kiosk by every Grafana version.
 	u.RawQuery = "kiosk"
-	if enc := v.Encode(); enc != "" {
-		u.RawQuery += "&" + enc
-	}
 	u.Fragment = ""
 	return u.String()
 }

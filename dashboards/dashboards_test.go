@@ -91,8 +91,8 @@ func toPromQL(expr, window, value string) string {
 func TestCatalog(t *testing.T) {
 	got := Catalog()
 	require.Equal(t, []Entry{
-		{UID: "kai-predictive-scaling", Title: "KAI / Predictive scaling"},
-		{UID: "kai-hpa-metrics", Title: "KAI / HPA metrics"},
+		{UID: "kai-predictive-scaling", Title: "KAI / Predictive scaling", Selects: map[string]string{"var-service": "service"}},
+		{UID: "kai-hpa-metrics", Title: "KAI / HPA metrics", Selects: map[string]string{"var-namespace": "namespace", "var-hpa": "hpa"}},
 		{UID: "kai-coordinator", Title: "KAI / Coordinator service"},
 		{UID: "kai-supabase-pool", Title: "KAI / Supabase connection pool"},
 	}, got, "UIDs are a contract with the admin panel and Grafana links: never change them")
@@ -113,27 +113,43 @@ func TestCatalog(t *testing.T) {
 
 func TestEmbedURL(t *testing.T) {
 	tests := []struct {
-		name, grafana, uid, service, want string
+		name, grafana, uid, want string
 	}{
-		{"plain", "https://grafana.example.com", UIDPredictiveScaling, "checkout",
-			"https://grafana.example.com/d/kai-predictive-scaling?kiosk&var-service=checkout"},
-		{"trailing slash", "https://grafana.example.com/", UIDHPAMetrics, "checkout",
-			"https://grafana.example.com/d/kai-hpa-metrics?kiosk&var-service=checkout"},
-		{"sub-path", "http://10.0.0.5:3000/grafana", UIDHPAMetrics, "search",
-			"http://10.0.0.5:3000/grafana/d/kai-hpa-metrics?kiosk&var-service=search"},
-		{"no service", "https://grafana.example.com", UIDCoordinator, "",
+		{"plain", "https://grafana.example.com", UIDPredictiveScaling,
+			"https://grafana.example.com/d/kai-predictive-scaling?kiosk"},
+		{"trailing slash", "https://grafana.example.com/", UIDHPAMetrics,
+			"https://grafana.example.com/d/kai-hpa-metrics?kiosk"},
+		{"sub-path", "http://10.0.0.5:3000/grafana", UIDHPAMetrics,
+			"http://10.0.0.5:3000/grafana/d/kai-hpa-metrics?kiosk"},
+		{"query and fragment of the base dropped", "https://grafana.example.com/?orgId=1#x", UIDCoordinator,
 			"https://grafana.example.com/d/kai-coordinator?kiosk"},
-		{"service escaped", "https://grafana.example.com", UIDSupabasePool, "a b&c",
-			"https://grafana.example.com/d/kai-supabase-pool?kiosk&var-service=a+b%26c"},
-		{"query and fragment of the base dropped", "https://grafana.example.com/?orgId=1#x", UIDCoordinator, "",
-			"https://grafana.example.com/d/kai-coordinator?kiosk"},
-		{"relative base", "/grafana", UIDCoordinator, "x",
-			"/grafana/d/kai-coordinator?kiosk&var-service=x"},
+		{"relative base", "/grafana", UIDCoordinator,
+			"/grafana/d/kai-coordinator?kiosk"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, tt.want, EmbedURL(tt.grafana, tt.uid, tt.service))
+			require.Equal(t, tt.want, EmbedURL(tt.grafana, tt.uid))
 		})
+	}
+}
+
+// A Selects parameter that names no variable of its dashboard is ignored by Grafana, which then
+// shows every service while the admin page says it shows one.
+func TestSelectsSetDefinedVariables(t *testing.T) {
+	ds, err := Dashboards()
+	require.NoError(t, err)
+	fields := map[string]bool{SelectService: true, SelectNamespace: true, SelectHPA: true}
+	for i, e := range Catalog() {
+		vars := map[string]bool{}
+		for _, v := range ds[i].Templating.List {
+			vars[v.Name] = true
+		}
+		for param, field := range e.Selects {
+			name, ok := strings.CutPrefix(param, "var-")
+			require.True(t, ok, "%s: %s is not a variable parameter", e.UID, param)
+			require.True(t, vars[name], "%s: %s sets no variable of the dashboard", e.UID, param)
+			require.True(t, fields[field], "%s: %s is set from %q, no field of a managed service", e.UID, param, field)
+		}
 	}
 }
 

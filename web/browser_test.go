@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,6 +49,7 @@ const xss = `<img src=x onerror="window.__xss=1">`
 type fixture struct {
 	st                    store.Store
 	open, token, withGraf string       // base URLs
+	grafanaURL            string       // the fake Grafana withGraf's dashboards link to
 	grafanaHits           atomic.Int64 // dashboard pages the fake Grafana served
 	browser               context.Context
 	shots                 string // screenshot folder
@@ -91,11 +93,8 @@ func newFixture(t testing.TB) *fixture {
 		_, _ = io.WriteString(w, "<!doctype html><title>grafana</title><p>a dashboard</p>")
 	}))
 	t.Cleanup(graf.Close)
-	var links []api.DashboardLink
-	for _, e := range dashboards.Catalog() {
-		links = append(links, api.DashboardLink{UID: e.UID, Title: e.Title, URL: dashboards.EmbedURL(graf.URL, e.UID, "")})
-	}
-	f.withGraf = serve("", links, graf.URL)
+	f.grafanaURL = graf.URL
+	f.withGraf = serve("", app.DashboardLinks(graf.URL), graf.URL)
 
 	waitForForecasts(t, st)
 
@@ -582,6 +581,57 @@ func TestAdminPageBrowser(t *testing.T) {
 		require.GreaterOrEqual(t, f.grafanaHits.Load(), int64(len(srcs)))
 		f.screenshot(t, tb, "dashboards-embedded")
 		requireClean(t, tb, "dashboards")
+	})
+
+	// From a service's page to its dashboards: the predictive one narrowed by service, the HPA
+	// one by the HPA's name and namespace as GET /api/services reports them; the others are not
+	// narrowed (their service labels are their exporters').
+	t.Run("GrafanaDashboardsOfOneService", func(t *testing.T) {
+		var svcs struct{ Services []scaling.ServiceStatus }
+		require.Equal(t, http.StatusOK, apiGet(t, f.withGraf, "/api/services", &svcs))
+		var checkout scaling.ServiceStatus
+		for _, s := range svcs.Services {
+			if s.Service == "checkout" {
+				checkout = s
+			}
+		}
+		require.NotNil(t, checkout.HPA, "the demo observes checkout's HPA")
+		require.NotEmpty(t, checkout.Namespace)
+
+		tb := f.newTab(t)
+		tb.do(t, chromedp.Navigate(f.withGraf+"/#/service/checkout"), waitPage("overview:checkout"),
+			chromedp.Click(chromedp.ID("service-dashboards")), waitPage("dashboards:checkout"))
+		srcs := eval[map[string]string](t, tb, `Object.fromEntries([...document.querySelectorAll("iframe.dash-frame")].map(f => [new URL(f.src).pathname.split("/").pop(), f.src]))`)
+		kiosk := url.Values{"kiosk": {""}}
+		want := map[string]url.Values{
+			dashboards.UIDPredictiveScaling: {"kiosk": {""}, "var-service": {"checkout"}},
+			dashboards.UIDHPAMetrics:        {"kiosk": {""}, "var-hpa": {checkout.HPA.Name}, "var-namespace": {checkout.Namespace}},
+			dashboards.UIDCoordinator:       kiosk,
+			dashboards.UIDSupabasePool:      kiosk,
+		}
+		require.Len(t, srcs, len(want))
+		for uid, q := range want {
+			src := srcs[uid]
+			// The bare "kiosk" stays bare: "kiosk=" is not kiosk mode to every Grafana.
+			rest, ok := strings.CutPrefix(src, dashboards.EmbedURL(f.grafanaURL, uid))
+			require.True(t, ok && (rest == "" || rest[0] == '&'), src)
+			u, err := url.Parse(src)
+			require.NoError(t, err)
+			require.Equal(t, q, u.Query(), uid)
+		}
+		require.Equal(t, "Grafana dashboards: checkout", eval[string](t, tb, `document.querySelector("h1").textContent`))
+		f.screenshot(t, tb, "dashboards-of-checkout")
+
+		// Choosing "All services" shows every service again.
+		eval[bool](t, tb, `(() => { const s = document.getElementById("dash-service"); s.value = ""; return s.dispatchEvent(new Event("change")); })()`)
+		tb.do(t, waitPage("dashboards"))
+		for _, src := range eval[[]string](t, tb, `[...document.querySelectorAll("iframe.dash-frame")].map(f => f.src)`) {
+			require.NotContains(t, src, "var-", src)
+		}
+		// A name the server does not manage says so and shows every service.
+		tb.do(t, chromedp.Navigate(f.withGraf+"/#/dashboards/nope"), waitPage("dashboards:nope"))
+		require.Contains(t, eval[string](t, tb, `document.querySelector("main [role=alert]").textContent`), "nope is not a managed service")
+		requireClean(t, tb, "dashboards of one service")
 	})
 }
 

@@ -1,5 +1,5 @@
 // The admin page's router: one module per page, chosen by the location hash
-// (#/, #/service/NAME, #/dependencies, #/events, #/dashboards).
+// (#/, #/service/NAME, #/dependencies, #/events, #/dashboards, #/dashboards/NAME).
 import { h, replace } from "./dom.js";
 import { forgetToken, token } from "./api.js";
 import * as overview from "./overview.js";
@@ -14,6 +14,7 @@ const routes = [
   { re: /^#\/dependencies$/, nav: "dependencies", page: dependencies },
   { re: /^#\/events$/, nav: "events", page: events },
   { re: /^#\/dashboards$/, nav: "dashboards", page: dashboards },
+  { re: /^#\/dashboards\/([^/]+)$/, nav: "dashboards", page: dashboards },
 ];
 
 let current = null; // {page, cleanup}

@@ -221,7 +221,7 @@ export async function render(main, name) {
   const overridesBox = h("section", { "aria-label": "Overrides" });
   const decisionsBox = h("section", { "aria-label": "Decision record" });
   replace(main,
-    h("p", {}, h("a", { href: "#/" }, "← Overview")),
+    h("p", {}, h("a", { href: "#/" }, "← Overview"), " · ", h("a", { href: `#/dashboards/${enc(name)}`, id: "service-dashboards" }, "Grafana dashboards")),
     h("h1", {}, name),
     h("p", { class: "muted" }, hpa
       ? `HPA ${hpa.name || "(none)"}: ${hpa.currentReplicas} current, ${hpa.desiredReplicas} desired, floor ${hpa.minReplicas} (base ${hpa.baseMinReplicas}), max ${hpa.maxReplicas}; observed ${fmtAgo(hpa.observedAt, now)}.`
