@@ -45,7 +45,7 @@ type backtestReport struct {
 func runBacktest(ctx context.Context, c cli, args []string) int {
 	fs := flag.NewFlagSet("backtest", flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
-	input := fs.String("input", "", "CSV file with series,timestamp,value rows (or timestamp,value, or a Grafana panel's CSV export: Time and a column per series)")
+	input := fs.String("input", "", "CSV file with series,timestamp,value rows (or timestamp,value, or two columns of other names or no header, or a Grafana panel's CSV export: Time and a column per series)")
 	horizon := fs.Int("horizon", 0, fmt.Sprintf("points to forecast from each origin (default: one day of each series' step): at most %d (a year of minutes), and at most %s of a series' step", maxHorizon, maxHorizonSpanText))
 	origins := fs.Int("origins", forecast.DefaultOrigins, "daily rolling origins, the latest ending at each series' end")
 	quantile := fs.Float64("quantile", 0.9, "quantile of the upper bound, between 0 and 1")

@@ -76,9 +76,12 @@ func peekLine(br *bufio.Reader) string {
 }
 
 // headerComma is the separator of a header line: the first of comma, tab and semicolon that
-// splits it into two or more fields, the first naming the time (or the series); a comma when
-// none does, so the header's error says what is wanted.
+// splits it into two or more fields, the first naming the time (or the series); else one that
+// splits it into a timestamp and another field (no header: the line is a row), else the first
+// that splits it into two fields (a time and a value of other names); a comma when none does,
+// so the header's error says what is wanted.
 func headerComma(line string) rune {
+	twoFields := rune(0)
 	for _, comma := range []rune{',', '\t', ';'} {
 		cr := csv.NewReader(strings.NewReader(line))
 		cr.Comma, cr.LazyQuotes, cr.FieldsPerRecord = comma, true, -1
@@ -86,10 +89,23 @@ func headerComma(line string) rune {
 		if err != nil || len(fields) < 2 {
 			continue
 		}
-		switch strings.ToLower(strings.TrimSpace(fields[0])) {
+		first := strings.TrimSpace(fields[0])
+		switch strings.ToLower(first) {
 		case "time", "timestamp", "series":
 			return comma
 		}
+		if len(fields) != 2 {
+			continue
+		}
+		if _, err := parseTime(first, detectTimeFormat(first)); err == nil {
+			return comma
+		}
+		if twoFields == 0 {
+			twoFields = comma
+		}
+	}
+	if twoFields != 0 {
+		return twoFields
 	}
 	return ','
 }
@@ -127,15 +143,14 @@ func (r *recodeReader) Read(p []byte) (int, error) {
 		for ; r.line < at-1; r.line++ {
 			r.out.WriteByte('\n') // a blank line the CSV reader skipped
 		}
-		if r.body {
-			for i, f := range record {
-				record[i] = decimalPoint(f)
-				if i > 0 && strings.Contains(record[i], ",") {
-					// Written quoted, it would be a field the scanner has no place for.
-					r.err = &dialectError{line: at + r.skipped, msg: fmt.Sprintf(
-						"%q is not a number: between fields separated by %q a number's one comma is its decimal point, and no thousands separator is read", f, r.in.Comma)}
-					return 0, r.err
-				}
+		// The first line too: in a file without a header it is a row.
+		for i, f := range record {
+			record[i] = decimalPoint(f)
+			if r.body && i > 0 && strings.Contains(record[i], ",") {
+				// Written quoted, it would be a field the scanner has no place for.
+				r.err = &dialectError{line: at + r.skipped, msg: fmt.Sprintf(
+					"%q is not a number: between fields separated by %q a number's one comma is its decimal point, and no thousands separator is read", f, r.in.Comma)}
+				return 0, r.err
 			}
 		}
 		r.body = true

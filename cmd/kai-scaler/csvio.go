@@ -34,7 +34,7 @@ const minUnixMilli = 1e11
 const spaceLayout = "2006-01-02 15:04:05"
 
 // wantHeader names the headers scanSeriesCSV reads, for its errors.
-const wantHeader = "series,timestamp,value or timestamp,value, or Time and a column per series (a Grafana panel's CSV export, series joined by time), separated by commas, semicolons or tabs"
+const wantHeader = "series,timestamp,value or timestamp,value (or any two names, or no header), or Time and a column per series (a Grafana panel's CSV export, series joined by time), separated by commas, semicolons or tabs"
 
 // maxSeriesPoints bounds one series' grid: a stray timestamp must not allocate gigabytes.
 const maxSeriesPoints = 10_000_000
@@ -78,7 +78,8 @@ func readSeriesCSV(r io.Reader, file string) ([]namedSeries, timeFormat, error) 
 }
 
 // scanSeriesCSV reads "series,timestamp,value" (or "timestamp,value", one series named after
-// file, or a time and a column per series: scanWideCSV), puts each series on the regular grid
+// file, as are two columns of other names and a file with no header, or a time and a column
+// per series: scanWideCSV), puts each series on the regular grid
 // of its median step, snapping timestamps that are a few seconds off and leaving missing rows
 // as gaps (NaN), and hands it to emit as soon as it is complete, so only one series' rows are
 // held at a time: a series ends where the next one's rows begin, so each series' rows must be
@@ -104,12 +105,18 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 		keys[i] = strings.ToLower(h)
 	}
 	var named bool
+	var firstRow []byte // the first line, when it is a row and there is no header
 	switch {
 	case slices.Equal(keys, []string{"series", "timestamp", "value"}):
 		named = true
 	case slices.Equal(keys, []string{"timestamp", "value"}):
 	case len(keys) >= 2 && (keys[0] == "time" || keys[0] == "timestamp"):
 		return scanWideCSV(sc, file, first, header[1:], emit)
+	case len(keys) == 2 && isRow(header):
+		firstRow = []byte(sc.Text())
+	case len(keys) == 2:
+		// Two columns of other names (ds,y as Prophet writes them, ts,load, …) are a time and
+		// a value; the rows say whether they are.
 	default:
 		return 0, fmt.Errorf("%s:%d: header %q, want %s", file, first, sc.Text(), wantHeader)
 	}
@@ -146,9 +153,14 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 	lastLen := 0 // rows of the previous series: the next one's likely size
 	// The rows are read as bytes and nothing is allocated per row but on a new series or an
 	// error: parsing is most of what a forecast of many series costs.
-	for sc.Scan() {
-		line++
-		text := trimSpace(sc.Bytes())
+	for firstRow != nil || sc.Scan() {
+		var text []byte
+		if firstRow != nil {
+			text, firstRow = trimSpace(firstRow), nil // line is the first line's
+		} else {
+			line++
+			text = trimSpace(sc.Bytes())
+		}
 		if len(text) == 0 {
 			continue
 		}
@@ -232,6 +244,16 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 		return 0, short
 	}
 	return times.format, nil
+}
+
+// isRow reports whether a first line's two fields are a timestamp and a number: a file with
+// no header. No header's first name reads as a time.
+func isRow(fields []string) bool {
+	if _, err := parseTime(fields[0], detectTimeFormat(fields[0])); err != nil {
+		return false
+	}
+	_, err := parseValue([]byte(fields[1]))
+	return err == nil
 }
 
 // parseHeader reads a header line's fields, unquoted and trimmed: a Grafana export names its

@@ -28,7 +28,7 @@ const progressAfter = 3 * time.Second
 func runForecast(ctx context.Context, c cli, args []string) int {
 	fs := flag.NewFlagSet("forecast", flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
-	input := fs.String("input", "", "CSV file with series,timestamp,value rows (or timestamp,value, or a Grafana panel's CSV export: Time and a column per series)")
+	input := fs.String("input", "", "CSV file with series,timestamp,value rows (or timestamp,value, or two columns of other names or no header, or a Grafana panel's CSV export: Time and a column per series)")
 	output := fs.String("output", "", "CSV file to write series,timestamp,value,upper to (- for stdout)")
 	horizon := fs.Int("horizon", 0, fmt.Sprintf("points to forecast per series, on each series' step: at most %d (a year of minutes), and at most %s of a series' step", maxHorizon, maxHorizonSpanText))
 	model := fs.String("model", forecast.ModelAuto, "auto (select by backtest) or one of "+strings.Join(forecast.Models(), ", "))

@@ -138,7 +138,11 @@ func TestReadSeriesCSVErrors(t *testing.T) {
 	tests := []struct {
 		name, body, want string
 	}{
-		{"bad header", "when,load\n1,2\n", "bad.csv:1: header \"when,load\", want series,timestamp,value or timestamp,value, or Time and a column per series"},
+		{"bad header", "when,load,where\n1,2,3\n", "bad.csv:1: header \"when,load,where\", want series,timestamp,value or timestamp,value (or any two names, or no header), or Time and a column per series"},
+		// Two columns of any names are a time and a value, and the rows must be.
+		{"two names, no time in the rows", "name,count\nfoo,3\nbar,4\n", "bad.csv:2: timestamp \"foo\""},
+		{"no header, a bad row", "2024-01-01T00:00:00Z,1\n2024-01-01T00:05:00Z,x\n", "bad.csv:2: value \"x\""},
+		{"no header, one row", "2024-01-01T00:00:00Z,1\n", "bad.csv:1: series \"bad\": has 1 row, need at least 2"},
 		{"bad value", "timestamp,value\n2024-01-01T00:00:00Z,1\n2024-01-01T00:05:00Z,x\n", "bad.csv:3: value \"x\""},
 		{"bad timestamp", "timestamp,value\n2024-01-01T00:00:00Z,1\nyesterday,2\n", "bad.csv:3: timestamp"},
 		{"out of order", "series,timestamp,value\na,100,1\na,50,2\n", "bad.csv:3: series \"a\": timestamp 50 is not after"},
@@ -177,9 +181,9 @@ func TestReadSeriesCSVErrors(t *testing.T) {
 		{"past 9999 by its offset", "timestamp,value\n9999-12-31T23:00:00Z,1\n9999-12-31T23:30:00-01:00,2\n", "bad.csv:3: timestamp \"9999-12-31T23:30:00-01:00\": out of range"},
 		// Line numbers are the file's, after a sep= line and blank lines too.
 		{"sep= line: a bad value", "sep=;\ntimestamp;value\n100;1\n\n300;x\n", "bad.csv:5: value \"x\""},
-		{"sep= line: a bad header", "sep=;\nwhen;load\n1;2\n", "bad.csv:2: header"},
+		{"sep= line: a bad header", "sep=;\nwhen;load;where\n1;2;3\n", "bad.csv:2: header"},
 		{"semicolons: thousands and decimals", "timestamp;value\n100;1\n200;1.234,5\n", "bad.csv:3: \"1.234,5\" is not a number"},
-		{"a header of no known separator", "when|load\n1|2\n", "want series,timestamp,value or timestamp,value, or Time and a column per series (a Grafana panel's CSV export, series joined by time), separated by commas, semicolons or tabs"},
+		{"a header of no known separator", "when|load\n1|2\n", "want series,timestamp,value or timestamp,value (or any two names, or no header), or Time and a column per series (a Grafana panel's CSV export, series joined by time), separated by commas, semicolons or tabs"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -236,6 +240,16 @@ func TestReadSeriesCSVForms(t *testing.T) {
 		// Fractions of a second are dropped: jittered scrapes still land on their slots.
 		{"sub-second jitter", "timestamp,value\n2025-01-06T00:00:00.9Z,1\n2025-01-06T00:05:00.1Z,2\n2025-01-06T00:10:00.5Z,3\n", timeRFC3339,
 			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2, 3}}}},
+		// Two columns of other names are a time and a value: Prophet's ds,y, or any others.
+		{"prophet's ds,y", "ds,y\n2025-01-06 00:00:00,1\n2025-01-06 00:05:00,2\n", timeSpace,
+			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2}}}},
+		{"other names, Unix milliseconds", "ts,load\n1736121600000,1\n1736121900000,2\n", timeUnixMilli,
+			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2}}}},
+		// No header: the first line is a row when it reads as a timestamp and a number.
+		{"no header", "2025-01-06T00:00:00Z,1\n2025-01-06T00:05:00Z,2\n2025-01-06T00:10:00Z,3\n", timeRFC3339,
+			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2, 3}}}},
+		{"no header, semicolons and a decimal comma", "2025-01-06 00:00:00;1,5\n2025-01-06 00:05:00;2\n", timeSpace,
+			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1.5, 2}}}},
 		{"UTF-16BE", utf16BE("\ufefftimestamp,value\n100,1\n200,2\n"), timeUnix,
 			[]series{{"in", 100, 100 * time.Second, []float64{1, 2}}}},
 	}
