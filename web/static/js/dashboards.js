@@ -46,7 +46,13 @@ export async function render(main, name) {
           h("code", {}, "[security] allow_embedding = true"), ".")));
     return;
   }
-  const svcs = await services();
+  // The dashboards stay embedded for every service when the services cannot be listed.
+  let svcs = [], svcsErr = null;
+  try {
+    svcs = await services();
+  } catch (e) {
+    svcsErr = e;
+  }
   const svc = name === undefined ? null : svcs.find((s) => s.service === name);
   const chooser = h("form", { class: "panel row", id: "dash-filters", "aria-label": "Service" },
     h("div", { class: "field" }, h("label", { for: "dash-service" }, "Service"),
@@ -62,7 +68,8 @@ export async function render(main, name) {
   replace(main,
     h("h1", {}, svc ? `Grafana dashboards: ${svc.service}` : "Grafana dashboards"),
     chooser,
-    name !== undefined && !svc ? h("p", { class: "error", role: "alert" }, `${name} is not a managed service on this server: showing every service.`) : null,
+    svcsErr ? h("p", { class: "error", role: "alert" }, `The services could not be listed (${svcsErr.message}): showing every service.`) :
+      name !== undefined && !svc ? h("p", { class: "error", role: "alert" }, `${name} is not a managed service on this server: showing every service.`) : null,
     dashboards.filter((d) => !safe(d.url)).map((d) => h("p", { class: "error" }, `Not embedded (not an http(s) URL): ${d.title} ${d.url}`)),
     dashboards.filter((d) => safe(d.url)).map((d) => {
       const { url, note } = narrowed(d, svc);
