@@ -151,6 +151,83 @@ func TestServicesFileRefusedOnce(t *testing.T) {
 	}
 }
 
+// configMapVolume lays out dir as the kubelet does a mounted ConfigMap (its AtomicWriter): the
+// file is a symlink into ..data, itself a symlink to a timestamped directory, and an update
+// writes a new directory, swaps ..data by rename and removes the old directory, so a reader
+// sees the old or the new content whole and the file's own path never changes.
+type configMapVolume struct {
+	dir string
+	n   int
+	cur string // the timestamped directory ..data points to
+}
+
+func (v *configMapVolume) write(t *testing.T, file, content string) {
+	t.Helper()
+	v.n++
+	ts := fmt.Sprintf("..2026_12_03_07_00_%02d.%d", v.n, v.n)
+	require.NoError(t, os.Mkdir(filepath.Join(v.dir, ts), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(v.dir, ts, file), []byte(content), 0o644))
+	tmp := filepath.Join(v.dir, "..data_tmp")
+	require.NoError(t, os.Symlink(ts, tmp))
+	require.NoError(t, os.Rename(tmp, filepath.Join(v.dir, "..data")))
+	if v.cur != "" {
+		require.NoError(t, os.RemoveAll(filepath.Join(v.dir, v.cur)))
+	}
+	v.cur = ts
+	if _, err := os.Lstat(filepath.Join(v.dir, file)); errors.Is(err, os.ErrNotExist) {
+		require.NoError(t, os.Symlink(filepath.Join("..data", file), filepath.Join(v.dir, file)))
+	}
+}
+
+// A services file mounted from a ConfigMap is watched through the kubelet's symlink swaps: a
+// valid edit is applied, a bad one is refused once however often it is read, and undoing it
+// clears the refusal, with Watch polling as serve runs it.
+func TestServicesFileWatchedThroughConfigMapUpdates(t *testing.T) {
+	v := &configMapVolume{dir: t.TempDir()}
+	v.write(t, "services.yaml", servicesV1)
+	path := filepath.Join(v.dir, "services.yaml")
+	f, err := openServicesFile(path, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- f.Watch(ctx, 5*time.Millisecond) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	names := func() []string {
+		var out []string
+		for _, s := range f.Services() {
+			out = append(out, s.Name)
+		}
+		return out
+	}
+	counts := func() (applied, refused, gauge float64) {
+		return testutil.ToFloat64(f.reloads.WithLabelValues("applied")), testutil.ToFloat64(f.reloads.WithLabelValues("refused")), testutil.ToFloat64(f.refused)
+	}
+	settle := func(cond func() bool, what string) {
+		t.Helper()
+		require.Eventually(t, cond, 5*time.Second, 5*time.Millisecond, what)
+		time.Sleep(50 * time.Millisecond) // about ten more polls of the same content
+	}
+
+	v.write(t, "services.yaml", servicesV2)
+	settle(func() bool { return len(names()) == 2 }, "the edit is applied")
+	a, r, g := counts()
+	require.Equal(t, [3]float64{1, 0, 0}, [3]float64{a, r, g})
+
+	v.write(t, "services.yaml", servicesV2+"  - name: Bad_Name\n")
+	settle(func() bool { _, _, g := counts(); return g == 1 }, "the bad edit is refused")
+	a, r, g = counts()
+	require.Equal(t, [3]float64{1, 1, 1}, [3]float64{a, r, g}, "refused once, however often read")
+	require.Equal(t, []string{"checkout", "search"}, names(), "the list in force stays")
+
+	v.write(t, "services.yaml", servicesV2)
+	settle(func() bool { _, _, g := counts(); return g == 0 }, "the undone edit clears the refusal")
+	a, r, g = counts()
+	require.Equal(t, [3]float64{1, 1, 0}, [3]float64{a, r, g}, "back to the list in force: nothing applied")
+}
+
 func TestServicesFileUnused(t *testing.T) {
 	tests := []struct {
 		name string
