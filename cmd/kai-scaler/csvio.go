@@ -79,12 +79,12 @@ func readSeriesCSV(r io.Reader, file string) ([]namedSeries, timeFormat, error) 
 
 // scanSeriesCSV reads "series,timestamp,value" (or "timestamp,value", one series named after
 // file, as are two columns of other names and a file with no header, or a time and a column
-// per series: scanWideCSV), puts each series on the regular grid
-// of its median step, snapping timestamps that are a few seconds off and leaving missing rows
-// as gaps (NaN), and hands it to emit as soon as it is complete, so only one series' rows are
-// held at a time: a series ends where the next one's rows begin, so each series' rows must be
-// contiguous. Other separators, UTF-16 and an Excel "sep=" line are read as normalizeCSV
-// reads them. It returns the file's time format.
+// per series: scanWideCSV), puts each series on the regular grid of its median step, snapping
+// timestamps that are a few seconds off and leaving missing rows as gaps (NaN), and hands it
+// to emit as soon as it is complete, so only one series' rows are held at a time: a series
+// ends where the next one's rows begin, so each series' rows must be contiguous. Other
+// separators, UTF-16 and an Excel "sep=" line are read as normalizeCSV reads them. It returns
+// the file's time format.
 func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) error) (timeFormat, error) {
 	r, skipped := normalizeCSV(r)
 	first := 1 + skipped // the header's line
@@ -246,8 +246,8 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 	return times.format, nil
 }
 
-// isRow reports whether a first line's two fields are a timestamp and a number: a file with
-// no header. No header's first name reads as a time.
+// isRow reports whether a first line's two fields are a timestamp and a number, so the file
+// has no header: no column name reads as a timestamp.
 func isRow(fields []string) bool {
 	if _, err := parseTime(fields[0], detectTimeFormat(fields[0])); err != nil {
 		return false
