@@ -231,3 +231,27 @@ func FuzzScanSeriesCSV(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadSeriesCSVFile feeds whole files: headers of any names or none, other separators,
+// decimal commas. The reader never panics and every series it accepts is a sane grid.
+func FuzzReadSeriesCSVFile(f *testing.F) {
+	for _, body := range []string{
+		"2025-01-06T00:00:00Z,1\n2025-01-06T00:05:00Z,2\n",
+		"ds,y\n2025-01-06 00:00:00,1\n2025-01-06 00:05:00,2\n",
+		"2025-01-06 00:00:00;1,5\n2025-01-06 00:05:00;2\n",
+		"ts\tload\n1736121600000\t1\n1736121900000\t2\n",
+		"100,1\n200,2\n300,3\n",
+		"sep=;\n100;1\n200;2\n",
+		"\"100\",\"1\"\n200,2\n",
+		"Time,a\n1736121600000,1\n1736121900000,2\n",
+		"series,timestamp,value\na,100,1\na,200,2\n",
+	} {
+		f.Add(body)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		ss, _, err := readSeriesCSV(strings.NewReader(body), "f.csv")
+		if err == nil {
+			requireSaneGrids(t, ss)
+		}
+	})
+}
