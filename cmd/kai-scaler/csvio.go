@@ -113,7 +113,9 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 	case len(keys) >= 2 && (keys[0] == "time" || keys[0] == "timestamp"):
 		return scanWideCSV(sc, file, first, header[1:], emit)
 	case len(keys) == 2 && isRow(header):
-		firstRow = []byte(sc.Text())
+		// Without the byte order mark an editor may put before the first row, as parseHeader
+		// reads the line.
+		firstRow = []byte(strings.TrimPrefix(sc.Text(), "\ufeff"))
 	case len(keys) == 2:
 		// Two columns of other names (ds,y as Prophet writes them, ts,load, …) are a time and
 		// a value; the rows say whether they are.

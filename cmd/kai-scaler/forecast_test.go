@@ -248,6 +248,9 @@ func TestReadSeriesCSVForms(t *testing.T) {
 		// No header: the first line is a row when it reads as a timestamp and a number.
 		{"no header", "2025-01-06T00:00:00Z,1\n2025-01-06T00:05:00Z,2\n2025-01-06T00:10:00Z,3\n", timeRFC3339,
 			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2, 3}}}},
+		// Regression test: the mark stayed on the first row's timestamp, which then failed.
+		{"no header, a byte order mark", "\ufeff2025-01-06T00:00:00Z,1\r\n2025-01-06T00:05:00Z,2\r\n", timeRFC3339,
+			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2}}}},
 		{"no header, semicolons and a decimal comma", "2025-01-06 00:00:00;1,5\n2025-01-06 00:05:00;2\n", timeSpace,
 			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1.5, 2}}}},
 		{"UTF-16BE", utf16BE("\ufefftimestamp,value\n100,1\n200,2\n"), timeUnix,
