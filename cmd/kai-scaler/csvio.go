@@ -186,7 +186,9 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 		if i < 0 {
 			return 0, fieldsErr()
 		}
-		ts, vs := trimSpace(rest[:i]), trimSpace(rest[i+1:])
+		// Fields in quotes (pandas' QUOTE_ALL, R's write.csv) hold no comma here: a timestamp
+		// or a number.
+		ts, vs := unquote(trimSpace(rest[:i])), unquote(trimSpace(rest[i+1:]))
 		extra := func() bool { return bytes.IndexByte(vs, ',') >= 0 }
 		// The common forms are read inline (rows are most of a large file's cost); read and
 		// parseValue take the rest and say what is wrong.

@@ -248,6 +248,13 @@ func TestReadSeriesCSVForms(t *testing.T) {
 		// No header: the first line is a row when it reads as a timestamp and a number.
 		{"no header", "2025-01-06T00:00:00Z,1\n2025-01-06T00:05:00Z,2\n2025-01-06T00:10:00Z,3\n", timeRFC3339,
 			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2, 3}}}},
+		// Regression test: quoted timestamps (pandas' QUOTE_ALL, R's write.csv) were refused.
+		{"every field quoted", "\"timestamp\",\"value\"\n\"2025-01-06 00:00:00\",\"1\"\n\"2025-01-06 00:05:00\",2\n", timeSpace,
+			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2}}}},
+		{"no header, every field quoted", "\"1736121600\",\"1\"\n\"1736121900\",\"2\"\n", timeUnix,
+			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2}}}},
+		{"long form, every field quoted", "\"series\",\"timestamp\",\"value\"\n\"a\",\"100\",\"1\"\n\"a\",\"200\",\"2\"\n", timeUnix,
+			[]series{{"a", 100, 100 * time.Second, []float64{1, 2}}}},
 		// Regression test: the mark stayed on the first row's timestamp, which then failed.
 		{"no header, a byte order mark", "\ufeff2025-01-06T00:00:00Z,1\r\n2025-01-06T00:05:00Z,2\r\n", timeRFC3339,
 			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2}}}},
