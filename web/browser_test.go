@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -50,6 +51,7 @@ type fixture struct {
 	st                    store.Store
 	open, token, withGraf string       // base URLs
 	grafanaURL            string       // the fake Grafana withGraf's dashboards link to
+	servicesDown          string       // as withGraf, but /api/services fails
 	grafanaHits           atomic.Int64 // dashboard pages the fake Grafana served
 	browser               context.Context
 	shots                 string // screenshot folder
@@ -74,17 +76,21 @@ func newFixture(t testing.TB) *fixture {
 	st := a.Store()
 
 	f := &fixture{st: st, shots: screenshotDir(t)}
-	// Three APIs over the one demo pipeline app.New wired: open, with a token, with Grafana.
-	serve := func(token string, links []api.DashboardLink, grafanaURL string) string {
+	// Four APIs over the one demo pipeline app.New wired: open, with a token, with Grafana, and
+	// with Grafana over a services source that fails.
+	serve := func(token string, links []api.DashboardLink, grafanaURL string, services api.ServiceObserver) string {
 		o := a.APIOptions()
 		o.Token, o.Dashboards = token, links
+		if services != nil {
+			o.Services = services
+		}
 		o.UI = web.Handler(web.Options{GrafanaURL: grafanaURL})
 		srv := httptest.NewServer(api.New(o).Handler()) // 127.0.0.1, a free port
 		t.Cleanup(srv.Close)
 		return srv.URL
 	}
-	f.open = serve("", nil, "")
-	f.token = serve(apiToken, nil, "")
+	f.open = serve("", nil, "", nil)
+	f.token = serve(apiToken, nil, "", nil)
 	graf := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/d/") {
 			f.grafanaHits.Add(1)
@@ -94,7 +100,8 @@ func newFixture(t testing.TB) *fixture {
 	}))
 	t.Cleanup(graf.Close)
 	f.grafanaURL = graf.URL
-	f.withGraf = serve("", app.DashboardLinks(graf.URL), graf.URL)
+	f.withGraf = serve("", app.DashboardLinks(graf.URL), graf.URL, nil)
+	f.servicesDown = serve("", app.DashboardLinks(graf.URL), graf.URL, servicesDown{})
 
 	waitForForecasts(t, st)
 
@@ -108,6 +115,18 @@ func newFixture(t testing.TB) *fixture {
 	require.NoError(t, err)
 	f.browser = browser
 	return f
+}
+
+// servicesDown is a services source that cannot answer (a forecaster whose cluster is
+// unreachable): /api/services answers 500.
+type servicesDown struct{}
+
+func (servicesDown) ServiceStatuses(context.Context) ([]scaling.ServiceStatus, error) {
+	return nil, errors.New("the services cannot be observed")
+}
+
+func (servicesDown) LoadHistory(context.Context, string, time.Time, time.Time, time.Duration) ([]scaling.LoadPoint, error) {
+	return nil, errors.New("the services cannot be observed")
 }
 
 // screenshotDir is .cache/ui-screenshots at the repository root (git-ignored), for review.
@@ -632,6 +651,24 @@ func TestAdminPageBrowser(t *testing.T) {
 		tb.do(t, chromedp.Navigate(f.withGraf+"/#/dashboards/nope"), waitPage("dashboards:nope"))
 		require.Contains(t, eval[string](t, tb, `document.querySelector("main [role=alert]").textContent`), "nope is not a managed service")
 		requireClean(t, tb, "dashboards of one service")
+	})
+
+	// Without the services list the page cannot narrow anything: it says so and still embeds
+	// every dashboard, for every service.
+	t.Run("GrafanaDashboardsWithoutServices", func(t *testing.T) {
+		tb := f.newTab(t)
+		tb.do(t, chromedp.Navigate(f.servicesDown+"/#/dashboards/checkout"), waitPage("dashboards:checkout"))
+		srcs := eval[[]string](t, tb, `[...document.querySelectorAll("iframe.dash-frame")].map(f => f.src)`)
+		require.Len(t, srcs, len(dashboards.Catalog()))
+		for _, src := range srcs {
+			require.NotContains(t, src, "var-", src)
+		}
+		require.Contains(t, eval[string](t, tb, `document.querySelector("main [role=alert]").textContent`), "The services could not be listed")
+		problems, _, _ := tb.take()
+		require.NotEmpty(t, problems, "the failed /api/services request is reported")
+		for _, p := range problems {
+			require.Regexp(t, `HTTP 500|status of 500`, p)
+		}
 	})
 }
 
