@@ -97,7 +97,7 @@ func headerComma(line string) rune {
 		if len(fields) != 2 {
 			continue
 		}
-		if _, err := parseTime(first, detectTimeFormat(first)); err == nil {
+		if readsAsTime(first) {
 			return comma
 		}
 		if twoFields == 0 {

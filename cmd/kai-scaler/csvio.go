@@ -253,10 +253,16 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 // isRow reports whether a first line's two fields are a timestamp and a number, so the file
 // has no header: no column name reads as a timestamp.
 func isRow(fields []string) bool {
-	if _, err := parseTime(fields[0], detectTimeFormat(fields[0])); err != nil {
+	if !readsAsTime(fields[0]) {
 		return false
 	}
 	_, err := parseValue([]byte(fields[1]))
+	return err == nil
+}
+
+// readsAsTime reports whether s is a timestamp in one of the forms parseTime reads.
+func readsAsTime(s string) bool {
+	_, err := parseTime(s, detectTimeFormat(s))
 	return err == nil
 }
 
