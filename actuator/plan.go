@@ -249,9 +249,7 @@ func PlanFloors(in PlanInput) Plan {
 			}
 		}
 		if p, ok := predictions[name]; ok {
-			if c, ok := predictionContribution(p, st.cfg, in.Now); ok {
-				contribs = append(contribs, c)
-			}
+			contribs = append(contribs, predictionContributions(p, st.cfg, in.Now, st.w.MinReplicas)...)
 			// A surge floor rides on the prediction's calibration, and goes with it when the
 			// prediction expires: its settings were chosen for that service's recent history.
 			if cal := p.Calibration; cal != nil && cal.SurgeSeconds > 0 && !expired(p.ValidUntil, in.Now.UnixMilli()) {
@@ -446,7 +444,7 @@ func patternContribution(p scaling.Pattern, w Workload, now time.Time, lead time
 	}, true
 }
 
-// predictionContribution is the floor a prediction asks for at now, under the floor settings
+// predictionContributions are the floor a prediction asks for at now, under the floor settings
 // its calibration chose (the defaults without one). It looks at the points that bear on
 // [now, now+lead]: the point whose step holds now, every point within the lead time, and one
 // step more, because load between two points lies between their values.
@@ -473,12 +471,32 @@ func patternContribution(p scaling.Pattern, w Workload, now time.Time, lead time
 // sits, and smooth the loads first (a one-point spike in the forecast is not a rise);
 // BoundThroughout keeps that bound on steady and falling stretches too; Off leaves no
 // prediction floor at all.
-func predictionContribution(p scaling.Prediction, cfg ServiceConfig, now time.Time) (Contribution, bool) {
+//
+// With a hold (FloorSettings.HoldSeconds), a second contribution keeps the current floor cur
+// up to the highest floor the prediction asks for over the hold (PredictionFloor.HeldFloor):
+// it never raises the floor, it only keeps it from dipping where the forecast comes back.
+func predictionContributions(p scaling.Prediction, cfg ServiceConfig, now time.Time, cur int32) []Contribution {
 	var settings *scaling.FloorSettings
 	if p.Calibration != nil {
 		settings = &p.Calibration.FloorSettings
 	}
 	f := NewPredictionFloor(p, cfg, settings)
+	c, ok := predictionContribution(&f, p, now)
+	var out []Contribution
+	if ok {
+		out = append(out, c)
+	}
+	held, ok := f.HeldFloor(now, DefaultInterval)
+	if kept := min(held, cur); ok && kept > 0 && (len(out) == 0 || kept > out[0].Floor) {
+		out = append(out, Contribution{Source: SourcePrediction, Floor: kept,
+			Detail: fmt.Sprintf("holding %d: the prediction asks for %d again within the next %s (hysteresis: a dip it sees coming back is not scaled down for)",
+				kept, held, f.Hold())})
+	}
+	return out
+}
+
+// predictionContribution is the floor f (prepared from p) asks for at now, with its reason.
+func predictionContribution(f *PredictionFloor, p scaling.Prediction, now time.Time) (Contribution, bool) {
 	e, ok := f.eval(now.UnixMilli())
 	if !ok {
 		return Contribution{}, false
@@ -536,6 +554,8 @@ type PredictionFloor struct {
 	interpolate bool
 	mix         []float64
 	capacity    float64
+	// hold is FloorSettings.HoldSeconds: how far ahead HeldFloor looks.
+	hold time.Duration
 	// seenPoint and seenRise are where the last query's searches ended (seek): calibration
 	// asks at steadily later instants, mostly within a point of the last.
 	seenPoint, seenRise int
@@ -557,6 +577,7 @@ func NewPredictionFloor(p scaling.Prediction, cfg ServiceConfig, settings *scali
 	if s.LeadSeconds > 0 {
 		f.lead = time.Duration(s.LeadSeconds) * time.Second
 	}
+	f.hold = max(time.Duration(s.HoldSeconds)*time.Second, 0)
 	f.pts = planningPoints(p, f.lead)
 	capacity := cfg.CapacityPerReplica
 	if s.Tolerance > 0 && capacity > 0 {
@@ -785,6 +806,37 @@ func expired(validUntilMs, nowMs int64) bool { return validUntilMs > 0 && nowMs 
 func (f *PredictionFloor) Floor(now time.Time) (int32, bool) {
 	e, ok := f.eval(now.UnixMilli())
 	return e.floor, ok
+}
+
+// Hold is how far ahead HeldFloor looks (FloorSettings.HoldSeconds); 0 for none.
+func (f *PredictionFloor) Hold() time.Duration { return f.hold }
+
+// HeldFloor is the highest floor the prediction asks for at now and at every round after it,
+// every apart, up to now+Hold(): the planner's rounds over the hold. A floor above it comes
+// down no further than to it (FloorSettings.HoldSeconds). False when no round of the hold has
+// a floor (stale, off, no hold). Each round is read as Floor reads it, so the floor held is
+// one the planner would ask for again within the hold, and calibration, which reads the same
+// rounds (HoldRounds), scores the hold the planner keeps.
+func (f *PredictionFloor) HeldFloor(now time.Time, every time.Duration) (int32, bool) {
+	if f.hold <= 0 || every <= 0 {
+		return 0, false
+	}
+	var held int32
+	found := false
+	for k := range HoldRounds(f.hold, every) + 1 {
+		if fl, ok := f.Floor(now.Add(time.Duration(k) * every)); ok {
+			held, found = max(held, fl), true
+		}
+	}
+	return held, found
+}
+
+// HoldRounds is how many rounds every apart after now a hold of hold reads (HeldFloor).
+func HoldRounds(hold, every time.Duration) int {
+	if hold <= 0 || every <= 0 {
+		return 0
+	}
+	return int(hold / every)
 }
 
 func (f *PredictionFloor) eval(nowMs int64) (floorEval, bool) {

@@ -3,6 +3,7 @@ package actuator
 import (
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -784,10 +785,14 @@ func TestPredictionFloorCalibratedSettings(t *testing.T) {
 			if tt.settings != nil {
 				p.Calibration = &scaling.Calibration{FloorSettings: *tt.settings, Reason: "test"}
 			}
-			c, ok := predictionContribution(p, svc("api", 5*time.Minute), tt.now)
+			var settings *scaling.FloorSettings
+			if p.Calibration != nil {
+				settings = &p.Calibration.FloorSettings
+			}
+			f := NewPredictionFloor(p, svc("api", 5*time.Minute), settings)
+			c, ok := predictionContribution(&f, p, tt.now)
 			if tt.want == 0 {
 				require.False(t, ok, "contribution %+v", c)
-				f := NewPredictionFloor(p, svc("api", 5*time.Minute), tt.settings)
 				_, ok := f.Floor(tt.now)
 				require.False(t, ok, "Floor agrees with the contribution")
 				return
@@ -801,8 +806,8 @@ func TestPredictionFloorCalibratedSettings(t *testing.T) {
 				require.Contains(t, c.Detail, tt.wantDetail)
 				require.Contains(t, c.Detail, "held on steady stretches too")
 			}
-			f := NewPredictionFloor(p, svc("api", 5*time.Minute), tt.settings)
-			got, ok := f.Floor(tt.now)
+			fresh := NewPredictionFloor(p, svc("api", 5*time.Minute), tt.settings)
+			got, ok := fresh.Floor(tt.now)
 			require.True(t, ok)
 			require.Equal(t, tt.want, got, "Floor agrees with the contribution")
 		})
@@ -942,4 +947,92 @@ func riseLegs(pts []scaling.PredictionPoint, margin float64) []rise {
 		exp[i] = pt.ExpectedLoad
 	}
 	return riseLegsOf(exp, margin)
+}
+
+// TestPlanFloorsPredictionHold checks the hold (FloorSettings.HoldSeconds): a floor does not
+// come down for a dip the prediction sees ending within the hold, comes down for one that
+// lasts longer, and is never raised by it.
+func TestPlanFloorsPredictionHold(t *testing.T) {
+	// Points every 10 minutes from 08:40: 800 until 08:50, 400 from 09:00 to 09:10, 800 again
+	// from 09:20, valid until 09:30. At 08:55, with a 5 minute lead read between the points,
+	// the expected load asks for 6 replicas (600 at 08:55, falling to 400 at 09:00).
+	p := forecastPoints("api", monday, 10*time.Minute, []float64{800, 800, 400, 400, 800, 800}, []float64{900, 900, 500, 500, 900, 900})
+	now := monday.Add(25 * time.Minute)
+	settings := func(hold time.Duration) *scaling.Calibration {
+		return &scaling.Calibration{Reason: "test", FloorSettings: scaling.FloorSettings{BoundShare: ratio(0), LeadSeconds: 300,
+			NoiseMarginReplicas: 1, Interpolate: true, BoundThroughout: true, HoldSeconds: int64(hold / time.Second)}}
+	}
+	tests := []struct {
+		name       string
+		hold       time.Duration
+		cur        int32 // the floor in force, raised long ago
+		want       int32
+		wantDetail string // of the winning contribution
+	}{
+		{name: "no hold: down by the step-down policy towards 6", cur: 8, want: 6},
+		{name: "the dip ends within the hold: kept", hold: 30 * time.Minute, cur: 8, want: 8,
+			wantDetail: "holding 8: the prediction asks for 8 again within the next 30m0s"},
+		{name: "the dip outlasts the hold: down as without one", hold: 10 * time.Minute, cur: 8, want: 6},
+		{name: "a floor below the held one is not raised to it", hold: 30 * time.Minute, cur: 7, want: 7,
+			wantDetail: "holding 7: the prediction asks for 8 again"},
+		{name: "a floor below what the prediction asks now rises to that only", hold: 30 * time.Minute, cur: 5, want: 6},
+		{name: "the hold reads no further than the prediction is valid", hold: 3 * time.Hour, cur: 9, want: 8,
+			wantDetail: "holding 8: the prediction asks for 8 again within the next 3h0m0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := p
+			p.Calibration = settings(tt.hold)
+			w := touched("api", 2, tt.cur, 30, tt.cur, monday.Add(-time.Hour), now)
+			d := PlanFloors(PlanInput{Now: now, Services: []ServiceConfig{svc("api", 5*time.Minute)}, Workloads: []Workload{w},
+				Predictions: []scaling.Prediction{p}, PredictiveEnabled: true}).Decisions[0]
+			require.Equal(t, tt.want, d.Floor, "%+v", d.Contributions)
+			if tt.wantDetail != "" {
+				require.Equal(t, SourcePrediction, d.Reason)
+				var details []string
+				for _, c := range d.Contributions {
+					if c.Floor == d.Floor {
+						details = append(details, c.Detail)
+					}
+				}
+				require.Contains(t, strings.Join(details, "\n"), tt.wantDetail)
+			}
+		})
+	}
+}
+
+// TestHeldFloorReadsThePlannersRounds checks HeldFloor is the highest floor of the rounds over
+// the hold: with a lead of 5 minutes read between the points, the highest load over
+// [now, now+hold+lead].
+func TestHeldFloorReadsThePlannersRounds(t *testing.T) {
+	// Points every 10 minutes from 08:40: 500, 900 (08:50), 300 from 09:00 to 09:30, 700 at 09:40.
+	means := []float64{500, 900, 300, 300, 300, 300, 700, 300, 300, 300, 300, 300}
+	p := forecastPoints("api", monday, 10*time.Minute, means, means)
+	p.ValidUntil = monday.Add(2 * time.Hour).UnixMilli()
+	s := scaling.FloorSettings{BoundShare: ratio(0), LeadSeconds: 300, Interpolate: true, BoundThroughout: true, HoldSeconds: 1800}
+	f := NewPredictionFloor(p, svc("api", 5*time.Minute), &s)
+	tests := []struct {
+		at          time.Duration // after 08:30
+		floor, held int32
+	}{ // out of time order on purpose: the queries' memory must not matter
+		{at: 25 * time.Minute, floor: 6, held: 6}, // 08:55: 600 falling to 300 by 09:00
+		{at: 40 * time.Minute, floor: 3, held: 7}, // 09:10: the hold reaches 09:40's 700
+		{at: 30 * time.Minute, floor: 3, held: 5}, // 09:00: the hold reaches 09:35, half-way to 700
+		{at: 0, floor: 5, held: 9},                // 08:30: the hold reaches 08:50's 900
+		{at: 75 * time.Minute, floor: 5, held: 5}, // 09:45: 700 falling to 300 by 09:50, 500 at 09:45
+	}
+	for _, tt := range tests {
+		now := monday.Add(tt.at)
+		got, ok := f.Floor(now)
+		require.True(t, ok, now.Format(time.Kitchen))
+		require.Equal(t, tt.floor, got, "floor at %s", now.Format(time.Kitchen))
+		held, ok := f.HeldFloor(now, DefaultInterval)
+		require.True(t, ok, now.Format(time.Kitchen))
+		require.Equal(t, tt.held, held, "held at %s", now.Format(time.Kitchen))
+	}
+	unheld := NewPredictionFloor(p, svc("api", 5*time.Minute), &scaling.FloorSettings{BoundShare: ratio(0), Interpolate: true})
+	_, ok := unheld.HeldFloor(monday.Add(30*time.Minute), DefaultInterval)
+	require.False(t, ok, "no hold, no held floor")
+	require.Equal(t, 60, HoldRounds(30*time.Minute, DefaultInterval))
+	require.Zero(t, HoldRounds(0, DefaultInterval))
 }

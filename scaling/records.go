@@ -156,6 +156,11 @@ type FloorSettings struct {
 	// them; once the rise stops, the floor comes down at once to what the metric asked for
 	// over the last minutes. It acts with Off too (surge floors only). 0 means none.
 	SurgeSeconds int64 `json:"surgeSeconds,omitempty"`
+	// HoldSeconds, when positive, is the floor's hysteresis in time: the floor from the
+	// prediction comes down only as far as the highest floor the same prediction asks for
+	// over the next HoldSeconds, so a dip the forecast sees coming back within that time does
+	// not take replicas away only to add them again. It never raises a floor. 0 means none.
+	HoldSeconds int64 `json:"holdSeconds,omitempty"`
 }
 
 // FloorsOff reports whether the settings leave no floor of the prediction's making at all:
