@@ -43,6 +43,10 @@ const (
 	// calibrationPreroll is replayed before the window, unscored, so the HPA's replicas and
 	// stabilization window start from the load and not from nothing.
 	calibrationPreroll = time.Hour
+	// FloorHold is the hold (scaling.FloorSettings.HoldSeconds) of the held twins among the
+	// candidates: an hour, the forecaster's default refit interval, so a hold read at any
+	// round of a prediction in force ends within its validity (twice that interval).
+	FloorHold = time.Hour
 )
 
 // CalibrationInput is what Calibrate replays: a service's recent load, the forecasts made for
@@ -104,10 +108,13 @@ func share(v float64) *float64 { return &v }
 // and on a steady load with a nightly batch scaled the HPA 25 times as often as the reactive
 // HPA, 8 times smoothed, removing as much for less; smoothed over an hour, 4 times, but held
 // on sharp office ramps it spread each ramp over the hour and no longer fitted the budget),
-// and the planner's defaults (read point by point) at half and the whole bound; with surge
-// (the service's HPA metric is observed), surge floors carried a quarter, half or all of
-// podStartup on, alone, and half of it beside the expected load and beside the smoothed bound.
-// Twenty-four settings at most.
+// and the same four held for FloorHold (a dip the forecast sees coming back within the hour is
+// not scaled down for: on a steady noisy load the floor held at three times the bound's
+// distance followed the forecast's wiggles and scaled the HPA eight times as often as the
+// reactive HPA, held about half as often, at the same reduction); then the planner's defaults
+// (read point by point) at half and the whole bound; with surge (the service's HPA metric is
+// observed), surge floors carried a quarter, half or all of podStartup on, alone, and half of
+// it beside the expected load and beside the smoothed bound. Twenty-eight settings at most.
 func Candidates(lead, podStartup, step time.Duration, surge bool) []scaling.FloorSettings {
 	if step <= 0 {
 		step = 5 * time.Minute
@@ -137,9 +144,11 @@ func Candidates(lead, podStartup, step time.Duration, surge bool) []scaling.Floo
 			SmoothingPoints: smooth(25 * time.Minute), Interpolate: true},
 		scaling.FloorSettings{BoundShare: share(1), LeadSeconds: short, NoiseMarginReplicas: 3,
 			SmoothingPoints: 1, Interpolate: true, Tolerance: DefaultTolerance})
-	for _, b := range []float64{0.5, 1, 2, 3} { // the bound held throughout: refineHeadroom's grid
-		out = append(out, scaling.FloorSettings{BoundShare: share(b), LeadSeconds: long, NoiseMarginReplicas: 3,
-			SmoothingPoints: smooth(25 * time.Minute), Interpolate: true, BoundThroughout: true})
+	for _, hold := range []int64{0, int64(FloorHold / time.Second)} {
+		for _, b := range []float64{0.5, 1, 2, 3} { // the bound held throughout: refineHeadroom's grids
+			out = append(out, scaling.FloorSettings{BoundShare: share(b), LeadSeconds: long, NoiseMarginReplicas: 3,
+				SmoothingPoints: smooth(25 * time.Minute), Interpolate: true, BoundThroughout: true, HoldSeconds: hold})
+		}
 	}
 	out = append(out,
 		// The planner's defaults, and half-way to the bound at their step-wise reading: on sharp
@@ -202,6 +211,9 @@ func SettingsString(s scaling.FloorSettings) string {
 	if s.Tolerance > 0 {
 		out += fmt.Sprintf(" tolerance=%g", s.Tolerance)
 	}
+	if s.HoldSeconds > 0 {
+		out += " hold=" + (time.Duration(s.HoldSeconds) * time.Second).String()
+	}
 	return out + surge
 }
 
@@ -261,10 +273,11 @@ type CalibrationResult struct {
 // than the share of replica-hours it adds (qualifies). Of the qualifying candidates removing
 // the most under-provisioning, give or take reductionTie, the cheapest wins (budget and
 // removal both measured without the day the candidate cost the most: withoutCostliestDay),
-// the earlier in Candidates order on equal cost. Under-provisioning is counted within the
-// HPA's max replicas (gains). When none qualifies, floors are off: load driven by what no
-// forecast sees. With less than MinWindow of history covered by forecasts it keeps the
-// defaults and says so. It is pure and deterministic.
+// the earlier in Candidates order on equal cost, unless one of them costing at most
+// eventsCostTie more scales at least eventsTie less often (choose). Under-provisioning is
+// counted within the HPA's max replicas (gains). When none qualifies, floors are off: load
+// driven by what no forecast sees. With less than MinWindow of history covered by forecasts it
+// keeps the defaults and says so. It is pure and deterministic.
 func Calibrate(in CalibrationInput) CalibrationResult {
 	if in.Budget <= 0 {
 		in.Budget = DefaultBudget
@@ -349,9 +362,10 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	// Forecast floors by what they depend on (floorKey): a surge candidate beside the expected
 	// load or the smoothed bound asks for the forecast floors of its twin without a surge floor,
 	// and reading them again cost a twentieth of a calibration.
-	forecastFloors := map[floorKey][]int32{}
+	forecastFloors := map[floorKey]replayedFloors{}
 	pfs := make([]actuator.PredictionFloor, len(preds))
-	floorsOf := func(s *scaling.FloorSettings) []int32 {
+	round := time.Duration(every) * in.Step
+	floorsOf := func(s *scaling.FloorSettings) replayedFloors {
 		k := floorKeyOf(*s)
 		if floors, ok := forecastFloors[k]; ok {
 			return floors
@@ -359,20 +373,13 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 		for j := range preds {
 			pfs[j] = actuator.NewPredictionFloor(preds[j], svc, s)
 		}
-		floors := make([]int32, n)
-		for i := 0; i < n; i += every {
-			if active[i] >= 0 {
-				if f, ok := pfs[active[i]].Floor(times[i]); ok {
-					floors[i] = f
-				}
-			}
-		}
+		floors := predictionFloors(pfs, active, start, in.Step, every, actuator.HoldRounds(time.Duration(s.HoldSeconds)*time.Second, round))
 		forecastFloors[k] = floors
 		return floors
 	}
 	var surges map[int64]*surgeReplay // by horizon, read off the load the first time one is replayed
 	run := func(s *scaling.FloorSettings) (Summary, []Summary) {
-		floors := base
+		floors := replayedFloors{floors: base}
 		if s != nil && !s.Off {
 			floors = floorsOf(s)
 		}
@@ -391,28 +398,52 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	overshoot := forecastOvershoot(times, loads, active, preds, lastDay, scored)
 	res.lastDayOvershot = overshoot > in.Budget
 	res.WindowMinutes = res.Reactive.EvaluatedMinutes
-	for i := range cands {
-		sum, days := res.Reactive, reactiveDays
-		if !cands[i].FloorsOff() {
-			sum, days = run(&cands[i])
+	score := func(s scaling.FloorSettings) Score {
+		if s.FloorsOff() {
+			return Score{Settings: s, Summary: res.Reactive, days: reactiveDays}
 		}
-		res.Scores = append(res.Scores, Score{Settings: cands[i], Summary: sum, days: days})
+		sum, days := run(&s)
+		return Score{Settings: s, Summary: sum, days: days}
 	}
+	rank := func(s Score) (float64, bool) {
+		red, _, ok := qualifies(res.Reactive, reactiveDays, s, in.Budget, res.lastDayOvershot)
+		return red, ok
+	}
+	fits := func(s Score) bool { _, ok := rank(s); return ok }
+	// Held twins (HoldSeconds) wait until their unheld family is seen to contend: else they are
+	// a fifth of a calibration's replays spent on settings that cannot win. With an
+	// availability target every candidate is replayed.
+	var held []scaling.FloorSettings
+	for _, c := range cands {
+		if c.HoldSeconds > 0 && in.AvailabilityTarget <= 0 {
+			held = append(held, c)
+			continue
+		}
+		res.Scores = append(res.Scores, score(c))
+	}
+	replayed := len(res.Scores)
 	if in.AvailabilityTarget <= 0 {
-		res.Scores = refineHeadroom(res.Scores, func(s Score) bool {
-			_, _, ok := qualifies(res.Reactive, reactiveDays, s, in.Budget, res.lastDayOvershot)
-			return ok
-		}, func(s scaling.FloorSettings) Score {
-			sum, days := run(&s)
-			return Score{Settings: s, Summary: sum, days: days}
-		})
+		res.Scores = refineHeadroom(res.Scores, fits, score)
+		if len(held) > 0 && headroomContends(res.Scores, rank) {
+			var holds []int64
+			for _, c := range held {
+				res.Scores = append(res.Scores, score(c))
+				if !slices.Contains(holds, c.HoldSeconds) {
+					holds = append(holds, c.HoldSeconds)
+				}
+			}
+			replayed += len(held)
+			for _, h := range holds {
+				res.Scores = refineHeadroomFamily(res.Scores, h, fits, score)
+			}
+		}
 	}
 	res.Candidates = len(res.Scores)
 	best := choose(res.Reactive, reactiveDays, res.Scores, in, res.lastDayOvershot)
 	res.FloorSettings = res.Scores[best].Settings
 	red, inc := gains(res.Reactive, res.Scores[best].Summary)
 	res.UnderProvisionedReduction, res.ReplicaHoursIncrease = red, inc
-	what := fmt.Sprintf("replayed %s of history through the HPA with %d settings", fmtDays(covered), len(cands))
+	what := fmt.Sprintf("replayed %s of history through the HPA with %d settings", fmtDays(covered), replayed)
 	switch {
 	case !res.FloorsOff():
 		_, robustInc := gains(withoutCostliestDay(reactiveDays, res.Scores[best].days))
@@ -439,7 +470,10 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	return res
 }
 
-// choose returns the index of the winning score (scores[0] is off).
+// choose returns the index of the winning score (scores[0] is off): with an availability
+// target, the cheapest meeting it; else, of the qualifying scores removing the most shortfall
+// (within reductionTie), the cheapest, or the one scaling least among those within
+// eventsCostTie of its cost where that scales eventsTie less often.
 func choose(reactive Summary, reactiveDays []Summary, scores []Score, in CalibrationInput, lastDayOvershot bool) int {
 	if in.AvailabilityTarget > 0 {
 		avail := func(s Summary) float64 {
@@ -484,8 +518,33 @@ func choose(reactive Summary, reactiveDays []Summary, scores []Score, in Calibra
 			best = i
 		}
 	}
+	if best == 0 {
+		return 0
+	}
+	events := func(i int) int { return scores[i].Summary.ScaleUps + scores[i].Summary.ScaleDowns }
+	calmest := best
+	for i, r := range ranks {
+		if r.ok && r.red >= most-reductionTie && r.inc <= ranks[best].inc+eventsCostTie &&
+			(events(i) < events(calmest) || (events(i) == events(calmest) && r.inc < ranks[calmest].inc-1e-9)) {
+			calmest = i
+		}
+	}
+	if float64(events(calmest)) <= (1-eventsTie)*float64(events(best)) {
+		return calmest
+	}
 	return best
 }
+
+// eventsCostTie and eventsTie break ties among the candidates removing the most shortfall
+// (reductionTie) in favour of scaling less: one costing at most eventsCostTie more of the
+// reactive replica-hours than the cheapest of them wins if it scales at least eventsTie less
+// often. Every scale event starts or stops pods (cold caches, connections drained); on a
+// steady load with a nightly batch the bound held throughout scaled eight times as often as
+// the reactive HPA, its held twin (FloorHold) less than half as often, removing as much.
+const (
+	eventsCostTie = 0.01
+	eventsTie     = 0.1
+)
 
 // reductionTie is how much less of the shortfall a candidate may remove than the one removing
 // the most and still count as removing as much: then the cheapest of them wins. Where every
@@ -513,17 +572,57 @@ func qualifies(reactive Summary, reactiveDays []Summary, s Score, budget float64
 const headroomRefinements = 4
 
 // refineHeadroom bisects the bound share of the candidates that hold the bound throughout
-// (headroom for noise the HPA lets through): between the highest share that qualifies and
-// the next one on the grid, which does not, it replays the share half-way and keeps the
-// half that still straddles the budget, headroomRefinements times, and returns scores with
-// those replays appended. On a steady, noisy service shortfall falls and cost rises steeply
-// with the share (one grid step can go from a third of the budget to more than all of it),
-// so the grid alone leaves most of the budget, and of what it buys, unspent. Nothing is
-// replayed when no share of the family qualifies or the highest does.
+// (headroom for noise the HPA lets through), once for each hold among them: between the
+// highest share that qualifies and the next one on the grid, which does not, it replays the
+// share half-way and keeps the half that still straddles the budget, headroomRefinements
+// times, and returns scores with those replays appended. On a steady, noisy service shortfall
+// falls and cost rises steeply with the share (one grid step can go from a third of the budget
+// to more than all of it), so the grid alone leaves most of the budget, and of what it buys,
+// unspent. Nothing is replayed for a hold when no share of its family qualifies or the
+// highest does.
 func refineHeadroom(scores []Score, fits func(Score) bool, replay func(scaling.FloorSettings) Score) []Score {
+	var holds []int64
+	for _, s := range scores {
+		if inHeadroomFamily(s.Settings) && !slices.Contains(holds, s.Settings.HoldSeconds) {
+			holds = append(holds, s.Settings.HoldSeconds)
+		}
+	}
+	for _, hold := range holds {
+		scores = refineHeadroomFamily(scores, hold, fits, replay)
+	}
+	return scores
+}
+
+// headroomContends reports whether a setting of the bound held throughout without a hold
+// qualifies and removes as much of the shortfall, within reductionTie, as the most any
+// qualifying setting removes (rank: the share removed, and whether it qualifies). Only then do
+// its held twins, which cost a little more for as much removed, stand a chance: choose prefers
+// one of them only among the settings removing the most.
+func headroomContends(scores []Score, rank func(Score) (float64, bool)) bool {
+	most, family := math.Inf(-1), math.Inf(-1)
+	for _, s := range scores {
+		red, ok := rank(s)
+		if !ok {
+			continue
+		}
+		most = max(most, red)
+		if inHeadroomFamily(s.Settings) && s.Settings.HoldSeconds == 0 {
+			family = max(family, red)
+		}
+	}
+	return family >= most-reductionTie
+}
+
+// inHeadroomFamily reports whether s is one of the settings refineHeadroom bisects.
+func inHeadroomFamily(s scaling.FloorSettings) bool {
+	return s.BoundThroughout && !s.RisesOnly && s.BoundShare != nil && s.SurgeSeconds == 0
+}
+
+// refineHeadroomFamily is refineHeadroom for the family of the given hold.
+func refineHeadroomFamily(scores []Score, hold int64, fits func(Score) bool, replay func(scaling.FloorSettings) Score) []Score {
 	var family []Score
 	for _, s := range scores {
-		if s.Settings.BoundThroughout && !s.Settings.RisesOnly && s.Settings.BoundShare != nil && s.Settings.SurgeSeconds == 0 {
+		if inHeadroomFamily(s.Settings) && s.Settings.HoldSeconds == hold {
 			family = append(family, s)
 		}
 	}
@@ -760,6 +859,54 @@ func planRounds(step time.Duration) int { return max(1, int(actuator.DefaultInte
 // stepsPerDay is how many replay steps replayFloors counts as a day (at least one).
 func stepsPerDay(step time.Duration) int { return max(1, int(24*time.Hour/step)) }
 
+// replayedFloors are a candidate's forecast floors at each of a replay's planning rounds
+// (0: none, the base), and with a hold (FloorSettings.HoldSeconds) the highest floor the same
+// prediction asks for over the hold's rounds (PredictionFloor.HeldFloor; nil without a hold).
+type replayedFloors struct {
+	floors, held []int32
+}
+
+// predictionFloors reads pfs (one per prediction) at every every-th step of a replay grid from
+// start, step apart, with active[i] the prediction in force at step i (-1: none): each planning
+// round's floor from the prediction in force then, and with holdRounds > 0 its held floor, the
+// highest of that prediction's floors at the round and the holdRounds rounds after it, as the
+// planner reads them (PredictionFloor.HeldFloor). A prediction is read past its last round in
+// force as far as its hold looks, once: a hold that read the rounds again for each round would
+// cost holdRounds times as much.
+func predictionFloors(pfs []actuator.PredictionFloor, active []int, start time.Time, step time.Duration, every, holdRounds int) replayedFloors {
+	n := len(active)
+	out := replayedFloors{floors: make([]int32, n)}
+	if holdRounds > 0 {
+		out.held = make([]int32, n)
+	}
+	var ahead []int32 // the floors of one prediction's rounds, and holdRounds more
+	for i := 0; i < n; {
+		a := active[i]
+		j := i // the rounds [i, j) have prediction a in force
+		for j < n && active[j] == a {
+			j += every
+		}
+		if a < 0 {
+			i = j
+			continue
+		}
+		rounds := (j - i) / every
+		ahead = ahead[:0]
+		for r := range rounds + holdRounds {
+			f, _ := pfs[a].Floor(start.Add(time.Duration(i+r*every) * step))
+			ahead = append(ahead, f)
+		}
+		for r := range rounds {
+			out.floors[i+r*every] = ahead[r]
+			if holdRounds > 0 {
+				out.held[i+r*every] = slices.Max(ahead[r : r+holdRounds+1])
+			}
+		}
+		i = j
+	}
+	return out
+}
+
 // surgeReplay is a surge candidate's part of a replay, at each of its times: the surge floor
 // (0: the need is not rising) and how far the floor may come down at once (ReleaseFloor).
 type surgeReplay struct {
@@ -768,14 +915,14 @@ type surgeReplay struct {
 
 // replayFloors runs one HPA over times with the given loads, syncing once per step, its floor
 // set before the sync at each of the planner's rounds (planRounds) as the planner decides: to
-// floors[i] (0: the base), raised at once and lowered through the actuator's step-down
-// policy; for a surge candidate also to its surge floor and at once down to its release where
+// floors.floors[i] (0: the base), kept up to floors.held[i] with a hold, raised at once and
+// lowered through the actuator's step-down policy; for a surge candidate also to its surge floor and at once down to its release where
 // that is lower, each once the floor has held as long as actuator.SurgeMay asks, and never
 // lower while the need rises (actuator.HeldSurge). It scores from index scored on: in all,
 // and day by day from there. times are step apart (times[i] is times[0] + i×step, as
 // Calibrate's grid is): the HPA runs on i×step since times[0], and times serve only the
 // actuator's time.Time rules.
-func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32, surge *surgeReplay, scored int, step time.Duration, policy actuator.StepDownPolicy) (Summary, []Summary) {
+func replayFloors(cfg Config, times []time.Time, loads []float64, floors replayedFloors, surge *surgeReplay, scored int, step time.Duration, policy actuator.StepDownPolicy) (Summary, []Summary) {
 	perDay, every := stepsPerDay(step), planRounds(step)
 	days := make([]Meter, (len(times)-scored+perDay-1)/perDay)
 	for i := range days {
@@ -787,7 +934,10 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors []int32
 	cur, changedAt := base, time.Time{}
 	for i, t := range times {
 		if i%every == 0 {
-			want, rel := floors[i], int32(0)
+			want, rel := floors.floors[i], int32(0)
+			if floors.held != nil {
+				want = max(want, min(cur, floors.held[i])) // the hold keeps the floor, never raises it
+			}
 			if surge != nil {
 				mayRaise, mayRelease := actuator.SurgeMay(changedAt, t)
 				want = max(want, actuator.HeldSurge(surge.floors[i], cur, mayRaise))

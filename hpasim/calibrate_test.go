@@ -1,6 +1,7 @@
 package hpasim
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -206,12 +207,12 @@ func TestCalibrate(t *testing.T) {
 			wantThroughout: true,
 		},
 		{
-			name:             "a steady load whose forecasts wiggle: the bound held throughout, not each wiggle",
+			name:             "a steady load whose forecasts wiggle: the bound held throughout and for an hour, not each wiggle",
 			in:               CalibrationInput{History: steady, Predictions: steadyForecasts},
 			wantReduction:    0.5,
-			wantReason:       "throughout",
+			wantReason:       "throughout interpolated hold=1h0m0s",
 			wantThroughout:   true,
-			wantEventsAtMost: 5, // 9 times the reactive replay's, unsmoothed
+			wantEventsAtMost: 2, // 4 times the reactive replay's without a hold, 9 unsmoothed
 		},
 		{
 			name:           "bursts between the minutes of a 15 s history: replayed at its step, the bound held throughout",
@@ -289,12 +290,30 @@ func TestCalibrate(t *testing.T) {
 				require.Zero(t, got.WindowMinutes)
 				return
 			}
-			cands := Candidates(in.LeadTime, hpa.PodStartup, rampTrace.Step, in.Surge)
-			require.GreaterOrEqual(t, len(got.Scores), len(cands), "every candidate replayed")
-			require.LessOrEqual(t, len(got.Scores), len(cands)+headroomRefinements, "and at most the refinements of the headroom share")
+			latest := slices.MaxFunc(in.Predictions, func(a, b scaling.Prediction) int { return cmp.Compare(a.FittedAt, b.FittedAt) })
+			cands := Candidates(in.LeadTime, hpa.PodStartup, time.Duration(latest.StepSeconds)*time.Second, in.Surge)
+			listed := map[string]bool{}
+			want := 0
+			for _, c := range cands {
+				listed[SettingsString(c)] = true
+				if c.HoldSeconds == 0 {
+					want++
+				}
+			}
+			heldReplayed := slices.ContainsFunc(got.Scores, func(s Score) bool { return s.Settings.HoldSeconds > 0 })
+			if heldReplayed {
+				want = len(cands)
+			}
+			if got.BoundThroughout {
+				require.True(t, heldReplayed, "the bound held throughout won: its held twins were replayed")
+			}
+			require.GreaterOrEqual(t, len(got.Scores), want, "every candidate replayed (held twins where their family contends)")
+			require.LessOrEqual(t, len(got.Scores), want+2*headroomRefinements, "and at most the refinements of the headroom shares")
 			require.Equal(t, len(got.Scores), got.Candidates)
-			for _, s := range got.Scores[len(cands):] {
-				require.True(t, s.Settings.BoundThroughout, "refinements are of the bound held throughout: %s", SettingsString(s.Settings))
+			for _, s := range got.Scores {
+				if !listed[SettingsString(s.Settings)] {
+					require.True(t, s.Settings.BoundThroughout, "refinements are of the bound held throughout: %s", SettingsString(s.Settings))
+				}
 			}
 			require.InDelta(t, 7*24*60, got.WindowMinutes, 1)
 			if tt.wantCheapest {
@@ -362,6 +381,68 @@ func TestCandidatesAreDistinctAndStartWithOff(t *testing.T) {
 		k := SettingsString(s)
 		require.False(t, seen[k], "duplicate candidate %s", k)
 		seen[k] = true
+	}
+	var throughout, held int
+	for _, s := range c {
+		if inHeadroomFamily(s) {
+			throughout++
+			if s.HoldSeconds > 0 {
+				held++
+				twin := s
+				twin.HoldSeconds = 0
+				require.True(t, seen[SettingsString(twin)], "%s has an unheld twin", SettingsString(s))
+				require.Contains(t, SettingsString(s), " hold=1h0m0s")
+			}
+		}
+	}
+	require.Equal(t, 4, held, "a held twin of each share of the bound held throughout")
+	require.Equal(t, 8, throughout)
+}
+
+// TestPredictionFloorsHoldAsThePlanner checks a replay's held floors are the planner's
+// (actuator.PredictionFloor.HeldFloor) at each of its rounds, and its floors those of Floor.
+func TestPredictionFloorsHoldAsThePlanner(t *testing.T) {
+	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewPCG(5, 5))
+	trace := forecast.Series{Start: start, Step: 5 * time.Minute, Values: make([]float64, 2*288)}
+	level := func(t time.Time) float64 {
+		return 300 + 200*math.Sin(2*math.Pi*float64(t.Hour()*60+t.Minute())/1440) + 80*rng.Float64()
+	}
+	now := trace.End()
+	preds := hourlyForecasts(trace, now, 1, level, 1.2)
+	svc := actuator.ServiceConfig{LeadTime: 5 * time.Minute, CapacityPerReplica: 20}
+	s := scaling.FloorSettings{BoundShare: share(1), LeadSeconds: 300, NoiseMarginReplicas: 3, Interpolate: true, BoundThroughout: true, HoldSeconds: 3600}
+	from := now.Add(-24 * time.Hour)
+	for _, step := range []time.Duration{15 * time.Second, time.Minute} {
+		every := planRounds(step)
+		round := time.Duration(every) * step
+		n := int(now.Sub(from) / step)
+		active := make([]int, n)
+		k := -1
+		for i := range active {
+			for k+1 < len(preds) && preds[k+1].FittedAt <= from.Add(time.Duration(i)*step).UnixMilli() {
+				k++
+			}
+			active[i] = k
+		}
+		pfs := make([]actuator.PredictionFloor, len(preds))
+		for j := range preds {
+			pfs[j] = actuator.NewPredictionFloor(preds[j], svc, &s)
+		}
+		got := predictionFloors(pfs, active, from, step, every, actuator.HoldRounds(time.Hour, round))
+		var differ int
+		for i := 0; i < n; i += every {
+			at := from.Add(time.Duration(i) * step)
+			planner := actuator.NewPredictionFloor(preds[active[i]], svc, &s)
+			want, _ := planner.Floor(at)
+			held, _ := planner.HeldFloor(at, round)
+			require.Equal(t, want, got.floors[i], "floor at %s, step %s", at, step)
+			require.Equal(t, held, got.held[i], "held floor at %s, step %s", at, step)
+			if held != want {
+				differ++
+			}
+		}
+		require.Greater(t, differ, n/every/10, "the hold keeps floors above the unheld ones often enough to compare")
 	}
 }
 
@@ -504,9 +585,9 @@ func TestReplayFloorsRelease(t *testing.T) {
 	}
 	cfg := Config{MinReplicas: 2, MaxReplicas: 50, CapacityPerReplica: 30, InitialReplicas: 10, PodStartup: 2 * time.Minute}
 	var defaults actuator.StepDownPolicy // zero: the actuator's defaults
-	held, _ := replayFloors(cfg, times, loads, floors, nil, 0, time.Minute, defaults)
+	held, _ := replayFloors(cfg, times, loads, replayedFloors{floors: floors}, nil, 0, time.Minute, defaults)
 	surge := &surgeReplay{floors: floors, release: releaseFloors(times, loads, cfg.CapacityPerReplica, 1)}
-	released, _ := replayFloors(cfg, times, loads, make([]int32, n), surge, 0, time.Minute, defaults)
+	released, _ := replayFloors(cfg, times, loads, replayedFloors{floors: make([]int32, n)}, surge, 0, time.Minute, defaults)
 	require.Less(t, released.ReplicaHours, held.ReplicaHours, "released sooner, paid for less")
 	require.LessOrEqual(t, released.UnderProvisionedReplicaMinutes, held.UnderProvisionedReplicaMinutes)
 	t.Logf("held: %.2f replica-hours, %.1f under-provisioned replica-minutes; released: %.2f, %.1f",
@@ -519,11 +600,17 @@ func TestRefineHeadroom(t *testing.T) {
 	}
 	grid := []Score{{Settings: scaling.FloorSettings{Off: true}}, throughout(0.5), throughout(1), throughout(2), throughout(3),
 		{Settings: scaling.FloorSettings{BoundShare: share(1), BoundThroughout: true, SurgeSeconds: 60}}}
+	held := func(b float64) Score {
+		s := throughout(b)
+		s.Settings.HoldSeconds = 3600
+		return s
+	}
 	tests := []struct {
-		name    string
-		grid    []Score
-		highest float64 // the highest share that qualifies
-		want    []float64
+		name      string
+		grid      []Score
+		highest   float64 // the highest share that qualifies
+		want      []float64
+		wantHolds []int64 // of each replay; nil: none
 	}{
 		{name: "between two grid shares: bisected four times", grid: grid, highest: 1.6, want: []float64{1.5, 1.75, 1.625, 1.5625}},
 		{name: "every half qualifies: up towards the next grid share", grid: grid, highest: 1.99, want: []float64{1.5, 1.75, 1.875, 1.9375}},
@@ -531,18 +618,27 @@ func TestRefineHeadroom(t *testing.T) {
 		{name: "the highest share qualifies: nothing replayed", grid: grid, highest: 3},
 		{name: "only surge candidates hold the bound: nothing replayed", grid: []Score{grid[0], grid[5]}, highest: 3},
 		{name: "the grid out of order: bisected all the same", grid: []Score{grid[4], grid[2], grid[3]}, highest: 1.6, want: []float64{1.5, 1.75, 1.625, 1.5625}},
+		{name: "held twins: each hold's family bisected on its own", grid: append(slices.Clone(grid), held(0.5), held(1), held(2), held(3)), highest: 1.6,
+			want: []float64{1.5, 1.75, 1.625, 1.5625, 1.5, 1.75, 1.625, 1.5625}, wantHolds: []int64{0, 0, 0, 0, 3600, 3600, 3600, 3600}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			qualifies := func(s Score) bool { return s.Settings.SurgeSeconds == 0 && *s.Settings.BoundShare <= tt.highest }
 			var replayed []float64
+			var holds []int64
 			got := refineHeadroom(slices.Clone(tt.grid), qualifies, func(s scaling.FloorSettings) Score {
 				replayed = append(replayed, *s.BoundShare)
+				holds = append(holds, s.HoldSeconds)
 				require.Equal(t, throughout(1).Settings.LeadSeconds, s.LeadSeconds, "the family's other settings kept")
 				require.True(t, s.BoundThroughout)
 				return Score{Settings: s}
 			})
 			require.Equal(t, tt.want, replayed)
+			if tt.wantHolds != nil {
+				require.Equal(t, tt.wantHolds, holds)
+			} else {
+				require.Zero(t, slices.Max(append(holds, 0)), "no held family, no held replay")
+			}
 			require.Len(t, got, len(tt.grid)+len(tt.want), "each replay appended")
 			require.Equal(t, tt.grid, got[:len(tt.grid)], "the grid's scores untouched")
 		})
@@ -558,6 +654,10 @@ func TestChooseCountsNearTiesAsTies(t *testing.T) {
 		ds := days(short, hours)
 		return Score{Settings: scaling.FloorSettings{BoundShare: share(1)}, Summary: ds[0].plus(ds[1]).plus(ds[2]), days: ds}
 	}
+	scaled := func(s Score, events int) Score {
+		s.Summary.ScaleUps, s.Summary.ScaleDowns = events/2, events-events/2
+		return s
+	}
 	reactiveDays := days(100, 100)
 	reactive := reactiveDays[0].plus(reactiveDays[1]).plus(reactiveDays[2])
 	off := Score{Settings: scaling.FloorSettings{Off: true}, Summary: reactive, days: reactiveDays}
@@ -571,6 +671,11 @@ func TestChooseCountsNearTiesAsTies(t *testing.T) {
 		{name: "over the budget: not a tie, not a candidate", scores: []Score{off, score(0.2, 103), score(0, 109)}, want: 1},
 		{name: "equal reductions and costs: the earlier", scores: []Score{off, score(1, 104), score(1, 104)}, want: 1},
 		{name: "none qualifies: off", scores: []Score{off, score(0, 120)}, want: 0},
+		{name: "as much removed, half the scale events for +0.5 %: the calmer", scores: []Score{off, scaled(score(0, 103), 100), scaled(score(0, 103.5), 50)}, want: 2},
+		{name: "the calmest of those within a point of the cheapest", scores: []Score{off, scaled(score(0, 103), 100), scaled(score(0, 103.9), 60), scaled(score(0.1, 103.2), 40), scaled(score(0, 104.5), 10)}, want: 3},
+		{name: "half the scale events for +2 %: the cheaper", scores: []Score{off, scaled(score(0, 103), 100), scaled(score(0, 105), 50)}, want: 1},
+		{name: "5 % fewer scale events: the cheaper", scores: []Score{off, scaled(score(0, 103), 100), scaled(score(0, 103.2), 95)}, want: 1},
+		{name: "calmer but removing less: the one removing the most", scores: []Score{off, scaled(score(0, 103), 100), scaled(score(2, 103), 10)}, want: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
