@@ -967,7 +967,8 @@ func TestPlanFloorsPredictionHold(t *testing.T) {
 		hold       time.Duration
 		cur        int32 // the floor in force, raised long ago
 		want       int32
-		wantDetail string // of the winning contribution
+		wantDetail string    // of the winning contribution
+		at         time.Time // when planned, if not at 08:55
 	}{
 		{name: "no hold: down by the step-down policy towards 6", cur: 8, want: 6},
 		{name: "the dip ends within the hold: kept", hold: 30 * time.Minute, cur: 8, want: 8,
@@ -978,11 +979,17 @@ func TestPlanFloorsPredictionHold(t *testing.T) {
 		{name: "a floor below what the prediction asks now rises to that only", hold: 30 * time.Minute, cur: 5, want: 6},
 		{name: "the hold reads no further than the prediction is valid", hold: 3 * time.Hour, cur: 9, want: 8,
 			wantDetail: "holding 8: the prediction asks for 8 again within the next 3h0m0s"},
+		{name: "a stale prediction holds nothing: down by the step-down policy towards the base", hold: 3 * time.Hour, cur: 8, want: 6,
+			at: monday.Add(61 * time.Minute)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := p
 			p.Calibration = settings(tt.hold)
+			now := now
+			if !tt.at.IsZero() {
+				now = tt.at
+			}
 			w := touched("api", 2, tt.cur, 30, tt.cur, monday.Add(-time.Hour), now)
 			d := PlanFloors(PlanInput{Now: now, Services: []ServiceConfig{svc("api", 5*time.Minute)}, Workloads: []Workload{w},
 				Predictions: []scaling.Prediction{p}, PredictiveEnabled: true}).Decisions[0]
