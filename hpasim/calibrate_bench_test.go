@@ -2,6 +2,7 @@ package hpasim
 
 import (
 	"math/rand/v2"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -47,10 +48,48 @@ func BenchmarkCalibrate(b *testing.B) { benchmarkCalibrate(b, 5*time.Minute) }
 func BenchmarkCalibrateHistory1m(b *testing.B)  { benchmarkCalibrate(b, time.Minute) }
 func BenchmarkCalibrateHistory15s(b *testing.B) { benchmarkCalibrate(b, 15*time.Second) }
 
+// BenchmarkCalibrateSteadyNoise is the dearest calibration at the forecaster's step: a steady
+// load with 30 % noise, forecast every hour with points that wiggle by 3 %, on which the bound
+// held throughout contends, so its held twins are replayed and bisected too (liveLike's ramps
+// do not replay them).
+func BenchmarkCalibrateSteadyNoise(b *testing.B) {
+	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
+	trace := forecast.Series{Start: start, Step: 5 * time.Minute, Values: make([]float64, 21*288)}
+	rng := rand.New(rand.NewPCG(11, 11))
+	for i := range trace.Values {
+		trace.Values[i] = 900 * (1 + 0.3*rng.NormFloat64())
+	}
+	now := trace.End()
+	var preds []scaling.Prediction
+	for at := now.Add(-7 * 24 * time.Hour); at.Before(now); at = at.Add(time.Hour) {
+		p := scaling.Prediction{Service: "svc", Model: "test", Quantile: 0.9, FittedAt: at.UnixMilli(),
+			ValidUntil: at.Add(2 * time.Hour).UnixMilli(), StepSeconds: 300}
+		for k := 1; k <= 288; k++ {
+			mean := 900 * (1 + 0.03*rng.NormFloat64())
+			p.Points = append(p.Points, scaling.PredictionPoint{Timestamp: at.Add(time.Duration(k) * 5 * time.Minute).UnixMilli(),
+				ExpectedLoad: mean, UpperLoad: mean * 1.2})
+		}
+		preds = append(preds, p)
+	}
+	in := calibrationBenchInput(trace, preds, now)
+	if got := Calibrate(in); !slices.ContainsFunc(got.Scores, func(s Score) bool { return s.Settings.HoldSeconds > 0 }) {
+		b.Fatalf("the held twins were not replayed (chose %s): not the dearest calibration", SettingsString(got.FloorSettings))
+	}
+	runCalibrationBench(b, in)
+}
+
+// calibrationBenchInput is a calibration of trace with every candidate (surge floors too).
+func calibrationBenchInput(trace forecast.Series, preds []scaling.Prediction, now time.Time) CalibrationInput {
+	return CalibrationInput{History: trace, Predictions: preds, Now: now, LeadTime: 5 * time.Minute, Surge: true,
+		HPA: Config{MinReplicas: 2, MaxReplicas: 50, CapacityPerReplica: 30, PodStartup: 2 * time.Minute}}
+}
+
 func benchmarkCalibrate(b *testing.B, step time.Duration) {
 	trace, preds, now := liveLike(step)
-	in := CalibrationInput{History: trace, Predictions: preds, Now: now, LeadTime: 5 * time.Minute, Surge: true, // every candidate
-		HPA: Config{MinReplicas: 2, MaxReplicas: 50, CapacityPerReplica: 30, PodStartup: 2 * time.Minute}}
+	runCalibrationBench(b, calibrationBenchInput(trace, preds, now))
+}
+
+func runCalibrationBench(b *testing.B, in CalibrationInput) {
 	cpu0 := cpuTime()
 	for b.Loop() {
 		Calibrate(in)
