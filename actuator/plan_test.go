@@ -785,11 +785,7 @@ func TestPredictionFloorCalibratedSettings(t *testing.T) {
 			if tt.settings != nil {
 				p.Calibration = &scaling.Calibration{FloorSettings: *tt.settings, Reason: "test"}
 			}
-			var settings *scaling.FloorSettings
-			if p.Calibration != nil {
-				settings = &p.Calibration.FloorSettings
-			}
-			f := NewPredictionFloor(p, svc("api", 5*time.Minute), settings)
+			f := NewPredictionFloor(p, svc("api", 5*time.Minute), tt.settings)
 			c, ok := predictionContribution(&f, p, tt.now)
 			if tt.want == 0 {
 				require.False(t, ok, "contribution %+v", c)

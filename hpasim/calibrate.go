@@ -425,17 +425,12 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	if in.AvailabilityTarget <= 0 {
 		res.Scores = refineHeadroom(res.Scores, fits, score)
 		if len(held) > 0 && headroomContends(res.Scores, rank) {
-			var holds []int64
+			heldScores := make([]Score, 0, len(held)+headroomRefinements)
 			for _, c := range held {
-				res.Scores = append(res.Scores, score(c))
-				if !slices.Contains(holds, c.HoldSeconds) {
-					holds = append(holds, c.HoldSeconds)
-				}
+				heldScores = append(heldScores, score(c))
 			}
 			replayed += len(held)
-			for _, h := range holds {
-				res.Scores = refineHeadroomFamily(res.Scores, h, fits, score)
-			}
+			res.Scores = append(res.Scores, refineHeadroom(heldScores, fits, score)...)
 		}
 	}
 	res.Candidates = len(res.Scores)
