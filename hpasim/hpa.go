@@ -209,8 +209,8 @@ func (h *HPA) Sync(now time.Time, load float64) Record {
 		HPA: h.cfg.Name, Time: now, CurrentReplicas: d.current, DesiredReplicas: d.desired, ReadyReplicas: d.ready,
 		MinReplicas: h.min, MaxReplicas: h.cfg.MaxReplicas,
 		MetricName: h.cfg.MetricName, MetricTarget: h.cfg.TargetUtilization,
-		Recommendation: d.recommendation, ScalingLimited: d.limitedReason != ReasonDesiredWithinRange,
-		LimitedReason: d.limitedReason, AbleToScaleReason: d.ableToScaleReason,
+		Recommendation: d.recommendation, ScalingLimited: d.limited != withinRange,
+		LimitedReason: d.limited.String(), AbleToScaleReason: d.ableToScale.String(),
 	}
 	if d.ready > 0 && h.cfg.CapacityPerReplica > 0 {
 		rec.MetricValue = load / (float64(d.ready) * h.cfg.CapacityPerReplica) * h.cfg.TargetUtilization
@@ -220,17 +220,42 @@ func (h *HPA) Sync(now time.Time, load float64) Record {
 
 // decision is what one sync saw and decided, without the labels a Record carries: calibration's
 // replay syncs hundreds of thousands of times and reads only the replica counts, and building
-// and copying a Record at each sync cost it 8 %.
+// and copying a Record at each sync cost it 8 %. Its reasons are codes, not strings, for the
+// same cause: a decision of five words fits the registers it is returned in.
 type decision struct {
 	current, ready, recommendation, desired int32
-	limitedReason, ableToScaleReason        string
+	limited, ableToScale                    reason
 }
+
+// reason is a condition reason (ReasonDesiredWithinRange and the rest) as a code.
+type reason uint8
+
+const (
+	noReason reason = iota
+	withinRange
+	tooFew
+	tooMany
+	scaleUpLimit
+	scaleDownLimit
+	succeededRescale
+	readyForNewScale
+	scaleDownStabilized
+)
+
+var reasonNames = [...]string{
+	noReason: "", withinRange: ReasonDesiredWithinRange, tooFew: ReasonTooFewReplicas, tooMany: ReasonTooManyReplicas,
+	scaleUpLimit: ReasonScaleUpLimit, scaleDownLimit: ReasonScaleDownLimit, succeededRescale: ReasonSucceededRescale,
+	readyForNewScale: ReasonReadyForNewScale, scaleDownStabilized: ReasonScaleDownStabilized,
+}
+
+// String is the reason as the HPA controller names it in its conditions.
+func (r reason) String() string { return reasonNames[r] }
 
 // sync is Sync at now nanoseconds since the HPA's epoch.
 func (h *HPA) sync(now int64, load float64) decision {
 	cur := h.Replicas()
 	ready := h.readyAt(now)
-	d := decision{current: cur, ready: ready, limitedReason: ReasonDesiredWithinRange, ableToScaleReason: ReasonReadyForNewScale}
+	d := decision{current: cur, ready: ready, limited: withinRange, ableToScale: readyForNewScale}
 	if ready > 0 && h.cfg.CapacityPerReplica > 0 {
 		h.need = load / h.cfg.CapacityPerReplica // usage ÷ target × ready pods
 	}
@@ -239,20 +264,20 @@ func (h *HPA) sync(now int64, load float64) decision {
 	switch {
 	case cur > h.cfg.MaxReplicas:
 		// The controller skips metrics and goes straight to the bound.
-		d.desired, d.limitedReason = h.cfg.MaxReplicas, ReasonTooManyReplicas
+		d.desired, d.limited = h.cfg.MaxReplicas, tooMany
 	case cur < h.min:
 		// Below the floor: straight to minReplicas, not rate-limited (this is why raising the
 		// floor ahead of a peak works).
-		d.desired, d.limitedReason = h.min, ReasonTooFewReplicas
+		d.desired, d.limited = h.min, tooFew
 	default:
-		stabilized, reason := h.stabilize(now, cur, d.recommendation)
-		if reason != "" {
-			d.ableToScaleReason = reason
+		stabilized, why := h.stabilize(now, cur, d.recommendation)
+		if why != noReason {
+			d.ableToScale = why
 		}
-		d.desired, d.limitedReason = h.limit(now, cur, stabilized)
+		d.desired, d.limited = h.limit(now, cur, stabilized)
 	}
 	if d.desired != cur {
-		d.ableToScaleReason = ReasonSucceededRescale
+		d.ableToScale = succeededRescale
 		h.scaleTo(now, d.desired)
 	}
 	return d
@@ -287,7 +312,7 @@ func (h *HPA) metricReplicas(cur, ready int32, load float64) int32 {
 
 // stabilize applies the stabilization windows: a scale-down goes no lower than the highest
 // recommendation of the last ScaleDownStabilization (the scale-up window is 0 by default).
-func (h *HPA) stabilize(now int64, cur, proposal int32) (int32, string) {
+func (h *HPA) stabilize(now int64, cur, proposal int32) (int32, reason) {
 	cutoff := now - int64(h.cfg.ScaleDownStabilization)
 	// recs holds only the recommendations that may yet be the window's highest, in time order
 	// and each higher than all later ones: one no higher than a later one leaves the window
@@ -319,13 +344,13 @@ func (h *HPA) stabilize(now int64, cur, proposal int32) (int32, string) {
 		out = down
 	}
 	if out != proposal && proposal < cur {
-		return out, ReasonScaleDownStabilized
+		return out, scaleDownStabilized
 	}
-	return out, ""
+	return out, noReason
 }
 
 // limit applies the scaling policies and the min/max bounds, returning the reason when they bind.
-func (h *HPA) limit(now int64, cur, desired int32) (int32, string) {
+func (h *HPA) limit(now int64, cur, desired int32) (int32, reason) {
 	var added int32
 	for _, e := range h.events {
 		if e.at+int64(h.cfg.PolicyPeriod) > now && e.delta > 0 {
@@ -336,9 +361,9 @@ func (h *HPA) limit(now int64, cur, desired int32) (int32, string) {
 	case desired > cur:
 		start := cur - added
 		upLimit := max(start+h.cfg.ScaleUpPods, actuator.CeilReplicas(float64(start)*(1+h.cfg.ScaleUpPercent/100)), cur)
-		allowed, reason := h.cfg.MaxReplicas, ReasonTooManyReplicas
+		allowed, reason := h.cfg.MaxReplicas, tooMany
 		if upLimit < allowed {
-			allowed, reason = upLimit, ReasonScaleUpLimit
+			allowed, reason = upLimit, scaleUpLimit
 		}
 		if desired > allowed {
 			return allowed, reason
@@ -347,22 +372,22 @@ func (h *HPA) limit(now int64, cur, desired int32) (int32, string) {
 		// The default scale-down policy removes up to 100 % per period: its limit is 0 pods, so
 		// only the floor binds (the stabilization window is what slows a scale-down).
 		var downLimit int32
-		allowed, reason := h.min, ReasonTooFewReplicas
+		allowed, reason := h.min, tooFew
 		if downLimit > allowed {
-			allowed, reason = downLimit, ReasonScaleDownLimit
+			allowed, reason = downLimit, scaleDownLimit
 		}
 		if desired < allowed {
 			return allowed, reason
 		}
 	default:
 		if desired > h.cfg.MaxReplicas {
-			return h.cfg.MaxReplicas, ReasonTooManyReplicas
+			return h.cfg.MaxReplicas, tooMany
 		}
 		if desired < h.min {
-			return h.min, ReasonTooFewReplicas
+			return h.min, tooFew
 		}
 	}
-	return desired, ReasonDesiredWithinRange
+	return desired, withinRange
 }
 
 // scaleTo sets the target's replicas: new pods become ready after PodStartup; a scale-down
