@@ -223,6 +223,9 @@ type Score struct {
 	Summary  Summary
 	// days are Summary day by day (the last may be shorter), for withoutCostliestDay.
 	days []Summary
+	// pending marks a share of the bound held throughout not replayed yet: refineHeadroom
+	// replays it only if no lower share of its family went over the budget.
+	pending bool
 }
 
 // withoutCostliestDay sums a window's daily summaries of the reactive replay (r) and a
@@ -263,8 +266,10 @@ type CalibrationResult struct {
 
 // Calibrate chooses the floor settings that remove the most under-provisioned replica-minutes
 // within the budget on the service's own recent history: it replays the last Window before Now
-// through a simulated HPA once reactive only and once per candidate (Candidates, then up to
-// headroomRefinements more: refineHeadroom), each candidate planning floors
+// through a simulated HPA once reactive only and once per candidate (Candidates, but of the
+// bound held throughout only the shares up to the first over the budget, and its held twins
+// only where their family contends; then up to headroomRefinements more per hold:
+// refineHeadroom), each candidate planning floors
 // (actuator.PredictionFloor, as the live planner does, with its step-down) from the forecasts
 // that were in force then, which saw only their own past. A candidate qualifies when its
 // replica-hours exceed the reactive replay's by at most DefaultBudgetShare of the budget, by
@@ -410,28 +415,38 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 		return red, ok
 	}
 	fits := func(s Score) bool { _, ok := rank(s); return ok }
-	// Held twins (HoldSeconds) wait until their unheld family is seen to contend: else they are
-	// a fifth of a calibration's replays spent on settings that cannot win. With an
-	// availability target every candidate is replayed.
-	var held []scaling.FloorSettings
-	for _, c := range cands {
-		if c.HoldSeconds > 0 && in.AvailabilityTarget <= 0 {
-			held = append(held, c)
-			continue
-		}
-		res.Scores = append(res.Scores, score(c))
+	overBudget := func(s Score) bool {
+		_, inc := gains(withoutCostliestDay(reactiveDays, s.days))
+		return inc > in.Budget*DefaultBudgetShare || lastDayIncrease(reactiveDays, s.days, res.lastDayOvershot) > in.Budget
 	}
-	replayed := len(res.Scores)
-	if in.AvailabilityTarget <= 0 {
-		res.Scores = refineHeadroom(res.Scores, fits, score)
-		if len(held) > 0 && headroomContends(res.Scores, rank) {
-			heldScores := make([]Score, 0, len(held)+headroomRefinements)
-			for _, c := range held {
-				heldScores = append(heldScores, score(c))
-			}
-			replayed += len(held)
-			res.Scores = append(res.Scores, refineHeadroom(heldScores, fits, score)...)
+	// Held twins (HoldSeconds) wait until their unheld family is seen to contend: else they are
+	// a fifth of a calibration's replays spent on settings that cannot win. The shares of the
+	// bound held throughout wait for refineHeadroom, which replays them from the lowest up to
+	// the first over the budget. With an availability target every candidate is replayed.
+	var held []Score
+	for _, c := range cands {
+		switch {
+		case in.AvailabilityTarget > 0:
+			res.Scores = append(res.Scores, score(c))
+		case c.HoldSeconds > 0:
+			held = append(held, Score{Settings: c, pending: true})
+		case inHeadroomFamily(c):
+			res.Scores = append(res.Scores, Score{Settings: c, pending: true})
+		default:
+			res.Scores = append(res.Scores, score(c))
 		}
+	}
+	replayed := len(cands) // the settings replayed, less those refineHeadroom left pending
+	if in.AvailabilityTarget <= 0 {
+		res.Scores = refineHeadroom(res.Scores, fits, overBudget, score)
+		if len(held) > 0 && headroomContends(res.Scores, rank) {
+			res.Scores = append(res.Scores, refineHeadroom(held, fits, overBudget, score)...)
+		} else {
+			replayed -= len(held)
+		}
+		before := len(res.Scores)
+		res.Scores = slices.DeleteFunc(res.Scores, func(s Score) bool { return s.pending })
+		replayed -= before - len(res.Scores)
 	}
 	res.Candidates = len(res.Scores)
 	best := choose(res.Reactive, reactiveDays, res.Scores, in, res.lastDayOvershot)
@@ -566,16 +581,19 @@ func qualifies(reactive Summary, reactiveDays []Summary, s Score, budget float64
 // removed 0.7-1.7 points more of the shortfall, within the same budget, than three.
 const headroomRefinements = 4
 
-// refineHeadroom bisects the bound share of the candidates that hold the bound throughout
-// (headroom for noise the HPA lets through), once for each hold among them: between the
-// highest share that qualifies and the next one on the grid, which does not, it replays the
-// share half-way and keeps the half that still straddles the budget, headroomRefinements
-// times, and returns scores with those replays appended. On a steady, noisy service shortfall
-// falls and cost rises steeply with the share (one grid step can go from a third of the budget
-// to more than all of it), so the grid alone leaves most of the budget, and of what it buys,
-// unspent. Nothing is replayed for a hold when no share of its family qualifies or the
-// highest does.
-func refineHeadroom(scores []Score, fits func(Score) bool, replay func(scaling.FloorSettings) Score) []Score {
+// refineHeadroom replays the pending shares of the candidates that hold the bound throughout
+// (headroom for noise the HPA lets through), family by family (each hold's), from the lowest
+// up to the first that goes over the budget (overBudget): a higher share only keeps the floor
+// higher, so it costs more still; on a steady noisy load the shares above were 5 of 31
+// replays, on office ramps 3 of 23. The shares skipped stay pending. Then it bisects each family's
+// share: between the highest share that qualifies and the next one on the grid, which does
+// not, it replays the share half-way and keeps the half that still straddles the budget,
+// headroomRefinements times, and returns scores with those replays appended. On a steady,
+// noisy service shortfall falls and cost rises steeply with the share (one grid step can go
+// from a third of the budget to more than all of it), so the grid alone leaves most of the
+// budget, and of what it buys, unspent. Nothing is bisected for a hold when no share of its
+// family qualifies or the highest does.
+func refineHeadroom(scores []Score, fits, overBudget func(Score) bool, replay func(scaling.FloorSettings) Score) []Score {
 	var holds []int64
 	for _, s := range scores {
 		if inHeadroomFamily(s.Settings) && !slices.Contains(holds, s.Settings.HoldSeconds) {
@@ -583,7 +601,7 @@ func refineHeadroom(scores []Score, fits func(Score) bool, replay func(scaling.F
 		}
 	}
 	for _, hold := range holds {
-		scores = refineHeadroomFamily(scores, hold, fits, replay)
+		scores = refineHeadroomFamily(scores, hold, fits, overBudget, replay)
 	}
 	return scores
 }
@@ -596,6 +614,9 @@ func refineHeadroom(scores []Score, fits func(Score) bool, replay func(scaling.F
 func headroomContends(scores []Score, rank func(Score) (float64, bool)) bool {
 	most, family := math.Inf(-1), math.Inf(-1)
 	for _, s := range scores {
+		if s.pending {
+			continue
+		}
 		red, ok := rank(s)
 		if !ok {
 			continue
@@ -614,24 +635,31 @@ func inHeadroomFamily(s scaling.FloorSettings) bool {
 }
 
 // refineHeadroomFamily is refineHeadroom for the family of the given hold.
-func refineHeadroomFamily(scores []Score, hold int64, fits func(Score) bool, replay func(scaling.FloorSettings) Score) []Score {
-	var family []Score
-	for _, s := range scores {
+func refineHeadroomFamily(scores []Score, hold int64, fits, overBudget func(Score) bool, replay func(scaling.FloorSettings) Score) []Score {
+	var family []int // indices into scores
+	for i, s := range scores {
 		if inHeadroomFamily(s.Settings) && s.Settings.HoldSeconds == hold {
-			family = append(family, s)
+			family = append(family, i)
 		}
 	}
-	slices.SortStableFunc(family, func(a, b Score) int { return cmp.Compare(*a.Settings.BoundShare, *b.Settings.BoundShare) })
+	slices.SortStableFunc(family, func(a, b int) int { return cmp.Compare(*scores[a].Settings.BoundShare, *scores[b].Settings.BoundShare) })
 	lo := -1
-	for i, s := range family {
-		if fits(s) {
+	for i, k := range family {
+		if scores[k].pending {
+			scores[k] = replay(scores[k].Settings)
+		}
+		if fits(scores[k]) {
 			lo = i
+		}
+		if overBudget(scores[k]) {
+			family = family[:i+1]
+			break
 		}
 	}
 	if lo < 0 || lo == len(family)-1 {
 		return scores
 	}
-	low, high := family[lo].Settings, family[lo+1].Settings
+	low, high := scores[family[lo]].Settings, scores[family[lo+1]].Settings
 	for range headroomRefinements {
 		mid := low
 		mid.BoundShare = share((*low.BoundShare + *high.BoundShare) / 2)
@@ -672,9 +700,9 @@ func surgeReplays(times []time.Time, loads []float64, capacity float64, every in
 			horizons = append(horizons, h)
 		}
 	}
-	release := releaseFloors(times, loads, capacity, every)
+	surges, release := surgeFloors(times, loads, capacity, every, horizons)
 	out := make(map[int64]*surgeReplay, len(horizons))
-	for k, floors := range surgeFloors(times, loads, capacity, every, horizons) {
+	for k, floors := range surges {
 		out[int64(horizons[k]/time.Second)] = &surgeReplay{floors: floors, release: release}
 	}
 	return out
@@ -682,35 +710,28 @@ func surgeReplays(times []time.Time, loads []float64, capacity float64, every in
 
 // surgeFloors are the surge floors (actuator.SurgeFloor) of a replay at each of its planning
 // rounds (every every-th of times) carried on by each of horizons, from the needs of the load
-// up to the step before: the HPA's metric reaches the planner a sync or a scrape after the
-// load, and a calibration that read it sooner than the planner will would overrate surge
-// floors. All horizons are read in one pass: the planner's window of needs is the same for
-// each.
-func surgeFloors(times []time.Time, loads []float64, capacity float64, every int, horizons []time.Duration) [][]int32 {
-	out := make([][]int32, len(horizons))
-	for k := range out {
-		out[k] = make([]int32, len(times))
+// up to the step before, and how far the floor of a service with a surge floor may come down
+// at once then (actuator.ReleaseFloor): the HPA's metric reaches the planner a sync or a
+// scrape after the load, and a calibration that read it sooner than the planner will would
+// overrate surge floors. All are read in one pass: the planner's window of needs is the same
+// for each.
+func surgeFloors(times []time.Time, loads []float64, capacity float64, every int, horizons []time.Duration) (surges [][]int32, release []int32) {
+	surges = make([][]int32, len(horizons))
+	for k := range surges {
+		surges[k] = make([]int32, len(times))
 	}
+	release = make([]int32, len(times))
 	fromNeeds(times, loads, capacity, every, func(i int, window []actuator.NeedSample, now time.Time) {
+		release[i] = actuator.ReleaseFloor(window, now)
 		for k, h := range horizons {
 			s, ok := actuator.SurgeFloor(window, now, h)
 			if !ok {
 				break // the need did not rise, whatever the horizon: no surge floor
 			}
-			out[k][i] = s.Floor
+			surges[k][i] = s.Floor
 		}
 	})
-	return out
-}
-
-// releaseFloors are how far the floor of a service with a surge floor may come down at once
-// (actuator.ReleaseFloor) at each planning round, read as surgeFloors reads the needs.
-func releaseFloors(times []time.Time, loads []float64, capacity float64, every int) []int32 {
-	out := make([]int32, len(times))
-	fromNeeds(times, loads, capacity, every, func(i int, window []actuator.NeedSample, now time.Time) {
-		out[i] = actuator.ReleaseFloor(window, now)
-	})
-	return out
+	return surges, release
 }
 
 // fromNeeds calls f at every every-th of times i (the planner's rounds) with the planner's
@@ -874,7 +895,11 @@ func predictionFloors(pfs []actuator.PredictionFloor, active []int, start time.T
 	if holdRounds > 0 {
 		out.held = make([]int32, n)
 	}
-	var ahead []int32 // the floors of one prediction's rounds, and holdRounds more
+	// The rounds' instants in Unix ms (FloorAt), as start.Add(k×step).UnixMilli() has them.
+	startMs := start.UnixMilli()
+	subMs := int64(start.Sub(time.UnixMilli(startMs)))
+	msAt := func(k int) int64 { return startMs + (subMs+int64(k)*int64(step))/int64(time.Millisecond) }
+	var ahead, held, queue []int32 // the floors of one prediction's rounds and holdRounds more; their window maxima; slidingMax's queue
 	for i := 0; i < n; {
 		a := active[i]
 		j := i // the rounds [i, j) have prediction a in force
@@ -888,18 +913,43 @@ func predictionFloors(pfs []actuator.PredictionFloor, active []int, start time.T
 		rounds := (j - i) / every
 		ahead = ahead[:0]
 		for r := range rounds + holdRounds {
-			f, _ := pfs[a].Floor(start.Add(time.Duration(i+r*every) * step))
+			f, _ := pfs[a].FloorAt(msAt(i + r*every))
 			ahead = append(ahead, f)
+		}
+		if holdRounds > 0 {
+			held, queue = slidingMax(held[:0], queue[:0], ahead, holdRounds+1)
 		}
 		for r := range rounds {
 			out.floors[i+r*every] = ahead[r]
 			if holdRounds > 0 {
-				out.held[i+r*every] = slices.Max(ahead[r : r+holdRounds+1])
+				out.held[i+r*every] = held[r]
 			}
 		}
 		i = j
 	}
 	return out
+}
+
+// slidingMax appends to dst the highest of each width-long window of v, in order (one per
+// start, len(v)-width+1 of them), and returns it with queue, the scratch it used (indices
+// into v), for reuse. It keeps the indices of the values that may yet be a window's highest,
+// each below the one before: every value is queued and dropped once, where taking each
+// window's max afresh read all of an hour's rounds at every round of a held twin.
+func slidingMax(dst, queue, v []int32, width int) ([]int32, []int32) {
+	head := 0
+	for i, x := range v {
+		for len(queue) > head && v[queue[len(queue)-1]] <= x {
+			queue = queue[:len(queue)-1]
+		}
+		queue = append(queue, int32(i))
+		if int(queue[head]) <= i-width {
+			head++
+		}
+		if i >= width-1 {
+			dst = append(dst, v[queue[head]])
+		}
+	}
+	return dst, queue
 }
 
 // surgeReplay is a surge candidate's part of a replay, at each of its times: the surge floor
@@ -957,8 +1007,12 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors replaye
 			continue
 		}
 		d := &days[(i-scored)/perDay]
+		ready := r.ready // unless the sync scaled, the pods ready are those it saw
+		if r.desired != r.current {
+			ready = h.readyAt(now)
+		}
 		d.count(r.current, r.desired)
-		d.observe(minutes, hours, loads[i], h.readyAt(now), h.Replicas())
+		d.observe(minutes, hours, loads[i], ready, h.Replicas())
 	}
 	var all Summary
 	out := make([]Summary, len(days))

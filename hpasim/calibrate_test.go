@@ -2,6 +2,7 @@ package hpasim
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -292,23 +293,53 @@ func TestCalibrate(t *testing.T) {
 			}
 			latest := slices.MaxFunc(in.Predictions, func(a, b scaling.Prediction) int { return cmp.Compare(a.FittedAt, b.FittedAt) })
 			cands := Candidates(in.LeadTime, hpa.PodStartup, time.Duration(latest.StepSeconds)*time.Second, in.Surge)
-			listed := map[string]bool{}
-			want := 0
-			for _, c := range cands {
-				listed[SettingsString(c)] = true
-				if c.HoldSeconds == 0 {
-					want++
-				}
+			budget := in.Budget
+			if budget <= 0 {
+				budget = DefaultBudget
 			}
 			heldReplayed := slices.ContainsFunc(got.Scores, func(s Score) bool { return s.Settings.HoldSeconds > 0 })
-			if heldReplayed {
-				want = len(cands)
-			}
 			if got.BoundThroughout {
 				require.True(t, heldReplayed, "the bound held throughout won: its held twins were replayed")
 			}
-			require.GreaterOrEqual(t, len(got.Scores), want, "every candidate replayed (held twins where their family contends)")
-			require.LessOrEqual(t, len(got.Scores), want+2*headroomRefinements, "and at most the refinements of the headroom shares")
+			replayed := map[string]Score{}
+			for _, s := range got.Scores {
+				replayed[SettingsString(s.Settings)] = s
+			}
+			listed, grid, settings := map[string]bool{}, map[int64][]scaling.FloorSettings{}, 0
+			for _, c := range cands {
+				listed[SettingsString(c)] = true
+				_, ok := replayed[SettingsString(c)]
+				switch {
+				case inHeadroomFamily(c) && in.AvailabilityTarget <= 0:
+					grid[c.HoldSeconds] = append(grid[c.HoldSeconds], c)
+				default:
+					require.True(t, ok, "every other candidate replayed (with an availability target, every one): %s", SettingsString(c))
+				}
+				if ok {
+					settings++
+				}
+			}
+			require.Contains(t, got.Reason, fmt.Sprintf("with %d settings", settings))
+			for hold, shares := range grid {
+				if hold > 0 && !heldReplayed {
+					continue // the held twins wait for their family to contend
+				}
+				slices.SortFunc(shares, func(a, b scaling.FloorSettings) int { return cmp.Compare(*a.BoundShare, *b.BoundShare) })
+				for i, c := range shares { // from the lowest share up to the first over the budget
+					s, ok := replayed[SettingsString(c)]
+					require.True(t, ok, "share %s replayed: none below it went over the budget", SettingsString(c))
+					_, inc := gains(withoutCostliestDay(got.Scores[0].days, s.days))
+					over := inc > budget*DefaultBudgetShare || lastDayIncrease(got.Scores[0].days, s.days, got.lastDayOvershot) > budget
+					if over {
+						for _, above := range shares[i+1:] {
+							_, ok := replayed[SettingsString(above)]
+							require.False(t, ok, "%s replayed above %s, which went over the budget", SettingsString(above), SettingsString(c))
+						}
+						break
+					}
+				}
+			}
+			require.LessOrEqual(t, len(got.Scores), settings+2*headroomRefinements, "and at most the refinements of the headroom shares")
 			require.Equal(t, len(got.Scores), got.Candidates)
 			for _, s := range got.Scores {
 				if !listed[SettingsString(s.Settings)] {
@@ -357,10 +388,6 @@ func TestCalibrate(t *testing.T) {
 				require.Equal(t, got.Reactive.BeyondMaxReplicaMinutes, chosen.Summary.BeyondMaxReplicaMinutes, "the load alone decides what is beyond max")
 				require.Less(t, 1-chosen.Summary.UnderProvisionedReplicaMinutes/got.Reactive.UnderProvisionedReplicaMinutes, minGain,
 					"counted with the load beyond max, the floor's gain would fall below minGain")
-			}
-			budget := in.Budget
-			if budget == 0 {
-				budget = DefaultBudget
 			}
 			chosenRed, chosenInc := gains(withoutCostliestDay(got.Scores[0].days, chosen.days))
 			require.LessOrEqual(t, chosenInc, budget*DefaultBudgetShare, "the budget holds on the replay, without the costliest day as choose measures it")
@@ -444,6 +471,44 @@ func TestPredictionFloorsHoldAsThePlanner(t *testing.T) {
 		}
 		require.Greater(t, differ, n/every/10, "the hold keeps floors above the unheld ones often enough to compare")
 	}
+}
+
+func TestSlidingMax(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		v     []int32
+		width int
+		want  []int32
+	}{
+		{"width one is the values", []int32{3, 1, 2}, 1, []int32{3, 1, 2}},
+		{"a peak is held for its windows", []int32{1, 5, 2, 2, 1, 1}, 3, []int32{5, 5, 2, 2}},
+		{"falling", []int32{5, 4, 3, 2, 1}, 2, []int32{5, 4, 3, 2}},
+		{"rising", []int32{1, 2, 3, 4}, 3, []int32{3, 4}},
+		{"ties", []int32{2, 2, 2, 1, 2}, 2, []int32{2, 2, 2, 2}},
+		{"the whole slice", []int32{1, 7, 3}, 3, []int32{7}},
+		{"wider than the slice", []int32{1, 2}, 3, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _ := slidingMax(nil, nil, tc.v, tc.width)
+			require.Equal(t, tc.want, got)
+		})
+	}
+	t.Run("as each window's max, reusing its buffers", func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(3, 3))
+		var dst, queue []int32
+		for range 200 {
+			v := make([]int32, 1+rng.IntN(150))
+			for i := range v {
+				v[i] = int32(rng.IntN(6))
+			}
+			width := 1 + rng.IntN(len(v))
+			dst, queue = slidingMax(dst[:0], queue[:0], v, width)
+			require.Len(t, dst, len(v)-width+1)
+			for r := range dst {
+				require.Equal(t, slices.Max(v[r:r+width]), dst[r], "window at %d of %v, width %d", r, v, width)
+			}
+		}
+	})
 }
 
 func TestWithoutCostliestDay(t *testing.T) {
@@ -586,7 +651,8 @@ func TestReplayFloorsRelease(t *testing.T) {
 	cfg := Config{MinReplicas: 2, MaxReplicas: 50, CapacityPerReplica: 30, InitialReplicas: 10, PodStartup: 2 * time.Minute}
 	var defaults actuator.StepDownPolicy // zero: the actuator's defaults
 	held, _ := replayFloors(cfg, times, loads, replayedFloors{floors: floors}, nil, 0, time.Minute, defaults)
-	surge := &surgeReplay{floors: floors, release: releaseFloors(times, loads, cfg.CapacityPerReplica, 1)}
+	_, release := surgeFloors(times, loads, cfg.CapacityPerReplica, 1, nil)
+	surge := &surgeReplay{floors: floors, release: release}
 	released, _ := replayFloors(cfg, times, loads, replayedFloors{floors: make([]int32, n)}, surge, 0, time.Minute, defaults)
 	require.Less(t, released.ReplicaHours, held.ReplicaHours, "released sooner, paid for less")
 	require.LessOrEqual(t, released.UnderProvisionedReplicaMinutes, held.UnderProvisionedReplicaMinutes)
@@ -605,12 +671,21 @@ func TestRefineHeadroom(t *testing.T) {
 		s.Settings.HoldSeconds = 3600
 		return s
 	}
+	pending := func(scores []Score) []Score {
+		out := slices.Clone(scores)
+		for i := range out {
+			out[i].pending = inHeadroomFamily(out[i].Settings)
+		}
+		return out
+	}
 	tests := []struct {
 		name      string
 		grid      []Score
 		highest   float64 // the highest share that qualifies
+		overFrom  float64 // the lowest share over the budget; 0: none
 		want      []float64
 		wantHolds []int64 // of each replay; nil: none
+		left      []float64
 	}{
 		{name: "between two grid shares: bisected four times", grid: grid, highest: 1.6, want: []float64{1.5, 1.75, 1.625, 1.5625}},
 		{name: "every half qualifies: up towards the next grid share", grid: grid, highest: 1.99, want: []float64{1.5, 1.75, 1.875, 1.9375}},
@@ -620,13 +695,28 @@ func TestRefineHeadroom(t *testing.T) {
 		{name: "the grid out of order: bisected all the same", grid: []Score{grid[4], grid[2], grid[3]}, highest: 1.6, want: []float64{1.5, 1.75, 1.625, 1.5625}},
 		{name: "held twins: each hold's family bisected on its own", grid: append(slices.Clone(grid), held(0.5), held(1), held(2), held(3)), highest: 1.6,
 			want: []float64{1.5, 1.75, 1.625, 1.5625, 1.5, 1.75, 1.625, 1.5625}, wantHolds: []int64{0, 0, 0, 0, 3600, 3600, 3600, 3600}},
+		{name: "pending: replayed from the lowest up to the first over the budget, then bisected", grid: pending(grid), highest: 1.6, overFrom: 1.7,
+			want: []float64{0.5, 1, 2, 1.5, 1.75, 1.625, 1.5625}, left: []float64{3}},
+		{name: "pending, the lowest over the budget: only it replayed", grid: pending(grid), highest: 0.1, overFrom: 0.5,
+			want: []float64{0.5}, left: []float64{1, 2, 3}},
+		{name: "pending, none qualifies and none over the budget: all replayed", grid: pending(grid), highest: 0.1,
+			want: []float64{0.5, 1, 2, 3}},
+		{name: "pending out of order: replayed by share", grid: pending([]Score{grid[4], grid[2], grid[1], grid[3]}), highest: 1.6, overFrom: 3,
+			want: []float64{0.5, 1, 2, 3, 1.5, 1.75, 1.625, 1.5625}},
+		{name: "pending held twins: each family up to its own first over the budget", grid: pending(append(slices.Clone(grid), held(0.5), held(1), held(2), held(3))), highest: 1.6, overFrom: 1.7,
+			want: []float64{0.5, 1, 2, 1.5, 1.75, 1.625, 1.5625, 0.5, 1, 2, 1.5, 1.75, 1.625, 1.5625}, left: []float64{3, 3},
+			wantHolds: []int64{0, 0, 0, 0, 0, 0, 0, 3600, 3600, 3600, 3600, 3600, 3600, 3600}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			qualifies := func(s Score) bool { return s.Settings.SurgeSeconds == 0 && *s.Settings.BoundShare <= tt.highest }
+			overBudget := func(s Score) bool {
+				require.False(t, s.pending, "a pending share is replayed before it is judged")
+				return tt.overFrom > 0 && *s.Settings.BoundShare >= tt.overFrom
+			}
 			var replayed []float64
 			var holds []int64
-			got := refineHeadroom(slices.Clone(tt.grid), qualifies, func(s scaling.FloorSettings) Score {
+			got := refineHeadroom(slices.Clone(tt.grid), qualifies, overBudget, func(s scaling.FloorSettings) Score {
 				replayed = append(replayed, *s.BoundShare)
 				holds = append(holds, s.HoldSeconds)
 				require.Equal(t, throughout(1).Settings.LeadSeconds, s.LeadSeconds, "the family's other settings kept")
@@ -639,8 +729,18 @@ func TestRefineHeadroom(t *testing.T) {
 			} else {
 				require.Zero(t, slices.Max(append(holds, 0)), "no held family, no held replay")
 			}
-			require.Len(t, got, len(tt.grid)+len(tt.want), "each replay appended")
-			require.Equal(t, tt.grid, got[:len(tt.grid)], "the grid's scores untouched")
+			var left []float64
+			for _, s := range got {
+				if s.pending {
+					left = append(left, *s.Settings.BoundShare)
+				}
+			}
+			require.Equal(t, tt.left, left, "the shares left pending")
+			mids := slices.DeleteFunc(slices.Clone(replayed), func(b float64) bool { return slices.Contains([]float64{0.5, 1, 2, 3}, b) })
+			require.Len(t, got, len(tt.grid)+len(mids), "each bisection's replay appended")
+			for i, s := range got[:len(tt.grid)] {
+				require.Equal(t, tt.grid[i].Settings, s.Settings, "the grid's scores stay in their places")
+			}
 		})
 	}
 }
