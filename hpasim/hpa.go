@@ -2,7 +2,6 @@ package hpasim
 
 import (
 	"math"
-	"slices"
 	"time"
 
 	"github.com/kai-platform/kai-scaler/actuator"
@@ -183,15 +182,12 @@ func (h *HPA) since(now time.Time) int64 { return int64(now.Sub(h.epoch)) }
 func (h *HPA) readyAt(now int64) int32 {
 	// pods is ordered by ready-at time: pods are added at the end, each ready PodStartup
 	// after a later sync, and removed from the end. Most often all are ready.
-	if len(h.pods) == 0 || h.pods[len(h.pods)-1] <= now {
-		return int32(len(h.pods))
+	// Those still starting are the newest, at the end, and few (a scale-up's worth): counted
+	// back from the end, the call is inlined; a binary search was 7 % of a calibration.
+	n := len(h.pods)
+	for n > 0 && h.pods[n-1] > now {
+		n--
 	}
-	n, _ := slices.BinarySearchFunc(h.pods, now, func(at, now int64) int {
-		if at > now {
-			return 1
-		}
-		return -1
-	})
 	return int32(n)
 }
 
