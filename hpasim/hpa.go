@@ -216,8 +216,8 @@ func (h *HPA) Sync(now time.Time, load float64) Record {
 
 // decision is what one sync saw and decided, without the labels a Record carries: calibration's
 // replay syncs hundreds of thousands of times and reads only the replica counts, and building
-// and copying a Record at each sync cost it 8 %. Its reasons are codes, not strings, for the
-// same cause: a decision of five words fits the registers it is returned in.
+// and copying a Record at each sync cost it 8 %. For the same cause its reasons are codes,
+// named only where a Record is built (Sync).
 type decision struct {
 	current, ready, recommendation, desired int32
 	limited, ableToScale                    reason
