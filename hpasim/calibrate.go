@@ -415,10 +415,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 		return red, ok
 	}
 	fits := func(s Score) bool { _, ok := rank(s); return ok }
-	overBudget := func(s Score) bool {
-		_, inc := gains(withoutCostliestDay(reactiveDays, s.days))
-		return inc > in.Budget*DefaultBudgetShare || lastDayIncrease(reactiveDays, s.days, res.lastDayOvershot) > in.Budget
-	}
+	overBudget := func(s Score) bool { return !withinBudget(reactiveDays, s, in.Budget, res.lastDayOvershot) }
 	// Held twins (HoldSeconds) wait until their unheld family is seen to contend: else they are
 	// a fifth of a calibration's replays spent on settings that cannot win. The shares of the
 	// bound held throughout wait for refineHeadroom, which replays them from the lowest up to
@@ -570,9 +567,16 @@ func qualifies(reactive Summary, reactiveDays []Summary, s Score, budget float64
 		return 0, 0, false
 	}
 	red, inc = gains(withoutCostliestDay(reactiveDays, s.days))
-	ok = inc <= budget*DefaultBudgetShare && s.Summary.UnderProvisionedReplicaMinutes <= reactive.UnderProvisionedReplicaMinutes &&
-		red >= max(minGain, inc) && lastDayIncrease(reactiveDays, s.days, lastDayOvershot) <= budget
+	ok = withinBudget(reactiveDays, s, budget, lastDayOvershot) &&
+		s.Summary.UnderProvisionedReplicaMinutes <= reactive.UnderProvisionedReplicaMinutes && red >= max(minGain, inc)
 	return red, inc, ok
+}
+
+// withinBudget reports whether a candidate's replay s keeps the budget as qualifies measures
+// it: at most DefaultBudgetShare of it without the costliest day, and all of it on the last.
+func withinBudget(reactiveDays []Summary, s Score, budget float64, lastDayOvershot bool) bool {
+	_, inc := gains(withoutCostliestDay(reactiveDays, s.days))
+	return inc <= budget*DefaultBudgetShare && lastDayIncrease(reactiveDays, s.days, lastDayOvershot) <= budget
 }
 
 // headroomRefinements is how many more replays refineHeadroom spends: each halves the gap
@@ -961,9 +965,9 @@ type surgeReplay struct {
 // replayFloors runs one HPA over times with the given loads, syncing once per step, its floor
 // set before the sync at each of the planner's rounds (planRounds) as the planner decides: to
 // floors.floors[i] (0: the base), kept up to floors.held[i] with a hold, raised at once and
-// lowered through the actuator's step-down policy; for a surge candidate also to its surge floor and at once down to its release where
-// that is lower, each once the floor has held as long as actuator.SurgeMay asks, and never
-// lower while the need rises (actuator.HeldSurge). It scores from index scored on: in all,
+// lowered through the actuator's step-down policy; for a surge candidate also to its surge
+// floor and at once down to its release where that is lower, each once the floor has held as
+// long as actuator.SurgeMay asks, and never lower while the need rises (actuator.HeldSurge). It scores from index scored on: in all,
 // and day by day from there. times are step apart (times[i] is times[0] + i×step, as
 // Calibrate's grid is): the HPA runs on i×step since times[0], and times serve only the
 // actuator's time.Time rules.
@@ -1007,12 +1011,8 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors replaye
 			continue
 		}
 		d := &days[(i-scored)/perDay]
-		ready := r.ready // unless the sync scaled, the pods ready are those it saw
-		if r.desired != r.current {
-			ready = h.readyAt(now)
-		}
 		d.count(r.current, r.desired)
-		d.observe(minutes, hours, loads[i], ready, h.Replicas())
+		d.observe(minutes, hours, loads[i], h.readyAt(now), h.Replicas())
 	}
 	var all Summary
 	out := make([]Summary, len(days))
