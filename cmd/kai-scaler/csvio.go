@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -17,7 +19,8 @@ import (
 	"github.com/kai-platform/kai-scaler/forecast"
 )
 
-// timeFormat is how a CSV file writes its timestamps; output follows the input.
+// timeFormat is how a CSV file writes its timestamps, as its first one does. Output keeps
+// Unix seconds or milliseconds and writes every other form as RFC 3339 in UTC.
 type timeFormat int
 
 const (
@@ -25,7 +28,38 @@ const (
 	timeUnix
 	timeSpace     // "2006-01-02 15:04:05", read as UTC (the NAB traces)
 	timeUnixMilli // Unix milliseconds, as a Grafana panel's CSV export writes its Time column
+	timeSpaceOffset
+	timeSpaceShortOffset
+	timeSpaceUTC
+	timeISO
+	timeSpaceMinute
+	timeISOMinute
+	timeDate
 )
+
+// timeLayouts are the forms time.Parse reads (Unix has no layout), in the order
+// detectTimeFormat tries them, each with how an error names it. The exports of real traces
+// write these: pandas (a zone's offset, isoformat without one), psql's timestamptz (+00),
+// BigQuery (" UTC"), Excel and dashboards (no seconds), daily data (a date). A form without a
+// zone is read as UTC. A fraction after the seconds is read by a layout without one (as
+// time.Parse reads it) and dropped. Only a time ending in Z reads in two of them, the same.
+var timeLayouts = [...]struct{ layout, name string }{
+	timeRFC3339:          {time.RFC3339, "RFC 3339 (2006-01-02T15:04:05Z)"},
+	timeSpace:            {spaceLayout, `"2006-01-02 15:04:05"`},
+	timeSpaceOffset:      {"2006-01-02 15:04:05Z07:00", `"2006-01-02 15:04:05+07:00"`},
+	timeSpaceShortOffset: {"2006-01-02 15:04:05Z07", `"2006-01-02 15:04:05+07"`},
+	timeSpaceUTC:         {"2006-01-02 15:04:05 UTC", `"2006-01-02 15:04:05 UTC"`},
+	timeISO:              {"2006-01-02T15:04:05", `"2006-01-02T15:04:05"`},
+	timeSpaceMinute:      {"2006-01-02 15:04", `"2006-01-02 15:04"`},
+	timeISOMinute:        {"2006-01-02T15:04", `"2006-01-02T15:04"`},
+	timeDate:             {"2006-01-02", `"2006-01-02"`},
+}
+
+// wantTime names the timestamp forms a file's first row may have, for its error.
+const wantTime = `want RFC 3339 (2006-01-02T15:04:05Z, 2006-01-02T15:04:05+07:00), ` +
+	`2006-01-02 15:04:05 with an offset (+07:00 or +07), " UTC" or no zone, ` +
+	`2006-01-02T15:04:05, 2006-01-02 15:04, 2006-01-02T15:04 or 2006-01-02 (no zone is UTC), ` +
+	`or Unix seconds or milliseconds`
 
 // minUnixMilli is the least magnitude read as Unix milliseconds rather than seconds: as
 // seconds it is the year 5138, as milliseconds 1973.
@@ -262,7 +296,11 @@ func isRow(fields []string) bool {
 
 // readsAsTime reports whether s is a timestamp in one of the forms parseTime reads.
 func readsAsTime(s string) bool {
-	_, err := parseTime(s, detectTimeFormat(s))
+	f, err := detectTimeFormat(s)
+	if err != nil {
+		return false
+	}
+	_, err = parseTime(s, f)
 	return err == nil
 }
 
@@ -411,7 +449,11 @@ func (r *timeReader) fast(ts []byte) (int64, bool) {
 
 func (r *timeReader) read(ts []byte) (int64, error) {
 	if !r.known {
-		r.format, r.known, r.sep = detectTimeFormat(string(ts)), true, 'T'
+		f, err := detectTimeFormat(string(ts))
+		if err != nil {
+			return 0, err
+		}
+		r.format, r.known, r.sep = f, true, 'T'
 		if r.format == timeSpace {
 			r.sep = ' '
 		}
@@ -446,17 +488,52 @@ func trimSpace(b []byte) []byte {
 	return bytes.TrimSpace(b)
 }
 
-func detectTimeFormat(ts string) timeFormat {
-	if v, err := strconv.ParseFloat(ts, 64); err == nil {
+// detectTimeFormat is the form of a file's first timestamp: Unix when it is a number, else
+// the first of timeLayouts that reads it. Its error is said of the first row only; later rows
+// are held to its form (parseTime).
+func detectTimeFormat(ts string) (timeFormat, error) {
+	// NaN and Inf are numbers to ParseFloat, not times.
+	if v, err := strconv.ParseFloat(ts, 64); err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
 		if math.Abs(v) >= minUnixMilli && math.Abs(v/1000) <= float64(maxUnix) {
-			return timeUnixMilli
+			return timeUnixMilli, nil
 		}
-		return timeUnix
+		return timeUnix, nil
 	}
-	if len(ts) == len(spaceLayout) && ts[10] == ' ' {
-		return timeSpace
+	var invalid error
+	for f, l := range timeLayouts {
+		if l.layout == "" {
+			continue
+		}
+		_, err := time.Parse(l.layout, ts)
+		if err == nil {
+			return timeFormat(f), nil
+		}
+		invalid = cmp.Or(invalid, outOfRange(err))
 	}
-	return timeRFC3339
+	if invalid != nil {
+		return 0, invalid // in a form read, but no time: February 30
+	}
+	if dayMonthDate(ts) {
+		return 0, errors.New("not a time form this reads: " + wantTime +
+			"; write dates year first (2006-01-02): with slashes or dots the day may come first or the month")
+	}
+	return 0, errors.New("not a time form this reads: " + wantTime)
+}
+
+// dayMonthDate reports whether ts starts with a date of slashes or dots (01/02/2024,
+// 02.01.2024), which may be day first or month first: it is read as neither.
+func dayMonthDate(ts string) bool {
+	date, _, _ := strings.Cut(ts, " ")
+	return strings.Count(date, "/") == 2 || strings.Count(date, ".") == 2
+}
+
+// outOfRange is time.Parse's error when ts is in the layout's form but names no time (a
+// 13th month, February 30), said as such rather than as another form wanted; nil otherwise.
+func outOfRange(err error) error {
+	if pe := (*time.ParseError)(nil); errors.As(err, &pe) && strings.HasSuffix(pe.Message, " out of range") {
+		return errors.New(strings.TrimPrefix(pe.Message, ": "))
+	}
+	return nil
 }
 
 // subSecond reports whether ts, which parseTime read, has a fraction of a second. parseTime
@@ -470,11 +547,8 @@ func subSecond(ts []byte, f timeFormat) bool {
 			v /= 1000
 		}
 		return err == nil && v != math.Floor(v)
-	case timeSpace:
-		t, err := time.Parse(spaceLayout, string(ts))
-		return err == nil && t.Nanosecond() != 0
 	}
-	t, err := time.Parse(time.RFC3339, string(ts))
+	t, err := time.Parse(timeLayouts[f].layout, string(ts))
 	return err == nil && t.Nanosecond() != 0
 }
 
@@ -499,22 +573,22 @@ func parseTime(ts string, f timeFormat) (int64, error) {
 			return 0, fmt.Errorf("out of range: want Unix milliseconds between %d and %d (years 1 to 9999)", minUnix*1000, maxUnix*1000)
 		}
 		return int64(v), nil
+	case timeRFC3339:
+		if u, ok := fastUTC(ts, 'T'); ok {
+			return u, nil
+		}
 	case timeSpace:
 		if u, ok := fastUTC(ts, ' '); ok {
 			return u, nil
 		}
-		t, err := time.Parse(spaceLayout, ts)
-		if err != nil {
-			return 0, fmt.Errorf("want %q like the first row", spaceLayout)
-		}
-		return inYears(t)
 	}
-	if u, ok := fastUTC(ts, 'T'); ok {
-		return u, nil
-	}
-	t, err := time.Parse(time.RFC3339, ts)
+	l := timeLayouts[f]
+	t, err := time.Parse(l.layout, ts)
 	if err != nil {
-		return 0, fmt.Errorf("want RFC3339 (2006-01-02T15:04:05Z) like the first row")
+		if err := outOfRange(err); err != nil {
+			return 0, err
+		}
+		return 0, fmt.Errorf("want %s like the first row", l.name)
 	}
 	return inYears(t)
 }

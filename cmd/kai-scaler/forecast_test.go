@@ -54,6 +54,9 @@ func TestForecastCommand(t *testing.T) {
 	rfc := func(t time.Time) string { return t.Format(time.RFC3339) }
 	unix := func(t time.Time) string { return fmt.Sprint(t.Unix()) }
 	space := func(t time.Time) string { return t.Format(spaceLayout) }
+	// pandas' str of a time with a zone: read at its offset, written in UTC.
+	pandasTZ := func(t time.Time) string { return t.In(time.FixedZone("", 2*3600)).Format("2006-01-02 15:04:05-07:00") }
+	noSeconds := func(t time.Time) string { return t.Format("2006-01-02 15:04") }
 	tests := []struct {
 		name     string
 		input    string
@@ -67,6 +70,10 @@ func TestForecastCommand(t *testing.T) {
 			args: []string{"--horizon", "24"}, series: []string{"api", "web"}, tsPrefix: "2024-03-24T00:00:00Z"},
 		{name: "plain trace format", input: writeSeries(t, dir, "trace.csv", "timestamp,value", []string{""}, 9, space),
 			args: []string{"--horizon", "5", "--model", "seasonal-naive"}, series: []string{"trace"}, tsPrefix: "2024-03-12T00:00:00Z"},
+		{name: "an offset, out in UTC", input: writeSeries(t, dir, "tz.csv", "timestamp,value", []string{""}, 9, pandasTZ),
+			args: []string{"--horizon", "5", "--model", "seasonal-naive"}, series: []string{"tz"}, tsPrefix: "2024-03-12T00:00:00Z"},
+		{name: "no seconds", input: writeSeries(t, dir, "excel.csv", "series,timestamp,value", []string{"api"}, 9, noSeconds),
+			args: []string{"--horizon", "5", "--model", "seasonal-naive"}, series: []string{"api"}, tsPrefix: "2024-03-12T00:00:00Z"},
 		{name: "unix seconds stay unix", input: writeSeries(t, dir, "u.csv", "series,timestamp,value", []string{"x"}, 3, unix),
 			args: []string{"--horizon", "2", "--quantile", "0.95"}, series: []string{"x"}, tsPrefix: fmt.Sprint(time.Date(2024, 3, 6, 0, 0, 0, 0, time.UTC).Unix())},
 		{name: "unknown model", input: filepath.Join(dir, "a.csv"), args: []string{"--horizon", "2", "--model", "prophet"}, wantCode: 2, stderr: `--model "prophet": must be auto or one of seasonal-naive,`},
