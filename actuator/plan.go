@@ -76,6 +76,9 @@ type StepDownPolicy struct {
 	MaxFraction float64
 	// MinStep is the least number of replicas removed in one step; default 1.
 	MinStep int32
+	// AtOnce lowers the floor to what is wanted at once, the other fields aside: a service
+	// whose calibration chose it (scaling.FloorSettings.StepDownAtOnce).
+	AtOnce bool
 }
 
 // DefaultStepDown is the policy used for zero fields of StepDownPolicy.
@@ -162,7 +165,8 @@ type serviceState struct {
 // window (from LeadTime before the window until its end), its prediction over the lead time,
 // its active scheduled overrides (from LeadTime before their start until their end), and the
 // floors its enabled dependencies ask for, clamped to [base, max] and lowered no faster
-// than in.StepDown allows. It is pure: the same input gives the same plan.
+// than in.StepDown allows (at once where the prediction's calibration chose
+// StepDownAtOnce). It is pure: the same input gives the same plan.
 func PlanFloors(in PlanInput) Plan {
 	policy := in.StepDown.WithDefaults()
 	ceiling := in.MaxReplicasWithoutMax
@@ -242,6 +246,7 @@ func PlanFloors(in PlanInput) Plan {
 		}
 		var contribs []Contribution
 		var release surgeRelease // zero: a floor above the plan comes down by the step-down policy alone
+		stepDown := policy
 		contribs = append(contribs, Contribution{Source: SourceBase, Floor: base(st.w), Detail: "floor before kai-scaler"})
 		for _, p := range patterns[name] {
 			if c, ok := patternContribution(p, st.w, in.Now, st.cfg.LeadTime); ok {
@@ -250,9 +255,17 @@ func PlanFloors(in PlanInput) Plan {
 		}
 		if p, ok := predictions[name]; ok {
 			contribs = append(contribs, predictionContributions(p, st.cfg, in.Now, st.w.MinReplicas)...)
-			// A surge floor rides on the prediction's calibration, and goes with it when the
-			// prediction expires: its settings were chosen for that service's recent history.
-			if cal := p.Calibration; cal != nil && cal.SurgeSeconds > 0 && !expired(p.ValidUntil, in.Now.UnixMilli()) {
+			// A surge floor and a step-down at once ride on the prediction's calibration, and go
+			// with it when the prediction expires: its settings were chosen for that service's
+			// recent history.
+			cal := p.Calibration
+			if cal != nil && expired(p.ValidUntil, in.Now.UnixMilli()) {
+				cal = nil
+			}
+			if cal != nil && cal.StepDownAtOnce {
+				stepDown.AtOnce = true
+			}
+			if cal != nil && cal.SurgeSeconds > 0 {
 				mayRaise, mayRelease := SurgeMay(st.w.FloorChangedAt, in.Now)
 				if c, ok := surgeContribution(in.Need[name], in.Now, time.Duration(cal.SurgeSeconds)*time.Second, st.w.MinReplicas, mayRaise); ok {
 					contribs = append(contribs, c)
@@ -282,7 +295,7 @@ func PlanFloors(in PlanInput) Plan {
 				contribs = append(contribs, c)
 			}
 		}
-		st.decision = decide(st.w, contribs, hold, policy, in.Now, ceiling, release)
+		st.decision = decide(st.w, contribs, hold, stepDown, in.Now, ceiling, release)
 		st.decision.Service = name
 	}
 
@@ -369,10 +382,13 @@ func decide(w Workload, contribs []Contribution, hold bool, policy StepDownPolic
 }
 
 // LowerFloor returns the floor to set when the wanted floor is below the current one, last
-// changed at changedAt: by policy p (its zero fields filled), or at once down to release
-// where that is lower (ReleaseFloor; 0: none), never below want; released says release set
-// it. The planner and calibration's replay both lower floors through it.
+// changed at changedAt: by policy p (its zero fields filled; want itself with p.AtOnce), or at
+// once down to release where that is lower (ReleaseFloor; 0: none), never below want; released
+// says release set it. The planner and calibration's replay both lower floors through it.
 func LowerFloor(cur, want int32, changedAt time.Time, p StepDownPolicy, now time.Time, release int32) (floor int32, released bool) {
+	if p.AtOnce {
+		return want, false
+	}
 	p = p.WithDefaults()
 	floor = cur
 	if changedAt.IsZero() || now.Sub(changedAt) >= p.Interval {

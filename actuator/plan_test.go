@@ -1039,3 +1039,48 @@ func TestHeldFloorReadsThePlannersRounds(t *testing.T) {
 	require.Equal(t, 60, HoldRounds(30*time.Minute, DefaultInterval))
 	require.Zero(t, HoldRounds(0, DefaultInterval))
 }
+
+// TestPlanFloorsStepDownAtOnce checks FloorSettings.StepDownAtOnce: a floor above what the
+// prediction asks comes down to it at once instead of by the step-down policy, while the
+// prediction is valid, and a floor that must not be lowered is still kept.
+func TestPlanFloorsStepDownAtOnce(t *testing.T) {
+	// As in TestPlanFloorsPredictionHold: at 08:55 the expected load asks for 6 replicas.
+	p := forecastPoints("api", monday, 10*time.Minute, []float64{800, 800, 400, 400, 800, 800}, []float64{900, 900, 500, 500, 900, 900})
+	now := monday.Add(25 * time.Minute)
+	tests := []struct {
+		name       string
+		atOnce     bool
+		changedAgo time.Duration
+		at         time.Time // when planned, if not at 08:55
+		unseenDep  bool      // the floor depends on a service not observed
+		want       int32
+		reason     string
+	}{
+		{name: "by the policy: held within its interval", changedAgo: time.Minute, want: 20, reason: SourceStepDown},
+		{name: "by the policy: a quarter off past it", changedAgo: 5 * time.Minute, want: 15, reason: SourceStepDown},
+		{name: "at once: down to what the prediction asks", atOnce: true, changedAgo: time.Minute, want: 6, reason: SourcePrediction},
+		{name: "at once, the prediction expired: by the policy", atOnce: true, changedAgo: time.Minute, at: monday.Add(61 * time.Minute),
+			want: 20, reason: SourceStepDown},
+		{name: "at once, a dependency not observed: kept", atOnce: true, changedAgo: time.Minute, unseenDep: true, want: 20, reason: SourceHold},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := p
+			p.Calibration = &scaling.Calibration{Reason: "test", FloorSettings: scaling.FloorSettings{BoundShare: ratio(0), LeadSeconds: 300,
+				NoiseMarginReplicas: 1, Interpolate: true, StepDownAtOnce: tt.atOnce}}
+			at := now
+			if !tt.at.IsZero() {
+				at = tt.at
+			}
+			in := PlanInput{Now: at, Services: []ServiceConfig{svc("api", 5*time.Minute)}, PredictiveEnabled: true,
+				Workloads:   []Workload{touched("api", 2, 20, 30, 20, at.Add(-tt.changedAgo), at)},
+				Predictions: []scaling.Prediction{p}}
+			if tt.unseenDep {
+				in.DependenciesEnabled, in.Dependencies = true, []scaling.Dependency{dep("db", "api", scaling.DependencyProportional, func(d *scaling.Dependency) { d.Ratio = ratio(1) })}
+			}
+			d := PlanFloors(in).Decisions[0]
+			require.Equal(t, tt.want, d.Floor, "%+v", d.Contributions)
+			require.Equal(t, tt.reason, d.Reason, "%+v", d.Contributions)
+		})
+	}
+}

@@ -97,9 +97,13 @@ func share(v float64) *float64 { return &v }
 // margin of three replicas, the lead time (just the pod start-up and two HPA syncs, or the
 // service's lead time) and the bound share, from a low quantile (the load that surely comes:
 // the HPA must not scale below it before a rebound) through the expected load to the upper
-// bound; then the expected load smoothed over about an hour (the rhythm without the noise),
-// floors during rises only, the upper bound with a one-replica margin, the upper bound within
-// the HPA's tolerance, the bound held on steady stretches too at half, once, twice and three
+// bound; then the five shares at the shorter lead once more, their floor coming down at once
+// instead of by the actuator's step-down policy (StepDownAtOnce: on short peaks that recur, a
+// job at the top of every hour, the policy's descent after each peak cost more than the floor
+// saved before it, and calibration fell back to a surge floor alone; coming down at once, they
+// removed 95 % of the shortfall within the budget); then the expected load smoothed over about
+// an hour (the rhythm without the noise), floors during rises only, the upper bound with a
+// one-replica margin, the upper bound within the HPA's tolerance, the bound held on steady stretches too at half, once, twice and three
 // times its distance above the expected load (for noise the HPA lets through within its
 // tolerance, and noise within the forecast's step above its bound; refineHeadroom bisects
 // between them), smoothed over about 25 minutes where the forecast's step is that fine (a
@@ -114,7 +118,7 @@ func share(v float64) *float64 { return &v }
 // reactive HPA, held about half as often, at the same reduction); then the planner's defaults
 // (read point by point) at half and the whole bound; with surge (the service's HPA metric is
 // observed), surge floors carried a quarter, half or all of podStartup on, alone, and half of
-// it beside the expected load and beside the smoothed bound. Twenty-eight settings at most.
+// it beside the expected load and beside the smoothed bound. Thirty-three settings at most.
 func Candidates(lead, podStartup, step time.Duration, surge bool) []scaling.FloorSettings {
 	if step <= 0 {
 		step = 5 * time.Minute
@@ -134,6 +138,10 @@ func Candidates(lead, podStartup, step time.Duration, surge bool) []scaling.Floo
 			out = append(out, scaling.FloorSettings{BoundShare: share(b), LeadSeconds: int64(l / time.Second), NoiseMarginReplicas: 3,
 				SmoothingPoints: 1, Interpolate: true})
 		}
+	}
+	for _, b := range []float64{-1, -0.5, 0, 0.5, 1} {
+		out = append(out, scaling.FloorSettings{BoundShare: share(b), LeadSeconds: short, NoiseMarginReplicas: 3,
+			SmoothingPoints: 1, Interpolate: true, StepDownAtOnce: true})
 	}
 	out = append(out,
 		scaling.FloorSettings{BoundShare: share(0), LeadSeconds: short, NoiseMarginReplicas: 3,
@@ -213,6 +221,9 @@ func SettingsString(s scaling.FloorSettings) string {
 	}
 	if s.HoldSeconds > 0 {
 		out += " hold=" + (time.Duration(s.HoldSeconds) * time.Second).String()
+	}
+	if s.StepDownAtOnce {
+		out += " down-at-once"
 	}
 	return out + surge
 }
@@ -395,7 +406,9 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 			}
 			surge = surges[s.SurgeSeconds]
 		}
-		return replayFloors(cfg, times, loads, floors, surge, scored, in.Step, in.StepDown)
+		policy := in.StepDown
+		policy.AtOnce = s != nil && s.StepDownAtOnce
+		return replayFloors(cfg, times, loads, floors, surge, scored, in.Step, policy)
 	}
 	var reactiveDays []Summary
 	res.Reactive, reactiveDays = run(nil)
@@ -679,16 +692,17 @@ func refineHeadroomFamily(scores []Score, hold int64, fits, overBudget func(Scor
 }
 
 // floorKey is what of a FloorSettings the forecast floors depend on
-// (actuator.NewPredictionFloor reads all but the surge floor), with the bound share by value.
+// (actuator.NewPredictionFloor reads all but the surge floor and how the floor comes down),
+// with the bound share by value.
 type floorKey struct {
-	settings scaling.FloorSettings // without BoundShare and SurgeSeconds
+	settings scaling.FloorSettings // without BoundShare, SurgeSeconds and StepDownAtOnce
 	share    float64
 	hasShare bool
 }
 
 func floorKeyOf(s scaling.FloorSettings) floorKey {
 	k := floorKey{settings: s}
-	k.settings.BoundShare, k.settings.SurgeSeconds = nil, 0
+	k.settings.BoundShare, k.settings.SurgeSeconds, k.settings.StepDownAtOnce = nil, 0, false
 	if s.BoundShare != nil {
 		k.share, k.hasShare = *s.BoundShare, true
 	}

@@ -152,6 +152,22 @@ func TestCalibrate(t *testing.T) {
 	}
 	steadyForecasts := hourlyForecasts(forecast.Series{Start: start, Step: 5 * time.Minute}, now, 7,
 		func(t time.Time) float64 { return profile[timeOfDay(t)/(5*time.Minute)] }, 1.08)
+	// A job at the top of every hour triples a daily load for ten minutes, foreseen at the
+	// forecaster's 5 min step: a floor stepped down by the policy after each peak spends on its
+	// descent more than it saves before the peak.
+	jobShape := func(t time.Time) float64 {
+		level := 200 + 150*math.Sin(2*math.Pi*float64(timeOfDay(t))/float64(24*time.Hour))
+		if t.Minute() < 10 {
+			return 3 * level
+		}
+		return level
+	}
+	jobs := forecast.Series{Start: start, Step: time.Minute, Values: make([]float64, 15*1440)}
+	jobNoise := rand.New(rand.NewPCG(17, 17))
+	for i := range jobs.Values {
+		jobs.Values[i] = jobShape(start.Add(time.Duration(i)*time.Minute)) * (1 + 0.05*jobNoise.NormFloat64())
+	}
+	jobForecasts := hourlyForecasts(forecast.Series{Start: start, Step: 5 * time.Minute}, now, 7, jobShape, 1.1)
 	tests := []struct {
 		name string
 		in   CalibrationInput
@@ -178,6 +194,8 @@ func TestCalibrate(t *testing.T) {
 		// wantEventsAtMost: the chosen floor's replay scales the HPA at most this many times
 		// as often as the reactive replay (0: not checked).
 		wantEventsAtMost float64
+		// wantAtOnce: the floor comes down at once, not by the step-down policy.
+		wantAtOnce bool
 	}{
 		{
 			name:          "a strong daily ramp gets a floor within the budget",
@@ -199,6 +217,13 @@ func TestCalibrate(t *testing.T) {
 			wantReduction: 0.5,
 			wantReason:    "removes",
 			wantBeyondMax: 0.9,
+		},
+		{
+			name:          "short jobs at the top of every hour: the floor comes down at once after each",
+			in:            CalibrationInput{History: jobs, Predictions: jobForecasts},
+			wantReduction: 0.8,
+			wantReason:    "down-at-once",
+			wantAtOnce:    true,
 		},
 		{
 			name:           "noise on plateaus: the bound held throughout",
@@ -377,6 +402,7 @@ func TestCalibrate(t *testing.T) {
 			require.GreaterOrEqual(t, got.UnderProvisionedReduction, tt.wantReduction)
 			require.Equal(t, tt.wantThroughout, got.BoundThroughout, "chose %s", SettingsString(got.FloorSettings))
 			require.Equal(t, tt.wantSurge, got.SurgeSeconds > 0, "chose %s", SettingsString(got.FloorSettings))
+			require.Equal(t, tt.wantAtOnce, got.StepDownAtOnce, "chose %s", SettingsString(got.FloorSettings))
 			require.GreaterOrEqual(t, got.Reactive.BeyondMaxReplicaMinutes, tt.wantBeyondMax*got.Reactive.UnderProvisionedReplicaMinutes)
 			if tt.wantEventsAtMost > 0 {
 				events := func(s Summary) int { return s.ScaleUps + s.ScaleDowns }

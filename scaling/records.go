@@ -161,6 +161,12 @@ type FloorSettings struct {
 	// over the next HoldSeconds, so a dip the forecast sees coming back within that time does
 	// not take replicas away only to add them again. It never raises a floor. 0 means none.
 	HoldSeconds int64 `json:"holdSeconds,omitempty"`
+	// StepDownAtOnce brings the floor down at once to what the plan asks, instead of by the
+	// actuator's step-down policy. The HPA's own scale-down stabilization still keeps what its
+	// metric asked for over its window, so what goes at once is only capacity no metric asked
+	// for: on load whose peaks are short and recur (a job at the top of every hour), the
+	// policy's gradual descent after each peak costs more than the floor saves before it.
+	StepDownAtOnce bool `json:"stepDownAtOnce,omitempty"`
 }
 
 // FloorsOff reports whether the settings leave no floor of the prediction's making at all:
