@@ -204,12 +204,6 @@ func TestReadSeriesCSVErrors(t *testing.T) {
 // takes Unix milliseconds, and a Grafana panel's CSV export: Time and a column per series,
 // named by its quoted labels, a gap where a series has no value.
 func TestReadSeriesCSVForms(t *testing.T) {
-	type series struct {
-		name   string
-		start  int64
-		step   time.Duration
-		values []float64
-	}
 	gap := math.NaN()
 	tests := []struct {
 		name, body string
@@ -272,23 +266,7 @@ func TestReadSeriesCSVForms(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, format, err := readSeriesCSV(strings.NewReader(tc.body), "in.csv")
-			require.NoError(t, err)
-			require.Equal(t, tc.format, format)
-			require.Len(t, got, len(tc.want))
-			for i, w := range tc.want {
-				require.Equal(t, w.name, got[i].name)
-				require.Equal(t, time.Unix(w.start, 0).UTC(), got[i].series.Start)
-				require.Equal(t, w.step, got[i].series.Step)
-				require.Len(t, got[i].series.Values, len(w.values))
-				for k, v := range w.values {
-					if math.IsNaN(v) {
-						require.True(t, math.IsNaN(got[i].series.Values[k]), "a gap at %d", k)
-						continue
-					}
-					require.Equal(t, v, got[i].series.Values[k])
-				}
-			}
+			requireReads(t, tc.body, tc.format, tc.want)
 		})
 	}
 }
@@ -811,4 +789,36 @@ func TestForecastCommandWarnsOfNoPositiveLoad(t *testing.T) {
 		require.False(t, noPositiveLoad(nil))
 		require.False(t, noPositiveLoad([]float64{math.Inf(-1), 0}), "-Inf is a gap too")
 	})
+}
+
+// series is a series a test expects to read: its name, first time (Unix seconds), step and
+// values.
+type series struct {
+	name   string
+	start  int64
+	step   time.Duration
+	values []float64
+}
+
+// requireReads checks that readSeriesCSV reads body in the time format format as the series
+// want: names, starts, steps and values, gaps (NaN) included.
+func requireReads(t *testing.T, body string, format timeFormat, want []series) {
+	t.Helper()
+	got, gotFormat, err := readSeriesCSV(strings.NewReader(body), "in.csv")
+	require.NoError(t, err)
+	require.Equal(t, format, gotFormat)
+	require.Len(t, got, len(want))
+	for i, w := range want {
+		require.Equal(t, w.name, got[i].name)
+		require.Equal(t, time.Unix(w.start, 0).UTC(), got[i].series.Start)
+		require.Equal(t, w.step, got[i].series.Step)
+		require.Len(t, got[i].series.Values, len(w.values))
+		for k, v := range w.values {
+			if math.IsNaN(v) {
+				require.True(t, math.IsNaN(got[i].series.Values[k]), "a gap at %d", k)
+				continue
+			}
+			require.Equal(t, v, got[i].series.Values[k])
+		}
+	}
 }

@@ -102,12 +102,6 @@ func TestDetectTimeFormatRefuses(t *testing.T) {
 // TestReadSeriesCSVTimeForms reads a small file in each form: the header's, a column per
 // series, and no header (the first line is a row when it reads as a time).
 func TestReadSeriesCSVTimeForms(t *testing.T) {
-	type series struct {
-		name   string
-		start  int64
-		step   time.Duration
-		values []float64
-	}
 	gap := math.NaN()
 	fiveMin := func(name string) []series {
 		return []series{{name, jan1, 5 * time.Minute, []float64{1, 2, 3}}}
@@ -152,23 +146,7 @@ func TestReadSeriesCSVTimeForms(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, format, err := readSeriesCSV(strings.NewReader(tc.body), "in.csv")
-			require.NoError(t, err)
-			require.Equal(t, tc.format, format)
-			require.Len(t, got, len(tc.want))
-			for i, w := range tc.want {
-				require.Equal(t, w.name, got[i].name)
-				require.Equal(t, time.Unix(w.start, 0).UTC(), got[i].series.Start)
-				require.Equal(t, w.step, got[i].series.Step)
-				require.Len(t, got[i].series.Values, len(w.values))
-				for k, v := range w.values {
-					if math.IsNaN(v) {
-						require.True(t, math.IsNaN(got[i].series.Values[k]), "a gap at %d", k)
-						continue
-					}
-					require.Equal(t, v, got[i].series.Values[k])
-				}
-			}
+			requireReads(t, tc.body, tc.format, tc.want)
 		})
 	}
 }
