@@ -18,8 +18,8 @@ var GeneratedStart = time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
 // beyond the traces it was tuned on: smooth and noisy per-minute web load, a weekly rhythm,
 // three months sampled hourly, growth, a fall to a new level, one-off events, a nightly batch
 // on a steady load, bursts in request counts, a web server's log counted per minute,
-// heavy-tailed noise, users on local time across a daylight-saving change, a weekly peak, and
-// sparse counts. Each is deterministic.
+// heavy-tailed noise, users on local time across a daylight-saving change, a weekly peak, a
+// job at the top of every hour, and sparse counts. Each is deterministic.
 var generated = map[string]func() forecast.Series{
 	"ramps": func() forecast.Series { return GenerateRamps(DefaultRamps(GeneratedStart)) },
 	// Per-minute web load on a daily curve, 3 % noise: forecasts see nearly all of it.
@@ -182,6 +182,18 @@ var generated = map[string]func() forecast.Series{
 			}
 			if tod := timeOfDay(t); t.Weekday() == time.Monday && tod >= 9*time.Hour && tod < 10*time.Hour {
 				v *= 2
+			}
+			return v * (1 + 0.05*rng.NormFloat64())
+		})
+	},
+	// A job at the top of every hour: the daily curve tripled for the first ten minutes of each
+	// hour, 5 % noise, per minute. The peaks recur and a forecast sees them, but each is shorter
+	// than the actuator's step-down policy takes to bring a floor back down after it.
+	"jobs": func() forecast.Series {
+		return generate(time.Minute, 28, 27, func(t time.Time, _ int, rng *rand.Rand) float64 {
+			v := 300 * webDay(t)
+			if t.Minute() < 10 {
+				v *= 3
 			}
 			return v * (1 + 0.05*rng.NormFloat64())
 		})

@@ -165,6 +165,17 @@ func TestGenerated(t *testing.T) {
 				require.InDelta(t, 2, mean(s, monday+9*time.Hour, monday+10*time.Hour)/mean(s, tuesday+9*time.Hour, tuesday+10*time.Hour), 0.1, "week %d: Monday's 09:00 at twice Tuesday's", w)
 			}
 		}},
+		{name: "jobs", step: time.Minute, days: 28, shape: func(t *testing.T, s forecast.Series) {
+			for d := range 28 {
+				var jobs, after float64 // each hour's first ten minutes, and the ten after
+				for h := range 24 {
+					from := time.Duration(d)*day + time.Duration(h)*time.Hour
+					jobs += mean(s, from, from+10*time.Minute)
+					after += mean(s, from+10*time.Minute, from+20*time.Minute)
+				}
+				require.InDelta(t, 3, jobs/after, 0.1, "day %d: the first ten minutes of each hour at three times the ten after", d)
+			}
+		}},
 		{name: "sparse", step: time.Minute, days: 28, shape: func(t *testing.T, s forecast.Series) {
 			requireCounts(t, s)
 			require.InDelta(t, 3, mean(s, 14*time.Hour, 16*time.Hour), 0.5, "about 3 a minute at the afternoon's height")
