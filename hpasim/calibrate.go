@@ -103,10 +103,10 @@ func share(v float64) *float64 { return &v }
 // saved before it, and calibration fell back to a surge floor alone; coming down at once, they
 // removed 95 % of the shortfall within the budget); then the expected load smoothed over about
 // an hour (the rhythm without the noise), floors during rises only, the upper bound with a
-// one-replica margin, the upper bound within the HPA's tolerance, the bound held on steady stretches too at half, once, twice and three
-// times its distance above the expected load (for noise the HPA lets through within its
-// tolerance, and noise within the forecast's step above its bound; refineHeadroom bisects
-// between them), smoothed over about 25 minutes where the forecast's step is that fine (a
+// one-replica margin, the upper bound within the HPA's tolerance, the bound held on steady
+// stretches too at half, once, twice and three times its distance above the expected load
+// (for noise the HPA lets through within its tolerance, and noise within the forecast's step
+// above its bound; refineHeadroom bisects between them), smoothed over about 25 minutes where the forecast's step is that fine (a
 // profile fitted on noisy weeks wiggles from point to point with noise of the past, not of
 // the hours ahead; held unsmoothed, the floor followed each wiggle across a replica boundary,
 // and on a steady load with a nightly batch scaled the HPA 25 times as often as the reactive
@@ -979,12 +979,12 @@ type surgeReplay struct {
 // replayFloors runs one HPA over times with the given loads, syncing once per step, its floor
 // set before the sync at each of the planner's rounds (planRounds) as the planner decides: to
 // floors.floors[i] (0: the base), kept up to floors.held[i] with a hold, raised at once and
-// lowered through the actuator's step-down policy; for a surge candidate also to its surge
-// floor and at once down to its release where that is lower, each once the floor has held as
-// long as actuator.SurgeMay asks, and never lower while the need rises (actuator.HeldSurge). It scores from index scored on: in all,
-// and day by day from there. times are step apart (times[i] is times[0] + i×step, as
-// Calibrate's grid is): the HPA runs on i×step since times[0], and times serve only the
-// actuator's time.Time rules.
+// lowered through the actuator's step-down policy (at once with policy.AtOnce); for a surge
+// candidate also to its surge floor and at once down to its release where that is lower, each
+// once the floor has held as long as actuator.SurgeMay asks, and never lower while the need
+// rises (actuator.HeldSurge). It scores from index scored on: in all, and day by day from
+// there. times are step apart (times[i] is times[0] + i×step, as Calibrate's grid is): the
+// HPA runs on i×step since times[0], and times serve only the actuator's time.Time rules.
 func replayFloors(cfg Config, times []time.Time, loads []float64, floors replayedFloors, surge *surgeReplay, scored int, step time.Duration, policy actuator.StepDownPolicy) (Summary, []Summary) {
 	perDay, every := stepsPerDay(step), planRounds(step)
 	days := make([]Meter, (len(times)-scored+perDay-1)/perDay)
