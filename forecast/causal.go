@@ -20,6 +20,9 @@ import (
 //     cleanBand of it (a spike, far outside the seasonal band; never a dip, a drifting peak
 //     or a plateau's edge) becomes a gap, and gaps are filled from the profile, the offset and
 //     the residuals either side within the day;
+//   - a run of outliers that reaches a day's end and has lasted newLevelRun (cutRun; the
+//     previous day's part counts, and stays cut) is kept: it is a new level, and for the
+//     decisions at that end and the next few days' while it holds it is the level shift;
 //   - a level shift is looked for at each decision in the daily levels before it only; the
 //     history before a shift is moved by it for that decision's models (levelAdj), which the
 //     models apply on the fly (a prefix shift is cheap to fold into a harmonic regression's
@@ -86,6 +89,11 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 	mPrev := 0.0
 	absSum, absN, absT := 0.0, 0, 0 // running Σ|raw| for the IQR floor, up to the day's end
 	stride := max(1, causalPool(p)/poolPast)
+	runMin := int(math.Ceil(newLevelRun.Seconds() * float64(p.D) / 86400))
+	carried := 0                    // outliers in a row at the end of the previous day
+	newLevels := map[int]levelAdj{} // by the day's end: the new level a run reaching it set
+	var level levelAdj              // the newest such level while it holds
+	expect := make([]float64, p.D)
 	// Blocks of a day on the grid of w; those before w only score residuals for the pool.
 	first := w - causalPool(p)/p.D*p.D
 	for first < 2*p.D && first < w {
@@ -187,6 +195,25 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 				}
 			}
 		}
+		// A run of outliers reaching the day's end that has lasted newLevelRun is a new level;
+		// it holds for the decisions after while each day sits nearer it than the old one,
+		// until dayShift can see it.
+		if level.by > 0 && m >= level.by/2 && a-level.at < shiftMinDays*p.D+p.D {
+			newLevels[b] = level
+		} else {
+			level = levelAdj{}
+		}
+		run := cutRun(blk, raw[a:b], carried)
+		if run >= runMin {
+			for i := range blk {
+				expect[i] = ref[i] + m
+			}
+			if adj, restored := keepNewLevel(blk, raw[a:b], expect[:len(blk)], a, min(run, b-a)); restored > 0 {
+				newLevels[b], level = adj, adj
+				c.outliers -= restored
+			}
+		}
+		carried = run
 		fill := mem.floats(len(blk))
 		copy(fill, blk)
 		// interpolate leaves an all-gap slice as it is (and says it filled nothing): a day
@@ -223,6 +250,10 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 				}
 				days[off] = med
 			}
+			if adj, ok := newLevels[t]; ok {
+				c.adj[i] = adj // the newest level: it started after any day's shift
+				continue
+			}
 			at, by := dayShift(med[:(t-off)/p.D], p)
 			if at > 0 {
 				c.adj[i] = levelAdj{at: off + at*p.D, by: by}
@@ -234,6 +265,59 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 		c.shiftAt, c.shift = last.at, last.by
 	}
 	return c
+}
+
+// cutRun is how many observed points the run of outliers at the end of a day spans: the
+// longest span reaching the day's end, starting on an outlier, at least runShare of whose
+// points were cut (a new level with noise has a few points inside the band, which must not
+// break it), plus carried (the previous day's run) when it spans the whole day. blk holds the
+// day's residuals after cutting (NaN where cut or missing), raw its observations.
+func cutRun(blk, raw []float64, carried int) int {
+	obs, cut, run := 0, 0, 0
+	for i := len(blk) - 1; i >= 0; i-- {
+		if math.IsNaN(raw[i]) {
+			continue
+		}
+		obs++
+		if math.IsNaN(blk[i]) {
+			cut++
+			if float64(cut) >= runShare*float64(obs) {
+				run = obs
+			}
+		}
+		if obs >= 4 && 2*cut < obs {
+			return run // most of the last points in the band: the run ended
+		}
+	}
+	if run == obs {
+		return run + carried
+	}
+	return run
+}
+
+// keepNewLevel restores the outliers among the last span observed points of a day that
+// starts at a (the previous day's part of a run stays cut: the decisions before this day saw
+// it so). blk holds the day's residuals with the outliers cut (NaN), raw its observations and
+// expect the expectation each residual is from. It returns the level shift the span is for
+// the decision at the day's end, the history before its first point moved by its median
+// residual, and how many points it restored.
+func keepNewLevel(blk, raw, expect []float64, a, span int) (adj levelAdj, restored int) {
+	first, kept := len(blk), make([]float64, 0, span)
+	for i := len(blk) - 1; i >= 0 && len(kept) < span; i-- {
+		if math.IsNaN(raw[i]) {
+			continue
+		}
+		if math.IsNaN(blk[i]) {
+			blk[i] = raw[i] - expect[i]
+			restored++
+		}
+		first = i
+		kept = append(kept, blk[i])
+	}
+	if len(kept) == 0 {
+		return levelAdj{}, 0
+	}
+	return levelAdj{at: a + first, by: median(kept)}, restored
 }
 
 // dayShift looks for a level shift in the daily medians med (oldest first): with two weeks or

@@ -96,3 +96,47 @@ func TestCleanCausalFindsShiftsOnlyAfterTheyHappen(t *testing.T) {
 		}
 	}
 }
+
+// TestCleanKeepsANewLevel: a run of points far above the usual load that reaches the end of
+// the history and has lasted newLevelRun is a new level: it is forecast, and keeps being
+// forecast the next day. Shorter, or over before the end, it is a burst: cut, and the usual
+// day is forecast.
+func TestCleanKeepsANewLevel(t *testing.T) {
+	const perDay, n = 288, 288 * 21
+	// A database's CPU: a mild daily swing, a new level at a few times it.
+	usual := func(i int) float64 { return 100 + 20*math.Sin(2*math.Pi*float64(i%perDay)/perDay) }
+	tests := []struct {
+		name      string
+		from, to  int     // points before the end the load is multiplied over
+		by, noise float64 // the multiple, and the noise's standard deviation
+		wantRatio float64
+	}{
+		{"a new level for 7 h", 84, 0, 3, 0.05, 3},
+		{"a new level for a day and 7 h", perDay + 84, 0, 3, 0.05, 3},
+		// With 10 % noise one point in seven of the new level is inside the band: a run
+		// that broke there was cut away (cutRun).
+		{"a noisy new level for 7 h", 84, 0, 3, 0.1, 3},
+		{"a burst for 2 h", 24, 0, 3, 0.05, 1},
+		{"a burst for 7 h that ended 2 h ago", 108, 24, 3, 0.05, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(7, 7))
+			s := gen(n, 5*time.Minute, func(i int) float64 {
+				v := usual(i) * (1 + tt.noise*rng.NormFloat64())
+				if i >= n-tt.from && i < n-tt.to {
+					v *= tt.by
+				}
+				return v
+			})
+			r, err := Forecast(s, Options{Horizon: perDay}) // a day, as the forecaster's
+			require.NoError(t, err)
+			var got, want float64
+			for k, v := range r.Mean[:72] {
+				got += v
+				want += usual(n + k)
+			}
+			require.InDelta(t, tt.wantRatio, got/want, 0.25*tt.wantRatio, "the next 6 h against the usual load (%s: %s)", r.Model, r.Reason)
+		})
+	}
+}

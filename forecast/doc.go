@@ -35,7 +35,10 @@
 //
 // Cleaning replaces only spikes far outside the seasonal band (more than twice the highest
 // expectation within three hours, and beyond 3 IQR): a drifting peak, a plateau's edge or a
-// quiet day reach the models as observed. A level shift counts once it has held three days.
+// quiet day reach the models as observed. A level shift counts once it has held three days;
+// before that, a run of such spikes that reaches the origin and has lasted three hours is a
+// new level, not a spike: it is kept, and the history before it moves to it for that origin
+// and the next days' while it holds.
 //
 // It is pure: no I/O, no clocks, no logging. Series come in as plain values (promquery or a CSV
 // reader builds them) and results go out as plain values (the forecaster stores them).

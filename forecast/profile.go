@@ -47,13 +47,20 @@ const (
 // is more than 1+cleanFar times the highest expectation within cleanBand either side: far
 // outside a robust band, never a drifting peak or the edge of a plateau, and never a dip (a
 // quiet day is load too). A level shift counts once it has held shiftMinDays days: on the taxi
-// trace a two-day blizzard was taken for a new level at two.
+// trace a two-day blizzard was taken for a new level at two. A run of outliers reaching a
+// decision that has lasted newLevelRun, runShare of its points cut (a new level's noise puts
+// a few inside the band), is load at a new level, not a spike: on the twelve traces no run
+// of outliers lasted over 75 minutes, and a database's CPU that stepped to 2.5× its level
+// seven hours before a decision was cut away and forecast at the old level, eight times the
+// error of naive.
 const (
 	cleanIQR     = 3.0
 	cleanFar     = 1.0
 	cleanBand    = 3 * time.Hour
 	cleanLevel   = 0.1 // share of the mean level added to the expectation for slots near zero
 	shiftMinDays = 3
+	newLevelRun  = 3 * time.Hour
+	runShare     = 0.75
 )
 
 func runProfile(mem *arena, y []float64, adj []levelAdj, p periods, weekly bool, origins []int, h int) [][]float64 {

@@ -4,9 +4,9 @@
 # selection against daily and weekly seasonal naive (the textbook ones: the raw observations a
 # day or a week back), with sMAPE, MASE, coverage and pinball loss of the 0.9 bound, per trace
 # and as the median; then the same traces summed to 1 h; then the generated failure modes
-# (gensynth -set failure-modes: normal, dip, drift, plateau, rise, earlypeak, lowcount, spike;
-# forecast/internal/gensynth/modes.go says what each carries), each family against the best
-# single model on it.
+# (gensynth -set failure-modes: normal, dip, drift, plateau, rise, earlypeak, lowcount, spike,
+# step; forecast/internal/gensynth/modes.go says what each carries), each family against the
+# best single model on it.
 #   hack/accuracy.sh [traces-dir]     (default ../shared/data/traces, beside the checkout)
 # The profile model's durations and the cleaning rule were tuned on the six traces named in
 # TUNE and confirmed on the other six: the script prints both groups' medians.

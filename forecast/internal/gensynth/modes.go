@@ -81,6 +81,11 @@ var families = []family{
 	// not recurring. A forecaster that copies last week, or fits the burst, forecasts it
 	// again; a good one treats it as an outlier and forecasts the usual day.
 	{"spike", genSpike},
+	// step: the last 4–12 hours of history jump to 2.5–4× the usual load and stay there
+	// through the horizon (a tenant moved onto the service, a database's CPU after a change).
+	// Hours at that height look like a burst to an outlier rule: one that cuts them
+	// forecasts the old level; a good forecaster follows the new one.
+	{"step", genStep},
 }
 
 // failureModes generates perMode series of every family: deterministic in seed (each series
@@ -220,6 +225,22 @@ func genRise(rng *rand.Rand, g grid) []float64 {
 	w := newWeekly(rng, g)
 	factor := 1.3 + 0.7*rng.Float64()
 	from := g.hist() - (2+rng.IntN(2))*g.perDay
+	v := make([]float64, g.n)
+	for i := range v {
+		x := noisy(rng, w.at(i, g), 0.04)
+		if i >= from {
+			x *= factor
+		}
+		v[i] = x
+	}
+	return v
+}
+
+func genStep(rng *rand.Rand, g grid) []float64 {
+	w := newWeekly(rng, g)
+	factor := 2.5 + 1.5*rng.Float64()
+	perMin := float64(g.perDay) / (24 * 60)
+	from := g.hist() - max(1, int(math.Round((4+8*rng.Float64())*60*perMin)))
 	v := make([]float64, g.n)
 	for i := range v {
 		x := noisy(rng, w.at(i, g), 0.04)

@@ -41,7 +41,7 @@ func TestFailureModesCountsAndShape(t *testing.T) {
 		want[f.prefix] = 30
 	}
 	require.Equal(t, want, count)
-	for _, p := range []string{"normal", "dip", "drift", "plateau", "rise", "earlypeak", "lowcount", "spike"} {
+	for _, p := range []string{"normal", "dip", "drift", "plateau", "rise", "earlypeak", "lowcount", "spike", "step"} {
 		require.Contains(t, count, p)
 	}
 }
@@ -93,6 +93,25 @@ func TestFailureModesCarryTheirFailure(t *testing.T) {
 			h := dayMean(v, historyDays, perDay) / dayMean(v, historyDays-7, perDay)
 			if r < 1.25 || h < 1.25 {
 				return fmt.Errorf("last day at %.2f of last week's, horizon at %.2f", r, h)
+			}
+			return nil
+		},
+		"step": func(v []float64) error {
+			// Against the same points a week earlier: the last 4 h of history and the horizon
+			// at 2.4× or more on the mean, no point of the history before its last 12 h above 1.3×.
+			ratio := func(from, to int) (most, mean float64) {
+				for i := from; i < to; i++ {
+					r := v[i] / v[i-7*perDay]
+					most, mean = math.Max(most, r), mean+r/float64(to-from)
+				}
+				return most, mean
+			}
+			hist, hour := historyDays*perDay, perDay/24
+			before, _ := ratio(7*perDay, hist-12*hour)
+			_, last := ratio(hist-4*hour, hist)
+			_, horizon := ratio(hist, len(v))
+			if before > 1.3 || last < 2.4 || horizon < 2.4 {
+				return fmt.Errorf("week-on-week ratio at most %.2f before, %.2f on the mean in the last 4 h and %.2f in the horizon", before, last, horizon)
 			}
 			return nil
 		},
