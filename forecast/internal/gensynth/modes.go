@@ -225,6 +225,11 @@ func genRise(rng *rand.Rand, g grid) []float64 {
 	w := newWeekly(rng, g)
 	factor := 1.3 + 0.7*rng.Float64()
 	from := g.hist() - (2+rng.IntN(2))*g.perDay
+	return scaledFrom(rng, g, w, from, factor)
+}
+
+// scaledFrom is w with 4 % noise, times factor from point from on.
+func scaledFrom(rng *rand.Rand, g grid, w weekly, from int, factor float64) []float64 {
 	v := make([]float64, g.n)
 	for i := range v {
 		x := noisy(rng, w.at(i, g), 0.04)
@@ -241,15 +246,7 @@ func genStep(rng *rand.Rand, g grid) []float64 {
 	factor := 2.5 + 1.5*rng.Float64()
 	perMin := float64(g.perDay) / (24 * 60)
 	from := g.hist() - max(1, int(math.Round((4+8*rng.Float64())*60*perMin)))
-	v := make([]float64, g.n)
-	for i := range v {
-		x := noisy(rng, w.at(i, g), 0.04)
-		if i >= from {
-			x *= factor
-		}
-		v[i] = x
-	}
-	return v
+	return scaledFrom(rng, g, w, from, factor)
 }
 
 func genEarlyPeak(rng *rand.Rand, g grid) []float64 {
