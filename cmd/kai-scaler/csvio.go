@@ -111,6 +111,11 @@ func readSeriesCSV(r io.Reader, file string) ([]namedSeries, timeFormat, error) 
 	return out, format, nil
 }
 
+// repeatedTime: of rows at one time, the later wins, as of two rows a few seconds apart that
+// snap to one slot (toGrid). Real exports repeat times: a local clock's hour across a
+// daylight-saving change (NAB's ec2_request_latency_system_failure has twelve rows at
+// 2014-03-09 03:00:00), a row exported twice. Refused, the whole file was.
+//
 // scanSeriesCSV reads "series,timestamp,value" (or "timestamp,value", one series named after
 // file, as are two columns of other names and a file with no header, or a time and a column
 // per series: scanWideCSV), puts each series on the regular grid of its median step, snapping
@@ -263,6 +268,10 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 			if t == cur.times[n-1] && subSecond(ts, times.format) {
 				return 0, fmt.Errorf("%s:%d: series %q: timestamp %s is in the same second as the previous one: sub-second timestamps are not supported (the grid is whole seconds)", file, line, cur.name, ts)
 			}
+			if t == cur.times[n-1] {
+				cur.vals[n-1] = v // repeatedTime
+				continue
+			}
 			return 0, fmt.Errorf("%s:%d: series %q: timestamp %s is not after the previous one (rows must be in time order)", file, line, cur.name, ts)
 		}
 		cur.times = append(cur.times, t)
@@ -362,16 +371,23 @@ func scanWideCSV(sc *bufio.Scanner, file string, first int, columns []string, em
 		if err != nil {
 			return 0, fmt.Errorf("%s:%d: time %q: %w", file, line, fields[0], err)
 		}
+		repeated := false
 		if n := len(series[0].times); n > 0 && t <= series[0].times[n-1] {
 			if t == series[0].times[n-1] && subSecond(fields[0], times.format) {
 				return 0, fmt.Errorf("%s:%d: time %s is in the same second as the previous one: sub-second timestamps are not supported (the grid is whole seconds)", file, line, fields[0])
 			}
-			return 0, fmt.Errorf("%s:%d: time %s is not after the previous one (rows must be in time order)", file, line, fields[0])
+			if repeated = t == series[0].times[n-1]; !repeated {
+				return 0, fmt.Errorf("%s:%d: time %s is not after the previous one (rows must be in time order)", file, line, fields[0])
+			}
 		}
 		for i, f := range fields[1:] {
 			v, err := parseValue(f)
 			if err != nil {
 				return 0, fmt.Errorf("%s:%d: series %q: %w", file, line, series[i].name, err)
+			}
+			if repeated {
+				series[i].vals[len(series[i].vals)-1] = v // repeatedTime
+				continue
 			}
 			series[i].times = append(series[i].times, t)
 			series[i].vals = append(series[i].vals, v)

@@ -173,7 +173,6 @@ func TestReadSeriesCSVErrors(t *testing.T) {
 		{"sub-second Unix seconds", "timestamp,value\n100,1\n100.5,2\n", "bad.csv:3: series \"bad\": timestamp 100.5 is in the same second as the previous one: sub-second timestamps are not supported"},
 		{"sub-second Unix milliseconds", "timestamp,value\n1736121600000,1\n1736121600500,2\n", "bad.csv:3: series \"bad\": timestamp 1736121600500 is in the same second"},
 		{"grafana: sub-second times", "Time,a\n1736121600000,1\n1736121600250,2\n", "bad.csv:3: time 1736121600250 is in the same second as the previous one: sub-second timestamps are not supported"},
-		{"a repeated timestamp", "timestamp,value\n2026-11-01T00:00:00Z,1\n2026-11-01T00:00:00Z,2\n", "bad.csv:3: series \"bad\": timestamp 2026-11-01T00:00:00Z is not after the previous one"},
 		{"unclosed quoted name", "series,timestamp,value\n\"a,100,1\n", "bad.csv:2: want 3 fields"},
 		{"milliseconds, then seconds", "timestamp,value\n1736121600000,1\n1736121900,2\n", "bad.csv:3: series \"bad\": timestamp 1736121900 is not after"},
 		{"grafana: a row short of a value", "Time,a,b\n1736121600000,1,2\n1736121900000,1\n", "bad.csv:3: want 3 fields (the time and a value per series, as the header), got 2"},
@@ -261,6 +260,12 @@ func TestReadSeriesCSVForms(t *testing.T) {
 			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2}}}},
 		{"no header, semicolons and a decimal comma", "2025-01-06 00:00:00;1,5\n2025-01-06 00:05:00;2\n", timeSpace,
 			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1.5, 2}}}},
+		// A repeated time (a local clock across a daylight-saving change, a row exported
+		// twice): the later row wins, as of two rows snapping to one slot.
+		{"a repeated time", "timestamp,value\n2014-03-09 02:55:00,1\n2014-03-09 03:00:00,2\n2014-03-09 03:00:00,3\n2014-03-09 03:05:00,4\n", timeSpace,
+			[]series{{"in", 1394333700, 5 * time.Minute, []float64{1, 3, 4}}}},
+		{"grafana: a repeated time", "Time,a,b\n1736121600000,1,10\n1736121600000,2,20\n1736121900000,3,30\n", timeUnixMilli,
+			[]series{{"a", 1736121600, 5 * time.Minute, []float64{2, 3}}, {"b", 1736121600, 5 * time.Minute, []float64{20, 30}}}},
 		{"UTF-16BE", utf16BE("\ufefftimestamp,value\n100,1\n200,2\n"), timeUnix,
 			[]series{{"in", 100, 100 * time.Second, []float64{1, 2}}}},
 	}
