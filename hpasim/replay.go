@@ -25,7 +25,7 @@ var ErrInvalidReplayOptions = errors.New("invalid replay options")
 // run, and the actuator that turns its predictions into floors.
 type ReplayOptions struct {
 	// CapacityPerReplica is the load one replica carries at its HPA target; 0 derives it from
-	// the trace so that its p95 load fills 80 % of MaxReplicas.
+	// the trace so that its p95 load (its largest, where the p95 is 0) fills 80 % of MaxReplicas.
 	CapacityPerReplica float64
 	// MinReplicas is the HPA's base floor, MaxReplicas its ceiling.
 	MinReplicas, MaxReplicas int32
@@ -199,14 +199,18 @@ func Compare(ctx context.Context, log *slog.Logger, opts ReplayOptions, trace fo
 		Trace:              TraceInfo{Start: trace.Start, End: end, Step: trace.Step, Points: n, EvaluatedFrom: evalFrom, P95Load: percentile(trace.Values, 0.95)},
 	}
 	if opts.CapacityPerReplica == 0 {
-		p95 := cmp.Trace.P95Load
-		if !(p95 > 0) {
-			return Comparison{}, fmt.Errorf("cannot derive capacity per replica: the trace's p95 load is %v", p95)
+		capacity, load, of, err := derivedCapacity(trace.Values, opts.MaxReplicas)
+		if err != nil {
+			return Comparison{}, err
 		}
-		opts.CapacityPerReplica = p95 / (0.8 * float64(opts.MaxReplicas))
+		if of != "p95" {
+			log.Warn("the trace's p95 load is 0 (it is mostly idle): capacity per replica derived from its largest load instead",
+				"largest_load", load)
+		}
+		opts.CapacityPerReplica = capacity
 		cmp.CapacityPerReplica, cmp.CapacityDerived = opts.CapacityPerReplica, true
-		log.Info("derived capacity per replica from the trace: its p95 load fills 80% of max replicas",
-			"p95_load", p95, "max_replicas", opts.MaxReplicas, "capacity_per_replica", opts.CapacityPerReplica)
+		log.Info("derived capacity per replica from the trace: its "+of+" load fills 80% of max replicas",
+			"load", load, "max_replicas", opts.MaxReplicas, "capacity_per_replica", opts.CapacityPerReplica)
 	}
 
 	preds, stats, err := fitPredictions(ctx, log, opts, trace, evalFrom)
@@ -562,6 +566,21 @@ func upperWithin(p scaling.Prediction, from, to int64) (float64, bool) {
 		}
 	}
 	return out, ok
+}
+
+// derivedCapacity is the capacity per replica at which the trace's p95 load (of: "p95") fills
+// 80 % of maxReplicas; on a mostly idle trace, whose p95 is 0 (load only in bursts), its
+// largest load ("largest") does, so the bursts it is made of are replayed rather than the
+// trace refused. It fails when no load is positive.
+func derivedCapacity(values []float64, maxReplicas int32) (capacity, load float64, of string, err error) {
+	load, of = percentile(values, 0.95), "p95"
+	if !(load > 0) {
+		load, of = percentile(values, 1), "largest"
+	}
+	if !(load > 0) {
+		return 0, load, of, fmt.Errorf("cannot derive capacity per replica: the trace has no positive load (largest %v)", load)
+	}
+	return load / (0.8 * float64(maxReplicas)), load, of, nil
 }
 
 // percentile is the q quantile of the finite values (nearest rank), NaN when there are none.

@@ -106,6 +106,35 @@ func TestCompare(t *testing.T) {
 	}
 }
 
+func TestDerivedCapacity(t *testing.T) {
+	idle := make([]float64, 100)
+	idle[10], idle[50] = 40, 80 // bursts on a trace idle 98 % of the time
+	tests := []struct {
+		name         string
+		values       []float64
+		wantCapacity float64
+		wantOf       string
+		wantErr      string
+	}{
+		{"p95 fills 80 % of max", []float64{10, 20, 30, 40, math.NaN(), 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150, 160, 170, 180, 190, 200}, 190 / (0.8 * 20), "p95", ""}, // the 19th of 20
+		{"mostly idle: the largest load fills 80 % of max", idle, 80 / (0.8 * 20), "largest", ""},
+		{"no load", make([]float64, 100), 0, "", "cannot derive capacity per replica: the trace has no positive load"},
+		{"no finite load", []float64{math.NaN(), math.Inf(1)}, 0, "", "cannot derive capacity"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			capacity, _, of, err := derivedCapacity(tt.values, 20)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.wantOf, of)
+			require.InDelta(t, tt.wantCapacity, capacity, 1e-12)
+		})
+	}
+}
+
 func TestUpperAt(t *testing.T) {
 	p := scaling.Prediction{ValidUntil: 10_000, Points: []scaling.PredictionPoint{
 		{Timestamp: 1000, UpperLoad: 10}, {Timestamp: 2000, UpperLoad: 20}, {Timestamp: 4000, UpperLoad: 0}}}
