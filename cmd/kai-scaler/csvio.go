@@ -111,19 +111,17 @@ func readSeriesCSV(r io.Reader, file string) ([]namedSeries, timeFormat, error) 
 	return out, format, nil
 }
 
-// repeatedTime: of rows at one time, the later wins, as of two rows a few seconds apart that
-// snap to one slot (toGrid). Real exports repeat times: a local clock's hour across a
-// daylight-saving change (NAB's ec2_request_latency_system_failure has twelve rows at
-// 2014-03-09 03:00:00), a row exported twice. Refused, the whole file was.
-//
 // scanSeriesCSV reads "series,timestamp,value" (or "timestamp,value", one series named after
 // file, as are two columns of other names and a file with no header, or a time and a column
 // per series: scanWideCSV), puts each series on the regular grid of its median step, snapping
 // timestamps that are a few seconds off and leaving missing rows as gaps (NaN), and hands it
 // to emit as soon as it is complete, so only one series' rows are held at a time: a series
-// ends where the next one's rows begin, so each series' rows must be contiguous. Other
-// separators, UTF-16 and an Excel "sep=" line are read as normalizeCSV reads them. It returns
-// the file's time format.
+// ends where the next one's rows begin, so each series' rows must be contiguous. Of rows at
+// one repeated time the later is kept, as of rows that snap to one slot: real exports repeat
+// a local clock's hour across a daylight-saving change (NAB's
+// ec2_request_latency_system_failure has twelve rows at 2014-03-09 03:00:00) or a row
+// exported twice, and refused, the whole file was. Other separators, UTF-16 and an Excel
+// "sep=" line are read as normalizeCSV reads them. It returns the file's time format.
 func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) error) (timeFormat, error) {
 	r, skipped := normalizeCSV(r)
 	first := 1 + skipped // the header's line
@@ -269,7 +267,7 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 				return 0, fmt.Errorf("%s:%d: series %q: timestamp %s is in the same second as the previous one: sub-second timestamps are not supported (the grid is whole seconds)", file, line, cur.name, ts)
 			}
 			if t == cur.times[n-1] {
-				cur.vals[n-1] = v // repeatedTime
+				cur.vals[n-1] = v // a repeated time: the later row wins
 				continue
 			}
 			return 0, fmt.Errorf("%s:%d: series %q: timestamp %s is not after the previous one (rows must be in time order)", file, line, cur.name, ts)
@@ -386,7 +384,7 @@ func scanWideCSV(sc *bufio.Scanner, file string, first int, columns []string, em
 				return 0, fmt.Errorf("%s:%d: series %q: %w", file, line, series[i].name, err)
 			}
 			if repeated {
-				series[i].vals[len(series[i].vals)-1] = v // repeatedTime
+				series[i].vals[len(series[i].vals)-1] = v // a repeated time: the later row wins
 				continue
 			}
 			series[i].times = append(series[i].times, t)

@@ -189,7 +189,7 @@ func TestReadSeriesCSVTimeFormErrors(t *testing.T) {
 			`bad.csv:3: series "bad": timestamp 2024-01-01T00:00:00.600 is in the same second as the previous one: sub-second timestamps are not supported`},
 		{"sub-second, UTC", "Time,a\n2024-01-01 00:00:00.1 UTC,1\n2024-01-01 00:00:00.6 UTC,2\n",
 			`bad.csv:3: time 2024-01-01 00:00:00.6 UTC is in the same second as the previous one`},
-		// The later of two rows at one time wins (repeatedTime): one row is left.
+		// The later of two rows at one time wins (scanSeriesCSV): one row is left.
 		{"minutes repeated", "timestamp,value\n2024-01-01 00:00,1\n2024-01-01 00:00,2\n",
 			`bad.csv:2: series "bad": has 1 row, need at least 2 to infer its step`},
 		{"minutes out of order", "timestamp,value\n2024-01-01 00:01,1\n2024-01-01 00:00,2\n",
