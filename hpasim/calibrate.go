@@ -92,33 +92,33 @@ func DefaultSettings(lead time.Duration) scaling.FloorSettings {
 func share(v float64) *float64 { return &v }
 
 // Candidates are the floor settings Calibrate replays for a service with lead time lead, pods
-// ready podStartup after they are asked for, and forecasts at the given step, in tie-break
-// order: off first; then, all read between the forecast's points (Interpolate) with a noise
-// margin of three replicas, the lead time (just the pod start-up and two HPA syncs, or the
-// service's lead time) and the bound share, from a low quantile (the load that surely comes:
-// the HPA must not scale below it before a rebound) through the expected load to the upper
-// bound; then the five shares at the shorter lead once more, their floor coming down at once
-// instead of by the actuator's step-down policy (StepDownAtOnce: on short peaks that recur, a
-// job at the top of every hour, the policy's descent after each peak cost more than the floor
-// saved before it, and calibration fell back to a surge floor alone; coming down at once, they
-// removed 95 % of the shortfall within the budget); then the expected load smoothed over about
-// an hour (the rhythm without the noise), floors during rises only, the upper bound with a
-// one-replica margin, the upper bound within the HPA's tolerance, the bound held on steady
-// stretches too at half, once, twice and three times its distance above the expected load
-// (for noise the HPA lets through within its tolerance, and noise within the forecast's step
-// above its bound; refineHeadroom bisects between them), smoothed over about 25 minutes where the forecast's step is that fine (a
-// profile fitted on noisy weeks wiggles from point to point with noise of the past, not of
-// the hours ahead; held unsmoothed, the floor followed each wiggle across a replica boundary,
-// and on a steady load with a nightly batch scaled the HPA 25 times as often as the reactive
-// HPA, 8 times smoothed, removing as much for less; smoothed over an hour, 4 times, but held
-// on sharp office ramps it spread each ramp over the hour and no longer fitted the budget),
-// and the same four held for FloorHold (a dip the forecast sees coming back within the hour is
-// not scaled down for: on a steady noisy load the floor held at three times the bound's
-// distance followed the forecast's wiggles and scaled the HPA eight times as often as the
-// reactive HPA, held about half as often, at the same reduction); then the planner's defaults
-// (read point by point) at half and the whole bound; with surge (the service's HPA metric is
-// observed), surge floors carried a quarter, half or all of podStartup on, alone, and half of
-// it beside the expected load and beside the smoothed bound. Thirty-three settings at most.
+// ready podStartup after they are asked for, and forecasts at the given step, in tie-break order:
+// off first; then, all read between the forecast's points (Interpolate) with a noise margin of
+// three replicas, the lead time (just the pod start-up and two HPA syncs, or the service's lead
+// time) and the bound share, from a low quantile (the load that surely comes: the HPA must not
+// scale below it before a rebound) through the expected load to the upper bound; then the five
+// shares at the shorter lead once more, their floor coming down at once instead of by the
+// actuator's step-down policy (StepDownAtOnce: on short peaks that recur, a job at the top of
+// every hour, the policy's descent after each peak cost more than the floor saved before it, and
+// calibration fell back to a surge floor alone; coming down at once, they removed 95 % of the
+// shortfall within the budget); then the expected load smoothed over about an hour (the rhythm
+// without the noise), floors during rises only, the upper bound with a one-replica margin, the
+// upper bound within the HPA's tolerance, the bound held on steady stretches too at half, once,
+// twice and three times its distance above the expected load (for noise the HPA lets through
+// within its tolerance, and noise within the forecast's step above its bound; refineHeadroom
+// bisects between them), smoothed over about 25 minutes where the forecast's step is that fine (a
+// profile fitted on noisy weeks wiggles from point to point with noise of the past, not of the
+// hours ahead; held unsmoothed, the floor followed each wiggle across a replica boundary, and on a
+// steady load with a nightly batch scaled the HPA 25 times as often as the reactive HPA, 8 times
+// smoothed, removing as much for less; smoothed over an hour, 4 times, but held on sharp office
+// ramps it spread each ramp over the hour and no longer fitted the budget), and the same four held
+// for FloorHold (a dip the forecast sees coming back within the hour is not scaled down for: on a
+// steady noisy load the floor held at three times the bound's distance followed the forecast's
+// wiggles and scaled the HPA eight times as often as the reactive HPA, held about half as often,
+// at the same reduction); then the planner's defaults (read point by point) at half and the whole
+// bound; with surge (the service's HPA metric is observed), surge floors carried a quarter, half
+// or all of podStartup on, alone, and half of it beside the expected load and beside the smoothed
+// bound. Thirty-three settings at most.
 func Candidates(lead, podStartup, step time.Duration, surge bool) []scaling.FloorSettings {
 	if step <= 0 {
 		step = 5 * time.Minute
