@@ -96,6 +96,35 @@ type rawSeries struct {
 	line  int // first line, for messages
 	times []int64
 	vals  []float64
+	// newestFirst: the rows run back in time (toGrid turns them round).
+	newestFirst bool
+}
+
+// inOrder reports whether a row at t may follow rs's rows, and whether it repeats the time of
+// the one before. Rows run one way in time: oldest first, or newest first (a log or an API
+// listing its latest rows first) when the second time is before the first; a time out of
+// that order is refused, as a file mixing two units or two exports would be misread.
+func (rs *rawSeries) inOrder(t int64) (ok, repeated bool) {
+	n := len(rs.times)
+	if n == 0 {
+		return true, false
+	}
+	prev := rs.times[n-1]
+	switch {
+	case t == prev:
+		return true, true
+	case n == 1 && t < prev:
+		rs.newestFirst = true
+	}
+	return (t > prev) != rs.newestFirst, false
+}
+
+// orderError says why a row at ts is out of rs's order (inOrder).
+func (rs *rawSeries) orderError(ts []byte) string {
+	if rs.newestFirst {
+		return fmt.Sprintf("%s is not before the previous one (the rows began newest first, and must stay in time order)", ts)
+	}
+	return fmt.Sprintf("%s is not after the previous one (rows must be in time order)", ts)
 }
 
 // readSeriesCSV reads every series of r (see scanSeriesCSV) into memory.
@@ -120,8 +149,9 @@ func readSeriesCSV(r io.Reader, file string) ([]namedSeries, timeFormat, error) 
 // one repeated time the later is kept, as of rows that snap to one slot: real exports repeat
 // a local clock's hour across a daylight-saving change (NAB's
 // ec2_request_latency_system_failure has twelve rows at 2014-03-09 03:00:00) or a row
-// exported twice, and refused, the whole file was. Other separators, UTF-16 and an Excel
-// "sep=" line are read as normalizeCSV reads them. It returns the file's time format.
+// exported twice, and refused, the whole file was. Rows may run newest first (inOrder), and a
+// first column without a name (a row index) is read past. Other separators, UTF-16 and an
+// Excel "sep=" line are read as normalizeCSV reads them. It returns the file's time format.
 func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) error) (timeFormat, error) {
 	r, skipped := normalizeCSV(r)
 	first := 1 + skipped // the header's line
@@ -141,6 +171,12 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 	for i, h := range header {
 		keys[i] = strings.ToLower(h)
 	}
+	// A first column without a name is a row index (pandas' DataFrame.to_csv writes one unless
+	// told index=False): it is read past, and the rest of the header says the form.
+	indexed := len(keys) >= 3 && keys[0] == ""
+	if indexed {
+		header, keys = header[1:], keys[1:]
+	}
 	var named bool
 	var firstRow []byte // the first line, when it is a row and there is no header
 	switch {
@@ -148,7 +184,7 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 		named = true
 	case slices.Equal(keys, []string{"timestamp", "value"}):
 	case len(keys) >= 2 && (keys[0] == "time" || keys[0] == "timestamp"):
-		return scanWideCSV(sc, file, first, header[1:], emit)
+		return scanWideCSV(sc, file, first, header[1:], indexed, emit)
 	case len(keys) == 2 && isRow(header):
 		// Without the byte order mark an editor may put before the first row, as parseHeader
 		// reads the line.
@@ -205,9 +241,15 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 		}
 		var nameB []byte
 		rest := text
+		if indexed {
+			var ok bool
+			if _, rest, ok = cutName(text); !ok {
+				return 0, fmt.Errorf("%s:%d: want a row index and the fields of the header, got %q", file, line, text)
+			}
+		}
 		if named {
 			var ok bool
-			if nameB, rest, ok = cutName(text); !ok {
+			if nameB, rest, ok = cutName(rest); !ok {
 				return 0, fmt.Errorf("%s:%d: want 3 fields series,timestamp,value, got %q", file, line, text)
 			}
 			if len(nameB) == 0 {
@@ -262,15 +304,14 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 			}
 			cur = &rawSeries{name: name, line: line, times: make([]int64, 0, lastLen), vals: make([]float64, 0, lastLen)}
 		}
-		if n := len(cur.times); n > 0 && t <= cur.times[n-1] {
-			if t == cur.times[n-1] && subSecond(ts, times.format) {
+		if ok, repeated := cur.inOrder(t); repeated {
+			if subSecond(ts, times.format) {
 				return 0, fmt.Errorf("%s:%d: series %q: timestamp %s is in the same second as the previous one: sub-second timestamps are not supported (the grid is whole seconds)", file, line, cur.name, ts)
 			}
-			if t == cur.times[n-1] {
-				cur.vals[n-1] = v // a repeated time: the later row wins
-				continue
-			}
-			return 0, fmt.Errorf("%s:%d: series %q: timestamp %s is not after the previous one (rows must be in time order)", file, line, cur.name, ts)
+			cur.vals[len(cur.vals)-1] = v // a repeated time: the later row wins
+			continue
+		} else if !ok {
+			return 0, fmt.Errorf("%s:%d: series %q: timestamp %s", file, line, cur.name, cur.orderError(ts))
 		}
 		cur.times = append(cur.times, t)
 		cur.vals = append(cur.vals, v)
@@ -331,20 +372,25 @@ func parseHeader(line string) ([]string, error) {
 // export writes them with its series joined by time, its Time column in Unix milliseconds (or
 // any timestamp form scanSeriesCSV reads). Each column is a series named by its header field;
 // a single one is named after the file, as in "timestamp,value". It emits the series in the
-// columns' order once every row is read.
-func scanWideCSV(sc *bufio.Scanner, file string, first int, columns []string, emit func(namedSeries, timeFormat) error) (timeFormat, error) {
+// columns' order once every row is read. indexed: each row starts with a row index, which
+// is read past (scanSeriesCSV).
+func scanWideCSV(sc *bufio.Scanner, file string, first int, columns []string, indexed bool, emit func(namedSeries, timeFormat) error) (timeFormat, error) {
 	series := make([]rawSeries, len(columns))
 	seen := map[string]int{}
+	skip := 0 // fields before the time
+	if indexed {
+		skip = 1
+	}
 	for i, c := range columns {
 		name := c
 		switch {
 		case len(columns) == 1:
 			name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 		case name == "":
-			return 0, fmt.Errorf("%s:%d: column %d has no name", file, first, i+2)
+			return 0, fmt.Errorf("%s:%d: column %d has no name", file, first, skip+i+2)
 		}
 		if j, dup := seen[name]; dup {
-			return 0, fmt.Errorf("%s:%d: columns %d and %d are both named %q", file, first, j+2, i+2, name)
+			return 0, fmt.Errorf("%s:%d: columns %d and %d are both named %q", file, first, skip+j+2, skip+i+2, name)
 		}
 		seen[name] = i
 		series[i] = rawSeries{name: name, line: first + 1}
@@ -362,21 +408,20 @@ func scanWideCSV(sc *bufio.Scanner, file string, first int, columns []string, em
 		for f := range bytes.SplitSeq(text, []byte{','}) {
 			fields = append(fields, unquote(trimSpace(f)))
 		}
-		if len(fields) != 1+len(columns) {
-			return 0, fmt.Errorf("%s:%d: want %d fields (the time and a value per series, as the header), got %d", file, line, 1+len(columns), len(fields))
+		if len(fields) != skip+1+len(columns) {
+			return 0, fmt.Errorf("%s:%d: want %d fields (the time and a value per series, as the header), got %d", file, line, skip+1+len(columns), len(fields))
 		}
+		fields = fields[skip:]
 		t, err := times.read(fields[0])
 		if err != nil {
 			return 0, fmt.Errorf("%s:%d: time %q: %w", file, line, fields[0], err)
 		}
-		repeated := false
-		if n := len(series[0].times); n > 0 && t <= series[0].times[n-1] {
-			if t == series[0].times[n-1] && subSecond(fields[0], times.format) {
-				return 0, fmt.Errorf("%s:%d: time %s is in the same second as the previous one: sub-second timestamps are not supported (the grid is whole seconds)", file, line, fields[0])
-			}
-			if repeated = t == series[0].times[n-1]; !repeated {
-				return 0, fmt.Errorf("%s:%d: time %s is not after the previous one (rows must be in time order)", file, line, fields[0])
-			}
+		ok, repeated := series[0].inOrder(t)
+		if repeated && subSecond(fields[0], times.format) {
+			return 0, fmt.Errorf("%s:%d: time %s is in the same second as the previous one: sub-second timestamps are not supported (the grid is whole seconds)", file, line, fields[0])
+		}
+		if !ok {
+			return 0, fmt.Errorf("%s:%d: time %s", file, line, series[0].orderError(fields[0]))
 		}
 		for i, f := range fields[1:] {
 			v, err := parseValue(f)
@@ -397,7 +442,9 @@ func scanWideCSV(sc *bufio.Scanner, file string, first int, columns []string, em
 	if len(series[0].times) == 0 {
 		return 0, fmt.Errorf("%s: no data rows", file)
 	}
+	newestFirst := series[0].newestFirst // inOrder saw the rows' order on the first column
 	for i := range series {
+		series[i].newestFirst = newestFirst
 		s, err := toGrid(&series[i])
 		if err != nil {
 			return 0, fmt.Errorf("%s: series %q: %w", file, series[i].name, err)
@@ -775,6 +822,11 @@ func toGrid(rs *rawSeries) (namedSeries, error) {
 }
 
 func gridOf(rs *rawSeries) (forecast.Series, error) {
+	if rs.newestFirst {
+		slices.Reverse(rs.times)
+		slices.Reverse(rs.vals)
+		rs.newestFirst = false
+	}
 	if len(rs.times) < 2 {
 		return forecast.Series{}, fmt.Errorf("has %d row, need at least 2 to infer its step", len(rs.times))
 	}

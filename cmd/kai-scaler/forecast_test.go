@@ -152,7 +152,9 @@ func TestReadSeriesCSVErrors(t *testing.T) {
 		{"no header, one row", "2024-01-01T00:00:00Z,1\n", "bad.csv:1: series \"bad\": has 1 row, need at least 2"},
 		{"bad value", "timestamp,value\n2024-01-01T00:00:00Z,1\n2024-01-01T00:05:00Z,x\n", "bad.csv:3: value \"x\""},
 		{"bad timestamp", "timestamp,value\n2024-01-01T00:00:00Z,1\nyesterday,2\n", "bad.csv:3: timestamp"},
-		{"out of order", "series,timestamp,value\na,100,1\na,50,2\n", "bad.csv:3: series \"a\": timestamp 50 is not after"},
+		{"out of order", "series,timestamp,value\na,100,1\na,200,2\na,150,3\n", "bad.csv:4: series \"a\": timestamp 150 is not after"},
+		{"newest first, then out of order", "series,timestamp,value\na,200,1\na,100,2\na,150,3\n",
+			"bad.csv:4: series \"a\": timestamp 150 is not before the previous one (the rows began newest first"},
 		{"too few fields", "series,timestamp,value\na\n", "bad.csv:2: want 3 fields"},
 		{"no value field", "timestamp,value\n2024-01-01T00:00:00Z,1\n2024-01-01T00:05:00Z\n", "bad.csv:3: want fields timestamp,value"},
 		// A third field is named whichever of the other fields also fails to parse.
@@ -174,11 +176,14 @@ func TestReadSeriesCSVErrors(t *testing.T) {
 		{"sub-second Unix milliseconds", "timestamp,value\n1736121600000,1\n1736121600500,2\n", "bad.csv:3: series \"bad\": timestamp 1736121600500 is in the same second"},
 		{"grafana: sub-second times", "Time,a\n1736121600000,1\n1736121600250,2\n", "bad.csv:3: time 1736121600250 is in the same second as the previous one: sub-second timestamps are not supported"},
 		{"unclosed quoted name", "series,timestamp,value\n\"a,100,1\n", "bad.csv:2: want 3 fields"},
-		{"milliseconds, then seconds", "timestamp,value\n1736121600000,1\n1736121900,2\n", "bad.csv:3: series \"bad\": timestamp 1736121900 is not after"},
+		{"milliseconds, then seconds", "timestamp,value\n1736121600000,1\n1736121900000,2\n1736122200,3\n", "bad.csv:4: series \"bad\": timestamp 1736122200 is not after"},
 		{"grafana: a row short of a value", "Time,a,b\n1736121600000,1,2\n1736121900000,1\n", "bad.csv:3: want 3 fields (the time and a value per series, as the header), got 2"},
 		{"grafana: columns of one name", "Time,a,b,a\n1736121600000,1,2,3\n", "bad.csv:1: columns 2 and 4 are both named \"a\""},
 		{"grafana: a column without a name", "Time,a,\n1736121600000,1,2\n", "bad.csv:1: column 3 has no name"},
-		{"grafana: times out of order", "Time,a\n1736121900000,1\n1736121600000,2\n", "bad.csv:3: time 1736121600000 is not after the previous one"},
+		{"grafana: times out of order", "Time,a\n1736121600000,1\n1736122200000,2\n1736121900000,3\n", "bad.csv:4: time 1736121900000 is not after the previous one"},
+		{"grafana: a row index, a row short", ",Time,a\n0,1736121600000,1\n1736121900000,2\n", "bad.csv:3: want 3 fields (the time and a value per series, as the header), got 2"},
+		{"grafana: a row index, a column without a name", ",Time,a,\n0,1736121600000,1,2\n", "bad.csv:1: column 4 has no name"},
+		{"a row index missing", ",timestamp,value\n0,100,1\n200\n", "bad.csv:3: want a row index and the fields of the header"},
 		{"grafana: a bad value", "Time,a,b\n1736121600000,1,2\n1736121900000,1,many\n", "bad.csv:3: series \"b\": value \"many\" is not a number"},
 		{"grafana: a bad time", "Time,a\n1736121600000,1\nnoon,2\n", "bad.csv:3: time \"noon\": want Unix milliseconds"},
 		{"grafana: no rows", "Time,a\n", "bad.csv: no data rows"},
@@ -231,6 +236,18 @@ func TestReadSeriesCSVForms(t *testing.T) {
 		// Older Grafana's: a byte order mark and an Excel "sep=," line above the header.
 		{"grafana for excel, sep= line", "\ufeffsep=,\r\n\"Time\",\"Value\"\r\n1736121600000,1\r\n1736121900000,2\r\n", timeUnixMilli,
 			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2}}}},
+		// Newest first, as a log or an API lists its latest rows first: turned round.
+		{"newest first", "timestamp,value\n2025-01-06 00:10:00,3\n2025-01-06 00:05:00,2\n2025-01-06 00:05:00,5\n2025-01-06 00:00:00,1\n", timeSpace,
+			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 5, 3}}}},
+		{"grafana, newest first", "Time,a,b\n1736121720000,3,30\n1736121660000,2,\n1736121600000,1,10\n", timeUnixMilli,
+			[]series{{"a", 1736121600, time.Minute, []float64{1, 2, 3}}, {"b", 1736121600, time.Minute, []float64{10, gap, 30}}}},
+		// pandas' DataFrame.to_csv without index=False: a first column, unnamed, of row numbers.
+		{"a row index, two columns", ",ds,y\n0,2025-01-06,1\n1,2025-01-07,2\n", timeDate,
+			[]series{{"in", 1736121600, 24 * time.Hour, []float64{1, 2}}}},
+		{"a row index, long form", ",series,timestamp,value\n0,a,100,1\n1,a,200,2\n2,b,100,3\n3,b,200,4\n", timeUnix,
+			[]series{{"a", 100, 100 * time.Second, []float64{1, 2}}, {"b", 100, 100 * time.Second, []float64{3, 4}}}},
+		{"a row index, a column per series", ",timestamp,api,web\n0,2025-01-06T00:00:00Z,1,2\n1,2025-01-06T01:00:00Z,3,4\n", timeRFC3339,
+			[]series{{"api", 1736121600, time.Hour, []float64{1, 3}}, {"web", 1736121600, time.Hour, []float64{2, 4}}}},
 		{"semicolons and decimal commas", "timestamp;value\n2025-01-06 00:00:00;1,5\n2025-01-06 00:05:00;2\n\n2025-01-06 00:10:00;-0,25\n", timeSpace,
 			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1.5, 2, -0.25}}}},
 		{"a sep=; line names the separator", "sep=;\nseries;timestamp;value\n\"a;b\";100;1\n\"a;b\";200;2,5\n", timeUnix,
@@ -377,13 +394,13 @@ func TestForecastCommandKeepsInputOrder(t *testing.T) {
 func TestForecastCommandBadInputLeavesNoOutput(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "bad.csv")
-	body := "series,timestamp,value\na,100,1\na,200,2\na,300,3\nb,100,1\nb,50,2\n"
+	body := "series,timestamp,value\na,100,1\na,200,2\na,300,3\nb,100,1\nb,200,2\nb,50,3\n"
 	require.NoError(t, os.WriteFile(in, []byte(body), 0o644))
 	out := filepath.Join(dir, "out.csv")
 	var stdout, stderr bytes.Buffer
 	code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr}, []string{"forecast", "--input", in, "--output", out, "--horizon", "2"})
 	require.Equal(t, 1, code)
-	require.Contains(t, stderr.String(), "bad.csv:6: series \"b\": timestamp 50 is not after")
+	require.Contains(t, stderr.String(), "bad.csv:7: series \"b\": timestamp 50 is not after")
 	require.NoFileExists(t, out)
 }
 
@@ -436,12 +453,12 @@ func TestForecastCommandFailureKeepsExistingOutput(t *testing.T) {
 			name: "malformed input, existing file",
 			input: func(dir string) string {
 				p := filepath.Join(dir, "bad.csv")
-				require.NoError(t, os.WriteFile(p, []byte("series,timestamp,value\na,100,1\na,200,2\nb,100,1\nb,50,2\n"), 0o644))
+				require.NoError(t, os.WriteFile(p, []byte("series,timestamp,value\na,100,1\na,200,2\nb,100,1\nb,200,2\nb,50,3\n"), 0o644))
 				return p
 			},
 			output: writePrecious(precious),
 			check:  requireContent(precious),
-			stderr: "bad.csv:5",
+			stderr: "bad.csv:6",
 		},
 		{
 			name:  "missing input, a symbolic link",

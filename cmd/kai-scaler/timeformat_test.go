@@ -192,8 +192,8 @@ func TestReadSeriesCSVTimeFormErrors(t *testing.T) {
 		// The later of two rows at one time wins (scanSeriesCSV): one row is left.
 		{"minutes repeated", "timestamp,value\n2024-01-01 00:00,1\n2024-01-01 00:00,2\n",
 			`bad.csv:2: series "bad": has 1 row, need at least 2 to infer its step`},
-		{"minutes out of order", "timestamp,value\n2024-01-01 00:01,1\n2024-01-01 00:00,2\n",
-			`bad.csv:3: series "bad": timestamp 2024-01-01 00:00 is not after the previous one`},
+		{"minutes out of order", "timestamp,value\n2024-01-01 00:00,1\n2024-01-01 00:02,2\n2024-01-01 00:01,3\n",
+			`bad.csv:4: series "bad": timestamp 2024-01-01 00:01 is not after the previous one`},
 		{"past 9999 by its offset", "timestamp,value\n9999-12-31 23:00:00+00:00,1\n9999-12-31 23:30:00-01:00,2\n",
 			`bad.csv:3: timestamp "9999-12-31 23:30:00-01:00": out of range`},
 		{"the year 0, a date", "timestamp,value\n0000-12-31,1\n0001-01-01,2\n", `bad.csv:2: timestamp "0000-12-31": out of range`},
