@@ -4,7 +4,7 @@ GO ?= go
 PKGS ?= ./...
 TEST_TIMEOUT ?= 40m
 
-.PHONY: lint run serve build image test test-short test-chart bench kubebins vet fmt-check dashboards accuracy fuzz pgo
+.PHONY: lint run serve build image test test-short test-chart bench kubebins vet fmt-check dashboards accuracy replay fuzz pgo
 
 # Go modules below the root (their own go.mod, outside ./...): the Helm chart's tests, kept
 # apart so Helm's dependency tree stays out of the main go.mod.
@@ -89,6 +89,10 @@ dashboards:
 
 accuracy:
 	hack/accuracy.sh
+
+# The floors' replay table: simulate --max 50 on every trace (STANDINS=1 adds the generated ones).
+replay:
+	hack/replay.sh
 
 # Regenerates cmd/kai-scaler/default.pgo, the profile go build optimises the binary with.
 pgo:

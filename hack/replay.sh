@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The floors' replay table (issue 10's protocol): `kai-scaler simulate --max 50` with its
+# defaults (capacity derived from each trace, floor settings calibrated at every refit within
+# the 10 % budget) on every CSV of a folder, against the reactive HPA on the same trace; then a
+# row per trace (shortfall removed, of it within max replicas, replica-hours added, scale
+# events against the reactive HPA's, the settings chosen most often), the medians over all and
+# over the tweet traces, and any trace over the budget. Run it on your own traces (one
+# timestamp,value CSV each, or any form simulate reads) before switching floors on.
+#   hack/replay.sh [traces-dir] [more simulate flags, as --flag=value]   (default ../shared/data/traces)
+#   STANDINS=1 also replays simulate's generated traces (ramps and the stand-ins).
+#   JOBS=N replays N traces at once (default: the CPUs); OUT=DIR keeps the JSON reports.
+# The twelve shared traces take about 20 minutes of CPU each on this project's machines.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+traces=${1:-../shared/data/traces}
+shift || true
+jobs=${JOBS:-$(nproc)}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+out=${OUT:-$tmp/reports}
+mkdir -p "$out"
+go build -o "$tmp/kai-scaler" ./cmd/kai-scaler
+go build -o "$tmp/replaytable" ./hack/replaytable
+
+{
+	for f in "$traces"/*.csv; do
+		printf 'input\t%s\t%s\n' "$f" "$(basename "$f" .csv)"
+	done
+	if [ -n "${STANDINS:-}" ]; then
+		for g in ramps smooth noisy weekly hourly growth shift events batch bursts weblog heavytail localtime weeklypeak jobs sparse; do
+			printf 'generate\t%s\t%s\n' "$g" "generated-$g"
+		done
+	fi
+} > "$tmp/jobs"
+[ -s "$tmp/jobs" ] || { echo "no CSV in $traces" >&2; exit 1; }
+
+export KAI="$tmp/kai-scaler" OUTDIR="$out" EXTRA="$*"
+# Each job: simulate into OUTDIR/NAME.json, its log beside it; a failure is reported and the
+# others go on. EXTRA is the further simulate flags, split on spaces (give them as --flag=value).
+replay() {
+	# shellcheck disable=SC2086
+	if ! "$KAI" simulate "--$1" "$2" --max 50 $EXTRA > "$OUTDIR/$3.json" 2> "$OUTDIR/$3.log"; then
+		echo "$3: simulate failed: $(tail -n 1 "$OUTDIR/$3.log")" >&2
+		rm -f "$OUTDIR/$3.json"
+	fi
+}
+export -f replay
+echo "replaying $(wc -l < "$tmp/jobs") traces, $jobs at once ..." >&2
+tr '\t' '\n' < "$tmp/jobs" | xargs -d '\n' -n 3 -P "$jobs" bash -c 'replay "$@"' _ || true
+shopt -s nullglob
+reports=("$out"/*.json)
+[ ${#reports[@]} -gt 0 ] || { echo "no trace replayed" >&2; exit 1; }
+"$tmp/replaytable" -group twitter "${reports[@]}"
