@@ -35,12 +35,19 @@ const (
 	timeSpaceMinute
 	timeISOMinute
 	timeDate
+	timeISOBasicOffset
+	timeSpaceBasicOffset
+	timeSlash
+	timeSlashMinute
+	timeSlashDate
 )
 
 // timeLayouts are the forms time.Parse reads (Unix has no layout), in the order
 // detectTimeFormat tries them, each with how an error names it. The exports of real traces
 // write these: pandas (a zone's offset, isoformat without one), psql's timestamptz (+00),
-// BigQuery (" UTC"), Excel and dashboards (no seconds), daily data (a date). A form without a
+// BigQuery (" UTC"), Excel and dashboards (no seconds), daily data (a date), Python's
+// strftime %z and Java's and many logs' offsets without a colon (+0000), and dates year first
+// with slashes (2006/01/02: a spreadsheet in an East Asian locale). A form without a
 // zone is read as UTC. A fraction after the seconds is read by a layout without one (as
 // time.Parse reads it) and dropped. Only a time ending in Z reads in two of them, the same.
 var timeLayouts = [...]struct{ layout, name string }{
@@ -53,13 +60,18 @@ var timeLayouts = [...]struct{ layout, name string }{
 	timeSpaceMinute:      {"2006-01-02 15:04", `"2006-01-02 15:04"`},
 	timeISOMinute:        {"2006-01-02T15:04", `"2006-01-02T15:04"`},
 	timeDate:             {"2006-01-02", `"2006-01-02"`},
+	timeISOBasicOffset:   {"2006-01-02T15:04:05-0700", `"2006-01-02T15:04:05+0700"`},
+	timeSpaceBasicOffset: {"2006-01-02 15:04:05-0700", `"2006-01-02 15:04:05+0700"`},
+	timeSlash:            {"2006/01/02 15:04:05", `"2006/01/02 15:04:05"`},
+	timeSlashMinute:      {"2006/01/02 15:04", `"2006/01/02 15:04"`},
+	timeSlashDate:        {"2006/01/02", `"2006/01/02"`},
 }
 
 // wantTime names the timestamp forms a file's first row may have, for its error.
-const wantTime = `want RFC 3339 (2006-01-02T15:04:05Z, 2006-01-02T15:04:05+07:00), ` +
-	`2006-01-02 15:04:05 with an offset (+07:00 or +07), " UTC" or no zone, ` +
-	`2006-01-02T15:04:05, 2006-01-02 15:04, 2006-01-02T15:04 or 2006-01-02 (no zone is UTC), ` +
-	`or Unix seconds or milliseconds`
+const wantTime = `want RFC 3339 (2006-01-02T15:04:05Z, 2006-01-02T15:04:05+07:00, or +0700), ` +
+	`2006-01-02 15:04:05 with an offset (+07:00, +0700 or +07), " UTC" or no zone, ` +
+	`2006-01-02T15:04:05, 2006-01-02 15:04, 2006-01-02T15:04 or 2006-01-02 (no zone is UTC; ` +
+	`or with slashes, 2006/01/02), or Unix seconds or milliseconds`
 
 // minUnixMilli is the least magnitude read as Unix milliseconds rather than seconds: as
 // seconds it is the year 5138, as milliseconds 1973.
@@ -581,10 +593,13 @@ func detectTimeFormat(ts string) (timeFormat, error) {
 	return 0, errors.New("not a time form this reads: " + wantTime)
 }
 
-// dayMonthDate reports whether ts starts with a date of slashes or dots (01/02/2024,
-// 02.01.2024), which may be day first or month first: it is read as neither.
+// dayMonthDate reports whether ts starts with a date of slashes or dots not year first
+// (01/02/2024, 02.01.2024), which may be day first or month first: it is read as neither.
 func dayMonthDate(ts string) bool {
 	date, _, _ := strings.Cut(ts, " ")
+	if y, _, ok := strings.Cut(date, "/"); ok && len(y) == 4 {
+		return false // year first: 2006/01/02, read when it is a date
+	}
 	return strings.Count(date, "/") == 2 || strings.Count(date, ".") == 2
 }
 
