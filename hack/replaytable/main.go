@@ -104,10 +104,9 @@ func printTable(w io.Writer, files []string, group string) error {
 	if len(reds.group) > 0 {
 		medians(group, reds.group, within.group, incs.group, events.group)
 	}
-	switch {
-	case len(over) > 0:
+	if len(over) > 0 {
 		fmt.Fprintf(w, "over the budget: %s\n", strings.Join(over, ", "))
-	default:
+	} else {
 		fmt.Fprintln(w, "the budget held on every trace")
 	}
 	if len(short) > 0 {
