@@ -3,8 +3,8 @@
 # defaults (capacity derived from each trace, floor settings calibrated at every refit within
 # the 10 % budget) on every CSV of a folder, against the reactive HPA on the same trace; then a
 # row per trace (shortfall removed, of it within max replicas, replica-hours added, scale
-# events against the reactive HPA's, the settings chosen most often), the medians over all and
-# over the tweet traces, and any trace over the budget. Run it on your own traces (one
+# events and pods started against the reactive HPA's, the settings chosen most often), the
+# medians over all and over the tweet traces, and any trace over the budget. Run it on your own traces (one
 # timestamp,value CSV each, or any form simulate reads) before switching floors on.
 #   hack/replay.sh [traces-dir] [more simulate flags, as --flag=value]   (default ../shared/data/traces)
 #   STANDINS=1 also replays simulate's generated traces (ramps and the stand-ins).

@@ -230,6 +230,18 @@ func TestMeter(t *testing.T) {
 	require.Zero(t, Summary{}.BeyondMaxShare(), "never short")
 }
 
+func TestMeterCountsPodsStarted(t *testing.T) {
+	var m Meter
+	for _, sync := range [][2]int32{{3, 5}, {5, 5}, {5, 4}, {4, 8}, {8, 7}} { // current, desired
+		m.count(sync[0], sync[1])
+	}
+	s := m.Summary()
+	require.Equal(t, 2, s.ScaleUps)
+	require.Equal(t, 2, s.ScaleDowns)
+	require.Equal(t, 2+4, s.PodsStarted, "the replicas each scale-up added")
+	require.Equal(t, 4, s.ScaleEvents())
+}
+
 func TestLoadAt(t *testing.T) {
 	s := forecast.Series{Start: t0, Step: time.Minute, Values: []float64{10, 20, math.NaN(), 40}}
 	tests := []struct {
@@ -272,10 +284,10 @@ func TestGenerateRamps(t *testing.T) {
 
 func TestSummaryPlus(t *testing.T) {
 	a := Summary{UnderProvisionedReplicaMinutes: 3, ShortfallMinutes: 2, ReplicaHours: 10, LoadReplicaHours: 8,
-		BeyondMaxReplicaMinutes: 1, PeakShortfallReplicas: 4, PeakReplicas: 12, ScaleUps: 5, ScaleDowns: 6, EvaluatedMinutes: 1440}
+		BeyondMaxReplicaMinutes: 1, PeakShortfallReplicas: 4, PeakReplicas: 12, ScaleUps: 5, ScaleDowns: 6, PodsStarted: 9, EvaluatedMinutes: 1440}
 	b := Summary{UnderProvisionedReplicaMinutes: 1, ShortfallMinutes: 1, ReplicaHours: 20, LoadReplicaHours: 15,
-		BeyondMaxReplicaMinutes: 0.5, PeakShortfallReplicas: 2, PeakReplicas: 15, ScaleUps: 1, ScaleDowns: 2, EvaluatedMinutes: 720}
+		BeyondMaxReplicaMinutes: 0.5, PeakShortfallReplicas: 2, PeakReplicas: 15, ScaleUps: 1, ScaleDowns: 2, PodsStarted: 4, EvaluatedMinutes: 720}
 	require.Equal(t, Summary{UnderProvisionedReplicaMinutes: 4, ShortfallMinutes: 3, ReplicaHours: 30, LoadReplicaHours: 23,
-		BeyondMaxReplicaMinutes: 1.5, PeakShortfallReplicas: 4, PeakReplicas: 15, ScaleUps: 6, ScaleDowns: 8, EvaluatedMinutes: 2160}, a.plus(b))
+		BeyondMaxReplicaMinutes: 1.5, PeakShortfallReplicas: 4, PeakReplicas: 15, ScaleUps: 6, ScaleDowns: 8, PodsStarted: 13, EvaluatedMinutes: 2160}, a.plus(b))
 	require.Equal(t, a, Summary{}.plus(a), "the zero Summary adds nothing")
 }

@@ -27,6 +27,10 @@ type Summary struct {
 	// ScaleUps and ScaleDowns count the HPA's changes of the target's replicas.
 	ScaleUps   int `json:"scaleUps"`
 	ScaleDowns int `json:"scaleDowns"`
+	// PodsStarted is the replicas the HPA's scale-ups added, summed: a floor that follows a
+	// ramp in small steps scales more often than the reactive HPA but starts as many pods,
+	// while one that follows noise up and down starts pods that nothing needed.
+	PodsStarted int `json:"podsStarted"`
 	// EvaluatedMinutes is the span scored.
 	EvaluatedMinutes float64 `json:"evaluatedMinutes"`
 }
@@ -74,6 +78,7 @@ func (m *Meter) count(current, desired int32) {
 	switch {
 	case desired > current:
 		m.s.ScaleUps++
+		m.s.PodsStarted += int(desired - current)
 	case desired < current:
 		m.s.ScaleDowns++
 	}
@@ -84,6 +89,9 @@ func (m *Meter) count(current, desired int32) {
 func (s Summary) Provisionable() float64 {
 	return max(0, s.UnderProvisionedReplicaMinutes-s.BeyondMaxReplicaMinutes)
 }
+
+// ScaleEvents is how often s's HPA changed its target's replicas, up or down.
+func (s Summary) ScaleEvents() int { return s.ScaleUps + s.ScaleDowns }
 
 // BeyondMaxShare is BeyondMaxReplicaMinutes as a share of UnderProvisionedReplicaMinutes (0
 // when s was never short).
@@ -105,6 +113,7 @@ func (s Summary) plus(o Summary) Summary {
 	s.PeakReplicas = max(s.PeakReplicas, o.PeakReplicas)
 	s.ScaleUps += o.ScaleUps
 	s.ScaleDowns += o.ScaleDowns
+	s.PodsStarted += o.PodsStarted
 	s.EvaluatedMinutes += o.EvaluatedMinutes
 	return s
 }

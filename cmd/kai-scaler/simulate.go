@@ -260,7 +260,8 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 		}
 	}
 	log.Info("scale events", "reactive_ups", rep.Reactive.ScaleUps, "reactive_downs", rep.Reactive.ScaleDowns,
-		"predictive_ups", rep.Predictive.ScaleUps, "predictive_downs", rep.Predictive.ScaleDowns)
+		"predictive_ups", rep.Predictive.ScaleUps, "predictive_downs", rep.Predictive.ScaleDowns,
+		"reactive_pods_started", rep.Reactive.PodsStarted, "predictive_pods_started", rep.Predictive.PodsStarted)
 	log.Info("reactive under-provisioning beyond the forecast's upper bound (surprises no floor within it provisions for)",
 		"share", fmt.Sprintf("%.0f%%", 100*rep.ReactiveUnderBeyondBoundShare))
 	log.Info("reactive under-provisioning beyond max replicas (load no scaler within the HPA's bounds serves; floors remove at most the rest)",

@@ -1,8 +1,8 @@
 // Command replaytable prints the table of hack/replay.sh from the JSON reports of `kai-scaler
 // simulate` named on its command line: per trace, the share of the reactive HPA's
 // under-provisioned replica-minutes the floors removed (and of those within max replicas),
-// the replica-hours they added, their scale events against the reactive HPA's and the
-// settings calibration chose most often; then the medians (over all, and over the traces named
+// the replica-hours they added, their scale events and the pods they started against the
+// reactive HPA's, and the settings calibration chose most often; then the medians (over all, and over the traces named
 // by -group), and the traces over the budget.
 package main
 
@@ -26,6 +26,7 @@ type report struct {
 		UnderProvisionedReplicaMinutes float64 `json:"underProvisionedReplicaMinutes"`
 		ScaleUps                       int     `json:"scaleUps"`
 		ScaleDowns                     int     `json:"scaleDowns"`
+		PodsStarted                    int     `json:"podsStarted"`
 	}
 	Reduction              float64 `json:"underProvisionedReduction"`
 	Increase               float64 `json:"replicaHoursIncrease"`
@@ -63,10 +64,10 @@ func (c *column) add(v float64, inGroup bool) {
 }
 
 func printTable(w io.Writer, files []string, group string) error {
-	var reds, within, incs, events column
+	var reds, within, incs, events, pods column
 	var over, short []string
-	fmt.Fprintln(w, "| trace | shortfall (within max) | replica-hours | events / reactive | most frequent settings |")
-	fmt.Fprintln(w, "|---|---|---|---|---|")
+	fmt.Fprintln(w, "| trace | shortfall (within max) | replica-hours | events / reactive | pods started / reactive | most frequent settings |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -77,17 +78,19 @@ func printTable(w io.Writer, files []string, group string) error {
 			return fmt.Errorf("%s: %w", f, err)
 		}
 		name := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
-		ev := eventsRatio(r)
+		ev := ratio(r.Predictive.ScaleUps+r.Predictive.ScaleDowns, r.Reactive.ScaleUps+r.Reactive.ScaleDowns)
+		started := ratio(r.Predictive.PodsStarted, r.Reactive.PodsStarted)
 		settings := "(planner defaults)"
 		if r.Calibration != nil {
 			settings = r.Calibration.MostFrequent
 		}
-		fmt.Fprintf(w, "| %s | %s (%s) | %+.2f %% | %.2f | %s |\n", name, percent(-r.Reduction), percent(-r.ProvisionableReduction), 100*r.Increase, ev, settings)
+		fmt.Fprintf(w, "| %s | %s (%s) | %+.2f %% | %.2f | %.2f | %s |\n", name, percent(-r.Reduction), percent(-r.ProvisionableReduction), 100*r.Increase, ev, started, settings)
 		in := inGroup(name, group)
 		reds.add(-r.Reduction, in)
 		within.add(-r.ProvisionableReduction, in)
 		incs.add(r.Increase, in)
 		events.add(ev, in)
+		pods.add(started, in)
 		if r.Parameters.Budget > 0 && r.Increase > r.Parameters.Budget {
 			over = append(over, name)
 		}
@@ -96,13 +99,13 @@ func printTable(w io.Writer, files []string, group string) error {
 		}
 	}
 	fmt.Fprintln(w)
-	medians := func(what string, reds, within, incs, events []float64) {
-		fmt.Fprintf(w, "median over %s (%d): shortfall %s (within max %s), replica-hours %+.2f %%, events / reactive %.2f; highest replica-hours %+.2f %%\n",
-			what, len(reds), percent(median(reds)), percent(median(within)), 100*median(incs), median(events), 100*slices.Max(incs))
+	medians := func(what string, reds, within, incs, events, pods []float64) {
+		fmt.Fprintf(w, "median over %s (%d): shortfall %s (within max %s), replica-hours %+.2f %%, events / reactive %.2f, pods started / reactive %.2f; highest replica-hours %+.2f %%, pods started / reactive %.2f\n",
+			what, len(reds), percent(median(reds)), percent(median(within)), 100*median(incs), median(events), median(pods), 100*slices.Max(incs), slices.Max(pods))
 	}
-	medians("all traces", reds.all, within.all, incs.all, events.all)
+	medians("all traces", reds.all, within.all, incs.all, events.all, pods.all)
 	if len(reds.group) > 0 {
-		medians(group, reds.group, within.group, incs.group, events.group)
+		medians(group, reds.group, within.group, incs.group, events.group, pods.group)
 	}
 	if len(over) > 0 {
 		fmt.Fprintf(w, "over the budget: %s\n", strings.Join(over, ", "))
@@ -115,11 +118,8 @@ func printTable(w io.Writer, files []string, group string) error {
 	return nil
 }
 
-// eventsRatio is the predictive run's scale events over the reactive run's (1 when neither
-// scaled).
-func eventsRatio(r report) float64 {
-	p := r.Predictive.ScaleUps + r.Predictive.ScaleDowns
-	q := r.Reactive.ScaleUps + r.Reactive.ScaleDowns
+// ratio is the predictive run's count p over the reactive run's q (1 when both are 0).
+func ratio(p, q int) float64 {
 	if q == 0 {
 		if p == 0 {
 			return 1
