@@ -267,7 +267,8 @@ func PlanFloors(in PlanInput) Plan {
 			}
 			if cal != nil && cal.SurgeSeconds > 0 {
 				mayRaise, mayRelease := SurgeMay(st.w.FloorChangedAt, in.Now)
-				if c, ok := surgeContribution(in.Need[name], in.Now, time.Duration(cal.SurgeSeconds)*time.Second, st.w.MinReplicas, mayRaise); ok {
+				if c, ok := surgeContribution(in.Need[name], in.Now, time.Duration(cal.SurgeSeconds)*time.Second,
+					st.w.MinReplicas, st.w.CurrentReplicas, cal.SurgeTolerance, mayRaise); ok {
 					contribs = append(contribs, c)
 				}
 				switch {

@@ -108,15 +108,31 @@ func HeldSurge(surge, current int32, mayRaise bool) int32 {
 	return current
 }
 
+// SurgeRaises reports whether a surge floor may raise a floor of a service running replicas
+// (or its floor, where that is higher) under a tolerance (scaling.FloorSettings.SurgeTolerance):
+// always with none, else only past replicas × (1+tolerance). Within it the HPA does not scale up
+// itself, and a floor raised for every rise of noise within it scaled the HPA up and, once the
+// noise fell back, down again, each a pod started or stopped that nothing asked for.
+func SurgeRaises(surge, replicas int32, tolerance float64) bool {
+	return tolerance <= 0 || float64(surge) > float64(replicas)*(1+tolerance)
+}
+
 // surgeContribution is the surge floor of a service whose calibrated settings ask for one,
-// held as HeldSurge holds it.
-func surgeContribution(samples []NeedSample, now time.Time, horizon time.Duration, current int32, mayRaise bool) (Contribution, bool) {
+// held as HeldSurge holds it, and raised only past the tolerance (SurgeRaises) of the replicas
+// running.
+func surgeContribution(samples []NeedSample, now time.Time, horizon time.Duration, current, replicas int32, tolerance float64, mayRaise bool) (Contribution, bool) {
 	s, ok := SurgeFloor(samples, now, horizon)
 	if !ok {
 		return Contribution{}, false
 	}
-	held := HeldSurge(s.Floor, current, mayRaise)
+	running := max(current, replicas)
+	beyond := SurgeRaises(s.Floor, running, tolerance)
+	held := HeldSurge(s.Floor, current, mayRaise && beyond)
 	switch {
+	case !beyond && s.Floor > current:
+		return Contribution{Source: SourceSurge, Floor: held, Detail: fmt.Sprintf(
+			"the HPA's metric asks for %.1f replicas, up %.2f a minute: held at %d, as %d is within the HPA's %g tolerance of the %d running",
+			s.Need, s.PerMinute, held, s.Floor, tolerance, running)}, true
 	case !mayRaise && s.Floor > current:
 		return Contribution{Source: SourceSurge, Floor: held, Detail: fmt.Sprintf(
 			"the HPA's metric asks for %.1f replicas, up %.2f a minute: held at %d, as the floor changed under %s ago",

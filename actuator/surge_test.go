@@ -125,6 +125,7 @@ func TestPlanFloorsSurge(t *testing.T) {
 	rising := needs(now, 10, 11, 12, 13, 14) // 16 a minute from now; the flat prediction asks for 5 (its expected load)
 	carried := "the HPA's metric asks for 14.0 replicas, up 2.00 a minute over the last 2m0s: 16.0 in 1m0s, when pods asked for now are ready"
 	fresh := untouched("web", 2, 50, 10, now)
+	pastTolerance := flatCalibrated(now, scaling.FloorSettings{Off: true, SurgeSeconds: 60, SurgeTolerance: 0.1})
 	runSurgeCases(t, now, []surgeCase{
 		{name: "no surge settings: the prediction alone", pred: calibrated(scaling.FloorSettings{BoundShare: ratio(1), Interpolate: true}), need: rising, w: fresh, wantFloor: 5, wantReason: SourcePrediction},
 		{name: "surge alone", pred: surgeAlone, need: rising, w: fresh, wantFloor: 16, wantReason: SourceSurge, wantDetail: carried},
@@ -139,6 +140,14 @@ func TestPlanFloorsSurge(t *testing.T) {
 			wantDetail: "the HPA's metric asks for 14.0 replicas, up 2.00 a minute: held at 12, as the floor changed under 1m0s ago"},
 		{name: "the floor changed SurgeInterval ago: raised", pred: surgeAlone, need: rising,
 			w: touched("web", 2, 12, 50, 10, now.Add(-SurgeInterval), now), wantFloor: 16, wantReason: SourceSurge, wantDetail: carried},
+		{name: "past the HPA's tolerance of the replicas running: raised", pred: pastTolerance, need: rising, w: fresh,
+			wantFloor: 16, wantReason: SourceSurge, wantDetail: carried},
+		{name: "within the HPA's tolerance of the replicas running: held where it is", pred: pastTolerance, need: rising,
+			w: touched("web", 2, 12, 50, 15, now.Add(-SurgeInterval), now), wantFloor: 12, wantReason: SourceSurge,
+			wantDetail: "the HPA's metric asks for 14.0 replicas, up 2.00 a minute: held at 12, as 16 is within the HPA's 0.1 tolerance of the 15 running"},
+		{name: "within the tolerance of a floor above the replicas: held where it is", pred: pastTolerance, need: rising,
+			w: touched("web", 2, 15, 50, 12, now.Add(-SurgeInterval), now), wantFloor: 15, wantReason: SourceSurge,
+			wantDetail: "the HPA's metric asks for 14.0 replicas, up 2.00 a minute: held at 15, as 16 is within the HPA's 0.1 tolerance of the 15 running"},
 	})
 }
 
@@ -208,6 +217,25 @@ func TestHeldSurge(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.want, HeldSurge(tc.surge, tc.current, tc.mayRaise))
+		})
+	}
+}
+
+func TestSurgeRaises(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		surge, replicas int32
+		tolerance       float64
+		want            bool
+	}{
+		{name: "no tolerance: every rise", surge: 11, replicas: 10, want: true},
+		{name: "within the tolerance: not raised", surge: 11, replicas: 10, tolerance: 0.1},
+		{name: "past the tolerance: raised", surge: 12, replicas: 10, tolerance: 0.1, want: true},
+		{name: "one replica of three is past a tenth", surge: 4, replicas: 3, tolerance: 0.1, want: true},
+		{name: "below the replicas running: not raised", surge: 8, replicas: 10, tolerance: 0.1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, SurgeRaises(tc.surge, tc.replicas, tc.tolerance))
 		})
 	}
 }

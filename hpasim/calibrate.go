@@ -118,7 +118,9 @@ func share(v float64) *float64 { return &v }
 // at the same reduction); then the planner's defaults (read point by point) at half and the whole
 // bound; with surge (the service's HPA metric is observed), surge floors carried a quarter, half
 // or all of podStartup on, alone, and half of it beside the expected load and beside the smoothed
-// bound. Thirty-three settings at most.
+// bound; and those five again raising the floor only past the HPA's tolerance (SurgeTolerance:
+// on flat noisy load, answering every rise of noise started six to eight times as many pods as
+// the reactive HPA, more than calmEnough allows). Thirty-eight settings at most.
 func Candidates(lead, podStartup, step time.Duration, surge bool) []scaling.FloorSettings {
 	if step <= 0 {
 		step = 5 * time.Minute
@@ -177,6 +179,10 @@ func Candidates(lead, podStartup, step time.Duration, surge bool) []scaling.Floo
 				SmoothingPoints: 1, Interpolate: true, SurgeSeconds: half},
 			scaling.FloorSettings{BoundShare: share(1), LeadSeconds: long, NoiseMarginReplicas: 1,
 				SmoothingPoints: smooth(25 * time.Minute), Interpolate: true, SurgeSeconds: half})
+		for _, c := range out[len(out)-5:] {
+			c.SurgeTolerance = DefaultTolerance
+			out = append(out, c)
+		}
 	}
 	seen := map[string]bool{}
 	kept := out[:0]
@@ -195,6 +201,9 @@ func SettingsString(s scaling.FloorSettings) string {
 	surge := ""
 	if s.SurgeSeconds > 0 {
 		surge = " surge=" + (time.Duration(s.SurgeSeconds) * time.Second).String()
+		if s.SurgeTolerance > 0 {
+			surge += fmt.Sprintf(" past %g", s.SurgeTolerance)
+		}
 	}
 	if s.Off {
 		if surge != "" {
@@ -285,8 +294,11 @@ type CalibrationResult struct {
 // that were in force then, which saw only their own past. A candidate qualifies when its
 // replica-hours exceed the reactive replay's by at most DefaultBudgetShare of the budget, by
 // at most the whole budget on the window's last day (lastDayIncrease), it is never short more
-// than the reactive HPA, and it removes at least 5 % of the under-provisioning and no less
-// than the share of replica-hours it adds (qualifies). Of the qualifying candidates removing
+// than the reactive HPA, it removes at least 5 % of the under-provisioning and no less than
+// the share of replica-hours it adds, and it starts at most podsBudget times as many pods as
+// the reactive replay, plus podsSlackPerDay a day (qualifies, calmEnough; the reason names
+// the setting passed over for that alone that would have removed the most, where it would have
+// removed more than the one chosen). Of the qualifying candidates removing
 // the most under-provisioning, give or take reductionTie, the cheapest wins (budget and
 // removal both measured without the day the candidate cost the most: withoutCostliestDay),
 // the earlier in Candidates order on equal cost, unless one of them costing at most
@@ -404,7 +416,9 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 			if surges == nil {
 				surges = surgeReplays(times, loads, cfg.CapacityPerReplica, every, cands)
 			}
-			surge = surges[s.SurgeSeconds]
+			gated := *surges[s.SurgeSeconds] // shared by the horizon's twins, each with its own tolerance
+			gated.tolerance = s.SurgeTolerance
+			surge = &gated
 		}
 		policy := in.StepDown
 		policy.AtOnce = s != nil && s.StepDownAtOnce
@@ -428,6 +442,10 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 		return red, ok
 	}
 	fits := func(s Score) bool { _, ok := rank(s); return ok }
+	pays := func(s Score) (float64, bool) { // rank, however many pods the setting starts
+		red, _, ok := paysWithinBudget(res.Reactive, reactiveDays, s, in.Budget, res.lastDayOvershot)
+		return red, ok
+	}
 	overBudget := func(s Score) bool { return !withinBudget(reactiveDays, s, in.Budget, res.lastDayOvershot) }
 	// Held twins (HoldSeconds) wait until their unheld family is seen to contend: else they are
 	// a fifth of a calibration's replays spent on settings that cannot win. The shares of the
@@ -449,7 +467,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	replayed := len(cands) // the settings replayed, less those refineHeadroom left pending
 	if in.AvailabilityTarget <= 0 {
 		res.Scores = refineHeadroom(res.Scores, fits, overBudget, score)
-		if len(held) > 0 && headroomContends(res.Scores, rank) {
+		if len(held) > 0 && headroomContends(res.Scores, pays) {
 			res.Scores = append(res.Scores, refineHeadroom(held, fits, overBudget, score)...)
 		} else {
 			replayed -= len(held)
@@ -474,7 +492,14 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	case in.AvailabilityTarget > 0:
 		res.Reason = fmt.Sprintf("%s: the reactive HPA meets the %.4g availability target or no floor does better; floors off, pattern and base only", what, in.AvailabilityTarget)
 	default:
-		res.Reason = fmt.Sprintf("%s: no floor removes %.0f%% of under-provisioning within max replicas, and no less than the share of replica-hours it adds, within %.0f%% of the %.0f%% budget (and the whole budget on its last day); floors off, pattern and base only", what, minGain*100, DefaultBudgetShare*100, in.Budget*100)
+		res.Reason = fmt.Sprintf("%s: no floor removes %.0f%% of under-provisioning within max replicas, and no less than the share of replica-hours it adds, within %.0f%% of the %.0f%% budget (and the whole budget on its last day), starting at most %d times as many pods as the reactive HPA and %d a day more; floors off, pattern and base only",
+			what, minGain*100, DefaultBudgetShare*100, in.Budget*100, podsBudget, podsSlackPerDay)
+	}
+	chosenRed, _ := gains(withoutCostliestDay(reactiveDays, res.Scores[best].days)) // as churnedMost measures it
+	if s, red, ok := churnedMost(res.Reactive, reactiveDays, res.Scores, in.Budget, res.lastDayOvershot); ok && in.AvailabilityTarget <= 0 && red > chosenRed+reductionTie {
+		r, run := withoutCostliestDay(reactiveDays, s.days)
+		res.Reason += fmt.Sprintf("; %s would have removed %.0f%% but started %d pods to the reactive HPA's %d, more than %d times as many and %d a day more: pods started and stopped again for noise",
+			SettingsString(s.Settings), red*100, run.PodsStarted, r.PodsStarted, podsBudget, podsSlackPerDay)
 	}
 	if res.lastDayOvershot {
 		by := fmt.Sprintf("more load on the window's last day than came, by %.0f%% of that day's or the average day's load", overshoot*100)
@@ -491,7 +516,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 }
 
 // choose returns the index of the winning score (scores[0] is off): with an availability
-// target, the cheapest meeting it; else, of the qualifying scores removing the most shortfall
+// target, the cheapest meeting it of those starting no more pods than calmEnough allows; else, of the qualifying scores removing the most shortfall
 // (within reductionTie), the cheapest, or the one scaling least among those within
 // eventsCostTie of its cost where that scales eventsTie less often.
 func choose(reactive Summary, reactiveDays []Summary, scores []Score, in CalibrationInput, lastDayOvershot bool) int {
@@ -502,9 +527,12 @@ func choose(reactive Summary, reactiveDays []Summary, scores []Score, in Calibra
 			}
 			return 1 - s.ShortfallMinutes/s.EvaluatedMinutes
 		}
+		calm := func(s Score) bool {
+			return s.Settings.FloorsOff() || calmEnough(withoutCostliestDay(reactiveDays, s.days))
+		}
 		best := -1
 		for i, s := range scores { // the cheapest that meets the target
-			if avail(s.Summary) >= in.AvailabilityTarget && (best < 0 || s.Summary.ReplicaHours < scores[best].Summary.ReplicaHours-1e-9) {
+			if calm(s) && avail(s.Summary) >= in.AvailabilityTarget && (best < 0 || s.Summary.ReplicaHours < scores[best].Summary.ReplicaHours-1e-9) {
 				best = i
 			}
 		}
@@ -514,6 +542,9 @@ func choose(reactive Summary, reactiveDays []Summary, scores []Score, in Calibra
 		best = 0
 		for i, s := range scores { // else the most available, the cheaper on ties
 			a, b := avail(s.Summary), avail(scores[best].Summary)
+			if !calm(s) {
+				continue
+			}
 			if a > b+1e-12 || (math.Abs(a-b) <= 1e-12 && s.Summary.ReplicaHours < scores[best].Summary.ReplicaHours-1e-9) {
 				best = i
 			}
@@ -541,7 +572,7 @@ func choose(reactive Summary, reactiveDays []Summary, scores []Score, in Calibra
 	if best == 0 {
 		return 0
 	}
-	events := func(i int) int { return scores[i].Summary.ScaleUps + scores[i].Summary.ScaleDowns }
+	events := func(i int) int { return scores[i].Summary.ScaleEvents() }
 	calmest := best
 	for i, r := range ranks {
 		if r.ok && r.red >= most-reductionTie && r.inc <= ranks[best].inc+eventsCostTie &&
@@ -576,6 +607,12 @@ const reductionTie = 0.005
 // qualifies reports whether a candidate's replay s may win under budget (see Calibrate), with
 // the reduction and increase it is ranked by.
 func qualifies(reactive Summary, reactiveDays []Summary, s Score, budget float64, lastDayOvershot bool) (red, inc float64, ok bool) {
+	red, inc, ok = paysWithinBudget(reactive, reactiveDays, s, budget, lastDayOvershot)
+	return red, inc, ok && calmEnough(withoutCostliestDay(reactiveDays, s.days))
+}
+
+// paysWithinBudget is qualifies but for how many pods the candidate starts (calmEnough).
+func paysWithinBudget(reactive Summary, reactiveDays []Summary, s Score, budget float64, lastDayOvershot bool) (red, inc float64, ok bool) {
 	if s.Settings.FloorsOff() {
 		return 0, 0, false
 	}
@@ -584,6 +621,38 @@ func qualifies(reactive Summary, reactiveDays []Summary, s Score, budget float64
 		s.Summary.UnderProvisionedReplicaMinutes <= reactive.UnderProvisionedReplicaMinutes && red >= max(minGain, inc)
 	return red, inc, ok
 }
+
+// churnedMost is the score removing the most shortfall of those that would qualify but for
+// how many pods they start (calmEnough), with that share; ok is false when there is none.
+func churnedMost(reactive Summary, reactiveDays []Summary, scores []Score, budget float64, lastDayOvershot bool) (best Score, most float64, ok bool) {
+	for _, s := range scores {
+		red, _, pays := paysWithinBudget(reactive, reactiveDays, s, budget, lastDayOvershot)
+		if pays && !calmEnough(withoutCostliestDay(reactiveDays, s.days)) && (!ok || red > most) {
+			best, most, ok = s, red, true
+		}
+	}
+	return best, most, ok
+}
+
+// calmEnough reports whether a run starts at most podsBudget times as many pods as the
+// reactive replay of the same span, plus podsSlackPerDay a day (a steady load the reactive HPA
+// never scales for leaves none to multiply). Every pod started is a cold cache and, once it
+// stops again, connections drained. On flat noisy load a surge floor answering every rise of
+// noise scaled the HPA six to eight times as often as the reactive HPA, a pod at a time, for
+// under-provisioning within the HPA's tolerance that its user has already chosen to accept.
+// Pods, not scale events: a floor following a daily ramp scales in smaller steps than the
+// reactive HPA, which waits for its tolerance, so more often (three times on office ramps),
+// but it starts no more pods than the ramp needs.
+func calmEnough(reactive, run Summary) bool {
+	days := reactive.EvaluatedMinutes / (24 * 60)
+	return float64(run.PodsStarted) <= podsBudget*float64(reactive.PodsStarted)+podsSlackPerDay*days
+}
+
+// podsBudget and podsSlackPerDay bound how many pods floors may start: calmEnough.
+const (
+	podsBudget      = 4
+	podsSlackPerDay = 2
+)
 
 // withinBudget reports whether a candidate's replay s keeps the budget as qualifies measures
 // it: at most DefaultBudgetShare of it without the costliest day, and all of it on the last.
@@ -627,7 +696,9 @@ func refineHeadroom(scores []Score, fits, overBudget func(Score) bool, replay fu
 // qualifies and removes as much of the shortfall, within reductionTie, as the most any
 // qualifying setting removes (rank: the share removed, and whether it qualifies). Only then do
 // its held twins, which cost a little more for as much removed, stand a chance: choose prefers
-// one of them only among the settings removing the most.
+// one of them only among the settings removing the most. Calibrate ranks by paysWithinBudget,
+// not qualifies: a held twin starts fewer pods than its unheld one, so it may be calm enough
+// (calmEnough) where the unheld one is not.
 func headroomContends(scores []Score, rank func(Score) (float64, bool)) bool {
 	most, family := math.Inf(-1), math.Inf(-1)
 	for _, s := range scores {
@@ -971,9 +1042,11 @@ func slidingMax(dst, queue, v []int32, width int) ([]int32, []int32) {
 }
 
 // surgeReplay is a surge candidate's part of a replay, at each of its times: the surge floor
-// (0: the need is not rising) and how far the floor may come down at once (ReleaseFloor).
+// (0: the need is not rising) and how far the floor may come down at once (ReleaseFloor); and
+// the tolerance within which it does not raise the floor (FloorSettings.SurgeTolerance).
 type surgeReplay struct {
 	floors, release []int32
+	tolerance       float64
 }
 
 // replayFloors runs one HPA over times with the given loads, syncing once per step, its floor
@@ -1003,7 +1076,8 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors replaye
 			}
 			if surge != nil {
 				mayRaise, mayRelease := actuator.SurgeMay(changedAt, t)
-				want = max(want, actuator.HeldSurge(surge.floors[i], cur, mayRaise))
+				beyond := actuator.SurgeRaises(surge.floors[i], max(cur, h.Replicas()), surge.tolerance)
+				want = max(want, actuator.HeldSurge(surge.floors[i], cur, mayRaise && beyond))
 				if mayRelease {
 					rel = surge.release[i]
 				}

@@ -168,6 +168,16 @@ func TestCalibrate(t *testing.T) {
 		jobs.Values[i] = jobShape(start.Add(time.Duration(i)*time.Minute)) * (1 + 0.05*jobNoise.NormFloat64())
 	}
 	jobForecasts := hourlyForecasts(forecast.Series{Start: start, Step: 5 * time.Minute}, now, 7, jobShape, 1.1)
+	// A flat load with noise mostly within the HPA's tolerance, and flat forecasts.
+	flatNoise := func(step time.Duration, noise float64) forecast.Series {
+		s := forecast.Series{Start: start, Step: step, Values: make([]float64, 15*24*time.Hour/step)}
+		rng := rand.New(rand.NewPCG(21, 21))
+		for i := range s.Values {
+			s.Values[i] = 315 * (1 + noise*rng.NormFloat64())
+		}
+		return s
+	}
+	flatForecasts := hourlyForecasts(forecast.Series{Start: start, Step: 5 * time.Minute}, now, 7, func(time.Time) float64 { return 315 }, 1.1)
 	tests := []struct {
 		name string
 		in   CalibrationInput
@@ -253,7 +263,7 @@ func TestCalibrate(t *testing.T) {
 				truth(rampTrace), 1.2)},
 			wantOff:            true,
 			wantLastDayRefused: true,
-			wantReason:         "within 80% of the 10% budget (and the whole budget on its last day); floors off, pattern and base only; the forecasts expected more load on the window's last day than came, by ",
+			wantReason:         "within 80% of the 10% budget (and the whole budget on its last day), starting at most 4 times as many pods as the reactive HPA and 2 a day more; floors off, pattern and base only; the forecasts expected more load on the window's last day than came, by ",
 		},
 		{
 			name: "load driven by surprises: floors off",
@@ -261,7 +271,7 @@ func TestCalibrate(t *testing.T) {
 				func(time.Time) float64 { return 300 }, 1.2)},
 			wantOff:    true,
 			wantUnpaid: true,
-			wantReason: "no less than the share of replica-hours it adds, within 80% of the 10% budget (and the whole budget on its last day); floors off, pattern and base only",
+			wantReason: "no less than the share of replica-hours it adds, within 80% of the 10% budget (and the whole budget on its last day), starting at most 4 times as many pods as the reactive HPA and 2 a day more; floors off, pattern and base only",
 		},
 		{
 			name: "surges no forecast sees, seen while they build: a surge floor",
@@ -270,6 +280,21 @@ func TestCalibrate(t *testing.T) {
 			wantReduction: 0.5,
 			wantReason:    "surge=",
 			wantSurge:     true,
+		},
+		{
+			name:          "4 % noise every 5 min, within the HPA's tolerance: a floor starting few pods, not a surge floor answering the noise",
+			in:            CalibrationInput{History: flatNoise(5*time.Minute, 0.04), Surge: true, Predictions: flatForecasts},
+			wantReduction: 0.5,
+			wantReason: "removes 82% of the reactive HPA's under-provisioned replica-minutes within its max replicas at +0.7% replica-hours " +
+				"(+0.6% without its costliest day, as the budget is measured); surge=2m0s alone would have removed 97% but started 395 pods " +
+				"to the reactive HPA's 38, more than 4 times as many and 2 a day more",
+			wantEventsAtMost: 0.25, // the surge floor answering every rise: ten times the reactive replay's events
+		},
+		{
+			name:       "5 % noise every minute, which the reactive HPA hardly scales for: floors off, and the floor passed over named",
+			in:         CalibrationInput{History: flatNoise(time.Minute, 0.05), Surge: true, Predictions: flatForecasts},
+			wantOff:    true,
+			wantReason: "; share=0 lead=2m30s margin=3 smooth=1 interpolated surge=1m0s would have removed 75% but started 499 pods to the reactive HPA's 24, more than 4 times as many and 2 a day more: pods started and stopped again for noise",
 		},
 		{
 			name: "the same surges, and no HPA metric to follow: no surge floor",
@@ -405,10 +430,11 @@ func TestCalibrate(t *testing.T) {
 			require.Equal(t, tt.wantAtOnce, got.StepDownAtOnce, "chose %s", SettingsString(got.FloorSettings))
 			require.GreaterOrEqual(t, got.Reactive.BeyondMaxReplicaMinutes, tt.wantBeyondMax*got.Reactive.UnderProvisionedReplicaMinutes)
 			if tt.wantEventsAtMost > 0 {
-				events := func(s Summary) int { return s.ScaleUps + s.ScaleDowns }
-				require.LessOrEqual(t, float64(events(chosen.Summary)), tt.wantEventsAtMost*float64(max(1, events(got.Reactive))),
+				require.LessOrEqual(t, float64(chosen.Summary.ScaleEvents()), tt.wantEventsAtMost*float64(max(1, got.Reactive.ScaleEvents())),
 					"scale events of %s against the reactive replay's", SettingsString(got.FloorSettings))
 			}
+			require.True(t, calmEnough(withoutCostliestDay(got.Scores[0].days, chosen.days)), "%s starts %d pods against the reactive replay's %d",
+				SettingsString(got.FloorSettings), chosen.Summary.PodsStarted, got.Reactive.PodsStarted)
 			if tt.wantBeyondMax > 0 {
 				require.Contains(t, got.Reason, "% of the reactive HPA's under-provisioned replica-minutes was load above what its 50 max replicas carry, which no floor serves: only a higher maxReplicas does")
 				require.Equal(t, got.Reactive.BeyondMaxReplicaMinutes, chosen.Summary.BeyondMaxReplicaMinutes, "the load alone decides what is beyond max")
@@ -450,6 +476,45 @@ func TestCandidatesAreDistinctAndStartWithOff(t *testing.T) {
 	}
 	require.Equal(t, 4, held, "a held twin of each share of the bound held throughout")
 	require.Equal(t, 8, throughout)
+	var surges, pastTolerance int
+	for _, s := range c {
+		if s.SurgeSeconds > 0 {
+			surges++
+		}
+		if s.SurgeTolerance > 0 {
+			pastTolerance++
+			twin := s
+			twin.SurgeTolerance = 0
+			require.True(t, seen[SettingsString(twin)], "%s has a twin answering every rise", SettingsString(s))
+			require.Contains(t, SettingsString(s), " past 0.1")
+		}
+	}
+	require.Equal(t, 10, surges)
+	require.Equal(t, 5, pastTolerance, "a twin of each surge floor raising it past the HPA's tolerance only")
+	require.Len(t, c, 38)
+	for _, s := range Candidates(5*time.Minute, 2*time.Minute, 5*time.Minute, false) {
+		require.Zero(t, s.SurgeSeconds, "no surge floor without the HPA's metric: %s", SettingsString(s))
+	}
+}
+
+func TestCalmEnough(t *testing.T) {
+	week := func(pods int) Summary { return Summary{ScaleUps: 1, PodsStarted: pods, EvaluatedMinutes: 7 * 1440} }
+	for _, tc := range []struct {
+		name          string
+		reactive, run Summary
+		want          bool
+	}{
+		{name: "as many as the reactive HPA", reactive: week(100), run: week(100), want: true},
+		{name: "four times as many and two a day more", reactive: week(100), run: week(414), want: true},
+		{name: "one more", reactive: week(100), run: week(415)},
+		{name: "a load the reactive HPA never scaled for: two a day", reactive: week(0), run: week(14), want: true},
+		{name: "and fifteen in the week", reactive: week(0), run: week(15)},
+		{name: "six times as many", reactive: week(177), run: week(1133)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, calmEnough(tc.reactive, tc.run))
+		})
+	}
 }
 
 // TestPredictionFloorsHoldAsThePlanner checks a replay's held floors are the planner's
@@ -784,6 +849,13 @@ func TestChooseCountsNearTiesAsTies(t *testing.T) {
 		s.Summary.ScaleUps, s.Summary.ScaleDowns = events/2, events-events/2
 		return s
 	}
+	churning := func(s Score, perDay int) Score { // each day's pods started, as calmEnough reads them: past two a day over none
+		for i := range s.days {
+			s.days[i].PodsStarted = perDay
+		}
+		s.Summary.PodsStarted = perDay * len(s.days)
+		return s
+	}
 	reactiveDays := days(100, 100)
 	reactive := reactiveDays[0].plus(reactiveDays[1]).plus(reactiveDays[2])
 	off := Score{Settings: scaling.FloorSettings{Off: true}, Summary: reactive, days: reactiveDays}
@@ -802,10 +874,38 @@ func TestChooseCountsNearTiesAsTies(t *testing.T) {
 		{name: "half the scale events for +2 %: the cheaper", scores: []Score{off, scaled(score(0, 103), 100), scaled(score(0, 105), 50)}, want: 1},
 		{name: "5 % fewer scale events: the cheaper", scores: []Score{off, scaled(score(0, 103), 100), scaled(score(0, 103.2), 95)}, want: 1},
 		{name: "calmer but removing less: the one removing the most", scores: []Score{off, scaled(score(0, 103), 100), scaled(score(2, 103), 10)}, want: 1},
+		{name: "removing the most, starting more pods than calmEnough allows: the calmer, though it removes less", scores: []Score{off, churning(score(0, 103), 3), score(30, 103)}, want: 2},
+		{name: "every floor starting more pods than calmEnough allows: off", scores: []Score{off, churning(score(0, 103), 3)}, want: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			require.Equal(t, tt.want, choose(reactive, reactiveDays, tt.scores, CalibrationInput{Budget: DefaultBudget}, false))
+		})
+	}
+}
+
+// TestChooseAvailabilityPassesOverChurn: with an availability target too, a floor starting
+// more pods than calmEnough allows is passed over, though it meets the target for less.
+func TestChooseAvailabilityPassesOverChurn(t *testing.T) {
+	score := func(shortMinutes, hours float64, podsPerDay int) Score {
+		d := Summary{ShortfallMinutes: shortMinutes, ReplicaHours: hours, PodsStarted: podsPerDay, EvaluatedMinutes: 1440}
+		ds := []Summary{d, d, d}
+		return Score{Settings: scaling.FloorSettings{BoundShare: share(1)}, Summary: d.plus(d).plus(d), days: ds}
+	}
+	off := score(100, 100, 0)
+	off.Settings = scaling.FloorSettings{Off: true}
+	in := CalibrationInput{AvailabilityTarget: 0.99}
+	for _, tc := range []struct {
+		name   string
+		scores []Score
+		want   int
+	}{
+		{name: "the cheaper meeting it starts too many pods: the dearer", scores: []Score{off, score(1, 103, 3), score(1, 105, 1)}, want: 2},
+		{name: "only a floor starting too many pods meets it: the most available of the rest", scores: []Score{off, score(1, 103, 3), score(50, 104, 1)}, want: 2},
+		{name: "none calm enough: off", scores: []Score{off, score(1, 103, 3)}, want: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, choose(off.Summary, off.days, tc.scores, in, false))
 		})
 	}
 }
