@@ -461,23 +461,22 @@ func TestCandidatesAreDistinctAndStartWithOff(t *testing.T) {
 		require.False(t, seen[k], "duplicate candidate %s", k)
 		seen[k] = true
 	}
-	var throughout, held int
+	// twinOf checks s names what sets it apart (suffix) and has its twin without it (twin).
+	twinOf := func(s, twin scaling.FloorSettings, suffix string) {
+		require.True(t, seen[SettingsString(twin)], "%s has a twin without%s", SettingsString(s), suffix)
+		require.Contains(t, SettingsString(s), suffix)
+	}
+	var throughout, held, surges, pastTolerance int
 	for _, s := range c {
 		if inHeadroomFamily(s) {
 			throughout++
-			if s.HoldSeconds > 0 {
-				held++
-				twin := s
-				twin.HoldSeconds = 0
-				require.True(t, seen[SettingsString(twin)], "%s has an unheld twin", SettingsString(s))
-				require.Contains(t, SettingsString(s), " hold=1h0m0s")
-			}
 		}
-	}
-	require.Equal(t, 4, held, "a held twin of each share of the bound held throughout")
-	require.Equal(t, 8, throughout)
-	var surges, pastTolerance int
-	for _, s := range c {
+		if inHeadroomFamily(s) && s.HoldSeconds > 0 {
+			held++
+			twin := s
+			twin.HoldSeconds = 0
+			twinOf(s, twin, " hold=1h0m0s")
+		}
 		if s.SurgeSeconds > 0 {
 			surges++
 		}
@@ -485,10 +484,11 @@ func TestCandidatesAreDistinctAndStartWithOff(t *testing.T) {
 			pastTolerance++
 			twin := s
 			twin.SurgeTolerance = 0
-			require.True(t, seen[SettingsString(twin)], "%s has a twin answering every rise", SettingsString(s))
-			require.Contains(t, SettingsString(s), " past 0.1")
+			twinOf(s, twin, " past 0.1")
 		}
 	}
+	require.Equal(t, 4, held, "a held twin of each share of the bound held throughout")
+	require.Equal(t, 8, throughout)
 	require.Equal(t, 10, surges)
 	require.Equal(t, 5, pastTolerance, "a twin of each surge floor raising it past the HPA's tolerance only")
 	require.Len(t, c, 38)
