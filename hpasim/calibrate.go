@@ -516,9 +516,10 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 }
 
 // choose returns the index of the winning score (scores[0] is off): with an availability
-// target, the cheapest meeting it of those starting no more pods than calmEnough allows; else, of the qualifying scores removing the most shortfall
-// (within reductionTie), the cheapest, or the one scaling least among those within
-// eventsCostTie of its cost where that scales eventsTie less often.
+// target, the cheapest meeting it of those starting no more pods than calmEnough allows; else,
+// of the qualifying scores removing the most shortfall (within reductionTie), the cheapest, or
+// the one scaling least among those within eventsCostTie of its cost where that scales
+// eventsTie less often.
 func choose(reactive Summary, reactiveDays []Summary, scores []Score, in CalibrationInput, lastDayOvershot bool) int {
 	if in.AvailabilityTarget > 0 {
 		avail := func(s Summary) float64 {

@@ -156,11 +156,12 @@ type FloorSettings struct {
 	// them; once the rise stops, the floor comes down at once to what the metric asked for
 	// over the last minutes. It acts with Off too (surge floors only). 0 means none.
 	SurgeSeconds int64 `json:"surgeSeconds,omitempty"`
-	// SurgeTolerance, when positive, lets the surge floor raise the floor only past the current
-	// floor times 1+SurgeTolerance (the HPA's tolerance): to rises the HPA will answer itself,
-	// not to noise within its tolerance, which it lets by. On flat noisy load a surge floor that
-	// answered every rise scaled the HPA six to eight times as often as the reactive HPA. While
-	// the need rises within it, the floor is held, not raised. 0 means every rise.
+	// SurgeTolerance, when positive, lets the surge floor raise the floor only past the replicas
+	// running (or the floor, where higher) times 1+SurgeTolerance (the HPA's tolerance): to
+	// rises the HPA will answer itself, not to noise within its tolerance, which it lets by. On
+	// flat noisy load a surge floor that answered every rise scaled the HPA six to eight times as
+	// often as the reactive HPA. While the need rises within it, the floor is held, not raised.
+	// 0 means every rise.
 	SurgeTolerance float64 `json:"surgeTolerance,omitempty"`
 	// HoldSeconds, when positive, is the floor's hysteresis in time: the floor from the
 	// prediction comes down only as far as the highest floor the same prediction asks for
