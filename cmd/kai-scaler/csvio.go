@@ -387,6 +387,14 @@ func parseHeader(line string) ([]string, error) {
 // columns' order once every row is read. indexed: each row starts with a row index, which
 // is read past (scanSeriesCSV).
 func scanWideCSV(sc *bufio.Scanner, file string, first int, columns []string, indexed bool, emit func(namedSeries, timeFormat) error) (timeFormat, error) {
+	// An exporter that ends every line with a separator (Excel's CSV, NAB's
+	// art_increase_spike_density: "timestamp,value,label,") writes a last column without a name,
+	// empty or holding a note ("APB" on one row of that file): it is read past. A number in it
+	// may be a series whose name was lost, and is refused.
+	unnamed := 0
+	for len(columns) > 1 && columns[len(columns)-1] == "" {
+		columns, unnamed = columns[:len(columns)-1], unnamed+1
+	}
 	series := make([]rawSeries, len(columns))
 	seen := map[string]int{}
 	skip := 0 // fields before the time
@@ -420,8 +428,17 @@ func scanWideCSV(sc *bufio.Scanner, file string, first int, columns []string, in
 		for f := range bytes.SplitSeq(text, []byte{','}) {
 			fields = append(fields, unquote(trimSpace(f)))
 		}
-		if len(fields) != skip+1+len(columns) {
-			return 0, fmt.Errorf("%s:%d: want %d fields (the time and a value per series, as the header), got %d", file, line, skip+1+len(columns), len(fields))
+		want := skip + 1 + len(columns)
+		if unnamed > 0 && len(fields) == want+unnamed {
+			for k, f := range fields[want:] {
+				if _, err := parseValue(f); len(f) > 0 && err == nil {
+					return 0, fmt.Errorf("%s:%d: column %d has no name in the header but a number here, %q: name the series it holds", file, line, want+k+1, f)
+				}
+			}
+			fields = fields[:want]
+		}
+		if len(fields) != want {
+			return 0, fmt.Errorf("%s:%d: want %d fields (the time and a value per series, as the header), got %d", file, line, want, len(fields))
 		}
 		fields = fields[skip:]
 		t, err := times.read(fields[0])

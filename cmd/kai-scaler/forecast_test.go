@@ -179,10 +179,11 @@ func TestReadSeriesCSVErrors(t *testing.T) {
 		{"milliseconds, then seconds", "timestamp,value\n1736121600000,1\n1736121900000,2\n1736122200,3\n", "bad.csv:4: series \"bad\": timestamp 1736122200 is not after"},
 		{"grafana: a row short of a value", "Time,a,b\n1736121600000,1,2\n1736121900000,1\n", "bad.csv:3: want 3 fields (the time and a value per series, as the header), got 2"},
 		{"grafana: columns of one name", "Time,a,b,a\n1736121600000,1,2,3\n", "bad.csv:1: columns 2 and 4 are both named \"a\""},
-		{"grafana: a column without a name", "Time,a,\n1736121600000,1,2\n", "bad.csv:1: column 3 has no name"},
+		{"grafana: a column without a name", "Time,a,,b\n1736121600000,1,2,3\n", "bad.csv:1: column 3 has no name"},
+		{"a last column without a name, with a value", "Time,a,\n1736121600000,1,\n1736121660000,1,2\n", "bad.csv:3: column 3 has no name in the header but a number here, \"2\": name the series it holds"},
 		{"grafana: times out of order", "Time,a\n1736121600000,1\n1736122200000,2\n1736121900000,3\n", "bad.csv:4: time 1736121900000 is not after the previous one"},
 		{"grafana: a row index, a row short", ",Time,a\n0,1736121600000,1\n1736121900000,2\n", "bad.csv:3: want 3 fields (the time and a value per series, as the header), got 2"},
-		{"grafana: a row index, a column without a name", ",Time,a,\n0,1736121600000,1,2\n", "bad.csv:1: column 4 has no name"},
+		{"grafana: a row index, a column without a name", ",Time,a,\n0,1736121600000,1,2\n", "bad.csv:2: column 4 has no name in the header but a number here, \"2\": name the series it holds"},
 		{"a row index missing", ",timestamp,value\n0,100,1\n200\n", "bad.csv:3: want a row index and the fields of the header"},
 		{"grafana: a bad value", "Time,a,b\n1736121600000,1,2\n1736121900000,1,many\n", "bad.csv:3: series \"b\": value \"many\" is not a number"},
 		{"grafana: a bad time", "Time,a\n1736121600000,1\nnoon,2\n", "bad.csv:3: time \"noon\": want Unix milliseconds"},
@@ -218,6 +219,12 @@ func TestReadSeriesCSVForms(t *testing.T) {
 			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2, 3}}}},
 		{"unix seconds stay seconds", "timestamp,value\n1736121600,1\n1736121900,2\n", timeUnix,
 			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2}}}},
+		// Every line ending in a separator (Excel, NAB's art_increase_spike_density), or only the
+		// header: the last column, without a name, is read past.
+		{"a separator ending every line", "timestamp,value,\n1736121600,1,\n1736121900,2\n", timeUnix,
+			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2}}}},
+		{"a separator ending every line, a note in the last column", "timestamp,value,label,\n1736121600,1,0,\n1736121900,2,0,APB\n", timeUnix,
+			[]series{{"value", 1736121600, 5 * time.Minute, []float64{1, 2}}, {"label", 1736121600, 5 * time.Minute, []float64{0, 0}}}},
 		{"grafana, series joined by time", "\ufeff\"Time\",\"{job=\"\"api\"\", pod=\"\"a\"\"}\",\"{job=\"\"web\"\"}\"\r\n" +
 			"1736121600000,1,10\r\n1736121660000,2,\r\n1736121720000,3,30\r\n", timeUnixMilli,
 			[]series{{`{job="api", pod="a"}`, 1736121600, time.Minute, []float64{1, 2, 3}},
