@@ -528,12 +528,9 @@ func choose(reactive Summary, reactiveDays []Summary, scores []Score, in Calibra
 			}
 			return 1 - s.ShortfallMinutes/s.EvaluatedMinutes
 		}
-		calm := func(s Score) bool {
-			return s.Settings.FloorsOff() || calmEnough(withoutCostliestDay(reactiveDays, s.days))
-		}
 		best := -1
 		for i, s := range scores { // the cheapest that meets the target
-			if calm(s) && avail(s.Summary) >= in.AvailabilityTarget && (best < 0 || s.Summary.ReplicaHours < scores[best].Summary.ReplicaHours-1e-9) {
+			if startsFewPods(reactiveDays, s) && avail(s.Summary) >= in.AvailabilityTarget && (best < 0 || s.Summary.ReplicaHours < scores[best].Summary.ReplicaHours-1e-9) {
 				best = i
 			}
 		}
@@ -543,7 +540,7 @@ func choose(reactive Summary, reactiveDays []Summary, scores []Score, in Calibra
 		best = 0
 		for i, s := range scores { // else the most available, the cheaper on ties
 			a, b := avail(s.Summary), avail(scores[best].Summary)
-			if !calm(s) {
+			if !startsFewPods(reactiveDays, s) {
 				continue
 			}
 			if a > b+1e-12 || (math.Abs(a-b) <= 1e-12 && s.Summary.ReplicaHours < scores[best].Summary.ReplicaHours-1e-9) {
@@ -609,7 +606,7 @@ const reductionTie = 0.005
 // the reduction and increase it is ranked by.
 func qualifies(reactive Summary, reactiveDays []Summary, s Score, budget float64, lastDayOvershot bool) (red, inc float64, ok bool) {
 	red, inc, ok = paysWithinBudget(reactive, reactiveDays, s, budget, lastDayOvershot)
-	return red, inc, ok && calmEnough(withoutCostliestDay(reactiveDays, s.days))
+	return red, inc, ok && startsFewPods(reactiveDays, s)
 }
 
 // paysWithinBudget is qualifies but for how many pods the candidate starts (calmEnough).
@@ -628,11 +625,17 @@ func paysWithinBudget(reactive Summary, reactiveDays []Summary, s Score, budget 
 func churnedMost(reactive Summary, reactiveDays []Summary, scores []Score, budget float64, lastDayOvershot bool) (best Score, most float64, ok bool) {
 	for _, s := range scores {
 		red, _, pays := paysWithinBudget(reactive, reactiveDays, s, budget, lastDayOvershot)
-		if pays && !calmEnough(withoutCostliestDay(reactiveDays, s.days)) && (!ok || red > most) {
+		if pays && !startsFewPods(reactiveDays, s) && (!ok || red > most) {
 			best, most, ok = s, red, true
 		}
 	}
 	return best, most, ok
+}
+
+// startsFewPods is calmEnough for a candidate's replay s, measured as the budget is, without
+// the day it cost the most. Floors off start the reactive replay's pods: always few enough.
+func startsFewPods(reactiveDays []Summary, s Score) bool {
+	return calmEnough(withoutCostliestDay(reactiveDays, s.days))
 }
 
 // calmEnough reports whether a run starts at most podsBudget times as many pods as the
