@@ -22,6 +22,8 @@ type Workload struct {
 	// MaxReplicas is HPA spec.maxReplicas; for a target without an HPA, the cap configured
 	// for it (0 = none).
 	MaxReplicas int32
+	// Behavior is the HPA's spec.behavior (the zero value, the defaults, without an HPA).
+	Behavior Behavior
 	// BaseMinReplicas is the floor before kai-scaler first touched the workload, read from the
 	// base annotation, or MinReplicas when it was never touched.
 	BaseMinReplicas int32

@@ -1,11 +1,13 @@
 package demo
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kai-platform/kai-scaler/forecaster"
 	"github.com/kai-platform/kai-scaler/scaling"
 )
 
@@ -72,4 +74,17 @@ func TestPatternsLeaveHoursToThePrediction(t *testing.T) {
 		require.Contains(t, services, p.Service)
 		require.Less(t, len(p.TimeWindows), 12, "%s: most hours are left to the prediction", p.Service)
 	}
+}
+
+// The demo's calibration replays each HPA with its own behavior: the forecaster reads it from
+// the simulated cluster as it reads a real one's.
+func TestCalibrationSeesTheDemoHPAsBehavior(t *testing.T) {
+	s := New(Options{Start: time.Date(2026, 11, 23, 5, 0, 0, 0, time.UTC)})
+	bounds := forecaster.ClusterBounds{Cluster: s.Cluster}
+	for _, svc := range s.Services() {
+		b, err := bounds.ReplicaBounds(context.Background(), svc)
+		require.NoError(t, err, svc.Name)
+		require.Equal(t, services[svc.Name].behavior, b.Behavior, svc.Name)
+	}
+	require.NotEqual(t, "default", services["search"].behavior.String(), "one demo HPA shows a behavior of its own")
 }

@@ -13,8 +13,8 @@ type WorkloadObserver interface {
 	Workloads(ctx context.Context, services []actuator.ServiceRef) ([]actuator.Workload, error)
 }
 
-// ClusterBounds reads a service's HPA bounds from the cluster: maxReplicas, and the base
-// floor the actuator keeps on the HPA (so a raised floor never becomes the new base).
+// ClusterBounds reads a service's HPA bounds from the cluster: maxReplicas, the base floor the
+// actuator keeps on the HPA (so a raised floor never becomes the new base), and its behavior.
 type ClusterBounds struct {
 	Cluster WorkloadObserver
 }
@@ -29,7 +29,8 @@ func (c ClusterBounds) ReplicaBounds(ctx context.Context, svc scaling.ManagedSer
 	}
 	for _, w := range ws {
 		if w.Service == svc.Name {
-			return ReplicaBounds{MaxReplicas: w.MaxReplicas, BaseMinReplicas: w.BaseMinReplicas, HasHPA: w.HPAName != ""}, nil
+			return ReplicaBounds{MaxReplicas: w.MaxReplicas, BaseMinReplicas: w.BaseMinReplicas, HasHPA: w.HPAName != "",
+				Behavior: w.Behavior}, nil
 		}
 	}
 	return ReplicaBounds{}, fmt.Errorf("workload %s/%s not observed (no HPA %q?)", svc.Namespace, svc.Name, svc.HPAName())

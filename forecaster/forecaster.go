@@ -107,6 +107,8 @@ type ReplicaBounds struct {
 	// HasHPA says the workload is scaled by an HPA, whose metric the actuator reads for
 	// surge floors (a target without one has no metric to follow).
 	HasHPA bool
+	// Behavior is the HPA's spec.behavior, which calibration replays it with.
+	Behavior actuator.Behavior
 }
 
 // Bounds tells the forecaster each service's HPA bounds. Safe for concurrent use.
@@ -827,10 +829,10 @@ func (f *Forecaster) calibrate(ctx context.Context, svc scaling.ManagedService, 
 	r := hpasim.Calibrate(hpasim.CalibrationInput{
 		History:     series,
 		Predictions: past,
-		// The HPA's behaviour is the autoscaling/v2 default; pod start-up is taken as half the
-		// lead time (which is pod start plus margin).
+		// The HPA's behavior is the cluster's; pod start-up is taken as half the lead time
+		// (which is pod start plus margin).
 		HPA: hpasim.Config{MinReplicas: max(b.BaseMinReplicas, 1), MaxReplicas: b.MaxReplicas,
-			CapacityPerReplica: svc.CapacityPerReplica, PodStartup: lead / 2},
+			CapacityPerReplica: svc.CapacityPerReplica, PodStartup: lead / 2, Behavior: b.Behavior},
 		LeadTime:           lead,
 		Now:                now,
 		Budget:             svc.Budget,

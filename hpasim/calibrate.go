@@ -120,8 +120,9 @@ func share(v float64) *float64 { return &v }
 // or all of podStartup on, alone, and half of it beside the expected load and beside the smoothed
 // bound; and those five again raising the floor only past the HPA's tolerance (SurgeTolerance:
 // on flat noisy load, answering every rise of noise started six to eight times as many pods as
-// the reactive HPA, more than calmEnough allows). Thirty-eight settings at most.
-func Candidates(lead, podStartup, step time.Duration, surge bool) []scaling.FloorSettings {
+// the reactive HPA, more than calmEnough allows). Thirty-eight settings at most. tolerance is the
+// HPA's scale-up tolerance (its behavior's, resolved: 0 is none), which those settings use.
+func Candidates(lead, podStartup, step time.Duration, surge bool, tolerance float64) []scaling.FloorSettings {
 	if step <= 0 {
 		step = 5 * time.Minute
 	}
@@ -153,7 +154,7 @@ func Candidates(lead, podStartup, step time.Duration, surge bool) []scaling.Floo
 		scaling.FloorSettings{BoundShare: share(1), LeadSeconds: long, NoiseMarginReplicas: 1,
 			SmoothingPoints: smooth(25 * time.Minute), Interpolate: true},
 		scaling.FloorSettings{BoundShare: share(1), LeadSeconds: short, NoiseMarginReplicas: 3,
-			SmoothingPoints: 1, Interpolate: true, Tolerance: DefaultTolerance})
+			SmoothingPoints: 1, Interpolate: true, Tolerance: tolerance})
 	for _, hold := range []int64{0, int64(FloorHold / time.Second)} {
 		for _, b := range []float64{0.5, 1, 2, 3} { // the bound held throughout: refineHeadroom's grids
 			out = append(out, scaling.FloorSettings{BoundShare: share(b), LeadSeconds: long, NoiseMarginReplicas: 3,
@@ -180,7 +181,7 @@ func Candidates(lead, podStartup, step time.Duration, surge bool) []scaling.Floo
 			scaling.FloorSettings{BoundShare: share(1), LeadSeconds: long, NoiseMarginReplicas: 1,
 				SmoothingPoints: smooth(25 * time.Minute), Interpolate: true, SurgeSeconds: half})
 		for _, c := range out[len(out)-5:] {
-			c.SurgeTolerance = DefaultTolerance
+			c.SurgeTolerance = tolerance
 			out = append(out, c)
 		}
 	}
@@ -355,7 +356,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	}
 
 	step := time.Duration(preds[len(preds)-1].StepSeconds) * time.Second
-	cands := Candidates(in.LeadTime, in.HPA.PodStartup, step, in.Surge)
+	cands := Candidates(in.LeadTime, in.HPA.PodStartup, step, in.Surge, in.HPA.Behavior.ScaleUp.ScaleUpDefaults().Tolerance)
 	// Each prediction as far as the planner reads it at the longest lead (each candidate's own
 	// lead cuts it further): the floors each candidate asks for are the ones the planner would
 	// ask for live, where the forecast runs a day ahead, and preparing all of a day-long
@@ -481,7 +482,11 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	res.FloorSettings = res.Scores[best].Settings
 	red, inc := gains(res.Reactive, res.Scores[best].Summary)
 	res.UnderProvisionedReduction, res.ReplicaHoursIncrease = red, inc
-	what := fmt.Sprintf("replayed %s of history through the HPA with %d settings", fmtDays(covered), replayed)
+	hpa := "the HPA"
+	if b := cfg.Behavior.String(); b != "default" {
+		hpa += " (its behavior " + b + ")"
+	}
+	what := fmt.Sprintf("replayed %s of history through %s with %d settings", fmtDays(covered), hpa, replayed)
 	switch {
 	case !res.FloorsOff():
 		_, robustInc := gains(withoutCostliestDay(reactiveDays, res.Scores[best].days))

@@ -342,7 +342,7 @@ func TestCalibrate(t *testing.T) {
 				return
 			}
 			latest := slices.MaxFunc(in.Predictions, func(a, b scaling.Prediction) int { return cmp.Compare(a.FittedAt, b.FittedAt) })
-			cands := Candidates(in.LeadTime, hpa.PodStartup, time.Duration(latest.StepSeconds)*time.Second, in.Surge)
+			cands := Candidates(in.LeadTime, hpa.PodStartup, time.Duration(latest.StepSeconds)*time.Second, in.Surge, DefaultTolerance)
 			budget := in.Budget
 			if budget <= 0 {
 				budget = DefaultBudget
@@ -453,7 +453,7 @@ func TestCalibrate(t *testing.T) {
 }
 
 func TestCandidatesAreDistinctAndStartWithOff(t *testing.T) {
-	c := Candidates(5*time.Minute, 2*time.Minute, 5*time.Minute, true)
+	c := Candidates(5*time.Minute, 2*time.Minute, 5*time.Minute, true, DefaultTolerance)
 	require.True(t, c[0].Off)
 	seen := map[string]bool{}
 	for _, s := range c {
@@ -492,8 +492,28 @@ func TestCandidatesAreDistinctAndStartWithOff(t *testing.T) {
 	require.Equal(t, 10, surges)
 	require.Equal(t, 5, pastTolerance, "a twin of each surge floor raising it past the HPA's tolerance only")
 	require.Len(t, c, 38)
-	for _, s := range Candidates(5*time.Minute, 2*time.Minute, 5*time.Minute, false) {
+	for _, s := range Candidates(5*time.Minute, 2*time.Minute, 5*time.Minute, false, DefaultTolerance) {
 		require.Zero(t, s.SurgeSeconds, "no surge floor without the HPA's metric: %s", SettingsString(s))
+	}
+}
+
+// The settings that wait for the HPA's tolerance take the tolerance of the HPA replayed (its
+// spec.behavior's), and an HPA without one has no such twins: they would be their twins.
+func TestCandidatesTakeTheHPAsTolerance(t *testing.T) {
+	for _, tt := range []struct {
+		tolerance float64
+		wantLen   int
+	}{{0.05, 38}, {0, 32}} {
+		c := Candidates(5*time.Minute, 2*time.Minute, 5*time.Minute, true, tt.tolerance)
+		require.Len(t, c, tt.wantLen, "tolerance %v", tt.tolerance)
+		var gated int
+		for _, s := range c {
+			if s.SurgeTolerance > 0 || s.Tolerance > 0 {
+				gated++
+				require.Equal(t, tt.tolerance, max(s.SurgeTolerance, s.Tolerance), SettingsString(s))
+			}
+		}
+		require.Equal(t, tt.wantLen-32, gated, "tolerance %v: the five surge twins and one bound settling within it", tt.tolerance)
 	}
 }
 
@@ -980,30 +1000,60 @@ func TestCalibrationReplaysAsTheSimulator(t *testing.T) {
 	// Six hours ahead, valid for two: further than the planner reads (actuator.PlanningEnd),
 	// as the service's day-long forecasts are.
 	preds := hourlyForecasts(trace, now, 2, level, 1.3)
-	hpa := Config{MinReplicas: 1, MaxReplicas: 50, CapacityPerReplica: 20, PodStartup: 2 * time.Minute}
-	got := Calibrate(CalibrationInput{History: trace, Predictions: preds, HPA: hpa, LeadTime: 5 * time.Minute, Now: now,
-		Window: now.Sub(evalFrom), Surge: true})
-	opts := ReplayOptions{MinReplicas: hpa.MinReplicas, MaxReplicas: hpa.MaxReplicas, CapacityPerReplica: hpa.CapacityPerReplica,
-		PodStartup: hpa.PodStartup, LeadTime: 5 * time.Minute, StepDown: actuator.DefaultStepDown, PlanEvery: actuator.DefaultInterval}
-	reactive := replay(opts, trace, evalFrom, nil, preds).Summary
-	require.InEpsilon(t, reactive.ReplicaHours, got.Reactive.ReplicaHours, 1e-3)
-	var floors int
-	for _, s := range got.Scores {
-		if s.Settings.FloorsOff() {
-			continue
-		}
-		planned := slices.Clone(preds)
-		for i := range planned {
-			planned[i].Service, planned[i].Calibration = traceService, &scaling.Calibration{FloorSettings: s.Settings}
-		}
-		run := replay(opts, trace, evalFrom, planned, planned).Summary
-		wantRed, wantInc := gains(reactive, run)
-		red, inc := gains(got.Reactive, s.Summary)
-		require.InDelta(t, wantInc, inc, 0.001, "%s: replica-hours", SettingsString(s.Settings))
-		require.InDelta(t, wantRed, red, 0.005, "%s: under-provisioning removed", SettingsString(s.Settings))
-		if inc > 0.01 {
-			floors++
-		}
+	var defaultReactive float64
+	for _, tt := range []struct {
+		name     string
+		behavior actuator.Behavior
+	}{
+		{name: "default behavior"},
+		{
+			// As production HPAs are often tuned: slow to scale down, a pod a minute at most,
+			// scaling up on a smaller change.
+			name: "a cautious behavior",
+			behavior: actuator.Behavior{
+				ScaleUp: actuator.ScalingRules{Tolerance: 0.05, Select: actuator.SelectMin, Policies: []actuator.ScalingPolicy{
+					{Value: 4, Period: time.Minute}, {Percent: true, Value: 100, Period: time.Minute}}},
+				ScaleDown: actuator.ScalingRules{StabilizationWindow: 10 * time.Minute, Tolerance: 0.15,
+					Policies: []actuator.ScalingPolicy{{Value: 1, Period: time.Minute}}},
+			},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			hpa := Config{MinReplicas: 1, MaxReplicas: 50, CapacityPerReplica: 20, PodStartup: 2 * time.Minute, Behavior: tt.behavior}
+			got := Calibrate(CalibrationInput{History: trace, Predictions: preds, HPA: hpa, LeadTime: 5 * time.Minute, Now: now,
+				Window: now.Sub(evalFrom), Surge: true})
+			if tt.behavior.String() != "default" {
+				require.Contains(t, got.Reason, "through the HPA (its behavior "+tt.behavior.String()+")")
+			}
+			opts := ReplayOptions{MinReplicas: hpa.MinReplicas, MaxReplicas: hpa.MaxReplicas, CapacityPerReplica: hpa.CapacityPerReplica,
+				PodStartup: hpa.PodStartup, LeadTime: 5 * time.Minute, StepDown: actuator.DefaultStepDown, PlanEvery: actuator.DefaultInterval,
+				Behavior: tt.behavior}
+			reactive := replay(opts, trace, evalFrom, nil, preds).Summary
+			require.InEpsilon(t, reactive.ReplicaHours, got.Reactive.ReplicaHours, 1e-3)
+			if defaultReactive == 0 {
+				defaultReactive = reactive.ReplicaHours
+			} else {
+				require.Greater(t, reactive.ReplicaHours, 1.02*defaultReactive, "a slower scale-down keeps more replicas: the behavior was replayed")
+			}
+			var floors int
+			for _, s := range got.Scores {
+				if s.Settings.FloorsOff() {
+					continue
+				}
+				planned := slices.Clone(preds)
+				for i := range planned {
+					planned[i].Service, planned[i].Calibration = traceService, &scaling.Calibration{FloorSettings: s.Settings}
+				}
+				run := replay(opts, trace, evalFrom, planned, planned).Summary
+				wantRed, wantInc := gains(reactive, run)
+				red, inc := gains(got.Reactive, s.Summary)
+				require.InDelta(t, wantInc, inc, 0.001, "%s: replica-hours", SettingsString(s.Settings))
+				require.InDelta(t, wantRed, red, 0.005, "%s: under-provisioning removed", SettingsString(s.Settings))
+				if inc > 0.01 {
+					floors++
+				}
+			}
+			require.Greater(t, floors, 5, "enough settings raise floors to compare")
+		})
 	}
-	require.Greater(t, floors, 5, "enough settings raise floors to compare")
 }

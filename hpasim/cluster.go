@@ -125,6 +125,7 @@ func (c *Cluster) Workloads(_ context.Context, refs []actuator.ServiceRef) ([]ac
 		if s.hpa != nil {
 			w.HPAName = s.hpa.cfg.Name
 			w.MinReplicas, w.MaxReplicas = s.hpa.MinReplicas(), s.hpa.cfg.MaxReplicas
+			w.Behavior = s.hpa.cfg.Behavior
 			w.CurrentReplicas = s.hpa.Replicas()
 			w.DesiredReplicas = w.CurrentReplicas
 			w.ReadyReplicas = s.hpa.ReadyReplicas(now)

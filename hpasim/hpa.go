@@ -1,22 +1,17 @@
 package hpasim
 
 import (
-	"math"
 	"time"
 
 	"github.com/kai-platform/kai-scaler/actuator"
 )
 
-// Defaults of the Kubernetes HPA controller (kube-controller-manager flags and the
-// autoscaling/v2 default behavior).
+// Defaults of the Kubernetes HPA controller (kube-controller-manager flags); the scaling
+// policies' defaults are actuator.ScalingRules'.
 const (
-	DefaultSyncPeriod             = 15 * time.Second
-	DefaultTolerance              = 0.1
-	DefaultScaleDownStabilization = 300 * time.Second
-	DefaultScaleUpPods            = 4
-	DefaultScaleUpPercent         = 100
-	DefaultPolicyPeriod           = 15 * time.Second
-	DefaultTargetUtilization      = 70
+	DefaultSyncPeriod        = 15 * time.Second
+	DefaultTolerance         = actuator.DefaultHPATolerance
+	DefaultTargetUtilization = 70
 )
 
 // Config describes one simulated HPA and its scale target.
@@ -32,16 +27,9 @@ type Config struct {
 	TargetUtilization float64
 	// MetricName is the trigger metric named in records; empty means "resource:cpu".
 	MetricName string
-	// Tolerance: no scaling while |usage/target - 1| is within it. 0 means 0.1.
-	Tolerance float64
-	// ScaleDownStabilization is the window whose highest recommendation bounds a scale-down.
-	// 0 means 300 s; negative means none.
-	ScaleDownStabilization time.Duration
-	// ScaleUpPods and ScaleUpPercent are the default scale-up policies (the larger wins) per
-	// PolicyPeriod. 0 means 4 pods, 100 %, 15 s.
-	ScaleUpPods    int32
-	ScaleUpPercent float64
-	PolicyPeriod   time.Duration
+	// Behavior is the HPA's spec.behavior: stabilization windows, scaling policies and
+	// tolerances; its zero value is the autoscaling/v2 default.
+	Behavior actuator.Behavior
 	// PodStartup is how long a new replica takes to become ready and carry load.
 	PodStartup time.Duration
 }
@@ -55,24 +43,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MetricName == "" {
 		c.MetricName = "resource:cpu"
-	}
-	if c.Tolerance <= 0 {
-		c.Tolerance = DefaultTolerance
-	}
-	switch {
-	case c.ScaleDownStabilization == 0:
-		c.ScaleDownStabilization = DefaultScaleDownStabilization
-	case c.ScaleDownStabilization < 0:
-		c.ScaleDownStabilization = 0
-	}
-	if c.ScaleUpPods <= 0 {
-		c.ScaleUpPods = DefaultScaleUpPods
-	}
-	if c.ScaleUpPercent <= 0 {
-		c.ScaleUpPercent = DefaultScaleUpPercent
-	}
-	if c.PolicyPeriod <= 0 {
-		c.PolicyPeriod = DefaultPolicyPeriod
 	}
 	return c
 }
@@ -135,13 +105,19 @@ type scaleEvent struct {
 // syncs it hundreds of thousands of times, and time.Time's arithmetic and comparisons were a
 // sixth of that cost.
 type HPA struct {
-	cfg      Config
-	min      int32
-	epoch    time.Time
-	pods     []int64          // ready-at time of each pod, oldest first
-	recs     []recommendation // see stabilize
-	events   []scaleEvent
-	lastSync time.Time
+	cfg    Config
+	min    int32
+	epoch  time.Time
+	pods   []int64          // ready-at time of each pod, oldest first
+	highs  []recommendation // see stabilize
+	lows   []recommendation // see stabilize
+	events []scaleEvent     // scale events within eventSpan, oldest first
+	// up and down are the configured behavior with its defaults filled in (not kept in cfg:
+	// a resolved window of 0 means none, where Config's 0 means the default).
+	up, down actuator.ScalingRules
+	// eventSpan is the longest policy period: an older scale event limits no policy.
+	eventSpan int64
+	lastSync  time.Time
 	// need is what the metric asked for at the last sync (Workload.NeededReplicas).
 	need float64
 }
@@ -149,7 +125,9 @@ type HPA struct {
 // NewHPA returns an HPA whose InitialReplicas pods are ready at start.
 func NewHPA(cfg Config, start time.Time) *HPA {
 	cfg = cfg.withDefaults()
-	h := &HPA{cfg: cfg, min: cfg.MinReplicas, epoch: start}
+	h := &HPA{cfg: cfg, min: cfg.MinReplicas, epoch: start,
+		up: cfg.Behavior.ScaleUp.ScaleUpDefaults(), down: cfg.Behavior.ScaleDown.ScaleDownDefaults()}
+	h.eventSpan = int64(max(h.up.LongestPeriod(), h.down.LongestPeriod()))
 	for range cfg.InitialReplicas {
 		h.pods = append(h.pods, 0)
 	}
@@ -236,12 +214,14 @@ const (
 	succeededRescale
 	readyForNewScale
 	scaleDownStabilized
+	scaleUpStabilized
 )
 
 var reasonNames = [...]string{
 	noReason: "", withinRange: ReasonDesiredWithinRange, tooFew: ReasonTooFewReplicas, tooMany: ReasonTooManyReplicas,
 	scaleUpLimit: ReasonScaleUpLimit, scaleDownLimit: ReasonScaleDownLimit, succeededRescale: ReasonSucceededRescale,
 	readyForNewScale: ReasonReadyForNewScale, scaleDownStabilized: ReasonScaleDownStabilized,
+	scaleUpStabilized: ReasonScaleUpStabilized,
 }
 
 // String is the reason as the HPA controller names it in its conditions.
@@ -288,7 +268,7 @@ func (h *HPA) metricReplicas(cur, ready int32, load float64) int32 {
 	unready := cur - ready
 	ratio := load / (float64(ready) * h.cfg.CapacityPerReplica)
 	if !(unready > 0 && ratio > 1) {
-		if math.Abs(1-ratio) <= h.cfg.Tolerance {
+		if h.withinTolerance(ratio) {
 			return cur
 		}
 		return actuator.CeilReplicas(ratio * float64(ready))
@@ -296,7 +276,7 @@ func (h *HPA) metricReplicas(cur, ready int32, load float64) int32 {
 	// Scaling up with unready pods: they count as idle, so pods still starting are not
 	// requested twice.
 	newRatio := load / (float64(cur) * h.cfg.CapacityPerReplica)
-	if math.Abs(1-newRatio) <= h.cfg.Tolerance || newRatio < 1 {
+	if h.withinTolerance(newRatio) || newRatio < 1 {
 		return cur
 	}
 	n := actuator.CeilReplicas(newRatio * float64(cur))
@@ -306,70 +286,76 @@ func (h *HPA) metricReplicas(cur, ready int32, load float64) int32 {
 	return n
 }
 
+// withinTolerance reports whether usage ÷ target is within the HPA's tolerances, which may
+// differ each way.
+func (h *HPA) withinTolerance(ratio float64) bool {
+	return 1-h.down.Tolerance <= ratio && ratio <= 1+h.up.Tolerance
+}
+
 // stabilize applies the stabilization windows: a scale-down goes no lower than the highest
-// recommendation of the last ScaleDownStabilization (the scale-up window is 0 by default).
+// recommendation within the scale-down window, a scale-up no higher than the lowest within the
+// scale-up window (none by default).
 func (h *HPA) stabilize(now int64, cur, proposal int32) (int32, reason) {
-	cutoff := now - int64(h.cfg.ScaleDownStabilization)
-	// recs holds only the recommendations that may yet be the window's highest, in time order
+	// highs holds only the recommendations that may yet be the window's highest, in time order
 	// and each higher than all later ones: one no higher than a later one leaves the window
 	// first, so it never bounds a scale-down. The first unexpired is then the highest, and a
 	// sync no longer scans the whole window (twenty recommendations at a 15 s replay, a sixth
-	// of a calibration). The unexpired move to the front, so the array is reused: reslicing
-	// past the prefix made every append reallocate once the array's tail was reached.
+	// of a calibration). lows is the same for the lowest.
+	down := windowed(&h.highs, now, now-int64(h.down.StabilizationWindow), proposal, true)
+	up := proposal
+	if h.up.StabilizationWindow > 0 {
+		up = windowed(&h.lows, now, now-int64(h.up.StabilizationWindow), proposal, false)
+	}
+	out := min(max(cur, up), down)
+	switch {
+	case out == proposal:
+		return out, noReason
+	case proposal < cur:
+		return out, scaleDownStabilized
+	default:
+		return out, scaleUpStabilized
+	}
+}
+
+// windowed keeps in *recs the recommendations made after cutoff that may yet be the window's
+// highest (or lowest), adds proposal, and returns the highest (lowest), the first. The
+// unexpired move to the front, so the array is reused: reslicing past the prefix made every
+// append reallocate once the array's tail was reached.
+func windowed(recs *[]recommendation, now, cutoff int64, proposal int32, highest bool) int32 {
+	r := *recs
 	first := 0
-	for first < len(h.recs) && h.recs[first].at <= cutoff {
+	for first < len(r) && r[first].at <= cutoff {
 		first++
 	}
 	if first > 0 {
-		h.recs = h.recs[:copy(h.recs, h.recs[first:])]
+		r = r[:copy(r, r[first:])]
 	}
-	down := proposal
-	if len(h.recs) > 0 {
-		down = max(down, h.recs[0].replicas)
-	}
-	kept := len(h.recs)
-	for kept > 0 && h.recs[kept-1].replicas <= proposal {
+	kept := len(r)
+	for kept > 0 {
+		if last := r[kept-1].replicas; highest && last > proposal || !highest && last < proposal {
+			break // it bounds the window until it leaves it
+		}
 		kept--
 	}
-	h.recs = append(h.recs[:kept], recommendation{at: now, replicas: proposal})
-	out := cur
-	if out < proposal {
-		out = proposal
-	}
-	if out > down {
-		out = down
-	}
-	if out != proposal && proposal < cur {
-		return out, scaleDownStabilized
-	}
-	return out, noReason
+	r = append(r[:kept], recommendation{at: now, replicas: proposal})
+	*recs = r
+	return r[0].replicas
 }
 
 // limit applies the scaling policies and the min/max bounds, returning the reason when they bind.
 func (h *HPA) limit(now int64, cur, desired int32) (int32, reason) {
-	var added int32
-	for _, e := range h.events {
-		if e.at+int64(h.cfg.PolicyPeriod) > now && e.delta > 0 {
-			added += e.delta
-		}
-	}
 	switch {
 	case desired > cur:
-		start := cur - added
-		upLimit := max(start+h.cfg.ScaleUpPods, actuator.CeilReplicas(float64(start)*(1+h.cfg.ScaleUpPercent/100)), cur)
 		allowed, reason := h.cfg.MaxReplicas, tooMany
-		if upLimit < allowed {
+		if upLimit := h.policyLimit(now, cur, h.up, true); upLimit < allowed {
 			allowed, reason = upLimit, scaleUpLimit
 		}
 		if desired > allowed {
 			return allowed, reason
 		}
 	case desired < cur:
-		// The default scale-down policy removes up to 100 % per period: its limit is 0 pods, so
-		// only the floor binds (the stabilization window is what slows a scale-down).
-		var downLimit int32
 		allowed, reason := h.min, tooFew
-		if downLimit > allowed {
+		if downLimit := h.policyLimit(now, cur, h.down, false); downLimit > allowed {
 			allowed, reason = downLimit, scaleDownLimit
 		}
 		if desired < allowed {
@@ -386,6 +372,47 @@ func (h *HPA) limit(now int64, cur, desired int32) (int32, reason) {
 	return desired, withinRange
 }
 
+// policyLimit is how far r's policies let the replicas go from cur, up or down, given the scale
+// events of their periods (calculateScaleUpLimitWithScalingRules and
+// calculateScaleDownLimitWithBehaviors of the HPA controller); never past cur the other way.
+func (h *HPA) policyLimit(now int64, cur int32, r actuator.ScalingRules, up bool) int32 {
+	if r.Select == actuator.SelectDisabled {
+		return cur
+	}
+	// Max (the default) takes the largest change the policies allow, Min the smallest.
+	widest := up == (r.Select == actuator.SelectMax)
+	var limit, start int32
+	var period time.Duration = -1
+	for i, p := range r.Policies {
+		if p.Period != period { // policies mostly share one period: the default ones do
+			period, start = p.Period, cur
+			for _, e := range h.events {
+				if e.at+int64(period) > now {
+					start -= e.delta // the replicas at the period's start
+				}
+			}
+		}
+		var proposed int32
+		switch {
+		case up && p.Percent:
+			proposed = actuator.CeilReplicas(float64(start) * (1 + float64(p.Value)/100))
+		case up:
+			proposed = start + p.Value
+		case p.Percent:
+			proposed = int32(float64(start) * (1 - float64(p.Value)/100))
+		default:
+			proposed = start - p.Value
+		}
+		if i == 0 || (proposed > limit) == widest {
+			limit = proposed
+		}
+	}
+	if up {
+		return max(limit, cur)
+	}
+	return min(limit, cur)
+}
+
 // scaleTo sets the target's replicas: new pods become ready after PodStartup; a scale-down
 // removes the newest pods first (starting ones before ready ones, as a ReplicaSet does).
 func (h *HPA) scaleTo(now int64, n int32) {
@@ -398,7 +425,7 @@ func (h *HPA) scaleTo(now int64, n int32) {
 	}
 	kept := h.events[:0]
 	for _, e := range h.events {
-		if e.at+int64(h.cfg.PolicyPeriod) > now {
+		if e.at+h.eventSpan > now {
 			kept = append(kept, e)
 		}
 	}

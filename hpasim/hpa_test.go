@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kai-platform/kai-scaler/actuator"
 	"github.com/kai-platform/kai-scaler/forecast"
 )
 
@@ -118,7 +119,11 @@ func TestHPASync(t *testing.T) {
 		},
 		{
 			name: "scale down removes starting pods first",
-			cfg:  with(func(c *Config) { c.InitialReplicas = 4; c.PodStartup = 10 * time.Minute; c.ScaleDownStabilization = -1 }),
+			cfg: with(func(c *Config) {
+				c.InitialReplicas = 4
+				c.PodStartup = 10 * time.Minute
+				c.Behavior.ScaleDown.StabilizationWindow = -1
+			}),
 			steps: []step{
 				{at: 0, load: 800, want: 8, wantReady: 4},
 				{at: 15 * time.Second, load: 200, want: 2, wantReady: 2},
@@ -134,6 +139,67 @@ func TestHPASync(t *testing.T) {
 				// in the window was stored while below the floor, so down it goes.
 				{at: 30 * time.Second, load: 150, min: 2, want: 2, wantReady: 2},
 			},
+		},
+		// spec.behavior other than the defaults, as kube.BehaviorOf reads it from the cluster.
+		{
+			name: "a scale-down policy of one pod a minute steps down, counting its own events",
+			cfg: with(func(c *Config) {
+				c.InitialReplicas = 10
+				c.Behavior.ScaleDown = actuator.ScalingRules{StabilizationWindow: -1, Policies: []actuator.ScalingPolicy{{Value: 1, Period: time.Minute}}}
+			}),
+			steps: []step{
+				{at: 0, load: 500, want: 9, wantLimited: ReasonScaleDownLimit, wantReady: -1},
+				{at: 15 * time.Second, load: 500, want: 9, wantLimited: ReasonScaleDownLimit, wantReady: -1},
+				{at: time.Minute, load: 500, want: 8, wantLimited: ReasonScaleDownLimit, wantReady: -1},
+			},
+		},
+		{
+			name: "Min select takes the smaller of two scale-up policies, counting pods still starting",
+			cfg: with(func(c *Config) {
+				c.InitialReplicas = 4
+				c.Behavior.ScaleUp = actuator.ScalingRules{Select: actuator.SelectMin, Policies: []actuator.ScalingPolicy{
+					{Value: 2, Period: time.Minute}, {Percent: true, Value: 100, Period: time.Minute}}}
+			}),
+			steps: []step{
+				{at: 0, load: 1000, want: 6, wantLimited: ReasonScaleUpLimit, wantReady: 4},
+				{at: 15 * time.Second, load: 1000, want: 6, wantLimited: ReasonScaleUpLimit, wantReady: 4},
+				{at: time.Minute, load: 1000, want: 8, wantLimited: ReasonScaleUpLimit, wantReady: 6},
+			},
+		},
+		{
+			name: "a disabled direction never scales that way",
+			cfg: with(func(c *Config) {
+				c.InitialReplicas = 10
+				c.Behavior.ScaleDown = actuator.ScalingRules{StabilizationWindow: -1, Select: actuator.SelectDisabled}
+			}),
+			steps: []step{{at: 0, load: 500, want: 10, wantLimited: ReasonScaleDownLimit, wantReady: -1}},
+		},
+		{
+			name: "a scale-up window holds a rise until the lowest recommendation within it asks for it",
+			cfg:  with(func(c *Config) { c.InitialReplicas = 4; c.Behavior.ScaleUp.StabilizationWindow = time.Minute }),
+			steps: []step{
+				{at: 0, load: 400, want: 4, wantReady: -1},
+				{at: 15 * time.Second, load: 1000, want: 4, wantAble: ReasonScaleUpStabilized, wantReady: -1},
+				{at: 45 * time.Second, load: 1000, want: 4, wantAble: ReasonScaleUpStabilized, wantReady: -1},
+				// The recommendation of t0 (4) leaves the window at exactly 60 s.
+				{at: time.Minute, load: 1000, want: 8, wantLimited: ReasonScaleUpLimit, wantAble: ReasonSucceededRescale, wantReady: -1},
+			},
+		},
+		{
+			name: "tolerances differ each way",
+			cfg: with(func(c *Config) {
+				c.InitialReplicas = 4
+				c.Behavior = actuator.Behavior{ScaleUp: actuator.ScalingRules{Tolerance: 0.02}, ScaleDown: actuator.ScalingRules{Tolerance: 0.3, StabilizationWindow: -1}}
+			}),
+			steps: []step{
+				{at: 0, load: 300, want: 4, wantReady: -1}, // 25 % under the target: within 0.3
+				{at: 15 * time.Second, load: 420, want: 5, wantReady: -1},
+			},
+		},
+		{
+			name:  "no tolerance scales on a change of 1 %",
+			cfg:   with(func(c *Config) { c.InitialReplicas = 4; c.Behavior.ScaleUp.Tolerance = -1 }),
+			steps: []step{{at: 0, load: 404, want: 5, wantReady: -1}},
 		},
 	}
 	for _, tt := range tests {

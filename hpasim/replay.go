@@ -29,6 +29,8 @@ type ReplayOptions struct {
 	CapacityPerReplica float64
 	// MinReplicas is the HPA's base floor, MaxReplicas its ceiling.
 	MinReplicas, MaxReplicas int32
+	// Behavior is the HPA's spec.behavior; the zero value is the autoscaling/v2 default.
+	Behavior actuator.Behavior
 	// LeadTime is how long before a forecast peak the floor rises; PodStartup the time from a
 	// new pod to a ready one.
 	LeadTime, PodStartup time.Duration
@@ -330,7 +332,7 @@ func fitAt(o ReplayOptions, trace forecast.Series, t time.Time) (scaling.Predict
 	validUntil := t.Add(2 * o.Refit)
 	lead := o.LeadTime
 	if o.Calibrate {
-		lead = maxLead(Candidates(o.LeadTime, o.PodStartup, trace.Step, true), o.LeadTime) // every candidate's lead is covered
+		lead = maxLead(Candidates(o.LeadTime, o.PodStartup, trace.Step, true, o.Behavior.ScaleUp.ScaleUpDefaults().Tolerance), o.LeadTime) // every candidate's lead is covered
 	}
 	end := time.UnixMilli(actuator.PlanningEnd(scaling.Prediction{ValidUntil: validUntil.UnixMilli(), StepSeconds: int64(trace.Step / time.Second)}, lead))
 	horizon := max(int(end.Sub(firstAt)/trace.Step)+1, int(o.Horizon/trace.Step))
@@ -378,7 +380,7 @@ func calibrateAll(ctx context.Context, o ReplayOptions, trace forecast.Series, e
 					History:     forecast.Series{Start: trace.Start, Step: trace.Step, Values: trace.Values[:known]},
 					Predictions: preds[:i],
 					HPA: Config{MinReplicas: o.MinReplicas, MaxReplicas: o.MaxReplicas, CapacityPerReplica: o.CapacityPerReplica,
-						PodStartup: o.PodStartup},
+						PodStartup: o.PodStartup, Behavior: o.Behavior},
 					LeadTime: o.LeadTime,
 					Now:      now,
 					Budget:   o.Budget,
@@ -446,7 +448,7 @@ func replay(o ReplayOptions, trace forecast.Series, evalFrom time.Time, preds, b
 	})
 	cluster.Add(Service{Name: traceService, Namespace: traceNamespace, HPA: &Config{
 		MinReplicas: o.MinReplicas, MaxReplicas: o.MaxReplicas, CapacityPerReplica: o.CapacityPerReplica, PodStartup: o.PodStartup,
-		InitialReplicas: max(o.MinReplicas, forecast.ReplicasFor(firstFinite(trace.Values), o.CapacityPerReplica)),
+		Behavior: o.Behavior, InitialReplicas: max(o.MinReplicas, forecast.ReplicasFor(firstFinite(trace.Values), o.CapacityPerReplica)),
 	}})
 	hpa := cluster.HPA(traceNamespace, traceService)
 	refs := []actuator.ServiceRef{{Service: traceService, Namespace: traceNamespace}}
