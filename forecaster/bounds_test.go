@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -39,6 +40,16 @@ func TestClusterBounds(t *testing.T) {
 			name: "scaled by an HPA: its metric can drive surge floors",
 			obs:  fakeObserver{ws: []actuator.Workload{{Service: "checkout", HPAName: "checkout-hpa", MaxReplicas: 20, MinReplicas: 2, BaseMinReplicas: 2}}},
 			want: ReplicaBounds{MaxReplicas: 20, BaseMinReplicas: 2, HasHPA: true},
+		},
+		{
+			// Calibration replays the HPA with it: a slower scale-up than the default changes the fit.
+			name: "the HPA's behavior is passed on",
+			obs: fakeObserver{ws: []actuator.Workload{{Service: "checkout", HPAName: "checkout-hpa", MaxReplicas: 20, BaseMinReplicas: 2,
+				Behavior: actuator.Behavior{ScaleUp: actuator.ScalingRules{StabilizationWindow: time.Minute, Select: actuator.SelectMin,
+					Policies: []actuator.ScalingPolicy{{Value: 2, Period: time.Minute}}, Tolerance: 0.05}}}}},
+			want: ReplicaBounds{MaxReplicas: 20, BaseMinReplicas: 2, HasHPA: true,
+				Behavior: actuator.Behavior{ScaleUp: actuator.ScalingRules{StabilizationWindow: time.Minute, Select: actuator.SelectMin,
+					Policies: []actuator.ScalingPolicy{{Value: 2, Period: time.Minute}}, Tolerance: 0.05}}},
 		},
 		{name: "not observed", obs: fakeObserver{}, wantErr: `workload shop/checkout not observed (no HPA "checkout-hpa"?)`},
 		{name: "cluster error", obs: fakeObserver{err: errors.New("apiserver down")}, wantErr: "observe shop/checkout: apiserver down"},

@@ -285,6 +285,9 @@ func observe(v *view, ref actuator.ServiceRef) (actuator.Workload, bool, error) 
 		w.CurrentReplicas, w.DesiredReplicas = hpa.Status.CurrentReplicas, hpa.Status.DesiredReplicas
 		w.ReadyReplicas = readyReplicas(v, ref.Namespace, hpa.Spec.ScaleTargetRef)
 		w.NeededReplicas = live.FromHPA(hpa, "", time.Time{}).NeededReplicas(w.ReadyReplicas)
+		// The API server validated it: an error here is a newer API than this code knows, whose
+		// HPA is then replayed with the defaults rather than not observed.
+		w.Behavior, _ = BehaviorOf(hpa.Spec.Behavior)
 		return w, true, nil
 	case !apierrors.IsNotFound(err):
 		return w, false, fmt.Errorf("read hpa from cache: %w", err)

@@ -448,3 +448,72 @@ func TestNeededReplicasFromHPAStatus(t *testing.T) {
 	require.InDelta(t, 1.35*4, w.NeededReplicas, 1e-9)
 	require.Equal(t, int32(4), w.ReadyReplicas, "the shadow counterfactual sets the need against the ready pods")
 }
+
+// TestWorkloadsReportHPABehavior: calibration replays the HPA with the behavior Workloads
+// reports, so it must be what the API server serves, defaults filled in, not what was sent.
+func TestWorkloadsReportHPABehavior(t *testing.T) {
+	env := kubetest.Start(t)
+	ns := env.NewNamespace(t)
+	cs := env.Clientset
+	createHPA(t, cs, ns, "batch", 1, 5)
+	createDeployment(t, cs, ns, "web", 2, nil)
+	_, err := cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(t.Context(), &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"},
+			MinReplicas:    ptr.To[int32](2),
+			MaxReplicas:    20,
+			Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{
+				ScaleUp: &autoscalingv2.HPAScalingRules{
+					StabilizationWindowSeconds: ptr.To[int32](60),
+					SelectPolicy:               ptr.To(autoscalingv2.MinChangePolicySelect),
+					Policies: []autoscalingv2.HPAScalingPolicy{
+						{Type: autoscalingv2.PodsScalingPolicy, Value: 2, PeriodSeconds: 60},
+						{Type: autoscalingv2.PercentScalingPolicy, Value: 50, PeriodSeconds: 60},
+					},
+					Tolerance: ptr.To(resource.MustParse("0.05")),
+				},
+				ScaleDown: &autoscalingv2.HPAScalingRules{
+					Policies:  []autoscalingv2.HPAScalingPolicy{{Type: autoscalingv2.PodsScalingPolicy, Value: 1, PeriodSeconds: 120}},
+					Tolerance: ptr.To(resource.MustParse("0.2")),
+				},
+			},
+		},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	c, _ := startCluster(t, cs, ns, time.Now, false)
+
+	tests := []struct {
+		service string
+		want    actuator.Behavior
+	}{
+		{
+			service: "web",
+			want: actuator.Behavior{
+				ScaleUp: actuator.ScalingRules{StabilizationWindow: time.Minute, Select: actuator.SelectMin, Policies: []actuator.ScalingPolicy{
+					{Value: 2, Period: time.Minute}, {Percent: true, Value: 50, Period: time.Minute},
+				}, Tolerance: 0.05},
+				// The API server fills selectPolicy but leaves the scale-down window unset: the
+				// controller takes it from its --horizontal-pod-autoscaler-downscale-stabilization
+				// flag, whose default is what 0 stands for here.
+				ScaleDown: actuator.ScalingRules{Select: actuator.SelectMax, Policies: []actuator.ScalingPolicy{
+					{Value: 1, Period: 2 * time.Minute},
+				}, Tolerance: 0.2},
+			},
+		},
+		// No behavior stays nil on the server (defaults are filled only into one that is present).
+		{service: "batch", want: actuator.Behavior{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.service, func(t *testing.T) {
+			w := waitFor(t, c, actuator.ServiceRef{Service: tt.service, Namespace: ns}, func(actuator.Workload) bool { return true })
+			require.Equal(t, tt.want, w.Behavior)
+		})
+	}
+
+	// Should the API server start defaulting the scale-down window, the failure above would
+	// show only 5m0s against 0; this says why.
+	served := getHPA(t, cs, ns, "web").Spec.Behavior
+	require.Nil(t, served.ScaleDown.StabilizationWindowSeconds)
+	require.Equal(t, ptr.To(autoscalingv2.MaxChangePolicySelect), served.ScaleDown.SelectPolicy)
+}
