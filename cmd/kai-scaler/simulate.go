@@ -51,6 +51,11 @@ type simOptions struct {
 	Budget             float64       `json:"budget"`
 	Plot               string        `json:"plot,omitempty"`
 	PlotDays           int           `json:"plotDays"`
+
+	// HPA is the manifest --hpa names; Behavior its spec.behavior (without one, the zero value:
+	// autoscaling/v2's defaults), reported resolved.
+	HPA      string            `json:"hpa,omitempty"`
+	Behavior actuator.Behavior `json:"-"`
 }
 
 // MarshalJSON writes durations as Go duration strings ("15m0s").
@@ -66,7 +71,9 @@ func (o simOptions) MarshalJSON() ([]byte, error) {
 		History          string `json:"history"`
 		StepDownInterval string `json:"stepDownInterval"`
 		PlanEvery        string `json:"planEvery"`
-	}{plain: plain(o), LeadTime: o.LeadTime.String(), PodStartup: o.PodStartup.String(), Refit: o.Refit.String(),
+
+		Behavior behaviorReport `json:"behavior"`
+	}{plain: plain(o), Behavior: reportBehavior(o.Behavior), LeadTime: o.LeadTime.String(), PodStartup: o.PodStartup.String(), Refit: o.Refit.String(),
 		Horizon: o.Horizon.String(), Warmup: o.Warmup.String(), History: o.History.String(), StepDownInterval: o.StepDownInterval.String(), PlanEvery: o.PlanEvery.String()})
 }
 
@@ -153,8 +160,10 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	fs.StringVar(&o.Generate, "generate", "", `instead of --input, replay a generated trace: "ramps" (office hours with sharp morning ramps), or a stand-in for load the real traces lack: `+
 		`"smooth" or "noisy" (a per-minute daily curve with 3 % or 25 % noise), "weekly", "hourly" (three months sampled hourly), "growth" (3 % a day), "shift" (a fall to 60 % on day 21), "events" (one-off events at 2–4×), "batch" (a nightly batch at 5× a steady load), "bursts" (per-minute request counts with bursts), "weblog" (a web server's log counted per minute), "heavytail" (per-minute log-normal noise), "localtime" (users on New York time across a daylight-saving change), "weeklypeak" (Mondays 09:00–10:00 at 2×), "jobs" (the first ten minutes of every hour at 3×), "sparse" (counts near zero)`)
 	fs.Float64Var(&o.CapacityPerReplica, "capacity-per-replica", 0, "load one replica carries at its HPA target (0: the trace's p95 fills 80% of --max; its largest load, where the p95 is 0)")
-	min := fs.Int("min", 1, "HPA minReplicas (the base floor)")
-	max := fs.Int("max", 20, "HPA maxReplicas")
+	min := fs.Int("min", 1, "HPA minReplicas (the base floor); given with --hpa, it overrides the manifest's")
+	max := fs.Int("max", 20, "HPA maxReplicas; given with --hpa, it overrides the manifest's")
+	fs.StringVar(&o.HPA, "hpa", "", "an autoscaling/v2 HorizontalPodAutoscaler manifest, YAML or JSON (kubectl get hpa NAME -o yaml): the replay uses its "+
+		"spec.minReplicas, spec.maxReplicas (unless --min or --max is given) and spec.behavior; without it, --min, --max and autoscaling/v2's default behavior")
 	fs.DurationVar(&o.LeadTime, "lead-time", 5*time.Minute, "how long before a forecast peak the floor rises")
 	fs.DurationVar(&o.PodStartup, "pod-startup", 2*time.Minute, "time from a new pod to a ready one")
 	fs.Float64Var(&o.Quantile, "quantile", 0.8, "forecast quantile the floor provisions for")
@@ -182,11 +191,27 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 		fs.Usage()
 		return 2
 	}
-	if errs := checkSimFlags(o, *min, *max, given); len(errs) > 0 {
+	errs := checkSimFlags(o, *min, *max, given)
+	minReplicas, maxReplicas := *min, *max
+	var hpa hpaManifest
+	if o.HPA != "" {
+		var err error
+		if hpa, err = loadHPAManifest(o.HPA, given("hpa")); err == nil {
+			minReplicas, maxReplicas, err = hpa.replicaBounds(*min, *max, flagSet(fs, "min"), flagSet(fs, "max"), given)
+			o.Behavior = hpa.Behavior
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
 		return simFlagsExit(c, errs...)
 	}
-	o.MinReplicas, o.MaxReplicas = int32(*min), int32(*max) // checkSimFlags kept them within int32
+	o.MinReplicas, o.MaxReplicas = int32(minReplicas), int32(maxReplicas) // checked within int32
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("cmd", "simulate")
+	if o.HPA != "" {
+		logHPAManifest(log, fs, o, hpa)
+	}
 	var plotFile *outputFile
 	if o.Plot != "" {
 		// Created now, so a plot that cannot be written fails before the run, not after it:
@@ -248,6 +273,12 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 			o.Warmup = w
 		}
 	}
+	hpaFile, b := o.HPA, reportBehavior(o.Behavior)
+	if hpaFile == "" {
+		hpaFile = "none: --min, --max and autoscaling/v2's default behavior"
+	}
+	log.Info("replaying the HPA", "hpa", hpaFile, "min_replicas", o.MinReplicas, "max_replicas", o.MaxReplicas,
+		"scale_up", b.ScaleUp, "scale_down", b.ScaleDown)
 	rep, cmp, err := simulate(ctx, log, o, trace)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "kai-scaler simulate: %v\n", err)
@@ -272,6 +303,21 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 			"defaults", cal.Defaults, "off", cal.Off, "last_reason", cal.LastReason)
 	}
 	return printSimReport(c, rep, plotErr)
+}
+
+// logHPAManifest logs what of the --hpa manifest the replay does not take: the bounds --min
+// and --max override, and its metrics, for which --capacity-per-replica stands.
+func logHPAManifest(log *slog.Logger, fs *flag.FlagSet, o simOptions, hpa hpaManifest) {
+	if flagSet(fs, "min") {
+		log.Info("--min overrides the manifest's spec.minReplicas", "hpa", o.HPA, "min", o.MinReplicas, "manifest_min_replicas", hpa.MinReplicas)
+	}
+	if flagSet(fs, "max") {
+		log.Info("--max overrides the manifest's spec.maxReplicas", "hpa", o.HPA, "max", o.MaxReplicas, "manifest_max_replicas", hpa.MaxReplicas)
+	}
+	if hpa.Metrics > 0 {
+		log.Info("the manifest's metrics are not replayed: one replica carries --capacity-per-replica at the HPA's target",
+			"hpa", o.HPA, "metrics", hpa.Metrics)
+	}
 }
 
 // simFlagsExit reports errs, one a line, and returns the exit status of bad flags.
@@ -384,7 +430,8 @@ func checkSimFlags(o simOptions, minReplicas, maxReplicas int, given func(name s
 	inReplicas := func(n int) bool { return n >= 1 && n <= maxSimReplicas }
 	check(inReplicas(minReplicas), "min", "must be an integer from 1 to %d", maxSimReplicas)
 	check(inReplicas(maxReplicas), "max", "must be an integer from 1 to %d (the pods of Kubernetes' largest supported cluster)", maxSimReplicas)
-	if inReplicas(minReplicas) && inReplicas(maxReplicas) && maxReplicas < minReplicas {
+	// With --hpa, hpaManifest.replicaBounds compares them, the manifest's where they are not given.
+	if o.HPA == "" && inReplicas(minReplicas) && inReplicas(maxReplicas) && maxReplicas < minReplicas {
 		errs = append(errs, fmt.Errorf("want 1 <= --min <= --max, got %d and %d", minReplicas, maxReplicas))
 	}
 	check(o.LeadTime >= 0 && o.LeadTime <= maxLeadTime, "lead-time", "must be from 0s to %s, the span of the service's forecasts", maxLeadTime)
@@ -528,7 +575,7 @@ func simulate(ctx context.Context, log *slog.Logger, o simOptions, trace forecas
 func (o simOptions) replayOptions() hpasim.ReplayOptions {
 	return hpasim.ReplayOptions{
 		CapacityPerReplica: o.CapacityPerReplica, MinReplicas: o.MinReplicas, MaxReplicas: o.MaxReplicas,
-		LeadTime: o.LeadTime, PodStartup: o.PodStartup, Quantile: o.Quantile, Model: o.Model,
+		Behavior: o.Behavior, LeadTime: o.LeadTime, PodStartup: o.PodStartup, Quantile: o.Quantile, Model: o.Model,
 		Refit: o.Refit, Horizon: o.Horizon, Warmup: o.Warmup, History: o.History,
 		StepDown:  actuator.StepDownPolicy{Interval: o.StepDownInterval, MaxFraction: o.StepDownFraction},
 		PlanEvery: o.PlanEvery, Calibrate: o.Calibrate, Budget: o.Budget,

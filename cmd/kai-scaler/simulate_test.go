@@ -21,6 +21,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/kai-platform/kai-scaler/actuator"
 	"github.com/kai-platform/kai-scaler/forecast"
 	"github.com/kai-platform/kai-scaler/hpasim"
 )
@@ -177,6 +178,21 @@ func TestReadTraceFromAGrafanaExport(t *testing.T) {
 
 func TestSimulateUsage(t *testing.T) {
 	input := writeRampTrace(t, func(t time.Time) string { return t.Format(time.RFC3339) })
+	manifests := t.TempDir()
+	manifest := func(name, data string) string {
+		path := filepath.Join(manifests, name)
+		require.NoError(t, os.WriteFile(path, []byte(data), 0o644))
+		return path
+	}
+	hpaZeroPeriod := manifest("zero-period.yaml", hpaYAML("  maxReplicas: 10", "  behavior:", "    scaleDown:", "      policies:",
+		"      - type: Pods", "        value: 1", "        periodSeconds: 0"))
+	hpaNoMax := manifest("no-max.yaml", hpaYAML("  minReplicas: 2"))
+	hpaV1 := manifest("v1.yaml", strings.Replace(hpaYAML("  maxReplicas: 10", "  targetCPUUtilizationPercentage: 70"), "autoscaling/v2", "autoscaling/v1", 1))
+	hpaV2beta2 := manifest("v2beta2.yaml", strings.Replace(hpaYAML("  maxReplicas: 10"), "autoscaling/v2", "autoscaling/v2beta2", 1))
+	hpaMisspelt := manifest("misspelt.yaml", hpaYAML("  maxReplicas: 10", "  behavior:", "    scaleDown:", "      stabilisationWindowSeconds: 0"))
+	hpaBadYAML := manifest("bad.yaml", hpaYAML("  maxReplicas: 10", "   minReplicas: 2"))
+	hpaMinAboveMax := manifest("min-above-max.yaml", hpaYAML("  minReplicas: 6", "  maxReplicas: 5"))
+	hpa2To10 := manifest("hpa.yaml", hpaYAML("  minReplicas: 2", "  maxReplicas: 10"))
 	// A link to a file in a folder that does not exist: its own folder does, so only creating
 	// the plot finds it cannot be written (as a folder without write permission, which root,
 	// running the tests in a container, would write anyway).
@@ -247,6 +263,28 @@ func TestSimulateUsage(t *testing.T) {
 		{"plot through a link to a missing folder", []string{"simulate", "--input", input, "--plot", danglingPlot}, 2, fmt.Sprintf("--plot %q: cannot be written: ", danglingPlot)},
 		{"plot of an unknown format", []string{"simulate", "--input", input, "--plot", filepath.Join(t.TempDir(), "x.gif")}, 2, `.gif": must be a file name ending in .png, .svg, .pdf, .jpg, .tif or .eps`},
 		{"plot of an unknown format in a missing folder", []string{"simulate", "--input", input, "--plot", "nope/x.gif"}, 2, `--plot "nope/x.gif": must be a file name ending in .png`},
+		// --hpa: each problem of the manifest names the flag, the file and the field.
+		{"hpa file missing", []string{"simulate", "--input", input, "--hpa", "nope.yaml"}, 2, `--hpa "nope.yaml": cannot be read: no such file or directory`},
+		{"hpa behavior out of bounds", []string{"simulate", "--input", input, "--hpa", hpaZeroPeriod}, 2,
+			fmt.Sprintf("kai-scaler simulate: --hpa %q: spec.behavior.scaleDown.policies[0].periodSeconds: 0 must be 1 to 1800\n", hpaZeroPeriod)},
+		{"hpa without maxReplicas", []string{"simulate", "--input", input, "--hpa", hpaNoMax}, 2, fmt.Sprintf("--hpa %q: spec.maxReplicas: must be set, 1 or more", hpaNoMax)},
+		{"hpa minReplicas above maxReplicas", []string{"simulate", "--input", input, "--hpa", hpaMinAboveMax}, 2,
+			fmt.Sprintf("--hpa %q: spec.minReplicas: 6 must be at most spec.maxReplicas, 5", hpaMinAboveMax)},
+		{"hpa of autoscaling/v1", []string{"simulate", "--input", input, "--hpa", hpaV1}, 2, fmt.Sprintf(`--hpa %q: apiVersion: "autoscaling/v1" has no behavior`, hpaV1)},
+		{"hpa of autoscaling/v2beta2", []string{"simulate", "--input", input, "--hpa", hpaV2beta2}, 2,
+			fmt.Sprintf(`--hpa %q: apiVersion: "autoscaling/v2beta2" must be autoscaling/v2 (v2beta2 was removed in Kubernetes 1.26): convert it`, hpaV2beta2)},
+		{"hpa with an unknown field", []string{"simulate", "--input", input, "--hpa", hpaMisspelt}, 2,
+			fmt.Sprintf("--hpa %q: spec.behavior.scaleDown.stabilisationWindowSeconds: unknown field (known here: stabilizationWindowSeconds,", hpaMisspelt)},
+		{"hpa that does not parse", []string{"simulate", "--input", input, "--hpa", hpaBadYAML}, 2,
+			fmt.Sprintf("--hpa %q: yaml: line 7: mapping values are not allowed in this context", hpaBadYAML)},
+		{"--min above the hpa's maxReplicas", []string{"simulate", "--input", input, "--hpa", hpa2To10, "--min", "12"}, 2,
+			fmt.Sprintf(`--min "12": must be at most --hpa %q's spec.maxReplicas, 10: give a --max too, or a lower --min`, hpa2To10)},
+		{"--max below the hpa's minReplicas", []string{"simulate", "--input", input, "--hpa", hpa2To10, "--max", "1"}, 2,
+			fmt.Sprintf(`--max "1": must be at least --hpa %q's spec.minReplicas, 2`, hpa2To10)},
+		{"--min above --max with an hpa", []string{"simulate", "--input", input, "--hpa", hpa2To10, "--min", "5", "--max", "3"}, 2, "want 1 <= --min <= --max, got 5 and 3"},
+		{"hpa among other bad flags, one line each", []string{"simulate", "--input", input, "--quantile", "1", "--hpa", hpaNoMax}, 2,
+			"kai-scaler simulate: --quantile \"1\": must be between 0 and 1\n" +
+				fmt.Sprintf("kai-scaler simulate: --hpa %q: spec.maxReplicas: must be set, 1 or more\n", hpaNoMax)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,6 +295,74 @@ func TestSimulateUsage(t *testing.T) {
 			require.Empty(t, stdout.String())
 		})
 	}
+}
+
+// TestSimulateHPAManifest: --hpa's bounds and behavior reach the replay. A scale-down of one
+// pod a minute, with no stabilization window, keeps more replicas after each hourly burst
+// of the "jobs" trace than the default (all of them after 5 minutes), and the report and the
+// log say which behavior was replayed.
+func TestSimulateHPAManifest(t *testing.T) {
+	hpa := filepath.Join(t.TempDir(), "hpa.yaml")
+	require.NoError(t, os.WriteFile(hpa, []byte(hpaYAML("  maxReplicas: 100", "  behavior:", "    scaleDown:", "      stabilizationWindowSeconds: 0",
+		"      policies:", "      - type: Pods", "        value: 1", "        periodSeconds: 60",
+		"  metrics:", "  - type: Resource", "    resource:", "      name: cpu", "      target:", "        type: Utilization", "        averageUtilization: 70")), 0o644))
+	// Two days scored, a cheap model, no calibration: a second a run.
+	short := []string{"simulate", "--generate", "jobs", "--warmup", "624h", "--calibrate=false", "--model", "seasonal-naive", "--history", "48h"}
+	type report struct {
+		Parameters struct {
+			HPA         string `json:"hpa"`
+			MinReplicas int32  `json:"minReplicas"`
+			MaxReplicas int32  `json:"maxReplicas"`
+			Behavior    *struct {
+				ScaleUp   string `json:"scaleUp"`
+				ScaleDown string `json:"scaleDown"`
+			} `json:"behavior"`
+		} `json:"parameters"`
+		Reactive hpasim.Summary `json:"reactive"`
+	}
+	simulate := func(args ...string) (report, string) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}, append(slices.Clone(short), args...))
+		require.Equal(t, 0, code, stderr.String())
+		var rep report
+		require.NoError(t, json.Unmarshal(stdout.Bytes(), &rep), stdout.String())
+		require.NotNil(t, rep.Parameters.Behavior, stdout.String())
+		return rep, stderr.String()
+	}
+	onePodPerMinute := actuator.ScalingRules{StabilizationWindow: -1, Policies: []actuator.ScalingPolicy{{Value: 1, Period: time.Minute}}}.ScaleDownDefaults().String()
+	defaultUp, defaultDown := actuator.ScalingRules{}.ScaleUpDefaults().String(), actuator.ScalingRules{}.ScaleDownDefaults().String()
+
+	slow, log := simulate("--hpa", hpa)
+	require.Equal(t, hpa, slow.Parameters.HPA)
+	require.Equal(t, int32(1), slow.Parameters.MinReplicas, "minReplicas left out is 1")
+	require.Equal(t, int32(100), slow.Parameters.MaxReplicas, "the manifest's")
+	require.Equal(t, onePodPerMinute, slow.Parameters.Behavior.ScaleDown)
+	require.Contains(t, slow.Parameters.Behavior.ScaleDown, "window 0s")
+	require.Equal(t, defaultUp, slow.Parameters.Behavior.ScaleUp, "no scaleUp: the default")
+	require.Contains(t, log, fmt.Sprintf("msg=\"replaying the HPA\" cmd=simulate hpa=%s min_replicas=1 max_replicas=100 scale_up=%q scale_down=%q", hpa, defaultUp, onePodPerMinute))
+	require.Contains(t, log, "the manifest's metrics are not replayed")
+	require.NotContains(t, log, "overrides")
+
+	fast, log := simulate("--max", "100")
+	require.Empty(t, fast.Parameters.HPA)
+	require.Equal(t, defaultDown, fast.Parameters.Behavior.ScaleDown)
+	require.Equal(t, defaultUp, fast.Parameters.Behavior.ScaleUp)
+	require.Contains(t, log, `hpa="none: --min, --max and autoscaling/v2's default behavior"`)
+
+	// The same HPA but for its behavior: one pod a minute scales down many more times, and
+	// keeps the replicas of each burst for longer than the default's 5 minutes.
+	require.Equal(t, fast.Reactive.EvaluatedMinutes, slow.Reactive.EvaluatedMinutes)
+	require.Equal(t, fast.Reactive.LoadReplicaHours, slow.Reactive.LoadReplicaHours)
+	require.Greater(t, slow.Reactive.ScaleDowns, 3*fast.Reactive.ScaleDowns)
+	require.Greater(t, slow.Reactive.ReplicaHours, 1.1*fast.Reactive.ReplicaHours)
+
+	// --max wins over the manifest's, and says so.
+	capped, log := simulate("--hpa", hpa, "--max", "60")
+	require.Equal(t, int32(60), capped.Parameters.MaxReplicas)
+	require.Equal(t, onePodPerMinute, capped.Parameters.Behavior.ScaleDown)
+	require.Contains(t, log, "msg=\"--max overrides the manifest's spec.maxReplicas\"")
+	require.Contains(t, log, "max=60 manifest_max_replicas=100")
 }
 
 // TestSimulateCoarseTraceRefitsEachStep: a trace coarser than the default hourly refit is
@@ -308,6 +414,9 @@ func TestCheckSimFlagsAcceptsItsBounds(t *testing.T) {
 		}, 1, 20},
 		{"a plot in the working folder", func(o *simOptions) { o.Plot = "sim.png" }, 1, 20},
 		{"a named model and a generated trace", func(o *simOptions) { o.Model, o.Generate = "holt-winters", "ramps" }, 1, 20},
+		// With --hpa, hpaManifest.replicaBounds compares them, where they are given, with the
+		// manifest's: a --min above the default --max is the manifest's business.
+		{"min above the default max with an hpa", func(o *simOptions) { o.HPA = "hpa.yaml" }, 30, 20},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,384 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kai-platform/kai-scaler/actuator"
+	"github.com/kai-platform/kai-scaler/actuator/kube"
+)
+
+// hpaManifest is what simulate replays of a HorizontalPodAutoscaler manifest (--hpa).
+type hpaManifest struct {
+	// Name is metadata.name, for the log.
+	Name string
+	// MinReplicas is spec.minReplicas (1 where the manifest leaves it out), MaxReplicas
+	// spec.maxReplicas.
+	MinReplicas, MaxReplicas int32
+	// Behavior is spec.behavior.
+	Behavior actuator.Behavior
+	// Metrics is how many spec.metrics the manifest lists: simulate replays none of them
+	// (--capacity-per-replica stands for their target).
+	Metrics int
+}
+
+// loadHPAManifest reads the manifest --hpa names (given is the flag's text as written); each
+// error names the flag and the file, as the other flag errors do.
+func loadHPAManifest(path, given string) (hpaManifest, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the flag's text names the file already
+		}
+		return hpaManifest{}, fmt.Errorf("--hpa %q: cannot be read: %w", given, err)
+	}
+	m, err := readHPAManifest(data)
+	if err != nil {
+		return hpaManifest{}, fmt.Errorf("--hpa %q: %w", given, err)
+	}
+	return m, nil
+}
+
+// readHPAManifest parses and validates an autoscaling/v2 HorizontalPodAutoscaler manifest,
+// YAML or JSON, as `kubectl get hpa NAME -o yaml` prints it. It is strict, since a field
+// the replay would skip is a field the engineer believes it replays (a misspelt
+// stabilizationWindowSeconds): an unknown field, a duplicated key, a value of the wrong type
+// or out of the API server's bounds is an error naming its field path
+// ("spec.behavior.scaleDown.policies[0].periodSeconds: 0 must be 1 to 1800").
+func readHPAManifest(data []byte) (hpaManifest, error) {
+	switch n := yamlDocuments(data); {
+	case n == 0:
+		return hpaManifest{}, errors.New("empty: want an autoscaling/v2 HorizontalPodAutoscaler manifest (kubectl get hpa NAME -o yaml)")
+	case n > 1:
+		return hpaManifest{}, fmt.Errorf("holds %d YAML documents: give the HorizontalPodAutoscaler alone (kubectl get hpa NAME -o yaml)", n)
+	}
+	// Kind and version first: an autoscaling/v1 or v2beta1 manifest has fields v2 does not
+	// know, and is better told it is v1 than that targetCPUUtilizationPercentage is unknown.
+	var head struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+	}
+	if err := yaml.Unmarshal(data, &head); err != nil {
+		return hpaManifest{}, manifestError(err)
+	}
+	if err := checkHPAType(head.APIVersion, head.Kind); err != nil {
+		return hpaManifest{}, err
+	}
+	var hpa autoscalingv2.HorizontalPodAutoscaler
+	err := yaml.UnmarshalStrict(data, &hpa)
+	// Looked for even where the decoding succeeded: encoding/json reads "MinReplicas" as
+	// minReplicas, which the API server refuses (or drops), so the HPA that runs has none.
+	if at, problem := firstStrictProblem(data, reflect.TypeFor[autoscalingv2.HorizontalPodAutoscaler]()); at != "" {
+		return hpaManifest{}, fmt.Errorf("%s: %s", at, problem)
+	}
+	if err != nil {
+		return hpaManifest{}, manifestError(err)
+	}
+	spec := hpa.Spec
+	m := hpaManifest{Name: hpa.Name, MinReplicas: 1, MaxReplicas: spec.MaxReplicas, Metrics: len(spec.Metrics)}
+	switch {
+	case spec.MaxReplicas == 0:
+		return hpaManifest{}, errors.New("spec.maxReplicas: must be set, 1 or more")
+	case spec.MaxReplicas < 0:
+		return hpaManifest{}, fmt.Errorf("spec.maxReplicas: %d must be 1 or more", spec.MaxReplicas)
+	}
+	if p := spec.MinReplicas; p != nil {
+		if *p < 1 {
+			// The API server takes 0 only behind the HPAScaleToZero feature gate.
+			return hpaManifest{}, fmt.Errorf("spec.minReplicas: %d must be 1 or more (scaling to zero is not simulated)", *p)
+		}
+		m.MinReplicas = *p
+	}
+	if m.MinReplicas > m.MaxReplicas {
+		return hpaManifest{}, fmt.Errorf("spec.minReplicas: %d must be at most spec.maxReplicas, %d", m.MinReplicas, m.MaxReplicas)
+	}
+	b, err := kube.BehaviorOf(spec.Behavior)
+	if err != nil {
+		return hpaManifest{}, fmt.Errorf("spec.%w", err) // BehaviorOf's paths start at "behavior."
+	}
+	m.Behavior = b
+	return m, nil
+}
+
+// checkHPAType refuses a manifest of another kind or API version than autoscaling/v2's
+// HorizontalPodAutoscaler, saying how to get one where it can.
+func checkHPAType(apiVersion, kind string) error {
+	const want = "autoscaling/v2"
+	readV2 := "read it from the cluster as v2: kubectl get horizontalpodautoscalers.v2.autoscaling NAME -o yaml"
+	switch {
+	case kind == "":
+		return errors.New("kind: missing, must be HorizontalPodAutoscaler (with apiVersion: autoscaling/v2)")
+	case kind == "List" || kind == "HorizontalPodAutoscalerList":
+		return fmt.Errorf("kind: %q must be HorizontalPodAutoscaler: a list, as kubectl get hpa prints without a name; give one HPA (kubectl get hpa NAME -o yaml)", kind)
+	case kind != "HorizontalPodAutoscaler":
+		return fmt.Errorf("kind: %q must be HorizontalPodAutoscaler", kind)
+	}
+	switch apiVersion {
+	case want:
+		return nil
+	case "":
+		return fmt.Errorf("apiVersion: missing, must be %s", want)
+	case "autoscaling/v1":
+		return fmt.Errorf("apiVersion: %q has no behavior (the scaling policies and stabilization windows simulate replays): "+
+			"give the HPA as %s, e.g. %s", apiVersion, want, readV2)
+	case "autoscaling/v2beta2":
+		return fmt.Errorf("apiVersion: %q must be %s (v2beta2 was removed in Kubernetes 1.26): convert it; v2 has the same fields, "+
+			"so setting apiVersion: %s does, or %s", apiVersion, want, want, readV2)
+	case "autoscaling/v2beta1":
+		return fmt.Errorf("apiVersion: %q must be %s (v2beta1 was removed in Kubernetes 1.25): convert it, or %s", apiVersion, want, readV2)
+	}
+	return fmt.Errorf("apiVersion: %q must be %s", apiVersion, want)
+}
+
+// yamlDocuments counts the documents of a YAML stream that hold more than comments: sigs.k8s.io/yaml
+// reads the first and drops the rest unseen.
+func yamlDocuments(data []byte) int {
+	n, content := 0, false
+	for line := range bytes.Lines(data) {
+		if rest, ok := bytes.CutPrefix(line, []byte("---")); ok {
+			if rest = bytes.TrimSpace(rest); len(rest) == 0 || rest[0] == '#' {
+				content = false
+				continue
+			}
+		}
+		if t := bytes.TrimSpace(line); !content && len(t) > 0 && t[0] != '#' {
+			content = true
+			n++
+		}
+	}
+	return n
+}
+
+// manifestError is a parse error of sigs.k8s.io/yaml without its layers' prefixes and on one
+// line: the parser's "yaml: line 3: ..." as it gives it, or a JSON type error as the field
+// path and what the field wants.
+func manifestError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		at := te.Field
+		if at == "" {
+			at = "the manifest"
+		}
+		return fmt.Errorf("%s: %s, want %s", at, te.Value, jsonKind(te.Type))
+	}
+	msg := err.Error()
+	for _, prefix := range []string{"error converting YAML to JSON: ", "error unmarshaling JSON: ", "while decoding JSON: "} {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
+	// yaml's "unmarshal errors:" list one per indented line.
+	msg = strings.ReplaceAll(strings.TrimSpace(msg), "\n  ", " ")
+	return errors.New(strings.ReplaceAll(msg, "\n", " "))
+}
+
+// jsonKind names what a Go type reads from JSON, for a type error.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	}
+	return "a mapping"
+}
+
+var jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+
+// firstStrictProblem finds a field of the manifest data that decoding into t refuses, or
+// should, where encoding/json does not say which: the path of an unknown field (its error
+// names only the key; and it matches a key to a field case-insensitively, the API server
+// does not), or of a value its own type's UnmarshalJSON refuses (a quantity such as a
+// tolerance names no field). It looks at keys in sorted order; "" when it finds nothing.
+func firstStrictProblem(data []byte, t reflect.Type) (at, problem string) {
+	j, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return "", ""
+	}
+	d := json.NewDecoder(bytes.NewReader(j))
+	d.UseNumber()
+	var v any
+	if d.Decode(&v) != nil {
+		return "", ""
+	}
+	return strictProblem(v, t, "")
+}
+
+func strictProblem(v any, t reflect.Type, path string) (at, problem string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if v == nil {
+		return "", ""
+	}
+	if reflect.PointerTo(t).Implements(jsonUnmarshaler) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return "", ""
+		}
+		if err := reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(b); err != nil {
+			return pathOrTop(path), fmt.Sprintf("%s: %v", b, err)
+		}
+		return "", ""
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return "", "" // a type error, which encoding/json names
+		}
+		fields := jsonFields(t)
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			at := k
+			if path != "" {
+				at = path + "." + k
+			}
+			i := slices.IndexFunc(fields, func(f jsonField) bool { return f.name == k })
+			if i < 0 {
+				if j := slices.IndexFunc(fields, func(f jsonField) bool { return strings.EqualFold(f.name, k) }); j >= 0 {
+					return at, fmt.Sprintf("unknown field, did you mean %s? (the API server reads field names as written)", fields[j].name)
+				}
+				return at, "unknown field" + knownFields(fields)
+			}
+			if at, problem := strictProblem(obj[k], fields[i].typ, at); at != "" {
+				return at, problem
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		list, ok := v.([]any)
+		if !ok {
+			return "", ""
+		}
+		for i, e := range list {
+			if at, problem := strictProblem(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); at != "" {
+				return at, problem
+			}
+		}
+	case reflect.Map:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return "", ""
+		}
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			if at, problem := strictProblem(obj[k], t.Elem(), path+"."+k); at != "" {
+				return at, problem
+			}
+		}
+	}
+	return "", ""
+}
+
+func pathOrTop(path string) string {
+	if path == "" {
+		return "the manifest"
+	}
+	return path
+}
+
+// knownFields lists the fields a mapping may hold, where they are few enough to read.
+func knownFields(fields []jsonField) string {
+	if len(fields) > 8 {
+		return ""
+	}
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.name
+	}
+	return " (known here: " + strings.Join(names, ", ") + ")"
+}
+
+type jsonField struct {
+	name string
+	typ  reflect.Type
+}
+
+// jsonFields are the fields encoding/json reads into struct type t, by their JSON names,
+// embedded structs without a name (`json:",inline"`) flattened into t's.
+func jsonFields(t reflect.Type) []jsonField {
+	var fields []jsonField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" || (!f.IsExported() && !f.Anonymous) {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				fields = append(fields, jsonFields(ft)...)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fields = append(fields, jsonField{name: name, typ: f.Type})
+	}
+	return fields
+}
+
+// replicaBounds are the replicas the replay keeps between: --min and --max where the command
+// line gives them (minSet, maxSet), else the manifest's. min and max are the flags as parsed,
+// given each flag's text as written; a flag out of range is left to checkSimFlags, which
+// reports it.
+func (m hpaManifest) replicaBounds(min, max int, minSet, maxSet bool, given func(name string) string) (lo, hi int, err error) {
+	lo, hi = int(m.MinReplicas), int(m.MaxReplicas)
+	if minSet {
+		lo = min
+	}
+	if maxSet {
+		hi = max
+	}
+	inReplicas := func(n int) bool { return n >= 1 && n <= maxSimReplicas }
+	switch {
+	case !maxSet && hi > maxSimReplicas:
+		return lo, hi, fmt.Errorf("--hpa %q: spec.maxReplicas: %d is more than simulate replays, %d (the pods of Kubernetes' largest supported cluster): give a --max",
+			given("hpa"), hi, maxSimReplicas)
+	case !inReplicas(lo) || !inReplicas(hi) || lo <= hi:
+		return lo, hi, nil
+	case minSet && maxSet:
+		return lo, hi, fmt.Errorf("want 1 <= --min <= --max, got %d and %d", lo, hi)
+	case minSet:
+		return lo, hi, fmt.Errorf("--min %q: must be at most --hpa %q's spec.maxReplicas, %d: give a --max too, or a lower --min", given("min"), given("hpa"), hi)
+	default:
+		return lo, hi, fmt.Errorf("--max %q: must be at least --hpa %q's spec.minReplicas, %d: give a --min too, or a higher --max", given("max"), given("hpa"), lo)
+	}
+}
+
+// behaviorReport is a Behavior as simulate reports it: each direction resolved (its defaults
+// filled in) and in a line.
+type behaviorReport struct {
+	ScaleUp   string `json:"scaleUp"`
+	ScaleDown string `json:"scaleDown"`
+}
+
+func reportBehavior(b actuator.Behavior) behaviorReport {
+	return behaviorReport{ScaleUp: b.ScaleUp.ScaleUpDefaults().String(), ScaleDown: b.ScaleDown.ScaleDownDefaults().String()}
+}
