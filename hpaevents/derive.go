@@ -20,7 +20,9 @@ const DefaultScaleUpGrace = 3 * time.Minute
 
 // DeriverOptions tune a Deriver; zero values take the defaults.
 type DeriverOptions struct {
-	// Tolerance is the HPA controller's tolerance; 0 means DefaultTolerance.
+	// Tolerance is the HPA controller's tolerance each way, for observations that do not
+	// carry their HPA's own (Observation.ScaleUpTolerance, ScaleDownTolerance); 0 means
+	// DefaultTolerance.
 	Tolerance float64
 	// Grace is DefaultScaleUpGrace when 0.
 	Grace time.Duration

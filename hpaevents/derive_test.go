@@ -46,6 +46,12 @@ func (o Observation) cond(typ, status, reason string, since time.Duration) Obser
 	return o
 }
 
+// tolerances sets the HPA's own tolerances each way (0 unknown, negative none).
+func (o Observation) tolerances(up, down float64) Observation {
+	o.ScaleUpTolerance, o.ScaleDownTolerance = up, down
+	return o
+}
+
 func metric(typ MetricType, name string, kind TargetKind, current, target float64) Metric {
 	return Metric{Type: typ, Name: name, TargetKind: kind, Target: target, Current: current, HasCurrent: true}
 }
@@ -265,6 +271,92 @@ func TestDerive(t *testing.T) {
 				require.Len(t, e.ID, 24)
 				require.Nil(t, e.ActualReplicas)
 			}
+		})
+	}
+}
+
+// The HPA's own tolerances (spec.behavior.scaleUp/scaleDown.tolerance), where the observation
+// carries them, decide whether a ratio left unscaled is within tolerance (no event) or a
+// no-scale; the deriver's tolerance applies where it does not.
+func TestDeriveHPATolerances(t *testing.T) {
+	const m = time.Minute
+	// steady then one look at ratio r (cpu r×70 against 70) with 4 replicas kept.
+	steady := func(r float64, up, down float64) []Observation {
+		return []Observation{
+			obs(0, 4, 4, cpu(70, 70)).scaledAt(-time.Hour).tolerances(up, down),
+			obs(m, 4, 4, cpu(r*70, 70)).scaledAt(-time.Hour).tolerances(up, down),
+		}
+	}
+	noScale := func(r float64, reason string) []ev {
+		return []ev{{Type: scaling.EventNoScale, Current: 4, Desired: 4, Trigger: "resource:cpu", Value: r * 70, Threshold: 70, Reason: reason, At: m}}
+	}
+	tests := []struct {
+		name string
+		opts DeriverOptions
+		obs  []Observation
+		want []ev
+	}{
+		{
+			name: "default tolerance: a ratio of 1.05 is within it, no event",
+			obs:  steady(1.05, 0, 0),
+			want: []ev{},
+		},
+		{
+			// ceil(4×1.05)=5: the HPA should have scaled. No condition explains why it did not,
+			// so the reason is the fallback: the controller's ratio over ready pods was within.
+			name: "scale-up tolerance 0.02: a ratio of 1.05 is outside it, a no-scale",
+			obs:  steady(1.05, 0.02, 0),
+			want: noScale(1.05, ReasonTolerance),
+		},
+		{
+			name: "scale-up tolerance 0.02 with a condition: the condition's reason",
+			obs: []Observation{
+				obs(0, 4, 4, cpu(70, 70)).scaledAt(-time.Hour).tolerances(0.02, 0),
+				obs(m, 4, 4, cpu(1.05*70, 70)).scaledAt(-time.Hour).tolerances(0.02, 0).cond(CondAbleToScale, "True", ReasonScaleUpStabilized, m),
+			},
+			want: noScale(1.05, ReasonScaleUpStabilized),
+		},
+		{
+			name: "scale-up tolerance 0.02 leaves scale-down at the default: 0.95 is within",
+			obs:  steady(0.95, 0.02, 0),
+			want: []ev{},
+		},
+		{
+			name: "the HPA's tolerance wins over the deriver's",
+			opts: DeriverOptions{Tolerance: 0.2},
+			obs:  steady(1.05, 0.02, 0),
+			want: noScale(1.05, ReasonTolerance),
+		},
+		{
+			name: "the deriver's tolerance where the HPA's is unknown",
+			opts: DeriverOptions{Tolerance: 0.2},
+			obs:  steady(1.15, 0, 0),
+			want: []ev{},
+		},
+		{
+			name: "default tolerance: a ratio of 0.75 is outside it, a no-scale",
+			obs:  steady(0.75, 0, 0),
+			want: noScale(0.75, ReasonTolerance),
+		},
+		{
+			name: "scale-down tolerance 0.3: a ratio of 0.75 is within it, no event",
+			obs:  steady(0.75, 0, 0.3),
+			want: []ev{},
+		},
+		{
+			name: "scale-down tolerance 0.3 leaves scale-up at the default: 1.15 is outside",
+			obs:  steady(1.15, 0, 0.3),
+			want: noScale(1.15, ReasonTolerance),
+		},
+		{
+			name: "the HPA sets no scale-up tolerance (negative): 1.01 is outside",
+			obs:  steady(1.01, -1, 0),
+			want: noScale(1.01, ReasonTolerance),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, summarize(derive(tt.obs, tt.opts)))
 		})
 	}
 }

@@ -91,7 +91,10 @@ const (
 	ReasonScaleUpStabilized   = "ScaleUpStabilized"
 	ReasonScaleDownStabilized = "ScaleDownStabilized"
 	// ReasonTolerance explains a no-scale event no condition explains: the HPA's own
-	// tolerance, readiness or rounding kept the replica count.
+	// tolerance, readiness or rounding kept the replica count. Where the observation carries
+	// the HPA's tolerances, the ratio the HPA reports is outside them, so it is the ratio the
+	// controller recomputes over ready pods (pods starting or without metrics count as idle
+	// on a scale-up) that is within tolerance.
 	ReasonTolerance = "WithinTolerance"
 	// ReasonFloorRaised marks a limited-scale event that is the floor's action, not the HPA's
 	// decision: the HPA scaled up only to a raised minReplicas (TooFewReplicas), which on a
@@ -123,6 +126,33 @@ type Observation struct {
 	Conditions      []Condition
 	// LastScaleTime is status.lastScaleTime; zero when unknown (history source) or never scaled.
 	LastScaleTime time.Time
+	// ScaleUpTolerance and ScaleDownTolerance are the HPA's own tolerances each way
+	// (spec.behavior.scaleUp.tolerance and scaleDown.tolerance, autoscaling/v2 since
+	// Kubernetes 1.33): the HPA controller leaves the replicas as they are while a metric's
+	// usage ratio r is within 1-ScaleDownTolerance <= r <= 1+ScaleUpTolerance. Each is the
+	// share as a number (0.05 for 5 %); 0 means unknown or unset, where the tolerance of the
+	// Deriver or Settle options applies (DefaultTolerance unless configured, the controller's
+	// default); negative means the HPA sets a tolerance of 0 (none: any deviation scales).
+	// The live source reads them from the HPA; the history source (kube-state-metrics) cannot.
+	ScaleUpTolerance, ScaleDownTolerance float64
+}
+
+// Tolerances returns the scale-up and scale-down tolerances the HPA controller applies to o's
+// HPA: o's own where it knows them (0 for a negative field: none), def where it does not.
+func (o Observation) Tolerances(def float64) (up, down float64) {
+	return tolerance(o.ScaleUpTolerance, def), tolerance(o.ScaleDownTolerance, def)
+}
+
+// tolerance resolves one of Observation's tolerance fields: v when positive, 0 when negative
+// (the HPA sets none), def when 0 (or NaN: unknown).
+func tolerance(v, def float64) float64 {
+	switch {
+	case v > 0:
+		return v
+	case v < 0:
+		return 0
+	}
+	return def
 }
 
 // Key identifies the HPA observed: "namespace/name".
@@ -161,13 +191,17 @@ type proposal struct {
 	replicas int32
 }
 
-func propose(m Metric, current int32, tolerance float64) (proposal, bool) {
+// propose is what m asks for with the tolerances up (above the target) and down (below it):
+// the ratio r is within them when 1-down <= r <= 1+up, computed as the HPA controller's
+// Tolerances.isWithin computes it (since Kubernetes 1.33: at a ratio of exactly 1.1 the older
+// |r-1| <= 0.1 rounded the other way), as hpasim's HPA does.
+func propose(m Metric, current int32, up, down float64) (proposal, bool) {
 	r, ok := m.Ratio()
 	if !ok {
 		return proposal{}, false
 	}
 	p := proposal{metric: m, ratio: r, replicas: current}
-	if math.Abs(r-1) > tolerance {
+	if !(1-down <= r && r <= 1+up) {
 		p.replicas = int32(math.Ceil(r * float64(current)))
 	}
 	return p, true
@@ -175,12 +209,14 @@ func propose(m Metric, current int32, tolerance float64) (proposal, bool) {
 
 // governing returns the proposal that drives the HPA's decision: the HPA controller takes the
 // largest proposal across metrics, so the metric asking for the most replicas (ties: the
-// higher ratio, then the first listed) is the one whose current/target ratio decided.
-func governing(o Observation, tolerance float64) (proposal, bool) {
+// higher ratio, then the first listed) is the one whose current/target ratio decided. The
+// tolerances are o's own where it knows them, def (the default tolerance) where it does not.
+func governing(o Observation, def float64) (proposal, bool) {
+	up, down := o.Tolerances(def)
 	var best proposal
 	found := false
 	for _, m := range o.Metrics {
-		p, ok := propose(m, o.CurrentReplicas, tolerance)
+		p, ok := propose(m, o.CurrentReplicas, up, down)
 		if !ok {
 			continue
 		}
@@ -203,7 +239,8 @@ func findMetric(o Observation, trigger string) (Metric, bool) {
 
 // InferReasons fills the condition reasons a source that does not read them (kube-state-metrics
 // exports none) leaves out, where the HPA controller leaves one explanation (see
-// history.ObservationsFromKSM).
+// history.ObservationsFromKSM). It reads the metrics with o's tolerances where o knows them,
+// else with DefaultTolerance.
 func InferReasons(o *Observation) {
 	gov, hasGov := governing(*o, DefaultTolerance)
 	for i := range o.Conditions {

@@ -15,7 +15,8 @@ type SettleOptions struct {
 	// Window is DefaultSettleWindow when 0.
 	Window time.Duration
 	// Tolerance is DefaultTolerance when 0: a trigger metric is within its threshold while
-	// current/target <= 1+Tolerance.
+	// current/target <= 1+Tolerance. An observation that carries its HPA's scale-up tolerance
+	// (Observation.ScaleUpTolerance) is judged by that instead.
 	Tolerance float64
 }
 
@@ -52,6 +53,8 @@ func Settled(e scaling.Event) bool {
 // Outcome (scaling events only, per DESIGN.md): ineffective as soon as an opposite scaling
 // follows within the window; otherwise, once the window has passed, effective when the trigger
 // metric is within its threshold at the last observation inside the window, else ineffective.
+// Within means current/target <= 1 + the HPA's scale-up tolerance, as that observation knows
+// it (opts.Tolerance when it does not).
 func Settle(e scaling.Event, later []Observation, laterEvents []scaling.Event, now time.Time, opts SettleOptions) scaling.Event {
 	opts = opts.withDefaults()
 	if e.EventType == scaling.EventNoScale {
@@ -137,7 +140,7 @@ func Settle(e scaling.Event, later []Observation, laterEvents []scaling.Event, n
 		if !ok {
 			continue
 		}
-		if r <= 1+opts.Tolerance {
+		if up, _ := inWindow[i].Tolerances(opts.Tolerance); r <= 1+up {
 			e.Outcome = scaling.OutcomeEffective
 		} else {
 			e.Outcome = scaling.OutcomeIneffective

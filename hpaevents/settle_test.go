@@ -80,6 +80,36 @@ func TestSettle(t *testing.T) {
 			wantActual: ptr[int32](10), wantOutcome: scaling.OutcomeIneffective,
 		},
 		{
+			name:  "default tolerance: 1.05 at the window's end is within the threshold, effective",
+			event: up, later: []Observation{obs(2*m, 4, 4, cpu(1.05*70, 70))}, now: 11 * m,
+			wantActual: ptr[int32](4), wantOutcome: scaling.OutcomeEffective,
+		},
+		{
+			name:  "the HPA's scale-up tolerance of 0.02: 1.05 is above the threshold, ineffective",
+			event: up, later: []Observation{obs(2*m, 4, 4, cpu(1.05*70, 70)).tolerances(0.02, 0)}, now: 11 * m,
+			wantActual: ptr[int32](4), wantOutcome: scaling.OutcomeIneffective,
+		},
+		{
+			name:  "the HPA's scale-up tolerance of 0.2: 1.15 is within, effective",
+			event: up, later: []Observation{obs(2*m, 4, 4, cpu(1.15*70, 70)).tolerances(0.2, 0)}, now: 11 * m,
+			wantActual: ptr[int32](4), wantOutcome: scaling.OutcomeEffective,
+		},
+		{
+			name:  "the HPA's scale-down tolerance does not widen the threshold: 1.15, ineffective",
+			event: up, later: []Observation{obs(2*m, 4, 4, cpu(1.15*70, 70)).tolerances(0, 0.3)}, now: 11 * m,
+			wantActual: ptr[int32](4), wantOutcome: scaling.OutcomeIneffective,
+		},
+		{
+			name:  "the HPA sets no scale-up tolerance: only at or under target is within",
+			event: up, later: []Observation{obs(2*m, 4, 4, cpu(71, 70)).tolerances(-1, 0), obs(9*m, 4, 4, cpu(70, 70)).tolerances(-1, 0)}, now: 11 * m,
+			wantActual: ptr[int32](4), wantOutcome: scaling.OutcomeEffective,
+		},
+		{
+			name:  "the HPA sets no scale-up tolerance: 1.01 is above, ineffective",
+			event: up, later: []Observation{obs(2*m, 4, 4, cpu(70.7, 70)).tolerances(-1, 0)}, now: 11 * m,
+			wantActual: ptr[int32](4), wantOutcome: scaling.OutcomeIneffective,
+		},
+		{
 			name:  "no observation of the trigger metric in the window: pending",
 			event: up, later: []Observation{obs(2*m, 4, 4)}, now: 20 * m,
 			wantActual: ptr[int32](4),

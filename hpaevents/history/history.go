@@ -308,6 +308,9 @@ func ObservationsFromKSM(s KSMSeries, opts KSMOptions) []hpaevents.Observation {
 				m.Current, m.HasCurrent = d.current[k][ms]
 				o.Metrics = append(o.Metrics, m)
 			}
+			// kube-state-metrics exports no spec.behavior, so the HPA's own tolerances are
+			// unknown: ScaleUpTolerance and ScaleDownTolerance stay 0, and InferReasons here,
+			// the Deriver and Settle read these observations with the default tolerance.
 			conds := d.conds[ms]
 			for _, typ := range []string{hpaevents.CondAbleToScale, hpaevents.CondScalingActive, hpaevents.CondScalingLimited} {
 				if st, ok := conds[typ]; ok {

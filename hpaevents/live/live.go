@@ -116,7 +116,9 @@ func (s *Source) Run(ctx context.Context) error {
 // FromHPA reads an autoscaling/v2 HPA as an Observation at time at. Each spec metric is
 // paired with its status.currentMetrics entry (same type and name) and read in the unit of its
 // target: utilization percent, average value or value (quantities as decimal numbers, so CPU
-// average values are in cores).
+// average values are in cores). The HPA's tolerances each way come from spec.behavior (see
+// Observation.ScaleUpTolerance): unset leaves them 0, the deriver's default; an explicit 0 is
+// none, which Observation spells as negative.
 func FromHPA(h *autoscalingv2.HorizontalPodAutoscaler, service string, at time.Time) hpaevents.Observation {
 	o := hpaevents.Observation{
 		Time:            at,
@@ -130,6 +132,10 @@ func FromHPA(h *autoscalingv2.HorizontalPodAutoscaler, service string, at time.T
 	}
 	if h.Spec.MinReplicas != nil {
 		o.MinReplicas = *h.Spec.MinReplicas
+	}
+	if b := h.Spec.Behavior; b != nil {
+		o.ScaleUpTolerance = toleranceOf(b.ScaleUp)
+		o.ScaleDownTolerance = toleranceOf(b.ScaleDown)
 	}
 	if h.Status.LastScaleTime != nil {
 		o.LastScaleTime = h.Status.LastScaleTime.Time
@@ -217,5 +223,21 @@ func currentIn(c autoscalingv2.MetricValueStatus, kind hpaevents.TargetKind) (fl
 }
 
 func quantity(q *resource.Quantity) float64 { return q.AsApproximateFloat64() }
+
+// toleranceOf is one direction's tolerance as Observation holds it: 0 when r or its tolerance
+// is unset (or negative, which the API server rejects), -1 for an explicit 0 (none), else the
+// quantity as a share (0.05 for 5 %).
+func toleranceOf(r *autoscalingv2.HPAScalingRules) float64 {
+	if r == nil || r.Tolerance == nil {
+		return 0
+	}
+	switch v := quantity(r.Tolerance); {
+	case v > 0:
+		return v
+	case v == 0:
+		return -1
+	}
+	return 0
+}
 
 var _ hpaevents.LiveSource = (*Source)(nil)

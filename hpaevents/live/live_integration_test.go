@@ -191,3 +191,95 @@ func withoutTimes(evs []ev) []ev {
 	}
 	return evs
 }
+
+// An HPA's spec.behavior tolerances reach the deriver through the informer: with the replicas
+// kept, cpu at 73/70 (1.04) is outside a scale-up tolerance of 0.02 but within the default 0.1,
+// and cpu at 53/70 (0.76) within a scale-down tolerance of 0.3 but outside the default.
+func TestLiveSourceHPATolerances(t *testing.T) {
+	env := kubetest.Start(t)
+	ns := env.NewNamespace(t)
+	hpas := env.Clientset.AutoscalingV2().HorizontalPodAutoscalers(ns)
+	ctx := t.Context()
+
+	tol := func(s string) *resource.Quantity { v := resource.MustParse(s); return &v }
+	create := func(name string, behavior *autoscalingv2.HorizontalPodAutoscalerBehavior) {
+		t.Helper()
+		_, err := hpas.Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+				ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name},
+				MinReplicas:    kptr.To[int32](2),
+				MaxReplicas:    20,
+				Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+					Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: kptr.To[int32](70)},
+				}}},
+				Behavior: behavior,
+			},
+		}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	create("checkout-hpa", &autoscalingv2.HorizontalPodAutoscalerBehavior{
+		ScaleUp:   &autoscalingv2.HPAScalingRules{Tolerance: tol("0.02")},
+		ScaleDown: &autoscalingv2.HPAScalingRules{Tolerance: tol("0.3")},
+	})
+	create("search-hpa", nil)
+	h, err := hpas.Get(ctx, "checkout-hpa", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, h.Spec.Behavior.ScaleUp.Tolerance, "the API server keeps spec.behavior.scaleUp.tolerance")
+
+	lastScale := time.Now().Add(-time.Hour).Truncate(time.Second)
+	// writeStatus writes both HPAs' status as the HPA controller does: 10 replicas kept.
+	writeStatus := func(cpuPct int32) {
+		t.Helper()
+		for _, name := range []string{"checkout-hpa", "search-hpa"} {
+			h, err := hpas.Get(ctx, name, metav1.GetOptions{})
+			require.NoError(t, err)
+			h.Status = hpaStatus(10, 10, cpuPct, 100, lastScale)
+			_, err = hpas.UpdateStatus(ctx, h, metav1.UpdateOptions{})
+			require.NoError(t, err)
+		}
+	}
+	writeStatus(70)
+
+	db, err := store.OpenBolt(filepath.Join(t.TempDir(), "kai.db"), store.BoltOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	services := []scaling.ManagedService{{Name: "checkout", Namespace: ns, HPA: "checkout-hpa"}, {Name: "search", Namespace: ns, HPA: "search-hpa"}}
+	rec, err := hpaevents.NewRecorder(hpaevents.RecorderOptions{Store: db, Logger: logger})
+	require.NoError(t, err)
+	src, err := New(Options{Client: env.Clientset.AutoscalingV2(), Sink: rec, Namespace: ns, Services: services, Resync: time.Second, Logger: logger})
+	require.NoError(t, err)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- src.Run(runCtx) }()
+	defer func() {
+		cancel()
+		require.NoError(t, <-done)
+	}()
+	waitFor := func(n int) {
+		t.Helper()
+		require.Eventually(t, func() bool {
+			events, err := db.ListEvents(ctx, store.EventQuery{})
+			require.NoError(t, err)
+			return len(events) >= n
+		}, 30*time.Second, 50*time.Millisecond)
+	}
+
+	time.Sleep(1500 * time.Millisecond) // the steady state is seen first
+	writeStatus(73)                     // checkout asks ceil(10×73/70)=11 past its 0.02; search is within 0.1
+	waitFor(1)
+	writeStatus(53) // search asks ceil(10×53/70)=8 past 0.1; checkout is within its 0.3
+	waitFor(2)
+	time.Sleep(2 * time.Second) // two resyncs: nothing more
+	events, err := db.ListEvents(ctx, store.EventQuery{})
+	require.NoError(t, err)
+	got := map[string][]ev{}
+	for _, e := range events {
+		got[e.Service] = append(got[e.Service], withoutTimes(summarize([]scaling.Event{e}))...)
+	}
+	require.Equal(t, map[string][]ev{
+		"checkout": {{Type: scaling.EventNoScale, Current: 10, Desired: 10, Trigger: "resource:cpu", Value: 73, Threshold: 70, Reason: hpaevents.ReasonTolerance}},
+		"search":   {{Type: scaling.EventNoScale, Current: 10, Desired: 10, Trigger: "resource:cpu", Value: 53, Threshold: 70, Reason: hpaevents.ReasonTolerance}},
+	}, got)
+}
