@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"reflect"
-	"slices"
 	"strings"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	"k8s.io/apimachinery/pkg/api/resource"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kai-platform/kai-scaler/actuator"
@@ -52,11 +52,9 @@ func loadHPAManifest(path, given string) (hpaManifest, error) {
 }
 
 // readHPAManifest parses and validates an autoscaling/v2 HorizontalPodAutoscaler manifest,
-// YAML or JSON, as `kubectl get hpa NAME -o yaml` prints it. It is strict, since a field
-// the replay would skip is a field the engineer believes it replays (a misspelt
-// stabilizationWindowSeconds): an unknown field, a duplicated key, a value of the wrong type
-// or out of the API server's bounds is an error naming its field path
-// ("spec.behavior.scaleDown.policies[0].periodSeconds: 0 must be 1 to 1800").
+// YAML or JSON, as `kubectl get hpa NAME -o yaml` prints it: an unknown field, a duplicated
+// key, a value of the wrong type or out of the API server's bounds is an error naming its
+// field path ("spec.behavior.scaleDown.policies[0].periodSeconds: 0 must be 1 to 1800").
 func readHPAManifest(data []byte) (hpaManifest, error) {
 	switch n := yamlDocuments(data); {
 	case n == 0:
@@ -76,15 +74,26 @@ func readHPAManifest(data []byte) (hpaManifest, error) {
 	if err := checkHPAType(head.APIVersion, head.Kind); err != nil {
 		return hpaManifest{}, err
 	}
+	// Decoded as the API server decodes (sigs.k8s.io/json): field names as written, an unknown
+	// or duplicated field refused, named by its path.
+	j, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		return hpaManifest{}, manifestError(err)
+	}
 	var hpa autoscalingv2.HorizontalPodAutoscaler
-	err := yaml.UnmarshalStrict(data, &hpa)
-	// Looked for even where the decoding succeeded: encoding/json reads "MinReplicas" as
-	// minReplicas, which the API server refuses (or drops), so the HPA that runs has none.
-	if at, problem := firstStrictProblem(data, reflect.TypeFor[autoscalingv2.HorizontalPodAutoscaler]()); at != "" {
-		return hpaManifest{}, fmt.Errorf("%s: %s", at, problem)
+	strict, err := kjson.UnmarshalStrict(j, &hpa, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+	if errors.Is(err, resource.ErrFormatWrong) {
+		// The quantity's own error names no field; a tolerance and a metric's target are the
+		// quantities a manifest holds.
+		return hpaManifest{}, fmt.Errorf("a tolerance or a metric's target is no quantity (e.g. 0.05, 500m, 2Gi): %w", err)
 	}
 	if err != nil {
 		return hpaManifest{}, manifestError(err)
+	}
+	if len(strict) > 0 {
+		// A field the replay would skip is one the engineer believes it replays (a misspelt
+		// stabilizationWindowSeconds).
+		return hpaManifest{}, errors.Join(strict...)
 	}
 	spec := hpa.Spec
 	m := hpaManifest{Name: hpa.Name, MinReplicas: 1, MaxReplicas: spec.MaxReplicas, Metrics: len(spec.Metrics)}
@@ -201,147 +210,6 @@ func jsonKind(t reflect.Type) string {
 		return "a list"
 	}
 	return "a mapping"
-}
-
-var jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
-
-// firstStrictProblem finds a field of the manifest data that decoding into t refuses, or
-// should, where encoding/json does not say which: the path of an unknown field (its error
-// names only the key; and it matches a key to a field case-insensitively, the API server
-// does not), or of a value its own type's UnmarshalJSON refuses (a quantity such as a
-// tolerance names no field). It looks at keys in sorted order; "" when it finds nothing.
-func firstStrictProblem(data []byte, t reflect.Type) (at, problem string) {
-	j, err := yaml.YAMLToJSON(data)
-	if err != nil {
-		return "", ""
-	}
-	d := json.NewDecoder(bytes.NewReader(j))
-	d.UseNumber()
-	var v any
-	if d.Decode(&v) != nil {
-		return "", ""
-	}
-	return strictProblem(v, t, "")
-}
-
-func strictProblem(v any, t reflect.Type, path string) (at, problem string) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if v == nil {
-		return "", ""
-	}
-	if reflect.PointerTo(t).Implements(jsonUnmarshaler) {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return "", ""
-		}
-		if err := reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(b); err != nil {
-			return pathOrTop(path), fmt.Sprintf("%s: %v", b, err)
-		}
-		return "", ""
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return "", "" // a type error, which encoding/json names
-		}
-		fields := jsonFields(t)
-		for _, k := range slices.Sorted(maps.Keys(obj)) {
-			at := k
-			if path != "" {
-				at = path + "." + k
-			}
-			i := slices.IndexFunc(fields, func(f jsonField) bool { return f.name == k })
-			if i < 0 {
-				if j := slices.IndexFunc(fields, func(f jsonField) bool { return strings.EqualFold(f.name, k) }); j >= 0 {
-					return at, fmt.Sprintf("unknown field, did you mean %s? (the API server reads field names as written)", fields[j].name)
-				}
-				return at, "unknown field" + knownFields(fields)
-			}
-			if at, problem := strictProblem(obj[k], fields[i].typ, at); at != "" {
-				return at, problem
-			}
-		}
-	case reflect.Slice, reflect.Array:
-		list, ok := v.([]any)
-		if !ok {
-			return "", ""
-		}
-		for i, e := range list {
-			if at, problem := strictProblem(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); at != "" {
-				return at, problem
-			}
-		}
-	case reflect.Map:
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return "", ""
-		}
-		for _, k := range slices.Sorted(maps.Keys(obj)) {
-			if at, problem := strictProblem(obj[k], t.Elem(), path+"."+k); at != "" {
-				return at, problem
-			}
-		}
-	}
-	return "", ""
-}
-
-func pathOrTop(path string) string {
-	if path == "" {
-		return "the manifest"
-	}
-	return path
-}
-
-// knownFields lists the fields a mapping may hold, where they are few enough to read.
-func knownFields(fields []jsonField) string {
-	if len(fields) > 8 {
-		return ""
-	}
-	names := make([]string, len(fields))
-	for i, f := range fields {
-		names[i] = f.name
-	}
-	return " (known here: " + strings.Join(names, ", ") + ")"
-}
-
-type jsonField struct {
-	name string
-	typ  reflect.Type
-}
-
-// jsonFields are the fields encoding/json reads into struct type t, by their JSON names,
-// embedded structs without a name (`json:",inline"`) flattened into t's.
-func jsonFields(t reflect.Type) []jsonField {
-	var fields []jsonField
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if tag == "-" || (!f.IsExported() && !f.Anonymous) {
-			continue
-		}
-		name, _, _ := strings.Cut(tag, ",")
-		if f.Anonymous && name == "" {
-			ft := f.Type
-			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct {
-				fields = append(fields, jsonFields(ft)...)
-				continue
-			}
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		fields = append(fields, jsonField{name: name, typ: f.Type})
-	}
-	return fields
 }
 
 // replicaBounds are the replicas the replay keeps between: --min and --max where the command

@@ -274,7 +274,7 @@ func TestSimulateUsage(t *testing.T) {
 		{"hpa of autoscaling/v2beta2", []string{"simulate", "--input", input, "--hpa", hpaV2beta2}, 2,
 			fmt.Sprintf(`--hpa %q: apiVersion: "autoscaling/v2beta2" must be autoscaling/v2 (v2beta2 was removed in Kubernetes 1.26): convert it`, hpaV2beta2)},
 		{"hpa with an unknown field", []string{"simulate", "--input", input, "--hpa", hpaMisspelt}, 2,
-			fmt.Sprintf("--hpa %q: spec.behavior.scaleDown.stabilisationWindowSeconds: unknown field (known here: stabilizationWindowSeconds,", hpaMisspelt)},
+			fmt.Sprintf("--hpa %q: unknown field \"spec.behavior.scaleDown.stabilisationWindowSeconds\"", hpaMisspelt)},
 		{"hpa that does not parse", []string{"simulate", "--input", input, "--hpa", hpaBadYAML}, 2,
 			fmt.Sprintf("--hpa %q: yaml: line 7: mapping values are not allowed in this context", hpaBadYAML)},
 		{"--min above the hpa's maxReplicas", []string{"simulate", "--input", input, "--hpa", hpa2To10, "--min", "12"}, 2,
