@@ -384,24 +384,26 @@ func (h *HPA) policyLimit(now int64, cur int32, r actuator.ScalingRules, up bool
 	var limit, start int32
 	var period time.Duration = -1
 	for i, p := range r.Policies {
-		if p.Period != period { // policies mostly share one period: the default ones do
-			period, start = p.Period, cur
-			for _, e := range h.events {
-				if e.at+int64(period) > now {
-					start -= e.delta // the replicas at the period's start
+		var proposed int32 // the default scale-down policy, 100 %, allows all: 0 from any start
+		if up || !p.Percent || p.Value != 100 {
+			if p.Period != period { // policies mostly share one period: the default ones do
+				period, start = p.Period, cur
+				for _, e := range h.events {
+					if e.at+int64(period) > now {
+						start -= e.delta // the replicas at the period's start
+					}
 				}
 			}
-		}
-		var proposed int32
-		switch {
-		case up && p.Percent:
-			proposed = actuator.CeilReplicas(float64(start) * (1 + float64(p.Value)/100))
-		case up:
-			proposed = start + p.Value
-		case p.Percent:
-			proposed = int32(float64(start) * (1 - float64(p.Value)/100))
-		default:
-			proposed = start - p.Value
+			switch {
+			case up && p.Percent:
+				proposed = actuator.CeilReplicas(float64(start) * (1 + float64(p.Value)/100))
+			case up:
+				proposed = start + p.Value
+			case p.Percent:
+				proposed = int32(float64(start) * (1 - float64(p.Value)/100))
+			default:
+				proposed = start - p.Value
+			}
 		}
 		if i == 0 || (proposed > limit) == widest {
 			limit = proposed
