@@ -109,26 +109,9 @@ func TestLiveSourceAgainstAPIServer(t *testing.T) {
 	_, err = hpas.UpdateStatus(ctx, u, metav1.UpdateOptions{})
 	require.NoError(t, err)
 
-	db, err := store.OpenBolt(filepath.Join(t.TempDir(), "kai.db"), store.BoltOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db := openStore(t)
 	services := []scaling.ManagedService{{Name: "checkout", Namespace: ns, HPA: "checkout-hpa"}}
-
-	// start runs a Recorder and a Source, as the serve command does, until stop is called.
-	start := func() (stop func()) {
-		rec, err := hpaevents.NewRecorder(hpaevents.RecorderOptions{Store: db, Logger: logger})
-		require.NoError(t, err)
-		src, err := New(Options{Client: env.Clientset.AutoscalingV2(), Sink: rec, Namespace: ns, Services: services, Resync: time.Second, Logger: logger})
-		require.NoError(t, err)
-		runCtx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- src.Run(runCtx) }()
-		return func() {
-			cancel()
-			require.NoError(t, <-done)
-		}
-	}
+	start := func() (stop func()) { return startSource(t, env, db, ns, services) }
 	waitFor := func(n int) []scaling.Event {
 		t.Helper()
 		var events []scaling.Event
@@ -241,22 +224,9 @@ func TestLiveSourceHPATolerances(t *testing.T) {
 	}
 	writeStatus(70)
 
-	db, err := store.OpenBolt(filepath.Join(t.TempDir(), "kai.db"), store.BoltOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db := openStore(t)
 	services := []scaling.ManagedService{{Name: "checkout", Namespace: ns, HPA: "checkout-hpa"}, {Name: "search", Namespace: ns, HPA: "search-hpa"}}
-	rec, err := hpaevents.NewRecorder(hpaevents.RecorderOptions{Store: db, Logger: logger})
-	require.NoError(t, err)
-	src, err := New(Options{Client: env.Clientset.AutoscalingV2(), Sink: rec, Namespace: ns, Services: services, Resync: time.Second, Logger: logger})
-	require.NoError(t, err)
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- src.Run(runCtx) }()
-	defer func() {
-		cancel()
-		require.NoError(t, <-done)
-	}()
+	defer startSource(t, env, db, ns, services)()
 	waitFor := func(n int) {
 		t.Helper()
 		require.Eventually(t, func() bool {
@@ -282,4 +252,31 @@ func TestLiveSourceHPATolerances(t *testing.T) {
 		"checkout": {{Type: scaling.EventNoScale, Current: 10, Desired: 10, Trigger: "resource:cpu", Value: 73, Threshold: 70, Reason: hpaevents.ReasonTolerance}},
 		"search":   {{Type: scaling.EventNoScale, Current: 10, Desired: 10, Trigger: "resource:cpu", Value: 53, Threshold: 70, Reason: hpaevents.ReasonTolerance}},
 	}, got)
+}
+
+// openStore opens an embedded store in the test's folder, closed when the test ends.
+func openStore(t *testing.T) *store.Bolt {
+	t.Helper()
+	db, err := store.OpenBolt(filepath.Join(t.TempDir(), "kai.db"), store.BoltOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// startSource runs a Recorder into db and a Source over services, as the serve command does,
+// until the returned stop is called.
+func startSource(t *testing.T, env *kubetest.Env, db *store.Bolt, ns string, services []scaling.ManagedService) (stop func()) {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rec, err := hpaevents.NewRecorder(hpaevents.RecorderOptions{Store: db, Logger: logger})
+	require.NoError(t, err)
+	src, err := New(Options{Client: env.Clientset.AutoscalingV2(), Sink: rec, Namespace: ns, Services: services, Resync: time.Second, Logger: logger})
+	require.NoError(t, err)
+	runCtx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- src.Run(runCtx) }()
+	return func() {
+		cancel()
+		require.NoError(t, <-done)
+	}
 }
