@@ -110,9 +110,12 @@ func (r ScalingRules) IsDefault() bool {
 	return r.StabilizationWindow == 0 && r.Select == SelectMax && r.Policies == nil && r.Tolerance == 0
 }
 
+// IsDefault reports whether b sets nothing: autoscaling/v2's defaults both ways.
+func (b Behavior) IsDefault() bool { return b.ScaleUp.IsDefault() && b.ScaleDown.IsDefault() }
+
 // String is b resolved, each way in a line ("up: …; down: …"); "default" when it sets nothing.
 func (b Behavior) String() string {
-	if b.ScaleUp.IsDefault() && b.ScaleDown.IsDefault() {
+	if b.IsDefault() {
 		return "default"
 	}
 	return "up: " + b.ScaleUp.ScaleUpDefaults().String() + "; down: " + b.ScaleDown.ScaleDownDefaults().String()

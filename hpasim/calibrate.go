@@ -483,8 +483,8 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	red, inc := gains(res.Reactive, res.Scores[best].Summary)
 	res.UnderProvisionedReduction, res.ReplicaHoursIncrease = red, inc
 	hpa := "the HPA"
-	if b := cfg.Behavior.String(); b != "default" {
-		hpa += " (its behavior " + b + ")"
+	if !cfg.Behavior.IsDefault() {
+		hpa += " (its behavior " + cfg.Behavior.String() + ")"
 	}
 	what := fmt.Sprintf("replayed %s of history through %s with %d settings", fmtDays(covered), hpa, replayed)
 	switch {

@@ -1022,7 +1022,7 @@ func TestCalibrationReplaysAsTheSimulator(t *testing.T) {
 			hpa := Config{MinReplicas: 1, MaxReplicas: 50, CapacityPerReplica: 20, PodStartup: 2 * time.Minute, Behavior: tt.behavior}
 			got := Calibrate(CalibrationInput{History: trace, Predictions: preds, HPA: hpa, LeadTime: 5 * time.Minute, Now: now,
 				Window: now.Sub(evalFrom), Surge: true})
-			if tt.behavior.String() != "default" {
+			if !tt.behavior.IsDefault() {
 				require.Contains(t, got.Reason, "through the HPA (its behavior "+tt.behavior.String()+")")
 			}
 			opts := ReplayOptions{MinReplicas: hpa.MinReplicas, MaxReplicas: hpa.MaxReplicas, CapacityPerReplica: hpa.CapacityPerReplica,

@@ -62,13 +62,17 @@ func readHPAManifest(data []byte) (hpaManifest, error) {
 	case n > 1:
 		return hpaManifest{}, fmt.Errorf("holds %d YAML documents: give the HorizontalPodAutoscaler alone (kubectl get hpa NAME -o yaml)", n)
 	}
+	j, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		return hpaManifest{}, manifestError(err)
+	}
 	// Kind and version first: an autoscaling/v1 or v2beta1 manifest has fields v2 does not
 	// know, and is better told it is v1 than that targetCPUUtilizationPercentage is unknown.
 	var head struct {
 		APIVersion string `json:"apiVersion"`
 		Kind       string `json:"kind"`
 	}
-	if err := yaml.Unmarshal(data, &head); err != nil {
+	if err := json.Unmarshal(j, &head); err != nil {
 		return hpaManifest{}, manifestError(err)
 	}
 	if err := checkHPAType(head.APIVersion, head.Kind); err != nil {
@@ -76,10 +80,6 @@ func readHPAManifest(data []byte) (hpaManifest, error) {
 	}
 	// Decoded as the API server decodes (sigs.k8s.io/json): field names as written, an unknown
 	// or duplicated field refused, named by its path.
-	j, err := yaml.YAMLToJSONStrict(data)
-	if err != nil {
-		return hpaManifest{}, manifestError(err)
-	}
 	var hpa autoscalingv2.HorizontalPodAutoscaler
 	strict, err := kjson.UnmarshalStrict(j, &hpa, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
 	if errors.Is(err, resource.ErrFormatWrong) {
