@@ -407,6 +407,10 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 		return floors
 	}
 	var surges map[int64]*surgeReplay // by horizon, read off the load the first time one is replayed
+	var track *reactiveTrack          // recorded by the reactive run, the first; followed by the rest
+	if followReactiveTrack {
+		track = &reactiveTrack{}
+	}
 	run := func(s *scaling.FloorSettings) (Summary, []Summary) {
 		floors := replayedFloors{floors: base}
 		if s != nil && !s.Off {
@@ -423,7 +427,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 		}
 		policy := in.StepDown
 		policy.AtOnce = s != nil && s.StepDownAtOnce
-		return replayFloors(cfg, times, loads, floors, surge, scored, in.Step, policy)
+		return replayFloors(cfg, times, loads, floors, surge, scored, in.Step, policy, track)
 	}
 	var reactiveDays []Summary
 	res.Reactive, reactiveDays = run(nil)
@@ -1067,7 +1071,10 @@ type surgeReplay struct {
 // rises (actuator.HeldSurge). It scores from index scored on: in all, and day by day from
 // there. times are step apart (times[i] is times[0] + i×step, as Calibrate's grid is): the
 // HPA runs on i×step since times[0], and times serve only the actuator's time.Time rules.
-func replayFloors(cfg Config, times []time.Time, loads []float64, floors replayedFloors, surge *surgeReplay, scored int, step time.Duration, policy actuator.StepDownPolicy) (Summary, []Summary) {
+// With a track not yet recorded, the run must be the reactive one (floors base, no surge) and
+// records it; with one recorded, it follows it where its floor does not bind (reactiveTrack);
+// with none, it syncs its HPA at every step.
+func replayFloors(cfg Config, times []time.Time, loads []float64, floors replayedFloors, surge *surgeReplay, scored int, step time.Duration, policy actuator.StepDownPolicy, track *reactiveTrack) (Summary, []Summary) {
 	perDay, every := stepsPerDay(step), planRounds(step)
 	days := make([]Meter, (len(times)-scored+perDay-1)/perDay)
 	for i := range days {
@@ -1077,39 +1084,82 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors replaye
 	minutes, hours := step.Minutes(), step.Hours()
 	base := h.cfg.MinReplicas
 	cur, changedAt := base, time.Time{}
-	for i, t := range times {
-		if i%every == 0 {
-			want, rel := floors.floors[i], int32(0)
-			if floors.held != nil {
-				want = max(want, min(cur, floors.held[i])) // the hold keeps the floor, never raises it
+	// With a track recorded, the run starts in the reactive HPA's state and reads its decisions
+	// while the floor does not bind (attached); without, it records one.
+	recording := track != nil && !track.recorded
+	following := track != nil && track.recorded
+	if recording {
+		track.start(h, len(times), step)
+	}
+	attached, agreed := following, 0
+	reactiveMin := min(max(base, 1), h.cfg.MaxReplicas) // as SetMinReplicas keeps it
+	day, dayLeft := -1, 0                               // the day scored and the steps left in it
+	for round := 0; round < len(times); round += every {
+		t := times[round]
+		want, rel := floors.floors[round], int32(0)
+		if floors.held != nil {
+			want = max(want, min(cur, floors.held[round])) // the hold keeps the floor, never raises it
+		}
+		if surge != nil {
+			replicas := h.Replicas()
+			if attached {
+				replicas = track.current(round)
 			}
-			if surge != nil {
-				mayRaise, mayRelease := actuator.SurgeMay(changedAt, t)
-				beyond := actuator.SurgeRaises(surge.floors[i], max(cur, h.Replicas()), surge.tolerance)
-				want = max(want, actuator.HeldSurge(surge.floors[i], cur, mayRaise && beyond))
-				if mayRelease {
-					rel = surge.release[i]
+			mayRaise, mayRelease := actuator.SurgeMay(changedAt, t)
+			beyond := actuator.SurgeRaises(surge.floors[round], max(cur, replicas), surge.tolerance)
+			want = max(want, actuator.HeldSurge(surge.floors[round], cur, mayRaise && beyond))
+			if mayRelease {
+				rel = surge.release[round]
+			}
+		}
+		want = min(max(want, base), h.cfg.MaxReplicas)
+		switch {
+		case want > cur:
+			cur, changedAt = want, t
+		case want < cur:
+			if lowered, _ := actuator.LowerFloor(cur, want, changedAt, policy, t, rel); lowered < cur {
+				cur, changedAt = lowered, t
+			}
+		}
+		h.SetMinReplicas(cur)
+		for i := round; i < min(round+every, len(times)); i++ {
+			now := int64(i) * int64(step)
+			var current, desired, ready int32
+			if attached && !track.binds(i, h.min) {
+				current, desired, ready = track.current(i), track.desired[i], track.readyAfter[i]
+			} else {
+				if attached {
+					track.restore(h, i, reactiveMin, loads, step)
+					attached, agreed = false, 0
+				}
+				if recording {
+					track.checkpoint(h, i, now)
+				}
+				r := h.sync(now, loads[i])
+				current, desired, ready = r.current, r.desired, h.readyAt(now)
+				switch {
+				case recording:
+					track.record(h, r, now)
+				case following && track.follows(i, r):
+					agreed++
+					attached = agreed >= track.converged
+				case following:
+					agreed = 0
 				}
 			}
-			want = min(max(want, base), h.cfg.MaxReplicas)
-			switch {
-			case want > cur:
-				cur, changedAt = want, t
-			case want < cur:
-				if lowered, _ := actuator.LowerFloor(cur, want, changedAt, policy, t, rel); lowered < cur {
-					cur, changedAt = lowered, t
-				}
+			if i < scored {
+				continue
 			}
-			h.SetMinReplicas(cur)
+			if dayLeft == 0 {
+				day, dayLeft = day+1, perDay
+			}
+			dayLeft--
+			days[day].count(current, desired)
+			days[day].observe(minutes, hours, loads[i], ready, desired)
 		}
-		now := int64(i) * int64(step)
-		r := h.sync(now, loads[i])
-		if i < scored {
-			continue
-		}
-		d := &days[(i-scored)/perDay]
-		d.count(r.current, r.desired)
-		d.observe(minutes, hours, loads[i], h.readyAt(now), h.Replicas())
+	}
+	if recording {
+		track.recorded = true
 	}
 	var all Summary
 	out := make([]Summary, len(days))

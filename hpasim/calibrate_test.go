@@ -761,10 +761,10 @@ func TestReplayFloorsRelease(t *testing.T) {
 	}
 	cfg := Config{MinReplicas: 2, MaxReplicas: 50, CapacityPerReplica: 30, InitialReplicas: 10, PodStartup: 2 * time.Minute}
 	var defaults actuator.StepDownPolicy // zero: the actuator's defaults
-	held, _ := replayFloors(cfg, times, loads, replayedFloors{floors: floors}, nil, 0, time.Minute, defaults)
+	held, _ := replayFloors(cfg, times, loads, replayedFloors{floors: floors}, nil, 0, time.Minute, defaults, nil)
 	_, release := surgeFloors(times, loads, cfg.CapacityPerReplica, 1, nil)
 	surge := &surgeReplay{floors: floors, release: release}
-	released, _ := replayFloors(cfg, times, loads, replayedFloors{floors: make([]int32, n)}, surge, 0, time.Minute, defaults)
+	released, _ := replayFloors(cfg, times, loads, replayedFloors{floors: make([]int32, n)}, surge, 0, time.Minute, defaults, nil)
 	require.Less(t, released.ReplicaHours, held.ReplicaHours, "released sooner, paid for less")
 	require.LessOrEqual(t, released.UnderProvisionedReplicaMinutes, held.UnderProvisionedReplicaMinutes)
 	t.Logf("held: %.2f replica-hours, %.1f under-provisioned replica-minutes; released: %.2f, %.1f",
