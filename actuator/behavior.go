@@ -9,9 +9,31 @@ import (
 // Behavior is an HPA's spec.behavior (autoscaling/v2) as plain values: how fast and on how
 // large a change the HPA controller scales each way. Calibration replays the service's HPA
 // with it, and a surge floor waits for rises past its scale-up tolerance. The zero value is
-// the autoscaling/v2 default in both directions.
+// the autoscaling/v2 default in both directions, as an HPA whose spec.behavior sets nothing
+// ("behavior: {}") has it.
 type Behavior struct {
 	ScaleUp, ScaleDown ScalingRules
+	// Unset is an HPA without spec.behavior (ScaleUp and ScaleDown are then zero: the
+	// controller's tolerance and scale-down window). The HPA controller takes its older path
+	// for it (normalizeDesiredReplicas), which the API server's defaults do not fill in: at each
+	// sync a scale-up reaches at most twice the replicas or 4, whichever is more, a scale-down is
+	// bounded by the scale-down window alone, and the window's highest recommendation is taken
+	// either way, so an HPA held back by that cap goes on up to what it was asked for. Below 4
+	// replicas it scales up more slowly than the defaults (1 to 4, not 5; 2 to 4, not 6).
+	// Most HPAs are made so (kubectl autoscale, most charts).
+	Unset bool
+}
+
+// Scale-up cap of the HPA controller's older path (Behavior.Unset): at most twice the replicas
+// or 4, whichever is more, at a sync (scaleUpLimitFactor, scaleUpLimitMinimum).
+const (
+	UnsetScaleUpFactor  = 2
+	UnsetScaleUpMinimum = 4
+)
+
+// UnsetScaleUpLimit is the most replicas the controller's older path scales cur up to at a sync.
+func UnsetScaleUpLimit(cur int32) int32 {
+	return max(UnsetScaleUpFactor*cur, UnsetScaleUpMinimum)
 }
 
 // ScalingRules are one direction of a Behavior (autoscaling/v2 HPAScalingRules). Each zero
@@ -110,15 +132,36 @@ func (r ScalingRules) IsDefault() bool {
 	return r.StabilizationWindow == 0 && r.Select == SelectMax && r.Policies == nil && r.Tolerance == 0
 }
 
-// IsDefault reports whether b sets nothing: autoscaling/v2's defaults both ways.
-func (b Behavior) IsDefault() bool { return b.ScaleUp.IsDefault() && b.ScaleDown.IsDefault() }
+// IsDefault reports whether b sets nothing: autoscaling/v2's defaults both ways (an unset
+// behavior is not: the controller's older path differs from them).
+func (b Behavior) IsDefault() bool {
+	return !b.Unset && b.ScaleUp.IsDefault() && b.ScaleDown.IsDefault()
+}
 
 // String is b resolved, each way in a line ("up: …; down: …"); "default" when it sets nothing.
 func (b Behavior) String() string {
 	if b.IsDefault() {
 		return "default"
 	}
-	return "up: " + b.ScaleUp.ScaleUpDefaults().String() + "; down: " + b.ScaleDown.ScaleDownDefaults().String()
+	return "up: " + b.ScaleUpString() + "; down: " + b.ScaleDownString()
+}
+
+// ScaleUpString is b's scale-up resolved, in a line.
+func (b Behavior) ScaleUpString() string {
+	if b.Unset {
+		r := b.ScaleUp.ScaleUpDefaults()
+		return fmt.Sprintf("unset, to at most %d× or %d replicas a sync, tolerance %.3g", UnsetScaleUpFactor, UnsetScaleUpMinimum, r.Tolerance)
+	}
+	return b.ScaleUp.ScaleUpDefaults().String()
+}
+
+// ScaleDownString is b's scale-down resolved, in a line.
+func (b Behavior) ScaleDownString() string {
+	r := b.ScaleDown.ScaleDownDefaults()
+	if b.Unset {
+		return fmt.Sprintf("unset, window %v, tolerance %.3g", r.StabilizationWindow, r.Tolerance)
+	}
+	return r.String()
 }
 
 // LongestPeriod is the longest of r's policy periods: how long a scale event counts against them.

@@ -117,7 +117,10 @@ type HPA struct {
 	up, down actuator.ScalingRules
 	// eventSpan is the longest policy period: an older scale event limits no policy.
 	eventSpan int64
-	lastSync  time.Time
+	// unset is an HPA without spec.behavior, which the controller scales by its older rules
+	// (actuator.Behavior.Unset).
+	unset    bool
+	lastSync time.Time
 	// need is what the metric asked for at the last sync (Workload.NeededReplicas).
 	need float64
 }
@@ -126,7 +129,7 @@ type HPA struct {
 func NewHPA(cfg Config, start time.Time) *HPA {
 	cfg = cfg.withDefaults()
 	h := &HPA{cfg: cfg, min: cfg.MinReplicas, epoch: start,
-		up: cfg.Behavior.ScaleUp.ScaleUpDefaults(), down: cfg.Behavior.ScaleDown.ScaleDownDefaults()}
+		up: cfg.Behavior.ScaleUp.ScaleUpDefaults(), down: cfg.Behavior.ScaleDown.ScaleDownDefaults(), unset: cfg.Behavior.Unset}
 	h.eventSpan = int64(max(h.up.LongestPeriod(), h.down.LongestPeriod()))
 	for range cfg.InitialReplicas {
 		h.pods = append(h.pods, 0)
@@ -302,6 +305,13 @@ func (h *HPA) stabilize(now int64, cur, proposal int32) (int32, reason) {
 	// sync no longer scans the whole window (twenty recommendations at a 15 s replay, a sixth
 	// of a calibration). lows is the same for the lowest.
 	down := windowed(&h.highs, now, now-int64(h.down.StabilizationWindow), proposal, true)
+	if h.unset {
+		// The older path takes the window's highest either way (stabilizeRecommendation).
+		if down == proposal {
+			return down, noReason
+		}
+		return down, scaleDownStabilized
+	}
 	up := proposal
 	if h.up.StabilizationWindow > 0 {
 		up = windowed(&h.lows, now, now-int64(h.up.StabilizationWindow), proposal, false)
@@ -344,6 +354,9 @@ func windowed(recs *[]recommendation, now, cutoff int64, proposal int32, highest
 
 // limit applies the scaling policies and the min/max bounds, returning the reason when they bind.
 func (h *HPA) limit(now int64, cur, desired int32) (int32, reason) {
+	if h.unset {
+		return h.unsetLimit(cur, desired)
+	}
 	switch {
 	case desired > cur:
 		allowed, reason := h.cfg.MaxReplicas, tooMany
@@ -368,6 +381,22 @@ func (h *HPA) limit(now int64, cur, desired int32) (int32, reason) {
 		if desired < h.min {
 			return h.min, tooFew
 		}
+	}
+	return desired, withinRange
+}
+
+// unsetLimit is limit by the controller's older path (convertDesiredReplicasWithRules): the
+// scale-up cap or maxReplicas above, whichever is lower, and minReplicas below.
+func (h *HPA) unsetLimit(cur, desired int32) (int32, reason) {
+	allowed, why := h.cfg.MaxReplicas, tooMany
+	if upLimit := actuator.UnsetScaleUpLimit(cur); upLimit < allowed {
+		allowed, why = upLimit, scaleUpLimit
+	}
+	switch {
+	case desired < h.min:
+		return h.min, tooFew
+	case desired > allowed:
+		return allowed, why
 	}
 	return desired, withinRange
 }

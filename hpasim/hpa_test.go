@@ -196,6 +196,40 @@ func TestHPASync(t *testing.T) {
 				{at: 15 * time.Second, load: 420, want: 5, wantReady: -1},
 			},
 		},
+		// No spec.behavior: the controller's older path (actuator.Behavior.Unset).
+		{
+			name: "without spec.behavior a scale-up reaches at most twice the replicas or 4 a sync",
+			cfg:  with(func(c *Config) { c.InitialReplicas = 1; c.Behavior.Unset = true }),
+			steps: []step{
+				{at: 0, load: 1000, want: 4, wantLimited: ReasonScaleUpLimit, wantReady: 1}, // the defaults: 5
+				{at: 15 * time.Second, load: 1000, want: 8, wantLimited: ReasonScaleUpLimit, wantReady: 1},
+				{at: 30 * time.Second, load: 1000, want: 10, wantReady: 1},
+			},
+		},
+		{
+			name:  "without spec.behavior 2 replicas scale up to 4",
+			cfg:   with(func(c *Config) { c.InitialReplicas = 2; c.Behavior.Unset = true }),
+			steps: []step{{at: 0, load: 2500, want: 4, wantLimited: ReasonScaleUpLimit, wantReady: 2}}, // the defaults: 6
+		},
+		{
+			name: "without spec.behavior a scale-up held back by the cap goes on to the window's highest",
+			cfg:  with(func(c *Config) { c.InitialReplicas = 5; c.Behavior.Unset = true }),
+			steps: []step{
+				{at: 0, load: 2000, want: 10, wantLimited: ReasonScaleUpLimit, wantReady: 5},
+				// 1200 over 5 ready and 5 starting asks 12; the window holds 20 from t0, which the
+				// older path takes (the defaults: 12).
+				{at: 15 * time.Second, load: 1200, want: 20, wantAble: ReasonSucceededRescale, wantReady: 5},
+			},
+		},
+		{
+			name: "without spec.behavior a scale-down waits for the window and is not rate-limited",
+			cfg:  with(func(c *Config) { c.InitialReplicas = 10; c.Behavior.Unset = true }),
+			steps: []step{
+				{at: 0, load: 1000, want: 10, wantReady: -1},
+				{at: time.Minute, load: 200, want: 10, wantAble: ReasonScaleDownStabilized, wantReady: -1},
+				{at: 5 * time.Minute, load: 200, want: 2, wantReady: 2},
+			},
+		},
 		{
 			name:  "no tolerance scales on a change of 1 %",
 			cfg:   with(func(c *Config) { c.InitialReplicas = 4; c.Behavior.ScaleUp.Tolerance = -1 }),

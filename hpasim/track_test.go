@@ -63,7 +63,9 @@ func TestReplayFollowsTheReactiveTrack(t *testing.T) {
 			in.AvailabilityTarget = 0.99
 			return in
 		}()},
+		{name: "noisy daily load, no spec.behavior", in: forNoisy(with(hpa, func(c *Config) { c.Behavior.Unset = true }))},
 		{name: "surges no forecast sees", in: forSurges(hpa)},
+		{name: "surges no forecast sees, no spec.behavior", in: forSurges(with(hpa, func(c *Config) { c.Behavior.Unset = true }))},
 		{name: "surges no forecast sees, slow pods and a slow scale-down", in: forSurges(with(hpa, func(c *Config) {
 			c.PodStartup, c.Behavior = 6*time.Minute, cautious
 		}))},

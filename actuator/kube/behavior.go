@@ -15,14 +15,14 @@ const (
 	maxPolicyPeriodSeconds        = 1800
 )
 
-// BehaviorOf is an HPA's spec.behavior as plain values. A nil behavior, direction or field is
-// the default; an explicit window or tolerance of 0 is none, which actuator.ScalingRules
+// BehaviorOf is an HPA's spec.behavior as plain values. A nil behavior is Unset (the HPA
+// controller's older path); a nil direction or field is the default; an explicit window or tolerance of 0 is none, which actuator.ScalingRules
 // spells as negative. The API server has validated what it serves; a manifest read from a file
 // has not, and gets an error naming the field at fault (e.g.
 // "behavior.scaleDown.policies[0].periodSeconds").
 func BehaviorOf(b *autoscalingv2.HorizontalPodAutoscalerBehavior) (actuator.Behavior, error) {
 	if b == nil {
-		return actuator.Behavior{}, nil
+		return actuator.Behavior{Unset: true}, nil
 	}
 	up, err := rulesOf("behavior.scaleUp", b.ScaleUp)
 	if err != nil {

@@ -37,7 +37,7 @@ func TestBehaviorOf(t *testing.T) {
 		// wantErr is the field path at fault and its value, as the error starts.
 		wantErr string
 	}{
-		{name: "no behavior: defaults both ways", behavior: nil, want: actuator.Behavior{}},
+		{name: "no behavior: the controller's older path", behavior: nil, want: actuator.Behavior{Unset: true}},
 		{name: "no directions: defaults both ways", behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{}, want: actuator.Behavior{}},
 		{
 			// 0 would read as "the default", which for scale-down is 5 minutes, not none.

@@ -501,8 +501,9 @@ func TestWorkloadsReportHPABehavior(t *testing.T) {
 				}, Tolerance: 0.2},
 			},
 		},
-		// No behavior stays nil on the server (defaults are filled only into one that is present).
-		{service: "batch", want: actuator.Behavior{}},
+		// No behavior stays nil on the server (defaults are filled only into one that is
+		// present), and the controller takes its older path for it.
+		{service: "batch", want: actuator.Behavior{Unset: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.service, func(t *testing.T) {

@@ -248,5 +248,5 @@ type behaviorReport struct {
 }
 
 func reportBehavior(b actuator.Behavior) behaviorReport {
-	return behaviorReport{ScaleUp: b.ScaleUp.ScaleUpDefaults().String(), ScaleDown: b.ScaleDown.ScaleDownDefaults().String()}
+	return behaviorReport{ScaleUp: b.ScaleUpString(), ScaleDown: b.ScaleDownString()}
 }

@@ -106,13 +106,15 @@ func TestReadHPAManifest(t *testing.T) {
 			ScaleUp: actuator.ScalingRules{StabilizationWindow: -1, Policies: []actuator.ScalingPolicy{
 				{Percent: true, Value: 100, Period: 15 * time.Second}, {Value: 4, Period: 15 * time.Second}}},
 			ScaleDown: onePodPerMinute}}},
-		{name: "minReplicas left out is 1, no behavior the defaults", data: hpaYAML("  maxReplicas: 5"),
+		{name: "minReplicas left out is 1, no behavior the controller's older path", data: hpaYAML("  maxReplicas: 5"),
+			want: hpaManifest{Name: "api", MinReplicas: 1, MaxReplicas: 5, Behavior: actuator.Behavior{Unset: true}}},
+		{name: "behavior: {} the defaults", data: hpaYAML("  maxReplicas: 5", "  behavior: {}"),
 			want: hpaManifest{Name: "api", MinReplicas: 1, MaxReplicas: 5}},
 		{name: "JSON", data: `{"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "spec": {"minReplicas": 3, "maxReplicas": 8,
 			"behavior": {"scaleDown": {"stabilizationWindowSeconds": 0, "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]}}}}`,
 			want: hpaManifest{MinReplicas: 3, MaxReplicas: 8, Behavior: actuator.Behavior{ScaleDown: onePodPerMinute}}},
 		{name: "a leading document separator and comments", data: "# the api's HPA\n---\n" + hpaYAML("  maxReplicas: 5") + "---\n# end\n",
-			want: hpaManifest{Name: "api", MinReplicas: 1, MaxReplicas: 5}},
+			want: hpaManifest{Name: "api", MinReplicas: 1, MaxReplicas: 5, Behavior: actuator.Behavior{Unset: true}}},
 		{name: "tolerance, a quantity", data: hpaYAML("  maxReplicas: 5", "  behavior:", "    scaleUp:", "      tolerance: 0.05"),
 			want: hpaManifest{Name: "api", MinReplicas: 1, MaxReplicas: 5, Behavior: actuator.Behavior{ScaleUp: actuator.ScalingRules{Tolerance: 0.05}}}},
 
@@ -260,4 +262,7 @@ func TestReportBehavior(t *testing.T) {
 	require.Equal(t, actuator.ScalingRules{}.ScaleUpDefaults().String(), got.ScaleUp)
 	require.Equal(t, actuator.ScalingRules{}.ScaleDownDefaults().String(), got.ScaleDown)
 	require.Contains(t, got.ScaleDown, "window 5m0s", "the default behavior, resolved")
+
+	got = reportBehavior(actuator.Behavior{Unset: true})
+	require.Equal(t, behaviorReport{ScaleUp: "unset, to at most 2× or 4 replicas a sync, tolerance 0.1", ScaleDown: "unset, window 5m0s, tolerance 0.1"}, got)
 }

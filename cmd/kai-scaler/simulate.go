@@ -163,7 +163,7 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	min := fs.Int("min", 1, "HPA minReplicas (the base floor); given with --hpa, it overrides the manifest's")
 	max := fs.Int("max", 20, "HPA maxReplicas; given with --hpa, it overrides the manifest's")
 	fs.StringVar(&o.HPA, "hpa", "", "an autoscaling/v2 HorizontalPodAutoscaler manifest, YAML or JSON (kubectl get hpa NAME -o yaml): the replay uses its "+
-		"spec.minReplicas, spec.maxReplicas (unless --min or --max is given) and spec.behavior; without it, --min, --max and autoscaling/v2's default behavior")
+		"spec.minReplicas, spec.maxReplicas (unless --min or --max is given) and spec.behavior (none: the controller's older rules, scale-ups to at most 2× or 4 replicas a sync); without it, --min, --max and autoscaling/v2's default behavior")
 	fs.DurationVar(&o.LeadTime, "lead-time", 5*time.Minute, "how long before a forecast peak the floor rises")
 	fs.DurationVar(&o.PodStartup, "pod-startup", 2*time.Minute, "time from a new pod to a ready one")
 	fs.Float64Var(&o.Quantile, "quantile", 0.8, "forecast quantile the floor provisions for")
