@@ -1,12 +1,18 @@
 package kube
 
 import (
+	"bytes"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	autoscalinglisters "k8s.io/client-go/listers/autoscaling/v2"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 
 	"github.com/kai-platform/kai-scaler/actuator"
@@ -180,4 +186,50 @@ func TestBehaviorOf(t *testing.T) {
 			require.Equal(t, tt.want, got)
 		})
 	}
+}
+
+// TestWorkloadsWarnOnceOfAnUnreadBehavior: a behavior this code cannot read (a newer API's: the
+// API server of our version refuses it, so it is put straight into the informer's cache) still
+// leaves the service observed, with the default behavior, and is said once, not every round;
+// again when the reason changes.
+func TestWorkloadsWarnOnceOfAnUnreadBehavior(t *testing.T) {
+	indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	newer := func(policy string) *autoscalingv2.HorizontalPodAutoscaler {
+		return &autoscalingv2.HorizontalPodAutoscaler{
+			ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop"},
+			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MinReplicas: ptr.To[int32](2), MaxReplicas: 10,
+				Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleUp: &autoscalingv2.HPAScalingRules{
+					SelectPolicy: ptr.To(autoscalingv2.ScalingPolicySelect(policy))}}},
+		}
+	}
+	require.NoError(t, indexer.Add(newer("Median")))
+	var logs bytes.Buffer
+	started := make(chan struct{})
+	close(started)
+	c := &Cluster{log: slog.New(slog.NewTextHandler(&logs, nil)), now: time.Now, started: started,
+		views: map[string]*view{metav1.NamespaceAll: {hpas: autoscalinglisters.NewHorizontalPodAutoscalerLister(indexer)}}}
+	services := []actuator.ServiceRef{{Service: "api", Namespace: "shop"}}
+	for range 3 {
+		ws, err := c.Workloads(t.Context(), services)
+		require.NoError(t, err)
+		require.Len(t, ws, 1)
+		require.Equal(t, int32(2), ws[0].MinReplicas)
+		require.Equal(t, actuator.Behavior{}, ws[0].Behavior, "replayed with the default behavior")
+	}
+	require.Equal(t, 1, strings.Count(logs.String(), "cannot read the HPA's spec.behavior"), logs.String())
+	require.Contains(t, logs.String(), `hpa=api err="behavior.scaleUp.selectPolicy: \"Median\" must be Max, Min or Disabled"`)
+
+	require.NoError(t, indexer.Update(newer("Mean")))
+	_, err := c.Workloads(t.Context(), services)
+	require.NoError(t, err)
+	require.Equal(t, 2, strings.Count(logs.String(), "cannot read the HPA's spec.behavior"), "a new reason is said")
+
+	require.NoError(t, indexer.Update(newer("Max")))
+	ws, err := c.Workloads(t.Context(), services)
+	require.NoError(t, err)
+	require.Equal(t, actuator.Behavior{ScaleUp: actuator.ScalingRules{Select: actuator.SelectMax}}, ws[0].Behavior)
+	require.NoError(t, indexer.Update(newer("Median")))
+	_, err = c.Workloads(t.Context(), services)
+	require.NoError(t, err)
+	require.Equal(t, 3, strings.Count(logs.String(), "cannot read the HPA's spec.behavior"), "refused again after it was read: said again")
 }

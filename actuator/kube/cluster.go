@@ -72,6 +72,10 @@ type Cluster struct {
 
 	startOnce sync.Once
 	started   chan struct{}
+
+	// unreadBehaviors is, by HPA (namespace/name), why its spec.behavior was last refused
+	// (warnUnreadBehavior): said once, not at every round.
+	unreadBehaviors sync.Map
 }
 
 var _ actuator.Cluster = (*Cluster)(nil)
@@ -208,11 +212,12 @@ func (c *Cluster) Workloads(ctx context.Context, services []actuator.ServiceRef)
 			c.log.Debug("service outside the managed namespaces; not observed", "service", ref.Service, "namespace", ref.Namespace)
 			continue
 		}
-		w, ok, err := observe(v, ref)
+		w, ok, unread, err := observe(v, ref)
 		if err != nil {
 			c.log.Warn("cannot observe service; keeping its floor", "service", ref.Service, "namespace", ref.Namespace, "err", err)
 			continue
 		}
+		c.warnUnreadBehavior(w, unread)
 		if !ok {
 			continue
 		}
@@ -220,6 +225,21 @@ func (c *Cluster) Workloads(ctx context.Context, services []actuator.ServiceRef)
 		out = append(out, w)
 	}
 	return out, nil
+}
+
+// warnUnreadBehavior logs, once for each reason, that an HPA's spec.behavior could not be read
+// (unread; nil: it was) and is replayed with the defaults.
+func (c *Cluster) warnUnreadBehavior(w actuator.Workload, unread error) {
+	key := w.Namespace + "/" + w.HPAName
+	if unread == nil {
+		c.unreadBehaviors.Delete(key)
+		return
+	}
+	if last, ok := c.unreadBehaviors.Swap(key, unread.Error()); ok && last == unread.Error() {
+		return
+	}
+	c.log.Warn("cannot read the HPA's spec.behavior; calibration replays it with autoscaling/v2's default behavior",
+		"service", w.Service, "namespace", w.Namespace, "hpa", w.HPAName, "err", unread)
 }
 
 func earliest(a, b time.Time) time.Time {
@@ -272,8 +292,11 @@ func readyReplicas(v *view, namespace string, ref autoscalingv2.CrossVersionObje
 	return 0
 }
 
-func observe(v *view, ref actuator.ServiceRef) (actuator.Workload, bool, error) {
-	w := actuator.Workload{Service: ref.Service, Namespace: ref.Namespace}
+// observe reads a service from the caches: its workload, whether it exists, and why its HPA's
+// spec.behavior could not be read, if it could not (the workload is observed all the same,
+// with the default behavior).
+func observe(v *view, ref actuator.ServiceRef) (w actuator.Workload, ok bool, unreadBehavior, err error) {
+	w = actuator.Workload{Service: ref.Service, Namespace: ref.Namespace}
 	hpa, err := v.hpas.HorizontalPodAutoscalers(ref.Namespace).Get(hpaName(ref))
 	switch {
 	case err == nil:
@@ -287,14 +310,14 @@ func observe(v *view, ref actuator.ServiceRef) (actuator.Workload, bool, error) 
 		w.NeededReplicas = live.FromHPA(hpa, "", time.Time{}).NeededReplicas(w.ReadyReplicas)
 		// The API server validated it: an error here is a newer API than this code knows, whose
 		// HPA is then replayed with the defaults rather than not observed.
-		w.Behavior, _ = BehaviorOf(hpa.Spec.Behavior)
-		return w, true, nil
+		w.Behavior, unreadBehavior = BehaviorOf(hpa.Spec.Behavior)
+		return w, true, unreadBehavior, nil
 	case !apierrors.IsNotFound(err):
-		return w, false, fmt.Errorf("read hpa from cache: %w", err)
+		return w, false, nil, fmt.Errorf("read hpa from cache: %w", err)
 	}
 	t, err := parseTarget(ref)
 	if err != nil {
-		return w, false, err
+		return w, false, nil, err
 	}
 	w.Target = t.resource + "/" + t.name
 	var (
@@ -315,16 +338,16 @@ func observe(v *view, ref actuator.ServiceRef) (actuator.Workload, bool, error) 
 	}
 	switch {
 	case apierrors.IsNotFound(err):
-		return w, false, nil
+		return w, false, nil, nil
 	case err != nil:
-		return w, false, fmt.Errorf("read %s from cache: %w", t.resource, err)
+		return w, false, nil, fmt.Errorf("read %s from cache: %w", t.resource, err)
 	}
 	cur := replicasOf(spec)
 	m := readMarks(cur, meta.Annotations)
 	w.MinReplicas, w.MaxReplicas = cur, maxAnnotation(meta.Annotations)
 	w.BaseMinReplicas, w.Touched, w.FloorChangedAt = m.base, m.touched, m.changedAt
 	w.CurrentReplicas, w.DesiredReplicas = status, cur
-	return w, true, nil
+	return w, true, nil, nil
 }
 
 func hpaMin(h *autoscalingv2.HorizontalPodAutoscaler) int32 {
