@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -83,9 +86,12 @@ func readHPAManifest(data []byte) (hpaManifest, error) {
 	var hpa autoscalingv2.HorizontalPodAutoscaler
 	strict, err := kjson.UnmarshalStrict(j, &hpa, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
 	if errors.Is(err, resource.ErrFormatWrong) {
-		// The quantity's own error names no field; a tolerance and a metric's target are the
-		// quantities a manifest holds.
-		return hpaManifest{}, fmt.Errorf("a tolerance or a metric's target is no quantity (e.g. 0.05, 500m, 2Gi): %w", err)
+		// The quantity's own error names no field: it is found again by walking the manifest.
+		at := "a tolerance or a metric's target"
+		if path, value, ok := badQuantity(j); ok {
+			at = fmt.Sprintf("%s: %s", path, value)
+		}
+		return hpaManifest{}, fmt.Errorf("%s is no quantity (e.g. 0.05, 500m, 2Gi): %w", at, err)
 	}
 	if err != nil {
 		return hpaManifest{}, manifestError(err)
@@ -119,6 +125,43 @@ func readHPAManifest(data []byte) (hpaManifest, error) {
 	}
 	m.Behavior = b
 	return m, nil
+}
+
+// quantityFields are the keys of an HPA whose values are quantities: behavior's tolerances,
+// and a metric's target and current value.
+var quantityFields = map[string]bool{"tolerance": true, "value": true, "averageValue": true}
+
+// badQuantity is the path of the first value of a quantity field in the manifest j (JSON),
+// keys in order, that is no quantity, and that value as JSON. A policy's value, an integer,
+// is a quantity too, so only quantities that cannot be one are found.
+func badQuantity(j []byte) (path, value string, ok bool) {
+	var doc any
+	if json.Unmarshal(j, &doc) != nil {
+		return "", "", false
+	}
+	var walk func(v any, path string, quantity bool) (string, string, bool)
+	walk = func(v any, path string, quantity bool) (string, string, bool) {
+		switch v := v.(type) {
+		case map[string]any:
+			for _, k := range slices.Sorted(maps.Keys(v)) {
+				if p, val, ok := walk(v[k], strings.TrimPrefix(path+"."+k, "."), quantityFields[k]); ok {
+					return p, val, true
+				}
+			}
+		case []any:
+			for i, e := range v {
+				if p, val, ok := walk(e, fmt.Sprintf("%s[%d]", path, i), false); ok {
+					return p, val, true
+				}
+			}
+		case string:
+			if _, err := resource.ParseQuantity(v); quantity && err != nil {
+				return path, strconv.Quote(v), true
+			}
+		}
+		return "", "", false
+	}
+	return walk(doc, "", false)
 }
 
 // checkHPAType refuses a manifest of another kind or API version than autoscaling/v2's

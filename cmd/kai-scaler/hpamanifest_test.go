@@ -152,7 +152,13 @@ func TestReadHPAManifest(t *testing.T) {
 		{name: "a policy of an unknown type", data: hpaYAML("  maxReplicas: 5", "  behavior:", "    scaleDown:", "      policies:", "      - type: Replicas", "        value: 1", "        periodSeconds: 60"),
 			wantErr: `spec.behavior.scaleDown.policies[0].type: "Replicas" must be Pods or Percent`},
 		{name: "a tolerance that is no quantity", data: hpaYAML("  maxReplicas: 5", "  behavior:", "    scaleDown:", "      tolerance: five"),
-			wantErr: `a tolerance or a metric's target is no quantity (e.g. 0.05, 500m, 2Gi): quantities must match the regular expression`},
+			wantErr: `spec.behavior.scaleDown.tolerance: "five" is no quantity (e.g. 0.05, 500m, 2Gi): quantities must match the regular expression`},
+		{name: "a metric's target that is no quantity", data: hpaYAML("  maxReplicas: 5", "  metrics:", "  - type: Pods", "    pods:",
+			"      metric: {name: rps}", "      target: {type: AverageValue, averageValue: 100 rps}"),
+			wantErr: `spec.metrics[0].pods.target.averageValue: "100 rps" is no quantity (e.g. 0.05, 500m, 2Gi): quantities must match`},
+		{name: "a current value in the status that is no quantity", data: hpaYAML("  maxReplicas: 5", "status:", "  currentMetrics:", "  - type: External",
+			"    external:", "      metric: {name: queue}", "      current: {value: lots}"),
+			wantErr: `status.currentMetrics[0].external.current.value: "lots" is no quantity`},
 
 		// Strictness: what the replay would skip is an error, with its path.
 		{name: "a misspelt field", data: hpaYAML("  maxReplicas: 5", "  behavior:", "    scaleDown:", "      stabilisationWindowSeconds: 0"),
