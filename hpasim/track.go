@@ -9,9 +9,11 @@ import "time"
 // below both, the HPA decides as the reactive one did in the same state. Calibration's
 // candidates mostly ask for floors under what the HPA holds anyway (a noise margin under the
 // peak, a surge floor only on a rise): on office ramps 60 % of their syncs follow the track,
-// and a calibration runs 9 % fewer instructions at the forecaster's 5 min step, 15 % fewer on
+// and a calibration runs 7 % fewer instructions at the forecaster's 5 min step, 14 % fewer on
 // per-minute history replayed at 15 s (on a steady noisy load, where floors bind and let go
-// every few minutes, 3 % more). A run following the track is the same run, to the bit: it reads
+// every few minutes and a fifth of the syncs follow it, 5 % more; waiting longer before
+// following again after a short stretch was dearer still). A run following the track is the
+// same run, to the bit: it reads
 // the reactive run's decisions only where its own HPA would have made them
 // (TestReplayFollowsTheReactiveTrack).
 type reactiveTrack struct {
