@@ -387,12 +387,18 @@ func decide(w Workload, contribs []Contribution, hold bool, policy StepDownPolic
 // once down to release where that is lower (ReleaseFloor; 0: none), never below want; released
 // says release set it. The planner and calibration's replay both lower floors through it.
 func LowerFloor(cur, want int32, changedAt time.Time, p StepDownPolicy, now time.Time, release int32) (floor int32, released bool) {
+	return LowerFloorAfter(cur, want, !changedAt.IsZero(), now.Sub(changedAt), p, release)
+}
+
+// LowerFloorAfter is LowerFloor of a floor changed since ago (changed: by kai-scaler since it
+// started; else since is not read), for calibration's replay (SurgeMayAfter).
+func LowerFloorAfter(cur, want int32, changed bool, since time.Duration, p StepDownPolicy, release int32) (floor int32, released bool) {
 	if p.AtOnce {
 		return want, false
 	}
 	p = p.WithDefaults()
 	floor = cur
-	if changedAt.IsZero() || now.Sub(changedAt) >= p.Interval {
+	if !changed || since >= p.Interval {
 		floor = max(want, cur-max(p.MinStep, int32(math.Ceil(p.MaxFraction*float64(cur)-1e-9))))
 	}
 	if release > 0 && max(want, release) < floor {

@@ -1070,8 +1070,8 @@ type surgeReplay struct {
 // once the floor has held as long as actuator.SurgeMay asks, and never lower while the need
 // rises (actuator.HeldSurge). It scores from index scored on: in all, and day by day from
 // there. times are step apart (times[i] is times[0] + i×step, as Calibrate's grid is): the
-// HPA runs on i×step since times[0], and times serve only the actuator's time.Time rules.
-// With a track not yet recorded, the run must be the reactive one (floors base, no surge) and
+// HPA and the floor's rules run on i×step since times[0] (the rules' time.Time arithmetic was
+// 9 % of a calibration's instructions), so times serve only as the grid's length. With a track not yet recorded, the run must be the reactive one (floors base, no surge) and
 // records it; with one recorded, it follows it where its floor does not bind (reactiveTrack);
 // with none, it syncs its HPA at every step.
 func replayFloors(cfg Config, times []time.Time, loads []float64, floors replayedFloors, surge *surgeReplay, scored int, step time.Duration, policy actuator.StepDownPolicy, track *reactiveTrack) (Summary, []Summary) {
@@ -1083,7 +1083,7 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors replaye
 	h := NewHPA(cfg, times[0])
 	minutes, hours := step.Minutes(), step.Hours()
 	base := h.cfg.MinReplicas
-	cur, changedAt := base, time.Time{}
+	cur, changed, changedAt := base, false, int64(0) // changedAt: when the floor last changed, in ns since times[0]
 	// With a track recorded, the run starts in the reactive HPA's state and reads its decisions
 	// while the floor does not bind (attached); without, it records one.
 	recording := track != nil && !track.recorded
@@ -1095,7 +1095,7 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors replaye
 	reactiveMin := min(max(base, 1), h.cfg.MaxReplicas) // as SetMinReplicas keeps it
 	day, dayLeft := -1, 0                               // the day scored and the steps left in it
 	for round := 0; round < len(times); round += every {
-		t := times[round]
+		at := int64(round) * int64(step)
 		want, rel := floors.floors[round], int32(0)
 		if floors.held != nil {
 			want = max(want, min(cur, floors.held[round])) // the hold keeps the floor, never raises it
@@ -1105,7 +1105,7 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors replaye
 			if attached {
 				replicas = track.current(round)
 			}
-			mayRaise, mayRelease := actuator.SurgeMay(changedAt, t)
+			mayRaise, mayRelease := actuator.SurgeMayAfter(changed, time.Duration(at-changedAt))
 			beyond := actuator.SurgeRaises(surge.floors[round], max(cur, replicas), surge.tolerance)
 			want = max(want, actuator.HeldSurge(surge.floors[round], cur, mayRaise && beyond))
 			if mayRelease {
@@ -1115,10 +1115,10 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors replaye
 		want = min(max(want, base), h.cfg.MaxReplicas)
 		switch {
 		case want > cur:
-			cur, changedAt = want, t
+			cur, changed, changedAt = want, true, at
 		case want < cur:
-			if lowered, _ := actuator.LowerFloor(cur, want, changedAt, policy, t, rel); lowered < cur {
-				cur, changedAt = lowered, t
+			if lowered, _ := actuator.LowerFloorAfter(cur, want, changed, time.Duration(at-changedAt), policy, rel); lowered < cur {
+				cur, changed, changedAt = lowered, true, at
 			}
 		}
 		h.SetMinReplicas(cur)
