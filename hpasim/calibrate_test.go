@@ -987,14 +987,29 @@ func chosenScore(got CalibrationResult) Score {
 // the samples, the floors chosen ran 1.1-1.4 points of replica-hours above what calibration
 // promised; with calibration reading each forecast only until the next fit while the planner
 // read all of it, share=0.5 here ran 0.4 points above (rises cut short at the forecast's end).
-func TestCalibrationReplaysAsTheSimulator(t *testing.T) {
-	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
-	rng := rand.New(rand.NewPCG(13, 13))
+// noisyDaily is four days of per-minute load on a daily sine with 25 % noise, and the sine.
+func noisyDaily(start time.Time, seed uint64) (forecast.Series, func(time.Time) float64) {
+	rng := rand.New(rand.NewPCG(seed, seed))
 	level := func(t time.Time) float64 { return 300 + 150*math.Sin(2*math.Pi*float64(t.Hour()*60+t.Minute())/1440) }
 	trace := forecast.Series{Start: start, Step: time.Minute, Values: make([]float64, 4*1440)}
 	for i := range trace.Values {
 		trace.Values[i] = level(start.Add(time.Duration(i)*time.Minute)) * (1 + 0.25*rng.NormFloat64())
 	}
+	return trace, level
+}
+
+// cautiousBehavior is as production HPAs are often tuned: slow to scale down, a pod a minute
+// at most, scaling up on a smaller change.
+var cautiousBehavior = actuator.Behavior{
+	ScaleUp: actuator.ScalingRules{Tolerance: 0.05, Select: actuator.SelectMin, Policies: []actuator.ScalingPolicy{
+		{Value: 4, Period: time.Minute}, {Percent: true, Value: 100, Period: time.Minute}}},
+	ScaleDown: actuator.ScalingRules{StabilizationWindow: 10 * time.Minute, Tolerance: 0.15,
+		Policies: []actuator.ScalingPolicy{{Value: 1, Period: time.Minute}}},
+}
+
+func TestCalibrationReplaysAsTheSimulator(t *testing.T) {
+	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
+	trace, level := noisyDaily(start, 13)
 	now := trace.End()
 	evalFrom := now.Add(-2 * 24 * time.Hour)
 	// Six hours ahead, valid for two: further than the planner reads (actuator.PlanningEnd),
@@ -1009,13 +1024,8 @@ func TestCalibrationReplaysAsTheSimulator(t *testing.T) {
 		{
 			// As production HPAs are often tuned: slow to scale down, a pod a minute at most,
 			// scaling up on a smaller change.
-			name: "a cautious behavior",
-			behavior: actuator.Behavior{
-				ScaleUp: actuator.ScalingRules{Tolerance: 0.05, Select: actuator.SelectMin, Policies: []actuator.ScalingPolicy{
-					{Value: 4, Period: time.Minute}, {Percent: true, Value: 100, Period: time.Minute}}},
-				ScaleDown: actuator.ScalingRules{StabilizationWindow: 10 * time.Minute, Tolerance: 0.15,
-					Policies: []actuator.ScalingPolicy{{Value: 1, Period: time.Minute}}},
-			},
+			name:     "a cautious behavior",
+			behavior: cautiousBehavior,
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,15 +1,12 @@
 package hpasim
 
 import (
-	"math"
-	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/kai-platform/kai-scaler/actuator"
-	"github.com/kai-platform/kai-scaler/forecast"
 )
 
 // TestReplayFollowsTheReactiveTrack calibrates with every candidate following the reactive
@@ -18,20 +15,9 @@ import (
 // bounds, and whether the floors come down at once, hold or follow surges.
 func TestReplayFollowsTheReactiveTrack(t *testing.T) {
 	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
-	rng := rand.New(rand.NewPCG(17, 17))
-	level := func(t time.Time) float64 { return 300 + 150*math.Sin(2*math.Pi*float64(t.Hour()*60+t.Minute())/1440) }
-	noisy := forecast.Series{Start: start, Step: time.Minute, Values: make([]float64, 4*1440)}
-	for i := range noisy.Values {
-		noisy.Values[i] = level(start.Add(time.Duration(i)*time.Minute)) * (1 + 0.25*rng.NormFloat64())
-	}
+	noisy, level := noisyDaily(start, 17)
 	surges := buildingSurges(start, 4)
 	ramps, rampPreds, rampsNow := liveLike(5 * time.Minute)
-	cautious := actuator.Behavior{
-		ScaleUp: actuator.ScalingRules{Tolerance: 0.05, Select: actuator.SelectMin, Policies: []actuator.ScalingPolicy{
-			{Value: 4, Period: time.Minute}, {Percent: true, Value: 100, Period: time.Minute}}},
-		ScaleDown: actuator.ScalingRules{StabilizationWindow: 10 * time.Minute, Tolerance: 0.15,
-			Policies: []actuator.ScalingPolicy{{Value: 1, Period: time.Minute}}},
-	}
 	slowUp := actuator.Behavior{
 		ScaleUp:   actuator.ScalingRules{StabilizationWindow: 3 * time.Minute, Policies: []actuator.ScalingPolicy{{Value: 2, Period: 5 * time.Minute}}},
 		ScaleDown: actuator.ScalingRules{Select: actuator.SelectDisabled},
@@ -53,7 +39,7 @@ func TestReplayFollowsTheReactiveTrack(t *testing.T) {
 		in   CalibrationInput
 	}{
 		{name: "noisy daily load, default HPA", in: forNoisy(hpa)},
-		{name: "noisy daily load, a cautious behavior", in: forNoisy(with(hpa, func(c *Config) { c.Behavior = cautious }))},
+		{name: "noisy daily load, a cautious behavior", in: forNoisy(with(hpa, func(c *Config) { c.Behavior = cautiousBehavior }))},
 		{name: "noisy daily load, a scale-up window and no scale-down", in: forNoisy(with(hpa, func(c *Config) { c.Behavior = slowUp }))},
 		{name: "noisy daily load, pods ready at once, three at least, ten at most", in: forNoisy(with(hpa, func(c *Config) {
 			c.PodStartup, c.MinReplicas, c.MaxReplicas = 0, 3, 10
@@ -67,7 +53,7 @@ func TestReplayFollowsTheReactiveTrack(t *testing.T) {
 		{name: "surges no forecast sees", in: forSurges(hpa)},
 		{name: "surges no forecast sees, no spec.behavior", in: forSurges(with(hpa, func(c *Config) { c.Behavior.Unset = true }))},
 		{name: "surges no forecast sees, slow pods and a slow scale-down", in: forSurges(with(hpa, func(c *Config) {
-			c.PodStartup, c.Behavior = 6*time.Minute, cautious
+			c.PodStartup, c.Behavior = 6*time.Minute, cautiousBehavior
 		}))},
 		{name: "office ramps at the forecaster's step", in: calibrationBenchInput(ramps, rampPreds, rampsNow)},
 	} {
