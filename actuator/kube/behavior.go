@@ -16,10 +16,10 @@ const (
 )
 
 // BehaviorOf is an HPA's spec.behavior as plain values. A nil behavior is Unset (the HPA
-// controller's older path); a nil direction or field is the default; an explicit window or tolerance of 0 is none, which actuator.ScalingRules
-// spells as negative. The API server has validated what it serves; a manifest read from a file
-// has not, and gets an error naming the field at fault (e.g.
-// "behavior.scaleDown.policies[0].periodSeconds").
+// controller's older path); a nil direction or field is the default; an explicit window or
+// tolerance of 0 is none, which actuator.ScalingRules spells as negative. The API server has
+// validated what it serves; a manifest read from a file has not, and gets an error naming the
+// field at fault (e.g. "behavior.scaleDown.policies[0].periodSeconds").
 func BehaviorOf(b *autoscalingv2.HorizontalPodAutoscalerBehavior) (actuator.Behavior, error) {
 	if b == nil {
 		return actuator.Behavior{Unset: true}, nil

@@ -132,7 +132,7 @@ func readHPAManifest(data []byte) (hpaManifest, error) {
 var quantityFields = map[string]bool{"tolerance": true, "value": true, "averageValue": true}
 
 // badQuantity is the path of the first value of a quantity field in the manifest j (JSON),
-// keys in order, that is no quantity, and that value as JSON. A policy's value, an integer,
+// keys in alphabetical order, that is no quantity, and that value quoted. A policy's value, an integer,
 // is a quantity too, so only quantities that cannot be one are found.
 func badQuantity(j []byte) (path, value string, ok bool) {
 	var doc any
