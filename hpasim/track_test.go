@@ -1,12 +1,14 @@
 package hpasim
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/kai-platform/kai-scaler/actuator"
+	"github.com/kai-platform/kai-scaler/forecast"
 )
 
 // TestReplayFollowsTheReactiveTrack calibrates with every candidate following the reactive
@@ -65,5 +67,64 @@ func TestReplayFollowsTheReactiveTrack(t *testing.T) {
 			require.Equal(t, synced, followed)
 			require.Greater(t, len(followed.Scores), 10)
 		})
+	}
+}
+
+// TestReplayFollowsTheTrackUnderRandomFloors replays random floors, which bind and let go far
+// more often than any candidate's, on random load, with random HPAs, through replayFloors with
+// and without the reactive track: the same summaries, day by day, to the bit.
+func TestReplayFollowsTheTrackUnderRandomFloors(t *testing.T) {
+	behaviors := []actuator.Behavior{
+		{}, cautiousBehavior, {Unset: true},
+		{ScaleUp: actuator.ScalingRules{StabilizationWindow: 3 * time.Minute, Policies: []actuator.ScalingPolicy{{Value: 2, Period: 5 * time.Minute}}},
+			ScaleDown: actuator.ScalingRules{Select: actuator.SelectDisabled}},
+		{ScaleDown: actuator.ScalingRules{StabilizationWindow: -1, Policies: []actuator.ScalingPolicy{{Percent: true, Value: 50, Period: 30 * time.Second}}}},
+	}
+	startups := []time.Duration{0, 15 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute}
+	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
+	for seed := range uint64(40) {
+		rng := rand.New(rand.NewPCG(seed, 99))
+		step := []time.Duration{15 * time.Second, time.Minute}[rng.IntN(2)]
+		cfg := Config{MinReplicas: int32(1 + rng.IntN(3)), MaxReplicas: int32(5 + rng.IntN(36)), CapacityPerReplica: 10,
+			PodStartup: startups[rng.IntN(len(startups))], Behavior: behaviors[rng.IntN(len(behaviors))]}
+		n := 3000
+		times, loads := make([]time.Time, n), make([]float64, n)
+		mid := 10 * float64(cfg.MaxReplicas) / 2
+		level := mid
+		for i := range n {
+			times[i] = start.Add(time.Duration(i) * step)
+			level = max(1, level+0.1*(mid-level)+0.1*mid*rng.NormFloat64()) // around half of max replicas
+			loads[i] = level
+			if rng.IntN(200) == 0 {
+				loads[i] *= 4 // a spike
+			}
+		}
+		cfg.InitialReplicas = max(cfg.MinReplicas, forecast.ReplicasFor(loads[0], cfg.CapacityPerReplica))
+		floors := replayedFloors{floors: make([]int32, n)}
+		var surge *surgeReplay
+		if rng.IntN(2) == 0 {
+			surge = &surgeReplay{floors: make([]int32, n), release: make([]int32, n), tolerance: 0.1}
+		}
+		var floor int32
+		for i := range n {
+			if rng.IntN(20) == 0 {
+				floor = int32(rng.IntN(int(cfg.MaxReplicas) + 1))
+			}
+			floors.floors[i] = floor
+			if surge != nil && rng.IntN(30) == 0 {
+				surge.floors[i], surge.release[i] = int32(rng.IntN(int(cfg.MaxReplicas)+1)), int32(rng.IntN(int(cfg.MaxReplicas)+1))
+			}
+		}
+		policy := actuator.StepDownPolicy{AtOnce: rng.IntN(3) == 0}
+		scored := rng.IntN(n / 4)
+		track := &reactiveTrack{}
+		reactive, _ := replayFloors(cfg, times, loads, replayedFloors{floors: make([]int32, n)}, nil, scored, step, actuator.StepDownPolicy{}, track)
+		wantReactive, _ := replayFloors(cfg, times, loads, replayedFloors{floors: make([]int32, n)}, nil, scored, step, actuator.StepDownPolicy{}, nil)
+		require.Equal(t, wantReactive, reactive, "seed %d: recording changes nothing", seed)
+		followed, followedDays := replayFloors(cfg, times, loads, floors, surge, scored, step, policy, track)
+		synced, syncedDays := replayFloors(cfg, times, loads, floors, surge, scored, step, policy, nil)
+		require.Equal(t, synced, followed, "seed %d: step %v, %+v", seed, step, cfg)
+		require.Equal(t, syncedDays, followedDays, "seed %d", seed)
+		require.NotEqual(t, reactive, synced, "seed %d: the floors bound", seed)
 	}
 }
