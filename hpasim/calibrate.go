@@ -78,6 +78,9 @@ type CalibrationInput struct {
 	// Surge offers surge floors among the candidates: the service has an HPA whose metric the
 	// actuator reads (Workload.NeededReplicas); without one a surge floor could not act.
 	Surge bool
+	// syncEveryStep replays every candidate without the reactive replay's track (reactiveTrack),
+	// for tests to compare.
+	syncEveryStep bool
 }
 
 // DefaultSettings are the floor settings used before there is enough history to calibrate:
@@ -408,7 +411,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	}
 	var surges map[int64]*surgeReplay // by horizon, read off the load the first time one is replayed
 	var track *reactiveTrack          // recorded by the reactive run, the first; followed by the rest
-	if followReactiveTrack {
+	if !in.syncEveryStep {
 		track = &reactiveTrack{}
 	}
 	run := func(s *scaling.FloorSettings) (Summary, []Summary) {
@@ -1092,8 +1095,7 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors replaye
 		track.start(h, len(times), step)
 	}
 	attached, agreed := following, 0
-	reactiveMin := min(max(base, 1), h.cfg.MaxReplicas) // as SetMinReplicas keeps it
-	day, dayLeft := -1, 0                               // the day scored and the steps left in it
+	day, dayLeft := -1, 0 // the day scored and the steps left in it
 	for round := 0; round < len(times); round += every {
 		at := int64(round) * int64(step)
 		want, rel := floors.floors[round], int32(0)
@@ -1129,7 +1131,7 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors replaye
 				current, desired, ready = track.current(i), track.desired[i], track.readyAfter[i]
 			} else {
 				if attached {
-					track.restore(h, i, reactiveMin, loads, step)
+					track.restore(h, i, loads, step)
 					attached, agreed = false, 0
 				}
 				if recording {

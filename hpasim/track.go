@@ -13,9 +13,8 @@ import "time"
 // per-minute history replayed at 15 s (on a steady noisy load, where floors bind and let go
 // every few minutes and a fifth of the syncs follow it, 5 % more; waiting longer before
 // following again after a short stretch was dearer still). A run following the track is the
-// same run, to the bit: it reads
-// the reactive run's decisions only where its own HPA would have made them
-// (TestReplayFollowsTheReactiveTrack).
+// same run, to the bit: it reads the reactive run's decisions only where its own HPA would
+// have made them (TestReplayFollowsTheReactiveTrack).
 type reactiveTrack struct {
 	// first is the replicas before the first sync; desired, readyBefore and readyAfter are each
 	// step's decision and its ready replicas before and after it.
@@ -36,9 +35,6 @@ type reactiveTrack struct {
 	recorded  bool
 }
 
-// followReactiveTrack is off only in tests, to replay each candidate without the track.
-var followReactiveTrack = true
-
 // checkpointEvery is how many steps apart the reactive HPA's state is kept: a run whose floor
 // comes to bind syncs fewer than that many steps to catch up. On a steady noisy load, where
 // floors bind and let go every few minutes, a run caught up 32 steps on average at 64 apart,
@@ -46,11 +42,11 @@ var followReactiveTrack = true
 // each (only pods still starting).
 const checkpointEvery = 8
 
-// checkpoint is an HPA's state: its replicas, and where its pods still starting, its
-// recommendations (highs, then lows) and its scale events end in the track's pods, recs and
-// events (each starts where the checkpoint before ends).
+// checkpoint is an HPA's state: its replicas and minReplicas, and where its pods still
+// starting, its recommendations (highs, then lows) and its scale events end in the track's
+// pods, recs and events (each starts where the checkpoint before ends).
 type checkpoint struct {
-	replicas                  int32
+	replicas, min             int32
 	pods, highs, lows, events int
 }
 
@@ -99,7 +95,7 @@ func (t *reactiveTrack) checkpoint(h *HPA, i int, now int64) {
 	highs := len(t.recs)
 	t.recs = append(t.recs, h.lows...)
 	t.events = append(t.events, h.events...)
-	t.checkpoints = append(t.checkpoints, checkpoint{replicas: h.Replicas(), pods: len(t.pods), highs: highs, lows: len(t.recs), events: len(t.events)})
+	t.checkpoints = append(t.checkpoints, checkpoint{replicas: h.Replicas(), min: h.min, pods: len(t.pods), highs: highs, lows: len(t.recs), events: len(t.events)})
 }
 
 // follows reports whether a run's sync at step i decided d as the reactive HPA did there.
@@ -109,7 +105,7 @@ func (t *reactiveTrack) follows(i int, d decision) bool {
 
 // restore puts h in the reactive HPA's state before the sync at step i, keeping its
 // minReplicas: from the checkpoint before it, synced on to i with the reactive HPA's.
-func (t *reactiveTrack) restore(h *HPA, i int, reactiveMin int32, loads []float64, step time.Duration) {
+func (t *reactiveTrack) restore(h *HPA, i int, loads []float64, step time.Duration) {
 	k := i / checkpointEvery
 	var from checkpoint // where checkpoint k's entries start: where the one before ends
 	if k > 0 {
@@ -127,7 +123,7 @@ func (t *reactiveTrack) restore(h *HPA, i int, reactiveMin int32, loads []float6
 	h.lows = append(h.lows[:0], t.recs[c.highs:c.lows]...)
 	h.events = append(h.events[:0], t.events[from.events:c.events]...)
 	m := h.min
-	h.min = reactiveMin
+	h.min = c.min
 	for s := k * checkpointEvery; s < i; s++ {
 		h.sync(int64(s)*int64(step), loads[s])
 	}

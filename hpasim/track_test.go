@@ -61,9 +61,9 @@ func TestReplayFollowsTheReactiveTrack(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			followed := Calibrate(tt.in)
-			followReactiveTrack = false
-			defer func() { followReactiveTrack = true }()
-			synced := Calibrate(tt.in)
+			in := tt.in
+			in.syncEveryStep = true
+			synced := Calibrate(in)
 			require.Equal(t, synced, followed)
 			require.Greater(t, len(followed.Scores), 10)
 		})
