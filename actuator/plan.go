@@ -746,25 +746,32 @@ func (f *PredictionFloor) nextRise(nowMs int64) int {
 // evalInterpolated is eval for Interpolate: the forecast is read as the load will pass, linear
 // between points, over [now, now+lead].
 func (f *PredictionFloor) evalInterpolated(nowMs int64) (floorEval, bool) {
-	to := nowMs + f.lead.Milliseconds()
 	pts := f.pts
 	if len(pts) == 0 {
 		return floorEval{}, false
 	}
+	to := nowMs + f.lead.Milliseconds()
 	j := f.firstPoint(nowMs + 1)
+	k := j // the first point after to
+	for k < len(pts) && pts[k].Timestamp <= to {
+		k++
+	}
+	return f.interpolatedAt(nowMs, to, j, f.nextRise(nowMs), k)
+}
+
+// interpolatedAt is evalInterpolated over [nowMs, to] where pts[j] is the first point after
+// nowMs, pts[k] the first after to, and rises[ri] the first rise whose crest is after nowMs.
+func (f *PredictionFloor) interpolatedAt(nowMs, to int64, j, ri, k int) (floorEval, bool) {
+	pts := f.pts
 	if (j == 0 && pts[0].Timestamp-nowMs > f.step) || (j == len(pts) && nowMs-pts[len(pts)-1].Timestamp > f.step) {
 		return floorEval{}, false
 	}
 	e := floorEval{rise: -1, at: min(j, len(pts)-1)}
-	if ri := f.nextRise(nowMs); ri < len(f.rises) && pts[f.rises[ri].trough].Timestamp < to {
+	if ri < len(f.rises) && pts[f.rises[ri].trough].Timestamp < to {
 		e.rise = ri
 	}
 	if e.rise < 0 && f.risesOnly {
 		return floorEval{}, false
-	}
-	k := j // the first point after to
-	for k < len(pts) && pts[k].Timestamp <= to {
-		k++
 	}
 	e.floor = CeilReplicas(peak(pts, f.mix, nowMs, to, j, k) / f.capacity)
 	if e.rise < 0 && !f.boundThroughout {
@@ -772,6 +779,43 @@ func (f *PredictionFloor) evalInterpolated(nowMs int64) (floorEval, bool) {
 		e.floor = min(e.floor, CeilReplicas(peak(pts, f.exp, nowMs, to, j, k)/f.capacity))
 	}
 	return e, true
+}
+
+// FloorsEvery sets dst[r] to the floor FloorAt(fromMs + r×everyMs) asks for, 0 where it asks
+// for none, for every r (everyMs > 0). Read between points (Interpolate), the instants are
+// swept in one pass, each search going on from where the last ended: a calibration reads every
+// round of every prediction for each candidate's floors, and the searches, calls and checks
+// FloorAt repeats at each round were three quarters of that reading (TestFloorsEveryIsFloorAt).
+func (f *PredictionFloor) FloorsEvery(dst []int32, fromMs, everyMs int64) {
+	pts := f.pts
+	if !f.interpolate || f.off || len(pts) == 0 {
+		for r := range dst {
+			dst[r], _ = f.FloorAt(fromMs + int64(r)*everyMs)
+		}
+		return
+	}
+	leadMs := f.lead.Milliseconds()
+	j, ri, k := 0, 0, 0
+	for r := range dst {
+		now := fromMs + int64(r)*everyMs
+		if expired(f.validUntil, now) {
+			clear(dst[r:]) // never act on a stale forecast, and it stays stale
+			return
+		}
+		to := now + leadMs
+		for j < len(pts) && pts[j].Timestamp <= now {
+			j++
+		}
+		for ri < len(f.rises) && pts[f.rises[ri].crest].Timestamp <= now {
+			ri++
+		}
+		k = max(k, j)
+		for k < len(pts) && pts[k].Timestamp <= to {
+			k++
+		}
+		e, _ := f.interpolatedAt(now, to, j, ri, k)
+		dst[r] = e.floor
+	}
 }
 
 // peak is the highest of v, linear between pts, over [from, to], where pts[j] is the first

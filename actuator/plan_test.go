@@ -1084,3 +1084,53 @@ func TestPlanFloorsStepDownAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestFloorsEveryIsFloorAt checks that the sweep a calibration reads its rounds with asks for
+// the floors FloorAt asks for, instant by instant, on random noisy forecasts (waves, plateaus,
+// missing loads) under every kind of setting, from before the first point to past expiry,
+// at steps finer and coarser than the forecast's.
+func TestFloorsEveryIsFloorAt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	shares := []float64{-1, -0.5, 0, 0.5, 1, 2}
+	for seed := range 200 {
+		step := []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute}[rng.IntN(3)]
+		n := 2 + rng.IntN(40)
+		means, uppers := make([]float64, n), make([]float64, n)
+		level := 100 + rng.Float64()*2000
+		for i := range means {
+			if rng.IntN(4) == 0 {
+				level = max(0, level+(rng.Float64()-0.4)*800) // a step up or down
+			}
+			means[i] = level * (1 + 0.2*rng.NormFloat64())
+			uppers[i] = means[i] * (1 + rng.Float64())
+		}
+		if rng.IntN(10) == 0 {
+			means[rng.IntN(n)] = 0 // a point without an expected load: the bound throughout
+		}
+		p := forecastPoints("api", monday, step, means, uppers)
+		if rng.IntN(5) == 0 {
+			p.ValidUntil = 0
+		}
+		b := shares[rng.IntN(len(shares))]
+		settings := &scaling.FloorSettings{BoundShare: &b, Interpolate: rng.IntN(4) > 0, LeadSeconds: int64(rng.IntN(1800)),
+			NoiseMarginReplicas: float64(rng.IntN(4)), SmoothingPoints: 1 + 2*rng.IntN(3), RisesOnly: rng.IntN(5) == 0,
+			BoundThroughout: rng.IntN(3) == 0, Tolerance: 0.1 * float64(rng.IntN(2)), Off: rng.IntN(30) == 0}
+		every := time.Duration(1+rng.IntN(600)) * time.Second
+		from := monday.Add(-time.Duration(rng.IntN(7200)) * time.Second)
+		if rng.IntN(2) == 0 { // rounds on the points, as a replay's mostly are
+			every = []time.Duration{15 * time.Second, 30 * time.Second, time.Minute}[rng.IntN(3)]
+			from = monday.Add(-time.Duration(rng.IntN(120)) * every)
+		}
+		rounds := int(time.Duration(n+8)*step/every) + 1
+		cfg := svc("api", 5*time.Minute)
+		got := make([]int32, rounds)
+		swept := NewPredictionFloor(p, cfg, settings)
+		swept.FloorsEvery(got, from.UnixMilli(), every.Milliseconds())
+		asked := NewPredictionFloor(p, cfg, settings)
+		for r := range rounds {
+			at := from.Add(time.Duration(r) * every)
+			want, _ := asked.FloorAt(at.UnixMilli())
+			require.Equal(t, want, got[r], "seed %d, settings %+v, every %s: round %d at %s", seed, *settings, every, r, at)
+		}
+	}
+}

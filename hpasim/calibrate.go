@@ -1004,6 +1004,9 @@ func predictionFloors(pfs []actuator.PredictionFloor, active []int, start time.T
 	startMs := start.UnixMilli()
 	subMs := int64(start.Sub(time.UnixMilli(startMs)))
 	msAt := func(k int) int64 { return startMs + (subMs+int64(k)*int64(step))/int64(time.Millisecond) }
+	// With a step of whole milliseconds the rounds are evenly spaced in ms and each
+	// prediction's are read in one sweep (FloorsEvery).
+	evenMs, roundMs := step%time.Millisecond == 0, int64(every)*step.Milliseconds()
 	var ahead, held, queue []int32 // the floors of one prediction's rounds and holdRounds more; their window maxima; slidingMax's queue
 	for i := 0; i < n; {
 		a := active[i]
@@ -1016,10 +1019,13 @@ func predictionFloors(pfs []actuator.PredictionFloor, active []int, start time.T
 			continue
 		}
 		rounds := (j - i) / every
-		ahead = ahead[:0]
-		for r := range rounds + holdRounds {
-			f, _ := pfs[a].FloorAt(msAt(i + r*every))
-			ahead = append(ahead, f)
+		ahead = slices.Grow(ahead[:0], rounds+holdRounds)[:rounds+holdRounds]
+		if evenMs {
+			pfs[a].FloorsEvery(ahead, msAt(i), roundMs)
+		} else {
+			for r := range ahead {
+				ahead[r], _ = pfs[a].FloorAt(msAt(i + r*every))
+			}
 		}
 		if holdRounds > 0 {
 			held, queue = slidingMax(held[:0], queue[:0], ahead, holdRounds+1)
@@ -1079,23 +1085,29 @@ type surgeReplay struct {
 // with none, it syncs its HPA at every step.
 func replayFloors(cfg Config, times []time.Time, loads []float64, floors replayedFloors, surge *surgeReplay, scored int, step time.Duration, policy actuator.StepDownPolicy, track *reactiveTrack) (Summary, []Summary) {
 	perDay, every := stepsPerDay(step), planRounds(step)
-	days := make([]Meter, (len(times)-scored+perDay-1)/perDay)
-	for i := range days {
-		days[i].Capacity, days[i].MaxReplicas = cfg.CapacityPerReplica, cfg.MaxReplicas
-	}
-	h := NewHPA(cfg, times[0])
 	minutes, hours := step.Minutes(), step.Hours()
+	h := NewHPA(cfg, times[0])
 	base := h.cfg.MinReplicas
 	cur, changed, changedAt := base, false, int64(0) // changedAt: when the floor last changed, in ns since times[0]
 	// With a track recorded, the run starts in the reactive HPA's state and reads its decisions
 	// while the floor does not bind (attached); without, it records one.
 	recording := track != nil && !track.recorded
 	following := track != nil && track.recorded
-	if recording {
-		track.start(h, len(times), step)
+	var loadPerDay []loadDay
+	switch {
+	case recording:
+		track.start(h, len(times), step, scored)
+		loadPerDay = loadDays(loads, scored, perDay, cfg.CapacityPerReplica, cfg.MaxReplicas, hours)
+		track.loadDays = loadPerDay
+	case following:
+		loadPerDay = track.loadDays
+	default:
+		loadPerDay = loadDays(loads, scored, perDay, cfg.CapacityPerReplica, cfg.MaxReplicas, hours)
 	}
+	days := make([]dayTally, len(loadPerDay))
 	attached, agreed := following, 0
-	day, dayLeft := -1, 0 // the day scored and the steps left in it
+	followedFrom := 0        // the first step of the stretch followed, metered when it ends (meterFollowed)
+	day, dayEnd := 0, scored // the day of the steps before dayEnd
 	for round := 0; round < len(times); round += every {
 		at := int64(round) * int64(step)
 		want, rel := floors.floors[round], int32(0)
@@ -1124,41 +1136,49 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors replaye
 			}
 		}
 		h.SetMinReplicas(cur)
-		for i := round; i < min(round+every, len(times)); i++ {
+		for i, end := round, min(round+every, len(times)); i < end; i++ {
+			if attached {
+				if !track.binds(i, h.min) {
+					continue // the reactive HPA's decision, metered with the stretch
+				}
+				track.meterFollowed(days, followedFrom, i, loads, perDay)
+				track.restore(h, i, loads, step)
+				attached, agreed = false, 0
+			}
 			now := int64(i) * int64(step)
-			var current, desired, ready int32
-			if attached && !track.binds(i, h.min) {
-				current, desired, ready = track.current(i), track.desired[i], track.readyAfter[i]
-			} else {
-				if attached {
-					track.restore(h, i, loads, step)
-					attached, agreed = false, 0
+			if recording {
+				track.checkpoint(h, i, now)
+			}
+			r := h.sync(now, loads[i])
+			ready := h.readyAt(now)
+			switch {
+			case recording:
+				track.record(h, r, now)
+			case following && track.follows(i, r):
+				agreed++
+				if attached = agreed >= track.converged; attached {
+					followedFrom = i + 1
 				}
-				if recording {
-					track.checkpoint(h, i, now)
-				}
-				r := h.sync(now, loads[i])
-				current, desired, ready = r.current, r.desired, h.readyAt(now)
-				switch {
-				case recording:
-					track.record(h, r, now)
-				case following && track.follows(i, r):
-					agreed++
-					attached = agreed >= track.converged
-				case following:
-					agreed = 0
-				}
+			case following:
+				agreed = 0
 			}
 			if i < scored {
 				continue
 			}
-			if dayLeft == 0 {
-				day, dayLeft = day+1, perDay
+			if i >= dayEnd { // a new day, perhaps after a stretch followed over days
+				day = (i - scored) / perDay
+				dayEnd = scored + (day+1)*perDay
 			}
-			dayLeft--
-			days[day].count(current, desired)
-			days[day].observe(minutes, hours, loads[i], ready, desired)
+			days[day].add(r.current, r.desired, ready, loads[i], cfg.CapacityPerReplica)
+			if recording {
+				t := track.tallies[len(track.tallies)-1]
+				t.add(r.current, r.desired, ready, loads[i], cfg.CapacityPerReplica)
+				track.tallies = append(track.tallies, t)
+			}
 		}
+	}
+	if attached {
+		track.meterFollowed(days, followedFrom, len(times), loads, perDay)
 	}
 	if recording {
 		track.recorded = true
@@ -1166,7 +1186,7 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors replaye
 	var all Summary
 	out := make([]Summary, len(days))
 	for i := range days {
-		out[i] = days[i].Summary()
+		out[i] = days[i].summary(loadPerDay[i], minutes, hours)
 		all = all.plus(out[i])
 	}
 	return all, out

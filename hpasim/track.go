@@ -33,6 +33,13 @@ type reactiveTrack struct {
 	// every pod still starting to be the reactive HPA's (the older ones are ready in both).
 	converged int
 	recorded  bool
+	// tallies are the reactive run's running tallies over its scored steps (tallies[k]: the
+	// first k), and loadDays what its days depend on of the load alone: a stretch followed is
+	// metered from them (meterFollowed).
+	scored   int
+	capacity float64
+	tallies  []tally
+	loadDays []loadDay
 }
 
 // checkpointEvery is how many steps apart the reactive HPA's state is kept: a run whose floor
@@ -50,14 +57,18 @@ type checkpoint struct {
 	pods, highs, lows, events int
 }
 
-// start readies t to record a replay of n steps, step apart, of the reactive HPA h.
-func (t *reactiveTrack) start(h *HPA, n int, step time.Duration) {
+// start readies t to record a replay of n steps, step apart, of the reactive HPA h, scored
+// from step scored on.
+func (t *reactiveTrack) start(h *HPA, n int, step time.Duration, scored int) {
 	span := max(h.up.StabilizationWindow, h.down.StabilizationWindow, time.Duration(h.eventSpan), h.cfg.PodStartup)
 	*t = reactiveTrack{
 		first:   h.Replicas(),
 		desired: make([]int32, 0, n), readyBefore: make([]int32, 0, n), readyAfter: make([]int32, 0, n),
 		checkpoints: make([]checkpoint, 0, n/checkpointEvery+1),
 		converged:   int(span/step) + 2,
+		scored:      scored,
+		capacity:    h.cfg.CapacityPerReplica,
+		tallies:     make([]tally, 1, max(n-scored, 0)+1),
 	}
 }
 
@@ -128,4 +139,33 @@ func (t *reactiveTrack) restore(h *HPA, i int, loads []float64, step time.Durati
 		h.sync(int64(s)*int64(step), loads[s])
 	}
 	h.min = m
+}
+
+// meterFollowed adds to days (perDay steps each from the scored step on) the steps [from, to)
+// a run followed: the reactive run's, tallied as it tallied them, with their peaks.
+func (t *reactiveTrack) meterFollowed(days []dayTally, from, to int, loads []float64, perDay int) {
+	capacity := t.capacity // as the run tallies its own steps
+	for from = max(from, t.scored); from < to; {
+		day := (from - t.scored) / perDay
+		end := min(to, t.scored+(day+1)*perDay)
+		d := &days[day]
+		d.tally = d.tally.plus(t.tallies[end-t.scored].minus(t.tallies[from-t.scored]))
+		for _, n := range t.desired[from:end] {
+			d.peakReplicas = max(d.peakReplicas, n)
+		}
+		if capacity > 0 {
+			// The highest load above ready capacity, divided once: division by a capacity
+			// keeps the order, so it is the highest shortfall to the bit.
+			var most float64
+			for i, load := range loads[from:end] {
+				if short := load - float64(t.readyAfter[from+i])*capacity; short > most {
+					most = short
+				}
+			}
+			if s := most / capacity; s > d.peakShort {
+				d.peakShort = s
+			}
+		}
+		from = end
+	}
 }
