@@ -1182,6 +1182,7 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors replaye
 	}
 	if recording {
 		track.recorded = true
+		track.summarize(loads)
 	}
 	var all Summary
 	out := make([]Summary, len(days))

@@ -40,6 +40,7 @@ type reactiveTrack struct {
 	capacity float64
 	tallies  []tally
 	loadDays []loadDay
+	blocks   []blockPeak // the peaks of each peakBlock steps
 }
 
 // checkpointEvery is how many steps apart the reactive HPA's state is kept: a run whose floor
@@ -144,28 +145,74 @@ func (t *reactiveTrack) restore(h *HPA, i int, loads []float64, step time.Durati
 // meterFollowed adds to days (perDay steps each from the scored step on) the steps [from, to)
 // a run followed: the reactive run's, tallied as it tallied them, with their peaks.
 func (t *reactiveTrack) meterFollowed(days []dayTally, from, to int, loads []float64, perDay int) {
-	capacity := t.capacity // as the run tallies its own steps
+	capacity := t.capacity
 	for from = max(from, t.scored); from < to; {
 		day := (from - t.scored) / perDay
 		end := min(to, t.scored+(day+1)*perDay)
 		d := &days[day]
 		d.tally = d.tally.plus(t.tallies[end-t.scored].minus(t.tallies[from-t.scored]))
-		for _, n := range t.desired[from:end] {
-			d.peakReplicas = max(d.peakReplicas, n)
-		}
-		if capacity > 0 {
-			// The highest load above ready capacity, divided once: division by a capacity
-			// keeps the order, so it is the highest shortfall to the bit.
-			var most float64
-			for i, load := range loads[from:end] {
-				if short := load - float64(t.readyAfter[from+i])*capacity; short > most {
-					most = short
-				}
-			}
-			if s := most / capacity; s > d.peakShort {
-				d.peakShort = s
-			}
+		replicas, short := t.peaks(from, end, loads)
+		d.peakReplicas = max(d.peakReplicas, replicas)
+		if s := short / capacity; capacity > 0 && short > 0 && s > d.peakShort {
+			d.peakShort = s
 		}
 		from = end
 	}
+}
+
+// peakBlock is how many steps each of a track's blockPeaks covers: a stretch followed for
+// hours reads its peaks a block at a time, and scanning it step by step was a tenth of a
+// calibration on per-minute history.
+const peakBlock = 64
+
+// blockPeak is the highest replicas and the highest load above ready capacity (0 if none) over
+// a block of steps.
+type blockPeak struct {
+	replicas int32
+	short    float64
+}
+
+// excess is how far load at step i was above the reactive HPA's ready capacity: the shortfall
+// before it is divided by the capacity, which keeps the order, so the highest excess divided
+// is the highest shortfall to the bit. Not above 0 where none (or the load is unknown).
+func (t *reactiveTrack) excess(i int, loads []float64) float64 {
+	return loads[i] - float64(t.readyAfter[i])*t.capacity
+}
+
+// summarize works out the blocks' peaks once the reactive run is recorded.
+func (t *reactiveTrack) summarize(loads []float64) {
+	t.blocks = make([]blockPeak, len(t.desired)/peakBlock)
+	for b := range t.blocks {
+		var p blockPeak
+		for i := b * peakBlock; i < (b+1)*peakBlock; i++ {
+			p.replicas = max(p.replicas, t.desired[i])
+			if e := t.excess(i, loads); e > p.short {
+				p.short = e
+			}
+		}
+		t.blocks[b] = p
+	}
+}
+
+// peaks are the highest replicas and excess (0 if none) over steps [from, to).
+func (t *reactiveTrack) peaks(from, to int, loads []float64) (int32, float64) {
+	var p blockPeak
+	step := func(i int) {
+		p.replicas = max(p.replicas, t.desired[i])
+		if e := t.excess(i, loads); e > p.short {
+			p.short = e
+		}
+	}
+	for ; from < to && from%peakBlock != 0; from++ {
+		step(from)
+	}
+	for ; from+peakBlock <= to; from += peakBlock {
+		b := t.blocks[from/peakBlock]
+		p.replicas = max(p.replicas, b.replicas)
+		p.short = max(p.short, b.short)
+	}
+	for ; from < to; from++ {
+		step(from)
+	}
+	return p.replicas, p.short
 }
