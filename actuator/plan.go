@@ -785,7 +785,7 @@ func (f *PredictionFloor) interpolatedAt(nowMs, to int64, j, ri, k int) (floorEv
 // for none, for every r (everyMs > 0). Read between points (Interpolate), the instants are
 // swept in one pass, each search going on from where the last ended: a calibration reads every
 // round of every prediction for each candidate's floors, and the searches, calls and checks
-// FloorAt repeats at each round were three quarters of that reading (TestFloorsEveryIsFloorAt).
+// FloorAt repeats at each round were two fifths of that reading (TestFloorsEveryIsFloorAt).
 func (f *PredictionFloor) FloorsEvery(dst []int32, fromMs, everyMs int64) {
 	pts := f.pts
 	if !f.interpolate || f.off || len(pts) == 0 {

@@ -1082,7 +1082,8 @@ type surgeReplay struct {
 // HPA and the floor's rules run on i×step since times[0] (the rules' time.Time arithmetic was
 // 9 % of a calibration's instructions), so times serve only as the grid's length. With a track not yet recorded, the run must be the reactive one (floors base, no surge) and
 // records it; with one recorded, it follows it where its floor does not bind (reactiveTrack);
-// with none, it syncs its HPA at every step.
+// with none, it syncs its HPA at every step. It tallies in whole numbers (tally), so a
+// stretch followed is metered from the track's running tallies at its end, to the bit.
 func replayFloors(cfg Config, times []time.Time, loads []float64, floors replayedFloors, surge *surgeReplay, scored int, step time.Duration, policy actuator.StepDownPolicy, track *reactiveTrack) (Summary, []Summary) {
 	perDay, every := stepsPerDay(step), planRounds(step)
 	minutes, hours := step.Minutes(), step.Hours()

@@ -6,8 +6,7 @@ import "math"
 // whole numbers: the shortfall in units of 1/shortScale replicas. Sums of whole numbers do not
 // depend on their order, so a stretch a run shares with the reactive run is metered as the
 // difference of two of the reactive run's running tallies, to the bit, instead of step by
-// step: a run following the reactive track spent half its instructions on metering the steps
-// it followed.
+// step: metering was more than half of what a step followed cost.
 type tally struct {
 	steps, scaleUps, scaleDowns, podsStarted, shortSteps int64
 	// replicas are the replicas summed over steps (ready or starting: both are paid for).

@@ -151,25 +151,25 @@ func (t *reactiveTrack) meterFollowed(days []dayTally, from, to int, loads []flo
 		end := min(to, t.scored+(day+1)*perDay)
 		d := &days[day]
 		d.tally = d.tally.plus(t.tallies[end-t.scored].minus(t.tallies[from-t.scored]))
-		replicas, short := t.peaks(from, end, loads)
+		replicas, excess := t.peaks(from, end, loads)
 		d.peakReplicas = max(d.peakReplicas, replicas)
-		if s := short / capacity; capacity > 0 && short > 0 && s > d.peakShort {
+		if s := excess / capacity; capacity > 0 && excess > 0 && s > d.peakShort {
 			d.peakShort = s
 		}
 		from = end
 	}
 }
 
-// peakBlock is how many steps each of a track's blockPeaks covers: a stretch followed for
-// hours reads its peaks a block at a time, and scanning it step by step was a tenth of a
-// calibration on per-minute history.
+// peakBlock is how many steps each of a track's blocks covers: a stretch followed for hours
+// reads its peaks a block at a time, where scanning it step by step was 3 % of a calibration's
+// instructions on per-minute history.
 const peakBlock = 64
 
 // blockPeak is the highest replicas and the highest load above ready capacity (0 if none) over
 // a block of steps.
 type blockPeak struct {
 	replicas int32
-	short    float64
+	excess   float64
 }
 
 // excess is how far load at step i was above the reactive HPA's ready capacity: the shortfall
@@ -186,8 +186,8 @@ func (t *reactiveTrack) summarize(loads []float64) {
 		var p blockPeak
 		for i := b * peakBlock; i < (b+1)*peakBlock; i++ {
 			p.replicas = max(p.replicas, t.desired[i])
-			if e := t.excess(i, loads); e > p.short {
-				p.short = e
+			if e := t.excess(i, loads); e > p.excess {
+				p.excess = e
 			}
 		}
 		t.blocks[b] = p
@@ -199,8 +199,8 @@ func (t *reactiveTrack) peaks(from, to int, loads []float64) (int32, float64) {
 	var p blockPeak
 	step := func(i int) {
 		p.replicas = max(p.replicas, t.desired[i])
-		if e := t.excess(i, loads); e > p.short {
-			p.short = e
+		if e := t.excess(i, loads); e > p.excess {
+			p.excess = e
 		}
 	}
 	for ; from < to && from%peakBlock != 0; from++ {
@@ -209,10 +209,10 @@ func (t *reactiveTrack) peaks(from, to int, loads []float64) (int32, float64) {
 	for ; from+peakBlock <= to; from += peakBlock {
 		b := t.blocks[from/peakBlock]
 		p.replicas = max(p.replicas, b.replicas)
-		p.short = max(p.short, b.short)
+		p.excess = max(p.excess, b.excess)
 	}
 	for ; from < to; from++ {
 		step(from)
 	}
-	return p.replicas, p.short
+	return p.replicas, p.excess
 }
