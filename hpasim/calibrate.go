@@ -1102,6 +1102,7 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors replaye
 		track.loadDays = loadPerDay
 	case following:
 		loadPerDay = track.loadDays
+		h.deferAtFloor = true // its windows are read at the next sync that may scale
 	default:
 		loadPerDay = loadDays(loads, scored, perDay, cfg.CapacityPerReplica, cfg.MaxReplicas, hours)
 	}

@@ -123,6 +123,11 @@ type HPA struct {
 	lastSync time.Time
 	// need is what the metric asked for at the last sync (Workload.NeededReplicas).
 	need float64
+	// deferAtFloor lets a sync that keeps the replicas at minReplicas defer its recommendation
+	// (deferAtFloor's method); deferred holds them from deferredFrom on, oldest first.
+	deferAtFloor bool
+	deferred     []recommendation
+	deferredFrom int
 }
 
 // NewHPA returns an HPA whose InitialReplicas pods are ready at start.
@@ -239,6 +244,14 @@ func (h *HPA) sync(now int64, load float64) decision {
 		h.need = load / h.cfg.CapacityPerReplica // usage ÷ target × ready pods
 	}
 	d.recommendation = h.metricReplicas(cur, ready, load)
+	if h.deferAtFloor && !h.unset && cur == h.min && d.recommendation <= cur {
+		h.deferRecommendation(now, d.recommendation)
+		d.desired = cur
+		return d
+	}
+	if h.deferredFrom < len(h.deferred) {
+		h.undefer()
+	}
 
 	switch {
 	case cur > h.cfg.MaxReplicas:
@@ -260,6 +273,70 @@ func (h *HPA) sync(now int64, load float64) decision {
 		h.scaleTo(now, d.desired)
 	}
 	return d
+}
+
+// deferRecommendation keeps the recommendation of a sync at now that left the replicas at
+// minReplicas, where deferAtFloor lets it: with spec.behavior, replicas at minReplicas and a
+// recommendation no higher decide no change whatever the windows hold (neither window can
+// raise the replicas, and minReplicas bounds a scale-down), so the windows need not see it
+// until a sync that may scale (undefer), and the policies are not read. A floor that binds
+// holds the HPA at it for hours; a calibration's replays that follow the reactive track set
+// it, and their syncs at the floor cost a third of the others. Such a sync's decision has no
+// reasons. A recommendation at or before now less the longest window can bound no window
+// later, and is dropped.
+func (h *HPA) deferRecommendation(now int64, replicas int32) {
+	cutoff := now - int64(max(h.down.StabilizationWindow, h.up.StabilizationWindow))
+	for h.deferredFrom < len(h.deferred) && h.deferred[h.deferredFrom].at <= cutoff {
+		h.deferredFrom++
+	}
+	if h.deferredFrom >= 64 && 2*h.deferredFrom >= len(h.deferred) {
+		h.deferred = h.deferred[:copy(h.deferred, h.deferred[h.deferredFrom:])]
+		h.deferredFrom = 0
+	}
+	h.deferred = append(h.deferred, recommendation{at: now, replicas: replicas})
+}
+
+// undefer puts the deferred recommendations into the windows, as the syncs that made them
+// would have one by one (TestDeferredRecommendationsWindowAsSyncs).
+func (h *HPA) undefer() {
+	recs := h.deferred[h.deferredFrom:]
+	last := recs[len(recs)-1].at
+	h.highs = mergeWindow(h.highs, recs, last-int64(h.down.StabilizationWindow), true)
+	if h.up.StabilizationWindow > 0 {
+		h.lows = mergeWindow(h.lows, recs, last-int64(h.up.StabilizationWindow), false)
+	}
+	h.deferred, h.deferredFrom = h.deferred[:0], 0
+}
+
+// mergeWindow is window (as windowed keeps it) after windowed took each of recs, later ones,
+// in turn, the last with the given cutoff: of the recommendations after cutoff (and the last,
+// which windowed keeps whatever the cutoff), those above (below) every later one, in time
+// order. That is what remains of one-by-one windowing, since a recommendation is dropped only
+// for a later one at least as high (low) or for leaving the window; worked out from the newest
+// back it costs a comparison each, where windowed's bookkeeping cost a sync's worth.
+func mergeWindow(window, recs []recommendation, cutoff int64, highest bool) []recommendation {
+	beats := func(a, b int32) bool { return highest && a > b || !highest && a < b }
+	// The chain of recs above (below) every later one, newest first, built at the end of recs'
+	// own array would clobber what is still to be read: built in a scratch slice instead.
+	n := len(recs)
+	chain := make([]recommendation, 0, 8)
+	chain = append(chain, recs[n-1])
+	for i := n - 2; i >= 0 && recs[i].at > cutoff; i-- {
+		if beats(recs[i].replicas, chain[len(chain)-1].replicas) {
+			chain = append(chain, recs[i])
+		}
+	}
+	bound := chain[len(chain)-1].replicas // the highest (lowest) of recs in the window
+	kept := window[:0]
+	for _, r := range window {
+		if r.at > cutoff && beats(r.replicas, bound) {
+			kept = append(kept, r)
+		}
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		kept = append(kept, chain[i])
+	}
+	return kept
 }
 
 // metricReplicas is the replica calculator for a utilization metric whose per-pod usage is

@@ -2,6 +2,8 @@ package hpasim
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -390,4 +392,45 @@ func TestSummaryPlus(t *testing.T) {
 	require.Equal(t, Summary{UnderProvisionedReplicaMinutes: 4, ShortfallMinutes: 3, ReplicaHours: 30, LoadReplicaHours: 23,
 		BeyondMaxReplicaMinutes: 1.5, PeakShortfallReplicas: 4, PeakReplicas: 15, ScaleUps: 6, ScaleDowns: 8, PodsStarted: 13, EvaluatedMinutes: 2160}, a.plus(b))
 	require.Equal(t, a, Summary{}.plus(a), "the zero Summary adds nothing")
+}
+
+// TestDeferredRecommendationsWindowAsSyncs checks mergeWindow against windowed taking the same
+// recommendations one by one: random windows of every length (none too), random
+// recommendations 15 s apart with ties, on both sides.
+func TestDeferredRecommendationsWindowAsSyncs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 8))
+	for run := range 3000 {
+		width := int64(time.Duration(rng.IntN(12)) * time.Minute / 2)
+		highest := rng.IntN(2) == 0
+		var window []recommendation
+		at := int64(0)
+		for range rng.IntN(40) { // the window before the recommendations were deferred
+			at += int64(15 * time.Second)
+			windowed(&window, at, at-width, int32(rng.IntN(6)), highest)
+		}
+		one := slices.Clone(window)
+		var recs []recommendation
+		for range 1 + rng.IntN(60) {
+			at += int64(15 * time.Second)
+			r := recommendation{at: at, replicas: int32(rng.IntN(6))}
+			recs = append(recs, r)
+			windowed(&one, r.at, r.at-width, r.replicas, highest)
+		}
+		got := mergeWindow(window, recs, at-width, highest)
+		require.Equal(t, one, got, "run %d: window %s, highest %v", run, time.Duration(width), highest)
+	}
+}
+
+// TestNoDeferralWithoutBehavior: without spec.behavior the controller takes the window's
+// highest recommendation either way, so an HPA at its floor with a lower recommendation still
+// scales up to an earlier, higher one its scale-up limit held back: nothing is deferred.
+func TestNoDeferralWithoutBehavior(t *testing.T) {
+	for _, deferring := range []bool{false, true} {
+		h := NewHPA(Config{MinReplicas: 1, MaxReplicas: 20, CapacityPerReplica: 10, InitialReplicas: 2,
+			Behavior: actuator.Behavior{Unset: true}}, t0)
+		h.deferAtFloor = deferring
+		require.Equal(t, int32(4), h.sync(0, 100).desired, "asked for 10, at most max(2×2, 4)")
+		h.SetMinReplicas(4)
+		require.Equal(t, int32(8), h.sync(int64(15*time.Second), 10).desired, "asks for 1, but 10 is still the window's highest")
+	}
 }

@@ -134,6 +134,7 @@ func (t *reactiveTrack) restore(h *HPA, i int, loads []float64, step time.Durati
 	h.highs = append(h.highs[:0], t.recs[from.highs:c.highs]...)
 	h.lows = append(h.lows[:0], t.recs[c.highs:c.lows]...)
 	h.events = append(h.events[:0], t.events[from.events:c.events]...)
+	h.deferred, h.deferredFrom = h.deferred[:0], 0
 	m := h.min
 	h.min = c.min
 	for s := k * checkpointEvery; s < i; s++ {
