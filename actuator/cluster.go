@@ -49,9 +49,11 @@ type Workload struct {
 
 // NeedObserved reports whether NeededReplicas is an observation: positive and finite (NaN
 // fails the comparison).
-func (w Workload) NeedObserved() bool {
-	return w.NeededReplicas > 0 && !math.IsInf(w.NeededReplicas, 0)
-}
+func (w Workload) NeedObserved() bool { return needObserved(w.NeededReplicas) }
+
+// needObserved reports whether a need of the given replicas was observed: a positive,
+// finite number.
+func needObserved(replicas float64) bool { return replicas > 0 && !math.IsInf(replicas, 0) }
 
 // FloorChange is one write the actuator asks of the cluster.
 type FloorChange struct {

@@ -24,7 +24,7 @@ const needKept = 2 * SurgeWindow
 // at the rate it rose since the oldest sample within SurgeWindow of it, for horizon plus the
 // newest sample's age. ok is false when the need did not rise, or the samples span less than
 // half of SurgeWindow (too few to tell a rise from noise). samples are in time order.
-func SurgeFloor(samples []NeedSample, now time.Time, horizon time.Duration) (s Surge, ok bool) {
+func SurgeFloor(samples []NeedSample, now time.Time, horizon time.Duration) (Surge, bool) {
 	last := -1
 	for i := len(samples) - 1; i >= 0; i-- {
 		if !samples[i].At.After(now) {
@@ -39,16 +39,21 @@ func SurgeFloor(samples []NeedSample, now time.Time, horizon time.Duration) (s S
 	for first > 0 && !samples[first-1].At.Before(since) {
 		first--
 	}
-	span := samples[last].At.Sub(samples[first].At)
+	return surgeFrom(samples[first].Replicas, samples[last].Replicas, samples[last].At.Sub(samples[first].At), now.Sub(samples[last].At), horizon)
+}
+
+// surgeFrom is SurgeFloor's arithmetic: the need rose from first to last over span, and last
+// was observed age ago; false where the span is too short or the need did not rise.
+func surgeFrom(first, last float64, span, age, horizon time.Duration) (Surge, bool) {
 	if span < SurgeWindow/2 {
 		return Surge{}, false
 	}
-	perMinute := (samples[last].Replicas - samples[first].Replicas) / span.Minutes()
+	perMinute := (last - first) / span.Minutes()
 	if !(perMinute > 0) {
 		return Surge{}, false
 	}
-	ahead := horizon + now.Sub(samples[last].At)
-	s = Surge{Need: samples[last].Replicas, PerMinute: perMinute, Ahead: ahead, Over: span}
+	ahead := horizon + age
+	s := Surge{Need: last, PerMinute: perMinute, Ahead: ahead, Over: span}
 	s.Floor = CeilReplicas(s.Need + perMinute*ahead.Minutes())
 	return s, true
 }
@@ -181,6 +186,61 @@ func ReleaseFloor(samples []NeedSample, now time.Time) int32 {
 	for _, s := range samples {
 		if !s.At.After(now) && !s.At.Before(since) {
 			most = max(most, s.Replicas)
+		}
+	}
+	return CeilReplicas(most)
+}
+
+// NeedSweep is a service's need samples as AddNeed keeps them, at instants in nanoseconds
+// since an epoch of the caller's instead of time.Time, with SurgeFloor and ReleaseFloor over
+// them: a calibration replays the planner's surge floors at every round of a week, and the
+// time.Time comparisons were most of that (TestNeedSweepIsAddNeed). The zero value is empty.
+type NeedSweep struct {
+	at       []int64
+	replicas []float64
+	from     int // the samples kept start here
+}
+
+// Add is AddNeed: the need replicas observed at observedAt, unless unknown or not newer than
+// the newest sample, and the samples older than needKept at now dropped.
+func (w *NeedSweep) Add(observedAt int64, replicas float64, now int64) {
+	if needObserved(replicas) && (len(w.at) == w.from || observedAt > w.at[len(w.at)-1]) {
+		w.at, w.replicas = append(w.at, observedAt), append(w.replicas, replicas)
+	}
+	for since := now - int64(needKept); w.from < len(w.at) && w.at[w.from] < since; {
+		w.from++
+	}
+	if w.from >= 64 && 2*w.from >= len(w.at) { // keep one small array however long it runs
+		w.at = w.at[:copy(w.at, w.at[w.from:])]
+		w.replicas = w.replicas[:copy(w.replicas, w.replicas[w.from:])]
+		w.from = 0
+	}
+}
+
+// Surge is SurgeFloor at now.
+func (w *NeedSweep) Surge(now int64, horizon time.Duration) (Surge, bool) {
+	at, replicas := w.at[w.from:], w.replicas[w.from:]
+	last := len(at) - 1
+	for last >= 0 && at[last] > now {
+		last--
+	}
+	if last < 0 {
+		return Surge{}, false
+	}
+	first, since := last, at[last]-int64(SurgeWindow)
+	for first > 0 && at[first-1] >= since {
+		first--
+	}
+	return surgeFrom(replicas[first], replicas[last], time.Duration(at[last]-at[first]), time.Duration(now-at[last]), horizon)
+}
+
+// Release is ReleaseFloor at now.
+func (w *NeedSweep) Release(now int64) int32 {
+	var most float64
+	since := now - int64(needKept)
+	for i, at := range w.at[w.from:] {
+		if at <= now && at >= since {
+			most = max(most, w.replicas[w.from+i])
 		}
 	}
 	return CeilReplicas(most)

@@ -2,6 +2,7 @@ package actuator
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -278,5 +279,48 @@ func TestLowerFloor(t *testing.T) {
 			require.Equal(t, tc.want, got)
 			require.Equal(t, tc.wantReleased, released)
 		})
+	}
+}
+
+// TestNeedSweepIsAddNeed keeps random needs (unknown, repeated and late ones among them) both
+// ways, AddNeed's samples and a NeedSweep, and asks both for the surge floor at several
+// horizons and the release floor at every round: the same, to the bit.
+func TestNeedSweepIsAddNeed(t *testing.T) {
+	epoch := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
+	horizons := []time.Duration{0, 30 * time.Second, 2 * time.Minute, 7 * time.Minute}
+	for seed := range uint64(100) {
+		rng := rand.New(rand.NewPCG(seed, 13))
+		step := time.Duration(1+rng.IntN(90)) * time.Second
+		var samples []NeedSample
+		var sweep NeedSweep
+		level, surged := 10.0, 0
+		for i := range 2000 {
+			now := int64(i) * int64(step)
+			observed := now - int64(rng.IntN(3))*int64(step) // late, and at times repeated
+			level = max(0, level+rng.NormFloat64())
+			need := level
+			switch rng.IntN(30) {
+			case 0:
+				need = math.NaN()
+			case 1:
+				need = math.Inf(1)
+			case 2:
+				need = 0
+			}
+			samples = AddNeed(samples, Workload{NeededReplicas: need, ObservedAt: epoch.Add(time.Duration(observed))}, epoch.Add(time.Duration(now)))
+			sweep.Add(observed, need, now)
+			at := now + int64(rng.IntN(2))*int64(step)/2
+			require.Equal(t, ReleaseFloor(samples, epoch.Add(time.Duration(at))), sweep.Release(at), "seed %d, round %d", seed, i)
+			for _, h := range horizons {
+				want, wantOK := SurgeFloor(samples, epoch.Add(time.Duration(at)), h)
+				got, ok := sweep.Surge(at, h)
+				require.Equal(t, wantOK, ok, "seed %d, round %d, horizon %s", seed, i, h)
+				require.Equal(t, want, got, "seed %d, round %d, horizon %s", seed, i, h)
+				if ok {
+					surged++
+				}
+			}
+		}
+		require.Positive(t, surged, "seed %d: some rounds have a surge floor", seed)
 	}
 }

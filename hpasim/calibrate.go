@@ -826,10 +826,10 @@ func surgeFloors(times []time.Time, loads []float64, capacity float64, every int
 		surges[k] = make([]int32, len(times))
 	}
 	release = make([]int32, len(times))
-	fromNeeds(times, loads, capacity, every, func(i int, window []actuator.NeedSample, now time.Time) {
-		release[i] = actuator.ReleaseFloor(window, now)
+	fromNeeds(times, loads, capacity, every, func(i int, window *actuator.NeedSweep, now int64) {
+		release[i] = window.Release(now)
 		for k, h := range horizons {
-			s, ok := actuator.SurgeFloor(window, now, h)
+			s, ok := window.Surge(now, h)
 			if !ok {
 				break // the need did not rise, whatever the horizon: no surge floor
 			}
@@ -846,17 +846,19 @@ func surgeFloors(times []time.Time, loads []float64, capacity float64, every int
 // then); a coarser step's need is older than any the planner reads, and keeping its own time
 // lets the surge floor's slope carry it to the round. Replayed so, surge floors scored as the
 // simulator ran them: exactly at 15 s, and at a minute on two tweet traces (5 min samples)
-// within 6 points of the shortfall removed and 1.3 of replica-hours.
-func fromNeeds(times []time.Time, loads []float64, capacity float64, every int, f func(i int, window []actuator.NeedSample, now time.Time)) {
-	window := make([]actuator.NeedSample, 0, 8)
+// within 6 points of the shortfall removed and 1.3 of replica-hours. Instants are in
+// nanoseconds since times[0] (actuator.NeedSweep).
+func fromNeeds(times []time.Time, loads []float64, capacity float64, every int, f func(i int, window *actuator.NeedSweep, now int64)) {
+	var window actuator.NeedSweep
 	for i := every; i < len(times); i += every {
 		j := i - 1
-		seen := times[j]
-		if times[i].Sub(times[j]) <= DefaultSyncPeriod {
-			seen = times[i]
+		now, before := int64(times[i].Sub(times[0])), int64(times[j].Sub(times[0]))
+		seen := before
+		if time.Duration(now-before) <= DefaultSyncPeriod {
+			seen = now
 		}
-		window = actuator.AddNeed(window, actuator.Workload{ObservedAt: seen, NeededReplicas: loads[j] / capacity}, seen)
-		f(i, window, times[i])
+		window.Add(seen, loads[j]/capacity, seen)
+		f(i, &window, now)
 	}
 }
 
