@@ -1140,7 +1140,11 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors replaye
 			}
 		}
 		h.SetMinReplicas(cur)
-		for i, end := round, min(round+every, len(times)); i < end; i++ {
+		i, end := round, min(round+every, len(times))
+		if attached {
+			i = track.nextBinding(i, end, h.min) // the steps before are the reactive HPA's, metered with the stretch
+		}
+		for ; i < end; i++ {
 			if attached {
 				if !track.binds(i, h.min) {
 					continue // the reactive HPA's decision, metered with the stretch

@@ -86,6 +86,14 @@ func (t *reactiveTrack) binds(i int, m int32) bool {
 	return m > t.current(i) || m > t.desired[i]
 }
 
+// nextBinding is the first step of [i, end) at which minReplicas m binds, end if none.
+func (t *reactiveTrack) nextBinding(i, end int, m int32) int {
+	for i < end && !t.binds(i, m) {
+		i++
+	}
+	return i
+}
+
 // record appends the decision of the reactive HPA h at step i, whose state before it was
 // saved by checkpoint.
 func (t *reactiveTrack) record(h *HPA, d decision, now int64) {
