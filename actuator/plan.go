@@ -782,38 +782,49 @@ func (f *PredictionFloor) interpolatedAt(nowMs, to int64, j, ri, k int) (floorEv
 }
 
 // FloorsEvery sets dst[r] to the floor FloorAt(fromMs + r×everyMs) asks for, 0 where it asks
-// for none, for every r (everyMs > 0). Read between points (Interpolate), the instants are
-// swept in one pass, each search going on from where the last ended: a calibration reads every
-// round of every prediction for each candidate's floors, and the searches, calls and checks
-// FloorAt repeats at each round were two fifths of that reading (TestFloorsEveryIsFloorAt).
+// for none, for every r (everyMs > 0). The instants are swept in one pass, each search going
+// on from where the last ended: a calibration reads every round of every prediction for each
+// candidate's floors, and the searches, calls and checks FloorAt repeats at each round were
+// two fifths of that reading (TestFloorsEveryIsFloorAt).
 func (f *PredictionFloor) FloorsEvery(dst []int32, fromMs, everyMs int64) {
 	pts := f.pts
-	if !f.interpolate || f.off || len(pts) == 0 {
-		for r := range dst {
-			dst[r], _ = f.FloorAt(fromMs + int64(r)*everyMs)
-		}
+	if f.off || (f.interpolate && len(pts) == 0) {
+		clear(dst)
 		return
 	}
-	leadMs := f.lead.Milliseconds()
-	j, ri, k := 0, 0, 0
+	// The points after now (interpolated) or after a step before it (step-wise), those after
+	// the window's end, and the rise whose crest is after now.
+	reach := f.lead.Milliseconds()
+	if !f.interpolate {
+		reach += f.step
+	}
+	first, last, ri := 0, 0, 0
 	for r := range dst {
 		now := fromMs + int64(r)*everyMs
 		if expired(f.validUntil, now) {
 			clear(dst[r:]) // never act on a stale forecast, and it stays stale
 			return
 		}
-		to := now + leadMs
-		for j < len(pts) && pts[j].Timestamp <= now {
-			j++
+		after, to := now, now+reach
+		if !f.interpolate {
+			after = now - f.step
+		}
+		for first < len(pts) && pts[first].Timestamp <= after {
+			first++
 		}
 		for ri < len(f.rises) && pts[f.rises[ri].crest].Timestamp <= now {
 			ri++
 		}
-		k = max(k, j)
-		for k < len(pts) && pts[k].Timestamp <= to {
-			k++
+		last = max(last, first)
+		for last < len(pts) && pts[last].Timestamp <= to {
+			last++
 		}
-		e, _ := f.interpolatedAt(now, to, j, ri, k)
+		var e floorEval
+		if f.interpolate {
+			e, _ = f.interpolatedAt(now, to, first, ri, last)
+		} else {
+			e, _ = f.stepwiseAt(now, to, first, last, ri)
+		}
 		dst[r] = e.floor
 	}
 }
@@ -919,15 +930,22 @@ func (f *PredictionFloor) eval(nowMs int64) (floorEval, bool) {
 	if f.interpolate {
 		return f.evalInterpolated(nowMs)
 	}
-	from, to := nowMs-f.step, nowMs+f.lead.Milliseconds()+f.step
+	to := nowMs + f.lead.Milliseconds() + f.step
+	lo := f.firstPoint(nowMs - f.step + 1)
+	hi := lo
+	for hi < len(f.pts) && f.pts[hi].Timestamp <= to {
+		hi++
+	}
+	return f.stepwiseAt(nowMs, to, lo, hi, f.nextRise(nowMs))
+}
+
+// stepwiseAt is eval read point by point at nowMs, over the points [lo, hi) from a step before
+// it to a step after the lead time (to), with rises[ri] the first rise whose crest is after
+// nowMs.
+func (f *PredictionFloor) stepwiseAt(nowMs, to int64, lo, hi, ri int) (floorEval, bool) {
 	pts := f.pts
-	lo := f.firstPoint(from + 1)
 	if lo >= len(pts) || pts[lo].Timestamp > to {
 		return floorEval{}, false
-	}
-	hi := lo
-	for hi < len(pts) && pts[hi].Timestamp <= to {
-		hi++
 	}
 	e := floorEval{floor: f.floors[lo], at: lo, rise: -1}
 	for i := lo + 1; i < hi; i++ {
@@ -940,7 +958,7 @@ func (f *PredictionFloor) eval(nowMs int64) (floorEval, bool) {
 	}
 	// Rises follow one another (each trough after the last crest): the only one that can be
 	// under way is the first whose crest is still ahead.
-	if ri := f.nextRise(nowMs); ri < len(f.rises) && pts[f.rises[ri].trough+1].Timestamp <= to {
+	if ri < len(f.rises) && pts[f.rises[ri].trough+1].Timestamp <= to {
 		r := f.rises[ri]
 		for i := r.trough + 1; i < lo; i++ { // the rise's points already passed: hold their bound
 			if f.floors[i] > e.floor {
