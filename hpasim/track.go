@@ -159,7 +159,7 @@ func (t *reactiveTrack) meterFollowed(days []dayTally, from, to int, loads []flo
 		day := (from - t.scored) / perDay
 		end := min(to, t.scored+(day+1)*perDay)
 		d := &days[day]
-		d.tally = d.tally.plus(t.tallies[end-t.scored].minus(t.tallies[from-t.scored]))
+		d.tally = d.plus(t.tallies[end-t.scored].minus(t.tallies[from-t.scored]))
 		replicas, excess := t.peaks(from, end, loads)
 		d.peakReplicas = max(d.peakReplicas, replicas)
 		if s := excess / capacity; capacity > 0 && excess > 0 && s > d.peakShort {
