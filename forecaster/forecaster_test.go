@@ -78,11 +78,20 @@ func testLogger(t *testing.T) *slog.Logger { return slog.New(slog.NewTextHandler
 
 func openStore(t *testing.T) *store.Bolt {
 	t.Helper()
-	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "kai.db"), store.BoltOptions{})
+	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "kai.db"), store.BoltOptions{Now: storeNow})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, st.Close()) })
 	return st
 }
+
+// storeNow is the store's clock in these tests: real time, moved back to the day their runs
+// are dated, so that the store's retention (store.RunMaxAge) does not drop them as the real
+// date moves on, while its locks still expire as time passes.
+func storeNow() time.Time {
+	return time.Date(2026, 11, 27, 13, 0, 0, 0, time.UTC).Add(time.Since(testsStarted))
+}
+
+var testsStarted = time.Now()
 
 var testServices = []scaling.ManagedService{
 	{Name: "checkout", Namespace: "shop", Query: "checkout", CapacityPerReplica: 20, Quantile: 0.9},
