@@ -17,7 +17,9 @@ import (
 )
 
 // openRedisStore returns a Redis store under a key prefix of its own, deleted at cleanup.
-func openRedisStore(t *testing.T) *store.Redis { return storetest.OpenRedis(t, store.RedisOptions{}) }
+func openRedisStore(t *testing.T) *store.Redis {
+	return storetest.OpenRedis(t, store.RedisOptions{Now: storeNow})
+}
 
 // lockStores are the shared stores two replicas' Forecasters are tested on: bolt (one
 // process) and Redis (what replicas in different pods share).
