@@ -33,6 +33,9 @@ func TestParseOptions(t *testing.T) {
 		f(&o)
 		return o
 	}
+	// The demo's start is checked against the wall clock (checkDemoStart): this morning's ramp
+	// is always within its range, where a fixed date falls out of it a week later.
+	morning := time.Now().UTC().Truncate(24 * time.Hour).Add(5 * time.Hour)
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -47,11 +50,11 @@ func TestParseOptions(t *testing.T) {
 			"KUBECONFIG": "/k/config", "FORECAST_SCHEDULE": "*/15 * * * *", "API_TOKEN": "tok",
 			"CORS_ORIGINS": "https://admin.example.com, http://localhost:3000/", "DRY_RUN": "true",
 			"SERVICES_FILE": "/etc/kai/services.yaml", "GRAFANA_URL": "https://grafana.example.com/", "LOG_LEVEL": "debug", "LOG_FORMAT": "json",
-			"KAI_DEMO": "true", "KAI_DEMO_SPEED": "600", "KAI_DEMO_START": "2026-12-01T05:00:00Z", "POD_NAME": "kai-scaler-0", "POD_NAMESPACE": "ops",
+			"KAI_DEMO": "true", "KAI_DEMO_SPEED": "600", "KAI_DEMO_START": morning.Format(time.RFC3339), "POD_NAME": "kai-scaler-0", "POD_NAMESPACE": "ops",
 			"MAX_PATTERNS": "500", "MAX_DEPENDENCIES": "700", "MAX_OVERRIDES_PER_SERVICE": "30",
 		}, want: Options{Config: app.Config{
 			MaxPatterns: 500, MaxDependencies: 700, MaxOverridesPerService: 30,
-			Demo: true, DemoSpeed: 600, DemoStart: time.Date(2026, 12, 1, 5, 0, 0, 0, time.UTC), LeaderIdentity: "kai-scaler-0", LeaderNamespace: "ops", MaxReplicasWithoutHPA: 100,
+			Demo: true, DemoSpeed: 600, DemoStart: morning, LeaderIdentity: "kai-scaler-0", LeaderNamespace: "ops", MaxReplicasWithoutHPA: 100,
 			PredictiveScaling: true, ScalingDependencies: true, HPAEventLogging: true,
 			RedisURL: "redis://:pw@127.0.0.1:6379/2", RedisPrefix: "x:", DataDir: "/var/lib/kai",
 			ListenAddr: "127.0.0.1:9000", PrometheusURL: "http://prom:9090",
@@ -157,7 +160,7 @@ func TestCheckDemoStart(t *testing.T) {
 		wantErr bool
 	}{
 		{"six days ago", now.Add(-6 * 24 * time.Hour), false},
-		{"README's example, the day before", time.Date(2026, 12, 1, 5, 0, 0, 0, time.UTC), false},
+		{"the morning ramp the day before", time.Date(2026, 12, 1, 5, 0, 0, 0, time.UTC), false},
 		{"a year from now", now.AddDate(1, 0, 0), false},
 		{"a year and a minute from now", now.AddDate(1, 0, 0).Add(time.Minute), true},
 		{"six days and a minute ago: its runs soon gone from the store", now.Add(-6*24*time.Hour - time.Minute), true},
