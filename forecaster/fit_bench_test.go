@@ -43,39 +43,63 @@ func BenchmarkFitWeek(b *testing.B) {
 	}
 }
 
-// BenchmarkRunEightServices is a whole run (history, two fits, bbolt writes) of 8 services,
-// one at a time and GOMAXPROCS at a time.
+// BenchmarkRunEightServices is a whole run (history, two fits, calibration, bbolt writes) of 8
+// services, one at a time and GOMAXPROCS at a time: steady, with a week of predictions kept
+// from earlier runs, and a new forecaster's first run, which fits the two days of forecasts
+// calibration replays (DefaultRetroFits a service).
 func BenchmarkRunEightServices(b *testing.B) {
-	for _, par := range []int{1, 0} {
-		b.Run(fmt.Sprintf("parallelism=%d", par), func(b *testing.B) {
-			hist := &synthetic{loads: map[string]promtest.Load{}}
-			var svcs []scaling.ManagedService
-			for i := range 8 {
-				name := fmt.Sprintf("svc-%d", i)
-				hist.loads[name] = promtest.Load{Base: 100 + 10*float64(i), DailyAmp: 50, WeeklyAmp: 20, PeakHour: float64(i), Noise: 0.05, Seed: uint64(i)}
-				svcs = append(svcs, scaling.ManagedService{Name: name, Namespace: "b", Query: name, CapacityPerReplica: 10})
+	for _, first := range []bool{false, true} {
+		for _, par := range []int{1, 0} {
+			name := fmt.Sprintf("parallelism=%d", par)
+			if first {
+				name = "first/" + name
 			}
-			st, err := store.OpenBolt(filepath.Join(b.TempDir(), "kai.db"), store.BoltOptions{})
-			if err != nil {
+			b.Run(name, func(b *testing.B) { benchmarkRun(b, par, first) })
+		}
+	}
+}
+
+func benchmarkRun(b *testing.B, parallelism int, first bool) {
+	hist := &synthetic{loads: map[string]promtest.Load{}}
+	var svcs []scaling.ManagedService
+	for i := range 8 {
+		name := fmt.Sprintf("svc-%d", i)
+		hist.loads[name] = promtest.Load{Base: 100 + 10*float64(i), DailyAmp: 50, WeeklyAmp: 20, PeakHour: float64(i), Noise: 0.05, Seed: uint64(i)}
+		svcs = append(svcs, scaling.ManagedService{Name: name, Namespace: "b", Query: name, CapacityPerReplica: 10})
+	}
+	st, err := store.OpenBolt(filepath.Join(b.TempDir(), "kai.db"), store.BoltOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	newForecaster := func() *Forecaster {
+		return New(Options{
+			Services: func() []scaling.ManagedService { return svcs }, History: hist, Store: st,
+			Bounds: BoundsFunc(func(context.Context, scaling.ManagedService) (ReplicaBounds, error) {
+				return ReplicaBounds{MaxReplicas: 30, BaseMinReplicas: 2}, nil
+			}),
+			Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Now:         func() time.Time { return now },
+			Parallelism: parallelism,
+		})
+	}
+	f := newForecaster()
+	if !first {
+		// A week of forecasts fitted afterwards, as the first four runs leave them.
+		for range 4 {
+			if _, err := f.RunOnce(context.Background(), "bench", ""); err != nil {
 				b.Fatal(err)
 			}
-			defer st.Close()
-			now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-			f := New(Options{
-				Services: func() []scaling.ManagedService { return svcs }, History: hist, Store: st,
-				Bounds: BoundsFunc(func(context.Context, scaling.ManagedService) (ReplicaBounds, error) {
-					return ReplicaBounds{MaxReplicas: 30, BaseMinReplicas: 2}, nil
-				}),
-				Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-				Now:         func() time.Time { return now },
-				Parallelism: par,
-			})
-			for b.Loop() {
-				run, err := f.RunOnce(context.Background(), "bench", "")
-				if err != nil || run.State != scaling.RunSucceeded {
-					b.Fatal(run.State, err)
-				}
-			}
-		})
+		}
+	}
+	for b.Loop() {
+		if first {
+			f = newForecaster() // nothing kept: its first run; the store's predictions are not older than now
+		}
+		run, err := f.RunOnce(context.Background(), "bench", "")
+		if err != nil || run.State != scaling.RunSucceeded {
+			b.Fatal(run.State, err)
+		}
 	}
 }

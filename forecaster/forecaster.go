@@ -172,6 +172,11 @@ type Options struct {
 	ActualInterval time.Duration
 	// ErrorWindow is the span kai_forecast_error_ratio averages over; default 1h.
 	ErrorWindow time.Duration
+	// RetroFits is how many forecasts one calibration may fit afterwards, on the history up to
+	// each one's fit time, where no prediction was stored over the calibration window (a new
+	// service, a store that keeps less than a week): 0 means DefaultRetroFits, negative none
+	// (calibration then waits for two days of stored predictions).
+	RetroFits int
 }
 
 // Forecaster fits and stores forecasts for every managed service. Safe for concurrent use.
@@ -197,6 +202,9 @@ type Forecaster struct {
 	// recent holds each service's predictions over the calibration window, trimmed to the
 	// points that bear on a floor while each was in force: the store keeps fewer than a week's.
 	recent map[string][]scaling.Prediction
+	// retro holds, by service, the fit times of the predictions in recent that calibration
+	// fitted afterwards (retroFits): the reason says how many a replay used.
+	retro map[string]map[int64]bool
 	// lastSuccess is when the newest run that stored a prediction ended, as exported.
 	lastSuccess time.Time
 }
@@ -240,6 +248,9 @@ func New(opts Options) *Forecaster {
 	if opts.Schedule == "" {
 		opts.Schedule = "@hourly"
 	}
+	if opts.RetroFits == 0 {
+		opts.RetroFits = DefaultRetroFits
+	}
 	if opts.KeepRuns <= 0 {
 		opts.KeepRuns = 50
 	}
@@ -247,7 +258,7 @@ func New(opts Options) *Forecaster {
 		opts.PatternLocation = time.UTC
 	}
 	f := &Forecaster{opts: opts, log: opts.Logger.With("component", "forecaster"), errWins: map[string][]errSample{},
-		recent: map[string][]scaling.Prediction{}, closing: make(chan struct{}), abandonGrace: runStoreTimeout}
+		recent: map[string][]scaling.Prediction{}, retro: map[string]map[int64]bool{}, closing: make(chan struct{}), abandonGrace: runStoreTimeout}
 	f.schedule, f.schedErr = cron.ParseStandard(opts.Schedule)
 	if f.schedErr != nil {
 		f.schedErr = fmt.Errorf("forecast schedule %q: %w", opts.Schedule, f.schedErr)
@@ -801,8 +812,9 @@ func (f *Forecaster) derivePattern(ctx context.Context, svc scaling.ManagedServi
 
 // calibrate chooses the floor settings for svc's new prediction: it replays the history just
 // read through a simulated HPA with the service's bounds, planning floors from the predictions
-// stored over the calibration window (each fitted on its own past), within the service's budget.
-// Without bounds or past predictions it keeps hpasim's defaults and says why in the reason.
+// stored over the calibration window and, before the first of them, forecasts fitted now
+// (retroFits), each on its own past only, within the service's budget. Without bounds or two
+// days of past predictions it keeps hpasim's defaults and says why in the reason.
 func (f *Forecaster) calibrate(ctx context.Context, svc scaling.ManagedService, series forecast.Series, now time.Time) scaling.Calibration {
 	lead := scaling.LeadTime(svc.LeadTimeSeconds)
 	defaults := func(why string) scaling.Calibration {
@@ -826,6 +838,9 @@ func (f *Forecaster) calibrate(ctx context.Context, svc scaling.ManagedService, 
 		return defaults(fmt.Sprintf("past predictions unreadable (%v)", err))
 	}
 	past := f.remember(svc.Name, stored, now, lead)
+	if retro := f.retroFits(ctx, svc, series, past, now, lead); len(retro) > 0 {
+		past = f.addRetroFits(svc.Name, retro)
+	}
 	r := hpasim.Calibrate(hpasim.CalibrationInput{
 		History:     series,
 		Predictions: past,
@@ -840,6 +855,7 @@ func (f *Forecaster) calibrate(ctx context.Context, svc scaling.ManagedService, 
 		Surge:              b.HasHPA,
 	})
 	if r.WindowMinutes > 0 {
+		r.Reason += f.retroNote(svc.Name, past)
 		f.m.beyondMax.WithLabelValues(svc.Name).Set(r.Reactive.BeyondMaxShare())
 	} else {
 		f.m.beyondMax.DeleteLabelValues(svc.Name)
