@@ -179,17 +179,6 @@ func (d demoRun) get(t *testing.T, path string, into any) {
 
 var demoServices = []string{"checkout", "payments", "search"}
 
-// freshWithin is how soon a restarted demo must serve fresh predictions: 10 s, issue 12's
-// target for the binary. Its first forecast run also fits each service's last two days of
-// forecasts to calibrate on (forecaster.DefaultRetroFits): a few tenths of a second, but
-// seconds under the race detector, where a fit costs 17 times as much; there it gets 30 s.
-func freshWithin() time.Duration {
-	if raceEnabled {
-		return 30 * time.Second
-	}
-	return 10 * time.Second
-}
-
 // allFresh reports whether every demo service's kai_forecast_prediction_stale is 0.
 func allFresh(t *testing.T, d demoRun) bool {
 	stale := gauge(d.metrics(t), "kai_forecast_prediction_stale")
@@ -218,8 +207,8 @@ func TestDemoRestartServesFreshPredictions(t *testing.T) {
 		d := startDemo(t, dir, 60, false)
 		_, reset := d.logs.find("demo store reset: the previous demo run's records were removed, since they are dated on its own simulated clock")
 		require.True(t, reset, "restart %d: the log says how the restart serves fresh data; log:\n%s", restart, d.logs)
-		require.Eventually(t, func() bool { return allFresh(t, d) }, freshWithin(), 100*time.Millisecond,
-			"restart %d: predictions fresh within %s; log:\n%s", restart, freshWithin(), d.logs)
+		require.Eventually(t, func() bool { return allFresh(t, d) }, 10*time.Second, 100*time.Millisecond,
+			"restart %d: predictions fresh within 10 s; log:\n%s", restart, d.logs)
 		t.Logf("restart %d: every prediction fresh %s after listening", restart, time.Since(d.started).Round(time.Millisecond))
 		d.stop()
 	}

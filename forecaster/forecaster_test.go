@@ -196,8 +196,8 @@ func newFixture(t *testing.T, mod func(*Options)) fixture {
 		Logger:     testLogger(t),
 		Now:        fx.clock.Now,
 		Schedule:   "@hourly",
-		// Forecasts fitted afterwards for calibration are the retro-fit tests' subject; here
-		// they would cost every first run a hundred fits.
+		// Forecasts fitted afterwards for calibration are the retro-fit tests' subject: the
+		// others calibrate on the predictions their runs stored, or on none.
 		RetroFits: -1,
 	}
 	if mod != nil {

@@ -17,8 +17,8 @@ import (
 // DefaultRetroFits is how many forecasts one calibration fits afterwards at most (Options.RetroFits):
 // two days of them at the default hourly schedule, the least history calibration replays
 // (hpasim.DefaultMinCalibrationWindow), so a new service calibrates on its first run and the
-// rest of the window fills over the next few. A fit of four weeks at 5 min takes a few
-// milliseconds (BenchmarkFitDay): a tenth of a second for the service's first runs.
+// rest of the window fills over the next three. They share one harmonic design, so 48 take
+// about 30 ms a service: a first run costs twice a steady one (BenchmarkRunEightServices).
 const DefaultRetroFits = 48
 
 // minRetroHistory is the least history (from its first sample) a forecast fitted afterwards
@@ -34,8 +34,9 @@ const retroSpacing = time.Hour
 // one in known (oldest first; all of the window when there is none), fitted now at the
 // schedule's interval (retroSpacing at least), newest first and at most f.opts.RetroFits of
 // them. Each sees only the samples of series up to its fit time, as the forecast fitted then
-// would have (series is the history just read, so it sees up to Options.HistoryWindow less),
-// with the live fit's options, and is kept as far as the planner reads it at lead time lead.
+// would have, but a week and a fit's interval fewer of them (series is the history just read:
+// the oldest fit has no more), with the live fit's options, and is kept as far as the planner
+// reads it at lead time lead.
 // With them a service calibrates from its first run instead of two days of uncalibrated
 // defaults, and after a restart, where the store keeps fewer than a week's predictions, on a
 // full window again. They end where the history leaves less than minRetroHistory before a fit,
@@ -59,6 +60,14 @@ func (f *Forecaster) retroFits(ctx context.Context, svc scaling.ManagedService, 
 	if q == 0 {
 		q = scaling.DefaultQuantile
 	}
+	// Every fit reads the same span, as long as the oldest can have, so the harmonic model's
+	// design, which depends on the span's length only, is worked out once for all of them
+	// (forecast's design cache): worked out afresh for each length, it was 80 % of a fit's
+	// cost, 7 ms of 9. A span shorter than two days is no span: each fit reads all it has.
+	span := len(series.Values)
+	if w := f.opts.HistoryWindow - hpasim.DefaultCalibrationWindow - spacing; w >= minRetroHistory {
+		span = int(w / series.Step)
+	}
 	var out []scaling.Prediction
 	// A fit at t is needed while the one after it (the oldest known, first) is in force only
 	// after the window's start: the last is in force at the start.
@@ -71,7 +80,8 @@ func (f *Forecaster) retroFits(ctx context.Context, svc scaling.ManagedService, 
 		if known > len(series.Values) || time.Duration(known-first)*series.Step < minRetroHistory {
 			break
 		}
-		hist := forecast.Series{Start: series.Start, Step: series.Step, Values: series.Values[:known]}
+		from := max(0, known-span)
+		hist := forecast.Series{Start: series.Start.Add(time.Duration(from) * series.Step), Step: series.Step, Values: series.Values[from:known]}
 		r, err := forecast.Forecast(hist, forecast.Options{Horizon: int(f.opts.Horizon / series.Step), Quantile: q, Model: f.opts.Model})
 		if err != nil {
 			f.log.Debug("forecast fitted afterwards for calibration failed; the window is replayed from the fits after it",

@@ -153,3 +153,34 @@ func weeksOfLoad(now time.Time, history time.Duration) forecast.Series {
 	}
 	return s
 }
+
+// TestRetroFitsCalibrateAsLiveForecasts checks a first run's calibration on forecasts fitted
+// afterwards chooses what calibration on the forecasts of two days of hourly runs chose, and
+// scores it within a point: they differ only in reading three weeks of history, not four.
+func TestRetroFitsCalibrateAsLiveForecasts(t *testing.T) {
+	svc := testServices[0].Name
+	latest := func(fx fixture) *scaling.Calibration {
+		t.Helper()
+		_, err := fx.f.RunOnce(t.Context(), "manual", svc)
+		require.NoError(t, err)
+		preds, err := fx.st.ListPredictions(t.Context(), svc, 1)
+		require.NoError(t, err)
+		return preds[0].Calibration
+	}
+	live := newFixture(t, nil) // no retro-fits: its runs' own forecasts only
+	live.clock.Add(-48 * time.Hour)
+	for range 48 {
+		latest(live)
+		live.clock.Add(time.Hour)
+	}
+	want := latest(live)
+	require.NotContains(t, want.Reason, "fitted afterwards")
+	require.Equal(t, float64(2*24*60), want.WindowMinutes)
+
+	got := latest(newFixture(t, func(o *Options) { o.RetroFits = 0 }))
+	require.Contains(t, got.Reason, "48 of the 48 forecasts replayed were fitted afterwards")
+	require.Equal(t, want.WindowMinutes, got.WindowMinutes)
+	require.Equal(t, hpasim.SettingsString(want.FloorSettings), hpasim.SettingsString(got.FloorSettings))
+	require.InDelta(t, want.UnderProvisionedReduction, got.UnderProvisionedReduction, 0.01)
+	require.InDelta(t, want.ReplicaHoursIncrease, got.ReplicaHoursIncrease, 0.01)
+}
