@@ -33,11 +33,10 @@ const retroSpacing = time.Hour
 // retroFits are the forecasts svc would have had over the calibration window before the first
 // one in known (oldest first; all of the window when there is none), fitted now at the
 // schedule's interval (retroSpacing at least), newest first and at most f.opts.RetroFits of
-// them. Each sees only the samples of series up to its fit time, as the forecast fitted then
-// would have, but a week and a fit's interval fewer of them (series is the history just read:
-// the oldest fit has no more), with the live fit's options, and is kept as far as the planner
-// reads it at lead time lead.
-// With them a service calibrates from its first run instead of two days of uncalibrated
+// them. Each is fitted with the live fit's options on the samples of series up to its fit
+// time only, as the forecast fitted then would have been, though on a week and a spacing fewer
+// of them (series is the history just read: the oldest fit has no more), and is kept as far as
+// the planner reads it at lead time lead. With them a service calibrates from its first run instead of two days of uncalibrated
 // defaults, and after a restart, where the store keeps fewer than a week's predictions, on a
 // full window again. They end where the history leaves less than minRetroHistory before a fit,
 // where a fit fails, or when ctx is done; none is stored.
@@ -76,12 +75,12 @@ func (f *Forecaster) retroFits(ctx context.Context, svc scaling.ManagedService, 
 			break
 		}
 		// The samples up to t: a live fit at t reads up to t truncated to the step.
-		known := int(t.Truncate(series.Step).Sub(series.Start)/series.Step) + 1
-		if known > len(series.Values) || time.Duration(known-first)*series.Step < minRetroHistory {
+		upTo := int(t.Truncate(series.Step).Sub(series.Start)/series.Step) + 1
+		if upTo > len(series.Values) || time.Duration(upTo-first)*series.Step < minRetroHistory {
 			break
 		}
-		from := max(0, known-span)
-		hist := forecast.Series{Start: series.Start.Add(time.Duration(from) * series.Step), Step: series.Step, Values: series.Values[from:known]}
+		from := max(0, upTo-span)
+		hist := forecast.Series{Start: series.Start.Add(time.Duration(from) * series.Step), Step: series.Step, Values: series.Values[from:upTo]}
 		r, err := forecast.Forecast(hist, forecast.Options{Horizon: int(f.opts.Horizon / series.Step), Quantile: q, Model: f.opts.Model})
 		if err != nil {
 			f.log.Debug("forecast fitted afterwards for calibration failed; the window is replayed from the fits after it",
@@ -110,7 +109,7 @@ func (f *Forecaster) addRetroFits(service string, retro []scaling.Prediction) []
 	for _, p := range retro {
 		f.retro[service][p.FittedAt] = true
 	}
-	all := append(f.recent[service], retro...)
+	all := slices.Concat(f.recent[service], retro)
 	slices.SortFunc(all, func(a, b scaling.Prediction) int { return cmp.Compare(a.FittedAt, b.FittedAt) })
 	f.recent[service] = all
 	return slices.Clone(all)
