@@ -100,6 +100,11 @@ func TestForecasterAgainstPrometheus(t *testing.T) {
 		}
 		require.Less(t, ape/288, 0.06, svc)
 		require.Greater(t, p.BacktestCoverage, 0.5, svc)
+		// Weeks of history and no prediction stored before: the first run calibrates on the
+		// last two days' forecasts, fitted afterwards from what Prometheus holds.
+		require.NotNil(t, p.Calibration, svc)
+		require.Equal(t, float64(2*24*60), p.Calibration.WindowMinutes, svc)
+		require.Contains(t, p.Calibration.Reason, "48 of the 48 forecasts replayed were fitted afterwards", svc)
 	}
 	pat, err := st.GetPattern(ctx, "checkout")
 	require.NoError(t, err)
