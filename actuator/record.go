@@ -10,8 +10,8 @@ import (
 
 // FloorRecord builds the decision record of one floor change (or, in dry-run, would-be change)
 // from `from` to d.Floor: every contribution, the winning one in the summary, and the settings in
-// force (lead time and capacity of cfg; quantile and model of pred, the prediction the planner
-// saw, when there was one).
+// force (lead time and capacity of cfg; quantile, model and calibration of pred, the prediction
+// the planner saw, when there was one).
 func FloorRecord(d Decision, cfg ServiceConfig, pred *scaling.Prediction, from int32, now time.Time, dryRun bool) scaling.FloorDecision {
 	rec := scaling.FloorDecision{
 		Service:   d.Service,
@@ -34,10 +34,8 @@ func FloorRecord(d Decision, cfg ServiceConfig, pred *scaling.Prediction, from i
 		rec.Settings.ModelReason = pred.ModelReason
 		rec.Settings.PredictionFittedAt = pred.FittedAt
 		rec.Settings.BacktestCoverage = pred.BacktestCoverage
+		rec.Settings.Calibration = pred.Calibration
 	}
-	// TODO(record): once predictions carry their calibration (scaling.Prediction.Calibration,
-	// branch calib), copy its settings and reason here; until then the prediction contribution's
-	// detail is where they show.
 	rec.Summary = floorSummary(d, from, cfg.LeadTime, dryRun)
 	return rec
 }

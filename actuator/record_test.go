@@ -21,8 +21,10 @@ import (
 func TestFloorRecord(t *testing.T) {
 	now := time.Date(2026, 11, 27, 8, 55, 0, 0, time.UTC)
 	cfg := ServiceConfig{Ref: ServiceRef{Service: "checkout"}, LeadTime: 5 * time.Minute, CapacityPerReplica: 95}
+	cal := &scaling.Calibration{FloorSettings: scaling.FloorSettings{BoundShare: ratio(0.5), LeadSeconds: 300}, WindowMinutes: 2880,
+		Reason: "replayed 2.0 days of history through the HPA with 36 settings: share=0.5 …"}
 	pred := &scaling.Prediction{Service: "checkout", Model: "fourier-daily", ModelReason: "lowest backtest MASE",
-		Quantile: 0.85, FittedAt: 1_700_000_000_000, BacktestCoverage: 0.88}
+		Quantile: 0.85, FittedAt: 1_700_000_000_000, BacktestCoverage: 0.88, Calibration: cal}
 	base := Contribution{Source: SourceBase, Floor: 2, Detail: "floor before kai-scaler"}
 	predC := Contribution{Source: SourcePrediction, Floor: 8, Detail: "q0.85 peak of fourier-daily model at 2026-11-27T09:00:00Z"}
 	overrideC, ok := overrideContribution([]scaling.Override{{ID: "o1", Service: "checkout", Start: now, End: now.Add(time.Hour),
@@ -67,7 +69,8 @@ func TestFloorRecord(t *testing.T) {
 			require.Equal(t, 95.0, rec.Settings.CapacityPerReplica)
 			if tt.pred != nil {
 				require.Equal(t, scaling.DecisionSettings{LeadTimeSeconds: 300, CapacityPerReplica: 95, Quantile: 0.85,
-					Model: "fourier-daily", ModelReason: "lowest backtest MASE", PredictionFittedAt: 1_700_000_000_000, BacktestCoverage: 0.88}, rec.Settings)
+					Model: "fourier-daily", ModelReason: "lowest backtest MASE", PredictionFittedAt: 1_700_000_000_000, BacktestCoverage: 0.88,
+					Calibration: cal}, rec.Settings)
 			}
 		})
 	}

@@ -115,6 +115,9 @@ type DecisionSettings struct {
 	PredictionFittedAt int64 `json:"predictionFittedAt,omitempty"`
 	// BacktestCoverage is the share of backtest actuals at or below the prediction's upper bound.
 	BacktestCoverage float64 `json:"backtestCoverage,omitempty"`
+	// Calibration is how the planner turned that prediction into a floor and why those settings
+	// were chosen (absent without a prediction, or for one stored without a calibration).
+	Calibration *Calibration `json:"calibration,omitempty"`
 }
 
 // FloorDecision is one change of a service's floor, or in dry-run one change the scaler would

@@ -433,6 +433,25 @@ func TestAdminPageBrowser(t *testing.T) {
 		requireClean(t, tb, "event filters")
 	})
 
+	t.Run("FloorCalibrationOfTheNewestPrediction", func(t *testing.T) {
+		tb := f.newTab(t)
+		tb.do(t, chromedp.Navigate(f.open+"/#/service/checkout"), waitPage("overview:checkout"),
+			waitJS(`document.querySelector("#calibration-reason") !== null`))
+		shown := eval[string](t, tb, `document.querySelector("#calibration-reason .reason").textContent`)
+		// The newest prediction's reason, or the one before if a run stored a newer one since.
+		var preds struct{ Predictions []scaling.Prediction }
+		require.Equal(t, 200, apiGet(t, f.open, "/api/predictive-scaling/predictions?service=checkout&limit=2", &preds))
+		var reasons []string
+		for _, p := range preds.Predictions {
+			require.NotNil(t, p.Calibration)
+			reasons = append(reasons, p.Calibration.Reason)
+		}
+		require.Contains(t, reasons, shown)
+		require.Contains(t, shown, "were fitted afterwards", "the demo calibrates on its first run")
+		f.screenshot(t, tb, "service-calibration")
+		requireClean(t, tb, "floor calibration")
+	})
+
 	t.Run("EditPatternInGrid", func(t *testing.T) {
 		tb := f.newTab(t)
 		cell := `#pattern-grid input[data-day="1"][data-hour="9"]`

@@ -214,6 +214,7 @@ func testOverridePaging(t *testing.T, open func(t *testing.T) store.Store) {
 }
 
 func decision(service string, ts int64, from, to int32) scaling.FloorDecision {
+	half := 0.5
 	return scaling.FloorDecision{
 		Service: service, Timestamp: ts, From: from, To: to, Reason: "prediction",
 		Contributions: []scaling.DecisionContribution{
@@ -223,7 +224,10 @@ func decision(service string, ts int64, from, to int32) scaling.FloorDecision {
 		},
 		DryRun: ts%2 == 0,
 		Settings: scaling.DecisionSettings{LeadTimeSeconds: 300, CapacityPerReplica: 95, Quantile: 0.9,
-			Model: "fourier-daily", ModelReason: "lowest backtest MASE", PredictionFittedAt: ts - 60_000, BacktestCoverage: 0.91},
+			Model: "fourier-daily", ModelReason: "lowest backtest MASE", PredictionFittedAt: ts - 60_000, BacktestCoverage: 0.91,
+			Calibration: &scaling.Calibration{FloorSettings: scaling.FloorSettings{BoundShare: &half, LeadSeconds: 150, SurgeSeconds: 60},
+				Reason: "replayed 7.0 days of history through the HPA with 36 settings", Budget: 0.1, WindowMinutes: 10080,
+				UnderProvisionedReduction: 0.93, ReplicaHoursIncrease: 0.061, Candidates: 36}},
 		Summary: fmt.Sprintf("%s floor %d→%d: prediction", service, from, to),
 	}
 }

@@ -1,6 +1,7 @@
 // One service: predicted vs actual load and floor vs replicas over the last and next day,
-// the load pattern as an editable hour-of-week grid, scheduled overrides, the floor's
-// decision record, and "forecast now" following its run to the end.
+// the floor settings calibration chose and why, the load pattern as an editable hour-of-week
+// grid, scheduled overrides, the floor's decision record, and "forecast now" following its
+// run to the end.
 import { h, replace, fmtTime, fmtAgo, fmtNum, badge, table } from "./dom.js";
 import { get, post, del, enc, APIError } from "./api.js";
 import { services, clusterNow } from "./util.js";
@@ -185,6 +186,17 @@ function forecastSection(el, name, onDone) {
   return () => clearTimeout(timer);
 }
 
+// calibrationSection shows how the planner turns the newest prediction into a floor: the
+// settings calibration chose on the service's replayed history, and why.
+function calibrationSection(el, pred) {
+  const cal = pred && pred.calibration;
+  replace(el, h("h2", {}, "Floor calibration"),
+    !pred ? h("p", { class: "muted" }, "No prediction yet.") :
+      !cal ? h("p", { class: "muted" }, `The prediction fitted ${fmtTime(pred.fittedAt)} carries no calibration: the planner's defaults apply.`) :
+        h("p", { id: "calibration-reason" }, `Prediction fitted ${fmtTime(pred.fittedAt)} (${pred.model}): `,
+          h("span", { class: "reason" }, cal.reason)));
+}
+
 function overridesSection(el, list) {
   replace(el, h("h2", {}, "Scheduled overrides"),
     list.length === 0 ? h("p", { class: "muted" }, "None scheduled (POST /api/predictive-scaling/overrides/{service}).") :
@@ -218,6 +230,7 @@ export async function render(main, name) {
   const chartBox = h("section", { "aria-label": "Charts" });
   const forecastBox = h("section", { "aria-label": "Forecast now" });
   const patternBox = h("section", { "aria-label": "Load pattern" });
+  const calibrationBox = h("section", { "aria-label": "Floor calibration" });
   const overridesBox = h("section", { "aria-label": "Overrides" });
   const decisionsBox = h("section", { "aria-label": "Decision record" });
   replace(main,
@@ -226,14 +239,16 @@ export async function render(main, name) {
     h("p", { class: "muted" }, hpa
       ? `HPA ${hpa.name || "(none)"}: ${hpa.currentReplicas} current, ${hpa.desiredReplicas} desired, floor ${hpa.minReplicas} (base ${hpa.baseMinReplicas}), max ${hpa.maxReplicas}; observed ${fmtAgo(hpa.observedAt, now)}.`
       : svc.error || ""),
-    forecastBox, chartBox, patternBox, overridesBox, decisionsBox);
+    forecastBox, chartBox, calibrationBox, patternBox, overridesBox, decisionsBox);
   let chartCleanup = null;
   const refreshRecords = async () => {
-    const [pats, ovs, decs] = await Promise.all([
+    const [pats, ovs, decs, newest] = await Promise.all([
       get("/api/predictive-scaling/patterns?limit=1000"),
       get(`/api/predictive-scaling/overrides/${enc(name)}?limit=1000`),
       get(`/api/predictive-scaling/floors/${enc(name)}?limit=20`),
+      get(`/api/predictive-scaling/predictions?service=${enc(name)}&limit=1`),
     ]);
+    calibrationSection(calibrationBox, newest.predictions[0] || null);
     const pattern = pats.patterns.find((p) => p.service === name) || null;
     patternSection(patternBox, name, pattern, async (msg) => {
       await refreshRecords();
@@ -246,7 +261,7 @@ export async function render(main, name) {
     if (chartCleanup) chartCleanup();
     chartCleanup = await charts(chartBox, name, now, hpa);
   };
-  const stopFollow = forecastSection(forecastBox, name, redrawCharts);
+  const stopFollow = forecastSection(forecastBox, name, () => Promise.all([redrawCharts(), refreshRecords()]));
   await Promise.all([refreshRecords(), redrawCharts()]);
   return () => {
     stopFollow();
