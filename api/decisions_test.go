@@ -31,7 +31,10 @@ func seedRecords(t testing.TB, st *memStore) {
 		require.NoError(t, st.AddDecision(ctx, scaling.FloorDecision{
 			Service: "checkout", Timestamp: testNow.UnixMilli() - int64(3-i)*60_000, From: int32(2 + i), To: int32(3 + i),
 			Reason: "prediction", Contributions: []scaling.DecisionContribution{{Source: "base", Floor: 2}, {Source: "prediction", Floor: int32(3 + i), Detail: "q0.90"}},
-			Settings: scaling.DecisionSettings{LeadTimeSeconds: 300, Quantile: 0.9, Model: "fourier-daily"},
+			Settings: scaling.DecisionSettings{LeadTimeSeconds: 300, Quantile: 0.9, Model: "fourier-daily",
+				Calibration: &scaling.Calibration{FloorSettings: scaling.FloorSettings{BoundShare: ptr(0.5), LeadSeconds: 150},
+					Reason: "replayed 2.0 days of history through the HPA with 36 settings", Budget: 0.1, WindowMinutes: 2880,
+					UnderProvisionedReduction: 0.9, ReplicaHoursIncrease: 0.07, Candidates: 36}},
 			Summary:  fmt.Sprintf("checkout floor %d→%d: prediction q0.90, lead 5m0s", 2+i, 3+i),
 		}))
 	}
