@@ -377,6 +377,15 @@ func predictiveScaling(e Entry) *dashboard.DashboardBuilder {
 			"percentunit",
 			q(`max by (service) (kai_calibration_beyond_max_share{`+sel+`})`, "{{service}}"),
 		).Min(0).Max(1)).
+		WithPanel(timeSeries("Calibration: shortfall removed and replica-hours added",
+			"What the floor settings each service's last calibration chose did on its replayed week "+
+				"against the reactive HPA: the share of the under-provisioned replica-minutes within max "+
+				"replicas they removed (0 with floors off), and the replica-hours they added (the budget, "+
+				"10 % by default, bounds it). Set at every forecast run.",
+			"percentunit",
+			q(`max by (service) (kai_calibration_underprovisioned_reduction{`+sel+`})`, "{{service}} shortfall removed"),
+			q(`max by (service) (kai_calibration_replica_hours_increase{`+sel+`})`, "{{service}} replica-hours added"),
+		).Min(0)).
 		WithRow(dashboard.NewRowBuilder("Shadow mode (DRY_RUN): what the floors would have done")).
 		WithPanel(timeSeries("Under-provisioned replica-minutes saved, today",
 			"In dry run, per service since 00:00 UTC: replica-minutes the HPA ran short of what it "+

@@ -28,6 +28,7 @@ type kaiMetrics struct {
 	reg                                           *prometheus.Registry
 	predicted, actual, errRatio, minReplicas, eff *prometheus.GaugeVec
 	shadowSaved, shadowExtra, beyondMax, stale    *prometheus.GaugeVec
+	calReduction, calIncrease                     *prometheus.GaugeVec
 	info                                          *prometheus.GaugeVec
 	lastSuccess                                   prometheus.Gauge
 	runs, patches, events, httpReqs, storeErrs    *prometheus.CounterVec
@@ -51,16 +52,18 @@ func newKaiMetrics() *kaiMetrics {
 		httpReqs:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kai_http_requests_total", Help: "HTTP requests."}, []string{"route", "method", "code"}),
 		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kai_http_request_duration_seconds", Help: "HTTP request duration."},
 			[]string{"route", "method"}),
-		storeErrs:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kai_store_errors_total", Help: "Store errors."}, []string{"operation"}),
-		shadowSaved: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_shadow_underprovisioned_minutes_saved", Help: "Shadow: minutes saved."}, []string{"service"}),
-		shadowExtra: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_shadow_extra_replica_hours", Help: "Shadow: extra replica-hours."}, []string{"service"}),
-		beyondMax:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_calibration_beyond_max_share", Help: "Shortfall beyond max replicas."}, []string{"service"}),
-		stale:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_forecast_prediction_stale", Help: "No valid prediction covers now."}, []string{"service"}),
+		storeErrs:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kai_store_errors_total", Help: "Store errors."}, []string{"operation"}),
+		shadowSaved:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_shadow_underprovisioned_minutes_saved", Help: "Shadow: minutes saved."}, []string{"service"}),
+		shadowExtra:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_shadow_extra_replica_hours", Help: "Shadow: extra replica-hours."}, []string{"service"}),
+		beyondMax:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_calibration_beyond_max_share", Help: "Shortfall beyond max replicas."}, []string{"service"}),
+		calReduction: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_calibration_underprovisioned_reduction", Help: "Calibration: shortfall removed."}, []string{"service"}),
+		calIncrease:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_calibration_replica_hours_increase", Help: "Calibration: replica-hours added."}, []string{"service"}),
+		stale:        prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_forecast_prediction_stale", Help: "No valid prediction covers now."}, []string{"service"}),
 		info: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_service_info", Help: "Managed services and their HPAs."},
 			[]string{"service", "namespace", "horizontalpodautoscaler"}),
 	}
 	m.reg.MustRegister(m.predicted, m.actual, m.errRatio, m.runs, m.duration, m.lastSuccess, m.minReplicas,
-		m.patches, m.events, m.eff, m.httpReqs, m.httpDuration, m.storeErrs, m.shadowSaved, m.shadowExtra, m.beyondMax, m.stale, m.info)
+		m.patches, m.events, m.eff, m.httpReqs, m.httpDuration, m.storeErrs, m.shadowSaved, m.shadowExtra, m.beyondMax, m.calReduction, m.calIncrease, m.stale, m.info)
 	for svc, hpa := range fixtureHPAs {
 		m.info.WithLabelValues(svc, "shop", hpa).Set(1)
 	}
@@ -86,6 +89,8 @@ func (m *kaiMetrics) tick(n int, now time.Time) {
 		m.shadowSaved.WithLabelValues(svc).Set(float64(n))
 		m.shadowExtra.WithLabelValues(svc).Set(float64(n) / 60)
 		m.beyondMax.WithLabelValues(svc).Set(0.1 * float64(i))
+		m.calReduction.WithLabelValues(svc).Set(0.9 - 0.1*float64(i))
+		m.calIncrease.WithLabelValues(svc).Set(0.06)
 		m.stale.WithLabelValues(svc).Set(0)
 		for _, et := range []string{"scale-up", "scale-down", "no-scale", "limited-scale"} {
 			m.events.WithLabelValues(svc, et).Inc()

@@ -818,7 +818,7 @@ func (f *Forecaster) derivePattern(ctx context.Context, svc scaling.ManagedServi
 func (f *Forecaster) calibrate(ctx context.Context, svc scaling.ManagedService, series forecast.Series, now time.Time) scaling.Calibration {
 	lead := scaling.LeadTime(svc.LeadTimeSeconds)
 	defaults := func(why string) scaling.Calibration {
-		f.m.beyondMax.DeleteLabelValues(svc.Name) // no replay: nothing to say about max replicas
+		f.m.forgetCalibration(svc.Name) // no replay: nothing to say
 		return scaling.Calibration{FloorSettings: hpasim.DefaultSettings(lead), Budget: svc.Budget, AvailabilityTarget: svc.AvailabilityTarget,
 			Reason: why + "; defaults: " + hpasim.SettingsString(hpasim.DefaultSettings(lead))}
 	}
@@ -856,9 +856,9 @@ func (f *Forecaster) calibrate(ctx context.Context, svc scaling.ManagedService, 
 	})
 	if r.WindowMinutes > 0 {
 		r.Reason += f.retroNote(svc.Name, past)
-		f.m.beyondMax.WithLabelValues(svc.Name).Set(r.Reactive.BeyondMaxShare())
+		f.m.setCalibration(svc.Name, r)
 	} else {
-		f.m.beyondMax.DeleteLabelValues(svc.Name)
+		f.m.forgetCalibration(svc.Name)
 	}
 	return r.Calibration
 }

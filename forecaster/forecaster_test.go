@@ -678,6 +678,7 @@ func testCalibrateFloorSettings(t *testing.T, maxReplicas int32, wantBeyondMax b
 	require.Contains(t, first.Reason, "history too short to calibrate")
 	require.Zero(t, first.WindowMinutes)
 	require.Zero(t, testutil.CollectAndCount(fx.f.m.beyondMax), "no replay yet: no share beyond max")
+	require.Zero(t, testutil.CollectAndCount(fx.f.m.calReduction)+testutil.CollectAndCount(fx.f.m.calIncrease), "nor scores")
 
 	for range 12 { // three days of runs every 6 hours
 		fx.clock.Add(6 * time.Hour)
@@ -689,6 +690,8 @@ func testCalibrateFloorSettings(t *testing.T, maxReplicas int32, wantBeyondMax b
 	require.Positive(t, cal.WindowMinutes)
 	require.LessOrEqual(t, cal.ReplicaHoursIncrease, 0.1*0.8+1e-9, "within the default budget")
 	require.Equal(t, 1, testutil.CollectAndCount(fx.f.m.beyondMax), "the replay's share beyond max is published")
+	require.Equal(t, cal.UnderProvisionedReduction, testutil.ToFloat64(fx.f.m.calReduction.WithLabelValues("checkout")), "and the chosen settings' scores")
+	require.Equal(t, cal.ReplicaHoursIncrease, testutil.ToFloat64(fx.f.m.calIncrease.WithLabelValues("checkout")))
 	share := testutil.ToFloat64(fx.f.m.beyondMax.WithLabelValues("checkout"))
 	if wantBeyondMax {
 		require.Greater(t, share, 0.25)
@@ -706,6 +709,7 @@ func testCalibrateFloorSettings(t *testing.T, maxReplicas int32, wantBeyondMax b
 	require.NoError(t, err)
 	require.Contains(t, latest().Calibration.Reason, "HPA bounds unknown")
 	require.Zero(t, testutil.CollectAndCount(fx.f.m.beyondMax), "a calibration that could not replay removes the share")
+	require.Zero(t, testutil.CollectAndCount(fx.f.m.calReduction)+testutil.CollectAndCount(fx.f.m.calIncrease), "and the scores")
 }
 
 // BoundsFunc adapts a function to Bounds.

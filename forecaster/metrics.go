@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kai-platform/kai-scaler/hpasim"
 	"github.com/kai-platform/kai-scaler/scaling"
 	"github.com/kai-platform/kai-scaler/store"
 )
@@ -36,6 +37,9 @@ type metrics struct {
 	// beyondMax is, per service, the share of its last calibration's reactive shortfall
 	// above what maxReplicas carry.
 	beyondMax *prometheus.GaugeVec
+	// calReduction and calIncrease are, per service, what the settings its last calibration
+	// chose scored on the replayed window against the reactive HPA.
+	calReduction, calIncrease *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -81,6 +85,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "kai_calibration_beyond_max_share",
 			Help: "Share of the under-provisioned replica-minutes the reactive HPA had over the service's last calibration window (replayed) that was load above what its maxReplicas carry: no floor serves it, only a higher maxReplicas. Absent until a calibration has replayed history.",
 		}, []string{"service"}),
+		calReduction: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "kai_calibration_underprovisioned_reduction",
+			Help: "Share of the reactive HPA's under-provisioned replica-minutes within max replicas that the floor settings chosen by the service's last calibration removed on its replayed window (0 with floors off). Absent until a calibration has replayed history.",
+		}, []string{"service"}),
+		calIncrease: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "kai_calibration_replica_hours_increase",
+			Help: "Replica-hours the floor settings chosen by the service's last calibration added over the reactive HPA's on its replayed window, as a share of those (the budget bounds it). Absent until a calibration has replayed history.",
+		}, []string{"service"}),
 	}
 	for _, op := range []string{lockOpTake, lockOpRenew, lockOpLost, lockOpRelease} {
 		m.lockErrors.WithLabelValues(op)
@@ -90,7 +102,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.runs.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.predicted, m.actual, m.errRatio, m.stale, m.runs, m.duration, m.lastSuccess, m.runRecordErrors, m.lockErrors, m.beyondMax)
+		reg.MustRegister(m.predicted, m.actual, m.errRatio, m.stale, m.runs, m.duration, m.lastSuccess, m.runRecordErrors, m.lockErrors, m.beyondMax,
+			m.calReduction, m.calIncrease)
 	}
 	return m
 }
@@ -217,7 +230,7 @@ func (f *Forecaster) Tick(ctx context.Context) {
 			f.m.errRatio.DeleteLabelValues(name)
 			f.m.actual.DeleteLabelValues(name)
 			f.m.stale.DeleteLabelValues(name)
-			f.m.beyondMax.DeleteLabelValues(name)
+			f.m.forgetCalibration(name)
 			f.m.predicted.DeletePartialMatch(prometheus.Labels{"service": name})
 		}
 	}
@@ -259,4 +272,19 @@ func (f *Forecaster) updateError(service string, now time.Time, predicted, actua
 		avg += s.ratio / float64(len(win)) // divided first: a sum of huge ratios overflows
 	}
 	f.m.errRatio.WithLabelValues(service).Set(avg)
+}
+
+// setCalibration publishes what a service's calibration found on its replayed window.
+func (m *metrics) setCalibration(service string, r hpasim.CalibrationResult) {
+	m.beyondMax.WithLabelValues(service).Set(r.Reactive.BeyondMaxShare())
+	m.calReduction.WithLabelValues(service).Set(r.UnderProvisionedReduction)
+	m.calIncrease.WithLabelValues(service).Set(r.ReplicaHoursIncrease)
+}
+
+// forgetCalibration removes a service's calibration series: no replay (or no service), so
+// nothing to say rather than the last run's.
+func (m *metrics) forgetCalibration(service string) {
+	m.beyondMax.DeleteLabelValues(service)
+	m.calReduction.DeleteLabelValues(service)
+	m.calIncrease.DeleteLabelValues(service)
 }
