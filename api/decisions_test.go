@@ -35,7 +35,7 @@ func seedRecords(t testing.TB, st *memStore) {
 				Calibration: &scaling.Calibration{FloorSettings: scaling.FloorSettings{BoundShare: ptr(0.5), LeadSeconds: 150},
 					Reason: "replayed 2.0 days of history through the HPA with 36 settings", Budget: 0.1, WindowMinutes: 2880,
 					UnderProvisionedReduction: 0.9, ReplicaHoursIncrease: 0.07, Candidates: 36}},
-			Summary:  fmt.Sprintf("checkout floor %d→%d: prediction q0.90, lead 5m0s", 2+i, 3+i),
+			Summary: fmt.Sprintf("checkout floor %d→%d: prediction q0.90, lead 5m0s", 2+i, 3+i),
 		}))
 	}
 	for i := range 10 {
