@@ -383,8 +383,8 @@ func predictiveScaling(e Entry) *dashboard.DashboardBuilder {
 				"replicas they removed (0 with floors off), and the replica-hours they added (the budget, "+
 				"10 % by default, bounds it). Set at every forecast run.",
 			"percentunit",
-			q(`max by (service) (kai_calibration_underprovisioned_reduction{`+sel+`})`, "{{service}} shortfall removed"),
-			q(`max by (service) (kai_calibration_replica_hours_increase{`+sel+`})`, "{{service}} replica-hours added"),
+			q(`max by (service) (kai_calibration_underprovisioned_reduction_ratio{`+sel+`})`, "{{service}} shortfall removed"),
+			q(`max by (service) (kai_calibration_replica_time_increase_ratio{`+sel+`})`, "{{service}} replica-hours added"),
 		).Min(0)).
 		WithRow(dashboard.NewRowBuilder("Shadow mode (DRY_RUN): what the floors would have done")).
 		WithPanel(timeSeries("Under-provisioned replica-minutes saved, today",

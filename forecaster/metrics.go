@@ -86,11 +86,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Share of the under-provisioned replica-minutes the reactive HPA had over the service's last calibration window (replayed) that was load above what its maxReplicas carry: no floor serves it, only a higher maxReplicas. Absent until a calibration has replayed history.",
 		}, []string{"service"}),
 		calReduction: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "kai_calibration_underprovisioned_reduction",
+			Name: "kai_calibration_underprovisioned_reduction_ratio",
 			Help: "Share of the reactive HPA's under-provisioned replica-minutes within max replicas that the floor settings chosen by the service's last calibration removed on its replayed window (0 with floors off). Absent until a calibration has replayed history.",
 		}, []string{"service"}),
 		calIncrease: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "kai_calibration_replica_hours_increase",
+			Name: "kai_calibration_replica_time_increase_ratio",
 			Help: "Replica-hours the floor settings chosen by the service's last calibration added over the reactive HPA's on its replayed window, as a share of those (the budget bounds it). Absent until a calibration has replayed history.",
 		}, []string{"service"}),
 	}
