@@ -43,7 +43,7 @@ func TestFirstRunCalibratesOnRetroFits(t *testing.T) {
 		defer fx.f.mu.Unlock()
 		return len(fx.f.retro[svc.Name])
 	}
-	// Hourly runs: 48 fits further back each, until a fit would expire before the window starts.
+	// Hourly runs: 48 fits further back each, until the oldest is in force at the window's start.
 	for _, want := range []int{96, 144, 165, 165} {
 		fx.clock.Add(time.Hour)
 		cal := run()
