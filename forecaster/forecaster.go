@@ -710,15 +710,12 @@ func (f *Forecaster) predict(ctx context.Context, svc scaling.ManagedService) (s
 	if err := checkFresh(series, fittedAt, f.opts.MaxDataAge); err != nil {
 		return scaling.Prediction{}, fitInfo{}, forecast.Series{}, err
 	}
-	q := svc.Quantile
-	if q == 0 {
-		q = scaling.DefaultQuantile
-	}
-	r, err := forecast.Forecast(series, forecast.Options{Horizon: int(f.opts.Horizon / step), Quantile: q, Model: f.opts.Model})
+	opts := f.predictionOptions(svc)
+	r, err := forecast.Forecast(series, opts)
 	if err != nil {
 		return scaling.Prediction{}, fitInfo{}, forecast.Series{}, fmt.Errorf("fit: %w", err)
 	}
-	pred, err := BuildPrediction(svc, r, q, fittedAt, f.opts.Validity)
+	pred, err := BuildPrediction(svc, r, opts.Quantile, fittedAt, f.opts.Validity)
 	if err != nil {
 		return scaling.Prediction{}, fitInfo{}, forecast.Series{}, err
 	}
@@ -733,6 +730,20 @@ func (f *Forecaster) predict(ctx context.Context, svc scaling.ManagedService) (s
 	}
 	f.keepRecent(pred, scaling.LeadTime(svc.LeadTimeSeconds))
 	return pred, fitInfo{Model: r.Model, Reason: r.Reason}, series, nil
+}
+
+// predictionOptions are the options of svc's prediction fits: the live one, and those fitted
+// afterwards for calibration (retroFits), which must be fitted as it was.
+func (f *Forecaster) predictionOptions(svc scaling.ManagedService) forecast.Options {
+	return forecast.Options{Horizon: int(f.opts.Horizon / f.opts.Step), Quantile: quantileOf(svc), Model: f.opts.Model}
+}
+
+// quantileOf is the upper bound's quantile of svc's forecasts: its own, or the default.
+func quantileOf(svc scaling.ManagedService) float64 {
+	if svc.Quantile == 0 {
+		return scaling.DefaultQuantile
+	}
+	return svc.Quantile
 }
 
 // BuildPrediction turns a forecast into the stored record: each point's floor carries the
@@ -778,11 +789,7 @@ func (f *Forecaster) derivePattern(ctx context.Context, svc scaling.ManagedServi
 	if b.MaxReplicas <= 0 {
 		return "", fmt.Errorf("HPA maxReplicas is %d", b.MaxReplicas)
 	}
-	q := svc.Quantile
-	if q == 0 {
-		q = scaling.DefaultQuantile
-	}
-	r, err := forecast.Forecast(series, forecast.Options{Horizon: int(f.opts.PatternHorizon / f.opts.Step), Quantile: q, Model: f.opts.Model})
+	r, err := forecast.Forecast(series, forecast.Options{Horizon: int(f.opts.PatternHorizon / f.opts.Step), Quantile: quantileOf(svc), Model: f.opts.Model})
 	if err != nil {
 		return "", fmt.Errorf("fit week: %w", err)
 	}

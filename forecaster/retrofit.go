@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -51,14 +50,11 @@ func (f *Forecaster) retroFits(ctx context.Context, svc scaling.ManagedService, 
 		oldest = time.UnixMilli(known[0].FittedAt)
 	}
 	windowStart := now.Add(-hpasim.DefaultCalibrationWindow)
-	first := firstFiniteIndex(series.Values)
+	first := slices.IndexFunc(series.Values, finite)
 	if first < 0 {
 		return nil
 	}
-	q := svc.Quantile
-	if q == 0 {
-		q = scaling.DefaultQuantile
-	}
+	opts := f.predictionOptions(svc)
 	// Every fit reads the same span, as long as the oldest can have, so the harmonic model's
 	// design, which depends on the span's length only, is worked out once for all of them
 	// (forecast's design cache): worked out afresh for each length, it was 80 % of a fit's
@@ -81,13 +77,13 @@ func (f *Forecaster) retroFits(ctx context.Context, svc scaling.ManagedService, 
 		}
 		from := max(0, upTo-span)
 		hist := forecast.Series{Start: series.Start.Add(time.Duration(from) * series.Step), Step: series.Step, Values: series.Values[from:upTo]}
-		r, err := forecast.Forecast(hist, forecast.Options{Horizon: int(f.opts.Horizon / series.Step), Quantile: q, Model: f.opts.Model})
+		r, err := forecast.Forecast(hist, opts)
 		if err != nil {
 			f.log.Debug("forecast fitted afterwards for calibration failed; the window is replayed from the fits after it",
 				"service", svc.Name, "at", t, "err", err)
 			break
 		}
-		p, err := BuildPrediction(svc, r, q, t, validity)
+		p, err := BuildPrediction(svc, r, opts.Quantile, t, validity)
 		if err != nil {
 			f.log.Debug("forecast fitted afterwards for calibration refused", "service", svc.Name, "at", t, "err", err)
 			break
@@ -131,9 +127,4 @@ func (f *Forecaster) retroNote(service string, replayed []scaling.Prediction) st
 		return ""
 	}
 	return fmt.Sprintf("; %d of the %d forecasts replayed were fitted afterwards, each on the history up to its fit time, as none was stored then", len(kept), len(replayed))
-}
-
-// firstFiniteIndex is the index of v's first sample that is no gap, -1 when all are.
-func firstFiniteIndex(v []float64) int {
-	return slices.IndexFunc(v, func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) })
 }
