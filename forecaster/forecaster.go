@@ -519,7 +519,27 @@ func (f *Forecaster) begin(ctx context.Context, trigger, service string) (*scali
 	if len(f.runs) > f.opts.KeepRuns {
 		f.runs = append(f.runs[:0], f.runs[len(f.runs)-f.opts.KeepRuns:]...)
 	}
+	f.forgetRemoved(all)
 	return run, svcs, nil
+}
+
+// forgetRemoved drops what was kept for calibration of services no longer managed: up to a
+// week of predictions each, which would otherwise stay until the process restarts. f.mu is held.
+func (f *Forecaster) forgetRemoved(managed []scaling.ManagedService) {
+	known := make(map[string]bool, len(managed))
+	for _, s := range managed {
+		known[s.Name] = true
+	}
+	for name := range f.recent {
+		if !known[name] {
+			delete(f.recent, name)
+		}
+	}
+	for name := range f.retro {
+		if !known[name] {
+			delete(f.retro, name)
+		}
+	}
 }
 
 // execute fits every service of run, Parallelism at a time, and finishes the run. When ctx

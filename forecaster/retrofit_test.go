@@ -184,3 +184,43 @@ func TestRetroFitsCalibrateAsLiveForecasts(t *testing.T) {
 	require.InDelta(t, want.UnderProvisionedReduction, got.UnderProvisionedReduction, 0.01)
 	require.InDelta(t, want.ReplicaHoursIncrease, got.ReplicaHoursIncrease, 0.01)
 }
+
+// TestRemovedServiceIsForgotten checks a service taken out of the services file loses what
+// was kept in memory for its calibration (its predictions and which were fitted afterwards)
+// at the next run, while the services still managed keep theirs.
+func TestRemovedServiceIsForgotten(t *testing.T) {
+	managed := testServices[:2]
+	fx := newFixture(t, func(o *Options) {
+		o.RetroFits = 0
+		o.Services = func() []scaling.ManagedService { return managed }
+	})
+	ctx := t.Context()
+	_, err := fx.f.RunOnce(ctx, "manual", "")
+	require.NoError(t, err)
+	kept := func() (recent, retro map[string]int) {
+		fx.f.mu.Lock()
+		defer fx.f.mu.Unlock()
+		recent, retro = map[string]int{}, map[string]int{}
+		for name, ps := range fx.f.recent {
+			recent[name] = len(ps)
+		}
+		for name, fits := range fx.f.retro {
+			retro[name] = len(fits)
+		}
+		return recent, retro
+	}
+	recent, retro := kept()
+	require.Positive(t, recent["checkout"])
+	require.Positive(t, recent["search"])
+	require.Positive(t, retro["search"])
+
+	managed = testServices[:1] // search removed
+	fx.clock.Add(time.Hour)
+	_, err = fx.f.RunOnce(ctx, "manual", "")
+	require.NoError(t, err)
+	recent, retro = kept()
+	require.NotContains(t, recent, "search")
+	require.NotContains(t, retro, "search")
+	require.Positive(t, recent["checkout"])
+	require.Positive(t, retro["checkout"])
+}
