@@ -162,7 +162,8 @@ type serviceState struct {
 }
 
 // PlanFloors plans one floor per managed service: the max of its base, its load pattern's
-// window (from LeadTime before the window until its end), its prediction over the lead time,
+// window (from LeadTime before the window until its end; a derived pattern only while no
+// prediction is in force: derivedPatternInForce), its prediction over the lead time,
 // its active scheduled overrides (from LeadTime before their start until their end), and the
 // floors its enabled dependencies ask for, clamped to [base, max] and lowered no faster
 // than in.StepDown allows (at once where the prediction's calibration chose
@@ -248,18 +249,26 @@ func PlanFloors(in PlanInput) Plan {
 		var release surgeRelease // zero: a floor above the plan comes down by the step-down policy alone
 		stepDown := policy
 		contribs = append(contribs, Contribution{Source: SourceBase, Floor: base(st.w), Detail: "floor before kai-scaler"})
+		pred, hasPred := predictions[name]
 		for _, p := range patterns[name] {
+			if p.Source == scaling.SourceDerived && !derivedPatternInForce(p, pred, hasPred, in.Now) {
+				continue
+			}
 			if c, ok := patternContribution(p, st.w, in.Now, st.cfg.LeadTime); ok {
+				if p.Source == scaling.SourceDerived {
+					c.Detail += fmt.Sprintf(" (derived by the forecaster at %s, standing in while no prediction is in force)",
+						time.UnixMilli(p.LastUpdated).UTC().Format(time.RFC3339))
+				}
 				contribs = append(contribs, c)
 			}
 		}
-		if p, ok := predictions[name]; ok {
-			contribs = append(contribs, predictionContributions(p, st.cfg, in.Now, st.w.MinReplicas)...)
+		if hasPred {
+			contribs = append(contribs, predictionContributions(pred, st.cfg, in.Now, st.w.MinReplicas)...)
 			// A surge floor and a step-down at once ride on the prediction's calibration, and go
 			// with it when the prediction expires: its settings were chosen for that service's
 			// recent history.
-			cal := p.Calibration
-			if cal != nil && expired(p.ValidUntil, in.Now.UnixMilli()) {
+			cal := pred.Calibration
+			if cal != nil && expired(pred.ValidUntil, in.Now.UnixMilli()) {
 				cal = nil
 			}
 			if cal != nil && cal.StepDownAtOnce {
@@ -416,6 +425,26 @@ func CeilReplicas(x float64) int32 {
 		return math.MaxInt32
 	}
 	return int32(math.Ceil(x - 1e-9))
+}
+
+// DerivedPatternMaxAge is how long after its derivation a derived pattern may set floors: the
+// week ahead the forecaster fitted it for (its PatternHorizon). Older, it is a stale forecast.
+const DerivedPatternMaxAge = 7 * 24 * time.Hour
+
+// derivedPatternInForce reports whether a pattern the forecaster derived may set a floor at
+// now, pred being the service's newest prediction (when hasPred). Not while a prediction is in
+// force: the pattern is the same forecaster's fit cut into hours, each window holding its
+// hour's highest calibrated load from lead before the hour to its end, so beside the
+// prediction it spent replica-hours that calibration never replayed and the budget never
+// counted (a falling hour held at its first minutes' load). It stands in for the prediction
+// when none is in force (the forecaster cannot reach Prometheus, say): a floor from the
+// week's shape errs towards capacity while the forecaster is down. Never once it is older than
+// DerivedPatternMaxAge.
+func derivedPatternInForce(p scaling.Pattern, pred scaling.Prediction, hasPred bool, now time.Time) bool {
+	if now.Sub(time.UnixMilli(p.LastUpdated)) > DerivedPatternMaxAge {
+		return false
+	}
+	return !hasPred || expired(pred.ValidUntil, now.UnixMilli())
 }
 
 // patternContribution is the floor p asks for at now: the highest window whose hour starts

@@ -46,6 +46,12 @@ func weekly(service string, day, hour int, load float64) scaling.Pattern {
 		TimeWindows: []scaling.TimeWindow{{DayOfWeek: dow(day), HourOfDay: hour, ExpectedLoad: load}}}
 }
 
+// derived is p as the forecaster derives it, at updated.
+func derived(p scaling.Pattern, updated time.Time) scaling.Pattern {
+	p.Source, p.LastUpdated = scaling.SourceDerived, updated.UnixMilli()
+	return p
+}
+
 func dep(src, dst string, typ scaling.DependencyType, set func(*scaling.Dependency)) scaling.Dependency {
 	d := scaling.Dependency{SourceService: src, TargetService: dst, DependencyType: typ, Enabled: true}
 	set(&d)
@@ -216,6 +222,39 @@ func TestPlanFloors(t *testing.T) {
 					prediction("api", monday.Add(-5*time.Minute), time.Hour, 10*time.Minute, 9, 9),
 				}, PredictiveEnabled: true},
 			want: map[string]want{"api": {4, SourcePrediction, false}},
+		},
+		{
+			name: "derived pattern gives way to a prediction in force",
+			in: PlanInput{Now: monday, Services: one("api", 30*time.Minute), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Patterns:    []scaling.Pattern{derived(daily("api", "", 9, 0.8), monday.Add(-time.Hour))},
+				Predictions: []scaling.Prediction{prediction("api", monday.Add(-time.Minute), time.Hour, 10*time.Minute, 4, 4)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {4, SourcePrediction, false}},
+		},
+		{
+			name: "derived pattern stands in for an expired prediction",
+			in: PlanInput{Now: monday, Services: one("api", 30*time.Minute), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Patterns:    []scaling.Pattern{derived(daily("api", "", 9, 0.8), monday.Add(-3*time.Hour))},
+				Predictions: []scaling.Prediction{prediction("api", monday.Add(-3*time.Hour), 2*time.Hour, 10*time.Minute, 4, 4)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {8, SourcePattern, false}},
+		},
+		{
+			name: "derived pattern stands in where there is no prediction",
+			in: PlanInput{Now: monday, Services: one("api", 30*time.Minute), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Patterns: []scaling.Pattern{derived(daily("api", "", 9, 0.8), monday.Add(-7*24*time.Hour))}, PredictiveEnabled: true},
+			want: map[string]want{"api": {8, SourcePattern, false}},
+		},
+		{
+			name: "derived pattern older than the week it was derived for is ignored",
+			in: PlanInput{Now: monday, Services: one("api", 30*time.Minute), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Patterns: []scaling.Pattern{derived(daily("api", "", 9, 0.8), monday.Add(-7*24*time.Hour-time.Second))}, PredictiveEnabled: true},
+			want: map[string]want{"api": {2, SourceBase, false}},
+		},
+		{
+			name: "hand-written pattern combines with a prediction in force by max",
+			in: PlanInput{Now: monday, Services: one("api", 30*time.Minute), Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+				Patterns:    []scaling.Pattern{daily("api", "", 9, 0.8)},
+				Predictions: []scaling.Prediction{prediction("api", monday.Add(-time.Minute), time.Hour, 10*time.Minute, 4, 4)}, PredictiveEnabled: true},
+			want: map[string]want{"api": {8, SourcePattern, false}},
 		},
 		{
 			name: "prediction without recommended floor uses upper load over capacity",
@@ -1133,4 +1172,23 @@ func TestFloorsEveryIsFloorAt(t *testing.T) {
 			require.Equal(t, want, got[r], "seed %d, settings %+v, every %s: round %d at %s", seed, *settings, every, r, at)
 		}
 	}
+}
+
+// TestDerivedPatternSaysWhenItStandsIn checks the floor a derived pattern sets says it was
+// derived, when, and that it stands in for a prediction, so a decision record tells it from a
+// hand-written pattern.
+func TestDerivedPatternSaysWhenItStandsIn(t *testing.T) {
+	in := PlanInput{Now: monday, Services: []ServiceConfig{svc("api", 30*time.Minute)}, Workloads: []Workload{untouched("api", 2, 10, 3, monday)},
+		Patterns: []scaling.Pattern{derived(daily("api", "", 9, 0.8), monday.Add(-3*time.Hour))}, PredictiveEnabled: true}
+	d := PlanFloors(in).Decisions[0]
+	require.Equal(t, SourcePattern, d.Reason)
+	i := slices.IndexFunc(d.Contributions, func(c Contribution) bool { return c.Source == SourcePattern })
+	require.GreaterOrEqual(t, i, 0)
+	require.Contains(t, d.Contributions[i].Detail, "derived by the forecaster at 2025-01-06T05:30:00Z, standing in while no prediction is in force")
+
+	in.Patterns[0].Source = scaling.SourceManual
+	d = PlanFloors(in).Decisions[0]
+	i = slices.IndexFunc(d.Contributions, func(c Contribution) bool { return c.Source == SourcePattern })
+	require.GreaterOrEqual(t, i, 0)
+	require.NotContains(t, d.Contributions[i].Detail, "derived")
 }

@@ -138,7 +138,7 @@ function patternSection(el, name, pattern, onSaved) {
     h("h2", {}, "Load pattern"),
     h("p", {}, pattern
       ? [badge(src), ` ${pattern.patternType} pattern, ${pattern.timeWindows.length} windows, hours in ${pattern.timezone || "UTC"}, updated ${fmtTime(pattern.lastUpdated)}. `,
-        src === "derived" ? "Derived windows (dashed) come from the forecaster; saving makes the pattern manual, and the forecaster then leaves it alone." :
+        src === "derived" ? "Derived windows (dashed) come from the forecaster and set floors only while no prediction is in force (the prediction is the finer form of the same forecast); saving makes the pattern manual, and the forecaster then leaves it alone." :
           "Manual windows (solid border) are kept: the forecaster never overwrites a manual pattern."]
       : "No pattern yet. Fill in hours and save to create a manual one."),
     h("div", { class: "grid-wrap" }, grid),
