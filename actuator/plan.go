@@ -427,9 +427,9 @@ func CeilReplicas(x float64) int32 {
 	return int32(math.Ceil(x - 1e-9))
 }
 
-// DerivedPatternMaxAge is how long after its derivation a derived pattern may set floors: the
+// derivedPatternMaxAge is how long after its derivation a derived pattern may set floors: the
 // week ahead the forecaster fitted it for (its PatternHorizon). Older, it is a stale forecast.
-const DerivedPatternMaxAge = 7 * 24 * time.Hour
+const derivedPatternMaxAge = 7 * 24 * time.Hour
 
 // derivedPatternInForce reports whether a pattern the forecaster derived may set a floor at
 // now, pred being the service's newest prediction (when hasPred). Not while a prediction is in
@@ -439,9 +439,9 @@ const DerivedPatternMaxAge = 7 * 24 * time.Hour
 // counted (a falling hour held at its first minutes' load). It stands in for the prediction
 // when none is in force (the forecaster cannot reach Prometheus, say): a floor from the
 // week's shape errs towards capacity while the forecaster is down. Never once it is older than
-// DerivedPatternMaxAge.
+// derivedPatternMaxAge.
 func derivedPatternInForce(p scaling.Pattern, pred scaling.Prediction, hasPred bool, now time.Time) bool {
-	if now.Sub(time.UnixMilli(p.LastUpdated)) > DerivedPatternMaxAge {
+	if now.Sub(time.UnixMilli(p.LastUpdated)) > derivedPatternMaxAge {
 		return false
 	}
 	return !hasPred || expired(pred.ValidUntil, now.UnixMilli())
