@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -530,16 +531,8 @@ func (f *Forecaster) forgetRemoved(managed []scaling.ManagedService) {
 	for _, s := range managed {
 		known[s.Name] = true
 	}
-	for name := range f.recent {
-		if !known[name] {
-			delete(f.recent, name)
-		}
-	}
-	for name := range f.retro {
-		if !known[name] {
-			delete(f.retro, name)
-		}
-	}
+	maps.DeleteFunc(f.recent, func(name string, _ []scaling.Prediction) bool { return !known[name] })
+	maps.DeleteFunc(f.retro, func(name string, _ map[int64]bool) bool { return !known[name] })
 }
 
 // execute fits every service of run, Parallelism at a time, and finishes the run. When ctx
@@ -753,7 +746,8 @@ func (f *Forecaster) predict(ctx context.Context, svc scaling.ManagedService) (s
 }
 
 // predictionOptions are the options of svc's prediction fits: the live one, and those fitted
-// afterwards for calibration (retroFits), which must be fitted as it was.
+// afterwards for calibration (retroFits), which must be fitted as it was; the pattern's fit
+// differs in its horizon only.
 func (f *Forecaster) predictionOptions(svc scaling.ManagedService) forecast.Options {
 	return forecast.Options{Horizon: int(f.opts.Horizon / f.opts.Step), Quantile: quantileOf(svc), Model: f.opts.Model}
 }
@@ -809,7 +803,9 @@ func (f *Forecaster) derivePattern(ctx context.Context, svc scaling.ManagedServi
 	if b.MaxReplicas <= 0 {
 		return "", fmt.Errorf("HPA maxReplicas is %d", b.MaxReplicas)
 	}
-	r, err := forecast.Forecast(series, forecast.Options{Horizon: int(f.opts.PatternHorizon / f.opts.Step), Quantile: quantileOf(svc), Model: f.opts.Model})
+	opts := f.predictionOptions(svc)
+	opts.Horizon = int(f.opts.PatternHorizon / f.opts.Step)
+	r, err := forecast.Forecast(series, opts)
 	if err != nil {
 		return "", fmt.Errorf("fit week: %w", err)
 	}

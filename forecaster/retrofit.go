@@ -35,9 +35,9 @@ const retroSpacing = time.Hour
 // them. Each is fitted with the live fit's options on the samples of series up to its fit
 // time only, as the forecast fitted then would have been, though on a week and a spacing fewer
 // of them (series is the history just read: the oldest fit has no more), and is kept as far as
-// the planner reads it at lead time lead. With them a service calibrates from its first run instead of two days of uncalibrated
-// defaults, and after a restart, where the store keeps fewer than a week's predictions, on a
-// full window again. They end where the history leaves less than minRetroHistory before a fit,
+// the planner reads it at lead time lead. With them a service calibrates from its first run
+// instead of two days of uncalibrated defaults, and after a restart, where the store keeps
+// fewer than a week's predictions, on a full window again. They end where the history leaves less than minRetroHistory before a fit,
 // where a fit fails, or when ctx is done; none is stored.
 func (f *Forecaster) retroFits(ctx context.Context, svc scaling.ManagedService, series forecast.Series, known []scaling.Prediction, now time.Time, lead time.Duration) []scaling.Prediction {
 	if f.opts.RetroFits < 0 || series.Step <= 0 {

@@ -27,7 +27,9 @@ function predictedSeries(preds, from, to) {
   return { median, upper, floor };
 }
 
-async function charts(el, name, now, hpa) {
+// charts draws both charts, and the newest prediction's calibration into calibrationEl from the
+// same predictions.
+async function charts(el, calibrationEl, name, now, hpa) {
   const from = now - DAY, to = now + DAY;
   const [load, preds, decs, evs] = await Promise.all([
     get(`/api/predictive-scaling/load/${enc(name)}?since=${Math.floor(from)}&until=${Math.floor(now)}&step=5m`).catch((e) => {
@@ -38,6 +40,8 @@ async function charts(el, name, now, hpa) {
     get(`/api/predictive-scaling/floors/${enc(name)}?since=${Math.floor(from)}&limit=1000`),
     get(`/api/hpa-events/${enc(name)}?since=${Math.floor(from)}&limit=1000`),
   ]);
+  const newest = preds.predictions.reduce((a, b) => (a === null || b.fittedAt > a.fittedAt ? b : a), null);
+  calibrationSection(calibrationEl, newest);
   const p = predictedSeries(preds.predictions, from, to);
   const actual = load.points.filter((x) => x.load !== null).map((x) => [x.timestamp, x.load]);
   const floors = decs.decisions.map((d) => [d.timestamp, d.to]);
@@ -242,13 +246,11 @@ export async function render(main, name) {
     forecastBox, chartBox, calibrationBox, patternBox, overridesBox, decisionsBox);
   let chartCleanup = null;
   const refreshRecords = async () => {
-    const [pats, ovs, decs, newest] = await Promise.all([
+    const [pats, ovs, decs] = await Promise.all([
       get("/api/predictive-scaling/patterns?limit=1000"),
       get(`/api/predictive-scaling/overrides/${enc(name)}?limit=1000`),
       get(`/api/predictive-scaling/floors/${enc(name)}?limit=20`),
-      get(`/api/predictive-scaling/predictions?service=${enc(name)}&limit=1`),
     ]);
-    calibrationSection(calibrationBox, newest.predictions[0] || null);
     const pattern = pats.patterns.find((p) => p.service === name) || null;
     patternSection(patternBox, name, pattern, async (msg) => {
       await refreshRecords();
@@ -259,7 +261,7 @@ export async function render(main, name) {
   };
   const redrawCharts = async () => {
     if (chartCleanup) chartCleanup();
-    chartCleanup = await charts(chartBox, name, now, hpa);
+    chartCleanup = await charts(chartBox, calibrationBox, name, now, hpa);
   };
   const stopFollow = forecastSection(forecastBox, name, () => Promise.all([redrawCharts(), refreshRecords()]));
   await Promise.all([refreshRecords(), redrawCharts()]);
