@@ -121,6 +121,10 @@ type Actuator struct {
 	now                      func() time.Time
 	errors                   *prometheus.CounterVec
 	shadowSaved, shadowExtra *prometheus.GaugeVec
+	setAside                 *prometheus.GaugeVec
+	// setAsideSeen are the services with a kai_actuator_prediction_set_aside series (Reconcile
+	// is not run concurrently).
+	setAsideSeen map[string]bool
 
 	mu sync.Mutex
 	// wouldBe is the floor last planned per service in DryRun (nothing is written, so the
@@ -170,6 +174,10 @@ func New(opts Options) *Actuator {
 			Name: "kai_shadow_extra_replica_hours",
 			Help: "Dry run, today (UTC) so far: replica-hours the would-be floors would have added to what the HPA ran.",
 		}, []string{"service"}),
+		setAside: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "kai_actuator_prediction_set_aside",
+			Help: "1 while the service's load has collapsed under its forecast (every need of the last 15 minutes under a third of it) and the prediction's floor is set aside, else 0.",
+		}, []string{"service"}),
 		wouldBe: map[string]*wouldBeFloor{},
 		shadow:  map[string]*shadowState{},
 		need:    map[string][]NeedSample{},
@@ -184,7 +192,7 @@ func New(opts Options) *Actuator {
 		a.errors.WithLabelValues(s)
 	}
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(a.errors, a.shadowSaved, a.shadowExtra)
+		opts.Registerer.MustRegister(a.errors, a.shadowSaved, a.shadowExtra, a.setAside)
 	}
 	return a
 }
@@ -221,13 +229,6 @@ func (a *Actuator) Reconcile(ctx context.Context) (Plan, error) {
 		workloads = a.asIfApplied(ctx, workloads)
 	}
 	in.Workloads = workloads
-	in.Need = a.observeNeed(services, workloads, now)
-
-	plan := PlanFloors(in)
-
-	for _, s := range plan.Skipped {
-		a.log.Info("keeping floor", "service", s.Service, "why", s.Reason)
-	}
 	configs := make(map[string]ServiceConfig, len(services))
 	for _, s := range services {
 		configs[s.Ref.Service] = s
@@ -238,6 +239,19 @@ func (a *Actuator) Reconcile(ctx context.Context) (Plan, error) {
 			predictions[p.Service] = &in.Predictions[i]
 		}
 	}
+	in.Need = a.observeNeed(services, workloads, func(w Workload) float64 {
+		if p := predictions[w.Service]; p != nil {
+			return ForecastReplicas(*p, configs[w.Service].CapacityPerReplica, w.ObservedAt)
+		}
+		return 0
+	}, now)
+
+	plan := PlanFloors(in)
+
+	for _, s := range plan.Skipped {
+		a.log.Info("keeping floor", "service", s.Service, "why", s.Reason)
+	}
+	a.exportSetAside(plan)
 	var errs []error
 	for _, d := range plan.Decisions {
 		if err := a.apply(ctx, d); err != nil {
@@ -253,6 +267,26 @@ func (a *Actuator) Reconcile(ctx context.Context) (Plan, error) {
 		a.errors.WithLabelValues(StageApply).Inc()
 	}
 	return plan, errors.Join(errs...)
+}
+
+// exportSetAside sets kai_actuator_prediction_set_aside for each service planned this round
+// and drops the series of those that were not (no longer managed, or not observed).
+func (a *Actuator) exportSetAside(plan Plan) {
+	planned := make(map[string]bool, len(plan.Decisions))
+	for _, d := range plan.Decisions {
+		planned[d.Service] = true
+		v := 0.0
+		if d.PredictionSetAside {
+			v = 1
+		}
+		a.setAside.WithLabelValues(d.Service).Set(v)
+	}
+	for service := range a.setAsideSeen {
+		if !planned[service] {
+			a.setAside.DeleteLabelValues(service)
+		}
+	}
+	a.setAsideSeen = planned
 }
 
 // record logs and stores a floor change that was applied, or in DryRun one that would have
@@ -443,13 +477,14 @@ func (a *Actuator) Run(ctx context.Context) error {
 	}
 }
 
-// observeNeed adds each workload's need to its service's samples (AddNeed), forgets the
-// services no longer managed or no longer observed, and returns a copy for the planner.
-func (a *Actuator) observeNeed(services []ServiceConfig, workloads []Workload, now time.Time) map[string][]NeedSample {
+// observeNeed adds each workload's need to its service's samples (AddNeed) with what its
+// prediction holds the load to then (forecast), forgets the services no longer managed or no longer
+// observed, and returns a copy for the planner.
+func (a *Actuator) observeNeed(services []ServiceConfig, workloads []Workload, forecast func(Workload) float64, now time.Time) map[string][]NeedSample {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, w := range workloads {
-		a.need[w.Service] = AddNeed(a.need[w.Service], w, now)
+		a.need[w.Service] = AddNeed(a.need[w.Service], w, forecast(w), now)
 	}
 	managed := make(map[string]bool, len(services))
 	for _, s := range services {
@@ -457,7 +492,7 @@ func (a *Actuator) observeNeed(services []ServiceConfig, workloads []Workload, n
 	}
 	out := make(map[string][]NeedSample, len(a.need))
 	for name, ss := range a.need {
-		ss = AddNeed(ss, Workload{}, now) // drops old samples of services not observed this round
+		ss = AddNeed(ss, Workload{}, 0, now) // drops old samples of services not observed this round
 		if len(ss) == 0 || !managed[name] {
 			delete(a.need, name)
 			continue

@@ -278,3 +278,50 @@ func TestReconcileSurgeFromObservedNeed(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, a.need, "a service no longer managed is forgotten")
 }
+
+// TestReconcileSetsACollapsedPredictionAside: the actuator holds each round's observed need
+// against what the prediction in force expected then, so a quarter of an hour without any
+// load (a metric reporting none) sets the prediction's floor aside, and the first round with
+// load again restores it.
+func TestReconcileSetsACollapsedPredictionAside(t *testing.T) {
+	start := time.Date(2025, 1, 6, 9, 0, 0, 0, time.UTC)
+	now := start
+	pred := scaling.Prediction{Service: "web", FittedAt: start.Add(-time.Minute).UnixMilli(), ValidUntil: start.Add(time.Hour).UnixMilli(), StepSeconds: 300}
+	for i := range 14 {
+		pred.Points = append(pred.Points, scaling.PredictionPoint{Timestamp: start.Add(time.Duration(i) * 5 * time.Minute).UnixMilli(),
+			ExpectedLoad: 800, UpperLoad: 900})
+	}
+	st := &loopStore{preds: map[string][]scaling.Prediction{"web": {pred}}}
+	c := &loopCluster{workloads: map[string]Workload{}}
+	services := []ServiceConfig{{Ref: ServiceRef{Service: "web", Namespace: "ns"}, LeadTime: 5 * time.Minute, CapacityPerReplica: 100}}
+	a := New(Options{Cluster: c, Patterns: st, Predictions: st, Services: func() []ServiceConfig { return services },
+		PredictiveEnabled: true, Now: func() time.Time { return now }})
+	round := func(i int, need float64) Plan {
+		t.Helper()
+		now = start.Add(time.Duration(i) * 30 * time.Second)
+		w := c.workloads["web"]
+		c.workloads["web"] = Workload{Service: "web", Namespace: "ns", HPAName: "web", MinReplicas: max(w.MinReplicas, 2), MaxReplicas: 50,
+			BaseMinReplicas: 2, Touched: w.Touched, FloorChangedAt: w.FloorChangedAt, CurrentReplicas: max(w.MinReplicas, 2),
+			NeededReplicas: need, NeedKnown: true, ObservedAt: now}
+		plan, err := a.Reconcile(t.Context())
+		require.NoError(t, err)
+		require.Len(t, plan.Decisions, 1)
+		return plan
+	}
+	round(0, 8)
+	require.Equal(t, int32(8), c.workloads["web"].MinReplicas, "the prediction's floor")
+	for i := 1; i <= 30; i++ { // 15 minutes with no load at all: not yet a collapse
+		round(i, 0)
+		require.Equal(t, int32(8), c.workloads["web"].MinReplicas, "round %d", i)
+	}
+	require.Zero(t, testutil.ToFloat64(a.setAside.WithLabelValues("web")))
+	d := round(31, 0).Decisions[0]
+	require.True(t, d.PredictionSetAside)
+	require.Equal(t, 1.0, testutil.ToFloat64(a.setAside.WithLabelValues("web")), "said in the metrics too")
+	require.Equal(t, int32(2), c.workloads["web"].MinReplicas, "set aside: at once to the base")
+	require.Contains(t, d.Contributions[1].Detail, "prediction set aside")
+	require.Equal(t, SourceStepDown, d.Reason)
+	require.False(t, round(32, 3).Decisions[0].PredictionSetAside) // load again: above a third of the forecast's 8 replicas
+	require.Equal(t, int32(8), c.workloads["web"].MinReplicas, "the prediction's floor again")
+	require.Zero(t, testutil.ToFloat64(a.setAside.WithLabelValues("web")))
+}

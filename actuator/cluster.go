@@ -38,8 +38,13 @@ type Workload struct {
 	// NeededReplicas is what the HPA's metric asks for, unrounded and before its tolerance,
 	// stabilization and policies: ready replicas × metric ÷ target, the highest over its
 	// metrics (as the controller takes the highest). 0 when unknown (no HPA, no metrics or no
-	// ready replica yet).
+	// ready replica yet), or when the metric reports no load at all (NeedKnown).
 	NeededReplicas float64
+	// NeedKnown is true when NeededReplicas was measured, zero included: a metric that reports
+	// no load (an outage upstream) asks for no replicas, which tells the planner its forecast
+	// is not what came (LoadCollapsed); an unknown need tells it nothing. A positive
+	// NeededReplicas is known without it.
+	NeedKnown bool
 	// ReadyReplicas are the pods ready to serve (the target's status), which NeededReplicas is
 	// measured on; meaningful only where NeededReplicas is known.
 	ReadyReplicas int32
@@ -47,13 +52,15 @@ type Workload struct {
 	ObservedAt time.Time
 }
 
-// NeedObserved reports whether NeededReplicas is an observation: positive and finite (NaN
-// fails the comparison).
-func (w Workload) NeedObserved() bool { return needObserved(w.NeededReplicas) }
+// needKnown reports whether w's need is a measurement: finite and not negative, and either
+// NeedKnown or positive (which only a measurement gives).
+func (w Workload) needKnown() bool {
+	return needKnown(w.NeededReplicas) && (w.NeedKnown || w.NeededReplicas > 0)
+}
 
-// needObserved reports whether a need of the given replicas was observed: a positive,
-// finite number.
-func needObserved(replicas float64) bool { return replicas > 0 && !math.IsInf(replicas, 0) }
+// needKnown reports whether a need of the given replicas is a measurement: finite and not
+// negative (NaN fails the comparison).
+func needKnown(replicas float64) bool { return replicas >= 0 && !math.IsInf(replicas, 0) }
 
 // FloorChange is one write the actuator asks of the cluster.
 type FloorChange struct {

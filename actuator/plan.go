@@ -37,9 +37,10 @@ type PlanInput struct {
 	// Overrides are scheduled floors (any service; inactive ones are ignored). They act when
 	// PredictiveEnabled, as patterns do.
 	Overrides []scaling.Override
-	// Need is each service's recent need samples (Workload.NeededReplicas over the last few
-	// rounds, in time order), for the surge floors of services whose calibrated settings ask
-	// for one (scaling.FloorSettings.SurgeSeconds).
+	// Need is each service's recent need samples (Workload.NeededReplicas over the last
+	// quarter of an hour of rounds, in time order, each with its forecast then: AddNeed), for
+	// the surge floors of services whose calibrated settings ask for one
+	// (scaling.FloorSettings.SurgeSeconds) and to tell a collapse (LoadCollapsed).
 	Need map[string][]NeedSample
 	// PredictiveEnabled turns patterns and predictions on; DependenciesEnabled dependencies.
 	PredictiveEnabled, DependenciesEnabled bool
@@ -133,6 +134,9 @@ type Decision struct {
 	// Restore is true when nothing asks above base any more and the workload was touched: put
 	// the base back (Cluster.Restore) instead of writing Floor.
 	Restore bool
+	// PredictionSetAside is true while the load has collapsed under the prediction
+	// (LoadCollapsed) and its floor is set aside.
+	PredictionSetAside bool
 }
 
 // Changed reports whether applying the decision writes anything.
@@ -163,11 +167,12 @@ type serviceState struct {
 
 // PlanFloors plans one floor per managed service: the max of its base, its load pattern's
 // window (from LeadTime before the window until its end; a derived pattern only while no
-// prediction is in force: derivedPatternInForce), its prediction over the lead time,
-// its active scheduled overrides (from LeadTime before their start until their end), and the
-// floors its enabled dependencies ask for, clamped to [base, max] and lowered no faster
-// than in.StepDown allows (at once where the prediction's calibration chose
-// StepDownAtOnce). It is pure: the same input gives the same plan.
+// prediction is in force: derivedPatternInForce), its prediction over the lead time (set
+// aside while the load has collapsed under it: LoadCollapsed), its active scheduled overrides
+// (from LeadTime before their start until their end), and the floors its enabled dependencies
+// ask for, clamped to [base, max] and lowered no faster than in.StepDown allows (at once where
+// the prediction's calibration chose StepDownAtOnce, or the load collapsed). It is pure: the
+// same input gives the same plan.
 func PlanFloors(in PlanInput) Plan {
 	policy := in.StepDown.WithDefaults()
 	ceiling := in.MaxReplicasWithoutMax
@@ -250,6 +255,7 @@ func PlanFloors(in PlanInput) Plan {
 		stepDown := policy
 		contribs = append(contribs, Contribution{Source: SourceBase, Floor: base(st.w), Detail: "floor before kai-scaler"})
 		pred, hasPred := predictions[name]
+		var collapsed bool // the load collapsed under the prediction: LoadCollapsed
 		for _, p := range patterns[name] {
 			if p.Source == scaling.SourceDerived && !derivedPatternInForce(p, pred, hasPred, in.Now) {
 				continue
@@ -263,13 +269,19 @@ func PlanFloors(in PlanInput) Plan {
 			}
 		}
 		if hasPred {
-			contribs = append(contribs, predictionContributions(pred, st.cfg, in.Now, st.w.MinReplicas)...)
 			// A surge floor and a step-down at once ride on the prediction's calibration, and go
 			// with it when the prediction expires: its settings were chosen for that service's
 			// recent history.
 			cal := pred.Calibration
 			if cal != nil && expired(pred.ValidUntil, in.Now.UnixMilli()) {
 				cal = nil
+			}
+			var collapse Collapse
+			collapse, collapsed = loadCollapsed(pred, in.Need[name], in.Now)
+			if collapsed {
+				contribs = append(contribs, collapseContribution(collapse))
+			} else {
+				contribs = append(contribs, predictionContributions(pred, st.cfg, in.Now, st.w.MinReplicas)...)
 			}
 			if cal != nil && cal.StepDownAtOnce {
 				stepDown.AtOnce = true
@@ -286,6 +298,11 @@ func PlanFloors(in PlanInput) Plan {
 				case len(in.Need[name]) > 0: // without the metric there is nothing to release to
 					release.heldUntil = st.w.FloorChangedAt.Add(SurgeHold)
 				}
+			}
+			if collapsed {
+				// Nothing asked for the capacity above the need for the whole window, and the
+				// HPA's stabilization keeps what the need asked for: no forecast is late here.
+				release = surgeRelease{to: collapse.Floor(), collapsed: true}
 			}
 		}
 		if c, ok := overrideContribution(overrides[name], st.w, st.cfg.LeadTime, in.Now); ok {
@@ -306,7 +323,7 @@ func PlanFloors(in PlanInput) Plan {
 			}
 		}
 		st.decision = decide(st.w, contribs, hold, stepDown, in.Now, ceiling, release)
-		st.decision.Service = name
+		st.decision.Service, st.decision.PredictionSetAside = name, collapsed
 	}
 
 	var plan Plan
@@ -329,11 +346,13 @@ func base(w Workload) int32 {
 	return w.BaseMinReplicas
 }
 
-// surgeRelease is how the floor of a service with a surge floor comes down: at once to to
-// (ReleaseFloor; 0: by the step-down policy), or not before heldUntil (SurgeHold).
+// surgeRelease is how the floor of a service with a surge floor, or whose load collapsed,
+// comes down: at once to to (ReleaseFloor, Collapse.Floor; 0: by the step-down policy), or not
+// before heldUntil (SurgeHold).
 type surgeRelease struct {
 	to        int32
 	heldUntil time.Time
+	collapsed bool
 }
 
 // decide combines contributions by max, clamps to [base, max] and applies the step-down limit,
@@ -360,13 +379,18 @@ func decide(w Workload, contribs []Contribution, hold bool, policy StepDownPolic
 	}
 	if cur := w.MinReplicas; floor < cur && !hold {
 		stepped, released := LowerFloor(cur, floor, w.FloorChangedAt, policy, now, release.to)
-		if stepped != floor {
+		// Come down at once for a collapse, the floor says so even where it reaches the plan:
+		// "base" alone would not say why a raised floor fell at once.
+		if stepped != floor || (released && release.collapsed) {
 			detail := fmt.Sprintf("lowering from %d towards %d by at most max(%d, %.0f%%) every %s",
 				cur, floor, policy.MinStep, policy.MaxFraction*100, policy.Interval)
 			switch {
+			case released && release.collapsed:
+				detail = fmt.Sprintf("lowering from %d to %d at once: the load collapsed under the forecast, and the HPA's metric asked for no more over the last %s",
+					cur, stepped, CollapseWindow)
 			case released:
 				detail = fmt.Sprintf("lowering from %d to %d at once, towards %d: the most the HPA's metric asked for over the last %s, which its own scale-down stabilization keeps",
-					cur, stepped, floor, needKept)
+					cur, stepped, floor, releaseWindow)
 			case stepped == cur && !release.heldUntil.IsZero():
 				detail = fmt.Sprintf("holding %d until %s, %s after its last change, in case the surge goes on; then towards %d",
 					cur, release.heldUntil.UTC().Format(time.RFC3339), SurgeHold, floor)

@@ -16,7 +16,8 @@ type ShadowSample struct {
 	// Running is the HPA's current replicas, ready or starting: what is paid for.
 	Running int32
 	// Needed is the replicas the load needed: the HPA's metric over its target on the ready
-	// pods (Workload.NeededReplicas), or its desired replicas where that is not observed.
+	// pods (Workload.NeededReplicas, a known zero included), or its desired replicas where that
+	// is not observed.
 	Needed float64
 	// Floor is the would-be floor.
 	Floor int32
@@ -27,7 +28,7 @@ type ShadowSample struct {
 // current almost always), so desired against current showed no under-provisioning even while
 // new pods were starting, which is the shortfall a floor raised ahead removes.
 func ShadowSampleOf(w Workload, floor int32, at time.Time) ShadowSample {
-	if w.NeedObserved() {
+	if w.needKnown() {
 		return ShadowSample{At: at, Actual: w.ReadyReplicas, Running: w.CurrentReplicas, Needed: w.NeededReplicas, Floor: floor}
 	}
 	return ShadowSample{At: at, Actual: w.CurrentReplicas, Running: w.CurrentReplicas, Needed: float64(w.DesiredReplicas), Floor: floor}

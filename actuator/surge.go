@@ -11,23 +11,35 @@ import (
 type NeedSample struct {
 	At       time.Time
 	Replicas float64
+	// Forecast is what the prediction in force when the need was observed held the load to
+	// then, in replicas (ForecastReplicas); 0 where none did. LoadCollapsed holds the need
+	// against it.
+	Forecast float64
 }
 
 // SurgeWindow is how far back a rise in the need is measured: long enough that one noisy
 // sample is not a trend, short enough that a surge is seen while it builds.
 const SurgeWindow = 2 * time.Minute
 
-// needKept is how long the actuator keeps a service's need samples.
-const needKept = 2 * SurgeWindow
+// releaseWindow is how far back ReleaseFloor reads the need: about what the HPA's scale-down
+// stabilization keeps.
+const releaseWindow = 2 * SurgeWindow
+
+// needKept is how long the actuator keeps a service's need samples: what LoadCollapsed reads.
+const needKept = CollapseWindow + collapseGap
 
 // SurgeFloor carries the recent rise of the need on: from the newest sample at or before now,
 // at the rate it rose since the oldest sample within SurgeWindow of it, for horizon plus the
 // newest sample's age. ok is false when the need did not rise, or the samples span less than
-// half of SurgeWindow (too few to tell a rise from noise). samples are in time order.
+// half of SurgeWindow (too few to tell a rise from noise), or the newest is older than
+// releaseWindow (a rise that old is no surge now). samples are in time order. Samples
+// of no need at all (zero: kept for LoadCollapsed) are not read: on sparse counts every request
+// after an idle minute would be a surge, and calibration has always measured surges between
+// loads.
 func SurgeFloor(samples []NeedSample, now time.Time, horizon time.Duration) (Surge, bool) {
-	last := -1
-	for i := len(samples) - 1; i >= 0; i-- {
-		if !samples[i].At.After(now) {
+	last, oldest := -1, now.Add(-releaseWindow)
+	for i := len(samples) - 1; i >= 0 && !samples[i].At.Before(oldest); i-- {
+		if !samples[i].At.After(now) && samples[i].Replicas > 0 {
 			last = i
 			break
 		}
@@ -36,8 +48,10 @@ func SurgeFloor(samples []NeedSample, now time.Time, horizon time.Duration) (Sur
 		return Surge{}, false
 	}
 	first, since := last, samples[last].At.Add(-SurgeWindow) // one Add, not a Sub per sample
-	for first > 0 && !samples[first-1].At.Before(since) {
-		first--
+	for i := last - 1; i >= 0 && !samples[i].At.Before(since); i-- {
+		if samples[i].Replicas > 0 {
+			first = i
+		}
 	}
 	return surgeFrom(samples[first].Replicas, samples[last].Replicas, samples[last].At.Sub(samples[first].At), now.Sub(samples[last].At), horizon)
 }
@@ -158,13 +172,15 @@ func surgeContribution(samples []NeedSample, now time.Time, horizon time.Duratio
 		s.Need, s.PerMinute, s.Over.Round(time.Second), s.Need+s.PerMinute*s.Ahead.Minutes(), s.Ahead.Round(time.Second))}, true
 }
 
-// AddNeed appends w's need to a service's samples, unless it is unknown or not newer than the
-// newest sample (an informer's cache read twice), and drops the samples older than needKept
-// at now. It reuses samples' array (the kept samples move to its front, so a service's
-// samples stay in one small array however long it runs): keep only what it returns.
-func AddNeed(samples []NeedSample, w Workload, now time.Time) []NeedSample {
-	if w.NeedObserved() && (len(samples) == 0 || w.ObservedAt.After(samples[len(samples)-1].At)) {
-		samples = append(samples, NeedSample{At: w.ObservedAt, Replicas: w.NeededReplicas})
+// AddNeed appends w's need to a service's samples, with what the prediction in force held the
+// load to then (forecast: NeedSample.Forecast), unless it is unknown (Workload.NeedKnown)
+// or not newer than the newest sample (an informer's cache read twice), and drops the samples
+// older than needKept at now. It reuses samples' array (the kept samples move to its front, so
+// a service's samples stay in one small array however long it runs): keep only what it
+// returns.
+func AddNeed(samples []NeedSample, w Workload, forecast float64, now time.Time) []NeedSample {
+	if w.needKnown() && (len(samples) == 0 || w.ObservedAt.After(samples[len(samples)-1].At)) {
+		samples = append(samples, NeedSample{At: w.ObservedAt, Replicas: w.NeededReplicas, Forecast: forecast})
 	}
 	i, since := 0, now.Add(-needKept) // one Add, not a Sub per sample
 	for i < len(samples) && samples[i].At.Before(since) {
@@ -174,7 +190,7 @@ func AddNeed(samples []NeedSample, w Workload, now time.Time) []NeedSample {
 }
 
 // ReleaseFloor is how far the floor of a service with a surge floor may come down at once: the
-// most its HPA's metric asked for over the kept samples at or before now (0 without any). The
+// most its HPA's metric asked for over the releaseWindow before now (0 without any). The
 // HPA's scale-down stabilization holds the highest replicas its metric recommended over the
 // last minutes, so a floor lowered to this drops no replica the HPA would not drop itself:
 // the step-down policy guards forecasts that may be late, while a surge floor only starts
@@ -182,7 +198,7 @@ func AddNeed(samples []NeedSample, w Workload, now time.Time) []NeedSample {
 // intervals would pay for replicas no one asked for (most of a surge floor's cost).
 func ReleaseFloor(samples []NeedSample, now time.Time) int32 {
 	var most float64
-	since := now.Add(-needKept) // one Add, not a Sub per sample
+	since := now.Add(-releaseWindow) // one Add, not a Sub per sample
 	for _, s := range samples {
 		if !s.At.After(now) && !s.At.Before(since) {
 			most = max(most, s.Replicas)
@@ -201,10 +217,11 @@ type NeedSweep struct {
 	from     int // the samples kept start here
 }
 
-// Add is AddNeed: the need replicas observed at observedAt, unless unknown or not newer than
-// the newest sample, and the samples older than needKept at now dropped.
+// Add is AddNeed: the need replicas observed at observedAt, unless unknown (not finite, or
+// negative) or not newer than the newest sample, and the samples older than needKept at now
+// dropped.
 func (w *NeedSweep) Add(observedAt int64, replicas float64, now int64) {
-	if needObserved(replicas) && (len(w.at) == w.from || observedAt > w.at[len(w.at)-1]) {
+	if needKnown(replicas) && (len(w.at) == w.from || observedAt > w.at[len(w.at)-1]) {
 		w.at, w.replicas = append(w.at, observedAt), append(w.replicas, replicas)
 	}
 	for since := now - int64(needKept); w.from < len(w.at) && w.at[w.from] < since; {
@@ -220,16 +237,18 @@ func (w *NeedSweep) Add(observedAt int64, replicas float64, now int64) {
 // Surge is SurgeFloor at now.
 func (w *NeedSweep) Surge(now int64, horizon time.Duration) (Surge, bool) {
 	at, replicas := w.at[w.from:], w.replicas[w.from:]
-	last := len(at) - 1
-	for last >= 0 && at[last] > now {
+	last, oldest := len(at)-1, now-int64(releaseWindow)
+	for last >= 0 && at[last] >= oldest && (at[last] > now || !(replicas[last] > 0)) {
 		last--
 	}
-	if last < 0 {
+	if last < 0 || at[last] < oldest {
 		return Surge{}, false
 	}
 	first, since := last, at[last]-int64(SurgeWindow)
-	for first > 0 && at[first-1] >= since {
-		first--
+	for i := last - 1; i >= 0 && at[i] >= since; i-- {
+		if replicas[i] > 0 {
+			first = i
+		}
 	}
 	return surgeFrom(replicas[first], replicas[last], time.Duration(at[last]-at[first]), time.Duration(now-at[last]), horizon)
 }
@@ -237,10 +256,10 @@ func (w *NeedSweep) Surge(now int64, horizon time.Duration) (Surge, bool) {
 // Release is ReleaseFloor at now.
 func (w *NeedSweep) Release(now int64) int32 {
 	var most float64
-	since := now - int64(needKept)
-	for i, at := range w.at[w.from:] {
-		if at <= now && at >= since {
-			most = max(most, w.replicas[w.from+i])
+	since := now - int64(releaseWindow)
+	for i := len(w.at) - 1; i >= w.from && w.at[i] >= since; i-- { // the newest first: the window is the kept samples' end
+		if w.at[i] <= now {
+			most = max(most, w.replicas[i])
 		}
 	}
 	return CeilReplicas(most)

@@ -55,14 +55,21 @@ func TestAddNeed(t *testing.T) {
 		return Workload{Service: "web", ObservedAt: at, NeededReplicas: need}
 	}
 	var ss []NeedSample
-	ss = AddNeed(ss, w(monday, 5), monday)
-	ss = AddNeed(ss, w(monday, 6), monday)                               // the same observation again: kept once
-	ss = AddNeed(ss, w(monday.Add(30*time.Second), 0), monday)           // unknown need
-	ss = AddNeed(ss, w(monday.Add(30*time.Second), math.Inf(1)), monday) // not a need
-	ss = AddNeed(ss, w(monday.Add(time.Minute), 7), monday.Add(time.Minute))
-	require.Equal(t, []NeedSample{{monday, 5}, {monday.Add(time.Minute), 7}}, ss)
-	ss = AddNeed(ss, Workload{}, monday.Add(needKept+30*time.Second)) // nothing new: the first is too old now
-	require.Equal(t, []NeedSample{{monday.Add(time.Minute), 7}}, ss)
+	ss = AddNeed(ss, w(monday, 5), 12, monday)
+	ss = AddNeed(ss, w(monday, 6), 12, monday)                               // the same observation again: kept once
+	ss = AddNeed(ss, w(monday.Add(30*time.Second), 0), 12, monday)           // unknown need
+	ss = AddNeed(ss, w(monday.Add(30*time.Second), math.Inf(1)), 12, monday) // not a need
+	ss = AddNeed(ss, w(monday.Add(time.Minute), 7), 0, monday.Add(time.Minute))
+	none := w(monday.Add(90*time.Second), 0)
+	none.NeedKnown = true // a metric reporting no load at all: a need of none
+	ss = AddNeed(ss, none, 12, monday.Add(90*time.Second))
+	nan := w(monday.Add(2*time.Minute), math.NaN())
+	nan.NeedKnown = true // not a number is no measurement, whatever the flag says
+	ss = AddNeed(ss, nan, 12, monday.Add(2*time.Minute))
+	require.Equal(t, []NeedSample{{At: monday, Replicas: 5, Forecast: 12}, {At: monday.Add(time.Minute), Replicas: 7},
+		{At: monday.Add(90 * time.Second), Forecast: 12}}, ss)
+	ss = AddNeed(ss, Workload{}, 0, monday.Add(needKept+30*time.Second)) // nothing new: the first is too old now
+	require.Equal(t, []NeedSample{{At: monday.Add(time.Minute), Replicas: 7}, {At: monday.Add(90 * time.Second), Forecast: 12}}, ss)
 }
 
 // flatCalibrated is a prediction for web of 500 expected and 600 upper load around now, fitted
@@ -307,7 +314,7 @@ func TestNeedSweepIsAddNeed(t *testing.T) {
 			case 2:
 				need = 0
 			}
-			samples = AddNeed(samples, Workload{NeededReplicas: need, ObservedAt: epoch.Add(time.Duration(observed))}, epoch.Add(time.Duration(now)))
+			samples = AddNeed(samples, Workload{NeededReplicas: need, NeedKnown: !math.IsNaN(need), ObservedAt: epoch.Add(time.Duration(observed))}, 0, epoch.Add(time.Duration(now)))
 			sweep.Add(observed, need, now)
 			at := now + int64(rng.IntN(2))*int64(step)/2
 			require.Equal(t, ReleaseFloor(samples, epoch.Add(time.Duration(at))), sweep.Release(at), "seed %d, round %d", seed, i)

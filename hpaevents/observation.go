@@ -60,13 +60,23 @@ func (m Metric) Ratio() (ratio float64, ok bool) {
 // controller averages usage over the ready pods; pods still starting would inflate it in
 // every scale-up). 0 when no metric has a current value or ready is not positive.
 func (o Observation) NeededReplicas(ready int32) float64 {
+	need, _ := o.Need(ready)
+	return need
+}
+
+// Need is NeededReplicas and whether it was measured: some metric has a current value and
+// ready is positive. A measured 0 is a metric reporting no load at all.
+func (o Observation) Need(ready int32) (replicas float64, known bool) {
 	var ratio float64
 	for _, m := range o.Metrics {
-		if r, ok := m.Ratio(); ok && r > ratio {
-			ratio = r
+		if r, ok := m.Ratio(); ok {
+			ratio, known = max(ratio, r), true
 		}
 	}
-	return ratio * float64(max(ready, 0))
+	if ready <= 0 {
+		return 0, false
+	}
+	return ratio * float64(ready), known
 }
 
 // Condition is one of the HPA's status conditions (AbleToScale, ScalingActive, ScalingLimited).

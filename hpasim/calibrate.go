@@ -414,10 +414,12 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	if !in.syncEveryStep {
 		track = &reactiveTrack{}
 	}
+	collapses := collapseFloors(times, loads, active, preds, cfg.CapacityPerReplica, every)
 	run := func(s *scaling.FloorSettings) (Summary, []Summary) {
 		floors := replayedFloors{floors: base}
 		if s != nil && !s.Off {
 			floors = floorsOf(s)
+			floors.collapsed = collapses
 		}
 		var surge *surgeReplay
 		if s != nil && s.SurgeSeconds > 0 {
@@ -850,6 +852,16 @@ func surgeFloors(times []time.Time, loads []float64, capacity float64, every int
 // nanoseconds since times[0] (actuator.NeedSweep).
 func fromNeeds(times []time.Time, loads []float64, capacity float64, every int, f func(i int, window *actuator.NeedSweep, now int64)) {
 	var window actuator.NeedSweep
+	roundNeeds(times, loads, capacity, every, func(i int, seen, now int64, need float64) {
+		window.Add(seen, need, seen)
+		f(i, &window, now)
+	})
+}
+
+// roundNeeds calls f at every every-th of times i but the first with the need the planner
+// reads at that round (fromNeeds) and when it was observed (seen), in nanoseconds since
+// times[0] as now is.
+func roundNeeds(times []time.Time, loads []float64, capacity float64, every int, f func(i int, seen, now int64, need float64)) {
 	for i := every; i < len(times); i += every {
 		j := i - 1
 		now, before := int64(times[i].Sub(times[0])), int64(times[j].Sub(times[0]))
@@ -857,9 +869,38 @@ func fromNeeds(times []time.Time, loads []float64, capacity float64, every int, 
 		if time.Duration(now-before) <= DefaultSyncPeriod {
 			seen = now
 		}
-		window.Add(seen, loads[j]/capacity, seen)
-		f(i, &window, now)
+		f(i, seen, now, loads[j]/capacity)
 	}
+}
+
+// collapseFloors are, at each of a replay's planning rounds, the floor the planner sets where
+// the load collapsed under the forecasts (actuator.LoadCollapsed: Collapse.Floor), and 0
+// elsewhere; nil where it never did. They read the needs the planner reads (roundNeeds), each
+// with what the prediction in force at its round (active, an index into preds) held the load
+// to when it was observed (actuator.ForecastReplicas), and are the same for every candidate
+// with a floor from the prediction, as the planner sets the prediction aside whatever its
+// settings.
+func collapseFloors(times []time.Time, loads []float64, active []int, preds []scaling.Prediction, capacity float64, every int) []int32 {
+	var out []int32
+	var window actuator.CollapseSweep
+	reader, read := actuator.ForecastReader{}, -1 // the prediction in force's, read
+	roundNeeds(times, loads, capacity, every, func(i int, seen, now int64, need float64) {
+		var forecast float64
+		if a := active[i]; a >= 0 {
+			if a != read {
+				reader, read = actuator.NewForecastReader(preds[a], capacity), a
+			}
+			forecast = reader.At(times[0].Add(time.Duration(seen)))
+		}
+		window.Add(seen, need, forecast)
+		if floor, collapsed := window.Collapsed(now); collapsed {
+			if out == nil {
+				out = make([]int32, len(times))
+			}
+			out[i] = floor
+		}
+	})
+	return out
 }
 
 // forecastOvershoot is how much more load the forecasts in force (active: an index into
@@ -987,6 +1028,10 @@ func stepsPerDay(step time.Duration) int { return max(1, int(24*time.Hour/step))
 // prediction asks for over the hold's rounds (PredictionFloor.HeldFloor; nil without a hold).
 type replayedFloors struct {
 	floors, held []int32
+	// collapsed is, where the load collapsed under the prediction (collapseFloors), the floor
+	// the planner sets instead of the prediction's, to which it comes down at once; 0
+	// elsewhere, nil where the load never collapsed.
+	collapsed []int32
 }
 
 // predictionFloors reads pfs (one per prediction) at every every-th step of a replay grid from
@@ -1114,7 +1159,7 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors replaye
 	day, dayEnd := 0, scored // the day of the steps before dayEnd
 	for round := 0; round < len(times); round += every {
 		at := int64(round) * int64(step)
-		want, rel := floors.floors[round], int32(0)
+		want, rel, surgeRaise := floors.floors[round], int32(0), false
 		if floors.held != nil {
 			want = max(want, min(cur, floors.held[round])) // the hold keeps the floor, never raises it
 		}
@@ -1125,9 +1170,17 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors replaye
 			}
 			mayRaise, mayRelease := actuator.SurgeMayAfter(changed, time.Duration(at-changedAt))
 			beyond := actuator.SurgeRaises(surge.floors[round], max(cur, replicas), surge.tolerance)
-			want = max(want, actuator.HeldSurge(surge.floors[round], cur, mayRaise && beyond))
+			surgeRaise = mayRaise && beyond
+			want = max(want, actuator.HeldSurge(surge.floors[round], cur, surgeRaise))
 			if mayRelease {
 				rel = surge.release[round]
+			}
+		}
+		if floors.collapsed != nil && floors.collapsed[round] > 0 {
+			c := floors.collapsed[round]
+			want, rel = c, c // the prediction set aside, as the planner does
+			if surge != nil {
+				want = max(want, actuator.HeldSurge(surge.floors[round], cur, surgeRaise))
 			}
 		}
 		want = min(max(want, base), h.cfg.MaxReplicas)

@@ -1015,10 +1015,21 @@ func TestCalibrationReplaysAsTheSimulator(t *testing.T) {
 	// Six hours ahead, valid for two: further than the planner reads (actuator.PlanningEnd),
 	// as the service's day-long forecasts are.
 	preds := hourlyForecasts(trace, now, 2, level, 1.3)
+	// The same load with no load at all from 10:00 to 12:00 on both days replayed (an outage
+	// upstream), which the forecasts expect as usual: the planner sets them aside
+	// (actuator.LoadCollapsed), and calibration must too.
+	outage := forecast.Series{Start: trace.Start, Step: trace.Step, Values: slices.Clone(trace.Values)}
+	down := func(t time.Time) bool { return !t.Before(evalFrom) && t.Hour() >= 10 && t.Hour() < 12 }
+	for i := range outage.Values {
+		if down(outage.Start.Add(time.Duration(i) * outage.Step)) {
+			outage.Values[i] = 0
+		}
+	}
 	var defaultReactive float64
 	for _, tt := range []struct {
 		name     string
 		behavior actuator.Behavior
+		outage   bool
 	}{
 		{name: "default behavior"},
 		{
@@ -1027,8 +1038,13 @@ func TestCalibrationReplaysAsTheSimulator(t *testing.T) {
 			name:     "a cautious behavior",
 			behavior: cautiousBehavior,
 		},
+		{name: "an outage", outage: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			trace := trace
+			if tt.outage {
+				trace = outage
+			}
 			hpa := Config{MinReplicas: 1, MaxReplicas: 50, CapacityPerReplica: 20, PodStartup: 2 * time.Minute, Behavior: tt.behavior}
 			got := Calibrate(CalibrationInput{History: trace, Predictions: preds, HPA: hpa, LeadTime: 5 * time.Minute, Now: now,
 				Window: now.Sub(evalFrom), Surge: true})
@@ -1040,9 +1056,11 @@ func TestCalibrationReplaysAsTheSimulator(t *testing.T) {
 				Behavior: tt.behavior}
 			reactive := replay(opts, trace, evalFrom, nil, preds).Summary
 			require.InEpsilon(t, reactive.ReplicaHours, got.Reactive.ReplicaHours, 1e-3)
-			if defaultReactive == 0 {
+			switch {
+			case tt.outage:
+			case defaultReactive == 0:
 				defaultReactive = reactive.ReplicaHours
-			} else {
+			default:
 				require.Greater(t, reactive.ReplicaHours, 1.02*defaultReactive, "a slower scale-down keeps more replicas: the behavior was replayed")
 			}
 			var floors int
@@ -1054,7 +1072,18 @@ func TestCalibrationReplaysAsTheSimulator(t *testing.T) {
 				for i := range planned {
 					planned[i].Service, planned[i].Calibration = traceService, &scaling.Calibration{FloorSettings: s.Settings}
 				}
-				run := replay(opts, trace, evalFrom, planned, planned).Summary
+				simulated := replay(opts, trace, evalFrom, planned, planned)
+				run := simulated.Summary
+				if tt.outage && !s.Settings.Off {
+					require.Greater(t, simulated.SetAsideMinutes, 2*100.0, "%s: set aside for most of both outages", SettingsString(s.Settings))
+					for _, x := range simulated.Samples {
+						// From a quarter of an hour into the outage (and the floor's five minutes
+						// of lead) the forecast's floor is set aside: the floor is the base.
+						if down(x.Time) && x.Time.Minute() >= 20 && x.Time.Hour() == 10 || down(x.Time) && x.Time.Hour() == 11 {
+							require.Equal(t, hpa.MinReplicas, x.Floor, "%s at %s: set aside", SettingsString(s.Settings), x.Time)
+						}
+					}
+				}
 				wantRed, wantInc := gains(reactive, run)
 				red, inc := gains(got.Reactive, s.Summary)
 				require.InDelta(t, wantInc, inc, 0.001, "%s: replica-hours", SettingsString(s.Settings))

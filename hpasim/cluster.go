@@ -129,7 +129,7 @@ func (c *Cluster) Workloads(_ context.Context, refs []actuator.ServiceRef) ([]ac
 			w.CurrentReplicas = s.hpa.Replicas()
 			w.DesiredReplicas = w.CurrentReplicas
 			w.ReadyReplicas = s.hpa.ReadyReplicas(now)
-			w.NeededReplicas = s.hpa.NeededReplicas()
+			w.NeededReplicas, w.NeedKnown = s.hpa.NeededReplicas(), s.hpa.NeedKnown()
 		} else {
 			w.MinReplicas, w.MaxReplicas = s.replicas, s.spec.MaxReplicas
 			w.CurrentReplicas, w.DesiredReplicas = s.replicas, s.replicas

@@ -1,6 +1,7 @@
 package hpasim
 
 import (
+	"math"
 	"time"
 
 	"github.com/kai-platform/kai-scaler/actuator"
@@ -121,8 +122,10 @@ type HPA struct {
 	// (actuator.Behavior.Unset).
 	unset    bool
 	lastSync time.Time
-	// need is what the metric asked for at the last sync (Workload.NeededReplicas).
-	need float64
+	// need is what the metric asked for at the last sync (Workload.NeededReplicas); needKnown
+	// says a sync measured it (Workload.NeedKnown).
+	need      float64
+	needKnown bool
 	// deferAtFloor lets a sync that keeps the replicas at minReplicas defer its recommendation
 	// (deferRecommendation); deferred holds them from deferredFrom on, oldest first.
 	deferAtFloor bool
@@ -155,6 +158,10 @@ func (h *HPA) SetMinReplicas(n int32) { h.min = min(max(n, 1), h.cfg.MaxReplicas
 // NeededReplicas is what the metric asked for at the last sync, unrounded and before the
 // tolerance, stabilization and policies; 0 before the first sync with ready pods.
 func (h *HPA) NeededReplicas() float64 { return h.need }
+
+// NeedKnown reports whether the last sync measured NeededReplicas (with ready pods, on a load
+// the trace has): zero is then a load of none.
+func (h *HPA) NeedKnown() bool { return h.needKnown }
 
 // Replicas is the scale target's spec.replicas (all pods, ready or starting).
 func (h *HPA) Replicas() int32 { return int32(len(h.pods)) }
@@ -242,6 +249,7 @@ func (h *HPA) sync(now int64, load float64) decision {
 	d := decision{current: cur, ready: ready, limited: withinRange, ableToScale: readyForNewScale}
 	if ready > 0 && h.cfg.CapacityPerReplica > 0 {
 		h.need = load / h.cfg.CapacityPerReplica // usage ÷ target × ready pods
+		h.needKnown = !math.IsNaN(load)
 	}
 	d.recommendation = h.metricReplicas(cur, ready, load)
 	if h.deferAtFloor && !h.unset && cur == h.min && d.recommendation <= cur {

@@ -150,6 +150,9 @@ type Run struct {
 	FloorBindingMinutes float64
 	// StaleMinutes is the evaluated time with no valid prediction (predictive run only).
 	StaleMinutes float64
+	// SetAsideMinutes is the evaluated time the prediction was set aside as the load had
+	// collapsed under it (actuator.LoadCollapsed; predictive run only).
+	SetAsideMinutes float64
 	// BeyondBoundUnderProvisionedReplicaMinutes is the part of Summary's under-provisioned
 	// replica-minutes during which the load was above the upper bound of the forecast in
 	// force everywhere within a lead time (or a forecast step) either side: surprises that a
@@ -460,6 +463,7 @@ func replay(o ReplayOptions, trace forecast.Series, evalFrom time.Time, preds, b
 	const tick = DefaultSyncPeriod
 	nextPred, nextBound, lastPlan, nextSample := 0, 0, time.Time{}, evalFrom
 	var need []actuator.NeedSample
+	setAside := false // at the last planning round
 	ctx := context.Background() // the simulated cluster does no I/O
 	end := trace.End()
 	for ; !now.After(end); now = now.Add(tick) {
@@ -476,10 +480,15 @@ func replay(o ReplayOptions, trace forecast.Series, evalFrom time.Time, preds, b
 			ws, _ := cluster.Workloads(ctx, refs)
 			in.Now, in.Workloads = now, ws
 			for _, w := range ws {
-				need = actuator.AddNeed(need, w, now)
+				var forecast float64
+				if len(in.Predictions) > 0 {
+					forecast = actuator.ForecastReplicas(in.Predictions[0], o.CapacityPerReplica, w.ObservedAt)
+				}
+				need = actuator.AddNeed(need, w, forecast, now)
 			}
 			in.Need = map[string][]actuator.NeedSample{traceService: need}
 			for _, d := range actuator.PlanFloors(in).Decisions {
+				setAside = d.PredictionSetAside
 				if !now.Before(evalFrom) && d.Changed() {
 					if to := d.Floor; to > d.Workload.MinReplicas {
 						res.FloorRaises++
@@ -515,6 +524,9 @@ func replay(o ReplayOptions, trace forecast.Series, evalFrom time.Time, preds, b
 		}
 		if preds != nil && (nextPred == 0 || now.UnixMilli() > preds[nextPred-1].ValidUntil) {
 			res.StaleMinutes += tick.Minutes()
+		}
+		if setAside {
+			res.SetAsideMinutes += tick.Minutes()
 		}
 		if !now.Before(nextSample) {
 			nextSample = nextSample.Add(SampleStep)

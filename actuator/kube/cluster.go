@@ -307,7 +307,7 @@ func observe(v *view, ref actuator.ServiceRef) (w actuator.Workload, ok bool, un
 		w.BaseMinReplicas, w.Touched, w.FloorChangedAt = m.base, m.touched, m.changedAt
 		w.CurrentReplicas, w.DesiredReplicas = hpa.Status.CurrentReplicas, hpa.Status.DesiredReplicas
 		w.ReadyReplicas = readyReplicas(v, ref.Namespace, hpa.Spec.ScaleTargetRef)
-		w.NeededReplicas = live.FromHPA(hpa, "", time.Time{}).NeededReplicas(w.ReadyReplicas)
+		w.NeededReplicas, w.NeedKnown = live.FromHPA(hpa, "", time.Time{}).Need(w.ReadyReplicas)
 		// The API server validated it: an error here is a newer API than this code knows, whose
 		// HPA is then replayed with the defaults rather than not observed.
 		w.Behavior, unreadBehavior = BehaviorOf(hpa.Spec.Behavior)

@@ -438,6 +438,7 @@ func TestNeededReplicasFromHPAStatus(t *testing.T) {
 	require.NoError(t, err)
 	w := waitFor(t, c, ref, func(w actuator.Workload) bool { return w.CurrentReplicas == 6 })
 	require.Zero(t, w.NeededReplicas, "no ready replica known yet: unknown, not a guess")
+	require.False(t, w.NeedKnown)
 
 	d, err := cs.AppsV1().Deployments(ns).Get(t.Context(), "web", metav1.GetOptions{})
 	require.NoError(t, err)
@@ -446,7 +447,19 @@ func TestNeededReplicasFromHPAStatus(t *testing.T) {
 	require.NoError(t, err)
 	w = waitFor(t, c, ref, func(w actuator.Workload) bool { return w.NeededReplicas > 0 })
 	require.InDelta(t, 1.35*4, w.NeededReplicas, 1e-9)
+	require.True(t, w.NeedKnown)
 	require.Equal(t, int32(4), w.ReadyReplicas, "the shadow counterfactual sets the need against the ready pods")
+
+	// No traffic at all (an outage upstream): both metrics report none, a need of none, known,
+	// which the planner holds against its forecast (actuator.LoadCollapsed).
+	h, err = cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(t.Context(), "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	h.Status.CurrentMetrics[0].Resource.Current.AverageUtilization = ptr.To[int32](0)
+	h.Status.CurrentMetrics[1].Pods.Current.AverageValue = ptr.To(resource.MustParse("0"))
+	_, err = cs.AutoscalingV2().HorizontalPodAutoscalers(ns).UpdateStatus(t.Context(), h, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	w = waitFor(t, c, ref, func(w actuator.Workload) bool { return w.NeededReplicas == 0 })
+	require.True(t, w.NeedKnown, "a measured zero is a need of none, not an unknown one")
 }
 
 // TestWorkloadsReportHPABehavior: calibration replays the HPA with the behavior Workloads

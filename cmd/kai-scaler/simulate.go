@@ -144,6 +144,9 @@ type predictiveSummary struct {
 	FloorLowers int `json:"floorLowers"`
 	// StaleMinutes is the evaluated time with no valid prediction (reactive only).
 	StaleMinutes float64 `json:"staleMinutes"`
+	// SetAsideMinutes is the evaluated time the prediction was set aside as the load had
+	// collapsed under it (an outage, traffic moved elsewhere).
+	SetAsideMinutes float64 `json:"setAsideMinutes"`
 	// Models counts the models chosen by the forecaster.
 	Models map[string]int `json:"models"`
 	// BacktestCoverage is the mean backtest coverage the forecaster reported for its bound.
@@ -158,7 +161,7 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	var o simOptions
 	fs.StringVar(&o.Input, "input", "", "trace CSV: timestamp,value (or two columns of other names or no header, or series,timestamp,value[,upper], or a Grafana panel's CSV export: the first series)")
 	fs.StringVar(&o.Generate, "generate", "", `instead of --input, replay a generated trace: "ramps" (office hours with sharp morning ramps), or a stand-in for load the real traces lack: `+
-		`"smooth" or "noisy" (a per-minute daily curve with 3 % or 25 % noise), "weekly", "hourly" (three months sampled hourly), "growth" (3 % a day), "shift" (a fall to 60 % on day 21), "events" (one-off events at 2–4×), "batch" (a nightly batch at 5× a steady load), "bursts" (per-minute request counts with bursts), "weblog" (a web server's log counted per minute), "heavytail" (per-minute log-normal noise), "localtime" (users on New York time across a daylight-saving change), "weeklypeak" (Mondays 09:00–10:00 at 2×), "jobs" (the first ten minutes of every hour at 3×), "sparse" (counts near zero)`)
+		`"smooth" or "noisy" (a per-minute daily curve with 3 % or 25 % noise), "weekly", "hourly" (three months sampled hourly), "growth" (3 % a day), "shift" (a fall to 60 % on day 21), "events" (one-off events at 2–4×), "batch" (a nightly batch at 5× a steady load), "bursts" (per-minute request counts with bursts), "weblog" (a web server's log counted per minute), "outages" (the same with outages upstream), "heavytail" (per-minute log-normal noise), "localtime" (users on New York time across a daylight-saving change), "weeklypeak" (Mondays 09:00–10:00 at 2×), "jobs" (the first ten minutes of every hour at 3×), "sparse" (counts near zero)`)
 	fs.Float64Var(&o.CapacityPerReplica, "capacity-per-replica", 0, "load one replica carries at its HPA target (0: the trace's p95 fills 80% of --max; its largest load, where the p95 is 0)")
 	min := fs.Int("min", 1, "HPA minReplicas (the base floor); given with --hpa, it overrides the manifest's")
 	max := fs.Int("max", 20, "HPA maxReplicas; given with --hpa, it overrides the manifest's")
@@ -599,7 +602,7 @@ func newSimReport(o simOptions, cmp hpasim.Comparison) simReport {
 		Reactive: cmp.Reactive.Summary,
 		Predictive: predictiveSummary{Summary: p.Summary, Forecasts: cmp.Fits.Fits, ForecastFailures: cmp.Fits.Failures,
 			FloorRaisedMinutes: p.FloorRaisedMinutes, FloorBindingMinutes: p.FloorBindingMinutes,
-			FloorRaises: p.FloorRaises, FloorLowers: p.FloorLowers, StaleMinutes: p.StaleMinutes, Models: cmp.Fits.Models,
+			FloorRaises: p.FloorRaises, FloorLowers: p.FloorLowers, StaleMinutes: p.StaleMinutes, SetAsideMinutes: p.SetAsideMinutes, Models: cmp.Fits.Models,
 			BacktestCoverage: cmp.Fits.BacktestCoverage},
 		UnderProvisionedReduction:     cmp.UnderProvisionedReduction,
 		ReplicaHoursIncrease:          cmp.ReplicaHoursIncrease,
