@@ -28,7 +28,7 @@ shopt -s nullglob
 		printf 'input\t%s\t%s\n' "$f" "$(basename "$f" .csv)"
 	done
 	if [ -n "${STANDINS:-}" ]; then
-		for g in ramps smooth noisy weekly hourly growth shift events batch bursts weblog heavytail localtime weeklypeak jobs sparse; do
+		for g in ramps smooth noisy weekly hourly growth shift events batch bursts weblog outages heavytail localtime weeklypeak jobs sparse; do
 			printf 'generate\t%s\t%s\n' "$g" "generated-$g"
 		done
 	fi

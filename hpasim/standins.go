@@ -17,7 +17,8 @@ var GeneratedStart = time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
 // kind a user's service may have), so a change to the forecaster or the floors can be checked
 // beyond the traces it was tuned on: smooth and noisy per-minute web load, a weekly rhythm,
 // three months sampled hourly, growth, a fall to a new level, one-off events, a nightly batch
-// on a steady load, bursts in request counts, a web server's log counted per minute,
+// on a steady load, bursts in request counts, a web server's log counted per minute, and one
+// with outages upstream,
 // heavy-tailed noise, users on local time across a daylight-saving change, a weekly peak, a
 // job at the top of every hour, and sparse counts. Each is deterministic.
 var generated = map[string]func() forecast.Series{
@@ -144,6 +145,39 @@ var generated = map[string]func() forecast.Series{
 			}
 			if i <= until {
 				lambda *= factor
+			}
+			return poisson(rng, lambda)
+		})
+	},
+	// A web server's log counted per minute (Poisson, 120 at the daily peak, weekends at 60 %)
+	// with outages upstream: on about one day in four no request at all for 1–3 hours from
+	// between 09:00 and 18:00, then half an hour at 1.5× as clients retry; and from day 18 at
+	// 15:00 none for a day and a half (a data centre down). No forecast sees an outage coming,
+	// and a floor held through one pays for replicas no load asks for.
+	"outages": func() forecast.Series {
+		var day int
+		var down, back time.Duration // today's outage, from down (0: none) to back
+		return generate(time.Minute, 28, 23, func(t time.Time, _ int, rng *rand.Rand) float64 {
+			if d := int(t.Sub(GeneratedStart) / (24 * time.Hour)); d != day || t.Equal(GeneratedStart) {
+				day, down = d, 0
+				if rng.Float64() < 0.25 {
+					down = time.Duration((9 + 9*rng.Float64()) * float64(time.Hour)).Truncate(time.Minute)
+					back = down + time.Duration((1+2*rng.Float64())*float64(time.Hour)).Truncate(time.Minute)
+				}
+			}
+			since := t.Sub(GeneratedStart)
+			if long := 18*24*time.Hour + 15*time.Hour; since >= long && since < long+36*time.Hour {
+				return 0
+			}
+			lambda := 120 * webDay(t)
+			if weekend(t) {
+				lambda *= 0.6
+			}
+			switch tod := timeOfDay(t); {
+			case down > 0 && tod >= down && tod < back:
+				return 0
+			case down > 0 && tod >= back && tod < back+30*time.Minute:
+				lambda *= 1.5
 			}
 			return poisson(rng, lambda)
 		})

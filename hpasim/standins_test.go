@@ -111,6 +111,26 @@ func TestGenerated(t *testing.T) {
 			require.Positive(t, bursts, "counts jump above their recent level")
 			requireCounts(t, s)
 		}},
+		{name: "outages", step: time.Minute, days: 28, shape: func(t *testing.T, s forecast.Series) {
+			requireCounts(t, s)
+			// Outages: an hour or more of no request at all, on several days, and one of a day
+			// and a half (the counts' own quietest minutes, 18 a minute, are never 0).
+			var outages, longest, run int
+			for _, v := range append(slices.Clone(s.Values), 1) {
+				if v == 0 {
+					run++
+					continue
+				}
+				if run >= 60 {
+					outages++
+				}
+				longest, run = max(longest, run), 0
+			}
+			require.GreaterOrEqual(t, outages, 5, "outages of an hour or more")
+			require.GreaterOrEqual(t, longest, 36*60, "a day and a half down")
+			weekdays, weekend := mean(s, 0, 5*day), mean(s, 5*day, 7*day)
+			require.InDelta(t, 0.6, weekend/weekdays, 0.1, "weekends at about 60 %")
+		}},
 		{name: "weblog", step: time.Minute, days: 28, shape: func(t *testing.T, s forecast.Series) {
 			requireCounts(t, s)
 			weekdays, weekend := mean(s, 0, 5*day), mean(s, 5*day, 7*day) // GeneratedStart is a Monday

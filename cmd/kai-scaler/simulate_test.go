@@ -198,7 +198,7 @@ func TestSimulateUsage(t *testing.T) {
 	// running the tests in a container, would write anyway).
 	danglingPlot := filepath.Join(t.TempDir(), "plot.png")
 	require.NoError(t, os.Symlink(filepath.Join(t.TempDir(), "missing", "x.png"), danglingPlot))
-	const names = "batch, bursts, events, growth, heavytail, hourly, jobs, localtime, noisy, ramps, shift, smooth, sparse, weblog, weekly, weeklypeak"
+	const names = "batch, bursts, events, growth, heavytail, hourly, jobs, localtime, noisy, outages, ramps, shift, smooth, sparse, weblog, weekly, weeklypeak"
 	tests := []struct {
 		name string
 		args []string
