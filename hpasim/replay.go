@@ -463,7 +463,7 @@ func replay(o ReplayOptions, trace forecast.Series, evalFrom time.Time, preds, b
 	const tick = DefaultSyncPeriod
 	nextPred, nextBound, lastPlan, nextSample := 0, 0, time.Time{}, evalFrom
 	var need []actuator.NeedSample
-	setAside := false // at the last planning round
+	setAside := false           // at the last planning round
 	ctx := context.Background() // the simulated cluster does no I/O
 	end := trace.End()
 	for ; !now.After(end); now = now.Add(tick) {
