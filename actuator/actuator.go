@@ -478,8 +478,8 @@ func (a *Actuator) Run(ctx context.Context) error {
 }
 
 // observeNeed adds each workload's need to its service's samples (AddNeed) with what its
-// prediction holds the load to then (forecast), forgets the services no longer managed or no longer
-// observed, and returns a copy for the planner.
+// prediction holds the load to then (forecast), forgets the services no longer managed or no
+// longer observed, and returns a copy for the planner.
 func (a *Actuator) observeNeed(services []ServiceConfig, workloads []Workload, forecast func(Workload) float64, now time.Time) map[string][]NeedSample {
 	a.mu.Lock()
 	defer a.mu.Unlock()

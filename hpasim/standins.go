@@ -17,10 +17,10 @@ var GeneratedStart = time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
 // kind a user's service may have), so a change to the forecaster or the floors can be checked
 // beyond the traces it was tuned on: smooth and noisy per-minute web load, a weekly rhythm,
 // three months sampled hourly, growth, a fall to a new level, one-off events, a nightly batch
-// on a steady load, bursts in request counts, a web server's log counted per minute, and one
-// with outages upstream,
-// heavy-tailed noise, users on local time across a daylight-saving change, a weekly peak, a
-// job at the top of every hour, and sparse counts. Each is deterministic.
+// on a steady load, bursts in request counts, a web server's log counted per minute (and one
+// with outages upstream), heavy-tailed noise, users on local time across a daylight-saving
+// change, a weekly peak, a job at the top of every hour, and sparse counts. Each is
+// deterministic.
 var generated = map[string]func() forecast.Series{
 	"ramps": func() forecast.Series { return GenerateRamps(DefaultRamps(GeneratedStart)) },
 	// Per-minute web load on a daily curve, 3 % noise: forecasts see nearly all of it.
