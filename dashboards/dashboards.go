@@ -359,6 +359,13 @@ func predictiveScaling(e Entry) *dashboard.DashboardBuilder {
 			"The floor per service now and the reason behind it.",
 			q(`max by (service, reason) (kai_actuator_min_replicas{`+sel+`})`, ""),
 		)).
+		WithPanel(timeSeries("Predictions set aside (load collapsed)",
+			"1 while a service's load has collapsed under its forecast (every need of the last 15 "+
+				"minutes under a third of it: an outage upstream, traffic moved elsewhere) and the "+
+				"prediction's floor is set aside; the floor comes back with the load.",
+			"short",
+			q(`max by (service) (kai_actuator_prediction_set_aside{`+sel+`})`, "{{service}}"),
+		).Min(0).Max(1).Decimals(0)).
 		WithPanel(timeSeries("HPA patches by result",
 			"Writes of minReplicas to the cluster per second: success, conflict (retried), error, dry_run.",
 			"ops",

@@ -25,15 +25,15 @@ import (
 // kaiMetrics is a registry holding the product's metric vectors, exactly as DESIGN.md names
 // them, with the labels the dashboards and alerts select on.
 type kaiMetrics struct {
-	reg                                           *prometheus.Registry
-	predicted, actual, errRatio, minReplicas, eff *prometheus.GaugeVec
-	shadowSaved, shadowExtra, beyondMax, stale    *prometheus.GaugeVec
-	calReduction, calIncrease                     *prometheus.GaugeVec
-	info                                          *prometheus.GaugeVec
-	lastSuccess                                   prometheus.Gauge
-	runs, patches, events, httpReqs, storeErrs    *prometheus.CounterVec
-	duration                                      prometheus.Histogram
-	httpDuration                                  *prometheus.HistogramVec
+	reg                                                  *prometheus.Registry
+	predicted, actual, errRatio, minReplicas, eff        *prometheus.GaugeVec
+	shadowSaved, shadowExtra, beyondMax, stale, setAside *prometheus.GaugeVec
+	calReduction, calIncrease                            *prometheus.GaugeVec
+	info                                                 *prometheus.GaugeVec
+	lastSuccess                                          prometheus.Gauge
+	runs, patches, events, httpReqs, storeErrs           *prometheus.CounterVec
+	duration                                             prometheus.Histogram
+	httpDuration                                         *prometheus.HistogramVec
 }
 
 func newKaiMetrics() *kaiMetrics {
@@ -59,11 +59,12 @@ func newKaiMetrics() *kaiMetrics {
 		calReduction: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_calibration_underprovisioned_reduction_ratio", Help: "Calibration: shortfall removed."}, []string{"service"}),
 		calIncrease:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_calibration_replica_time_increase_ratio", Help: "Calibration: replica-hours added."}, []string{"service"}),
 		stale:        prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_forecast_prediction_stale", Help: "No valid prediction covers now."}, []string{"service"}),
+		setAside:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_actuator_prediction_set_aside", Help: "Load collapsed: prediction set aside."}, []string{"service"}),
 		info: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_service_info", Help: "Managed services and their HPAs."},
 			[]string{"service", "namespace", "horizontalpodautoscaler"}),
 	}
 	m.reg.MustRegister(m.predicted, m.actual, m.errRatio, m.runs, m.duration, m.lastSuccess, m.minReplicas,
-		m.patches, m.events, m.eff, m.httpReqs, m.httpDuration, m.storeErrs, m.shadowSaved, m.shadowExtra, m.beyondMax, m.calReduction, m.calIncrease, m.stale, m.info)
+		m.patches, m.events, m.eff, m.httpReqs, m.httpDuration, m.storeErrs, m.shadowSaved, m.shadowExtra, m.beyondMax, m.calReduction, m.calIncrease, m.stale, m.setAside, m.info)
 	for svc, hpa := range fixtureHPAs {
 		m.info.WithLabelValues(svc, "shop", hpa).Set(1)
 	}
@@ -92,6 +93,7 @@ func (m *kaiMetrics) tick(n int, now time.Time) {
 		m.calReduction.WithLabelValues(svc).Set(0.9 - 0.1*float64(i))
 		m.calIncrease.WithLabelValues(svc).Set(0.06)
 		m.stale.WithLabelValues(svc).Set(0)
+		m.setAside.WithLabelValues(svc).Set(float64(n / 30 % 2 * i)) // search's load collapses now and then
 		for _, et := range []string{"scale-up", "scale-down", "no-scale", "limited-scale"} {
 			m.events.WithLabelValues(svc, et).Inc()
 		}
