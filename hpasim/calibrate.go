@@ -1159,8 +1159,12 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors replaye
 	day, dayEnd := 0, scored // the day of the steps before dayEnd
 	for round := 0; round < len(times); round += every {
 		at := int64(round) * int64(step)
-		want, rel, surgeRaise := floors.floors[round], int32(0), false
-		if floors.held != nil {
+		want, rel := floors.floors[round], int32(0)
+		collapsed := floors.collapsed != nil && floors.collapsed[round] > 0
+		switch {
+		case collapsed:
+			want = floors.collapsed[round] // the prediction and its hold set aside, as the planner does
+		case floors.held != nil:
 			want = max(want, min(cur, floors.held[round])) // the hold keeps the floor, never raises it
 		}
 		if surge != nil {
@@ -1170,18 +1174,13 @@ func replayFloors(cfg Config, times []time.Time, loads []float64, floors replaye
 			}
 			mayRaise, mayRelease := actuator.SurgeMayAfter(changed, time.Duration(at-changedAt))
 			beyond := actuator.SurgeRaises(surge.floors[round], max(cur, replicas), surge.tolerance)
-			surgeRaise = mayRaise && beyond
-			want = max(want, actuator.HeldSurge(surge.floors[round], cur, surgeRaise))
+			want = max(want, actuator.HeldSurge(surge.floors[round], cur, mayRaise && beyond))
 			if mayRelease {
 				rel = surge.release[round]
 			}
 		}
-		if floors.collapsed != nil && floors.collapsed[round] > 0 {
-			c := floors.collapsed[round]
-			want, rel = c, c // the prediction set aside, as the planner does
-			if surge != nil {
-				want = max(want, actuator.HeldSurge(surge.floors[round], cur, surgeRaise))
-			}
+		if collapsed {
+			rel = floors.collapsed[round] // down at once to it, whatever a surge floor's hold
 		}
 		want = min(max(want, base), h.cfg.MaxReplicas)
 		switch {
