@@ -222,9 +222,10 @@ func (e *evaluation) scaleOf(j int, f float64) float64 {
 	return math.Abs(f) + e.levelEps[j]
 }
 
-// bucketWidth pools neighbouring horizons so each quantile rests on enough errors.
+// bucketWidth pools neighbouring horizons so each quantile rests on enough errors, and on
+// at least a bucketsPerDay-th of a day of them.
 func (e *evaluation) bucketWidth(origins int) int {
-	return max(1, min(e.h, (minBucketErrors+origins-1)/max(1, origins)))
+	return max(1, min(e.h, max((minBucketErrors+origins-1)/max(1, origins), e.p.D/bucketsPerDay)))
 }
 
 // bound is m's forecast at decision j plus, per horizon, the split-conformal quantile at level

@@ -251,3 +251,25 @@ func TestQuantileBySelectionMatchesSorting(t *testing.T) {
 		}
 	}
 }
+
+func TestBucketWidthSpansTwoHoursAtLeast(t *testing.T) {
+	tests := []struct {
+		name               string
+		perDay, h, origins int
+		want               int
+	}{
+		{"1 min, two origins: 2 h, not the 30 points 60 errors need", 1440, 1500, 2, 120},
+		{"1 min, seven origins", 1440, 1500, 7, 120},
+		{"5 min, seven origins: 2 h, not 9 points", 288, 300, 7, 24},
+		{"5 min, one origin: 60 errors need more than 2 h", 288, 300, 1, 60},
+		{"15 min, seven origins: 60 errors already span more", 96, 100, 7, 9},
+		{"hourly, seven origins", 24, 24, 7, 9},
+		{"never wider than the horizon", 1440, 60, 7, 60},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &evaluation{p: periods{D: tc.perDay, W: 7 * tc.perDay}, h: tc.h}
+			require.Equal(t, tc.want, e.bucketWidth(tc.origins))
+		})
+	}
+}

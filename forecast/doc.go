@@ -1,9 +1,10 @@
 // Package forecast fits daily and weekly seasonal models to one load series, selects by a
 // rolling-origin backtest on the series' own history (the median of the best few models unless
 // one wins clearly and consistently), and returns a mean forecast with an upper bound from the
-// conformal quantile of level-scaled backtest errors, widened by adaptive conformal inference
-// after misses and never below the median of the same slot over the last weeks (a collapsed
-// day does not drag the bound down before the rebound). Every origin of the backtest selects
+// conformal quantile of level-scaled backtest errors (pooled over neighbouring horizons, two
+// hours of them at least), widened by adaptive conformal inference after misses and never
+// below the median of the same slot over the last weeks (a collapsed day does not drag the
+// bound down before the rebound). Every origin of the backtest selects
 // and calibrates as the final forecast does, from earlier origins only, so Evaluate measures
 // Forecast's procedure.
 //

@@ -331,3 +331,43 @@ func TestModelsAreAccepted(t *testing.T) {
 		})
 	}
 }
+
+func TestForecastBoundForgetsAOneOffBurst(t *testing.T) {
+	// A daily curve with 5 % noise at 5 min and, the day before yesterday, one burst at three
+	// times the load from 20:00: no other day has one, so tomorrow evening's bound must stay
+	// near the one the same series without the burst gets. Before buckets spanned two hours
+	// (bucketsPerDay), the hour's burst on 18 days (four daily origins) set the bound of
+	// 20:00-21:15 30 times as far above the forecast.
+	const perDay = 288
+	tests := []struct {
+		name         string
+		days, points int
+	}{
+		{"an hour, four origins", 18, 12},
+		{"a quarter of an hour, four origins", 18, 3},
+		{"an hour, seven origins", 28, 12},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := tc.days * perDay
+			series := func(burst bool) Series {
+				rng := rand.New(rand.NewPCG(3, 4))
+				return gen(n, 5*time.Minute, func(i int) float64 {
+					v := (100 + 60*math.Pow(math.Sin(math.Pi*float64(i%perDay)/perDay), 2)) * (1 + 0.05*rng.NormFloat64())
+					if k := i - (n - 2*perDay + 20*12); burst && k >= 0 && k < tc.points {
+						v *= 3
+					}
+					return v
+				})
+			}
+			with, err := Forecast(series(true), Options{Horizon: perDay, Quantile: 0.8})
+			require.NoError(t, err)
+			without, err := Forecast(series(false), Options{Horizon: perDay, Quantile: 0.8})
+			require.NoError(t, err)
+			for k := 19 * 12; k < 23*12; k++ {
+				require.Less(t, with.Upper[k]-with.Mean[k], 2*(without.Upper[k]-without.Mean[k]),
+					"%s at %d (%s)", with.Model, k, with.Reason)
+			}
+		})
+	}
+}

@@ -22,6 +22,17 @@ const selectOrigins = 7
 // horizons are pooled in buckets of neighbours until a bucket holds that many.
 const minBucketErrors = 60
 
+// bucketsPerDay caps how many buckets a day of horizons is pooled in: a bucket spans at least
+// two hours. Neighbouring errors of one origin are not independent: a burst of a quarter of an
+// hour on one day is fifteen errors at a one-minute step, and in the half-hour buckets that 60
+// errors over a 28-day trace's first two or four daily origins made, the burst held more of a
+// bucket than its 0.8 quantile may miss. That half-hour's bound then sat at the burst, twice
+// the load, on the next days (at a 5 min step with an hour's burst, 30 times as far above the
+// forecast as without it), and the floors read from it held replicas every evening for a burst
+// no day repeated. Pooled over two hours, one burst widens its hours' bound a little. A trace
+// at a step of 15 min or more already pools that much.
+const bucketsPerDay = 12
+
 // combineMargin and combineWins say when a single model replaces the median combination: its
 // mean error over the look-back origins is this much lower, and it beat the combination on
 // at least this share of them. A combination is the robust default (FORECASTING.md): a
