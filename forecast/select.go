@@ -24,13 +24,13 @@ const minBucketErrors = 60
 
 // bucketsPerDay caps how many buckets a day of horizons is pooled in: a bucket spans at least
 // two hours. Neighbouring errors of one origin are not independent: a burst of a quarter of an
-// hour on one day is fifteen errors at a one-minute step, and in the half-hour buckets that 60
-// errors over a 28-day trace's first two or four daily origins made, the burst held more of a
-// bucket than its 0.8 quantile may miss. That half-hour's bound then sat at the burst, twice
-// the load, on the next days (at a 5 min step with an hour's burst, 30 times as far above the
-// forecast as without it), and the floors read from it held replicas every evening for a burst
-// no day repeated. Pooled over two hours, one burst widens its hours' bound a little. A trace
-// at a step of 15 min or more already pools that much.
+// hour on one day is fifteen errors at a one-minute step. In the 15 to 30 minute buckets that
+// 60 errors made over the two to four daily origins of a 4-week trace's first days, the burst
+// held more of a bucket than its 0.8 quantile may miss, and that bucket's bound sat at the
+// burst, twice the load, on the next days (at a 5 min step, an hour's burst on one of four
+// days set it 30 times as far above the forecast as without it). The floors read from it held
+// replicas at that hour for a burst no day repeated. Pooled over two hours, one burst widens
+// its hours' bound a little. A trace at a step of 15 min or more already pools that much.
 const bucketsPerDay = 12
 
 // combineMargin and combineWins say when a single model replaces the median combination: its
