@@ -21,7 +21,8 @@ import (
 //     median) decays towards the offset of the last days (the median of the last
 //     profileLevelDays daily offsets, a levelHedge of the way to the last day's: one odd day,
 //     a dip or a burst, moves it a little, a new level moves it once it has held two days)
-//     with a half-life of profileHalfLife.
+//     over the first persistenceLag at the rate the series' own offsets have lasted
+//     (levelPersistence), then with a half-life of profileHalfLife.
 //   - The square root: load that is counted (requests, messages) has a spread that grows with
 //     its level, and in square roots it is about even, so a quiet night's noise and a busy
 //     noon's weigh alike; weekday and level effects act between added and multiplied. Medians
@@ -39,7 +40,26 @@ const (
 	profileWeekNarrow = 60 * 60      // seconds either side: a weekday's own shape
 	profileWeekSmooth = 12 * 60 * 60 // seconds either side: a weekday's level
 	profileRecent     = 60 * 60      // seconds of history whose offset is the current level
-	profileHalfLife   = 3 * 60 * 60  // seconds for the current offset to decay halfway
+	profileHalfLife   = 3 * 60 * 60  // seconds for the current offset to decay halfway, beyond persistenceLag
+)
+
+// The current offset's decay over the first persistenceLag is measured on the series itself
+// (levelPersistence): the least-squares slope of an hour's offset persistenceLag later on its
+// own, each taken from the lasting level the forecast would have decayed towards then, over
+// the last profileDays days, bounded to half-lives from minPersistence to maxPersistence. A
+// day's own level (a busy news day, a sale, a rainy evening in a city) holds for hours on
+// some services and is a burst gone within the hour on others. With the fixed half-life, the
+// absolute error over the first three hours ahead (forecasts every two hours for a week) was
+// 8 % higher on the taxi trace and on a per-minute service whose days differ by up to 30 % in
+// amplitude, and within 2 % either way on the tweet traces; it was 2-3 % lower on one-off
+// events of some hours, which the slope, set by the many quiet hours, lets go too soon, and on
+// a level wandering at random over hours. Beyond persistenceLag the fixed half-life takes
+// over: a slope measured three hours out says nothing of tomorrow, and a day that collapsed
+// (measured as lasting all day) would otherwise hold tomorrow's forecast down.
+const (
+	persistenceLag = 3 * 60 * 60  // seconds
+	minPersistence = 60 * 60      // seconds: the shortest measured half-life
+	maxPersistence = 24 * 60 * 60 // seconds: the longest
 )
 
 // Cleaning: a point is an outlier when its residual from the seasonal expectation lies beyond
@@ -208,14 +228,22 @@ func profileLevel(mem *arena, z []float64, o, h int, p periods, recent int, phi,
 	}
 	cInf := median(dl[:nd])
 	cInf += levelHedge * (dl[0] - cInf)
+	near, nearSteps := phi, 0
+	if m, steps, ok := levelPersistence(mem, z, o, p, base, recent, eps); ok {
+		near, nearSteps = m, steps
+	}
 	f := mem.floats(h)
-	pk := phi
+	pk := near
 	sd, sw := base.slots(o)
 	for k := range f {
 		b := base.at(sd, sw)
 		r := math.Max(0, b+(b+eps)*(cInf+(c0-cInf)*pk))
 		f[k] = r * r
-		pk *= phi
+		if k+1 < nearSteps {
+			pk *= near
+		} else {
+			pk *= phi
+		}
 		sd, sw = base.next(sd, sw)
 	}
 	return f
@@ -321,3 +349,76 @@ func circularMean(out, in []float64, w int) {
 // rangeSD is the expected range of k standard normal draws, in standard deviations (k ≤ 4):
 // how the spread of a slot's weekly departures gives their standard deviation.
 var rangeSD = [...]float64{1, 1, 1.128, 1.693, 2.059}
+
+// levelPersistence is the current offset's decay per step over the first persistenceLag
+// (see persistenceLag) and how many steps that is, measured on the history before o in blocks
+// of recent points; ok is false where that history is too short to tell (under two days: an
+// offset is measured from the days before its own), and the fixed half-life serves
+// throughout.
+func levelPersistence(mem *arena, z []float64, o int, p periods, base profileBase, recent int, eps float64) (phi float64, steps int, ok bool) {
+	if o < 2*p.D {
+		return 0, 0, false
+	}
+	stepSec := 86400 / float64(p.D)
+	lag := max(1, int(math.Round(persistenceLag/stepSec/float64(recent)))) // in blocks
+	// x[j] is the offset of the block ending j blocks before o (of its mean: c0 is the
+	// median of its points' offsets, but this is read at every backtest origin, and sorts
+	// cost a fifth of a forecast), over the profileDays days the slope is taken on and the
+	// profileLevelDays before them.
+	x := mem.floats(min((profileDays+profileLevelDays)*p.D, o) / recent)
+	t := o - len(x)*recent
+	sd, sw := base.slots(t)
+	for j := len(x) - 1; j >= 0; j-- {
+		var load, expected float64
+		for range recent {
+			load += z[t]
+			expected += base.at(sd, sw)
+			sd, sw = base.next(sd, sw)
+			t++
+		}
+		x[j] = (load - expected) / (expected + float64(recent)*eps)
+	}
+	// dm[k] is the offset of the day ending k days before o: the mean of its blocks'. A
+	// block's lasting level is taken, as cInf is, from the days before the day it lies in.
+	dayOf := func(j int) int { return j * recent / p.D }
+	days := dayOf(len(x)-1) + 1
+	dm := mem.floats(days)
+	for k, j := 0, 0; k < days; k++ {
+		var sum float64
+		from := j
+		for ; j < len(x) && dayOf(j) == k; j++ {
+			sum += x[j]
+		}
+		dm[k] = sum / float64(j-from)
+	}
+	// lasting[k] is the lasting level of a block in day k (NaN: no day before it).
+	lasting := mem.floats(days)
+	var dl [profileLevelDays]float64
+	for k := range lasting {
+		nd := min(profileLevelDays, days-k-1)
+		if nd < 1 {
+			lasting[k] = math.NaN()
+			continue
+		}
+		copy(dl[:nd], dm[k+1:k+1+nd])
+		lasting[k] = median(dl[:nd])
+		lasting[k] += levelHedge * (dm[k+1] - lasting[k])
+	}
+	var sxy, sxx float64
+	for j := lag; j < min(len(x), profileDays*p.D/recent); j++ {
+		l := lasting[dayOf(j)]
+		if math.IsNaN(l) {
+			continue
+		}
+		then, later := x[j]-l, x[j-lag]-l
+		sxy += then * later
+		sxx += then * then
+	}
+	if !(sxx > 0) || math.IsNaN(sxy) {
+		return 0, 0, false
+	}
+	steps = lag * recent
+	span := float64(steps) * stepSec
+	slope := min(max(sxy/sxx, math.Pow(0.5, span/minPersistence)), math.Pow(0.5, span/maxPersistence))
+	return math.Pow(slope, 1/float64(steps)), steps, true
+}

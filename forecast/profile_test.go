@@ -288,3 +288,87 @@ func TestMedianRangeMatchesMedianMinMax(t *testing.T) {
 		}
 	}
 }
+
+func TestProfileMeasuresHowLongAnOffsetLasts(t *testing.T) {
+	// 15-minute points, the profile's own grid; 28 days of a daily shape, 5 % noise.
+	const perDay, days = 96, 28
+	n := perDay * days
+	hour := perDay / 24
+	o := n - 14*hour // 10:00 on the last day
+	template := func(i int) float64 { return weeklyTemplate(2*perDay+i%perDay, perDay) }
+	rng := rand.New(rand.NewPCG(5, 6))
+	amp := make([]float64, days)
+	for d := range amp {
+		amp[d] = 0.7 + 0.6*rng.Float64()
+	}
+	amp[days-4], amp[days-3], amp[days-2] = 1, 1, 1 // the days the lasting level is taken from
+	amp[days-1] = 1.3                               // and the origin's day, a busy one
+	burst := make([]float64, n/hour)
+	for h := range burst {
+		burst[h] = 1
+		if rng.Float64() < 0.1 {
+			burst[h] = 1.3 + 0.7*rng.Float64()
+		}
+	}
+	burst[o/hour-1] = 1.5 // the hour before the origin
+
+	tests := []struct {
+		name  string
+		scale func(i int) float64
+		// minHL and maxHL bound the half-life measured, in hours; lo and hi the mean forecast
+		// over the first persistenceLag as a share of the template at level.
+		minHL, maxHL  float64
+		level, lo, hi float64
+	}{
+		// Each day has its own level and holds it all day: by 10:00 today's is known, and it
+		// holds for the afternoon. With the fixed 3 h half-life the forecast let it go: 0.92.
+		{"days of their own level", func(i int) float64 { return amp[i/perDay] }, 6, 24, 1.3, 0.95, 1.05},
+		// Bursts of an hour at 1.3–2× in one hour of ten: an offset is gone within the hour,
+		// and after the hour before the origin at 1.5× the forecast returns to the template
+		// within one. With the fixed 3 h half-life it held the burst: 1.34.
+		{"hour-long bursts", func(i int) float64 { return burst[i/hour] }, 1, 1.5, 1, 0.97, 1.25},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			noise := rand.New(rand.NewPCG(7, 8))
+			y := make([]float64, n)
+			z := make([]float64, n)
+			for i := range y {
+				y[i] = template(i) * tc.scale(i) * (1 + 0.05*noise.NormFloat64())
+				z[i] = math.Sqrt(y[i])
+			}
+			prof := make([]float64, perDay)
+			for i := range prof {
+				prof[i] = math.Sqrt(template(i))
+			}
+			p := periodsFor(15 * time.Minute)
+			phi, steps, ok := levelPersistence(nil, z, o, p, profileBase{prof: prof}, hour, 1e-9)
+			require.True(t, ok)
+			require.Equal(t, 3*hour, steps)
+			hl := math.Log(0.5) / math.Log(phi) / float64(hour)
+			t.Logf("measured half-life %.2f h", hl)
+			require.GreaterOrEqual(t, hl, tc.minHL*(1-1e-9))
+			require.LessOrEqual(t, hl, tc.maxHL*(1+1e-9))
+
+			f := runProfile(nil, y[:o], nil, p, false, []int{o}, 3*hour)[0]
+			r := meanRatio(f, func(k int) float64 { return tc.level * template(o+k) }, 0, 3*hour)
+			t.Logf("forecast / expected over the next 3 h: %.3f", r)
+			require.GreaterOrEqual(t, r, tc.lo)
+			require.LessOrEqual(t, r, tc.hi)
+		})
+	}
+}
+
+func TestLevelPersistenceNeedsTwoDays(t *testing.T) {
+	const perDay = 96
+	p := periodsFor(15 * time.Minute)
+	z := make([]float64, 2*perDay)
+	for i := range z {
+		z[i] = 10 + float64(i%5)
+	}
+	base := profileBase{prof: make([]float64, perDay)}
+	_, _, ok := levelPersistence(nil, z, len(z)-1, p, base, 4, 1)
+	require.False(t, ok, "two days less a point")
+	_, _, ok = levelPersistence(nil, z, len(z), p, base, 4, 1)
+	require.True(t, ok, "two days")
+}
