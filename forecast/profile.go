@@ -226,8 +226,7 @@ func profileLevel(mem *arena, z []float64, o, h int, p periods, recent int, phi,
 		off = base.appendRatios(off[:0], z, o-(d+1)*p.D, o-d*p.D, eps)
 		dl[d] = median(off)
 	}
-	cInf := median(dl[:nd])
-	cInf += levelHedge * (dl[0] - cInf)
+	cInf := lastingLevel(dl[:nd])
 	near, nearSteps := phi, 0
 	if m, steps, ok := levelPersistence(mem, z, o, p, base, recent, eps); ok {
 		near, nearSteps = m, steps
@@ -247,6 +246,17 @@ func profileLevel(mem *arena, z []float64, o, h int, p periods, recent int, phi,
 		sd, sw = base.next(sd, sw)
 	}
 	return f
+}
+
+// lastingLevel is the level the current offset decays towards, from the offsets of the last
+// days, newest first (reordered): their median, a levelHedge of the way to the newest's.
+func lastingLevel(days []float64) float64 {
+	if len(days) == 0 {
+		return 0
+	}
+	newest := days[0]
+	m := median(days)
+	return m + levelHedge*(newest-m)
 }
 
 // profileBase is the profile model's expectation by slot of the day (prof) and of the week
@@ -401,8 +411,7 @@ func levelPersistence(mem *arena, z []float64, o int, p periods, base profileBas
 			continue
 		}
 		copy(dl[:nd], dm[k+1:k+1+nd])
-		lasting[k] = median(dl[:nd])
-		lasting[k] += levelHedge * (dm[k+1] - lasting[k])
+		lasting[k] = lastingLevel(dl[:nd])
 	}
 	var sxy, sxx float64
 	for j := lag; j < min(len(x), profileDays*p.D/recent); j++ {
