@@ -1,6 +1,7 @@
 package forecast
 
 import (
+	"fmt"
 	"math"
 )
 
@@ -24,16 +25,35 @@ import (
 //     previous day's part counts, and stays cut) is kept: it is a new level, and for the
 //     decisions at that end and the next few days' while it holds it is the level shift;
 //   - a level shift is looked for at each decision in the daily levels before it only; the
-//     history before a shift is moved by it for that decision's models (levelAdj), which the
-//     models apply on the fly (a prefix shift is cheap to fold into a harmonic regression's
-//     X'y and into a Holt-Winters state), so every decision shares one cleaned array.
+//     history before a shift is brought to the new level for that decision's models (levelAdj:
+//     scaled as far as the days' swing changed, then moved), which the models apply on the
+//     fly (a prefix shift is cheap to fold into a harmonic regression's X'y and into a
+//     Holt-Winters state), so every decision shares one cleaned array.
 //
 // Forecast uses the same procedure at the series' end, so the backtest measures it exactly.
 
-// levelAdj is the level shift one decision found: the history before at moves by by.
+// levelAdj is the level shift one decision found: the history before at is multiplied by
+// scale (0 stands for 1) and moves by by.
 type levelAdj struct {
-	at int
-	by float64
+	at    int
+	by    float64
+	scale float64
+}
+
+// String says how the history before the shift moved, for the forecast's notes.
+func (a levelAdj) String() string {
+	if f := a.factor(); f != 1 {
+		return fmt.Sprintf("×%.3g", f)
+	}
+	return fmt.Sprintf("%+.4g", a.by)
+}
+
+// factor is what the history before the shift is multiplied by.
+func (a levelAdj) factor() float64 {
+	if a.scale == 0 {
+		return 1
+	}
+	return a.scale
 }
 
 // value is base[t] as a decision with adjustment a sees it. Unclamped: a shifted history
@@ -41,7 +61,7 @@ type levelAdj struct {
 // shortcuts exact.
 func (a levelAdj) value(base []float64, t int) float64 {
 	if t < a.at {
-		return base[t] + a.by
+		return base[t]*a.factor() + a.by
 	}
 	return base[t]
 }
@@ -93,6 +113,7 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 	carried := 0                    // outliers in a row at the end of the previous day
 	newLevels := map[int]levelAdj{} // by the day's end: the new level a run reaching it set
 	var level levelAdj              // the newest such level while it holds
+	levelRise := 0.0                // and its rise over the expectation
 	expect := make([]float64, p.D)
 	// Blocks of a day on the grid of w; those before w only score residuals for the pool.
 	first := w - causalPool(p)/p.D*p.D
@@ -198,18 +219,18 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 		// A run of outliers reaching the day's end that has lasted newLevelRun is a new level;
 		// it holds for the decisions after while each day sits nearer it than the old one,
 		// until dayShift can see it.
-		if level.by > 0 && m >= level.by/2 && a-level.at < shiftMinDays*p.D+p.D {
+		if levelRise > 0 && m >= levelRise/2 && a-level.at < shiftMinDays*p.D+p.D {
 			newLevels[b] = level
 		} else {
-			level = levelAdj{}
+			level, levelRise = levelAdj{}, 0
 		}
 		run := cutRun(blk, raw[a:b], carried)
 		if run >= runMin {
 			for i := range blk {
 				expect[i] = ref[i] + m
 			}
-			if adj, restored := keepNewLevel(blk, raw[a:b], expect[:len(blk)], a, min(run, b-a)); restored > 0 {
-				newLevels[b], level = adj, adj
+			if adj, rise, restored := keepNewLevel(blk, raw[a:b], expect[:len(blk)], a, min(run, b-a)); restored > 0 {
+				newLevels[b], level, levelRise = adj, adj, rise
 				c.outliers -= restored
 			}
 		}
@@ -235,7 +256,8 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 	}
 	c.adj = make([]levelAdj, len(times))
 	if p.D > 1 {
-		days := map[int][]float64{} // daily medians of base per alignment
+		days := map[int][]float64{}   // daily medians of base per alignment
+		swings := map[int][]float64{} // and the days' swings (daySwing)
 		var buf []float64
 		for i, t := range times {
 			if t < 4*p.D {
@@ -244,25 +266,27 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 			off := t % p.D
 			med, ok := days[off]
 			if !ok {
+				var sw []float64
 				for s := off; s+p.D <= n; s += p.D {
 					buf = append(buf[:0], base[s:s+p.D]...)
 					med = append(med, median(buf))
+					sw = append(sw, daySwing(base[s:s+p.D], buf))
 				}
-				days[off] = med
+				days[off], swings[off] = med, sw
 			}
 			if adj, ok := newLevels[t]; ok {
 				c.adj[i] = adj // the newest level: it started after any day's shift
 				continue
 			}
-			at, by := dayShift(med[:(t-off)/p.D], p)
-			if at > 0 {
-				c.adj[i] = levelAdj{at: off + at*p.D, by: by}
+			nd := (t - off) / p.D
+			if at, before, after := dayShift(med[:nd], p); at > 0 {
+				c.adj[i] = shiftBetween(off+at*p.D, before, after, swingRatio(swings[off][:nd], at))
 			}
 		}
 	}
 	if len(c.adj) > 0 {
 		last := c.adj[len(c.adj)-1]
-		c.shiftAt, c.shift = last.at, last.by
+		c.shiftAt, c.shift = last.at, last
 	}
 	return c
 }
@@ -301,8 +325,9 @@ func cutRun(blk, raw []float64, carried int) int {
 // expect the expectation each residual is from. It returns the level shift the span is for
 // the decision at the day's end, the history before its first point moved by its median
 // residual, and how many points it restored.
-func keepNewLevel(blk, raw, expect []float64, a, span int) (adj levelAdj, restored int) {
+func keepNewLevel(blk, raw, expect []float64, a, span int) (adj levelAdj, rise float64, restored int) {
 	first, kept := len(blk), make([]float64, 0, span)
+	exp := make([]float64, 0, span)
 	for i := len(blk) - 1; i >= 0 && len(kept) < span; i-- {
 		if math.IsNaN(raw[i]) {
 			continue
@@ -313,21 +338,24 @@ func keepNewLevel(blk, raw, expect []float64, a, span int) (adj levelAdj, restor
 		}
 		first = i
 		kept = append(kept, blk[i])
+		exp = append(exp, expect[i])
 	}
 	if len(kept) == 0 {
-		return levelAdj{}, 0
+		return levelAdj{}, 0, 0
 	}
-	return levelAdj{at: a + first, by: median(kept)}, restored
+	rise = median(kept)
+	before := median(exp)
+	return shiftBetween(a+first, before, before+rise, math.NaN()), rise, restored
 }
 
 // dayShift looks for a level shift in the daily medians med (oldest first): with two weeks or
 // more, the weekday effects (the median over weeks of each weekday's departure from the
 // centred weekly mean) are taken out first so weekends are not shifts. It returns the first
-// day at the new level and the shift, or 0, 0.
-func dayShift(med []float64, p periods) (int, float64) {
+// day at the new level and the levels before and after it, or zeros.
+func dayShift(med []float64, p periods) (int, float64, float64) {
 	nd := len(med)
 	if nd < 4 {
-		return 0, 0
+		return 0, 0, 0
 	}
 	lv := med
 	if nd >= 14 && p.W > p.D {

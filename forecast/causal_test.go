@@ -54,8 +54,9 @@ func TestShiftedHistoryShortcutsAreExact(t *testing.T) {
 	y := sanitize(nil, s.Values)
 	interpolate(y)
 	p := periodsFor(s.Step)
-	origins := []int{288 * 15, 288 * 18, 288 * 20}
-	adj := []levelAdj{{}, {at: 288 * 16, by: 37}, {at: 288 * 3, by: -12}} // the last inside the first week
+	origins := []int{288 * 15, 288 * 18, 288 * 19, 288 * 20}
+	// Scaled as a shift of users scales the load, and moved; the last inside the first week.
+	adj := []levelAdj{{}, {at: 288 * 16, by: 37, scale: 0.4}, {at: 288 * 17, scale: 2.5}, {at: 288 * 3, by: -12}}
 	for _, m := range baseModels {
 		got := m.run(nil, y, adj, p, origins, 288)
 		for i, o := range origins {
@@ -69,31 +70,77 @@ func TestShiftedHistoryShortcutsAreExact(t *testing.T) {
 	}
 }
 
+// TestCleanCausalFindsShiftsOnlyAfterTheyHappen: a shift is known to the decisions after it
+// has held, and moves the history before it as the load moved: a constant added keeps the
+// day's swing (the history moves by it), users leaving scale the whole day (the history is
+// scaled).
 func TestCleanCausalFindsShiftsOnlyAfterTheyHappen(t *testing.T) {
 	const n = 24 * 28
-	s := gen(n, time.Hour, func(i int) float64 {
-		v := weeklyTemplate(i, 24)
-		if i >= 24*23 {
-			v += 100
-		}
-		return v
-	})
-	var times []int
-	for d := 14; d <= 28; d++ {
-		times = append(times, 24*d)
+	tests := []struct {
+		name      string
+		shifted   func(v float64) float64
+		by, scale float64
+		// byTol: the levels are the days' medians less weekday effects measured over both
+		// sides of the shift, so a scaled week's levels are not exactly in proportion.
+		byTol float64
+	}{
+		{"a constant added", func(v float64) float64 { return v + 100 }, 100, 0, 1e-6},
+		{"the load at 30 %", func(v float64) float64 { return 0.3 * v }, 0, 0.3, 15},
+		{"the load doubled", func(v float64) float64 { return 2 * v }, 0, 2, 15},
 	}
-	c := cleanCausal(nil, sanitize(nil, s.Values), periodsFor(time.Hour), 24*14, times)
-	require.Zero(t, c.outliers, "an exactly repeating template has no outlier")
-	for i, at := range times {
-		switch {
-		case at <= 24*25:
-			// A shift counts once it has held three whole days: one or two days at a new
-			// level are more often a dip, a storm or a burst than a new level.
-			require.Zero(t, c.adj[i].at, "no shift is known at day %d", at/24)
-		default:
-			require.Equal(t, 24*23, c.adj[i].at, "day %d", at/24)
-			require.InDelta(t, 100, c.adj[i].by, 1e-6)
-		}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := gen(n, time.Hour, func(i int) float64 {
+				v := weeklyTemplate(i, 24)
+				if i >= 24*23 {
+					v = tc.shifted(v)
+				}
+				return v
+			})
+			var times []int
+			for d := 14; d <= 28; d++ {
+				times = append(times, 24*d)
+			}
+			c := cleanCausal(nil, sanitize(nil, s.Values), periodsFor(time.Hour), 24*14, times)
+			require.Zero(t, c.outliers, "an exactly repeating template has no outlier")
+			for i, at := range times {
+				switch {
+				case at <= 24*25:
+					// A shift counts once it has held three whole days: one or two days at a
+					// new level are more often a dip, a storm or a burst than a new level.
+					require.Zero(t, c.adj[i].at, "no shift is known at day %d", at/24)
+				default:
+					require.Equal(t, 24*23, c.adj[i].at, "day %d", at/24)
+					require.InDelta(t, tc.by, c.adj[i].by, tc.byTol, "day %d", at/24)
+					require.InDelta(t, tc.scale, c.adj[i].scale, 1e-6, "day %d", at/24)
+				}
+			}
+		})
+	}
+}
+
+func TestShiftBetween(t *testing.T) {
+	tests := []struct {
+		name                 string
+		before, after, swing float64
+		want                 levelAdj
+	}{
+		{"the swing kept: a constant added", 100, 150, 1, levelAdj{at: 9, by: 50}},
+		{"the swing scaled with the level", 100, 30, 0.3, levelAdj{at: 9, scale: 0.3}},
+		{"in between", 100, 200, 1.5, levelAdj{at: 9, scale: 1.5, by: 50}},
+		{"a swing wider than the level's ratio counts as the ratio", 100, 200, 3, levelAdj{at: 9, scale: 2}},
+		{"a swing narrower when the level rose counts as a constant", 100, 200, 0.8, levelAdj{at: 9, by: 100}},
+		{"an unknown swing: the load scaled", 100, 300, math.NaN(), levelAdj{at: 9, scale: 3}},
+		{"an unknown swing: scaled by at most 4, the rest added", 10, 500, math.NaN(), levelAdj{at: 9, scale: 4, by: 460}},
+		{"no level before: moved", 0, 40, math.NaN(), levelAdj{at: 9, by: 40}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := shiftBetween(9, tc.before, tc.after, tc.swing)
+			require.Equal(t, tc.want.at, got.at)
+			require.InDelta(t, tc.want.by, got.by, 1e-9)
+			require.InDelta(t, tc.want.scale, got.scale, 1e-9)
+		})
 	}
 }
 

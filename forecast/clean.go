@@ -21,8 +21,8 @@ type cleaned struct {
 	fit []float64
 	// outliers and gaps count the points replaced in fit.
 	outliers, gaps int
-	// shift is the level added to the history before a detected level shift (0: none).
-	shift float64
+	// shift is how the history before a detected level shift was moved (at 0: none).
+	shift levelAdj
 	// shiftAt is the index where the recent level starts (0: none).
 	shiftAt int
 	// adj is each decision's level shift (cleanCausal), nil for a batch clean: fit is shared
@@ -79,10 +79,11 @@ func clean(mem *arena, raw []float64, p periods) cleaned {
 	var trend, seas []float64
 	if p.D > 1 && n >= 4*p.D {
 		trend, seas = decompose(mem, c.fit, period)
-		c.shiftAt, c.shift = levelShift(c.fit, seas, period, p.D)
+		sh := levelShift(c.fit, seas, period, p.D)
+		c.shiftAt, c.shift = sh.at, sh
 		for i := 0; i < c.shiftAt; i++ {
 			if !math.IsNaN(c.fit[i]) {
-				c.fit[i] = math.Max(0, c.fit[i]+c.shift)
+				c.fit[i] = math.Max(0, sh.value(c.fit, i))
 			}
 		}
 	}
@@ -172,12 +173,13 @@ func decompose(mem *arena, v []float64, period int) (trend, seas []float64) {
 // component, with at least one day after it and two before. A shift counts when it is larger
 // than four robust standard deviations of the day-to-day changes and than 10 % of the level,
 // and the days after it stay on their side (no trend mistaken for a step). It returns the index
-// where the new level starts and the amount to add to the history before it.
-func levelShift(fit, seas []float64, period, day int) (int, float64) {
+// where the new level starts and how the history before it moves (shiftBetween).
+func levelShift(fit, seas []float64, period, day int) levelAdj {
 	nd := len(fit) / day
 	off := len(fit) - nd*day // align days to the end: the most recent day is whole
 	// Daily medians of the deseasonalised series: one spike does not move them.
 	means := make([]float64, 0, nd)
+	swings := make([]float64, 0, nd)
 	buf := make([]float64, 0, day)
 	for d := 0; d < nd; d++ {
 		buf = buf[:0]
@@ -187,24 +189,97 @@ func levelShift(fit, seas []float64, period, day int) (int, float64) {
 			}
 		}
 		if len(buf) == 0 {
-			return 0, 0 // a day with no data: too little to tell a shift
+			return levelAdj{} // a day with no data: too little to tell a shift
 		}
 		means = append(means, median(buf))
+		swings = append(swings, daySwing(fit[off+d*day:off+(d+1)*day], buf))
 	}
-	k, by := levelShiftDays(means)
+	k, before, after := levelShiftDays(means)
 	if k == 0 {
-		return 0, 0
+		return levelAdj{}
 	}
-	return off + k*day, by
+	return shiftBetween(off+k*day, before, after, swingRatio(swings, k))
+}
+
+// daySwing is the mean absolute departure of a day's load v from its median: how far the
+// day swings about its level. buf is scratch space.
+func daySwing(v, buf []float64) float64 {
+	buf = buf[:0]
+	for _, x := range v {
+		if !math.IsNaN(x) {
+			buf = append(buf, x)
+		}
+	}
+	if len(buf) == 0 {
+		return math.NaN()
+	}
+	m := median(buf)
+	sum := 0.0
+	for _, x := range buf {
+		sum += math.Abs(x - m)
+	}
+	return sum / float64(len(buf))
+}
+
+// swingRatio is how much wider the days from k on swing than the days before them: the
+// median over the days from k of each one's swing over that of the latest day before k on the
+// same weekday (else the last day before k). NaN when it cannot be told.
+func swingRatio(swings []float64, k int) float64 {
+	var ratios []float64
+	for d := k; d < len(swings); d++ {
+		ref := d - 7*((d-k)/7+1)
+		if ref < 0 {
+			ref = k - 1
+		}
+		if r := swings[d] / swings[ref]; swings[ref] > 0 && !math.IsNaN(r) && !math.IsInf(r, 0) {
+			ratios = append(ratios, r)
+		}
+	}
+	if len(ratios) == 0 {
+		return math.NaN()
+	}
+	return median(ratios)
+}
+
+// unseenSwingScale bounds the scaling of a shift whose swing cannot be measured yet (a new
+// level seen for hours): beyond it, the rest of the new level is taken as added. Hours tell
+// the new level, not the new day's shape: a near-idle service that became busy would otherwise
+// have its idle days' noise scaled a hundredfold into the forecast.
+const unseenSwingScale = 4
+
+// shiftBetween is the adjustment that brings the history before at from level before to
+// level after, its daily swing widened by swing (the ratio of the swings after and before; NaN
+// when unknown). Load moves between two extremes: a constant added or taken away (a batch
+// job, a health check) keeps the day's swing, while users arriving or leaving (a migration, a
+// new market) scale the whole day, trough and peak alike. Moved by the level alone, a history
+// that fell to 30 % kept its old swing: its troughs went negative and were cut at zero, and its
+// peaks stood at twice the new ones. So the history is scaled by the swings' ratio, held
+// between 1 (a constant) and the levels' ratio (a pure scaling), and then moved to the new
+// level; where the swing cannot be measured the load is taken to have scaled, by at most
+// unseenSwingScale.
+func shiftBetween(at int, before, after, swing float64) levelAdj {
+	if before <= 0 || after < 0 {
+		return levelAdj{at: at, by: after - before}
+	}
+	r := after / before
+	f := math.Max(1.0/unseenSwingScale, math.Min(unseenSwingScale, r))
+	if !math.IsNaN(swing) {
+		f = math.Max(min(1, r), math.Min(max(1, r), swing))
+	}
+	f = math.Max(f, 1e-3)
+	if f == 1 {
+		return levelAdj{at: at, by: after - before}
+	}
+	return levelAdj{at: at, scale: f, by: after - f*before}
 }
 
 // levelShiftDays looks for one shift of level in daily levels: it returns the index of the
-// first day at the new level and the shift (new minus old), or 0, 0 for none. The rules are
-// levelShift's.
-func levelShiftDays(means []float64) (int, float64) {
+// first day at the new level and the mean levels before and after it, or zeros for none. The
+// rules are levelShift's.
+func levelShiftDays(means []float64) (k int, before, after float64) {
 	nd := len(means)
 	if nd < 3 {
-		return 0, 0
+		return 0, 0, 0
 	}
 	diffs := make([]float64, nd-1)
 	for i := 1; i < nd; i++ {
@@ -220,11 +295,11 @@ func levelShiftDays(means []float64) (int, float64) {
 		}
 	}
 	if bestK == 0 {
-		return 0, 0
+		return 0, 0, 0
 	}
 	level := math.Abs(mean(means))
 	if math.Abs(best) <= 4*sigma || math.Abs(best) <= 0.1*level {
-		return 0, 0
+		return 0, 0, 0
 	}
 	// A step must explain the daily means far better than a straight line would: a trend is
 	// not a shift (the models carry trends themselves).
@@ -247,15 +322,15 @@ func levelShiftDays(means []float64) (int, float64) {
 		sseStep += (m - st) * (m - st)
 	}
 	if sseStep > 0.25*sseLine {
-		return 0, 0
+		return 0, 0, 0
 	}
 	// Every day after the shift must sit nearer the new level than the old one.
 	for _, m := range means[bestK:] {
 		if math.Abs(m-after0) > math.Abs(m-before0) {
-			return 0, 0
+			return 0, 0, 0
 		}
 	}
-	return bestK, best
+	return bestK, before0, after0
 }
 
 // movingAverage returns the centred mean of v over a window of period points, skipping gaps

@@ -16,9 +16,11 @@
 // same slot over the last weeks of the cleaned history, at the day's own median offset, and
 // its spikes (see below) and its gaps are replaced. Each
 // origin (and the final forecast) looks for a level shift in the daily levels before it only
-// and moves the history before the shift for its own models; the models fold that move into
-// their shared pass (a column sum of the harmonic design, a snapshot of the Holt-Winters
-// state), so the whole backtest costs one cleaning and one pass per model. Only the MASE
+// and brings the history before the shift to the new level for its own models, scaled by as
+// much as the days' swing changed with it (between a constant added and the whole load
+// scaled: shiftBetween); the models fold that into their shared pass (the harmonic design's
+// X'y and column sum, a snapshot of the Holt-Winters state), so the whole backtest costs one
+// cleaning and one pass per model. Only the MASE
 // scale (the in-sample weekly naive error over the whole series) uses every point: it is the
 // yardstick of the scores, not an input of any decision. It also turns a forecast into
 // replica counts (the API's pattern record is derived from a forecast by forecaster: this
@@ -39,8 +41,8 @@
 // expectation within three hours, and beyond 3 IQR): a drifting peak, a plateau's edge or a
 // quiet day reach the models as observed. A level shift counts once it has held three days;
 // before that, a run of such spikes that reaches the origin and has lasted three hours is a
-// new level, not a spike: it is kept, and the history before it moves to it for that origin
-// and the next days' while it holds.
+// new level, not a spike: it is kept, and the history before it is scaled to it for that
+// origin and the next days' while it holds.
 //
 // It is pure: no I/O, no clocks, no logging. Series come in as plain values (promquery or a CSV
 // reader builds them) and results go out as plain values (the forecaster stores them).

@@ -177,8 +177,9 @@ func (d *design) rows(from, to int) blas64.General {
 	return blas64.General{Rows: to - from, Cols: d.cols, Stride: d.cols, Data: d.x[from*d.cols : to*d.cols]}
 }
 
-// A decision whose history moves by c before index s fits X'(y + c·1[t<s]) = X'y + c·Σ_{t<s} x_t:
-// the shared X'y plus a column sum of the design, no second pass over y.
+// A decision whose history is scaled by f and moved by c before index s fits
+// X'(y + ((f−1)·y + c)·1[t<s]) = X'y + (f−1)·X[:s]'y[:s] + c·Σ_{t<s} x_t: the shared X'y plus
+// the prefix's own and a column sum of the design, no second pass over the whole of y.
 func runHarmonic(y []float64, adj []levelAdj, p periods, weekly bool, origins []int, h int) [][]float64 {
 	d := designs.get(len(y), h, p, weekly, origins)
 	c := d.cols
@@ -211,8 +212,14 @@ func runHarmonic(y []float64, adj []levelAdj, p periods, weekly bool, origins []
 				}
 			}
 			copy(xtyAdj, xty)
-			blas64.Gemv(blas.Trans, sh.by, d.rows(0, sh.at), blas64.Vector{N: sh.at, Inc: 1, Data: ones[:sh.at]}, 1,
-				blas64.Vector{N: c, Inc: 1, Data: xtyAdj})
+			if sh.by != 0 {
+				blas64.Gemv(blas.Trans, sh.by, d.rows(0, sh.at), blas64.Vector{N: sh.at, Inc: 1, Data: ones[:sh.at]}, 1,
+					blas64.Vector{N: c, Inc: 1, Data: xtyAdj})
+			}
+			if f := sh.factor(); f != 1 { // X'y over the history before the shift, once more times f−1
+				blas64.Gemv(blas.Trans, f-1, d.rows(0, sh.at), blas64.Vector{N: sh.at, Inc: 1, Data: y[:sh.at]}, 1,
+					blas64.Vector{N: c, Inc: 1, Data: xtyAdj})
+			}
 			rhs = xtyAdj
 		}
 		for a := range bv {

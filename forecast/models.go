@@ -199,10 +199,11 @@ func runSeasonalMedian(y []float64, adj []levelAdj, p periods, origins []int, h 
 // With weekly false the weekly index stays zero (single daily seasonality).
 //
 // A decision whose history moves by a level shift before index s needs no second pass:
-// the robust updates are translation equivariant (moving every observation before s by c
-// moves the level by c and leaves the indices and errors as they were), so the pass over
-// the shared history snapshots its state at s, the decision continues from the snapshot
-// with the level moved by c, over the points from s to its origin.
+// the robust updates are translation and scale equivariant (moving every observation before s
+// by c moves the level by c and leaves the indices and errors as they were; scaling them by f
+// scales the level, the indices, the errors and their scale by f), so the pass over the shared
+// history snapshots its state at s, the decision continues from the snapshot scaled and moved
+// as its history was, over the points from s to its origin.
 func runHoltWinters(y []float64, adj []levelAdj, p periods, weekly bool, origins []int, h int) [][]float64 {
 	init := p.D
 	if weekly {
@@ -263,8 +264,14 @@ func runHoltWinters(y []float64, adj []levelAdj, p periods, weekly bool, origins
 			continue
 		}
 		st = st.clone()
-		st.level += a.by
 		errs2 = append(errs2[:0], errs[:o]...)
+		if f := a.factor(); f != 1 {
+			st.scaleBy(f)
+			for t := range a.at {
+				errs2[t] *= f
+			}
+		}
+		st.level += a.by
 		for t := a.at; t < o; t++ {
 			errs2[t] = st.update(y[t])
 		}
@@ -339,6 +346,21 @@ func (hw *hwState) clone() *hwState {
 	c.d = append([]float64(nil), hw.d...)
 	c.w = append([]float64(nil), hw.w...)
 	return &c
+}
+
+// scaleBy makes the state the one a pass over the history multiplied by f would have reached:
+// the updates are scale equivariant (errors, their clip and their scale's floor all move with
+// the load).
+func (hw *hwState) scaleBy(f float64) {
+	hw.level *= f
+	hw.sigma *= f
+	hw.floor *= f
+	for i := range hw.d {
+		hw.d[i] *= f
+	}
+	for i := range hw.w {
+		hw.w[i] *= f
+	}
 }
 
 // update takes the next observation and returns its Huber-clipped one-step error.

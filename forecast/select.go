@@ -229,9 +229,10 @@ func evaluate(s Series, h int, q float64, k int, names []string, mem *arena) (*e
 		shift: cc.shift, adj: make([]levelAdj, len(cc.adj))}
 	if cc.shiftAt > 0 {
 		ev.cleaning.shiftAt = off + cc.shiftAt*f
+		ev.cleaning.shift.at = ev.cleaning.shiftAt
 	}
 	for i, a := range cc.adj {
-		ev.cleaning.adj[i] = levelAdj{at: off + a.at*f, by: a.by}
+		ev.cleaning.adj[i] = levelAdj{at: off + a.at*f, by: a.by, scale: a.scale}
 		if a.at == 0 {
 			ev.cleaning.adj[i] = levelAdj{}
 		}
@@ -386,7 +387,8 @@ func anchorForecasts(raw []float64, p periods, origins []int, h int, adj []level
 	out := make([][]float64, len(origins))
 	var buf [medianWeeks]float64
 	for i, o := range origins {
-		shiftAt, shift := adjOf(adj, i).at, adjOf(adj, i).by
+		shift := adjOf(adj, i)
+		shiftAt := shift.at
 		// The shift is found to the day: its first day may be partly at the old level, so it
 		// counts as held from the day after.
 		follow := shiftAt > 0 && o-shiftAt-p.D >= minShiftHeld*p.D
@@ -403,7 +405,7 @@ func anchorForecasts(raw []float64, p periods, origins []int, h int, adj []level
 					continue
 				}
 				if follow && t < shiftAt {
-					v = math.Max(0, v+shift)
+					v = math.Max(0, shift.value(raw, t))
 				}
 				b = append(b, v)
 			}
@@ -480,7 +482,15 @@ func levelEps(y []float64, adj []levelAdj, times []int) []float64 {
 			sum += y[t0]
 		}
 		a := adjOf(adj, j)
-		out[j] = math.Max(1e-9, 0.3*math.Abs((sum+a.by*float64(a.at))/float64(max(1, t))))
+		moved := sum + a.by*float64(a.at)
+		if f := a.factor(); f != 1 {
+			before := 0.0
+			for _, v := range y[:a.at] {
+				before += v
+			}
+			moved += (f - 1) * before
+		}
+		out[j] = math.Max(1e-9, 0.3*math.Abs(moved/float64(max(1, t))))
 	}
 	return out
 }
@@ -491,7 +501,7 @@ func (e *evaluation) cleanNotes() {
 	if c.outliers+c.gaps > 0 || c.shiftAt > 0 {
 		note := fmt.Sprintf("cleaned %d outliers and %d gaps", c.outliers, c.gaps)
 		if c.shiftAt > 0 {
-			note += fmt.Sprintf(", level shift of %+.4g at point %d", c.shift, c.shiftAt)
+			note += fmt.Sprintf(", level shift (%s) at point %d", c.shift, c.shiftAt)
 		}
 		e.notes = append(e.notes, note)
 	}
