@@ -75,7 +75,7 @@ const poolPast = 250
 // cleanCausal cleans raw (sanitized) for the decisions at times (ascending; the last is
 // normally len(raw)), streaming from w (a decision time on the daily grid of the decisions,
 // at most the earliest of them). It returns the cleaned series, with fit the shared history,
-// adj the level shift of each decision, and shiftAt/shift that of the last.
+// adj the level shift of each decision, and shift that of the last.
 func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) cleaned {
 	n := len(raw)
 	w = min(w, n)
@@ -269,8 +269,9 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 				var sw []float64
 				for s := off; s+p.D <= n; s += p.D {
 					buf = append(buf[:0], base[s:s+p.D]...)
-					med = append(med, median(buf))
-					sw = append(sw, daySwing(base[s:s+p.D], buf))
+					m := median(buf)
+					med = append(med, m)
+					sw = append(sw, daySwing(base[s:s+p.D], m))
 				}
 				days[off], swings[off] = med, sw
 			}
@@ -285,8 +286,7 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 		}
 	}
 	if len(c.adj) > 0 {
-		last := c.adj[len(c.adj)-1]
-		c.shiftAt, c.shift = last.at, last
+		c.shift = c.adj[len(c.adj)-1]
 	}
 	return c
 }

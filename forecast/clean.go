@@ -21,10 +21,9 @@ type cleaned struct {
 	fit []float64
 	// outliers and gaps count the points replaced in fit.
 	outliers, gaps int
-	// shift is how the history before a detected level shift was moved (at 0: none).
+	// shift is the detected level shift: where the recent level starts and how the history
+	// before it was moved (at 0: none).
 	shift levelAdj
-	// shiftAt is the index where the recent level starts (0: none).
-	shiftAt int
 	// adj is each decision's level shift (cleanCausal), nil for a batch clean: fit is shared
 	// by every decision and each moves the history before its shift by its own amount.
 	adj []levelAdj
@@ -79,15 +78,14 @@ func clean(mem *arena, raw []float64, p periods) cleaned {
 	var trend, seas []float64
 	if p.D > 1 && n >= 4*p.D {
 		trend, seas = decompose(mem, c.fit, period)
-		sh := levelShift(c.fit, seas, period, p.D)
-		c.shiftAt, c.shift = sh.at, sh
-		for i := 0; i < c.shiftAt; i++ {
+		c.shift = levelShift(c.fit, seas, period, p.D)
+		for i := 0; i < c.shift.at; i++ {
 			if !math.IsNaN(c.fit[i]) {
-				c.fit[i] = math.Max(0, sh.value(c.fit, i))
+				c.fit[i] = math.Max(0, c.shift.value(c.fit, i))
 			}
 		}
 	}
-	if trend == nil || c.shiftAt > 0 {
+	if trend == nil || c.shift.at > 0 {
 		trend, seas = decompose(mem, c.fit, period) // of the history at its new level
 	}
 	base := mem.floats(n)
@@ -185,14 +183,20 @@ func levelShift(fit, seas []float64, period, day int) levelAdj {
 		buf = buf[:0]
 		for i := off + d*day; i < off+(d+1)*day; i++ {
 			if !math.IsNaN(fit[i]) {
-				buf = append(buf, fit[i]-seas[i%period])
+				buf = append(buf, fit[i])
 			}
 		}
 		if len(buf) == 0 {
 			return levelAdj{} // a day with no data: too little to tell a shift
 		}
+		swings = append(swings, daySwing(buf, median(buf)))
+		for j, i := 0, off+d*day; i < off+(d+1)*day; i++ {
+			if !math.IsNaN(fit[i]) {
+				buf[j] = fit[i] - seas[i%period]
+				j++
+			}
+		}
 		means = append(means, median(buf))
-		swings = append(swings, daySwing(fit[off+d*day:off+(d+1)*day], buf))
 	}
 	k, before, after := levelShiftDays(means)
 	if k == 0 {
@@ -201,24 +205,20 @@ func levelShift(fit, seas []float64, period, day int) levelAdj {
 	return shiftBetween(off+k*day, before, after, swingRatio(swings, k))
 }
 
-// daySwing is the mean absolute departure of a day's load v from its median: how far the
-// day swings about its level. buf is scratch space.
-func daySwing(v, buf []float64) float64 {
-	buf = buf[:0]
+// daySwing is the mean absolute departure of a day's load v (gaps skipped) from its median m:
+// how far the day swings about its level. NaN for a day without load.
+func daySwing(v []float64, m float64) float64 {
+	sum, n := 0.0, 0
 	for _, x := range v {
 		if !math.IsNaN(x) {
-			buf = append(buf, x)
+			sum += math.Abs(x - m)
+			n++
 		}
 	}
-	if len(buf) == 0 {
+	if n == 0 {
 		return math.NaN()
 	}
-	m := median(buf)
-	sum := 0.0
-	for _, x := range buf {
-		sum += math.Abs(x - m)
-	}
-	return sum / float64(len(buf))
+	return sum / float64(n)
 }
 
 // swingRatio is how much wider the days from k on swing than the days before them: the

@@ -161,7 +161,7 @@ func TestCleaningLeavesSmoothDriftingSeriesAlone(t *testing.T) {
 			ev, err := evaluate(s, perDay, 0.9, selectOrigins, nil, nil)
 			require.NoError(t, err)
 			require.Zero(t, ev.cleaning.outliers)
-			require.Zero(t, ev.cleaning.shiftAt)
+			require.Zero(t, ev.cleaning.shift.at)
 			r, err := Forecast(s, Options{Horizon: perDay})
 			require.NoError(t, err)
 			for k, v := range r.Mean {

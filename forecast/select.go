@@ -227,9 +227,8 @@ func evaluate(s Series, h int, q float64, k int, names []string, mem *arena) (*e
 	cc := cleanCausal(mem, cr, cp, (warm-off)/f, call)
 	ev.cleaning = cleaned{raw: raw, fit: spread(mem, cc.fit, f, off, n), outliers: cc.outliers * f, gaps: cc.gaps * f,
 		shift: cc.shift, adj: make([]levelAdj, len(cc.adj))}
-	if cc.shiftAt > 0 {
-		ev.cleaning.shiftAt = off + cc.shiftAt*f
-		ev.cleaning.shift.at = ev.cleaning.shiftAt
+	if cc.shift.at > 0 {
+		ev.cleaning.shift.at = off + cc.shift.at*f
 	}
 	for i, a := range cc.adj {
 		ev.cleaning.adj[i] = levelAdj{at: off + a.at*f, by: a.by, scale: a.scale}
@@ -498,10 +497,10 @@ func levelEps(y []float64, adj []levelAdj, times []int) []float64 {
 // cleanNotes says what cleaning did to the history the final forecast saw.
 func (e *evaluation) cleanNotes() {
 	c := e.cleaning
-	if c.outliers+c.gaps > 0 || c.shiftAt > 0 {
+	if c.outliers+c.gaps > 0 || c.shift.at > 0 {
 		note := fmt.Sprintf("cleaned %d outliers and %d gaps", c.outliers, c.gaps)
-		if c.shiftAt > 0 {
-			note += fmt.Sprintf(", level shift (%s) at point %d", c.shift, c.shiftAt)
+		if c.shift.at > 0 {
+			note += fmt.Sprintf(", level shift (%s) at point %d", c.shift, c.shift.at)
 		}
 		e.notes = append(e.notes, note)
 	}
