@@ -21,9 +21,12 @@ import (
 //     cleanBand of it (a spike, far outside the seasonal band; never a dip, a drifting peak
 //     or a plateau's edge) becomes a gap, and gaps are filled from the profile, the offset and
 //     the residuals either side within the day;
-//   - a run of outliers that reaches a day's end and has lasted newLevelRun (cutRun; the
-//     previous day's part counts, and stays cut) is kept: it is a new level, and for the
-//     decisions at that end and the next few days' while it holds it is the level shift;
+//   - a run of outliers, or of load over twice its slot's usual (a step beside a peak stays
+//     inside the band), that reaches a day's end, has lasted newLevelRun (cutRun; the previous
+//     day's part counts, and stays cut) and holds a steady multiple of the usual load or a
+//     steady amount over it (steadyLevel; a burst of news does neither) is kept: it is a new
+//     level, and for the decisions at that end and the next few days' while it holds it is
+//     the level shift, scaled as far as the load's swing over the run says (keepNewLevel);
 //   - a level shift is looked for at each decision in the daily levels before it only; the
 //     history before a shift is brought to the new level for that decision's models (levelAdj:
 //     scaled as far as the days' swing changed, then moved), which the models apply on the
@@ -224,12 +227,15 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 		} else {
 			level, levelRise = levelAdj{}, 0
 		}
-		run := cutRun(blk, raw[a:b], carried)
-		if run >= runMin {
+		// A new level's points sit far above the usual load, some of them inside the band
+		// where a peak is near, and they hold a steady multiple of it: a burst of news swings.
+		over := func(i int) bool { return math.IsNaN(blk[i]) || raw[a+i] > (1+cleanFar)*(ref[i]+lvl) }
+		run := cutRun(raw[a:b], over, carried)
+		if run >= runMin && steadyLevel(raw[a:b], ref, lvl, run) {
 			for i := range blk {
 				expect[i] = ref[i] + m
 			}
-			if adj, rise, restored := keepNewLevel(blk, raw[a:b], expect[:len(blk)], a, min(run, b-a)); restored > 0 {
+			if adj, rise, restored, ok := keepNewLevel(blk, raw[a:b], expect[:len(blk)], a, min(run, b-a)); ok {
 				newLevels[b], level, levelRise = adj, adj, rise
 				c.outliers -= restored
 			}
@@ -294,16 +300,16 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 // cutRun is how many observed points the run of outliers at the end of a day spans: the
 // longest span reaching the day's end, starting on an outlier, at least runShare of whose
 // points were cut (a new level with noise has a few points inside the band, which must not
-// break it), plus carried (the previous day's run) when it spans the whole day. blk holds the
-// day's residuals after cutting (NaN where cut or missing), raw its observations.
-func cutRun(blk, raw []float64, carried int) int {
+// break it), plus carried (the previous day's run) when it spans the whole day. raw holds the
+// day's observations, and isCut says which of them count as cut.
+func cutRun(raw []float64, isCut func(i int) bool, carried int) int {
 	obs, cut, run := 0, 0, 0
-	for i := len(blk) - 1; i >= 0; i-- {
+	for i := len(raw) - 1; i >= 0; i-- {
 		if math.IsNaN(raw[i]) {
 			continue
 		}
 		obs++
-		if math.IsNaN(blk[i]) {
+		if isCut(i) {
 			cut++
 			if float64(cut) >= runShare*float64(obs) {
 				run = obs
@@ -319,13 +325,42 @@ func cutRun(blk, raw []float64, carried int) int {
 	return run
 }
 
+// steadyLevel says whether the last span observed points of a day's load raw hold a steady
+// level over their slots' usual load ref: a steady multiple of it (users scaled) or a steady
+// amount over it (a job added), each within steadySpread of its median (median absolute
+// deviation). A burst of news is neither.
+func steadyLevel(raw, ref []float64, lvl float64, span int) bool {
+	ratios := make([]float64, 0, span)
+	diffs := make([]float64, 0, span)
+	for i := len(raw) - 1; i >= 0 && len(ratios) < span; i-- {
+		if !math.IsNaN(raw[i]) {
+			ratios = append(ratios, raw[i]/(ref[i]+lvl))
+			diffs = append(diffs, raw[i]-ref[i])
+		}
+	}
+	return relSpread(ratios) <= steadySpread || relSpread(diffs) <= steadySpread
+}
+
+// relSpread is the median absolute deviation of v over its median (v is reused).
+func relSpread(v []float64) float64 {
+	m := median(v)
+	if !(m > 0) {
+		return math.Inf(1)
+	}
+	for i, x := range v {
+		v[i] = math.Abs(x - m)
+	}
+	return median(v) / m
+}
+
 // keepNewLevel restores the outliers among the last span observed points of a day that
 // starts at a (the previous day's part of a run stays cut: the decisions before this day saw
 // it so). blk holds the day's residuals with the outliers cut (NaN), raw its observations and
 // expect the expectation each residual is from. It returns the level shift the span is for
-// the decision at the day's end, the history before its first point moved by its median
-// residual, and how many points it restored.
-func keepNewLevel(blk, raw, expect []float64, a, span int) (adj levelAdj, rise float64, restored int) {
+// the decision at the day's end (the history before its first point brought to the span's
+// median residual over the expectation, scaled as far as the span's swing says), that rise,
+// how many points it restored, and whether the span is a new level at all.
+func keepNewLevel(blk, raw, expect []float64, a, span int) (adj levelAdj, rise float64, restored int, ok bool) {
 	first, kept := len(blk), make([]float64, 0, span)
 	exp := make([]float64, 0, span)
 	for i := len(blk) - 1; i >= 0 && len(kept) < span; i-- {
@@ -341,11 +376,37 @@ func keepNewLevel(blk, raw, expect []float64, a, span int) (adj levelAdj, rise f
 		exp = append(exp, expect[i])
 	}
 	if len(kept) == 0 {
-		return levelAdj{}, 0, 0
+		return levelAdj{}, 0, 0, false
+	}
+	swing := math.NaN()
+	if len(kept) >= 3 {
+		// How much wider the new level swings than the usual load: the slope of the load on
+		// its expectation over the span (a tenant's users scale the day; a batch job adds).
+		// Where the usual load hardly moves over the span (its sd under swingSpread of its
+		// mean) the slope is mostly noise: the swing is left unknown.
+		var me, ml float64
+		for i, r := range kept {
+			me += exp[i]
+			ml += exp[i] + r
+		}
+		me /= float64(len(kept))
+		ml /= float64(len(kept))
+		var cov, vr float64
+		for i, r := range kept {
+			cov += (exp[i] - me) * (exp[i] + r - ml)
+			vr += (exp[i] - me) * (exp[i] - me)
+		}
+		if vr > swingSpread*swingSpread*me*me*float64(len(kept)) {
+			swing = cov / vr
+		}
 	}
 	rise = median(kept)
 	before := median(exp)
-	return shiftBetween(a+first, before, before+rise, math.NaN()), rise, restored
+	// A span whose points were all inside the band is a new level only while it stands out
+	// of the day's expectation: once the day's offset has taken it in (a whole day at the
+	// level), the level held from before, or a shift of the days, says where it began.
+	ok = restored > 0 || rise >= cleanFar*before
+	return shiftBetween(a+first, before, before+rise, swing), rise, restored, ok
 }
 
 // dayShift looks for a level shift in the daily medians med (oldest first): with two weeks or

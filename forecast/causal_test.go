@@ -3,6 +3,7 @@ package forecast
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,44 +147,128 @@ func TestShiftBetween(t *testing.T) {
 
 // TestCleanKeepsANewLevel: a run of points far above the usual load that reaches the end of
 // the history and has lasted newLevelRun is a new level: it is forecast, and keeps being
-// forecast the next day. Shorter, or over before the end, it is a burst: cut, and the usual
-// day is forecast.
+// forecast the next day. So is a run at a steady multiple over twice the usual load that a
+// peak nearby keeps inside the band. Shorter, over before the end, or swinging as a burst of
+// news does, it is a burst: cut, and the usual day is forecast.
 func TestCleanKeepsANewLevel(t *testing.T) {
 	const perDay, n = 288, 288 * 21
 	// A database's CPU: a mild daily swing, a new level at a few times it.
-	usual := func(i int) float64 { return 100 + 20*math.Sin(2*math.Pi*float64(i%perDay)/perDay) }
+	cpu := func(i int) float64 { return 100 + 20*math.Sin(2*math.Pi*float64(i%perDay)/perDay) }
+	// A service busiest at 20:00: a step at 19:00 to 2.6 times the load stays within twice the
+	// peak (the band) for most of its points.
+	evening := func(i int) float64 {
+		h := float64(i%perDay) / 12
+		return 100 + 150*math.Exp(-(h-20)*(h-20)/(2*1.5*1.5))
+	}
 	tests := []struct {
 		name      string
-		from, to  int     // points before the end the load is multiplied over
-		by, noise float64 // the multiple, and the noise's standard deviation
+		usual     func(i int) float64 // nil: cpu
+		from, to  int                 // points before the end the load is multiplied over
+		by, noise float64             // the multiple, and the noise's standard deviation
+		swing     float64             // the multiple varies point by point up to this much more
+		wantLevel bool                // taken for a new level (the history before brought to it)
+		// wantRatio is the next 6 h's forecast over the usual load; 0 for a burst still going
+		// at the end, which the models' local level follows for some hours.
 		wantRatio float64
 	}{
-		{"a new level for 7 h", 84, 0, 3, 0.05, 3},
-		{"a new level for a day and 7 h", perDay + 84, 0, 3, 0.05, 3},
+		{"a new level for 7 h", nil, 84, 0, 3, 0.05, 0, true, 3},
+		{"a new level for a day and 7 h", nil, perDay + 84, 0, 3, 0.05, 0, true, 3},
 		// With 10 % noise one point in seven of the new level is inside the band: a run
 		// that broke there was cut away (cutRun).
-		{"a noisy new level for 7 h", 84, 0, 3, 0.1, 3},
-		{"a burst for 2 h", 24, 0, 3, 0.05, 1},
-		{"a burst for 7 h that ended 2 h ago", 108, 24, 3, 0.05, 1},
+		{"a noisy new level for 7 h", nil, 84, 0, 3, 0.1, 0, true, 3},
+		{"a burst for 2 h", nil, 24, 0, 3, 0.05, 0, false, 1},
+		{"a burst for 7 h that ended 2 h ago", nil, 108, 24, 3, 0.05, 0, false, 1},
+		{"a new level for 5 h beside the day's peak", evening, 60, 0, 2.6, 0.05, 0, true, 2.6},
+		{"a burst of news for 5 h", evening, 60, 0, 2, 0.05, 6, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			usual := tt.usual
+			if usual == nil {
+				usual = cpu
+			}
 			rng := rand.New(rand.NewPCG(7, 7))
 			s := gen(n, 5*time.Minute, func(i int) float64 {
 				v := usual(i) * (1 + tt.noise*rng.NormFloat64())
 				if i >= n-tt.from && i < n-tt.to {
-					v *= tt.by
+					v *= tt.by + tt.swing*rng.Float64()
 				}
 				return v
 			})
 			r, err := Forecast(s, Options{Horizon: perDay}) // a day, as the forecaster's
 			require.NoError(t, err)
+			require.Equal(t, tt.wantLevel, strings.Contains(r.Reason, "level shift"), r.Reason)
+			if tt.wantRatio == 0 {
+				return
+			}
 			var got, want float64
 			for k, v := range r.Mean[:72] {
 				got += v
 				want += usual(n + k)
 			}
 			require.InDelta(t, tt.wantRatio, got/want, 0.25*tt.wantRatio, "the next 6 h against the usual load (%s: %s)", r.Model, r.Reason)
+		})
+	}
+}
+
+// TestKeepNewLevelMeasuresTheSwing: a new level seen for hours moves the history before it as
+// the load moved over the span: scaled where users scaled it, moved where a job added to it,
+// and scaled by the levels' ratio where the usual load was too flat to tell.
+func TestKeepNewLevelMeasuresTheSwing(t *testing.T) {
+	const n, span = 48, 36
+	shaped := func(i int) float64 { return 100 + 50*math.Sin(2*math.Pi*float64(i)/n) }
+	flat := func(int) float64 { return 100 }
+	tests := []struct {
+		name      string
+		usual     func(i int) float64
+		now       func(v float64) float64
+		scale, by float64
+	}{
+		{"users scaled by 2.5", shaped, func(v float64) float64 { return 2.5 * v }, 2.5, 0},
+		{"a job adds 300", shaped, func(v float64) float64 { return v + 300 }, 0, 300},
+		{"a flat day scaled", flat, func(v float64) float64 { return 2.5 * v }, 2.5, 0},
+		{"a flat day: the added 300 taken for users scaled by the levels' ratio", flat, func(v float64) float64 { return v + 300 }, 4, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw, expect, blk := make([]float64, n), make([]float64, n), make([]float64, n)
+			for i := range raw {
+				expect[i] = tt.usual(i)
+				raw[i] = expect[i]
+				if i >= n-span {
+					raw[i] = tt.now(expect[i])
+				}
+				blk[i] = raw[i] - expect[i]
+			}
+			adj, _, restored, ok := keepNewLevel(blk, raw, expect, 1000, span)
+			require.True(t, ok)
+			require.Zero(t, restored, "nothing was cut")
+			require.Equal(t, 1000+n-span, adj.at)
+			require.InDelta(t, tt.scale, adj.scale, 1e-6)
+			require.InDelta(t, tt.by, adj.by, 1e-6)
+		})
+	}
+}
+
+func TestSteadyLevel(t *testing.T) {
+	usual := []float64{50, 80, 120, 160, 120, 80, 50, 40}
+	tests := []struct {
+		name string
+		now  func(i int, v float64) float64
+		want bool
+	}{
+		{"users tripled", func(_ int, v float64) float64 { return 3 * v }, true},
+		{"a job adds 300", func(_ int, v float64) float64 { return v + 300 }, true},
+		{"a burst swinging between 2 and 8 times", func(i int, v float64) float64 { return v * float64(2+(i*5)%7) }, false},
+		{"load gone (nothing over the usual)", func(int, float64) float64 { return 0 }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := make([]float64, len(usual))
+			for i, v := range usual {
+				raw[i] = tt.now(i, v)
+			}
+			require.Equal(t, tt.want, steadyLevel(raw, usual, 5, len(raw)))
 		})
 	}
 }
