@@ -228,7 +228,8 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 			level, levelRise = levelAdj{}, 0
 		}
 		// A new level's points sit far above the usual load, some of them inside the band
-		// where a peak is near, and they hold a steady multiple of it: a burst of news swings.
+		// where a peak is near, and they hold a steady level over it (a multiple, or an amount
+		// added): a burst of news swings.
 		over := func(i int) bool { return math.IsNaN(blk[i]) || raw[a+i] > (1+cleanFar)*(ref[i]+lvl) }
 		run := cutRun(raw[a:b], over, carried)
 		if run >= runMin && steadyLevel(raw[a:b], ref, lvl, run) {
@@ -341,7 +342,8 @@ func steadyLevel(raw, ref []float64, lvl float64, span int) bool {
 	return relSpread(ratios) <= steadySpread || relSpread(diffs) <= steadySpread
 }
 
-// relSpread is the median absolute deviation of v over its median (v is reused).
+// relSpread is the median absolute deviation of v over its median, +Inf unless the median is
+// positive. It overwrites v.
 func relSpread(v []float64) float64 {
 	m := median(v)
 	if !(m > 0) {
