@@ -485,7 +485,8 @@ func runFailover(t *testing.T, d deployment, wait int) []string {
 	for i := range 3 {
 		c.live = append(c.live, startInstance(t, fmt.Sprintf("kai-%d", i), url, masterName, lease, wait, leases))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Second)
+	// Room after the warm-up for a stalled sentinel failover (up to 75 s, redisha.WaitFailover).
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 
 	waitFor(t, ctx, 10*time.Second, "a first leader", func() bool { return leases.HolderAt(time.Now()) != "" })

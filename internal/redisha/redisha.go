@@ -610,11 +610,17 @@ func (s *Sentinel) Master(ctx context.Context) (*Node, error) {
 	return nil, errors.New("no sentinel names a known master")
 }
 
+// sentinelFailoverWithin bounds WaitFailover. A failover normally takes a few seconds, but a
+// sentinel that voted for a leader whose failover stalled tries again only after twice the
+// failover-timeout (20 s here), and a stall of the machine of over 2 s puts every sentinel in
+// TILT mode for 30 s: a CI run failed at 30 s with the sentinels in TILT.
+const sentinelFailoverWithin = 75 * time.Second
+
 // WaitFailover waits until every sentinel names a master other than dead and that node says
 // it is master.
 func (s *Sentinel) WaitFailover(ctx context.Context, dead *Node) (*Node, error) {
 	var promoted *Node
-	err := poll(ctx, 30*time.Second, "wait for the sentinels to fail over from "+dead.Addr(), func() (bool, error) {
+	err := poll(ctx, sentinelFailoverWithin, "wait for the sentinels to fail over from "+dead.Addr(), func() (bool, error) {
 		for _, sn := range s.Sentinels {
 			out, err := sn.Cli(ctx, "sentinel", "get-master-addr-by-name", s.MasterName)
 			if err != nil || strings.Contains(strings.Join(strings.Fields(out), ":"), dead.Addr()) {
