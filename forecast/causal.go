@@ -3,6 +3,8 @@ package forecast
 import (
 	"fmt"
 	"math"
+
+	"gonum.org/v1/gonum/stat"
 )
 
 // Causal cleaning. Every decision (each backtest origin, and the final forecast at the
@@ -365,6 +367,7 @@ func relSpread(v []float64) float64 {
 func keepNewLevel(blk, raw, expect []float64, a, span int) (adj levelAdj, rise float64, restored int, ok bool) {
 	first, kept := len(blk), make([]float64, 0, span)
 	exp := make([]float64, 0, span)
+	load := make([]float64, 0, span)
 	for i := len(blk) - 1; i >= 0 && len(kept) < span; i-- {
 		if math.IsNaN(raw[i]) {
 			continue
@@ -376,31 +379,18 @@ func keepNewLevel(blk, raw, expect []float64, a, span int) (adj levelAdj, rise f
 		first = i
 		kept = append(kept, blk[i])
 		exp = append(exp, expect[i])
+		load = append(load, expect[i]+blk[i])
 	}
 	if len(kept) == 0 {
 		return levelAdj{}, 0, 0, false
 	}
+	// How much wider the new level swings than the usual load: the slope of the load on its
+	// expectation over the span (a tenant's users scale the day; a batch job adds). Where the
+	// usual load hardly moves over the span (its sd under swingSpread of its mean) the slope
+	// is mostly noise: the swing is left unknown.
 	swing := math.NaN()
-	if len(kept) >= 3 {
-		// How much wider the new level swings than the usual load: the slope of the load on
-		// its expectation over the span (a tenant's users scale the day; a batch job adds).
-		// Where the usual load hardly moves over the span (its sd under swingSpread of its
-		// mean) the slope is mostly noise: the swing is left unknown.
-		var me, ml float64
-		for i, r := range kept {
-			me += exp[i]
-			ml += exp[i] + r
-		}
-		me /= float64(len(kept))
-		ml /= float64(len(kept))
-		var cov, vr float64
-		for i, r := range kept {
-			cov += (exp[i] - me) * (exp[i] + r - ml)
-			vr += (exp[i] - me) * (exp[i] - me)
-		}
-		if vr > swingSpread*swingSpread*me*me*float64(len(kept)) {
-			swing = cov / vr
-		}
+	if me, sd := stat.PopMeanStdDev(exp, nil); len(kept) >= 3 && sd > swingSpread*math.Abs(me) {
+		_, swing = stat.LinearRegression(exp, load, nil, false)
 	}
 	rise = median(kept)
 	before := median(exp)
