@@ -148,7 +148,7 @@ func (e *evaluation) selectAuto(look []int) (*scored, string) {
 			wins++
 		}
 	}
-	if len(look) >= combineMinOrig && mb < (1-combineMargin)*mc && float64(wins) >= combineWins*float64(len(look)) {
+	if len(look) >= combineMinOrig && mb < (1-combineMargin)*mc && float64(wins) > combineWins*float64(len(look)) {
 		return best, fmt.Sprintf("backtest MASE %.3f beat the combination's %.3f on %d of %d daily origins", mb, mc, wins, len(look))
 	}
 	names := make([]string, len(c.members))

@@ -66,6 +66,28 @@ func TestSelectAutoPrefersCombinationUnlessClearAndConsistent(t *testing.T) {
 			want: ModelCombination,
 		},
 		{
+			// a is exact on the four odd origins of the seven looked back on and off by 0.6 on
+			// the others; b and c err on the same side, so their median is off by 0.8 where a
+			// is exact and by 0.4 elsewhere: a's lead is large and holds on a majority.
+			name: "large lead on four of seven origins",
+			models: map[string]func(int) float64{
+				"a": func(j int) float64 { return alternate(j, 10, 10.6) },
+				"b": func(j int) float64 { return alternate(j, 10.8, 10.3) },
+				"c": func(j int) float64 { return alternate(j, 10.9, 10.4) },
+			},
+			want: "a",
+		},
+		{
+			// As above with odd and even swapped: a is exact on only three of the seven.
+			name: "large lead on three of seven origins",
+			models: map[string]func(int) float64{
+				"a": func(j int) float64 { return alternate(j, 10.6, 10) },
+				"b": func(j int) float64 { return alternate(j, 10.3, 10.8) },
+				"c": func(j int) float64 { return alternate(j, 10.4, 10.9) },
+			},
+			want: ModelCombination,
+		},
+		{
 			// Nearly tied: a leads the median by less than the margin.
 			name: "within the margin",
 			models: map[string]func(int) float64{
@@ -84,6 +106,14 @@ func TestSelectAutoPrefersCombinationUnlessClearAndConsistent(t *testing.T) {
 			require.NotEmpty(t, why)
 		})
 	}
+}
+
+// alternate is odd at odd origin indices and even at even ones.
+func alternate(j int, odd, even float64) float64 {
+	if j%2 == 1 {
+		return odd
+	}
+	return even
 }
 
 func TestLookBackUsesOnlyPassedHorizons(t *testing.T) {
