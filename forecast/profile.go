@@ -19,7 +19,7 @@ import (
 //     variation the weeks' own noise explains.
 //   - A local level: the offset of the last profileRecent of history from the profile (its
 //     median) decays towards the offset of the last days (the median of the last
-//     profileLevelDays daily offsets, a levelHedge of the way to the last day's: one odd day,
+//     profileLevelDays daily offsets, hedged towards the last day's: one odd day,
 //     a dip or a burst, moves it a little, a new level moves it once it has held two days)
 //     over the first persistenceLag at the rate the series' own offsets have lasted
 //     (levelPersistence), then with a half-life of profileHalfLife.
@@ -259,14 +259,14 @@ func profileLevel(mem *arena, z []float64, o, h int, p periods, recent int, phi,
 }
 
 // lastingLevel is the level the current offset decays towards, from the offsets of the last
-// days, newest first (reordered): their median, a levelHedge of the way to the newest's.
+// days, newest first (reordered): their median, hedged towards the newest's.
 func lastingLevel(days []float64) float64 {
 	if len(days) == 0 {
 		return 0
 	}
 	newest := days[0]
 	m := median(days)
-	return m + levelHedge*(newest-m)
+	return hedged(m, newest)
 }
 
 // profileBase is the profile model's expectation by slot of the day (prof) and of the week

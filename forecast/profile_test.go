@@ -217,6 +217,26 @@ func TestAutoHedgesTheLastDays(t *testing.T) {
 	}
 }
 
+func TestLastingLevelLeansFurtherToABusierDay(t *testing.T) {
+	tests := []struct {
+		name string
+		days []float64 // newest first
+		want float64
+	}{
+		{"newest above the median", []float64{0.6, 0.1, 0}, 0.1 + levelHedgeUp*0.5},
+		{"newest below the median", []float64{-0.4, 0.1, 0.2}, 0.1 - levelHedgeDown*0.5},
+		{"newest is the median", []float64{0.1, 0.2, 0}, 0.1},
+		{"one day", []float64{0.3}, 0.3},
+		{"none", nil, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.InDelta(t, tc.want, lastingLevel(tc.days), 1e-12)
+		})
+	}
+	require.Greater(t, levelHedgeUp, levelHedgeDown)
+}
+
 func TestHoltWintersFollowsATrendOnACleanSeries(t *testing.T) {
 	// A noise-free first week once left the robust scale at its floor (the weekly index is
 	// the first week's remainder, so its residuals were zero): every later error was clipped
