@@ -130,7 +130,7 @@ func (e *evaluation) bestCombo(look []int) *scored {
 
 // selectAuto is automatic selection: the median combination of the best few models over the
 // look-back origins, unless one model beat it clearly (combineMargin) and consistently
-// (combineWins of at least combineMinOrig origins).
+// (more than combineWins of at least combineMinOrig origins).
 func (e *evaluation) selectAuto(look []int) (*scored, string) {
 	if len(look) == 0 {
 		return e.fallback(), fmt.Sprintf("no backtest origin in %d points for a %d-point horizon", e.n, e.h)
