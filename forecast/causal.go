@@ -17,12 +17,12 @@ import (
 //     it lies before every decision;
 //   - then day by day (blocks ending on the origins' grid), each new day is compared with the
 //     median of the same slot in the last weeks of the cleaned history (the seasonal profile
-//     known then), shifted by the day's own median offset from it (so a level shift or a busy
-//     day is not cut away as outliers); a point whose residual lies beyond 3 IQR of the last
-//     week's residuals and whose load is more than twice the highest expectation within
-//     cleanBand of it (a spike, far outside the seasonal band; never a dip, a drifting peak
-//     or a plateau's edge) becomes a gap, and gaps are filled from the profile, the offset and
-//     the residuals either side within the day;
+//     known then; the last days' before a week of history), shifted by the day's own median
+//     offset from it (so a level shift or a busy day is not cut away as outliers); a point
+//     whose residual lies beyond 3 IQR of the last week's residuals and whose load is more
+//     than twice the highest expectation within cleanBand of it (a spike, far outside the
+//     seasonal band; never a dip, a drifting peak or a plateau's edge) becomes a gap, and gaps
+//     are filled from the profile, the offset and the residuals either side within the day;
 //   - a run of outliers, or of load over twice its slot's usual (a step beside a peak stays
 //     inside the band), that reaches a day's end, has lasted newLevelRun (cutRun; the previous
 //     day's part counts, and stays cut) and holds a steady multiple of the usual load or a
@@ -129,7 +129,11 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 		b := min(n, a+p.D)
 		period := 0
 		switch {
-		case a >= 2*p.W:
+		case a >= p.W:
+			// The same slot a week before as soon as there is one, not from the second week
+			// on: on a service quiet at weekends, the last days' slots put a Saturday at the
+			// weekdays' load, so a new level of 2.7 times its own came to 1.4 times that and
+			// was not taken for one (issue 9's step family with two weeks of history).
 			period = p.W
 		case a >= 2*p.D && p.D > 1:
 			period = p.D
