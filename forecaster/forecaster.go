@@ -317,7 +317,9 @@ func (f *Forecaster) Start(ctx context.Context) error {
 	}
 	last := f.opts.Now()
 	if f.opts.RunAtStart {
-		launch(func() { f.startRun(ctx, f.schedule.Next(last.UTC())) })
+		// Read here, not in the run's goroutine: the loop below moves last on.
+		until := f.schedule.Next(last.UTC())
+		launch(func() { f.startRun(ctx, until) })
 	}
 	for {
 		next := f.schedule.Next(last.UTC())

@@ -782,3 +782,31 @@ func TestRunDurationOnTheWallClock(t *testing.T) {
 	}
 	t.Fatal("kai_forecast_duration_seconds not gathered")
 }
+
+// TestStartRunsAtStartThenOnSchedule: with RunAtStart, Start runs at once and then on its
+// schedule. Regression test: the run at start read the loop's last scheduled time while the
+// loop moved it on (a data race under -race, seen in the demo's restart test).
+func TestStartRunsAtStartThenOnSchedule(t *testing.T) {
+	var waits atomic.Int32
+	fx := newFixture(t, func(o *Options) {
+		o.Schedule, o.RunAtStart = "@every 1s", true
+		o.Now = time.Now
+		// The first scheduled time comes at once, while the run at start is beginning.
+		o.After = func(d time.Duration) <-chan time.Time {
+			if waits.Add(1) == 1 {
+				d = 0
+			}
+			return time.After(d)
+		}
+	})
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- fx.f.Start(ctx) }()
+	require.Eventually(t, func() bool { return len(fx.f.Runs()) >= 2 }, 10*time.Second, 10*time.Millisecond)
+	stop()
+	require.NoError(t, <-done)
+	for _, r := range fx.f.Runs() {
+		require.Equal(t, "schedule", r.Trigger)
+		require.NotEqual(t, scaling.RunFailed, r.State)
+	}
+}
