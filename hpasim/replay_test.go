@@ -25,10 +25,13 @@ func smallRamps() forecast.Series {
 	return GenerateRamps(o)
 }
 
-// replayDefaults are the simulate command's defaults.
+// replayDefaults are the simulate command's defaults, but for a 20-minute lead and a refit
+// every 6 h (eight fits over the two evaluated days). The horizon is the service's day: over
+// 12 h the backtest's evening origins scored only nights, and could not tell the models that
+// forecast Monday's ramp from Sunday's from those that forecast it from last Monday's.
 func replayDefaults() ReplayOptions {
 	return ReplayOptions{MinReplicas: 1, MaxReplicas: 20, LeadTime: 20 * time.Minute, PodStartup: 2 * time.Minute,
-		Quantile: 0.8, Model: forecast.ModelAuto, Refit: 6 * time.Hour, Warmup: 14 * 24 * time.Hour,
+		Quantile: 0.8, Model: forecast.ModelAuto, Refit: 6 * time.Hour, Horizon: 24 * time.Hour, Warmup: 14 * 24 * time.Hour,
 		History: 8 * 7 * 24 * time.Hour, StepDown: actuator.DefaultStepDown, PlanEvery: 30 * time.Second}
 }
 
