@@ -21,8 +21,9 @@ type decision struct {
 	missed float64   // share of its actuals above the bound, NaN when unknown
 }
 
-// selector picks a model from the origins in look (possibly none).
-type selector func(look []int) (*scored, string)
+// selector picks a model for the decision at time index at from the origins in look
+// (possibly none).
+type selector func(at int, look []int) (*scored, string)
 
 // at is the time index of origin j, or the series' length for the final forecast.
 func (e *evaluation) at(j int) int {
@@ -61,14 +62,19 @@ func meanMAE(m *scored, look []int) float64 {
 	return s / float64(n)
 }
 
-// rank orders the base models by mean error over look, the simpler first on ties.
-func (e *evaluation) rank(look []int) []*scored {
+// rank orders the base models a decision at time index at may choose by mean error over look,
+// the simpler first on ties. A model needing more history than at sits the decision out, as
+// it would in a forecast from there: a backtest measures what Forecast would have done.
+func (e *evaluation) rank(at int, look []int) []*scored {
 	type r struct {
 		m *scored
 		v float64
 	}
 	rs := make([]r, 0, len(e.models))
 	for _, m := range e.models {
+		if m.from > at {
+			continue
+		}
 		v := meanMAE(m, look)
 		if math.IsNaN(v) {
 			v = math.Inf(1)
@@ -120,24 +126,27 @@ func (e *evaluation) combo(members []*scored) *scored {
 
 // bestCombo is the median combination of the combinationSize models best over look, nil when
 // fewer than two models can run.
-func (e *evaluation) bestCombo(look []int) *scored {
-	if len(e.models) < 2 {
+func (e *evaluation) bestCombo(at int, look []int) *scored {
+	ranked := e.rank(at, look)
+	if len(ranked) < 2 {
 		return nil
 	}
-	ranked := e.rank(look)
 	return e.combo(ranked[:min(combinationSize, len(ranked))])
 }
 
 // selectAuto is automatic selection: the median combination of the best few models over the
 // look-back origins, unless one model beat it clearly (combineMargin) and consistently
 // (more than combineWins of at least combineMinOrig origins).
-func (e *evaluation) selectAuto(look []int) (*scored, string) {
+func (e *evaluation) selectAuto(at int, look []int) (*scored, string) {
 	if len(look) == 0 {
 		return e.fallback(), fmt.Sprintf("no backtest origin in %d points for a %d-point horizon", e.n, e.h)
 	}
-	ranked := e.rank(look)
+	ranked := e.rank(at, look)
+	if len(ranked) == 0 {
+		return e.fallback(), fmt.Sprintf("no model forecasts from %d points", at)
+	}
 	best := ranked[0]
-	c := e.bestCombo(look)
+	c := e.bestCombo(at, look)
 	if c == nil {
 		return best, fmt.Sprintf("only model that could be backtested, MASE %.3f over %d daily origins", meanMAE(best, look), len(look))
 	}
@@ -185,7 +194,7 @@ func (e *evaluation) decide(sel selector) []decision {
 			}
 		}
 		alpha = math.Max(0, math.Min(target, alpha)) // widen only (aciGamma)
-		m, why := sel(look)
+		m, why := sel(e.at(j), look)
 		d := decision{m: m, why: why, look: look, alpha: alpha, missed: math.NaN()}
 		d.upper = e.bound(m, j, look, alpha)
 		if d.upper != nil && j < len(e.origins) {
@@ -330,13 +339,13 @@ func forecast(s Series, h int, q float64, name string, mem *arena) (Result, erro
 		if chosen.name != name && !(name == ModelSeasonalNaive && chosen.name == ModelNaiveWeekly) {
 			why += fmt.Sprintf("; history of %d points too short for it, fell back to %s", len(s.Values), chosen.name)
 		}
-		sel = func([]int) (*scored, string) { return chosen, why }
+		sel = func(int, []int) (*scored, string) { return chosen, why }
 	case name == ModelCombination:
-		sel = func(look []int) (*scored, string) {
-			if c := ev.bestCombo(look); c != nil {
+		sel = func(at int, look []int) (*scored, string) {
+			if c := ev.bestCombo(at, look); c != nil {
 				return c, "asked for combination"
 			}
-			m, why := ev.selectAuto(look)
+			m, why := ev.selectAuto(at, look)
 			return m, "asked for combination; fewer than two models could be backtested; " + why
 		}
 	default:

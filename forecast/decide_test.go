@@ -36,6 +36,30 @@ func handEval(t *testing.T, models map[string]func(j int) float64, order []strin
 	return e
 }
 
+// TestDecisionsSkipModelsNeedingMoreHistory: a backtest decision does what a forecast from
+// its origin would: a model that needs more history than the origin has (the weekly profile
+// before its first week, scored before it on its daily half's forecasts) is neither chosen
+// nor combined there, and is from its first week on.
+func TestDecisionsSkipModelsNeedingMoreHistory(t *testing.T) {
+	e := handEval(t, map[string]func(int) float64{
+		"a": func(int) float64 { return 10 }, "b": func(int) float64 { return 11 },
+		"c": func(int) float64 { return 13 }, "d": func(int) float64 { return 14 },
+	}, []string{"a", "b", "c", "d"})
+	weekly := e.models[0]
+	weekly.from = e.origins[4]
+	ds := e.decide(e.selectAuto)
+	for j, d := range ds {
+		if len(d.look) == 0 {
+			continue // nothing to select on: the fallback
+		}
+		if e.at(j) < weekly.from {
+			require.NotContains(t, append([]*scored{d.m}, d.m.members...), weekly, "decision %d at %d, before the model's history: %s", j, e.at(j), d.why)
+			continue
+		}
+		require.Equal(t, "a", d.m.name, "decision %d at %d: %s", j, e.at(j), d.why)
+	}
+}
+
 func TestSelectAutoPrefersCombinationUnlessClearAndConsistent(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -101,7 +125,7 @@ func TestSelectAutoPrefersCombinationUnlessClearAndConsistent(t *testing.T) {
 			e := handEval(t, tc.models, []string{"a", "b", "c"})
 			look := e.lookBack(len(e.origins))
 			require.Len(t, look, min(selectOrigins, len(e.origins)))
-			m, why := e.selectAuto(look)
+			m, why := e.selectAuto(e.n, look)
 			require.Equal(t, tc.want, m.name, why)
 			require.NotEmpty(t, why)
 		})
@@ -175,7 +199,7 @@ func TestDecideAdaptsTheMissRate(t *testing.T) {
 	}
 	m := e.models[0]
 	e.score(m)
-	ds := e.decide(func([]int) (*scored, string) { return m, "" })
+	ds := e.decide(func(int, []int) (*scored, string) { return m, "" })
 	require.Len(t, ds, len(e.origins)+1)
 	require.Nil(t, ds[0].upper)
 	require.True(t, math.IsNaN(ds[0].missed))
@@ -192,7 +216,7 @@ func TestDecideDoesNotNarrowOnOverForecasts(t *testing.T) {
 	// A model that always forecasts too high never misses; the miss rate it aims at stays
 	// nominal rather than relaxing (a dip is followed by a rebound).
 	e := handEval(t, map[string]func(int) float64{"m": func(int) float64 { return 12 }}, []string{"m"})
-	ds := e.decide(func([]int) (*scored, string) { return e.models[0], "" })
+	ds := e.decide(func(int, []int) (*scored, string) { return e.models[0], "" })
 	for j := 1; j < len(ds); j++ {
 		require.InDelta(t, 0.1, ds[j].alpha, 1e-12, "decision %d", j)
 	}

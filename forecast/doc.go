@@ -31,7 +31,9 @@
 // regression, and the profile model (profile.go: medians of the same slot over the last week
 // in square roots, a weekday departure shrunk by its noise, and a local level taken as a
 // ratio that decays towards the level of the last days, over the first three hours as fast
-// as the series' own offsets have faded). Series finer than 15 minutes are
+// as the series' own offsets have faded). The weekly models need two weeks, one to fit and
+// one to backtest; the profile's weekday departure runs from the first week, and until the
+// second it is the only model that tells a Saturday from a Friday. Series finer than 15 minutes are
 // fitted on a 15-minute grid of block medians (fitFactor), less noise and a third of the
 // work, their forecasts spread back linearly; every error, bound and score is still of the
 // series' own points. An asked-for seasonal naive fits and backtests nothing

@@ -72,16 +72,19 @@ func Evaluate(s Series, opts Options, origins int) (Evaluation, error) {
 	scoredOrigins := func(j int) bool { return j >= first && j < len(ev.origins) }
 	// Each model alone, and the combination of the best few at each origin, bounded as auto
 	// bounds them (without adaptation: that is the procedure's).
-	fixed := func(m *scored) selector { return func([]int) (*scored, string) { return m, "" } }
+	fixed := func(m *scored) selector { return func(int, []int) (*scored, string) { return m, "" } }
 	for _, m := range ev.models {
 		out.Models = append(out.Models, ModelScores{Model: m.name, Scores: ev.scoreDecisions(ev.decide(fixed(m)), scoredOrigins)})
 	}
 	if len(ev.models) >= 2 && len(ev.origins) > 1 {
-		comb := func(look []int) (*scored, string) {
-			if c := ev.bestCombo(look); c != nil {
+		comb := func(at int, look []int) (*scored, string) {
+			if c := ev.bestCombo(at, look); c != nil {
 				return c, ""
 			}
-			return ev.rank(look)[0], ""
+			if ranked := ev.rank(at, look); len(ranked) > 0 {
+				return ranked[0], ""
+			}
+			return ev.fallback(), ""
 		}
 		out.Models = append(out.Models, ModelScores{Model: ModelCombination, Scores: ev.scoreDecisions(ev.decide(comb), scoredOrigins)})
 	}

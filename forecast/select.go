@@ -65,6 +65,7 @@ func periodsFor(step time.Duration) periods {
 // scored is one model's backtest and final forecast.
 type scored struct {
 	name    string
+	from    int         // the fewest points of history it forecasts from: no decision before may choose it
 	members []*scored   // a combination's models
 	fc      [][]float64 // per backtest origin (time ascending), then the final forecast last
 	errs    [][]float64 // actual − forecast per origin and horizon, NaN where no actual
@@ -141,7 +142,7 @@ func evaluate(s Series, h int, q float64, k int, names []string, mem *arena) (*e
 	warm := n
 	for {
 		ev.origins = ev.origins[:0]
-		minO := max(1, best.points(p))
+		minO := max(1, best.firstOrigin(p))
 		for j := 0; ; j++ {
 			o := n - h - j*p.D
 			if o < minO {
@@ -184,7 +185,7 @@ func evaluate(s Series, h int, q float64, k int, names []string, mem *arena) (*e
 			filled = mem.clone(raw)
 			interpolate(filled)
 		}
-		ev.add(m.name, m.run(mem, filled, nil, p, all, h))
+		ev.add(m, m.run(mem, filled, nil, p, all, h))
 	}
 	// The daily and weekly profile models share the daily profile: one pass makes both.
 	withWeeklyProfile := slices.ContainsFunc(cands, func(m model) bool { return m.name == ModelProfile })
@@ -211,7 +212,7 @@ func evaluate(s Series, h int, q float64, k int, names []string, mem *arena) (*e
 				repeat(m)
 				continue
 			}
-			ev.add(m.name, run(m, y, ev.cleaning.adj, p, all, h))
+			ev.add(m, run(m, y, ev.cleaning.adj, p, all, h))
 		}
 		if ev.find(ModelSeasonalMedian) != nil {
 			ev.anchor = anchorForecasts(raw, p, all, h, ev.cleaning.adj)
@@ -253,7 +254,7 @@ func evaluate(s Series, h int, q float64, k int, names []string, mem *arena) (*e
 				fc[i] = expand(mem, c, f)
 			}
 		}
-		ev.add(m.name, fc)
+		ev.add(m, fc)
 	}
 	if ev.find(ModelSeasonalMedian) != nil {
 		ev.anchor = anchorForecasts(raw, p, all, h, ev.cleaning.adj)
@@ -263,7 +264,8 @@ func evaluate(s Series, h int, q float64, k int, names []string, mem *arena) (*e
 
 // add scores a candidate's forecasts and keeps it, unless a forecast failed: a numerical
 // failure sits the model out rather than guess.
-func (e *evaluation) add(name string, fc [][]float64) {
+func (e *evaluation) add(m model, fc [][]float64) {
+	name := m.name
 	if slices.ContainsFunc(fc, func(f []float64) bool { return f == nil }) {
 		return
 	}
@@ -281,7 +283,7 @@ func (e *evaluation) add(name string, fc [][]float64) {
 			}
 		}
 	}
-	sc := &scored{name: name, fc: fc}
+	sc := &scored{name: name, from: m.need.points(e.p), fc: fc}
 	e.score(sc)
 	e.models = append(e.models, sc)
 }
@@ -423,6 +425,8 @@ func (n need) String() string {
 	switch n {
 	case needWeeks:
 		return "weekly"
+	case needWeek:
+		return "one-week"
 	case needDays:
 		return "daily"
 	}
