@@ -1,6 +1,7 @@
 package forecast
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -127,21 +128,23 @@ func TestForecastCoverageOnNoise(t *testing.T) {
 }
 
 func TestForecastBoundSurvivesACollapsedDay(t *testing.T) {
-	// Four weeks of a weekly template, the last day and a half at a tenth of it (a storm):
-	// the adaptive models follow the collapse, but the upper bound for the next day must not
-	// fall below what the same hours were in the weeks before.
-	const n = 24 * 28
-	s := gen(n, time.Hour, func(i int) float64 {
-		v := weeklyTemplate(i, 24)
-		if i >= n-36 {
-			v /= 10
+	// A weekly template, the last day and a half at a tenth of it (a storm): the adaptive
+	// models follow the collapse, but the upper bound for the next day must not fall below
+	// what the same hours were in the weeks before, or the week before when there is one.
+	for _, days := range []int{28, 13, 10} {
+		n := 24 * days
+		s := gen(n, time.Hour, func(i int) float64 {
+			v := weeklyTemplate(i, 24)
+			if i >= n-36 {
+				v /= 10
+			}
+			return v
+		})
+		r, err := Forecast(s, Options{Horizon: 24})
+		require.NoError(t, err)
+		for k, u := range r.Upper {
+			require.GreaterOrEqual(t, u, weeklyTemplate(n+k, 24)-1e-9, "%d days, hour %d (model %s: %s)", days, k, r.Model, r.Reason)
 		}
-		return v
-	})
-	r, err := Forecast(s, Options{Horizon: 24})
-	require.NoError(t, err)
-	for k, u := range r.Upper {
-		require.GreaterOrEqual(t, u, weeklyTemplate(n+k, 24)-1e-9, "hour %d (model %s: %s)", k, r.Model, r.Reason)
 	}
 }
 
@@ -355,10 +358,14 @@ func TestForecastBoundForgetsAOneOffBurst(t *testing.T) {
 	tests := []struct {
 		name         string
 		days, points int
+		before       int // days before the end the burst's day starts; 0: two
 	}{
-		{"an hour, four origins", 18, 12},
-		{"a quarter of an hour, four origins", 18, 3},
-		{"an hour, seven origins", 28, 12},
+		{"an hour, four origins", 18, 12, 0},
+		{"a quarter of an hour, four origins", 18, 3, 0},
+		{"an hour, seven origins", 28, 12, 0},
+		// A week before tomorrow evening, with ten days of history: the week before is the
+		// bound's floor (anchorForecasts), and it must be the week's load without the burst.
+		{"an hour a week before, ten days", 10, 12, 7},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -367,7 +374,7 @@ func TestForecastBoundForgetsAOneOffBurst(t *testing.T) {
 				rng := rand.New(rand.NewPCG(3, 4))
 				return gen(n, 5*time.Minute, func(i int) float64 {
 					v := (100 + 60*math.Pow(math.Sin(math.Pi*float64(i%perDay)/perDay), 2)) * (1 + 0.05*rng.NormFloat64())
-					if k := i - (n - 2*perDay + 20*12); burst && k >= 0 && k < tc.points {
+					if k := i - (n - cmp.Or(tc.before, 2)*perDay + 20*12); burst && k >= 0 && k < tc.points {
 						v *= 3
 					}
 					return v
