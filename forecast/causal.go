@@ -17,7 +17,7 @@ import (
 //     it lies before every decision;
 //   - then day by day (blocks ending on the origins' grid), each new day is compared with the
 //     median of the same slot in the last weeks of the cleaned history (the seasonal profile
-//     known then; the last days' before a week of history), shifted by the day's own median
+//     known then; before a week of history, in the last days), shifted by the day's own median
 //     offset from it (so a level shift or a busy day is not cut away as outliers); a point
 //     whose residual lies beyond 3 IQR of the last week's residuals and whose load is more
 //     than twice the highest expectation within cleanBand of it (a spike, far outside the
