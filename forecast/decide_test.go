@@ -1,6 +1,7 @@
 package forecast
 
 import (
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -125,6 +126,60 @@ func TestSelectAutoPrefersCombinationUnlessClearAndConsistent(t *testing.T) {
 			e := handEval(t, tc.models, []string{"a", "b", "c"})
 			look := e.lookBack(len(e.origins))
 			require.Len(t, look, min(selectOrigins, len(e.origins)))
+			m, why := e.selectAuto(e.n, look)
+			require.Equal(t, tc.want, m.name, why)
+			require.NotEmpty(t, why)
+		})
+	}
+}
+
+// TestSelectAutoLetsTheOnlyWeekdayModelStandAlone: where one model alone knows the weekday
+// (the weekly profile under two weeks of history), auto's default is that model, not a
+// median in which the daily models outvote it; a model that beats it clearly and
+// consistently still wins, and with two such models the combination is back.
+func TestSelectAutoLetsTheOnlyWeekdayModelStandAlone(t *testing.T) {
+	tests := []struct {
+		name   string
+		models map[string]func(j int) float64
+		weekly []string // the models needing a week of history
+		want   string
+	}{
+		{
+			name: "the only weekly model, a little behind the daily ones",
+			models: map[string]func(int) float64{
+				"a": func(int) float64 { return 10.47 }, "b": func(int) float64 { return 10.48 },
+				"c": func(int) float64 { return 10.49 }, "w": func(int) float64 { return 10.5 },
+			},
+			weekly: []string{"w"},
+			want:   "w",
+		},
+		{
+			name: "a daily model clearly and consistently better",
+			models: map[string]func(int) float64{
+				"a": func(int) float64 { return 10.2 }, "b": func(int) float64 { return 10.48 },
+				"c": func(int) float64 { return 10.49 }, "w": func(int) float64 { return 10.5 },
+			},
+			weekly: []string{"w"},
+			want:   "a",
+		},
+		{
+			name: "two weekly models",
+			models: map[string]func(int) float64{
+				"a": func(int) float64 { return 10.47 }, "b": func(int) float64 { return 10.48 },
+				"w": func(int) float64 { return 10.5 }, "v": func(int) float64 { return 10.55 },
+			},
+			weekly: []string{"w", "v"},
+			want:   ModelCombination,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			names := slices.Sorted(maps.Keys(tc.models))
+			e := handEval(t, tc.models, names)
+			for _, name := range tc.weekly {
+				e.find(name).from = e.p.W
+			}
+			look := e.lookBack(len(e.origins))
 			m, why := e.selectAuto(e.n, look)
 			require.Equal(t, tc.want, m.name, why)
 			require.NotEmpty(t, why)

@@ -32,8 +32,11 @@
 // in square roots, a weekday departure shrunk by its noise, and a local level taken as a
 // ratio that decays towards the level of the last days, over the first three hours as fast
 // as the series' own offsets have faded). The weekly models need two weeks, one to fit and
-// one to backtest; the profile's weekday departure runs from the first week, and until the
-// second it is the only model that tells a Saturday from a Friday. Series finer than 15 minutes are
+// one to backtest; the profile's weekday departure runs from the first week (read from the
+// first seven days, so the last days' level is measured against the week before), and until
+// the second it is the only model that tells a Saturday from a Friday: auto then takes it
+// alone rather than in a median the daily models outvote, unless one of them beats it clearly
+// and consistently. Series finer than 15 minutes are
 // fitted on a 15-minute grid of block medians (fitFactor), less noise and a third of the
 // work, their forecasts spread back linearly; every error, bound and score is still of the
 // series' own points. An asked-for seasonal naive fits and backtests nothing

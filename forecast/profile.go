@@ -175,13 +175,25 @@ func runProfiles(mem *arena, y []float64, adj []levelAdj, p periods, weekly bool
 			var wb [medianWeeks]float64
 			var spread float64 // Σ over slots of the squared spread of the weeks' departures
 			// As the daily profile: t over the last week, slot of the day and of the week
-			// stepped; t - j·W has t's slot of the day.
+			// stepped; t - j·W has t's slot of the day. With one week of history (under two),
+			// the departures are read from the first seven days, not the last: read from the
+			// last days themselves, their base was their own load, the local level measured
+			// against it was nil whatever the load had done, and the profile forecast the
+			// next day at last week's level however far the load had moved since (issue 9's
+			// rise family at 10 days of history, chosen alone: MASE 0.91, read from the week
+			// before 0.18). Read from the week before, the last days are measured against the
+			// same weekdays a week earlier, as the median of the weeks does from two weeks on;
+			// a collapsed last day then counts as a fall, hedged (levelHedgeDown).
 			weekBase := profileBase{prof: prof, wdev: wraw}
 			sd, s := weekBase.slots(o - p.W)
 			for t := o - p.W; t < o; t++ {
 				b := wb[:0]
-				for j := 0; j < weeks; j++ { // weeks ≤ o/W: t - j·W ≥ 0
-					b = append(b, z[t-j*p.W]-prof[sd])
+				if weeks == 1 && t >= p.W {
+					b = append(b, z[t-p.W]-prof[sd])
+				} else {
+					for j := 0; j < weeks; j++ { // weeks ≤ o/W: t - j·W ≥ 0
+						b = append(b, z[t-j*p.W]-prof[sd])
+					}
 				}
 				var lo, hi float64
 				wraw[s], lo, hi = medianRange(b)

@@ -105,28 +105,37 @@ func TestProfileKeepsAWeekendNightsShape(t *testing.T) {
 
 // TestAutoForecastsTheWeekFromItsFirstWeek: a service quiet at weekends, with under two weeks
 // of history (a new service; the weekly models' backtest needs two). Its next day is
-// forecast at that weekday's level, not at yesterday's. (With eight days the Monday after the
-// first weekend is still forecast at Sunday's level: the profile's week has been backtested
-// on one origin, and the combination's two daily members outvote it.)
+// forecast at that weekday's level, not at yesterday's, and at the load's level since a
+// launch, not at last week's.
 func TestAutoForecastsTheWeekFromItsFirstWeek(t *testing.T) {
 	const perDay = 288
 	tests := []struct {
 		name string
 		days int // of history; day 7k and 7k+6 are the weekend
+		// launch multiplies the load from that many days before the history's end on (0: none)
+		launch int
 	}{
-		{"a quiet Saturday after a busy Friday, 13 days of history", 13},
-		{"a quiet Sunday after a quiet Saturday, 14 days of history", 14},
+		{name: "a busy Monday after a quiet Sunday, 8 days of history", days: 8},
+		{name: "a quiet Saturday after a busy Friday, 13 days of history", days: 13},
+		{name: "a quiet Sunday after a quiet Saturday, 14 days of history", days: 14},
+		{name: "a Thursday two days after a launch, 10 days of history", days: 10, launch: 2},
+		{name: "a Saturday three days after a launch, 13 days of history", days: 13, launch: 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(3, 3))
 			n := tt.days * perDay
-			s := gen(n, 5*time.Minute, func(i int) float64 {
-				return weeklyTemplate(i, perDay) * (1 + 0.05*rng.NormFloat64())
-			})
+			load := func(i int) float64 {
+				v := weeklyTemplate(i, perDay)
+				if tt.launch > 0 && i >= n-tt.launch*perDay {
+					v *= 1.6
+				}
+				return v
+			}
+			s := gen(n, 5*time.Minute, func(i int) float64 { return load(i) * (1 + 0.05*rng.NormFloat64()) })
 			r, err := Forecast(s, Options{Horizon: perDay})
 			require.NoError(t, err)
-			got := meanRatio(r.Mean, func(k int) float64 { return weeklyTemplate(n+k, perDay) }, 0, perDay)
+			got := meanRatio(r.Mean, func(k int) float64 { return load(n + k) }, 0, perDay)
 			require.InDelta(t, 1, got, 0.1, "the next day's forecast / load (%s: %s)", r.Model, r.Reason)
 		})
 	}
