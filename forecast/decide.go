@@ -181,9 +181,11 @@ func (e *evaluation) selectAuto(at int, look []int) (*scored, string) {
 // default is then that model, not a median with the daily models: two of those in a median of
 // three outvote it where it matters, and a Saturday was forecast from Friday, a Monday from
 // Sunday. Its own shrinkage falls back to the daily shape where one week cannot tell the
-// weekdays apart. On the generated normal set (60 services, each weekday scored) the next
-// day's MASE fell from 0.77, 0.68, 0.73, 0.66 and 0.87 to 0.58, 0.42, 0.50, 0.42 and 0.75 at
-// 8, 9, 10, 12 and 14 days of history.
+// weekdays apart. On the generated normal set (60 services, each weekday scored), with the
+// profile's departures read from the first week (runProfiles), the next day's MASE fell from
+// 0.77, 0.68, 0.73, 0.66 and 0.87 to 0.58, 0.42, 0.50, 0.42 and 0.75 at 8, 9, 10, 12 and 14
+// days of history; on an ordinary weekday after another it rose by up to a third (one week's
+// weekday is noisier than seven days' median).
 func (e *evaluation) weekdayAlone(ranked []*scored) *scored {
 	var lone *scored
 	for _, m := range ranked {
