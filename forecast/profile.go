@@ -187,13 +187,13 @@ func runProfiles(mem *arena, y []float64, adj []levelAdj, p periods, weekly bool
 			weekBase := profileBase{prof: prof, wdev: wraw}
 			sd, s := weekBase.slots(o - p.W)
 			for t := o - p.W; t < o; t++ {
-				b := wb[:0]
+				latest := t // the newest time of t's week-slot read
 				if weeks == 1 && t >= p.W {
-					b = append(b, z[t-p.W]-prof[sd])
-				} else {
-					for j := 0; j < weeks; j++ { // weeks ≤ o/W: t - j·W ≥ 0
-						b = append(b, z[t-j*p.W]-prof[sd])
-					}
+					latest = t - p.W
+				}
+				b := wb[:0]
+				for j := 0; j < weeks; j++ { // weeks ≤ o/W: latest - j·W ≥ 0
+					b = append(b, z[latest-j*p.W]-prof[sd])
 				}
 				var lo, hi float64
 				wraw[s], lo, hi = medianRange(b)
