@@ -6,7 +6,10 @@
 # and as the median; then the same traces summed to 1 h; then the generated failure modes
 # (gensynth -set failure-modes: normal, dip, drift, plateau, rise, earlypeak, lowcount, spike,
 # step; forecast/internal/gensynth/modes.go says what each carries), each family against the
-# best single model on it.
+# best single model on it. Last, what the floors read: 24 h forecasts refitted every hour, as
+# the service refits them, scored over their first 4 h, on the traces over their last 7 days
+# and on the failure modes over their last 2 (the anomaly's day and the next), against the same
+# slot a week before and the last value seen.
 #   hack/accuracy.sh [traces-dir]     (default ../shared/data/traces, beside the checkout)
 # The profile model's durations and the cleaning rule were tuned on the six traces named in
 # TUNE and confirmed on the other six: the script prints both groups' medians.
@@ -28,3 +31,9 @@ echo
 "$tmp/gensynth" -set failure-modes -per-mode 30 -seed 42 > "$tmp/modes.csv"
 echo "## generated failure modes, 4 weeks at 5 min, 24 h horizon, 7 daily origins"
 "$tmp/accuracy" "$tmp/modes.csv"
+echo
+echo "## the first 4 h of forecasts refitted every hour: traces, the last 7 days"
+"$tmp/accuracy" -near 4h -tune "$TUNE" "$traces"/*.csv
+echo
+echo "## the first 4 h of forecasts refitted every hour: failure modes, the last 2 days"
+"$tmp/accuracy" -near 4h -origins 2 "$tmp/modes.csv"

@@ -5,7 +5,11 @@
 // series, then the medians; series named "family-NNN" (the generated failure modes) are
 // summarised per family against the best single model on that family.
 //
-//	go run ./forecast/internal/accuracy [-days 28] [-step 0] FILE...
+// With -near 4h it scores instead what the planner's floors read: 24 h forecasts refitted
+// every -every (an hour, as the service refits) over the last -origins days, each scored over
+// its first 4 h against the same slot a week before and the last value seen.
+//
+//	go run ./forecast/internal/accuracy [-days 28] [-step 0] [-near 0 -every 1h] FILE...
 //
 // A FILE is timestamp,value (one series, named after the file) or series,timestamp,value.
 package main
@@ -58,6 +62,8 @@ func main() {
 	perSeries := flag.Bool("v", true, "print a row per series (families: only their summary)")
 	models := flag.Bool("models", false, "also print every single model's MASE per series")
 	tune := flag.String("tune", "", "comma-separated parts of the names of the series tuned on: their medians and the others' are printed apart")
+	near := flag.Duration("near", 0, "score the first this much of forecasts refitted every -every over the last -origins days instead (0: the daily table)")
+	every := flag.Duration("every", time.Hour, "with -near, how often forecasts are refitted")
 	flag.Parse()
 	var inputs []input
 	for _, f := range flag.Args() {
@@ -77,28 +83,43 @@ func main() {
 			s.Values = s.Values[drop:]
 		}
 	}
+	var tuned []string
+	if *tune != "" {
+		tuned = strings.Split(*tune, ",")
+	}
+	if *near > 0 {
+		rows := make([]nearRow, len(inputs))
+		parallel(len(inputs), func(i int) { rows[i] = scoreNear(inputs[i], *q, *origins, *near, *every) })
+		reportNear(os.Stdout, rows, *near, *every, tuned)
+		return
+	}
 	rows := make([]row, len(inputs))
+	parallel(len(inputs), func(i int) { rows[i] = score(inputs[i], *q, *origins) })
+	report(os.Stdout, rows, *perSeries)
+	if tuned != nil {
+		split(os.Stdout, rows, tuned)
+	}
+	if *models {
+		printModels(os.Stdout, rows)
+	}
+}
+
+// parallel runs do(0), …, do(n-1) on every CPU.
+func parallel(n int, do func(i int)) {
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for i := range next {
-				rows[i] = score(inputs[i], *q, *origins)
+				do(i)
 			}
 		})
 	}
-	for i := range inputs {
+	for i := range n {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
-	report(os.Stdout, rows, *perSeries)
-	if *tune != "" {
-		split(os.Stdout, rows, strings.Split(*tune, ","))
-	}
-	if *models {
-		printModels(os.Stdout, rows)
-	}
 }
 
 func score(in input, q float64, origins int) row {
