@@ -148,6 +148,46 @@ func TestForecastBoundSurvivesACollapsedDay(t *testing.T) {
 	}
 }
 
+func TestAutoFollowsALoadThatLeftItsCourseForAFewHours(t *testing.T) {
+	// Thirty days of a weekly template with 5 % noise at 5 min, the last a Tuesday whose load
+	// left its course a few hours before the forecast: the next hour follows it, and by the
+	// next night the forecast is back at the usual load (a storm ends, a surge passes).
+	const perDay = 288
+	tests := []struct {
+		name       string
+		model      string
+		end, since int     // the history ends at this hour of the Tuesday; the load left its course this many hours before
+		factor     float64 // of the usual load since then
+		lo, hi     float64 // bounds of the first hour's mean forecast / the usual load
+	}{
+		{"a storm since 09:00, at 15:00", "", 15, 6, 0.1, 0, 0.4},
+		{"a storm since 12:00, at 18:00", "", 18, 6, 0.1, 0, 0.4},
+		{"a surge to twice since 11:00, at 15:00", "", 15, 4, 2, 1.5, 2.2},
+		{"a storm since 09:00, at 15:00, holt-winters alone", ModelHoltWinters, 15, 6, 0.1, 0, 0.4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := perDay*30 + tc.end*perDay/24
+			rng := rand.New(rand.NewPCG(3, 4))
+			s := gen(n, 5*time.Minute, func(i int) float64 {
+				v := weeklyTemplate(i, perDay) * (1 + 0.05*rng.NormFloat64())
+				if i >= n-tc.since*perDay/24 {
+					v *= tc.factor
+				}
+				return v
+			})
+			r, err := Forecast(s, Options{Horizon: perDay, Model: tc.model})
+			require.NoError(t, err)
+			usual := func(k int) float64 { return weeklyTemplate(n+k, perDay) }
+			first := meanRatio(r.Mean, usual, 0, perDay/24)
+			require.GreaterOrEqual(t, first, tc.lo, "model %s (%s)", r.Model, r.Reason)
+			require.LessOrEqual(t, first, tc.hi, "model %s (%s)", r.Model, r.Reason)
+			night := meanRatio(r.Mean, usual, perDay/2, perDay)
+			require.InDelta(t, 1, night, 0.15, "12 to 24 h ahead, model %s (%s)", r.Model, r.Reason)
+		})
+	}
+}
+
 func TestForecastEdgeCases(t *testing.T) {
 	nan := math.NaN()
 	tests := []struct {

