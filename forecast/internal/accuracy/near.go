@@ -187,6 +187,7 @@ func medianNear(rs []nearRow) nearRow {
 		return v[len(v)/2]
 	}
 	return nearRow{
+		origins:  int(med(func(r nearRow) float64 { return float64(r.origins) })),
 		auto:     med(func(r nearRow) float64 { return r.auto }),
 		coverage: med(func(r nearRow) float64 { return r.coverage }),
 		seasonal: med(func(r nearRow) float64 { return r.seasonal }),
