@@ -269,18 +269,7 @@ func printRow(w io.Writer, name string, r row) {
 }
 
 func medianRow(rs []row) row {
-	med := func(get func(row) float64) float64 {
-		v := make([]float64, 0, len(rs))
-		for _, r := range rs {
-			v = append(v, get(r))
-		}
-		slices.Sort(v)
-		n := len(v)
-		if n%2 == 1 {
-			return v[n/2]
-		}
-		return (v[n/2-1] + v[n/2]) / 2
-	}
+	med := func(get func(row) float64) float64 { return medianOf(rs, get) }
 	sc := func(get func(row) forecast.Scores, ok func(row) bool) forecast.Scores {
 		all := rs
 		rs = slices.DeleteFunc(slices.Clone(rs), func(r row) bool { return !ok(r) })
@@ -437,17 +426,8 @@ func printModels(w io.Writer, rows []row) {
 // split prints the median MASE of auto and of weekly seasonal naive over the traces tuned on
 // and over the others, the check that a change generalises.
 func split(w io.Writer, rows []row, tune []string) {
-	var tuned, held []row
-	for _, r := range rows {
-		if r.err != nil || r.family != "" {
-			continue
-		}
-		if slices.ContainsFunc(tune, func(t string) bool { return t != "" && strings.Contains(r.name, t) }) {
-			tuned = append(tuned, r)
-		} else {
-			held = append(held, r)
-		}
-	}
+	rows = slices.DeleteFunc(slices.Clone(rows), func(r row) bool { return r.err != nil || r.family != "" })
+	tuned, held := splitTuned(rows, func(r row) string { return r.name }, tune)
 	for _, g := range []struct {
 		name string
 		rows []row
@@ -459,4 +439,34 @@ func split(w io.Writer, rows []row, tune []string) {
 		fmt.Fprintf(w, "%s (%d traces): median auto MASE %.3f, weekly naive %.3f (ratio %.3f), auto coverage %.3f\n",
 			g.name, len(g.rows), m.auto.MASE, m.weekly.MASE, m.auto.MASE/m.weekly.MASE, m.auto.Coverage)
 	}
+}
+
+// medianOf is the median of get over rs (NaN for none).
+func medianOf[T any](rs []T, get func(T) float64) float64 {
+	if len(rs) == 0 {
+		return math.NaN()
+	}
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = get(r)
+	}
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+// splitTuned parts rs into those whose names contain one of tune (the series tuned on) and
+// the others, in order.
+func splitTuned[T any](rs []T, name func(T) string, tune []string) (tuned, held []T) {
+	for _, r := range rs {
+		if slices.ContainsFunc(tune, func(t string) bool { return t != "" && strings.Contains(name(r), t) }) {
+			tuned = append(tuned, r)
+		} else {
+			held = append(held, r)
+		}
+	}
+	return tuned, held
 }

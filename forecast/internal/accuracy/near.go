@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 	"sort"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -151,14 +149,7 @@ func reportNear(w io.Writer, rows []nearRow, lead, every time.Duration, tune []s
 	if len(tune) == 0 || len(traces) == 0 {
 		return
 	}
-	var tuned, held []nearRow
-	for _, r := range traces {
-		if slices.ContainsFunc(tune, func(t string) bool { return t != "" && strings.Contains(r.name, t) }) {
-			tuned = append(tuned, r)
-		} else {
-			held = append(held, r)
-		}
-	}
+	tuned, held := splitTuned(traces, func(r nearRow) string { return r.name }, tune)
 	for _, g := range []struct {
 		name string
 		rows []nearRow
@@ -175,17 +166,7 @@ func printNear(w io.Writer, name string, r nearRow) {
 }
 
 func medianNear(rs []nearRow) nearRow {
-	med := func(get func(nearRow) float64) float64 {
-		v := make([]float64, len(rs))
-		for i, r := range rs {
-			v[i] = get(r)
-		}
-		slices.Sort(v)
-		if n := len(v); n%2 == 0 {
-			return (v[n/2-1] + v[n/2]) / 2
-		}
-		return v[len(v)/2]
-	}
+	med := func(get func(nearRow) float64) float64 { return medianOf(rs, get) }
 	return nearRow{
 		origins:  int(med(func(r nearRow) float64 { return float64(r.origins) })),
 		auto:     med(func(r nearRow) float64 { return r.auto }),
