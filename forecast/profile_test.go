@@ -1,6 +1,7 @@
 package forecast
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -430,4 +431,71 @@ func TestLevelPersistenceNeedsTwoDays(t *testing.T) {
 	require.False(t, ok, "two days less a point")
 	_, _, ok = levelPersistence(nil, z, len(z), p, base, 4, 1)
 	require.True(t, ok, "two days")
+}
+
+func TestSeasonalMedianCarriesSteadyGrowth(t *testing.T) {
+	// A clean daily shape growing 2 % a day, hourly. The forecast is the weeks' median times
+	// the last days' level measured against the same median; when the history's length in
+	// weeks changed within those days, their level was measured against fewer weeks than the
+	// forecast reads, and missed the growth over the extra weeks' lag (before weeklyGrowth:
+	// 21 days 7 % low, 22 days 5 %, 28 days 6.5 %, 29 days 4.5 %).
+	const growth = 1.02
+	p := periodsFor(time.Hour)
+	load := func(i int) float64 {
+		return (50 + 40*math.Sin(2*math.Pi*float64(i%24)/24)) * math.Pow(growth, float64(i)/24)
+	}
+	for _, days := range []int{21, 22, 24, 28, 29, 30, 31, 35, 42} {
+		t.Run(fmt.Sprintf("%d days", days), func(t *testing.T) {
+			o := days * p.D
+			y := make([]float64, o)
+			for i := range y {
+				y[i] = load(i)
+			}
+			f := runSeasonalMedian(y, nil, p, []int{o}, 2*p.D)[0]
+			r := meanRatio(f, func(k int) float64 { return load(o + k) }, 0, 2*p.D)
+			t.Logf("forecast / load over the next two days: %.4f", r)
+			require.InDelta(t, 1, r, 0.01)
+		})
+	}
+}
+
+func TestWeeklyGrowthNeedsTwoWeeksThatAgree(t *testing.T) {
+	p := periodsFor(time.Hour)
+	shape := func(i int) float64 { return 50 + 40*math.Sin(2*math.Pi*float64(i%24)/24) }
+	tests := []struct {
+		name   string
+		days   int
+		level  func(day float64) float64
+		noise  float64
+		lo, hi float64
+	}{
+		{"2 % a day", 28, func(d float64) float64 { return math.Pow(1.02, d) }, 0.05, 1.015, 1.025},
+		{"1.5 % a day down", 35, func(d float64) float64 { return math.Pow(0.985, d) }, 0.05, 0.98, 0.99},
+		{"flat, 10 % noise", 28, func(float64) float64 { return 1 }, 0.10, 1, 1},
+		{"a fall to 60 % 10 days ago", 28, func(d float64) float64 { return stepTo(d, 18, 0.6) }, 0.05, 1, 1},
+		{"a rise to 140 % 4 days ago", 28, func(d float64) float64 { return stepTo(d, 24, 1.4) }, 0.05, 1, 1},
+		{"2 % a day, under three weeks", 20, func(d float64) float64 { return math.Pow(1.02, d) }, 0.05, 1, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			o := tc.days * p.D
+			y := make([]float64, o)
+			for i := range y {
+				y[i] = shape(i) * tc.level(float64(i)/24) * (1 + tc.noise*rng.NormFloat64())
+			}
+			g := weeklyGrowth(y, levelAdj{}, p, o, nil, nil)
+			t.Logf("growth a day: %.4f", g)
+			require.GreaterOrEqual(t, g, tc.lo)
+			require.LessOrEqual(t, g, tc.hi)
+		})
+	}
+}
+
+// stepTo is 1 before day at and to after it.
+func stepTo(day, at, to float64) float64 {
+	if day < at {
+		return 1
+	}
+	return to
 }
