@@ -136,13 +136,19 @@ func TestSelectAutoPrefersCombinationUnlessClearAndConsistent(t *testing.T) {
 // TestSelectAutoLetsTheOnlyWeekdayModelStandAlone: where one model alone knows the weekday
 // (the weekly profile under two weeks of history), auto's default is that model, not a
 // median in which the daily models outvote it; a model that beats it clearly and
-// consistently still wins, and with two such models the combination is back.
+// consistently still wins, unless the day to forecast's weekday, a week before, was unlike the
+// days before it (a daily Holt-Winters that had won on the weekdays forecast the Saturday
+// after them at 2.6 times the weekly profile's error); and with two such models the
+// combination is back.
 func TestSelectAutoLetsTheOnlyWeekdayModelStandAlone(t *testing.T) {
 	tests := []struct {
 		name   string
 		models map[string]func(j int) float64
 		weekly []string // the models needing a week of history
-		want   string
+		// weekAgo is the load of the day a week before the decision (points 12–15 of the
+		// flat 10s; the decision is at 40, a week is 28 points); 0 leaves it at 10.
+		weekAgo float64
+		want    string
 	}{
 		{
 			name: "the only weekly model, a little behind the daily ones",
@@ -163,6 +169,26 @@ func TestSelectAutoLetsTheOnlyWeekdayModelStandAlone(t *testing.T) {
 			want:   "a",
 		},
 		{
+			name: "a daily model clearly better, the weekday a week before quiet",
+			models: map[string]func(int) float64{
+				"a": func(int) float64 { return 10.2 }, "b": func(int) float64 { return 10.48 },
+				"c": func(int) float64 { return 10.49 }, "w": func(int) float64 { return 10.5 },
+			},
+			weekly:  []string{"w"},
+			weekAgo: 6,
+			want:    "w",
+		},
+		{
+			name: "a daily model clearly better, the weekday a week before within the tolerance",
+			models: map[string]func(int) float64{
+				"a": func(int) float64 { return 10.2 }, "b": func(int) float64 { return 10.48 },
+				"c": func(int) float64 { return 10.49 }, "w": func(int) float64 { return 10.5 },
+			},
+			weekly:  []string{"w"},
+			weekAgo: 10.8,
+			want:    "a",
+		},
+		{
 			name: "two weekly models",
 			models: map[string]func(int) float64{
 				"a": func(int) float64 { return 10.47 }, "b": func(int) float64 { return 10.48 },
@@ -178,6 +204,13 @@ func TestSelectAutoLetsTheOnlyWeekdayModelStandAlone(t *testing.T) {
 			e := handEval(t, tc.models, names)
 			for _, name := range tc.weekly {
 				e.find(name).from = e.p.W
+			}
+			if tc.weekAgo != 0 {
+				fit := slices.Clone(e.cleaning.fit)
+				for i := e.n - e.p.W; i < e.n-e.p.W+e.p.D; i++ {
+					fit[i] = tc.weekAgo
+				}
+				e.cleaning.fit = fit
 			}
 			look := e.lookBack(len(e.origins))
 			m, why := e.selectAuto(e.n, look)
