@@ -141,6 +141,12 @@ func TestSelectAutoPrefersCombinationUnlessClearAndConsistent(t *testing.T) {
 // after them at 2.6 times the weekly profile's error); and with two such models the
 // combination is back.
 func TestSelectAutoLetsTheOnlyWeekdayModelStandAlone(t *testing.T) {
+	// On the flat 10s, a errs by 0.2 on every origin, far more than combineMargin below the
+	// weekly w's 0.5; b and c are close to w.
+	dailyClearlyBetter := map[string]func(int) float64{
+		"a": func(int) float64 { return 10.2 }, "b": func(int) float64 { return 10.48 },
+		"c": func(int) float64 { return 10.49 }, "w": func(int) float64 { return 10.5 },
+	}
 	tests := []struct {
 		name   string
 		models map[string]func(j int) float64
@@ -160,30 +166,21 @@ func TestSelectAutoLetsTheOnlyWeekdayModelStandAlone(t *testing.T) {
 			want:   "w",
 		},
 		{
-			name: "a daily model clearly and consistently better",
-			models: map[string]func(int) float64{
-				"a": func(int) float64 { return 10.2 }, "b": func(int) float64 { return 10.48 },
-				"c": func(int) float64 { return 10.49 }, "w": func(int) float64 { return 10.5 },
-			},
+			name:   "a daily model clearly and consistently better",
+			models: dailyClearlyBetter,
 			weekly: []string{"w"},
 			want:   "a",
 		},
 		{
-			name: "a daily model clearly better, the weekday a week before quiet",
-			models: map[string]func(int) float64{
-				"a": func(int) float64 { return 10.2 }, "b": func(int) float64 { return 10.48 },
-				"c": func(int) float64 { return 10.49 }, "w": func(int) float64 { return 10.5 },
-			},
+			name:    "a daily model clearly better, the weekday a week before quiet",
+			models:  dailyClearlyBetter,
 			weekly:  []string{"w"},
 			weekAgo: 6,
 			want:    "w",
 		},
 		{
-			name: "a daily model clearly better, the weekday a week before within the tolerance",
-			models: map[string]func(int) float64{
-				"a": func(int) float64 { return 10.2 }, "b": func(int) float64 { return 10.48 },
-				"c": func(int) float64 { return 10.49 }, "w": func(int) float64 { return 10.5 },
-			},
+			name:    "a daily model clearly better, the weekday a week before within the tolerance",
+			models:  dailyClearlyBetter,
 			weekly:  []string{"w"},
 			weekAgo: 10.8,
 			want:    "a",
