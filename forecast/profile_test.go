@@ -499,3 +499,43 @@ func stepTo(day, at, to float64) float64 {
 	}
 	return to
 }
+
+func TestSeasonalMedianHedgesACollapseLessThanAFall(t *testing.T) {
+	// Four weeks of a weekly shape, hourly, then the last days' load as a share of it. A fall
+	// moves the next day's level levelHedgeDown of the way; a collapse to under half
+	// (levelCollapse), more often an outage than a new level, only levelHedgeCollapse of
+	// it; two collapsed days are the median's level itself.
+	p := periodsFor(time.Hour)
+	shape := func(i int) float64 {
+		return (60 + 40*math.Sin(2*math.Pi*float64(i%p.D)/float64(p.D))) * (1 + 0.3*float64(i/p.D%7)/6)
+	}
+	tests := []struct {
+		name   string
+		last   []float64 // the last days' share of their usual load, oldest first
+		lo, hi float64   // the next day's forecast over its usual load
+	}{
+		{"no change", []float64{1, 1, 1}, 0.995, 1.005},
+		{"the last day at 70 %", []float64{1, 1, 0.7}, 0.935, 0.945},  // 1 − 0.2 × 0.3
+		{"the last day at 55 %", []float64{1, 1, 0.55}, 0.905, 0.915}, // 1 − 0.2 × 0.45
+		{"the last day at 45 %", []float64{1, 1, 0.45}, 0.94, 0.95},   // 1 − 0.1 × 0.55
+		{"the last day at 30 %", []float64{1, 1, 0.3}, 0.925, 0.935},  // 1 − 0.1 × 0.7
+		{"the last two days at 30 %", []float64{1, 0.3, 0.3}, 0.295, 0.305},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := 28 * p.D
+			y := make([]float64, o)
+			for i := range y {
+				y[i] = shape(i)
+				if d := len(tc.last) - (o-i+p.D-1)/p.D; d >= 0 {
+					y[i] *= tc.last[d]
+				}
+			}
+			f := runSeasonalMedian(y, nil, p, []int{o}, p.D)[0]
+			r := meanRatio(f, func(k int) float64 { return shape(o + k) }, 0, p.D)
+			t.Logf("forecast / usual load over the next day: %.4f", r)
+			require.GreaterOrEqual(t, r, tc.lo)
+			require.LessOrEqual(t, r, tc.hi)
+		})
+	}
+}
