@@ -196,18 +196,12 @@ func (e *evaluation) weekdayLikeTheDaysBefore(at int) bool {
 	if day < 0 || k < 1 || day+e.p.D > len(y) {
 		return true // nothing to tell them apart by: the backtests decide, as on any day
 	}
-	mean := func(from int) float64 {
-		var s float64
-		for _, v := range y[from : from+e.p.D] {
-			s += v
-		}
-		return s / float64(e.p.D)
-	}
+	dayMean := func(from int) float64 { return mean(y[from : from+e.p.D]) }
 	var before [3]float64
 	for i := range k {
-		before[i] = mean(day - (i+1)*e.p.D)
+		before[i] = dayMean(day - (i+1)*e.p.D)
 	}
-	ref, target := median(before[:k]), mean(day)
+	ref, target := median(before[:k]), dayMean(day)
 	return ref > 0 && target > 0 && math.Abs(math.Log(target/ref)) <= weekdayTolerance
 }
 
