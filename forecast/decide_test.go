@@ -1,6 +1,7 @@
 package forecast
 
 import (
+	"fmt"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -129,6 +130,33 @@ func TestSelectAutoPrefersCombinationUnlessClearAndConsistent(t *testing.T) {
 			m, why := e.selectAuto(e.n, look)
 			require.Equal(t, tc.want, m.name, why)
 			require.NotEmpty(t, why)
+		})
+	}
+}
+
+// TestSelectAutoAsksALargerLeadOfFewerOrigins: a lead over the combination that picks the
+// single model over a week of look-back origins does not over three or four, where one storm
+// or holiday makes most of it.
+func TestSelectAutoAsksALargerLeadOfFewerOrigins(t *testing.T) {
+	// a errs by 0.87 on every origin; the median of a, b and c is b, off by 1: a 13 % lead.
+	e := handEval(t, map[string]func(int) float64{
+		"a": func(int) float64 { return 10.87 }, "b": func(int) float64 { return 11 }, "c": func(int) float64 { return 11.1 },
+	}, []string{"a", "b", "c"})
+	look := e.lookBack(len(e.origins))
+	require.Len(t, look, selectOrigins)
+	tests := []struct {
+		origins int
+		want    string
+	}{
+		{selectOrigins, "a"},
+		{6, "a"},
+		{4, ModelCombination},
+		{3, ModelCombination},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%d origins", tc.origins), func(t *testing.T) {
+			m, why := e.selectAuto(e.n, look[len(look)-tc.origins:])
+			require.Equal(t, tc.want, m.name, why)
 		})
 	}
 }

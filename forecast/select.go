@@ -34,8 +34,8 @@ const minBucketErrors = 60
 const bucketsPerDay = 12
 
 // combineMargin and combineWins say when a single model replaces the median combination: its
-// mean error over the look-back origins is this much lower, and it beat the combination on
-// more than this share of them. A combination is the robust default (FORECASTING.md): a
+// mean error over a full week of look-back origins is this much lower (more over fewer,
+// marginFor), and it beat the combination on more than this share of them. A combination is the robust default (FORECASTING.md): a
 // single model's lead over a handful of days is mostly luck. A majority, not two thirds:
 // on smooth load whose daily peak wanders a little (issue 9's drift family), yesterday's
 // load was a third more accurate than the combination over a week, yet the combination's
