@@ -189,16 +189,16 @@ func (e *evaluation) selectAuto(at int, look []int) (*scored, string) {
 // combineMargin on a full look-back (selectOrigins), more on fewer, as the noise of a mean grows
 // (1/√n): 15 % on three. A few days' lead is mostly luck where one of them was a storm: on NYC
 // taxi with 21 days of history, Holt-Winters led by 12 % over three origins, two of them the
-// blizzard's, because it followed the collapse fastest; it was chosen for the day after, when
-// the load was back, at nearly four times weekly naive's error (the trace scored 1.215 × the
-// better naive, 1.010 with this). Elsewhere the traces moved only at 22 days (CRM 0.801 →
-// 0.763), 24 days (taxi 1.187 → 1.158, GOOG 0.806 → 0.819) and 1 h with a 48 h horizon at 20
-// and 25 days (GOOG 1.368 → 1.426, 1.136 → 1.085). The failure modes and normal sets at 9–21 days moved by under
-// 0.5 %, but for drift at 18 days on seeds 42, 7 and 3 (0.516 → 0.530). One bound widened:
-// AAPL summed to 1 h (pinball 0.395 → 0.585 at 40 days, 0.788 → 1.398 with a 48 h horizon).
-// Its fifth and sixth origins, with three and four to look back on, now take the
-// combination, whose bound missed more of a burst there (0.29 and 0.44 against 0.19 and
-// 0.29), and the adaptive miss rate (aciGamma) widens the week after it further.
+// blizzard's, because it followed the collapse fastest; it was chosen for the day after, when the
+// load was back, at nearly four times weekly naive's error (the trace scored 1.215 × the better
+// naive, 1.010 with this). Elsewhere the traces moved only at 22 days (CRM 0.801 → 0.763), 24
+// days (taxi 1.187 → 1.158, GOOG 0.806 → 0.819) and 1 h with a 48 h horizon at 20 and 25 days
+// (GOOG 1.368 → 1.426, 1.136 → 1.085). The failure modes and normal sets at 9–21 days moved by
+// under 0.5 %, but for drift at 18 days on seeds 42, 7 and 3 (0.516 → 0.530). One bound widened:
+// AAPL summed to 1 h (pinball 0.395 → 0.585 at 40 days, 0.788 → 1.398 with a 48 h horizon). Its
+// fifth and sixth origins, with three and four to look back on, now take the combination, whose
+// bound missed more of a burst there (0.29 and 0.44 against 0.19 and 0.29), and the adaptive miss
+// rate (aciGamma) widens the week after it further.
 func marginFor(n int) float64 {
 	return combineMargin * math.Sqrt(float64(selectOrigins)/float64(max(1, n)))
 }

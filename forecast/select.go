@@ -35,12 +35,13 @@ const bucketsPerDay = 12
 
 // combineMargin and combineWins say when a single model replaces the median combination: its
 // mean error over a full week of look-back origins is this much lower (more over fewer,
-// marginFor), and it beat the combination on more than this share of them. A combination is the robust default (FORECASTING.md): a
-// single model's lead over a handful of days is mostly luck. A majority, not two thirds:
-// on smooth load whose daily peak wanders a little (issue 9's drift family), yesterday's
-// load was a third more accurate than the combination over a week, yet the combination's
-// averaged members won three of seven days by luck, and it was kept. At seven origins that
-// is four wins instead of five; at three to six origins the two rules agree but at five.
+// marginFor), and it beat the combination on more than this share of them. A combination is the
+// robust default (FORECASTING.md): a single model's lead over a handful of days is mostly luck.
+// A majority, not two thirds: on smooth load whose daily peak wanders a little (issue 9's drift
+// family), yesterday's load was a third more accurate than the combination over a week, yet the
+// combination's averaged members won three of seven days by luck, and it was kept. At seven
+// origins that is four wins instead of five; at three to six origins the two rules agree but at
+// five.
 const (
 	combineMargin  = 0.10
 	combineWins    = 1.0 / 2
