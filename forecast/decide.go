@@ -169,20 +169,45 @@ func (e *evaluation) selectAuto(at int, look []int) (*scored, string) {
 			wins++
 		}
 	}
-	if len(look) >= combineMinOrig && mb < (1-marginFor(len(look)))*mc && float64(wins) > combineWins*float64(len(look)) &&
-		(c.members != nil || e.weekdayLikeTheDaysBefore(at)) {
-		return best, fmt.Sprintf("backtest MASE %.3f beat the combination's %.3f on %d of %d daily origins", mb, mc, wins, len(look))
+	held := heldBack(mb, mc, wins, len(look))
+	if held == "" {
+		if c.members != nil || e.weekdayLikeTheDaysBefore(at) {
+			return best, fmt.Sprintf("backtest MASE %.3f beat the combination's %.3f on %d of %d daily origins", mb, mc, wins, len(look))
+		}
+		held = ", but its wins were on days unlike the weekday to forecast"
+	}
+	if !(mb < mc) {
+		held = "" // no better: nothing held it back
 	}
 	if c.members == nil {
-		return c, fmt.Sprintf("the only model that knows the weekday from %d days of history (MASE %.3f over %d daily origins; best %s %.3f)",
-			at/e.p.D, mc, len(look), best.name, mb)
+		return c, fmt.Sprintf("the only model that knows the weekday from %d days of history (MASE %.3f over %d daily origins; best %s %.3f%s)",
+			at/e.p.D, mc, len(look), best.name, mb, held)
 	}
 	names := make([]string, len(c.members))
 	for i, m := range c.members {
 		names[i] = m.name
 	}
-	return c, fmt.Sprintf("median of %s, the best over %d daily origins (MASE %.3f; best single %s %.3f)",
-		strings.Join(names, ", "), len(look), mc, best.name, mb)
+	return c, fmt.Sprintf("median of %s, the best over %d daily origins (MASE %.3f; best single %s %.3f%s)",
+		strings.Join(names, ", "), len(look), mc, best.name, mb, held)
+}
+
+// heldBack says why a single model with mean error mb and wins over n look-back origins may not
+// replace the default with mean error mc (a clause for the reason selectAuto gives), or "" when
+// it beat it clearly and consistently: a user reading "best single 0.183" beside a combination's
+// 0.207 sees which rule held.
+func heldBack(mb, mc float64, wins, n int) string {
+	switch {
+	case n < combineMinOrig:
+		if n == 1 {
+			return ", but one origin is too few to trust one model"
+		}
+		return fmt.Sprintf(", but %d origins are too few to trust one model", n)
+	case !(mb < (1-marginFor(n))*mc):
+		return fmt.Sprintf(", a lead of %.1f %%, under the %.1f %% asked over %d origins", 100*(1-mb/mc), 100*marginFor(n), n)
+	case !(float64(wins) > combineWins*float64(n)):
+		return fmt.Sprintf(", but it won only %d of %d origins", wins, n)
+	}
+	return ""
 }
 
 // marginFor is the lead over the combination a single model needs on n look-back origins:

@@ -157,6 +157,34 @@ func TestSelectAutoAsksALargerLeadOfFewerOrigins(t *testing.T) {
 		t.Run(fmt.Sprintf("%d origins", tc.origins), func(t *testing.T) {
 			m, why := e.selectAuto(e.n, look[len(look)-tc.origins:])
 			require.Equal(t, tc.want, m.name, why)
+			if tc.want == ModelCombination {
+				require.Contains(t, why, fmt.Sprintf("a lead of 13.0 %%, under the %.1f %% asked over %d origins", 100*marginFor(tc.origins), tc.origins))
+			}
+		})
+	}
+}
+
+// TestHeldBackNamesTheRuleThatHeld: the reason a better-scoring single model may not replace
+// the default names the one rule of selectAuto's that held it back, in the order selectAuto
+// applies them, and none when its lead was clear and consistent.
+func TestHeldBackNamesTheRuleThatHeld(t *testing.T) {
+	tests := []struct {
+		name    string
+		mb, mc  float64
+		wins, n int
+		want    string
+	}{
+		{"one origin", 0.5, 1.0, 1, 1, ", but one origin is too few to trust one model"},
+		{"too few origins", 0.5, 1.0, 2, 2, ", but 2 origins are too few to trust one model"},
+		{"lead under the margin", 0.87, 1.0, 3, 3, ", a lead of 13.0 %, under the 15.3 % asked over 3 origins"},
+		{"lead under the margin over a week", 0.92, 1.0, 7, 7, ", a lead of 8.0 %, under the 10.0 % asked over 7 origins"},
+		{"too few wins", 0.5, 1.0, 3, 7, ", but it won only 3 of 7 origins"},
+		{"clear and consistent", 0.5, 1.0, 4, 7, ""},
+		{"clear and consistent over three", 0.8, 1.0, 2, 3, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, heldBack(tc.mb, tc.mc, tc.wins, tc.n))
 		})
 	}
 }
@@ -183,6 +211,7 @@ func TestSelectAutoLetsTheOnlyWeekdayModelStandAlone(t *testing.T) {
 		// flat 10s; the decision is at 40, a week is 28 points); 0 leaves it at 10.
 		weekAgo float64
 		want    string
+		whyHas  string // a part of the reason, when it matters
 	}{
 		{
 			name: "the only weekly model, a little behind the daily ones",
@@ -192,6 +221,7 @@ func TestSelectAutoLetsTheOnlyWeekdayModelStandAlone(t *testing.T) {
 			},
 			weekly: []string{"w"},
 			want:   "w",
+			whyHas: "a lead of", // 0.47 against 0.5: under the margin
 		},
 		{
 			name:   "a daily model clearly and consistently better",
@@ -205,6 +235,7 @@ func TestSelectAutoLetsTheOnlyWeekdayModelStandAlone(t *testing.T) {
 			weekly:  []string{"w"},
 			weekAgo: 6,
 			want:    "w",
+			whyHas:  "but its wins were on days unlike the weekday to forecast",
 		},
 		{
 			name:    "a daily model clearly better, the weekday a week before within the tolerance",
@@ -241,6 +272,7 @@ func TestSelectAutoLetsTheOnlyWeekdayModelStandAlone(t *testing.T) {
 			m, why := e.selectAuto(e.n, look)
 			require.Equal(t, tc.want, m.name, why)
 			require.NotEmpty(t, why)
+			require.Contains(t, why, tc.whyHas)
 		})
 	}
 }
