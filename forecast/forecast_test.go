@@ -341,6 +341,41 @@ func TestEvaluateAutoBeatsBaselineOnKnownShape(t *testing.T) {
 	require.Contains(t, names, ModelHarmonic)
 }
 
+// TestEvaluateScoresEveryModelOnAutosOrigins: with a short history the first origins have none
+// before them to select on, and auto is not scored there; the models are not either, so that
+// their rows and auto's average over the same days. Where auto is scored nowhere, the models
+// keep the one backtest there is.
+func TestEvaluateScoresEveryModelOnAutosOrigins(t *testing.T) {
+	tests := []struct {
+		name        string
+		days        int
+		horizon     int // points of 5 minutes
+		autoOrigins int
+		origins     int // every model's
+	}{
+		{name: "16 days, the weekly models' second origin", days: 16, horizon: 288, autoOrigins: 1, origins: 1},
+		{name: "18 days", days: 18, horizon: 288, autoOrigins: 3, origins: 3},
+		{name: "18 days, two days ahead", days: 18, horizon: 576, autoOrigins: 1, origins: 1},
+		{name: "15 days: one origin, nothing before it", days: 15, horizon: 288, autoOrigins: 0, origins: 1},
+		{name: "28 days", days: 28, horizon: 288, autoOrigins: 7, origins: 7},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(5, 6))
+			s := gen(288*tc.days, 5*time.Minute, func(i int) float64 {
+				return weeklyTemplate(i, 288) * (1 + 0.1*rng.NormFloat64())
+			})
+			ev, err := Evaluate(s, Options{Horizon: tc.horizon}, 7)
+			require.NoError(t, err)
+			require.Equal(t, tc.autoOrigins, ev.Auto.Origins)
+			require.NotEmpty(t, ev.Models)
+			for _, m := range ev.Models {
+				require.Equal(t, tc.origins, m.Scores.Origins, m.Model)
+			}
+		})
+	}
+}
+
 func TestReplicasFor(t *testing.T) {
 	tests := []struct {
 		name       string
