@@ -277,6 +277,74 @@ func TestSelectAutoLetsTheOnlyWeekdayModelStandAlone(t *testing.T) {
 	}
 }
 
+// TestDailyModelsSitOutAnUnlikeWeekdayOnAShortLookBack: with fewer than a week of origins to
+// look back on and the weekday to forecast unlike the days before it a week ago, auto's median
+// (and the asked-for combination) is of the models that know the weekday only; with a week of
+// origins, a usual weekday, or a single weekly model, the ranking decides as before.
+func TestDailyModelsSitOutAnUnlikeWeekdayOnAShortLookBack(t *testing.T) {
+	// On the flat 10s the daily a and b lead the weekly w and v by a little, and c trails them all.
+	models := map[string]func(int) float64{
+		"a": func(int) float64 { return 10.45 }, "b": func(int) float64 { return 10.47 },
+		"c": func(int) float64 { return 10.7 }, "v": func(int) float64 { return 10.55 },
+		"w": func(int) float64 { return 10.5 },
+	}
+	tests := []struct {
+		name    string
+		weekly  []string
+		origins int     // look-back origins, the latest
+		weekAgo float64 // the load of the day a week before the decision; 0 leaves it at 10
+		members []string
+		whyHas  string
+	}{
+		{name: "three origins, the weekday unlike", weekly: []string{"v", "w"}, origins: 3, weekAgo: 6,
+			members: []string{"w", "v"}, whyHas: "the daily models sat out"},
+		{name: "six origins, the weekday unlike", weekly: []string{"v", "w"}, origins: 6, weekAgo: 6,
+			members: []string{"w", "v"}, whyHas: "none of the 6 origins"},
+		{name: "a week of origins, the weekday unlike", weekly: []string{"v", "w"}, origins: 7, weekAgo: 6,
+			members: []string{"a", "b", "w"}},
+		{name: "three origins, the weekday like the days before", weekly: []string{"v", "w"}, origins: 3,
+			members: []string{"a", "b", "w"}},
+		{name: "three origins, the weekday unlike, a single weekly model", weekly: []string{"w"}, origins: 3, weekAgo: 6,
+			members: nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := handEval(t, models, slices.Sorted(maps.Keys(models)))
+			for _, name := range tc.weekly {
+				e.find(name).from = e.p.W
+			}
+			if tc.weekAgo != 0 {
+				fit := slices.Clone(e.cleaning.fit)
+				for i := e.n - e.p.W; i < e.n-e.p.W+e.p.D; i++ {
+					fit[i] = tc.weekAgo
+				}
+				e.cleaning.fit = fit
+			}
+			look := e.lookBack(len(e.origins))
+			require.GreaterOrEqual(t, len(look), tc.origins)
+			look = look[len(look)-tc.origins:]
+			m, why := e.selectAuto(e.n, look)
+			if tc.members == nil {
+				require.Equal(t, "w", m.name, why) // the lone weekly model, as weekdayAlone says
+				require.NotContains(t, why, "sat out")
+				return
+			}
+			require.Equal(t, ModelCombination, m.name, why)
+			var got []string
+			for _, x := range m.members {
+				got = append(got, x.name)
+			}
+			require.Equal(t, tc.members, got, why)
+			if tc.whyHas == "" {
+				require.NotContains(t, why, "sat out")
+			} else {
+				require.Contains(t, why, tc.whyHas)
+			}
+			require.Same(t, m, e.bestCombo(e.n, look), "the asked-for combination is auto's")
+		})
+	}
+}
+
 // alternate is odd at odd origin indices and even at even ones.
 func alternate(j int, odd, even float64) float64 {
 	if j%2 == 1 {
