@@ -186,10 +186,18 @@ func report(w io.Writer, rows []row, perSeries bool) {
 			printRow(tw, r.name, r)
 		}
 	}
+	// A trace auto was scored on no origin of (a history too short for an origin with one
+	// before it) has zero scores, which would read as perfect in the medians: it is left out.
+	unscored := len(traces)
+	traces = slices.DeleteFunc(traces, func(r row) bool { return r.auto.Origins == 0 })
+	unscored -= len(traces)
 	if len(traces) > 1 {
 		printRow(tw, "MEDIAN", medianRow(traces))
 	}
 	tw.Flush()
+	if unscored > 0 {
+		fmt.Fprintf(w, "\n%d traces left out of the medians: auto was scored on no origin of theirs\n", unscored)
+	}
 	if len(traces) > 1 {
 		worst, worstName := 0.0, ""
 		for _, r := range traces {
@@ -432,7 +440,7 @@ func printModels(w io.Writer, rows []row) {
 // split prints the median MASE of auto and of weekly seasonal naive over the traces tuned on
 // and over the others, the check that a change generalises.
 func split(w io.Writer, rows []row, tune []string) {
-	rows = slices.DeleteFunc(slices.Clone(rows), func(r row) bool { return r.err != nil || r.family != "" })
+	rows = slices.DeleteFunc(slices.Clone(rows), func(r row) bool { return r.err != nil || r.family != "" || r.auto.Origins == 0 })
 	tuned, held := splitTuned(rows, func(r row) string { return r.name }, tune)
 	for _, g := range []struct {
 		name string

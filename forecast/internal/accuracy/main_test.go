@@ -1,0 +1,50 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kai-platform/kai-scaler/forecast"
+)
+
+// TestReportLeavesUnscoredTracesOutOfTheMedians: a trace auto was scored on no origin of (its
+// history too short) has zero scores; counted in, they read as perfect and pulled the medians
+// and the tuned and confirmed halves down.
+func TestReportLeavesUnscoredTracesOutOfTheMedians(t *testing.T) {
+	scored := func(name string, auto, weekly float64) row {
+		return row{name: name, auto: forecast.Scores{MASE: auto, Coverage: 0.9, Origins: 7},
+			weekly: forecast.Scores{MASE: weekly, Origins: 7}, weeklyOK: true,
+			daily: forecast.Scores{MASE: 2, Origins: 7}, dailyOK: true}
+	}
+	rows := []row{
+		scored("a", 0.5, 1), scored("b", 0.6, 1), scored("c", 0.7, 1),
+		{name: "short", weekly: forecast.Scores{MASE: 1, Origins: 1}, weeklyOK: true},
+	}
+	tests := []struct {
+		name string
+		run  func(*bytes.Buffer)
+		want []string
+	}{
+		{"report", func(b *bytes.Buffer) { report(b, rows, true) }, []string{
+			"median auto MASE / median weekly naive MASE = 0.600",
+			"worst auto / better naive: 0.700 on c",
+			"range 0.900-0.900",
+			"1 traces left out of the medians",
+		}},
+		{"tuned and confirmed", func(b *bytes.Buffer) { split(b, rows, []string{"a", "short"}) }, []string{
+			"tuned on (1 traces): median auto MASE 0.500",
+			"confirmed on (2 traces): median auto MASE 0.650",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			tc.run(&b)
+			for _, w := range tc.want {
+				require.Contains(t, b.String(), w)
+			}
+		})
+	}
+}
