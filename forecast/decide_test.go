@@ -176,6 +176,9 @@ func TestHeldBackNamesTheRuleThatHeld(t *testing.T) {
 	}{
 		{"one origin", 0.5, 1.0, 1, 1, ", but one origin is too few to trust one model"},
 		{"too few origins", 0.5, 1.0, 2, 2, ", but 2 origins are too few to trust one model"},
+		{"exact on one origin", 0, 0.3, 1, 1, ""},
+		{"exact on two origins", 0, 0.3, 2, 2, ""},
+		{"exact, as the default was", 0, 0, 0, 2, ", but 2 origins are too few to trust one model"},
 		{"lead under the margin", 0.87, 1.0, 3, 3, ", a lead of 13.0 %, under the 15.3 % asked over 3 origins"},
 		{"lead under the margin over a week", 0.92, 1.0, 7, 7, ", a lead of 8.0 %, under the 10.0 % asked over 7 origins"},
 		{"too few wins", 0.5, 1.0, 3, 7, ", but it won only 3 of 7 origins"},
