@@ -261,16 +261,7 @@ func TestSelectAutoLetsTheOnlyWeekdayModelStandAlone(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			names := slices.Sorted(maps.Keys(tc.models))
 			e := handEval(t, tc.models, names)
-			for _, name := range tc.weekly {
-				e.find(name).from = e.p.W
-			}
-			if tc.weekAgo != 0 {
-				fit := slices.Clone(e.cleaning.fit)
-				for i := e.n - e.p.W; i < e.n-e.p.W+e.p.D; i++ {
-					fit[i] = tc.weekAgo
-				}
-				e.cleaning.fit = fit
-			}
+			weekdaySetup(e, tc.weekly, tc.weekAgo)
 			look := e.lookBack(len(e.origins))
 			m, why := e.selectAuto(e.n, look)
 			require.Equal(t, tc.want, m.name, why)
@@ -313,16 +304,7 @@ func TestDailyModelsSitOutAnUnlikeWeekdayOnAShortLookBack(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := handEval(t, models, slices.Sorted(maps.Keys(models)))
-			for _, name := range tc.weekly {
-				e.find(name).from = e.p.W
-			}
-			if tc.weekAgo != 0 {
-				fit := slices.Clone(e.cleaning.fit)
-				for i := e.n - e.p.W; i < e.n-e.p.W+e.p.D; i++ {
-					fit[i] = tc.weekAgo
-				}
-				e.cleaning.fit = fit
-			}
+			weekdaySetup(e, tc.weekly, tc.weekAgo)
 			look := e.lookBack(len(e.origins))
 			require.GreaterOrEqual(t, len(look), tc.origins)
 			look = look[len(look)-tc.origins:]
@@ -346,6 +328,23 @@ func TestDailyModelsSitOutAnUnlikeWeekdayOnAShortLookBack(t *testing.T) {
 			require.Same(t, m, e.bestCombo(e.n, look), "the asked-for combination is auto's")
 		})
 	}
+}
+
+// weekdaySetup makes the models named weekly need a week of history, and puts the load of the
+// day a week before the final decision (points 12–15 of handEval's 40; a week is 28 points) at
+// weekAgo, unless it is 0.
+func weekdaySetup(e *evaluation, weekly []string, weekAgo float64) {
+	for _, name := range weekly {
+		e.find(name).from = e.p.W
+	}
+	if weekAgo == 0 {
+		return
+	}
+	fit := slices.Clone(e.cleaning.fit)
+	for i := e.n - e.p.W; i < e.n-e.p.W+e.p.D; i++ {
+		fit[i] = weekAgo
+	}
+	e.cleaning.fit = fit
 }
 
 // alternate is odd at odd origin indices and even at even ones.
