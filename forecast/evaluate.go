@@ -54,10 +54,13 @@ func Evaluate(s Series, opts Options, origins int) (Evaluation, error) {
 		return Evaluation{}, err
 	}
 	// Earlier origins, up to selectOrigins of them, are where auto selection and the bound
-	// learn before the first scored origin.
+	// learn before the first scored origin. With a horizon past a day, the origins less than a
+	// horizon before a scored one have not ended by then, so as many more are backtested:
+	// Forecast's final decision looks back on selectOrigins, and each scored one must too.
 	mem := getArena()
 	defer putArena(mem)
-	ev, err := evaluate(s, opts.Horizon, q, origins+selectOrigins, nil, mem)
+	unended := (opts.Horizon - 1) / periodsFor(s.Step).D
+	ev, err := evaluate(s, opts.Horizon, q, origins+selectOrigins+unended, nil, mem)
 	if err != nil {
 		return Evaluation{}, err
 	}

@@ -2,6 +2,7 @@ package forecast
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -373,6 +374,49 @@ func TestEvaluateScoresEveryModelOnAutosOrigins(t *testing.T) {
 				require.Equal(t, tc.origins, m.Scores.Origins, m.Model)
 			}
 		})
+	}
+}
+
+// TestEvaluateForecastsAsForecastDoes: Evaluate's last origin must score the very forecast
+// Forecast makes from the history up to it, whatever the horizon. Past a day, the origin the
+// day before a scored one has not ended by then, and Evaluate looked back on one origin fewer
+// than Forecast: at 48 h that changed what was scored on 25 of 66 hourly series tried (M4's hourly set).
+func TestEvaluateForecastsAsForecastDoes(t *testing.T) {
+	tests := []struct {
+		name    string
+		days    int
+		horizon int // hours
+	}{
+		{name: "a day ahead", days: 40, horizon: 24},
+		{name: "two days ahead", days: 40, horizon: 48},
+		{name: "three days ahead", days: 40, horizon: 72},
+		{name: "two days ahead, three weeks of history", days: 21, horizon: 48},
+	}
+	for _, tc := range tests {
+		for seed := range uint64(6) {
+			t.Run(fmt.Sprintf("%s, seed %d", tc.name, seed), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(seed, 7))
+				level := 1.0
+				full := gen(24*tc.days, time.Hour, func(i int) float64 {
+					if i%24 == 0 {
+						level *= 1 + 0.03*rng.NormFloat64() // a level that wanders day to day
+					}
+					return level * weeklyTemplate(i, 24) * (1 + 0.15*rng.NormFloat64())
+				})
+				ev, err := Evaluate(full, Options{Horizon: tc.horizon}, 1)
+				require.NoError(t, err)
+				require.Equal(t, 1, ev.Auto.Origins)
+
+				cut := len(full.Values) - tc.horizon
+				r, err := Forecast(Series{Start: full.Start, Step: full.Step, Values: full.Values[:cut]}, Options{Horizon: tc.horizon})
+				require.NoError(t, err)
+				var smape float64
+				for k, y := range full.Values[cut:] {
+					smape += 200 * math.Abs(y-r.Mean[k]) / (math.Abs(y) + math.Abs(r.Mean[k]))
+				}
+				require.InDelta(t, smape/float64(tc.horizon), ev.Auto.SMAPE, 1e-9, "Forecast chose %s: %s", r.Model, r.Reason)
+			})
+		}
 	}
 }
 
