@@ -3,6 +3,7 @@ package forecast
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -83,11 +84,8 @@ func Evaluate(s Series, opts Options, origins int) (Evaluation, error) {
 	// nowhere are the models scored on every origin: that backtest is the only one there is.
 	withLook := func(j int) bool { return scoredOrigins(j) && len(ds[j].look) > 0 }
 	use := scoredOrigins
-	for j := range ev.origins {
-		if withLook(j) {
-			use = withLook
-			break
-		}
+	if slices.ContainsFunc(ds[first:len(ev.origins)], func(d decision) bool { return len(d.look) > 0 }) {
+		use = withLook
 	}
 	// Each model alone, and the combination of the best few at each origin, bounded as auto
 	// bounds them (without adaptation: that is the procedure's).

@@ -165,6 +165,10 @@ func family(name string) string {
 	return name[:i]
 }
 
+// autoUnscored says auto was scored on no origin of r (a history too short for an origin with
+// one before it): its zero scores would read as perfect in a median.
+func autoUnscored(r row) bool { return r.auto.Origins == 0 }
+
 func report(w io.Writer, rows []row, perSeries bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	if slices.ContainsFunc(rows, func(r row) bool { return r.family == "" }) {
@@ -186,10 +190,9 @@ func report(w io.Writer, rows []row, perSeries bool) {
 			printRow(tw, r.name, r)
 		}
 	}
-	// A trace auto was scored on no origin of (a history too short for an origin with one
-	// before it) has zero scores, which would read as perfect in the medians: it is left out.
+	// A trace auto was scored on no origin of is left out of the medians.
 	unscored := len(traces)
-	traces = slices.DeleteFunc(traces, func(r row) bool { return r.auto.Origins == 0 })
+	traces = slices.DeleteFunc(traces, autoUnscored)
 	unscored -= len(traces)
 	if len(traces) > 1 {
 		printRow(tw, "MEDIAN", medianRow(traces))
@@ -440,7 +443,7 @@ func printModels(w io.Writer, rows []row) {
 // split prints the median MASE of auto and of weekly seasonal naive over the traces tuned on
 // and over the others, the check that a change generalises.
 func split(w io.Writer, rows []row, tune []string) {
-	rows = slices.DeleteFunc(slices.Clone(rows), func(r row) bool { return r.err != nil || r.family != "" || r.auto.Origins == 0 })
+	rows = slices.DeleteFunc(slices.Clone(rows), func(r row) bool { return r.err != nil || r.family != "" || autoUnscored(r) })
 	tuned, held := splitTuned(rows, func(r row) string { return r.name }, tune)
 	for _, g := range []struct {
 		name string
