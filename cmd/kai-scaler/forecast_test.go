@@ -290,6 +290,12 @@ func TestReadSeriesCSVForms(t *testing.T) {
 			[]series{{"in", 1394333700, 5 * time.Minute, []float64{1, 3, 4}}}},
 		{"grafana: a repeated time", "Time,a,b\n1736121600000,1,10\n1736121600000,2,20\n1736121900000,3,30\n", timeUnixMilli,
 			[]series{{"a", 1736121600, 5 * time.Minute, []float64{2, 3}}, {"b", 1736121600, 5 * time.Minute, []float64{20, 30}}}},
+		// The grid is the rows' median step, snapped to whole minutes when a few seconds off:
+		// a missing row is a gap in it.
+		{"a missing row is a gap", "series,timestamp,value\na,100,1\na,200,2\na,300,3\na,500,5\na,600,6\n", timeUnix,
+			[]series{{"a", 100, 100 * time.Second, []float64{1, 2, 3, gap, 5, 6}}}},
+		{"an even step of 299 s is 5 minutes", "timestamp,value\n1736121600,1\n1736121899,2\n1736122198,3\n", timeUnix,
+			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2, 3}}}},
 		{"UTF-16BE", utf16BE("\ufefftimestamp,value\n100,1\n200,2\n"), timeUnix,
 			[]series{{"in", 100, 100 * time.Second, []float64{1, 2}}}},
 	}
