@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -276,7 +277,8 @@ func TestSelectAutoLetsTheOnlyWeekdayModelStandAlone(t *testing.T) {
 // (and the asked-for combination) is of the models that know the weekday only; with a week of
 // origins, a usual weekday, or a single weekly model, the ranking decides as before.
 func TestDailyModelsSitOutAnUnlikeWeekdayOnAShortLookBack(t *testing.T) {
-	// On the flat 10s the daily a and b lead the weekly w and v by a little, and c trails them all.
+	// On the flat 10s the daily a and b lead the weekly w and v by a little (v joins the pool
+	// behind w on a week of origins), and c trails them all, too far to join.
 	models := map[string]func(int) float64{
 		"a": func(int) float64 { return 10.45 }, "b": func(int) float64 { return 10.47 },
 		"c": func(int) float64 { return 10.7 }, "v": func(int) float64 { return 10.55 },
@@ -295,9 +297,9 @@ func TestDailyModelsSitOutAnUnlikeWeekdayOnAShortLookBack(t *testing.T) {
 		{name: "six origins, the weekday unlike", weekly: []string{"v", "w"}, origins: 6, weekAgo: 6,
 			members: []string{"w", "v"}, whyHas: "none of the 6 origins"},
 		{name: "a week of origins, the weekday unlike", weekly: []string{"v", "w"}, origins: 7, weekAgo: 6,
-			members: []string{"a", "b", "w"}},
+			members: []string{"a", "b", "w", "v"}},
 		{name: "three origins, the weekday like the days before", weekly: []string{"v", "w"}, origins: 3,
-			members: []string{"a", "b", "w"}},
+			members: []string{"a", "b", "w"}}, // no pool on under a week of origins
 		{name: "three origins, the weekday unlike, a single weekly model", weekly: []string{"w"}, origins: 3, weekAgo: 6,
 			members: nil},
 	}
@@ -333,6 +335,47 @@ func TestDailyModelsSitOutAnUnlikeWeekdayOnAShortLookBack(t *testing.T) {
 // weekdaySetup makes the models named weekly need a week of history, and puts the load of the
 // day a week before the final decision (points 12–15 of handEval's 40; a week is 28 points) at
 // weekAgo, unless it is 0.
+// TestCombinationPoolsTheModelsItCannotTellApart: the median combination holds the
+// combinationSize best models and the next ones whose mean look-back error is within
+// poolWithin of the last of those, up to poolSize.
+func TestCombinationPoolsTheModelsItCannotTellApart(t *testing.T) {
+	flat := func(v float64) func(int) float64 { return func(int) float64 { return v } }
+	tests := []struct {
+		name    string
+		errs    map[string]float64 // each model forecasts 10 + its error on the flat 10s
+		members []string
+	}{
+		// The errors alternate in sign, so no single model beats the median of them.
+		{"the fourth and fifth within 30 % of the third", map[string]float64{"a": 1, "b": -1.1, "c": 1.2, "d": -1.5, "e": 1.55, "f": -1.56},
+			[]string{"a", "b", "c", "d", "e"}},
+		{"the fourth within, the fifth not", map[string]float64{"a": 1, "b": -1.1, "c": 1.2, "d": -1.5, "e": 1.57},
+			[]string{"a", "b", "c", "d"}},
+		{"the fourth not within, the fifth never asked", map[string]float64{"a": 1, "b": -1.1, "c": 1.2, "d": -1.57, "e": 1.58},
+			[]string{"a", "b", "c"}},
+		{"two models", map[string]float64{"a": 1, "b": -1.1}, []string{"a", "b"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			models := map[string]func(int) float64{}
+			for name, err := range tc.errs {
+				models[name] = flat(10 + err)
+			}
+			e := handEval(t, models, slices.Sorted(maps.Keys(models)))
+			look := e.lookBack(len(e.origins))
+			c := e.bestCombo(e.n, look)
+			require.NotNil(t, c)
+			var got []string
+			for _, m := range c.members {
+				got = append(got, m.name)
+			}
+			require.Equal(t, tc.members, got)
+			m, why := e.selectAuto(e.n, look)
+			require.Same(t, c, m, why)
+			require.Contains(t, why, "median of "+strings.Join(tc.members, ", "))
+		})
+	}
+}
+
 func weekdaySetup(e *evaluation, weekly []string, weekAgo float64) {
 	for _, name := range weekly {
 		e.find(name).from = e.p.W
@@ -540,5 +583,50 @@ func TestBucketWidthSpansTwoHoursAtLeast(t *testing.T) {
 			e := &evaluation{p: periods{D: tc.perDay, W: 7 * tc.perDay}, h: tc.h}
 			require.Equal(t, tc.want, e.bucketWidth(tc.origins))
 		})
+	}
+}
+
+// TestOrdinaryLastDay: the combination pools only after a day that moved against the week
+// before as the days before it did; a collapse, a storm of hours or a step is not ordinary,
+// a steady trend is, and too short a history cannot tell.
+func TestOrdinaryLastDay(t *testing.T) {
+	const perDay = 24
+	tests := []struct {
+		name string
+		days int
+		load func(i, n int) float64 // n: the history's length
+		want bool
+	}{
+		{"a usual day", 28, func(int, int) float64 { return 1 }, true},
+		{"growing 2 % a day", 28, func(i, _ int) float64 { return math.Pow(1.02, float64(i)/perDay) }, true},
+		{"the last day 20 % up", 28, lastHours(perDay, 1.2), true},
+		{"the last day at 70 %", 28, lastHours(perDay, 0.7), false},
+		{"the last day collapsed to 30 %", 28, lastHours(perDay, 0.3), false},
+		{"the last day without load", 28, lastHours(perDay, 0), false},
+		{"a storm for the last 6 h at a tenth", 28, lastHours(6, 0.1), false},
+		{"a step to 2.5 times for the last 6 h", 28, lastHours(6, 2.5), false},
+		{"a burst of one hour to twice", 28, lastHours(1, 2), true},
+		{"a collapse with ten days of history", 10, lastHours(perDay, 0.3), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := tc.days * perDay
+			y := make([]float64, n)
+			for i := range y {
+				y[i] = weeklyTemplate(i, perDay) * tc.load(i, n)
+			}
+			e := &evaluation{p: periods{D: perDay, W: 7 * perDay}, n: n, cleaning: cleaned{raw: y, fit: y}}
+			require.Equal(t, tc.want, e.ordinaryLastDay(n))
+		})
+	}
+}
+
+// lastHours scales the last hours of a history by factor.
+func lastHours(hours int, factor float64) func(i, n int) float64 {
+	return func(i, n int) float64 {
+		if i >= n-hours {
+			return factor
+		}
+		return 1
 	}
 }

@@ -1,6 +1,8 @@
 // Package forecast fits daily and weekly seasonal models to one load series, selects by a
-// rolling-origin backtest on the series' own history (the median of the best few models unless
-// one wins clearly and consistently), and returns a mean forecast with an upper bound from the
+// rolling-origin backtest on the series' own history (the median of the best three models,
+// pooled with up to two more that score within 30 % of the third when a week of origins and an
+// ordinary last day allow, unless one model wins clearly and consistently), and returns a mean
+// forecast with an upper bound from the
 // conformal quantile of level-scaled backtest errors (pooled over neighbouring horizons, two
 // hours of them at least), widened by adaptive conformal inference after misses and never
 // below the median of the same slot over the last weeks (a collapsed day does not drag the
