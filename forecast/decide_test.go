@@ -332,9 +332,6 @@ func TestDailyModelsSitOutAnUnlikeWeekdayOnAShortLookBack(t *testing.T) {
 	}
 }
 
-// weekdaySetup makes the models named weekly need a week of history, and puts the load of the
-// day a week before the final decision (points 12–15 of handEval's 40; a week is 28 points) at
-// weekAgo, unless it is 0.
 // TestCombinationPoolsTheModelsItCannotTellApart: the median combination holds the
 // combinationSize best models and the next ones whose mean look-back error is within
 // poolWithin of the last of those, up to poolSize.
@@ -376,6 +373,9 @@ func TestCombinationPoolsTheModelsItCannotTellApart(t *testing.T) {
 	}
 }
 
+// weekdaySetup makes the models named weekly need a week of history, and puts the load of the
+// day a week before the final decision (points 12–15 of handEval's 40; a week is 28 points) at
+// weekAgo, unless it is 0.
 func weekdaySetup(e *evaluation, weekly []string, weekAgo float64) {
 	for _, name := range weekly {
 		e.find(name).from = e.p.W
