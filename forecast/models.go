@@ -21,7 +21,7 @@ const (
 	ModelCombination    = "combination"
 	ModelNaive          = "naive"
 	medianWeeks         = 4 // seasonal-median looks back this many weeks at most
-	combinationSize     = 3 // the combination is the median of at least this many best models
+	combinationSize     = 3 // the combination is the median of this many best models, pooled with up to poolSize
 	levelDays           = 3 // the local level is the median of this many days' levels
 	// levelHedgeUp and levelHedgeDown are how far the local level moves from that median
 	// towards the last day's (hedged): the last day alone cannot tell a dip or a burst (gone
