@@ -533,6 +533,16 @@ func order4(w, x, y, z float64) (lo, m1, m2, hi float64) {
 	return min(a0, a1), m1, m2, max(b0, b1)
 }
 
+// median5 is the middle of five values (no NaN) by a sorting network: of two pairs, the larger
+// minimum and the smaller maximum leave out the two extremes of the four, and the median of
+// those two and the fifth value is the median of all five.
+func median5(a, b, c, d, e float64) float64 {
+	lo1, hi1 := minmax(a, b)
+	lo2, hi2 := minmax(c, d)
+	_, m, _ := order3(e, max(lo1, lo2), min(hi1, hi2))
+	return m
+}
+
 // quantile reorders v in place and returns its q quantile, as quantileSorted would on sorted
 // v, by selection rather than a full sort (linear time: it is on every series' hot path).
 // v must hold no NaN.

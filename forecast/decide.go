@@ -103,13 +103,26 @@ func (e *evaluation) combo(members []*scored) *scored {
 	buf := make([]float64, len(members))
 	for i := range c.fc {
 		f := e.mem.floats(e.h)
-		if len(members) == 3 {
-			// The usual case, the median of three, without a call per point (as median).
+		// The usual sizes, the median of three and the pools of four and five, without a call
+		// per point (the same values as median).
+		switch len(members) {
+		case 3:
 			x, y, z := members[0].fc[i], members[1].fc[i], members[2].fc[i]
 			for k := range f {
 				_, f[k], _ = order3(x[k], y[k], z[k])
 			}
-		} else {
+		case 4:
+			w, x, y, z := members[0].fc[i], members[1].fc[i], members[2].fc[i], members[3].fc[i]
+			for k := range f {
+				_, a, b, _ := order4(w[k], x[k], y[k], z[k])
+				f[k] = a + 0.5*(b-a)
+			}
+		case 5:
+			v, w, x, y, z := members[0].fc[i], members[1].fc[i], members[2].fc[i], members[3].fc[i], members[4].fc[i]
+			for k := range f {
+				f[k] = median5(v[k], w[k], x[k], y[k], z[k])
+			}
+		default:
 			for k := range f {
 				for j, m := range members {
 					buf[j] = m.fc[i][k]

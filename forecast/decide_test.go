@@ -366,6 +366,15 @@ func TestCombinationPoolsTheModelsItCannotTellApart(t *testing.T) {
 				got = append(got, m.name)
 			}
 			require.Equal(t, tc.members, got)
+			for i := range c.fc { // the pools of four and five take the median as median does
+				for k, f := range c.fc[i] {
+					v := make([]float64, len(c.members))
+					for j, m := range c.members {
+						v[j] = m.fc[i][k]
+					}
+					require.Equal(t, median(v), f, "origin %d, point %d", i, k)
+				}
+			}
 			m, why := e.selectAuto(e.n, look)
 			require.Same(t, c, m, why)
 			require.Contains(t, why, "median of "+strings.Join(tc.members, ", "))
@@ -546,6 +555,12 @@ func TestQuantileBySelectionMatchesSorting(t *testing.T) {
 				require.Equal(t, quantileSorted(sorted, q), quantile(slices.Clone(v), q), "n %d q %v", n, q)
 			}
 			require.Equal(t, quantileSorted(sorted, 0.5), median(slices.Clone(v)), "median n %d", n)
+			if n == 5 {
+				for range 20 { // every order of the five
+					rng.Shuffle(n, func(i, j int) { v[i], v[j] = v[j], v[i] })
+					require.Equal(t, sorted[2], median5(v[0], v[1], v[2], v[3], v[4]), "median5 of %v", v)
+				}
+			}
 			for k := range n {
 				require.Equal(t, sorted[k], rankValue(slices.Clone(v), k), "rankValue n %d k %d", n, k)
 			}
