@@ -1,6 +1,8 @@
 package actuator
 
 import (
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -26,9 +28,10 @@ func (b *fuzzBytes) chance(outOf int) bool { return b.next()%outOf == 0 }
 // fuzzPlanInput builds one planning round from fuzz bytes: up to five managed services (names
 // may repeat), each maybe observed (fresh or stale, touched or not, min above max included),
 // with patterns (some in a time zone that does not exist), predictions (expired, without
-// points, loads of zero, a bound under the expected load, calibrations with every kind of
-// setting), overrides, need samples and dependencies between any two of them (cycles and
-// self-dependencies included). Stores and the cluster can hand the planner any of these.
+// points, points out of order, loads of zero, a bound under the expected load, calibrations
+// with every kind of setting), overrides, need samples and dependencies between any two of
+// them (cycles and self-dependencies included). Stores and the cluster can hand the planner any
+// of these.
 func fuzzPlanInput(data []byte) PlanInput {
 	b := fuzzBytes(data)
 	now := monday.Add(time.Duration(b.next()) * 7 * time.Minute)
@@ -111,6 +114,8 @@ func fuzzPlanInput(data []byte) PlanInput {
 		for range b.next() % 8 {
 			in.Need[s] = append(in.Need[s], NeedSample{At: ago(30 * time.Second), Replicas: float64(b.next()) / 8, Forecast: float64(b.next()) / 8})
 		}
+		// The planner keeps them in time order itself (AddNeed).
+		slices.SortStableFunc(in.Need[s], func(x, y NeedSample) int { return x.At.Compare(y.At) })
 	}
 	for range b.next() % 3 {
 		start := ago(time.Minute).Add(time.Duration(b.next()) * time.Minute)
@@ -148,15 +153,22 @@ func FuzzPlanFloors(f *testing.F) {
 		require.Equal(t, fuzzPlanInput(data), in, "the planner changed its input")
 		require.Equal(t, plan, PlanFloors(in), "the same input planned twice")
 
-		var managed []string
-		seen := map[string]bool{}
+		order := map[string]int{} // each managed service's place, the first of repeats
 		for _, s := range in.Services {
-			if !seen[s.Ref.Service] {
-				seen[s.Ref.Service] = true
-				managed = append(managed, s.Ref.Service)
+			if _, seen := order[s.Ref.Service]; !seen {
+				order[s.Ref.Service] = len(order)
 			}
 		}
-		require.Equal(t, len(managed), len(plan.Decisions)+len(plan.Skipped), "%+v", plan)
+		var decided, skipped []string
+		for _, d := range plan.Decisions {
+			decided = append(decided, d.Service)
+		}
+		for _, s := range plan.Skipped {
+			skipped = append(skipped, s.Service)
+		}
+		byPlace := func(x, y string) int { return order[x] - order[y] }
+		require.True(t, slices.IsSortedFunc(decided, byPlace) && slices.IsSortedFunc(skipped, byPlace), "out of order: %v, %v", decided, skipped)
+		require.ElementsMatch(t, slices.Collect(maps.Keys(order)), append(decided, skipped...), "each managed service once")
 		ceiling := in.MaxReplicasWithoutMax
 		if ceiling <= 0 {
 			ceiling = DefaultMaxReplicasWithoutMax
