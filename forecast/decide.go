@@ -100,7 +100,7 @@ func (e *evaluation) combo(members []*scored) *scored {
 		return c
 	}
 	c := &scored{name: ModelCombination, members: members, fc: make([][]float64, len(members[0].fc))}
-	buf := make([]float64, len(members))
+	var buf []float64 // the default case's scratch
 	for i := range c.fc {
 		f := e.mem.floats(e.h)
 		// The usual sizes, the median of three and the pools of four and five, without a call
@@ -123,6 +123,9 @@ func (e *evaluation) combo(members []*scored) *scored {
 				f[k] = median5(v[k], w[k], x[k], y[k], z[k])
 			}
 		default:
+			if buf == nil {
+				buf = make([]float64, len(members))
+			}
 			for k := range f {
 				for j, m := range members {
 					buf[j] = m.fc[i][k]

@@ -556,7 +556,7 @@ func TestQuantileBySelectionMatchesSorting(t *testing.T) {
 			}
 			require.Equal(t, quantileSorted(sorted, 0.5), median(slices.Clone(v)), "median n %d", n)
 			if n == 5 {
-				for range 20 { // every order of the five
+				for range 20 { // twenty random orders of the five
 					rng.Shuffle(n, func(i, j int) { v[i], v[j] = v[j], v[i] })
 					require.Equal(t, sorted[2], median5(v[0], v[1], v[2], v[3], v[4]), "median5 of %v", v)
 				}

@@ -158,11 +158,12 @@ func weeksOfLoad(now time.Time, history time.Duration) forecast.Series {
 // afterwards chooses what calibration on the forecasts of two days of hourly runs chose, and
 // scores it within a point: they differ only in reading three weeks of history, not four.
 // It replays search: in both replays its winner lies at least 0.26 points of the shortfall
-// inside the tie (reductionTie: 0.5 points below the setting removing the most). On checkout the margin
-// was 0.0002: with the forecaster's combination pooled, the live replay's best setting removed
-// 99.58 % and a held floor at half the bound's distance 99.10 %, inside the tie and cheapest,
-// while the forecasts fitted afterwards, 0.5 % apart in their bounds, had one setting remove
-// all of it and the held floor fell outside; two settings that both remove 99 % swapped.
+// inside the tie (reductionTie: 0.5 points below the setting removing the most). On checkout
+// the margin was 0.0002: with the forecaster's combination pooled, the live replay's best
+// setting removed 99.58 % and a held floor at half the bound's distance 99.10 %, inside the tie
+// and cheapest, while the forecasts fitted afterwards, 0.5 % apart in their bounds, had one
+// setting remove all of it and the held floor fell outside; two settings that both remove
+// 99 % swapped.
 func TestRetroFitsCalibrateAsLiveForecasts(t *testing.T) {
 	svc := testServices[1].Name
 	latest := func(fx fixture) *scaling.Calibration {
