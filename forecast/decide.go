@@ -19,6 +19,19 @@ type decision struct {
 	alpha  float64   // the miss rate its bound aimed at (adaptive conformal inference)
 	upper  []float64 // nil when no origin lies before it
 	missed float64   // share of its actuals above the bound, NaN when unknown
+	// zeroed is m's forecast with 0 where the look-back actuals were mostly 0 (nil when not
+	// zeroing or no such slot); useZeroed says the decision forecasts it, not m's forecast: it
+	// had the lower absolute error on the look-back decisions that had one.
+	zeroed    []float64
+	useZeroed bool
+}
+
+// mean is the decision's point forecast at origin j (or the final forecast).
+func (d decision) mean(j int) []float64 {
+	if d.useZeroed {
+		return d.zeroed
+	}
+	return d.m.fc[j]
 }
 
 // selector picks a model for the decision at time index at from the origins in look
@@ -417,7 +430,15 @@ func (e *evaluation) fallback() *scored {
 // each decision selects with sel on its look-back origins and bounds the chosen forecast by
 // the conformal quantile of the scaled errors there, at a miss rate adapted to the misses of
 // the earlier decisions whose horizons have passed (adaptive conformal inference).
-func (e *evaluation) decide(sel selector) []decision {
+func (e *evaluation) decide(sel selector) []decision { return e.decideWith(sel, false) }
+
+// decideZeroing decides as decide does and sets to 0 the slots of each decision's forecast
+// where the load was mostly 0, once that paid on the decisions before it (zeroed). Auto
+// selection and the combination do; a model asked for by name forecasts as it is.
+func (e *evaluation) decideZeroing(sel selector) []decision { return e.decideWith(sel, true) }
+
+func (e *evaluation) decideWith(sel selector, zeroing bool) []decision {
+	zeroing = zeroing && slices.Contains(e.cleaning.raw, 0) // most load never is
 	ds := make([]decision, len(e.origins)+1)
 	target := 1 - e.q
 	for j := range ds {
@@ -432,6 +453,10 @@ func (e *evaluation) decide(sel selector) []decision {
 		m, why := sel(e.at(j), look)
 		d := decision{m: m, why: why, look: look, alpha: alpha, missed: math.NaN()}
 		d.upper = e.bound(m, j, look, alpha)
+		if zeroing && d.upper != nil {
+			d.zeroed = e.zeroed(m, j, look)
+			d.useZeroed = d.zeroed != nil && e.zeroedWins(ds, look)
+		}
 		if d.upper != nil && j < len(e.origins) {
 			d.missed = e.missShare(j, d.upper)
 		}
@@ -523,6 +548,66 @@ func (e *evaluation) bound(m *scored, j int, look []int, alpha float64) []float6
 	return up
 }
 
+// zeroed is m's forecast at decision j with 0 in the slots where most look-back actuals were
+// 0, pooled over neighbouring horizons as the bound pools its errors (nil when there are
+// none such, or m forecast 0 there already). Load counted in small numbers is mostly 0 in
+// its quiet hours, while the models' forecasts there are small positive means (0.02, 0.3).
+// The absolute error rewards the median, and that is 0; sMAPE scores every such point
+// 200 against an actual 0, and the forecasts lost to seasonal naive, which repeats the
+// zeros, on every trace of counts this sparse (CVS, PFE, UPS).
+func (e *evaluation) zeroed(m *scored, j int, look []int) []float64 {
+	raw, f := e.cleaning.raw, m.fc[j]
+	bw := e.bucketWidth(len(look))
+	var out []float64
+	for b := 0; b < e.h; b += bw {
+		hi := min(e.h, b+bw)
+		var zeros, known int
+		for _, i := range look {
+			for _, y := range raw[e.origins[i]+b : e.origins[i]+hi] {
+				if !math.IsNaN(y) {
+					known++
+					if y == 0 {
+						zeros++
+					}
+				}
+			}
+		}
+		if 2*zeros <= known {
+			continue
+		}
+		for k := b; k < hi; k++ {
+			if f[k] > 0 {
+				if out == nil {
+					out = slices.Clone(f)
+				}
+				out[k] = 0
+			}
+		}
+	}
+	return out
+}
+
+// zeroedWins says the look-back decisions' zeroed forecasts had the lower absolute error
+// than their models' own (false when none had one).
+func (e *evaluation) zeroedWins(ds []decision, look []int) bool {
+	raw := e.cleaning.raw
+	var own, zeroed float64
+	for _, i := range look {
+		z := ds[i].zeroed
+		if z == nil {
+			continue
+		}
+		f, o := ds[i].m.fc[i], e.origins[i]
+		for k, y := range raw[o : o+e.h] {
+			if !math.IsNaN(y) {
+				own += math.Abs(y - f[k])
+				zeroed += math.Abs(y - z[k])
+			}
+		}
+	}
+	return zeroed < own
+}
+
 // naiveSpread is the q quantile of the in-sample weekly (daily, one-step) changes: what a
 // seasonal naive forecast would have missed by, the bound's fallback without a backtest.
 func (e *evaluation) naiveSpread() float64 {
@@ -586,13 +671,18 @@ func forecast(s Series, h int, q float64, name string, mem *arena) (Result, erro
 	default:
 		sel = ev.selectAuto
 	}
-	ds := ev.decide(sel)
+	var ds []decision
+	if chain == nil {
+		ds = ev.decideZeroing(sel)
+	} else {
+		ds = ev.decide(sel)
+	}
 	final := ds[len(ds)-1]
 	why := final.why
 	if len(ev.notes) > 0 {
 		why += "; " + strings.Join(ev.notes, "; ")
 	}
-	mean := slices.Clone(final.m.fc[len(ev.origins)]) // out of the arena
+	mean := slices.Clone(final.mean(len(ev.origins))) // out of the arena
 	upper := final.upper
 	if upper == nil {
 		upper = make([]float64, h)

@@ -645,3 +645,84 @@ func lastHours(hours int, factor float64) func(i, n int) float64 {
 		return 1
 	}
 }
+
+func TestZeroedTakesTheMajorityOfTheLookBackActuals(t *testing.T) {
+	nan := math.NaN()
+	tests := []struct {
+		name     string
+		forecast float64
+		actuals  []float64 // at the 7 look-back origins' two points, in order; the rest stay 10
+		want     []float64 // nil: nothing to zero
+	}{
+		{name: "all zero", forecast: 0.3, actuals: slices.Repeat([]float64{0}, 14), want: []float64{0, 0}},
+		{name: "8 of 14 zero", forecast: 0.3, actuals: []float64{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 1}, want: []float64{0, 0}},
+		{name: "7 of 14 is not most", forecast: 0.3, actuals: []float64{0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 1}},
+		{name: "gaps are not counted", forecast: 0.3, actuals: []float64{0, 0, 0, 0, nan, nan, nan, nan, nan, nan, nan, 1, 1, 1}, want: []float64{0, 0}},
+		{name: "a forecast of 0 already", forecast: 0, actuals: slices.Repeat([]float64{0}, 14)},
+		{name: "a negative forecast is the model's own", forecast: -0.5, actuals: slices.Repeat([]float64{0}, 14)},
+		{name: "no zeros", forecast: 0.3, actuals: slices.Repeat([]float64{1}, 14)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := handEval(t, map[string]func(int) float64{"m": func(int) float64 { return tc.forecast }}, []string{"m"})
+			look := e.lookBack(len(e.origins))
+			require.Len(t, look, 7)
+			for n, i := range look {
+				e.cleaning.raw[e.origins[i]] = tc.actuals[2*n]
+				e.cleaning.raw[e.origins[i]+1] = tc.actuals[2*n+1]
+			}
+			m := e.models[0]
+			e.score(m)
+			require.Equal(t, tc.want, e.zeroed(m, len(e.origins), look))
+			require.Equal(t, []float64{tc.forecast, tc.forecast}, m.fc[len(e.origins)], "the model's forecast is not touched")
+		})
+	}
+}
+
+func TestDecideZeroingOnlyOnceItPaid(t *testing.T) {
+	// Actuals 0 from origin 1 on: from the first decision whose look-back is mostly 0 on, each
+	// has a zeroed forecast, and uses it once a decision before it had one that scored the
+	// lower absolute error.
+	e := handEval(t, map[string]func(int) float64{"m": func(int) float64 { return 0.3 }}, []string{"m"})
+	for j, o := range e.origins {
+		if j >= 1 {
+			e.cleaning.raw[o], e.cleaning.raw[o+1] = 0, 0
+		}
+	}
+	m := e.models[0]
+	e.score(m)
+	fixed := func(int, []int) (*scored, string) { return m, "" }
+	plain := e.decide(fixed)
+	ds := e.decideZeroing(fixed)
+	firstZeroed := -1
+	for j, d := range ds {
+		require.Equal(t, plain[j].upper, d.upper, "decision %d: zeroing leaves the bound", j)
+		require.Nil(t, plain[j].zeroed, "decide alone never zeroes")
+		if d.zeroed != nil && firstZeroed < 0 {
+			firstZeroed = j
+		}
+		require.Equal(t, firstZeroed >= 0 && j > firstZeroed, d.useZeroed, "decision %d (first zeroed at %d)", j, firstZeroed)
+		if d.useZeroed {
+			require.Equal(t, []float64{0, 0}, d.mean(j))
+		} else {
+			require.Equal(t, m.fc[j], d.mean(j))
+		}
+	}
+	require.Equal(t, 3, firstZeroed, "origins 0–2: 4 of 6 actuals 0")
+	require.True(t, ds[len(ds)-1].useZeroed)
+
+	// Zeros on origins 1–4 and 1s after: the last decisions' look-back is still mostly 0,
+	// but the zeroed forecasts lost on origins 5–7 (0 against 1s, where 0.3 was nearer), and
+	// the final forecast keeps the model's.
+	for j, o := range e.origins {
+		if j >= 5 {
+			e.cleaning.raw[o], e.cleaning.raw[o+1] = 1, 1
+		}
+	}
+	e.score(m)
+	ds = e.decideZeroing(fixed)
+	final := ds[len(ds)-1]
+	require.NotNil(t, final.zeroed, "8 of the look-back's 14 actuals are 0")
+	require.False(t, final.useZeroed)
+	require.Equal(t, m.fc[len(e.origins)], final.mean(len(e.origins)))
+}

@@ -5,9 +5,11 @@
 // forecast with an upper bound from the conformal quantile of level-scaled backtest errors
 // (pooled over neighbouring horizons, two hours of them at least), widened by adaptive
 // conformal inference after misses and never below the median of the same slot over the last
-// weeks (a collapsed day does not drag the bound down before the rebound). Every origin of the
-// backtest selects and calibrates as the final forecast does, from earlier origins only, so
-// Evaluate measures Forecast's procedure.
+// weeks (a collapsed day does not drag the bound down before the rebound). Where most of the
+// look-back's actuals in a slot were 0 (sparse counts), the mean is 0 there, the median the
+// absolute error rewards, once that lowered the error of the decisions before (zeroed).
+// Every origin of the backtest selects and calibrates as the final forecast does, from
+// earlier origins only, so Evaluate measures Forecast's procedure.
 //
 // Cleaning is causal too: every origin's models fit a history cleaned with data before that
 // origin only, exactly as the final forecast's history is cleaned with data up to the

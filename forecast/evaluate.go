@@ -74,7 +74,7 @@ func Evaluate(s Series, opts Options, origins int) (Evaluation, error) {
 	}
 	first := max(0, len(ev.origins)-origins)
 	scoredOrigins := func(j int) bool { return j >= first && j < len(ev.origins) }
-	ds := ev.decide(ev.selectAuto)
+	ds := ev.decideZeroing(ev.selectAuto)
 	out.Chosen = ds[len(ds)-1].m.name
 	// Auto is scored where it had earlier origins to select on, and every model on the same
 	// origins, so that a model's row and auto's compare like with like. With a short history the
@@ -130,7 +130,11 @@ func (e *evaluation) scoreDecisions(ds []decision, use func(j int) bool) Scores 
 		if !use(j) {
 			continue
 		}
-		a.addErrors(e, ds[j].m, j)
+		if ds[j].useZeroed {
+			a.addForecast(e, ds[j].zeroed, j)
+		} else {
+			a.addErrors(e, ds[j].m, j)
+		}
 		a.addCoverage(e, j, ds[j].upper)
 	}
 	return a.scores()
@@ -159,6 +163,29 @@ func (a *acc) addErrors(e *evaluation, m *scored, j int) {
 			a.smape += 200 * math.Abs(err) / d
 		}
 		a.points++
+	}
+}
+
+// addForecast adds the errors of forecast fc at origin j, as addErrors adds a model's.
+func (a *acc) addForecast(e *evaluation, fc []float64, j int) {
+	raw, o := e.cleaning.raw, e.origins[j]
+	var ae float64
+	var n int
+	for k, f := range fc {
+		if o+k >= len(raw) || math.IsNaN(raw[o+k]) {
+			continue
+		}
+		err := raw[o+k] - f
+		ae += math.Abs(err)
+		if d := math.Abs(raw[o+k]) + math.Abs(f); d > 0 {
+			a.smape += 200 * math.Abs(err) / d
+		}
+		a.points++
+		n++
+	}
+	if n > 0 {
+		a.mase += ae / float64(n) / e.scale
+		a.origins++
 	}
 }
 

@@ -510,3 +510,71 @@ func TestForecastBoundForgetsAOneOffBurst(t *testing.T) {
 		})
 	}
 }
+
+// sparseCounts is four weeks and a day of Poisson counts per 5 minutes: a mean of 0.1–0.4
+// from midnight to 08:00, 2–6 by day, as tweets about a quiet subject are counted.
+func sparseCounts(seed uint64) Series {
+	rng := rand.New(rand.NewPCG(seed, 11))
+	const perDay = 288
+	return gen(29*perDay, 5*time.Minute, func(i int) float64 {
+		slot := i % perDay
+		lambda := 0.1 + 0.3*float64(slot)/float64(perDay/3)
+		if slot >= perDay/3 {
+			lambda = 4 + 2*math.Sin(2*math.Pi*float64(slot)/float64(perDay))
+		}
+		l, k, p := math.Exp(-lambda), 0, 1.0 // Knuth's Poisson draw
+		for {
+			if p *= rng.Float64(); p <= l {
+				return float64(k)
+			}
+			k++
+		}
+	})
+}
+
+func TestAutoForecastsZeroWhereCountsAreMostlyZero(t *testing.T) {
+	for seed := range uint64(4) {
+		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
+			full := sparseCounts(seed)
+			const h = 288
+			hist := Series{Start: full.Start, Step: full.Step, Values: full.Values[:len(full.Values)-h]}
+			r, err := Forecast(hist, Options{Horizon: h})
+			require.NoError(t, err)
+			var nightZeros int
+			for k := range h {
+				require.GreaterOrEqual(t, r.Upper[k], r.Mean[k])
+				if k < h/3 && r.Mean[k] == 0 {
+					nightZeros++
+				}
+				if k >= h/3 {
+					require.Positive(t, r.Mean[k], "slot %d: by day the counts are 2–6", k)
+				}
+			}
+			// Midnight to 08:00 the counts are 0 on most slots (their mean stays under 0.4).
+			require.Greater(t, nightZeros, h/3*3/4, "%s: %s", r.Model, r.Reason)
+
+			// Evaluate scores the forecast Forecast makes, zeros and all.
+			ev1, err := Evaluate(full, Options{Horizon: h}, 1)
+			require.NoError(t, err)
+			var smape float64
+			for k, y := range full.Values[len(hist.Values):] {
+				if d := math.Abs(y) + math.Abs(r.Mean[k]); d > 0 {
+					smape += 200 * math.Abs(y-r.Mean[k]) / d
+				}
+			}
+			require.InDelta(t, smape/h, ev1.Auto.SMAPE, 1e-9)
+
+			// Zeroing lowers the procedure's absolute error and sMAPE on the same origins.
+			mem := getArena()
+			defer putArena(mem)
+			ev, err := evaluate(full, h, 0.9, selectOrigins+7, nil, mem)
+			require.NoError(t, err)
+			scored := func(j int) bool { return j >= selectOrigins && j < len(ev.origins) }
+			plain := ev.scoreDecisions(ev.decide(ev.selectAuto), scored)
+			zeroing := ev.scoreDecisions(ev.decideZeroing(ev.selectAuto), scored)
+			require.Less(t, zeroing.MASE, plain.MASE)
+			require.Less(t, zeroing.SMAPE, 0.8*plain.SMAPE)
+			require.Equal(t, plain.Coverage, zeroing.Coverage, "the bound is the model's")
+		})
+	}
+}

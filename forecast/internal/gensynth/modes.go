@@ -86,6 +86,12 @@ var families = []family{
 	// Hours at that height look like a burst to an outlier rule: one that cuts them
 	// forecasts the old level; a good forecaster follows the new one.
 	{"step", genStep},
+	// sparse: Poisson counts that are mostly 0 for 7–11 quiet hours a day (a mean of
+	// 0.05–0.4 per 5 minutes) and 2–6 by day, a little lower at weekends (mentions of a quiet
+	// subject, jobs of a small tenant). A forecast of the mean puts 0.1 where the count is 0
+	// on most days, and sMAPE scores every such slot 200 against seasonal naive's 0; a good
+	// forecaster forecasts 0 there, the median the absolute error rewards.
+	{"sparse", genSparse},
 }
 
 // failureModes generates perMode series of every family: deterministic in seed (each series
@@ -273,6 +279,26 @@ func genLowCount(rng *rand.Rand, g grid) []float64 {
 	v := make([]float64, g.n)
 	for i := range v {
 		lambda := m * (1 + 0.3*math.Sin(2*math.Pi*float64(i%g.perDay)/float64(g.perDay)+phase))
+		v[i] = float64(poisson(rng, lambda))
+	}
+	return v
+}
+
+func genSparse(rng *rand.Rand, g grid) []float64 {
+	quiet := int(float64(g.perDay) * (7 + 4*rng.Float64()) / 24)
+	from := rng.IntN(g.perDay)
+	night := 0.05 + 0.35*rng.Float64()
+	day := 2 + 4*rng.Float64()
+	v := make([]float64, g.n)
+	for i := range v {
+		slot := (i%g.perDay - from + g.perDay) % g.perDay
+		lambda := night
+		if slot >= quiet {
+			lambda = day * (0.7 + 0.3*math.Sin(math.Pi*float64(slot-quiet)/float64(g.perDay-quiet)))
+			if wd := (i / g.perDay) % 7; wd == 0 || wd == 6 {
+				lambda *= 0.7
+			}
+		}
 		v[i] = float64(poisson(rng, lambda))
 	}
 	return v

@@ -41,7 +41,7 @@ func TestFailureModesCountsAndShape(t *testing.T) {
 		want[f.prefix] = 30
 	}
 	require.Equal(t, want, count)
-	for _, p := range []string{"normal", "dip", "drift", "plateau", "rise", "earlypeak", "lowcount", "spike", "step"} {
+	for _, p := range []string{"normal", "dip", "drift", "plateau", "rise", "earlypeak", "lowcount", "spike", "step", "sparse"} {
 		require.Contains(t, count, p)
 	}
 }
@@ -137,6 +137,21 @@ func TestFailureModesCarryTheirFailure(t *testing.T) {
 				if x != math.Trunc(x) || x > 100 {
 					return fmt.Errorf("value %v is not a small count", x)
 				}
+			}
+			return nil
+		},
+		"sparse": func(v []float64) error {
+			zeros := 0
+			for _, x := range v {
+				if x != math.Trunc(x) || x > 50 {
+					return fmt.Errorf("value %v is not a small count", x)
+				}
+				if x == 0 {
+					zeros++
+				}
+			}
+			if share := float64(zeros) / float64(len(v)); share < 0.15 || share > 0.6 {
+				return fmt.Errorf("%.0f %% zeros, not the quiet hours' share", 100*share)
 			}
 			return nil
 		},
