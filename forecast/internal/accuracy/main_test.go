@@ -14,9 +14,9 @@ import (
 // and the tuned and confirmed halves down.
 func TestReportLeavesUnscoredTracesOutOfTheMedians(t *testing.T) {
 	scored := func(name string, auto, weekly float64) row {
-		return row{name: name, auto: forecast.Scores{MASE: auto, Coverage: 0.9, Origins: 7},
-			weekly: forecast.Scores{MASE: weekly, Origins: 7}, weeklyOK: true,
-			daily: forecast.Scores{MASE: 2, Origins: 7}, dailyOK: true}
+		return row{name: name, auto: forecast.Scores{MASE: auto, SMAPE: 40 * auto, Coverage: 0.9, Origins: 7},
+			weekly: forecast.Scores{MASE: weekly, SMAPE: 40 * weekly, Origins: 7}, weeklyOK: true,
+			daily: forecast.Scores{MASE: 2, SMAPE: 26, Origins: 7}, dailyOK: true}
 	}
 	rows := []row{
 		scored("a", 0.5, 1), scored("b", 0.6, 1), scored("c", 0.7, 1),
@@ -32,6 +32,7 @@ func TestReportLeavesUnscoredTracesOutOfTheMedians(t *testing.T) {
 			"worst auto / better naive: 0.700 on c",
 			"range 0.900-0.900",
 			"1 traces left out of the medians",
+			"auto sMAPE above the better naive's on 1 of 3 traces: c 28.00 against daily naive's 26.00\n",
 		}},
 		{"tuned and confirmed", func(b *bytes.Buffer) { split(b, rows, []string{"a", "short"}) }, []string{
 			"tuned on (1 traces): median auto MASE 0.500",
