@@ -3,7 +3,8 @@
 # its own step, the last 28 days of history, 7 daily rolling origins, a 24 h horizon, auto
 # selection against daily and weekly seasonal naive (the textbook ones: the raw observations a
 # day or a week back), with sMAPE, MASE, coverage and pinball loss of the 0.9 bound, per trace
-# and as the median; then the same traces summed to 1 h, and at 1 h with 40 days of history
+# and as the median; the same with each trace also ending 1, 2 and 3 weeks earlier (four
+# windows of each); then the same traces summed to 1 h, and at 1 h with 40 days of history
 # and a 48 h horizon, as the hourly benchmark of issue 9 scores; then the generated failure modes
 # (gensynth -set failure-modes: normal, dip, drift, plateau, rise, earlypeak, lowcount, spike,
 # step, sparse; forecast/internal/gensynth/modes.go says what each carries), each family against the
@@ -26,6 +27,9 @@ go build -o "$tmp/gensynth" ./forecast/internal/gensynth
 
 echo "## traces at their own step, 28 days, 24 h horizon, 7 daily origins"
 "$tmp/accuracy" -tune "$TUNE" "$traces"/*.csv
+echo
+echo "## the same, with each trace also ending 1, 2 and 3 weeks earlier (NAME@-7d …; ELB is too short)"
+"$tmp/accuracy" -weeks-back 3 -tune "$TUNE" "$traces"/*.csv
 echo
 echo "## the same traces summed to 1 h"
 "$tmp/accuracy" -step 1h -tune "$TUNE" "$traces"/*.csv

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -48,4 +49,22 @@ func TestReportLeavesUnscoredTracesOutOfTheMedians(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestEarlierWindows(t *testing.T) {
+	hourly := func(name string, days int) input {
+		return input{name: name, series: forecast.Series{Step: time.Hour, Values: make([]float64, 24*days)}}
+	}
+	got := earlierWindows([]input{hourly("trace", 43), hourly("normal-003", 43), hourly("short", 20)}, 3, 28)
+	var names []string
+	for _, in := range got {
+		names = append(names, in.name)
+		require.Equal(t, time.Hour, in.series.Step)
+	}
+	// 43 days: ending 7 and 14 days early leaves 36 and 29 days, 21 days early only 22. A
+	// generated family's series are not windowed, nor one with no 28 days to spare.
+	require.Equal(t, []string{"trace@-7d", "trace@-14d"}, names)
+	require.Len(t, got[0].series.Values, 24*36)
+	require.Len(t, got[1].series.Values, 24*29)
+	require.Empty(t, earlierWindows([]input{hourly("trace", 43)}, 0, 28))
 }
