@@ -173,22 +173,27 @@ func TestHeldBackNamesTheRuleThatHeld(t *testing.T) {
 		name    string
 		mb, mc  float64
 		wins, n int
+		lb, lc  float64 // on the latest origin
 		want    string
 	}{
-		{"one origin", 0.5, 1.0, 1, 1, ", but one origin is too few to trust one model"},
-		{"too few origins", 0.5, 1.0, 2, 2, ", but 2 origins are too few to trust one model"},
-		{"exact on one origin", 0, 0.3, 1, 1, ""},
-		{"exact on two origins", 0, 0.3, 2, 2, ""},
-		{"exact, as the default was", 0, 0, 0, 2, ", but 2 origins are too few to trust one model"},
-		{"lead under the margin", 0.87, 1.0, 3, 3, ", a lead of 13.0 %, under the 15.3 % asked over 3 origins"},
-		{"lead under the margin over a week", 0.92, 1.0, 7, 7, ", a lead of 8.0 %, under the 10.0 % asked over 7 origins"},
-		{"too few wins", 0.5, 1.0, 3, 7, ", but it won only 3 of 7 origins"},
-		{"clear and consistent", 0.5, 1.0, 4, 7, ""},
-		{"clear and consistent over three", 0.8, 1.0, 2, 3, ""},
+		{"one origin", 0.5, 1.0, 1, 1, 0.5, 1, ", but one origin is too few to trust one model"},
+		{"too few origins", 0.5, 1.0, 2, 2, 0.5, 1, ", but 2 origins are too few to trust one model"},
+		{"exact on one origin", 0, 0.3, 1, 1, 0, 0.3, ""},
+		{"exact on two origins", 0, 0.3, 2, 2, 0, 0.3, ""},
+		{"exact, as the default was", 0, 0, 0, 2, 0, 0, ", but 2 origins are too few to trust one model"},
+		{"lead under the margin", 0.87, 1.0, 3, 3, 0.8, 1, ", a lead of 13.0 %, under the 15.3 % asked over 3 origins"},
+		{"lead under the margin over a week", 0.92, 1.0, 7, 7, 0.9, 1, ", a lead of 8.0 %, under the 10.0 % asked over 7 origins"},
+		{"too few wins", 0.5, 1.0, 3, 7, 0.5, 1, ", but it won only 3 of 7 origins"},
+		{"clear and consistent", 0.5, 1.0, 4, 7, 0.5, 1, ""},
+		{"clear and consistent over three", 0.8, 1.0, 2, 3, 0.8, 1, ""},
+		{"lost the latest origin a little", 0.5, 1.0, 6, 7, 1.5, 1, ""},
+		{"lost the latest origin by far", 0.5, 1.0, 6, 7, 1.8, 1, ", but on the latest origin it erred 1.8 times as much"},
+		{"no actual on the latest origin", 0.5, 1.0, 6, 6, math.NaN(), math.NaN(), ""},
+		{"the default exact on the latest origin", 0.5, 1.0, 6, 7, 0.1, 0, ", but on the latest origin it erred where the default was exact"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			require.Equal(t, tc.want, heldBack(tc.mb, tc.mc, tc.wins, tc.n))
+			require.Equal(t, tc.want, heldBack(tc.mb, tc.mc, tc.wins, tc.n, tc.lb, tc.lc))
 		})
 	}
 }
