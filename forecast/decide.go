@@ -274,10 +274,10 @@ func (e *evaluation) forTheWeekday(at int, look []int, ranked []*scored) ([]*sco
 // selectAuto is automatic selection: the median combination of the best few models over the
 // look-back origins (of those that know the weekday, where forTheWeekday says so; or the lone
 // model that knows the weekday, weekdayAlone), unless one model beat it clearly (marginFor) and
-// consistently (more than combineWins of at least combineMinOrig origins), and, against the lone
-// weekday model, unless the day to forecast's weekday was unlike the days before it
-// (weekdayLikeTheDaysBefore): a daily model's wins on the weekdays do not carry to the Saturday
-// after them. Without that, a daily Holt-Winters that had won on the weekdays forecast that
+// consistently (more than combineWins of at least combineMinOrig origins) and not lost the
+// latest origin by far (latestLossFactor), and, against the lone weekday model, unless the day
+// to forecast's weekday was unlike the days before it (weekdayLikeTheDaysBefore): a daily
+// model's wins on the weekdays do not carry to the Saturday after them. Without that, a daily Holt-Winters that had won on the weekdays forecast that
 // Saturday at 2.6 times the weekly profile's error. On the generated normal sets (seven sets of
 // 60, each weekday last; seeds 11–17) the next day's MASE at 9, 10, 11, 12 and 13 days of history
 // went 0.43, 0.49, 0.52, 0.44, 0.40 → 0.40, 0.40, 0.40, 0.40, 0.39 (fresh seeds 101–107: 0.45,

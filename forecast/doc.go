@@ -1,15 +1,15 @@
 // Package forecast fits daily and weekly seasonal models to one load series, selects by a
 // rolling-origin backtest on the series' own history (the median of the best three models,
 // pooled with up to two more that score within 30 % of the third when a week of origins and an
-// ordinary last day allow, unless one model wins clearly and consistently), and returns a mean
-// forecast with an upper bound from the conformal quantile of level-scaled backtest errors
-// (pooled over neighbouring horizons, two hours of them at least), widened by adaptive
-// conformal inference after misses and never below the median of the same slot over the last
-// weeks (a collapsed day does not drag the bound down before the rebound). Where most of the
-// look-back's actuals in a slot were 0 (sparse counts), the mean is 0 there, the median the
-// absolute error rewards, once that lowered the error of the decisions before (zeroed).
-// Every origin of the backtest selects and calibrates as the final forecast does, from
-// earlier origins only, so Evaluate measures Forecast's procedure.
+// ordinary last day allow, unless one model wins clearly and consistently and did not fail on
+// the latest day), and returns a mean forecast with an upper bound from the conformal quantile
+// of level-scaled backtest errors (pooled over neighbouring horizons, two hours of them at
+// least), widened by adaptive conformal inference after misses and never below the median of
+// the same slot over the last weeks (a collapsed day does not drag the bound down before the
+// rebound). Where most of the look-back's actuals in a slot were 0 (sparse counts), the mean is
+// 0 there, the median the absolute error rewards, once that lowered the error of the decisions
+// before (zeroed). Every origin of the backtest selects and calibrates as the final forecast
+// does, from earlier origins only, so Evaluate measures Forecast's procedure.
 //
 // Cleaning is causal too: every origin's models fit a history cleaned with data before that
 // origin only, exactly as the final forecast's history is cleaned with data up to the
