@@ -335,7 +335,7 @@ func cutRun(raw []float64, isCut func(i int) bool, carried int) int {
 // steadyLevel says whether the last span observed points of a day's load raw hold a steady
 // level over their slots' usual load ref: a steady multiple of it (users scaled) or a steady
 // amount over it (a job added), each within steadySpread of its median (median absolute
-// deviation). A burst of news is neither.
+// deviation), shortRunSpread on fewer than shortRun points. A burst of news is neither.
 func steadyLevel(raw, ref []float64, lvl float64, span int) bool {
 	ratios := make([]float64, 0, span)
 	diffs := make([]float64, 0, span)
@@ -345,7 +345,11 @@ func steadyLevel(raw, ref []float64, lvl float64, span int) bool {
 			diffs = append(diffs, raw[i]-ref[i])
 		}
 	}
-	return relSpread(ratios) <= steadySpread || relSpread(diffs) <= steadySpread
+	limit := steadySpread
+	if len(ratios) < shortRun {
+		limit = shortRunSpread
+	}
+	return relSpread(ratios) <= limit || relSpread(diffs) <= limit
 }
 
 // relSpread is the median absolute deviation of v over its median, +Inf unless the median is

@@ -284,3 +284,32 @@ func TestSteadyLevel(t *testing.T) {
 		})
 	}
 }
+
+// TestSteadyLevelOnAShortRun: three hourly points measure a spread poorly, so a short run
+// must hold its level more tightly: KO's burst of news summed to the hour (4.4, 6.8 and 7.4
+// times its usual load, a spread of 0.088) is not a new level, a step at 3 times with a few
+// percent of noise still is, and over five points the usual limit applies.
+func TestSteadyLevelOnAShortRun(t *testing.T) {
+	tests := []struct {
+		name   string
+		ratios []float64 // load ÷ its usual 100, the run's last points
+		want   bool
+	}{
+		{"a burst of news over three hours", []float64{4.4, 6.8, 7.4}, false},
+		{"a step with 3 % noise over three hours", []float64{2.95, 3.08, 3.0}, true},
+		{"a step with 3 % noise over four hours", []float64{3.06, 2.95, 3.08, 3.0}, true},
+		{"the burst's spread over five points", []float64{6.2, 6.8, 7.4, 6.8, 6.2}, true},
+		{"a burst swinging twice as wide over five points", []float64{5.6, 6.8, 8.0, 6.8, 5.6}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := make([]float64, len(tt.ratios))
+			usual := make([]float64, len(tt.ratios))
+			for i, r := range tt.ratios {
+				usual[i] = 100
+				raw[i] = 100 * r
+			}
+			require.Equal(t, tt.want, steadyLevel(raw, usual, 0, len(raw)))
+		})
+	}
+}
