@@ -726,7 +726,7 @@ func forecast(s Series, h int, q float64, name string, mem *arena) (Result, erro
 func (e *evaluation) procedureScores(m *scored, ds []decision) Scores {
 	var a acc
 	for j := range e.origins {
-		a.addErrors(e, m, j)
+		a.addForecast(e, m.fc[j], j)
 	}
 	s := a.scores()
 	var c acc

@@ -130,11 +130,7 @@ func (e *evaluation) scoreDecisions(ds []decision, use func(j int) bool) Scores 
 		if !use(j) {
 			continue
 		}
-		if ds[j].useZeroed {
-			a.addForecast(e, ds[j].zeroed, j)
-		} else {
-			a.addErrors(e, ds[j].m, j)
-		}
+		a.addForecast(e, ds[j].mean(j), j)
 		a.addCoverage(e, j, ds[j].upper)
 	}
 	return a.scores()
@@ -148,25 +144,7 @@ type acc struct {
 	pinball         float64
 }
 
-func (a *acc) addErrors(e *evaluation, m *scored, j int) {
-	if math.IsNaN(m.mae[j]) {
-		return
-	}
-	a.mase += m.mae[j]
-	a.origins++
-	for k, err := range m.errs[j] {
-		if math.IsNaN(err) {
-			continue
-		}
-		f := m.fc[j][k]
-		if d := math.Abs(f+err) + math.Abs(f); d > 0 {
-			a.smape += 200 * math.Abs(err) / d
-		}
-		a.points++
-	}
-}
-
-// addForecast adds the errors of forecast fc at origin j, as addErrors adds a model's.
+// addForecast adds the errors of forecast fc at origin j (a model's, or a decision's zeroed one).
 func (a *acc) addForecast(e *evaluation, fc []float64, j int) {
 	raw, o := e.cleaning.raw, e.origins[j]
 	var ae float64
