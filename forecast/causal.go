@@ -29,6 +29,9 @@ import (
 //     steady amount over it (steadyLevel; a burst of news does neither) is kept: it is a new
 //     level, and for the decisions at that end and the next few days' while it holds it is
 //     the level shift, scaled as far as the load's swing over the run says (keepNewLevel);
+//   - a whole day far below its usual load, against the scatter of the series' own days, is
+//     taken for a one-off (a holiday, an outage) and replaced by the usual day but for its
+//     last hours (lowDays); the third such day in a row is a drop that lasts, and is kept;
 //   - a level shift is looked for at each decision in the daily levels before it only; the
 //     history before a shift is brought to the new level for that decision's models (levelAdj:
 //     scaled as far as the days' swing changed, then moved), which the models apply on the
@@ -120,6 +123,7 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 	var level levelAdj              // the newest such level while it holds
 	levelRise := 0.0                // and its rise over the expectation
 	expect := make([]float64, p.D)
+	low := lowDays{recent: int(math.Round(persistenceLag * float64(p.D) / 86400))}
 	// Blocks of a day on the grid of w; those before w only score residuals for the pool.
 	first := w - causalPool(p)/p.D*p.D
 	for first < 2*p.D && first < w {
@@ -186,8 +190,12 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 				resid[t] = raw[t] - ref[t-a] - m
 			}
 		}
+		lowDay := low.judge(raw[a:b], ref, period == p.W && b-a == p.D)
 		if a < w {
-			continue // warm-up: cleaned already, residuals kept for the thresholds
+			// Warm-up: cleaned already, residuals kept for the thresholds. It lies before
+			// every decision, so a day far below is replaced as soon as it is judged.
+			low.take(base[a:b], ref, a, lowDay)
+			continue
 		}
 		// Thresholds from the last week's residuals (every stride-th: a few hundred estimate
 		// a quartile well, and the quantiles are the cost of this loop) and all of this day's.
@@ -266,10 +274,15 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 				}
 			}
 		}
+		low.take(base[a:b], ref, a, lowDay)
 	}
+	c.lowDays = len(low.starts)
 	c.adj = make([]levelAdj, len(times))
 	if p.D > 1 {
-		days := map[int][]float64{}   // daily medians of base per alignment
+		// Level shifts are judged on the days as they were: a drop that lasts is a shift
+		// from its first day, though its first days were taken for one-offs.
+		seen := low.restored(mem, base)
+		days := map[int][]float64{}   // daily medians of seen per alignment
 		swings := map[int][]float64{} // and the days' swings (daySwing)
 		var buf []float64
 		for i, t := range times {
@@ -281,10 +294,10 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 			if !ok {
 				var sw []float64
 				for s := off; s+p.D <= n; s += p.D {
-					buf = append(buf[:0], base[s:s+p.D]...)
+					buf = append(buf[:0], seen[s:s+p.D]...)
 					m := median(buf)
 					med = append(med, m)
-					sw = append(sw, daySwing(base[s:s+p.D], m))
+					sw = append(sw, daySwing(seen[s:s+p.D], m))
 				}
 				days[off], swings[off] = med, sw
 			}
@@ -294,7 +307,10 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 			}
 			nd := (t - off) / p.D
 			if at, before, after := dayShift(med[:nd], p); at > 0 {
-				c.adj[i] = shiftBetween(off+at*p.D, before, after, swingRatio(swings[off][:nd], at))
+				// The history brought to the new level must end where the days taken for
+				// one-offs (replaced at the old level) do.
+				from := low.after(off+at*p.D, t)
+				c.adj[i] = shiftBetween(from, before, after, swingRatio(swings[off][:nd], at))
 			}
 		}
 	}
@@ -302,6 +318,118 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 		c.shift = c.adj[len(c.adj)-1]
 	}
 	return c
+}
+
+// lowDays takes a whole day far below its usual load for a one-off (a holiday, an outage, a
+// storm) and replaces it in the models' history by the usual day at the recent days' level,
+// so it is not forecast again tomorrow nor a week later. Far below is against the series' own days: the day's load over
+// its slots' usual (the weeks' median the outlier rule compares with), as a log ratio, below
+// the recent days' median ratio by lowDayDrop and by lowDayMADs of their spread, so the noisy
+// days of a bursty series are load. A drop that lasts shiftMinDays days is a new level: its
+// first days stay replaced (the decisions after them saw them so), the days from the third on
+// are kept, and the level shift, judged on the days as they were, moves the history up to the
+// last replaced day.
+type lowDays struct {
+	logs   []float64 // each judged day's log ratio of load to its usual, oldest first
+	run    int       // days far below in a row up to the last judged one
+	starts []int     // the first points of the replaced days, ascending
+	saved  []float64 // their values before replacement, a day after another
+	recent int       // points at a replaced day's end kept as observed
+	buf    []float64 // scratch for the medians
+}
+
+// judge says whether the day raw (observations; NaN for gaps), whose slots' usual load is
+// ref, is one to replace: far below, and not the third or later such day in a row. A day is
+// judged only when judgeable (a whole day, its usual from the weeks before) and half
+// observed; every judged day but a replaced one joins the recent days.
+func (l *lowDays) judge(raw, ref []float64, judgeable bool) bool {
+	if !judgeable {
+		return false
+	}
+	var load, usual float64
+	seen := 0
+	for i, x := range raw {
+		if !math.IsNaN(x) {
+			load += x
+			usual += ref[i]
+			seen++
+		}
+	}
+	if 2*seen < len(raw) || usual <= 0 {
+		return false
+	}
+	lr := math.Log(math.Max(load/usual, lowDayFloor))
+	past := l.logs[max(0, len(l.logs)-lowDayPool):]
+	l.logs = append(l.logs, lr)
+	if len(past) < lowDayMinPast {
+		return false
+	}
+	l.buf = append(l.buf[:0], past...)
+	mid := median(l.buf)
+	for i, x := range l.buf {
+		l.buf[i] = math.Abs(x - mid)
+	}
+	spread := 1.4826 * median(l.buf)
+	if lr >= mid-math.Max(lowDayDrop, lowDayMADs*spread) {
+		l.run = 0
+		return false
+	}
+	l.run++
+	if l.run >= shiftMinDays {
+		return false // from the third day in a row, a lasting drop: kept
+	}
+	// A one-off is not the series' usual scatter: the days after are judged without it.
+	l.logs = l.logs[:len(l.logs)-1]
+	return true
+}
+
+// take replaces the day day (cleaned, starting at point a, its usual load ref) when told to:
+// it is saved and overwritten by its usual load at the recent days' level (the median of
+// their ratios to their usual), but for its last persistenceLag. The decision at the day's
+// end sees those hours as the current level, as the profile's offset and Holt-Winters' level
+// read it: a storm of six hours at a tenth of the load (the day at 0.73 of its usual) is
+// followed in the first hour and gone by night, as without the rule. The decisions after it
+// see a dip of three hours, which the seasonal models carry no further than any.
+func (l *lowDays) take(day, ref []float64, a int, replace bool) {
+	if !replace {
+		return
+	}
+	l.starts = append(l.starts, a)
+	l.saved = append(l.saved, day...)
+	l.buf = append(l.buf[:0], l.logs[max(0, len(l.logs)-lowDayPool):]...)
+	level := math.Exp(median(l.buf))
+	for i := range day[:max(0, len(day)-l.recent)] {
+		day[i] = ref[i] * level
+	}
+}
+
+// restored is base with the replaced days as they were (base itself when none was).
+func (l *lowDays) restored(mem *arena, base []float64) []float64 {
+	if len(l.starts) == 0 {
+		return base
+	}
+	out := mem.clone(base)
+	d := len(l.saved) / len(l.starts)
+	for i, a := range l.starts {
+		copy(out[a:a+d], l.saved[i*d:(i+1)*d])
+	}
+	return out
+}
+
+// after moves at, the first point of a level shift found for the decision at t, past the
+// replaced days that start there: they hold the old level, so the history to bring to the
+// new one ends after them.
+func (l *lowDays) after(at, t int) int {
+	if len(l.starts) == 0 {
+		return at
+	}
+	d := len(l.saved) / len(l.starts)
+	for _, a := range l.starts {
+		if a == at && a+d <= t {
+			at += d
+		}
+	}
+	return at
 }
 
 // cutRun is how many observed points the run of outliers at the end of a day spans: the

@@ -85,10 +85,14 @@ func TestCleanCausalFindsShiftsOnlyAfterTheyHappen(t *testing.T) {
 		// byTol: the levels are the days' medians less weekday effects measured over both
 		// sides of the shift, so a scaled week's levels are not exactly in proportion.
 		byTol float64
+		// at: where the history brought to the new level ends. A drop's first two days were
+		// taken for one-offs and replaced by the usual days (lowDays): they are moved with
+		// the history before them.
+		at int
 	}{
-		{"a constant added", func(v float64) float64 { return v + 100 }, 100, 0, 1e-6},
-		{"the load at 30 %", func(v float64) float64 { return 0.3 * v }, 0, 0.3, 15},
-		{"the load doubled", func(v float64) float64 { return 2 * v }, 0, 2, 15},
+		{"a constant added", func(v float64) float64 { return v + 100 }, 100, 0, 1e-6, 24 * 23},
+		{"the load at 30 %", func(v float64) float64 { return 0.3 * v }, 0, 0.3, 15, 24 * 25},
+		{"the load doubled", func(v float64) float64 { return 2 * v }, 0, 2, 15, 24 * 23},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,7 +116,7 @@ func TestCleanCausalFindsShiftsOnlyAfterTheyHappen(t *testing.T) {
 					// new level are more often a dip, a storm or a burst than a new level.
 					require.Zero(t, c.adj[i].at, "no shift is known at day %d", at/24)
 				default:
-					require.Equal(t, 24*23, c.adj[i].at, "day %d", at/24)
+					require.Equal(t, tc.at, c.adj[i].at, "day %d", at/24)
 					require.InDelta(t, tc.by, c.adj[i].by, tc.byTol, "day %d", at/24)
 					require.InDelta(t, tc.scale, c.adj[i].scale, 1e-6, "day %d", at/24)
 				}
@@ -312,4 +316,88 @@ func TestSteadyLevelOnAShortRun(t *testing.T) {
 			require.Equal(t, tt.want, steadyLevel(raw, usual, 0, len(raw)))
 		})
 	}
+}
+
+func TestCleanCausalTakesADayFarBelowItsUsualForAOneOff(t *testing.T) {
+	// Four weeks of a weekly template at 1 h with 3 % noise; some days from day 17 on at a
+	// share of it. Decisions every day from day 14: a day far below its usual (a holiday, an
+	// outage) is the usual day in the history the later decisions fit, but for its last
+	// three hours (the level the decision at its end sees); a day a little low is load; a
+	// drop that lasts keeps its days from the third on, and the shift moves the two before.
+	const perDay, days = 24, 28
+	const recent = 3 // persistenceLag at 1 h
+	tests := []struct {
+		name     string
+		factor   map[int]float64 // day → share of the usual load
+		replaced []int           // the days replaced, in order
+	}{
+		{"a holiday", map[int]float64{17: 0.4}, []int{17}},
+		{"an empty day", map[int]float64{17: 0}, []int{17}},
+		{"a quiet day at 85 %", map[int]float64{17: 0.85}, nil},
+		{"two days of a storm", map[int]float64{17: 0.3, 18: 0.5}, []int{17, 18}},
+		{"a drop that lasts", map[int]float64{20: 0.3, 21: 0.3, 22: 0.3, 23: 0.3, 24: 0.3, 25: 0.3, 26: 0.3, 27: 0.3}, []int{20, 21}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(5, 6))
+			usual := func(i int) float64 { return weeklyTemplate(i, perDay) }
+			s := gen(perDay*days, time.Hour, func(i int) float64 {
+				v := usual(i) * (1 + 0.03*rng.NormFloat64())
+				if f, ok := tc.factor[i/perDay]; ok {
+					v *= f
+				}
+				return v
+			})
+			raw := sanitize(nil, s.Values)
+			var times []int
+			for d := 14; d <= days; d++ {
+				times = append(times, perDay*d)
+			}
+			c := cleanCausal(nil, raw, periodsFor(time.Hour), perDay*14, times)
+			require.Equal(t, len(tc.replaced), c.lowDays)
+			for _, d := range tc.replaced {
+				a := d * perDay
+				b := a + perDay - recent
+				require.InDelta(t, 1, meanRatio(c.fit[a:b], func(k int) float64 { return usual(a + k) }, 0, b-a), 0.1, "day %d replaced", d)
+				require.Equal(t, raw[b:a+perDay], c.fit[b:a+perDay], "day %d: its last hours kept", d)
+			}
+			if _, ok := tc.factor[27]; ok {
+				// The decision after the third day at the new level sees the drop as a shift
+				// (judged on the days as they were), and moves the history up to the first
+				// day it kept: the two replaced days with it.
+				third := c.adj[23-14]
+				require.Equal(t, 22*perDay, third.at)
+				require.Less(t, third.factor(), 0.6)
+			}
+		})
+	}
+}
+
+func TestCleanCausalLeavesTheDaysOfABurstySeries(t *testing.T) {
+	// A weekly template whose days scatter as news does (each day's load times e^N(0, 0.3)):
+	// a day at half its usual load is one of many, not a one-off to forget.
+	const perDay, days = 24, 28
+	rng := rand.New(rand.NewPCG(7, 8))
+	dayFactor := make([]float64, days)
+	for d := range dayFactor {
+		dayFactor[d] = math.Exp(0.3 * rng.NormFloat64())
+	}
+	dayFactor[20] = 0.5 * math.Exp(mean(logs(dayFactor[:20])))
+	s := gen(perDay*days, time.Hour, func(i int) float64 {
+		return weeklyTemplate(i, perDay) * dayFactor[i/perDay] * (1 + 0.03*rng.NormFloat64())
+	})
+	var times []int
+	for d := 14; d <= days; d++ {
+		times = append(times, perDay*d)
+	}
+	c := cleanCausal(nil, sanitize(nil, s.Values), periodsFor(time.Hour), perDay*14, times)
+	require.Zero(t, c.lowDays)
+}
+
+func logs(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = math.Log(x)
+	}
+	return out
 }

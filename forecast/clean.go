@@ -19,8 +19,8 @@ type cleaned struct {
 	raw []float64
 	// fit is raw with gaps filled, outliers replaced and level shifts removed: models fit on it.
 	fit []float64
-	// outliers and gaps count the points replaced in fit.
-	outliers, gaps int
+	// outliers and gaps count the points replaced in fit, lowDays the whole days (lowDays).
+	outliers, gaps, lowDays int
 	// shift is the detected level shift: where the recent level starts and how the history
 	// before it was moved (at 0: none).
 	shift levelAdj

@@ -45,12 +45,16 @@
 // series' own points. An asked-for seasonal naive fits and backtests nothing
 // (forecastRepeat): it is the floor of what a forecast costs.
 //
-// Cleaning replaces only spikes far outside the seasonal band (more than twice the highest
+// Cleaning replaces spikes far outside the seasonal band (more than twice the highest
 // expectation within three hours, and beyond 3 IQR): a drifting peak, a plateau's edge or a
-// quiet day reach the models as observed. A level shift counts once it has held three days;
-// before that, a run of such spikes that reaches the origin and has lasted three hours is a
-// new level, not a spike: it is kept, and the history before it is scaled to it for that
-// origin and the next days' while it holds.
+// quiet hour reach the models as observed. A whole day far below its usual load (against the
+// recent days' load over their usual, by a quarter and by five of their standard deviations; a
+// holiday, an outage) is replaced by the usual day but for its last three hours, the level the
+// origin at its end sees (lowDays). A level shift counts once it has held three days: the third
+// low day in a row is kept, and the shift moves the two before with the history; before that, a
+// run of spikes that reaches the origin and has lasted three hours is a new level, not a spike:
+// it is kept, and the history before it is scaled to it for that origin and the next days'
+// while it holds.
 //
 // It is pure: no I/O, no clocks, no logging. Series come in as plain values (promquery or a CSV
 // reader builds them) and results go out as plain values (the forecaster stores them).

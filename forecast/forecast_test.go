@@ -578,3 +578,24 @@ func TestAutoForecastsZeroWhereCountsAreMostlyZero(t *testing.T) {
 		})
 	}
 }
+
+func TestAutoForgetsAHolidayAWeekLater(t *testing.T) {
+	// Four weeks of a weekly template at 1 h with 3 % noise; day 22 was a holiday at 30 % of
+	// its usual load. Forecast from the end of day 28 for two days: day 29 is the holiday's
+	// weekday a week on, and is forecast as the usual day, not as the holiday again.
+	const perDay, days = 24, 28
+	rng := rand.New(rand.NewPCG(9, 10))
+	s := gen(perDay*days, time.Hour, func(i int) float64 {
+		v := weeklyTemplate(i, perDay) * (1 + 0.03*rng.NormFloat64())
+		if i/perDay == 22 {
+			v *= 0.3
+		}
+		return v
+	})
+	r, err := Forecast(s, Options{Horizon: 2 * perDay})
+	require.NoError(t, err)
+	usual := func(k int) float64 { return weeklyTemplate(perDay*days+k, perDay) }
+	// Without the rule the holiday's weekday came out at 0.94 of its usual load.
+	require.InDelta(t, 1, meanRatio(r.Mean, usual, perDay, 2*perDay), 0.03, "model %s (%s)", r.Model, r.Reason)
+	require.Contains(t, r.Reason, "1 days far below their usual load taken for one-offs")
+}

@@ -238,7 +238,7 @@ func evaluate(s Series, h int, q float64, k int, names []string, mem *arena) (*e
 	}
 	cc := cleanCausal(mem, cr, cp, (warm-off)/f, call)
 	ev.cleaning = cleaned{raw: raw, fit: spread(mem, cc.fit, f, off, n), outliers: cc.outliers * f, gaps: cc.gaps * f,
-		shift: cc.shift, adj: make([]levelAdj, len(cc.adj))}
+		lowDays: cc.lowDays, shift: cc.shift, adj: make([]levelAdj, len(cc.adj))}
 	if cc.shift.at > 0 {
 		ev.cleaning.shift.at = off + cc.shift.at*f
 	}
@@ -525,8 +525,11 @@ func levelEps(y []float64, adj []levelAdj, times []int) []float64 {
 // cleanNotes says what cleaning did to the history the final forecast saw.
 func (e *evaluation) cleanNotes() {
 	c := e.cleaning
-	if c.outliers+c.gaps > 0 || c.shift.at > 0 {
+	if c.outliers+c.gaps+c.lowDays > 0 || c.shift.at > 0 {
 		note := fmt.Sprintf("cleaned %d outliers and %d gaps", c.outliers, c.gaps)
+		if c.lowDays > 0 {
+			note += fmt.Sprintf(", %d days far below their usual load taken for one-offs", c.lowDays)
+		}
 		if c.shift.at > 0 {
 			note += fmt.Sprintf(", level shift (%s) at point %d", c.shift, c.shift.at)
 		}
