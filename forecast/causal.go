@@ -540,30 +540,57 @@ func keepNewLevel(blk, raw, expect []float64, a, span int) (adj levelAdj, rise f
 // dayShift looks for a level shift in the daily medians med (oldest first): with two weeks or
 // more, the weekday effects (the median over weeks of each weekday's departure from the
 // centred weekly mean) are taken out first so weekends are not shifts. It returns the first
-// day at the new level and the levels before and after it, or zeros.
+// day at the new level and the levels before and after it, or zeros. Weekday effects are
+// amounts first (a constant added to every day keeps them); where that finds no shift, they
+// are shares, on the medians' logarithms: users leaving scale a weekend down with the week,
+// and a service at 30 % of its load, its weekends at half its weekdays, had weekends 35
+// below its new weekdays instead of 50, which the amounts put nearer the old level than the
+// new, so its drop was never a shift.
 func dayShift(med []float64, p periods) (int, float64, float64) {
 	nd := len(med)
 	if nd < 4 {
 		return 0, 0, 0
 	}
-	lv := med
-	if nd >= 14 && p.W > p.D {
-		var eff [7]float64
-		var dev [7][]float64
-		for d := 3; d+3 < nd; d++ {
-			ma := mean(med[d-3 : d+4])
-			dev[d%7] = append(dev[d%7], med[d]-ma)
-		}
-		for i := range eff {
-			eff[i] = median(dev[i])
-		}
-		em := mean(eff[:])
-		lv = make([]float64, nd)
-		for d := range med {
-			lv[d] = med[d] - (eff[d%7] - em)
-		}
+	if at, before, after := levelShiftDays(withoutWeekdays(med, p)); at > 0 {
+		return at, before, after
 	}
-	return levelShiftDays(lv)
+	logs := make([]float64, nd)
+	for d, m := range med {
+		if m <= 0 {
+			return 0, 0, 0 // an empty day has no share
+		}
+		logs[d] = math.Log(m)
+	}
+	at, before, after := levelShiftStep(withoutWeekdays(logs, p), math.Log1p(shiftMinStep))
+	if at == 0 {
+		return 0, 0, 0
+	}
+	return at, math.Exp(before), math.Exp(after)
+}
+
+// withoutWeekdays is the daily levels lv less their weekday effects, given two weeks or
+// more (else lv itself): each weekday's median departure from the centred weekly mean,
+// less their mean.
+func withoutWeekdays(lv []float64, p periods) []float64 {
+	nd := len(lv)
+	if nd < 14 || p.W <= p.D {
+		return lv
+	}
+	var eff [7]float64
+	var dev [7][]float64
+	for d := 3; d+3 < nd; d++ {
+		ma := mean(lv[d-3 : d+4])
+		dev[d%7] = append(dev[d%7], lv[d]-ma)
+	}
+	for i := range eff {
+		eff[i] = median(dev[i])
+	}
+	em := mean(eff[:])
+	out := make([]float64, nd)
+	for d := range lv {
+		out[d] = lv[d] - (eff[d%7] - em)
+	}
+	return out
 }
 
 // fillLinear fills the gaps of v[a:b] causally: linearly between finite neighbours within

@@ -277,6 +277,14 @@ func shiftBetween(at int, before, after, swing float64) levelAdj {
 // first day at the new level and the mean levels before and after it, or zeros for none. The
 // rules are levelShift's.
 func levelShiftDays(means []float64) (k int, before, after float64) {
+	return levelShiftStep(means, shiftMinStep*math.Abs(mean(means)))
+}
+
+// shiftMinStep is the smallest shift, as a share of the level.
+const shiftMinStep = 0.1
+
+// levelShiftStep is levelShiftDays with the smallest step given: minStep.
+func levelShiftStep(means []float64, minStep float64) (k int, before, after float64) {
 	nd := len(means)
 	if nd < 3 {
 		return 0, 0, 0
@@ -297,8 +305,7 @@ func levelShiftDays(means []float64) (k int, before, after float64) {
 	if bestK == 0 {
 		return 0, 0, 0
 	}
-	level := math.Abs(mean(means))
-	if math.Abs(best) <= 4*sigma || math.Abs(best) <= 0.1*level {
+	if math.Abs(best) <= 4*sigma || math.Abs(best) <= minStep {
 		return 0, 0, 0
 	}
 	// A step must explain the daily means far better than a straight line would: a trend is

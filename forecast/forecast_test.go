@@ -599,3 +599,30 @@ func TestAutoForgetsAHolidayAWeekLater(t *testing.T) {
 	require.InDelta(t, 1, meanRatio(r.Mean, usual, perDay, 2*perDay), 0.03, "model %s (%s)", r.Model, r.Reason)
 	require.Contains(t, r.Reason, "1 days far below their usual load taken for one-offs")
 }
+
+func TestAutoFollowsALoadScaledForAWeek(t *testing.T) {
+	// Four weeks of a weekly template (weekends at half the weekdays) at 1 h with 3 % noise,
+	// the whole load scaled eight days before the end (users left, or a market opened): the
+	// next two days are forecast at the new level, and bounded near it.
+	const perDay, days = 24, 28
+	for _, factor := range []float64{0.3, 2} {
+		t.Run(fmt.Sprintf("×%g", factor), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(11, 12))
+			s := gen(perDay*days, time.Hour, func(i int) float64 {
+				v := weeklyTemplate(i, perDay) * (1 + 0.03*rng.NormFloat64())
+				if i/perDay >= days-8 {
+					v *= factor
+				}
+				return v
+			})
+			r, err := Forecast(s, Options{Horizon: 2 * perDay})
+			require.NoError(t, err)
+			scaled := func(k int) float64 { return factor * weeklyTemplate(perDay*days+k, perDay) }
+			require.InDelta(t, 1, meanRatio(r.Mean, scaled, 0, 2*perDay), 0.05, "model %s (%s)", r.Model, r.Reason)
+			// Not the old level's bound: taken for a shift in amounts only, the drop to 30 %
+			// kept a bound 3.3 times the new load (the doubling's mean was 0.94 of it).
+			require.Less(t, meanRatio(r.Upper, scaled, 0, 2*perDay), 2.0, "model %s (%s)", r.Model, r.Reason)
+			require.Contains(t, r.Reason, "level shift")
+		})
+	}
+}
