@@ -597,7 +597,7 @@ func TestAutoForgetsAHolidayAWeekLater(t *testing.T) {
 	usual := func(k int) float64 { return weeklyTemplate(perDay*days+k, perDay) }
 	// Without the rule the holiday's weekday came out at 0.94 of its usual load.
 	require.InDelta(t, 1, meanRatio(r.Mean, usual, perDay, 2*perDay), 0.03, "model %s (%s)", r.Model, r.Reason)
-	require.Contains(t, r.Reason, "1 days far below their usual load taken for one-offs")
+	require.Contains(t, r.Reason, "1 day far below its usual load taken for a one-off")
 }
 
 func TestAutoFollowsALoadScaledForAWeek(t *testing.T) {

@@ -527,7 +527,10 @@ func (e *evaluation) cleanNotes() {
 	c := e.cleaning
 	if c.outliers+c.gaps+c.lowDays > 0 || c.shift.at > 0 {
 		note := fmt.Sprintf("cleaned %d outliers and %d gaps", c.outliers, c.gaps)
-		if c.lowDays > 0 {
+		switch {
+		case c.lowDays == 1:
+			note += ", 1 day far below its usual load taken for a one-off"
+		case c.lowDays > 1:
 			note += fmt.Sprintf(", %d days far below their usual load taken for one-offs", c.lowDays)
 		}
 		if c.shift.at > 0 {
