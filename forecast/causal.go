@@ -285,6 +285,7 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 		days := map[int][]float64{}   // daily medians of seen per alignment
 		swings := map[int][]float64{} // and the days' swings (daySwing)
 		var buf []float64
+		var scratch shiftScratch
 		for i, t := range times {
 			if t < 4*p.D {
 				continue
@@ -306,7 +307,7 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 				continue
 			}
 			nd := (t - off) / p.D
-			if at, before, after := dayShift(med[:nd], p); at > 0 {
+			if at, before, after := dayShift(med[:nd], p, &scratch); at > 0 {
 				// The history brought to the new level must end where the days taken for
 				// one-offs (replaced at the old level) do.
 				from := low.after(off+at*p.D, t)
@@ -546,50 +547,60 @@ func keepNewLevel(blk, raw, expect []float64, a, span int) (adj levelAdj, rise f
 // and a service at 30 % of its load, its weekends at half its weekdays, had weekends 35
 // below its new weekdays instead of 50, which the amounts put nearer the old level than the
 // new, so its drop was never a shift.
-func dayShift(med []float64, p periods) (int, float64, float64) {
+func dayShift(med []float64, p periods, sc *shiftScratch) (int, float64, float64) {
 	nd := len(med)
 	if nd < 4 {
 		return 0, 0, 0
 	}
-	if at, before, after := levelShiftDays(withoutWeekdays(med, p)); at > 0 {
+	if at, before, after := levelShiftDays(sc.withoutWeekdays(med, p)); at > 0 {
 		return at, before, after
 	}
-	logs := make([]float64, nd)
-	for d, m := range med {
+	logs := sc.logs[:0]
+	for _, m := range med {
 		if m <= 0 {
 			return 0, 0, 0 // an empty day has no share
 		}
-		logs[d] = math.Log(m)
+		logs = append(logs, math.Log(m))
 	}
-	at, before, after := levelShiftStep(withoutWeekdays(logs, p), math.Log1p(shiftMinStep))
+	sc.logs = logs
+	at, before, after := levelShiftStep(sc.withoutWeekdays(logs, p), math.Log1p(shiftMinStep))
 	if at == 0 {
 		return 0, 0, 0
 	}
 	return at, math.Exp(before), math.Exp(after)
 }
 
+// shiftScratch is dayShift's scratch space, reused over a cleaning's decisions.
+type shiftScratch struct {
+	dev       [7][]float64
+	out, logs []float64
+}
+
 // withoutWeekdays is the daily levels lv less their weekday effects, given two weeks or
 // more (else lv itself): each weekday's median departure from the centred weekly mean,
-// less their mean.
-func withoutWeekdays(lv []float64, p periods) []float64 {
+// less their mean. The result is valid until the next call.
+func (sc *shiftScratch) withoutWeekdays(lv []float64, p periods) []float64 {
 	nd := len(lv)
 	if nd < 14 || p.W <= p.D {
 		return lv
 	}
 	var eff [7]float64
-	var dev [7][]float64
+	for i := range sc.dev {
+		sc.dev[i] = sc.dev[i][:0]
+	}
 	for d := 3; d+3 < nd; d++ {
 		ma := mean(lv[d-3 : d+4])
-		dev[d%7] = append(dev[d%7], lv[d]-ma)
+		sc.dev[d%7] = append(sc.dev[d%7], lv[d]-ma)
 	}
 	for i := range eff {
-		eff[i] = median(dev[i])
+		eff[i] = median(sc.dev[i])
 	}
 	em := mean(eff[:])
-	out := make([]float64, nd)
+	out := sc.out[:0]
 	for d := range lv {
-		out[d] = lv[d] - (eff[d%7] - em)
+		out = append(out, lv[d]-(eff[d%7]-em))
 	}
+	sc.out = out
 	return out
 }
 
