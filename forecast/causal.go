@@ -385,8 +385,8 @@ func (l *lowDays) judge(raw, ref []float64, judgeable bool) bool {
 }
 
 // take replaces the day day (cleaned, starting at point a, its usual load ref) when told to:
-// it is saved and overwritten by its usual load at the recent days' level (the median of
-// their ratios to their usual), but for its last persistenceLag. The decision at the day's
+// it is saved and overwritten by its usual load at the last lowDayLevel days' level (the
+// median of their ratios to their usual), but for its last persistenceLag. The decision at the day's
 // end sees those hours as the current level, as the profile's offset and Holt-Winters' level
 // read it: a storm of six hours at a tenth of the load (the day at 0.73 of its usual) is
 // followed in the first hour and gone by night, as without the rule. The decisions after it
@@ -397,7 +397,7 @@ func (l *lowDays) take(day, ref []float64, a int, replace bool) {
 	}
 	l.starts = append(l.starts, a)
 	l.saved = append(l.saved, day...)
-	l.buf = append(l.buf[:0], l.logs[max(0, len(l.logs)-lowDayPool):]...)
+	l.buf = append(l.buf[:0], l.logs[max(0, len(l.logs)-lowDayLevel):]...)
 	level := math.Exp(median(l.buf))
 	for i := range day[:max(0, len(day)-l.recent)] {
 		day[i] = ref[i] * level
