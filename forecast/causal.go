@@ -322,14 +322,14 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 }
 
 // lowDays takes a whole day far below its usual load for a one-off (a holiday, an outage, a
-// storm) and replaces it in the models' history by the usual day at the recent days' level,
-// so it is not forecast again tomorrow nor a week later. Far below is against the series' own days: the day's load over
-// its slots' usual (the weeks' median the outlier rule compares with), as a log ratio, below
-// the recent days' median ratio by lowDayDrop and by lowDayMADs of their spread, so the noisy
-// days of a bursty series are load. A drop that lasts shiftMinDays days is a new level: its
-// first days stay replaced (the decisions after them saw them so), the days from the third on
-// are kept, and the level shift, judged on the days as they were, moves the history up to the
-// last replaced day.
+// storm) and replaces it in the models' history by the usual day at the recent days' level, so
+// it is not forecast again tomorrow nor a week later. Far below is against the series' own
+// days: the day's load over its slots' usual (the weeks' median the outlier rule compares
+// with), as a log ratio, below the recent days' median ratio by lowDayDrop and by lowDayMADs of
+// their spread, so the noisy days of a bursty series are load. A drop that lasts shiftMinDays
+// days is a new level: its first days stay replaced (the decisions after them saw them so), the
+// days from the third on are kept, and the level shift, judged on the days as they were, moves
+// the history before them, the replaced days with it.
 type lowDays struct {
 	logs   []float64 // each judged day's log ratio of load to its usual, oldest first
 	run    int       // days far below in a row up to the last judged one
@@ -384,13 +384,13 @@ func (l *lowDays) judge(raw, ref []float64, judgeable bool) bool {
 	return true
 }
 
-// take replaces the day day (cleaned, starting at point a, its usual load ref) when told to:
-// it is saved and overwritten by its usual load at the last lowDayLevel days' level (the
-// median of their ratios to their usual), but for its last persistenceLag. The decision at the day's
-// end sees those hours as the current level, as the profile's offset and Holt-Winters' level
-// read it: a storm of six hours at a tenth of the load (the day at 0.73 of its usual) is
-// followed in the first hour and gone by night, as without the rule. The decisions after it
-// see a dip of three hours, which the seasonal models carry no further than any.
+// take replaces the day day (cleaned, starting at point a, its usual load ref) when told to: it
+// is saved and overwritten by its usual load at the last lowDayLevel days' level (the median of
+// their ratios to their usual), but for its last persistenceLag. The decision at the day's end
+// sees those hours as the current level, as the profile's offset and Holt-Winters' level read
+// it: a storm of six hours at a tenth of the load (the day at 0.73 of its usual) is followed in
+// the first hour and gone by night, as without the rule. The decisions after it see a dip of
+// three hours, which the seasonal models carry no further than any.
 func (l *lowDays) take(day, ref []float64, a int, replace bool) {
 	if !replace {
 		return
@@ -543,10 +543,10 @@ func keepNewLevel(blk, raw, expect []float64, a, span int) (adj levelAdj, rise f
 // centred weekly mean) are taken out first so weekends are not shifts. It returns the first
 // day at the new level and the levels before and after it, or zeros. Weekday effects are
 // amounts first (a constant added to every day keeps them); where that finds no shift, they
-// are shares, on the medians' logarithms: users leaving scale a weekend down with the week,
-// and a service at 30 % of its load, its weekends at half its weekdays, had weekends 35
-// below its new weekdays instead of 50, which the amounts put nearer the old level than the
-// new, so its drop was never a shift.
+// are shares, on the medians' logarithms: users leaving scale a weekend down with the week.
+// A weekly load scaled to 30 %, its weekends at half its weekdays, had the weeks' effects as
+// amounts (weekends 50 below) taken out of days whose weekends were 15 below: its weekends
+// stood far above its weekdays, and after the drop's first day no shift was found.
 func dayShift(med []float64, p periods, sc *shiftScratch) (int, float64, float64) {
 	nd := len(med)
 	if nd < 4 {

@@ -30,7 +30,8 @@ func TestNoTestReadsAFileOfOneMachine(t *testing.T) {
 		}
 		if d.IsDir() {
 			name := d.Name()
-			if path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "vendor" || name == "node_modules") {
+			skip := strings.HasPrefix(name, ".") || name == "testdata" || name == "vendor" || name == "node_modules"
+			if path != root && skip {
 				return filepath.SkipDir
 			}
 			return nil
