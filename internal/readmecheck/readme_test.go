@@ -36,23 +36,7 @@ func registeredMetrics(t *testing.T) map[string]metric {
 	t.Helper()
 	found := map[string]metric{}
 	fset := token.NewFileSet()
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			name := d.Name()
-			if path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "vendor") {
-				return filepath.SkipDir
-			}
-			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil && path != root {
-				return filepath.SkipDir // another module (the chart's tests)
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
+	err := walkGoFiles(false, false, func(path string) error {
 		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
 		if err != nil {
 			return fmt.Errorf("parse %s: %w", path, err)
@@ -112,6 +96,31 @@ func registeredMetrics(t *testing.T) map[string]metric {
 	})
 	require.NoError(t, err)
 	return found
+}
+
+// walkGoFiles calls visit with the path of every Go file under root: test files or the others
+// (tests), in the main module only or in the modules nested in it too (nested), never under a
+// hidden directory, testdata or vendor.
+func walkGoFiles(tests, nested bool, visit func(path string) error) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			name := d.Name()
+			if path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "vendor") {
+				return filepath.SkipDir
+			}
+			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil && path != root && !nested {
+				return filepath.SkipDir // another module (the chart's tests)
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") != tests {
+			return nil
+		}
+		return visit(path)
+	})
 }
 
 // optsType is "counter" for prometheus.CounterOpts{...} and so on, else "".
