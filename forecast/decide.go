@@ -277,13 +277,13 @@ func (e *evaluation) forTheWeekday(at int, look []int, ranked []*scored) ([]*sco
 // consistently (more than combineWins of at least combineMinOrig origins) and not lost the
 // latest origin by far (latestLossFactor), and, against the lone weekday model, unless the day
 // to forecast's weekday was unlike the days before it (weekdayLikeTheDaysBefore): a daily
-// model's wins on the weekdays do not carry to the Saturday after them. Without that, a daily Holt-Winters that had won on the weekdays forecast that
-// Saturday at 2.6 times the weekly profile's error. On the generated normal sets (seven sets of
-// 60, each weekday last; seeds 11–17) the next day's MASE at 9, 10, 11, 12 and 13 days of history
-// went 0.43, 0.49, 0.52, 0.44, 0.40 → 0.40, 0.40, 0.40, 0.40, 0.39 (fresh seeds 101–107: 0.45,
-// 0.49, 0.50, 0.44, 0.40 → 0.42, 0.40, 0.40, 0.40, 0.39); no failure-mode family got worse there
-// (seeds 42 and 7), plateau at 10 days 0.92 → 0.57; the traces' medians moved only at 14 days
-// (0.743 → 0.734).
+// model's wins on the weekdays do not carry to the Saturday after them. Without that, a daily
+// Holt-Winters that had won on the weekdays forecast that Saturday at 2.6 times the weekly
+// profile's error. On the generated normal sets (seven sets of 60, each weekday last; seeds
+// 11–17) the next day's MASE at 9, 10, 11, 12 and 13 days of history went 0.43, 0.49, 0.52,
+// 0.44, 0.40 → 0.40, 0.40, 0.40, 0.40, 0.39 (fresh seeds 101–107: 0.45, 0.49, 0.50, 0.44, 0.40
+// → 0.42, 0.40, 0.40, 0.40, 0.39); no failure-mode family got worse there (seeds 42 and 7),
+// plateau at 10 days 0.92 → 0.57; the traces' medians moved only at 14 days (0.743 → 0.734).
 func (e *evaluation) selectAuto(at int, look []int) (*scored, string) {
 	if len(look) == 0 {
 		return e.fallback(), fmt.Sprintf("no backtest origin in %d points for a %d-point horizon", e.n, e.h)
