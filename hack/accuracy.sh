@@ -14,6 +14,8 @@
 # failure modes over their last 2 (the anomaly's day and the next), against the same slot a
 # week before and the last value seen.
 #   hack/accuracy.sh [traces-dir]     (default ../shared/data/traces, beside the checkout)
+#   REVERSED=1 also scores every trace reversed in time (hack/reverse-trace.sh) over its four
+#   windows: shapes no setting was tuned on, as a check that a change generalizes.
 # The profile model's durations and the cleaning rule were tuned on the six traces named in
 # TUNE and confirmed on the other six: the script prints both groups' medians.
 set -euo pipefail
@@ -59,3 +61,12 @@ echo "## the first 4 h of forecasts refitted every hour: traces, the last 7 days
 echo
 echo "## the first 4 h of forecasts refitted every hour: failure modes, the last 2 days"
 "$tmp/accuracy" -near 4h -origins 2 "$tmp/modes.csv"
+if [ -n "${REVERSED:-}" ]; then
+	mkdir "$tmp/reversed"
+	for f in "$traces"/*.csv; do
+		hack/reverse-trace.sh "$f" > "$tmp/reversed/$(basename "$f" .csv)_rev.csv"
+	done
+	echo
+	echo "## every trace reversed in time (hack/reverse-trace.sh), at its own step over its four windows"
+	"$tmp/accuracy" -weeks-back 3 "$tmp/reversed"/*.csv
+fi
