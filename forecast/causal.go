@@ -410,12 +410,15 @@ func (l *lowDays) restored(mem *arena, base []float64) []float64 {
 		return base
 	}
 	out := mem.clone(base)
-	d := len(l.saved) / len(l.starts)
+	d := l.dayLen()
 	for i, a := range l.starts {
 		copy(out[a:a+d], l.saved[i*d:(i+1)*d])
 	}
 	return out
 }
+
+// dayLen is how many points a replaced day spans (every one is a whole day); some were.
+func (l *lowDays) dayLen() int { return len(l.saved) / len(l.starts) }
 
 // after moves at, the first point of a level shift found for the decision at t, past the
 // replaced days that start there: they hold the old level, so the history to bring to the
@@ -424,7 +427,7 @@ func (l *lowDays) after(at, t int) int {
 	if len(l.starts) == 0 {
 		return at
 	}
-	d := len(l.saved) / len(l.starts)
+	d := l.dayLen()
 	for _, a := range l.starts {
 		if a == at && a+d <= t {
 			at += d

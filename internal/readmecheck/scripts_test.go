@@ -47,7 +47,7 @@ func TestReverseTraceRunsTheValuesBackwards(t *testing.T) {
 		t.Helper()
 		path := filepath.Join(t.TempDir(), "trace.csv")
 		require.NoError(t, os.WriteFile(path, []byte(trace), 0o600))
-		out, err := exec.Command("bash", filepath.Join("..", "..", "hack", "reverse-trace.sh"), path).Output()
+		out, err := exec.Command("bash", filepath.Join(root, "hack", "reverse-trace.sh"), path).Output()
 		require.NoError(t, err)
 		return string(out)
 	}
