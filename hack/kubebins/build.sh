@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds kube-apiserver and etcd for the envtest-based tests from the Go module proxy,
 # into $1 (default: .cache/kubebin at the repository root). A binary already there is kept:
-# the cold build takes about 8 minutes on 2 cores, a warm one seconds. Static and trimmed, as
-# the Makefile's STATIC builds, so the dependencies they share (apimachinery, client-go, grpc,
-# protobuf…) are compiled once.
+# the cold build takes about 8 minutes on 2 cores, a warm one seconds. Static and trimmed as
+# the Makefile's STATIC builds, so the packages compiled alike for both (the standard library,
+# and dependencies at the same versions as ours with theirs) are compiled once.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/../../.cache/kubebin}
