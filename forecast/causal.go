@@ -417,7 +417,8 @@ func (l *lowDays) restored(mem *arena, base []float64) []float64 {
 	return out
 }
 
-// dayLen is how many points a replaced day spans (every one is a whole day); some were.
+// dayLen is how many points each replaced day spans (all are whole days of one length); it
+// is asked only when some days were replaced.
 func (l *lowDays) dayLen() int { return len(l.saved) / len(l.starts) }
 
 // after moves at, the first point of a level shift found for the decision at t, past the
