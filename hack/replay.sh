@@ -8,7 +8,8 @@
 # timestamp,value CSV each, or any form simulate reads) before switching floors on.
 #   hack/replay.sh [traces-dir] [more simulate flags, as --flag=value]   (default ../shared/data/traces)
 #   STANDINS=1 also replays simulate's generated traces (ramps and the stand-ins).
-#   REVERSED=1 also replays every trace reversed in time (hack/reverse-trace.sh), as NAME_rev:
+#   REVERSED=1 also replays every trace reversed in time (hack/reverse-trace.sh), as NAME_rev
+#   (its report in OUT/reversed/):
 #   shapes no setting was tuned on, as a check that a change generalizes.
 #   JOBS=N replays N traces at once (default: the CPUs); OUT=DIR keeps the JSON reports.
 # The twelve shared traces took 11 minutes with JOBS=1 on a shared two-core machine.
@@ -31,10 +32,11 @@ shopt -s nullglob
 	done
 	if [ -n "${REVERSED:-}" ]; then
 		mkdir "$tmp/reversed"
+		mkdir -p "$out/reversed" # apart, so a trace of yours named *_rev is not taken for one
 		for f in "$traces"/*.csv; do
 			r="$tmp/reversed/$(basename "$f" .csv)_rev.csv"
 			hack/reverse-trace.sh "$f" > "$r"
-			printf 'input\t%s\t%s\n' "$r" "$(basename "$r" .csv)"
+			printf 'input\t%s\t%s\n' "$r" "reversed/$(basename "$r" .csv)"
 		done
 	fi
 	if [ -n "${STANDINS:-}" ]; then
@@ -58,13 +60,7 @@ replay() {
 export -f replay
 echo "replaying $(wc -l < "$tmp/jobs") traces, $jobs at once ..." >&2
 tr '\t' '\n' < "$tmp/jobs" | xargs -d '\n' -n 3 -P "$jobs" bash -c 'replay "$@"' _ || true
-reports=() reversed=()
-for r in "$out"/*.json; do
-	case $r in
-	*_rev.json) reversed+=("$r") ;;
-	*) reports+=("$r") ;;
-	esac
-done
+reports=("$out"/*.json) reversed=("$out"/reversed/*.json)
 [ ${#reports[@]} -gt 0 ] || { echo "no trace replayed" >&2; exit 1; }
 "$tmp/replaytable" -group twitter "${reports[@]}"
 if [ ${#reversed[@]} -gt 0 ]; then # their own medians: a reversed trace is not another service
