@@ -677,7 +677,8 @@ func TestBudgetShare(t *testing.T) {
 	}
 	reactive := week(100, 100, 100, 100, 100, 100, 100)
 	// Six days at +7, +9, +7, +9, +8, +8 % (and a costliest left out): standard deviation
-	// 0.894 points, standard error 0.365; four of them leave 0.854 of the 10 % budget.
+	// 0.894 points, standard error 0.365; budgetShareZ (four) of them leave 0.854 of the 10 %
+	// budget.
 	steadyish := week(107, 109, 107, 109, 108, 108, 130)
 	tests := []struct {
 		name          string
@@ -687,7 +688,7 @@ func TestBudgetShare(t *testing.T) {
 	}{
 		{"the same cost every day: the most", reactive, week(108, 108, 108, 108, 108, 108, 108), 0.1, MaxBudgetShare},
 		{"the costliest day is left out, as the budget leaves it out", reactive, week(108, 108, 108, 160, 108, 108, 108), 0.1, MaxBudgetShare},
-		{"a little spread: four standard errors kept unspent", reactive, steadyish, 0.1, 1 - 4*math.Sqrt(0.00008/6)/0.1},
+		{"a little spread: four standard errors kept unspent", reactive, steadyish, 0.1, 1 - budgetShareZ*math.Sqrt(0.00008/6)/0.1},
 		{"a wider budget, the same spread: a larger share", reactive, steadyish, 0.2, MaxBudgetShare},
 		{"cost leaping from day to day: the default", reactive, week(100, 125, 101, 130, 102, 120, 100), 0.1, DefaultBudgetShare},
 		{"measured against each day's reactive run", week(50, 100, 200, 400, 100, 50, 200), week(54, 108, 216, 432, 108, 54, 216), 0.1, MaxBudgetShare},
