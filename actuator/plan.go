@@ -908,14 +908,34 @@ func interpolate(pts []scaling.PredictionPoint, v []float64, t int64, j int) flo
 }
 
 // centredMean is the moving average of v over w points centred on each (shorter at the ends).
+// It slides one sum along v: summing each window afresh cost len(v)×w additions, and on a
+// per-second trace, whose forecast is smoothed over 1501 points, that was 97 % of simulate's
+// CPU (26 CPU-s a calibration). The sum is taken afresh at every w-th point, and wherever a
+// value that entered or left it since was larger than the sum (a leap down, whose rounding
+// would linger in the small sums after it), so its error stays within about w roundings of
+// the sum itself; where a value is not finite (a running sum would carry its NaN on), every
+// window is summed afresh.
 func centredMean(v []float64, w int) []float64 {
 	out := make([]float64, len(v))
 	h := w / 2
+	fresh := slices.ContainsFunc(v, func(x float64) bool { return math.IsNaN(x) || math.IsInf(x, 0) })
+	var sum, moved float64 // moved: the largest value that entered or left since the sum was taken afresh
+	lo, hi := 0, 0         // the window summed: v[lo:hi]
 	for i := range v {
-		lo, hi := max(0, i-h), min(len(v), i+w-h)
-		var sum float64
-		for _, x := range v[lo:hi] {
-			sum += x
+		from, to := max(0, i-h), min(len(v), i+w-h)
+		for ; hi < to; hi++ {
+			sum += v[hi]
+			moved = max(moved, math.Abs(v[hi]))
+		}
+		for ; lo < from; lo++ {
+			sum -= v[lo]
+			moved = max(moved, math.Abs(v[lo]))
+		}
+		if fresh || i%w == 0 || moved > math.Abs(sum) {
+			sum, moved = 0, 0
+			for _, x := range v[lo:hi] {
+				sum += x
+			}
 		}
 		out[i] = sum / float64(hi-lo)
 	}

@@ -1,6 +1,7 @@
 package actuator
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -1191,4 +1192,58 @@ func TestDerivedPatternSaysWhenItStandsIn(t *testing.T) {
 	i = slices.IndexFunc(d.Contributions, func(c Contribution) bool { return c.Source == SourcePattern })
 	require.GreaterOrEqual(t, i, 0)
 	require.NotContains(t, d.Contributions[i].Detail, "derived")
+}
+
+// TestCentredMean checks the sliding sum against each window summed afresh: within 1e-12 of
+// the load's scale, on a load that leaps by six orders of magnitude (the sum of a large value
+// that left the window must not linger in the small ones after it), and with gaps.
+func TestCentredMean(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	noisy := make([]float64, 5000)
+	for i := range noisy {
+		noisy[i] = 900 * (1 + 0.3*rng.NormFloat64())
+	}
+	leaps := make([]float64, 3000)
+	for i := range leaps {
+		leaps[i] = 1 + rng.Float64()
+		if i/500%2 == 1 {
+			leaps[i] *= 1e6
+		}
+	}
+	withInf := slices.Clone(noisy[:200])
+	withInf[50] = math.Inf(1)
+	tests := []struct {
+		name string
+		v    []float64
+		w    int
+	}{
+		{"one point", noisy[:1], 5},
+		{"window of one", noisy[:100], 1},
+		{"even window", noisy[:100], 4},
+		{"window longer than the series", noisy[:10], 25},
+		{"noisy, 25 minutes at 15 s", noisy, 101},
+		{"noisy, 25 minutes at 1 s", noisy, 1501},
+		{"leaps of a million", leaps, 61},
+		{"an infinite point", withInf, 13},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := centredMean(tt.v, tt.w)
+			require.Len(t, got, len(tt.v))
+			h := tt.w / 2
+			for i := range tt.v {
+				lo, hi := max(0, i-h), min(len(tt.v), i+tt.w-h)
+				var sum float64
+				for _, x := range tt.v[lo:hi] {
+					sum += x
+				}
+				want := sum / float64(hi-lo)
+				if math.IsInf(want, 0) || math.IsNaN(want) {
+					require.Equal(t, want, got[i], "point %d", i)
+					continue
+				}
+				require.InDelta(t, want, got[i], 1e-12*max(1, math.Abs(want)), "point %d", i)
+			}
+		})
+	}
 }

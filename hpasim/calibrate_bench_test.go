@@ -15,6 +15,12 @@ import (
 // would have stored over its last week: one an hour, 24 hours ahead at a 5-minute step, the
 // true load with noise as the expected load and 30 % above it as the upper bound.
 func liveLike(step time.Duration) (forecast.Series, []scaling.Prediction, time.Time) {
+	return liveLikeAt(step, 5*time.Minute)
+}
+
+// liveLikeAt is liveLike with forecasts at predStep, as simulate fits them on a trace sampled
+// every predStep.
+func liveLikeAt(step, predStep time.Duration) (forecast.Series, []scaling.Prediction, time.Time) {
 	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
 	o := DefaultRamps(start)
 	o.Days, o.Step = 22, step
@@ -24,9 +30,9 @@ func liveLike(step time.Duration) (forecast.Series, []scaling.Prediction, time.T
 	var preds []scaling.Prediction
 	for at := now.Add(-7 * 24 * time.Hour); at.Before(now); at = at.Add(time.Hour) {
 		p := scaling.Prediction{Service: "svc", Model: "test", Quantile: 0.9, FittedAt: at.UnixMilli(),
-			ValidUntil: at.Add(2 * time.Hour).UnixMilli(), StepSeconds: 300}
-		for k := 1; k <= 288; k++ {
-			ts := at.Add(time.Duration(k) * 5 * time.Minute)
+			ValidUntil: at.Add(2 * time.Hour).UnixMilli(), StepSeconds: int64(predStep / time.Second)}
+		for k := 1; k <= int(24*time.Hour/predStep); k++ {
+			ts := at.Add(time.Duration(k) * predStep)
 			mean := LoadAt(trace, ts) * (1 + 0.05*rng.NormFloat64())
 			p.Points = append(p.Points, scaling.PredictionPoint{Timestamp: ts.UnixMilli(), ExpectedLoad: mean, UpperLoad: mean * 1.3,
 				RecommendedMinReplicas: forecast.ReplicasFor(mean*1.3, 30)})
@@ -47,6 +53,13 @@ func BenchmarkCalibrate(b *testing.B) { benchmarkCalibrate(b, 5*time.Minute) }
 // syncs of a minute's replay.
 func BenchmarkCalibrateHistory1m(b *testing.B)  { benchmarkCalibrate(b, time.Minute) }
 func BenchmarkCalibrateHistory15s(b *testing.B) { benchmarkCalibrate(b, 15*time.Second) }
+
+// BenchmarkCalibrateForecast15s is the history at 15 s with forecasts at 15 s too, as simulate
+// fits them on a trace sampled every 15 s: its smoothed candidates average over 101 points.
+func BenchmarkCalibrateForecast15s(b *testing.B) {
+	trace, preds, now := liveLikeAt(15*time.Second, 15*time.Second)
+	runCalibrationBench(b, calibrationBenchInput(trace, preds, now))
+}
 
 // BenchmarkCalibrateSteadyNoise is the dearest calibration at the forecaster's step: a steady
 // load with 30 % noise, forecast every hour with points that wiggle by 3 %, on which the bound
