@@ -110,25 +110,64 @@ type rawSeries struct {
 	vals  []float64
 	// newestFirst: the rows run back in time (toGrid turns them round).
 	newestFirst bool
+	// repeating: the rows repeat an hour a local clock was set back over (inOrder), the last
+	// of them at lastRepeat.
+	repeating  bool
+	lastRepeat int64
 }
 
-// inOrder reports whether a row at t may follow rs's rows, and whether it repeats the time of
-// the one before. Rows run one way in time: oldest first, or newest first (a log or an API
-// listing its latest rows first) when the second time is before the first; a time out of
-// that order is refused, as a file mixing two units or two exports would be misread.
-func (rs *rawSeries) inOrder(t int64) (ok, repeated bool) {
+// inOrder reports where a row at t goes among rs's rows: at len(rs.times), after them; at an
+// earlier index, over the row whose time it repeats (the later row wins; repeated: the last
+// row's time); at -1, nowhere. ok is false for a row out of order. Rows run one way in time:
+// oldest first, or newest first (a log or an API listing its latest rows first) when the
+// second time is before the first; a time out of that order is refused, as a file mixing two
+// units or two exports would be misread, but for a local clock set back an hour (the end of
+// daylight saving, in a Grafana panel's export in the browser's time zone or a log counted in
+// local time): its rows repeat the hour before, in order, and each goes over the row of its
+// time (nowhere where that hour had none), so the series keeps the clock's hours, as the
+// skipped hour of spring leaves a gap in it.
+func (rs *rawSeries) inOrder(t int64) (at int, repeated, ok bool) {
 	n := len(rs.times)
 	if n == 0 {
-		return true, false
+		return 0, false, true
 	}
 	prev := rs.times[n-1]
+	if rs.repeating {
+		switch {
+		case t <= rs.lastRepeat:
+			return 0, false, false
+		case t <= prev:
+			rs.lastRepeat = t
+			return rs.repeatedRow(t), false, true
+		}
+		rs.repeating = false // past the hour repeated
+	}
 	switch {
 	case t == prev:
-		return true, true
+		return n - 1, true, true
 	case n == 1 && t < prev:
 		rs.newestFirst = true
 	}
-	return (t > prev) != rs.newestFirst, false
+	if (t > prev) != rs.newestFirst {
+		return n, false, true
+	}
+	if back := prev - t; !rs.newestFirst && n >= 2 && back < clockSetBack && back+(prev-rs.times[n-2]) >= clockSetBack {
+		rs.repeating, rs.lastRepeat = true, t
+		return rs.repeatedRow(t), false, true
+	}
+	return 0, false, false
+}
+
+// clockSetBack is how far, in seconds, a local clock goes back at the end of daylight saving:
+// a row that far back (less its step) begins the hour's repeat (inOrder).
+const clockSetBack = 3600
+
+// repeatedRow is the index of the row at t, or -1 where there is none.
+func (rs *rawSeries) repeatedRow(t int64) int {
+	if i, found := slices.BinarySearch(rs.times, t); found {
+		return i
+	}
+	return -1
 }
 
 // orderError says why a row at ts is out of rs's order (inOrder).
@@ -160,8 +199,9 @@ func readSeriesCSV(r io.Reader, file string) ([]namedSeries, timeFormat, error) 
 // ends where the next one's rows begin, so each series' rows must be contiguous. Of rows at
 // one repeated time the later is kept, as of rows that snap to one slot: real exports repeat
 // a local clock's hour across a daylight-saving change (NAB's
-// ec2_request_latency_system_failure has twelve rows at 2014-03-09 03:00:00) or a row
-// exported twice, and refused, the whole file was. Rows may run newest first (inOrder), and a
+// ec2_request_latency_system_failure has twelve rows at 2014-03-09 03:00:00, a local clock's
+// per-minute rows go back from 01:59 to 01:00: inOrder) or a row exported twice, and refused,
+// the whole file was. Rows may run newest first (inOrder), and a
 // first column without a name (a row index) is read past. Other separators, UTF-16 and an
 // Excel "sep=" line are read as normalizeCSV reads them. It returns the file's time format.
 func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) error) (timeFormat, error) {
@@ -316,14 +356,17 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 			}
 			cur = &rawSeries{name: name, line: line, times: make([]int64, 0, lastLen), vals: make([]float64, 0, lastLen)}
 		}
-		if ok, repeated := cur.inOrder(t); repeated {
-			if subSecond(ts, times.format) {
-				return 0, fmt.Errorf("%s:%d: series %q: timestamp %s is in the same second as the previous one: sub-second timestamps are not supported (the grid is whole seconds)", file, line, cur.name, ts)
-			}
-			cur.vals[len(cur.vals)-1] = v // a repeated time: the later row wins
-			continue
-		} else if !ok {
+		at, repeated, ok := cur.inOrder(t)
+		switch {
+		case !ok:
 			return 0, fmt.Errorf("%s:%d: series %q: timestamp %s", file, line, cur.name, cur.orderError(ts))
+		case repeated && subSecond(ts, times.format):
+			return 0, fmt.Errorf("%s:%d: series %q: timestamp %s is in the same second as the previous one: sub-second timestamps are not supported (the grid is whole seconds)", file, line, cur.name, ts)
+		case at < 0:
+			continue
+		case at < len(cur.vals):
+			cur.vals[at] = v // a repeated time: the later row wins
+			continue
 		}
 		cur.times = append(cur.times, t)
 		cur.vals = append(cur.vals, v)
@@ -445,7 +488,7 @@ func scanWideCSV(sc *bufio.Scanner, file string, first int, columns []string, in
 		if err != nil {
 			return 0, fmt.Errorf("%s:%d: time %q: %w", file, line, fields[0], err)
 		}
-		ok, repeated := series[0].inOrder(t)
+		at, repeated, ok := series[0].inOrder(t)
 		if repeated && subSecond(fields[0], times.format) {
 			return 0, fmt.Errorf("%s:%d: time %s is in the same second as the previous one: sub-second timestamps are not supported (the grid is whole seconds)", file, line, fields[0])
 		}
@@ -457,8 +500,11 @@ func scanWideCSV(sc *bufio.Scanner, file string, first int, columns []string, in
 			if err != nil {
 				return 0, fmt.Errorf("%s:%d: series %q: %w", file, line, series[i].name, err)
 			}
-			if repeated {
-				series[i].vals[len(series[i].vals)-1] = v // a repeated time: the later row wins
+			switch {
+			case at < 0:
+				continue
+			case at < len(series[i].vals):
+				series[i].vals[at] = v // a repeated time: the later row wins
 				continue
 			}
 			series[i].times = append(series[i].times, t)

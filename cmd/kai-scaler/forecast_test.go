@@ -181,6 +181,13 @@ func TestReadSeriesCSVErrors(t *testing.T) {
 		{"grafana: columns of one name", "Time,a,b,a\n1736121600000,1,2,3\n", "bad.csv:1: columns 2 and 4 are both named \"a\""},
 		{"grafana: a column without a name", "Time,a,,b\n1736121600000,1,2,3\n", "bad.csv:1: column 3 has no name"},
 		{"a last column without a name, with a value", "Time,a,\n1736121600000,1,\n1736121660000,1,2\n", "bad.csv:3: column 3 has no name in the header but a number here, \"2\": name the series it holds"},
+		// Back by less than an hour and its step is no clock set back; nor is a repeat that goes back.
+		{"back by less than an hour and its step", "timestamp,value\n2024-11-03 01:00:00,1\n2024-11-03 01:20:00,2\n2024-11-03 01:00:00,3\n",
+			"bad.csv:4: series \"bad\": timestamp 2024-11-03 01:00:00 is not after the previous one"},
+		{"back by more than an hour", "timestamp,value\n2024-11-03 00:40:00,1\n2024-11-03 01:00:00,2\n2024-11-03 01:20:00,3\n2024-11-03 01:40:00,4\n2024-11-03 00:20:00,5\n",
+			"bad.csv:6: series \"bad\": timestamp 2024-11-03 00:20:00 is not after the previous one"},
+		{"a clock set back, then back again", "timestamp,value\n2024-11-03 00:40:00,1\n2024-11-03 01:00:00,2\n2024-11-03 01:20:00,3\n2024-11-03 01:40:00,4\n2024-11-03 01:00:00,5\n2024-11-03 01:20:00,6\n2024-11-03 01:00:00,7\n",
+			"bad.csv:8: series \"bad\": timestamp 2024-11-03 01:00:00 is not after the previous one"},
 		{"grafana: times out of order", "Time,a\n1736121600000,1\n1736122200000,2\n1736121900000,3\n", "bad.csv:4: time 1736121900000 is not after the previous one"},
 		{"grafana: a row index, a row short", ",Time,a\n0,1736121600000,1\n1736121900000,2\n", "bad.csv:3: want 3 fields (the time and a value per series, as the header), got 2"},
 		{"grafana: a row index, a column without a name", ",Time,a,\n0,1736121600000,1,2\n", "bad.csv:2: column 4 has no name in the header but a number here, \"2\": name the series it holds"},
@@ -290,6 +297,15 @@ func TestReadSeriesCSVForms(t *testing.T) {
 			[]series{{"in", 1394333700, 5 * time.Minute, []float64{1, 3, 4}}}},
 		{"grafana: a repeated time", "Time,a,b\n1736121600000,1,10\n1736121600000,2,20\n1736121900000,3,30\n", timeUnixMilli,
 			[]series{{"a", 1736121600, 5 * time.Minute, []float64{2, 3}}, {"b", 1736121600, 5 * time.Minute, []float64{20, 30}}}},
+		// A local clock set back an hour at the end of daylight saving: the hour's rows come
+		// again, each over the row of its time (the later row wins), and the grid keeps the
+		// clock's hours.
+		{"a clock set back an hour", "timestamp,value\n2024-11-03 00:40:00,1\n2024-11-03 01:00:00,2\n2024-11-03 01:20:00,3\n2024-11-03 01:40:00,4\n" +
+			"2024-11-03 01:00:00,5\n2024-11-03 01:20:00,6\n2024-11-03 01:40:00,7\n2024-11-03 02:00:00,8\n", timeSpace,
+			[]series{{"in", 1730594400, 20 * time.Minute, []float64{1, 5, 6, 7, 8}}}},
+		{"grafana: a clock set back an hour, a row missing", "Time,a,b\n2024-11-03 00:40:00,1,10\n2024-11-03 01:00:00,2,20\n2024-11-03 01:20:00,3,30\n2024-11-03 01:40:00,4,40\n" +
+			"2024-11-03 01:00:00,5,50\n2024-11-03 01:40:00,7,70\n2024-11-03 02:00:00,8,80\n", timeSpace,
+			[]series{{"a", 1730594400, 20 * time.Minute, []float64{1, 5, 3, 7, 8}}, {"b", 1730594400, 20 * time.Minute, []float64{10, 50, 30, 70, 80}}}},
 		// The grid is the rows' median step, snapped to whole minutes when a few seconds off:
 		// a missing row is a gap in it.
 		{"a missing row is a gap", "series,timestamp,value\na,100,1\na,200,2\na,300,3\na,500,5\na,600,6\n", timeUnix,
