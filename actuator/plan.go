@@ -913,12 +913,11 @@ func interpolate(pts []scaling.PredictionPoint, v []float64, t int64, j int) flo
 // CPU (26 CPU-s a calibration). The sum is taken afresh at every w-th point, and wherever a
 // value that entered or left it since was larger than the sum (a leap down, whose rounding
 // would linger in the small sums after it), so its error stays within about w roundings of
-// the sum itself; where a value is not finite (a running sum would carry its NaN on), every
-// window is summed afresh.
+// the sum itself; and wherever it is not a number (an infinite value left the window, where
+// the running sum would carry NaN on).
 func centredMean(v []float64, w int) []float64 {
 	out := make([]float64, len(v))
 	h := w / 2
-	fresh := slices.ContainsFunc(v, func(x float64) bool { return math.IsNaN(x) || math.IsInf(x, 0) })
 	var sum, moved float64 // moved: the largest value that entered or left since the sum was taken afresh
 	lo, hi := 0, 0         // the window summed: v[lo:hi]
 	for i := range v {
@@ -931,7 +930,7 @@ func centredMean(v []float64, w int) []float64 {
 			sum -= v[lo]
 			moved = max(moved, math.Abs(v[lo]))
 		}
-		if fresh || i%w == 0 || moved > math.Abs(sum) {
+		if i%w == 0 || !(moved <= math.Abs(sum)) { // NaN compares false: summed afresh
 			sum, moved = 0, 0
 			for _, x := range v[lo:hi] {
 				sum += x

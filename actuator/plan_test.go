@@ -1196,7 +1196,7 @@ func TestDerivedPatternSaysWhenItStandsIn(t *testing.T) {
 
 // TestCentredMean checks the sliding sum against each window summed afresh: within 1e-12 of
 // the load's scale, on a load that leaps by six orders of magnitude (the sum of a large value
-// that left the window must not linger in the small ones after it), and with gaps.
+// that left the window must not linger in the small ones after it), and with values not finite.
 func TestCentredMean(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	noisy := make([]float64, 5000)
@@ -1212,6 +1212,10 @@ func TestCentredMean(t *testing.T) {
 	}
 	withInf := slices.Clone(noisy[:200])
 	withInf[50] = math.Inf(1)
+	withNaN := slices.Clone(noisy[:200])
+	withNaN[50] = math.NaN()
+	bothInfs := slices.Clone(withInf)
+	bothInfs[60] = math.Inf(-1)
 	tests := []struct {
 		name string
 		v    []float64
@@ -1225,6 +1229,8 @@ func TestCentredMean(t *testing.T) {
 		{"noisy, 25 minutes at 1 s", noisy, 1501},
 		{"leaps of a million", leaps, 61},
 		{"an infinite point", withInf, 13},
+		{"a point not a number", withNaN, 13},
+		{"both infinities", bothInfs, 13},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1238,7 +1244,11 @@ func TestCentredMean(t *testing.T) {
 					sum += x
 				}
 				want := sum / float64(hi-lo)
-				if math.IsInf(want, 0) || math.IsNaN(want) {
+				if math.IsNaN(want) {
+					require.True(t, math.IsNaN(got[i]), "point %d: got %v, want NaN", i, got[i])
+					continue
+				}
+				if math.IsInf(want, 0) {
 					require.Equal(t, want, got[i], "point %d", i)
 					continue
 				}
