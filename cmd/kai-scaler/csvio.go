@@ -474,7 +474,7 @@ func scanWideCSV(sc *bufio.Scanner, file string, first int, columns []string, in
 		want := skip + 1 + len(columns)
 		if unnamed > 0 && len(fields) == want+unnamed {
 			for k, f := range fields[want:] {
-				if _, err := parseValue(f); len(f) > 0 && err == nil {
+				if v, err := parseValue(f); err == nil && !math.IsNaN(v) {
 					return 0, fmt.Errorf("%s:%d: column %d has no name in the header but a number here, %q: name the series it holds", file, line, want+k+1, f)
 				}
 			}
@@ -600,7 +600,8 @@ func (r *timeReader) read(ts []byte) (int64, error) {
 	return parseTime(string(ts), r.format)
 }
 
-// parseValue reads a value; empty is a gap (NaN).
+// parseValue reads a value; empty, or a tool's word for a missing value (missingValue), is a
+// gap (NaN).
 func parseValue(vs []byte) (float64, error) {
 	if len(vs) == 0 {
 		return math.NaN(), nil
@@ -610,9 +611,26 @@ func parseValue(vs []byte) (float64, error) {
 	}
 	v, err := strconv.ParseFloat(string(vs), 64)
 	if err != nil {
+		if missingValue(vs) {
+			return math.NaN(), nil
+		}
 		return 0, fmt.Errorf("value %q is not a number", vs)
 	}
 	return v, nil
+}
+
+// missingValues are the words exporters write in a cell with no value, any case: R's
+// write.csv and data frames (NA), spreadsheets (#N/A, N/A), exporters of JSON's null (null) and
+// Python's str(None) (None). A trace from any of them would otherwise be refused at its first gap.
+var missingValues = [...]string{"NA", "N/A", "#N/A", "null", "None"}
+
+func missingValue(vs []byte) bool {
+	for _, m := range missingValues {
+		if bytes.EqualFold(vs, []byte(m)) {
+			return true
+		}
+	}
+	return false
 }
 
 // trimSpace is bytes.TrimSpace, without the call for a field that neither starts nor ends in

@@ -310,6 +310,14 @@ func TestReadSeriesCSVForms(t *testing.T) {
 		// a missing row is a gap in it.
 		{"a missing row is a gap", "series,timestamp,value\na,100,1\na,200,2\na,300,3\na,500,5\na,600,6\n", timeUnix,
 			[]series{{"a", 100, 100 * time.Second, []float64{1, 2, 3, gap, 5, 6}}}},
+		// An exporter's word for a missing value (R's NA, a spreadsheet's #N/A, JSON's null,
+		// Python's None), in any case, is a gap as an empty cell is.
+		{"missing values in words", "timestamp,value\n100,1\n200,NA\n300,null\n400,None\n500,#N/A\n600,n/a\n700,NULL\n800,8\n", timeUnix,
+			[]series{{"in", 100, 100 * time.Second, []float64{1, gap, gap, gap, gap, gap, gap, 8}}}},
+		{"grafana: missing values in words", "Time,a,b\n1736121600000,1,null\n1736121900000,NA,2\n1736122200000,3,3\n", timeUnixMilli,
+			[]series{{"a", 1736121600, 5 * time.Minute, []float64{1, gap, 3}}, {"b", 1736121600, 5 * time.Minute, []float64{gap, 2, 3}}}},
+		{"no header, a missing value in words first", "100,NA\n200,2\n300,3\n", timeUnix,
+			[]series{{"in", 100, 100 * time.Second, []float64{gap, 2, 3}}}},
 		{"an even step of 299 s is 5 minutes", "timestamp,value\n1736121600,1\n1736121899,2\n1736122198,3\n", timeUnix,
 			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2, 3}}}},
 		{"UTF-16BE", utf16BE("\ufefftimestamp,value\n100,1\n200,2\n"), timeUnix,
