@@ -318,8 +318,9 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 			return 0, fieldsErr()
 		}
 		// Fields in quotes (pandas' QUOTE_ALL, R's write.csv) hold no comma here: a timestamp
-		// or a number.
-		ts, vs := unquote(trimSpace(rest[:i])), unquote(trimSpace(rest[i+1:]))
+		// or a number (one written with a thousands separator is refused, saying so).
+		rawValue := trimSpace(rest[i+1:])
+		ts, vs := unquote(trimSpace(rest[:i])), unquote(rawValue)
 		extra := func() bool { return bytes.IndexByte(vs, ',') >= 0 }
 		// The common forms are read inline (rows are most of a large file's cost); read and
 		// parseValue take the rest and say what is wrong.
@@ -337,6 +338,11 @@ func scanSeriesCSV(r io.Reader, file string, emit func(namedSeries, timeFormat) 
 		if !ok {
 			var err error
 			if v, err = parseValue(vs); err != nil {
+				if extra() && len(vs) < len(rawValue) && bytes.IndexByte(vs, '"') < 0 {
+					// One quoted field: a number written with a thousands separator, as a
+					// spreadsheet formats it ("1,234"), read by no form here.
+					return 0, fmt.Errorf("%s:%d: value %q is not a number: no thousands separator is read (export the numbers without one)", file, line, vs)
+				}
 				if extra() {
 					return 0, fieldsErr()
 				}

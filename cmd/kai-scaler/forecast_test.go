@@ -201,6 +201,8 @@ func TestReadSeriesCSVErrors(t *testing.T) {
 		// Line numbers are the file's, after a sep= line and blank lines too.
 		{"sep= line: a bad value", "sep=;\ntimestamp;value\n100;1\n\n300;x\n", "bad.csv:5: value \"x\""},
 		{"sep= line: a bad header", "sep=;\nwhen;load;where\n1;2;3\n", "bad.csv:2: header"},
+		{"a quoted thousands separator", "timestamp,value\n100,1\n200,\"1,234\"\n", "bad.csv:3: value \"1,234\" is not a number: no thousands separator is read"},
+		{"three quoted fields", "timestamp,value\n100,\"1\",\"2\"\n", "bad.csv:2: want fields timestamp,value, got"},
 		{"semicolons: thousands and decimals", "timestamp;value\n100;1\n200;1.234,5\n", "bad.csv:3: \"1.234,5\" is not a number"},
 		{"a header of no known separator", "when|load\n1|2\n", "want series,timestamp,value or timestamp,value (or any two names, or no header), or Time and a column per series (a Grafana panel's CSV export, series joined by time), separated by commas, semicolons or tabs"},
 	}
