@@ -245,6 +245,8 @@ func FuzzReadSeriesCSVFile(f *testing.F) {
 		"\"100\",\"1\"\n200,2\n",
 		"Time,a\n1736121600000,1\n1736121900000,2\n",
 		"series,timestamp,value\na,100,1\na,200,2\n",
+		"timestamp,value\n100,NA\n200,null\n300,\"1,234\"\n",
+		"Time,a,\n1736121600000,#N/A,NaN\n1736121900000,2,None\n",
 	} {
 		f.Add(body)
 	}
