@@ -438,8 +438,8 @@ func parseHeader(line string) ([]string, error) {
 func scanWideCSV(sc *bufio.Scanner, file string, first int, columns []string, indexed bool, emit func(namedSeries, timeFormat) error) (timeFormat, error) {
 	// An exporter that ends every line with a separator (Excel's CSV, NAB's
 	// art_increase_spike_density: "timestamp,value,label,") writes a last column without a name,
-	// empty or holding a note ("APB" on one row of that file): it is read past. A number in it
-	// may be a series whose name was lost, and is refused.
+	// empty or holding a note ("APB" on one row of that file) or a gap (NaN, NA): it is read
+	// past. A number in it may be a series whose name was lost, and is refused.
 	unnamed := 0
 	for len(columns) > 1 && columns[len(columns)-1] == "" {
 		columns, unnamed = columns[:len(columns)-1], unnamed+1

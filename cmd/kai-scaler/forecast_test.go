@@ -232,6 +232,8 @@ func TestReadSeriesCSVForms(t *testing.T) {
 		// header: the last column, without a name, is read past.
 		{"a separator ending every line", "timestamp,value,\n1736121600,1,\n1736121900,2\n", timeUnix,
 			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2}}}},
+		{"a separator ending every line, a gap in words in the last column", "timestamp,value,\n1736121600,1,NA\n1736121900,2,NaN\n", timeUnix,
+			[]series{{"in", 1736121600, 5 * time.Minute, []float64{1, 2}}}},
 		{"a separator ending every line, a note in the last column", "timestamp,value,label,\n1736121600,1,0,\n1736121900,2,0,APB\n", timeUnix,
 			[]series{{"value", 1736121600, 5 * time.Minute, []float64{1, 2}}, {"label", 1736121600, 5 * time.Minute, []float64{0, 0}}}},
 		{"grafana, series joined by time", "\ufeff\"Time\",\"{job=\"\"api\"\", pod=\"\"a\"\"}\",\"{job=\"\"web\"\"}\"\r\n" +
