@@ -12,6 +12,8 @@
 #   (its report in OUT/reversed/):
 #   shapes no setting was tuned on, as a check that a change generalizes.
 #   JOBS=N replays N traces at once (default: the CPUs); OUT=DIR keeps the JSON reports.
+#   BIN=FILE replays with that kai-scaler binary instead of building this checkout: two builds'
+#   tables side by side, before and after a change, from one copy of the script.
 # The twelve shared traces took 11 minutes with JOBS=1 on a shared two-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +24,11 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 out=${OUT:-$tmp/reports}
 mkdir -p "$out"
-go build -o "$tmp/kai-scaler" ./cmd/kai-scaler
+if [ -n "${BIN:-}" ]; then
+	cp "$BIN" "$tmp/kai-scaler"
+else
+	go build -o "$tmp/kai-scaler" ./cmd/kai-scaler
+fi
 go build -o "$tmp/replaytable" ./hack/replaytable
 
 shopt -s nullglob
