@@ -131,7 +131,7 @@ type Client struct {
 func New(opts Options) (*Client, error) {
 	u, err := url.Parse(opts.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("prometheus url must be an http(s) URL with a host, got %q", redact(opts.URL))
+		return nil, fmt.Errorf("prometheus url must be an http(s) URL with a host, got %q", RedactURL(opts.URL))
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
@@ -436,8 +436,9 @@ func toLabelSet(m map[string]string) model.LabelSet {
 	return out
 }
 
-// redact drops user info and query from a URL for error text.
-func redact(raw string) string {
+// RedactURL drops user info and query parameters (where a token may sit) from a URL, for
+// error text and reports.
+func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "<unparseable url>"

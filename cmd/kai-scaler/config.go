@@ -149,28 +149,17 @@ func settings() []setting {
 				if v == "" {
 					return nil
 				}
-				u, err := url.Parse(v)
-				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-					return errors.New("must be an http:// or https:// URL")
+				if err := checkPrometheusURL(v); err != nil {
+					return err
 				}
 				o.PrometheusURL = v
 				return nil
 			}},
 		{env: "PROMETHEUS_HEADERS", flag: "prometheus.headers", usage: "extra headers on Prometheus requests, name=value,name=value (e.g. X-Scope-OrgID=tenant)", secret: true,
 			apply: func(o *Options, v string) error {
-				o.PrometheusHeaders = nil
-				for _, kv := range splitList(v) {
-					k, val, ok := strings.Cut(kv, "=")
-					k = strings.TrimSpace(k)
-					if !ok || k == "" || strings.ContainsAny(k, " \t:") {
-						return fmt.Errorf("entry %d must be name=value", len(o.PrometheusHeaders)+1)
-					}
-					if o.PrometheusHeaders == nil {
-						o.PrometheusHeaders = map[string]string{}
-					}
-					o.PrometheusHeaders[k] = strings.TrimSpace(val)
-				}
-				return nil
+				h, err := parsePrometheusHeaders(v)
+				o.PrometheusHeaders = h
+				return err
 			}},
 		stringSetting("KUBECONFIG", "kubeconfig", "", "kubeconfig file; empty: in-cluster configuration", func(o *Options) *string { return &o.Kubeconfig }),
 		{env: "FORECAST_SCHEDULE", flag: "forecast.schedule", def: "@hourly", usage: "when to run the forecaster: cron spec (minute hour dom month dow) or @hourly, @daily, @every 30m",
@@ -359,6 +348,34 @@ func lookupEnv(getenv func(string) string, name string) (string, bool) {
 	}
 	v := getenv(name)
 	return v, v != ""
+}
+
+// checkPrometheusURL refuses a Prometheus base URL the client could not send a request to;
+// serve's PROMETHEUS_URL and simulate's --prometheus.url share it.
+func checkPrometheusURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("must be an http:// or https:// URL")
+	}
+	return nil
+}
+
+// parsePrometheusHeaders reads name=value,name=value (PROMETHEUS_HEADERS, simulate's
+// --prometheus.headers); nil for none.
+func parsePrometheusHeaders(v string) (map[string]string, error) {
+	var h map[string]string
+	for i, kv := range splitList(v) {
+		k, val, ok := strings.Cut(kv, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" || strings.ContainsAny(k, " \t:") {
+			return nil, fmt.Errorf("entry %d must be name=value", i+1)
+		}
+		if h == nil {
+			h = map[string]string{}
+		}
+		h[k] = strings.TrimSpace(val)
+	}
+	return h, nil
 }
 
 func splitList(v string) []string {

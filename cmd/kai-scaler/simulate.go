@@ -25,13 +25,18 @@ import (
 	"github.com/kai-platform/kai-scaler/forecast"
 	"github.com/kai-platform/kai-scaler/forecaster"
 	"github.com/kai-platform/kai-scaler/hpasim"
+	"github.com/kai-platform/kai-scaler/promquery"
 	"github.com/kai-platform/kai-scaler/scaling"
 )
 
 // simOptions are the flags of `kai-scaler simulate`.
 type simOptions struct {
-	Input              string        `json:"input"`
-	Generate           string        `json:"generate,omitempty"`
+	Input    string `json:"input"`
+	Generate string `json:"generate,omitempty"`
+	// Query is --query, the PromQL the trace was read with, from PrometheusURL (without its
+	// user info and parameters: the report is shared, the credentials are not).
+	Query              string        `json:"query,omitempty"`
+	PrometheusURL      string        `json:"prometheusURL,omitempty"`
 	CapacityPerReplica float64       `json:"capacityPerReplica"`
 	CapacityDerived    bool          `json:"capacityDerived"`
 	MinReplicas        int32         `json:"minReplicas"`
@@ -162,6 +167,13 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	fs.StringVar(&o.Input, "input", "", "trace CSV: timestamp,value (or two columns of other names or no header, or series,timestamp,value[,upper], or a Grafana panel's CSV export: the first series)")
 	fs.StringVar(&o.Generate, "generate", "", `instead of --input, replay a generated trace: "ramps" (office hours with sharp morning ramps), or a stand-in for load the real traces lack: `+
 		`"smooth" or "noisy" (a per-minute daily curve with 3 % or 25 % noise), "weekly", "hourly" (three months sampled hourly), "growth" (3 % a day), "shift" (a fall to 60 % on day 21), "events" (one-off events at 2–4×), "batch" (a nightly batch at 5× a steady load), "bursts" (per-minute request counts with bursts), "weblog" (a web server's log counted per minute), "outages" (the same with outages upstream), "heavytail" (per-minute log-normal noise), "localtime" (users on New York time across a daylight-saving change), "weeklypeak" (Mondays 09:00–10:00 at 2×), "jobs" (the first ten minutes of every hour at 3×), "sparse" (counts near zero)`)
+	var q queryFlags
+	fs.StringVar(&o.Query, "query", "", "instead of --input, replay the load this PromQL expression returns (one series, e.g. your service's query in the services file), read from --prometheus.url over --query-range at --query-step")
+	fs.StringVar(&q.url, "prometheus.url", "", "base URL of Prometheus (or Thanos, Mimir, VictoriaMetrics) for --query (default: $PROMETHEUS_URL)")
+	fs.StringVar(&q.headers, "prometheus.headers", "", "extra headers on --query's requests, name=value,name=value (default: $PROMETHEUS_HEADERS)")
+	fs.DurationVar(&q.span, "query-range", defaultQueryRange, "history --query reads, ending at --query-end (the gaps before its first sample are cut)")
+	fs.DurationVar(&q.step, "query-step", time.Minute, "step --query is evaluated at: the trace's step")
+	fs.StringVar(&q.end, "query-end", "", "end of --query's range, RFC 3339 (default: now)")
 	fs.Float64Var(&o.CapacityPerReplica, "capacity-per-replica", 0, "load one replica carries at its HPA target (0: the trace's p95 fills 80% of --max; its largest load, where the p95 is 0)")
 	min := fs.Int("min", 1, "HPA minReplicas (the base floor); given with --hpa, it overrides the manifest's")
 	max := fs.Int("max", 20, "HPA maxReplicas; given with --hpa, it overrides the manifest's")
@@ -189,12 +201,14 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 		return code
 	}
 	given := givenFlags(fs, args)
-	if (o.Input == "") == (o.Generate == "") {
-		fmt.Fprintln(c.stderr, "kai-scaler simulate: exactly one of --input and --generate is required")
+	if sources := countTrue(o.Input != "", o.Generate != "", o.Query != ""); sources != 1 {
+		fmt.Fprintln(c.stderr, "kai-scaler simulate: exactly one of --input, --generate and --query is required")
 		fs.Usage()
 		return 2
 	}
 	errs := checkSimFlags(o, *min, *max, given)
+	src, queryErrs := q.resolve(o.Query != "", func(name string) bool { return flagSet(fs, name) }, given, c.getenv, time.Now())
+	errs = append(errs, queryErrs...)
 	minReplicas, maxReplicas := *min, *max
 	var hpa hpaManifest
 	if o.HPA != "" {
@@ -229,9 +243,20 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	}
 
 	var trace forecast.Series
-	if o.Generate != "" {
+	switch {
+	case o.Generate != "":
 		trace, _ = hpasim.Generated(o.Generate) // the name was checked above
-	} else {
+	case o.Query != "":
+		o.PrometheusURL = promquery.RedactURL(src.url)
+		var labels map[string]string
+		var err error
+		if trace, labels, err = src.read(ctx, log, o.Query); err != nil {
+			fmt.Fprintf(c.stderr, "kai-scaler simulate: %v\n", err)
+			return 1
+		}
+		log.Info("trace read from Prometheus", "query", o.Query, "series", labelText(labels),
+			"start", trace.Start.Format(time.RFC3339), "step", trace.Step, "points", len(trace.Values))
+	default:
 		var err error
 		var name string
 		var others int

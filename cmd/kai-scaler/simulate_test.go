@@ -205,8 +205,20 @@ func TestSimulateUsage(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"no input", []string{"simulate"}, 2, "exactly one of --input and --generate"},
+		{"no input", []string{"simulate"}, 2, "exactly one of --input, --generate and --query is required"},
 		{"both inputs", []string{"simulate", "--input", input, "--generate", "ramps"}, 2, "exactly one"},
+		{"a file and a query", []string{"simulate", "--input", input, "--query", "up"}, 2, "exactly one of --input, --generate and --query is required"},
+		// --query's own flags: each named, checked before Prometheus is asked anything.
+		{"a query without a Prometheus", []string{"simulate", "--query", "up"}, 2,
+			"kai-scaler simulate: --prometheus.url: --query needs the Prometheus to read from: give --prometheus.url or set PROMETHEUS_URL\n"},
+		{"a query's flags among other bad flags, one line each", []string{"simulate", "--query", "up", "--prometheus.url", "prom:9090",
+			"--query-step", "0s", "--query-end", "yesterday", "--quantile", "1"}, 2,
+			"kai-scaler simulate: --quantile \"1\": must be between 0 and 1\n" +
+				"kai-scaler simulate: --prometheus.url \"prom:9090\": must be an http:// or https:// URL\n" +
+				"kai-scaler simulate: --query-step \"0s\": must be from 1s to 1h0m0s (the coarsest step a daily season is fitted on)\n" +
+				"kai-scaler simulate: --query-end \"yesterday\": must be an RFC 3339 time, e.g. 2025-03-01T00:00:00Z\n"},
+		{"a query's flag with a file", []string{"simulate", "--input", input, "--query-range", "48h"}, 2,
+			"kai-scaler simulate: --query-range: only read with --query (the trace comes from --input or --generate)\n"},
 		{"unknown generated trace", []string{"simulate", "--generate", "nope"}, 2, `--generate "nope": must be one of ` + names},
 		{"unknown model", []string{"simulate", "--input", input, "--model", "bogus"}, 2, `--model "bogus": must be auto or one of seasonal-naive, naive,`},
 		{"bad bounds", []string{"simulate", "--input", input, "--min", "5", "--max", "3"}, 2, "--min <= --max"},

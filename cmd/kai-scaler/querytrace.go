@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/kai-platform/kai-scaler/forecast"
+	"github.com/kai-platform/kai-scaler/promquery"
+)
+
+// simulate's --query reads the trace from Prometheus with the service's own query, as the
+// forecaster reads its history: a platform engineer replays the service they mean to switch
+// floors on without exporting a CSV first (a Grafana panel's export holds the points Grafana
+// drew, about the panel's width in pixels: four weeks at a 20- to 40-minute step).
+
+// Bounds of --query-step and --query-range.
+const (
+	// minQueryStep is Prometheus' own resolution: it evaluates on milliseconds, and a step
+	// under a second is finer than any scrape interval.
+	minQueryStep = time.Second
+	// maxQueryStep is the coarsest step that still sees a daily season in the forecaster.
+	maxQueryStep = time.Hour
+	// maxQueryRange is a year: a longer history changes no fit (the forecaster reads four weeks).
+	maxQueryRange = 366 * 24 * time.Hour
+)
+
+// defaultQueryRange is the history the forecaster reads, so the replay scores two weeks after
+// its default two-week warm-up.
+const defaultQueryRange = 28 * 24 * time.Hour
+
+// rangeQuerier is what --query needs of Prometheus: *promquery.Client.
+type rangeQuerier interface {
+	QueryRangeOne(ctx context.Context, query string, start, end time.Time, step time.Duration) (promquery.Series, error)
+}
+
+// queryTrace evaluates query on the grid of step ending at end (truncated to the step) and
+// spanning span, as one series; a point without a sample is a gap (NaN), as in the
+// forecaster. The gaps before the first sample and after the last are cut: a series younger
+// than span, or a Prometheus that keeps less (15 days by default), starts at its first sample,
+// as a CSV export of it would. It returns the series' labels too.
+func queryTrace(ctx context.Context, q rangeQuerier, query string, end time.Time, span, step time.Duration) (forecast.Series, map[string]string, error) {
+	if step <= 0 || span < step {
+		return forecast.Series{}, nil, fmt.Errorf("query %q: want a positive step no longer than the range, got step %s and range %s", query, step, span)
+	}
+	end = end.Truncate(step)
+	start := end.Add(-time.Duration(int64(span/step)-1) * step)
+	s, err := q.QueryRangeOne(ctx, query, start, end, step)
+	if err != nil {
+		var count *promquery.SeriesCountError
+		if errors.As(err, &count) && count.Count == 0 {
+			return forecast.Series{}, nil, fmt.Errorf("query %q returned no series from %s to %s: check its metric names and labels, and that Prometheus keeps that far back",
+				query, start.Format(time.RFC3339), end.Format(time.RFC3339))
+		}
+		return forecast.Series{}, nil, err
+	}
+	trace, ok := trimGaps(s.Grid(start, end, step))
+	if !ok {
+		return forecast.Series{}, nil, fmt.Errorf("query %q returned no finite value from %s to %s",
+			query, start.Format(time.RFC3339), end.Format(time.RFC3339))
+	}
+	return trace, s.Labels, nil
+}
+
+// trimGaps cuts s's gaps (NaN, ±Inf) before its first finite value and after its last; false
+// when it holds none.
+func trimGaps(s forecast.Series) (forecast.Series, bool) {
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	first := slices.IndexFunc(s.Values, finite)
+	if first < 0 {
+		return forecast.Series{Start: s.Start, Step: s.Step}, false
+	}
+	last := len(s.Values) - 1
+	for !finite(s.Values[last]) {
+		last--
+	}
+	return forecast.Series{
+		Start:  s.Start.Add(time.Duration(first) * s.Step),
+		Step:   s.Step,
+		Values: s.Values[first : last+1],
+	}, true
+}
+
+// labelText is labels as PromQL writes them, {a="1", b="2"}, for a log line.
+func labelText(labels map[string]string) string {
+	ls := make(model.LabelSet, len(labels))
+	for k, v := range labels {
+		ls[model.LabelName(k)] = model.LabelValue(v)
+	}
+	return ls.String()
+}
+
+// queryFlags are simulate's flags of --query, as given.
+type queryFlags struct {
+	url, headers, end string
+	span, step        time.Duration
+}
+
+// querySource is where and how --query reads: checked, the environment's defaults applied.
+type querySource struct {
+	url     string
+	headers map[string]string
+	end     time.Time
+	span    time.Duration
+	step    time.Duration
+}
+
+// queryOnlyFlags mean something only with --query.
+var queryOnlyFlags = []string{"prometheus.url", "prometheus.headers", "query-range", "query-step", "query-end"}
+
+// resolve checks the flags of --query (withQuery: it was given) and applies the environment's
+// PROMETHEUS_URL and PROMETHEUS_HEADERS, as serve reads them, where a flag is not set. set
+// says whether a flag was given, given its text as written; now bounds --query-end. A URL or
+// header value is never echoed whole: either may hold a credential.
+func (q queryFlags) resolve(withQuery bool, set func(name string) bool, given func(name string) string, getenv func(string) string, now time.Time) (querySource, []error) {
+	var errs []error
+	if !withQuery {
+		for _, name := range queryOnlyFlags {
+			if set(name) {
+				errs = append(errs, fmt.Errorf("--%s: only read with --query (the trace comes from --input or --generate)", name))
+			}
+		}
+		return querySource{}, errs
+	}
+	src := querySource{url: q.url, span: q.span, step: q.step, end: now}
+	urlFrom := "--prometheus.url"
+	if !set("prometheus.url") {
+		src.url, urlFrom = getenv("PROMETHEUS_URL"), "PROMETHEUS_URL"
+	}
+	switch {
+	case src.url == "":
+		errs = append(errs, errors.New("--prometheus.url: --query needs the Prometheus to read from: give --prometheus.url or set PROMETHEUS_URL"))
+	case checkPrometheusURL(src.url) != nil:
+		errs = append(errs, fmt.Errorf("%s %q: %w", urlFrom, promquery.RedactURL(src.url), checkPrometheusURL(src.url)))
+	}
+	headers, headersFrom := q.headers, "--prometheus.headers"
+	if !set("prometheus.headers") {
+		headers, headersFrom = getenv("PROMETHEUS_HEADERS"), "PROMETHEUS_HEADERS"
+	}
+	var err error
+	if src.headers, err = parsePrometheusHeaders(headers); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", headersFrom, err))
+	}
+	stepOK := q.step >= minQueryStep && q.step <= maxQueryStep
+	if !stepOK {
+		errs = append(errs, fmt.Errorf("--query-step %q: must be from %s to %s (the coarsest step a daily season is fitted on)", given("query-step"), minQueryStep, maxQueryStep))
+	}
+	switch {
+	case q.span <= 0 || q.span > maxQueryRange:
+		errs = append(errs, fmt.Errorf("--query-range %q: must be positive and at most %s (a year)", given("query-range"), maxQueryRange))
+	case stepOK && q.span < q.step:
+		errs = append(errs, fmt.Errorf("--query-range %q: must be at least --query-step (%s)", given("query-range"), q.step))
+	case stepOK && int64(q.span/q.step) > maxSeriesPoints:
+		errs = append(errs, fmt.Errorf("--query-range %q: spans %d steps of --query-step %s, more than %d: give a coarser step or a shorter range",
+			given("query-range"), int64(q.span/q.step), q.step, maxSeriesPoints))
+	}
+	if q.end != "" {
+		end, err := time.Parse(time.RFC3339, q.end)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("--query-end %q: must be an RFC 3339 time, e.g. 2025-03-01T00:00:00Z", q.end))
+		case end.After(now):
+			errs = append(errs, fmt.Errorf("--query-end %q: must not be in the future (Prometheus holds no load yet after now, %s)", q.end, now.UTC().Format(time.RFC3339)))
+		default:
+			src.end = end
+		}
+	}
+	return src, errs
+}
+
+// read reads query's trace from the source's Prometheus.
+func (src querySource) read(ctx context.Context, log *slog.Logger, query string) (forecast.Series, map[string]string, error) {
+	client, err := promquery.New(promquery.Options{URL: src.url, Headers: src.headers, Logger: log})
+	if err != nil {
+		return forecast.Series{}, nil, err
+	}
+	return queryTrace(ctx, client, query, src.end, src.span, src.step)
+}
+
+// countTrue counts the true ones: how many of simulate's trace sources were given.
+func countTrue(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
+}
