@@ -140,7 +140,7 @@ type Options struct {
 
 	// HistoryWindow is how much history each fit reads; default DefaultHistoryWindow.
 	HistoryWindow time.Duration
-	// Step is the series step; default 5m.
+	// Step is the series step; default DefaultStep.
 	Step time.Duration
 	// Horizon is the stored prediction's length; default DefaultHorizon.
 	Horizon time.Duration
@@ -235,7 +235,7 @@ func New(opts Options) *Forecaster {
 		}
 	}
 	def(&opts.HistoryWindow, DefaultHistoryWindow)
-	def(&opts.Step, 5*time.Minute)
+	def(&opts.Step, DefaultStep)
 	def(&opts.Horizon, DefaultHorizon)
 	def(&opts.PatternHorizon, 7*24*time.Hour)
 	def(&opts.PerServiceTimeout, 2*time.Minute)
@@ -277,6 +277,9 @@ func New(opts Options) *Forecaster {
 // DefaultHistoryWindow is how much history a fit reads unless Options.HistoryWindow says
 // otherwise: four weeks, so weekly models see four of each weekday.
 const DefaultHistoryWindow = 28 * 24 * time.Hour
+
+// DefaultStep is the step of the history a fit reads unless Options.Step says otherwise.
+const DefaultStep = 5 * time.Minute
 
 // DefaultHorizon is how far ahead a prediction runs unless Options.Horizon says otherwise:
 // its model is chosen and its bound set by how they forecast over that span.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kai-platform/kai-scaler/forecast"
+	"github.com/kai-platform/kai-scaler/forecaster"
 )
 
 // backtestRow is one line of the backtest table: a model's scores averaged over the series
@@ -27,7 +28,9 @@ type backtestRow struct {
 
 // backtestReport is the --json output.
 type backtestReport struct {
-	Input    string        `json:"input"`
+	Input string `json:"input"`
+	// Query is --query, the PromQL the series were read with.
+	Query    string        `json:"query,omitempty"`
 	Series   int           `json:"series"`
 	Horizon  int           `json:"horizon,omitempty"`
 	Quantile float64       `json:"quantile"`
@@ -50,8 +53,12 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 	origins := fs.Int("origins", forecast.DefaultOrigins, "daily rolling origins, the latest ending at each series' end")
 	quantile := fs.Float64("quantile", 0.9, "quantile of the upper bound, between 0 and 1")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	var query string
+	var q queryFlags
+	addQueryFlags(fs, &query, &q, "instead of --input, score every series this PromQL expression returns (e.g. sum by (service) (...)), each named by its labels, read from --prometheus.url over --query-range at --query-step",
+		forecaster.DefaultStep, "step --query is evaluated at: the series' step (5 minutes, the step of the service's forecasts)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: kai-scaler backtest --input IN.csv [flags]")
+		fmt.Fprintln(fs.Output(), "usage: kai-scaler backtest --input IN.csv (or --query PROMQL) [flags]")
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), exitCodesHelp)
 	}
@@ -61,19 +68,21 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 	if code, extra := extraArgsExit(c.stderr, fs); extra {
 		return code
 	}
-	if *input == "" {
-		fmt.Fprintln(c.stderr, "kai-scaler backtest: --input is required")
+	if (*input == "") == (query == "") {
+		fmt.Fprintln(c.stderr, "kai-scaler backtest: exactly one of --input and --query is required")
 		fs.Usage()
 		return exitUsage
 	}
-	if errs := checkFitFlags(fitFlags{backtest: true, horizon: *horizon, quantile: *quantile, origins: *origins}, givenFlags(fs, args)); len(errs) > 0 {
-		return flagsExit(c, "backtest", errs)
+	flagErrs := checkFitFlags(fitFlags{backtest: true, horizon: *horizon, quantile: *quantile, origins: *origins}, givenFlags(fs, args))
+	src, queryErrs := fitInput(c, fs, args, "backtest", *input, query, q)
+	if flagErrs = append(flagErrs, queryErrs...); len(flagErrs) > 0 {
+		return flagsExit(c, "backtest", flagErrs)
 	}
 	tuneBatchGC(c.getenv)
 	var names []string
 	var evals []forecast.Evaluation
 	var errs []error
-	_, err := streamFit(ctx, c.stderr, "backtest", *input,
+	_, err := streamFit(ctx, c.stderr, "backtest", src,
 		func(s namedSeries) (forecast.Evaluation, error) {
 			h := *horizon
 			if h == 0 {
@@ -103,6 +112,7 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 		return exitFatal
 	}
 	rep := summarize(*input, *horizon, *quantile, names, evals, errs)
+	rep.Query = query
 	if *asJSON {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")

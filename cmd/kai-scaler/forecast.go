@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kai-platform/kai-scaler/forecast"
+	"github.com/kai-platform/kai-scaler/forecaster"
 )
 
 // progressAfter is how long a run is quiet before it reports progress on stderr.
@@ -34,8 +35,12 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 	model := fs.String("model", forecast.ModelAuto, "auto (select by backtest) or one of "+strings.Join(forecast.Models(), ", "))
 	quantile := fs.Float64("quantile", 0.9, "quantile of the upper bound, between 0 and 1")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (hack/pgo.sh makes the build's default.pgo with it)")
+	var query string
+	var q queryFlags
+	addQueryFlags(fs, &query, &q, "instead of --input, forecast every series this PromQL expression returns (e.g. sum by (service) (...)), each named by its labels, read from --prometheus.url over --query-range at --query-step",
+		forecaster.DefaultStep, "step --query is evaluated at: the series' step (5 minutes, the step of the service's forecasts)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: kai-scaler forecast --input IN.csv --horizon N --output OUT.csv [flags]")
+		fmt.Fprintln(fs.Output(), "usage: kai-scaler forecast --input IN.csv (or --query PROMQL) --horizon N --output OUT.csv [flags]")
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), exitCodesHelp)
 	}
@@ -45,12 +50,14 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 	if code, extra := extraArgsExit(c.stderr, fs); extra {
 		return code
 	}
-	if *input == "" || *output == "" {
-		fmt.Fprintln(c.stderr, "kai-scaler forecast: --input and --output are required")
+	if (*input == "") == (query == "") || *output == "" {
+		fmt.Fprintln(c.stderr, "kai-scaler forecast: --output and exactly one of --input and --query are required")
 		fs.Usage()
 		return exitUsage
 	}
-	if errs := checkFitFlags(fitFlags{horizon: *horizon, model: *model, quantile: *quantile}, givenFlags(fs, args)); len(errs) > 0 {
+	errs := checkFitFlags(fitFlags{horizon: *horizon, model: *model, quantile: *quantile}, givenFlags(fs, args))
+	src, queryErrs := fitInput(c, fs, args, "forecast", *input, query, q)
+	if errs = append(errs, queryErrs...); len(errs) > 0 {
 		return flagsExit(c, "forecast", errs)
 	}
 	opts := forecast.Options{Horizon: *horizon, Quantile: *quantile, Model: *model}
@@ -92,7 +99,7 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 	w := bufio.NewWriterSize(out, 1<<20)
 	w.WriteString("series,timestamp,value,upper\n")
 	failed := 0
-	n, err := streamFit(ctx, c.stderr, "forecast", *input,
+	n, err := streamFit(ctx, c.stderr, "forecast", src,
 		func(s namedSeries) (forecast.Result, error) {
 			if err := checkHorizon(s.series, *horizon, true); err != nil {
 				return forecast.Result{}, err
@@ -281,19 +288,32 @@ type fitted[R any] struct {
 	err    error
 }
 
-// streamFit reads the series of path one at a time and fits each on GOMAXPROCS workers as soon
+// seriesSource reads series one at a time and hands each to emit, in order, with the time
+// format its timestamps were written in; it stops at emit's first error and returns it, or
+// its own.
+type seriesSource func(ctx context.Context, emit func(namedSeries, timeFormat) error) error
+
+// csvSource reads the series of the CSV file at path (scanSeriesCSV).
+func csvSource(path string) seriesSource {
+	return func(_ context.Context, emit func(namedSeries, timeFormat) error) error {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = scanSeriesCSV(bufio.NewReaderSize(f, 1<<20), path, emit)
+		return err
+	}
+}
+
+// streamFit reads the series of src one at a time and fits each on GOMAXPROCS workers as soon
 // as it is read (fitting is CPU-bound and independent per series), handing the results to
 // done in input order, with whether the series has no positive value (noPositiveLoad, so a
 // command can say what it made of it): only the series in flight are in memory. It
 // reports progress on stderr when it takes longer than progressAfter and returns how many
 // series it read; a read error, done's error or ctx's end stops it.
-func streamFit[R any](ctx context.Context, stderr io.Writer, what, path string,
+func streamFit[R any](ctx context.Context, stderr io.Writer, what string, src seriesSource,
 	fit func(namedSeries) (R, error), done func(name string, format timeFormat, noLoad bool, r R, err error) error) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	workers := runtime.GOMAXPROCS(0)
@@ -308,7 +328,7 @@ func streamFit[R any](ctx context.Context, stderr io.Writer, what, path string,
 	var readErr error
 	go func() {
 		defer close(jobs)
-		_, readErr = scanSeriesCSV(bufio.NewReaderSize(f, 1<<20), path, func(s namedSeries, format timeFormat) error {
+		readErr = src(ctx, func(s namedSeries, format timeFormat) error {
 			select {
 			case jobs <- job{idx: read, s: s, format: format}:
 				read++

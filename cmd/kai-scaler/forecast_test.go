@@ -129,6 +129,15 @@ func TestFitFlagsOneLineEach(t *testing.T) {
 				"kai-scaler backtest: --origins \"0\": must be a positive number of daily origins\n"},
 		{"backtest: over the horizon's bound", []string{"backtest", "--input", in, "--horizon", "527041"},
 			"kai-scaler backtest: --horizon \"527041\": must be at most 527040 points (a year of one-minute steps)\n"},
+		{"forecast: a query's flags among the others", []string{"forecast", "--query", "sum by (service) (up)", "--output", "-", "--horizon", "288",
+			"--prometheus.url", "prom:9090", "--query-step", "2h", "--quantile", "2"},
+			"kai-scaler forecast: --quantile \"2\": must be between 0 and 1\n" +
+				"kai-scaler forecast: --prometheus.url \"prom:9090\": must be an http:// or https:// URL\n" +
+				"kai-scaler forecast: --query-step \"2h\": must be from 1s to 1h0m0s (the coarsest step a daily season is fitted on)\n"},
+		{"backtest: a query without a Prometheus", []string{"backtest", "--query", "up"},
+			"kai-scaler backtest: --prometheus.url: --query needs the Prometheus to read from: give --prometheus.url or set PROMETHEUS_URL\n"},
+		{"backtest: a query's flag with a file", []string{"backtest", "--input", in, "--query-end", "2020-01-01T00:00:00Z"},
+			"kai-scaler backtest: --query-end: only read with --query, not with a file's input\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

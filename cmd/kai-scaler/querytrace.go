@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"math"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/kai-platform/kai-scaler/forecast"
+	"github.com/kai-platform/kai-scaler/forecaster"
 	"github.com/kai-platform/kai-scaler/promquery"
 )
 
@@ -31,12 +33,13 @@ const (
 	maxQueryRange = 366 * 24 * time.Hour
 )
 
-// defaultQueryRange is the history the forecaster reads, so the replay scores two weeks after
-// its default two-week warm-up.
-const defaultQueryRange = 28 * 24 * time.Hour
+// defaultQueryRange is the history the forecaster reads (so simulate scores two weeks after
+// its default two-week warm-up).
+const defaultQueryRange = forecaster.DefaultHistoryWindow
 
 // rangeQuerier is what --query needs of Prometheus: *promquery.Client.
 type rangeQuerier interface {
+	QueryRange(ctx context.Context, query string, start, end time.Time, step time.Duration) ([]promquery.Series, error)
 	QueryRangeOne(ctx context.Context, query string, start, end time.Time, step time.Duration) (promquery.Series, error)
 }
 
@@ -46,17 +49,15 @@ type rangeQuerier interface {
 // than span, or a Prometheus that keeps less (15 days by default), starts at its first sample,
 // as a CSV export of it would. It returns the series' labels too.
 func queryTrace(ctx context.Context, q rangeQuerier, query string, end time.Time, span, step time.Duration) (forecast.Series, map[string]string, error) {
-	if step <= 0 || span < step {
-		return forecast.Series{}, nil, fmt.Errorf("query %q: want a positive step no longer than the range, got step %s and range %s", query, step, span)
+	start, end, err := queryGrid(query, end, span, step)
+	if err != nil {
+		return forecast.Series{}, nil, err
 	}
-	end = end.Truncate(step)
-	start := end.Add(-time.Duration(int64(span/step)-1) * step)
 	s, err := q.QueryRangeOne(ctx, query, start, end, step)
 	if err != nil {
 		var count *promquery.SeriesCountError
 		if errors.As(err, &count) && count.Count == 0 {
-			return forecast.Series{}, nil, fmt.Errorf("query %q returned no series from %s to %s: check its metric names and labels, and that Prometheus keeps that far back",
-				query, start.Format(time.RFC3339), end.Format(time.RFC3339))
+			return forecast.Series{}, nil, noSeriesError(query, start, end)
 		}
 		return forecast.Series{}, nil, err
 	}
@@ -66,6 +67,51 @@ func queryTrace(ctx context.Context, q rangeQuerier, query string, end time.Time
 			query, start.Format(time.RFC3339), end.Format(time.RFC3339))
 	}
 	return trace, s.Labels, nil
+}
+
+// queryGrid is the first and last point of span's grid of step ending at end, truncated to
+// the step.
+func queryGrid(query string, end time.Time, span, step time.Duration) (time.Time, time.Time, error) {
+	if step <= 0 || span < step {
+		return time.Time{}, time.Time{}, fmt.Errorf("query %q: want a positive step no longer than the range, got step %s and range %s", query, step, span)
+	}
+	end = end.Truncate(step)
+	return end.Add(-time.Duration(int64(span/step)-1) * step), end, nil
+}
+
+func noSeriesError(query string, start, end time.Time) error {
+	return fmt.Errorf("query %q returned no series from %s to %s: check its metric names and labels, and that Prometheus keeps that far back",
+		query, start.Format(time.RFC3339), end.Format(time.RFC3339))
+}
+
+// allSeries is forecast's and backtest's --query source: every series query returns, in
+// label order, each named by its labels ({service="checkout"}) and its timestamps written
+// as RFC 3339, its gaps before the first sample and after the last cut as queryTrace's.
+// A series without a finite value is handed on whole, for the fit to refuse by its name.
+func allSeries(q rangeQuerier, query string, end time.Time, span, step time.Duration) seriesSource {
+	return func(ctx context.Context, emit func(namedSeries, timeFormat) error) error {
+		start, end, err := queryGrid(query, end, span, step)
+		if err != nil {
+			return err
+		}
+		ss, err := q.QueryRange(ctx, query, start, end, step)
+		if err != nil {
+			return err
+		}
+		if len(ss) == 0 {
+			return noSeriesError(query, start, end)
+		}
+		for _, s := range ss {
+			grid := s.Grid(start, end, step)
+			if trimmed, ok := trimGaps(grid); ok {
+				grid = trimmed
+			}
+			if err := emit(namedSeries{name: labelText(s.Labels), series: grid}, timeRFC3339); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // trimGaps cuts s's gaps (NaN, ±Inf) before its first finite value and after its last; false
@@ -123,10 +169,13 @@ func (q queryFlags) resolve(withQuery bool, set func(name string) bool, given fu
 	if !withQuery {
 		for _, name := range queryOnlyFlags {
 			if set(name) {
-				errs = append(errs, fmt.Errorf("--%s: only read with --query (the trace comes from --input or --generate)", name))
+				errs = append(errs, fmt.Errorf("--%s: only read with --query, not with a file's input", name))
 			}
 		}
 		return querySource{}, errs
+	}
+	if getenv == nil {
+		getenv = func(string) string { return "" }
 	}
 	src := querySource{url: q.url, span: q.span, step: q.step, end: now}
 	urlFrom := "--prometheus.url"
@@ -174,13 +223,38 @@ func (q queryFlags) resolve(withQuery bool, set func(name string) bool, given fu
 	return src, errs
 }
 
+// client is a Prometheus client of the source's URL and headers.
+func (src querySource) client(log *slog.Logger) (*promquery.Client, error) {
+	return promquery.New(promquery.Options{URL: src.url, Headers: src.headers, Logger: log})
+}
+
 // read reads query's trace from the source's Prometheus.
 func (src querySource) read(ctx context.Context, log *slog.Logger, query string) (forecast.Series, map[string]string, error) {
-	client, err := promquery.New(promquery.Options{URL: src.url, Headers: src.headers, Logger: log})
+	client, err := src.client(log)
 	if err != nil {
 		return forecast.Series{}, nil, err
 	}
 	return queryTrace(ctx, client, query, src.end, src.span, src.step)
+}
+
+// series is forecast's and backtest's source of query: every series it returns (allSeries).
+func (src querySource) series(log *slog.Logger, query string) (seriesSource, error) {
+	client, err := src.client(log)
+	if err != nil {
+		return nil, err
+	}
+	return allSeries(client, query, src.end, src.span, src.step), nil
+}
+
+// addQueryFlags adds --query (usage says what the command does with it) and the flags of
+// where and how it reads to fs; step is --query-step's default.
+func addQueryFlags(fs *flag.FlagSet, query *string, q *queryFlags, usage string, step time.Duration, stepUsage string) {
+	fs.StringVar(query, "query", "", usage)
+	fs.StringVar(&q.url, "prometheus.url", "", "base URL of Prometheus (or Thanos, Mimir, VictoriaMetrics) for --query (default: $PROMETHEUS_URL)")
+	fs.StringVar(&q.headers, "prometheus.headers", "", "extra headers on --query's requests, name=value,name=value (default: $PROMETHEUS_HEADERS)")
+	fs.DurationVar(&q.span, "query-range", defaultQueryRange, "history --query reads, ending at --query-end (the gaps before its first sample are cut)")
+	fs.DurationVar(&q.step, "query-step", step, stepUsage)
+	fs.StringVar(&q.end, "query-end", "", "end of --query's range, RFC 3339 (default: now)")
 }
 
 // countTrue counts the true ones: how many of simulate's trace sources were given.
@@ -192,4 +266,20 @@ func countTrue(bs ...bool) int {
 		}
 	}
 	return n
+}
+
+// fitInput is forecast's and backtest's input, --input's CSV or --query's series, resolved
+// from their flags: the errors of the query's flags (none without --query), to be reported
+// with the command's others.
+func fitInput(c cli, fs *flag.FlagSet, args []string, what, input, query string, q queryFlags) (seriesSource, []error) {
+	src, errs := q.resolve(query != "", func(name string) bool { return flagSet(fs, name) }, givenFlags(fs, args), c.getenv, time.Now())
+	if query == "" || len(errs) > 0 {
+		return csvSource(input), errs
+	}
+	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("cmd", what)
+	series, err := src.series(log, query)
+	if err != nil {
+		return nil, []error{err}
+	}
+	return series, nil
 }

@@ -36,7 +36,7 @@ func TestQueryFlagsResolve(t *testing.T) {
 		{name: "no query, no query flags", query: false},
 		{name: "query flags without --query", query: false,
 			flags:   map[string]string{"query-step": "5m", "prometheus.url": "http://p:9090"},
-			wantErr: []string{"--prometheus.url: only read with --query", "--query-step: only read with --query"}},
+			wantErr: []string{"--prometheus.url: only read with --query, not with a file's input", "--query-step: only read with --query, not with a file's input"}},
 		{name: "the environment's URL and headers, as serve reads them", query: true, env: env,
 			want: querySource{url: "http://prom.monitoring:9090", headers: map[string]string{"X-Scope-OrgID": "team-a"}, end: now, span: defaultQueryRange, step: time.Minute}},
 		{name: "flags over the environment", query: true, env: env,
@@ -155,12 +155,14 @@ func TestTrimGaps(t *testing.T) {
 	}
 }
 
-// TestSimulateQueryReplaysWhatTheCSVReplays backfills a real Prometheus with 17 days of a
-// service's load (and a second service's) and replays `simulate --query` on it: the report is
-// the one `simulate --input` gives on a CSV of the same values, once the 11 days before the
-// first sample (the default range is the forecaster's four weeks) are cut. Then the errors a
-// user meets: a query of several series, of none, and a Prometheus that does not answer.
-func TestSimulateQueryReplaysWhatTheCSVReplays(t *testing.T) {
+// TestQueryReadsPrometheusAsTheCSV backfills a real Prometheus with 17 days of two services'
+// load and reads it with --query: `simulate` of one series reports what `simulate --input`
+// reports on a CSV of the same values, once the 11 days before the first sample (the default
+// range is the forecaster's four weeks) are cut; `forecast` and `backtest` of both series
+// write and score what they do from a CSV of both under their labels. Then the errors a user
+// meets: a query of several series where one is replayed, of none, of no finite value, and a
+// Prometheus that does not answer.
+func TestQueryReadsPrometheusAsTheCSV(t *testing.T) {
 	step := 5 * time.Minute
 	end := time.Now().UTC().Truncate(24 * time.Hour).Add(-time.Hour)
 	o := hpasim.DefaultRamps(end.Add(-17*24*time.Hour + step))
@@ -213,6 +215,54 @@ func TestSimulateQueryReplaysWhatTheCSVReplays(t *testing.T) {
 	delete(b, "parameters")
 	require.Equal(t, a, b, "the replay of the query is the replay of the CSV")
 
+	// forecast and backtest read every series of a query, named by their labels: the same
+	// output as from a CSV of both series under those names, at RFC 3339 times.
+	var both strings.Builder
+	both.WriteString("series,timestamp,value\n")
+	for _, s := range []struct {
+		name string
+		s    forecast.Series
+	}{{`{__name__="app_load", service="checkout"}`, trace}, {`{__name__="app_load", service="search"}`, other}} {
+		for i, v := range s.s.Values {
+			fmt.Fprintf(&both, `"%s",%s,%s`+"\n", strings.ReplaceAll(s.name, `"`, `""`), s.s.Start.Add(time.Duration(i)*step).Format(time.RFC3339), strconv.FormatFloat(v, 'g', -1, 64))
+		}
+	}
+	bothCSV := filepath.Join(t.TempDir(), "both.csv")
+	require.NoError(t, os.WriteFile(bothCSV, []byte(both.String()), 0o644))
+	command := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		c := cli{stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return env[k] }}
+		code := run(t.Context(), c, args)
+		return code, stdout.String(), stderr.String()
+	}
+	code, csvForecast, stderr := command("forecast", "--input", bothCSV, "--horizon", "288", "--output", "-")
+	require.Equal(t, 0, code, stderr)
+	code, queryForecast, stderr := command("forecast", "--query", "app_load", endFlag, "--horizon", "288", "--output", "-")
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, 1+2*288, strings.Count(queryForecast, "\n"))
+	require.Contains(t, queryForecast, "\n\"{__name__=\"\"app_load\"\", service=\"\"search\"\"}\","+end.Add(step).Format(time.RFC3339)+",")
+	require.Equal(t, csvForecast, queryForecast, "forecast --query writes what forecast --input writes")
+
+	code, csvBacktest, stderr := command("backtest", "--input", bothCSV, "--json")
+	require.Equal(t, 0, code, stderr)
+	code, queryBacktest, stderr := command("backtest", "--query", "app_load", endFlag, "--json")
+	require.Equal(t, 0, code, stderr)
+	var fromFile, fromProm map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(csvBacktest), &fromFile))
+	require.NoError(t, json.Unmarshal([]byte(queryBacktest), &fromProm))
+	require.JSONEq(t, `"app_load"`, string(fromProm["query"]))
+	require.JSONEq(t, `2`, string(fromProm["series"]))
+	for _, k := range []string{"input", "query"} {
+		delete(fromFile, k)
+		delete(fromProm, k)
+	}
+	require.Equal(t, fromFile, fromProm, "backtest --query scores what backtest --input scores")
+	// A series without a finite value is named with the fit's reason, as from a CSV of gaps.
+	code, _, stderr = command("backtest", "--query", `app_load{service="search"} or app_load{service="checkout"} / 0 * 0`, endFlag)
+	require.Equal(t, exitPartial, code, stderr)
+	require.Contains(t, stderr, `kai-scaler backtest: series "{service=\"checkout\"}": `)
+	require.Contains(t, stderr, "kai-scaler backtest: 1 of 2 series could not be scored; the scores are of the others\n")
+
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
@@ -246,4 +296,28 @@ func closedAddr(t *testing.T) string {
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())
 	return addr
+}
+
+func TestFitCommandsReadOneInput(t *testing.T) {
+	in := writeSeries(t, t.TempDir(), "a.csv", "series,timestamp,value", []string{"api"}, 3, func(t time.Time) string { return t.Format(time.RFC3339) })
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"forecast of a file and a query", []string{"forecast", "--input", in, "--query", "up", "--output", "-"}, "kai-scaler forecast: --output and exactly one of --input and --query are required\n"},
+		{"forecast of neither", []string{"forecast", "--output", "-"}, "kai-scaler forecast: --output and exactly one of --input and --query are required\n"},
+		{"forecast of a query, written nowhere", []string{"forecast", "--query", "up"}, "kai-scaler forecast: --output and exactly one of --input and --query are required\n"},
+		{"backtest of a file and a query", []string{"backtest", "--input", in, "--query", "up"}, "kai-scaler backtest: exactly one of --input and --query is required\n"},
+		{"backtest of neither", []string{"backtest"}, "kai-scaler backtest: exactly one of --input and --query is required\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr}, tc.args)
+			require.Equal(t, exitUsage, code, stderr.String())
+			require.True(t, strings.HasPrefix(stderr.String(), tc.want), stderr.String())
+			require.Contains(t, stderr.String(), "-query-step duration", "the usage follows")
+			require.Empty(t, stdout.String())
+		})
+	}
 }

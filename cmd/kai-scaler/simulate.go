@@ -168,12 +168,8 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	fs.StringVar(&o.Generate, "generate", "", `instead of --input, replay a generated trace: "ramps" (office hours with sharp morning ramps), or a stand-in for load the real traces lack: `+
 		`"smooth" or "noisy" (a per-minute daily curve with 3 % or 25 % noise), "weekly", "hourly" (three months sampled hourly), "growth" (3 % a day), "shift" (a fall to 60 % on day 21), "events" (one-off events at 2–4×), "batch" (a nightly batch at 5× a steady load), "bursts" (per-minute request counts with bursts), "weblog" (a web server's log counted per minute), "outages" (the same with outages upstream), "heavytail" (per-minute log-normal noise), "localtime" (users on New York time across a daylight-saving change), "weeklypeak" (Mondays 09:00–10:00 at 2×), "jobs" (the first ten minutes of every hour at 3×), "sparse" (counts near zero)`)
 	var q queryFlags
-	fs.StringVar(&o.Query, "query", "", "instead of --input, replay the load this PromQL expression returns (one series, e.g. your service's query in the services file), read from --prometheus.url over --query-range at --query-step")
-	fs.StringVar(&q.url, "prometheus.url", "", "base URL of Prometheus (or Thanos, Mimir, VictoriaMetrics) for --query (default: $PROMETHEUS_URL)")
-	fs.StringVar(&q.headers, "prometheus.headers", "", "extra headers on --query's requests, name=value,name=value (default: $PROMETHEUS_HEADERS)")
-	fs.DurationVar(&q.span, "query-range", defaultQueryRange, "history --query reads, ending at --query-end (the gaps before its first sample are cut)")
-	fs.DurationVar(&q.step, "query-step", time.Minute, "step --query is evaluated at: the trace's step")
-	fs.StringVar(&q.end, "query-end", "", "end of --query's range, RFC 3339 (default: now)")
+	addQueryFlags(fs, &o.Query, &q, "instead of --input, replay the load this PromQL expression returns (one series, e.g. your service's query in the services file), read from --prometheus.url over --query-range at --query-step",
+		time.Minute, "step --query is evaluated at: the trace's step (a minute: the replay sees the load the HPA reacts to, not 5-minute means)")
 	fs.Float64Var(&o.CapacityPerReplica, "capacity-per-replica", 0, "load one replica carries at its HPA target (0: the trace's p95 fills 80% of --max; its largest load, where the p95 is 0)")
 	min := fs.Int("min", 1, "HPA minReplicas (the base floor); given with --hpa, it overrides the manifest's")
 	max := fs.Int("max", 20, "HPA maxReplicas; given with --hpa, it overrides the manifest's")
