@@ -548,12 +548,7 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 // eventsTie less often.
 func choose(reactive Summary, reactiveDays []Summary, scores []Score, in CalibrationInput, lastDayOvershot bool) int {
 	if in.AvailabilityTarget > 0 {
-		avail := func(s Summary) float64 {
-			if s.EvaluatedMinutes <= 0 {
-				return 1
-			}
-			return 1 - s.ShortfallMinutes/s.EvaluatedMinutes
-		}
+		avail := Summary.Availability
 		best := -1
 		for i, s := range scores { // the cheapest that meets the target
 			if startsFewPods(reactiveDays, s) && avail(s.Summary) >= in.AvailabilityTarget && (best < 0 || s.Summary.ReplicaHours < scores[best].Summary.ReplicaHours-1e-9) {

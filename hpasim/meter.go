@@ -102,6 +102,15 @@ func (s Summary) BeyondMaxShare() float64 {
 	return 0
 }
 
+// Availability is the share of s's evaluated minutes without a shortfall (1 when none was
+// evaluated): what a service's availabilityTarget asks of the floors.
+func (s Summary) Availability() float64 {
+	if s.EvaluatedMinutes <= 0 {
+		return 1
+	}
+	return 1 - s.ShortfallMinutes/s.EvaluatedMinutes
+}
+
 // plus is s and o over their spans together: totals add, peaks are the higher.
 func (s Summary) plus(o Summary) Summary {
 	s.UnderProvisionedReplicaMinutes += o.UnderProvisionedReplicaMinutes

@@ -54,11 +54,13 @@ type ReplayOptions struct {
 	// PlanEvery is how often the actuator plans floors.
 	PlanEvery time.Duration
 	// Calibrate chooses the floor settings at every refit by replaying the trace's past
-	// (Calibrate) within Budget (0: DefaultBudget); without it every forecast is planned with
-	// the planner's defaults. Forecasts are then also fitted during the last
+	// (Calibrate) within Budget (0: DefaultBudget), or for AvailabilityTarget where it is
+	// positive, as a service's budget or availabilityTarget; without it every forecast is
+	// planned with the planner's defaults. Forecasts are then also fitted during the last
 	// DefaultCalibrationWindow of the warm-up, so the first refits have history to calibrate on.
-	Calibrate bool
-	Budget    float64
+	Calibrate          bool
+	Budget             float64
+	AvailabilityTarget float64
 }
 
 func (o ReplayOptions) validate() error {
@@ -72,6 +74,8 @@ func (o ReplayOptions) validate() error {
 		return fmt.Errorf("%w: refit, warm-up and plan interval must be positive", ErrInvalidReplayOptions)
 	case o.Budget < 0 || math.IsNaN(o.Budget):
 		return fmt.Errorf("%w: budget must not be negative, got %v", ErrInvalidReplayOptions, o.Budget)
+	case !(o.AvailabilityTarget >= 0 && o.AvailabilityTarget < 1):
+		return fmt.Errorf("%w: availability target must be 0 (none) or between 0 and 1, got %v", ErrInvalidReplayOptions, o.AvailabilityTarget)
 	case o.LeadTime < 0 || o.PodStartup < 0 || o.CapacityPerReplica < 0:
 		return fmt.Errorf("%w: lead time, pod start-up and capacity per replica must not be negative", ErrInvalidReplayOptions)
 	}
@@ -386,7 +390,7 @@ func calibrateAll(ctx context.Context, o ReplayOptions, trace forecast.Series, e
 						PodStartup: o.PodStartup, Behavior: o.Behavior},
 					LeadTime: o.LeadTime,
 					Now:      now,
-					Budget:   o.Budget,
+					Budget:   o.Budget, AvailabilityTarget: o.AvailabilityTarget,
 					StepDown: o.StepDown,
 					Surge:    true, // the simulated HPA reports its metric's need
 				})

@@ -193,6 +193,8 @@ func TestCompareErrors(t *testing.T) {
 		{name: "zero refit", opts: func(o *ReplayOptions) { o.Refit = 0 }, wantErr: ErrInvalidReplayOptions},
 		{name: "zero plan interval", opts: func(o *ReplayOptions) { o.PlanEvery = 0 }, wantErr: ErrInvalidReplayOptions},
 		{name: "negative capacity", opts: func(o *ReplayOptions) { o.CapacityPerReplica = -1 }, wantErr: ErrInvalidReplayOptions},
+		{name: "availability target of every minute", opts: func(o *ReplayOptions) { o.AvailabilityTarget = 1 }, wantErr: ErrInvalidReplayOptions},
+		{name: "availability target NaN", opts: func(o *ReplayOptions) { o.AvailabilityTarget = math.NaN() }, wantErr: ErrInvalidReplayOptions},
 		{name: "canceled", ctx: canceled, wantErr: context.Canceled},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"image/color"
@@ -54,6 +55,7 @@ type simOptions struct {
 	PlanEvery          time.Duration `json:"-"`
 	Calibrate          bool          `json:"calibrate"`
 	Budget             float64       `json:"budget"`
+	AvailabilityTarget float64       `json:"availabilityTarget,omitempty"`
 	Plot               string        `json:"plot,omitempty"`
 	PlotDays           int           `json:"plotDays"`
 
@@ -92,6 +94,10 @@ type simReport struct {
 	// ReplicaHoursIncrease is predictive/reactive replica-hours - 1.
 	UnderProvisionedReduction float64 `json:"underProvisionedReduction"`
 	ReplicaHoursIncrease      float64 `json:"replicaHoursIncrease"`
+	// ReactiveAvailability and PredictiveAvailability are each run's share of evaluated
+	// minutes without a shortfall, as --availability-target measures it.
+	ReactiveAvailability   float64 `json:"reactiveAvailability"`
+	PredictiveAvailability float64 `json:"predictiveAvailability"`
 	// ReactiveUnderBeyondBoundShare is the share of the reactive run's under-provisioned
 	// replica-minutes that came while the load was above the upper bound of the forecast in
 	// force: surprises (news, a burst) that no floor within the bound provisions for. Near 1,
@@ -188,6 +194,7 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	fs.DurationVar(&o.PlanEvery, "plan-every", actuator.DefaultInterval, "how often the actuator plans floors")
 	fs.BoolVar(&o.Calibrate, "calibrate", true, "at each refit, choose the floor settings by replaying the trace's past within --budget (false: the planner's defaults)")
 	fs.Float64Var(&o.Budget, "budget", hpasim.DefaultBudget, "extra replica-hours over the reactive HPA the floors may cost (0.1 is 10%), as calibration measures it")
+	fs.Float64Var(&o.AvailabilityTarget, "availability-target", 0, "instead of --budget, the share of minutes without a shortfall calibration aims at, at the least cost, as a service's availabilityTarget (0: none, the budget)")
 	fs.StringVar(&o.Plot, "plot", "", "write a PNG of load, ready capacity of both runs and the floor")
 	fs.IntVar(&o.PlotDays, "plot-days", 7, "days plotted, from the start of the evaluated span (0: all)")
 	if err := fs.Parse(args); err != nil {
@@ -205,6 +212,12 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	errs := checkSimFlags(o, *min, *max, given)
 	src, queryErrs := q.resolve(o.Query != "", func(name string) bool { return flagSet(fs, name) }, given, c.getenv, time.Now())
 	errs = append(errs, queryErrs...)
+	if o.AvailabilityTarget > 0 {
+		if flagSet(fs, "budget") {
+			errs = append(errs, errors.New("set --budget or --availability-target, not both: a target replaces the budget"))
+		}
+		o.Budget = 0 // not in force: the report says so
+	}
 	minReplicas, maxReplicas := *min, *max
 	var hpa hpaManifest
 	if o.HPA != "" {
@@ -317,6 +330,11 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	log.Info("scale events", "reactive_ups", rep.Reactive.ScaleUps, "reactive_downs", rep.Reactive.ScaleDowns,
 		"predictive_ups", rep.Predictive.ScaleUps, "predictive_downs", rep.Predictive.ScaleDowns,
 		"reactive_pods_started", rep.Reactive.PodsStarted, "predictive_pods_started", rep.Predictive.PodsStarted)
+	availability := []any{"reactive", fmt.Sprintf("%.4f", rep.ReactiveAvailability), "predictive", fmt.Sprintf("%.4f", rep.PredictiveAvailability)}
+	if o.AvailabilityTarget > 0 {
+		availability = append(availability, "target", o.AvailabilityTarget)
+	}
+	log.Info("availability: the share of evaluated minutes without a shortfall", availability...)
 	log.Info("reactive under-provisioning beyond the forecast's upper bound (surprises no floor within it provisions for)",
 		"share", fmt.Sprintf("%.0f%%", 100*rep.ReactiveUnderBeyondBoundShare))
 	log.Info("reactive under-provisioning beyond max replicas (load no scaler within the HPA's bounds serves; floors remove at most the rest)",
@@ -472,6 +490,7 @@ func checkSimFlags(o simOptions, minReplicas, maxReplicas int, given func(name s
 	check(o.StepDownFraction > 0 && o.StepDownFraction <= 1, "step-down-fraction", "must be more than 0 and at most 1 (a share of the floor)")
 	check(o.PlanEvery >= minPlanEvery, "plan-every", "must be at least %s: the simulated HPA syncs every %s, and the replay plans at most once a sync", minPlanEvery, hpasim.DefaultSyncPeriod)
 	check(finite(o.Budget) && o.Budget > 0, "budget", "must be a finite number greater than 0")
+	check(o.AvailabilityTarget >= 0 && o.AvailabilityTarget < 1, "availability-target", "must be 0 (none: the budget) or between 0 and 1, a share of minutes")
 	if o.Plot != "" {
 		if err := checkPlotPath(o.Plot); err != nil {
 			errs = append(errs, fmt.Errorf("--plot %q: %w", given("plot"), err))
@@ -602,7 +621,7 @@ func (o simOptions) replayOptions() hpasim.ReplayOptions {
 		Behavior: o.Behavior, LeadTime: o.LeadTime, PodStartup: o.PodStartup, Quantile: o.Quantile, Model: o.Model,
 		Refit: o.Refit, Horizon: o.Horizon, Warmup: o.Warmup, History: o.History,
 		StepDown:  actuator.StepDownPolicy{Interval: o.StepDownInterval, MaxFraction: o.StepDownFraction},
-		PlanEvery: o.PlanEvery, Calibrate: o.Calibrate, Budget: o.Budget,
+		PlanEvery: o.PlanEvery, Calibrate: o.Calibrate, Budget: o.Budget, AvailabilityTarget: o.AvailabilityTarget,
 	}
 }
 
@@ -627,6 +646,8 @@ func newSimReport(o simOptions, cmp hpasim.Comparison) simReport {
 			BacktestCoverage: cmp.Fits.BacktestCoverage},
 		UnderProvisionedReduction:     cmp.UnderProvisionedReduction,
 		ReplicaHoursIncrease:          cmp.ReplicaHoursIncrease,
+		ReactiveAvailability:          cmp.Reactive.Summary.Availability(),
+		PredictiveAvailability:        p.Summary.Availability(),
 		ReactiveUnderBeyondBoundShare: beyondBoundShare(cmp.Reactive),
 		ReactiveUnderBeyondMaxShare:   cmp.Reactive.Summary.BeyondMaxShare(),
 		ProvisionableReduction:        cmp.ProvisionableReduction,

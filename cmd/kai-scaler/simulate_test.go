@@ -242,6 +242,10 @@ func TestSimulateUsage(t *testing.T) {
 		{"capacity NaN", []string{"simulate", "--input", input, "--warmup", "400h", "--capacity-per-replica", "NaN"}, 2, `--capacity-per-replica "NaN": must be a finite number`},
 		{"capacity +Inf", []string{"simulate", "--input", input, "--warmup", "400h", "--capacity-per-replica", "+Inf"}, 2, `--capacity-per-replica "+Inf": must be a finite number`},
 		{"budget +Inf", []string{"simulate", "--input", input, "--warmup", "400h", "--budget", "+Inf"}, 2, `--budget "+Inf": must be a finite number greater than 0`},
+		{"availability target of all minutes", []string{"simulate", "--input", input, "--availability-target", "1"}, 2, `--availability-target "1": must be 0 (none: the budget) or between 0 and 1, a share of minutes`},
+		{"availability target NaN", []string{"simulate", "--input", input, "--availability-target", "NaN"}, 2, `--availability-target "NaN": must be 0 (none: the budget) or between 0 and 1`},
+		{"a budget and an availability target", []string{"simulate", "--input", input, "--budget", "0.1", "--availability-target", "0.99"}, 2,
+			"kai-scaler simulate: set --budget or --availability-target, not both: a target replaces the budget\n"},
 		{"step-down fraction NaN", []string{"simulate", "--input", input, "--warmup", "400h", "--step-down-fraction", "NaN"}, 2, `--step-down-fraction "NaN": must be more than 0 and at most 1`},
 		{"step-down fraction above 1", []string{"simulate", "--input", input, "--warmup", "400h", "--step-down-fraction", "5"}, 2, `--step-down-fraction "5": must be more than 0 and at most 1`},
 		{"step-down fraction negative", []string{"simulate", "--input", input, "--warmup", "400h", "--step-down-fraction", "-1"}, 2, `--step-down-fraction "-1": must be more than 0`},
@@ -585,4 +589,34 @@ func TestLeaveRoomForLegend(t *testing.T) {
 		leaveRoomForLegend(p, draw.New(vgimg.New(vg.Inch, vg.Inch)))
 		require.Equal(t, 10.0, p.Y.Max, "a legend taller than half the area is not made room for")
 	})
+}
+
+// TestSimulateAvailabilityTarget: --availability-target reaches calibration in place of the
+// budget, as a service's availabilityTarget does: a higher target buys more minutes without a
+// shortfall at more replica-hours, and the report names the target, the budget not in force.
+func TestSimulateAvailabilityTarget(t *testing.T) {
+	input := writeRampTrace(t, func(t time.Time) string { return t.Format(time.RFC3339) })
+	replay := func(target string) map[string]any {
+		var stdout, stderr bytes.Buffer
+		code := run(t.Context(), cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }},
+			[]string{"simulate", "--input", input, "--max", "20", "--warmup", "288h", "--availability-target", target})
+		require.Equal(t, 0, code, stderr.String())
+		var rep map[string]any
+		require.NoError(t, json.Unmarshal(stdout.Bytes(), &rep))
+		return rep
+	}
+	lastAvailability, lastCost := 0.0, math.Inf(-1)
+	for _, target := range []float64{0.9, 0.99, 0.999} {
+		rep := replay(fmt.Sprint(target))
+		p := rep["parameters"].(map[string]any)
+		reactive, predictive, cost := rep["reactiveAvailability"].(float64), rep["predictiveAvailability"].(float64), rep["replicaHoursIncrease"].(float64)
+		t.Logf("target %v: availability %.4f -> %.4f at %+.3f replica-hours", target, reactive, predictive, cost)
+		require.Equal(t, target, p["availabilityTarget"])
+		require.Equal(t, 0.0, p["budget"], "the budget is not in force")
+		require.Less(t, reactive, 0.9, "the reactive HPA falls short on the ramps")
+		require.Greater(t, predictive, lastAvailability, "a higher target, more minutes without a shortfall")
+		require.Greater(t, cost, lastCost, "a higher target costs more")
+		lastAvailability, lastCost = predictive, cost
+	}
+	require.GreaterOrEqual(t, lastAvailability, 0.999, "the highest target met on the ramps' future, as on their past")
 }
