@@ -950,12 +950,15 @@ func testLocks(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 	t.Run("renewal keeps the lock past its first ttl", func(t *testing.T) {
 		s := open(t)
-		const ttl = 300 * time.Millisecond
+		// Each renewal comes ttl/4 after the last, so the lock expires only if one round trip
+		// stalls for 3/4 of the ttl: with a 300 ms ttl, a shared CI machine's stall of a few
+		// hundred milliseconds under a Redis Cluster failed this test.
+		const ttl = time.Second
 		ok, err := s.TryLock(ctx, "run", "a", ttl)
 		require.NoError(t, err)
 		require.True(t, ok)
-		for range 5 { // 5 x ttl/3: well past the first ttl
-			time.Sleep(ttl / 3)
+		for range 6 { // 6 x ttl/4: well past the first ttl
+			time.Sleep(ttl / 4)
 			ok, err = s.RenewLock(ctx, "run", "a", ttl)
 			require.NoError(t, err)
 			require.True(t, ok)
