@@ -215,6 +215,25 @@ func TestQueryReadsPrometheusAsTheCSV(t *testing.T) {
 	delete(b, "parameters")
 	require.Equal(t, a, b, "the replay of the query is the replay of the CSV")
 
+	// A service of a services file: its query read from Prometheus, its settings replayed, as
+	// the same settings given as flags on the CSV.
+	services := filepath.Join(t.TempDir(), "services.yaml")
+	require.NoError(t, os.WriteFile(services, []byte("services:\n  - name: checkout\n    namespace: shop\n    query: app_load{service=\"checkout\"}\n"+
+		"    capacityPerReplica: 80\n    leadTime: 10m\n    availabilityTarget: 0.99\n"), 0o644))
+	code, fromFlags, stderr := simulate(nil, "--input", input, "--capacity-per-replica", "80", "--lead-time", "10m", "--quantile", "0.9", "--availability-target", "0.99")
+	require.Equal(t, 0, code, stderr)
+	code, fromService, stderr := simulate(env, "--services", services, "--service", "checkout", "--query-step", "5m", endFlag)
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stderr, `msg="settings from the services file" cmd=simulate services=`+services+` service=checkout flags="--query=app_load{service=\"checkout\"} --capacity-per-replica=80 --lead-time=10m0s --quantile=0.9 --availability-target=0.99"`)
+	require.NoError(t, json.Unmarshal([]byte(fromFlags), &a))
+	require.NoError(t, json.Unmarshal([]byte(fromService), &b))
+	require.NoError(t, json.Unmarshal(b["parameters"], &params))
+	require.Equal(t, "checkout", params["service"])
+	require.Equal(t, 0.99, params["availabilityTarget"])
+	delete(a, "parameters")
+	delete(b, "parameters")
+	require.Equal(t, a, b, "the service replayed from its file is the CSV replayed with its settings")
+
 	// forecast and backtest read every series of a query, named by their labels: the same
 	// output as from a CSV of both series under those names, at RFC 3339 times.
 	var both strings.Builder

@@ -36,8 +36,11 @@ type simOptions struct {
 	Generate string `json:"generate,omitempty"`
 	// Query is --query, the PromQL the trace was read with, from PrometheusURL (without its
 	// user info and parameters: the report is shared, the credentials are not).
-	Query              string        `json:"query,omitempty"`
-	PrometheusURL      string        `json:"prometheusURL,omitempty"`
+	Query         string `json:"query,omitempty"`
+	PrometheusURL string `json:"prometheusURL,omitempty"`
+	// Services and Service are --services and --service: the settings the file gave.
+	Services           string        `json:"services,omitempty"`
+	Service            string        `json:"service,omitempty"`
 	CapacityPerReplica float64       `json:"capacityPerReplica"`
 	CapacityDerived    bool          `json:"capacityDerived"`
 	MinReplicas        int32         `json:"minReplicas"`
@@ -195,6 +198,8 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	fs.BoolVar(&o.Calibrate, "calibrate", true, "at each refit, choose the floor settings by replaying the trace's past within --budget (false: the planner's defaults)")
 	fs.Float64Var(&o.Budget, "budget", hpasim.DefaultBudget, "extra replica-hours over the reactive HPA the floors may cost (0.1 is 10%), as calibration measures it")
 	fs.Float64Var(&o.AvailabilityTarget, "availability-target", 0, "instead of --budget, the share of minutes without a shortfall calibration aims at, at the least cost, as a service's availabilityTarget (0: none, the budget)")
+	fs.StringVar(&o.Services, "services", "", "a services file (SERVICES_FILE): with --service, replay that service's query (unless --input, --generate or --query is given), capacity per replica, lead time, quantile and budget or availability target, each unless its flag is given")
+	fs.StringVar(&o.Service, "service", "", "the name of the service of --services to replay")
 	fs.StringVar(&o.Plot, "plot", "", "write a PNG of load, ready capacity of both runs and the floor")
 	fs.IntVar(&o.PlotDays, "plot-days", 7, "days plotted, from the start of the evaluated span (0: all)")
 	if err := fs.Parse(args); err != nil {
@@ -204,13 +209,25 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 		return code
 	}
 	given := givenFlags(fs, args)
+	set := func(name string) bool { return flagSet(fs, name) }
+	if (o.Services == "") != (o.Service == "") {
+		return simFlagsExit(c, errors.New("--services and --service go together: the file and the service in it to replay"))
+	}
+	var fromServices []string // the flags the services file stood for, for the log
+	if o.Services != "" {
+		svc, err := loadService(o.Services, o.Service)
+		if err != nil {
+			return simFlagsExit(c, err)
+		}
+		fromServices = applyService(&o, svc, set, o.Input != "" || o.Generate != "" || o.Query != "")
+	}
 	if sources := countTrue(o.Input != "", o.Generate != "", o.Query != ""); sources != 1 {
 		fmt.Fprintln(c.stderr, "kai-scaler simulate: exactly one of --input, --generate and --query is required")
 		fs.Usage()
 		return 2
 	}
 	errs := checkSimFlags(o, *min, *max, given)
-	src, queryErrs := q.resolve(o.Query != "", func(name string) bool { return flagSet(fs, name) }, given, c.getenv, time.Now())
+	src, queryErrs := q.resolve(o.Query != "", set, given, c.getenv, time.Now())
 	errs = append(errs, queryErrs...)
 	if o.AvailabilityTarget > 0 {
 		if flagSet(fs, "budget") {
@@ -235,6 +252,9 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	}
 	o.MinReplicas, o.MaxReplicas = int32(minReplicas), int32(maxReplicas) // checked within int32
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("cmd", "simulate")
+	if o.Services != "" {
+		log.Info("settings from the services file", "services", o.Services, "service", o.Service, "flags", strings.Join(fromServices, " "))
+	}
 	if o.HPA != "" {
 		logHPAManifest(log, fs, o, hpa)
 	}

@@ -208,6 +208,10 @@ func TestSimulateUsage(t *testing.T) {
 		{"no input", []string{"simulate"}, 2, "exactly one of --input, --generate and --query is required"},
 		{"both inputs", []string{"simulate", "--input", input, "--generate", "ramps"}, 2, "exactly one"},
 		{"a file and a query", []string{"simulate", "--input", input, "--query", "up"}, 2, "exactly one of --input, --generate and --query is required"},
+		{"a service without its file", []string{"simulate", "--input", input, "--service", "checkout"}, 2,
+			"kai-scaler simulate: --services and --service go together: the file and the service in it to replay\n"},
+		{"a services file without a service", []string{"simulate", "--input", input, "--services", "services.yaml"}, 2, "--services and --service go together"},
+		{"a services file that is not there", []string{"simulate", "--services", "nope.yaml", "--service", "checkout"}, 2, `--services "nope.yaml": cannot be read: `},
 		// --query's own flags: each named, checked before Prometheus is asked anything.
 		{"a query without a Prometheus", []string{"simulate", "--query", "up"}, 2,
 			"kai-scaler simulate: --prometheus.url: --query needs the Prometheus to read from: give --prometheus.url or set PROMETHEUS_URL\n"},
