@@ -137,7 +137,7 @@ func TestFitFlagsOneLineEach(t *testing.T) {
 		{"backtest: a query without a Prometheus", []string{"backtest", "--query", "up"},
 			"kai-scaler backtest: --prometheus.url: --query needs the Prometheus to read from: give --prometheus.url or set PROMETHEUS_URL\n"},
 		{"backtest: a query's flag with a file", []string{"backtest", "--input", in, "--query-end", "2020-01-01T00:00:00Z"},
-			"kai-scaler backtest: --query-end: only read with --query, not with a file's input\n"},
+			"kai-scaler backtest: --query-end: only read with --query (the input is another)\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

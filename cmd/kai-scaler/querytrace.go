@@ -17,10 +17,11 @@ import (
 	"github.com/kai-platform/kai-scaler/promquery"
 )
 
-// simulate's --query reads the trace from Prometheus with the service's own query, as the
-// forecaster reads its history: a platform engineer replays the service they mean to switch
-// floors on without exporting a CSV first (a Grafana panel's export holds the points Grafana
-// drew, about the panel's width in pixels: four weeks at a 20- to 40-minute step).
+// --query reads simulate's trace, or forecast's and backtest's series, from Prometheus as the
+// forecaster reads a service's history: a platform engineer replays or scores the service
+// they mean to switch floors on without exporting a CSV first (a Grafana panel's export
+// holds the points Grafana drew, about the panel's width in pixels: four weeks at a 20- to
+// 40-minute step).
 
 // Bounds of --query-step and --query-range.
 const (
@@ -29,7 +30,7 @@ const (
 	minQueryStep = time.Second
 	// maxQueryStep is the coarsest step that still sees a daily season in the forecaster.
 	maxQueryStep = time.Hour
-	// maxQueryRange is a year: a longer history changes no fit (the forecaster reads four weeks).
+	// maxQueryRange is a year, as a CSV's span (maxStep): the service's fits read four weeks.
 	maxQueryRange = 366 * 24 * time.Hour
 )
 
@@ -79,6 +80,7 @@ func queryGrid(query string, end time.Time, span, step time.Duration) (time.Time
 	return end.Add(-time.Duration(int64(span/step)-1) * step), end, nil
 }
 
+// noSeriesError says a query returned nothing over the grid, and where to look.
 func noSeriesError(query string, start, end time.Time) error {
 	return fmt.Errorf("query %q returned no series from %s to %s: check its metric names and labels, and that Prometheus keeps that far back",
 		query, start.Format(time.RFC3339), end.Format(time.RFC3339))
@@ -133,7 +135,8 @@ func trimGaps(s forecast.Series) (forecast.Series, bool) {
 	}, true
 }
 
-// labelText is labels as PromQL writes them, {a="1", b="2"}, for a log line.
+// labelText is labels as PromQL writes them, {a="1", b="2"}: a series' name in forecast's
+// and backtest's output, and in simulate's log.
 func labelText(labels map[string]string) string {
 	ls := make(model.LabelSet, len(labels))
 	for k, v := range labels {
@@ -142,7 +145,7 @@ func labelText(labels map[string]string) string {
 	return ls.String()
 }
 
-// queryFlags are simulate's flags of --query, as given.
+// queryFlags are the flags of --query (simulate, forecast, backtest), as given.
 type queryFlags struct {
 	url, headers, end string
 	span, step        time.Duration
@@ -169,7 +172,7 @@ func (q queryFlags) resolve(withQuery bool, set func(name string) bool, given fu
 	if !withQuery {
 		for _, name := range queryOnlyFlags {
 			if set(name) {
-				errs = append(errs, fmt.Errorf("--%s: only read with --query, not with a file's input", name))
+				errs = append(errs, fmt.Errorf("--%s: only read with --query (the input is another)", name))
 			}
 		}
 		return querySource{}, errs

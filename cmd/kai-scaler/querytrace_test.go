@@ -36,7 +36,7 @@ func TestQueryFlagsResolve(t *testing.T) {
 		{name: "no query, no query flags", query: false},
 		{name: "query flags without --query", query: false,
 			flags:   map[string]string{"query-step": "5m", "prometheus.url": "http://p:9090"},
-			wantErr: []string{"--prometheus.url: only read with --query, not with a file's input", "--query-step: only read with --query, not with a file's input"}},
+			wantErr: []string{"--prometheus.url: only read with --query (the input is another)", "--query-step: only read with --query (the input is another)"}},
 		{name: "the environment's URL and headers, as serve reads them", query: true, env: env,
 			want: querySource{url: "http://prom.monitoring:9090", headers: map[string]string{"X-Scope-OrgID": "team-a"}, end: now, span: defaultQueryRange, step: time.Minute}},
 		{name: "flags over the environment", query: true, env: env,

@@ -222,7 +222,7 @@ func TestSimulateUsage(t *testing.T) {
 				"kai-scaler simulate: --query-step \"0s\": must be from 1s to 1h0m0s (the coarsest step a daily season is fitted on)\n" +
 				"kai-scaler simulate: --query-end \"yesterday\": must be an RFC 3339 time, e.g. 2025-03-01T00:00:00Z\n"},
 		{"a query's flag with a file", []string{"simulate", "--input", input, "--query-range", "48h"}, 2,
-			"kai-scaler simulate: --query-range: only read with --query, not with a file's input\n"},
+			"kai-scaler simulate: --query-range: only read with --query (the input is another)\n"},
 		{"unknown generated trace", []string{"simulate", "--generate", "nope"}, 2, `--generate "nope": must be one of ` + names},
 		{"unknown model", []string{"simulate", "--input", input, "--model", "bogus"}, 2, `--model "bogus": must be auto or one of seasonal-naive, naive,`},
 		{"bad bounds", []string{"simulate", "--input", input, "--min", "5", "--max", "3"}, 2, "--min <= --max"},
