@@ -55,10 +55,11 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	var query string
 	var q queryFlags
+	services := fs.String("services", "", "instead of --input, score each service of this services file (SERVICES_FILE), its query read as --query reads one (one series each), named by the service")
 	addQueryFlags(fs, &query, &q, "instead of --input, score every series this PromQL expression returns (e.g. sum by (service) (...)), each named by its labels, read from --prometheus.url over --query-range at --query-step",
 		forecaster.DefaultStep, "step --query is evaluated at: the series' step (5 minutes, the step of the service's forecasts)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: kai-scaler backtest --input IN.csv (or --query PROMQL) [flags]")
+		fmt.Fprintln(fs.Output(), "usage: kai-scaler backtest --input IN.csv (or --query PROMQL, or --services FILE) [flags]")
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), exitCodesHelp)
 	}
@@ -68,13 +69,13 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 	if code, extra := extraArgsExit(c.stderr, fs); extra {
 		return code
 	}
-	if (*input == "") == (query == "") {
-		fmt.Fprintln(c.stderr, "kai-scaler backtest: exactly one of --input and --query is required")
+	if countTrue(*input != "", query != "", *services != "") != 1 {
+		fmt.Fprintln(c.stderr, "kai-scaler backtest: exactly one of --input, --query and --services is required")
 		fs.Usage()
 		return exitUsage
 	}
 	flagErrs := checkFitFlags(fitFlags{backtest: true, horizon: *horizon, quantile: *quantile, origins: *origins}, givenFlags(fs, args))
-	src, queryErrs := fitInput(c, fs, args, "backtest", *input, query, q)
+	src, queryErrs := fitInput(c, fs, args, "backtest", *input, query, *services, q)
 	if flagErrs = append(flagErrs, queryErrs...); len(flagErrs) > 0 {
 		return flagsExit(c, "backtest", flagErrs)
 	}

@@ -100,6 +100,9 @@ var (
 type namedSeries struct {
 	name   string
 	series forecast.Series
+	// err is why the series could not be read (a service's query of --services that returned
+	// no series, several, or only gaps): the command names it as the series' error.
+	err error
 }
 
 // rawSeries collects a series' rows as read.

@@ -37,10 +37,11 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (hack/pgo.sh makes the build's default.pgo with it)")
 	var query string
 	var q queryFlags
+	services := fs.String("services", "", "instead of --input, forecast each service of this services file (SERVICES_FILE), its query read as --query reads one (one series each), named by the service")
 	addQueryFlags(fs, &query, &q, "instead of --input, forecast every series this PromQL expression returns (e.g. sum by (service) (...)), each named by its labels, read from --prometheus.url over --query-range at --query-step",
 		forecaster.DefaultStep, "step --query is evaluated at: the series' step (5 minutes, the step of the service's forecasts)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: kai-scaler forecast --input IN.csv (or --query PROMQL) --horizon N --output OUT.csv [flags]")
+		fmt.Fprintln(fs.Output(), "usage: kai-scaler forecast --input IN.csv (or --query PROMQL, or --services FILE) --horizon N --output OUT.csv [flags]")
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), exitCodesHelp)
 	}
@@ -50,13 +51,13 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 	if code, extra := extraArgsExit(c.stderr, fs); extra {
 		return code
 	}
-	if (*input == "") == (query == "") || *output == "" {
-		fmt.Fprintln(c.stderr, "kai-scaler forecast: --output and exactly one of --input and --query are required")
+	if countTrue(*input != "", query != "", *services != "") != 1 || *output == "" {
+		fmt.Fprintln(c.stderr, "kai-scaler forecast: --output and exactly one of --input, --query and --services are required")
 		fs.Usage()
 		return exitUsage
 	}
 	errs := checkFitFlags(fitFlags{horizon: *horizon, model: *model, quantile: *quantile}, givenFlags(fs, args))
-	src, queryErrs := fitInput(c, fs, args, "forecast", *input, query, q)
+	src, queryErrs := fitInput(c, fs, args, "forecast", *input, query, *services, q)
 	if errs = append(errs, queryErrs...); len(errs) > 0 {
 		return flagsExit(c, "forecast", errs)
 	}
@@ -343,7 +344,11 @@ func streamFit[R any](ctx context.Context, stderr io.Writer, what string, src se
 		wg.Go(func() {
 			for j := range jobs {
 				res := fitted[R]{idx: j.idx, name: j.s.name, format: j.format, noLoad: noPositiveLoad(j.s.series.Values)}
-				if ctx.Err() == nil {
+				switch {
+				case ctx.Err() != nil:
+				case j.s.err != nil:
+					res.err = j.s.err
+				default:
 					res.r, res.err = fit(j.s)
 				}
 				results <- res

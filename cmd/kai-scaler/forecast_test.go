@@ -134,6 +134,9 @@ func TestFitFlagsOneLineEach(t *testing.T) {
 			"kai-scaler forecast: --quantile \"2\": must be between 0 and 1\n" +
 				"kai-scaler forecast: --prometheus.url \"prom:9090\": must be an http:// or https:// URL\n" +
 				"kai-scaler forecast: --query-step \"2h\": must be from 1s to 1h0m0s (the coarsest step a daily season is fitted on)\n"},
+		{"backtest: a services file that is not there, among the others", []string{"backtest", "--services", "nope.yaml", "--origins", "0", "--prometheus.url", "http://p:9090"},
+			"kai-scaler backtest: --origins \"0\": must be a positive number of daily origins\n" +
+				"kai-scaler backtest: --services \"nope.yaml\": cannot be read: open nope.yaml: no such file or directory\n"},
 		{"backtest: a query without a Prometheus", []string{"backtest", "--query", "up"},
 			"kai-scaler backtest: --prometheus.url: --query needs the Prometheus to read from: give --prometheus.url or set PROMETHEUS_URL\n"},
 		{"backtest: a query's flag with a file", []string{"backtest", "--input", in, "--query-end", "2020-01-01T00:00:00Z"},

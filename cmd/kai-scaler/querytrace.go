@@ -15,6 +15,7 @@ import (
 	"github.com/kai-platform/kai-scaler/forecast"
 	"github.com/kai-platform/kai-scaler/forecaster"
 	"github.com/kai-platform/kai-scaler/promquery"
+	"github.com/kai-platform/kai-scaler/scaling"
 )
 
 // --query reads simulate's trace, or forecast's and backtest's series, from Prometheus as the
@@ -64,10 +65,34 @@ func queryTrace(ctx context.Context, q rangeQuerier, query string, end time.Time
 	}
 	trace, ok := trimGaps(s.Grid(start, end, step))
 	if !ok {
-		return forecast.Series{}, nil, fmt.Errorf("query %q returned no finite value from %s to %s",
-			query, start.Format(time.RFC3339), end.Format(time.RFC3339))
+		return forecast.Series{}, nil, fmt.Errorf("query %q returned %w from %s to %s",
+			query, errNoFiniteValue, start.Format(time.RFC3339), end.Format(time.RFC3339))
 	}
 	return trace, s.Labels, nil
+}
+
+// errNoFiniteValue: a query's series held only gaps over the range.
+var errNoFiniteValue = errors.New("no finite value")
+
+// servicesSeries is forecast's and backtest's --services source: each service's query read
+// as queryTrace reads simulate's, in the file's order, named by the service. A query that
+// Prometheus refuses or that returns no series, several, or only gaps is that service's
+// error, handed on for the command to name while the others go on; any other failure
+// (Prometheus unreachable, a timeout) stops the run, as it would fail every service.
+func servicesSeries(q rangeQuerier, services []scaling.ManagedService, end time.Time, span, step time.Duration) seriesSource {
+	return func(ctx context.Context, emit func(namedSeries, timeFormat) error) error {
+		for _, svc := range services {
+			s, _, err := queryTrace(ctx, q, svc.Query, end, span, step)
+			if err != nil && !errors.Is(err, promquery.ErrBadQuery) && !errors.Is(err, promquery.ErrNotOneSeries) &&
+				!errors.Is(err, errNoSeries) && !errors.Is(err, errNoFiniteValue) {
+				return fmt.Errorf("service %s: %w", svc.Name, err)
+			}
+			if err := emit(namedSeries{name: svc.Name, series: s, err: err}, timeRFC3339); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // queryGrid is the first and last point of span's grid of step ending at end, truncated to
@@ -82,9 +107,12 @@ func queryGrid(query string, end time.Time, span, step time.Duration) (time.Time
 
 // noSeriesError says a query returned nothing over the grid, and where to look.
 func noSeriesError(query string, start, end time.Time) error {
-	return fmt.Errorf("query %q returned no series from %s to %s: check its metric names and labels, and that Prometheus keeps that far back",
-		query, start.Format(time.RFC3339), end.Format(time.RFC3339))
+	return fmt.Errorf("query %q returned %w from %s to %s: check its metric names and labels, and that Prometheus keeps that far back",
+		query, errNoSeries, start.Format(time.RFC3339), end.Format(time.RFC3339))
 }
+
+// errNoSeries: a query returned nothing over the range.
+var errNoSeries = errors.New("no series")
 
 // allSeries is forecast's and backtest's --query source: every series query returns, in
 // label order, each named by its labels ({service="checkout"}) and its timestamps written
@@ -240,15 +268,6 @@ func (src querySource) read(ctx context.Context, log *slog.Logger, query string)
 	return queryTrace(ctx, client, query, src.end, src.span, src.step)
 }
 
-// series is forecast's and backtest's source of query: every series it returns (allSeries).
-func (src querySource) series(log *slog.Logger, query string) (seriesSource, error) {
-	client, err := src.client(log)
-	if err != nil {
-		return nil, err
-	}
-	return allSeries(client, query, src.end, src.span, src.step), nil
-}
-
 // addQueryFlags adds --query (usage says what the command does with it) and the flags of
 // where and how it reads to fs; step is --query-step's default.
 func addQueryFlags(fs *flag.FlagSet, query *string, q *queryFlags, usage string, step time.Duration, stepUsage string) {
@@ -271,18 +290,29 @@ func countTrue(bs ...bool) int {
 	return n
 }
 
-// fitInput is forecast's and backtest's input, --input's CSV or --query's series, resolved
-// from their flags: the errors of the query's flags (none without --query), to be reported
-// with the command's others.
-func fitInput(c cli, fs *flag.FlagSet, args []string, what, input, query string, q queryFlags) (seriesSource, []error) {
-	src, errs := q.resolve(query != "", func(name string) bool { return flagSet(fs, name) }, givenFlags(fs, args), c.getenv, time.Now())
-	if query == "" || len(errs) > 0 {
+// fitInput is forecast's and backtest's input, resolved from their flags: --input's CSV,
+// --query's series, or each query of --services; with the errors of the query's flags (none
+// without a query), to be reported with the command's others.
+func fitInput(c cli, fs *flag.FlagSet, args []string, what, input, query, services string, q queryFlags) (seriesSource, []error) {
+	fromProm := query != "" || services != ""
+	src, errs := q.resolve(fromProm, func(name string) bool { return flagSet(fs, name) }, givenFlags(fs, args), c.getenv, time.Now())
+	var list []scaling.ManagedService
+	if services != "" {
+		var err error
+		if list, err = readServices(services); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if !fromProm || len(errs) > 0 {
 		return csvSource(input), errs
 	}
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("cmd", what)
-	series, err := src.series(log, query)
+	client, err := src.client(log)
 	if err != nil {
 		return nil, []error{err}
 	}
-	return series, nil
+	if services != "" {
+		return servicesSeries(client, list, src.end, src.span, src.step), nil
+	}
+	return allSeries(client, query, src.end, src.span, src.step), nil
 }

@@ -276,6 +276,30 @@ func TestQueryReadsPrometheusAsTheCSV(t *testing.T) {
 		delete(fromProm, k)
 	}
 	require.Equal(t, fromFile, fromProm, "backtest --query scores what backtest --input scores")
+	// --services: each service's query, named by the service; one whose query returns nothing
+	// is named with why, and the others are forecast and scored as from the CSV.
+	servicesFile := filepath.Join(t.TempDir(), "all.yaml")
+	require.NoError(t, os.WriteFile(servicesFile, []byte("services:\n"+
+		"  - {name: checkout, namespace: shop, query: 'app_load{service=\"checkout\"}', capacityPerReplica: 80}\n"+
+		"  - {name: cart, namespace: shop, query: 'app_load{service=\"cart\"}', capacityPerReplica: 10}\n"+
+		"  - {name: search, namespace: shop, query: 'app_load{service=\"search\"}', capacityPerReplica: 30}\n"), 0o644))
+	code, servicesForecast, stderr := command("forecast", "--services", servicesFile, endFlag, "--horizon", "288", "--output", "-")
+	require.Equal(t, exitPartial, code, stderr)
+	require.Contains(t, stderr, `kai-scaler forecast: series "cart": query "app_load{service=\"cart\"}" returned no series from `)
+	renamed := strings.NewReplacer(`"{__name__=""app_load"", service=""checkout""}"`, "checkout", `"{__name__=""app_load"", service=""search""}"`, "search").Replace(csvForecast)
+	require.Equal(t, renamed, servicesForecast, "forecast --services writes what forecast --input writes, under the services' names")
+	code, servicesBacktest, stderr := command("backtest", "--services", servicesFile, endFlag, "--json")
+	require.Equal(t, exitPartial, code, stderr)
+	require.Contains(t, stderr, "kai-scaler backtest: 1 of 3 series could not be scored; the scores are of the others\n")
+	var fromServices map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(servicesBacktest), &fromServices))
+	for _, k := range []string{"models", "auto", "baseline", "chosen"} {
+		require.JSONEq(t, string(fromFile[k]), string(fromServices[k]), k)
+	}
+	code, _, stderr = command("backtest", "--services", servicesFile, "--prometheus.url", "http://"+closedAddr(t), endFlag)
+	require.Equal(t, exitFatal, code, stderr)
+	require.Contains(t, stderr, "kai-scaler backtest: service checkout: query range ", "an unreachable Prometheus stops the run at the first service")
+
 	// A series without a finite value is named with the fit's reason, as from a CSV of gaps.
 	code, _, stderr = command("backtest", "--query", `app_load{service="search"} or app_load{service="checkout"} / 0 * 0`, endFlag)
 	require.Equal(t, exitPartial, code, stderr)
@@ -324,11 +348,12 @@ func TestFitCommandsReadOneInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"forecast of a file and a query", []string{"forecast", "--input", in, "--query", "up", "--output", "-"}, "kai-scaler forecast: --output and exactly one of --input and --query are required\n"},
-		{"forecast of neither", []string{"forecast", "--output", "-"}, "kai-scaler forecast: --output and exactly one of --input and --query are required\n"},
-		{"forecast of a query, written nowhere", []string{"forecast", "--query", "up"}, "kai-scaler forecast: --output and exactly one of --input and --query are required\n"},
-		{"backtest of a file and a query", []string{"backtest", "--input", in, "--query", "up"}, "kai-scaler backtest: exactly one of --input and --query is required\n"},
-		{"backtest of neither", []string{"backtest"}, "kai-scaler backtest: exactly one of --input and --query is required\n"},
+		{"forecast of a file and a query", []string{"forecast", "--input", in, "--query", "up", "--output", "-"}, "kai-scaler forecast: --output and exactly one of --input, --query and --services are required\n"},
+		{"forecast of neither", []string{"forecast", "--output", "-"}, "kai-scaler forecast: --output and exactly one of --input, --query and --services are required\n"},
+		{"forecast of a query, written nowhere", []string{"forecast", "--query", "up"}, "kai-scaler forecast: --output and exactly one of --input, --query and --services are required\n"},
+		{"backtest of a file and a query", []string{"backtest", "--input", in, "--query", "up"}, "kai-scaler backtest: exactly one of --input, --query and --services is required\n"},
+		{"backtest of neither", []string{"backtest"}, "kai-scaler backtest: exactly one of --input, --query and --services is required\n"},
+		{"backtest of a query and a services file", []string{"backtest", "--query", "up", "--services", "s.yaml"}, "kai-scaler backtest: exactly one of --input, --query and --services is required\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

@@ -18,13 +18,9 @@ import (
 // loadService reads the services file at path (as serve reads SERVICES_FILE, every problem
 // with its line) and returns its entry named name (names are unique in a file).
 func loadService(path, name string) (scaling.ManagedService, error) {
-	data, err := os.ReadFile(path)
+	services, err := readServices(path)
 	if err != nil {
-		return scaling.ManagedService{}, fmt.Errorf("--services %q: cannot be read: %w", path, err)
-	}
-	services, err := scaling.ParseServices(data)
-	if err != nil {
-		return scaling.ManagedService{}, fmt.Errorf("--services %q: %w", path, err)
+		return scaling.ManagedService{}, err
 	}
 	names := make([]string, 0, len(services))
 	for _, s := range services {
@@ -35,6 +31,20 @@ func loadService(path, name string) (scaling.ManagedService, error) {
 	}
 	slices.Sort(names)
 	return scaling.ManagedService{}, fmt.Errorf("--service %q: no such service in --services %q, which lists %s", name, path, listSome(names, 10))
+}
+
+// readServices reads the services file at path as serve reads SERVICES_FILE (simulate's,
+// forecast's and backtest's --services).
+func readServices(path string) ([]scaling.ManagedService, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--services %q: cannot be read: %w", path, err)
+	}
+	services, err := scaling.ParseServices(data)
+	if err != nil {
+		return nil, fmt.Errorf("--services %q: %w", path, err)
+	}
+	return services, nil
 }
 
 // listSome joins the first n of names, saying how many more there are.
