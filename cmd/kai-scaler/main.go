@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -67,6 +68,10 @@ func main() {
 }
 
 func run(ctx context.Context, c cli, args []string) int {
+	// A command's stderr takes lines from several goroutines at once: forecast's and
+	// backtest's progress, Prometheus' retries logged while the series are read, and the
+	// results. A writer such as a test's buffer is not safe for that.
+	c.stderr = &lockedWriter{w: c.stderr}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(c.stderr)
 		if len(args) == 0 {
@@ -114,4 +119,16 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-11s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun \"kai-scaler <command> -h\" for a command's flags.")
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
