@@ -15,6 +15,10 @@ import (
 // Namespace is where the demo's services live in the simulated cluster.
 const Namespace = "demo"
 
+// podStartup is how long the simulated cluster's new pods take to be ready; the demo's
+// services file says so, so calibration replays the pods the cluster runs.
+const podStartup = 90 * time.Second
+
 // service is one synthetic service: its rhythm and its HPA.
 type service struct {
 	rhythm             Rhythm
@@ -113,11 +117,12 @@ func New(opts Options) *Simulation {
 		s.Cluster.Add(hpasim.Service{Name: name, Namespace: Namespace, HPA: &hpasim.Config{
 			Name: name, MinReplicas: svc.min, MaxReplicas: svc.max,
 			InitialReplicas:    replicasFor(svc.rhythm.At(opts.Start), svc.capacityPerReplica, svc.min, svc.max),
-			CapacityPerReplica: svc.capacityPerReplica, PodStartup: 90 * time.Second, Behavior: svc.behavior,
+			CapacityPerReplica: svc.capacityPerReplica, PodStartup: podStartup, Behavior: svc.behavior,
 		}})
 		s.managed = append(s.managed, scaling.ManagedService{
 			Name: name, Namespace: Namespace, HPA: name, Query: fmt.Sprintf("demo_load{service=%q}", name),
-			CapacityPerReplica: svc.capacityPerReplica, LeadTimeSeconds: int64(svc.leadTime / time.Second), Quantile: 0.9,
+			CapacityPerReplica: svc.capacityPerReplica, LeadTimeSeconds: int64(svc.leadTime / time.Second),
+			PodStartupSeconds: int64(podStartup / time.Second), Quantile: scaling.DefaultQuantile,
 		})
 	}
 	return s

@@ -872,10 +872,9 @@ func (f *Forecaster) calibrate(ctx context.Context, svc scaling.ManagedService, 
 	r := hpasim.Calibrate(hpasim.CalibrationInput{
 		History:     series,
 		Predictions: past,
-		// The HPA's behavior is the cluster's; pod start-up is taken as half the lead time
-		// (which is pod start plus margin).
+		// The HPA's behavior is the cluster's; pod start-up is the services file's.
 		HPA: hpasim.Config{MinReplicas: max(b.BaseMinReplicas, 1), MaxReplicas: b.MaxReplicas,
-			CapacityPerReplica: svc.CapacityPerReplica, PodStartup: lead / 2, Behavior: b.Behavior},
+			CapacityPerReplica: svc.CapacityPerReplica, PodStartup: svc.PodStartup(), Behavior: b.Behavior},
 		LeadTime:           lead,
 		Now:                now,
 		Budget:             svc.Budget,

@@ -18,6 +18,23 @@ import (
 // start plus margin on a typical cluster.
 const DefaultLeadTimeSeconds = 300
 
+// DefaultPodStartup is a service's time from a new pod to a ready one when the services file
+// gives none (and its lead time, pod start plus margin, is longer): calibration replays the
+// HPA with it, and simulate's pods start in as long. It used to be half the lead time, 2m30s
+// by default: replaying the shared tweet traces with pods ready in 2 minutes, calibration
+// assuming 2m30s removed a median 9.3 % of the shortfall, against 13.2 % assuming the pods'
+// own start-up.
+const DefaultPodStartup = 2 * time.Minute
+
+// PodStartup is the service's pod start-up: its own, or DefaultPodStartup where that fits
+// within its lead time (pod start plus margin), or else the lead time.
+func (m ManagedService) PodStartup() time.Duration {
+	if m.PodStartupSeconds > 0 {
+		return LeadTime(m.PodStartupSeconds)
+	}
+	return min(DefaultPodStartup, LeadTime(m.LeadTimeSeconds))
+}
+
 // DefaultQuantile is the quantile provisioned for when the services file gives none.
 const DefaultQuantile = 0.9
 
@@ -72,7 +89,7 @@ func (e *ServicesError) Unwrap() []error {
 }
 
 var (
-	serviceFields = []string{"name", "namespace", "hpa", "query", "capacityPerReplica", "leadTimeSeconds", "leadTime", "quantile", "budget", "availabilityTarget"}
+	serviceFields = []string{"name", "namespace", "hpa", "query", "capacityPerReplica", "leadTimeSeconds", "leadTime", "podStartup", "quantile", "budget", "availabilityTarget"}
 	dns1123Sub    = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 )
 
@@ -85,6 +102,7 @@ var (
 //	    query: sum(rate(http_requests_total{service="checkout"}[5m]))
 //	    capacityPerReplica: 50    # load one replica carries at its HPA target, > 0
 //	    leadTime: 5m              # or leadTimeSeconds: 300; default 300, at most 24h
+//	    podStartup: 90s           # new pod to ready, > 0; default 2m (at most the lead time), at most 24h
 //	    quantile: 0.9             # in (0, 1); default 0.9
 //	    budget: 0.1               # extra replica-hours floors may cost over a reactive HPA, > 0; default 0.1
 //	    availabilityTarget: 0.999 # or, instead of budget: share of minutes without a shortfall, in (0, 1)
@@ -260,17 +278,18 @@ func (p *servicesParser) err() error {
 
 func (p *servicesParser) service(path string, n *yaml.Node) (ManagedService, bool) {
 	if n.Kind != yaml.MappingNode {
-		p.add(n.Line, path, "must be a mapping of name, namespace, hpa, query, capacityPerReplica, leadTime, quantile, budget, availabilityTarget")
+		p.add(n.Line, path, "must be a mapping of name, namespace, hpa, query, capacityPerReplica, leadTime, podStartup, quantile, budget, availabilityTarget")
 		return ManagedService{}, false
 	}
 	before := len(p.errs)
 	var (
 		svc                     ManagedService
 		seen                    = map[string]*yaml.Node{}
-		leadTime                string
+		leadTime, podStartup    string
 		hasQuantile, hasCap     bool
 		hasBudget, hasAvail     bool
 		hasLeadSecs, hasLeadDur bool
+		hasPodStartup           bool
 	)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -302,6 +321,8 @@ func (p *servicesParser) service(path string, n *yaml.Node) (ManagedService, boo
 			hasLeadSecs = decode(&svc.LeadTimeSeconds, "a whole number of seconds")
 		case "leadTime":
 			hasLeadDur = decode(&leadTime, `a duration such as "5m"`)
+		case "podStartup":
+			hasPodStartup = decode(&podStartup, `a duration such as "90s"`)
 		case "quantile":
 			hasQuantile = decode(&svc.Quantile, "a number")
 		case "budget":
@@ -375,6 +396,16 @@ func (p *servicesParser) service(path string, n *yaml.Node) (ManagedService, boo
 			if _, b := seen["leadTimeSeconds"]; !b {
 				svc.LeadTimeSeconds = DefaultLeadTimeSeconds
 			}
+		}
+	}
+	if hasPodStartup {
+		switch d, err := time.ParseDuration(podStartup); {
+		case err != nil || d <= 0 || d%time.Second != 0:
+			p.add(line("podStartup"), path+".podStartup", fmt.Sprintf("must be a positive whole-second duration such as \"90s\", got %q", podStartup))
+		case d > MaxLeadTime:
+			p.add(line("podStartup"), path+".podStartup", fmt.Sprintf("must be at most %s, got %q", maxLeadText, podStartup))
+		default:
+			svc.PodStartupSeconds = int64(d / time.Second)
 		}
 	}
 	if hasQuantile {

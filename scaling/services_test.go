@@ -19,7 +19,7 @@ func TestParseServicesGood(t *testing.T) {
 		{
 			file: "full.good.yaml",
 			want: []ManagedService{
-				{Name: "checkout", Namespace: "shop", HPA: "checkout-hpa.v2", Query: `sum(rate(http_requests_total{service="checkout"}[5m]))`, CapacityPerReplica: 50, LeadTimeSeconds: 300, Quantile: 0.95, Budget: 0.2},
+				{Name: "checkout", Namespace: "shop", HPA: "checkout-hpa.v2", Query: `sum(rate(http_requests_total{service="checkout"}[5m]))`, CapacityPerReplica: 50, LeadTimeSeconds: 300, PodStartupSeconds: 90, Quantile: 0.95, Budget: 0.2},
 				{Name: "search", Namespace: "shop", Query: "sum(rate(http_requests_total{service=\"search\"}[5m]))\n", CapacityPerReplica: 120.5, LeadTimeSeconds: 90, Quantile: DefaultQuantile, AvailabilityTarget: 0.999},
 				{Name: "auth", Namespace: "identity", Query: "sum(auth_logins_per_second)", CapacityPerReplica: 10, LeadTimeSeconds: DefaultLeadTimeSeconds, Quantile: DefaultQuantile},
 			},
@@ -44,9 +44,10 @@ func TestParseServicesBad(t *testing.T) {
 		"missing-query.bad.yaml":   `invalid services file: line 2: services[0].query: is required (a PromQL expression returning one series)`,
 		"capacity.bad.yaml":        `invalid services file: line 5: services[0].capacityPerReplica: must be greater than 0, got 0`,
 		"quantile.bad.yaml":        `invalid services file: line 6: services[0].quantile: must be between 0 and 1 (exclusive), got 1`,
-		"unknown-field.bad.yaml":   `invalid services file: line 6: services[0].capacity: unknown field (known: name, namespace, hpa, query, capacityPerReplica, leadTimeSeconds, leadTime, quantile, budget, availabilityTarget)`,
+		"unknown-field.bad.yaml":   `invalid services file: line 6: services[0].capacity: unknown field (known: name, namespace, hpa, query, capacityPerReplica, leadTimeSeconds, leadTime, podStartup, quantile, budget, availabilityTarget)`,
 		"lead-time.bad.yaml":       `invalid services file: line 6: services[0].leadTime: must be a non-negative whole-second duration such as "5m", got "5 minutes"`,
 		"both-lead-times.bad.yaml": `invalid services file: line 7: services[0].leadTime: set leadTime or leadTimeSeconds, not both`,
+		"pod-startup.bad.yaml":     `invalid services file: line 6: services[0].podStartup: must be a positive whole-second duration such as "90s", got "0s"`,
 		"wrong-type.bad.yaml":      `invalid services file: line 5: services[0].capacityPerReplica: must be a number`,
 		"several.bad.yaml": `invalid services file: line 2: services[0].namespace: is required; ` +
 			`line 3: services[0].query: is required (a PromQL expression returning one series); ` +
@@ -160,6 +161,20 @@ func TestParseServicesProblems(t *testing.T) {
 			file: "services:\n  - name: a\n    namespace: kai\n    leadTime: 24h1s\n" + svc,
 			want: `invalid services file: line 4: services[0].leadTime: must be at most 24h (a prediction's horizon), got "24h1s"`,
 		},
+		{
+			name: "podStartup beyond a day",
+			file: "services:\n  - name: a\n    namespace: kai\n    podStartup: 25h\n" + svc,
+			want: `invalid services file: line 4: services[0].podStartup: must be at most 24h, got "25h"`,
+		},
+		{
+			name: "podStartup not in whole seconds, not a duration, negative",
+			file: "services:\n  - name: a\n    namespace: kai\n    podStartup: 1.5s\n" + svc +
+				"  - name: b\n    namespace: kai\n    podStartup: 90\n" + svc +
+				"  - name: c\n    namespace: kai\n    podStartup: -1m\n" + svc,
+			want: `invalid services file: line 4: services[0].podStartup: must be a positive whole-second duration such as "90s", got "1.5s"; ` +
+				`line 9: services[1].podStartup: must be a positive whole-second duration such as "90s", got "90"; ` +
+				`line 14: services[2].podStartup: must be a positive whole-second duration such as "90s", got "-1m"`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -197,5 +212,25 @@ func TestLeadTime(t *testing.T) {
 	}
 	for _, tt := range tests {
 		require.Equal(t, tt.want, LeadTime(tt.seconds), "LeadTime(%d)", tt.seconds)
+	}
+}
+
+func TestPodStartup(t *testing.T) {
+	tests := []struct {
+		name string
+		svc  ManagedService
+		want time.Duration
+	}{
+		{name: "its own", svc: ManagedService{PodStartupSeconds: 90, LeadTimeSeconds: 300}, want: 90 * time.Second},
+		{name: "its own, longer than the lead time", svc: ManagedService{PodStartupSeconds: 600, LeadTimeSeconds: 300}, want: 10 * time.Minute},
+		{name: "the default within the lead time", svc: ManagedService{LeadTimeSeconds: 300}, want: DefaultPodStartup},
+		{name: "the lead time where it is shorter", svc: ManagedService{LeadTimeSeconds: 60}, want: time.Minute},
+		{name: "no lead time", svc: ManagedService{}, want: 0},
+		{name: "held within the lead time's bound", svc: ManagedService{PodStartupSeconds: math.MaxInt64}, want: MaxLeadTime},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, tt.svc.PodStartup())
+		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kai-platform/kai-scaler/forecast"
 	"github.com/kai-platform/kai-scaler/forecaster"
+	"github.com/kai-platform/kai-scaler/scaling"
 )
 
 // backtestRow is one line of the backtest table: a model's scores averaged over the series
@@ -51,7 +52,7 @@ func runBacktest(ctx context.Context, c cli, args []string) int {
 	input := fs.String("input", "", "CSV file with series,timestamp,value rows (or timestamp,value, or two columns of other names or no header, or a Grafana panel's CSV export: Time and a column per series)")
 	horizon := fs.Int("horizon", 0, fmt.Sprintf("points to forecast from each origin (default: one day of each series' step): at most %d (a year of minutes), and at most %s of a series' step", maxHorizon, maxHorizonSpanText))
 	origins := fs.Int("origins", forecast.DefaultOrigins, "daily rolling origins, the latest ending at each series' end")
-	quantile := fs.Float64("quantile", 0.9, "quantile of the upper bound, between 0 and 1")
+	quantile := fs.Float64("quantile", scaling.DefaultQuantile, "quantile of the upper bound, between 0 and 1")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	var query string
 	var q queryFlags

@@ -20,6 +20,7 @@ import (
 
 	"github.com/kai-platform/kai-scaler/forecast"
 	"github.com/kai-platform/kai-scaler/forecaster"
+	"github.com/kai-platform/kai-scaler/scaling"
 )
 
 // progressAfter is how long a run is quiet before it reports progress on stderr.
@@ -33,7 +34,7 @@ func runForecast(ctx context.Context, c cli, args []string) int {
 	output := fs.String("output", "", "CSV file to write series,timestamp,value,upper to (- for stdout)")
 	horizon := fs.Int("horizon", 0, fmt.Sprintf("points to forecast per series, on each series' step: at most %d (a year of minutes), and at most %s of a series' step", maxHorizon, maxHorizonSpanText))
 	model := fs.String("model", forecast.ModelAuto, "auto (select by backtest) or one of "+strings.Join(forecast.Models(), ", "))
-	quantile := fs.Float64("quantile", 0.9, "quantile of the upper bound, between 0 and 1")
+	quantile := fs.Float64("quantile", scaling.DefaultQuantile, "quantile of the upper bound, between 0 and 1")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (hack/pgo.sh makes the build's default.pgo with it)")
 	var query string
 	var q queryFlags

@@ -224,7 +224,7 @@ func TestQueryReadsPrometheusAsTheCSV(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	code, fromService, stderr := simulate(env, "--services", services, "--service", "checkout", "--query-step", "5m", endFlag)
 	require.Equal(t, 0, code, stderr)
-	require.Contains(t, stderr, `msg="settings from the services file" cmd=simulate services=`+services+` service=checkout flags="--query=app_load{service=\"checkout\"} --capacity-per-replica=80 --lead-time=10m0s --quantile=0.9 --availability-target=0.99"`)
+	require.Contains(t, stderr, `msg="settings from the services file" cmd=simulate services=`+services+` service=checkout flags="--query=app_load{service=\"checkout\"} --capacity-per-replica=80 --lead-time=10m0s --pod-startup=2m0s --quantile=0.9 --availability-target=0.99"`)
 	require.NoError(t, json.Unmarshal([]byte(fromFlags), &a))
 	require.NoError(t, json.Unmarshal([]byte(fromService), &b))
 	require.NoError(t, json.Unmarshal(b["parameters"], &params))

@@ -78,6 +78,10 @@ func applyService(o *simOptions, svc scaling.ManagedService, set func(name strin
 		o.LeadTime = time.Duration(svc.LeadTimeSeconds) * time.Second
 		take("lead-time", o.LeadTime)
 	}
+	if !set("pod-startup") {
+		o.PodStartup = svc.PodStartup()
+		take("pod-startup", o.PodStartup)
+	}
 	if !set("quantile") && svc.Quantile > 0 {
 		o.Quantile = svc.Quantile
 		take("quantile", svc.Quantile)

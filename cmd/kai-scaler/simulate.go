@@ -184,9 +184,9 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	max := fs.Int("max", 20, "HPA maxReplicas; given with --hpa, it overrides the manifest's")
 	fs.StringVar(&o.HPA, "hpa", "", "an autoscaling/v2 HorizontalPodAutoscaler manifest, YAML or JSON (kubectl get hpa NAME -o yaml): the replay uses its "+
 		"spec.minReplicas, spec.maxReplicas (unless --min or --max is given) and spec.behavior (none: the controller's older rules, scale-ups to at most 2× or 4 replicas a sync); without it, --min, --max and autoscaling/v2's default behavior")
-	fs.DurationVar(&o.LeadTime, "lead-time", 5*time.Minute, "how long before a forecast peak the floor rises")
-	fs.DurationVar(&o.PodStartup, "pod-startup", 2*time.Minute, "time from a new pod to a ready one")
-	fs.Float64Var(&o.Quantile, "quantile", 0.8, "forecast quantile the floor provisions for")
+	fs.DurationVar(&o.LeadTime, "lead-time", scaling.DefaultLeadTimeSeconds*time.Second, "how long before a forecast peak the floor rises (a service's leadTime)")
+	fs.DurationVar(&o.PodStartup, "pod-startup", scaling.DefaultPodStartup, "time from a new pod to a ready one, which calibration also replays with (a service's podStartup)")
+	fs.Float64Var(&o.Quantile, "quantile", scaling.DefaultQuantile, "forecast quantile the floor provisions for (a service's quantile)")
 	fs.StringVar(&o.Model, "model", forecast.ModelAuto, "forecast model: auto or one of "+strings.Join(forecast.Models(), ", "))
 	fs.DurationVar(&o.Refit, "refit", time.Hour, "refit the forecast every this much trace time (the service's FORECAST_SCHEDULE defaults to @hourly)")
 	fs.DurationVar(&o.Horizon, "horizon", forecaster.DefaultHorizon, "how far ahead each forecast is fitted for, as the service's are: the model is chosen and the bound set over it (the planner reads the first hours)")
