@@ -223,9 +223,11 @@ func TestPodStartup(t *testing.T) {
 	}{
 		{name: "its own", svc: ManagedService{PodStartupSeconds: 90, LeadTimeSeconds: 300}, want: 90 * time.Second},
 		{name: "its own, longer than the lead time", svc: ManagedService{PodStartupSeconds: 600, LeadTimeSeconds: 300}, want: 10 * time.Minute},
-		{name: "the default within the lead time", svc: ManagedService{LeadTimeSeconds: 300}, want: DefaultPodStartup},
-		{name: "the lead time where it is shorter", svc: ManagedService{LeadTimeSeconds: 60}, want: time.Minute},
+		{name: "the default lead time's", svc: ManagedService{LeadTimeSeconds: DefaultLeadTimeSeconds}, want: DefaultPodStartup},
+		{name: "the same share of a longer lead time", svc: ManagedService{LeadTimeSeconds: 600}, want: 4 * time.Minute},
+		{name: "of a shorter one, in whole seconds", svc: ManagedService{LeadTimeSeconds: 61}, want: 24 * time.Second},
 		{name: "no lead time", svc: ManagedService{}, want: 0},
+		{name: "of the longest lead time", svc: ManagedService{LeadTimeSeconds: math.MaxInt64}, want: MaxLeadTime * 2 / 5},
 		{name: "held within the lead time's bound", svc: ManagedService{PodStartupSeconds: math.MaxInt64}, want: MaxLeadTime},
 	}
 	for _, tt := range tests {

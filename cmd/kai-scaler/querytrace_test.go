@@ -220,11 +220,11 @@ func TestQueryReadsPrometheusAsTheCSV(t *testing.T) {
 	services := filepath.Join(t.TempDir(), "services.yaml")
 	require.NoError(t, os.WriteFile(services, []byte("services:\n  - name: checkout\n    namespace: shop\n    query: app_load{service=\"checkout\"}\n"+
 		"    capacityPerReplica: 80\n    leadTime: 10m\n    availabilityTarget: 0.99\n"), 0o644))
-	code, fromFlags, stderr := simulate(nil, "--input", input, "--capacity-per-replica", "80", "--lead-time", "10m", "--quantile", "0.9", "--availability-target", "0.99")
+	code, fromFlags, stderr := simulate(nil, "--input", input, "--capacity-per-replica", "80", "--lead-time", "10m", "--pod-startup", "4m", "--quantile", "0.9", "--availability-target", "0.99")
 	require.Equal(t, 0, code, stderr)
 	code, fromService, stderr := simulate(env, "--services", services, "--service", "checkout", "--query-step", "5m", endFlag)
 	require.Equal(t, 0, code, stderr)
-	require.Contains(t, stderr, `msg="settings from the services file" cmd=simulate services=`+services+` service=checkout flags="--query=app_load{service=\"checkout\"} --capacity-per-replica=80 --lead-time=10m0s --pod-startup=2m0s --quantile=0.9 --availability-target=0.99"`)
+	require.Contains(t, stderr, `msg="settings from the services file" cmd=simulate services=`+services+` service=checkout flags="--query=app_load{service=\"checkout\"} --capacity-per-replica=80 --lead-time=10m0s --pod-startup=4m0s --quantile=0.9 --availability-target=0.99"`)
 	require.NoError(t, json.Unmarshal([]byte(fromFlags), &a))
 	require.NoError(t, json.Unmarshal([]byte(fromService), &b))
 	require.NoError(t, json.Unmarshal(b["parameters"], &params))

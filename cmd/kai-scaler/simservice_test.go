@@ -29,22 +29,22 @@ func TestApplyService(t *testing.T) {
 		wantTook []string
 	}{
 		{name: "every setting from the file", svc: svc,
-			want:     simOptions{Query: "sum(rate(x[5m]))", CapacityPerReplica: 50, LeadTime: 10 * time.Minute, PodStartup: 2 * time.Minute, Quantile: 0.95, Budget: 0.2},
-			wantTook: []string{"--query=sum(rate(x[5m]))", "--capacity-per-replica=50", "--lead-time=10m0s", "--pod-startup=2m0s", "--quantile=0.95", "--budget=0.2"}},
+			want:     simOptions{Query: "sum(rate(x[5m]))", CapacityPerReplica: 50, LeadTime: 10 * time.Minute, PodStartup: 4 * time.Minute, Quantile: 0.95, Budget: 0.2},
+			wantTook: []string{"--query=sum(rate(x[5m]))", "--capacity-per-replica=50", "--lead-time=10m0s", "--pod-startup=4m0s", "--quantile=0.95", "--budget=0.2"}},
 		{name: "a trace given: the query is not read", svc: svc, hasTrace: true,
-			want:     simOptions{CapacityPerReplica: 50, LeadTime: 10 * time.Minute, PodStartup: 2 * time.Minute, Quantile: 0.95, Budget: 0.2},
-			wantTook: []string{"--capacity-per-replica=50", "--lead-time=10m0s", "--pod-startup=2m0s", "--quantile=0.95", "--budget=0.2"}},
+			want:     simOptions{CapacityPerReplica: 50, LeadTime: 10 * time.Minute, PodStartup: 4 * time.Minute, Quantile: 0.95, Budget: 0.2},
+			wantTook: []string{"--capacity-per-replica=50", "--lead-time=10m0s", "--pod-startup=4m0s", "--quantile=0.95", "--budget=0.2"}},
 		{name: "flags given win", svc: svc, hasTrace: true, set: []string{"capacity-per-replica", "lead-time", "pod-startup", "quantile", "budget"},
 			want: defaults},
 		{name: "its own pod start-up", svc: own, hasTrace: true,
 			want:     simOptions{CapacityPerReplica: 50, LeadTime: 10 * time.Minute, PodStartup: 90 * time.Second, Quantile: 0.95, Budget: 0.2},
 			wantTook: []string{"--capacity-per-replica=50", "--lead-time=10m0s", "--pod-startup=1m30s", "--quantile=0.95", "--budget=0.2"}},
 		{name: "an availability target instead of the budget", svc: target, hasTrace: true,
-			want:     simOptions{CapacityPerReplica: 50, LeadTime: 10 * time.Minute, PodStartup: 2 * time.Minute, Quantile: 0.95, Budget: 0.1, AvailabilityTarget: 0.999},
-			wantTook: []string{"--capacity-per-replica=50", "--lead-time=10m0s", "--pod-startup=2m0s", "--quantile=0.95", "--availability-target=0.999"}},
+			want:     simOptions{CapacityPerReplica: 50, LeadTime: 10 * time.Minute, PodStartup: 4 * time.Minute, Quantile: 0.95, Budget: 0.1, AvailabilityTarget: 0.999},
+			wantTook: []string{"--capacity-per-replica=50", "--lead-time=10m0s", "--pod-startup=4m0s", "--quantile=0.95", "--availability-target=0.999"}},
 		{name: "a budget flag keeps the file's target out", svc: target, hasTrace: true, set: []string{"budget"},
-			want:     simOptions{CapacityPerReplica: 50, LeadTime: 10 * time.Minute, PodStartup: 2 * time.Minute, Quantile: 0.95, Budget: 0.1},
-			wantTook: []string{"--capacity-per-replica=50", "--lead-time=10m0s", "--pod-startup=2m0s", "--quantile=0.95"}},
+			want:     simOptions{CapacityPerReplica: 50, LeadTime: 10 * time.Minute, PodStartup: 4 * time.Minute, Quantile: 0.95, Budget: 0.1},
+			wantTook: []string{"--capacity-per-replica=50", "--lead-time=10m0s", "--pod-startup=4m0s", "--quantile=0.95"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
