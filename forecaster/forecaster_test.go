@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"math"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -809,4 +811,36 @@ func TestStartRunsAtStartThenOnSchedule(t *testing.T) {
 		require.Equal(t, "schedule", r.Trigger)
 		require.NotEqual(t, scaling.RunFailed, r.State)
 	}
+}
+
+// TestCalibrationReplaysTheServicesPodStartup: calibration replays pods that start as the
+// services file says. Pods ready within half a minute of the lead time leave no shorter lead
+// (pod start-up plus two syncs) to try, so fewer settings are replayed than with the default
+// start-up, two fifths of the lead time.
+func TestCalibrationReplaysTheServicesPodStartup(t *testing.T) {
+	settingsReplayed := func(podStartupSeconds int64) int {
+		svc := scaling.ManagedService{Name: "checkout", Namespace: "shop", Query: "checkout", CapacityPerReplica: 20, Quantile: 0.9,
+			LeadTimeSeconds: 300, PodStartupSeconds: podStartupSeconds}
+		fx := newFixture(t, func(o *Options) {
+			o.Schedule = "0 */6 * * *"
+			o.Services = func() []scaling.ManagedService { return []scaling.ManagedService{svc} }
+		})
+		ctx := t.Context()
+		for range 13 { // three days of runs every 6 hours
+			_, err := fx.f.RunOnce(ctx, "manual", "checkout")
+			require.NoError(t, err)
+			fx.clock.Add(6 * time.Hour)
+		}
+		preds, err := fx.st.ListPredictions(ctx, "checkout", 1)
+		require.NoError(t, err)
+		require.Len(t, preds, 1)
+		reason := preds[0].Calibration.Reason
+		m := regexp.MustCompile(`through the HPA with (\d+) settings`).FindStringSubmatch(reason)
+		require.NotNil(t, m, reason)
+		n, err := strconv.Atoi(m[1])
+		require.NoError(t, err)
+		return n
+	}
+	byDefault, late := settingsReplayed(0), settingsReplayed(270)
+	require.Less(t, late, byDefault, "pods ready 4m30s into a 5m lead time: no shorter lead to replay")
 }
