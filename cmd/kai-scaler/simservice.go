@@ -5,14 +5,13 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/kai-platform/kai-scaler/scaling"
 )
 
 // simulate's --services and --service replay one service as the services file configures it:
-// its query (unless a trace is given), capacity per replica, lead time, quantile and budget
-// or availability target, each unless its own flag is given. The HPA's bounds and behavior
+// its query (unless a trace is given), capacity per replica, lead time, pod start-up,
+// quantile and budget or availability target, each unless its own flag is given. The HPA's bounds and behavior
 // are the cluster's, not the file's: --hpa reads them from `kubectl get hpa NAME -o yaml`.
 
 // loadService reads the services file at path (as serve reads SERVICES_FILE, every problem
@@ -75,7 +74,7 @@ func applyService(o *simOptions, svc scaling.ManagedService, set func(name strin
 		take("capacity-per-replica", svc.CapacityPerReplica)
 	}
 	if !set("lead-time") {
-		o.LeadTime = time.Duration(svc.LeadTimeSeconds) * time.Second
+		o.LeadTime = scaling.LeadTime(svc.LeadTimeSeconds)
 		take("lead-time", o.LeadTime)
 	}
 	if !set("pod-startup") {

@@ -198,7 +198,7 @@ func runSimulate(ctx context.Context, c cli, args []string) int {
 	fs.BoolVar(&o.Calibrate, "calibrate", true, "at each refit, choose the floor settings by replaying the trace's past within --budget (false: the planner's defaults)")
 	fs.Float64Var(&o.Budget, "budget", hpasim.DefaultBudget, "extra replica-hours over the reactive HPA the floors may cost (0.1 is 10%), as calibration measures it")
 	fs.Float64Var(&o.AvailabilityTarget, "availability-target", 0, "instead of --budget, the share of minutes without a shortfall calibration aims at, at the least cost, as a service's availabilityTarget (0: none, the budget)")
-	fs.StringVar(&o.Services, "services", "", "a services file (SERVICES_FILE): with --service, replay that service's query (unless --input, --generate or --query is given), capacity per replica, lead time, quantile and budget or availability target, each unless its flag is given")
+	fs.StringVar(&o.Services, "services", "", "a services file (SERVICES_FILE): with --service, replay that service's query (unless --input, --generate or --query is given), capacity per replica, lead time, pod start-up, quantile and budget or availability target, each unless its flag is given")
 	fs.StringVar(&o.Service, "service", "", "the name of the service of --services to replay")
 	fs.StringVar(&o.Plot, "plot", "", "write a PNG of load, ready capacity of both runs and the floor")
 	fs.IntVar(&o.PlotDays, "plot-days", 7, "days plotted, from the start of the evaluated span (0: all)")
