@@ -22,7 +22,7 @@ func TestFloorRecord(t *testing.T) {
 	now := time.Date(2026, 11, 27, 8, 55, 0, 0, time.UTC)
 	cfg := ServiceConfig{Ref: ServiceRef{Service: "checkout"}, LeadTime: 5 * time.Minute, CapacityPerReplica: 95}
 	cal := &scaling.Calibration{FloorSettings: scaling.FloorSettings{BoundShare: ratio(0.5), LeadSeconds: 300}, WindowMinutes: 2880,
-		Reason: "replayed 2.0 days of history through the HPA with 36 settings: share=0.5 …"}
+		Reason: "replayed 2.0 days of history through the HPA, pods ready 2m0s after they start, with 36 settings: share=0.5 …"}
 	pred := &scaling.Prediction{Service: "checkout", Model: "fourier-daily", ModelReason: "lowest backtest MASE",
 		Quantile: 0.85, FittedAt: 1_700_000_000_000, BacktestCoverage: 0.88, Calibration: cal}
 	base := Contribution{Source: SourceBase, Floor: 2, Detail: "floor before kai-scaler"}

@@ -33,7 +33,8 @@ func seedRecords(t testing.TB, st *memStore) {
 			Reason: "prediction", Contributions: []scaling.DecisionContribution{{Source: "base", Floor: 2}, {Source: "prediction", Floor: int32(3 + i), Detail: "q0.90"}},
 			Settings: scaling.DecisionSettings{LeadTimeSeconds: 300, Quantile: 0.9, Model: "fourier-daily",
 				Calibration: &scaling.Calibration{FloorSettings: scaling.FloorSettings{BoundShare: ptr(0.5), LeadSeconds: 150},
-					Reason: "replayed 2.0 days of history through the HPA with 36 settings", Budget: 0.1, WindowMinutes: 2880,
+					Reason: "replayed 2.0 days of history through the HPA, pods ready 2m0s after they start, with 36 settings", Budget: 0.1,
+					PodStartupSeconds: 120, PodStartupSource: scaling.PodStartupDefault, WindowMinutes: 2880,
 					UnderProvisionedReduction: 0.9, ReplicaHoursIncrease: 0.07, Candidates: 36}},
 			Summary: fmt.Sprintf("checkout floor %d→%d: prediction q0.90, lead 5m0s", 2+i, 3+i),
 		}))

@@ -61,7 +61,7 @@ func clusterEnvironment(_ context.Context, cfg Config, logger *slog.Logger, reg 
 	if err != nil {
 		return environment{}, fmt.Errorf("cluster adapter: %w", err)
 	}
-	env := environment{now: time.Now, after: time.After, services: servicesFile.Services, cluster: cluster}
+	env := environment{now: time.Now, after: time.After, services: servicesFile.Services, cluster: cluster, podStartups: cluster}
 
 	var prom *promquery.Client
 	if cfg.PrometheusURL != "" {

@@ -30,6 +30,9 @@ type environment struct {
 	services func() []scaling.ManagedService
 	// cluster observes workloads and writes floors.
 	cluster actuator.Cluster
+	// podStartups measures the workloads' pod start-up for calibration; nil: the services
+	// file's or its default.
+	podStartups forecaster.PodStartupMeter
 	// history and load feed the forecaster: the load's past and present.
 	history forecaster.HistorySource
 	load    forecaster.LoadSource
@@ -109,7 +112,7 @@ func wire(cfg Config, logger *slog.Logger, env environment, st store.Store, reg 
 		f := forecaster.New(forecaster.Options{
 			Services: env.services,
 			History:  env.history, Load: env.load, Store: st,
-			Bounds:     forecaster.ClusterBounds{Cluster: env.cluster},
+			Bounds:     forecaster.ClusterBounds{Cluster: env.cluster, Pods: env.podStartups},
 			Registerer: reg, Logger: logger, // forecaster.New adds component=forecaster itself
 			Schedule: cfg.ForecastSchedule, RunAtStart: env.forecastAtStart,
 			Now: env.now, After: env.after,

@@ -23,13 +23,32 @@ func (f *fakeObserver) Workloads(_ context.Context, refs []actuator.ServiceRef) 
 	return f.ws, f.err
 }
 
+type fakeMeter struct {
+	m    actuator.PodStartup
+	err  error
+	refs []actuator.ServiceRef
+}
+
+func (f *fakeMeter) PodStartup(_ context.Context, ref actuator.ServiceRef) (actuator.PodStartup, error) {
+	f.refs = append(f.refs, ref)
+	return f.m, f.err
+}
+
 func TestClusterBounds(t *testing.T) {
 	svc := scaling.ManagedService{Name: "checkout", Namespace: "shop", HPA: "checkout-hpa"}
+	withPodStartup := svc
+	withPodStartup.PodStartupSeconds = 90
+	ref := actuator.ServiceRef{Service: "checkout", Namespace: "shop", HPAName: "checkout-hpa"}
+	observed := fakeObserver{ws: []actuator.Workload{{Service: "checkout", HPAName: "checkout-hpa", MaxReplicas: 20, BaseMinReplicas: 2}}}
 	tests := []struct {
 		name    string
+		svc     *scaling.ManagedService // nil: svc
 		obs     fakeObserver
+		meter   *fakeMeter
 		want    ReplicaBounds
 		wantErr string
+		// wantMeasured is the ref the pods' start-up was measured for; nil: not measured.
+		wantMeasured *actuator.ServiceRef
 	}{
 		{
 			name: "base floor, not the raised one",
@@ -51,19 +70,89 @@ func TestClusterBounds(t *testing.T) {
 				Behavior: actuator.Behavior{ScaleUp: actuator.ScalingRules{StabilizationWindow: time.Minute, Select: actuator.SelectMin,
 					Policies: []actuator.ScalingPolicy{{Value: 2, Period: time.Minute}}, Tolerance: 0.05}}},
 		},
-		{name: "not observed", obs: fakeObserver{}, wantErr: `workload shop/checkout not observed (no HPA "checkout-hpa"?)`},
+		{
+			name:         "the pods' start-up measured where the services file gives none",
+			obs:          observed,
+			meter:        &fakeMeter{m: actuator.PodStartup{Startup: 47 * time.Second, Pods: 12}},
+			want:         ReplicaBounds{MaxReplicas: 20, BaseMinReplicas: 2, HasHPA: true, PodStartup: actuator.PodStartup{Startup: 47 * time.Second, Pods: 12}},
+			wantMeasured: &ref,
+		},
+		{
+			name:         "a target without HPA is measured as the target it is",
+			obs:          fakeObserver{ws: []actuator.Workload{{Service: "checkout", Target: "statefulsets/db", MaxReplicas: 5, BaseMinReplicas: 1}}},
+			meter:        &fakeMeter{err: errors.New("1 of 1 pods ready since their start, need 3")},
+			want:         ReplicaBounds{MaxReplicas: 5, BaseMinReplicas: 1, PodStartupErr: errors.New("1 of 1 pods ready since their start, need 3")},
+			wantMeasured: &actuator.ServiceRef{Service: "checkout", Namespace: "shop", HPAName: "checkout-hpa", Target: "statefulsets/db"},
+		},
+		{
+			name:  "not measured where the services file gives it",
+			svc:   &withPodStartup,
+			obs:   observed,
+			meter: &fakeMeter{m: actuator.PodStartup{Startup: 47 * time.Second, Pods: 12}},
+			want:  ReplicaBounds{MaxReplicas: 20, BaseMinReplicas: 2, HasHPA: true},
+		},
+		{name: "not observed", obs: fakeObserver{}, meter: &fakeMeter{}, wantErr: `workload shop/checkout not observed (no HPA "checkout-hpa"?)`},
 		{name: "cluster error", obs: fakeObserver{err: errors.New("apiserver down")}, wantErr: "observe shop/checkout: apiserver down"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ClusterBounds{Cluster: &tt.obs}.ReplicaBounds(t.Context(), svc)
-			require.Equal(t, []actuator.ServiceRef{{Service: "checkout", Namespace: "shop", HPAName: "checkout-hpa"}}, tt.obs.refs)
+			s := svc
+			if tt.svc != nil {
+				s = *tt.svc
+			}
+			b := ClusterBounds{Cluster: &tt.obs}
+			if tt.meter != nil {
+				b.Pods = tt.meter
+			}
+			got, err := b.ReplicaBounds(t.Context(), s)
+			require.Equal(t, []actuator.ServiceRef{ref}, tt.obs.refs)
+			if tt.meter != nil {
+				var measured []actuator.ServiceRef
+				if tt.wantMeasured != nil {
+					measured = []actuator.ServiceRef{*tt.wantMeasured}
+				}
+				require.Equal(t, measured, tt.meter.refs)
+			}
 			if tt.wantErr != "" {
 				require.EqualError(t, err, tt.wantErr)
 				return
 			}
 			require.NoError(t, err)
 			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestPodStartupOf(t *testing.T) {
+	svc := scaling.ManagedService{Name: "checkout", LeadTimeSeconds: 600}
+	own := svc
+	own.PodStartupSeconds = 90
+	measured := ReplicaBounds{PodStartup: actuator.PodStartup{Startup: 47 * time.Second, Pods: 12}}
+	tests := []struct {
+		name       string
+		svc        scaling.ManagedService
+		bounds     ReplicaBounds
+		want       time.Duration
+		wantSource string
+		wantNote   string
+	}{
+		{name: "the services file's wins over the pods'", svc: own, bounds: measured, want: 90 * time.Second,
+			wantSource: scaling.PodStartupFromServicesFile},
+		{name: "measured", svc: svc, bounds: measured, want: 47 * time.Second, wantSource: scaling.PodStartupMeasured,
+			wantNote: "; pod start-up measured on the service's pods: the median from creation to ready of the 12 newest ready since they started"},
+		{name: "not measured: two fifths of the 10m lead time, and why", svc: svc,
+			bounds: ReplicaBounds{PodStartupErr: errors.New("list pods of Deployment shop/checkout: forbidden")}, want: 4 * time.Minute,
+			wantSource: scaling.PodStartupDefault,
+			wantNote:   "; pod start-up two fifths of the lead time: the services file sets no podStartup and the pods' could not be measured (list pods of Deployment shop/checkout: forbidden)"},
+		{name: "no meter", svc: svc, want: 4 * time.Minute, wantSource: scaling.PodStartupDefault,
+			wantNote: "; pod start-up two fifths of the lead time: the services file sets no podStartup"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, source, note := podStartupOf(tt.svc, tt.bounds)
+			require.Equal(t, tt.want, got)
+			require.Equal(t, tt.wantSource, source)
+			require.Equal(t, tt.wantNote, note)
 		})
 	}
 }

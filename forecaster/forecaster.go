@@ -105,6 +105,10 @@ type ReplicaBounds struct {
 	MaxReplicas int32
 	// BaseMinReplicas is the HPA's floor before kai-scaler touched it.
 	BaseMinReplicas int32
+	// PodStartup is the workload's pods' measured start-up (zero: not measured), and
+	// PodStartupErr why it could not be measured, if it was tried.
+	PodStartup    actuator.PodStartup
+	PodStartupErr error
 	// HasHPA says the workload is scaled by an HPA, whose metric the actuator reads for
 	// surge floors (a target without one has no metric to follow).
 	HasHPA bool
@@ -869,12 +873,13 @@ func (f *Forecaster) calibrate(ctx context.Context, svc scaling.ManagedService, 
 	if retro := f.retroFits(ctx, svc, series, past, now, lead); len(retro) > 0 {
 		past = f.addRetroFits(svc.Name, retro)
 	}
+	podStartup, podStartupSource, podStartupNote := podStartupOf(svc, b)
 	r := hpasim.Calibrate(hpasim.CalibrationInput{
 		History:     series,
 		Predictions: past,
-		// The HPA's behavior is the cluster's; pod start-up is the services file's.
+		// The HPA's behavior is the cluster's; pod start-up the services file's or the pods'.
 		HPA: hpasim.Config{MinReplicas: max(b.BaseMinReplicas, 1), MaxReplicas: b.MaxReplicas,
-			CapacityPerReplica: svc.CapacityPerReplica, PodStartup: svc.PodStartup(), Behavior: b.Behavior},
+			CapacityPerReplica: svc.CapacityPerReplica, PodStartup: podStartup, Behavior: b.Behavior},
 		LeadTime:           lead,
 		Now:                now,
 		Budget:             svc.Budget,
@@ -882,7 +887,8 @@ func (f *Forecaster) calibrate(ctx context.Context, svc scaling.ManagedService, 
 		Surge:              b.HasHPA,
 	})
 	if r.WindowMinutes > 0 {
-		r.Reason += f.retroNote(svc.Name, past)
+		r.PodStartupSource = podStartupSource
+		r.Reason += podStartupNote + f.retroNote(svc.Name, past)
 		f.m.setCalibration(svc.Name, r)
 	} else {
 		f.m.forgetCalibration(svc.Name)

@@ -813,20 +813,27 @@ func TestStartRunsAtStartThenOnSchedule(t *testing.T) {
 	}
 }
 
-// TestCalibrationReplaysTheServicesPodStartup: calibration replays pods that start as the
-// services file says. Pods ready within half a minute of the lead time leave no shorter lead
-// (pod start-up plus two syncs) to try, so fewer settings are replayed than with the default
-// start-up, two fifths of the lead time.
-func TestCalibrationReplaysTheServicesPodStartup(t *testing.T) {
-	settingsReplayed := func(podStartupSeconds int64) int {
+// TestCalibrationReplaysThePodStartup: calibration replays pods that start as the services
+// file says; where it says nothing, as the pods measured; where they were not measured, in two
+// fifths of the lead time, and the reason says why. Pods ready within half a minute of the lead
+// time leave no shorter lead (pod start-up plus two syncs) to try, so fewer settings are
+// replayed than with the default start-up.
+func TestCalibrationReplaysThePodStartup(t *testing.T) {
+	// calibrated runs three days of forecasts every 6 hours for a service with the given pod
+	// start-up in the services file (0: none) whose pods measure measured (zero: unmeasured,
+	// for why), and returns how many settings its last calibration replayed and the calibration.
+	calibrated := func(podStartupSeconds int64, measured actuator.PodStartup, why error) (int, scaling.Calibration, *prometheus.Registry) {
 		svc := scaling.ManagedService{Name: "checkout", Namespace: "shop", Query: "checkout", CapacityPerReplica: 20, Quantile: 0.9,
 			LeadTimeSeconds: 300, PodStartupSeconds: podStartupSeconds}
 		fx := newFixture(t, func(o *Options) {
 			o.Schedule = "0 */6 * * *"
 			o.Services = func() []scaling.ManagedService { return []scaling.ManagedService{svc} }
+			o.Bounds = BoundsFunc(func(context.Context, scaling.ManagedService) (ReplicaBounds, error) {
+				return ReplicaBounds{MaxReplicas: 30, BaseMinReplicas: 2, PodStartup: measured, PodStartupErr: why}, nil
+			})
 		})
 		ctx := t.Context()
-		for range 13 { // three days of runs every 6 hours
+		for range 13 {
 			_, err := fx.f.RunOnce(ctx, "manual", "checkout")
 			require.NoError(t, err)
 			fx.clock.Add(6 * time.Hour)
@@ -834,13 +841,53 @@ func TestCalibrationReplaysTheServicesPodStartup(t *testing.T) {
 		preds, err := fx.st.ListPredictions(ctx, "checkout", 1)
 		require.NoError(t, err)
 		require.Len(t, preds, 1)
-		reason := preds[0].Calibration.Reason
-		m := regexp.MustCompile(`through the HPA with (\d+) settings`).FindStringSubmatch(reason)
-		require.NotNil(t, m, reason)
+		cal := *preds[0].Calibration
+		m := regexp.MustCompile(`through the HPA, pods ready \S+ after they start, with (\d+) settings`).FindStringSubmatch(cal.Reason)
+		require.NotNil(t, m, cal.Reason)
 		n, err := strconv.Atoi(m[1])
 		require.NoError(t, err)
-		return n
+		return n, cal, fx.reg
 	}
-	byDefault, late := settingsReplayed(0), settingsReplayed(270)
-	require.Less(t, late, byDefault, "pods ready 4m30s into a 5m lead time: no shorter lead to replay")
+	measured := actuator.PodStartup{Startup: 270 * time.Second, Pods: 7}
+	tests := []struct {
+		name              string
+		podStartupSeconds int64
+		measured          actuator.PodStartup
+		why               error
+		wantSeconds       int64
+		wantSource        string
+		wantReason        []string
+	}{
+		{name: "two fifths of the 5m lead time", why: errors.New("forbidden"), wantSeconds: 120, wantSource: scaling.PodStartupDefault,
+			wantReason: []string{"pods ready 2m0s after they start, with 26 settings:",
+				"; pod start-up two fifths of the lead time: the services file sets no podStartup and the pods' could not be measured (forbidden)"}},
+		{name: "the services file's", podStartupSeconds: 270, measured: actuator.PodStartup{Startup: time.Minute, Pods: 5},
+			wantSeconds: 270, wantSource: scaling.PodStartupFromServicesFile, wantReason: []string{"pods ready 4m30s after they start, with 23 settings:"}},
+		{name: "the pods' measured", measured: measured, wantSeconds: 270, wantSource: scaling.PodStartupMeasured,
+			wantReason: []string{"pods ready 4m30s after they start, with 23 settings:",
+				"; pod start-up measured on the service's pods: the median from creation to ready of the 7 newest ready since they started"}},
+	}
+	settings := map[string]int{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, cal, reg := calibrated(tt.podStartupSeconds, tt.measured, tt.why)
+			settings[tt.name] = n
+			require.Equal(t, tt.wantSeconds, cal.PodStartupSeconds)
+			require.Equal(t, tt.wantSource, cal.PodStartupSource)
+			for _, want := range tt.wantReason {
+				require.Contains(t, cal.Reason, want)
+			}
+			if tt.wantSource == scaling.PodStartupFromServicesFile {
+				require.NotContains(t, cal.Reason, "; pod start-up")
+			}
+			require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(fmt.Sprintf(`
+# HELP kai_calibration_pod_startup_seconds Pod start-up (creation to ready) the service's last calibration replayed the HPA with, by where it came from: services-file (its podStartup), measured (the median over its newest pods) or default (two fifths of the lead time). Absent until a calibration has replayed history.
+# TYPE kai_calibration_pod_startup_seconds gauge
+kai_calibration_pod_startup_seconds{service="checkout",source=%q} %d
+`, tt.wantSource, tt.wantSeconds)), "kai_calibration_pod_startup_seconds"))
+		})
+	}
+	// Pods ready 4m30s into a 5m lead time leave no shorter lead to replay, whichever says so.
+	require.Less(t, settings["the services file's"], settings["two fifths of the 5m lead time"])
+	require.Equal(t, settings["the services file's"], settings["the pods' measured"])
 }

@@ -40,6 +40,8 @@ type metrics struct {
 	// calReduction and calIncrease are, per service, what the settings its last calibration
 	// chose scored on the replayed window against the reactive HPA.
 	calReduction, calIncrease *prometheus.GaugeVec
+	// podStartup is, per service and source, the pod start-up its last calibration replayed.
+	podStartup *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -93,6 +95,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "kai_calibration_replica_time_increase_ratio",
 			Help: "Replica-hours the floor settings chosen by the service's last calibration added over the reactive HPA's on its replayed window, as a share of those (the budget bounds it). Absent until a calibration has replayed history.",
 		}, []string{"service"}),
+		podStartup: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "kai_calibration_pod_startup_seconds",
+			Help: "Pod start-up (creation to ready) the service's last calibration replayed the HPA with, by where it came from: services-file (its podStartup), measured (the median over its newest pods) or default (two fifths of the lead time). Absent until a calibration has replayed history.",
+		}, []string{"service", "source"}),
 	}
 	for _, op := range []string{lockOpTake, lockOpRenew, lockOpLost, lockOpRelease} {
 		m.lockErrors.WithLabelValues(op)
@@ -102,7 +108,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.runs.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.predicted, m.actual, m.errRatio, m.stale, m.runs, m.duration, m.lastSuccess, m.runRecordErrors, m.lockErrors, m.beyondMax,
+		reg.MustRegister(m.predicted, m.actual, m.errRatio, m.stale, m.runs, m.duration, m.lastSuccess, m.runRecordErrors, m.lockErrors, m.beyondMax, m.podStartup,
 			m.calReduction, m.calIncrease)
 	}
 	return m
@@ -279,6 +285,8 @@ func (m *metrics) setCalibration(service string, r hpasim.CalibrationResult) {
 	m.beyondMax.WithLabelValues(service).Set(r.Reactive.BeyondMaxShare())
 	m.calReduction.WithLabelValues(service).Set(r.UnderProvisionedReduction)
 	m.calIncrease.WithLabelValues(service).Set(r.ReplicaHoursIncrease)
+	m.podStartup.DeletePartialMatch(prometheus.Labels{"service": service}) // its source may have changed
+	m.podStartup.WithLabelValues(service, r.PodStartupSource).Set(float64(r.PodStartupSeconds))
 }
 
 // forgetCalibration removes a service's calibration series: no replay (or no service), so
@@ -287,4 +295,5 @@ func (m *metrics) forgetCalibration(service string) {
 	m.beyondMax.DeleteLabelValues(service)
 	m.calReduction.DeleteLabelValues(service)
 	m.calIncrease.DeleteLabelValues(service)
+	m.podStartup.DeletePartialMatch(prometheus.Labels{"service": service})
 }

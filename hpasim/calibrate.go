@@ -507,7 +507,8 @@ func Calibrate(in CalibrationInput) CalibrationResult {
 	if !cfg.Behavior.IsDefault() {
 		hpa += " (its behavior " + cfg.Behavior.String() + ")"
 	}
-	what := fmt.Sprintf("replayed %s of history through %s with %d settings", fmtDays(covered), hpa, replayed)
+	res.PodStartupSeconds = int64(cfg.PodStartup / time.Second)
+	what := fmt.Sprintf("replayed %s of history through %s, pods ready %s after they start, with %d settings", fmtDays(covered), hpa, cfg.PodStartup, replayed)
 	switch {
 	case !res.FloorsOff():
 		_, robustInc := gains(withoutCostliestDay(reactiveDays, res.Scores[best].days))

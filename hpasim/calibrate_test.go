@@ -348,8 +348,10 @@ func TestCalibrate(t *testing.T) {
 			if tt.wantDefaults {
 				require.Equal(t, DefaultSettings(in.LeadTime), got.FloorSettings)
 				require.Zero(t, got.WindowMinutes)
+				require.Zero(t, got.PodStartupSeconds, "no pods replayed")
 				return
 			}
+			require.Equal(t, int64(hpa.PodStartup/time.Second), got.PodStartupSeconds)
 			latest := slices.MaxFunc(in.Predictions, func(a, b scaling.Prediction) int { return cmp.Compare(a.FittedAt, b.FittedAt) })
 			cands := Candidates(in.LeadTime, hpa.PodStartup, time.Duration(latest.StepSeconds)*time.Second, in.Surge, DefaultTolerance)
 			budget := in.Budget
@@ -1096,8 +1098,11 @@ func TestCalibrationReplaysAsTheSimulator(t *testing.T) {
 			got := Calibrate(CalibrationInput{History: trace, Predictions: preds, HPA: hpa, LeadTime: 5 * time.Minute, Now: now,
 				Window: now.Sub(evalFrom), Surge: true})
 			if !tt.behavior.IsDefault() {
-				require.Contains(t, got.Reason, "through the HPA (its behavior "+tt.behavior.String()+")")
+				require.Contains(t, got.Reason, "through the HPA (its behavior "+tt.behavior.String()+"), pods ready 2m0s after they start,")
+			} else {
+				require.Contains(t, got.Reason, "through the HPA, pods ready 2m0s after they start,")
 			}
+			require.Equal(t, int64(120), got.PodStartupSeconds)
 			opts := ReplayOptions{MinReplicas: hpa.MinReplicas, MaxReplicas: hpa.MaxReplicas, CapacityPerReplica: hpa.CapacityPerReplica,
 				PodStartup: hpa.PodStartup, LeadTime: 5 * time.Minute, StepDown: actuator.DefaultStepDown, PlanEvery: actuator.DefaultInterval,
 				Behavior: tt.behavior}

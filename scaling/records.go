@@ -189,6 +189,11 @@ type Calibration struct {
 	// when set instead, the share of minutes without a shortfall aimed at.
 	Budget             float64 `json:"budget,omitempty"`
 	AvailabilityTarget float64 `json:"availabilityTarget,omitempty"`
+	// PodStartupSeconds is how long the replayed pods took from start to ready, and
+	// PodStartupSource where that came from (PodStartupFromServicesFile, PodStartupMeasured or
+	// PodStartupDefault). Zero and empty where nothing was replayed.
+	PodStartupSeconds int64  `json:"podStartupSeconds,omitempty"`
+	PodStartupSource  string `json:"podStartupSource,omitempty"`
 	// WindowMinutes is the replayed history; zero when there was too little to replay.
 	WindowMinutes float64 `json:"windowMinutes"`
 	// UnderProvisionedReduction and ReplicaHoursIncrease score the chosen settings against the
@@ -199,6 +204,16 @@ type Calibration struct {
 	// Candidates is how many settings were replayed.
 	Candidates int `json:"candidates"`
 }
+
+// Where a calibration's pod start-up came from (Calibration.PodStartupSource).
+const (
+	// PodStartupFromServicesFile: the service's podStartup.
+	PodStartupFromServicesFile = "services-file"
+	// PodStartupMeasured: measured on the service's pods, from creation to ready.
+	PodStartupMeasured = "measured"
+	// PodStartupDefault: neither; two fifths of the lead time (ManagedService.PodStartup).
+	PodStartupDefault = "default"
+)
 
 // EventType is the kind of an HPA scaling event.
 type EventType string

@@ -16,14 +16,17 @@ const ManagedRoleName = "kai-scaler-managed"
 // ManagedRules are what the adapter does in a managed namespace, and nothing more: watch the
 // scale targets, JSON-merge-patch an HPA's minReplicas and kai-scaler's annotations, patch a
 // target without HPA (its base-floor annotations) and set its replicas through /scale, and
-// record one Event per floor change. Reading HPAs stays cluster-wide (the ClusterRole in
-// deploy/base/rbac.yaml): the HPA event watch covers every namespace at once.
+// record one Event per floor change; and list the targets' pods, which calibration measures
+// pod start-up on (Cluster.PodStartup: read, never watched or written). Reading HPAs stays
+// cluster-wide (the ClusterRole in deploy/base/rbac.yaml): the HPA event watch covers every
+// namespace at once.
 func ManagedRules() []rbacv1.PolicyRule {
 	return []rbacv1.PolicyRule{
 		{APIGroups: []string{"autoscaling"}, Resources: []string{"horizontalpodautoscalers"}, Verbs: []string{"patch"}},
 		{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets"}, Verbs: []string{"get", "list", "watch", "patch"}},
 		{APIGroups: []string{"apps"}, Resources: []string{"deployments/scale", "statefulsets/scale"}, Verbs: []string{"get", "update", "patch"}},
 		{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}},
 	}
 }
 

@@ -89,6 +89,9 @@ func TestRBACIsEnoughAndNoMore(t *testing.T) {
 		require.NoError(t, c.Restore(t.Context(), w))
 		require.Equal(t, w.MinReplicas, currentFloor(t, env, work, name))
 		require.Equal(t, []string{ReasonRaised, ReasonRestored}, eventReasons(t, env.Clientset, work, name), "events recorded as the service account")
+		// Listing the target's pods is allowed (none here to measure; forbidden would say so).
+		_, err := c.PodStartup(t.Context(), ref)
+		require.ErrorContains(t, err, "0 of 0 pods ready since their start")
 	}
 	require.Zero(t, testutil.ToFloat64(c.metrics.Patches.WithLabelValues(resultError)))
 
@@ -123,6 +126,7 @@ func TestRBACIsEnoughAndNoMore(t *testing.T) {
 		{work, "update", "apps", "deployments", "scale"},
 		{work, "update", "apps", "statefulsets", "scale"},
 		{work, "create", "events.k8s.io", "events", ""},
+		{work, "list", "", "pods", ""}, // pod start-up, measured for calibration
 		{home, "get", "coordination.k8s.io", "leases", ""},
 		{home, "create", "coordination.k8s.io", "leases", ""},
 		{home, "update", "coordination.k8s.io", "leases", ""},
@@ -137,8 +141,13 @@ func TestRBACIsEnoughAndNoMore(t *testing.T) {
 		{work, "create", "apps", "deployments", ""},
 		{work, "get", "", "secrets", ""},
 		{home, "list", "", "secrets", ""},
-		{work, "list", "", "pods", ""},
+		{work, "get", "", "pods", ""},
+		{work, "watch", "", "pods", ""},
 		{work, "delete", "", "pods", ""},
+		{work, "create", "", "pods", ""},
+		{work, "get", "", "pods", "log"},
+		{other, "list", "", "pods", ""},
+		{"", "list", "", "pods", ""},
 		{home, "get", "", "configmaps", ""},
 		{work, "update", "coordination.k8s.io", "leases", ""},
 		{home, "delete", "coordination.k8s.io", "leases", ""},

@@ -14,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
@@ -86,6 +87,24 @@ func TestServeCluster(t *testing.T) {
 		require.NoError(t, err)
 	}
 	newDeployment("cache", 1)
+	// checkout's pods, ready 40 s after they were created (no kubelet here: the status is
+	// written as one would), which calibration measures its pod start-up on.
+	_, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		require.NoError(t, err)
+	}
+	for i := range 3 {
+		p, err := cs.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("checkout-%d", i), Labels: map[string]string{"app": "checkout"}},
+			Spec: corev1.PodSpec{AutomountServiceAccountToken: ptr.To(false),
+				Containers: []corev1.Container{{Name: "c", Image: "registry.invalid/checkout:1"}}},
+		}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue,
+			LastTransitionTime: metav1.NewTime(p.CreationTimestamp.Add(40 * time.Second))}}
+		_, err = cs.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+		require.NoError(t, err)
+	}
 
 	var services strings.Builder
 	services.WriteString("services:\n")
@@ -165,6 +184,11 @@ func TestServeCluster(t *testing.T) {
 	for _, p := range preds.Predictions[0].Points {
 		require.LessOrEqual(t, p.RecommendedMinReplicas, int32(2), "capacity is far above the load")
 	}
+	cal := preds.Predictions[0].Calibration
+	require.NotNil(t, cal)
+	t.Logf("checkout's calibration: %s", cal.Reason)
+	require.Equal(t, scaling.PodStartupMeasured, cal.PodStartupSource, "the pods' start-up, measured: %s", cal.Reason)
+	require.Equal(t, int64(40), cal.PodStartupSeconds)
 	// The forecast-metrics loop refreshes the predicted load every minute.
 	require.Eventually(t, func() bool {
 		_, m := httpDo(t, "GET", base+"/metrics", "", nil)

@@ -226,7 +226,8 @@ func decision(service string, ts int64, from, to int32) scaling.FloorDecision {
 		Settings: scaling.DecisionSettings{LeadTimeSeconds: 300, CapacityPerReplica: 95, Quantile: 0.9,
 			Model: "fourier-daily", ModelReason: "lowest backtest MASE", PredictionFittedAt: ts - 60_000, BacktestCoverage: 0.91,
 			Calibration: &scaling.Calibration{FloorSettings: scaling.FloorSettings{BoundShare: &half, LeadSeconds: 150, SurgeSeconds: 60},
-				Reason: "replayed 7.0 days of history through the HPA with 36 settings", Budget: 0.1, WindowMinutes: 10080,
+				Reason: "replayed 7.0 days of history through the HPA, pods ready 2m0s after they start, with 36 settings", Budget: 0.1,
+				PodStartupSeconds: 120, PodStartupSource: scaling.PodStartupMeasured, WindowMinutes: 10080,
 				UnderProvisionedReduction: 0.93, ReplicaHoursIncrease: 0.061, Candidates: 36}},
 		Summary: fmt.Sprintf("%s floor %d→%d: prediction", service, from, to),
 	}

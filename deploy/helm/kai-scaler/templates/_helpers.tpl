@@ -106,6 +106,9 @@ actuator/kube/rbac.go (the chart's tests compare them).
 - apiGroups: [events.k8s.io]
   resources: [events]
   verbs: [create, patch]
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [list]
 {{- end }}
 
 {{/*
