@@ -393,6 +393,14 @@ func predictiveScaling(e Entry) *dashboard.DashboardBuilder {
 			q(`max by (service) (kai_calibration_underprovisioned_reduction_ratio{`+sel+`})`, "{{service}} shortfall removed"),
 			q(`max by (service) (kai_calibration_replica_time_increase_ratio{`+sel+`})`, "{{service}} replica-hours added"),
 		).Min(0)).
+		WithPanel(timeSeries("Calibration: pod start-up replayed",
+			"How long from creation to ready each service's last calibration replayed its new pods "+
+				"with, and where that came from: the services file's podStartup, measured on the "+
+				"service's pods (the median over its newest), or the default, two fifths of the lead "+
+				"time, where neither is known (the calibration's reason says why it was not measured).",
+			"s",
+			q(`max by (service, source) (kai_calibration_pod_startup_seconds{`+sel+`})`, "{{service}} ({{source}})"),
+		).Min(0)).
 		WithRow(dashboard.NewRowBuilder("Shadow mode (DRY_RUN): what the floors would have done")).
 		WithPanel(timeSeries("Under-provisioned replica-minutes saved, today",
 			"In dry run, per service since 00:00 UTC: replica-minutes the HPA ran short of what it "+

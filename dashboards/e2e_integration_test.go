@@ -28,7 +28,7 @@ type kaiMetrics struct {
 	reg                                                  *prometheus.Registry
 	predicted, actual, errRatio, minReplicas, eff        *prometheus.GaugeVec
 	shadowSaved, shadowExtra, beyondMax, stale, setAside *prometheus.GaugeVec
-	calReduction, calIncrease                            *prometheus.GaugeVec
+	calReduction, calIncrease, podStartup                *prometheus.GaugeVec
 	info                                                 *prometheus.GaugeVec
 	lastSuccess                                          prometheus.Gauge
 	runs, patches, events, httpReqs, storeErrs           *prometheus.CounterVec
@@ -58,13 +58,14 @@ func newKaiMetrics() *kaiMetrics {
 		beyondMax:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_calibration_beyond_max_share", Help: "Shortfall beyond max replicas."}, []string{"service"}),
 		calReduction: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_calibration_underprovisioned_reduction_ratio", Help: "Calibration: shortfall removed."}, []string{"service"}),
 		calIncrease:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_calibration_replica_time_increase_ratio", Help: "Calibration: replica-hours added."}, []string{"service"}),
+		podStartup:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_calibration_pod_startup_seconds", Help: "Calibration: pod start-up replayed."}, []string{"service", "source"}),
 		stale:        prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_forecast_prediction_stale", Help: "No valid prediction covers now."}, []string{"service"}),
 		setAside:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_actuator_prediction_set_aside", Help: "Load collapsed: prediction set aside."}, []string{"service"}),
 		info: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kai_service_info", Help: "Managed services and their HPAs."},
 			[]string{"service", "namespace", "horizontalpodautoscaler"}),
 	}
 	m.reg.MustRegister(m.predicted, m.actual, m.errRatio, m.runs, m.duration, m.lastSuccess, m.minReplicas,
-		m.patches, m.events, m.eff, m.httpReqs, m.httpDuration, m.storeErrs, m.shadowSaved, m.shadowExtra, m.beyondMax, m.calReduction, m.calIncrease, m.stale, m.setAside, m.info)
+		m.patches, m.events, m.eff, m.httpReqs, m.httpDuration, m.storeErrs, m.shadowSaved, m.shadowExtra, m.beyondMax, m.calReduction, m.calIncrease, m.podStartup, m.stale, m.setAside, m.info)
 	for svc, hpa := range fixtureHPAs {
 		m.info.WithLabelValues(svc, "shop", hpa).Set(1)
 	}
@@ -92,6 +93,7 @@ func (m *kaiMetrics) tick(n int, now time.Time) {
 		m.beyondMax.WithLabelValues(svc).Set(0.1 * float64(i))
 		m.calReduction.WithLabelValues(svc).Set(0.9 - 0.1*float64(i))
 		m.calIncrease.WithLabelValues(svc).Set(0.06)
+		m.podStartup.WithLabelValues(svc, "measured").Set(float64(40 + 10*i))
 		m.stale.WithLabelValues(svc).Set(0)
 		m.setAside.WithLabelValues(svc).Set(float64(n / 30 % 2 * i)) // search's load collapses now and then
 		for _, et := range []string{"scale-up", "scale-down", "no-scale", "limited-scale"} {

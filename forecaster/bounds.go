@@ -27,7 +27,14 @@ type PodStartupMeter interface {
 type ClusterBounds struct {
 	Cluster WorkloadObserver
 	Pods    PodStartupMeter
+	// PodsTimeout bounds each measurement (it lists pods from the API server, where the rest
+	// is read from the informers' caches): a slow API server costs calibration the measured
+	// start-up, not the forecast run. Zero means DefaultPodsTimeout.
+	PodsTimeout time.Duration
 }
+
+// DefaultPodsTimeout is ClusterBounds' default PodsTimeout.
+const DefaultPodsTimeout = 10 * time.Second
 
 var _ Bounds = ClusterBounds{}
 
@@ -45,11 +52,21 @@ func (c ClusterBounds) ReplicaBounds(ctx context.Context, svc scaling.ManagedSer
 			Behavior: w.Behavior}
 		if c.Pods != nil && svc.PodStartupSeconds <= 0 {
 			ref := actuator.ServiceRef{Service: svc.Name, Namespace: svc.Namespace, HPAName: svc.HPAName(), Target: w.Target}
-			b.PodStartup, b.PodStartupErr = c.Pods.PodStartup(ctx, ref)
+			b.PodStartup, b.PodStartupErr = c.measure(ctx, ref)
 		}
 		return b, nil
 	}
 	return ReplicaBounds{}, fmt.Errorf("workload %s/%s not observed (no HPA %q?)", svc.Namespace, svc.Name, svc.HPAName())
+}
+
+func (c ClusterBounds) measure(ctx context.Context, ref actuator.ServiceRef) (actuator.PodStartup, error) {
+	timeout := c.PodsTimeout
+	if timeout <= 0 {
+		timeout = DefaultPodsTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return c.Pods.PodStartup(ctx, ref)
 }
 
 // podStartupOf is the pod start-up calibration replays for svc, where it came from

@@ -3,6 +3,7 @@ package forecaster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -27,10 +28,16 @@ type fakeMeter struct {
 	m    actuator.PodStartup
 	err  error
 	refs []actuator.ServiceRef
+	// hang makes it answer only when its context ends, as a stalled API server would.
+	hang bool
 }
 
-func (f *fakeMeter) PodStartup(_ context.Context, ref actuator.ServiceRef) (actuator.PodStartup, error) {
+func (f *fakeMeter) PodStartup(ctx context.Context, ref actuator.ServiceRef) (actuator.PodStartup, error) {
 	f.refs = append(f.refs, ref)
+	if f.hang {
+		<-ctx.Done()
+		return actuator.PodStartup{}, fmt.Errorf("list pods: %w", context.Cause(ctx))
+	}
 	return f.m, f.err
 }
 
@@ -85,6 +92,13 @@ func TestClusterBounds(t *testing.T) {
 			wantMeasured: &actuator.ServiceRef{Service: "checkout", Namespace: "shop", HPAName: "checkout-hpa", Target: "statefulsets/db"},
 		},
 		{
+			name:         "a stalled API server: not measured, within the timeout",
+			obs:          observed,
+			meter:        &fakeMeter{hang: true},
+			want:         ReplicaBounds{MaxReplicas: 20, BaseMinReplicas: 2, HasHPA: true, PodStartupErr: fmt.Errorf("list pods: %w", context.DeadlineExceeded)},
+			wantMeasured: &ref,
+		},
+		{
 			name:  "not measured where the services file gives it",
 			svc:   &withPodStartup,
 			obs:   observed,
@@ -100,7 +114,7 @@ func TestClusterBounds(t *testing.T) {
 			if tt.svc != nil {
 				s = *tt.svc
 			}
-			b := ClusterBounds{Cluster: &tt.obs}
+			b := ClusterBounds{Cluster: &tt.obs, PodsTimeout: 50 * time.Millisecond}
 			if tt.meter != nil {
 				b.Pods = tt.meter
 			}
