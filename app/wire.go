@@ -112,7 +112,7 @@ func wire(cfg Config, logger *slog.Logger, env environment, st store.Store, reg 
 		f := forecaster.New(forecaster.Options{
 			Services: env.services,
 			History:  env.history, Load: env.load, Store: st,
-			Bounds:     forecaster.ClusterBounds{Cluster: env.cluster, Pods: env.podStartups},
+			Bounds: forecaster.ClusterBounds{Cluster: env.cluster}, PodStartups: env.podStartups,
 			Registerer: reg, Logger: logger, // forecaster.New adds component=forecaster itself
 			Schedule: cfg.ForecastSchedule, RunAtStart: env.forecastAtStart,
 			Now: env.now, After: env.after,

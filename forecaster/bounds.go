@@ -21,20 +21,14 @@ type PodStartupMeter interface {
 }
 
 // ClusterBounds reads a service's HPA bounds from the cluster: maxReplicas, the base floor the
-// actuator keeps on the HPA (so a raised floor never becomes the new base), and its behavior;
-// and, where Pods is set and the services file gives the service no podStartup, its pods'
-// measured start-up.
+// actuator keeps on the HPA (so a raised floor never becomes the new base), its behavior, and
+// its scale target where it has no HPA.
 type ClusterBounds struct {
 	Cluster WorkloadObserver
-	Pods    PodStartupMeter
-	// PodsTimeout bounds each measurement (it lists pods from the API server, where the rest
-	// is read from the informers' caches): a slow API server costs calibration the measured
-	// start-up, not the forecast run. Zero means DefaultPodsTimeout.
-	PodsTimeout time.Duration
 }
 
-// DefaultPodsTimeout is ClusterBounds' default PodsTimeout.
-const DefaultPodsTimeout = 10 * time.Second
+// DefaultPodStartupTimeout is Options.PodStartupTimeout's default.
+const DefaultPodStartupTimeout = 10 * time.Second
 
 var _ Bounds = ClusterBounds{}
 
@@ -48,42 +42,42 @@ func (c ClusterBounds) ReplicaBounds(ctx context.Context, svc scaling.ManagedSer
 		if w.Service != svc.Name {
 			continue
 		}
-		b := ReplicaBounds{MaxReplicas: w.MaxReplicas, BaseMinReplicas: w.BaseMinReplicas, HasHPA: w.HPAName != "",
-			Behavior: w.Behavior}
-		if c.Pods != nil && svc.PodStartupSeconds <= 0 {
-			ref := actuator.ServiceRef{Service: svc.Name, Namespace: svc.Namespace, HPAName: svc.HPAName(), Target: w.Target}
-			b.PodStartup, b.PodStartupErr = c.measure(ctx, ref)
-		}
-		return b, nil
+		return ReplicaBounds{MaxReplicas: w.MaxReplicas, BaseMinReplicas: w.BaseMinReplicas, HasHPA: w.HPAName != "",
+			Behavior: w.Behavior, Target: w.Target}, nil
 	}
 	return ReplicaBounds{}, fmt.Errorf("workload %s/%s not observed (no HPA %q?)", svc.Namespace, svc.Name, svc.HPAName())
 }
 
-func (c ClusterBounds) measure(ctx context.Context, ref actuator.ServiceRef) (actuator.PodStartup, error) {
-	timeout := c.PodsTimeout
-	if timeout <= 0 {
-		timeout = DefaultPodsTimeout
+// measurePodStartup measures svc's pods' start-up for calibration, within
+// Options.PodStartupTimeout: it lists pods from the API server, where the bounds come from the
+// informers' caches, and a slow API server must cost calibration the measurement, not the
+// forecast run. It measures nothing (zero, nil) without a meter or where the services file
+// gives the start-up.
+func (f *Forecaster) measurePodStartup(ctx context.Context, svc scaling.ManagedService, b ReplicaBounds) (actuator.PodStartup, error) {
+	if f.opts.PodStartups == nil || svc.PodStartupSeconds > 0 {
+		return actuator.PodStartup{}, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, f.opts.PodStartupTimeout)
 	defer cancel()
-	return c.Pods.PodStartup(ctx, ref)
+	return f.opts.PodStartups.PodStartup(ctx, actuator.ServiceRef{Service: svc.Name, Namespace: svc.Namespace, HPAName: svc.HPAName(), Target: b.Target})
 }
 
-// podStartupOf is the pod start-up calibration replays for svc, where it came from
+// podStartupOf is the pod start-up calibration replays for svc (given what its pods measured,
+// or why they could not be), where it came from
 // (scaling.PodStartupFromServicesFile, PodStartupMeasured or PodStartupDefault), and, but for
 // the services file's, a note for the calibration's reason saying how it was found. The file's
 // wins: its author may know better than the pods kept now (a slower image on its way).
-func podStartupOf(svc scaling.ManagedService, b ReplicaBounds) (startup time.Duration, source, note string) {
+func podStartupOf(svc scaling.ManagedService, measured actuator.PodStartup, measureErr error) (startup time.Duration, source, note string) {
 	switch {
 	case svc.PodStartupSeconds > 0:
 		return svc.PodStartup(), scaling.PodStartupFromServicesFile, ""
-	case b.PodStartup.Startup > 0:
-		return b.PodStartup.Startup, scaling.PodStartupMeasured,
-			fmt.Sprintf("; pod start-up measured on the service's pods: the median from creation to ready of the %d newest ready since they started", b.PodStartup.Pods)
+	case measureErr == nil && measured.Startup > 0:
+		return measured.Startup, scaling.PodStartupMeasured,
+			fmt.Sprintf("; pod start-up measured on the service's pods: the median from creation to ready of the %d newest ready since they started", measured.Pods)
 	}
 	note = "; pod start-up two fifths of the lead time: the services file sets no podStartup"
-	if b.PodStartupErr != nil {
-		note += " and the pods' could not be measured (" + b.PodStartupErr.Error() + ")"
+	if measureErr != nil {
+		note += " and the pods' could not be measured (" + measureErr.Error() + ")"
 	}
 	return svc.PodStartup(), scaling.PodStartupDefault, note
 }

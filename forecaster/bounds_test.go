@@ -43,19 +43,11 @@ func (f *fakeMeter) PodStartup(ctx context.Context, ref actuator.ServiceRef) (ac
 
 func TestClusterBounds(t *testing.T) {
 	svc := scaling.ManagedService{Name: "checkout", Namespace: "shop", HPA: "checkout-hpa"}
-	withPodStartup := svc
-	withPodStartup.PodStartupSeconds = 90
-	ref := actuator.ServiceRef{Service: "checkout", Namespace: "shop", HPAName: "checkout-hpa"}
-	observed := fakeObserver{ws: []actuator.Workload{{Service: "checkout", HPAName: "checkout-hpa", MaxReplicas: 20, BaseMinReplicas: 2}}}
 	tests := []struct {
 		name    string
-		svc     *scaling.ManagedService // nil: svc
 		obs     fakeObserver
-		meter   *fakeMeter
 		want    ReplicaBounds
 		wantErr string
-		// wantMeasured is the ref the pods' start-up was measured for; nil: not measured.
-		wantMeasured *actuator.ServiceRef
 	}{
 		{
 			name: "base floor, not the raised one",
@@ -68,6 +60,12 @@ func TestClusterBounds(t *testing.T) {
 			want: ReplicaBounds{MaxReplicas: 20, BaseMinReplicas: 2, HasHPA: true},
 		},
 		{
+			// Calibration measures its pods' start-up on it.
+			name: "a target without HPA is named",
+			obs:  fakeObserver{ws: []actuator.Workload{{Service: "checkout", Target: "statefulsets/db", MaxReplicas: 5, BaseMinReplicas: 1}}},
+			want: ReplicaBounds{MaxReplicas: 5, BaseMinReplicas: 1, Target: "statefulsets/db"},
+		},
+		{
 			// Calibration replays the HPA with it: a slower scale-up than the default changes the fit.
 			name: "the HPA's behavior is passed on",
 			obs: fakeObserver{ws: []actuator.Workload{{Service: "checkout", HPAName: "checkout-hpa", MaxReplicas: 20, BaseMinReplicas: 2,
@@ -77,55 +75,62 @@ func TestClusterBounds(t *testing.T) {
 				Behavior: actuator.Behavior{ScaleUp: actuator.ScalingRules{StabilizationWindow: time.Minute, Select: actuator.SelectMin,
 					Policies: []actuator.ScalingPolicy{{Value: 2, Period: time.Minute}}, Tolerance: 0.05}}},
 		},
-		{
-			name:         "the pods' start-up measured where the services file gives none",
-			obs:          observed,
-			meter:        &fakeMeter{m: actuator.PodStartup{Startup: 47 * time.Second, Pods: 12}},
-			want:         ReplicaBounds{MaxReplicas: 20, BaseMinReplicas: 2, HasHPA: true, PodStartup: actuator.PodStartup{Startup: 47 * time.Second, Pods: 12}},
-			wantMeasured: &ref,
-		},
-		{
-			name:         "a target without HPA is measured as the target it is",
-			obs:          fakeObserver{ws: []actuator.Workload{{Service: "checkout", Target: "statefulsets/db", MaxReplicas: 5, BaseMinReplicas: 1}}},
-			meter:        &fakeMeter{err: errors.New("1 of 1 pods ready since their start, need 3")},
-			want:         ReplicaBounds{MaxReplicas: 5, BaseMinReplicas: 1, PodStartupErr: errors.New("1 of 1 pods ready since their start, need 3")},
-			wantMeasured: &actuator.ServiceRef{Service: "checkout", Namespace: "shop", HPAName: "checkout-hpa", Target: "statefulsets/db"},
-		},
-		{
-			name:         "a stalled API server: not measured, within the timeout",
-			obs:          observed,
-			meter:        &fakeMeter{hang: true},
-			want:         ReplicaBounds{MaxReplicas: 20, BaseMinReplicas: 2, HasHPA: true, PodStartupErr: fmt.Errorf("list pods: %w", context.DeadlineExceeded)},
-			wantMeasured: &ref,
-		},
-		{
-			name:  "not measured where the services file gives it",
-			svc:   &withPodStartup,
-			obs:   observed,
-			meter: &fakeMeter{m: actuator.PodStartup{Startup: 47 * time.Second, Pods: 12}},
-			want:  ReplicaBounds{MaxReplicas: 20, BaseMinReplicas: 2, HasHPA: true},
-		},
-		{name: "not observed", obs: fakeObserver{}, meter: &fakeMeter{}, wantErr: `workload shop/checkout not observed (no HPA "checkout-hpa"?)`},
+		{name: "not observed", obs: fakeObserver{}, wantErr: `workload shop/checkout not observed (no HPA "checkout-hpa"?)`},
 		{name: "cluster error", obs: fakeObserver{err: errors.New("apiserver down")}, wantErr: "observe shop/checkout: apiserver down"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := svc
-			if tt.svc != nil {
-				s = *tt.svc
+			got, err := ClusterBounds{Cluster: &tt.obs}.ReplicaBounds(t.Context(), svc)
+			require.Equal(t, []actuator.ServiceRef{{Service: "checkout", Namespace: "shop", HPAName: "checkout-hpa"}}, tt.obs.refs)
+			if tt.wantErr != "" {
+				require.EqualError(t, err, tt.wantErr)
+				return
 			}
-			b := ClusterBounds{Cluster: &tt.obs, PodsTimeout: 50 * time.Millisecond}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestMeasurePodStartup(t *testing.T) {
+	svc := scaling.ManagedService{Name: "checkout", Namespace: "shop", HPA: "checkout-hpa"}
+	withPodStartup := svc
+	withPodStartup.PodStartupSeconds = 90
+	measured := actuator.PodStartup{Startup: 47 * time.Second, Pods: 12}
+	tests := []struct {
+		name    string
+		svc     scaling.ManagedService
+		bounds  ReplicaBounds
+		meter   *fakeMeter // nil: none
+		want    actuator.PodStartup
+		wantErr string
+		// wantRef is the ref measured; nil: nothing measured.
+		wantRef *actuator.ServiceRef
+	}{
+		{name: "an HPA's target", svc: svc, bounds: ReplicaBounds{HasHPA: true}, meter: &fakeMeter{m: measured}, want: measured,
+			wantRef: &actuator.ServiceRef{Service: "checkout", Namespace: "shop", HPAName: "checkout-hpa"}},
+		{name: "a target without HPA, as observed", svc: svc, bounds: ReplicaBounds{Target: "statefulsets/db"}, meter: &fakeMeter{m: measured}, want: measured,
+			wantRef: &actuator.ServiceRef{Service: "checkout", Namespace: "shop", HPAName: "checkout-hpa", Target: "statefulsets/db"}},
+		{name: "too few pods", svc: svc, meter: &fakeMeter{err: errors.New("1 of 1 pods ready since their start, need 3")},
+			wantErr: "1 of 1 pods ready since their start, need 3", wantRef: &actuator.ServiceRef{Service: "checkout", Namespace: "shop", HPAName: "checkout-hpa"}},
+		{name: "a stalled API server: given up at the timeout", svc: svc, meter: &fakeMeter{hang: true},
+			wantErr: "list pods: context deadline exceeded", wantRef: &actuator.ServiceRef{Service: "checkout", Namespace: "shop", HPAName: "checkout-hpa"}},
+		{name: "not measured where the services file gives it", svc: withPodStartup, meter: &fakeMeter{m: measured}},
+		{name: "no meter", svc: svc},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &Forecaster{opts: Options{PodStartupTimeout: 50 * time.Millisecond}}
 			if tt.meter != nil {
-				b.Pods = tt.meter
+				f.opts.PodStartups = tt.meter
 			}
-			got, err := b.ReplicaBounds(t.Context(), s)
-			require.Equal(t, []actuator.ServiceRef{ref}, tt.obs.refs)
+			got, err := f.measurePodStartup(t.Context(), tt.svc, tt.bounds)
 			if tt.meter != nil {
-				var measured []actuator.ServiceRef
-				if tt.wantMeasured != nil {
-					measured = []actuator.ServiceRef{*tt.wantMeasured}
+				var refs []actuator.ServiceRef
+				if tt.wantRef != nil {
+					refs = []actuator.ServiceRef{*tt.wantRef}
 				}
-				require.Equal(t, measured, tt.meter.refs)
+				require.Equal(t, refs, tt.meter.refs)
 			}
 			if tt.wantErr != "" {
 				require.EqualError(t, err, tt.wantErr)
@@ -141,21 +146,22 @@ func TestPodStartupOf(t *testing.T) {
 	svc := scaling.ManagedService{Name: "checkout", LeadTimeSeconds: 600}
 	own := svc
 	own.PodStartupSeconds = 90
-	measured := ReplicaBounds{PodStartup: actuator.PodStartup{Startup: 47 * time.Second, Pods: 12}}
+	measured := actuator.PodStartup{Startup: 47 * time.Second, Pods: 12}
 	tests := []struct {
 		name       string
 		svc        scaling.ManagedService
-		bounds     ReplicaBounds
+		measured   actuator.PodStartup
+		measureErr error
 		want       time.Duration
 		wantSource string
 		wantNote   string
 	}{
-		{name: "the services file's wins over the pods'", svc: own, bounds: measured, want: 90 * time.Second,
+		{name: "the services file's wins over the pods'", svc: own, measured: measured, want: 90 * time.Second,
 			wantSource: scaling.PodStartupFromServicesFile},
-		{name: "measured", svc: svc, bounds: measured, want: 47 * time.Second, wantSource: scaling.PodStartupMeasured,
+		{name: "measured", svc: svc, measured: measured, want: 47 * time.Second, wantSource: scaling.PodStartupMeasured,
 			wantNote: "; pod start-up measured on the service's pods: the median from creation to ready of the 12 newest ready since they started"},
 		{name: "not measured: two fifths of the 10m lead time, and why", svc: svc,
-			bounds: ReplicaBounds{PodStartupErr: errors.New("list pods of Deployment shop/checkout: forbidden")}, want: 4 * time.Minute,
+			measureErr: errors.New("list pods of Deployment shop/checkout: forbidden"), want: 4 * time.Minute,
 			wantSource: scaling.PodStartupDefault,
 			wantNote:   "; pod start-up two fifths of the lead time: the services file sets no podStartup and the pods' could not be measured (list pods of Deployment shop/checkout: forbidden)"},
 		{name: "no meter", svc: svc, want: 4 * time.Minute, wantSource: scaling.PodStartupDefault,
@@ -163,7 +169,7 @@ func TestPodStartupOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, source, note := podStartupOf(tt.svc, tt.bounds)
+			got, source, note := podStartupOf(tt.svc, tt.measured, tt.measureErr)
 			require.Equal(t, tt.want, got)
 			require.Equal(t, tt.wantSource, source)
 			require.Equal(t, tt.wantNote, note)

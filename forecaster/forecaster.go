@@ -105,10 +105,9 @@ type ReplicaBounds struct {
 	MaxReplicas int32
 	// BaseMinReplicas is the HPA's floor before kai-scaler touched it.
 	BaseMinReplicas int32
-	// PodStartup is the workload's pods' measured start-up (zero: not measured), and
-	// PodStartupErr why it could not be measured, if it was tried.
-	PodStartup    actuator.PodStartup
-	PodStartupErr error
+	// Target is the scale target ("deployments/NAME" or "statefulsets/NAME") of a workload
+	// without HPA, whose pods calibration measures; empty with an HPA (its scaleTargetRef).
+	Target string
 	// HasHPA says the workload is scaled by an HPA, whose metric the actuator reads for
 	// surge floors (a target without one has no metric to follow).
 	HasHPA bool
@@ -130,9 +129,14 @@ type Options struct {
 	Load  LoadSource
 	Store Store
 	// Bounds may be nil: patterns are then not derived (logged once per run).
-	Bounds     Bounds
-	Registerer prometheus.Registerer
-	Logger     *slog.Logger
+	Bounds Bounds
+	// PodStartups measures the pods' start-up calibration replays, where the services file
+	// gives none; nil: two fifths of the lead time. PodStartupTimeout bounds each
+	// measurement; default DefaultPodStartupTimeout.
+	PodStartups       PodStartupMeter
+	PodStartupTimeout time.Duration
+	Registerer        prometheus.Registerer
+	Logger            *slog.Logger
 	// Now is the clock of every timestamp and of the schedule; default time.Now.
 	Now func() time.Time
 	// After waits d as Now's clock measures it (the demo's runs faster than the wall clock):
@@ -247,6 +251,7 @@ func New(opts Options) *Forecaster {
 	def(&opts.ActualInterval, time.Minute)
 	def(&opts.ErrorWindow, time.Hour)
 	def(&opts.LockTTL, 2*time.Minute)
+	def(&opts.PodStartupTimeout, DefaultPodStartupTimeout)
 	if opts.Parallelism <= 0 {
 		opts.Parallelism = runtime.GOMAXPROCS(0)
 	}
@@ -873,7 +878,8 @@ func (f *Forecaster) calibrate(ctx context.Context, svc scaling.ManagedService, 
 	if retro := f.retroFits(ctx, svc, series, past, now, lead); len(retro) > 0 {
 		past = f.addRetroFits(svc.Name, retro)
 	}
-	podStartup, podStartupSource, podStartupNote := podStartupOf(svc, b)
+	measured, measureErr := f.measurePodStartup(ctx, svc, b)
+	podStartup, podStartupSource, podStartupNote := podStartupOf(svc, measured, measureErr)
 	r := hpasim.Calibrate(hpasim.CalibrationInput{
 		History:     series,
 		Predictions: past,

@@ -821,16 +821,16 @@ func TestStartRunsAtStartThenOnSchedule(t *testing.T) {
 func TestCalibrationReplaysThePodStartup(t *testing.T) {
 	// calibrated runs three days of forecasts every 6 hours for a service with the given pod
 	// start-up in the services file (0: none) whose pods measure measured (zero: unmeasured,
-	// for why), and returns how many settings its last calibration replayed and the calibration.
-	calibrated := func(podStartupSeconds int64, measured actuator.PodStartup, why error) (int, scaling.Calibration, *prometheus.Registry) {
+	// for why), and returns how many settings its last calibration replayed, the calibration,
+	// the metrics and how often the pods were measured.
+	calibrated := func(podStartupSeconds int64, measured actuator.PodStartup, why error) (int, scaling.Calibration, *prometheus.Registry, int) {
 		svc := scaling.ManagedService{Name: "checkout", Namespace: "shop", Query: "checkout", CapacityPerReplica: 20, Quantile: 0.9,
 			LeadTimeSeconds: 300, PodStartupSeconds: podStartupSeconds}
+		meter := &fakeMeter{m: measured, err: why}
 		fx := newFixture(t, func(o *Options) {
 			o.Schedule = "0 */6 * * *"
 			o.Services = func() []scaling.ManagedService { return []scaling.ManagedService{svc} }
-			o.Bounds = BoundsFunc(func(context.Context, scaling.ManagedService) (ReplicaBounds, error) {
-				return ReplicaBounds{MaxReplicas: 30, BaseMinReplicas: 2, PodStartup: measured, PodStartupErr: why}, nil
-			})
+			o.PodStartups = meter
 		})
 		ctx := t.Context()
 		for range 13 {
@@ -846,7 +846,7 @@ func TestCalibrationReplaysThePodStartup(t *testing.T) {
 		require.NotNil(t, m, cal.Reason)
 		n, err := strconv.Atoi(m[1])
 		require.NoError(t, err)
-		return n, cal, fx.reg
+		return n, cal, fx.reg, len(meter.refs)
 	}
 	measured := actuator.PodStartup{Startup: 270 * time.Second, Pods: 7}
 	tests := []struct {
@@ -870,8 +870,13 @@ func TestCalibrationReplaysThePodStartup(t *testing.T) {
 	settings := map[string]int{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n, cal, reg := calibrated(tt.podStartupSeconds, tt.measured, tt.why)
+			n, cal, reg, measurements := calibrated(tt.podStartupSeconds, tt.measured, tt.why)
 			settings[tt.name] = n
+			if tt.wantSource == scaling.PodStartupFromServicesFile {
+				require.Zero(t, measurements, "the services file's start-up is not measured")
+			} else {
+				require.Equal(t, 13, measurements, "once a run, for calibration only")
+			}
 			require.Equal(t, tt.wantSeconds, cal.PodStartupSeconds)
 			require.Equal(t, tt.wantSource, cal.PodStartupSource)
 			for _, want := range tt.wantReason {
