@@ -2,6 +2,7 @@ package actuator
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -24,6 +25,10 @@ type PodStartup struct {
 	Pods int
 }
 
+// ErrTooFewPods is MeasurePodStartup's error where too few pods can be measured: a workload
+// this small, or this new, is no fault.
+var ErrTooFewPods = errors.New("too few pods")
+
 const (
 	// MinPodStartupPods is the fewest pods a start-up is measured on: one or two pods may
 	// have waited for a node, an image pull or a rollout's pause, which scale-ups mostly do not.
@@ -40,7 +45,7 @@ const (
 // MeasurePodStartup measures a workload's pod start-up from its pods: the median time from
 // creation to ready (rounded up to whole seconds) over its newest podStartupPods pods that are
 // ready, never restarted, and became ready within maxPodStartup of their creation. With fewer
-// than MinPodStartupPods such pods it measures nothing and says why.
+// than MinPodStartupPods such pods it measures nothing and says why (ErrTooFewPods).
 func MeasurePodStartup(pods []PodTimes) (PodStartup, error) {
 	var gaps []PodTimes
 	for _, p := range pods {
@@ -51,7 +56,7 @@ func MeasurePodStartup(pods []PodTimes) (PodStartup, error) {
 		gaps = append(gaps, p)
 	}
 	if len(gaps) < MinPodStartupPods {
-		return PodStartup{}, fmt.Errorf("%d of %d pods ready since their start, need %d", len(gaps), len(pods), MinPodStartupPods)
+		return PodStartup{}, fmt.Errorf("%w: %d of %d pods ready since their start, need %d", ErrTooFewPods, len(gaps), len(pods), MinPodStartupPods)
 	}
 	// Newest first; equal creation times in Ready order, so the choice does not depend on
 	// the order the API server listed them in.

@@ -63,11 +63,11 @@ func TestMeasurePodStartup(t *testing.T) {
 		{
 			name:    "too few pods",
 			pods:    []PodTimes{pod(0, 40*time.Second), notReady, restarted},
-			wantErr: "1 of 3 pods ready since their start, need 3",
+			wantErr: "too few pods: 1 of 3 pods ready since their start, need 3",
 		},
 		{
 			name:    "none",
-			wantErr: "0 of 0 pods ready since their start, need 3",
+			wantErr: "too few pods: 0 of 0 pods ready since their start, need 3",
 		},
 	}
 	for _, tt := range tests {
@@ -75,6 +75,7 @@ func TestMeasurePodStartup(t *testing.T) {
 			got, err := MeasurePodStartup(tt.pods)
 			if tt.wantErr != "" {
 				require.EqualError(t, err, tt.wantErr)
+				require.ErrorIs(t, err, ErrTooFewPods)
 				return
 			}
 			require.NoError(t, err)

@@ -216,6 +216,9 @@ type Forecaster struct {
 	retro map[string]map[int64]bool
 	// lastSuccess is when the newest run that stored a prediction ended, as exported.
 	lastSuccess time.Time
+	// unmeasured is, by service, why its pods' start-up was last not measured
+	// (sayUnmeasured): said once, not at every run.
+	unmeasured sync.Map
 }
 
 type errSample struct {
@@ -879,6 +882,7 @@ func (f *Forecaster) calibrate(ctx context.Context, svc scaling.ManagedService, 
 		past = f.addRetroFits(svc.Name, retro)
 	}
 	measured, measureErr := f.measurePodStartup(ctx, svc, b)
+	f.sayUnmeasured(svc.Name, measureErr)
 	podStartup, podStartupSource, podStartupNote := podStartupOf(svc, measured, measureErr)
 	r := hpasim.Calibrate(hpasim.CalibrationInput{
 		History:     series,

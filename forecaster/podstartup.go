@@ -2,7 +2,9 @@ package forecaster
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/kai-platform/kai-scaler/actuator"
@@ -30,6 +32,25 @@ func (f *Forecaster) measurePodStartup(ctx context.Context, svc scaling.ManagedS
 	ctx, cancel := context.WithTimeout(ctx, f.opts.PodStartupTimeout)
 	defer cancel()
 	return f.opts.PodStartups.PodStartup(ctx, actuator.ServiceRef{Service: svc.Name, Namespace: svc.Namespace, HPAName: svc.HPAName(), Target: b.Target})
+}
+
+// sayUnmeasured logs, once for each reason, why a service's pods' start-up could not be
+// measured (err; nil: it was, or was not tried): a warning, but for too few pods to measure,
+// which a small or new workload has, and which is said at info.
+func (f *Forecaster) sayUnmeasured(service string, err error) {
+	if err == nil {
+		f.unmeasured.Delete(service)
+		return
+	}
+	if last, ok := f.unmeasured.Swap(service, err.Error()); ok && last == err.Error() {
+		return
+	}
+	level := slog.LevelWarn
+	if errors.Is(err, actuator.ErrTooFewPods) {
+		level = slog.LevelInfo
+	}
+	f.log.Log(context.Background(), level, "cannot measure the pods' start-up; calibration replays two fifths of the lead time (set podStartup in the services file to give it)",
+		"service", service, "err", err)
 }
 
 // podStartupOf is the pod start-up calibration replays for svc, given what its pods measured

@@ -1,9 +1,12 @@
 package forecaster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,4 +116,32 @@ func TestPodStartupOf(t *testing.T) {
 			require.Equal(t, tt.wantNote, note)
 		})
 	}
+}
+
+// TestSayUnmeasured: why a service's pods' start-up was not measured is said once, not at every
+// run; again when the reason changes or after a measurement; too few pods only at info.
+func TestSayUnmeasured(t *testing.T) {
+	var logs bytes.Buffer
+	f := &Forecaster{log: slog.New(slog.NewTextHandler(&logs, nil))}
+	forbidden := errors.New("list pods of Deployment shop/checkout: forbidden")
+	tooFew := fmt.Errorf("Deployment shop/checkout: %w: 1 of 1 pods ready since their start, need 3", actuator.ErrTooFewPods)
+	said := func() []string {
+		var lines []string
+		for l := range strings.Lines(logs.String()) {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+		return lines
+	}
+	f.sayUnmeasured("checkout", forbidden)
+	f.sayUnmeasured("checkout", forbidden)
+	f.sayUnmeasured("search", forbidden)
+	require.Len(t, said(), 2, "once per service")
+	require.Contains(t, said()[0], `level=WARN msg="cannot measure the pods' start-up; calibration replays two fifths of the lead time (set podStartup in the services file to give it)" service=checkout err="list pods of Deployment shop/checkout: forbidden"`)
+	f.sayUnmeasured("checkout", nil)
+	f.sayUnmeasured("checkout", forbidden)
+	require.Len(t, said(), 3, "said again after a measurement")
+	f.sayUnmeasured("checkout", tooFew)
+	f.sayUnmeasured("checkout", tooFew)
+	require.Len(t, said(), 4, "a new reason is said, once")
+	require.Contains(t, said()[3], "level=INFO")
 }

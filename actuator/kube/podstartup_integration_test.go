@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -83,6 +84,7 @@ func TestPodStartup(t *testing.T) {
 		ref     actuator.ServiceRef
 		want    actuator.PodStartup
 		wantErr string
+		tooFew  bool
 	}{
 		{
 			name: "an HPA's deployment: the median of its four pods ready since they started",
@@ -97,7 +99,8 @@ func TestPodStartup(t *testing.T) {
 		{
 			name:    "too few pods",
 			ref:     actuator.ServiceRef{Service: "cache", Namespace: ns},
-			wantErr: "Deployment " + ns + "/cache: 1 of 1 pods ready since their start, need 3",
+			wantErr: "Deployment " + ns + "/cache: too few pods: 1 of 1 pods ready since their start, need 3",
+			tooFew:  true,
 		},
 		{
 			name:    "no such target",
@@ -115,6 +118,7 @@ func TestPodStartup(t *testing.T) {
 			got, err := c.PodStartup(t.Context(), tt.ref)
 			if tt.wantErr != "" {
 				require.EqualError(t, err, tt.wantErr)
+				require.Equal(t, tt.tooFew, errors.Is(err, actuator.ErrTooFewPods))
 				return
 			}
 			require.NoError(t, err)
