@@ -273,8 +273,8 @@ type ManagedService struct {
 	// LeadTimeSeconds is how long before a peak the floor must rise (pod start plus margin).
 	LeadTimeSeconds int64 `json:"leadTimeSeconds" yaml:"leadTimeSeconds"`
 	// PodStartupSeconds is the time from a new pod to a ready one, which calibration replays
-	// the HPA with (the file's podStartup, a duration); 0 means two fifths of the lead time
-	// (PodStartup).
+	// the HPA with (the file's podStartup, a duration); 0 means measured on the service's
+	// pods, or where they cannot be measured two fifths of the lead time (PodStartup).
 	PodStartupSeconds int64 `json:"podStartupSeconds,omitempty" yaml:"-"`
 	// Quantile is the upper quantile to provision for; 0 means 0.9.
 	Quantile float64 `json:"quantile,omitempty" yaml:"quantile"`

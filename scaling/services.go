@@ -29,6 +29,8 @@ const DefaultPodStartup = 2 * time.Minute
 
 // PodStartup is the service's pod start-up: its own, or DefaultPodStartup's share of the
 // default lead time applied to its lead time (2 minutes of 5, 4 of 10), in whole seconds.
+// Calibration replays a start-up measured on the pods instead where the file gives none and
+// they can be measured.
 func (m ManagedService) PodStartup() time.Duration {
 	if m.PodStartupSeconds > 0 {
 		return LeadTime(m.PodStartupSeconds)

@@ -17,7 +17,7 @@ import (
 // HPA's, else ref's target) in the informers' caches, and lists its pods by the target's
 // selector. Pods are listed once per call, not watched: a pod informer would hold every pod of
 // the managed namespaces for a figure calibration reads a few times an hour. The list is a
-// consistent read (which API servers since 1.34 serve from their watch cache), so pods that
+// consistent read (recent API servers serve those from their watch cache too), so pods that
 // just became ready count. A list the Role does not grant (pods list) is an error saying so.
 func (c *Cluster) PodStartup(ctx context.Context, ref actuator.ServiceRef) (actuator.PodStartup, error) {
 	select {
