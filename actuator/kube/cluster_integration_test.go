@@ -11,7 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
-	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -348,14 +347,7 @@ func TestWorkloadsAbsentAndStatefulSet(t *testing.T) {
 	env := kubetest.Start(t)
 	ns := env.NewNamespace(t)
 	cs := env.Clientset
-	labels := map[string]string{"app": "db"}
-	_, err := cs.AppsV1().StatefulSets(ns).Create(t.Context(), &appsv1.StatefulSet{
-		ObjectMeta: metav1.ObjectMeta{Name: "db"},
-		Spec: appsv1.StatefulSetSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "db", Image: "registry.invalid/db:1"}}}}},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
+	createStatefulSet(t, cs, ns, "db", 2)
 	c, _ := startCluster(t, cs, ns, time.Now, false)
 
 	ws, err := c.Workloads(t.Context(), []actuator.ServiceRef{

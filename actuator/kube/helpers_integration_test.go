@@ -50,6 +50,19 @@ func createDeployment(t *testing.T, cs kubernetes.Interface, ns, name string, re
 	return d
 }
 
+// createStatefulSet creates a StatefulSet whose pods are labelled app=name.
+func createStatefulSet(t *testing.T, cs kubernetes.Interface, ns, name string, replicas int32) {
+	t.Helper()
+	labels := map[string]string{"app": name}
+	_, err := cs.AppsV1().StatefulSets(ns).Create(t.Context(), &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: appsv1.StatefulSetSpec{Replicas: ptr.To(replicas), Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: name, Image: "registry.invalid/" + name + ":1"}}}}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+}
+
 func createHPA(t *testing.T, cs kubernetes.Interface, ns, name string, minR, maxR int32) *autoscalingv2.HorizontalPodAutoscaler {
 	t.Helper()
 	createDeployment(t, cs, ns, name, minR, nil)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -60,16 +59,9 @@ func TestPodStartup(t *testing.T) {
 		createPod(t, cs, ns, "other-"+string(rune('a'+i)), map[string]string{"app": "other"}, time.Second, 0)
 	}
 
-	db := map[string]string{"app": "db"}
-	_, err := cs.AppsV1().StatefulSets(ns).Create(t.Context(), &appsv1.StatefulSet{
-		ObjectMeta: metav1.ObjectMeta{Name: "db"},
-		Spec: appsv1.StatefulSetSpec{Replicas: ptr.To[int32](3), Selector: &metav1.LabelSelector{MatchLabels: db},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: db},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "db", Image: "registry.invalid/db:1"}}}}},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
+	createStatefulSet(t, cs, ns, "db", 3)
 	for i := range 3 {
-		createPod(t, cs, ns, "db-"+string(rune('0'+i)), db, 2*time.Minute, 0)
+		createPod(t, cs, ns, "db-"+string(rune('0'+i)), map[string]string{"app": "db"}, 2*time.Minute, 0)
 	}
 	createDeployment(t, cs, ns, "cache", 1, nil)
 	createPod(t, cs, ns, "cache-a", map[string]string{"app": "cache"}, 3*time.Second, 0)
