@@ -92,6 +92,11 @@ var families = []family{
 	// on most days, and sMAPE scores every such slot 200 against seasonal naive's 0; a good
 	// forecaster forecasts 0 there, the median the absolute error rewards.
 	{"sparse", genSparse},
+	// moved: from 3–6 days before the end of the history on, the day's shape comes 4–8 hours
+	// earlier (users moved east, traffic rerouted to another region), and stays so through
+	// the horizon. The models fitted on weeks forecast the old day, and a combination of them
+	// with them; a good forecaster follows the new day once it has lasted.
+	{"moved", genMoved},
 }
 
 // failureModes generates perMode series of every family: deterministic in seed (each series
@@ -269,6 +274,21 @@ func genEarlyPeak(rng *rand.Rand, g grid) []float64 {
 		d := math.Abs(float64(i%g.perDay) - peak)
 		d = math.Min(d, float64(g.perDay)-d) // circular: a peak near midnight spills over
 		v[i] = noisy(rng, base+amp*math.Exp(-d*d/(2*width*width)), 0.03)
+	}
+	return v
+}
+
+func genMoved(rng *rand.Rand, g grid) []float64 {
+	w := newWeekly(rng, g)
+	from := g.hist() - (3+rng.IntN(4))*g.perDay
+	by := int(float64(g.perDay) * (4 + 4*rng.Float64()) / 24)
+	v := make([]float64, g.n)
+	for i := range v {
+		j := i
+		if i >= from {
+			j = i + by
+		}
+		v[i] = noisy(rng, w.at(j, g), 0.04)
 	}
 	return v
 }

@@ -41,7 +41,7 @@ func TestFailureModesCountsAndShape(t *testing.T) {
 		want[f.prefix] = 30
 	}
 	require.Equal(t, want, count)
-	for _, p := range []string{"normal", "dip", "drift", "plateau", "rise", "earlypeak", "lowcount", "spike", "step", "sparse"} {
+	for _, p := range []string{"normal", "dip", "drift", "plateau", "rise", "earlypeak", "lowcount", "spike", "step", "sparse", "moved"} {
 		require.Contains(t, count, p)
 	}
 }
@@ -162,6 +162,32 @@ func TestFailureModesCarryTheirFailure(t *testing.T) {
 			}
 			if len(distinct) > 12 {
 				return fmt.Errorf("%d distinct levels", len(distinct))
+			}
+			return nil
+		},
+		"moved": func(v []float64) error {
+			// The horizon's day is most like the same day a week earlier moved 4–8 hours
+			// earlier (of the moves by 0–11 whole hours), and the day three weeks in, before
+			// any move, like the same day a week earlier unmoved.
+			hour := perDay / 24
+			distance := func(day, earlier, by int) float64 { // mean |v[day] − v[earlier] shifted by by|
+				var s float64
+				for k := range perDay {
+					s += math.Abs(v[day*perDay+k] - v[earlier*perDay+k+by])
+				}
+				return s / float64(perDay)
+			}
+			best := 0
+			for h := 1; h < 12; h++ {
+				if distance(historyDays, historyDays-7, h*hour) < distance(historyDays, historyDays-7, best*hour) {
+					best = h
+				}
+			}
+			if best < 4 || best > 8 {
+				return fmt.Errorf("the horizon's day is most like the week before's moved %d h", best)
+			}
+			if d := historyDays - 7; distance(d, d-7, 0) > distance(d, d-7, 4*hour) {
+				return fmt.Errorf("day %d is moved already", d)
 			}
 			return nil
 		},
