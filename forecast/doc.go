@@ -2,7 +2,8 @@
 // rolling-origin backtest on the series' own history (the median of the best three models,
 // pooled with up to two more that score within 30 % of the third when a week of origins and an
 // ordinary last day allow, unless one model wins clearly and consistently and did not fail on
-// the latest day), and returns a mean forecast with an upper bound from the conformal quantile
+// the latest day, or has followed a lasting change the combination missed on the latest two
+// days), and returns a mean forecast with an upper bound from the conformal quantile
 // of level-scaled backtest errors (pooled over neighbouring horizons, two hours of them at
 // least), widened by adaptive conformal inference after misses and never below the median of
 // the same slot over the last weeks (a collapsed day does not drag the bound down before the
