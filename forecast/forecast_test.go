@@ -684,8 +684,9 @@ func TestAutoFollowsALastingChangeOfShape(t *testing.T) {
 				errUsual += math.Abs(f - usual(perDay*days+k))
 			}
 			// Under the rule of wins over a week of origins alone, the next day was forecast
-			// nearer the usual day than the changed one (the moved peak 1.7 times as far from
-			// the changed day, the flat one 9.5 times); with the change followed, 0.05 and 0.14.
+			// nearer the usual day than the changed one: its error against the changed day was
+			// 1.7 times that against the usual day for the moved peak, 9.5 times for the flat
+			// day; with the change followed, 0.05 and 0.14 times.
 			require.Less(t, errChanged, 0.3*errUsual, "model %s (%s)", r.Model, r.Reason)
 		})
 	}

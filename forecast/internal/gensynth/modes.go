@@ -94,8 +94,8 @@ var families = []family{
 	{"sparse", genSparse},
 	// moved: from 3–6 days before the end of the history on, the day's shape comes 4–8 hours
 	// earlier (users moved east, traffic rerouted to another region), and stays so through
-	// the horizon. The models fitted on weeks forecast the old day, and a combination of them
-	// with them; a good forecaster follows the new day once it has lasted.
+	// the horizon. The models fitted on weeks forecast the old day, and so does a combination
+	// they are in; a good forecaster follows the new day once it has lasted.
 	{"moved", genMoved},
 }
 
