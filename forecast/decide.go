@@ -904,7 +904,7 @@ func forecastRepeat(s Series, h int, q float64, name string, chain []string) (Re
 	n := len(raw)
 	var m model
 	for _, c := range chain {
-		if cm, _ := modelNamed(c); cm.need.points(p) <= n && (cm.need == needPoint || p.D >= 2) {
+		if cm, _ := modelNamed(c); cm.need.points(p) <= n && runsAt(cm, p, s.Step) {
 			m = cm
 			break
 		}

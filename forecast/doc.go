@@ -43,7 +43,9 @@
 // and consistently. Series finer than 15 minutes are
 // fitted on a 15-minute grid of block medians (fitFactor), less noise and a third of the
 // work, their forecasts spread back linearly; every error, bound and score is still of the
-// series' own points. An asked-for seasonal naive fits and backtests nothing
+// series' own points. A series at a day's step or coarser has no day's shape to fit: naive
+// and, where a week is a whole number of its steps, the weekly models run (runsAt). An
+// asked-for seasonal naive fits and backtests nothing
 // (forecastRepeat): it is the floor of what a forecast costs.
 //
 // Cleaning replaces spikes far outside the seasonal band (more than twice the highest

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -688,6 +689,63 @@ func TestAutoFollowsALastingChangeOfShape(t *testing.T) {
 			// 1.7 times that against the usual day for the moved peak, 9.5 times for the flat
 			// day; with the change followed, 0.05 and 0.14 times.
 			require.Less(t, errChanged, 0.3*errUsual, "model %s (%s)", r.Model, r.Reason)
+		})
+	}
+}
+
+// TestSeriesCountedPerDayKnowTheWeek: at a day's step no model sees a day's shape, but the
+// weekly ones run (runsAt) and forecast the weekend apart from the weekdays, far below naive's
+// error; at two days' step a week is no whole number of steps, and naive runs alone.
+func TestSeriesCountedPerDayKnowTheWeek(t *testing.T) {
+	weekdays := func(step time.Duration) func(int) float64 {
+		rng := rand.New(rand.NewPCG(11, 12))
+		return func(i int) float64 {
+			v := 1200.0
+			if wd := t0.Add(time.Duration(i) * step).Weekday(); wd == time.Saturday || wd == time.Sunday {
+				v = 800
+			}
+			return v * (1 + 0.03*rng.NormFloat64())
+		}
+	}
+	tests := []struct {
+		name   string
+		step   time.Duration
+		points int
+		models []string // the models backtested, all of them
+	}{
+		{"a day's step", 24 * time.Hour, 140,
+			[]string{ModelNaive, ModelNaiveWeekly, ModelSeasonalMedian, ModelHoltWinters, ModelHarmonic, ModelProfile, ModelCombination}},
+		{"two days' step", 48 * time.Hour, 70, []string{ModelNaive}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := gen(tc.points, tc.step, weekdays(tc.step))
+			ev, err := Evaluate(s, Options{Horizon: 7}, 7)
+			require.NoError(t, err)
+			var got []string
+			for _, m := range ev.Models {
+				got = append(got, m.Model)
+			}
+			require.ElementsMatch(t, tc.models, got)
+			if len(tc.models) == 1 {
+				return
+			}
+			naive := ev.Models[slices.IndexFunc(ev.Models, func(m ModelScores) bool { return m.Model == ModelNaive })]
+			require.Less(t, ev.Auto.MASE, naive.Scores.MASE/3, "auto against naive")
+
+			r, err := Forecast(s, Options{Horizon: 7})
+			require.NoError(t, err)
+			for k, v := range r.Mean {
+				want := 1200.0
+				if wd := r.Start.Add(time.Duration(k) * r.Step).Weekday(); wd == time.Saturday || wd == time.Sunday {
+					want = 800
+				}
+				require.InDelta(t, want, v, 0.1*want, "%s, %s (%s)", r.Start.Add(time.Duration(k)*r.Step).Weekday(), r.Model, r.Reason)
+			}
+
+			asked, err := Forecast(s, Options{Horizon: 7, Model: ModelSeasonalNaive})
+			require.NoError(t, err)
+			require.Equal(t, ModelNaiveWeekly, asked.Model, asked.Reason)
 		})
 	}
 }

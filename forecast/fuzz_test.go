@@ -8,11 +8,12 @@ import (
 )
 
 // fuzzSeries builds a load history from fuzz bytes: a shape (daily, weekly, flat, zero,
-// sawtooth or a random walk) at one of the steps services scrape at, over 1 to 36 days, with
-// events laid on it, each from four bytes: where (two), what and how large (a gap, +Inf, zeros,
-// a burst, a new level, negative load, a value near the float64 limit), and how long. Raw
-// random values would reach little of the forecaster: cleaning, level shifts and selection act
-// only on a history with a shape to depart from.
+// sawtooth or a random walk) at one of the steps services scrape at, over 1 to 36 days (or at a
+// day's or two days' step over 1 to 36 weeks), with events laid on it, each from four bytes:
+// where (two), what and how large (a gap, +Inf, zeros, a burst, a new level, negative load, a
+// value near the float64 limit), and how long. Raw random values would reach little of the
+// forecaster: cleaning, level shifts and selection act only on a history with a shape to
+// depart from.
 func fuzzSeries(data []byte) (Series, int, string) {
 	at := func(i int) byte {
 		if i < len(data) {
@@ -22,8 +23,13 @@ func fuzzSeries(data []byte) (Series, int, string) {
 	}
 	steps := []time.Duration{5 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour}
 	step := steps[int(at(0))%len(steps)]
-	perDay := int(24 * time.Hour / step)
-	n := (1 + int(at(1))%36) * perDay
+	days := 1 + int(at(1))%36
+	if at(0) >= 248 { // counted per day, or per two days, over up to 36 weeks (runsAt)
+		step = time.Duration(1+at(0)%2) * 24 * time.Hour
+		days *= 7
+	}
+	perDay := max(1, int(24*time.Hour/step))
+	n := days * perDay / max(1, int(step/(24*time.Hour)))
 	if at(1) >= 128 { // also histories that do not end on a whole day
 		n -= int(at(1)) % perDay
 	}
@@ -48,7 +54,7 @@ func fuzzSeries(data []byte) (Series, int, string) {
 		case 3:
 			return 0
 		case 4:
-			return float64(i % (perDay / 4))
+			return float64(i % max(1, perDay/4))
 		default:
 			seed = seed*6364136223846793005 + 1442695040888963407
 			walk = math.Max(0, walk+float64(int64(seed>>33)%21-10))
@@ -98,6 +104,8 @@ func FuzzForecastIsFiniteOrFails(f *testing.F) {
 	f.Add([]byte{3, 200, 47, 0, 9, 5, 0, 30, 4, 15, 1, 0, 0, 255})
 	f.Add([]byte{2, 13, 12, 2, 0, 1, 0, 5, 7, 40, 0, 100, 1, 9})
 	f.Add([]byte{0, 35, 100, 0, 1, 1, 7, 208, 3, 63, 8, 0, 0, 90})
+	f.Add([]byte{248, 30, 5, 0, 2, 1, 0, 40, 3, 3}) // a day's step, weekdays unlike the weekend
+	f.Add([]byte{249, 20, 1, 0, 4, 5, 0, 10, 4, 2}) // two days' step: no weekly model runs
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, horizon, model := fuzzSeries(data)
 		r, err := Forecast(s, Options{Horizon: horizon, Model: model})

@@ -68,3 +68,16 @@ func TestEarlierWindows(t *testing.T) {
 	require.Len(t, got[1].series.Values, 24*29)
 	require.Empty(t, earlierWindows([]input{hourly("trace", 43)}, 0, 28))
 }
+
+// TestParseTime: the timestamp forms the traces come in, a day alone for series counted per
+// day among them.
+func TestParseTime(t *testing.T) {
+	want := time.Date(2023, 1, 2, 0, 0, 0, 0, time.UTC)
+	for _, s := range []string{"2023-01-02T00:00:00Z", "2023-01-02 00:00:00", "2023-01-02T00:00:00", "2023-01-02", "1672617600"} {
+		got, err := parseTime(s)
+		require.NoError(t, err, s)
+		require.True(t, want.Equal(got), "%s: %s", s, got)
+	}
+	_, err := parseTime("02/01/2023")
+	require.ErrorContains(t, err, "unreadable timestamp")
+}
