@@ -452,7 +452,7 @@ func runsAt(m model, p periods, step time.Duration) bool {
 	if m.need == needPoint || p.D >= 2 {
 		return true
 	}
-	return (m.need == needWeeks || m.need == needWeek) && time.Duration(p.W)*step == 7*24*time.Hour
+	return m.need >= needWeek && time.Duration(p.W)*step == 7*24*time.Hour
 }
 
 func (n need) String() string {
