@@ -537,7 +537,7 @@ func TestAnchorForecasts(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := anchorForecasts(raw, p, []int{tc.origin}, 3, []levelAdj{{at: tc.shiftAt, by: -9}})
+			got := anchorForecasts(raw, p, []int{tc.origin}, 3, []levelAdj{{at: tc.shiftAt, by: -9}}, nil)
 			require.Equal(t, tc.want, got[0])
 		})
 	}

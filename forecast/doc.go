@@ -59,6 +59,17 @@
 // it is kept, and the history before it is scaled to it for that origin and the next days'
 // while it holds.
 //
+// A day whose shape moved by whole hours (a series in UTC at a change of daylight saving time,
+// users who moved, a job rescheduled) is followed from its third day (phase.go): where two days
+// in a row each matched the same weekday a week before clearly better shifted by the same hours
+// than not, and about as well as the days before matched unshifted (only part of the day
+// moved, a nightly job, matches worse), the decisions from then on read the history before the
+// move shifted by those hours, so the models fitted on weeks and the bound's floor forecast the
+// new hours, and the reason says so. Decisions that know the same moves share one realigned
+// history and one pass of the models; the repeating yardsticks are not realigned. A run of
+// shifted days that outlasts a week or moves on is a drifting peak, not a move, and is left to
+// the models as it is.
+//
 // It is pure: no I/O, no clocks, no logging. Series come in as plain values (promquery or a CSV
 // reader builds them) and results go out as plain values (the forecaster stores them).
 package forecast

@@ -93,6 +93,9 @@ type evaluation struct {
 	models   []*scored
 	combos   map[string]*scored
 	anchor   [][]float64 // per origin and the final forecast: the bound's floor, nil for none
+	// phase is, per origin and the final forecast, the moves of the day's shape its history
+	// is realigned by (phaseGroups), at the series' own step; nil where none knows one.
+	phase    [][]phaseShift
 	notes    []string
 	cleaning cleaned
 	// notFinite names the models that sat out because a forecast of theirs was NaN or ±Inf.
@@ -210,18 +213,35 @@ func evaluate(s Series, h int, q float64, k int, names []string, mem *arena) (*e
 		}
 		return m.run(mem, y, adj, p, origins, h)
 	}
+	// fitAll runs every candidate but the repeating ones on one history for the decisions at
+	// times: per candidate, a forecast per decision.
+	fitAll := func(p periods, h int) func(y []float64, adj []levelAdj, times []int) [][][]float64 {
+		return func(y []float64, adj []levelAdj, times []int) [][][]float64 {
+			weeklyProfile = nil
+			out := make([][][]float64, len(cands))
+			for ci, m := range cands {
+				if !m.fine {
+					out[ci] = run(m, y, adj, p, times, h)
+				}
+			}
+			return out
+		}
+	}
 	f := fitFactor(s.Step, p, n, h)
 	if f == 1 {
 		ev.cleaning = cleanCausal(mem, raw, p, warm, all)
 		ev.cleanNotes()
 		y := ev.cleaning.fit
 		ev.levelEps = levelEps(y, ev.cleaning.adj, all)
-		for _, m := range cands {
+		var fcs [][][]float64
+		fcs, ev.phase = fitByPhase(mem, y, ev.cleaning.adj, p, all, fitAll(p, h))
+		ev.phaseNotes(p.D)
+		for ci, m := range cands {
 			if m.fine {
 				repeat(m)
 				continue
 			}
-			ev.add(m, run(m, y, ev.cleaning.adj, p, all, h))
+			ev.add(m, fcs[ci])
 		}
 		ev.setAnchor(raw, all)
 		return ev, nil
@@ -250,12 +270,15 @@ func evaluate(s Series, h int, q float64, k int, names []string, mem *arena) (*e
 	}
 	ev.cleanNotes()
 	ev.levelEps = levelEps(cc.fit, cc.adj, call)
-	for _, m := range cands {
+	fcs, known := fitByPhase(mem, cc.fit, cc.adj, cp, call, fitAll(cp, h/f))
+	ev.phase = finerShifts(known, f, off)
+	ev.phaseNotes(p.D)
+	for ci, m := range cands {
 		if m.fine {
 			repeat(m)
 			continue
 		}
-		fc := run(m, cc.fit, cc.adj, cp, call, h/f)
+		fc := fcs[ci]
 		for i, c := range fc {
 			if c != nil {
 				fc[i] = expand(mem, c, f)
@@ -276,9 +299,20 @@ func evaluate(s Series, h int, q float64, k int, names []string, mem *arena) (*e
 func (e *evaluation) setAnchor(raw []float64, all []int) {
 	switch {
 	case e.find(ModelSeasonalMedian) != nil:
-		e.anchor = anchorForecasts(raw, e.p, all, e.h, e.cleaning.adj)
+		e.anchor = anchorForecasts(raw, e.p, all, e.h, e.cleaning.adj, e.phase)
 	case e.find(ModelProfile) != nil:
-		e.anchor = anchorForecasts(e.cleaning.fit, e.p, all, e.h, e.cleaning.adj)
+		e.anchor = anchorForecasts(e.cleaning.fit, e.p, all, e.h, e.cleaning.adj, e.phase)
+	}
+}
+
+// phaseNotes tells the user of the moves of the day's shape the final forecast's history was
+// realigned by (phaseGroups), at the series' own step of perDay points a day.
+func (e *evaluation) phaseNotes(perDay int) {
+	if e.phase == nil {
+		return
+	}
+	for _, s := range e.phase[len(e.phase)-1] {
+		e.notes = append(e.notes, phaseNote(s.at, s.lag, perDay))
 	}
 }
 
@@ -407,11 +441,17 @@ const minShiftHeld = 2 // days
 // medianWeeks) weeks of the history before it (raw: the observations), gaps skipped: the
 // floor of the upper bound. Read from the observations, not the cleaned history, a dip that
 // cleaning took for a level shift does not lower it, until the shift has held minShiftHeld
-// days at that origin; then the history before the shift counts at the new level.
-func anchorForecasts(raw []float64, p periods, origins []int, h int, adj []levelAdj) [][]float64 {
+// days at that origin; then the history before the shift counts at the new level. An origin
+// that knows moves of the day's shape (phase, per origin; nil for none) reads the weeks before
+// them realigned, as its models do.
+func anchorForecasts(raw []float64, p periods, origins []int, h int, adj []levelAdj, phase [][]phaseShift) [][]float64 {
 	out := make([][]float64, len(origins))
 	var buf [medianWeeks]float64
 	for i, o := range origins {
+		var moves []phaseShift
+		if phase != nil {
+			moves = phase[i]
+		}
 		shift := adjOf(adj, i)
 		shiftAt := shift.at
 		// The shift is found to the day: its first day may be partly at the old level, so it
@@ -424,6 +464,9 @@ func anchorForecasts(raw []float64, p periods, origins []int, h int, adj []level
 				t := o - j*p.W + k%p.W
 				if t < 0 {
 					break
+				}
+				if moves != nil {
+					t = min(o-1, max(0, t+lagBefore(moves, t)))
 				}
 				v := raw[t]
 				if math.IsNaN(v) {
