@@ -170,15 +170,11 @@ type phaseGroup struct {
 }
 
 // phaseGroups groups the decisions at times (ascending) by the phase shifts each finds in y
-// before it, each group with its history realigned. Without a shift, or where a day is not a
-// whole number of hours, it is one group of all of them and y as it is.
+// before it, each group with its history realigned; nil where none finds one, or where a day is
+// not a whole number of hours.
 func phaseGroups(mem *arena, y []float64, p periods, times []int) []phaseGroup {
-	all := phaseGroup{y: y, idx: make([]int, len(times))}
-	for i := range times {
-		all.idx[i] = i
-	}
 	if p.D < 24 || p.D%24 != 0 {
-		return []phaseGroup{all}
+		return nil
 	}
 	days := map[int]dayMatch{}
 	var groups []phaseGroup
@@ -192,26 +188,20 @@ func phaseGroups(mem *arena, y []float64, p periods, times []int) []phaseGroup {
 		groups[g].idx = append(groups[g].idx, i)
 	}
 	if len(groups) == 1 && len(groups[0].shifts) == 0 {
-		return []phaseGroup{all}
+		return nil
 	}
 	return groups
 }
 
 // realigned is y with the history before each shift read as it was lag points later, the
-// newest shift's phase throughout; y itself where there is no shift. A decision knows a shift
-// two days after it began (phaseStreak), so every point read lies before the decision.
+// newest shift's phase throughout (realignedAt); y itself where there is no shift.
 func realigned(mem *arena, y []float64, shifts []phaseShift) []float64 {
 	if len(shifts) == 0 {
 		return y
 	}
 	out := mem.floats(len(y))
-	lag, k := 0, len(shifts)-1
-	for t := len(y) - 1; t >= 0; t-- {
-		for k >= 0 && t < shifts[k].at {
-			lag += shifts[k].lag
-			k--
-		}
-		out[t] = y[min(len(y)-1, max(0, t+lag))]
+	for t := range out {
+		out[t] = y[realignedAt(shifts, t, len(y))]
 	}
 	return out
 }
@@ -223,7 +213,7 @@ func realigned(mem *arena, y []float64, shifts []phaseShift) []float64 {
 func fitByPhase(mem *arena, y []float64, adj []levelAdj, p periods, times []int,
 	fit func(y []float64, adj []levelAdj, times []int) [][][]float64) ([][][]float64, [][]phaseShift) {
 	groups := phaseGroups(mem, y, p, times)
-	if len(groups) == 1 && len(groups[0].shifts) == 0 {
+	if groups == nil {
 		return fit(y, adj, times), nil
 	}
 	var out [][][]float64
@@ -268,15 +258,18 @@ func finerShifts(known [][]phaseShift, f, off int) [][]phaseShift {
 	return out
 }
 
-// lagBefore is how far shifts realign point t (realigned): the sum of the lags of those after it.
-func lagBefore(shifts []phaseShift, t int) int {
-	lag := 0
+// realignedAt is the point of the history before end that the realigned history reads at t:
+// t moved by the lags of the shifts after it, within [0, end). A decision knows a shift two
+// days after it began (phaseStreak) and a lag is at most half a day, so a decision at end
+// reads before it.
+func realignedAt(shifts []phaseShift, t, end int) int {
+	u := t
 	for _, s := range shifts {
 		if t < s.at {
-			lag += s.lag
+			u += s.lag
 		}
 	}
-	return lag
+	return min(end-1, max(0, u))
 }
 
 // phaseNote tells the user of a shift the forecast's history holds: how far the day moved, from

@@ -466,7 +466,7 @@ func anchorForecasts(raw []float64, p periods, origins []int, h int, adj []level
 					break
 				}
 				if moves != nil {
-					t = min(o-1, max(0, t+lagBefore(moves, t)))
+					t = realignedAt(moves, t, o)
 				}
 				v := raw[t]
 				if math.IsNaN(v) {
