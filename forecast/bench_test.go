@@ -81,3 +81,23 @@ func BenchmarkForecastOne(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkForecastOwnStep is one series of 4 weeks at 1 min (40,320 points), horizon a day:
+// with an hourly job of five minutes it is fitted at its own step (finePatternRatio), without
+// it on the quarter-hour grid. The ratio of the two is what the finer fit costs.
+func BenchmarkForecastOwnStep(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		job  func(time.Duration) float64
+	}{{"quarter-hour grid", noJob}, {"own step", hourlyJob}} {
+		s := Series{Start: t0, Step: time.Minute, Values: withJob(28, time.Minute, 0.05, 1, tc.job)}
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Forecast(s, Options{Horizon: 1440}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

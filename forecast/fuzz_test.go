@@ -8,9 +8,9 @@ import (
 )
 
 // fuzzSeries builds a load history from fuzz bytes: a shape (daily, weekly, flat, zero,
-// sawtooth or a random walk; its day moved whole hours two thirds in, or not) at one of the
-// steps services scrape at, over 1 to 36 days (or at a day's or two days' step over 1 to 36
-// weeks), with events laid on it, each from four bytes: where (two), what and how large (a gap,
+// sawtooth or a random walk; its day moved whole hours two thirds in, or a job at the top of
+// each hour, or neither) at one of the steps services scrape at, over 1 to 36 days (at a minute's
+// step over 1 to 21; at a day's or two days' step over 1 to 36 weeks), with events laid on it, each from four bytes: where (two), what and how large (a gap,
 // +Inf, zeros, a burst, a new level, negative load, a value near the float64 limit), and how
 // long. Raw random values would reach little of the forecaster: cleaning, level shifts and
 // selection act only on a history with a shape to depart from.
@@ -24,9 +24,12 @@ func fuzzSeries(data []byte) (Series, int, string) {
 	steps := []time.Duration{5 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour}
 	step := steps[int(at(0))%len(steps)]
 	days := 1 + int(at(1))%36
-	if at(0) >= 248 { // counted per day, or per two days, over up to 36 weeks (runsAt)
+	switch {
+	case at(0) >= 248: // counted per day, or per two days, over up to 36 weeks (runsAt)
 		step = time.Duration(1+at(0)%2) * 24 * time.Hour
 		days *= 7
+	case at(0) >= 240: // per minute, over up to 21 days: the quarter-hour grid, or not
+		step, days = time.Minute, 1+int(at(1))%21
 	}
 	perDay := max(1, int(24*time.Hour/step))
 	n := days * perDay / max(1, int(step/(24*time.Hour)))
@@ -67,6 +70,12 @@ func fuzzSeries(data []byte) (Series, int, string) {
 	if at(5) >= 192 {
 		moveFrom, move, noise = n*2/3, (1+int(at(5))%12)*perDay/24, 0.03
 	}
+	// Or a job triples the load for the first five minutes of each hour, under 3 % noise: at
+	// 5 min and finer it is fitted at the series' own step (finePatternRatio).
+	hour, job := max(1, perDay/24), 0
+	if at(5) >= 180 && at(5) < 192 {
+		job, noise = max(1, perDay/288), 0.03
+	}
 	v := make([]float64, n)
 	for i := range v {
 		j := i
@@ -74,6 +83,9 @@ func fuzzSeries(data []byte) (Series, int, string) {
 			j += move
 		}
 		v[i] = shape(j)
+		if i%hour < job {
+			v[i] *= 3
+		}
 		if noise > 0 {
 			seed = seed*6364136223846793005 + 1442695040888963407
 			v[i] *= 1 + noise*float64(int64(seed>>33)%2001-1000)/1000
@@ -122,6 +134,8 @@ func FuzzForecastIsFiniteOrFails(f *testing.F) {
 	f.Add([]byte{249, 20, 1, 0, 4, 5, 0, 10, 4, 2}) // two days' step: no weekly model runs
 	f.Add([]byte{0, 35, 40, 0, 1, 193, 1, 0, 0, 3}) // 5 min, weekdays, the day two hours earlier from day 24
 	f.Add([]byte{3, 27, 20, 0, 2, 198})             // 1 h, a daily curve seven hours earlier from day 18
+	f.Add([]byte{0, 27, 47, 0, 5, 181})             // 5 min, weekdays, a job at the top of each hour
+	f.Add([]byte{240, 20, 89, 0, 6, 180})           // 1 min, a daily curve, a job at the top of each hour
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, horizon, model := fuzzSeries(data)
 		r, err := Forecast(s, Options{Horizon: horizon, Model: model})

@@ -228,6 +228,12 @@ func evaluate(s Series, h int, q float64, k int, names []string, mem *arena) (*e
 		}
 	}
 	f := fitFactor(s.Step, p, n, h)
+	if f > 1 && finePatternRatio(mem, raw[:warm], warm%f, p.D, f) < 1-finePatternGain {
+		// Judged on the history before the earliest decision, so every decision fits the
+		// grid the final forecast does without having seen its future.
+		f = 1
+		ev.notes = append(ev.notes, fmt.Sprintf("fitted at the series' own step, not on a %g-minute grid: a pattern within its blocks repeats from day to day", fitStep.Minutes()))
+	}
 	if f == 1 {
 		ev.cleaning = cleanCausal(mem, raw, p, warm, all)
 		ev.cleanNotes()

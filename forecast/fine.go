@@ -1,0 +1,62 @@
+package forecast
+
+import "math"
+
+// finePatternGain is how much of the error left by the fitting grid's linear interpolation a
+// pattern within its blocks must remove, out of sample, for the series to be fitted finer.
+const finePatternGain = 0.1
+
+// finePatternRatio is how much of the within-block error of v (the fine observations from its
+// first whole block, off, on; NaN for gaps) is left after the pattern of the day's slots takes
+// it out, out of sample: the residuals from the linear interpolation of f-point block medians
+// (what a forecast fitted on that grid and spread back holds), less the median residual of the
+// same slot on the days of the other parity, over the residuals themselves. Noise scores over 1
+// (it adds the other days' noise); a job at :00 each hour that a 15-minute median cuts away
+// scores well under it. NaN when under four whole days or nothing is left to measure.
+func finePatternRatio(mem *arena, v []float64, off, day, f int) float64 {
+	v = v[off:]
+	nb := len(v) / f
+	if nb*f < 4*day || day%f != 0 {
+		return math.NaN()
+	}
+	c := coarsen(mem, v[:nb*f], f)
+	interpolate(c)
+	if math.IsNaN(c[0]) {
+		return math.NaN()
+	}
+	line := expand(mem, c, f)
+	r := mem.floats(len(line))
+	for t := range r {
+		r[t] = v[t] - line[t]
+	}
+	// Per slot (the day's phase of point t is (off+t) mod day), the days of each parity.
+	prof := [2][]float64{mem.floats(day), mem.floats(day)}
+	buf := make([]float64, 0, len(r)/day+1)
+	for s := range day {
+		for par := range 2 {
+			buf = buf[:0]
+			for t := s - (off % day); t < len(r); t += day {
+				if t >= 0 && ((off+t)/day)%2 == par && !math.IsNaN(r[t]) {
+					buf = append(buf, r[t])
+				}
+			}
+			prof[par][(s-(off%day)+day)%day] = math.NaN()
+			if len(buf) > 0 {
+				prof[par][(s-(off%day)+day)%day] = median(buf)
+			}
+		}
+	}
+	var left, all float64
+	for t, x := range r {
+		other := prof[1-((off+t)/day)%2][t%day]
+		if math.IsNaN(x) || math.IsNaN(other) {
+			continue
+		}
+		all += math.Abs(x)
+		left += math.Abs(x - other)
+	}
+	if all == 0 {
+		return math.NaN()
+	}
+	return left / all
+}
