@@ -29,26 +29,27 @@ func finePatternRatio(mem *arena, v []float64, off, day, f int) float64 {
 	for t := range r {
 		r[t] = v[t] - line[t]
 	}
-	// Per slot (the day's phase of point t is (off+t) mod day), the days of each parity.
+	// Per phase of the day (point t of v[off:] is at phase (off+t) mod day) and parity of the
+	// day, the median residual.
 	prof := [2][]float64{mem.floats(day), mem.floats(day)}
 	buf := make([]float64, 0, len(r)/day+1)
-	for s := range day {
+	for phase := range day {
 		for par := range 2 {
 			buf = buf[:0]
-			for t := s - (off % day); t < len(r); t += day {
-				if t >= 0 && ((off+t)/day)%2 == par && !math.IsNaN(r[t]) {
+			for t := (phase - off%day + day) % day; t < len(r); t += day {
+				if ((off+t)/day)%2 == par && !math.IsNaN(r[t]) {
 					buf = append(buf, r[t])
 				}
 			}
-			prof[par][(s-(off%day)+day)%day] = math.NaN()
+			prof[par][phase] = math.NaN()
 			if len(buf) > 0 {
-				prof[par][(s-(off%day)+day)%day] = median(buf)
+				prof[par][phase] = median(buf)
 			}
 		}
 	}
 	var left, all float64
 	for t, x := range r {
-		other := prof[1-((off+t)/day)%2][t%day]
+		other := prof[1-((off+t)/day)%2][(off+t)%day]
 		if math.IsNaN(x) || math.IsNaN(other) {
 			continue
 		}
