@@ -7,7 +7,7 @@
 # windows of each, at 1 h too); then the same traces summed to 1 h, and at 1 h with 40 days
 # of history and a 48 h horizon, as the hourly benchmark of issue 9 scores; then the generated
 # failure modes (gensynth -set failure-modes: normal, dip, drift, plateau, rise, earlypeak,
-# lowcount, spike, step, sparse, moved; forecast/internal/gensynth/modes.go says what each carries),
+# lowcount, spike, step, sparse, moved, jobs; forecast/internal/gensynth/modes.go says what each carries),
 # each family against the best single model on it, on seed 42 and as the mean and worst over
 # seeds 1–8. Last, what the floors read: 24 h forecasts refitted every hour, as the service
 # refits them, scored over their first 4 h, on the traces over their last 7 days and on the

@@ -8,8 +8,8 @@
 //	go run ./forecast/internal/gensynth -series 1000 -points 8064 > /tmp/synth.csv
 //
 // The failure-mode set (-set failure-modes, issue 9): -per-mode series of each family in
-// modes.go (normal, dip, drift, plateau, rise, earlypeak, lowcount, spike, step, sparse, moved),
-// named family-NNN, each four weeks of history plus the day after (the horizon's actuals),
+// modes.go (normal, dip, drift, plateau, rise, earlypeak, lowcount, spike, step, sparse, moved,
+// jobs), named family-NNN, each four weeks of history plus the day after (the horizon's actuals),
 // ready for `kai-scaler backtest --origins 7`. -series and -points do not apply to it.
 //
 //	go run ./forecast/internal/gensynth -set failure-modes -per-mode 30 > /tmp/modes.csv

@@ -41,7 +41,7 @@ func TestFailureModesCountsAndShape(t *testing.T) {
 		want[f.prefix] = 30
 	}
 	require.Equal(t, want, count)
-	for _, p := range []string{"normal", "dip", "drift", "plateau", "rise", "earlypeak", "lowcount", "spike", "step", "sparse", "moved"} {
+	for _, p := range []string{"normal", "dip", "drift", "plateau", "rise", "earlypeak", "lowcount", "spike", "step", "sparse", "moved", "jobs"} {
 		require.Contains(t, count, p)
 	}
 }
