@@ -44,10 +44,11 @@
 // fitted on a 15-minute grid of block medians (fitFactor), less noise and a third of the
 // work, their forecasts spread back linearly; every error, bound and score is still of the
 // series' own points. Not where a pattern within the blocks repeats from day to day (a job at
-// :00 each hour, a nightly one of 20 minutes), which the medians cut away: where each slot's median departure from
-// the spread-back blocks, learned on alternate days, takes a tenth of the other days'
-// departures out (finePatternRatio, on the history before the earliest decision), the series
-// is fitted at its own step. A series at a day's step or coarser has no day's shape to fit: naive
+// :00 each hour, a nightly one of 20 minutes, the edges of steps between whole-number levels),
+// which the medians cut away: where each slot's median departure from the spread-back blocks,
+// learned on alternate days, takes a tenth of the other days' departures out
+// (finePatternRatio, on the history before the earliest decision), the series is fitted at its
+// own step. A series at a day's step or coarser has no day's shape to fit: naive
 // and, where a week is a whole number of its steps, the weekly models run (runsAt). An
 // asked-for seasonal naive fits and backtests nothing
 // (forecastRepeat): it is the floor of what a forecast costs.
