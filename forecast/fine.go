@@ -24,10 +24,9 @@ func finePatternRatio(mem *arena, v []float64, off, day, f int) float64 {
 	if math.IsNaN(c[0]) {
 		return math.NaN()
 	}
-	line := expand(mem, c, f)
-	r := mem.floats(len(line))
+	r := expand(mem, c, f) // the spread-back blocks, then the residuals from them
 	for t := range r {
-		r[t] = v[t] - line[t]
+		r[t] = v[t] - r[t]
 	}
 	// Per phase of the day (point t of v[off:] is at phase (off+t) mod day) and parity of the
 	// day, the median residual.

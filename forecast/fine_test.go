@@ -15,12 +15,9 @@ import (
 func withJob(days int, step time.Duration, noise float64, seed uint64, job func(t time.Duration) float64) []float64 {
 	rng := rand.New(rand.NewPCG(seed, 5))
 	perDay := int(24 * time.Hour / step)
-	y := make([]float64, days*perDay)
-	for i := range y {
-		v := weeklyTemplate(i, perDay)
-		y[i] = v * (1 + job(time.Duration(i%perDay)*step)) * (1 + noise*rng.NormFloat64())
-	}
-	return y
+	return gen(days*perDay, step, func(i int) float64 {
+		return weeklyTemplate(i, perDay) * (1 + job(time.Duration(i%perDay)*step)) * (1 + noise*rng.NormFloat64())
+	}).Values
 }
 
 func noJob(time.Duration) float64 { return 0 }
