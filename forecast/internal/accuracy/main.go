@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -277,8 +278,8 @@ func report(w io.Writer, rows []row, perSeries bool) {
 			weekly.MASE += r.weekly.MASE / float64(len(rs))
 		}
 		best, bestV := "", math.Inf(1)
-		for m, s := range sums {
-			if cnt[m] == len(rs) && s/float64(len(rs)) < bestV {
+		for _, m := range slices.Sorted(maps.Keys(sums)) { // a tie (exact models) names the same one each run
+			if s := sums[m]; cnt[m] == len(rs) && s/float64(len(rs)) < bestV {
 				best, bestV = m, s/float64(len(rs))
 			}
 		}
