@@ -35,7 +35,10 @@
 // regression, and the profile model (profile.go: medians of the same slot over the last week
 // in square roots, a weekday departure shrunk by its noise, and a local level taken as a
 // ratio that decays towards the level of the last days, over the first three hours as fast
-// as the series' own offsets have faded). The weekly models need two weeks, one to fit and
+// as the series' own offsets have faded). The daily models need two days to fit and a day to
+// be scored on; the day before repeated needs one, so with two to three days of history it
+// and naive (a day's shape against a flat line) are scored on the last day, and their median
+// is forecast: one origin cannot tell them apart. The weekly models need two weeks, one to fit and
 // one to backtest; the profile's weekday departure runs from the first week (read from the
 // first seven days, so the last days' level is measured against the week before), and until
 // the second it is the only model that tells a Saturday from a Friday: auto then takes it

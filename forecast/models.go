@@ -54,6 +54,7 @@ type need int
 
 const (
 	needPoint need = iota // any history
+	needDay               // a day: yesterday's load repeated
 	needDays              // two days
 	needWeek              // a week
 	needWeeks             // two weeks
@@ -75,7 +76,7 @@ type model struct {
 // models lists the base models auto selects from, simplest first (ties go to the simpler).
 var baseModels = []model{
 	{ModelNaive, needPoint, runNaive, true},
-	{ModelNaiveDaily, needDays, func(mem *arena, y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
+	{ModelNaiveDaily, needDay, func(mem *arena, y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
 		return runLag(mem, y, a, p.D, o, h)
 	}, true},
 	{ModelNaiveWeekly, needWeeks, func(mem *arena, y []float64, a []levelAdj, p periods, o []int, h int) [][]float64 {
@@ -122,6 +123,8 @@ func (n need) points(p periods) int {
 		return p.W
 	case needDays:
 		return minDailyCycles * p.D
+	case needDay:
+		return p.D
 	}
 	return 1
 }

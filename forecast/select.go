@@ -512,6 +512,8 @@ func (n need) String() string {
 		return "one-week"
 	case needDays:
 		return "daily"
+	case needDay:
+		return "one-day"
 	}
 	return "point"
 }
