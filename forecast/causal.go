@@ -28,7 +28,8 @@ import (
 //     day's part counts, and stays cut) and holds a steady multiple of the usual load or a
 //     steady amount over it (steadyLevel; a burst of news does neither) is kept: it is a new
 //     level, and for the decisions at that end and the next few days' while it holds it is
-//     the level shift, scaled as far as the load's swing over the run says (keepNewLevel);
+//     the level shift, scaled as far as the load's swing over the run says (keepNewLevel),
+//     and measured from the day's load before it where it holds most of the day (runLift);
 //   - a whole day far below its usual load, against the scatter of the series' own days, is
 //     taken for a one-off (a holiday, an outage) and replaced by the usual day but for its
 //     last hours (lowDays); the third such day in a row is a drop that lasts, and is kept;
@@ -250,7 +251,9 @@ func cleanCausal(mem *arena, raw []float64, p periods, w int, times []int) clean
 			for i := range blk {
 				expect[i] = ref[i] + m
 			}
-			if adj, rise, restored, ok := keepNewLevel(blk, raw[a:b], expect[:len(blk)], a, min(run, b-a)); ok {
+			span := min(run, b-a)
+			lift := runLift(raw[a:b], ref, base[a-p.D:b-p.D], span, runMin, m, lvl)
+			if adj, rise, restored, ok := keepNewLevel(blk, raw[a:b], expect[:len(blk)], a, span, lift); ok {
 				newLevels[b], level, levelRise = adj, adj, rise
 				c.outliers -= restored
 			}
@@ -504,8 +507,10 @@ func relSpread(v []float64) float64 {
 // expect the expectation each residual is from. It returns the level shift the span is for
 // the decision at the day's end (the history before its first point brought to the span's
 // median residual over the expectation, scaled as far as the span's swing says), that rise,
-// how many points it restored, and whether the span is a new level at all.
-func keepNewLevel(blk, raw, expect []float64, a, span int) (adj levelAdj, rise float64, restored int, ok bool) {
+// how many points it restored, and whether the span is a new level at all. lift is how far the
+// span itself raised the day's offset in expect (runLift): the rise and the load it rose from
+// are measured without it.
+func keepNewLevel(blk, raw, expect []float64, a, span int, lift float64) (adj levelAdj, rise float64, restored int, ok bool) {
 	first, kept := len(blk), make([]float64, 0, span)
 	exp := make([]float64, 0, span)
 	load := make([]float64, 0, span)
@@ -518,8 +523,8 @@ func keepNewLevel(blk, raw, expect []float64, a, span int) (adj levelAdj, rise f
 			restored++
 		}
 		first = i
-		kept = append(kept, blk[i])
-		exp = append(exp, expect[i])
+		kept = append(kept, blk[i]+lift)
+		exp = append(exp, expect[i]-lift)
 		load = append(load, expect[i]+blk[i])
 	}
 	if len(kept) == 0 {
@@ -540,6 +545,31 @@ func keepNewLevel(blk, raw, expect []float64, a, span int) (adj levelAdj, rise f
 	// level), the level held from before, or a shift of the days, says where it began.
 	ok = restored > 0 || rise >= cleanFar*before
 	return shiftBetween(a+first, before, before+rise, swing), rise, restored, ok
+}
+
+// runLift is how far a run of span observed points at the end of a day raw lifted the day's
+// offset m from its slots' usual load ref, where the run holds half the day or more: m less
+// the offset of the points before the run (at least least of them). There m is mostly the
+// run's own, and the run measured against ref+m hardly rises: a step of ×2.9 seen for 13 hours
+// was taken for no new level, and every model forecast the next day at the old one. Only a run
+// that also stands over the same hours yesterday (prev) by cleanFar lifts: a run over ref alone
+// is a day back at its level after a dip the week before.
+func runLift(raw, ref, prev []float64, span, least int, m, lvl float64) float64 {
+	before := make([]float64, 0, len(raw))
+	rise := make([]float64, 0, span)
+	for i := len(raw) - 1; i >= 0; i-- {
+		switch {
+		case math.IsNaN(raw[i]):
+		case len(rise) < span:
+			rise = append(rise, raw[i]/(prev[i]+lvl))
+		default:
+			before = append(before, raw[i]-ref[i])
+		}
+	}
+	if len(before) < least || len(rise) < len(before) || !(median(rise) > 1+cleanFar) {
+		return 0 // a run of under half the day is not what m mostly measures
+	}
+	return m - median(before)
 }
 
 // dayShift looks for a level shift in the daily medians med (oldest first): with two weeks or
