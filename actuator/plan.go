@@ -171,8 +171,8 @@ type serviceState struct {
 // aside while the load has collapsed under it: LoadCollapsed), its active scheduled overrides
 // (from LeadTime before their start until their end), and the floors its enabled dependencies
 // ask for, clamped to [base, max] and lowered no faster than in.StepDown allows (at once where
-// the prediction's calibration chose StepDownAtOnce, or the load collapsed). It is pure: the
-// same input gives the same plan.
+// the prediction's calibration chose StepDownAtOnce, or the load collapsed), landing the HPA
+// at a flat need's top on the way (Land). It is pure: the same input gives the same plan.
 func PlanFloors(in PlanInput) Plan {
 	policy := in.StepDown.WithDefaults()
 	ceiling := in.MaxReplicasWithoutMax
@@ -322,6 +322,7 @@ func PlanFloors(in PlanInput) Plan {
 				contribs = append(contribs, c)
 			}
 		}
+		release.landing = LandingFloor(in.Need[name], in.Now)
 		st.decision = decide(st.w, contribs, hold, stepDown, in.Now, ceiling, release)
 		st.decision.Service, st.decision.PredictionSetAside = name, collapsed
 	}
@@ -348,11 +349,13 @@ func base(w Workload) int32 {
 
 // surgeRelease is how the floor of a service with a surge floor, or whose load collapsed,
 // comes down: at once to to (ReleaseFloor, Collapse.Floor; 0: by the step-down policy), or not
-// before heldUntil (SurgeHold).
+// before heldUntil (SurgeHold); and, for every service whose load did not collapse, where it
+// lands the HPA on the way.
 type surgeRelease struct {
 	to        int32
 	heldUntil time.Time
 	collapsed bool
+	landing   int32 // LandingFloor; 0: none
 }
 
 // decide combines contributions by max, clamps to [base, max] and applies the step-down limit,
@@ -379,12 +382,22 @@ func decide(w Workload, contribs []Contribution, hold bool, policy StepDownPolic
 	}
 	if cur := w.MinReplicas; floor < cur && !hold {
 		stepped, released := LowerFloor(cur, floor, w.FloorChangedAt, policy, now, release.to)
+		landed := stepped
+		if !release.collapsed {
+			landed = Land(cur, stepped, w.CurrentReplicas, release.landing)
+		}
 		// Come down at once for a collapse, the floor says so even where it reaches the plan:
 		// "base" alone would not say why a raised floor fell at once.
-		if stepped != floor || (released && release.collapsed) {
+		if landed != floor || (released && release.collapsed) {
 			detail := fmt.Sprintf("lowering from %d towards %d by at most max(%d, %.0f%%) every %s",
 				cur, floor, policy.MinStep, policy.MaxFraction*100, policy.Interval)
 			switch {
+			case landed == cur && landed != stepped:
+				detail = fmt.Sprintf("holding %d while the HPA is above it at %d: its metric asked for %d at most over the last %s, within its tolerance all along, and the HPA's own scale-down stops here, not in a dip; then towards %d",
+					cur, w.CurrentReplicas, release.landing, needKept, floor)
+			case landed != stepped:
+				detail = fmt.Sprintf("lowering from %d to %d, towards %d: the most the HPA's metric asked for over the last %s, within its tolerance all along, where the HPA stays once the floor goes on down",
+					cur, landed, floor, needKept)
 			case released && release.collapsed:
 				detail = fmt.Sprintf("lowering from %d to %d at once: the load collapsed under the forecast, and the HPA's metric asked for no more over the last %s",
 					cur, stepped, CollapseWindow)
@@ -399,8 +412,8 @@ func decide(w Workload, contribs []Contribution, hold bool, policy StepDownPolic
 					cur, w.FloorChangedAt.Add(policy.Interval).UTC().Format(time.RFC3339),
 					w.FloorChangedAt.UTC().Format(time.RFC3339), floor)
 			}
-			contribs = append(contribs, Contribution{Source: SourceStepDown, Floor: stepped, Detail: detail})
-			floor, reason = stepped, SourceStepDown
+			contribs = append(contribs, Contribution{Source: SourceStepDown, Floor: landed, Detail: detail})
+			floor, reason = landed, SourceStepDown
 			if maxFloor > 0 && floor > maxFloor && maxFloor >= b {
 				floor, reason = maxFloor, SourceMax // an HPA refuses min above max
 			}

@@ -1173,9 +1173,10 @@ type surgeReplay struct {
 // candidate also to its surge floor and at once down to its release where that is lower, each
 // once the floor has held as long as actuator.SurgeMay asks, and never lower while the need
 // rises (actuator.HeldSurge). It scores from index scored on: in all, and day by day from
-// there. times are step apart (times[i] is times[0] + i×step, as Calibrate's grid is): the
-// HPA and the floor's rules run on i×step since times[0] (the rules' time.Time arithmetic was
-// 9 % of a calibration's instructions), so times serve only as the grid's length. With a track not yet recorded, the run must be the reactive one (floors base, no surge) and
+// there. It does not land the HPA as the planner does (actuator.Land; why, there). times
+// are step apart (times[i] is times[0] + i×step, as Calibrate's grid is): the HPA and the
+// floor's rules run on i×step since times[0] (the rules' time.Time arithmetic was 9 % of a
+// calibration's instructions), so times serve only as the grid's length. With a track not yet recorded, the run must be the reactive one (floors base, no surge) and
 // records it; with one recorded, it follows it where its floor does not bind (reactiveTrack);
 // with none, it syncs its HPA at every step. It tallies in whole numbers (tally), so a
 // stretch followed is metered from the track's running tallies at its end, to the bit.
