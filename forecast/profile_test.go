@@ -124,20 +124,14 @@ func TestAutoForecastsTheWeekFromItsFirstWeek(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(3, 3))
 			n := tt.days * perDay
-			load := func(i int) float64 {
+			requireNextDayForecast(t, rand.New(rand.NewPCG(3, 3)), n, perDay, func(i int) float64 {
 				v := weeklyTemplate(i, perDay)
 				if tt.launch > 0 && i >= n-tt.launch*perDay {
 					v *= 1.6
 				}
 				return v
-			}
-			s := gen(n, 5*time.Minute, func(i int) float64 { return load(i) * (1 + 0.05*rng.NormFloat64()) })
-			r, err := Forecast(s, Options{Horizon: perDay})
-			require.NoError(t, err)
-			got := meanRatio(r.Mean, func(k int) float64 { return load(n + k) }, 0, perDay)
-			require.InDelta(t, 1, got, 0.1, "the next day's forecast / load (%s: %s)", r.Model, r.Reason)
+			})
 		})
 	}
 }
@@ -153,17 +147,22 @@ func TestAutoForecastsTheWeekFromItsFirstWeekWhateverDayItStarts(t *testing.T) {
 	for start := range 7 {
 		for days := 8; days <= 13; days++ {
 			t.Run(fmt.Sprintf("day %d of the template first, %d days of history", start, days), func(t *testing.T) {
-				rng := rand.New(rand.NewPCG(3, uint64(start)))
-				n := days * perDay
-				load := func(i int) float64 { return weeklyTemplate(i+start*perDay, perDay) }
-				s := gen(n, 5*time.Minute, func(i int) float64 { return load(i) * (1 + 0.05*rng.NormFloat64()) })
-				r, err := Forecast(s, Options{Horizon: perDay})
-				require.NoError(t, err)
-				got := meanRatio(r.Mean, func(k int) float64 { return load(n + k) }, 0, perDay)
-				require.InDelta(t, 1, got, 0.1, "the next day's forecast / load (%s: %s)", r.Model, r.Reason)
+				requireNextDayForecast(t, rand.New(rand.NewPCG(3, uint64(start))), days*perDay, perDay,
+					func(i int) float64 { return weeklyTemplate(i+start*perDay, perDay) })
 			})
 		}
 	}
+}
+
+// requireNextDayForecast forecasts the day after n points of load at 5 minutes (perDay a day),
+// under 5 % noise from rng, and requires its mean within 10 % of the day's load.
+func requireNextDayForecast(t *testing.T, rng *rand.Rand, n, perDay int, load func(i int) float64) {
+	t.Helper()
+	s := gen(n, 5*time.Minute, func(i int) float64 { return load(i) * (1 + 0.05*rng.NormFloat64()) })
+	r, err := Forecast(s, Options{Horizon: perDay})
+	require.NoError(t, err)
+	got := meanRatio(r.Mean, func(k int) float64 { return load(n + k) }, 0, perDay)
+	require.InDelta(t, 1, got, 0.1, "the next day's forecast / load (%s: %s)", r.Model, r.Reason)
 }
 
 func TestFitFactor(t *testing.T) {
